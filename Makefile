@@ -1,0 +1,55 @@
+# Makefile: builds pdvm, its guest test programs and unit tests; runs tests and benchmarks.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Ivmm -Itools -Isnapshot -Inet -MMD -MP
+LDLIBS  += -pthread -lconfig
+B       ?= build
+
+VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(filter-out tools/pdvm.c,$(wildcard tools/*.c))
+VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o
+GUEST_SRC := $(wildcard tests/guest/*.c)
+GUEST_BIN := $(GUEST_SRC:tests/guest/%.c=$(B)/guest/%)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+
+.PHONY: all test test-asan bench clean install
+all: $(B)/pdvm $(GUEST_BIN) $(UNIT_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/guestshim/stub.o: guestshim/stub.S
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror -MMD -MP,$(CFLAGS)) -c -o $@ $<
+
+$(B)/pdvm: $(B)/tools/pdvm.o $(VMM_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Guest programs: plain static Linux executables, no sanitizers.
+$(B)/guest/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	gcc -O2 -g -static -std=gnu11 -Wall -Wextra -Werror -pthread -o $@ $<
+
+# Unit tests link every VMM object (pure-logic tests do not need /dev/kvm).
+$(B)/unit/%: $(B)/tests/unit/%.o $(VMM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+test: all
+	B=$(B) tests/run.sh
+
+test-asan:
+	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+bench: all
+	B=$(B) bench/run.sh
+
+install: $(B)/pdvm
+	install -D -m 755 $(B)/pdvm $(DESTDIR)/usr/local/bin/pdvm
+	install -D -m 644 docs/pdvm.1 $(DESTDIR)/usr/local/share/man/man1/pdvm.1
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+/* config.h: a domain's configuration, from domain.cfg and the command line. */
+#ifndef PDVM_CONFIG_H
+#define PDVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct domain_config {
+	char *name;          /* domain name; default derived from file or program */
+	char *program;       /* path inside root (or bare name searched in PATH) */
+	char **argv;         /* NULL-terminated, argv[0] included */
+	char **envp;         /* NULL-terminated */
+	char *cwd;           /* inside root; default "/" */
+	char *root;          /* host directory; default "/" */
+	char **writable;     /* NULL-terminated paths inside root */
+	uint64_t memory;     /* bytes; default 512 MiB */
+	char *log;           /* domain log path; default /var/log/pdvm/NAME.log */
+	bool verbose;
+};
+
+/* Parses a domain.cfg. On error returns -1 and writes "FILE:LINE: key: why"
+ * to err. */
+int config_load(struct domain_config *c, const char *path, char *err, size_t errlen);
+/* Sets one key from a command-line string (pdvm run --KEY VALUE) with the
+ * same checks as the file: name, root, cwd, memory, log replace; writable
+ * appends; env adds or overrides one KEY=VALUE (on top of the default
+ * environment if none is set yet). On error returns -1 and writes
+ * "key: why" to err. */
+int config_set(struct domain_config *c, const char *key, const char *value,
+	       char *err, size_t errlen);
+/* Fills defaults for every field left unset. */
+void config_defaults(struct domain_config *c);
+void config_free(struct domain_config *c);
+/* Parses sizes like 512M, 2G, 1048576. Returns -1 on a bad string. */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

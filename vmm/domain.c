@@ -1,0 +1,247 @@
+/* domain.c: a domain's lifetime — set-up, the domain lock, logging, exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+#include "fault.h"
+#include "files.h"
+#include "loader.h"
+#include "syscall.h"
+#include "trap.h"
+
+#define EXIT_PDVM_ERROR 125     /* pdvm itself failed (docker's convention) */
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+void dom_lock(struct domain *d)
+{
+	pthread_mutex_lock(&d->lock);
+}
+
+void dom_unlock(struct domain *d)
+{
+	pthread_mutex_unlock(&d->lock);
+}
+
+void dom_block_begin(struct thread *t)
+{
+	t->blocked = true;
+	dom_unlock(t->dom);
+}
+
+bool dom_block_end(struct thread *t)
+{
+	dom_lock(t->dom);
+	t->blocked = false;
+	return !t->dom->exiting;
+}
+
+void dom_log(struct domain *d, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d->log) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		char when[32];
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(d->log, "%s.%03ldZ %s\n", when, ts.tv_nsec / 1000000, msg);
+		fflush(d->log);
+	}
+	if (d->verbose)
+		fprintf(stderr, "pdvm: %s: %s\n", d->cfg->name, msg);
+}
+
+void dom_exit_group(struct domain *d, int status)
+{
+	if (d->exiting)
+		return;
+	d->exiting = true;
+	d->exit_status = status;
+	for (struct futex_waiter *w = d->futex_waiters; w; w = w->next)
+		pthread_cond_broadcast(&w->cv);
+	int sig = thread_kick_signal();
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *o = d->threads[i];
+		if (o && (o->state == VCPU_RUNNING || o->blocked))
+			pthread_kill(o->host, sig);
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void open_log(struct domain *d, const struct domain_config *c)
+{
+	if (!c->log || !*c->log)
+		return;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", c->log);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755); /* /var/log/pdvm on first use */
+	}
+	int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		d->log = fdopen(fd, "a");
+	if (!d->log && c->verbose)
+		fprintf(stderr, "pdvm: %s: cannot open log %s: %s\n", c->name, c->log, strerror(errno));
+}
+
+/* Everything up to the first instruction of the program. Returns 0 or an
+ * exit status for pdvm, having printed why. */
+static int domain_setup(struct domain *d, const struct domain_config *c, struct thread **first)
+{
+	char err[512] = "";
+	int r;
+	if ((r = mm_init(d, c->memory))) {
+		fprintf(stderr, "pdvm: %s: guest memory (%llu MiB): %s\n", c->name,
+			(unsigned long long)(c->memory >> 20), strerror(-r));
+		return EXIT_PDVM_ERROR;
+	}
+	if ((r = kvm_vm_create(&d->vm, d->mm.frames.host, d->mm.frames.size, err, sizeof(err)))) {
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, err);
+		return EXIT_PDVM_ERROR;
+	}
+	if ((r = trap_kernel_init(d))) {
+		fprintf(stderr, "pdvm: %s: guest kernel area: %s\n", c->name, strerror(-r));
+		return EXIT_PDVM_ERROR;
+	}
+	if ((r = files_init(d, c, err, sizeof(err)))) {
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, err);
+		return EXIT_PDVM_ERROR;
+	}
+	struct thread *t = thread_create(d, &r);
+	if (!t) {
+		fprintf(stderr, "pdvm: %s: KVM_CREATE_VCPU: %s\n", c->name, strerror(-r));
+		return EXIT_PDVM_ERROR;
+	}
+	t->tid = d->pid;
+	*first = t;
+	if ((r = trap_vcpu_init(d, t)) || !(d->trap = trap_probe(d, t, err, sizeof(err))) ||
+	    (r = trap_vcpu_init(d, t))) {
+		fprintf(stderr, "pdvm: %s: vCPU set-up: %s\n", c->name, *err ? err : strerror(-r));
+		return EXIT_PDVM_ERROR;
+	}
+	dom_log(d, "trap backend: %s", d->trap->name);
+
+	char *path = NULL;
+	int fd = files_open_exec(d, c->program, c->envp, &path);
+	if (fd < 0) {
+		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, c->program, strerror(-fd));
+		return fd == -ENOENT || fd == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	}
+	r = elf_load(d, fd, path, c->argv, c->envp, &t->regs, err, sizeof(err));
+	close(fd);
+	if (r) {
+		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, path, *err ? err : strerror(-r));
+		free(path);
+		return r == -ENOEXEC || r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_PDVM_ERROR;
+	}
+	dom_log(d, "started %s (pid %d, memory %llu MiB)", path, d->pid,
+		(unsigned long long)(c->memory >> 20));
+	free(path);
+	t->regs_dirty = true;
+	mm_commit(d);
+	return 0;
+}
+
+int domain_run(const struct domain_config *c)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+	if (!d) {
+		fprintf(stderr, "pdvm: out of memory\n");
+		return EXIT_PDVM_ERROR;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	d->cfg = c;
+	d->verbose = c->verbose;
+	d->pid = getpid();
+	d->next_tid = d->pid + 1;
+	d->start_ns = now_ns();
+	d->vm.fd = d->vm.kvm = -1;
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled per call, as the guest's SIGPIPE */
+	thread_install_kick();
+	syscall_init();
+	open_log(d, c);
+
+	struct thread *t = NULL;
+	dom_lock(d);
+	int status = domain_setup(d, c, &t);
+	bool clean = true;
+	if (status == 0) {
+		int r = thread_start(t);
+		if (r) {
+			fprintf(stderr, "pdvm: %s: pthread_create: %s\n", c->name, strerror(-r));
+			status = EXIT_PDVM_ERROR;
+		} else {
+			while (d->nthreads > 0) {
+				if (!d->exiting) {
+					pthread_cond_wait(&d->done_cv, &d->lock);
+					continue;
+				}
+				/* Threads stuck in a host call that missed the kick
+				 * do not hold up the exit for long. */
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_sec += 2;
+				if (pthread_cond_timedwait(&d->done_cv, &d->lock, &ts) == ETIMEDOUT) {
+					clean = false;
+					break;
+				}
+			}
+			status = d->exit_status;
+		}
+	} else if (t) {
+		for (int i = 0; i < MAX_THREADS; i++)
+			if (d->threads[i] == t)
+				d->threads[i] = NULL;
+		kvm_vcpu_destroy(&t->vcpu);
+		free(t);
+	}
+	dom_log(d, "exited with status %d (traps %llu, flushes %llu, resyncs %llu)", status,
+		(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
+		(unsigned long long)d->mm.resyncs);
+	if (c->verbose)
+		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
+			(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
+			(unsigned long long)d->mm.resyncs);
+	dom_unlock(d);
+	if (!clean)
+		return status; /* threads may still touch d: the process exit ends them */
+	for (int i = 0; i < d->npool; i++)
+		kvm_vcpu_destroy(&d->vcpu_pool[i]);
+	files_destroy(d);
+	kvm_vm_destroy(&d->vm);
+	mm_destroy(d);
+	if (d->log)
+		fclose(d->log);
+	pthread_cond_destroy(&d->done_cv);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	return status;
+}

@@ -1,0 +1,120 @@
+/* domain.h: a process domain — its VM, memory, threads and kernel-side state. */
+#ifndef PDVM_DOMAIN_H
+#define PDVM_DOMAIN_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "types.h"
+#include "mm.h"
+#include "kvm.h"
+
+struct domain_config;
+struct files;
+struct trap_backend;
+
+#define MAX_THREADS 256
+
+enum vcpu_state { VCPU_IN_VMM, VCPU_RUNNING, VCPU_DEAD };
+
+struct thread {
+	struct domain *dom;
+	int tid;
+	struct vcpu vcpu;
+	struct kvm_regs regs;       /* user-mode registers at the last trap */
+	uint64_t fs_base, gs_base;
+	gva_t clear_child_tid;      /* set_tid_address / CLONE_CHILD_CLEARTID */
+	gva_t robust_list;
+	uint64_t robust_len;
+	uint64_t sigmask;
+	uint64_t loaded_root;       /* CR3 this vCPU runs with */
+	_Atomic int state;          /* enum vcpu_state */
+	bool regs_dirty;            /* regs must be pushed before re-entry */
+	bool sregs_dirty;           /* fs/gs base changed: push before re-entry */
+	bool in_stub;               /* stub backend: vCPU waits at ring 0 for an iret */
+	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (stub backend) */
+	bool exited;
+	bool blocked;               /* inside dom_block_begin/end */
+	struct futex_waiter *waiting; /* set while blocked in futex wait */
+	pthread_t host;
+};
+
+struct futex_waiter {
+	struct futex_waiter *next, *prev;
+	gpa_t key;                  /* guest-physical address of the futex word */
+	uint32_t bitset;
+	bool woken;
+	pthread_cond_t cv;
+};
+
+struct sigaction_k {
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct domain {
+	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
+	struct kvm_vm vm;
+	const struct trap_backend *trap;
+	struct mm mm;
+	struct files *files;        /* fd table, root, cwd, umask: vmm/files.c */
+	const struct domain_config *cfg;
+
+	struct thread *threads[MAX_THREADS];
+	int nthreads;               /* live threads */
+	struct vcpu vcpu_pool[MAX_THREADS]; /* vCPUs of exited threads, for reuse */
+	int npool;
+	int next_vcpu_id;
+	struct futex_waiter *futex_waiters;
+	int next_tid;
+	int pid;
+
+	struct sigaction_k sigactions[64];
+	struct { uint64_t cur, max; } rlimits[16];
+
+	bool exiting;               /* exit_group or fatal fault in progress */
+	int exit_status;            /* pdvm's own exit status */
+	pthread_cond_t done_cv;     /* signalled when the last thread is gone */
+
+	FILE *log;                  /* the domain's log; may be NULL */
+	bool verbose;
+	uint64_t enosys_seen[8];    /* bitmap of reported unknown syscalls */
+	uint64_t start_ns;          /* CLOCK_MONOTONIC at start */
+	uint64_t ntraps;            /* syscalls and exceptions handled */
+};
+
+void dom_lock(struct domain *d);
+void dom_unlock(struct domain *d);
+
+/* Around a host call that may block: drops the domain lock so the other
+ * threads go on. Returns false if the domain is stopping (caller returns
+ * -EINTR or rewinds for a restart). */
+void dom_block_begin(struct thread *t);
+bool dom_block_end(struct thread *t);
+
+/* Message to the domain log (always) and to stderr (when verbose). */
+void dom_log(struct domain *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Makes every vCPU of the domain use the current page-table root before
+ * returning: vCPUs inside the guest are kicked out (TLB shootdown). */
+void dom_tlb_shootdown(struct domain *d);
+
+/* Ends the whole domain with pdvm exit status `status`. */
+void dom_exit_group(struct domain *d, int status);
+
+/* Creates a thread (and its vCPU) sharing the domain; not yet started. */
+struct thread *thread_create(struct domain *d, int *err);
+/* Starts the host thread that runs t's vCPU. */
+int thread_start(struct thread *t);
+/* Ends the calling guest thread (exit(2)). */
+void thread_exit(struct thread *t);
+
+/* Wakes up to n futex waiters on key matching bitset; returns the count. */
+int futex_wake_key(struct domain *d, gpa_t key, int n, uint32_t bitset);
+
+/* Run a domain until it exits; returns pdvm's exit status. */
+int domain_run(const struct domain_config *cfg);
+
+#endif

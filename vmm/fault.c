@@ -1,0 +1,78 @@
+/* fault.c: maps guest CPU exceptions to Linux signals and reports them. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain.h"
+#include "fault.h"
+#include "trap.h"
+#include "../tools/config.h"
+
+#define PF_WRITE 0x2
+#define PF_USER  0x4
+#define PF_INSTR 0x10
+
+bool fault_is_stale(struct domain *d, const struct trap *tr)
+{
+	if (tr->vector != 14 || tr->cr2 >= USER_MAX)
+		return false;
+	uint64_t e = pt_lookup(&d->mm.pt, tr->cr2, NULL);
+	if (!(e & PTE_P) || !(e & PTE_U))
+		return false;
+	if ((tr->error_code & PF_WRITE) && !(e & PTE_W))
+		return false;
+	if ((tr->error_code & PF_INSTR) && (e & PTE_NX))
+		return false;
+	return true;
+}
+
+/* The signal Linux sends for each exception vector (arch/x86/kernel/traps.c). */
+static int vector_signal(int v)
+{
+	switch (v) {
+	case 0: case 16: case 19: return SIGFPE;   /* #DE #MF #XM */
+	case 1: case 3: return SIGTRAP;            /* #DB #BP */
+	case 6: return SIGILL;                     /* #UD */
+	case 7: return SIGFPE;
+	case 17: return SIGBUS;                    /* #AC */
+	default: return SIGSEGV;                   /* #OF #BR #GP #SS #NP #PF ... */
+	}
+}
+
+static const char *vector_name(int v)
+{
+	static const char *n[] = {
+		"divide error", "debug trap", "NMI", "breakpoint", "overflow",
+		"bound range exceeded", "invalid opcode", "device not available",
+		"double fault", "coprocessor overrun", "invalid TSS", "segment not present",
+		"stack fault", "general protection fault", "page fault", "reserved",
+		"x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
+	};
+	return v >= 0 && v < (int)ARRAY_SIZE(n) ? n[v] : "exception";
+}
+
+void fault_kill(struct thread *t, const struct trap *tr)
+{
+	struct domain *d = t->dom;
+	int sig = vector_signal(tr->vector);
+	char what[160];
+	if (tr->vector == 14) {
+		snprintf(what, sizeof(what), "page fault at address %#llx (%s, %s)",
+			 (unsigned long long)tr->cr2,
+			 tr->error_code & PF_INSTR ? "instruction fetch" : tr->error_code & PF_WRITE ? "write" : "read",
+			 tr->error_code & 1 ? "protection violation" : "not mapped");
+	} else if (tr->vector == 13) {
+		snprintf(what, sizeof(what), "general protection fault (error code %#x) at address 0",
+			 tr->error_code);
+	} else {
+		/* For these Linux reports the instruction as si_addr. */
+		snprintf(what, sizeof(what), "%s at address %#llx", vector_name(tr->vector),
+			 (unsigned long long)t->regs.rip);
+	}
+	const char *ab = sigabbrev_np(sig);
+	fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->cfg->name, t->tid,
+		ab ? ab : "?", what, (unsigned long long)t->regs.rip);
+	dom_log(d, "thread %d killed by SIG%s: %s, RIP %#llx", t->tid, ab ? ab : "?", what,
+		(unsigned long long)t->regs.rip);
+	dom_exit_group(d, 128 + sig);
+}

@@ -1,0 +1,38 @@
+/* frames.h: guest physical memory — one memfd — and its frame allocator. */
+#ifndef PDVM_FRAMES_H
+#define PDVM_FRAMES_H
+
+#include "types.h"
+
+#define FRAME_NONE ((gpa_t)-1)
+
+struct frames {
+	int memfd;
+	uint8_t *host;          /* the memfd mapped MAP_SHARED in the VMM */
+	uint64_t size;          /* bytes of guest physical memory */
+	uint64_t nframes;
+	uint64_t *used;         /* bitmap: frame allocated */
+	uint16_t *block_used;   /* per 2 MiB block: frames allocated in it */
+	uint64_t data_limit;    /* frames the guest's own memory may use */
+	uint64_t data_used;
+	uint64_t hint;          /* next 4 KiB search position */
+};
+
+/* Creates `size` bytes (rounded up to 2 MiB) of sparse guest memory of which
+ * `data_limit` bytes may back guest-visible pages. */
+int frames_init(struct frames *f, uint64_t size, uint64_t data_limit);
+void frames_destroy(struct frames *f);
+
+/* One zeroed frame, or a 2 MiB-aligned zeroed run of 512 with `huge`.
+ * `data` frames count against data_limit. FRAME_NONE when out of memory. */
+gpa_t frames_alloc(struct frames *f, bool huge, bool data);
+/* Frees `n` frames starting at gpa; their contents are discarded (hole
+ * punched), so they are zero when allocated again. */
+void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data);
+
+static inline void *frames_host(struct frames *f, gpa_t gpa)
+{
+	return f->host + gpa;
+}
+
+#endif

@@ -1,0 +1,147 @@
+/* kvm.c: /dev/kvm plumbing — VM, memory slot, vCPUs, shadow resync. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm.h"
+
+#define MAX_CPUID 256
+#define RESYNC_SLOT 31
+#define RESYNC_GPA 0xfff00000000ULL /* beyond any guest RAM */
+
+int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t errlen)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+	vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm < 0) {
+		int e = errno;
+		snprintf(err, errlen, "/dev/kvm: %s%s", strerror(e),
+			 e == ENOENT ? " (this host has no KVM; tests/nested/vm-run runs pdvm in a VM that has it)" : "");
+		return -e;
+	}
+	int ver = ioctl(vm->kvm, KVM_GET_API_VERSION, 0);
+	if (ver != KVM_API_VERSION) {
+		snprintf(err, errlen, "KVM API version %d, need %d", ver, KVM_API_VERSION);
+		return -EINVAL;
+	}
+	vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
+		return -e;
+	}
+	vm->run_size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0) {
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -EINVAL;
+	}
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + MAX_CPUID * sizeof(struct kvm_cpuid_entry2));
+	if (!vm->cpuid)
+		return -ENOMEM;
+	vm->cpuid->nent = MAX_CPUID;
+	if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+		return -e;
+	}
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)mem,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+			 (unsigned long long)(size >> 20), strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+void kvm_vm_destroy(struct kvm_vm *vm)
+{
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->kvm > 0)
+		close(vm->kvm);
+	free(vm->cpuid);
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = vm->kvm = -1;
+}
+
+int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id)
+{
+	v->id = id;
+	v->run_size = (size_t)vm->run_size;
+	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		return -errno;
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		int e = errno;
+		close(v->fd);
+		v->fd = -1;
+		return -e;
+	}
+	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
+		return -errno;
+	/* XCR0 = x87|SSE|AVX: without it AVX instructions fault (fact 5). */
+	struct kvm_xcrs x = { .nr_xcrs = 1 };
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = 7;
+	if (ioctl(v->fd, KVM_SET_XCRS, &x) < 0)
+		return -errno;
+	return 0;
+}
+
+void kvm_vcpu_destroy(struct vcpu *v)
+{
+	/* KVM cannot destroy a single vCPU; unmapping and closing lets the
+	 * kernel drop it with the VM. */
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = -1;
+	v->run = NULL;
+}
+
+int kvm_resync(struct kvm_vm *vm)
+{
+	static uint8_t dummy[4096] __attribute__((aligned(4096)));
+	struct kvm_userspace_memory_region z = {
+		.slot = RESYNC_SLOT, .guest_phys_addr = RESYNC_GPA,
+		.memory_size = sizeof(dummy), .userspace_addr = (uint64_t)(uintptr_t)dummy,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &z) < 0)
+		return -errno;
+	z.memory_size = 0;
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &z) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_set_msrs(struct vcpu *v, const uint32_t *idx, const uint64_t *val, int n)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[8];
+	} m;
+	memset(&m, 0, sizeof(m));
+	if (n > 8)
+		return -EINVAL;
+	m.h.nmsrs = (uint32_t)n;
+	for (int i = 0; i < n; i++) {
+		m.e[i].index = idx[i];
+		m.e[i].data = val[i];
+	}
+	int r = ioctl(v->fd, KVM_SET_MSRS, &m);
+	if (r < 0)
+		return -errno;
+	return r == n ? 0 : -EINVAL;
+}

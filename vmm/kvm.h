@@ -1,0 +1,36 @@
+/* kvm.h: the KVM VM and vCPU objects and their register setup. */
+#ifndef PDVM_KVM_H
+#define PDVM_KVM_H
+
+#include <linux/kvm.h>
+
+#include "types.h"
+
+struct kvm_vm {
+	int kvm, fd;
+	struct kvm_cpuid2 *cpuid;
+	int run_size;
+	int next_slot_probe;
+};
+
+struct vcpu {
+	int fd;
+	int id;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+/* Opens /dev/kvm and creates a VM with one memory slot over `mem`.
+ * Returns 0 or -errno with the failing step in err. */
+int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t errlen);
+void kvm_vm_destroy(struct kvm_vm *vm);
+int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id);
+void kvm_vcpu_destroy(struct vcpu *v);
+
+/* Drops every shadow page table KVM holds (add+delete a dummy memslot):
+ * the "full resync" of DESIGN.md fact 6. */
+int kvm_resync(struct kvm_vm *vm);
+
+int kvm_set_msrs(struct vcpu *v, const uint32_t *idx, const uint64_t *val, int n);
+
+#endif

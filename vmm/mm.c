@@ -1,0 +1,471 @@
+/* mm.c: the guest address space — VMAs, eager population, unmap/protect/remap/brk. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "domain.h"
+#include "mm.h"
+#include "trap.h"
+
+#define STACK_TOP     USER_MAX
+#define MMAP_BASE     0x7ffff0000000UL   /* top-down search starts here */
+#define MAX_VMAS      65530              /* Linux's default max_map_count */
+
+int mm_init(struct domain *d, uint64_t limit)
+{
+	struct mm *mm = &d->mm;
+	memset(mm, 0, sizeof(*mm));
+	/* Page tables and the kernel area come on top of the guest's limit. */
+	int r = frames_init(&mm->frames, limit + limit / 64 + (32UL << 20), limit);
+	if (r)
+		return r;
+	r = pt_init(&mm->pt, &mm->frames);
+	if (r)
+		return r;
+	mm->stack_top = STACK_TOP;
+	mm->mmap_base = MMAP_BASE;
+	return 0;
+}
+
+void mm_destroy(struct domain *d)
+{
+	pt_destroy(&d->mm.pt);
+	frames_destroy(&d->mm.frames);
+	free(d->mm.vmas);
+	d->mm.vmas = NULL;
+	d->mm.nvmas = 0;
+}
+
+/* ---- VMA list: a sorted array ---- */
+
+/* Index of the first VMA whose end is above addr. */
+static int vma_find(struct mm *mm, gva_t addr)
+{
+	int lo = 0, hi = mm->nvmas;
+	while (lo < hi) {
+		int m = (lo + hi) / 2;
+		if (mm->vmas[m].end <= addr)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return lo;
+}
+
+static int vma_insert_at(struct mm *mm, int i, struct vma v)
+{
+	if (mm->nvmas >= MAX_VMAS)
+		return -ENOMEM;
+	if (mm->nvmas == mm->cap) {
+		int nc = mm->cap ? mm->cap * 2 : 64;
+		struct vma *n = realloc(mm->vmas, (size_t)nc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		mm->vmas = n;
+		mm->cap = nc;
+	}
+	memmove(&mm->vmas[i + 1], &mm->vmas[i], (size_t)(mm->nvmas - i) * sizeof(v));
+	mm->vmas[i] = v;
+	mm->nvmas++;
+	return 0;
+}
+
+/* Splits the VMA containing addr (if any) so that addr is a boundary. */
+static int vma_split(struct mm *mm, gva_t addr)
+{
+	int i = vma_find(mm, addr);
+	if (i == mm->nvmas || mm->vmas[i].start >= addr)
+		return 0;
+	struct vma hi = mm->vmas[i];
+	hi.start = addr;
+	mm->vmas[i].end = addr;
+	return vma_insert_at(mm, i + 1, hi);
+}
+
+static bool range_free(struct mm *mm, gva_t start, gva_t end)
+{
+	int i = vma_find(mm, start);
+	return i == mm->nvmas || mm->vmas[i].start >= end;
+}
+
+/* True if [start, end) is covered by VMAs without holes. */
+static bool range_mapped(struct mm *mm, gva_t start, gva_t end)
+{
+	for (int i = vma_find(mm, start); start < end; i++) {
+		if (i == mm->nvmas || mm->vmas[i].start > start)
+			return false;
+		start = mm->vmas[i].end;
+	}
+	return true;
+}
+
+static gva_t find_free(struct mm *mm, size_t len)
+{
+	gva_t end = mm->mmap_base;
+	for (int i = mm->nvmas - 1; i >= -1; i--) {
+		gva_t floor = i >= 0 ? mm->vmas[i].end : USER_MIN;
+		if (i >= 0 && mm->vmas[i].start >= end)
+			continue;
+		if (end > floor && end - floor >= len) {
+			gva_t a = end - len;
+			/* Large mappings get 2 MiB alignment: huge pages. */
+			if (len >= HPAGE_SIZE && (a & HPAGE_MASK) >= floor)
+				a &= HPAGE_MASK;
+			return a;
+		}
+		if (i >= 0)
+			end = MIN(end, mm->vmas[i].start);
+	}
+	return 0;
+}
+
+/* ---- page population ---- */
+
+static uint64_t unmap_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	struct pgtable *pt = arg;
+	(void)va;
+	if (pte & (PTE_P | PTE_HELD))
+		pt_defer_free(pt, pte & PTE_ADDR & (size == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK), size / PAGE_SIZE);
+	return 0;
+}
+
+/* Backs every empty page of [start, end) with a zeroed frame. */
+static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
+{
+	uint64_t flags = pt_prot_flags(prot);
+	if (!flags)
+		return 0;
+	for (gva_t va = start; va < end;) {
+		uint64_t sz;
+		if (!(va & ~HPAGE_MASK) && va + HPAGE_SIZE <= end && pt_hole_2m(&mm->pt, va)) {
+			gpa_t f = frames_alloc(&mm->frames, true, true);
+			if (f != FRAME_NONE) {
+				if (pt_map(&mm->pt, va, f, HPAGE_SIZE, flags, true)) {
+					frames_free(&mm->frames, f, 512, true);
+					return -ENOMEM;
+				}
+				va += HPAGE_SIZE;
+				continue;
+			}
+		}
+		if (pt_lookup(&mm->pt, va, &sz)) {
+			va = sz == HPAGE_SIZE ? (va & HPAGE_MASK) + HPAGE_SIZE : va + PAGE_SIZE;
+			continue;
+		}
+		gpa_t f = frames_alloc(&mm->frames, false, true);
+		if (f == FRAME_NONE)
+			return -ENOMEM;
+		if (pt_map(&mm->pt, va, f, PAGE_SIZE, flags, false)) {
+			frames_free(&mm->frames, f, 1, true);
+			return -ENOMEM;
+		}
+		va += PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* Removes VMAs and mappings in [start, end) without committing. */
+static int unmap_range(struct domain *d, gva_t start, gva_t end)
+{
+	struct mm *mm = &d->mm;
+	if (vma_split(mm, start) || vma_split(mm, end))
+		return -ENOMEM;
+	int i = vma_find(mm, start), j = i;
+	while (j < mm->nvmas && mm->vmas[j].start < end)
+		j++;
+	memmove(&mm->vmas[i], &mm->vmas[j], (size_t)(mm->nvmas - j) * sizeof(struct vma));
+	mm->nvmas -= j - i;
+	return pt_edit(&mm->pt, start, end - start, unmap_pte, &mm->pt);
+}
+
+long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
+{
+	struct mm *mm = &d->mm;
+	if (!len)
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (!len || len > USER_MAX - USER_MIN)
+		return -ENOMEM;
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (fixed) {
+		if (addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (addr < USER_MIN || addr > USER_MAX - len)
+			return fixed && (flags & MAP_FIXED) ? -EPERM : -ENOMEM;
+		if (!range_free(mm, addr, addr + len)) {
+			if (flags & MAP_FIXED_NOREPLACE)
+				return -EEXIST;
+			int r = unmap_range(d, addr, addr + len);
+			if (r)
+				return r;
+		}
+	} else {
+		addr &= PAGE_MASK;
+		if (!addr || addr < USER_MIN || addr > USER_MAX - len || !range_free(mm, addr, addr + len))
+			addr = find_free(mm, len);
+		if (!addr)
+			return -ENOMEM;
+	}
+	struct vma v = { .start = addr, .end = addr + len, .prot = prot, .flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE) };
+	int r = vma_insert_at(mm, vma_find(mm, addr), v);
+	if (!r)
+		r = populate(mm, addr, addr + len, prot);
+	if (r) {
+		unmap_range(d, addr, addr + len);
+		mm_commit(d);
+		return r;
+	}
+	mm_commit(d);
+	return (long)addr;
+}
+
+static int check_range(gva_t addr, size_t len, gva_t *end)
+{
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (addr > USER_MAX || len > USER_MAX - addr)
+		return -EINVAL;
+	*end = addr + len;
+	return 0;
+}
+
+long mm_unmap(struct domain *d, gva_t addr, size_t len)
+{
+	gva_t end;
+	if (!len || check_range(addr, len, &end))
+		return -EINVAL;
+	int r = unmap_range(d, addr, end);
+	mm_commit(d);
+	return r;
+}
+
+static uint64_t protect_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	uint64_t flags = *(uint64_t *)arg;
+	(void)va, (void)size;
+	uint64_t addr = pte & PTE_ADDR;
+	if (!flags)
+		return addr | PTE_HELD | (pte & PTE_PS);
+	return addr | flags | (pte & PTE_PS);
+}
+
+long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
+{
+	struct mm *mm = &d->mm;
+	gva_t end;
+	if (check_range(addr, len, &end))
+		return -EINVAL;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	if (addr == end)
+		return 0;
+	if (!range_mapped(mm, addr, end))
+		return -ENOMEM;
+	if (vma_split(mm, addr) || vma_split(mm, end))
+		return -ENOMEM;
+	for (int i = vma_find(mm, addr); i < mm->nvmas && mm->vmas[i].start < end; i++)
+		mm->vmas[i].prot = prot;
+	uint64_t flags = pt_prot_flags(prot);
+	int r = pt_edit(&mm->pt, addr, end - addr, protect_pte, &flags);
+	if (!r)
+		r = populate(mm, addr, end, prot);
+	mm_commit(d);
+	return r;
+}
+
+long mm_brk(struct domain *d, gva_t brk)
+{
+	struct mm *mm = &d->mm;
+	if (brk < mm->brk_start || brk > mm->brk_start + (1UL << 40))
+		return (long)mm->brk_cur;
+	gva_t nend = PAGE_ALIGN(brk);
+	if (nend > mm->brk_end) {
+		if (!range_free(mm, mm->brk_end, nend))
+			return (long)mm->brk_cur;
+		long r = mm_map(d, mm->brk_end, nend - mm->brk_end, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+		if (r < 0)
+			return (long)mm->brk_cur;
+	} else if (nend < mm->brk_end) {
+		if (mm_unmap(d, nend, mm->brk_end - nend))
+			return (long)mm->brk_cur;
+	}
+	mm->brk_end = nend;
+	mm->brk_cur = brk;
+	return (long)brk;
+}
+
+struct moved {
+	gva_t va;
+	uint64_t pte, size;
+};
+
+struct move_list {
+	struct moved *m;
+	size_t n, cap;
+	bool oom;
+};
+
+static uint64_t collect_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	struct move_list *l = arg;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		struct moved *p = realloc(l->m, nc * sizeof(*p));
+		if (!p) {
+			l->oom = true;
+			return pte;
+		}
+		l->m = p;
+		l->cap = nc;
+	}
+	l->m[l->n++] = (struct moved){ va, pte, size };
+	return 0;
+}
+
+long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int flags, gva_t newaddr)
+{
+	struct mm *mm = &d->mm;
+	gva_t oend;
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	if (flags & MREMAP_DONTUNMAP)
+		return -EINVAL; /* not supported for private anonymous memory here */
+	if (check_range(old, oldlen, &oend) || !newlen || !oldlen)
+		return -EINVAL;
+	newlen = PAGE_ALIGN(newlen);
+	if (!newlen || newlen > USER_MAX - USER_MIN)
+		return -EINVAL;
+	int i = vma_find(mm, old);
+	if (i == mm->nvmas || mm->vmas[i].start > old || mm->vmas[i].end < oend)
+		return -EFAULT;
+	struct vma v = mm->vmas[i];
+	if (!(flags & MREMAP_FIXED)) {
+		if (newlen <= oend - old) {
+			if (old + newlen < oend) {
+				int r = unmap_range(d, old + newlen, oend);
+				mm_commit(d);
+				if (r)
+					return r;
+			}
+			return (long)old;
+		}
+		if (old + newlen <= USER_MAX && range_free(mm, oend, old + newlen)) {
+			if (vma_split(mm, oend))
+				return -ENOMEM;
+			int r = vma_insert_at(mm, vma_find(mm, oend),
+					      (struct vma){ oend, old + newlen, v.prot, v.flags });
+			if (!r)
+				r = populate(mm, oend, old + newlen, v.prot);
+			mm_commit(d);
+			return r ? r : (long)old;
+		}
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+		newaddr = find_free(mm, newlen);
+		if (!newaddr)
+			return -ENOMEM;
+	} else {
+		gva_t nend;
+		if (check_range(newaddr, newlen, &nend) || newaddr < USER_MIN)
+			return -EINVAL;
+		if (newaddr < oend && old < nend)
+			return -EINVAL;
+		int r = unmap_range(d, newaddr, nend);
+		if (r)
+			return r;
+	}
+	size_t keep = MIN(newlen, oend - old);
+	if (keep < oend - old) {
+		int r = unmap_range(d, old + keep, oend);
+		if (r)
+			return r;
+	}
+	/* Move the frames: take the leaves out of the old range, put them in
+	 * the new one (2 MiB leaves stay huge when both sides are aligned). */
+	struct move_list l = { 0 };
+	int r = pt_edit(&mm->pt, old, keep, collect_pte, &l);
+	if (!r && l.oom)
+		r = -ENOMEM;
+	for (size_t k = 0; !r && k < l.n; k++) {
+		gva_t nva = newaddr + (l.m[k].va - old);
+		uint64_t fl = l.m[k].pte & ~PTE_ADDR & ~PTE_PS;
+		gpa_t pa = l.m[k].pte & PTE_ADDR;
+		if (l.m[k].size == HPAGE_SIZE)
+			pa &= HPAGE_MASK;
+		r = pt_map(&mm->pt, nva, pa, l.m[k].size, fl, !(nva & ~HPAGE_MASK));
+	}
+	free(l.m);
+	if (!r) {
+		if (vma_split(mm, old) || vma_split(mm, old + keep))
+			r = -ENOMEM;
+		int a = vma_find(mm, old), b = a;
+		while (!r && b < mm->nvmas && mm->vmas[b].start < old + keep)
+			b++;
+		if (!r) {
+			memmove(&mm->vmas[a], &mm->vmas[b], (size_t)(mm->nvmas - b) * sizeof(struct vma));
+			mm->nvmas -= b - a;
+			r = vma_insert_at(mm, vma_find(mm, newaddr),
+					  (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags });
+		}
+	}
+	if (!r)
+		r = populate(mm, newaddr + keep, newaddr + newlen, v.prot);
+	mm_commit(d);
+	return r ? r : (long)newaddr;
+}
+
+void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail)
+{
+	if (va >= USER_MAX)
+		return NULL;
+	uint64_t sz, e = pt_lookup(&d->mm.pt, va, &sz);
+	if (!(e & PTE_P) || !(e & PTE_U) || (write && !(e & PTE_W)))
+		return NULL;
+	gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
+	uint64_t off = va & (sz - 1);
+	*avail = sz - off;
+	return frames_host(&d->mm.frames, base + off);
+}
+
+int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	while (n) {
+		if (dst >= USER_MAX)
+			return -EFAULT;
+		uint64_t sz, e = pt_lookup(&d->mm.pt, dst, &sz);
+		if (!(e & (PTE_P | PTE_HELD)))
+			return -EFAULT;
+		gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
+		uint64_t off = dst & (sz - 1);
+		size_t c = MIN(n, sz - off);
+		memcpy(frames_host(&d->mm.frames, base + off), s, c);
+		s += c, dst += c, n -= c;
+	}
+	return 0;
+}
+
+void mm_commit(struct domain *d)
+{
+	struct pgtable *pt = &d->mm.pt;
+	if (pt->root_changed) {
+		dom_tlb_shootdown(d);
+		d->mm.flushes++;
+	}
+	bool full = pt_publish(pt);
+	if (pt->nquar && (!d->trap || !d->trap->needs_pt_quarantine)) {
+		pt_release_quarantine(pt);
+	} else if (full) {
+		if (kvm_resync(&d->vm) == 0) {
+			d->mm.resyncs++;
+			pt_release_quarantine(pt);
+		}
+	}
+}

@@ -1,0 +1,54 @@
+/* mm.h: the guest's virtual memory map (VMAs) on top of VMM-owned page tables. */
+#ifndef PDVM_MM_H
+#define PDVM_MM_H
+
+#include <pthread.h>
+
+#include "types.h"
+#include "frames.h"
+#include "pgtable.h"
+
+/* Protection bits: the PROT_* values of <sys/mman.h>. */
+struct vma {
+	gva_t start, end;
+	int prot;
+	int flags;              /* MAP_PRIVATE/MAP_SHARED/MAP_ANONYMOUS/MAP_GROWSDOWN... */
+};
+
+struct mm {
+	struct frames frames;   /* guest physical memory */
+	struct pgtable pt;      /* the address space's page tables */
+	struct vma *vmas;       /* sorted, non-overlapping */
+	int nvmas, cap;
+	gva_t brk_start, brk_cur, brk_end; /* brk_end: page-aligned mapped end */
+	gva_t mmap_base;        /* top-down search starts below this */
+	gva_t stack_top;
+	uint64_t flushes;       /* page-table root switches (path copies committed) */
+	uint64_t resyncs;       /* full shadow resyncs */
+};
+
+struct domain;
+
+int mm_init(struct domain *d, uint64_t memory_limit);
+void mm_destroy(struct domain *d);
+
+/* Maps anonymous zeroed memory. addr==0 or !MAP_FIXED: a free range is
+ * chosen. Returns the address or -errno. */
+long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags);
+long mm_unmap(struct domain *d, gva_t addr, size_t len);
+long mm_protect(struct domain *d, gva_t addr, size_t len, int prot);
+long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int flags, gva_t newaddr);
+long mm_brk(struct domain *d, gva_t brk);
+
+/* Translates a user address for access (write or read); returns the host
+ * pointer and the number of bytes until the end of that page, or NULL. */
+void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail);
+
+/* Loader use: writes into guest memory ignoring PROT_WRITE. 0 or -EFAULT. */
+int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n);
+
+/* After any change that removed or downgraded a mapping: make every vCPU
+ * see the new page tables before returning (TLB shootdown). */
+void mm_commit(struct domain *d);
+
+#endif

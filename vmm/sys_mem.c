@@ -1,0 +1,189 @@
+/* sys_mem.c: memory system calls — mmap, munmap, mprotect, mremap, brk, madvise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "files.h"
+#include "syscall.h"
+
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+#define MAP_TYPE_MASK 0x0f
+#define MAP_KNOWN (MAP_TYPE_MASK | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE | \
+		   MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | \
+		   MAP_STACK | MAP_HUGETLB | MAP_SYNC | MAP_FIXED_NOREPLACE | (0x3fU << 26))
+
+/* Copies file contents into a fresh private mapping. */
+static long fill_from_file(struct domain *d, gva_t addr, size_t len, int hostfd, uint64_t off)
+{
+	size_t chunk = 1 << 20;
+	uint8_t *buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	long r = 0;
+	for (size_t done = 0; done < len;) {
+		size_t want = MIN(chunk, len - done);
+		ssize_t n = pread(hostfd, buf, want, (off_t)(off + done));
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break; /* beyond EOF the mapping stays zero */
+		if (mm_poke(d, addr + done, buf, (size_t)n)) {
+			r = -EFAULT;
+			break;
+		}
+		done += (size_t)n;
+	}
+	free(buf);
+	return r;
+}
+
+static long sys_mmap(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	gva_t addr = a[0];
+	size_t len = a[1];
+	int prot = (int)a[2], flags = (int)a[3], fd = (int)a[4];
+	uint64_t off = a[5];
+	if ((unsigned)flags & ~MAP_KNOWN)
+		return -EINVAL;
+	int type = flags & MAP_TYPE_MASK;
+	if (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (off & ~PAGE_MASK)
+		return -EINVAL;
+	if (!len)
+		return -EINVAL;
+	if (flags & MAP_HUGETLB)
+		return -ENOMEM; /* no hugetlbfs pool, as on a default Linux */
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	int hostfd = -1;
+	if (!(flags & MAP_ANONYMOUS)) {
+		hostfd = files_host_fd(d, fd);
+		if (hostfd < 0)
+			return -EBADF;
+		int fl = fcntl(hostfd, F_GETFL);
+		if (fl < 0)
+			return -EBADF;
+		if ((fl & O_ACCMODE) == O_WRONLY)
+			return -EACCES;
+		if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
+			return -EACCES;
+		if (type != MAP_PRIVATE && (prot & PROT_WRITE))
+			dom_log(d, "mmap: MAP_SHARED writable file mapping is a private copy here");
+		if (len > UINT64_MAX - off)
+			return -EOVERFLOW;
+	}
+	long r = mm_map(d, addr, len, prot, flags);
+	if (r < 0 || hostfd < 0 || !prot)
+		return r;
+	long f = fill_from_file(d, (gva_t)r, PAGE_ALIGN(len), hostfd, off);
+	if (f < 0) {
+		mm_unmap(d, (gva_t)r, len);
+		return f;
+	}
+	return r;
+}
+
+static long sys_munmap(struct thread *t, const uint64_t a[6])
+{
+	return mm_unmap(t->dom, a[0], a[1]);
+}
+
+static long sys_mprotect(struct thread *t, const uint64_t a[6])
+{
+	return mm_protect(t->dom, a[0], a[1], (int)a[2]);
+}
+
+static long sys_mremap(struct thread *t, const uint64_t a[6])
+{
+	return mm_remap(t->dom, a[0], a[1], a[2], (int)a[3], a[4]);
+}
+
+static long sys_brk(struct thread *t, const uint64_t a[6])
+{
+	return mm_brk(t->dom, a[0]);
+}
+
+/* MADV_DONTNEED on private anonymous memory: the pages read back as zero. */
+static uint64_t zap_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	struct domain *d = arg;
+	(void)va;
+	if (pte & PTE_P) {
+		gpa_t base = pte & PTE_ADDR & (size == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
+		/* A punched hole reads as zeros for the guest and gives the
+		 * memory back to the host. */
+		if (fallocate(d->mm.frames.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)base,
+			      (off_t)size) < 0)
+			memset(frames_host(&d->mm.frames, base), 0, size);
+	}
+	return pte;
+}
+
+static long sys_madvise(struct thread *t, const uint64_t a[6])
+{
+	gva_t addr = a[0];
+	size_t len = PAGE_ALIGN(a[1]);
+	int advice = (int)a[2];
+	if (addr & ~PAGE_MASK || (a[1] && !len) || addr > USER_MAX || len > USER_MAX - addr)
+		return -EINVAL;
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_FREE: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_DONTFORK:
+	case MADV_DOFORK: case MADV_COLD: case MADV_PAGEOUT:
+		return 0;
+	case MADV_DONTNEED: {
+		/* Only whole pages inside the range: split 2 MiB leaves at the edges. */
+		struct domain *d = t->dom;
+		if (len > USER_MAX - addr)
+			return -EINVAL;
+		int r = pt_edit(&d->mm.pt, addr, len, zap_pte, d);
+		mm_commit(d);
+		return r;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+static long sys_ok(struct thread *t, const uint64_t a[6])
+{
+	(void)t, (void)a;
+	return 0;
+}
+
+static long sys_msync(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	if (a[0] & ~PAGE_MASK || a[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE) ||
+	    ((a[2] & MS_ASYNC) && (a[2] & MS_SYNC)))
+		return -EINVAL;
+	return 0;
+}
+
+const struct syscall_desc sys_mem_table[] = {
+	{ SYS_mmap, "mmap", sys_mmap },
+	{ SYS_munmap, "munmap", sys_munmap },
+	{ SYS_mprotect, "mprotect", sys_mprotect },
+	{ SYS_mremap, "mremap", sys_mremap },
+	{ SYS_brk, "brk", sys_brk },
+	{ SYS_madvise, "madvise", sys_madvise },
+	{ SYS_msync, "msync", sys_msync },
+	{ SYS_mlock, "mlock", sys_ok },
+	{ SYS_munlock, "munlock", sys_ok },
+	{ SYS_mlockall, "mlockall", sys_ok },
+	{ SYS_munlockall, "munlockall", sys_ok },
+	{ -1, NULL, NULL },
+};

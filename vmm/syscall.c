@@ -1,0 +1,79 @@
+/* syscall.c: dispatches guest system calls to the family tables. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include "domain.h"
+#include "syscall.h"
+
+#define NR_MAX 512
+
+static const struct syscall_desc *table[NR_MAX];
+static bool trace;
+
+void syscall_init(void)
+{
+	static const struct syscall_desc *const families[] = {
+		sys_file_table, sys_mem_table, sys_thread_table, sys_time_table, sys_misc_table,
+	};
+	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
+		for (const struct syscall_desc *s = families[f]; s->nr >= 0; s++)
+			if (s->nr < NR_MAX)
+				table[s->nr] = s;
+	/* PDVM_STRACE=1: one line per call on stderr, for debugging pdvm. */
+	const char *e = getenv("PDVM_STRACE");
+	trace = e && *e && *e != '0';
+}
+
+const char *syscall_name(int nr)
+{
+	return nr >= 0 && nr < NR_MAX && table[nr] ? table[nr]->name : "unknown";
+}
+
+static void report_unknown(struct domain *d, uint64_t nr)
+{
+	uint64_t bit = nr < 512 ? nr : 511;
+	if (d->enosys_seen[bit / 64] & (1ULL << (bit % 64)))
+		return;
+	d->enosys_seen[bit / 64] |= 1ULL << (bit % 64);
+	dom_log(d, "unsupported syscall %llu: returning ENOSYS (reported once)", (unsigned long long)nr);
+}
+
+static bool is_write_call(uint64_t nr)
+{
+	return nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev ||
+	       nr == SYS_sendfile;
+}
+
+void syscall_dispatch(struct thread *t)
+{
+	struct kvm_regs *r = &t->regs;
+	uint64_t nr = r->rax;
+	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+	long ret;
+	if (nr < NR_MAX && table[nr]) {
+		ret = table[nr]->fn(t, a);
+	} else {
+		report_unknown(t->dom, nr);
+		ret = -ENOSYS;
+	}
+	if (trace)
+		fprintf(stderr, "[%d] %s(%#llx, %#llx, %#llx, %#llx) = %ld\n", t->tid, syscall_name((int)nr),
+			(unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
+			(unsigned long long)a[3], ret);
+	if (ret == -ERESTART_SYSCALL) {
+		/* Re-issue the call when the thread next runs: RIP back onto the
+		 * two-byte `syscall`, RAX back to the number. */
+		r->rip -= 2;
+		r->rax = nr;
+		return;
+	}
+	/* A write to a pipe nobody reads raises SIGPIPE; without a handler
+	 * that ends the program, as on Linux. */
+	if (ret == -EPIPE && is_write_call(nr) && t->dom->sigactions[SIGPIPE].handler == 0 /* SIG_DFL */) {
+		dom_exit_group(t->dom, 128 + SIGPIPE);
+	}
+	r->rax = (uint64_t)ret;
+}

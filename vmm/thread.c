@@ -1,0 +1,233 @@
+/* thread.c: guest threads — one vCPU and one host thread each — and their run loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+#include "fault.h"
+#include "syscall.h"
+#include "trap.h"
+#include "uaccess.h"
+
+static __thread struct kvm_run *tls_run;
+
+/* The kick signal: leaves KVM_RUN at once, even if it arrives just before
+ * the ioctl (immediate_exit), and interrupts blocking host calls. */
+static void kick_handler(int sig)
+{
+	(void)sig;
+	if (tls_run)
+		tls_run->immediate_exit = 1;
+}
+
+int thread_kick_signal(void)
+{
+	return SIGRTMIN + 1;
+}
+
+void thread_install_kick(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: blocking host calls return EINTR */
+	sigaction(thread_kick_signal(), &sa, NULL);
+}
+
+struct thread *thread_create(struct domain *d, int *err)
+{
+	if (d->nthreads >= MAX_THREADS) {
+		*err = -EAGAIN;
+		return NULL;
+	}
+	struct thread *t = calloc(1, sizeof(*t));
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->dom = d;
+	if (d->npool > 0) {
+		t->vcpu = d->vcpu_pool[--d->npool];
+	} else {
+		int r = kvm_vcpu_create(&d->vm, &t->vcpu, d->next_vcpu_id);
+		if (r) {
+			free(t);
+			*err = r == -EINVAL || r == -EEXIST ? -EAGAIN : r;
+			return NULL;
+		}
+		d->next_vcpu_id++;
+	}
+	int slot = -1;
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (!d->threads[i]) {
+			slot = i;
+			break;
+		}
+	}
+	d->threads[slot] = t;
+	d->nthreads++;
+	t->state = VCPU_IN_VMM;
+	return t;
+}
+
+/* Takes t out of the domain; its vCPU goes back to the pool. */
+static void thread_release(struct thread *t)
+{
+	struct domain *d = t->dom;
+	for (int i = 0; i < MAX_THREADS; i++)
+		if (d->threads[i] == t)
+			d->threads[i] = NULL;
+	if (t->vcpu.fd >= 0 && d->npool < MAX_THREADS)
+		d->vcpu_pool[d->npool++] = t->vcpu;
+	t->state = VCPU_DEAD;
+	d->nthreads--;
+	if (d->nthreads == 0)
+		pthread_cond_broadcast(&d->done_cv);
+}
+
+void thread_exit(struct thread *t)
+{
+	struct domain *d = t->dom;
+	if (t->clear_child_tid) {
+		uint32_t zero = 0;
+		uint64_t sz;
+		/* CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner. */
+		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0) {
+			uint64_t e = pt_lookup(&d->mm.pt, t->clear_child_tid, &sz);
+			gpa_t key = (e & PTE_ADDR & ~(sz - 1)) + (t->clear_child_tid & (sz - 1));
+			futex_wake_key(d, key, 1, ~0u);
+		}
+	}
+	t->exited = true;
+}
+
+/* Brings the vCPU's CR3 and FS/GS bases up to date before it runs. */
+static int sync_sregs(struct thread *t)
+{
+	struct domain *d = t->dom;
+	if (t->loaded_root == d->mm.pt.root && !t->sregs_dirty)
+		return 0;
+	struct kvm_sregs s;
+	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	s.cr3 = d->mm.pt.root;
+	s.fs.base = t->fs_base;
+	s.gs.base = t->gs_base;
+	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	t->loaded_root = s.cr3;
+	t->sregs_dirty = false;
+	return 0;
+}
+
+void dom_tlb_shootdown(struct domain *d)
+{
+	int sig = thread_kick_signal();
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *o = d->threads[i];
+		if (o && o->state == VCPU_RUNNING && o->loaded_root != d->mm.pt.root)
+			pthread_kill(o->host, sig);
+	}
+	/* Wait until none of them can still be in the guest with an old root:
+	 * each reloads CR3 under the domain lock before it re-enters. */
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *o = d->threads[i];
+		while (o && o->state == VCPU_RUNNING && o->loaded_root != d->mm.pt.root) {
+			struct timespec ts = { 0, 20000 };
+			nanosleep(&ts, NULL);
+			if (o->state == VCPU_RUNNING)
+				pthread_kill(o->host, sig);
+		}
+	}
+}
+
+static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
+{
+	struct domain *d = t->dom;
+	d->ntraps++;
+	if (tr->kind == TRAP_SYSCALL) {
+		*spurious = 0;
+		syscall_dispatch(t);
+		t->regs_dirty = true;
+		return;
+	}
+	if (tr->kind == TRAP_EXCEPTION) {
+		if (fault_is_stale(d, tr) && (*spurious)++ < 3) {
+			/* The VMM's tables allow the access: KVM used a stale
+			 * translation. Drop every shadow and retry. */
+			kvm_resync(&d->vm);
+			d->mm.resyncs++;
+			t->regs_dirty = true;
+			return;
+		}
+		fault_kill(t, tr);
+		return;
+	}
+	dom_log(d, "thread %d: unexpected KVM exit %u", t->tid, tr->exit_reason);
+	fprintf(stderr, "pdvm: %s: unexpected KVM exit reason %u at RIP %#llx\n",
+		d->cfg->name, tr->exit_reason, (unsigned long long)t->regs.rip);
+	dom_exit_group(d, 125);
+}
+
+static void *thread_main(void *arg)
+{
+	struct thread *t = arg;
+	struct domain *d = t->dom;
+	tls_run = t->vcpu.run;
+	int spurious = 0;
+	dom_lock(d);
+	for (;;) {
+		if (d->exiting || t->exited)
+			break;
+		int r = sync_sregs(t);
+		if (r) {
+			fprintf(stderr, "pdvm: %s: KVM_SET_SREGS: %s\n", d->cfg->name, strerror(-r));
+			dom_exit_group(d, 125);
+			break;
+		}
+		t->state = VCPU_RUNNING;
+		dom_unlock(d);
+		if (t->regs_dirty) {
+			r = d->trap->resume(t);
+			t->regs_dirty = false;
+		}
+		if (!r)
+			r = ioctl(t->vcpu.fd, KVM_RUN, 0) < 0 ? -errno : 0;
+		t->vcpu.run->immediate_exit = 0;
+		struct trap tr = { .kind = TRAP_KICK };
+		if (!r)
+			r = d->trap->decode(t, &tr);
+		dom_lock(d);
+		t->state = VCPU_IN_VMM;
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r) {
+			fprintf(stderr, "pdvm: %s: KVM_RUN: %s\n", d->cfg->name, strerror(-r));
+			dom_exit_group(d, 125);
+			break;
+		}
+		if (tr.kind == TRAP_KICK)
+			continue;
+		handle_trap(t, &tr, &spurious);
+	}
+	thread_release(t);
+	dom_unlock(d);
+	free(t);
+	return NULL;
+}
+
+int thread_start(struct thread *t)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&t->host, &a, thread_main, t);
+	pthread_attr_destroy(&a);
+	return -r;
+}

@@ -1,0 +1,183 @@
+/* trap.c: guest kernel area, per-vCPU trap state, and the backend probe. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "domain.h"
+#include "trap.h"
+
+extern const uint8_t pdvm_stub_start[], pdvm_stub_end[], pdvm_stub_vectors[];
+
+#define MSR_STAR        0xc0000081
+#define MSR_LSTAR       0xc0000082
+#define MSR_CSTAR       0xc0000083
+#define MSR_SFMASK      0xc0000084
+#define MSR_KERNEL_GS   0xc0000102
+#define PROBE_VA        0x1000UL        /* below USER_MIN: never a guest address */
+
+#define KFLAGS_DATA (PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX)
+#define KFLAGS_CODE (PTE_P | PTE_A)
+
+static int map_kernel_page(struct domain *d, gva_t va, uint64_t flags, gpa_t *gpa)
+{
+	gpa_t f = frames_alloc(&d->mm.frames, false, false);
+	if (f == FRAME_NONE)
+		return -ENOMEM;
+	if (pt_map(&d->mm.pt, va, f, PAGE_SIZE, flags, false))
+		return -ENOMEM;
+	if (gpa)
+		*gpa = f;
+	return 0;
+}
+
+int trap_kernel_init(struct domain *d)
+{
+	size_t stub_len = (size_t)(pdvm_stub_end - pdvm_stub_start);
+	gpa_t g;
+	for (size_t off = 0; off < stub_len; off += PAGE_SIZE) {
+		if (map_kernel_page(d, KERN_STUB + off, KFLAGS_CODE, &g))
+			return -ENOMEM;
+		memcpy(frames_host(&d->mm.frames, g), pdvm_stub_start + off, MIN(PAGE_SIZE, stub_len - off));
+	}
+
+	if (map_kernel_page(d, KERN_GDT, KFLAGS_DATA, &g))
+		return -ENOMEM;
+	uint64_t *gdt = frames_host(&d->mm.frames, g);
+	gdt[SEL_KCODE / 8] = 0x00af9b000000ffffULL;
+	gdt[SEL_KDATA / 8] = 0x00cf93000000ffffULL;
+	gdt[0x20 / 8] = 0x00cffb000000ffffULL;   /* 32-bit user code, unused */
+	gdt[SEL_UDATA / 8] = 0x00cff3000000ffffULL;
+	gdt[SEL_UCODE / 8] = 0x00affb000000ffffULL;
+	/* The TSS descriptor is only read by `ltr`; each vCPU's TR is loaded
+	 * with its own base through KVM_SET_SREGS. */
+	gdt[SEL_TSS / 8] = 0x0000890000000067ULL;
+
+	if (map_kernel_page(d, KERN_IDT, KFLAGS_DATA, &g))
+		return -ENOMEM;
+	uint64_t *idt = frames_host(&d->mm.frames, g);
+	for (int v = 0; v < 256; v++) {
+		uint64_t h = KERN_STUB + (uint64_t)(pdvm_stub_vectors - pdvm_stub_start) + (uint64_t)v * 16;
+		/* int3 and into may be raised from user mode, as on Linux. */
+		uint64_t type = (v == 3 || v == 4) ? 0xee : 0x8e;
+		idt[2 * v] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) | (type << 40) |
+			     ((h >> 16) & 0xffff) << 48;
+		idt[2 * v + 1] = h >> 32;
+	}
+	return 0;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t dpl, bool code)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xfffff;
+	s->type = type;
+	s->present = 1;
+	s->dpl = dpl;
+	s->s = 1;
+	s->g = 1;
+	s->l = code;
+	s->db = !code;
+}
+
+int trap_vcpu_init(struct domain *d, struct thread *t)
+{
+	int i = t->vcpu.id;
+	gpa_t tss;
+	uint64_t slot = KERN_VCPU(i);
+	uint64_t e;
+	/* Reused vCPUs keep their pages. */
+	if ((e = pt_lookup(&d->mm.pt, slot, NULL)) & PTE_P) {
+		tss = e & PTE_ADDR;
+		t->kstack_gpa = pt_lookup(&d->mm.pt, slot + PAGE_SIZE, NULL) & PTE_ADDR;
+	} else {
+		if (map_kernel_page(d, slot, KFLAGS_DATA, &tss) ||
+		    map_kernel_page(d, slot + PAGE_SIZE, KFLAGS_DATA, &t->kstack_gpa))
+			return -ENOMEM;
+	}
+	uint8_t *tp = frames_host(&d->mm.frames, tss);
+	uint64_t rsp0 = slot + 2 * PAGE_SIZE;
+	memcpy(tp + 4, &rsp0, 8);               /* RSP0 */
+	uint16_t iopb = 104;                    /* no I/O bitmap: user `out` faults */
+	memcpy(tp + 102, &iopb, 2);
+
+	struct kvm_sregs s;
+	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	seg(&s.cs, SEL_UCODE, 11, 3, true);
+	seg(&s.ss, SEL_UDATA, 3, 3, false);
+	s.ds = s.es = s.fs = s.gs = s.ss;
+	s.fs.base = t->fs_base;
+	s.gs.base = t->gs_base;
+	memset(&s.ldt, 0, sizeof(s.ldt));
+	s.ldt.unusable = 1;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = SEL_TSS;
+	s.tr.base = slot;
+	s.tr.limit = 0x67;
+	s.tr.type = 11;
+	s.tr.present = 1;
+	s.gdt.base = KERN_GDT;
+	s.gdt.limit = 0x4f;
+	s.idt.base = KERN_IDT;
+	s.idt.limit = 0xfff;
+	s.cr0 = 0x80050033;
+	s.cr3 = d->mm.pt.root;
+	s.cr4 = (1 << 4) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 18); /* PSE PAE OSFXSR OSXMMEXCPT OSXSAVE */
+	s.efer = 0xd01;
+	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	t->loaded_root = d->mm.pt.root;
+
+	uint64_t lstar = (d->trap == &trap_backend_shutdown) ? KERN_LSTAR_NONE : KERN_STUB;
+	uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS };
+	uint64_t val[] = { (0x23ULL << 48) | ((uint64_t)SEL_KCODE << 32), lstar, KERN_LSTAR_NONE,
+			   0x47700 /* TF DF IF IOPL NT AC, like Linux */, 0 };
+	int r = kvm_set_msrs(&t->vcpu, idx, val, 5);
+	if (r)
+		return r;
+	t->in_stub = false;
+	return 0;
+}
+
+static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)pte, (void)va, (void)size, (void)arg;
+	return 0;
+}
+
+const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *err, size_t errlen)
+{
+	static const uint8_t code[] = { 0x0f, 0x05, 0x0f, 0x0b }; /* syscall; ud2 */
+	const struct trap_backend *b = NULL;
+	gpa_t f = frames_alloc(&d->mm.frames, false, false);
+	if (f == FRAME_NONE || pt_map(&d->mm.pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
+		snprintf(err, errlen, "probe: out of guest memory");
+		return NULL;
+	}
+	memcpy(frames_host(&d->mm.frames, f), code, sizeof(code));
+	struct kvm_regs r = { .rip = PROBE_VA, .rflags = 0x202, .rax = 39 };
+	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &r) < 0 || ioctl(t->vcpu.fd, KVM_RUN, 0) < 0) {
+		snprintf(err, errlen, "probe: KVM_RUN: %s", strerror(errno));
+		return NULL;
+	}
+	struct kvm_run *run = t->vcpu.run;
+	if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0x10) {
+		b = &trap_backend_stub;
+		t->in_stub = true;
+	} else if (run->exit_reason == KVM_EXIT_SHUTDOWN) {
+		b = &trap_backend_shutdown;
+	} else {
+		snprintf(err, errlen, "probe: a guest syscall ended KVM_RUN with exit %u; no trap backend fits this host",
+			 run->exit_reason);
+		return NULL;
+	}
+	/* The probe page's frame stays allocated: one page, never reused, so
+	 * no stale translation of it can matter. */
+	if (pt_edit(&d->mm.pt, PROBE_VA, PAGE_SIZE, drop_pte, NULL)) {
+		snprintf(err, errlen, "probe: out of guest memory");
+		return NULL;
+	}
+	return b;
+}

@@ -1,0 +1,63 @@
+/* trap.h: the trap decoder — how syscalls and exceptions of the guest reach the VMM. */
+#ifndef PDVM_TRAP_H
+#define PDVM_TRAP_H
+
+#include "types.h"
+
+struct domain;
+struct thread;
+
+/*
+ * Guest "kernel" area: supervisor-only pages in the top PML4 slot that the
+ * ring-0 stub backend needs (stub code, GDT, IDT, per-vCPU TSS and stack).
+ * The shutdown backend only uses LSTAR there, at an unmapped address.
+ */
+#define KERN_BASE       0xffffff8000000000ULL
+#define KERN_STUB       (KERN_BASE + 0x0000)
+#define KERN_GDT        (KERN_BASE + 0x2000)   /* stub code takes two pages */
+#define KERN_IDT        (KERN_BASE + 0x3000)
+#define KERN_LSTAR_NONE (KERN_BASE + 0x3ff000)   /* never mapped */
+#define KERN_VCPU(i)    (KERN_BASE + 0x400000 + (uint64_t)(i) * 0x2000)  /* TSS page, then stack page */
+
+#define SEL_KCODE 0x10
+#define SEL_KDATA 0x18
+#define SEL_UDATA 0x2b
+#define SEL_UCODE 0x33
+#define SEL_TSS   0x40
+
+enum trap_kind {
+	TRAP_SYSCALL,           /* regs hold the call; rip is after `syscall` */
+	TRAP_EXCEPTION,         /* vector, error_code, cr2 valid */
+	TRAP_KICK,              /* left KVM_RUN because of a signal/immediate_exit */
+	TRAP_UNKNOWN,           /* an exit the backend does not understand */
+};
+
+struct trap {
+	enum trap_kind kind;
+	int vector;
+	uint32_t error_code;
+	uint64_t cr2;
+	uint32_t exit_reason;
+};
+
+struct trap_backend {
+	const char *name;
+	bool needs_pt_quarantine;       /* KVM ignores edits of used tables */
+	/* Decodes the exit of the last KVM_RUN into t->regs (the user view). */
+	int (*decode)(struct thread *t, struct trap *tr);
+	/* Pushes t->regs as the user state to resume with. */
+	int (*resume)(struct thread *t);
+};
+
+extern const struct trap_backend trap_backend_shutdown;
+extern const struct trap_backend trap_backend_stub;
+
+/* Maps the kernel area (stub, GDT, IDT) into the domain. */
+int trap_kernel_init(struct domain *d);
+/* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */
+int trap_vcpu_init(struct domain *d, struct thread *t);
+/* Runs a two-instruction probe on vCPU t and picks the backend that
+ * matches how the trap arrives. */
+const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *err, size_t errlen);
+
+#endif

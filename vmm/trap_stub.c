@@ -1,0 +1,90 @@
+/* trap_stub.c: trap backend for standard KVM — the guestshim ring-0 stub exits with `out`. */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "domain.h"
+#include "trap.h"
+
+#define PORT_SYSCALL   0x10
+#define PORT_EXCEPTION 0x11
+#define RFLAGS_USER    0x240dd5ULL
+#define STUB_IRETQ     (KERN_STUB + 2)  /* the iretq right after the syscall `out` */
+
+static uint64_t *kstack(struct thread *t)
+{
+	return frames_host(&t->dom->mm.frames, t->kstack_gpa);
+}
+
+static int stub_decode(struct thread *t, struct trap *tr)
+{
+	struct kvm_run *run = t->vcpu.run;
+	tr->exit_reason = run->exit_reason;
+	if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT ||
+	    (run->io.port != PORT_SYSCALL && run->io.port != PORT_EXCEPTION)) {
+		tr->kind = TRAP_UNKNOWN;
+		return 0;
+	}
+	struct kvm_regs k;
+	if (ioctl(t->vcpu.fd, KVM_GET_REGS, &k) < 0)
+		return -errno;
+	t->in_stub = true;
+	t->regs = k;
+	if (run->io.port == PORT_SYSCALL) {
+		tr->kind = TRAP_SYSCALL;
+		t->regs.rip = k.rcx;
+		t->regs.rflags = k.r11;
+		return 0;
+	}
+	/* Exception frame on this vCPU's stack: vector, error code, RIP, CS,
+	 * RFLAGS, RSP, SS — ending at the top of the stack page. */
+	uint64_t top = KERN_VCPU(t->vcpu.id) + 2 * PAGE_SIZE;
+	if (k.rsp != top - 7 * 8)
+		return -EFAULT;
+	const uint64_t *f = kstack(t) + (PAGE_SIZE / 8 - 7);
+	if ((f[3] & 3) != 3)
+		return -EFAULT; /* a fault in the stub itself: a VMM bug */
+	tr->kind = TRAP_EXCEPTION;
+	tr->vector = (int)f[0];
+	tr->error_code = (uint32_t)f[1];
+	t->regs.rip = f[2];
+	t->regs.rflags = f[4];
+	t->regs.rsp = f[5];
+	tr->cr2 = 0;
+	if (tr->vector == 14) {
+		struct kvm_sregs s;
+		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+			return -errno;
+		tr->cr2 = s.cr2;
+	}
+	return 0;
+}
+
+static int stub_resume(struct thread *t)
+{
+	struct kvm_regs r = t->regs;
+	r.rflags = (r.rflags & RFLAGS_USER) | 0x202;
+	if (t->in_stub) {
+		/* The vCPU waits at ring 0: return to user mode with iretq. */
+		uint64_t *f = kstack(t) + (PAGE_SIZE / 8 - 5);
+		f[0] = r.rip;
+		f[1] = SEL_UCODE;
+		f[2] = r.rflags;
+		f[3] = r.rsp;
+		f[4] = SEL_UDATA;
+		r.rip = STUB_IRETQ;
+		r.rsp = KERN_VCPU(t->vcpu.id) + 2 * PAGE_SIZE - 5 * 8;
+		r.rflags = 0x2;
+	}
+	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+	t->in_stub = false;
+	return 0;
+}
+
+const struct trap_backend trap_backend_stub = {
+	.name = "stub",
+	.needs_pt_quarantine = false,
+	.decode = stub_decode,
+	.resume = stub_resume,
+};

@@ -1,0 +1,85 @@
+/* uaccess.c: copies between VMM buffers and guest user memory, checked like Linux. */
+#include <errno.h>
+#include <string.h>
+
+#include "domain.h"
+#include "uaccess.h"
+
+int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
+{
+	uint8_t *o = dst;
+	if (n && (src >= USER_MAX || n > USER_MAX - src))
+		return -EFAULT;
+	while (n) {
+		size_t avail;
+		const uint8_t *p = mm_user_page(d, src, false, &avail);
+		if (!p)
+			return -EFAULT;
+		size_t c = MIN(n, avail);
+		memcpy(o, p, c);
+		o += c, src += c, n -= c;
+	}
+	return 0;
+}
+
+int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	if (n && (dst >= USER_MAX || n > USER_MAX - dst))
+		return -EFAULT;
+	while (n) {
+		size_t avail;
+		uint8_t *p = mm_user_page(d, dst, true, &avail);
+		if (!p)
+			return -EFAULT;
+		size_t c = MIN(n, avail);
+		memcpy(p, s, c);
+		s += c, dst += c, n -= c;
+	}
+	return 0;
+}
+
+int clear_user(struct domain *d, gva_t dst, size_t n)
+{
+	if (n && (dst >= USER_MAX || n > USER_MAX - dst))
+		return -EFAULT;
+	while (n) {
+		size_t avail;
+		uint8_t *p = mm_user_page(d, dst, true, &avail);
+		if (!p)
+			return -EFAULT;
+		size_t c = MIN(n, avail);
+		memset(p, 0, c);
+		dst += c, n -= c;
+	}
+	return 0;
+}
+
+long strncpy_from_user(struct domain *d, char *dst, gva_t src, size_t max)
+{
+	size_t len = 0;
+	while (len < max) {
+		size_t avail;
+		const char *p = mm_user_page(d, src + len, false, &avail);
+		if (!p)
+			return -EFAULT;
+		size_t c = MIN(avail, max - len);
+		const char *z = memchr(p, 0, c);
+		if (z) {
+			memcpy(dst + len, p, (size_t)(z - p) + 1);
+			return (long)(len + (size_t)(z - p));
+		}
+		memcpy(dst + len, p, c);
+		len += c;
+	}
+	return -ENAMETOOLONG;
+}
+
+void *user_ptr(struct domain *d, gva_t gva, size_t len, bool write)
+{
+	size_t avail;
+	uint8_t *p = mm_user_page(d, gva, write, &avail);
+	if (!p || len > avail)
+		return NULL;
+	return p;
+}
