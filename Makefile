@@ -1,8 +1,8 @@
 # Makefile: builds pdvm, its guest test programs and unit tests; runs tests and benchmarks.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Ivmm -Itools -Isnapshot -Inet -MMD -MP
-LDLIBS  += -pthread -lconfig
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Ivmm -Itools -Isnapshot -Inet -MMD -MP
+override LDLIBS  += -pthread -lconfig
 B       ?= build
 
 VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(filter-out tools/pdvm.c,$(wildcard tools/*.c))

@@ -70,8 +70,9 @@ void fault_kill(struct thread *t, const struct trap *tr)
 			 (unsigned long long)t->regs.rip);
 	}
 	const char *ab = sigabbrev_np(sig);
-	fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->cfg->name, t->tid,
-		ab ? ab : "?", what, (unsigned long long)t->regs.rip);
+	if (!d->verbose) /* dom_log echoes to stderr itself when verbose */
+		fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->cfg->name, t->tid,
+			ab ? ab : "?", what, (unsigned long long)t->regs.rip);
 	dom_log(d, "thread %d killed by SIG%s: %s, RIP %#llx", t->tid, ab ? ab : "?", what,
 		(unsigned long long)t->regs.rip);
 	dom_exit_group(d, 128 + sig);

@@ -71,6 +71,29 @@ static int vma_insert_at(struct mm *mm, int i, struct vma v)
 	return 0;
 }
 
+/* Inserts v and merges it with equal neighbours, as Linux does, so that a
+ * grown mapping is one VMA again. */
+static int vma_insert(struct mm *mm, struct vma v)
+{
+	int i = vma_find(mm, v.start);
+	int r = vma_insert_at(mm, i, v);
+	if (r)
+		return r;
+	struct vma *a = mm->vmas;
+	if (i + 1 < mm->nvmas && a[i + 1].start == a[i].end && a[i + 1].prot == a[i].prot &&
+	    a[i + 1].flags == a[i].flags) {
+		a[i].end = a[i + 1].end;
+		memmove(&a[i + 1], &a[i + 2], (size_t)(mm->nvmas - i - 2) * sizeof(*a));
+		mm->nvmas--;
+	}
+	if (i > 0 && a[i - 1].end == a[i].start && a[i - 1].prot == a[i].prot && a[i - 1].flags == a[i].flags) {
+		a[i - 1].end = a[i].end;
+		memmove(&a[i], &a[i + 1], (size_t)(mm->nvmas - i - 1) * sizeof(*a));
+		mm->nvmas--;
+	}
+	return 0;
+}
+
 /* Splits the VMA containing addr (if any) so that addr is a boundary. */
 static int vma_split(struct mm *mm, gva_t addr)
 {
@@ -209,7 +232,7 @@ long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
 			return -ENOMEM;
 	}
 	struct vma v = { .start = addr, .end = addr + len, .prot = prot, .flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE) };
-	int r = vma_insert_at(mm, vma_find(mm, addr), v);
+	int r = vma_insert(mm, v);
 	if (!r)
 		r = populate(mm, addr, addr + len, prot);
 	if (r) {
@@ -359,8 +382,7 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 		if (old + newlen <= USER_MAX && range_free(mm, oend, old + newlen)) {
 			if (vma_split(mm, oend))
 				return -ENOMEM;
-			int r = vma_insert_at(mm, vma_find(mm, oend),
-					      (struct vma){ oend, old + newlen, v.prot, v.flags });
+			int r = vma_insert(mm, (struct vma){ oend, old + newlen, v.prot, v.flags });
 			if (!r)
 				r = populate(mm, oend, old + newlen, v.prot);
 			mm_commit(d);
@@ -411,8 +433,7 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 		if (!r) {
 			memmove(&mm->vmas[a], &mm->vmas[b], (size_t)(mm->nvmas - b) * sizeof(struct vma));
 			mm->nvmas -= b - a;
-			r = vma_insert_at(mm, vma_find(mm, newaddr),
-					  (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags });
+			r = vma_insert(mm, (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags });
 		}
 	}
 	if (!r)

@@ -200,11 +200,13 @@ static void *thread_main(void *arg)
 		if (!r)
 			r = ioctl(t->vcpu.fd, KVM_RUN, 0) < 0 ? -errno : 0;
 		t->vcpu.run->immediate_exit = 0;
+		/* Out of the guest before taking the lock: a shootdown holding
+		 * the lock waits for exactly this. */
+		t->state = VCPU_IN_VMM;
 		struct trap tr = { .kind = TRAP_KICK };
 		if (!r)
 			r = d->trap->decode(t, &tr);
 		dom_lock(d);
-		t->state = VCPU_IN_VMM;
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r) {

@@ -1,0 +1,179 @@
+#!/bin/bash
+# run.sh: runs pdvm's unit tests on the host and its end-to-end tests where /dev/kvm exists (one nested VM boot).
+#
+# Usage: B=build tests/run.sh [PATTERN]     (what `make test` runs, after building everything)
+#   PATTERN: an extended regex; only tests whose name matches it run. Names are
+#   "unit/test_X" for $B/unit/test_X and "e2e/X" for tests/e2e/X.sh.
+#
+# ---- Protocol for test authors ---------------------------------------------------------
+# Unit tests: every executable $B/unit/test_* runs on the host (no KVM), from the repo
+#   root, with stdin from /dev/null, a 300 s timeout, and env B and PDVM. Exit 0 = pass,
+#   77 = skip, anything else = fail. It counts as ONE test whatever it prints.
+# End-to-end tests: every tests/e2e/*.sh runs as `bash tests/e2e/X.sh` from the repo root
+#   with env B (absolute build dir), PDVM=$B/pdvm, and a private empty TMPDIR; stdin is
+#   /dev/null. All of them run in ONE nested VM (tests/nested/vm-run), or directly when
+#   the host has /dev/kvm. Timeout per script: 300 s (PDVM_E2E_TIMEOUT), or its own if
+#   one of its first 15 lines is "# timeout: SECS". Inside the VM /tmp is a fresh tmpfs
+#   and the rest of the host filesystem is shared read-write.
+#   - A script that prints no result lines is ONE test "e2e/X": exit 0 = pass, 77 = skip,
+#     anything else (including a timeout) = fail.
+#   - A script may instead report several sub-tests by printing lines, at line start,
+#     "PASS: name", "FAIL: name" or "SKIP: name" (to stdout or stderr). Each line is one
+#     test "e2e/X: name". The script must then exit non-zero if it printed any FAIL, and
+#     0 (or 77) otherwise. Any other outcome adds one failed test "e2e/X" on top of the
+#     sub-tests: a timeout or signal, FAILs with exit 0, or a non-zero exit other than
+#     77 without any FAIL line (e.g. `set -e` aborting half way).
+# Output: one line per test, "PASS name", "SKIP name" or "FAIL name" (followed by the last
+#   20 lines of its log), then exactly one summary line "N passed, N failed" (plus
+#   ", N skipped" when any were skipped). Exit status 1 if any test failed, else 0.
+#   Logs stay in $B/test-results/ (the last 5 runs).
+# If the VM cannot boot (or times out), every e2e test that did not report counts as failed.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${B:-build}
+case "$B" in /*) ;; *) B=$(cd "$B" 2>/dev/null && pwd || echo "$PWD/$B") ;; esac
+export B
+export PDVM=${PDVM:-$B/pdvm}
+PATTERN=${1:-}
+cd "$ROOT" || exit 1
+
+npass=0 nfail=0 nskip=0
+
+matches() { [ -z "$PATTERN" ] || [[ "$1" =~ $PATTERN ]]; }
+
+# report STATUS NAME [LOG]: prints one result line; a failure is followed by its log tail.
+report() {
+	case "$1" in
+	PASS) npass=$((npass + 1)); echo "PASS $2" ;;
+	SKIP) nskip=$((nskip + 1)); echo "SKIP $2" ;;
+	FAIL) nfail=$((nfail + 1)); echo "FAIL $2"
+	      if [ -n "${3:-}" ] && [ -s "$3" ]; then tail -n 20 "$3" | sed 's/^/    | /'; fi ;;
+	esac
+}
+
+mkdir -p "$B/test-results" || exit 1
+RES=$(mktemp -d "$B/test-results/$(date +%Y%m%d-%H%M%S).XXXX") || exit 1
+# Keep the five newest result directories.
+ls -1dt "$B"/test-results/*/ 2>/dev/null | tail -n +6 | xargs -r rm -rf
+
+# ---- unit tests, on the host ---------------------------------------------------------------
+mkdir -p "$RES/unit"
+for t in "$B"/unit/test_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	case "$t" in *.o|*.d) continue ;; esac
+	name=unit/$(basename "$t")
+	matches "$name" || continue
+	log=$RES/$name.log
+	timeout -k 10 300 "$t" >"$log" 2>&1 </dev/null
+	rc=$?
+	case $rc in
+	0) report PASS "$name" ;;
+	77) report SKIP "$name" ;;
+	124|137) echo "run.sh: timed out after 300s" >>"$log"; report FAIL "$name" "$log" ;;
+	*) echo "run.sh: exit status $rc" >>"$log"; report FAIL "$name" "$log" ;;
+	esac
+done
+
+# ---- end-to-end tests, in one VM -----------------------------------------------------------
+e2e=()
+vm_tmo=120
+for t in tests/e2e/*.sh; do
+	[ -f "$t" ] || continue
+	matches "e2e/$(basename "$t" .sh)" || continue
+	e2e+=("$t")
+	tmo=$(sed -n '1,15s/^# *timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
+	vm_tmo=$((vm_tmo + ${tmo:-${PDVM_E2E_TIMEOUT:-300}} + 15))
+done
+
+# e2e_result NAME RC LOG: applies the protocol above to one finished script.
+e2e_result() {
+	local name=e2e/$1 rc=$2 log=$3 line st sub nsub=0 nsubfail=0
+	while IFS= read -r line; do
+		st=${line%%:*}
+		sub=${line#*: }
+		nsub=$((nsub + 1))
+		[ "$st" = FAIL ] && nsubfail=$((nsubfail + 1))
+		report "$st" "$name: $sub"
+	done < <(grep -aE '^(PASS|FAIL|SKIP): ' "$log" 2>/dev/null)
+	[ "$nsubfail" -gt 0 ] && [ -s "$log" ] && tail -n 20 "$log" | sed 's/^/    | /'
+	if [ "$nsub" -eq 0 ]; then
+		case $rc in
+		0) report PASS "$name" ;;
+		77) report SKIP "$name" ;;
+		*) echo "run.sh: exit status $rc" >>"$log"; report FAIL "$name" "$log" ;;
+		esac
+		return
+	fi
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ] || [ "$rc" -gt 128 ]; then
+		report FAIL "$name (timed out or killed by a signal: exit $rc)" "$log"
+	elif [ "$nsubfail" -gt 0 ] && [ "$rc" = 0 ]; then
+		report FAIL "$name (printed FAIL lines but exited 0)"
+	elif [ "$nsubfail" -eq 0 ] && [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		report FAIL "$name (exit $rc after its sub-tests)" "$log"
+	fi
+}
+
+if [ ${#e2e[@]} -gt 0 ]; then
+	[ -x "$PDVM" ] || echo "run.sh: warning: $PDVM is missing; e2e tests will likely fail" >&2
+	mkdir -p "$RES/e2e"
+	: >"$RES/e2e/status"
+	vm_note=""
+	if [ ! -c /dev/kvm ]; then
+		case "$B" in /tmp|/tmp/*) vm_note="B=$B is under /tmp, which the nested VM does not share" ;; esac
+	fi
+	if [ -n "$vm_note" ]; then
+		echo "run.sh: $vm_note" >"$RES/vm.log"
+		(exit 125) &
+	else
+		tests/nested/vm-run --timeout "$vm_tmo" -- bash tests/nested/e2e-inner.sh "$RES/e2e" "${e2e[@]}" \
+			>"$RES/vm.log" 2>&1 &
+	fi
+	vm_pid=$!
+	trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT
+	trap 'kill "$vm_pid" 2>/dev/null; exit 143' TERM
+	declare -A done_e2e=()
+	seen=0
+	# Print results as the VM reports them (status lines appear as each script finishes).
+	drain() {
+		local lines n name rc secs
+		mapfile -t lines <"$RES/e2e/status"
+		for ((n = seen; n < ${#lines[@]}; n++)); do
+			read -r name rc secs <<<"${lines[n]}"
+			[ -n "${secs:-}" ] || break   # a line still being written
+			done_e2e[$name]=1
+			e2e_result "$name" "$rc" "$RES/e2e/$name.log"
+			seen=$((n + 1))
+		done
+	}
+	while kill -0 "$vm_pid" 2>/dev/null; do
+		drain
+		sleep 1
+	done
+	wait "$vm_pid"
+	vm_rc=$?
+	trap - INT TERM
+	drain
+	vm_msg_shown=""
+	for t in "${e2e[@]}"; do
+		name=$(basename "$t" .sh)
+		[ -n "${done_e2e[$name]:-}" ] && continue
+		if [ -z "$vm_msg_shown" ]; then
+			echo "run.sh: the nested VM failed (vm-run exit $vm_rc); e2e tests that did not report fail:"
+			tail -n 25 "$RES/vm.log" | sed 's/^/    | /'
+			vm_msg_shown=1
+		fi
+		log=$RES/e2e/$name.log
+		echo "run.sh: e2e/$name did not complete: the nested VM failed (vm-run exit $vm_rc, see $RES/vm.log)" >>"$log"
+		report FAIL "e2e/$name"
+		echo "    | did not complete: the nested VM failed (vm-run exit $vm_rc, see above)"
+	done
+fi
+
+echo "logs: $RES" >&2
+if [ "$nskip" -gt 0 ]; then
+	echo "$npass passed, $nfail failed, $nskip skipped"
+else
+	echo "$npass passed, $nfail failed"
+fi
+[ "$nfail" -eq 0 ]

@@ -1,0 +1,268 @@
+/* test_config.c: unit tests for tools/config.c — sizes, domain.cfg parsing and errors, overrides, defaults. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...) do {							\
+	checks++;								\
+	if (!(cond)) {								\
+		failures++;							\
+		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);		\
+		printf(__VA_ARGS__);						\
+		putchar('\n');							\
+	}									\
+} while (0)
+
+static char dir[PATH_MAX];     /* a fresh directory under /tmp for the files */
+
+/* Writes text to DIR/name and returns the path (static buffer). */
+static const char *write_cfg(const char *name, const char *text)
+{
+	static char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+static size_t strv_count(char **v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static void test_sizes(void)
+{
+	static const struct { const char *s; uint64_t v; } good[] = {
+		{ "0", 0 }, { "1048576", 1048576 }, { "4K", 4096 }, { "4k", 4096 },
+		{ "512M", 512ULL << 20 }, { "512m", 512ULL << 20 }, { "2G", 2ULL << 30 },
+		{ "1T", 1ULL << 40 }, { "18446744073709551615", UINT64_MAX },
+	};
+	static const char *const bad[] = {
+		"", "M", "-1", "+5", " 5", "5 ", "12Q", "1.5G", "0x10", "5MB", "5MM",
+		"18446744073709551616", "17179869184G", "99999999999999999999999K", NULL,
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 12345;
+		CHECK(config_parse_size(good[i].s, &v) == 0 && v == good[i].v,
+		      "\"%s\" -> %llu", good[i].s, (unsigned long long)v);
+	}
+	for (size_t i = 0; bad[i]; i++) {
+		v = 12345;
+		CHECK(config_parse_size(bad[i], &v) == -1 && v == 12345,
+		      "\"%s\" accepted as %llu", bad[i], (unsigned long long)v);
+	}
+	/* 16777215T is the largest T value that fits; one more overflows. */
+	CHECK(config_parse_size("16777215T", &v) == 0 && v == 16777215ULL << 40, "16777215T");
+	CHECK(config_parse_size("16777216T", &v) == -1, "16777216T overflows");
+	CHECK(config_parse_size(NULL, &v) == -1, "NULL");
+}
+
+/* Loads text as NAME and expects an error containing every fragment. */
+static void expect_error(const char *name, const char *text, const char *const frags[])
+{
+	struct domain_config c = { 0 };
+	char err[1024] = "";
+	const char *path = write_cfg(name, text);
+	int r = config_load(&c, path, err, sizeof(err));
+
+	CHECK(r == -1, "%s: loaded, expected an error", name);
+	CHECK(!strncmp(err, path, strlen(path)), "%s: error does not name the file: %s", name, err);
+	for (size_t i = 0; frags[i]; i++)
+		CHECK(strstr(err, frags[i]), "%s: error lacks \"%s\": %s", name, frags[i], err);
+	CHECK(c.name == NULL && c.argv == NULL, "%s: config not cleared after error", name);
+	config_free(&c);
+}
+
+#define ERR(name, text, ...) expect_error(name, text, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_errors(void)
+{
+	ERR("syntax.cfg", "name = \"x\";\ncommand = [\"/bin/true\"]\nmemory = ;\n", ":3: ");
+	ERR("unterminated.cfg", "name = \"x;\n", ".cfg:");
+	ERR("unknown.cfg", "command = [\"/bin/true\"];\n\nmemroy = \"64M\";\n",
+	    ":3: memroy: unknown key", "did you mean 'memory'");
+	ERR("unknown2.cfg", "command = [\"/bin/true\"];\nnetwork = 1;\n", ":2: network: unknown key");
+	ERR("badsize.cfg", "command = [\"/bin/true\"];\n\n\n\n\n\nmemory = \"12Q\";\n",
+	    ":7: memory: bad size \"12Q\" (use e.g. 512M, 2G)");
+	ERR("small.cfg", "command = [\"/bin/true\"];\nmemory = \"8M\";\n", ":2: memory: 8M is out of range");
+	ERR("big.cfg", "command = [\"/bin/true\"];\nmemory = \"65G\";\n", ":2: memory: 65G is out of range");
+	ERR("negmem.cfg", "command = [\"/bin/true\"];\nmemory = -5;\n", ":2: memory: ");
+	ERR("floatmem.cfg", "command = [\"/bin/true\"];\nmemory = 1.5;\n", ":2: memory: want a size");
+	ERR("type1.cfg", "command = \"/bin/true\";\n", ":1: command: want a list of strings");
+	ERR("type2.cfg", "command = [\"/bin/true\"];\nname = 5;\n", ":2: name: want a string, got an integer");
+	ERR("type3.cfg", "command = [\"/bin/true\"];\nverbose = \"yes\";\n", ":2: verbose: want true or false");
+	/* [] arrays must be of one type (libconfig checks); () lists may mix. */
+	ERR("type4.cfg", "command = [\"/bin/true\"];\nenv = [\"A=1\",\n 2];\n", ":3: ");
+	ERR("type4b.cfg", "command = [\"/bin/true\"];\nenv = (\"A=1\",\n 2);\n",
+	    ":3: env: element 2: want a string");
+	ERR("type5.cfg", "command = [\"/bin/true\"];\nroot = [\"/\"];\n", ":2: root: want a string, got a list");
+	ERR("both.cfg", "command = [\"/bin/true\"];\nprogram = \"/bin/false\";\n",
+	    ":2: program: both 'command' and 'program'");
+	ERR("cmdargs.cfg", "command = [\"/bin/true\"];\nargs = [\"x\"];\n", ":2: args: ");
+	ERR("argsonly.cfg", "args = [\"x\"];\n", ":1: args: 'args' needs 'program'");
+	ERR("none.cfg", "name = \"x\";\nmemory = \"64M\";\n", "no command");
+	ERR("empty.cfg", "", "no command");
+	ERR("emptycmd.cfg", "command = [];\n", ":1: command: empty");
+	ERR("badenv.cfg", "command = [\"/bin/true\"];\nenv = [\"A=1\", \"NOEQUALS\"];\n",
+	    ":2: env: bad entry \"NOEQUALS\"");
+	ERR("badenv2.cfg", "command = [\"/bin/true\"];\nenv = [\"=x\"];\n", "env: bad entry");
+	ERR("badname.cfg", "name = \"a b\";\ncommand = [\"/bin/true\"];\n", ":1: name: bad name \"a b\"");
+	ERR("badname2.cfg", "name = \"-x\";\ncommand = [\"/bin/true\"];\n", ":1: name: bad name");
+	ERR("badcwd.cfg", "command = [\"/bin/true\"];\ncwd = \"tmp\";\n", ":2: cwd: \"tmp\" is not an absolute path");
+	ERR("badwr.cfg", "command = [\"/bin/true\"];\nwritable = [\"/tmp\", \"var\"];\n", ":2: writable: ");
+	ERR("dup.cfg", "command = [\"/bin/true\"];\nname = \"a\";\nname = \"b\";\n", ":3: ");
+	ERR("group.cfg", "command = [\"/bin/true\"];\nnet = { a = 1; };\n", ":2: net: unknown key");
+
+	/* A missing file: FILE: strerror. */
+	{
+		struct domain_config c = { 0 };
+		char err[1024] = "", path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/missing.cfg", dir);
+		CHECK(config_load(&c, path, err, sizeof(err)) == -1, "missing file loaded");
+		CHECK(strstr(err, "missing.cfg: No such file or directory"), "missing: %s", err);
+		config_free(&c);
+	}
+}
+
+static void test_good(void)
+{
+	struct domain_config c = { 0 };
+	char err[1024] = "", sub[PATH_MAX + 16], *realsub;
+	const char *path;
+
+	/* Everything set; relative root and log resolve against the file's directory. */
+	snprintf(sub, sizeof(sub), "%s/rootfs", dir);
+	CHECK(mkdir(sub, 0755) == 0, "mkdir %s", sub);
+	realsub = realpath(sub, NULL);
+	path = write_cfg("full.cfg",
+		"# a comment\n"
+		"name = \"web-1\";\n"
+		"program = \"/bin/busybox\";\n"
+		"args = [\"sh\", \"-c\", \"echo hi\"];\n"
+		"env = [\"A=1\", \"B=2\", \"A=3\"];\n"
+		"cwd = \"/tmp\";\n"
+		"root = \"rootfs\";\n"
+		"writable = [\"/tmp\", \"/var/run\"];\n"
+		"memory = \"64M\";\n"
+		"log = \"logs/web.log\";\n"
+		"verbose = true;\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "full.cfg: %s", err);
+	CHECK(c.name && !strcmp(c.name, "web-1"), "name %s", c.name);
+	CHECK(c.program && !strcmp(c.program, "/bin/busybox"), "program %s", c.program);
+	CHECK(strv_count(c.argv) == 4 && !strcmp(c.argv[0], "/bin/busybox") &&
+	      !strcmp(c.argv[1], "sh") && !strcmp(c.argv[3], "echo hi"), "argv");
+	CHECK(strv_count(c.envp) == 2 && !strcmp(c.envp[0], "A=3") && !strcmp(c.envp[1], "B=2"),
+	      "env list is the whole environment, later duplicate wins");
+	CHECK(c.cwd && !strcmp(c.cwd, "/tmp"), "cwd %s", c.cwd);
+	CHECK(c.root && realsub && !strcmp(c.root, realsub), "root %s, want %s", c.root, realsub);
+	CHECK(strv_count(c.writable) == 2 && !strcmp(c.writable[1], "/var/run"), "writable");
+	CHECK(c.memory == 64ULL << 20, "memory %llu", (unsigned long long)c.memory);
+	CHECK(c.log && c.log[0] == '/' && strstr(c.log, "/logs/web.log"), "log %s", c.log);
+	CHECK(c.verbose, "verbose");
+	config_defaults(&c);
+	CHECK(strv_count(c.envp) == 2, "defaults must not add to an explicit env");
+	CHECK(!strcmp(c.log + strlen(c.log) - 12, "logs/web.log"), "log kept %s", c.log);
+	config_free(&c);
+	CHECK(c.name == NULL && c.envp == NULL, "config_free clears");
+
+	/* Minimal file: name from the file name, defaults everywhere else. */
+	path = write_cfg("my-app.cfg", "command = [\"/bin/busybox\", \"echo\", \"hi\"];\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "my-app.cfg: %s", err);
+	CHECK(c.name && !strcmp(c.name, "my-app"), "name from file: %s", c.name);
+	CHECK(!strcmp(c.program, "/bin/busybox") && strv_count(c.argv) == 3, "command");
+	CHECK(c.envp == NULL && c.memory == 0, "unset before defaults");
+	config_defaults(&c);
+	CHECK(strv_count(c.envp) == 2 && !strncmp(c.envp[0], "PATH=/usr/local/sbin:", 21) &&
+	      !strcmp(c.envp[1], "HOME=/"), "default env");
+	CHECK(!strcmp(c.cwd, "/") && !strcmp(c.root, "/"), "default cwd/root");
+	CHECK(c.writable && c.writable[0] == NULL, "default writable is an empty list");
+	CHECK(c.memory == 512ULL << 20, "default memory");
+	CHECK(!strcmp(c.log, "/var/log/pdvm/my-app.log"), "default log %s", c.log);
+	CHECK(!c.verbose, "verbose default");
+
+	/* Command-line overrides. */
+	CHECK(config_set(&c, "memory", "1G", err, sizeof(err)) == 0 && c.memory == 1ULL << 30, "set memory");
+	CHECK(config_set(&c, "memory", "12Q", err, sizeof(err)) == -1 &&
+	      !strcmp(err, "memory: bad size \"12Q\" (use e.g. 512M, 2G)"), "set bad memory: %s", err);
+	CHECK(config_set(&c, "env", "HOME=/root", err, sizeof(err)) == 0 &&
+	      strv_count(c.envp) == 2 && !strcmp(c.envp[1], "HOME=/root"), "env override");
+	CHECK(config_set(&c, "env", "X=1", err, sizeof(err)) == 0 && strv_count(c.envp) == 3, "env add");
+	CHECK(config_set(&c, "env", "X", err, sizeof(err)) == -1, "env without =");
+	CHECK(config_set(&c, "writable", "/a", err, sizeof(err)) == 0 &&
+	      config_set(&c, "writable", "/b", err, sizeof(err)) == 0 &&
+	      strv_count(c.writable) == 2, "writable appends");
+	CHECK(config_set(&c, "name", "x/y", err, sizeof(err)) == -1 && !strncmp(err, "name: bad name", 14),
+	      "bad name: %s", err);
+	CHECK(config_set(&c, "cwd", "rel", err, sizeof(err)) == -1, "relative cwd");
+	CHECK(config_set(&c, "program", "/x", err, sizeof(err)) == -1, "program is not an override");
+	config_free(&c);
+
+	/* Integer memory (int and int64), page rounding, memory as a string of bytes. */
+	path = write_cfg("intmem.cfg", "command = [\"/x\"];\nmemory = 33554433;\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.memory == (32ULL << 20) + 4096,
+	      "int memory rounded up: %llu %s", (unsigned long long)c.memory, err);
+	config_free(&c);
+	path = write_cfg("int64mem.cfg", "command = [\"/x\"];\nmemory = 8589934592L;\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.memory == 8ULL << 30,
+	      "int64 memory: %llu %s", (unsigned long long)c.memory, err);
+	config_free(&c);
+
+	/* program without args: argv is just the program. A name the file name
+	 * cannot give (bad characters) is sanitized. */
+	path = write_cfg("odd name!.cfg", "program = \"/bin/true\";\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "odd name: %s", err);
+	CHECK(strv_count(c.argv) == 1 && !strcmp(c.argv[0], "/bin/true"), "argv[0] = program");
+	CHECK(c.name && !strcmp(c.name, "odd_name_"), "sanitized name %s", c.name);
+	config_free(&c);
+
+	/* The -- form: defaults derive the name from the program. */
+	c.program = strdup("/usr/bin/my.tool");
+	config_defaults(&c);
+	CHECK(!strcmp(c.name, "my.tool") && strv_count(c.argv) == 1, "name from program %s", c.name);
+	CHECK(!strcmp(c.log, "/var/log/pdvm/my.tool.log"), "log %s", c.log);
+	config_free(&c);
+
+	/* env from the command line on an empty config starts from the defaults. */
+	CHECK(config_set(&c, "env", "Z=9", err, sizeof(err)) == 0 && strv_count(c.envp) == 3, "env on defaults");
+	config_free(&c);
+	free(realsub);
+}
+
+int main(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "/tmp/pdvm-test-config.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_sizes();
+	test_errors();
+	test_good();
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("warning: could not remove %s\n", dir);
+	printf("test_config: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}

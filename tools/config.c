@@ -1,0 +1,675 @@
+/* config.c: a domain's configuration — domain.cfg (libconfig syntax), command-line overrides, defaults. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+
+#define MEMORY_DEFAULT	(512ULL << 20)
+#define MEMORY_MIN	(16ULL << 20)
+#define MEMORY_MAX	(64ULL << 30)
+#define NAME_MAX_LEN	64
+#define CFG_PAGE	4096ULL
+
+/* Every key domain.cfg may hold; anything else is an error so typos show. */
+static const char *const known_keys[] = {
+	"name", "command", "program", "args", "env", "cwd", "root",
+	"writable", "memory", "log", "verbose", NULL
+};
+
+static const char *const default_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/",
+	NULL
+};
+
+/* Configuration is set up once at start; running out of memory there is
+ * fatal and not worth an error path through every caller. */
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("pdvm: out of memory\n", stderr);
+		exit(125);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xrealloc(NULL, n), s, n);
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fputs("pdvm: out of memory\n", stderr);
+		exit(125);
+	}
+	return s;
+}
+
+/* ---- NULL-terminated string vectors ---- */
+
+static size_t strv_len(char **v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Appends s (taking ownership) and keeps the vector NULL-terminated. */
+static char **strv_push(char **v, char *s)
+{
+	size_t n = strv_len(v);
+
+	v = xrealloc(v, (n + 2) * sizeof(*v));
+	v[n] = s;
+	v[n + 1] = NULL;
+	return v;
+}
+
+static char **strv_from(const char *const *src)
+{
+	char **v = xrealloc(NULL, sizeof(*v));
+
+	v[0] = NULL;
+	for (size_t i = 0; src[i]; i++)
+		v = strv_push(v, xstrdup(src[i]));
+	return v;
+}
+
+/* Adds KEY=VALUE, replacing an existing KEY= entry (the later one wins, like
+ * docker's -e). */
+static char **env_set(char **env, const char *kv)
+{
+	size_t klen = strchr(kv, '=') - kv + 1;
+
+	for (size_t i = 0; env && env[i]; i++) {
+		if (!strncmp(env[i], kv, klen)) {
+			free(env[i]);
+			env[i] = xstrdup(kv);
+			return env;
+		}
+	}
+	return strv_push(env, xstrdup(kv));
+}
+
+/* ---- value checks shared by the file and the command line ---- */
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1ULL << 10; p++; break;
+	case 'm': case 'M': mul = 1ULL << 20; p++; break;
+	case 'g': case 'G': mul = 1ULL << 30; p++; break;
+	case 't': case 'T': mul = 1ULL << 40; p++; break;
+	default: return -1;
+	}
+	if (*p != '\0' || (v && mul > UINT64_MAX / v))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static bool memory_ok(uint64_t bytes)
+{
+	return bytes >= MEMORY_MIN && bytes <= MEMORY_MAX;
+}
+
+/* The guest's physical memory is whole pages. */
+static uint64_t page_round(uint64_t bytes)
+{
+	return (bytes + CFG_PAGE - 1) & ~(CFG_PAGE - 1);
+}
+
+static int set_memory_str(struct domain_config *c, const char *s, char *why, size_t n)
+{
+	uint64_t v;
+
+	if (config_parse_size(s, &v) < 0) {
+		snprintf(why, n, "bad size \"%s\" (use e.g. 512M, 2G)", s);
+		return -1;
+	}
+	if (!memory_ok(v)) {
+		snprintf(why, n, "%s is out of range (16M to 64G)", s);
+		return -1;
+	}
+	c->memory = page_round(v);
+	return 0;
+}
+
+static bool name_char_ok(char ch, bool first)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+		return true;
+	return !first && (ch == '_' || ch == '.' || ch == '-');
+}
+
+/* Names end up in file names (the log, later control sockets and snapshots),
+ * so they follow docker's rule: [A-Za-z0-9][A-Za-z0-9_.-]*. */
+static int check_name(const char *s, char *why, size_t n)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++) {
+		if (!name_char_ok(s[i], i == 0)) {
+			snprintf(why, n, "bad name \"%s\" (use letters, digits, '_', '.', '-'; "
+				 "start with a letter or digit)", s);
+			return -1;
+		}
+	}
+	if (len == 0 || len > NAME_MAX_LEN) {
+		snprintf(why, n, "bad name \"%s\" (1 to %d characters)", s, NAME_MAX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* A name made from a file or program name: bad characters become '_'. */
+static char *derive_name(const char *path, const char *strip_suffix)
+{
+	const char *base = strrchr(path, '/');
+	size_t len, slen = strip_suffix ? strlen(strip_suffix) : 0;
+	char *name;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (slen && len > slen && !strcmp(base + len - slen, strip_suffix))
+		len -= slen;
+	if (len > NAME_MAX_LEN)
+		len = NAME_MAX_LEN;
+	if (len == 0)
+		return xstrdup("domain");
+	name = xrealloc(NULL, len + 1);
+	for (size_t i = 0; i < len; i++)
+		name[i] = name_char_ok(base[i], i == 0) ? base[i] : (i == 0 ? 'x' : '_');
+	name[len] = '\0';
+	return name;
+}
+
+static int check_env(const char *s, char *why, size_t n)
+{
+	const char *eq = strchr(s, '=');
+
+	if (!eq || eq == s) {
+		snprintf(why, n, "bad entry \"%s\" (want KEY=VALUE)", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_abs(const char *s, char *why, size_t n)
+{
+	if (s[0] != '/') {
+		snprintf(why, n, "\"%s\" is not an absolute path (paths inside the root start with /)", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_nonempty(const char *s, char *why, size_t n)
+{
+	if (!*s) {
+		snprintf(why, n, "empty string");
+		return -1;
+	}
+	return 0;
+}
+
+static void replace(char **field, char *v)
+{
+	free(*field);
+	*field = v;
+}
+
+/* Sets one key from a string; on error writes the reason (without the key)
+ * to why. */
+static int set_key(struct domain_config *c, const char *key, const char *value,
+		   char *why, size_t n)
+{
+	int r = 0;
+
+	if (!strcmp(key, "name")) {
+		if (!(r = check_name(value, why, n)))
+			replace(&c->name, xstrdup(value));
+	} else if (!strcmp(key, "root") || !strcmp(key, "log")) {
+		if (!(r = check_nonempty(value, why, n)))
+			replace(!strcmp(key, "root") ? &c->root : &c->log, xstrdup(value));
+	} else if (!strcmp(key, "cwd")) {
+		if (!(r = check_abs(value, why, n)))
+			replace(&c->cwd, xstrdup(value));
+	} else if (!strcmp(key, "memory")) {
+		r = set_memory_str(c, value, why, n);
+	} else if (!strcmp(key, "writable")) {
+		if (!(r = check_abs(value, why, n)))
+			c->writable = strv_push(c->writable, xstrdup(value));
+	} else if (!strcmp(key, "env")) {
+		if (!(r = check_env(value, why, n))) {
+			if (!c->envp)
+				c->envp = strv_from(default_env);
+			c->envp = env_set(c->envp, value);
+		}
+	} else {
+		snprintf(why, n, "cannot be set this way");
+		r = -1;
+	}
+	return r;
+}
+
+int config_set(struct domain_config *c, const char *key, const char *value,
+	       char *err, size_t errlen)
+{
+	char why[512];
+
+	if (set_key(c, key, value, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- domain.cfg ---- */
+
+struct loader {
+	const char *path;       /* the config file as given */
+	char *dir;              /* its directory, absolute and resolved */
+	char *err;
+	size_t errlen;
+};
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP: return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST: return "a list";
+	default: return "something else";
+	}
+}
+
+/* Writes "FILE:LINE: key: why" for setting s (key = the top-level key s
+ * belongs to) and returns -1. */
+static int fail(struct loader *l, const config_setting_t *s, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(struct loader *l, const config_setting_t *s, const char *key,
+		const char *fmt, ...)
+{
+	const char *file = config_setting_source_file(s) ? config_setting_source_file(s) : l->path;
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, l->errlen, "%s:%u: %s: %s", file, config_setting_source_line(s), key, why);
+	return -1;
+}
+
+static int want_string(struct loader *l, const config_setting_t *s, const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(l, s, config_setting_name(s), "want a string, got %s",
+			    type_name(config_setting_type(s)));
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+/* Reads a list of strings; check (may be NULL) validates each element. */
+static int want_strings(struct loader *l, const config_setting_t *s, char ***out,
+			int (*check)(const char *, char *, size_t))
+{
+	const char *key = config_setting_name(s);
+	int type = config_setting_type(s), n;
+	char why[512];
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return fail(l, s, key, "want a list of strings like [\"a\", \"b\"], got %s",
+			    type_name(type));
+	strv_free(*out);
+	*out = xrealloc(NULL, sizeof(**out));
+	(*out)[0] = NULL;
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail(l, e, key, "element %d: want a string, got %s", i + 1,
+				    type_name(config_setting_type(e)));
+		if (check && check(config_setting_get_string(e), why, sizeof(why)) < 0)
+			return fail(l, e, key, "%s", why);
+		*out = strv_push(*out, xstrdup(config_setting_get_string(e)));
+	}
+	return 0;
+}
+
+/* Host paths in a config file are relative to the file's directory, so a
+ * config and its root directory can move together. */
+static char *host_path(struct loader *l, const char *p)
+{
+	char *joined, *real;
+
+	if (p[0] == '/')
+		return xstrdup(p);
+	joined = xasprintf("%s/%s", l->dir, p);
+	real = realpath(joined, NULL);
+	if (!real)
+		return joined;  /* does not exist (yet): keep it for a clear error later */
+	free(joined);
+	return real;
+}
+
+/* Levenshtein distance (b short: a known key), to suggest the key meant. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[32];
+
+	if (lb >= sizeof(row) / sizeof(row[0]))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(struct loader *l, const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	size_t near = strlen(name) <= 4 ? 1 : 2;   /* short names: only near misses */
+
+	for (size_t i = 0; known_keys[i]; i++)
+		if (edit_distance(name, known_keys[i]) <= near)
+			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
+	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, "
+		    "cwd, root, writable, memory, log, verbose)");
+}
+
+static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
+{
+	char why[512];
+	long long v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		if (set_memory_str(c, config_setting_get_string(s), why, sizeof(why)) < 0)
+			return fail(l, s, "memory", "%s", why);
+		return 0;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		if (v < 0 || !memory_ok((uint64_t)v))
+			return fail(l, s, "memory", "%lld bytes is out of range (16M to 64G)", v);
+		c->memory = page_round((uint64_t)v);
+		return 0;
+	default:
+		return fail(l, s, "memory", "want a size like \"512M\" or a number of bytes, got %s",
+			    type_name(config_setting_type(s)));
+	}
+}
+
+static int load_setting(struct loader *l, struct domain_config *c, const config_setting_t *s)
+{
+	const char *key = config_setting_name(s), *v = NULL;
+	char why[512];
+
+	if (!strcmp(key, "command") || !strcmp(key, "args") || !strcmp(key, "env") ||
+	    !strcmp(key, "writable")) {
+		char **list = NULL;
+		int r;
+
+		if (!strcmp(key, "env"))
+			r = want_strings(l, s, &list, check_env);
+		else if (!strcmp(key, "writable"))
+			r = want_strings(l, s, &list, check_abs);
+		else
+			r = want_strings(l, s, &list, NULL);
+		if (r < 0) {
+			strv_free(list);
+			return -1;
+		}
+		if (!strcmp(key, "command")) {
+			if (!list[0]) {
+				strv_free(list);
+				return fail(l, s, key, "empty (want [\"/path/to/program\", \"arg\", ...])");
+			}
+			strv_free(c->argv);
+			c->argv = list;
+		} else if (!strcmp(key, "args")) {
+			strv_free(c->argv);
+			c->argv = list;  /* argv[0] is put in front once 'program' is known */
+		} else if (!strcmp(key, "env")) {
+			/* An 'env' list is the whole environment: a later duplicate KEY wins. */
+			strv_free(c->envp);
+			c->envp = strv_from((const char *const[]){ NULL });
+			for (size_t i = 0; list[i]; i++)
+				c->envp = env_set(c->envp, list[i]);
+			strv_free(list);
+		} else {
+			strv_free(c->writable);
+			c->writable = list;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "verbose")) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(l, s, key, "want true or false, got %s",
+				    type_name(config_setting_type(s)));
+		c->verbose = config_setting_get_bool(s);
+		return 0;
+	}
+	if (!strcmp(key, "memory"))
+		return load_memory(l, c, s);
+
+	if (want_string(l, s, &v) < 0)
+		return -1;
+	if (!strcmp(key, "program")) {
+		if (check_nonempty(v, why, sizeof(why)) < 0)
+			return fail(l, s, key, "%s", why);
+		replace(&c->program, xstrdup(v));
+	} else if (!strcmp(key, "root") || !strcmp(key, "log")) {
+		if (check_nonempty(v, why, sizeof(why)) < 0)
+			return fail(l, s, key, "%s", why);
+		replace(!strcmp(key, "root") ? &c->root : &c->log, host_path(l, v));
+	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd */
+		return fail(l, s, key, "%s", why);
+	}
+	return 0;
+}
+
+static bool is_known(const char *key)
+{
+	for (size_t i = 0; known_keys[i]; i++)
+		if (!strcmp(key, known_keys[i]))
+			return true;
+	return false;
+}
+
+/* Cross-key rules: exactly one of command / program(+args). */
+static int load_command(struct loader *l, struct domain_config *c, config_t *cf)
+{
+	config_setting_t *cmd = config_lookup(cf, "command");
+	config_setting_t *prog = config_lookup(cf, "program");
+	config_setting_t *args = config_lookup(cf, "args");
+
+	if (cmd && prog)
+		return fail(l, prog, "program", "both 'command' and 'program' are set (use one)");
+	if (cmd && args)
+		return fail(l, args, "args", "'args' goes with 'program', not 'command' "
+			    "(put the arguments in 'command')");
+	if (args && !prog)
+		return fail(l, args, "args", "'args' needs 'program'");
+	if (cmd) {
+		replace(&c->program, xstrdup(c->argv[0]));
+	} else if (prog) {
+		char **argv = strv_push(NULL, xstrdup(c->program));
+
+		for (size_t i = 0; c->argv && c->argv[i]; i++)
+			argv = strv_push(argv, xstrdup(c->argv[i]));
+		strv_free(c->argv);
+		c->argv = argv;
+	} else {
+		snprintf(l->err, l->errlen, "%s: no command (set e.g. command = [\"/bin/busybox\", "
+			 "\"echo\", \"hi\"]; or program = \"...\";)", l->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The config file's directory, absolute, for resolving relative host paths. */
+static char *config_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *real;
+
+	if (!slash)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xasprintf("%.*s", (int)(slash - path), path);
+	real = realpath(dir, NULL);
+	if (real) {
+		free(dir);
+		return real;
+	}
+	return dir;
+}
+
+int config_load(struct domain_config *c, const char *path, char *err, size_t errlen)
+{
+	struct loader l = { .path = path, .err = err, .errlen = errlen };
+	config_setting_t *root;
+	config_t cf;
+	FILE *fp;
+	int r = -1;
+
+	fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	l.dir = config_dir(path);
+	config_init(&cf);
+	config_set_include_dir(&cf, l.dir);
+	if (config_read(&cf, fp) != CONFIG_TRUE) {
+		const char *file = config_error_file(&cf) ? config_error_file(&cf) : path;
+
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: %s", file, config_error_text(&cf));
+		else
+			snprintf(err, errlen, "%s:%d: %s", file, config_error_line(&cf),
+				 config_error_text(&cf));
+		goto out;
+	}
+	root = config_root_setting(&cf);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *s = config_setting_get_elem(root, i);
+
+		if (!is_known(config_setting_name(s))) {
+			unknown_key(&l, s);
+			goto out;
+		}
+		if (load_setting(&l, c, s) < 0)
+			goto out;
+	}
+	if (load_command(&l, c, &cf) < 0)
+		goto out;
+	if (!c->name)
+		c->name = derive_name(path, ".cfg");
+	r = 0;
+out:
+	config_destroy(&cf);
+	fclose(fp);
+	free(l.dir);
+	if (r < 0)
+		config_free(c);
+	return r;
+}
+
+void config_defaults(struct domain_config *c)
+{
+	if (!c->name)
+		c->name = c->program ? derive_name(c->program, NULL) : xstrdup("domain");
+	if (!c->argv && c->program)
+		c->argv = strv_push(NULL, xstrdup(c->program));
+	if (!c->envp)
+		c->envp = strv_from(default_env);
+	if (!c->cwd)
+		c->cwd = xstrdup("/");
+	if (!c->root)
+		c->root = xstrdup("/");
+	if (!c->writable)
+		c->writable = strv_from((const char *const[]){ NULL });
+	if (!c->memory)
+		c->memory = MEMORY_DEFAULT;
+	if (!c->log)
+		c->log = xasprintf("/var/log/pdvm/%s.log", c->name);
+}
+
+void config_free(struct domain_config *c)
+{
+	free(c->name);
+	free(c->program);
+	strv_free(c->argv);
+	strv_free(c->envp);
+	free(c->cwd);
+	free(c->root);
+	strv_free(c->writable);
+	free(c->log);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,52 @@
+#!/bin/bash
+# deps.sh: installs (as root, on Debian 12) every package needed to build and test pdvm; idempotent.
+#
+# Build: gcc/make, libconfig, lz4, json-c. Test: the nested harness (tests/nested/vm-run)
+# boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
+# also ships the kvm modules) and a busybox-static initramfs packed with cpio.
+# Repeated runs are fast: if dpkg already reports every package installed, nothing is run.
+set -euo pipefail
+
+PKGS=(
+	build-essential gcc make
+	libconfig-dev liblz4-dev libjson-c-dev
+	busybox-static cpio kmod xz-utils coreutils
+	qemu-system-x86 linux-image-amd64
+)
+
+# One dpkg-query for all: packages it does not know are simply absent from its output.
+declare -A have=()
+while read -r name st; do
+	[ "$st" = installed ] && have[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev/null || true)
+missing=()
+for p in "${PKGS[@]}"; do
+	[ -n "${have[$p]:-}" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages: ${missing[*]}; run as root (sudo tools/deps.sh)" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp /var/tmp/pdvm-deps.XXXXXX)
+if ! apt-get update >"$log" 2>&1 ||
+   ! apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+	tail -n 40 "$log" >&2
+	echo "deps.sh: apt-get failed (full log: $log)" >&2
+	exit 1
+fi
+rm -f "$log"
+
+# The VM harness needs a kernel image whose modules are installed; say so early if not.
+if ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
+	echo "deps.sh: no /boot/vmlinuz-* after installing linux-image-amd64" >&2
+	exit 1
+fi
+echo "deps.sh: done" >&2

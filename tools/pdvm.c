@@ -1,0 +1,303 @@
+/* pdvm.c: the pdvm command line — parses the command and its options, builds the domain config, runs it. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "domain.h"
+
+#ifndef PDVM_VERSION
+#define PDVM_VERSION "0.1.0-dev"
+#endif
+
+/* pdvm's own exit statuses. `pdvm run` otherwise exits with the program's
+ * status, so its own failures use docker's 125/126/127, which a program
+ * rarely returns; usage errors of the top-level command use the common 2. */
+#define EXIT_USAGE	2
+#define EXIT_PDVM	125
+
+static const char usage_text[] =
+	"Usage: pdvm [-h|--help] [--version] COMMAND [ARGS...]\n"
+	"\n"
+	"Runs a static Linux x86-64 program as a process domain: the program runs in\n"
+	"user mode of a minimal KVM guest and pdvm plays its kernel. Needs /dev/kvm.\n"
+	"\n"
+	"Commands:\n"
+	"  run       run a program in a new domain and wait for it to end\n"
+	"\n"
+	"Run 'pdvm COMMAND --help' for a command's options, and 'man pdvm' (in the\n"
+	"source tree: man -l docs/pdvm.1) for the config file.\n"
+	"\n"
+	"Exit status: 0 for --help and --version, 2 for a usage error; 'pdvm run'\n"
+	"exits as described in 'pdvm run --help'.\n";
+
+static const char run_usage_text[] =
+	"Usage: pdvm run [OPTIONS] CONFIG\n"
+	"       pdvm run [OPTIONS] -- PROGRAM [ARGS...]\n"
+	"\n"
+	"Runs a program in a new process domain and waits for it to end. CONFIG is a\n"
+	"domain config file (see 'man pdvm'); with --, PROGRAM and its arguments come\n"
+	"from the command line. PROGRAM is a path inside the root, or a name looked up\n"
+	"in PATH. Options go before CONFIG or --, and override the config file.\n"
+	"\n"
+	"Options:\n"
+	"      --name NAME        domain name (default: CONFIG's file name without\n"
+	"                         .cfg, or PROGRAM's base name)\n"
+	"      --root DIR         host directory that is the domain's / (default /)\n"
+	"      --writable PATH    let the domain write to PATH inside the root\n"
+	"                         (repeatable; the rest of the root is read-only)\n"
+	"      --cwd DIR          working directory inside the root (default /; with\n"
+	"                         -- and the host's / as root: the current directory)\n"
+	"      --memory SIZE      guest memory: bytes or K/M/G suffix, e.g. 512M, 2G\n"
+	"                         (default 512M; 16M to 64G)\n"
+	"      --env KEY=VALUE    add or override an environment variable (repeatable;\n"
+	"                         default environment: PATH=/usr/local/sbin:\n"
+	"                         /usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/)\n"
+	"      --log FILE         domain log (default /var/log/pdvm/NAME.log)\n"
+	"  -v, --verbose          also write the domain log to stderr\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: the program's exit status, or 128+N if signal N ended it;\n"
+	"  125  pdvm itself failed (bad usage, bad config, cannot start the domain)\n"
+	"  126  the program cannot be executed (e.g. not a static x86-64 executable)\n"
+	"  127  the program was not found\n";
+
+enum {
+	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG,
+};
+
+static const struct option run_options[] = {
+	{ "name",     required_argument, NULL, OPT_NAME },
+	{ "root",     required_argument, NULL, OPT_ROOT },
+	{ "writable", required_argument, NULL, OPT_WRITABLE },
+	{ "cwd",      required_argument, NULL, OPT_CWD },
+	{ "memory",   required_argument, NULL, OPT_MEMORY },
+	{ "env",      required_argument, NULL, OPT_ENV },
+	{ "log",      required_argument, NULL, OPT_LOG },
+	{ "verbose",  no_argument,       NULL, 'v' },
+	{ "help",     no_argument,       NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A command-line override, kept until the config file (if any) is loaded. */
+struct override {
+	const char *key;
+	const char *value;
+};
+
+static int run_usage_error(const char *fmt, const char *arg)
+{
+	fputs("pdvm run: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nSee 'pdvm run --help'.\n", stderr);
+	return EXIT_PDVM;
+}
+
+static const char *option_key(int opt)
+{
+	switch (opt) {
+	case OPT_NAME: return "name";
+	case OPT_ROOT: return "root";
+	case OPT_WRITABLE: return "writable";
+	case OPT_CWD: return "cwd";
+	case OPT_MEMORY: return "memory";
+	case OPT_ENV: return "env";
+	case OPT_LOG: return "log";
+	default: return NULL;
+	}
+}
+
+/* The -- form: the program and its argv come from the command line. */
+static void set_command(struct domain_config *cfg, char **args, int n)
+{
+	cfg->argv = calloc((size_t)n + 1, sizeof(*cfg->argv));
+	cfg->program = strdup(args[0]);
+	if (!cfg->argv || !cfg->program) {
+		fputs("pdvm: out of memory\n", stderr);
+		exit(EXIT_PDVM);
+	}
+	for (int i = 0; i < n; i++) {
+		cfg->argv[i] = strdup(args[i]);
+		if (!cfg->argv[i]) {
+			fputs("pdvm: out of memory\n", stderr);
+			exit(EXIT_PDVM);
+		}
+	}
+}
+
+/* The root must be an existing directory; resolve it now so the log and any
+ * error name the real path. */
+static int resolve_root(struct domain_config *cfg)
+{
+	char *real = realpath(cfg->root, NULL);
+	struct stat st;
+
+	if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pdvm run: root %s: %s\n", cfg->root,
+			real ? "not a directory" : strerror(errno));
+		free(real);
+		return -1;
+	}
+	free(cfg->root);
+	cfg->root = real;
+	return 0;
+}
+
+static void print_config(const struct domain_config *cfg)
+{
+	fprintf(stderr, "pdvm: domain %s: program %s, root %s, cwd %s, memory %llu MiB, log %s\n",
+		cfg->name, cfg->program, cfg->root, cfg->cwd,
+		(unsigned long long)(cfg->memory >> 20), cfg->log);
+	for (char **a = cfg->argv; *a; a++)
+		fprintf(stderr, "pdvm:   argv[%td] = \"%s\"\n", a - cfg->argv, *a);
+	for (char **e = cfg->envp; *e; e++)
+		fprintf(stderr, "pdvm:   env %s\n", *e);
+	for (char **w = cfg->writable; *w; w++)
+		fprintf(stderr, "pdvm:   writable %s\n", *w);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct domain_config cfg = { 0 };
+	struct override *ov;
+	const char *last_optarg = NULL;
+	char err[1024];
+	bool verbose = false, dashdash;
+	int nov = 0, opt, rc = EXIT_PDVM;
+
+	/* At most one override per argument. */
+	ov = calloc((size_t)argc, sizeof(*ov));
+	if (!ov) {
+		fputs("pdvm: out of memory\n", stderr);
+		return EXIT_PDVM;
+	}
+	/* '+': stop at the first non-option, so the program's own options after
+	 * -- or CONFIG are never taken for pdvm's; ':': report missing values. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:vh", run_options, NULL)) != -1) {
+		last_optarg = optarg;
+		switch (opt) {
+		case 'h':
+			fputs(run_usage_text, stdout);
+			free(ov);
+			return 0;
+		case 'v':
+			verbose = true;
+			break;
+		case ':':
+			rc = run_usage_error("option '%s' needs a value", argv[optind - 1]);
+			goto out;
+		case '?':
+			if (optopt && !strncmp(argv[optind - 1], "--", 2)) {
+				rc = run_usage_error("option '%s' takes no value", argv[optind - 1]);
+			} else if (optopt) {
+				char o[3] = { '-', (char)optopt, 0 };
+
+				rc = run_usage_error("unknown option '%s'", o);
+			} else {
+				rc = run_usage_error("unknown option '%s'", argv[optind - 1]);
+			}
+			goto out;
+		default:
+			ov[nov].key = option_key(opt);
+			ov[nov++].value = optarg;
+			break;
+		}
+	}
+	/* getopt_long consumed a "--" that was not some option's value. */
+	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--") &&
+		   last_optarg != argv[optind - 1];
+
+	if (dashdash) {
+		if (optind >= argc) {
+			rc = run_usage_error("%s", "no PROGRAM after --");
+			goto out;
+		}
+		set_command(&cfg, argv + optind, argc - optind);
+	} else if (optind >= argc) {
+		rc = run_usage_error("%s", "no CONFIG (or -- PROGRAM [ARGS...]) given");
+		goto out;
+	} else if (optind + 1 < argc) {
+		rc = run_usage_error("unexpected argument '%s' (options go before CONFIG; "
+				     "a program's arguments go after --)", argv[optind + 1]);
+		goto out;
+	} else if (config_load(&cfg, argv[optind], err, sizeof(err)) < 0) {
+		/* FILE:LINE: first, as compilers do, so editors can jump to it. */
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+
+	/* Overrides in command-line order; env last, so it adds to the
+	 * environment the config file or the defaults give. */
+	for (int i = 0; i < nov; i++) {
+		if (!strcmp(ov[i].key, "env"))
+			continue;
+		if (config_set(&cfg, ov[i].key, ov[i].value, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm run: --%s\n", err);
+			goto out;
+		}
+	}
+	if (verbose)
+		cfg.verbose = true;
+	/* `pdvm run -- ./prog` behaves like running ./prog: with the host's
+	 * own / as the root, the domain starts in the caller's directory. */
+	if (dashdash && !cfg.cwd && (!cfg.root || !strcmp(cfg.root, "/"))) {
+		char here[4096];
+		if (getcwd(here, sizeof(here)) && config_set(&cfg, "cwd", here, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm run: %s\n", err);
+			goto out;
+		}
+	}
+	config_defaults(&cfg);
+	for (int i = 0; i < nov; i++) {
+		if (strcmp(ov[i].key, "env"))
+			continue;
+		if (config_set(&cfg, ov[i].key, ov[i].value, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm run: --%s\n", err);
+			goto out;
+		}
+	}
+	if (resolve_root(&cfg) < 0)
+		goto out;
+	if (cfg.verbose)
+		print_config(&cfg);
+
+	fflush(stdout);
+	rc = domain_run(&cfg);
+out:
+	config_free(&cfg);
+	free(ov);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("pdvm %s\n", PDVM_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		fprintf(stderr, "pdvm: unknown option '%s'\n", cmd);
+	else
+		fprintf(stderr, "pdvm: '%s' is not a pdvm command\n", cmd);
+	fputs("See 'pdvm --help'.\n", stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,893 @@
+/* sys_misc.c: identity, system info, randomness, scheduling, rlimits, signal bookkeeping, arch_prctl and prctl. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <asm/prctl.h>
+#include <linux/prctl.h>
+
+#include "config.h"
+#include "domain.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+/* ---- per-thread and per-domain state that struct thread/domain lack ----
+ *
+ * The thread name (PR_SET_NAME), the parent-death signal, the alternate
+ * signal stack, and the domain's dumpable/no_new_privs/personality values
+ * live in this side table keyed by (domain, tid) until they get fields of
+ * their own. Entries of threads that are gone are reused. */
+
+#define KSIG_SS_ONSTACK		1
+#define KSIG_SS_DISABLE		2
+#define KSIG_SS_AUTODISARM	(1U << 31)
+#define KSIG_MINSIGSTKSZ	2048
+#define COMM_LEN		16
+
+struct thread_extra {
+	const struct domain *d;     /* NULL: free slot */
+	int tid;
+	char comm[COMM_LEN];
+	int pdeathsig;
+	uint64_t ss_sp, ss_size;
+	uint32_t ss_flags;
+};
+
+struct domain_extra {
+	const struct domain *d;
+	int dumpable;
+	bool no_new_privs;
+	uint32_t personality;
+};
+
+#define MAX_EXTRAS (MAX_THREADS * 2)
+#define MAX_DOMAINS 8
+
+static pthread_mutex_t extra_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread_extra extras[MAX_EXTRAS];
+static struct domain_extra dextras[MAX_DOMAINS];
+
+static struct thread *find_thread(struct domain *d, int tid)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+
+		if (t && t->tid == tid && !t->exited)
+			return t;
+	}
+	return NULL;
+}
+
+/* The default name: basename of the program, as exec sets comm. */
+static void default_comm(const struct domain *d, char *comm)
+{
+	const char *p = d->cfg && d->cfg->program ? d->cfg->program : "";
+	const char *slash = strrchr(p, '/');
+
+	if (slash)
+		p = slash + 1;
+	snprintf(comm, COMM_LEN, "%s", p);
+}
+
+/* Finds or creates the entry for t; called with the domain lock held. */
+static struct thread_extra *thread_extra(struct thread *t)
+{
+	struct domain *d = t->dom;
+	struct thread_extra *e = NULL, *main_e = NULL;
+
+	pthread_mutex_lock(&extra_lock);
+	for (int i = 0; i < MAX_EXTRAS; i++) {
+		if (extras[i].d == d && extras[i].tid == t->tid) {
+			pthread_mutex_unlock(&extra_lock);
+			return &extras[i];
+		}
+		if (extras[i].d == d && extras[i].tid == d->pid)
+			main_e = &extras[i];
+	}
+	for (int i = 0; i < MAX_EXTRAS && !e; i++)
+		if (!extras[i].d)
+			e = &extras[i];
+	/* Full: reclaim an entry of a thread of this domain that is gone. */
+	for (int i = 0; i < MAX_EXTRAS && !e; i++)
+		if (extras[i].d == d && !find_thread(d, extras[i].tid))
+			e = &extras[i];
+	if (!e)
+		e = &extras[t->tid % MAX_EXTRAS]; /* cannot happen: > 2x threads */
+	memset(e, 0, sizeof(*e));
+	e->d = d;
+	e->tid = t->tid;
+	e->ss_flags = KSIG_SS_DISABLE;
+	/* A new thread starts with the process's name, as clone copies it. */
+	if (main_e)
+		memcpy(e->comm, main_e->comm, COMM_LEN);
+	else
+		default_comm(d, e->comm);
+	pthread_mutex_unlock(&extra_lock);
+	return e;
+}
+
+static struct domain_extra *domain_extra(struct domain *d)
+{
+	struct domain_extra *e = NULL;
+
+	pthread_mutex_lock(&extra_lock);
+	for (int i = 0; i < MAX_DOMAINS; i++)
+		if (dextras[i].d == d) {
+			pthread_mutex_unlock(&extra_lock);
+			return &dextras[i];
+		}
+	for (int i = 0; i < MAX_DOMAINS && !e; i++)
+		if (!dextras[i].d)
+			e = &dextras[i];
+	if (!e)
+		e = &dextras[0];
+	e->d = d;
+	e->dumpable = 1;
+	e->no_new_privs = false;
+	e->personality = 0; /* PER_LINUX */
+	pthread_mutex_unlock(&extra_lock);
+	return e;
+}
+
+/* pid 0 or any live thread of the domain (its pid is its main thread's tid);
+ * whatever else names another process, which a domain cannot see. */
+static struct thread *target_thread(struct thread *t, int pid)
+{
+	if (pid == 0 || pid == t->tid)
+		return t;
+	return find_thread(t->dom, pid);
+}
+
+static bool own_process(struct thread *t, int pid)
+{
+	return pid == 0 || pid == t->dom->pid || find_thread(t->dom, pid) != NULL;
+}
+
+static int put_u32(struct domain *d, gva_t p, uint32_t v)
+{
+	return copy_to_user(d, p, &v, sizeof(v));
+}
+
+static int put_u64(struct domain *d, gva_t p, uint64_t v)
+{
+	return copy_to_user(d, p, &v, sizeof(v));
+}
+
+/* ---- identity ---- */
+
+static long sys_getpid(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	return t->dom->pid;
+}
+
+static long sys_gettid(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	return t->tid;
+}
+
+/* The pdvm process's own parent: a shell that ran pdvm sees its child's
+ * getppid() return the shell's pid, as it would natively. */
+static long sys_getppid(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	(void)a;
+	return getppid();
+}
+
+static long sys_getuid(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	(void)a;
+	return getuid();
+}
+
+static long sys_geteuid(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	(void)a;
+	return geteuid();
+}
+
+static long sys_getgid(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	(void)a;
+	return getgid();
+}
+
+static long sys_getegid(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	(void)a;
+	return getegid();
+}
+
+static long sys_getresuid(struct thread *t, const uint64_t a[6])
+{
+	uid_t r, e, s;
+
+	getresuid(&r, &e, &s);
+	if (put_u32(t->dom, a[0], r) || put_u32(t->dom, a[1], e) ||
+	    put_u32(t->dom, a[2], s))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_getresgid(struct thread *t, const uint64_t a[6])
+{
+	gid_t r, e, s;
+
+	getresgid(&r, &e, &s);
+	if (put_u32(t->dom, a[0], r) || put_u32(t->dom, a[1], e) ||
+	    put_u32(t->dom, a[2], s))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_getgroups(struct thread *t, const uint64_t a[6])
+{
+	int size = (int)a[0], n;
+	gid_t *g;
+	long rc;
+
+	if (size < 0)
+		return -EINVAL;
+	n = getgroups(0, NULL);
+	if (n < 0)
+		return -errno;
+	if (size == 0)
+		return n;
+	if (size < n)
+		return -EINVAL;
+	g = calloc((size_t)n + 1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	n = getgroups(n, g);
+	if (n < 0)
+		rc = -errno;
+	else
+		rc = copy_to_user(t->dom, a[1], g, (size_t)n * sizeof(*g)) ? -EFAULT : n;
+	free(g);
+	return rc;
+}
+
+static long sys_getpgid(struct thread *t, const uint64_t a[6])
+{
+	/* The domain is its own process group and session. */
+	return own_process(t, (int)a[0]) ? t->dom->pid : -ESRCH;
+}
+
+static long sys_getpgrp(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	return t->dom->pid;
+}
+
+static long sys_getsid(struct thread *t, const uint64_t a[6])
+{
+	return own_process(t, (int)a[0]) ? t->dom->pid : -ESRCH;
+}
+
+/* Joining the group we are already in succeeds; any other group does not
+ * exist inside the domain. */
+static long sys_setpgid(struct thread *t, const uint64_t a[6])
+{
+	int pid = (int)a[0], pgid = (int)a[1];
+
+	if (pgid < 0)
+		return -EINVAL;
+	if (!own_process(t, pid))
+		return -ESRCH;
+	if (pgid == 0 || pgid == t->dom->pid)
+		return 0;
+	return -EPERM;
+}
+
+static long sys_personality(struct thread *t, const uint64_t a[6])
+{
+	struct domain_extra *e = domain_extra(t->dom);
+	uint32_t old = e->personality, p = (uint32_t)a[0];
+
+	if (p != 0xffffffffU)
+		e->personality = p;
+	return old;
+}
+
+/* ---- system information ---- */
+
+static long sys_uname(struct thread *t, const uint64_t a[6])
+{
+	struct utsname u;
+
+	/* Host values: `uname -a` inside and outside a domain agree. */
+	if (uname(&u) < 0)
+		return -errno;
+	return copy_to_user(t->dom, a[0], &u, sizeof(u));
+}
+
+static long sys_sysinfo(struct thread *t, const uint64_t a[6])
+{
+	struct sysinfo si;
+	uint64_t unit, limit;
+
+	if (sysinfo(&si) < 0)
+		return -errno;
+	unit = si.mem_unit ? si.mem_unit : 1;
+	limit = t->dom->cfg ? t->dom->cfg->memory : 0;
+	/* The domain's memory limit is its RAM; what it has not used yet is
+	 * its free RAM (never more than the host has free). */
+	if (limit && limit / unit < si.totalram) {
+		uint64_t used = t->dom->mm.frames.data_used * PAGE_SIZE / unit;
+
+		si.totalram = limit / unit;
+		si.freeram = MIN(si.freeram, si.totalram - MIN(used, si.totalram));
+		si.sharedram = MIN(si.sharedram, si.totalram);
+		si.bufferram = MIN(si.bufferram, si.totalram);
+	}
+	return copy_to_user(t->dom, a[0], &si, sizeof(si));
+}
+
+/* ---- randomness ---- */
+
+#define GETRANDOM_MAX	(1UL << 20)   /* per call; the guest gets a short count */
+#define GETRANDOM_CHUNK	(64UL << 10)
+
+/* Copies what fits before the first unwritable page, as the kernel's
+ * copy_to_user does; returns the bytes copied. */
+static size_t copy_to_user_partial(struct domain *d, gva_t dst, const uint8_t *src,
+				   size_t n)
+{
+	size_t done = 0;
+
+	if (copy_to_user(d, dst, src, n) == 0)
+		return n;
+	while (done < n) {
+		size_t piece = MIN(n - done, PAGE_SIZE - ((dst + done) & (PAGE_SIZE - 1)));
+
+		if (copy_to_user(d, dst + done, src + done, piece))
+			break;
+		done += piece;
+	}
+	return done;
+}
+
+static long sys_getrandom(struct thread *t, const uint64_t a[6])
+{
+	const unsigned int valid = GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE;
+	unsigned int flags = (unsigned int)a[2];
+	uint64_t count = a[1], done = 0;
+	uint8_t *buf;
+
+	if (flags & ~valid)
+		return -EINVAL;
+	if ((flags & (GRND_INSECURE | GRND_RANDOM)) == (GRND_INSECURE | GRND_RANDOM))
+		return -EINVAL;
+	if (count > INT_MAX)
+		count = INT_MAX;
+	count = MIN(count, GETRANDOM_MAX);
+	if (!count)
+		return 0;
+	buf = malloc(MIN(count, GETRANDOM_CHUNK));
+	if (!buf)
+		return -ENOMEM;
+	while (done < count) {
+		size_t n = (size_t)MIN(count - done, GETRANDOM_CHUNK);
+		ssize_t r = getrandom(buf, n, flags);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			free(buf);
+			return done ? (long)done : -e;
+		}
+		size_t c = copy_to_user_partial(t->dom, a[0] + done, buf, (size_t)r);
+
+		done += c;
+		if (c < (size_t)r) {
+			free(buf);
+			return done ? (long)done : -EFAULT;
+		}
+		if ((size_t)r < n)
+			break;
+	}
+	free(buf);
+	return (long)done;
+}
+
+/* ---- scheduling ---- */
+
+static long sys_sched_yield(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	dom_block_begin(t);
+	sched_yield();
+	dom_block_end(t);
+	return 0;
+}
+
+/* nr_cpu_ids (possible CPUs) sizes the kernel's masks; online CPUs are the
+ * ones reported as usable. */
+static void cpu_counts(long *possible, long *online)
+{
+	*possible = sysconf(_SC_NPROCESSORS_CONF);
+	*online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (*possible < 1)
+		*possible = 1;
+	if (*online < 1 || *online > *possible)
+		*online = *possible;
+}
+
+static long sys_sched_getaffinity(struct thread *t, const uint64_t a[6])
+{
+	unsigned int len = (unsigned int)a[1];
+	long possible, online;
+	size_t size, ret;
+	uint8_t *mask;
+	long rc;
+
+	cpu_counts(&possible, &online);
+	if ((uint64_t)len * 8 < (uint64_t)possible)
+		return -EINVAL;
+	if (len & (sizeof(long) - 1))
+		return -EINVAL;
+	if (!target_thread(t, (int)a[0]))
+		return -ESRCH;
+	size = (size_t)((possible + 63) / 64) * 8; /* cpumask_size() */
+	ret = MIN((size_t)len, size);
+	mask = calloc(1, size);
+	if (!mask)
+		return -ENOMEM;
+	for (long c = 0; c < online; c++)
+		mask[c / 8] |= (uint8_t)(1u << (c % 8));
+	rc = copy_to_user(t->dom, a[2], mask, ret) ? -EFAULT : (long)ret;
+	free(mask);
+	return rc;
+}
+
+/* Accepted and ignored: the vCPU threads float over the host's CPUs. */
+static long sys_sched_setaffinity(struct thread *t, const uint64_t a[6])
+{
+	unsigned int len = (unsigned int)a[1];
+	long possible, online;
+	size_t size;
+	uint8_t *mask;
+	bool any = false;
+
+	cpu_counts(&possible, &online);
+	size = (size_t)((possible + 63) / 64) * 8;
+	mask = calloc(1, size);
+	if (!mask)
+		return -ENOMEM;
+	if (copy_from_user(t->dom, mask, a[2], MIN((size_t)len, size))) {
+		free(mask);
+		return -EFAULT;
+	}
+	if (!target_thread(t, (int)a[0])) {
+		free(mask);
+		return -ESRCH;
+	}
+	for (long c = 0; c < online; c++)
+		any |= (mask[c / 8] >> (c % 8)) & 1;
+	free(mask);
+	return any ? 0 : -EINVAL;
+}
+
+static long sys_getcpu(struct thread *t, const uint64_t a[6])
+{
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		cpu = 0;
+	if (a[0] && put_u32(t->dom, a[0], (uint32_t)cpu))
+		return -EFAULT;
+	if (a[1] && put_u32(t->dom, a[1], 0))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- resource limits ---- */
+
+#define NLIMITS 16
+#define RLIM_INF (~0ULL)
+
+/* Fills d->rlimits the first time they are used (all-zero means unset):
+ * the host's limits, except the stack (8 MiB, what the loader maps), open
+ * files (1024 soft, as a login shell has) and the address space (the
+ * domain's memory). */
+static void rlimits_init(struct domain *d)
+{
+	bool unset = true;
+
+	for (int i = 0; i < NLIMITS; i++)
+		if (d->rlimits[i].cur || d->rlimits[i].max)
+			unset = false;
+	if (!unset)
+		return;
+	for (int i = 0; i < NLIMITS; i++) {
+		struct rlimit rl;
+
+		if (getrlimit((__rlimit_resource_t)i, &rl) < 0)
+			rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+		d->rlimits[i].cur = rl.rlim_cur;
+		d->rlimits[i].max = rl.rlim_max;
+	}
+	d->rlimits[RLIMIT_STACK].cur = 8UL << 20;
+	if (d->rlimits[RLIMIT_STACK].max < d->rlimits[RLIMIT_STACK].cur)
+		d->rlimits[RLIMIT_STACK].max = d->rlimits[RLIMIT_STACK].cur;
+	d->rlimits[RLIMIT_NOFILE].cur = MIN(1024, d->rlimits[RLIMIT_NOFILE].max);
+	if (d->cfg && d->cfg->memory)
+		d->rlimits[RLIMIT_AS].cur = d->rlimits[RLIMIT_AS].max = d->cfg->memory;
+}
+
+static uint64_t nr_open(void)
+{
+	static uint64_t cached;
+	FILE *f;
+	unsigned long long v;
+
+	if (cached)
+		return cached;
+	cached = 1UL << 20;
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%llu", &v) == 1 && v)
+			cached = v;
+		fclose(f);
+	}
+	return cached;
+}
+
+/* do_prlimit(): validates, then swaps old and new. */
+static int do_prlimit(struct domain *d, unsigned int res, const uint64_t *new2,
+		      uint64_t *old2)
+{
+	if (res >= NLIMITS)
+		return -EINVAL;
+	rlimits_init(d);
+	if (new2) {
+		if (new2[0] > new2[1])
+			return -EINVAL;
+		if (res == RLIMIT_NOFILE && new2[1] > nr_open())
+			return -EPERM;
+		/* Raising a hard limit needs CAP_SYS_RESOURCE: the host's. */
+		if (new2[1] > d->rlimits[res].max && geteuid() != 0)
+			return -EPERM;
+	}
+	if (old2) {
+		old2[0] = d->rlimits[res].cur;
+		old2[1] = d->rlimits[res].max;
+	}
+	if (new2) {
+		d->rlimits[res].cur = new2[0];
+		d->rlimits[res].max = new2[1];
+	}
+	return 0;
+}
+
+static long sys_getrlimit(struct thread *t, const uint64_t a[6])
+{
+	uint64_t old[2];
+	int rc = do_prlimit(t->dom, (unsigned int)a[0], NULL, old);
+
+	if (rc < 0)
+		return rc;
+	return copy_to_user(t->dom, a[1], old, sizeof(old));
+}
+
+static long sys_setrlimit(struct thread *t, const uint64_t a[6])
+{
+	uint64_t new2[2];
+
+	if (copy_from_user(t->dom, new2, a[1], sizeof(new2)))
+		return -EFAULT;
+	return do_prlimit(t->dom, (unsigned int)a[0], new2, NULL);
+}
+
+static long sys_prlimit64(struct thread *t, const uint64_t a[6])
+{
+	uint64_t new2[2], old[2];
+	int rc;
+
+	if (a[2] && copy_from_user(t->dom, new2, a[2], sizeof(new2)))
+		return -EFAULT;
+	if (!own_process(t, (int)a[0]))
+		return -ESRCH;
+	rc = do_prlimit(t->dom, (unsigned int)a[1], a[2] ? new2 : NULL,
+			a[3] ? old : NULL);
+	if (rc == 0 && a[3] && copy_to_user(t->dom, a[3], old, sizeof(old)))
+		return -EFAULT;
+	return rc;
+}
+
+/* ---- signal bookkeeping ---- */
+
+#define KSIGSET_SIZE	8
+#define SIGBIT(n)	(1ULL << ((n) - 1))
+#define UNBLOCKABLE	(SIGBIT(9) | SIGBIT(19))   /* SIGKILL, SIGSTOP */
+/* UAPI_SA_FLAGS: the kernel clears every other bit so that programs can
+ * detect unsupported flags (SA_UNSUPPORTED 0x400 among them). */
+#define KSA_FLAGS	(0x1ULL | 0x2ULL | 0x4ULL | 0x08000000ULL | 0x10000000ULL | \
+			 0x40000000ULL | 0x80000000ULL | 0x800ULL | 0x04000000ULL)
+
+static long sys_rt_sigaction(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int sig = (int)a[0];
+	struct sigaction_k act, old;
+
+	if (a[3] != KSIGSET_SIZE)
+		return -EINVAL;
+	if (a[1] && copy_from_user(d, &act, a[1], sizeof(act)))
+		return -EFAULT;
+	if (sig < 1 || sig > 64 || (a[1] && (sig == 9 || sig == 19)))
+		return -EINVAL;
+	old = d->sigactions[sig - 1];
+	old.flags &= KSA_FLAGS;
+	if (a[1]) {
+		act.flags &= KSA_FLAGS;
+		act.mask &= ~UNBLOCKABLE;
+		d->sigactions[sig - 1] = act;
+	}
+	if (a[2] && copy_to_user(d, a[2], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_rt_sigprocmask(struct thread *t, const uint64_t a[6])
+{
+	int how = (int)a[0];
+	uint64_t set, old = t->sigmask;
+
+	if (a[3] != KSIGSET_SIZE)
+		return -EINVAL;
+	if (a[1]) {
+		if (copy_from_user(t->dom, &set, a[1], sizeof(set)))
+			return -EFAULT;
+		set &= ~UNBLOCKABLE;
+		switch (how) {
+		case SIG_BLOCK:
+			t->sigmask |= set;
+			break;
+		case SIG_UNBLOCK:
+			t->sigmask &= ~set;
+			break;
+		case SIG_SETMASK:
+			t->sigmask = set;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (a[2] && copy_to_user(t->dom, a[2], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_rt_sigpending(struct thread *t, const uint64_t a[6])
+{
+	uint64_t none = 0;
+
+	if (a[1] > KSIGSET_SIZE)
+		return -EINVAL;
+	return copy_to_user(t->dom, a[0], &none, (size_t)a[1]);
+}
+
+struct kstack_t {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+static bool on_sig_stack(const struct thread_extra *e, uint64_t sp)
+{
+	if (e->ss_flags & KSIG_SS_AUTODISARM)
+		return false;
+	return sp > e->ss_sp && sp - e->ss_sp <= e->ss_size;
+}
+
+static long sys_sigaltstack(struct thread *t, const uint64_t a[6])
+{
+	struct thread_extra *e = thread_extra(t);
+	uint64_t sp = t->regs.rsp;
+	struct kstack_t ss, old;
+
+	if (a[0] && copy_from_user(t->dom, &ss, a[0], sizeof(ss)))
+		return -EFAULT;
+	memset(&old, 0, sizeof(old));
+	old.ss_sp = e->ss_sp;
+	old.ss_size = e->ss_size;
+	old.ss_flags = (int32_t)((!e->ss_size ? KSIG_SS_DISABLE :
+				  on_sig_stack(e, sp) ? KSIG_SS_ONSTACK : 0) |
+				 (e->ss_flags & KSIG_SS_AUTODISARM));
+	if (a[0]) {
+		uint32_t flags = (uint32_t)ss.ss_flags;
+		uint32_t mode = flags & ~KSIG_SS_AUTODISARM;
+
+		if (on_sig_stack(e, sp))
+			return -EPERM;
+		if (mode != KSIG_SS_DISABLE && mode != KSIG_SS_ONSTACK && mode != 0)
+			return -EINVAL;
+		if (mode == KSIG_SS_DISABLE) {
+			ss.ss_sp = 0;
+			ss.ss_size = 0;
+		} else if (ss.ss_size < KSIG_MINSIGSTKSZ) {
+			return -ENOMEM;
+		}
+		e->ss_sp = ss.ss_sp;
+		e->ss_size = ss.ss_size;
+		e->ss_flags = flags;
+	}
+	if (a[1] && copy_to_user(t->dom, a[1], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- futex robust lists ---- */
+
+#define ROBUST_HEAD_SIZE 24 /* struct robust_list_head */
+
+static long sys_set_robust_list(struct thread *t, const uint64_t a[6])
+{
+	if (a[1] != ROBUST_HEAD_SIZE)
+		return -EINVAL;
+	t->robust_list = a[0];
+	t->robust_len = a[1];
+	return 0;
+}
+
+static long sys_get_robust_list(struct thread *t, const uint64_t a[6])
+{
+	struct thread *who = target_thread(t, (int)a[0]);
+
+	if (!who)
+		return -ESRCH;
+	if (put_u64(t->dom, a[2], ROBUST_HEAD_SIZE))
+		return -EFAULT;
+	return put_u64(t->dom, a[1], who->robust_list);
+}
+
+/* ---- arch_prctl and prctl ---- */
+
+#define TASK_SIZE_MAX	USER_MAX
+#define GUEST_XFEATURES	7ULL    /* x87, SSE, AVX: the XCR0 the vCPUs get */
+
+static long sys_arch_prctl(struct thread *t, const uint64_t a[6])
+{
+	switch ((int)a[0]) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		if (a[1] >= TASK_SIZE_MAX)
+			return -EPERM;
+		if ((int)a[0] == ARCH_SET_FS)
+			t->fs_base = a[1];
+		else
+			t->gs_base = a[1];
+		/* The run loop pushes the segment bases before re-entry. */
+		t->sregs_dirty = true;
+		return 0;
+	case ARCH_GET_FS:
+		return put_u64(t->dom, a[1], t->fs_base);
+	case ARCH_GET_GS:
+		return put_u64(t->dom, a[1], t->gs_base);
+	case ARCH_GET_CPUID:
+		return 1; /* CPUID does not fault */
+	case ARCH_SET_CPUID:
+		return -ENODEV; /* no CPUID faulting */
+	case ARCH_GET_XCOMP_SUPP:
+	case ARCH_GET_XCOMP_PERM:
+		return put_u64(t->dom, a[1], GUEST_XFEATURES);
+	case ARCH_REQ_XCOMP_PERM:
+		/* Only the features already enabled: no AMX. */
+		return a[1] < 3 ? 0 : -EOPNOTSUPP;
+	default:
+		/* ARCH_CET_STATUS and friends: unknown to this kernel. */
+		return -EINVAL;
+	}
+}
+
+static long sys_prctl(struct thread *t, const uint64_t a[6])
+{
+	struct thread_extra *e;
+	char name[COMM_LEN];
+	long n;
+
+	switch ((int)a[0]) {
+	case PR_SET_NAME:
+		n = strncpy_from_user(t->dom, name, a[1], COMM_LEN);
+		if (n == -ENAMETOOLONG) {
+			/* Longer names are cut to 15 bytes, as Linux does. */
+			if (copy_from_user(t->dom, name, a[1], COMM_LEN - 1))
+				return -EFAULT;
+			name[COMM_LEN - 1] = '\0';
+		} else if (n < 0) {
+			return -EFAULT;
+		}
+		e = thread_extra(t);
+		memset(e->comm, 0, COMM_LEN);
+		memcpy(e->comm, name, strnlen(name, COMM_LEN - 1));
+		return 0;
+	case PR_GET_NAME:
+		e = thread_extra(t);
+		memcpy(name, e->comm, COMM_LEN);
+		name[COMM_LEN - 1] = '\0';
+		return copy_to_user(t->dom, a[1], name, COMM_LEN);
+	case PR_GET_DUMPABLE:
+		return domain_extra(t->dom)->dumpable;
+	case PR_SET_DUMPABLE:
+		if (a[1] != 0 && a[1] != 1)
+			return -EINVAL;
+		domain_extra(t->dom)->dumpable = (int)a[1];
+		return 0;
+	case PR_SET_PDEATHSIG:
+		if (a[1] > 64)
+			return -EINVAL;
+		thread_extra(t)->pdeathsig = (int)a[1];
+		return 0;
+	case PR_GET_PDEATHSIG:
+		return put_u32(t->dom, a[1], (uint32_t)thread_extra(t)->pdeathsig);
+	case PR_SET_NO_NEW_PRIVS:
+		if (a[1] != 1 || a[2] || a[3] || a[4])
+			return -EINVAL;
+		domain_extra(t->dom)->no_new_privs = true;
+		return 0;
+	case PR_GET_NO_NEW_PRIVS:
+		if (a[1] || a[2] || a[3] || a[4])
+			return -EINVAL;
+		return domain_extra(t->dom)->no_new_privs;
+	default:
+		return -EINVAL;
+	}
+}
+
+const struct syscall_desc sys_misc_table[] = {
+	{ SYS_getpid, "getpid", sys_getpid },
+	{ SYS_gettid, "gettid", sys_gettid },
+	{ SYS_getppid, "getppid", sys_getppid },
+	{ SYS_getuid, "getuid", sys_getuid },
+	{ SYS_geteuid, "geteuid", sys_geteuid },
+	{ SYS_getgid, "getgid", sys_getgid },
+	{ SYS_getegid, "getegid", sys_getegid },
+	{ SYS_getresuid, "getresuid", sys_getresuid },
+	{ SYS_getresgid, "getresgid", sys_getresgid },
+	{ SYS_getgroups, "getgroups", sys_getgroups },
+	{ SYS_getpgid, "getpgid", sys_getpgid },
+	{ SYS_getpgrp, "getpgrp", sys_getpgrp },
+	{ SYS_getsid, "getsid", sys_getsid },
+	{ SYS_setpgid, "setpgid", sys_setpgid },
+	{ SYS_personality, "personality", sys_personality },
+	{ SYS_uname, "uname", sys_uname },
+	{ SYS_sysinfo, "sysinfo", sys_sysinfo },
+	{ SYS_getrandom, "getrandom", sys_getrandom },
+	{ SYS_sched_yield, "sched_yield", sys_sched_yield },
+	{ SYS_sched_getaffinity, "sched_getaffinity", sys_sched_getaffinity },
+	{ SYS_sched_setaffinity, "sched_setaffinity", sys_sched_setaffinity },
+	{ SYS_getcpu, "getcpu", sys_getcpu },
+	{ SYS_getrlimit, "getrlimit", sys_getrlimit },
+	{ SYS_setrlimit, "setrlimit", sys_setrlimit },
+	{ SYS_prlimit64, "prlimit64", sys_prlimit64 },
+	{ SYS_rt_sigaction, "rt_sigaction", sys_rt_sigaction },
+	{ SYS_rt_sigprocmask, "rt_sigprocmask", sys_rt_sigprocmask },
+	{ SYS_rt_sigpending, "rt_sigpending", sys_rt_sigpending },
+	{ SYS_sigaltstack, "sigaltstack", sys_sigaltstack },
+	{ SYS_set_robust_list, "set_robust_list", sys_set_robust_list },
+	{ SYS_get_robust_list, "get_robust_list", sys_get_robust_list },
+	{ SYS_arch_prctl, "arch_prctl", sys_arch_prctl },
+	{ SYS_prctl, "prctl", sys_prctl },
+	{ -1, NULL, NULL },
+};

@@ -1,0 +1,307 @@
+/* sys_time.c: time syscalls — clocks, sleeps, times and getrusage — on top of the host clocks. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+#define NSEC_PER_SEC	1000000000L
+/* Longest single host sleep: bounds how long a stopping domain waits. */
+#define SLEEP_SLICE_NS	(50 * 1000 * 1000L)
+
+/* Guest clock ids are Linux's, which the host shares; this is the kernel's
+ * posix_clocks[] table: which ids exist and which can be slept on. */
+enum clk_sleep { CLK_NOSLEEP, CLK_SLEEP, CLK_CPU_SLEEP };
+
+static int clock_kind(int clk, enum clk_sleep *sleep)
+{
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_BOOTTIME:
+	case CLOCK_TAI:
+	case CLOCK_REALTIME_ALARM:   /* the host decides (RTC, CAP_WAKE_ALARM) */
+	case CLOCK_BOOTTIME_ALARM:
+		*sleep = CLK_SLEEP;
+		return 0;
+	case CLOCK_PROCESS_CPUTIME_ID:
+		*sleep = CLK_CPU_SLEEP;
+		return 0;
+	case CLOCK_THREAD_CPUTIME_ID:  /* Linux has no nsleep for these */
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+		*sleep = CLK_NOSLEEP;
+		return 0;
+	default:
+		/* 10 (SGI cycle) and the negative dynamic ids (other processes'
+		 * CPU clocks, posix clock fds) are not offered. */
+		return -EINVAL;
+	}
+}
+
+/* timespec64_valid(): seconds >= 0 and nanoseconds in [0, 1e9). */
+static bool ts_valid(const struct timespec *ts)
+{
+	return ts->tv_sec >= 0 && (uint64_t)ts->tv_nsec < (uint64_t)NSEC_PER_SEC;
+}
+
+static int ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec < b->tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* a + b for valid, non-negative timespecs, saturating. */
+static struct timespec ts_add(struct timespec a, const struct timespec *b)
+{
+	a.tv_nsec += b->tv_nsec;
+	if (a.tv_nsec >= NSEC_PER_SEC) {
+		a.tv_nsec -= NSEC_PER_SEC;
+		a.tv_sec++;
+	}
+	if (__builtin_add_overflow(a.tv_sec, b->tv_sec, &a.tv_sec)) {
+		a.tv_sec = INT64_MAX;
+		a.tv_nsec = NSEC_PER_SEC - 1;
+	}
+	return a;
+}
+
+/* a - b, or zero when b >= a. */
+static struct timespec ts_sub(const struct timespec *a, const struct timespec *b)
+{
+	struct timespec r = { 0, 0 };
+
+	if (ts_cmp(a, b) <= 0)
+		return r;
+	r.tv_sec = a->tv_sec - b->tv_sec;
+	r.tv_nsec = a->tv_nsec - b->tv_nsec;
+	if (r.tv_nsec < 0) {
+		r.tv_nsec += NSEC_PER_SEC;
+		r.tv_sec--;
+	}
+	return r;
+}
+
+static int host_now(clockid_t clk, struct timespec *ts)
+{
+	if (clock_gettime(clk, ts) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Sleeps until host clock `clk` reaches `target`, in slices, with the domain
+ * lock dropped. 0 when reached, -EINTR when the domain is stopping, or the
+ * host's error (e.g. -EPERM for an alarm clock). */
+static int sleep_until(struct thread *t, clockid_t clk, bool cpu_clock,
+		       const struct timespec *target)
+{
+	const struct timespec slice = { 0, SLEEP_SLICE_NS };
+
+	for (;;) {
+		struct timespec now, until, rel;
+		int rc = host_now(clk, &now);
+
+		if (rc < 0)
+			return rc;
+		if (ts_cmp(&now, target) >= 0)
+			return 0;
+		until = ts_add(now, &slice);
+		if (ts_cmp(&until, target) > 0)
+			until = *target;
+
+		dom_block_begin(t);
+		if (cpu_clock) {
+			/* A CPU clock advances only while pdvm runs: poll it
+			 * with a short monotonic sleep. */
+			rel = ts_sub(&until, &now);
+			if (rel.tv_sec || rel.tv_nsec > 10 * 1000 * 1000L)
+				rel = (struct timespec){ 0, 10 * 1000 * 1000L };
+			rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &rel, NULL);
+		} else {
+			rc = clock_nanosleep(clk, TIMER_ABSTIME, &until, NULL);
+		}
+		if (!dom_block_end(t))
+			return -EINTR;
+		/* EINTR from the host: a signal for this host thread (a kick);
+		 * dom_block_end said we go on, so keep sleeping. */
+		if (rc != 0 && rc != EINTR)
+			return -rc;
+	}
+}
+
+/* The common sleep: absolute or relative on a guest clock id already known
+ * to be sleepable. On -EINTR for a relative sleep, *left gets the remainder. */
+static int do_sleep(struct thread *t, int clk, enum clk_sleep kind, bool abs,
+		    const struct timespec *req, struct timespec *left)
+{
+	clockid_t host = clk;
+	struct timespec target, now;
+	int rc;
+
+	if (abs) {
+		target = *req;
+	} else {
+		/* Relative wall-clock sleeps are immune to clock changes, as
+		 * Linux runs them on the monotonic base. */
+		if (clk == CLOCK_REALTIME || clk == CLOCK_TAI)
+			host = CLOCK_MONOTONIC;
+		rc = host_now(host, &now);
+		if (rc < 0)
+			return rc;
+		target = ts_add(now, req);
+	}
+	rc = sleep_until(t, host, kind == CLK_CPU_SLEEP, &target);
+	if (rc == -EINTR && !abs && left) {
+		if (host_now(host, &now) < 0)
+			now = target;
+		*left = ts_sub(&target, &now);
+	}
+	return rc;
+}
+
+static long sys_clock_gettime(struct thread *t, const uint64_t a[6])
+{
+	int clk = (int)a[0];
+	enum clk_sleep kind;
+	struct timespec ts;
+	int rc = clock_kind(clk, &kind);
+
+	if (rc < 0)
+		return rc;
+	rc = host_now(clk, &ts);
+	if (rc < 0)
+		return rc;
+	return copy_to_user(t->dom, a[1], &ts, sizeof(ts));
+}
+
+static long sys_clock_getres(struct thread *t, const uint64_t a[6])
+{
+	int clk = (int)a[0];
+	enum clk_sleep kind;
+	struct timespec ts;
+	int rc = clock_kind(clk, &kind);
+
+	if (rc < 0)
+		return rc;
+	if (clock_getres(clk, &ts) < 0)
+		return -errno;
+	if (!a[1])
+		return 0;
+	return copy_to_user(t->dom, a[1], &ts, sizeof(ts));
+}
+
+static long sys_gettimeofday(struct thread *t, const uint64_t a[6])
+{
+	struct timeval tv;
+	struct timezone tz;
+
+	/* The raw call: glibc's wrapper does not report the kernel's sys_tz. */
+	if (syscall(SYS_gettimeofday, &tv, &tz) < 0)
+		return -errno;
+	if (a[0] && copy_to_user(t->dom, a[0], &tv, sizeof(tv)))
+		return -EFAULT;
+	if (a[1] && copy_to_user(t->dom, a[1], &tz, sizeof(tz)))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_time(struct thread *t, const uint64_t a[6])
+{
+	struct timespec ts;
+	int64_t s;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s = ts.tv_sec;
+	if (a[0] && copy_to_user(t->dom, a[0], &s, sizeof(s)))
+		return -EFAULT;
+	return s;
+}
+
+static long sys_nanosleep(struct thread *t, const uint64_t a[6])
+{
+	struct timespec req, left = { 0, 0 };
+	int rc;
+
+	if (copy_from_user(t->dom, &req, a[0], sizeof(req)))
+		return -EFAULT;
+	if (!ts_valid(&req))
+		return -EINVAL;
+	rc = do_sleep(t, CLOCK_MONOTONIC, CLK_SLEEP, false, &req, &left);
+	if (rc == -EINTR && a[1] && copy_to_user(t->dom, a[1], &left, sizeof(left)))
+		return -EFAULT;
+	return rc;
+}
+
+static long sys_clock_nanosleep(struct thread *t, const uint64_t a[6])
+{
+	int clk = (int)a[0];
+	bool abs = ((int)a[1] & TIMER_ABSTIME) != 0; /* other bits ignored, as Linux */
+	struct timespec req, left = { 0, 0 };
+	enum clk_sleep kind;
+	int rc = clock_kind(clk, &kind);
+
+	if (rc < 0)
+		return rc;
+	if (kind == CLK_NOSLEEP)
+		return -EOPNOTSUPP;
+	if (copy_from_user(t->dom, &req, a[2], sizeof(req)))
+		return -EFAULT;
+	if (!ts_valid(&req))
+		return -EINVAL;
+	rc = do_sleep(t, clk, kind, abs, &req, &left);
+	/* An interrupted absolute sleep returns -EINTR too (Linux restarts it
+	 * only when no handler runs). */
+	if (rc == -EINTR && !abs && a[3] &&
+	    copy_to_user(t->dom, a[3], &left, sizeof(left)))
+		return -EFAULT;
+	return rc;
+}
+
+static long sys_times(struct thread *t, const uint64_t a[6])
+{
+	struct tms tms;
+	long ticks = syscall(SYS_times, &tms);
+
+	/* times() cannot fail on the host with a valid buffer; its return
+	 * value is a tick count that may look negative, so pass it as is. */
+	if (a[0] && copy_to_user(t->dom, a[0], &tms, sizeof(tms)))
+		return -EFAULT;
+	return ticks;
+}
+
+static long sys_getrusage(struct thread *t, const uint64_t a[6])
+{
+	int who = (int)a[0];
+	struct rusage ru;
+
+	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+		return -EINVAL;
+	/* The handler runs on the thread's own host thread, so RUSAGE_THREAD
+	 * measures this guest thread's vCPU. */
+	if (getrusage(who, &ru) < 0)
+		return -errno;
+	return copy_to_user(t->dom, a[1], &ru, sizeof(ru));
+}
+
+const struct syscall_desc sys_time_table[] = {
+	{ SYS_clock_gettime, "clock_gettime", sys_clock_gettime },
+	{ SYS_clock_getres, "clock_getres", sys_clock_getres },
+	{ SYS_gettimeofday, "gettimeofday", sys_gettimeofday },
+	{ SYS_time, "time", sys_time },
+	{ SYS_nanosleep, "nanosleep", sys_nanosleep },
+	{ SYS_clock_nanosleep, "clock_nanosleep", sys_clock_nanosleep },
+	{ SYS_times, "times", sys_times },
+	{ SYS_getrusage, "getrusage", sys_getrusage },
+	{ -1, NULL, NULL },
+};
