@@ -29,7 +29,7 @@ struct thread {
 	gva_t robust_list;
 	uint64_t robust_len;
 	uint64_t sigmask;
-	uint64_t loaded_root;       /* CR3 this vCPU runs with */
+	uint64_t loaded_gen;        /* mm.root_gen of the CR3 this vCPU runs with */
 	_Atomic int state;          /* enum vcpu_state */
 	bool regs_dirty;            /* regs must be pushed before re-entry */
 	bool sregs_dirty;           /* fs/gs base changed: push before re-entry */

@@ -477,6 +477,7 @@ void mm_commit(struct domain *d)
 {
 	struct pgtable *pt = &d->mm.pt;
 	if (pt->root_changed) {
+		d->mm.root_gen++;
 		dom_tlb_shootdown(d);
 		d->mm.flushes++;
 	}

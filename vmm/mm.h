@@ -23,6 +23,8 @@ struct mm {
 	gva_t brk_start, brk_cur, brk_end; /* brk_end: page-aligned mapped end */
 	gva_t mmap_base;        /* top-down search starts below this */
 	gva_t stack_top;
+	uint64_t root_gen;      /* bumped at every root switch: frame numbers of
+				 * retired roots are reused, so compare this */
 	uint64_t flushes;       /* page-table root switches (path copies committed) */
 	uint64_t resyncs;       /* full shadow resyncs */
 };

@@ -111,7 +111,7 @@ void thread_exit(struct thread *t)
 static int sync_sregs(struct thread *t)
 {
 	struct domain *d = t->dom;
-	if (t->loaded_root == d->mm.pt.root && !t->sregs_dirty)
+	if (t->loaded_gen == d->mm.root_gen && !t->sregs_dirty)
 		return 0;
 	struct kvm_sregs s;
 	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
@@ -121,7 +121,7 @@ static int sync_sregs(struct thread *t)
 	s.gs.base = t->gs_base;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	t->loaded_root = s.cr3;
+	t->loaded_gen = d->mm.root_gen;
 	t->sregs_dirty = false;
 	return 0;
 }
@@ -131,14 +131,14 @@ void dom_tlb_shootdown(struct domain *d)
 	int sig = thread_kick_signal();
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		if (o && o->state == VCPU_RUNNING && o->loaded_root != d->mm.pt.root)
+		if (o && o->state == VCPU_RUNNING && o->loaded_gen != d->mm.root_gen)
 			pthread_kill(o->host, sig);
 	}
 	/* Wait until none of them can still be in the guest with an old root:
 	 * each reloads CR3 under the domain lock before it re-enters. */
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		while (o && o->state == VCPU_RUNNING && o->loaded_root != d->mm.pt.root) {
+		while (o && o->state == VCPU_RUNNING && o->loaded_gen != d->mm.root_gen) {
 			struct timespec ts = { 0, 20000 };
 			nanosleep(&ts, NULL);
 			if (o->state == VCPU_RUNNING)
@@ -169,9 +169,16 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 		fault_kill(t, tr);
 		return;
 	}
-	dom_log(d, "thread %d: unexpected KVM exit %u", t->tid, tr->exit_reason);
-	fprintf(stderr, "pdvm: %s: unexpected KVM exit reason %u at RIP %#llx\n",
-		d->cfg->name, tr->exit_reason, (unsigned long long)t->regs.rip);
+	struct kvm_regs k = { 0 };
+	struct kvm_sregs s = { 0 };
+	ioctl(t->vcpu.fd, KVM_GET_REGS, &k);
+	ioctl(t->vcpu.fd, KVM_GET_SREGS, &s);
+	fprintf(stderr, "pdvm: %s: thread %d: unexpected KVM exit reason %u: RIP %#llx RSP %#llx CS %#x "
+		"CR2 %#llx CR3 %#llx (last trap RIP %#llx)\n", d->cfg->name, t->tid, tr->exit_reason,
+		(unsigned long long)k.rip, (unsigned long long)k.rsp, s.cs.selector,
+		(unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)t->regs.rip);
+	dom_log(d, "thread %d: unexpected KVM exit %u at RIP %#llx", t->tid, tr->exit_reason,
+		(unsigned long long)k.rip);
 	dom_exit_group(d, 125);
 }
 

@@ -128,7 +128,7 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.efer = 0xd01;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	t->loaded_root = d->mm.pt.root;
+	t->loaded_gen = d->mm.root_gen;
 
 	uint64_t lstar = (d->trap == &trap_backend_shutdown) ? KERN_LSTAR_NONE : KERN_STUB;
 	uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS };
