@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <stdbool.h>
 
 #include "kvm.h"
 
@@ -90,6 +91,10 @@ int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id)
 	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		return -errno;
+	int caps = ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	v->sync_regs = caps > 0 && (caps & KVM_SYNC_X86_REGS) && !getenv("PDVM_NO_SYNC_REGS");
+	if (v->sync_regs)
+		v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	/* XCR0 = x87|SSE|AVX: without it AVX instructions fault (fact 5). */
 	struct kvm_xcrs x = { .nr_xcrs = 1 };
 	x.xcrs[0].xcr = 0;
@@ -144,4 +149,24 @@ int kvm_set_msrs(struct vcpu *v, const uint32_t *idx, const uint64_t *val, int n
 	if (r < 0)
 		return -errno;
 	return r == n ? 0 : -EINVAL;
+}
+
+int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r)
+{
+	if (v->sync_regs) {
+		*r = v->run->s.regs.regs;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_GET_REGS, r) < 0 ? -errno : 0;
+}
+
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
+{
+	if (v->sync_regs) {
+		/* KVM applies them at the next KVM_RUN, before anything else */
+		v->run->s.regs.regs = *r;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_SET_REGS, r) < 0 ? -errno : 0;
 }

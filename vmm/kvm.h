@@ -18,6 +18,7 @@ struct vcpu {
 	int id;
 	struct kvm_run *run;
 	size_t run_size;
+	bool sync_regs;          /* registers travel in kvm_run (KVM_CAP_SYNC_REGS) */
 };
 
 /* Opens /dev/kvm and creates a VM with one memory slot over `mem`.
@@ -30,6 +31,11 @@ void kvm_vcpu_destroy(struct vcpu *v);
 /* Drops every shadow page table KVM holds (add+delete a dummy memslot):
  * the "full resync" of DESIGN.md fact 6. */
 int kvm_resync(struct kvm_vm *vm);
+
+/* General registers of a stopped vCPU. With KVM_CAP_SYNC_REGS they travel
+ * in kvm_run and cost no ioctl: two fewer per trap. */
+int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
 
 int kvm_set_msrs(struct vcpu *v, const uint32_t *idx, const uint64_t *val, int n);
 

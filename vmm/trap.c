@@ -158,7 +158,7 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 	}
 	memcpy(frames_host(&d->mm.frames, f), code, sizeof(code));
 	struct kvm_regs r = { .rip = PROBE_VA, .rflags = 0x202, .rax = 39 };
-	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &r) < 0 || ioctl(t->vcpu.fd, KVM_RUN, 0) < 0) {
+	if (vcpu_set_regs(&t->vcpu, &r) || ioctl(t->vcpu.fd, KVM_RUN, 0) < 0) {
 		snprintf(err, errlen, "probe: KVM_RUN: %s", strerror(errno));
 		return NULL;
 	}

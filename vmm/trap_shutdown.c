@@ -16,8 +16,9 @@ static int shutdown_decode(struct thread *t, struct trap *tr)
 		tr->kind = TRAP_UNKNOWN;
 		return 0;
 	}
-	if (ioctl(t->vcpu.fd, KVM_GET_REGS, &t->regs) < 0)
-		return -errno;
+	int r0 = vcpu_get_regs(&t->vcpu, &t->regs);
+	if (r0)
+		return r0;
 	if (t->regs.rip == KERN_LSTAR_NONE) {
 		/* fact 2: RIP == LSTAR, RCX = return address, R11 = RFLAGS */
 		tr->kind = TRAP_SYSCALL;
@@ -45,8 +46,9 @@ static int shutdown_resume(struct thread *t)
 {
 	struct kvm_regs r = t->regs;
 	r.rflags = (r.rflags & RFLAGS_USER) | 0x202;
-	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &r) < 0)
-		return -errno;
+	int e = vcpu_set_regs(&t->vcpu, &r);
+	if (e)
+		return e;
 	return 0;
 }
 

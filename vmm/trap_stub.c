@@ -26,8 +26,9 @@ static int stub_decode(struct thread *t, struct trap *tr)
 		return 0;
 	}
 	struct kvm_regs k;
-	if (ioctl(t->vcpu.fd, KVM_GET_REGS, &k) < 0)
-		return -errno;
+	int r0;
+	if ((r0 = vcpu_get_regs(&t->vcpu, &k)))
+		return r0;
 	t->in_stub = true;
 	t->regs = k;
 	if (run->io.port == PORT_SYSCALL) {
@@ -76,8 +77,9 @@ static int stub_resume(struct thread *t)
 		r.rsp = KERN_VCPU(t->vcpu.id) + 2 * PAGE_SIZE - 5 * 8;
 		r.rflags = 0x2;
 	}
-	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &r) < 0)
-		return -errno;
+	int e = vcpu_set_regs(&t->vcpu, &r);
+	if (e)
+		return e;
 	t->in_stub = false;
 	return 0;
 }
