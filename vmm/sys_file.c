@@ -163,7 +163,7 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 		dom_block_begin(t);
 		r = off >= 0 ? pread(o->hostfd, buf, n, off) : read(o->hostfd, buf, n);
 		err = errno;
-		ok = dom_block_end(t);
+		dom_block_end(t);      /* data read is delivered even if stopping */
 		if (r < 0)
 			return err == EINTR ? RESTART : -err;
 		for (int i = 0; i < nseg && done < (size_t)r; i++) {
@@ -186,7 +186,6 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 
 		while (n < RW_MAX_CHUNK && i < nseg) {
 			size_t c = MIN(seg[i].len - pos, RW_MAX_CHUNK - n);
-
 			size_t k = copy_prefix(d, seg[i].base + pos, buf + n, c, false);
 
 			n += k;

@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Still alive and sane: the pool fds and the buffer still work. */
-	int alive = write(fd_pw, "k", 1) >= 0 && getpid() > 0;
+	int alive = fcntl(fd_pw, F_GETFL) >= 0 && write(fd_null, "k", 1) == 1 && getpid() > 0;
 	printf("hostile: errno histogram:");
 	for (int e = 1; e <= NERR; e++)
 		if (errs[e])

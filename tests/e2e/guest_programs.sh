@@ -1,0 +1,96 @@
+#!/bin/bash
+# guest_programs.sh: runs each guest test program (tests/guest/*.c) in pdvm: the check programs must exit 0, the fault programs must die with the right signal and say where.
+# timeout: 480
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
+
+# expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
+expect_ok() {
+	local name=$1
+	shift
+	run_pdvm "$@"
+	if [ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT"; then
+		pass "$name"
+	else
+		fail "$name" "$(grep '^not ok' "$OUT" | head -n 10)
+$(last_output)"
+	fi
+}
+
+run_pdvm -- "$GUEST/hello" a b
+if [ "$RC" = 0 ] && grep -q "^hello from $GUEST/hello\$" "$OUT"; then pass hello; else fail hello "$(last_output)"; fi
+
+expect_ok misc -- "$GUEST/misc"
+
+W=$SCRATCH/fileio
+mkdir -p "$W"
+expect_ok fileio --writable "$W" --cwd "$W" -- "$GUEST/fileio" "$W"
+
+expect_ok threads -- "$GUEST/threads"
+expect_ok futex -- "$GUEST/futex"
+
+REMAP_ITERS=${REMAP_ITERS:-20000}
+expect_ok remap -- "$GUEST/remap" "$REMAP_ITERS"
+if [ "$RC" = 0 ] && ! grep -q "^remap: $REMAP_ITERS iterations done" "$OUT"; then
+	fail "remap-iteration-count" "$(last_output)"
+fi
+
+expect_ok bigmem-1GiB --memory 1536M -- "$GUEST/bigmem" 1024
+
+# A program that wants more than its domain has must fail cleanly (ENOMEM from mmap), not crash the VMM.
+run_pdvm --memory 256M -- "$GUEST/bigmem" 1024
+if [ "$RC" -ge 1 ] && [ "$RC" -le 127 ] && grep -q 'not ok .* mmap 1024 MiB' "$OUT"; then
+	pass "bigmem-over-limit-gets-ENOMEM"
+else
+	fail "bigmem-over-limit-gets-ENOMEM" "$(last_output)"
+fi
+
+# ---- faults: exit 128+signal, one line on stderr naming the signal, the address and RIP ----------
+# main's [start, end) from the symbol table: the faulting RIP must be inside it.
+main_range() {
+	# (a pipeline, not process substitution: the nested VM has no /dev/fd)
+	nm -S "$1" 2>/dev/null | while read -r addr size type sym; do
+		if [ "$sym" = main ] && [ -n "$type" ]; then
+			echo "$((16#$addr)) $((16#$addr + 16#$size))"
+			break
+		fi
+	done
+}
+
+# rip_in_main FILE PROG: some hex number after "rip" in FILE lies inside PROG's main.
+rip_in_main() {
+	local range start end hex
+	range=$(main_range "$2")
+	[ -n "$range" ] || return 1
+	read -r start end <<<"$range"
+	for hex in $(grep -oiE 'rip[^0-9a-z]*(0x)?[0-9a-f]+' "$1" | grep -oiE '[0-9a-f]+$'); do
+		local v=$((16#$hex))
+		if [ "$v" -ge "$start" ] && [ "$v" -lt "$end" ]; then return 0; fi
+	done
+	return 1
+}
+
+# expect_fault NAME PROG STATUS SIGNAME [ADDRESS-REGEX]
+expect_fault() {
+	local name=$1 prog=$2 want=$3 sig=$4 addr=${5:-}
+	run_pdvm -- "$prog"
+	local why=""
+	[ "$RC" = "$want" ] || why="exit status $RC, want $want"
+	grep -q "$sig" "$ERR" || why="${why:+$why; }stderr does not name $sig"
+	rip_in_main "$ERR" "$prog" || why="${why:+$why; }stderr has no RIP inside main ($(main_range "$prog"))"
+	if [ -n "$addr" ] && ! grep -qiE "$addr" "$ERR"; then
+		why="${why:+$why; }stderr does not show the address ($addr)"
+	fi
+	grep -q "^about to" "$OUT" || why="${why:+$why; }output before the fault was lost"
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why
+$(last_output)"; fi
+}
+
+expect_fault fault-segv "$GUEST/fault_segv" 139 SIGSEGV '(^|[^0-9a-fx])(0x)?0*1000([^0-9a-f]|$)'
+expect_fault fault-fpe "$GUEST/fault_fpe" 136 SIGFPE
+expect_fault fault-ill "$GUEST/fault_ill" 132 SIGILL
+
+finish
