@@ -111,8 +111,9 @@ int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */
 void thread_exit(struct thread *t);
 
-/* Wakes up to n futex waiters on key matching bitset; returns the count. */
-int futex_wake_key(struct domain *d, gpa_t key, int n, uint32_t bitset);
+/* Wakes up to n futex waiters on the futex word at guest address uaddr;
+ * returns the count or -errno. */
+int futex_wake_addr(struct domain *d, gva_t uaddr, int n);
 
 /* Run a domain until it exits; returns pdvm's exit status. */
 int domain_run(const struct domain_config *cfg);

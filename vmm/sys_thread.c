@@ -122,7 +122,7 @@ static int futex_key(struct domain *d, gva_t uaddr, gpa_t *key, uint32_t **host)
 	return 0;
 }
 
-int futex_wake_key(struct domain *d, gpa_t key, int n, uint32_t bitset)
+static int futex_wake_key(struct domain *d, gpa_t key, int n, uint32_t bitset)
 {
 	int woken = 0;
 	for (struct futex_waiter *w = d->futex_waiters; w && woken < n; w = w->next) {
@@ -133,6 +133,13 @@ int futex_wake_key(struct domain *d, gpa_t key, int n, uint32_t bitset)
 		}
 	}
 	return woken;
+}
+
+int futex_wake_addr(struct domain *d, gva_t uaddr, int n)
+{
+	gpa_t key;
+	int r = futex_key(d, uaddr, &key, NULL);
+	return r ? r : futex_wake_key(d, key, n, ~0u);
 }
 
 static void waiter_unlink(struct domain *d, struct futex_waiter *w)

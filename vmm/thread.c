@@ -96,13 +96,9 @@ void thread_exit(struct thread *t)
 	struct domain *d = t->dom;
 	if (t->clear_child_tid) {
 		uint32_t zero = 0;
-		uint64_t sz;
 		/* CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner. */
-		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0) {
-			uint64_t e = pt_lookup(&d->mm.pt, t->clear_child_tid, &sz);
-			gpa_t key = (e & PTE_ADDR & ~(sz - 1)) + (t->clear_child_tid & (sz - 1));
-			futex_wake_key(d, key, 1, ~0u);
-		}
+		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0)
+			futex_wake_addr(d, t->clear_child_tid, 1);
 	}
 	t->exited = true;
 }
