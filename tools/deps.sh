@@ -9,7 +9,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential gcc make
-	libconfig-dev liblz4-dev libjson-c-dev
+	libconfig-dev liblz4-dev libjson-c-dev zlib1g-dev
 	busybox-static cpio kmod xz-utils coreutils
 	qemu-system-x86 linux-image-amd64
 )

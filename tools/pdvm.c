@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "control.h"
+#include "../snapshot/restore.h"
 #include "domain.h"
 
 #ifndef PDVM_VERSION
@@ -29,6 +31,12 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  run       run a program in a new domain and wait for it to end\n"
+	"  list      list the running domains\n"
+	"  pause     stop a domain's threads until 'pdvm resume'\n"
+	"  resume    let a paused domain go on\n"
+	"  kill      end a domain (its pdvm exits with 137)\n"
+	"  snapshot  write a running domain to an image directory\n"
+	"  restore   bring a domain back from an image and wait for it to end\n"
 	"\n"
 	"Run 'pdvm COMMAND --help' for a command's options, and 'man pdvm' (in the\n"
 	"source tree: man -l docs/pdvm.1) for the config file.\n"
@@ -276,6 +284,78 @@ out:
 	return rc;
 }
 
+static const char restore_usage_text[] =
+	"Usage: pdvm restore [OPTIONS] DIR\n"
+	"\n"
+	"Brings back the domain saved in the image directory DIR by 'pdvm snapshot'\n"
+	"(with its parents, for an incremental image) and runs it in the foreground,\n"
+	"like 'pdvm run': the program goes on where it stopped, with its memory,\n"
+	"threads, open files and working directory. Its stdin, stdout and stderr are\n"
+	"this pdvm's. CLOCK_MONOTONIC goes on from its value at the snapshot;\n"
+	"CLOCK_REALTIME is the real time.\n"
+	"\n"
+	"Options:\n"
+	"      --name NAME   domain name (default: the name in the image)\n"
+	"      --force       restore even if files the program had open changed\n"
+	"                    since the snapshot (size, mtime or inode)\n"
+	"      --lazy        start the program before all memory is loaded\n"
+	"  -v, --verbose     also write the domain log to stderr\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Exit status: the program's, as for 'pdvm run'; 2 when the image is missing,\n"
+	"truncated, corrupt, from an incompatible pdvm, or its open files changed;\n"
+	"125 when pdvm itself fails.\n";
+
+static int cmd_restore(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "lazy", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct restore_opts o = { 0 };
+	int opt;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(restore_usage_text, stdout);
+			return 0;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'l':
+			o.lazy = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case ':':
+			fprintf(stderr, "pdvm restore: option '%s' needs a value\nSee 'pdvm restore --help'.\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "pdvm restore: unknown option '%s'\nSee 'pdvm restore --help'.\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "pdvm restore: %s\nSee 'pdvm restore --help'.\n",
+			optind >= argc ? "no image DIR given" : "too many arguments");
+		return EXIT_USAGE;
+	}
+	fflush(stdout);
+	return domain_restore(argv[optind], &o);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -294,6 +374,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "restore"))
+		return cmd_restore(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pause"))
+		return cmd_pause(argc - 1, argv + 1);
+	if (!strcmp(cmd, "resume"))
+		return cmd_resume(argc - 1, argv + 1);
+	if (!strcmp(cmd, "kill"))
+		return cmd_kill(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		fprintf(stderr, "pdvm: unknown option '%s'\n", cmd);
 	else

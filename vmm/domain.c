@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../tools/config.h"
+#include "../tools/control.h"
 #include "domain.h"
 #include "fault.h"
 #include "files.h"
@@ -42,7 +43,7 @@ bool dom_block_end(struct thread *t)
 {
 	dom_lock(t->dom);
 	t->blocked = false;
-	return !t->dom->exiting;
+	return !t->dom->exiting && !t->dom->paused;
 }
 
 void dom_log(struct domain *d, const char *fmt, ...)
@@ -74,6 +75,8 @@ void dom_exit_group(struct domain *d, int status)
 	d->exit_status = status;
 	for (struct futex_waiter *w = d->futex_waiters; w; w = w->next)
 		pthread_cond_broadcast(&w->cv);
+	pthread_cond_broadcast(&d->park_cv);
+	pthread_cond_broadcast(&d->parked_cv);
 	int sig = thread_kick_signal();
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
@@ -107,10 +110,12 @@ static void open_log(struct domain *d, const struct domain_config *c)
 		fprintf(stderr, "pdvm: %s: cannot open log %s: %s\n", c->name, c->log, strerror(errno));
 }
 
-/* Everything up to the first instruction of the program. Returns 0 or an
- * exit status for pdvm, having printed why. */
-static int domain_setup(struct domain *d, const struct domain_config *c, struct thread **first)
+/* The VM, memory, kernel area, files and first vCPU, and the trap backend
+ * probe: everything a domain needs before it has a program. Returns 0 or
+ * an exit status for pdvm, having printed why. */
+int domain_boot(struct domain *d, struct thread **first)
 {
+	const struct domain_config *c = d->cfg;
 	char err[512] = "";
 	int r;
 	if ((r = mm_init(d, c->memory))) {
@@ -143,14 +148,21 @@ static int domain_setup(struct domain *d, const struct domain_config *c, struct 
 		return EXIT_PDVM_ERROR;
 	}
 	dom_log(d, "trap backend: %s", d->trap->name);
+	return 0;
+}
 
+/* Loads the program into a booted domain. */
+static int domain_exec(struct domain *d, struct thread *t)
+{
+	const struct domain_config *c = d->cfg;
+	char err[512] = "";
 	char *path = NULL;
 	int fd = files_open_exec(d, c->program, c->envp, &path);
 	if (fd < 0) {
 		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, c->program, strerror(-fd));
 		return fd == -ENOENT || fd == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
-	r = elf_load(d, fd, path, c->argv, c->envp, &t->regs, err, sizeof(err));
+	int r = elf_load(d, fd, path, c->argv, c->envp, &t->regs, err, sizeof(err));
 	close(fd);
 	if (r) {
 		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, path, *err ? err : strerror(-r));
@@ -165,22 +177,24 @@ static int domain_setup(struct domain *d, const struct domain_config *c, struct 
 	return 0;
 }
 
-int domain_run(const struct domain_config *c)
+struct domain *domain_new(const struct domain_config *c)
 {
 	struct domain *d = calloc(1, sizeof(*d));
 	if (!d) {
 		fprintf(stderr, "pdvm: out of memory\n");
-		return EXIT_PDVM_ERROR;
+		return NULL;
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->done_cv, &ca);
+	pthread_cond_init(&d->park_cv, &ca);
+	pthread_cond_init(&d->parked_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	d->cfg = c;
 	d->verbose = c->verbose;
-	d->pid = getpid();
+	d->pid = d->host_pid = getpid();
 	d->next_tid = d->pid + 1;
 	d->start_ns = now_ns();
 	d->vm.fd = d->vm.kvm = -1;
@@ -188,40 +202,88 @@ int domain_run(const struct domain_config *c)
 	thread_install_kick();
 	syscall_init();
 	open_log(d, c);
+	return d;
+}
 
-	struct thread *t = NULL;
-	dom_lock(d);
-	int status = domain_setup(d, c, &t);
-	bool clean = true;
-	if (status == 0) {
-		int r = thread_start(t);
-		if (r) {
-			fprintf(stderr, "pdvm: %s: pthread_create: %s\n", c->name, strerror(-r));
-			status = EXIT_PDVM_ERROR;
-		} else {
-			while (d->nthreads > 0) {
-				if (!d->exiting) {
-					pthread_cond_wait(&d->done_cv, &d->lock);
-					continue;
-				}
-				/* Threads stuck in a host call that missed the kick
-				 * do not hold up the exit for long. */
-				struct timespec ts;
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				ts.tv_sec += 2;
-				if (pthread_cond_timedwait(&d->done_cv, &d->lock, &ts) == ETIMEDOUT) {
-					clean = false;
-					break;
-				}
-			}
-			status = d->exit_status;
+/* Frees everything of a domain whose threads are all gone. */
+static void domain_free(struct domain *d)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (t) {
+			kvm_vcpu_destroy(&t->vcpu);
+			free(t);
 		}
-	} else if (t) {
+	}
+	for (int i = 0; i < d->npool; i++)
+		kvm_vcpu_destroy(&d->vcpu_pool[i]);
+	files_destroy(d);
+	kvm_vm_destroy(&d->vm);
+	mm_destroy(d);
+	if (d->log)
+		fclose(d->log);
+	pthread_cond_destroy(&d->done_cv);
+	pthread_cond_destroy(&d->park_cv);
+	pthread_cond_destroy(&d->parked_cv);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+int domain_start_wait(struct domain *d, int status)
+{
+	const struct domain_config *c = d->cfg;
+	bool clean = true;
+	dom_lock(d);
+	if (status == 0) {
+		char cerr[512] = "";
+		dom_unlock(d);
+		int r = control_start(d, c->name, cerr, sizeof(cerr));
+		dom_lock(d);
+		if (r) {
+			fprintf(stderr, "pdvm: %s: %s\n", c->name, cerr);
+			status = EXIT_PDVM_ERROR;
+		}
+	}
+	if (status == 0) {
+		/* Threads not yet started: the first one, or all of a restore. */
+		struct thread *todo[MAX_THREADS];
+		int n = 0;
 		for (int i = 0; i < MAX_THREADS; i++)
-			if (d->threads[i] == t)
-				d->threads[i] = NULL;
-		kvm_vcpu_destroy(&t->vcpu);
-		free(t);
+			if (d->threads[i])
+				todo[n++] = d->threads[i];
+		for (int i = 0; i < n; i++) {
+			int r = thread_start(todo[i]);
+			if (r) {
+				fprintf(stderr, "pdvm: %s: pthread_create: %s\n", c->name, strerror(-r));
+				dom_exit_group(d, EXIT_PDVM_ERROR);
+				/* Never-started threads are freed by the caller. */
+				for (int j = i; j < n; j++)
+					for (int k = 0; k < MAX_THREADS; k++)
+						if (d->threads[k] == todo[j]) {
+							d->threads[k] = NULL;
+							d->nthreads--;
+							kvm_vcpu_destroy(&todo[j]->vcpu);
+							free(todo[j]);
+						}
+				break;
+			}
+		}
+		while (d->nthreads > 0) {
+			if (!d->exiting) {
+				pthread_cond_wait(&d->done_cv, &d->lock);
+				continue;
+			}
+			/* Threads stuck in a host call that missed the kick
+			 * do not hold up the exit for long. */
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 2;
+			if (pthread_cond_timedwait(&d->done_cv, &d->lock, &ts) == ETIMEDOUT) {
+				clean = false;
+				break;
+			}
+		}
+		status = d->exit_status;
 	}
 	dom_log(d, "exited with status %d (traps %llu, flushes %llu, resyncs %llu)", status,
 		(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
@@ -231,17 +293,23 @@ int domain_run(const struct domain_config *c)
 			(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
 			(unsigned long long)d->mm.resyncs);
 	dom_unlock(d);
+	control_stop(d);
 	if (!clean)
 		return status; /* threads may still touch d: the process exit ends them */
-	for (int i = 0; i < d->npool; i++)
-		kvm_vcpu_destroy(&d->vcpu_pool[i]);
-	files_destroy(d);
-	kvm_vm_destroy(&d->vm);
-	mm_destroy(d);
-	if (d->log)
-		fclose(d->log);
-	pthread_cond_destroy(&d->done_cv);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
+	domain_free(d);
 	return status;
+}
+
+int domain_run(const struct domain_config *c)
+{
+	struct domain *d = domain_new(c);
+	if (!d)
+		return EXIT_PDVM_ERROR;
+	struct thread *t = NULL;
+	dom_lock(d);
+	int status = domain_boot(d, &t);
+	if (!status)
+		status = domain_exec(d, t);
+	dom_unlock(d);
+	return domain_start_wait(d, status);
 }

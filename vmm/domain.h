@@ -10,6 +10,7 @@
 #include "types.h"
 #include "mm.h"
 #include "kvm.h"
+#include "fault.h"
 
 struct domain_config;
 struct files;
@@ -37,7 +38,13 @@ struct thread {
 	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (stub backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
+	bool parked;                /* waiting in thread_park for a resume */
 	struct futex_waiter *waiting; /* set while blocked in futex wait */
+	struct {                    /* a timed call interrupted for a restart */
+		bool valid;
+		uint64_t rip, nr;       /* rip after the `syscall`, the number */
+		uint64_t deadline_ns;   /* guest CLOCK_MONOTONIC */
+	} restart;
 	pthread_t host;
 };
 
@@ -80,16 +87,28 @@ struct domain {
 	FILE *log;                  /* the domain's log; may be NULL */
 	bool verbose;
 	uint64_t enosys_seen[8];    /* bitmap of reported unknown syscalls */
-	uint64_t start_ns;          /* CLOCK_MONOTONIC at start */
+	uint64_t start_ns;          /* host CLOCK_MONOTONIC at start */
+	int64_t mono_offset_ns;     /* guest monotonic = host monotonic + this */
 	uint64_t ntraps;            /* syscalls and exceptions handled */
+
+	/* pause/snapshot (vmm/dom_ctl.c) */
+	int paused;                 /* pause depth: threads park while > 0 */
+	bool user_paused;           /* one level of it is `pdvm pause` */
+	int host_pid;               /* the pdvm process (pid is the guest's view) */
+	int nparked;                /* threads parked at the top of their loop */
+	pthread_cond_t park_cv;     /* parked threads wait here for a resume */
+	pthread_cond_t parked_cv;   /* the pauser waits here for nparked */
+	struct control *ctl;        /* the control socket server (tools/control.c) */
+	char last_snap[33];         /* id of the latest snapshot: incremental
+				     * images are relative to it */
 };
 
 void dom_lock(struct domain *d);
 void dom_unlock(struct domain *d);
 
 /* Around a host call that may block: drops the domain lock so the other
- * threads go on. Returns false if the domain is stopping (caller returns
- * -EINTR or rewinds for a restart). */
+ * threads go on. Returns false if the domain is stopping or pausing (the
+ * caller returns -ERESTART_SYSCALL, or -EINTR when exiting). */
 void dom_block_begin(struct thread *t);
 bool dom_block_end(struct thread *t);
 
@@ -117,5 +136,48 @@ int futex_wake_addr(struct domain *d, gva_t uaddr, int n);
 
 /* Run a domain until it exits; returns pdvm's exit status. */
 int domain_run(const struct domain_config *cfg);
+
+/* The pieces of domain_run, shared with restore: a new domain for cfg
+ * (NULL on ENOMEM); its VM, memory, files and first vCPU (with the domain
+ * lock held; 0 or pdvm's exit status); and, given status 0, starting every
+ * thread and waiting for the end. domain_start_wait frees the domain and
+ * returns pdvm's exit status. */
+struct domain *domain_new(const struct domain_config *cfg);
+int domain_boot(struct domain *d, struct thread **first);
+int domain_start_wait(struct domain *d, int status);
+
+/* ---- control of a running domain (vmm/dom_ctl.c); called from the control
+ * socket's thread, never with the domain lock held ---- */
+
+enum dom_state { DOM_RUNNING, DOM_PAUSED, DOM_EXITING };
+
+struct dom_info {
+	char name[256];
+	int pid;                    /* the pdvm process */
+	enum dom_state state;
+	uint64_t mem_bytes;         /* guest frames in use (data + page tables) */
+	uint64_t mem_limit;         /* the domain's memory = limit */
+	uint64_t uptime_ns;
+	int nthreads;
+};
+
+const char *dom_state_name(enum dom_state s);
+void dom_get_info(struct domain *d, struct dom_info *out);
+/* Brings every vCPU out of the guest and parks its thread (blocked syscalls
+ * are rewound for a restart). Nested: each pause needs a resume. 0 or -errno
+ * (-ESRCH when the domain is exiting). */
+int dom_pause(struct domain *d);
+int dom_resume(struct domain *d);
+/* With the domain lock held: one level of pause / resume. */
+int dom_pause_locked(struct domain *d);
+void dom_resume_locked(struct domain *d);
+/* Ends the domain as SIGKILL would: pdvm exits with 137. */
+void dom_kill(struct domain *d);
+/* Writes a snapshot image of the domain to dir (see snapshot/README.md):
+ * pauses, writes, then resumes, or ends the domain with `stop`. parent:
+ * NULL, or the directory of this domain's previous snapshot for an
+ * incremental image. 0 or -errno with the reason in err. */
+int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *parent,
+		 char *err, size_t errlen);
 
 #endif

@@ -290,8 +290,10 @@ static void init_stdio(struct domain *d)
 			strcpy(host, "?");
 		snprintf(desc, sizeof(desc), "host:%s", host);
 		o = ofd_new(fd, fl < 0 ? (i ? O_WRONLY : O_RDONLY) : fl, OFD_STDIO, desc);
-		if (o)
+		if (o) {
+			o->stdio = i;
 			fd_install_at(d, o, i, false);
+		}
 	}
 }
 

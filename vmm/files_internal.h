@@ -33,6 +33,7 @@ struct ofd {
 	mode_t type;            /* S_IFMT of the host file */
 	bool may_block;         /* pipes, ttys, sockets, char devices */
 	char *path;             /* guest path at open time, or a description */
+	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
 	void *priv;             /* family-private state (sockets) */
 	void (*release)(struct ofd *o); /* frees priv; called before close */
 };

@@ -38,7 +38,8 @@ int frames_init(struct frames *f, uint64_t size, uint64_t data_limit)
 	}
 	f->used = calloc((f->nframes + 63) / 64, sizeof(uint64_t));
 	f->block_used = calloc(f->nframes / FRAMES_PER_BLOCK, sizeof(uint16_t));
-	if (!f->used || !f->block_used) {
+	f->vdirty = calloc((f->nframes + 63) / 64, sizeof(uint64_t));
+	if (!f->used || !f->block_used || !f->vdirty) {
 		errno = ENOMEM;
 		goto fail;
 	}
@@ -57,6 +58,7 @@ void frames_destroy(struct frames *f)
 		close(f->memfd);
 	free(f->used);
 	free(f->block_used);
+	free(f->vdirty);
 	memset(f, 0, sizeof(*f));
 	f->memfd = -1;
 }
@@ -74,6 +76,7 @@ static void mark(struct frames *f, uint64_t i, uint64_t n, bool used)
 		else
 			f->used[k / 64] &= ~(1ULL << (k % 64));
 		f->block_used[k / FRAMES_PER_BLOCK] += used ? 1 : -1;
+		f->vdirty[k / 64] |= 1ULL << (k % 64);
 	}
 }
 

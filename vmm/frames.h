@@ -16,7 +16,19 @@ struct frames {
 	uint64_t data_limit;    /* frames the guest's own memory may use */
 	uint64_t data_used;
 	uint64_t hint;          /* next 4 KiB search position */
+	uint64_t *vdirty;       /* bitmap: frames the VMM wrote, allocated or
+				 * freed since the last snapshot (KVM's dirty
+				 * log only sees the guest's own writes) */
 };
+
+/* Records a VMM write to guest memory, for incremental snapshots. */
+static inline void frames_touch(struct frames *f, gpa_t gpa, uint64_t len)
+{
+	if (!len)
+		return;
+	for (uint64_t i = gpa / 4096, e = (gpa + len - 1) / 4096; i <= e && i < f->nframes; i++)
+		f->vdirty[i / 64] |= 1ULL << (i % 64);
+}
 
 /* Creates `size` bytes (rounded up to 2 MiB) of sparse guest memory of which
  * `data_limit` bytes may back guest-visible pages. */

@@ -61,6 +61,39 @@ int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t
 			 (unsigned long long)(size >> 20), strerror(e));
 		return -e;
 	}
+	vm->mem = mem;
+	vm->mem_size = size;
+	return 0;
+}
+
+int kvm_set_dirty_log(struct kvm_vm *vm, bool on)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem_size,
+		.userspace_addr = (uint64_t)(uintptr_t)vm->mem,
+		.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	vm->dirty_log = on;
+	return 0;
+}
+
+int kvm_get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap)
+{
+	size_t words = (vm->mem_size / 4096 + 63) / 64;
+	uint64_t *b = calloc(words, 8);
+	if (!b)
+		return -ENOMEM;
+	struct kvm_dirty_log l = { .slot = 0, .dirty_bitmap = b };
+	if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &l) < 0) {
+		int e = errno;
+		free(b);
+		return -e;
+	}
+	for (size_t i = 0; i < words; i++)
+		bitmap[i] |= b[i];
+	free(b);
 	return 0;
 }
 

@@ -8,6 +8,9 @@
 
 struct kvm_vm {
 	int kvm, fd;
+	void *mem;               /* slot 0: all of guest memory */
+	uint64_t mem_size;
+	bool dirty_log;          /* slot 0 logs dirty pages */
 	struct kvm_cpuid2 *cpuid;
 	int run_size;
 	int next_slot_probe;
@@ -36,6 +39,12 @@ int kvm_resync(struct kvm_vm *vm);
  * in kvm_run and cost no ioctl: two fewer per trap. */
 int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
+
+/* Turns dirty-page logging of guest memory on or off (DESIGN.md fact 7). */
+int kvm_set_dirty_log(struct kvm_vm *vm, bool on);
+/* ORs the frames the guest wrote since the last call (or since logging
+ * started) into bitmap, and clears KVM's log. */
+int kvm_get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap);
 
 int kvm_set_msrs(struct vcpu *v, const uint32_t *idx, const uint64_t *val, int n);
 

@@ -468,6 +468,7 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 		uint64_t off = dst & (sz - 1);
 		size_t c = MIN(n, sz - off);
 		memcpy(frames_host(&d->mm.frames, base + off), s, c);
+		frames_touch(&d->mm.frames, base + off, c);
 		s += c, dst += c, n -= c;
 	}
 	return 0;

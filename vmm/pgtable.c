@@ -16,6 +16,8 @@ static inline unsigned idx(gva_t va, int level)
 
 static inline uint64_t *tbl(struct pgtable *pt, gpa_t gpa)
 {
+	/* Also lookups: a table read now is often written next. */
+	frames_touch(pt->fr, gpa, PAGE_SIZE);
 	return frames_host(pt->fr, gpa);
 }
 

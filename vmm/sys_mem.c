@@ -127,6 +127,7 @@ static uint64_t zap_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 		if (fallocate(d->mm.frames.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)base,
 			      (off_t)size) < 0)
 			memset(frames_host(&d->mm.frames, base), 0, size);
+		frames_touch(&d->mm.frames, base, size);
 	}
 	return pte;
 }

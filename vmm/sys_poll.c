@@ -72,7 +72,8 @@ static long do_poll(struct thread *t, struct pollfd *gp, unsigned n, int64_t tim
 			break;
 		}
 		if (!alive) {
-			ready = -EINTR;
+			/* Pausing: re-issued afterwards (with the whole timeout). */
+			ready = t->dom->exiting ? -EINTR : -ERESTART_SYSCALL;
 			break;
 		}
 		if (end >= 0 && now_ms() >= end)

@@ -182,12 +182,16 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 		/* Waits run on CLOCK_MONOTONIC; a realtime deadline is shifted. */
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		uint64_t end;
-		if (!absolute) {
+		uint64_t end, dl;
+		if (!absolute && restart_pending(t, &dl)) {
+			/* Re-issued after a pause: wait only what was left. */
+			uint64_t g = guest_mono_ns(d);
+			end = ts_ns(&now) + (dl > g ? dl - g : 0);
+		} else if (!absolute) {
 			end = ts_ns(&now) + ts_ns(&ts);
 		} else {
 			struct timespec cnow;
-			clock_gettime(clk, &cnow);
+			guest_clock_now(d, clk, &cnow);
 			uint64_t want = ts_ns(&ts), have = ts_ns(&cnow);
 			end = ts_ns(&now) + (want > have ? want - have : 0);
 		}
@@ -209,6 +213,19 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 	while (!w.woken) {
 		if (d->exiting) {
 			ret = -EINTR;
+			break;
+		}
+		if (d->paused) {
+			/* Re-issued after the pause: a wake-up in between shows
+			 * as a changed futex word (-EAGAIN), as on Linux. */
+			if (timed && !absolute) {
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				uint64_t left = ts_ns(&deadline) > ts_ns(&now) ? ts_ns(&deadline) - ts_ns(&now) : 0;
+				ret = restart_at(t, guest_mono_ns(d) + left);
+			} else {
+				ret = -ERESTART_SYSCALL;
+			}
 			break;
 		}
 		int e = timed ? pthread_cond_timedwait(&w.cv, &d->lock, &deadline)

@@ -93,16 +93,43 @@ static struct timespec ts_sub(const struct timespec *a, const struct timespec *b
 	return r;
 }
 
-static int host_now(clockid_t clk, struct timespec *ts)
+static bool clock_shifted(int clk)
+{
+	return clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME || clk == CLOCK_MONOTONIC_RAW ||
+	       clk == CLOCK_MONOTONIC_COARSE || clk == CLOCK_BOOTTIME_ALARM;
+}
+
+/* ts + off nanoseconds (off may be negative), clamped at zero. */
+static struct timespec ts_shift(struct timespec ts, int64_t off)
+{
+	int64_t ns = (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	if (__builtin_add_overflow(ns, off, &ns))
+		ns = off > 0 ? INT64_MAX : 0;
+	if (ns < 0)
+		ns = 0;
+	return (struct timespec){ ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
+}
+
+int guest_clock_now(struct domain *d, int clk, struct timespec *ts)
 {
 	if (clock_gettime(clk, ts) < 0)
 		return -errno;
+	if (clock_shifted(clk))
+		*ts = ts_shift(*ts, d->mono_offset_ns);
 	return 0;
 }
 
-/* Sleeps until host clock `clk` reaches `target`, in slices, with the domain
- * lock dropped. 0 when reached, -EINTR when the domain is stopping, or the
- * host's error (e.g. -EPERM for an alarm clock). */
+uint64_t guest_mono_ns(struct domain *d)
+{
+	struct timespec ts;
+	guest_clock_now(d, CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps until clock `clk` reaches `target` (guest view), in slices, with
+ * the domain lock dropped. 0 when reached, -EINTR when the domain is
+ * stopping, -ERESTART_SYSCALL when it pauses, or the host's error (e.g.
+ * -EPERM for an alarm clock). */
 static int sleep_until(struct thread *t, clockid_t clk, bool cpu_clock,
 		       const struct timespec *target)
 {
@@ -110,7 +137,7 @@ static int sleep_until(struct thread *t, clockid_t clk, bool cpu_clock,
 
 	for (;;) {
 		struct timespec now, until, rel;
-		int rc = host_now(clk, &now);
+		int rc = guest_clock_now(t->dom, clk, &now);
 
 		if (rc < 0)
 			return rc;
@@ -129,10 +156,11 @@ static int sleep_until(struct thread *t, clockid_t clk, bool cpu_clock,
 				rel = (struct timespec){ 0, 10 * 1000 * 1000L };
 			rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &rel, NULL);
 		} else {
-			rc = clock_nanosleep(clk, TIMER_ABSTIME, &until, NULL);
+			struct timespec host = clock_shifted(clk) ? ts_shift(until, -t->dom->mono_offset_ns) : until;
+			rc = clock_nanosleep(clk, TIMER_ABSTIME, &host, NULL);
 		}
 		if (!dom_block_end(t))
-			return -EINTR;
+			return t->dom->exiting ? -EINTR : -ERESTART_SYSCALL;
 		/* EINTR from the host: a signal for this host thread (a kick);
 		 * dom_block_end said we go on, so keep sleeping. */
 		if (rc != 0 && rc != EINTR)
@@ -156,14 +184,20 @@ static int do_sleep(struct thread *t, int clk, enum clk_sleep kind, bool abs,
 		 * Linux runs them on the monotonic base. */
 		if (clk == CLOCK_REALTIME || clk == CLOCK_TAI)
 			host = CLOCK_MONOTONIC;
-		rc = host_now(host, &now);
+		rc = guest_clock_now(t->dom, host, &now);
 		if (rc < 0)
 			return rc;
 		target = ts_add(now, req);
+		uint64_t dl;
+		/* A pause interrupted this sleep: sleep what was left of it. */
+		if (host == CLOCK_MONOTONIC && restart_pending(t, &dl))
+			target = (struct timespec){ (time_t)(dl / NSEC_PER_SEC), (long)(dl % NSEC_PER_SEC) };
 	}
 	rc = sleep_until(t, host, kind == CLK_CPU_SLEEP, &target);
+	if (rc == -ERESTART_SYSCALL && !abs && host == CLOCK_MONOTONIC)
+		return restart_at(t, (uint64_t)target.tv_sec * NSEC_PER_SEC + (uint64_t)target.tv_nsec);
 	if (rc == -EINTR && !abs && left) {
-		if (host_now(host, &now) < 0)
+		if (guest_clock_now(t->dom, host, &now) < 0)
 			now = target;
 		*left = ts_sub(&target, &now);
 	}
@@ -179,7 +213,7 @@ static long sys_clock_gettime(struct thread *t, const uint64_t a[6])
 
 	if (rc < 0)
 		return rc;
-	rc = host_now(clk, &ts);
+	rc = guest_clock_now(t->dom, clk, &ts);
 	if (rc < 0)
 		return rc;
 	return copy_to_user(t->dom, a[1], &ts, sizeof(ts));

@@ -48,6 +48,24 @@ static bool is_write_call(uint64_t nr)
 	       nr == SYS_sendfile;
 }
 
+bool restart_pending(struct thread *t, uint64_t *deadline_ns)
+{
+	/* RIP is already past the `syscall`; the restart recorded that too. */
+	if (!t->restart.valid || t->restart.rip != t->regs.rip || t->restart.nr != t->regs.rax)
+		return false;
+	*deadline_ns = t->restart.deadline_ns;
+	return true;
+}
+
+long restart_at(struct thread *t, uint64_t deadline_ns)
+{
+	t->restart.valid = true;
+	t->restart.rip = t->regs.rip;
+	t->restart.nr = t->regs.rax;
+	t->restart.deadline_ns = deadline_ns;
+	return -ERESTART_SYSCALL;
+}
+
 void syscall_dispatch(struct thread *t)
 {
 	struct kvm_regs *r = &t->regs;
@@ -64,6 +82,8 @@ void syscall_dispatch(struct thread *t)
 		fprintf(stderr, "[%d] %s(%#llx, %#llx, %#llx, %#llx) = %ld\n", t->tid, syscall_name((int)nr),
 			(unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
 			(unsigned long long)a[3], ret);
+	if (ret != -ERESTART_SYSCALL)
+		t->restart.valid = false;
 	if (ret == -ERESTART_SYSCALL) {
 		/* Re-issue the call when the thread next runs: RIP back onto the
 		 * two-byte `syscall`, RAX back to the number. */

@@ -3,7 +3,9 @@
 #define PDVM_SYSCALL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct thread;
 
@@ -19,6 +21,20 @@ struct syscall_desc {
 /* Handler return value: rewind RIP to the `syscall` instruction and re-issue
  * it when the thread next runs (a restartable blocking call). */
 #define ERESTART_SYSCALL 512
+
+/* Restart with a deadline (Linux's restart_block): a relative timeout that a
+ * pause interrupted resumes with the time that was left, not the whole
+ * timeout again. Deadlines are guest CLOCK_MONOTONIC nanoseconds. */
+/* True when this call re-issues one that restart_at interrupted. */
+bool restart_pending(struct thread *t, uint64_t *deadline_ns);
+/* Records the deadline and returns -ERESTART_SYSCALL. */
+long restart_at(struct thread *t, uint64_t deadline_ns);
+
+/* The guest's view of a host clock: the monotonic family is shifted by the
+ * domain's offset, so restored programs see no jump (vmm/sys_time.c). */
+struct domain;
+int guest_clock_now(struct domain *d, int clk, struct timespec *ts);
+uint64_t guest_mono_ns(struct domain *d);
 
 /* Each family file exports a table ending with { -1, NULL, NULL }. */
 extern const struct syscall_desc sys_file_table[];

@@ -178,6 +178,19 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	dom_exit_group(d, 125);
 }
 
+/* Waits, with the user state in t->regs, until the domain is resumed. */
+static void thread_park(struct thread *t)
+{
+	struct domain *d = t->dom;
+	t->parked = true;
+	d->nparked++;
+	pthread_cond_broadcast(&d->parked_cv);
+	while (d->paused && !d->exiting)
+		pthread_cond_wait(&d->park_cv, &d->lock);
+	d->nparked--;
+	t->parked = false;
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
@@ -188,7 +201,24 @@ static void *thread_main(void *arg)
 	for (;;) {
 		if (d->exiting || t->exited)
 			break;
-		int r = sync_sregs(t);
+		int r;
+		if (d->paused) {
+			/* t->regs is the user state after a trap (regs_dirty);
+			 * after a kick the vCPU holds it. */
+			r = t->regs_dirty ? 0 : d->trap->capture(t);
+			if (!r) {
+				t->regs_dirty = true;
+				thread_park(t);
+				continue;
+			}
+			if (r != -EAGAIN) {
+				fprintf(stderr, "pdvm: %s: thread %d: reading vCPU state: %s\n",
+					d->cfg->name, t->tid, strerror(-r));
+				dom_exit_group(d, 125);
+				break;
+			}
+		}
+		r = sync_sregs(t);
 		if (r) {
 			fprintf(stderr, "pdvm: %s: KVM_SET_SREGS: %s\n", d->cfg->name, strerror(-r));
 			dom_exit_group(d, 125);

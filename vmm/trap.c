@@ -26,6 +26,7 @@ static int map_kernel_page(struct domain *d, gva_t va, uint64_t flags, gpa_t *gp
 		return -ENOMEM;
 	if (pt_map(&d->mm.pt, va, f, PAGE_SIZE, flags, false))
 		return -ENOMEM;
+	frames_touch(&d->mm.frames, f, PAGE_SIZE);
 	if (gpa)
 		*gpa = f;
 	return 0;
@@ -97,6 +98,7 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 			return -ENOMEM;
 	}
 	uint8_t *tp = frames_host(&d->mm.frames, tss);
+	frames_touch(&d->mm.frames, tss, PAGE_SIZE);
 	uint64_t rsp0 = slot + 2 * PAGE_SIZE;
 	memcpy(tp + 4, &rsp0, 8);               /* RSP0 */
 	uint16_t iopb = 104;                    /* no I/O bitmap: user `out` faults */
@@ -157,6 +159,7 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 		return NULL;
 	}
 	memcpy(frames_host(&d->mm.frames, f), code, sizeof(code));
+	frames_touch(&d->mm.frames, f, PAGE_SIZE);
 	struct kvm_regs r = { .rip = PROBE_VA, .rflags = 0x202, .rax = 39 };
 	if (vcpu_set_regs(&t->vcpu, &r) || ioctl(t->vcpu.fd, KVM_RUN, 0) < 0) {
 		snprintf(err, errlen, "probe: KVM_RUN: %s", strerror(errno));

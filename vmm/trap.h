@@ -47,6 +47,10 @@ struct trap_backend {
 	int (*decode)(struct thread *t, struct trap *tr);
 	/* Pushes t->regs as the user state to resume with. */
 	int (*resume)(struct thread *t);
+	/* After a kick (not a trap): makes t->regs the user state the vCPU
+	 * would resume with. -EAGAIN when the vCPU is between states (inside
+	 * the ring-0 stub) and must run on a little first. */
+	int (*capture)(struct thread *t);
 };
 
 extern const struct trap_backend trap_backend_shutdown;

@@ -52,9 +52,16 @@ static int shutdown_resume(struct thread *t)
 	return 0;
 }
 
+/* Out of KVM_RUN by a kick the vCPU is always in user mode (fact 2). */
+static int shutdown_capture(struct thread *t)
+{
+	return vcpu_get_regs(&t->vcpu, &t->regs);
+}
+
 const struct trap_backend trap_backend_shutdown = {
 	.name = "shutdown",
 	.needs_pt_quarantine = true,
 	.decode = shutdown_decode,
 	.resume = shutdown_resume,
+	.capture = shutdown_capture,
 };

@@ -13,6 +13,7 @@
 
 static uint64_t *kstack(struct thread *t)
 {
+	frames_touch(&t->dom->mm.frames, t->kstack_gpa, PAGE_SIZE);
 	return frames_host(&t->dom->mm.frames, t->kstack_gpa);
 }
 
@@ -84,9 +85,32 @@ static int stub_resume(struct thread *t)
 	return 0;
 }
 
+static int stub_capture(struct thread *t)
+{
+	struct kvm_regs k;
+	struct kvm_sregs s;
+	int e;
+	if ((e = vcpu_get_regs(&t->vcpu, &k)))
+		return e;
+	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	if ((s.cs.selector & 3) == 3) {
+		t->regs = k;
+		return 0;
+	}
+	if (k.rip == STUB_IRETQ) {
+		/* Kicked before the iretq of a resume: the user state is still
+		 * t->regs, and the vCPU waits in the stub as after a trap. */
+		t->in_stub = true;
+		return 0;
+	}
+	return -EAGAIN; /* on the way into the stub: let it reach its `out` */
+}
+
 const struct trap_backend trap_backend_stub = {
 	.name = "stub",
 	.needs_pt_quarantine = false,
 	.decode = stub_decode,
 	.resume = stub_resume,
+	.capture = stub_capture,
 };

@@ -22,6 +22,12 @@ int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
 	return 0;
 }
 
+/* VMM writes are invisible to KVM's dirty log: record them. */
+static void touch(struct domain *d, const uint8_t *p, size_t n)
+{
+	frames_touch(&d->mm.frames, (gpa_t)(p - d->mm.frames.host), n);
+}
+
 int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n)
 {
 	const uint8_t *s = src;
@@ -34,6 +40,7 @@ int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n)
 			return -EFAULT;
 		size_t c = MIN(n, avail);
 		memcpy(p, s, c);
+		touch(d, p, c);
 		s += c, dst += c, n -= c;
 	}
 	return 0;
@@ -50,6 +57,7 @@ int clear_user(struct domain *d, gva_t dst, size_t n)
 			return -EFAULT;
 		size_t c = MIN(n, avail);
 		memset(p, 0, c);
+		touch(d, p, c);
 		dst += c, n -= c;
 	}
 	return 0;
@@ -81,5 +89,7 @@ void *user_ptr(struct domain *d, gva_t gva, size_t len, bool write)
 	uint8_t *p = mm_user_page(d, gva, write, &avail);
 	if (!p || len > avail)
 		return NULL;
+	if (write)
+		touch(d, p, len);
 	return p;
 }

@@ -1,0 +1,242 @@
+/* restore.c: rebuilds a domain from an image chain — config, memory, page tables, files, threads — and runs it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+#include "image.h"
+#include "restore.h"
+#include "snap_mem.h"
+#include "snap_state.h"
+
+#define EXIT_PDVM_ERROR 125
+#define MAX_CHAIN       64
+#define SECTION_MAX     (256u << 20)
+
+/* The image and its parents, top first. */
+struct chain {
+	struct img_reader img[MAX_CHAIN];
+	int n;
+};
+
+static void chain_close(struct chain *c)
+{
+	for (int i = 0; i < c->n; i++)
+		img_close(&c->img[i]);
+}
+
+static int chain_open(struct chain *c, const char *dir, char *err, size_t errlen)
+{
+	c->n = 0;
+	const char *next = dir;
+	while (next) {
+		if (c->n == MAX_CHAIN) {
+			snprintf(err, errlen, "%s: incremental chain longer than %d images", dir, MAX_CHAIN);
+			return -1;
+		}
+		struct img_reader *r = &c->img[c->n];
+		if (img_open(r, next, err, errlen))
+			return -1;
+		c->n++;
+		if (c->n > 1 && strcmp(r->meta.id, c->img[c->n - 2].meta.parent_id)) {
+			snprintf(err, errlen, "%s: parent image %s is not the one it was taken against "
+				 "(it was replaced since)", c->img[c->n - 2].dir, next);
+			return -1;
+		}
+		next = r->meta.parent_id[0] ? r->meta.parent_dir : NULL;
+	}
+	return 0;
+}
+
+/* Reads a section into a reader; the caller frees *buf. */
+static int section(struct img_reader *img, const char *name, uint8_t **buf, struct sread *rd, char *err,
+		   size_t errlen)
+{
+	size_t len;
+	if (img_get(img, name, SECTION_MAX, buf, &len, err, errlen))
+		return -1;
+	sr_init(rd, *buf, len);
+	return 0;
+}
+
+static int image_error(const char *dir, const char *why)
+{
+	fprintf(stderr, "pdvm restore: %s: not a valid pdvm image: %s\n", dir, why);
+	return EXIT_BAD_IMAGE;
+}
+
+/* Zeroes the frames not in use: parents may hold data for frames the top
+ * image has since freed, and the allocator counts on free frames being 0. */
+static void punch_unused(struct frames *f)
+{
+	for (uint64_t i = 0; i < f->nframes; i += 64) {
+		uint64_t w = f->used[i / 64];
+		if (w == ~0ULL)
+			continue;
+		for (uint64_t k = 0; k < 64 && i + k < f->nframes; k++)
+			if (!(w & (1ULL << k)))
+				fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					  (off_t)((i + k) * 4096), 4096);
+	}
+}
+
+/* Everything after domain_boot: the domain's state from the chain. Returns
+ * 0, EXIT_BAD_IMAGE or EXIT_PDVM_ERROR, having printed why. */
+static int load(struct domain *d, struct chain *ch, const struct restore_opts *o)
+{
+	struct img_reader *top = &ch->img[0];
+	char err[1024] = "";
+	uint8_t *buf = NULL;
+	struct sread rd;
+	int ret = EXIT_BAD_IMAGE;
+	struct frames *f = &d->mm.frames;
+
+	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
+	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)
+		memset(f->host, 0, f->size);
+	if (section(top, "mm", &buf, &rd, err, sizeof(err)))
+		goto msg;
+	if (snap_get_mm(&rd, d)) {
+		ret = image_error(top->dir, rd.bad);
+		goto out;
+	}
+	free(buf);
+	buf = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	for (int i = ch->n - 1; i >= 0; i--)
+		if (snap_mem_read(&ch->img[i], f, (int)(ncpu > 0 ? ncpu : 1), err, sizeof(err)))
+			goto msg;
+	punch_unused(f);
+	const char *why;
+	if (snap_check_pgtables(d, &why)) {
+		ret = image_error(top->dir, why);
+		goto out;
+	}
+	/* KVM may have shadowed the boot's tables in frames that now hold
+	 * other data: drop every shadow. */
+	kvm_resync(&d->vm);
+
+	if (section(top, "domain", &buf, &rd, err, sizeof(err)))
+		goto msg;
+	struct domain_config skip;
+	snap_get_config(&rd, &skip);
+	config_free(&skip);
+	if (snap_get_domain(&rd, d)) {
+		ret = image_error(top->dir, rd.bad);
+		goto out;
+	}
+	free(buf);
+	buf = NULL;
+
+	if (section(top, "files", &buf, &rd, err, sizeof(err)))
+		goto msg;
+	int r = snap_get_files(&rd, d, o->force, err, sizeof(err));
+	if (r == -1 && rd.bad) {
+		ret = image_error(top->dir, rd.bad);
+		goto out;
+	}
+	if (r) {
+		/* A changed or vanished file: the image no longer fits this
+		 * host, which restore refuses like a bad image. */
+		fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
+		goto out;
+	}
+	free(buf);
+	buf = NULL;
+
+	if (section(top, "vcpus", &buf, &rd, err, sizeof(err)))
+		goto msg;
+	r = snap_get_vcpus(&rd, d, err, sizeof(err));
+	if (r == -1 && rd.bad) {
+		char why2[1024];
+		snprintf(why2, sizeof(why2), "%s", rd.bad);
+		ret = image_error(top->dir, why2);
+		goto out;
+	}
+	if (r) {
+		fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
+		ret = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	/* The restored domain can take incremental snapshots against this
+	 * image straight away. */
+	memcpy(d->last_snap, top->meta.id, sizeof(d->last_snap));
+	memset(f->vdirty, 0, (f->nframes + 63) / 64 * 8);
+	if (kvm_set_dirty_log(&d->vm, true))
+		dom_log(d, "dirty logging unavailable: incremental snapshots will fail");
+	ret = 0;
+	goto out;
+msg:
+	fprintf(stderr, "pdvm restore: %s\n", err);
+out:
+	free(buf);
+	return ret;
+}
+
+int domain_restore(const char *dir, const struct restore_opts *o)
+{
+	static struct chain ch;   /* large: keep it off the stack */
+	char err[1024] = "";
+	uint8_t *buf = NULL;
+	struct sread rd;
+	struct domain_config *cfg = calloc(1, sizeof(*cfg));
+	int status = EXIT_BAD_IMAGE;
+	if (!cfg) {
+		fprintf(stderr, "pdvm restore: out of memory\n");
+		return EXIT_PDVM_ERROR;
+	}
+	uint64_t t0 = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (chain_open(&ch, dir, err, sizeof(err)) ||
+	    section(&ch.img[0], "domain", &buf, &rd, err, sizeof(err))) {
+		fprintf(stderr, "pdvm restore: %s\n", err);
+		goto out;
+	}
+	if (snap_get_config(&rd, cfg)) {
+		status = image_error(dir, rd.bad);
+		goto out;
+	}
+	if (o->name) {
+		free(cfg->name);
+		cfg->name = strdup(o->name);
+	}
+	cfg->verbose = o->verbose;
+	if (!cfg->cwd)
+		cfg->cwd = strdup("/");
+	if (!cfg->name || !cfg->cwd) {
+		fprintf(stderr, "pdvm restore: out of memory\n");
+		status = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	struct domain *d = domain_new(cfg);
+	if (!d) {
+		status = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	struct thread *t;
+	dom_lock(d);
+	status = domain_boot(d, &t);
+	if (!status)
+		status = load(d, &ch, o);
+	if (!status) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		dom_log(d, "restored from %s (%d image%s) in %.3f ms", dir, ch.n, ch.n > 1 ? "s" : "",
+			(double)((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - t0) / 1e6);
+	}
+	dom_unlock(d);
+	chain_close(&ch);
+	status = domain_start_wait(d, status);
+out:
+	chain_close(&ch);
+	free(buf);
+	config_free(cfg);
+	free(cfg);
+	return status;
+}

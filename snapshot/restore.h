@@ -1,0 +1,19 @@
+/* restore.h: `pdvm restore` — a domain brought back from an image (or an incremental chain of them). */
+#ifndef PDVM_RESTORE_H
+#define PDVM_RESTORE_H
+
+#include <stdbool.h>
+
+struct restore_opts {
+	const char *name;       /* NULL: the image's name */
+	bool force;             /* restore even if open files changed */
+	bool lazy;              /* start before memory is loaded */
+	bool verbose;
+};
+
+/* Restores the image in dir and runs it in the foreground like `pdvm run`.
+ * Returns pdvm's exit status: the program's, 2 for an image pdvm refuses,
+ * 125 when pdvm itself fails. */
+int domain_restore(const char *dir, const struct restore_opts *o);
+
+#endif

@@ -1,0 +1,159 @@
+/* snap_cpu.c: threads and their vCPUs in an image — user registers, FPU/XSAVE, XCRs, TSC, restart state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "domain.h"
+#include "snap_state.h"
+#include "trap.h"
+
+#define MSR_IA32_TSC 0x10
+#define USER_TOP     0x800000000000ULL   /* canonical lower half */
+
+static int get_tsc(struct vcpu *v, uint64_t *tsc)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+		return -EIO;
+	*tsc = m.e.data;
+	return 0;
+}
+
+static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
+{
+	struct kvm_xsave xs;
+	struct kvm_xcrs xcrs;
+	struct kvm_sregs sregs;
+	uint64_t tsc = 0;
+	if (ioctl(t->vcpu.fd, KVM_GET_XSAVE, &xs) < 0 || ioctl(t->vcpu.fd, KVM_GET_XCRS, &xcrs) < 0 ||
+	    ioctl(t->vcpu.fd, KVM_GET_SREGS, &sregs) < 0 || get_tsc(&t->vcpu, &tsc)) {
+		snprintf(err, errlen, "thread %d: reading vCPU state: %s", t->tid, strerror(errno));
+		return -EIO;
+	}
+	sb_u32(b, (uint32_t)t->tid);
+	sb_put(b, &t->regs, sizeof(t->regs));
+	sb_u64(b, t->fs_base);
+	sb_u64(b, t->gs_base);
+	sb_u64(b, t->clear_child_tid);
+	sb_u64(b, t->robust_list);
+	sb_u64(b, t->robust_len);
+	sb_u64(b, t->sigmask);
+	sb_u8(b, t->restart.valid);
+	sb_u64(b, t->restart.rip);
+	sb_u64(b, t->restart.nr);
+	sb_u64(b, t->restart.deadline_ns);
+	sb_put(b, &xs, sizeof(xs));
+	sb_put(b, &xcrs, sizeof(xcrs));
+	/* Informational: segment and control state is rebuilt on restore for
+	 * the restoring host's trap backend; CR3 is the mm section's root. */
+	sb_put(b, &sregs, sizeof(sregs));
+	sb_u64(b, tsc);
+	return 0;
+}
+
+int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	sb_u32(b, STATE_VERSION);
+	sb_u32(b, (uint32_t)d->nthreads);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (!t)
+			continue;
+		int r = put_thread(t, b, err, errlen);
+		if (r)
+			return r;
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* Fills thread t (with a fresh vCPU) from one record. */
+static int get_thread(struct sread *r, struct domain *d, struct thread *t, char *err, size_t errlen)
+{
+	struct kvm_xsave xs;
+	struct kvm_xcrs xcrs;
+	struct kvm_sregs sregs;
+	t->tid = (int)sr_u32(r);
+	sr_get(r, &t->regs, sizeof(t->regs));
+	t->fs_base = sr_u64(r);
+	t->gs_base = sr_u64(r);
+	t->clear_child_tid = sr_u64(r);
+	t->robust_list = sr_u64(r);
+	t->robust_len = sr_u64(r);
+	t->sigmask = sr_u64(r);
+	t->restart.valid = sr_u8(r);
+	t->restart.rip = sr_u64(r);
+	t->restart.nr = sr_u64(r);
+	t->restart.deadline_ns = sr_u64(r);
+	sr_get(r, &xs, sizeof(xs));
+	sr_get(r, &xcrs, sizeof(xcrs));
+	sr_get(r, &sregs, sizeof(sregs));
+	uint64_t tsc = sr_u64(r);
+	if (!r->bad && (t->tid <= 0 || t->tid > 0x3fffffff))
+		sr_fail(r, "thread id out of range");
+	if (!r->bad && (t->fs_base >= USER_TOP || t->gs_base >= USER_TOP))
+		sr_fail(r, "FS or GS base is not a user address");
+	if (!r->bad && (xcrs.nr_xcrs > KVM_MAX_XCRS || xcrs.flags))
+		sr_fail(r, "bad XCR list");
+	for (int i = 0; i < MAX_THREADS && !r->bad; i++)
+		if (d->threads[i] && d->threads[i] != t && d->threads[i]->tid == t->tid)
+			sr_fail(r, "two threads share an id");
+	if (r->bad)
+		return -1;
+	int e = trap_vcpu_init(d, t);
+	if (e) {
+		snprintf(err, errlen, "thread %d: vCPU set-up: %s", t->tid, strerror(-e));
+		return e;
+	}
+	/* KVM checks XSAVE and XCR contents itself and refuses what the host
+	 * CPU cannot load: that is an image made on an incompatible CPU. */
+	if (ioctl(t->vcpu.fd, KVM_SET_XCRS, &xcrs) < 0 || ioctl(t->vcpu.fd, KVM_SET_XSAVE, &xs) < 0) {
+		snprintf(err, errlen, "thread %d: this host's KVM refuses the image's FPU state: %s", t->tid,
+			 strerror(errno));
+		sr_fail(r, err);
+		return -1;
+	}
+	uint32_t idx = MSR_IA32_TSC;
+	kvm_set_msrs(&t->vcpu, &idx, &tsc, 1); /* best effort: rdtsc goes on */
+	t->regs_dirty = true;
+	t->in_stub = false;
+	t->sregs_dirty = true;
+	return 0;
+}
+
+/* `first` is the domain's first thread, made at set-up: it becomes the
+ * first record; the others are created here. */
+int snap_get_vcpus(struct sread *r, struct domain *d, char *err, size_t errlen)
+{
+	struct thread *first = NULL;
+	for (int i = 0; i < MAX_THREADS && !first; i++)
+		first = d->threads[i];
+	if (sr_u32(r) != STATE_VERSION)
+		sr_fail(r, "vcpus section version not supported");
+	uint32_t n = sr_u32(r);
+	if (!r->bad && (n == 0 || n > MAX_THREADS))
+		sr_fail(r, "thread count out of range");
+	if (r->bad || !first)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct thread *t = first;
+		if (i > 0) {
+			int e;
+			t = thread_create(d, &e);
+			if (!t) {
+				snprintf(err, errlen, "creating thread %u: %s", i, strerror(-e));
+				return e;
+			}
+		}
+		int e = get_thread(r, d, t, err, errlen);
+		if (e)
+			return e;
+	}
+	if (!r->bad && r->pos != r->len)
+		sr_fail(r, "vcpus section has trailing bytes");
+	return r->bad ? -1 : 0;
+}

@@ -1,0 +1,30 @@
+/* snap_mem.h: guest memory in an image — lz4 blocks written and read by several threads. */
+#ifndef PDVM_SNAP_MEM_H
+#define PDVM_SNAP_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct frames;
+struct img_writer;
+struct img_reader;
+
+struct mem_stats {
+	uint64_t pages;         /* pages stored */
+	uint64_t zero;          /* used pages skipped as zero */
+	uint64_t bytes;         /* compressed bytes written */
+	uint64_t resident;      /* pages stored in the resident pass */
+};
+
+/* Writes the "memory" and "memidx" sections: every used frame that is not
+ * zero, or with `only` (a frame bitmap: an incremental image) every used
+ * frame in it, zero ones included (as zero-fill entries). Resident pages
+ * first, then the rest (swapped out), per the host's pagemap. */
+int snap_mem_write(struct img_writer *w, struct frames *f, const uint64_t *only, int nthreads,
+		   struct mem_stats *st, char *err, size_t errlen);
+
+/* Loads an image's memory into f (sized as the image says). Every block is
+ * bounds- and checksum-checked before use. 0 or -1 with err. */
+int snap_mem_read(struct img_reader *r, struct frames *f, int nthreads, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,337 @@
+/* snap_state.c: the domain-wide and memory-map sections — config, ids, clocks, signal state, VMAs, frames, page tables. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+#include "snap_state.h"
+#include "syscall.h"
+
+#define MAX_STR         4096
+#define MAX_LIST        4096
+#define MAX_VMAS        (1 << 20)
+
+/* ---- config ---- */
+
+static void put_list(struct sbuf *b, char **v)
+{
+	uint32_t n = 0;
+	while (v && v[n])
+		n++;
+	sb_u32(b, n);
+	for (uint32_t i = 0; i < n; i++)
+		sb_str(b, v[i]);
+}
+
+static char **get_list(struct sread *r)
+{
+	uint32_t n = sr_u32(r);
+	if (n > MAX_LIST) {
+		sr_fail(r, "list too long");
+		return NULL;
+	}
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		sr_fail(r, "out of memory");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		v[i] = sr_str(r, MAX_STR);
+		if (!v[i])
+			sr_fail(r, "list holds a missing string");
+	}
+	return v;
+}
+
+int snap_put_domain(struct domain *d, struct sbuf *b)
+{
+	const struct domain_config *c = d->cfg;
+	sb_u32(b, STATE_VERSION);
+	sb_str(b, c->name);
+	sb_str(b, c->program);
+	put_list(b, c->argv);
+	put_list(b, c->envp);
+	sb_str(b, c->cwd);
+	sb_str(b, c->root);
+	put_list(b, c->writable);
+	sb_u64(b, c->memory);
+	sb_str(b, c->log);
+
+	sb_u64(b, (uint64_t)d->pid);
+	sb_u64(b, (uint64_t)d->next_tid);
+	sb_u64(b, guest_mono_ns(d));
+	for (int i = 0; i < 64; i++) {
+		sb_u64(b, d->sigactions[i].handler);
+		sb_u64(b, d->sigactions[i].flags);
+		sb_u64(b, d->sigactions[i].restorer);
+		sb_u64(b, d->sigactions[i].mask);
+	}
+	for (int i = 0; i < 16; i++) {
+		sb_u64(b, d->rlimits[i].cur);
+		sb_u64(b, d->rlimits[i].max);
+	}
+	for (int i = 0; i < 8; i++)
+		sb_u64(b, d->enosys_seen[i]);
+	sb_u64(b, d->ntraps);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int snap_get_config(struct sread *r, struct domain_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (sr_u32(r) != STATE_VERSION) {
+		sr_fail(r, "domain section version not supported");
+		return -1;
+	}
+	c->name = sr_str(r, 255);
+	c->program = sr_str(r, MAX_STR);
+	c->argv = get_list(r);
+	c->envp = get_list(r);
+	c->cwd = sr_str(r, MAX_STR);
+	c->root = sr_str(r, MAX_STR);
+	c->writable = get_list(r);
+	c->memory = sr_range(r, 16ULL << 20, 64ULL << 30, "memory size out of range");
+	c->log = sr_str(r, MAX_STR);
+	if (!r->bad && (!c->name || !c->program || !c->root || !c->argv || !c->argv[0]))
+		sr_fail(r, "config lacks name, program, root or argv");
+	if (!r->bad && c->memory % 4096)
+		sr_fail(r, "memory size not page aligned");
+	return r->bad ? -1 : 0;
+}
+
+/* After snap_get_config on the same reader. */
+int snap_get_domain(struct sread *r, struct domain *d)
+{
+	d->pid = (int)sr_range(r, 1, 0x3fffffff, "pid out of range");
+	d->next_tid = (int)sr_range(r, 1, 0x3fffffff, "next tid out of range");
+	uint64_t mono = sr_u64(r);
+	for (int i = 0; i < 64; i++) {
+		d->sigactions[i].handler = sr_u64(r);
+		d->sigactions[i].flags = sr_u64(r);
+		d->sigactions[i].restorer = sr_u64(r);
+		d->sigactions[i].mask = sr_u64(r);
+	}
+	for (int i = 0; i < 16; i++) {
+		d->rlimits[i].cur = sr_u64(r);
+		d->rlimits[i].max = sr_u64(r);
+	}
+	for (int i = 0; i < 8; i++)
+		d->enosys_seen[i] = sr_u64(r);
+	d->ntraps = sr_u64(r);
+	if (!r->bad && r->pos != r->len)
+		sr_fail(r, "domain section has trailing bytes");
+	if (r->bad)
+		return -1;
+	/* CLOCK_MONOTONIC goes on from where it stopped: no jump over the time
+	 * the domain spent in the image. */
+	d->mono_offset_ns = 0;
+	d->mono_offset_ns = (int64_t)(mono - guest_mono_ns(d));
+	return 0;
+}
+
+/* ---- memory map, frames, page tables ---- */
+
+static void put_bitmap(struct sbuf *b, const uint64_t *m, uint64_t nframes)
+{
+	sb_put(b, m, (nframes + 63) / 64 * 8);
+}
+
+static void put_frames(struct sbuf *b, const gpa_t *v, size_t n)
+{
+	sb_u64(b, n);
+	for (size_t i = 0; i < n; i++)
+		sb_u64(b, v[i]);
+}
+
+int snap_put_mm(struct domain *d, struct sbuf *b)
+{
+	struct mm *mm = &d->mm;
+	struct frames *f = &mm->frames;
+	struct pgtable *pt = &mm->pt;
+	sb_u32(b, STATE_VERSION);
+	sb_u64(b, f->size);
+	sb_u64(b, f->data_limit);
+	sb_u64(b, f->data_used);
+	sb_u64(b, f->hint);
+	put_bitmap(b, f->used, f->nframes);
+	sb_u64(b, pt->root);
+	put_bitmap(b, pt->published, f->nframes);
+	put_frames(b, pt->fresh, pt->nfresh);
+	put_frames(b, pt->quarantine, pt->nquar);
+	sb_u64(b, pt->npending);
+	for (size_t i = 0; i < pt->npending; i++) {
+		sb_u64(b, pt->pending[i].gpa);
+		sb_u64(b, pt->pending[i].n);
+	}
+	sb_u32(b, (uint32_t)mm->nvmas);
+	for (int i = 0; i < mm->nvmas; i++) {
+		sb_u64(b, mm->vmas[i].start);
+		sb_u64(b, mm->vmas[i].end);
+		sb_u32(b, (uint32_t)mm->vmas[i].prot);
+		sb_u32(b, (uint32_t)mm->vmas[i].flags);
+	}
+	sb_u64(b, mm->brk_start);
+	sb_u64(b, mm->brk_cur);
+	sb_u64(b, mm->brk_end);
+	sb_u64(b, mm->mmap_base);
+	sb_u64(b, mm->stack_top);
+	sb_u64(b, mm->root_gen);
+	sb_u64(b, mm->flushes);
+	sb_u64(b, mm->resyncs);
+	return b->oom ? -ENOMEM : 0;
+}
+
+static bool used(const struct frames *f, uint64_t fr)
+{
+	return fr < f->nframes && (f->used[fr / 64] & (1ULL << (fr % 64)));
+}
+
+static gpa_t *get_frames(struct sread *r, const struct frames *f, size_t *n, size_t *cap)
+{
+	uint64_t k = sr_range(r, 0, f->nframes, "frame list too long");
+	gpa_t *v = calloc(k ? k : 1, sizeof(*v));
+	if (!v) {
+		sr_fail(r, "out of memory");
+		return NULL;
+	}
+	for (uint64_t i = 0; i < k && !r->bad; i++) {
+		v[i] = sr_u64(r);
+		if (v[i] % 4096 || !used(f, v[i] / 4096))
+			sr_fail(r, "page-table frame list names a frame not in use");
+	}
+	*n = *cap = k;
+	return v;
+}
+
+/* Loads the map over the fresh mm of a new domain (its memory already
+ * holds the image's frames). */
+int snap_get_mm(struct sread *r, struct domain *d)
+{
+	struct mm *mm = &d->mm;
+	struct frames *f = &mm->frames;
+	struct pgtable *pt = &mm->pt;
+	size_t words = (f->nframes + 63) / 64;
+	if (sr_u32(r) != STATE_VERSION)
+		sr_fail(r, "mm section version not supported");
+	if (sr_u64(r) != f->size)
+		sr_fail(r, "guest memory size does not match the config");
+	f->data_limit = sr_range(r, 0, f->nframes, "data limit out of range");
+	f->data_used = sr_range(r, 0, f->data_limit, "data frames out of range");
+	f->hint = sr_range(r, 0, f->nframes - 1, "allocator hint out of range");
+	sr_get(r, f->used, words * 8);
+	if (r->bad)
+		return -1;
+	if (f->nframes % 64)
+		f->used[words - 1] &= (1ULL << (f->nframes % 64)) - 1;
+	memset(f->block_used, 0, f->nframes / 512 * sizeof(uint16_t));
+	for (uint64_t i = 0; i < f->nframes; i++)
+		if (used(f, i))
+			f->block_used[i / 512]++;
+	pt->root = sr_u64(r);
+	if (pt->root % 4096 || !used(f, pt->root / 4096))
+		sr_fail(r, "page-table root is not a frame in use");
+	sr_get(r, pt->published, words * 8);
+	for (size_t i = 0; i < words && !r->bad; i++)
+		if (pt->published[i] & ~f->used[i])
+			sr_fail(r, "a published page table is not a frame in use");
+	free(pt->fresh);
+	free(pt->quarantine);
+	free(pt->pending);
+	pt->pending = NULL;
+	pt->npending = pt->cappending = 0;
+	pt->fresh = get_frames(r, f, &pt->nfresh, &pt->capfresh);
+	pt->quarantine = get_frames(r, f, &pt->nquar, &pt->capquar);
+	uint64_t np = sr_range(r, 0, f->nframes, "pending list too long");
+	if (!r->bad && np) {
+		pt->pending = calloc(np, sizeof(*pt->pending));
+		if (!pt->pending)
+			sr_fail(r, "out of memory");
+		pt->npending = pt->cappending = pt->pending ? np : 0;
+	}
+	for (uint64_t i = 0; i < pt->npending && !r->bad; i++) {
+		pt->pending[i].gpa = sr_u64(r);
+		pt->pending[i].n = sr_u64(r);
+		uint64_t fr = pt->pending[i].gpa / 4096;
+		if (pt->pending[i].gpa % 4096 || pt->pending[i].n == 0 || pt->pending[i].n > 512 ||
+		    !used(f, fr) || !used(f, fr + pt->pending[i].n - 1))
+			sr_fail(r, "pending frame run out of range");
+	}
+	uint32_t nv = sr_u32(r);
+	if (nv > MAX_VMAS)
+		sr_fail(r, "too many memory areas");
+	if (r->bad)
+		return -1;
+	struct vma *v = calloc(nv ? nv : 1, sizeof(*v));
+	if (!v) {
+		sr_fail(r, "out of memory");
+		return -1;
+	}
+	free(mm->vmas);
+	mm->vmas = v;
+	mm->nvmas = (int)nv;
+	mm->cap = (int)(nv ? nv : 1);
+	gva_t prev = USER_MIN;
+	for (uint32_t i = 0; i < nv && !r->bad; i++) {
+		v[i].start = sr_u64(r);
+		v[i].end = sr_u64(r);
+		v[i].prot = (int)sr_u32(r);
+		v[i].flags = (int)sr_u32(r);
+		if (v[i].start % 4096 || v[i].end % 4096 || v[i].start < prev || v[i].end <= v[i].start ||
+		    v[i].end > USER_MAX || (v[i].prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+			sr_fail(r, "memory area out of order, misaligned or out of range");
+		prev = v[i].end;
+	}
+	mm->brk_start = sr_u64(r);
+	mm->brk_cur = sr_u64(r);
+	mm->brk_end = sr_u64(r);
+	mm->mmap_base = sr_u64(r);
+	mm->stack_top = sr_u64(r);
+	if (mm->brk_start > mm->brk_cur || mm->brk_end > USER_MAX || mm->brk_cur > USER_MAX ||
+	    mm->mmap_base > USER_MAX || mm->stack_top > USER_MAX || mm->brk_end % 4096)
+		sr_fail(r, "heap or stack bounds out of range");
+	mm->root_gen = sr_u64(r);
+	mm->flushes = sr_u64(r);
+	mm->resyncs = sr_u64(r);
+	if (!r->bad && r->pos != r->len)
+		sr_fail(r, "mm section has trailing bytes");
+	return r->bad ? -1 : 0;
+}
+
+/* Every table frame must be a frame in use, every leaf inside memory. */
+static int check_table(struct domain *d, gpa_t t, int level, int *budget)
+{
+	struct frames *f = &d->mm.frames;
+	if (t % 4096 || !used(f, t / 4096) || --*budget < 0)
+		return -1;
+	const uint64_t *e = frames_host(f, t);
+	for (int i = 0; i < 512; i++) {
+		if (!(e[i] & (PTE_P | PTE_HELD)))
+			continue;
+		gpa_t a = e[i] & PTE_ADDR;
+		bool leaf = level == 1 || (level == 2 && (e[i] & PTE_PS));
+		if (level == 3 && (e[i] & PTE_PS))
+			return -1; /* pdvm never makes 1 GiB pages */
+		if (leaf) {
+			uint64_t sz = level == 2 ? HPAGE_SIZE : PAGE_SIZE;
+			if (a % sz || a + sz > f->size)
+				return -1;
+		} else if (check_table(d, a, level - 1, budget)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int snap_check_pgtables(struct domain *d, const char **why)
+{
+	/* Shared tables are allowed (path copies share subtrees); the budget
+	 * bounds the walk on a hostile image with cycles. */
+	int budget = (int)MIN(d->mm.frames.nframes * 4, (uint64_t)1 << 30);
+	if (check_table(d, d->mm.pt.root, 4, &budget)) {
+		*why = "page tables point outside guest memory or at frames not in use";
+		return -1;
+	}
+	return 0;
+}

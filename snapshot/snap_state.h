@@ -1,0 +1,34 @@
+/* snap_state.h: kernel-side state of a domain as versioned image sections (domain, mm, files, vcpus). */
+#ifndef PDVM_SNAP_STATE_H
+#define PDVM_SNAP_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sbuf.h"
+
+struct domain;
+struct domain_config;
+
+#define STATE_VERSION 1
+
+/* Writers: append one section's content. vcpus needs the vCPUs stopped
+ * (the domain paused). 0 or -errno with err. */
+int snap_put_domain(struct domain *d, struct sbuf *b);
+int snap_put_mm(struct domain *d, struct sbuf *b);
+int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+
+/* Readers. The config comes first (a fresh domain is built from it); the
+ * others fill that domain in. Each validates everything and fails with
+ * r->bad set (an image error) or returns -errno with err (a host error). */
+int snap_get_config(struct sread *r, struct domain_config *c);
+int snap_get_domain(struct sread *r, struct domain *d);
+int snap_get_mm(struct sread *r, struct domain *d);
+/* Checks every page-table entry reachable from the root lies inside guest
+ * memory: the VMM walks these tables itself. */
+int snap_check_pgtables(struct domain *d, const char **why);
+int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen);
+int snap_get_vcpus(struct sread *r, struct domain *d, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,165 @@
+/* snapshot.c: `pdvm snapshot` inside the domain's process — pause, write every section, commit, resume or stop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+#include "image.h"
+#include "snap_mem.h"
+#include "snap_state.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+typedef int (*put_fn)(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+
+static int put_domain(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	return snap_put_domain(d, b);
+}
+
+static int put_mm(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	return snap_put_mm(d, b);
+}
+
+static int put_section(struct img_writer *w, struct domain *d, const char *name, put_fn fn,
+		       char *err, size_t errlen)
+{
+	struct sbuf b = { 0 };
+	int r = fn(d, &b, err, errlen);
+	if (!r && b.oom)
+		r = -ENOMEM;
+	if (r && !*err)
+		snprintf(err, errlen, "%s state: %s", name, strerror(-r));
+	if (!r)
+		r = img_put(w, name, b.p, b.len, err, errlen);
+	sb_free(&b);
+	return r;
+}
+
+/* The frames to store: everything, or for an incremental image those the
+ * guest (KVM's log) or the VMM (vdirty) wrote since the parent. */
+static int dirty_frames(struct domain *d, bool incremental, uint64_t **out)
+{
+	struct frames *f = &d->mm.frames;
+	size_t words = (f->nframes + 63) / 64;
+	uint64_t *m = calloc(words, 8);
+	if (!m)
+		return -ENOMEM;
+	if (d->vm.dirty_log) {
+		int r = kvm_get_dirty_log(&d->vm, m);
+		if (r) {
+			free(m);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < words; i++)
+		m[i] |= f->vdirty[i];
+	*out = m;
+	(void)incremental;
+	return 0;
+}
+
+static int check_parent(struct domain *d, const char *parent, struct img_meta *meta, char *err,
+			size_t errlen)
+{
+	struct img_reader pr;
+	if (img_open(&pr, parent, err, errlen))
+		return -EINVAL;
+	img_close(&pr);
+	if (strcmp(pr.meta.id, d->last_snap)) {
+		snprintf(err, errlen, "%s is not this domain's latest snapshot: an incremental image "
+			 "holds the changes since the latest one; take a full snapshot", parent);
+		return -EINVAL;
+	}
+	snprintf(meta->parent_id, sizeof(meta->parent_id), "%s", pr.meta.id);
+	snprintf(meta->parent_dir, sizeof(meta->parent_dir), "%s", parent);
+	return 0;
+}
+
+int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *parent, char *err,
+		 size_t errlen)
+{
+	struct img_meta meta = { 0 };
+	struct img_writer w;
+	uint64_t *dirty = NULL;
+	*err = 0;
+	dom_lock(d);
+	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
+	if (r) {
+		dom_unlock(d);
+		return r;
+	}
+	uint64_t t0 = mono_ns();
+	if ((r = dom_pause_locked(d))) {
+		snprintf(err, errlen, "domain is exiting");
+		dom_unlock(d);
+		return r;
+	}
+	uint64_t t_paused = mono_ns();
+	snprintf(meta.name, sizeof(meta.name), "%s", d->cfg->name);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta.created_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+
+	struct mem_stats ms = { 0 };
+	if ((r = img_begin(&w, dir, err, errlen)))
+		goto resume;
+	if ((r = dirty_frames(d, parent != NULL, &dirty))) {
+		snprintf(err, errlen, "KVM_GET_DIRTY_LOG: %s", strerror(-r));
+		img_abort(&w);
+		goto resume;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if ((r = put_section(&w, d, "domain", put_domain, err, errlen)) ||
+	    (r = put_section(&w, d, "mm", put_mm, err, errlen)) ||
+	    (r = put_section(&w, d, "files", snap_put_files, err, errlen)) ||
+	    (r = put_section(&w, d, "vcpus", snap_put_vcpus, err, errlen)) ||
+	    (r = snap_mem_write(&w, &d->mm.frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
+				err, errlen)) ||
+	    (r = img_commit(&w, &meta, err, errlen))) {
+		img_abort(&w);
+		/* Keep what changed since the latest good image for the next. */
+		size_t words = (d->mm.frames.nframes + 63) / 64;
+		for (size_t i = 0; i < words; i++)
+			d->mm.frames.vdirty[i] |= dirty[i];
+		goto resume;
+	}
+	memcpy(d->last_snap, w.id, sizeof(d->last_snap));
+	memset(d->mm.frames.vdirty, 0, (d->mm.frames.nframes + 63) / 64 * 8);
+	if (!d->vm.dirty_log && !stop) {
+		/* From the first snapshot on, KVM logs the guest's writes, so
+		 * the next one can be incremental. */
+		int e = kvm_set_dirty_log(&d->vm, true);
+		if (e)
+			dom_log(d, "dirty logging unavailable (%s): incremental snapshots will fail",
+				strerror(-e));
+	}
+	uint64_t t1 = mono_ns();
+	dom_log(d, "snapshot %s to %s%s%s: %llu pages (%llu resident first, %llu zero skipped), "
+		"%llu KiB, paused in %.3f ms, written in %.3f ms", w.id, dir, parent ? " (incremental of " : "",
+		parent ? "parent)" : "", (unsigned long long)ms.pages, (unsigned long long)ms.resident,
+		(unsigned long long)ms.zero, (unsigned long long)(ms.bytes >> 10),
+		(double)(t_paused - t0) / 1e6, (double)(t1 - t_paused) / 1e6);
+	if (stop) {
+		dom_log(d, "stopped after the snapshot");
+		fprintf(stderr, "pdvm: %s: checkpointed to %s and stopped\n", d->cfg->name, dir);
+		dom_exit_group(d, 0);
+	}
+resume:
+	free(dirty);
+	dom_resume_locked(d);
+	dom_unlock(d);
+	return r;
+}

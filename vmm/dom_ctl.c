@@ -1,0 +1,123 @@
+/* dom_ctl.c: pausing, resuming, killing and inspecting a running domain. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../tools/config.h"
+#include "domain.h"
+
+const char *dom_state_name(enum dom_state s)
+{
+	switch (s) {
+	case DOM_RUNNING: return "running";
+	case DOM_PAUSED: return "paused";
+	default: return "exiting";
+	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void dom_get_info(struct domain *d, struct dom_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	dom_lock(d);
+	snprintf(out->name, sizeof(out->name), "%s", d->cfg->name);
+	out->pid = d->host_pid;
+	out->state = d->exiting ? DOM_EXITING : d->paused ? DOM_PAUSED : DOM_RUNNING;
+	uint64_t used = 0;
+	for (uint64_t i = 0; i < (d->mm.frames.nframes + 63) / 64; i++)
+		used += (uint64_t)__builtin_popcountll(d->mm.frames.used[i]);
+	out->mem_bytes = used * PAGE_SIZE;
+	out->mem_limit = d->cfg->memory;
+	out->uptime_ns = mono_ns() - d->start_ns;
+	out->nthreads = d->nthreads;
+	dom_unlock(d);
+}
+
+/* With the lock held: kicks every thread not yet parked until all are.
+ * Threads blocked in host calls may miss one kick (it can land just
+ * before the call), so kick again every few milliseconds. */
+static int wait_parked(struct domain *d)
+{
+	int sig = thread_kick_signal();
+	while (d->nparked < d->nthreads && !d->exiting) {
+		/* Futex waiters sleep on condition variables, not in host calls. */
+		for (struct futex_waiter *w = d->futex_waiters; w; w = w->next)
+			pthread_cond_broadcast(&w->cv);
+		for (int i = 0; i < MAX_THREADS; i++) {
+			struct thread *o = d->threads[i];
+			if (o && !o->parked)
+				pthread_kill(o->host, sig);
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 5 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->parked_cv, &d->lock, &ts);
+	}
+	return d->exiting ? -ESRCH : 0;
+}
+
+int dom_pause_locked(struct domain *d)
+{
+	if (d->exiting)
+		return -ESRCH;
+	d->paused++;
+	int r = wait_parked(d);
+	if (r) {
+		d->paused--;
+		pthread_cond_broadcast(&d->park_cv);
+	}
+	return r;
+}
+
+void dom_resume_locked(struct domain *d)
+{
+	if (d->paused > 0 && --d->paused == 0)
+		pthread_cond_broadcast(&d->park_cv);
+}
+
+/* The user's pause is one level of the nesting that snapshots use too. */
+int dom_pause(struct domain *d)
+{
+	dom_lock(d);
+	int r = d->user_paused ? -EALREADY : dom_pause_locked(d);
+	if (!r) {
+		d->user_paused = true;
+		dom_log(d, "paused");
+	}
+	dom_unlock(d);
+	return r;
+}
+
+int dom_resume(struct domain *d)
+{
+	dom_lock(d);
+	int r = d->exiting ? -ESRCH : d->user_paused ? 0 : -EALREADY;
+	if (!r) {
+		d->user_paused = false;
+		dom_resume_locked(d);
+		dom_log(d, "resumed");
+	}
+	dom_unlock(d);
+	return r;
+}
+
+void dom_kill(struct domain *d)
+{
+	dom_lock(d);
+	dom_log(d, "killed by the control socket");
+	dom_exit_group(d, 128 + 9);
+	pthread_cond_broadcast(&d->park_cv);
+	dom_unlock(d);
+}
