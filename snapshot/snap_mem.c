@@ -20,19 +20,11 @@
  * which of its 512 pages it holds), so blocks compress and decompress
  * independently: by several threads now, lazily later.
  */
-#define CHUNK           512                     /* frames per chunk */
-#define CHUNK_BYTES     (CHUNK * 4096UL)
 #define MEMIDX_VERSION  1
 #define ENT_ZERO        1u                      /* pages to zero-fill; no data */
 #define PM_PRESENT      (1ULL << 63)
 #define PM_SWAPPED      (1ULL << 62)
 
-struct ment {
-	uint64_t chunk;
-	uint64_t map[CHUNK / 64];
-	uint64_t off;
-	uint32_t clen, crc, flags;
-};
 
 struct wjob {
 	struct frames *f;
@@ -242,103 +234,34 @@ out:
 
 /* ---- loading ---- */
 
-struct rjob {
-	struct frames *f;
-	struct ment *ents;
-	uint64_t nent;
-	int fd;
-	uint64_t size;
-	atomic_uint_fast64_t next;
-	char *err;
-	size_t errlen;
-	pthread_mutex_t lock;
-	bool failed;
-};
-
-static void fail_once(struct rjob *j, const char *fmt, uint64_t a)
-{
-	pthread_mutex_lock(&j->lock);
-	if (!j->failed)
-		snprintf(j->err, j->errlen, fmt, (unsigned long long)a);
-	j->failed = true;
-	pthread_mutex_unlock(&j->lock);
-}
-
-static void *reader_thread(void *arg)
-{
-	struct rjob *j = arg;
-	int cap = LZ4_compressBound((int)CHUNK_BYTES);
-	uint8_t *in = malloc((size_t)cap), *raw = malloc(CHUNK_BYTES);
-	if (!in || !raw) {
-		fail_once(j, "out of memory%.0llu", 0);
-		goto out;
-	}
-	for (;;) {
-		uint64_t k = atomic_fetch_add(&j->next, 1);
-		if (k >= j->nent || __atomic_load_n(&j->failed, __ATOMIC_RELAXED))
-			break;
-		const struct ment *e = &j->ents[k];
-		uint8_t *base = j->f->host + e->chunk * CHUNK_BYTES;
-		size_t np = 0;
-		for (int i = 0; i < CHUNK / 64; i++)
-			np += (size_t)__builtin_popcountll(e->map[i]);
-		if (e->flags & ENT_ZERO) {
-			for (uint64_t i = 0; i < CHUNK; i++)
-				if (bit(e->map, i))
-					memset(base + i * 4096, 0, 4096);
-			continue;
-		}
-		if (pread(j->fd, in, e->clen, (off_t)e->off) != (ssize_t)e->clen) {
-			fail_once(j, "memory block %llu cannot be read", k);
-			break;
-		}
-		if (img_crc(0, in, e->clen) != e->crc) {
-			fail_once(j, "memory block %llu fails its checksum", k);
-			break;
-		}
-		int n = LZ4_decompress_safe((const char *)in, (char *)raw, (int)e->clen, (int)CHUNK_BYTES);
-		if (n < 0 || (size_t)n != np * 4096) {
-			fail_once(j, "memory block %llu does not decompress to its size", k);
-			break;
-		}
-		size_t q = 0;
-		for (uint64_t i = 0; i < CHUNK; i++)
-			if (bit(e->map, i))
-				memcpy(base + i * 4096, raw + 4096 * q++, 4096);
-	}
-out:
-	free(in);
-	free(raw);
-	return NULL;
-}
-
-int snap_mem_read(struct img_reader *r, struct frames *f, int nthreads, char *err, size_t errlen)
+int snap_mem_index(struct img_reader *r, struct frames *f, struct mem_index *ix, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len;
 	uint64_t nchunks = f->nframes / CHUNK;
 	/* At most two data entries and one zero entry per chunk. */
 	size_t max = 32 + (size_t)nchunks * 3 * (8 + CHUNK / 8 + 8 + 12);
+	memset(ix, 0, sizeof(*ix));
+	ix->fd = -1;
 	if (img_get(r, "memidx", max, &buf, &len, err, errlen))
 		return -1;
 	struct sread rd;
 	sr_init(&rd, buf, len);
-	struct rjob j = { .f = f, .fd = -1, .err = err, .errlen = errlen };
-	pthread_mutex_init(&j.lock, NULL);
-	int ret = -1;
 	if (sr_u32(&rd) != MEMIDX_VERSION || sr_u32(&rd) != CHUNK || sr_u64(&rd) != f->nframes)
 		sr_fail(&rd, "memory index header does not match the image");
-	j.nent = sr_range(&rd, 0, nchunks * 3, "memory index entry count out of range");
-	j.fd = img_open_section(r, "memory", &j.size, err, errlen);
-	if (j.fd < 0)
-		goto out;
-	j.ents = calloc(j.nent ? j.nent : 1, sizeof(*j.ents));
-	if (!j.ents) {
+	ix->nent = sr_range(&rd, 0, nchunks * 3, "memory index entry count out of range");
+	if (rd.bad)
+		goto bad;
+	ix->fd = img_open_section(r, "memory", &ix->size, err, errlen);
+	if (ix->fd < 0)
+		goto fail;
+	ix->ents = calloc(ix->nent ? ix->nent : 1, sizeof(*ix->ents));
+	if (!ix->ents) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		goto fail;
 	}
-	for (uint64_t k = 0; k < j.nent && !rd.bad; k++) {
-		struct ment *e = &j.ents[k];
+	for (uint64_t k = 0; k < ix->nent && !rd.bad; k++) {
+		struct ment *e = &ix->ents[k];
 		e->chunk = sr_range(&rd, 0, nchunks - 1, "memory block outside guest memory");
 		for (int i = 0; i < CHUNK / 64; i++)
 			e->map[i] = sr_u64(&rd);
@@ -350,17 +273,106 @@ int snap_mem_read(struct img_reader *r, struct frames *f, int nthreads, char *er
 			sr_fail(&rd, "memory block has unknown flags");
 		else if (!(e->flags & ENT_ZERO) &&
 			 (e->clen == 0 || e->clen > (uint32_t)LZ4_compressBound((int)CHUNK_BYTES) ||
-			  e->off > j.size || e->clen > j.size - e->off))
+			  e->off > ix->size || e->clen > ix->size - e->off))
 			sr_fail(&rd, "memory block lies outside the memory section");
 		/* Blocks may hold frames the top image no longer uses (a
 		 * parent's): restore zeroes every unused frame at the end. */
 	}
 	if (!rd.bad && rd.pos != rd.len)
 		sr_fail(&rd, "memory index has trailing bytes");
-	if (rd.bad) {
-		snprintf(err, errlen, "%s: not a valid pdvm image: %s", r->dir, rd.bad);
-		goto out;
+	if (!rd.bad) {
+		free(buf);
+		return 0;
 	}
+bad:
+	snprintf(err, errlen, "%s: not a valid pdvm image: %s", r->dir, rd.bad);
+fail:
+	free(buf);
+	snap_mem_index_free(ix);
+	return -1;
+}
+
+void snap_mem_index_free(struct mem_index *ix)
+{
+	if (ix->fd >= 0)
+		close(ix->fd);
+	free(ix->ents);
+	memset(ix, 0, sizeof(*ix));
+	ix->fd = -1;
+}
+
+int snap_mem_decode(const struct mem_index *ix, const struct ment *e, uint8_t *chunk, uint8_t *in,
+		    uint8_t *raw, const char **why)
+{
+	size_t np = 0;
+	for (int i = 0; i < CHUNK / 64; i++)
+		np += (size_t)__builtin_popcountll(e->map[i]);
+	if (e->flags & ENT_ZERO) {
+		for (uint64_t i = 0; i < CHUNK; i++)
+			if (bit(e->map, i))
+				memset(chunk + i * 4096, 0, 4096);
+		return 0;
+	}
+	if (pread(ix->fd, in, e->clen, (off_t)e->off) != (ssize_t)e->clen) {
+		*why = "a memory block cannot be read";
+		return -1;
+	}
+	if (img_crc(0, in, e->clen) != e->crc) {
+		*why = "a memory block fails its checksum";
+		return -1;
+	}
+	int n = LZ4_decompress_safe((const char *)in, (char *)raw, (int)e->clen, (int)CHUNK_BYTES);
+	if (n < 0 || (size_t)n != np * 4096) {
+		*why = "a memory block does not decompress to its size";
+		return -1;
+	}
+	size_t q = 0;
+	for (uint64_t i = 0; i < CHUNK; i++)
+		if (bit(e->map, i))
+			memcpy(chunk + i * 4096, raw + 4096 * q++, 4096);
+	return 0;
+}
+
+struct rjob {
+	struct frames *f;
+	struct mem_index *ix;
+	atomic_uint_fast64_t next;
+	const char *why;
+	pthread_mutex_t lock;
+	bool failed;
+};
+
+static void *reader_thread(void *arg)
+{
+	struct rjob *j = arg;
+	uint8_t *in = malloc((size_t)LZ4_compressBound((int)CHUNK_BYTES)), *raw = malloc(CHUNK_BYTES);
+	const char *why = in && raw ? NULL : "out of memory";
+	while (!why) {
+		uint64_t k = atomic_fetch_add(&j->next, 1);
+		if (k >= j->ix->nent || __atomic_load_n(&j->failed, __ATOMIC_RELAXED))
+			break;
+		const struct ment *e = &j->ix->ents[k];
+		snap_mem_decode(j->ix, e, j->f->host + e->chunk * CHUNK_BYTES, in, raw, &why);
+	}
+	if (why) {
+		pthread_mutex_lock(&j->lock);
+		if (!j->failed)
+			j->why = why;
+		j->failed = true;
+		pthread_mutex_unlock(&j->lock);
+	}
+	free(in);
+	free(raw);
+	return NULL;
+}
+
+int snap_mem_read(struct img_reader *r, struct frames *f, int nthreads, char *err, size_t errlen)
+{
+	struct mem_index ix;
+	if (snap_mem_index(r, f, &ix, err, errlen))
+		return -1;
+	struct rjob j = { .f = f, .ix = &ix };
+	pthread_mutex_init(&j.lock, NULL);
 	if (nthreads < 1)
 		nthreads = 1;
 	if (nthreads > 8)
@@ -373,18 +385,11 @@ int snap_mem_read(struct img_reader *r, struct frames *f, int nthreads, char *er
 	reader_thread(&j);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	if (j.failed) {
-		char why[256];
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "%s: not a valid pdvm image: %s", r->dir, why);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (j.fd >= 0)
-		close(j.fd);
-	free(j.ents);
-	free(buf);
 	pthread_mutex_destroy(&j.lock);
-	return ret;
+	snap_mem_index_free(&ix);
+	if (j.failed) {
+		snprintf(err, errlen, "%s: not a valid pdvm image: %s", r->dir, j.why);
+		return -1;
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include "../tools/config.h"
 #include "domain.h"
 #include "image.h"
+#include "lazy.h"
 #include "snap_mem.h"
 #include "snap_state.h"
 
@@ -95,6 +96,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	struct img_writer w;
 	uint64_t *dirty = NULL;
 	*err = 0;
+	lazy_wait(d); /* an image needs all of memory in place */
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
 	if (r) {

@@ -12,6 +12,7 @@
 
 #include "../tools/config.h"
 #include "../tools/control.h"
+#include "../snapshot/lazy.h"
 #include "domain.h"
 #include "fault.h"
 #include "files.h"
@@ -296,6 +297,7 @@ int domain_start_wait(struct domain *d, int status)
 	control_stop(d);
 	if (!clean)
 		return status; /* threads may still touch d: the process exit ends them */
+	lazy_stop(d);
 	domain_free(d);
 	return status;
 }

@@ -99,6 +99,7 @@ struct domain {
 	pthread_cond_t park_cv;     /* parked threads wait here for a resume */
 	pthread_cond_t parked_cv;   /* the pauser waits here for nparked */
 	struct control *ctl;        /* the control socket server (tools/control.c) */
+	struct lazy *lazy;          /* lazy restore in progress (snapshot/lazy.c) */
 	char last_snap[33];         /* id of the latest snapshot: incremental
 				     * images are relative to it */
 };

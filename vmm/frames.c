@@ -128,6 +128,7 @@ void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data)
 		return;
 	/* Dropping the pages returns the memory to the host and guarantees
 	 * zeroed contents on reuse. */
+	frames_settle(f, gpa, n * PAGE_SIZE);
 	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)gpa, (off_t)(n * PAGE_SIZE)) < 0)
 		memset(f->host + gpa, 0, n * PAGE_SIZE);
 	mark(f, i, n, false);

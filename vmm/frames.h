@@ -16,10 +16,22 @@ struct frames {
 	uint64_t data_limit;    /* frames the guest's own memory may use */
 	uint64_t data_used;
 	uint64_t hint;          /* next 4 KiB search position */
+	volatile bool lazy;     /* a lazy restore is still filling memory */
 	uint64_t *vdirty;       /* bitmap: frames the VMM wrote, allocated or
 				 * freed since the last snapshot (KVM's dirty
 				 * log only sees the guest's own writes) */
 };
+
+/* Before frames are punched while a lazy restore is filling memory: make
+ * the filler place them first, or it would later fill the (then reused,
+ * expected zero) frames with image data. */
+static inline void frames_settle(struct frames *f, gpa_t gpa, uint64_t len)
+{
+	if (!f->lazy)
+		return;
+	for (uint64_t o = 0; o < len; o += 4096)
+		(void)*(volatile uint8_t *)(f->host + gpa + o);
+}
 
 /* Records a VMM write to guest memory, for incremental snapshots. */
 static inline void frames_touch(struct frames *f, gpa_t gpa, uint64_t len)
