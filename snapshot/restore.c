@@ -9,6 +9,7 @@
 
 #include "../tools/config.h"
 #include "domain.h"
+#include "files.h"
 #include "image.h"
 #include "lazy.h"
 #include "restore.h"
@@ -96,7 +97,7 @@ static void punch_unused(struct frames *f)
 
 /* Everything after domain_boot: the domain's state from the chain. Returns
  * 0, EXIT_BAD_IMAGE or EXIT_PDVM_ERROR, having printed why. */
-static int load(struct domain *d, struct chain *ch, const struct restore_opts *o)
+static int load(struct domain *d, struct chain *ch, const struct restore_opts *o, bool dry)
 {
 	struct img_reader *top = &ch->img[0];
 	char err[1024] = "";
@@ -117,7 +118,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	free(buf);
 	buf = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (o->lazy) {
+	if (o->lazy && !dry) {
 		if (lazy_start(d, ch->img, ch->n, err, sizeof(err)))
 			goto msg;
 	} else {
@@ -133,7 +134,8 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	}
 	/* KVM may have shadowed the boot's tables in frames that now hold
 	 * other data: drop every shadow. */
-	kvm_resync(&d->vm);
+	if (!dry)
+		kvm_resync(&d->vm);
 
 	if (section(top, "domain", &buf, &rd, err, sizeof(err)))
 		goto msg;
@@ -165,7 +167,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 
 	if (section(top, "vcpus", &buf, &rd, err, sizeof(err)))
 		goto msg;
-	r = snap_get_vcpus(&rd, d, err, sizeof(err));
+	r = snap_get_vcpus(&rd, d, dry, err, sizeof(err));
 	if (r == -1 && rd.bad) {
 		char why2[1024];
 		snprintf(why2, sizeof(why2), "%s", rd.bad);
@@ -177,6 +179,9 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		ret = EXIT_PDVM_ERROR;
 		goto out;
 	}
+	ret = 0;
+	if (dry)
+		goto out;
 	/* The restored domain can take incremental snapshots against this
 	 * image straight away. */
 	memcpy(d->last_snap, top->meta.id, sizeof(d->last_snap));
@@ -240,7 +245,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t t1 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	if (!status)
-		status = load(d, &ch, o);
+		status = load(d, &ch, o, false);
 	if (!status) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		uint64_t t2 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
@@ -256,5 +261,49 @@ out:
 	free(buf);
 	config_free(cfg);
 	free(cfg);
+	return status;
+}
+
+int restore_check(const char *dir, const struct restore_opts *o)
+{
+	static struct chain ch;
+	char err[1024] = "";
+	uint8_t *buf = NULL;
+	struct sread rd;
+	struct domain_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	int status = EXIT_BAD_IMAGE;
+	if (chain_open(&ch, dir, err, sizeof(err)) ||
+	    section(&ch.img[0], "domain", &buf, &rd, err, sizeof(err))) {
+		fprintf(stderr, "pdvm restore: %s\n", err);
+		goto out;
+	}
+	if (snap_get_config(&rd, &cfg)) {
+		status = image_error(dir, rd.bad);
+		goto out;
+	}
+	free(cfg.log);
+	cfg.log = NULL; /* no domain log for a check */
+	struct domain *d = domain_new(&cfg);
+	if (!d) {
+		status = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	/* Only what needs no KVM: memory, page tables, files, records. */
+	int r = mm_init(d, cfg.memory);
+	if (r) {
+		fprintf(stderr, "pdvm restore: guest memory: %s\n", strerror(-r));
+		status = EXIT_PDVM_ERROR;
+	} else if ((r = files_init(d, &cfg, err, sizeof(err)))) {
+		fprintf(stderr, "pdvm restore: %s: %s\n", dir, err);
+		status = EXIT_BAD_IMAGE;
+	} else {
+		status = load(d, &ch, o, true);
+	}
+	domain_free(d);
+out:
+	chain_close(&ch);
+	free(buf);
+	config_free(&cfg);
 	return status;
 }

@@ -15,5 +15,8 @@ struct restore_opts {
  * Returns pdvm's exit status: the program's, 2 for an image pdvm refuses,
  * 125 when pdvm itself fails. */
 int domain_restore(const char *dir, const struct restore_opts *o);
+/* Validates the image as restore would, without KVM or running anything:
+ * 0 when restore would accept it, else as domain_restore. */
+int restore_check(const char *dir, const struct restore_opts *o);
 
 #endif

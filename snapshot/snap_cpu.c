@@ -24,17 +24,9 @@ static int get_tsc(struct vcpu *v, uint64_t *tsc)
 	return 0;
 }
 
-static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
+void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xsave *xs,
+		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc)
 {
-	struct kvm_xsave xs;
-	struct kvm_xcrs xcrs;
-	struct kvm_sregs sregs;
-	uint64_t tsc = 0;
-	if (ioctl(t->vcpu.fd, KVM_GET_XSAVE, &xs) < 0 || ioctl(t->vcpu.fd, KVM_GET_XCRS, &xcrs) < 0 ||
-	    ioctl(t->vcpu.fd, KVM_GET_SREGS, &sregs) < 0 || get_tsc(&t->vcpu, &tsc)) {
-		snprintf(err, errlen, "thread %d: reading vCPU state: %s", t->tid, strerror(errno));
-		return -EIO;
-	}
 	sb_u32(b, (uint32_t)t->tid);
 	sb_put(b, &t->regs, sizeof(t->regs));
 	sb_u64(b, t->fs_base);
@@ -47,12 +39,26 @@ static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen
 	sb_u64(b, t->restart.rip);
 	sb_u64(b, t->restart.nr);
 	sb_u64(b, t->restart.deadline_ns);
-	sb_put(b, &xs, sizeof(xs));
-	sb_put(b, &xcrs, sizeof(xcrs));
+	sb_put(b, xs, sizeof(*xs));
+	sb_put(b, xcrs, sizeof(*xcrs));
 	/* Informational: segment and control state is rebuilt on restore for
 	 * the restoring host's trap backend; CR3 is the mm section's root. */
-	sb_put(b, &sregs, sizeof(sregs));
+	sb_put(b, sregs, sizeof(*sregs));
 	sb_u64(b, tsc);
+}
+
+static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
+{
+	struct kvm_xsave xs;
+	struct kvm_xcrs xcrs;
+	struct kvm_sregs sregs;
+	uint64_t tsc = 0;
+	if (ioctl(t->vcpu.fd, KVM_GET_XSAVE, &xs) < 0 || ioctl(t->vcpu.fd, KVM_GET_XCRS, &xcrs) < 0 ||
+	    ioctl(t->vcpu.fd, KVM_GET_SREGS, &sregs) < 0 || get_tsc(&t->vcpu, &tsc)) {
+		snprintf(err, errlen, "thread %d: reading vCPU state: %s", t->tid, strerror(errno));
+		return -EIO;
+	}
+	snap_put_thread(b, t, &xs, &xcrs, &sregs, tsc);
 	return 0;
 }
 
@@ -71,8 +77,9 @@ int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return b->oom ? -ENOMEM : 0;
 }
 
-/* Fills thread t (with a fresh vCPU) from one record. */
-static int get_thread(struct sread *r, struct domain *d, struct thread *t, char *err, size_t errlen)
+/* Fills thread t (with a fresh vCPU, unless dry) from one record. */
+static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool dry, char *err,
+		      size_t errlen)
 {
 	struct kvm_xsave xs;
 	struct kvm_xcrs xcrs;
@@ -102,8 +109,8 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, char 
 	for (int i = 0; i < MAX_THREADS && !r->bad; i++)
 		if (d->threads[i] && d->threads[i] != t && d->threads[i]->tid == t->tid)
 			sr_fail(r, "two threads share an id");
-	if (r->bad)
-		return -1;
+	if (r->bad || dry)
+		return r->bad ? -1 : 0;
 	int e = trap_vcpu_init(d, t);
 	if (e) {
 		snprintf(err, errlen, "thread %d: vCPU set-up: %s", t->tid, strerror(-e));
@@ -127,7 +134,7 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, char 
 
 /* `first` is the domain's first thread, made at set-up: it becomes the
  * first record; the others are created here. */
-int snap_get_vcpus(struct sread *r, struct domain *d, char *err, size_t errlen)
+int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
 {
 	struct thread *first = NULL;
 	for (int i = 0; i < MAX_THREADS && !first; i++)
@@ -137,23 +144,39 @@ int snap_get_vcpus(struct sread *r, struct domain *d, char *err, size_t errlen)
 	uint32_t n = sr_u32(r);
 	if (!r->bad && (n == 0 || n > MAX_THREADS))
 		sr_fail(r, "thread count out of range");
-	if (r->bad || !first)
+	if (r->bad || (!first && !dry))
 		return -1;
+	int ret = 0;
+	struct thread *seen = dry ? calloc(n, sizeof(*seen)) : NULL;
+	if (dry && !seen)
+		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		struct thread *t = first;
-		if (i > 0) {
+		if (dry) {
+			/* Validation only: records go into plain structs, and the
+			 * tid check sees them through d->threads. */
+			t = &seen[i];
+			d->threads[i] = t;
+		} else if (i > 0) {
 			int e;
 			t = thread_create(d, &e);
 			if (!t) {
 				snprintf(err, errlen, "creating thread %u: %s", i, strerror(-e));
-				return e;
+				ret = e;
+				break;
 			}
 		}
-		int e = get_thread(r, d, t, err, errlen);
-		if (e)
-			return e;
+		int e = get_thread(r, d, t, dry, err, errlen);
+		if (e) {
+			ret = e;
+			break;
+		}
 	}
-	if (!r->bad && r->pos != r->len)
+	if (!ret && !r->bad && r->pos != r->len)
 		sr_fail(r, "vcpus section has trailing bytes");
-	return r->bad ? -1 : 0;
+	if (dry) {
+		memset(d->threads, 0, sizeof(d->threads));
+		free(seen);
+	}
+	return r->bad ? -1 : ret;
 }

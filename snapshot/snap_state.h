@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sbuf.h"
 
@@ -29,6 +30,16 @@ int snap_get_mm(struct sread *r, struct domain *d);
  * memory: the VMM walks these tables itself. */
 int snap_check_pgtables(struct domain *d, const char **why);
 int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen);
-int snap_get_vcpus(struct sread *r, struct domain *d, char *err, size_t errlen);
+/* dry: validate only (no vCPUs are touched). */
+int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+
+/* One vCPU record from given state (the unit tests write images without
+ * KVM through this). */
+struct thread;
+struct kvm_xsave;
+struct kvm_xcrs;
+struct kvm_sregs;
+void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xsave *xs,
+		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc);
 
 #endif

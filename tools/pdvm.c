@@ -299,6 +299,9 @@ static const char restore_usage_text[] =
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
+	"      --check       only validate the image (checksums, every field, that\n"
+	"                    its open files can be reopened) and exit: 0 if restore\n"
+	"                    would accept it; needs no /dev/kvm\n"
 	"  -v, --verbose     also write the domain log to stderr\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -312,11 +315,13 @@ static int cmd_restore(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts o = { 0 };
+	bool check = false;
 	int opt;
 	opterr = 0;
 	optind = 1;
@@ -333,6 +338,9 @@ static int cmd_restore(int argc, char **argv)
 			break;
 		case 'l':
 			o.lazy = true;
+			break;
+		case 'c':
+			check = true;
 			break;
 		case 'v':
 			o.verbose = true;
@@ -353,7 +361,7 @@ static int cmd_restore(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	fflush(stdout);
-	return domain_restore(argv[optind], &o);
+	return check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);
 }
 
 int main(int argc, char **argv)

@@ -206,8 +206,7 @@ struct domain *domain_new(const struct domain_config *c)
 	return d;
 }
 
-/* Frees everything of a domain whose threads are all gone. */
-static void domain_free(struct domain *d)
+void domain_free(struct domain *d)
 {
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];

@@ -146,6 +146,8 @@ int domain_run(const struct domain_config *cfg);
 struct domain *domain_new(const struct domain_config *cfg);
 int domain_boot(struct domain *d, struct thread **first);
 int domain_start_wait(struct domain *d, int status);
+/* Frees everything of a domain whose threads are all gone (or never ran). */
+void domain_free(struct domain *d);
 
 /* ---- control of a running domain (vmm/dom_ctl.c); called from the control
  * socket's thread, never with the domain lock held ---- */

@@ -1,0 +1,320 @@
+/* test_snapfuzz.c: builds a snapshot image without KVM, checks restore accepts it, then mutates it 2,400 times (bit flips, truncation, section swaps, hand edits with fixed checksums) and checks every restore check ends cleanly. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "domain.h"
+#include "files.h"
+#include "files_internal.h"
+#include "image.h"
+#include "restore.h"
+#include "snap_mem.h"
+#include "snap_state.h"
+#include "syscall.h"
+#include "trap.h"
+#include "uaccess.h"
+
+#define ITERATIONS 2400
+
+static char base[256], img[512], work[512];
+static unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void die(const char *what)
+{
+	printf("FAIL: %s\n", what);
+	exit(1);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		die("strdup");
+	return p;
+}
+
+static char **list(const char *a, const char *b)
+{
+	char **v = calloc(3, sizeof(*v));
+	v[0] = xstrdup(a);
+	if (b)
+		v[1] = xstrdup(b);
+	return v;
+}
+
+static void put(struct img_writer *w, const char *name, struct sbuf *b)
+{
+	char err[512];
+	if (b->oom || img_put(w, name, b->p, b->len, err, sizeof(err)))
+		die(err);
+	sb_free(b);
+}
+
+/* A small domain without KVM: memory with data and zero pages, a file
+ * shared by two fds, a pipe holding data, two thread records. */
+static void make_image(void)
+{
+	static struct domain_config c;
+	char root[300], err[512];
+	snprintf(root, sizeof(root), "%s/root", base);
+	if (mkdir(root, 0755) || mkdir(strcat(strcpy(err, root), "/w"), 0755))
+		die("mkdir root");
+	FILE *fp = fopen(strcat(strcpy(err, root), "/data.txt"), "w");
+	if (!fp)
+		die("data file");
+	fputs("line one\nline two\nline three\n", fp);
+	fclose(fp);
+	c.name = xstrdup("fuzz");
+	c.program = xstrdup("/bin/prog");
+	c.argv = list("prog", "arg");
+	c.envp = list("PATH=/bin", NULL);
+	c.cwd = xstrdup("/");
+	c.root = xstrdup(root);
+	c.writable = list("/w", NULL);
+	c.memory = 32ULL << 20;
+	struct domain *d = domain_new(&c);
+	d->trap = &trap_backend_shutdown;
+	if (mm_init(d, c.memory) || trap_kernel_init(d) || files_init(d, &c, err, sizeof(err)))
+		die("domain set-up");
+	long a = mm_map(d, 0, 3 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (a < 0)
+		die("mm_map");
+	for (int i = 0; i < 300; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "page %d of the fuzz image ", i);
+		if (i % 3 && copy_to_user(d, (gva_t)a + (gva_t)i * 8192, line, (size_t)n))
+			die("copy_to_user");
+	}
+	int h = path_open(d, AT_FDCWD, "/data.txt", O_RDONLY, 0, NULL);
+	struct ofd *o = h >= 0 ? ofd_new(h, O_RDONLY, OFD_FILE, "/data.txt") : NULL;
+	if (!o || fd_install_at(d, o, 3, false) != 3 || fd_install_at(d, ofd_get(o), 7, true) != 7)
+		die("file fds");
+	lseek(h, 5, SEEK_SET);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) || write(p[1], "in flight", 9) != 9)
+		die("pipe");
+	if (fd_install_at(d, ofd_new(p[0], O_RDONLY, OFD_PIPE, "pipe"), 4, false) != 4 ||
+	    fd_install_at(d, ofd_new(p[1], O_WRONLY, OFD_PIPE, "pipe"), 5, false) != 5)
+		die("pipe fds");
+
+	struct img_writer w;
+	struct img_meta m = { 0 };
+	snprintf(img, sizeof(img), "%s/img", base);
+	strcpy(m.name, "fuzz");
+	if (img_begin(&w, img, err, sizeof(err)))
+		die(err);
+	struct sbuf b = { 0 };
+	snap_put_domain(d, &b);
+	put(&w, "domain", &b);
+	snap_put_mm(d, &b);
+	put(&w, "mm", &b);
+	if (snap_put_files(d, &b, err, sizeof(err)))
+		die(err);
+	put(&w, "files", &b);
+	struct thread t[2];
+	memset(t, 0, sizeof(t));
+	struct kvm_xsave xs;
+	struct kvm_xcrs xcrs;
+	struct kvm_sregs sregs;
+	memset(&xs, 0, sizeof(xs));
+	memset(&xcrs, 0, sizeof(xcrs));
+	memset(&sregs, 0, sizeof(sregs));
+	sb_u32(&b, STATE_VERSION);
+	sb_u32(&b, 2);
+	for (int i = 0; i < 2; i++) {
+		t[i].tid = 100 + i;
+		t[i].regs.rip = (uint64_t)a;
+		t[i].fs_base = (uint64_t)a + 4096;
+		snap_put_thread(&b, &t[i], &xs, &xcrs, &sregs, 12345);
+	}
+	put(&w, "vcpus", &b);
+	struct mem_stats st;
+	if (snap_mem_write(&w, &d->mm.frames, NULL, 2, &st, err, sizeof(err)) || img_commit(&w, &m, err, sizeof(err)))
+		die(err);
+	printf("image: %llu pages stored, %llu zero pages skipped\n", (unsigned long long)st.pages,
+	       (unsigned long long)st.zero);
+	if (st.pages == 0 || st.zero == 0)
+		die("the image should hold data pages and skip zero ones");
+	domain_free(d);
+}
+
+static const char *files[] = { "domain.bin", "mm.bin", "files.bin", "vcpus.bin", "memory.bin", "memidx.bin" };
+static const char *names[] = { "domain", "mm", "files", "vcpus", "memory", "memidx" };
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st))
+		die(path);
+	uint8_t *p = malloc((size_t)st.st_size + 1);
+	if (!p || read(fd, p, (size_t)st.st_size) != st.st_size)
+		die("read");
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p;
+}
+
+static void spit(const char *path, const uint8_t *p, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0600);
+	if (fd < 0 || write(fd, p, len) != (ssize_t)len)
+		die(path);
+	close(fd);
+}
+
+/* Rewrites a section's size and CRC in the manifest: a "hand-edited"
+ * image that passes the checksums, so the field validators get tested. */
+static void fix_manifest(const char *dir, const char *name, const uint8_t *p, size_t len)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	json_object *o = json_object_from_file(path), *a;
+	if (!o || !json_object_object_get_ex(o, "sections", &a) || !json_object_is_type(a, json_type_array)) {
+		json_object_put(o);
+		return; /* an earlier mutation broke the manifest already */
+	}
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *s = json_object_array_get_idx(a, i), *n;
+		if (json_object_object_get_ex(s, "name", &n) && !strcmp(json_object_get_string(n), name)) {
+			json_object_object_add(s, "size", json_object_new_int64((int64_t)len));
+			json_object_object_add(s, "crc32", json_object_new_int64(img_crc(0, p, len)));
+		}
+	}
+	json_object_to_file(path, o);
+	json_object_put(o);
+}
+
+/* A fresh copy of the image to mutate (files copied in-process: a
+ * fork per iteration would dominate the run time). */
+static void copy_image(const char *from, const char *to)
+{
+	mkdir(to, 0700);
+	for (int i = 0; i < 7; i++) {
+		const char *f = i < 6 ? files[i] : "manifest.json";
+		char a[700], b[700];
+		size_t len;
+		snprintf(a, sizeof(a), "%s/%s", from, f);
+		snprintf(b, sizeof(b), "%s/%s", to, f);
+		uint8_t *p = slurp(a, &len);
+		spit(b, p, len);
+		free(p);
+	}
+}
+
+static void mutate(const char *dir, int kind)
+{
+	int k = (int)(rnd() % 6);
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
+	size_t len;
+	uint8_t *p = slurp(path, &len);
+	switch (kind) {
+	case 0: /* raw bit flips */
+	case 1: /* bit flips, checksums fixed */
+		for (int n = 1 + (int)(rnd() % 4); n > 0 && len; n--)
+			p[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
+		break;
+	case 2: /* truncation (raw or fixed) */
+		len = len ? (size_t)(rnd() % len) : 0;
+		break;
+	case 3: { /* small values planted at 8-byte offsets: counts, lengths */
+		static const uint64_t v[] = { 0, 1, 2, 0xffffffff, 0xffffffffffffffffULL, 4096, 1ULL << 40, 0x7fffffff };
+		for (int n = 1 + (int)(rnd() % 3); n > 0 && len >= 8; n--) {
+			size_t off = (rnd() % (len / 8)) * 8;
+			memcpy(p + off, &v[rnd() % 8], rnd() % 2 ? 8 : 4);
+		}
+		break;
+	}
+	case 4: { /* section swap: two sections' files exchange contents */
+		int k2 = (int)(rnd() % 6);
+		char path2[700];
+		snprintf(path2, sizeof(path2), "%s/%s", dir, files[k2]);
+		size_t len2;
+		uint8_t *q = slurp(path2, &len2);
+		spit(path2, p, len);
+		spit(path, q, len2);
+		if (rnd() % 2) {
+			fix_manifest(dir, names[k], q, len2);
+			fix_manifest(dir, names[k2], p, len);
+		}
+		free(q);
+		free(p);
+		return;
+	}
+	default: { /* manifest text edits */
+		char mp[700];
+		snprintf(mp, sizeof(mp), "%s/manifest.json", dir);
+		size_t ml;
+		uint8_t *m = slurp(mp, &ml);
+		if (rnd() % 2)
+			m[rnd() % ml] = (uint8_t)rnd();
+		else
+			ml = rnd() % ml;
+		spit(mp, m, ml);
+		free(m);
+		free(p);
+		return;
+	}
+	}
+	spit(path, p, len);
+	if (kind != 0 && rnd() % 4)
+		fix_manifest(dir, names[k], p, len);
+	free(p);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(base, sizeof(base), "%s/pdvm-snapfuzz.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(base))
+		die("mkdtemp");
+	syscall_init();
+	make_image();
+	struct restore_opts o = { 0 };
+	/* stderr of the checks is noise here: one line per refusal. */
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+	if (restore_check(img, &o) != 0)
+		die("the unmutated image must pass the restore check");
+	snprintf(work, sizeof(work), "%s/work", base);
+	int counts[256] = { 0 }, bad = 0;
+	for (int i = 0; i < ITERATIONS; i++) {
+		copy_image(img, work);
+		mutate(work, i % 6);
+		if (rnd() % 3 == 0)
+			mutate(work, (int)(rnd() % 6));
+		dup2(null, 2);
+		int st = restore_check(work, &o);
+		dup2(saved, 2);
+		counts[st & 255]++;
+		if (st != 0 && st != EXIT_BAD_IMAGE) {
+			printf("iteration %d: restore check exited %d (want 0 or %d)\n", i, st, EXIT_BAD_IMAGE);
+			bad++;
+		}
+	}
+	printf("%d mutated images: %d refused (exit 2), %d accepted, %d other\n", ITERATIONS,
+	       counts[EXIT_BAD_IMAGE], counts[0], bad);
+	if (counts[EXIT_BAD_IMAGE] < ITERATIONS / 2)
+		die("most mutations should be refused");
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		return 1;
+	return bad ? 1 : 0;
+}
