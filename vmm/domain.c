@@ -239,9 +239,14 @@ int domain_start_wait(struct domain *d, int status)
 		dom_unlock(d);
 		int r = control_start(d, c->name, cerr, sizeof(cerr));
 		dom_lock(d);
-		if (r) {
+		if (r == -EEXIST || r == -EINVAL) {
 			fprintf(stderr, "pdvm: %s: %s\n", c->name, cerr);
 			status = EXIT_PDVM_ERROR;
+		} else if (r) {
+			/* The program can run without it; only control is lost. */
+			fprintf(stderr, "pdvm: %s: warning: no control socket (%s): pdvm list, pause and "
+				"snapshot will not reach this domain\n", c->name, cerr);
+			dom_log(d, "no control socket: %s", cerr);
 		}
 	}
 	if (status == 0) {
