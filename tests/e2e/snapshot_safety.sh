@@ -1,10 +1,10 @@
 #!/bin/bash
-# snapshot_safety.sh: a snapshot that runs out of disk leaves the domain running unharmed; kill -9 of pdvm mid-snapshot leaves the earlier image intact and no half image that restore accepts.
+# snapshot_safety.sh: a snapshot that runs out of disk leaves the domain running unharmed; kill -9 of pdvm mid-snapshot leaves the earlier image intact and no half image that restore accepts; CLOCK_MONOTONIC does not jump over time spent stopped.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker"
+need_file "$GUEST/ticker" "$GUEST/clockgap"
 
 export PDVM_RUN_DIR=$SCRATCH/run
 PIDS=()
@@ -82,5 +82,29 @@ for d in "$SCRATCH"/img.tmp-*; do
 	if timeout 60 "$PDVM" restore --check "$d" 2>/dev/null; then bad="$bad $d"; fi
 done
 if [ -z "$bad" ]; then pass "kill9-no-half-image-accepted"; else fail "kill9-no-half-image-accepted" "$bad"; fi
+
+# ---- clocks: stopped for 3 s; monotonic steps stay small, realtime moves on ------------------
+timeout -k 5 120 "$PDVM" run --name clk -- "$GUEST/clockgap" 100 20 >"$SCRATCH/clk1.out" 2>/dev/null &
+pid=$!
+PIDS+=("$pid")
+wait_sock clk || fail "clk-socket" "control socket never appeared"
+sleep 0.5
+timeout 60 "$PDVM" snapshot --stop clk "$SCRATCH/clkimg" 2>/dev/null
+wait "$pid"
+sleep 3
+timeout 120 "$PDVM" restore "$SCRATCH/clkimg" >"$SCRATCH/clk2.out" 2>"$SCRATCH/clk2.err"
+crc=$?
+gap=$(sed -n 's/^maxgap_ms //p' "$SCRATCH/clk2.out")
+real=$(sed -n 's/^realtime_s //p' "$SCRATCH/clk2.out")
+if [ "$crc" = 0 ] && [ -n "$gap" ] && [ "$gap" -lt 1500 ]; then
+	pass "monotonic-continues-without-jump"
+else
+	fail "monotonic-continues-without-jump" "exit $crc, maxgap_ms=$gap; $(cat "$SCRATCH/clk2.err")"
+fi
+if [ -n "$real" ] && awk -v r="$real" 'BEGIN { exit !(r >= 3.0) }'; then
+	pass "realtime-is-real-time"
+else
+	fail "realtime-is-real-time" "realtime_s=$real (stopped for 3 s)"
+fi
 
 finish
