@@ -70,6 +70,10 @@ static int wait_parked(struct domain *d)
 
 int dom_pause_locked(struct domain *d)
 {
+	/* The control socket opens just before the threads start: a thread
+	 * without its host thread could be neither kicked nor parked. */
+	while (!d->started && !d->exiting)
+		pthread_cond_wait(&d->parked_cv, &d->lock);
 	if (d->exiting)
 		return -ESRCH;
 	d->paused++;

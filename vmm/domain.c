@@ -273,6 +273,8 @@ int domain_start_wait(struct domain *d, int status)
 				break;
 			}
 		}
+		d->started = true;
+		pthread_cond_broadcast(&d->parked_cv);
 		while (d->nthreads > 0) {
 			if (!d->exiting) {
 				pthread_cond_wait(&d->done_cv, &d->lock);

@@ -94,6 +94,7 @@ struct domain {
 	/* pause/snapshot (vmm/dom_ctl.c) */
 	int paused;                 /* pause depth: threads park while > 0 */
 	bool user_paused;           /* one level of it is `pdvm pause` */
+	bool started;               /* every initial thread has its host thread */
 	int host_pid;               /* the pdvm process (pid is the guest's view) */
 	int nparked;                /* threads parked at the top of their loop */
 	pthread_cond_t park_cv;     /* parked threads wait here for a resume */

@@ -1,4 +1,4 @@
-/* ticker.c: prints "i checksum" lines at a steady pace over a mutating 4 MiB heap (and optional blocked threads) whose output is fully deterministic — for pause/resume/snapshot tests. */
+/* ticker.c: prints "i checksum" lines at a steady pace; deterministic output over a mutating heap and blocked threads. */
 #include "guest.h"
 
 #include <pthread.h>
@@ -138,7 +138,8 @@ static void *pipe_thread(void *arg)
 
 static void usage(void)
 {
-	static const char u[] = "usage: ticker N PERIOD_MS [THREADS]  (N >= 1, PERIOD_MS >= 0, THREADS 1..4)\n";
+	static const char u[] =
+		"usage: ticker N PERIOD_MS [THREADS]  (N >= 1, PERIOD_MS >= 0, THREADS 1..4)\n";
 
 	write_all(2, u, sizeof(u) - 1);
 	exit(2);
