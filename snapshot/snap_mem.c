@@ -106,6 +106,8 @@ static int do_chunk(struct wjob *j, uint64_t c, uint8_t *raw, uint8_t *out, int 
 	struct ment e = { .chunk = c };
 	struct ment z = { .chunk = c, .flags = ENT_ZERO };
 	size_t np = 0, nz = 0;
+	uint64_t lo = 0;
+	const uint8_t *src = raw;
 	for (uint64_t i = 0; i < CHUNK; i++) {
 		uint64_t fr = first + i;
 		if (!bit(f->used, fr) || (j->only && !bit(j->only, fr)))
@@ -123,13 +125,23 @@ static int do_chunk(struct wjob *j, uint64_t c, uint8_t *raw, uint8_t *out, int 
 			}
 			continue;
 		}
-		memcpy(raw + np * 4096, p, 4096);
+		/* Copy only once the run of pages stops being contiguous: a
+		 * chunk without holes compresses straight from guest memory. */
+		if (np == 0) {
+			lo = i;
+			src = p;
+		} else if (src != raw && lo + np != i) {
+			memcpy(raw, src, np * 4096);
+			src = raw;
+		}
+		if (src == raw)
+			memcpy(raw + np * 4096, p, 4096);
 		e.map[i / 64] |= 1ULL << (i % 64);
 		np++;
 	}
 	int clen = 0;
 	if (np) {
-		clen = LZ4_compress_default((const char *)raw, (char *)out, (int)(np * 4096), cap);
+		clen = LZ4_compress_default((const char *)src, (char *)out, (int)(np * 4096), cap);
 		if (clen <= 0)
 			return -EIO;
 		e.clen = (uint32_t)clen;
