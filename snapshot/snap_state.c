@@ -225,10 +225,14 @@ int snap_get_mm(struct sread *r, struct domain *d)
 		return -1;
 	if (f->nframes % 64)
 		f->used[words - 1] &= (1ULL << (f->nframes % 64)) - 1;
-	memset(f->block_used, 0, f->nframes / 512 * sizeof(uint16_t));
-	for (uint64_t i = 0; i < f->nframes; i++)
-		if (used(f, i))
-			f->block_used[i / 512]++;
+	/* 512 frames per block: eight bitmap words (time-to-running of a lazy
+	 * restore must not grow with memory size more than it has to). */
+	for (uint64_t b = 0; b < f->nframes / 512; b++) {
+		unsigned n = 0;
+		for (int k = 0; k < 8; k++)
+			n += (unsigned)__builtin_popcountll(f->used[b * 8 + (uint64_t)k]);
+		f->block_used[b] = (uint16_t)n;
+	}
 	pt->root = sr_u64(r);
 	if (pt->root % 4096 || !used(f, pt->root / 4096))
 		sr_fail(r, "page-table root is not a frame in use");
