@@ -1,0 +1,652 @@
+#!/bin/bash
+# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory.
+# timeout: 600
+#
+# Every check compares against the same static program run natively: the output of
+# `pdvm run` up to the snapshot followed by the output of `pdvm restore` must be exactly
+# the native output. Images and files live in $SCRATCH (the VM's tmpfs).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file "$GUEST/ticker" "$GUEST/filestate" /bin/busybox
+BB=/bin/busybox
+
+# Control sockets in a private directory of our own.
+export PDVM_RUN_DIR=$SCRATCH/run
+mkdir -p "$PDVM_RUN_DIR" && chmod 700 "$PDVM_RUN_DIR"
+
+# Background pdvm processes (their `timeout` wrappers): killed at exit if still there.
+BGPIDS=()
+_snap_cleanup() {
+	local p
+	for p in "${BGPIDS[@]+"${BGPIDS[@]}"}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${BGPIDS[@]+"${BGPIDS[@]}"}"; do
+		wait "$p" 2>/dev/null
+	done
+	_e2e_cleanup
+}
+trap _snap_cleanup EXIT
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+# start_run NAME OUT ERR [RUN-OPTS...] -- PROG ARGS...: `pdvm run --name NAME` in the background; sets BGPID.
+start_run() {
+	local name=$1 out=$2 err=$3
+	shift 3
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$name" "$@" </dev/null >"$out" 2>"$err" &
+	BGPID=$!
+	BGPIDS+=("$BGPID")
+}
+
+# start_restore NAME OUT ERR [RESTORE-OPTS...] DIR: `pdvm restore --name NAME` in the background; sets BGPID.
+start_restore() {
+	local name=$1 out=$2 err=$3
+	shift 3
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" restore --name "$name" "$@" </dev/null >"$out" 2>"$err" &
+	BGPID=$!
+	BGPIDS+=("$BGPID")
+}
+
+# restore_fg OUT ERR [RESTORE-OPTS...] DIR: `pdvm restore` in the foreground; sets RRC.
+restore_fg() {
+	local out=$1 err=$2
+	shift 2
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" restore "$@" </dev/null >"$out" 2>"$err"
+	RRC=$?
+}
+
+# wait_pid PID [MAX_S]: waits for PID, at most MAX_S seconds (default 60; 0: no limit but
+# its own timeout), then kills it; sets WRC to its exit status, with a note if it was killed.
+wait_pid() {
+	local max=${2:-60} i killed=""
+	for ((i = 0; max > 0 && i < max * 5; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ "$max" -gt 0 ] && kill -0 "$1" 2>/dev/null; then
+		killed=1
+		kill -TERM "$1" 2>/dev/null
+	fi
+	wait "$1"
+	WRC=$?
+	[ -z "$killed" ] || WRC="$WRC (still running after ${max}s: killed)"
+}
+
+# wait_sock NAME PID: 0 once NAME's control socket exists (up to ~10 s), 1 if PID ended first or it never came.
+wait_sock() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$PDVM_RUN_DIR/$1.sock" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_lines FILE K PID: 0 once FILE has K lines (a partial last line counts), 1 if PID
+# ended first or 20 s passed. Builtins only: an exec costs tens of ms in the VM. Snapshots
+# wait for output rather than for a fixed time, so that they land mid-run however slow
+# the machine is.
+wait_lines() {
+	local i lines
+	for ((i = 0; i < 200; i++)); do
+		mapfile -t lines <"$1" 2>/dev/null
+		[ "${#lines[@]}" -ge "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# snap ARGS...: `pdvm snapshot ARGS`; sets SRC, SERR (its stderr file).
+SERR=$SCRATCH/.snap.err
+SNAP_TIMEOUT=60
+snap() {
+	timeout -k 5 "$SNAP_TIMEOUT" "$PDVM" snapshot "$@" </dev/null >"$SCRATCH/.snap.out" 2>"$SERR"
+	SRC=$?
+}
+
+# native_bg OUT PROG ARGS...: the reference run, natively, in the background (the tickers
+# mostly sleep, so it overlaps the pdvm run cheaply); sets NATPID. Wait for it with `wait`.
+native_bg() {
+	local out=$1
+	shift
+	(cd / && exec env -i "${DEFAULT_ENV[@]}" "$@") </dev/null >"$out" 2>&1 &
+	NATPID=$!
+	BGPIDS+=("$NATPID")
+}
+
+# tails FILE...: the last lines of each file, labelled, for failure messages.
+tails() {
+	local f
+	for f in "$@"; do
+		echo "--- $(basename "$f") (tail):"
+		tail -n 6 "$f" 2>/dev/null
+	done
+}
+
+# concat_is_native NATIVE OUT...: 0 when the OUTs, concatenated, are byte-identical to NATIVE.
+concat_is_native() {
+	local nat=$1
+	shift
+	cat "$@" | cmp -s - "$nat"
+}
+
+# diff_native NATIVE OUT...: a short description of how the concatenation differs.
+diff_native() {
+	local nat=$1
+	shift
+	cat "$@" | diff "$nat" - | head -n 8
+}
+
+# manifest_flat DIR: DIR/manifest.json on one line, without blanks and JSON's '\/' escapes.
+manifest_flat() {
+	tr -d ' \t\n\\' <"$1/manifest.json" 2>/dev/null
+}
+
+# manifest_parent_dir DIR: the parent directory the image names ("" if none).
+manifest_parent_dir() {
+	manifest_flat "$1" | grep -o '"parent":{[^}]*}' | grep -o '"dir":"[^"]*"' | sed 's/^"dir":"//; s/"$//'
+}
+
+# manifest_str DIR KEY: a top-level string member of the manifest (first match).
+manifest_str() {
+	manifest_flat "$1" | sed 's/"parent":{[^}]*}//' | grep -o "\"$2\":\"[^\"]*\"" | head -n1 |
+		sed "s/^\"$2\":\"//; s/\"\$//"
+}
+
+# ---- 1, 2, 5: a ticker stopped mid-run and restored -------------------------------------------------
+
+# stop_restore TEST NAME N PERIOD THREADS K [RESTORE-OPTS...]: runs the ticker in pdvm,
+# `snapshot --stop` once it printed K lines, restores with RESTORE-OPTS; run+restore must equal native.
+# Leaves the image in $SCRATCH/NAME/img.
+stop_restore() {
+	local test=$1 name=$2 n=$3 period=$4 threads=$5 k=$6
+	shift 6
+	local d=$SCRATCH/$name why=""
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$GUEST/ticker" "$n" "$period" "$threads"
+	local natpid=$NATPID
+	start_run "$name" "$d/run.out" "$d/run.err" -- "$GUEST/ticker" "$n" "$period" "$threads"
+	local pid=$BGPID
+	if ! wait_sock "$name" "$pid"; then
+		wait_pid "$pid"
+		fail "$test" "no control socket $PDVM_RUN_DIR/$name.sock appeared (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		return
+	fi
+	wait_lines "$d/run.out" "$k" "$pid"
+	snap --stop "$name" "$d/img"
+	local src=$SRC
+	wait_pid "$pid"
+	if [ "$src" != 0 ]; then
+		fail "$test" "pdvm snapshot --stop $name $d/img: exit $src (run exit $WRC)
+$(tails "$SERR" "$d/run.out" "$d/run.err")"
+		return
+	fi
+	[ "$WRC" = 0 ] || why="pdvm run exited $WRC after snapshot --stop (want 0)"
+	grep -q "checkpointed to .* and stopped" "$d/run.err" ||
+		why="${why:+$why
+}no 'checkpointed to DIR and stopped' on pdvm run's stderr"
+	restore_fg "$d/restore.out" "$d/restore.err" "$@" "$d/img"
+	wait "$natpid"
+	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
+	[ "$RRC" = 0 ] || why="${why:+$why
+}pdvm restore $* exited $RRC (want 0)"
+	[ -s "$d/run.out" ] || why="${why:+$why
+}the run printed nothing before the snapshot (not mid-run)"
+	[ -s "$d/restore.out" ] || why="${why:+$why
+}the restore printed nothing (not mid-run)"
+	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" ||
+		why="${why:+$why
+}run+restore output differs from native:
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	if [ -z "$why" ]; then
+		pass "$test"
+	else
+		fail "$test" "$why
+$(tails "$d/run.err" "$d/restore.out" "$d/restore.err")"
+	fi
+}
+
+stop_restore "ticker-1-thread-stop-restore" t1 250 10 1 10
+stop_restore "ticker-4-threads-stop-restore" t4 250 10 4 10
+stop_restore "lazy-restore" tl 250 10 1 10 --lazy
+
+# ---- 3: ten snapshot/restore cycles of one run ----------------------------------------------------
+cycles() {
+	local test=ten-cycles d=$SCRATCH/cycles n=1200 period=10 c why="" empty=""
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$GUEST/ticker" "$n" "$period"
+	local natpid=$NATPID
+	start_run cyc0 "$d/out0" "$d/err0" -- "$GUEST/ticker" "$n" "$period"
+	local pid=$BGPID
+	for ((c = 1; c <= 10; c++)); do
+		local prev=cyc$((c - 1))
+		if ! wait_sock "$prev" "$pid"; then
+			wait_pid "$pid"
+			why="cycle $c: no control socket for $prev (its pdvm exited $WRC)
+$(tails "$d/out$((c - 1))" "$d/err$((c - 1))")"
+			break
+		fi
+		wait_lines "$d/out$((c - 1))" 5 "$pid"
+		snap --stop "$prev" "$d/img$c"
+		local src=$SRC
+		wait_pid "$pid"
+		if [ "$src" != 0 ] || [ "$WRC" != 0 ]; then
+			why="cycle $c: pdvm snapshot --stop $prev exit $src, its pdvm exited $WRC (want 0 and 0)
+$(tails "$SERR" "$d/out$((c - 1))" "$d/err$((c - 1))")"
+			break
+		fi
+		[ -s "$d/out$((c - 1))" ] || empty="$empty $((c - 1))"
+		start_restore "cyc$c" "$d/out$c" "$d/err$c" "$d/img$c"
+		pid=$BGPID
+	done
+	if [ -z "$why" ]; then
+		wait_pid "$pid" 0
+		[ "$WRC" = 0 ] || why="the last restore (cyc10) exited $WRC (want 0)
+$(tails "$d/err10")"
+		[ -s "$d/out10" ] || empty="$empty 10"
+		local outs=() counts=""
+		for ((c = 0; c <= 10; c++)); do
+			outs+=("$d/out$c")
+			counts="$counts $(wc -l <"$d/out$c")"
+		done
+		wait "$natpid"
+		echo "# $test: lines per segment:$counts"
+		concat_is_native "$d/native.out" "${outs[@]}" ||
+			why="${why:+$why
+}the 11 segments together differ from native:
+$(diff_native "$d/native.out" "${outs[@]}")"
+		[ -z "$empty" ] || why="${why:+$why
+}segments that printed nothing (the cycle was not mid-run):$empty"
+	fi
+	if [ -z "$why" ]; then
+		pass "$test"
+	else
+		wait "$pid" 2>/dev/null
+		fail "$test" "$why"
+	fi
+}
+echo "# ${SECONDS}s"
+cycles
+
+# ---- 4: an incremental chain A <- B <- C ------------------------------------------------------------
+incremental() {
+	local d=$SCRATCH/inc n=600 period=10 why="" lines
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$GUEST/ticker" "$n" "$period"
+	local natpid=$NATPID
+	start_run inc "$d/run.out" "$d/run.err" -- "$GUEST/ticker" "$n" "$period"
+	local pid=$BGPID
+	if ! wait_sock inc "$pid"; then
+		wait_pid "$pid"
+		fail "incremental-chain" "no control socket (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		fail "incremental-manifests" "no chain was written"
+		fail "incremental-missing-parent-refused" "no chain was written"
+		return
+	fi
+	wait_lines "$d/run.out" 10 "$pid"
+	snap inc "$d/A"
+	[ "$SRC" = 0 ] || why="pdvm snapshot inc $d/A: exit $SRC: $(cat "$SERR")"
+	if [ -z "$why" ]; then
+		mapfile -t lines <"$d/run.out"
+		wait_lines "$d/run.out" $((${#lines[@]} + 5)) "$pid"
+		snap --parent "$d/A" inc "$d/B"
+		[ "$SRC" = 0 ] || why="pdvm snapshot --parent $d/A inc $d/B: exit $SRC: $(cat "$SERR")"
+	fi
+	if [ -z "$why" ]; then
+		mapfile -t lines <"$d/run.out"
+		wait_lines "$d/run.out" $((${#lines[@]} + 5)) "$pid"
+		snap --parent "$d/B" --stop inc "$d/C"
+		[ "$SRC" = 0 ] || why="pdvm snapshot --parent $d/B --stop inc $d/C: exit $SRC: $(cat "$SERR")"
+	fi
+	if [ -n "$why" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait_pid "$pid"
+		fail "incremental-chain" "$why
+$(tails "$d/run.err")"
+		fail "incremental-manifests" "the chain was not written"
+		fail "incremental-missing-parent-refused" "the chain was not written"
+		return
+	fi
+	wait_pid "$pid"
+	local runrc=$WRC
+
+	# The manifests: B names A, C names B.
+	local pb pc mwhy=""
+	pb=$(manifest_parent_dir "$d/B")
+	pc=$(manifest_parent_dir "$d/C")
+	[ -d "$d/B" ] && [ -f "$d/B/manifest.json" ] || mwhy="$d/B is not an image directory"
+	[ -d "$d/C" ] && [ -f "$d/C/manifest.json" ] || mwhy="${mwhy:+$mwhy
+}$d/C is not an image directory"
+	[ "$pb" = "$d/A" ] || mwhy="${mwhy:+$mwhy
+}B's manifest names parent dir '$pb', want '$d/A'"
+	[ "$pc" = "$d/B" ] || mwhy="${mwhy:+$mwhy
+}C's manifest names parent dir '$pc', want '$d/B'"
+	[ -z "$(manifest_parent_dir "$d/A")" ] || mwhy="${mwhy:+$mwhy
+}A (a full image) names a parent"
+	if [ -z "$mwhy" ]; then pass "incremental-manifests"; else fail "incremental-manifests" "$mwhy
+--- C/manifest.json:
+$(head -c 600 "$d/C/manifest.json" 2>/dev/null)"; fi
+
+	# Without A, C cannot be restored.
+	mv "$d/A" "$d/A.away"
+	restore_fg "$d/noparent.out" "$d/noparent.err" "$d/C"
+	mv "$d/A.away" "$d/A"
+	if [ "$RRC" = 2 ] && [ -s "$d/noparent.err" ]; then
+		pass "incremental-missing-parent-refused"
+	else
+		fail "incremental-missing-parent-refused" "pdvm restore $d/C with $d/A moved away: exit $RRC (want 2 and an error)
+$(tails "$d/noparent.out" "$d/noparent.err")"
+	fi
+
+	restore_fg "$d/restore.out" "$d/restore.err" "$d/C"
+	wait "$natpid"
+	echo "# incremental-chain: $(wc -l <"$d/run.out") lines before C, $(wc -l <"$d/restore.out") after"
+	[ "$runrc" = 0 ] || why="pdvm run exited $runrc after the last snapshot --stop (want 0)"
+	[ "$RRC" = 0 ] || why="${why:+$why
+}pdvm restore $d/C exited $RRC (want 0)"
+	[ -s "$d/restore.out" ] || why="${why:+$why
+}the restore printed nothing"
+	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" ||
+		why="${why:+$why
+}run+restore(C) output differs from native:
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	if [ -z "$why" ]; then
+		pass "incremental-chain"
+	else
+		fail "incremental-chain" "$why
+$(tails "$d/run.err" "$d/restore.err")"
+	fi
+}
+echo "# ${SECONDS}s"
+incremental
+
+# ---- 6: a busybox applet stopped mid-run ------------------------------------------------------------
+# awk keeps its state (a running checksum, stdio buffers) in the domain's memory; the
+# snapshot may fall between two of its buffered writes: only the concatenation counts.
+busybox_applet() {
+	local test=busybox-awk-mid-run d=$SCRATCH/bb n=20000 attempt why=""
+	mkdir -p "$d"
+	for ((attempt = 1; attempt <= 3; attempt++, n *= 2)); do
+		local prog="BEGIN{s=7; for(i=1;i<=$n;i++){s=(s*31+i)%1000003; print i, s}}"
+		why=""
+		(cd / && env -i "${DEFAULT_ENV[@]}" "$BB" awk "$prog") </dev/null >"$d/native.out" 2>&1
+		start_run bbawk "$d/run.out" "$d/run.err" -- "$BB" awk "$prog"
+		local pid=$BGPID
+		if ! wait_sock bbawk "$pid"; then
+			wait_pid "$pid"
+			why="no control socket (run exit $WRC); N=$n"
+			continue
+		fi
+		wait_lines "$d/run.out" 1 "$pid"
+		snap --stop bbawk "$d/img"
+		local src=$SRC
+		wait_pid "$pid"
+		if [ "$src" != 0 ]; then
+			why="pdvm snapshot --stop bbawk: exit $src (run exit $WRC), N=$n
+$(tails "$SERR" "$d/run.err")"
+			# The run ended before the snapshot: try a longer one.
+			if [ "$WRC" = 0 ] && cmp -s "$d/native.out" "$d/run.out"; then continue; fi
+			break
+		fi
+		[ "$WRC" = 0 ] || why="pdvm run exited $WRC after snapshot --stop (want 0)"
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		echo "# $test: N=$n, $(wc -c <"$d/run.out") bytes before the snapshot, $(wc -c <"$d/restore.out") after"
+		[ "$RRC" = 0 ] || why="${why:+$why
+}pdvm restore exited $RRC (want 0)"
+		[ -s "$d/restore.out" ] || why="${why:+$why
+}the restore printed nothing (the snapshot was not mid-run)"
+		concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" ||
+			why="${why:+$why
+}run+restore output differs from native (N=$n):
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")
+$(tails "$d/restore.err")"
+		break
+	done
+	if [ -z "$why" ]; then pass "$test"; else fail "$test" "$why"; fi
+}
+echo "# ${SECONDS}s"
+busybox_applet
+
+# ---- 7: file offsets, a shared open file description, writes to a writable dir ------------------------
+# files_setup DIR: DIR/data.txt (known content) and an empty DIR/out.
+files_setup() {
+	mkdir -p "$1/out"
+	printf 'data %05d\n' $(seq 1 3000) >"$1/data.txt"
+}
+
+files() {
+	local test=files-offsets-and-writes d=$SCRATCH/files n=150 period=20 why=""
+	files_setup "$d/nat"
+	files_setup "$d/pd"
+	native_bg "$d/native.out" "$GUEST/filestate" "$d/nat/data.txt" "$d/nat/out" "$n" "$period"
+	local natpid=$NATPID
+	start_run files "$d/run.out" "$d/run.err" --writable "$d/pd/out" -- \
+		"$GUEST/filestate" "$d/pd/data.txt" "$d/pd/out" "$n" "$period"
+	local pid=$BGPID
+	if ! wait_sock files "$pid"; then
+		wait_pid "$pid"
+		fail "$test" "no control socket (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		return
+	fi
+	wait_lines "$d/run.out" 5 "$pid"
+	snap --stop files "$d/img"
+	local src=$SRC
+	wait_pid "$pid"
+	if [ "$src" != 0 ]; then
+		fail "$test" "pdvm snapshot --stop files: exit $src (run exit $WRC)
+$(tails "$SERR" "$d/run.out" "$d/run.err")"
+		return
+	fi
+	[ "$WRC" = 0 ] || why="pdvm run exited $WRC after snapshot --stop (want 0)"
+	restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+	wait "$natpid"
+	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
+	[ "$RRC" = 0 ] || why="${why:+$why
+}pdvm restore exited $RRC (want 0)"
+	[ -s "$d/run.out" ] && [ -s "$d/restore.out" ] || why="${why:+$why
+}a segment is empty (the snapshot was not mid-run)"
+	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" ||
+		why="${why:+$why
+}run+restore stdout differs from native:
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	local f
+	for f in log.txt seq.txt; do
+		cmp -s "$d/nat/out/$f" "$d/pd/out/$f" ||
+			why="${why:+$why
+}out/$f differs from native:
+$(diff "$d/nat/out/$f" "$d/pd/out/$f" | head -n 6)"
+	done
+	if [ -z "$why" ]; then
+		pass "$test"
+	else
+		fail "$test" "$why
+$(tails "$d/run.err" "$d/restore.err")"
+	fi
+}
+echo "# ${SECONDS}s"
+files
+
+# ---- 8: an open file changed since the snapshot ----------------------------------------------------
+changed_file() {
+	local d=$SCRATCH/changed
+	files_setup "$d"
+	start_run changed "$d/run.out" "$d/run.err" --writable "$d/out" -- \
+		"$GUEST/filestate" "$d/data.txt" "$d/out" 200 20
+	local pid=$BGPID
+	if ! wait_sock changed "$pid"; then
+		wait_pid "$pid"
+		fail "changed-file-refused" "no control socket (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		fail "changed-file-force" "no image"
+		return
+	fi
+	wait_lines "$d/run.out" 5 "$pid"
+	snap --stop changed "$d/img"
+	local src=$SRC
+	wait_pid "$pid"
+	if [ "$src" != 0 ] || [ "$WRC" != 0 ]; then
+		fail "changed-file-refused" "pdvm snapshot --stop changed: exit $src, run exit $WRC (want 0, 0)
+$(tails "$SERR" "$d/run.err")"
+		fail "changed-file-force" "no image"
+		return
+	fi
+	echo "a line appended after the snapshot" >>"$d/data.txt"
+	restore_fg "$d/refused.out" "$d/refused.err" "$d/img"
+	if [ "$RRC" = 2 ] && grep -q "data.txt" "$d/refused.err" && [ ! -s "$d/refused.out" ]; then
+		pass "changed-file-refused"
+	else
+		fail "changed-file-refused" "pdvm restore after appending to the open data.txt: exit $RRC (want 2, data.txt named on stderr, nothing run)
+$(tails "$d/refused.out" "$d/refused.err")"
+	fi
+	restore_fg "$d/force.out" "$d/force.err" --force "$d/img"
+	if [ "$RRC" = 0 ] && grep -qx done "$d/force.out"; then
+		pass "changed-file-force"
+	else
+		fail "changed-file-force" "pdvm restore --force: exit $RRC (want 0 and the program to finish)
+$(tails "$d/force.out" "$d/force.err")"
+	fi
+}
+echo "# ${SECONDS}s"
+changed_file
+
+# ---- 9: damaged images are refused -----------------------------------------------------------------
+corrupt() {
+	local src_img=$SCRATCH/t1/img d=$SCRATCH/corrupt
+	mkdir -p "$d"
+	if [ ! -f "$src_img/manifest.json" ]; then
+		fail "corrupt-memory-refused" "no image from ticker-1-thread-stop-restore to damage"
+		fail "truncated-vcpus-refused" "no image to damage"
+		fail "missing-manifest-refused" "no image to damage"
+		return
+	fi
+	cp -a "$src_img" "$d/flip"
+	cp -a "$src_img" "$d/trunc"
+	cp -a "$src_img" "$d/nomanifest"
+
+	# One byte in the middle of memory.bin, inverted.
+	local size off byte
+	size=$(stat -c %s "$d/flip/memory.bin")
+	off=$((size / 2))
+	byte=$(od -An -tu1 -j "$off" -N1 "$d/flip/memory.bin" | tr -d ' ')
+	printf '%b' "\\0$(printf %03o $((255 - byte)))" |
+		dd of="$d/flip/memory.bin" bs=1 seek="$off" count=1 conv=notrunc status=none
+	restore_fg "$d/flip.out" "$d/flip.err" "$d/flip"
+	if [ "$RRC" = 2 ] && grep -q "not a valid pdvm image" "$d/flip.err"; then
+		pass "corrupt-memory-refused"
+	else
+		fail "corrupt-memory-refused" "pdvm restore of an image with byte $off of memory.bin ($size bytes) inverted: exit $RRC (want 2 and 'not a valid pdvm image')
+$(tails "$d/flip.out" "$d/flip.err")"
+	fi
+
+	size=$(stat -c %s "$d/trunc/vcpus.bin")
+	truncate -s $((size / 2)) "$d/trunc/vcpus.bin"
+	restore_fg "$d/trunc.out" "$d/trunc.err" "$d/trunc"
+	if [ "$RRC" = 2 ] && [ -s "$d/trunc.err" ]; then
+		pass "truncated-vcpus-refused"
+	else
+		fail "truncated-vcpus-refused" "pdvm restore with vcpus.bin cut from $size to $((size / 2)) bytes: exit $RRC (want 2 and an error)
+$(tails "$d/trunc.out" "$d/trunc.err")"
+	fi
+
+	rm -f "$d/nomanifest/manifest.json"
+	restore_fg "$d/nomanifest.out" "$d/nomanifest.err" "$d/nomanifest"
+	if [ "$RRC" = 2 ] && [ -s "$d/nomanifest.err" ]; then
+		pass "missing-manifest-refused"
+	else
+		fail "missing-manifest-refused" "pdvm restore without manifest.json: exit $RRC (want 2 and an error)
+$(tails "$d/nomanifest.out" "$d/nomanifest.err")"
+	fi
+}
+echo "# ${SECONDS}s"
+corrupt
+
+# ---- 10: snapshot into a foreign directory fails; over an image it replaces it ------------------------
+foreign_dir() {
+	local d=$SCRATCH/foreign n=400 period=10 why="" why2="" lines
+	mkdir -p "$d/junk"
+	echo "not an image" >"$d/junk/notes.txt"
+	native_bg "$d/native.out" "$GUEST/ticker" "$n" "$period"
+	local natpid=$NATPID
+	local old_id=""
+	if [ -f "$SCRATCH/t1/img/manifest.json" ]; then
+		cp -a "$SCRATCH/t1/img" "$d/old"
+		old_id=$(manifest_str "$d/old" id)
+	fi
+	start_run foreign "$d/run.out" "$d/run.err" -- "$GUEST/ticker" "$n" "$period"
+	local pid=$BGPID
+	if ! wait_sock foreign "$pid"; then
+		wait_pid "$pid"
+		fail "snapshot-into-foreign-dir-fails" "no control socket (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		fail "snapshot-replaces-image" "no domain"
+		return
+	fi
+	wait_lines "$d/run.out" 5 "$pid"
+	snap foreign "$d/junk"
+	[ "$SRC" = 1 ] && [ -s "$SERR" ] || why="pdvm snapshot foreign $d/junk (a directory holding notes.txt): exit $SRC (want 1 and an error)
+$(tails "$SERR")"
+	[ "$(ls -A "$d/junk")" = notes.txt ] && [ "$(cat "$d/junk/notes.txt")" = "not an image" ] ||
+		why="${why:+$why
+}$d/junk was changed: $(ls -A "$d/junk" | tr '\n' ' ')"
+	! compgen -G "$d/junk.tmp-*" >/dev/null || why="${why:+$why
+}the failed snapshot left a temporary directory: $(compgen -G "$d/junk.tmp-*")"
+
+	if [ -n "$old_id" ]; then
+		mapfile -t lines <"$d/run.out"
+		wait_lines "$d/run.out" $((${#lines[@]} + 5)) "$pid"
+		snap foreign "$d/old"
+		if [ "$SRC" != 0 ]; then
+			why2="pdvm snapshot foreign $d/old (an existing image of t1): exit $SRC (want 0)
+$(tails "$SERR")"
+		else
+			local new_id new_name
+			new_id=$(manifest_str "$d/old" id)
+			new_name=$(manifest_str "$d/old" name)
+			[ -n "$new_id" ] && [ "$new_id" != "$old_id" ] && [ "$new_name" = foreign ] ||
+				why2="the image in $d/old was not replaced: id '$old_id' -> '$new_id', name '$new_name' (want a new id, name foreign)"
+			! compgen -G "$d/old.tmp-*" >/dev/null || why2="${why2:+$why2
+}the replaced image left a temporary directory: $(compgen -G "$d/old.tmp-*")"
+		fi
+	else
+		why2="no image from ticker-1-thread-stop-restore to snapshot over"
+	fi
+
+	wait_pid "$pid"
+	wait "$natpid"
+	[ "$WRC" = 0 ] || why="${why:+$why
+}the domain exited $WRC (want 0: it goes on after the failed snapshot)"
+	concat_is_native "$d/native.out" "$d/run.out" ||
+		why="${why:+$why
+}its output differs from native:
+$(diff_native "$d/native.out" "$d/run.out")"
+	if [ -z "$why" ]; then pass "snapshot-into-foreign-dir-fails"; else fail "snapshot-into-foreign-dir-fails" "$why
+$(tails "$d/run.err")"; fi
+
+	# The replacing image holds the domain as it was then: its restore prints the rest.
+	if [ -z "$why2" ]; then
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/old"
+		local k
+		k=$(wc -l <"$d/restore.out")
+		echo "# snapshot-replaces-image: the restore printed $k lines"
+		if [ "$RRC" != 0 ]; then
+			why2="pdvm restore of the replaced image exited $RRC (want 0)"
+		elif [ "$k" -lt 2 ] || ! tail -n "$k" "$d/native.out" | cmp -s - "$d/restore.out"; then
+			why2="the restore of the replaced image printed $k lines, not the tail of the native output"
+		fi
+		[ -z "$why2" ] || why2="$why2
+$(tails "$d/restore.out" "$d/restore.err")"
+	fi
+	if [ -z "$why2" ]; then pass "snapshot-replaces-image"; else fail "snapshot-replaces-image" "$why2"; fi
+}
+echo "# ${SECONDS}s"
+foreign_dir
+
+echo "# ${SECONDS}s"
+finish
