@@ -9,11 +9,13 @@ VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(
 VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o
 GUEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_BIN := $(GUEST_SRC:tests/guest/%.c=$(B)/guest/%)
+DYN_SRC   := $(wildcard tests/guest/dyn/*.c)
+DYN_BIN   := $(DYN_SRC:tests/guest/dyn/%.c=$(B)/guest/dyn/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
 .PHONY: all test test-asan bench clean install
-all: $(B)/pdvm $(GUEST_BIN) $(UNIT_BIN)
+all: $(B)/pdvm $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -30,6 +32,15 @@ $(B)/pdvm: $(B)/tools/pdvm.o $(VMM_OBJ)
 $(B)/guest/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	gcc -O2 -g -static -std=gnu11 -Wall -Wextra -Werror -pthread -o $@ $<
+
+# Dynamically linked guest programs (Debian's glibc and ld.so).
+$(B)/guest/dyn/%: tests/guest/dyn/%.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -pthread -o $@ $< -lm
+
+$(B)/guest/dyn/noldso: tests/guest/dyn/noldso.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Wl,--dynamic-linker=/nonexistent/ld-pdvm.so -o $@ $<
 
 # Unit tests link every VMM object (pure-logic tests do not need /dev/kvm).
 $(B)/unit/%: $(B)/tests/unit/%.o $(VMM_OBJ)

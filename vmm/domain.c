@@ -168,7 +168,8 @@ static int domain_exec(struct domain *d, struct thread *t)
 	if (r) {
 		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, path, *err ? err : strerror(-r));
 		free(path);
-		return r == -ENOEXEC || r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_PDVM_ERROR;
+		return r == -ENOENT ? EXIT_NOT_FOUND :
+		       r == -ENOEXEC || r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_PDVM_ERROR;
 	}
 	dom_log(d, "started %s (pid %d, memory %llu MiB)", path, d->pid,
 		(unsigned long long)(c->memory >> 20));

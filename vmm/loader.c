@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "domain.h"
 #include "mm.h"
+#include "files.h"
 
 /* Where a static PIE goes: Linux's ELF_ET_DYN_BASE without randomisation. */
 #define DYN_BASE		0x555555554000UL
@@ -77,27 +78,28 @@ static bool is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* Copies the PT_INTERP path for the error message, printable bytes only. */
-static void interp_message(int fd, const Elf64_Phdr *ph, uint64_t fsize,
-			   char *err, size_t errlen)
+/* Reads the PT_INTERP path into info->interp. Linux: p_filesz in
+ * [2, PATH_MAX], inside the file and NUL-terminated, else ENOEXEC. */
+static int read_interp(int fd, const Elf64_Phdr *ph, uint64_t fsize,
+		       struct elf_info *info, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 1];
-	size_t n = 0;
+	char *path = info->interp;
 
-	/* Linux: p_filesz in [2, PATH_MAX] and inside the file, else ENOEXEC. */
 	if (ph->p_filesz < 2 || ph->p_filesz > PATH_MAX ||
 	    ph->p_offset > fsize || ph->p_filesz > fsize - ph->p_offset ||
-	    pread_full(fd, path, ph->p_filesz, ph->p_offset) < 0) {
-		seterr(err, errlen, "dynamically linked executables are not "
-		       "supported yet (bad interpreter entry)");
-		return;
+	    pread_full(fd, path, ph->p_filesz, ph->p_offset) < 0 ||
+	    path[ph->p_filesz - 1] != '\0') {
+		path[0] = '\0';
+		seterr(err, errlen, "bad interpreter entry (PT_INTERP)");
+		return -ENOEXEC;
 	}
-	path[ph->p_filesz] = '\0';
-	for (; path[n]; n++)
-		if ((unsigned char)path[n] < 0x20 || (unsigned char)path[n] > 0x7e)
-			path[n] = '?';
-	seterr(err, errlen, "dynamically linked executables are not supported "
-	       "yet (interpreter %s)", path);
+	for (size_t n = 0; path[n]; n++)
+		if ((unsigned char)path[n] < 0x20 || (unsigned char)path[n] > 0x7e) {
+			seterr(err, errlen, "interpreter path has unprintable bytes");
+			path[0] = '\0';
+			return -ENOEXEC;
+		}
+	return 0;
 }
 
 static int check_ehdr(const Elf64_Ehdr *eh, uint64_t fsize, char *err, size_t errlen)
@@ -228,11 +230,13 @@ int elf_parse(int fd, struct elf_info *info, char *err, size_t errlen)
 		return -EIO;
 	}
 
-	/* The interpreter first: that is the message a dynamic program needs. */
+	/* The first PT_INTERP names the dynamic loader, as in binfmt_elf. */
 	for (int i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type == PT_INTERP) {
-			interp_message(fd, &ph[i], fsize, err, errlen);
-			return -ENOEXEC;
+			rc = read_interp(fd, &ph[i], fsize, info, err, errlen);
+			if (rc < 0)
+				return rc;
+			break;
 		}
 	}
 
@@ -453,7 +457,7 @@ int elf_build_stack(void *buf, size_t len, gva_t top,
 	AUX(AT_PHDR, p->phdr);
 	AUX(AT_PHENT, p->phent);
 	AUX(AT_PHNUM, p->phnum);
-	AUX(AT_BASE, 0);
+	AUX(AT_BASE, p->base);
 	AUX(AT_FLAGS, 0);
 	AUX(AT_ENTRY, p->entry);
 	AUX(AT_UID, p->uid);
@@ -583,7 +587,7 @@ static uint64_t host_hwcap(void)
 	return dx;
 }
 
-static int setup_stack(struct domain *d, const struct elf_info *info,
+static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t base,
 		       const char *execfn, char *const argv[], char *const envp[],
 		       gva_t top, gva_t *sp, char *err, size_t errlen)
 {
@@ -591,7 +595,7 @@ static int setup_stack(struct domain *d, const struct elf_info *info,
 		.argv = argv, .envp = envp, .execfn = execfn,
 		.hwcap = host_hwcap(), .hwcap2 = 0,
 		.phdr = info->phdr, .phent = info->phent, .phnum = info->phnum,
-		.entry = info->entry,
+		.entry = info->entry, .base = base,
 		.uid = getuid(), .euid = geteuid(), .gid = getgid(), .egid = getegid(),
 		.minsigstksz = 2048,
 	};
@@ -636,12 +640,84 @@ static int setup_stack(struct domain *d, const struct elf_info *info,
 	return 0;
 }
 
+/* Moves every address of a parsed ELF by delta. */
+static void elf_rebase(struct elf_info *info, uint64_t delta)
+{
+	for (int i = 0; i < info->nsegs; i++)
+		info->segs[i].vaddr += delta;
+	info->bias += delta;
+	info->entry += delta;
+	if (info->phdr)
+		info->phdr += delta;
+	info->start += delta;
+	info->end += delta;
+}
+
+/* Loads the dynamic loader named by PT_INTERP: opened inside the domain's
+ * root, an ET_DYN goes to a free range of the mmap area (as Linux's
+ * load_elf_interp does). Returns its entry point and bias. */
+static int load_interp(struct domain *d, const char *path, uint64_t *entry,
+		       uint64_t *bias, char *err, size_t errlen)
+{
+	struct elf_info *ii = malloc(sizeof(*ii));
+	char ierr[256] = "";
+	int rc, fd;
+
+	if (!ii) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	char *resolved = NULL;
+
+	/* Opened like the program itself: inside the root, needs x permission. */
+	fd = files_open_exec(d, path, NULL, &resolved);
+	free(resolved);
+	if (fd < 0) {
+		seterr(err, errlen, "interpreter %s: %s", path, strerror(-fd));
+		rc = fd == -ENOENT || fd == -ENOTDIR ? -ENOENT : -ENOEXEC;
+		goto out;
+	}
+	rc = elf_parse(fd, ii, ierr, sizeof(ierr));
+	if (rc == 0 && ii->interp[0]) {
+		snprintf(ierr, sizeof(ierr), "it names an interpreter itself");
+		rc = -ENOEXEC;
+	}
+	if (rc < 0) {
+		seterr(err, errlen, "interpreter %s: %s", path, ierr);
+		rc = rc == -EIO ? -EIO : -ENOEXEC;
+		goto out;
+	}
+	if (ii->type == ET_DYN) {
+		/* Reserve the whole extent where mmap would put it; the
+		 * segments replace the reservation, the gaps stay PROT_NONE. */
+		long a = mm_map(d, 0, ii->end - ii->start, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS);
+		if (a < 0) {
+			seterr(err, errlen, "no room for the interpreter: %s", strerror((int)-a));
+			rc = (int)a;
+			goto out;
+		}
+		elf_rebase(ii, (uint64_t)a - ii->start);
+	}
+	rc = map_segments(d, ii, err, errlen);
+	if (rc == 0)
+		rc = copy_segments(d, fd, ii, err, errlen);
+	*entry = ii->entry;
+	*bias = ii->bias;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(ii);
+	return rc;
+}
+
 int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 	     char *const envp[], struct kvm_regs *regs, char *err, size_t errlen)
 {
 	struct elf_info *info = malloc(sizeof(*info));
 	gva_t top = d->mm.stack_top ? d->mm.stack_top : DEFAULT_STACK_TOP;
 	gva_t sp = 0;
+	uint64_t entry, base = 0;
 	int rc;
 
 	if (!info) {
@@ -670,13 +746,20 @@ int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 	 * brk randomisation; mm_brk grows it from here. */
 	d->mm.brk_start = d->mm.brk_cur = d->mm.brk_end = info->end;
 
-	rc = setup_stack(d, info, execfn, argv, envp, top, &sp, err, errlen);
+	entry = info->entry;
+	if (info->interp[0]) {
+		rc = load_interp(d, info->interp, &entry, &base, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+
+	rc = setup_stack(d, info, base, execfn, argv, envp, top, &sp, err, errlen);
 	if (rc < 0)
 		goto out;
 
 	/* ELF_PLAT_INIT: every register zero (rdx = 0: no atexit hook). */
 	memset(regs, 0, sizeof(*regs));
-	regs->rip = info->entry;
+	regs->rip = entry;
 	regs->rsp = sp;
 	regs->rflags = 0x202;
 out:

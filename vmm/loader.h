@@ -8,12 +8,14 @@
 
 struct domain;
 
-/* Loads the static executable open on host fd `fd` into the domain's (empty)
- * address space, maps the stack, writes argv/envp/auxv, sets up brk, and
- * fills regs->rip and regs->rsp. `execfn` is the guest path (AT_EXECFN).
- * Returns 0, or -errno with a one-line reason in err (e.g. "dynamically
- * linked executables are not supported yet (interpreter /lib64/ld-...)"):
- * -ENOEXEC for not-an-ELF/wrong arch/dynamic, -ENOMEM, -EIO. */
+/* Loads the executable open on host fd `fd` into the domain's (empty)
+ * address space — and, for a dynamic one, its PT_INTERP loader, opened
+ * inside the domain's root and placed in the mmap area — maps the stack,
+ * writes argv/envp/auxv, sets up brk, and fills regs->rip (the loader's
+ * entry for a dynamic program) and regs->rsp. `execfn` is the guest path
+ * (AT_EXECFN). Returns 0, or -errno with a one-line reason in err:
+ * -ENOEXEC for not-an-ELF/wrong arch/bad interpreter, -ENOENT for a
+ * missing interpreter, -ENOMEM, -EIO. */
 int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 	     char *const envp[], struct kvm_regs *regs, char *err, size_t errlen);
 
@@ -36,6 +38,7 @@ struct elf_info {
 	uint64_t phent, phnum;
 	uint64_t start, end;        /* page-aligned extent of all segments */
 	bool exec_stack;            /* PT_GNU_STACK asked for PF_X */
+	char interp[4096 + 1];      /* PT_INTERP path, "" for a static program */
 	int nsegs;
 	struct elf_seg segs[ELF_MAX_PHNUM];
 };
@@ -50,6 +53,7 @@ struct elf_stack_params {
 	const char *execfn;
 	uint8_t random[16];         /* AT_RANDOM bytes */
 	uint64_t hwcap, hwcap2, phdr, phent, phnum, entry;
+	uint64_t base;              /* AT_BASE: the interpreter's load bias */
 	uint64_t uid, euid, gid, egid, minsigstksz;
 };
 

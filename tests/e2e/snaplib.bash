@@ -1,0 +1,150 @@
+# snaplib.bash: helpers for end-to-end tests that run domains in the background and snapshot/restore them (sourced after lib.bash).
+#
+# Sets PDVM_RUN_DIR to a private control directory and an EXIT trap that ends every
+# background pdvm started through these helpers.
+
+# Control sockets in a private directory of our own.
+export PDVM_RUN_DIR=$SCRATCH/run
+mkdir -p "$PDVM_RUN_DIR" && chmod 700 "$PDVM_RUN_DIR"
+
+# Background pdvm processes (their `timeout` wrappers): killed at exit if still there.
+BGPIDS=()
+_snap_cleanup() {
+	local p
+	for p in "${BGPIDS[@]+"${BGPIDS[@]}"}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${BGPIDS[@]+"${BGPIDS[@]}"}"; do
+		wait "$p" 2>/dev/null
+	done
+	_e2e_cleanup
+}
+trap _snap_cleanup EXIT
+
+
+# start_run NAME OUT ERR [RUN-OPTS...] -- PROG ARGS...: `pdvm run --name NAME` in the background; sets BGPID.
+start_run() {
+	local name=$1 out=$2 err=$3
+	shift 3
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$name" "$@" </dev/null >"$out" 2>"$err" &
+	BGPID=$!
+	BGPIDS+=("$BGPID")
+}
+
+# start_restore NAME OUT ERR [RESTORE-OPTS...] DIR: `pdvm restore --name NAME` in the background; sets BGPID.
+start_restore() {
+	local name=$1 out=$2 err=$3
+	shift 3
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" restore --name "$name" "$@" </dev/null >"$out" 2>"$err" &
+	BGPID=$!
+	BGPIDS+=("$BGPID")
+}
+
+# restore_fg OUT ERR [RESTORE-OPTS...] DIR: `pdvm restore` in the foreground; sets RRC.
+restore_fg() {
+	local out=$1 err=$2
+	shift 2
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" restore "$@" </dev/null >"$out" 2>"$err"
+	RRC=$?
+}
+
+# wait_pid PID [MAX_S]: waits for PID, at most MAX_S seconds (default 60; 0: no limit but
+# its own timeout), then kills it; sets WRC to its exit status, with a note if it was killed.
+wait_pid() {
+	local max=${2:-60} i killed=""
+	for ((i = 0; max > 0 && i < max * 5; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ "$max" -gt 0 ] && kill -0 "$1" 2>/dev/null; then
+		killed=1
+		kill -TERM "$1" 2>/dev/null
+	fi
+	wait "$1"
+	WRC=$?
+	[ -z "$killed" ] || WRC="$WRC (still running after ${max}s: killed)"
+}
+
+# wait_sock NAME PID: 0 once NAME's control socket exists (up to ~10 s), 1 if PID ended first or it never came.
+wait_sock() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$PDVM_RUN_DIR/$1.sock" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_lines FILE K PID: 0 once FILE has K lines (a partial last line counts), 1 if PID
+# ended first or 20 s passed. Builtins only: an exec costs tens of ms in the VM. Snapshots
+# wait for output rather than for a fixed time, so that they land mid-run however slow
+# the machine is.
+wait_lines() {
+	local i lines
+	for ((i = 0; i < 200; i++)); do
+		mapfile -t lines <"$1" 2>/dev/null
+		[ "${#lines[@]}" -ge "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# snap ARGS...: `pdvm snapshot ARGS`; sets SRC, SERR (its stderr file).
+SERR=$SCRATCH/.snap.err
+SNAP_TIMEOUT=60
+snap() {
+	timeout -k 5 "$SNAP_TIMEOUT" "$PDVM" snapshot "$@" </dev/null >"$SCRATCH/.snap.out" 2>"$SERR"
+	SRC=$?
+}
+
+# native_bg OUT PROG ARGS...: the reference run, natively, in the background (the tickers
+# mostly sleep, so it overlaps the pdvm run cheaply); sets NATPID. Wait for it with `wait`.
+native_bg() {
+	local out=$1
+	shift
+	(cd / && exec env -i "${DEFAULT_ENV[@]}" "$@") </dev/null >"$out" 2>&1 &
+	NATPID=$!
+	BGPIDS+=("$NATPID")
+}
+
+# tails FILE...: the last lines of each file, labelled, for failure messages.
+tails() {
+	local f
+	for f in "$@"; do
+		echo "--- $(basename "$f") (tail):"
+		tail -n 6 "$f" 2>/dev/null
+	done
+}
+
+# concat_is_native NATIVE OUT...: 0 when the OUTs, concatenated, are byte-identical to NATIVE.
+concat_is_native() {
+	local nat=$1
+	shift
+	cat "$@" | cmp -s - "$nat"
+}
+
+# diff_native NATIVE OUT...: a short description of how the concatenation differs.
+diff_native() {
+	local nat=$1
+	shift
+	cat "$@" | diff "$nat" - | head -n 8
+}
+
+# manifest_flat DIR: DIR/manifest.json on one line, without blanks and JSON's '\/' escapes.
+manifest_flat() {
+	tr -d ' \t\n\\' <"$1/manifest.json" 2>/dev/null
+}
+
+# manifest_parent_dir DIR: the parent directory the image names ("" if none).
+manifest_parent_dir() {
+	manifest_flat "$1" | grep -o '"parent":{[^}]*}' | grep -o '"dir":"[^"]*"' | sed 's/^"dir":"//; s/"$//'
+}
+
+# manifest_str DIR KEY: a top-level string member of the manifest (first match).
+manifest_str() {
+	manifest_flat "$1" | sed 's/"parent":{[^}]*}//' | grep -o "\"$2\":\"[^\"]*\"" | head -n1 |
+		sed "s/^\"$2\":\"//; s/\"\$//"
+}
+
