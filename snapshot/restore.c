@@ -179,6 +179,18 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		ret = EXIT_PDVM_ERROR;
 		goto out;
 	}
+	free(buf);
+	buf = NULL;
+	for (int i = 0; i < top->nsec; i++) {
+		if (strcmp(top->sec[i].name, "signals"))
+			continue;
+		if (section(top, "signals", &buf, &rd, err, sizeof(err)))
+			goto msg;
+		if (snap_get_signals(&rd, d)) {
+			ret = image_error(top->dir, rd.bad);
+			goto out;
+		}
+	}
 	ret = 0;
 	if (dry)
 		goto out;

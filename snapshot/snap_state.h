@@ -33,6 +33,11 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 /* dry: validate only (no vCPUs are touched). */
 int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 
+/* Section `signals` (optional: images without it have no pending
+ * signals or timers). Read after `vcpus`: threads are matched by tid. */
+int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_signals(struct sread *r, struct domain *d);
+
 /* One vCPU record from given state (the unit tests write images without
  * KVM through this). */
 struct thread;

@@ -28,6 +28,8 @@
 #   ", N skipped" when any were skipped). Exit status 1 if any test failed, else 0.
 #   Logs stay in $B/test-results/ (the last 5 runs).
 # If the VM cannot boot (or times out), every e2e test that did not report counts as failed.
+# If the VM's kernel stalls (vm-run exit 123: its console heartbeat stopped), the scripts
+# that did not report run once more in a fresh VM, with a warning and the console's tail.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,13 +79,10 @@ done
 
 # ---- end-to-end tests, in one VM -----------------------------------------------------------
 e2e=()
-vm_tmo=120
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	matches "e2e/$(basename "$t" .sh)" || continue
 	e2e+=("$t")
-	tmo=$(sed -n '1,15s/^# *timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
-	vm_tmo=$((vm_tmo + ${tmo:-${PDVM_E2E_TIMEOUT:-300}} + 15))
 done
 
 # e2e_result NAME RC LOG: applies the protocol above to one finished script.
@@ -122,16 +121,6 @@ if [ ${#e2e[@]} -gt 0 ]; then
 	if [ ! -c /dev/kvm ]; then
 		case "$B" in /tmp|/tmp/*) vm_note="B=$B is under /tmp, which the nested VM does not share" ;; esac
 	fi
-	if [ -n "$vm_note" ]; then
-		echo "run.sh: $vm_note" >"$RES/vm.log"
-		(exit 125) &
-	else
-		tests/nested/vm-run --timeout "$vm_tmo" -- bash tests/nested/e2e-inner.sh "$RES/e2e" "${e2e[@]}" \
-			>"$RES/vm.log" 2>&1 &
-	fi
-	vm_pid=$!
-	trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT
-	trap 'kill "$vm_pid" 2>/dev/null; exit 143' TERM
 	declare -A done_e2e=()
 	seen=0
 	# Print results as the VM reports them (status lines appear as each script finishes).
@@ -146,14 +135,47 @@ if [ ${#e2e[@]} -gt 0 ]; then
 			seen=$((n + 1))
 		done
 	}
-	while kill -0 "$vm_pid" 2>/dev/null; do
+	# vm_batch SCRIPT...: one VM runs the scripts; sets vm_rc.
+	vm_batch() {
+		local t tmo vtmo=120
+		for t in "$@"; do
+			tmo=$(sed -n '1,15s/^# *timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
+			vtmo=$((vtmo + ${tmo:-${PDVM_E2E_TIMEOUT:-300}} + 15))
+		done
+		if [ -n "$vm_note" ]; then
+			echo "run.sh: $vm_note" >"$RES/vm.log"
+			(exit 125) &
+		else
+			tests/nested/vm-run --timeout "$vtmo" -- bash tests/nested/e2e-inner.sh "$RES/e2e" "$@" \
+				>>"$RES/vm.log" 2>&1 &
+		fi
+		vm_pid=$!
+		trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT
+		trap 'kill "$vm_pid" 2>/dev/null; exit 143' TERM
+		while kill -0 "$vm_pid" 2>/dev/null; do
+			drain
+			sleep 1
+		done
+		wait "$vm_pid"
+		vm_rc=$?
+		trap - INT TERM
 		drain
-		sleep 1
-	done
-	wait "$vm_pid"
-	vm_rc=$?
-	trap - INT TERM
-	drain
+	}
+	vm_batch "${e2e[@]}"
+	# A guest kernel that stopped (vm-run 123: no console heartbeat) is the emulator's
+	# failure, not a test's: the scripts that did not report get one fresh VM. Said loudly.
+	if [ "$vm_rc" = 123 ]; then
+		rest=()
+		for t in "${e2e[@]}"; do
+			[ -n "${done_e2e[$(basename "$t" .sh)]:-}" ] || rest+=("$t")
+		done
+		if [ ${#rest[@]} -gt 0 ]; then
+			echo "run.sh: WARNING: the nested VM's kernel stalled; console:"
+			tail -n 40 "$RES/vm.log" | sed 's/^/    | /'
+			echo "run.sh: re-running in a fresh VM the ${#rest[@]} script(s) that did not report: ${rest[*]}"
+			vm_batch "${rest[@]}"
+		fi
+	fi
 	vm_msg_shown=""
 	for t in "${e2e[@]}"; do
 		name=$(basename "$t" .sh)

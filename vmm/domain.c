@@ -44,7 +44,7 @@ bool dom_block_end(struct thread *t)
 {
 	dom_lock(t->dom);
 	t->blocked = false;
-	return !t->dom->exiting && !t->dom->paused;
+	return !t->dom->exiting && !t->dom->paused && !sig_deliverable(t);
 }
 
 void dom_log(struct domain *d, const char *fmt, ...)
@@ -202,6 +202,7 @@ struct domain *domain_new(const struct domain_config *c)
 	d->vm.fd = d->vm.kvm = -1;
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled per call, as the guest's SIGPIPE */
 	thread_install_kick();
+	sig_block_host(); /* before any thread exists: only the signal thread takes them */
 	syscall_init();
 	open_log(d, c);
 	return d;
@@ -257,6 +258,12 @@ int domain_start_wait(struct domain *d, int status)
 		for (int i = 0; i < MAX_THREADS; i++)
 			if (d->threads[i])
 				todo[n++] = d->threads[i];
+		int sr = sig_thread_start(d);
+		if (sr) {
+			fprintf(stderr, "pdvm: %s: signal thread: %s\n", c->name, strerror(-sr));
+			dom_exit_group(d, EXIT_PDVM_ERROR);
+			n = 0;
+		}
 		for (int i = 0; i < n; i++) {
 			int r = thread_start(todo[i]);
 			if (r) {
@@ -301,6 +308,7 @@ int domain_start_wait(struct domain *d, int status)
 			(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
 			(unsigned long long)d->mm.resyncs);
 	dom_unlock(d);
+	sig_thread_stop(d);
 	control_stop(d);
 	if (!clean)
 		return status; /* threads may still touch d: the process exit ends them */

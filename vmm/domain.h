@@ -11,6 +11,7 @@
 #include "mm.h"
 #include "kvm.h"
 #include "fault.h"
+#include "ksignal.h"
 
 struct domain_config;
 struct files;
@@ -45,6 +46,18 @@ struct thread {
 		uint64_t rip, nr;       /* rip after the `syscall`, the number */
 		uint64_t deadline_ns;   /* guest CLOCK_MONOTONIC */
 	} restart;
+	/* signals (vmm/ksignal.c) */
+	uint64_t sig_pending;       /* thread-directed pending signals */
+	struct ksiginfo sig_info[NSIG_K];
+	uint64_t ss_sp, ss_size;    /* sigaltstack */
+	uint32_t ss_flags;
+	uint64_t saved_sigmask;     /* sigsuspend/ppoll: mask to put back */
+	bool restore_sigmask;
+	struct {                    /* a call interrupted by a signal */
+		bool valid;
+		int kind;           /* how a handler settles it: see signal.c */
+		uint64_t nr, a1;
+	} intr;
 	pthread_t host;
 };
 
@@ -55,6 +68,13 @@ struct futex_waiter {
 	bool woken;
 	pthread_cond_t cv;
 };
+
+/* Waiters are linked on d->futex_waiters (lock held), so that pausing and
+ * ending the domain wake them all; a key of FUTEX_KEY_NONE never matches a
+ * futex word (signal waits). */
+#define FUTEX_KEY_NONE UINT64_MAX
+void futex_waiter_link(struct domain *d, struct futex_waiter *w);
+void futex_waiter_unlink(struct domain *d, struct futex_waiter *w);
 
 struct sigaction_k {
 	uint64_t handler, flags, restorer, mask;
@@ -77,7 +97,12 @@ struct domain {
 	int next_tid;
 	int pid;
 
-	struct sigaction_k sigactions[64];
+	struct sigaction_k sigactions[64]; /* index: signal number - 1 */
+	uint64_t sig_pending;       /* process-directed pending signals */
+	struct ksiginfo sig_info[NSIG_K];
+	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	pthread_t sig_thread;
+	bool sig_thread_running, sig_thread_quit;
 	struct { uint64_t cur, max; } rlimits[16];
 
 	bool exiting;               /* exit_group or fatal fault in progress */

@@ -39,6 +39,41 @@ static int vector_signal(int v)
 	}
 }
 
+int fault_siginfo(struct thread *t, const struct trap *tr, struct ksiginfo *info)
+{
+	int sig = vector_signal(tr->vector);
+
+	memset(info, 0, sizeof(*info));
+	info->signo = sig;
+	switch (tr->vector) {
+	case 14:
+		info->code = tr->error_code & 1 ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
+		info->fault.addr = tr->cr2;
+		break;
+	case 0:
+		info->code = 1; /* FPE_INTDIV */
+		info->fault.addr = t->regs.rip;
+		break;
+	case 6:
+		info->code = 2; /* ILL_ILLOPN */
+		info->fault.addr = t->regs.rip;
+		break;
+	case 17:
+		info->code = 1; /* BUS_ADRALN */
+		info->fault.addr = t->regs.rip;
+		break;
+	case 16: case 19: case 7:
+		info->code = 0; /* the x87/SSE exception kind is not decoded */
+		info->fault.addr = t->regs.rip;
+		break;
+	default:
+		/* #GP, #BP and the rest: the kernel's own signal, address 0. */
+		info->code = KSI_KERNEL;
+		break;
+	}
+	return sig;
+}
+
 static const char *vector_name(int v)
 {
 	static const char *n[] = {

@@ -18,4 +18,8 @@ void fault_kill(struct thread *t, const struct trap *tr);
 int thread_kick_signal(void);
 void thread_install_kick(void);
 
+struct ksiginfo;
+/* The signal and siginfo Linux gives for exception tr (si_code, si_addr). */
+int fault_siginfo(struct thread *t, const struct trap *tr, struct ksiginfo *info);
+
 #endif

@@ -29,10 +29,6 @@
  * live in this side table keyed by (domain, tid) until they get fields of
  * their own. Entries of threads that are gone are reused. */
 
-#define KSIG_SS_ONSTACK		1
-#define KSIG_SS_DISABLE		2
-#define KSIG_SS_AUTODISARM	(1U << 31)
-#define KSIG_MINSIGSTKSZ	2048
 #define COMM_LEN		16
 
 struct thread_extra {
@@ -40,8 +36,6 @@ struct thread_extra {
 	int tid;
 	char comm[COMM_LEN];
 	int pdeathsig;
-	uint64_t ss_sp, ss_size;
-	uint32_t ss_flags;
 };
 
 struct domain_extra {
@@ -107,7 +101,6 @@ static struct thread_extra *thread_extra(struct thread *t)
 	memset(e, 0, sizeof(*e));
 	e->d = d;
 	e->tid = t->tid;
-	e->ss_flags = KSIG_SS_DISABLE;
 	/* A new thread starts with the process's name, as clone copies it. */
 	if (main_e)
 		memcpy(e->comm, main_e->comm, COMM_LEN);
@@ -614,130 +607,6 @@ static long sys_prlimit64(struct thread *t, const uint64_t a[6])
 	return rc;
 }
 
-/* ---- signal bookkeeping ---- */
-
-#define KSIGSET_SIZE	8
-#define SIGBIT(n)	(1ULL << ((n) - 1))
-#define UNBLOCKABLE	(SIGBIT(9) | SIGBIT(19))   /* SIGKILL, SIGSTOP */
-/* UAPI_SA_FLAGS: the kernel clears every other bit so that programs can
- * detect unsupported flags (SA_UNSUPPORTED 0x400 among them). */
-#define KSA_FLAGS	(0x1ULL | 0x2ULL | 0x4ULL | 0x08000000ULL | 0x10000000ULL | \
-			 0x40000000ULL | 0x80000000ULL | 0x800ULL | 0x04000000ULL)
-
-static long sys_rt_sigaction(struct thread *t, const uint64_t a[6])
-{
-	struct domain *d = t->dom;
-	int sig = (int)a[0];
-	struct sigaction_k act, old;
-
-	if (a[3] != KSIGSET_SIZE)
-		return -EINVAL;
-	if (a[1] && copy_from_user(d, &act, a[1], sizeof(act)))
-		return -EFAULT;
-	if (sig < 1 || sig > 64 || (a[1] && (sig == 9 || sig == 19)))
-		return -EINVAL;
-	old = d->sigactions[sig - 1];
-	old.flags &= KSA_FLAGS;
-	if (a[1]) {
-		act.flags &= KSA_FLAGS;
-		act.mask &= ~UNBLOCKABLE;
-		d->sigactions[sig - 1] = act;
-	}
-	if (a[2] && copy_to_user(d, a[2], &old, sizeof(old)))
-		return -EFAULT;
-	return 0;
-}
-
-static long sys_rt_sigprocmask(struct thread *t, const uint64_t a[6])
-{
-	int how = (int)a[0];
-	uint64_t set, old = t->sigmask;
-
-	if (a[3] != KSIGSET_SIZE)
-		return -EINVAL;
-	if (a[1]) {
-		if (copy_from_user(t->dom, &set, a[1], sizeof(set)))
-			return -EFAULT;
-		set &= ~UNBLOCKABLE;
-		switch (how) {
-		case SIG_BLOCK:
-			t->sigmask |= set;
-			break;
-		case SIG_UNBLOCK:
-			t->sigmask &= ~set;
-			break;
-		case SIG_SETMASK:
-			t->sigmask = set;
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (a[2] && copy_to_user(t->dom, a[2], &old, sizeof(old)))
-		return -EFAULT;
-	return 0;
-}
-
-static long sys_rt_sigpending(struct thread *t, const uint64_t a[6])
-{
-	uint64_t none = 0;
-
-	if (a[1] > KSIGSET_SIZE)
-		return -EINVAL;
-	return copy_to_user(t->dom, a[0], &none, (size_t)a[1]);
-}
-
-struct kstack_t {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
-static bool on_sig_stack(const struct thread_extra *e, uint64_t sp)
-{
-	if (e->ss_flags & KSIG_SS_AUTODISARM)
-		return false;
-	return sp > e->ss_sp && sp - e->ss_sp <= e->ss_size;
-}
-
-static long sys_sigaltstack(struct thread *t, const uint64_t a[6])
-{
-	struct thread_extra *e = thread_extra(t);
-	uint64_t sp = t->regs.rsp;
-	struct kstack_t ss, old;
-
-	if (a[0] && copy_from_user(t->dom, &ss, a[0], sizeof(ss)))
-		return -EFAULT;
-	memset(&old, 0, sizeof(old));
-	old.ss_sp = e->ss_sp;
-	old.ss_size = e->ss_size;
-	old.ss_flags = (int32_t)((!e->ss_size ? KSIG_SS_DISABLE :
-				  on_sig_stack(e, sp) ? KSIG_SS_ONSTACK : 0) |
-				 (e->ss_flags & KSIG_SS_AUTODISARM));
-	if (a[0]) {
-		uint32_t flags = (uint32_t)ss.ss_flags;
-		uint32_t mode = flags & ~KSIG_SS_AUTODISARM;
-
-		if (on_sig_stack(e, sp))
-			return -EPERM;
-		if (mode != KSIG_SS_DISABLE && mode != KSIG_SS_ONSTACK && mode != 0)
-			return -EINVAL;
-		if (mode == KSIG_SS_DISABLE) {
-			ss.ss_sp = 0;
-			ss.ss_size = 0;
-		} else if (ss.ss_size < KSIG_MINSIGSTKSZ) {
-			return -ENOMEM;
-		}
-		e->ss_sp = ss.ss_sp;
-		e->ss_size = ss.ss_size;
-		e->ss_flags = flags;
-	}
-	if (a[1] && copy_to_user(t->dom, a[1], &old, sizeof(old)))
-		return -EFAULT;
-	return 0;
-}
-
 /* ---- futex robust lists ---- */
 
 #define ROBUST_HEAD_SIZE 24 /* struct robust_list_head */
@@ -881,10 +750,6 @@ const struct syscall_desc sys_misc_table[] = {
 	{ SYS_getrlimit, "getrlimit", sys_getrlimit },
 	{ SYS_setrlimit, "setrlimit", sys_setrlimit },
 	{ SYS_prlimit64, "prlimit64", sys_prlimit64 },
-	{ SYS_rt_sigaction, "rt_sigaction", sys_rt_sigaction },
-	{ SYS_rt_sigprocmask, "rt_sigprocmask", sys_rt_sigprocmask },
-	{ SYS_rt_sigpending, "rt_sigpending", sys_rt_sigpending },
-	{ SYS_sigaltstack, "sigaltstack", sys_sigaltstack },
 	{ SYS_set_robust_list, "set_robust_list", sys_set_robust_list },
 	{ SYS_get_robust_list, "get_robust_list", sys_get_robust_list },
 	{ SYS_arch_prctl, "arch_prctl", sys_arch_prctl },

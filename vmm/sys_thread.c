@@ -142,7 +142,16 @@ int futex_wake_addr(struct domain *d, gva_t uaddr, int n)
 	return r ? r : futex_wake_key(d, key, n, ~0u);
 }
 
-static void waiter_unlink(struct domain *d, struct futex_waiter *w)
+void futex_waiter_link(struct domain *d, struct futex_waiter *w)
+{
+	w->prev = NULL;
+	w->next = d->futex_waiters;
+	if (w->next)
+		w->next->prev = w;
+	d->futex_waiters = w;
+}
+
+void futex_waiter_unlink(struct domain *d, struct futex_waiter *w)
 {
 	if (w->prev)
 		w->prev->next = w->next;
@@ -204,10 +213,7 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	w.next = d->futex_waiters;
-	if (w.next)
-		w.next->prev = &w;
-	d->futex_waiters = &w;
+	futex_waiter_link(d, &w);
 	t->waiting = &w;
 	long ret = 0;
 	while (!w.woken) {
@@ -215,8 +221,9 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 			ret = -EINTR;
 			break;
 		}
-		if (d->paused) {
-			/* Re-issued after the pause: a wake-up in between shows
+		if (d->paused || sig_deliverable(t)) {
+			/* Re-issued after the pause (or the signal handler, or
+			 * -EINTR: vmm/ksignal.c decides): a wake-up in between shows
 			 * as a changed futex word (-EAGAIN), as on Linux. */
 			if (timed && !absolute) {
 				struct timespec now;
@@ -236,7 +243,7 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 		}
 	}
 	t->waiting = NULL;
-	waiter_unlink(d, &w);
+	futex_waiter_unlink(d, &w);
 	pthread_cond_destroy(&w.cv);
 	return ret;
 }

@@ -17,7 +17,7 @@ void syscall_init(void)
 {
 	static const struct syscall_desc *const families[] = {
 		sys_file_table, sys_mem_table, sys_thread_table, sys_time_table, sys_misc_table,
-		sys_poll_table,
+		sys_poll_table, sys_signal_table, sys_timer_table,
 	};
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
 		for (const struct syscall_desc *s = families[f]; s->nr >= 0; s++)
@@ -72,6 +72,7 @@ void syscall_dispatch(struct thread *t)
 	uint64_t nr = r->rax;
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	long ret;
+	t->intr.valid = false;
 	if (nr < NR_MAX && table[nr]) {
 		ret = table[nr]->fn(t, a);
 	} else {
@@ -82,19 +83,24 @@ void syscall_dispatch(struct thread *t)
 		fprintf(stderr, "[%d] %s(%#llx, %#llx, %#llx, %#llx) = %ld\n", t->tid, syscall_name((int)nr),
 			(unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
 			(unsigned long long)a[3], ret);
+	if (nr == SYS_rt_sigreturn)
+		return; /* every register came from the signal frame */
 	if (ret != -ERESTART_SYSCALL)
 		t->restart.valid = false;
 	if (ret == -ERESTART_SYSCALL) {
 		/* Re-issue the call when the thread next runs: RIP back onto the
-		 * two-byte `syscall`, RAX back to the number. */
+		 * two-byte `syscall`, RAX back to the number. A signal handler
+		 * may turn that into -EINTR (vmm/ksignal.c). */
 		r->rip -= 2;
 		r->rax = nr;
+		sig_note_interrupted(t, nr, a);
 		return;
 	}
-	/* A write to a pipe nobody reads raises SIGPIPE; without a handler
-	 * that ends the program, as on Linux. */
-	if (ret == -EPIPE && is_write_call(nr) && t->dom->sigactions[SIGPIPE].handler == 0 /* SIG_DFL */) {
-		dom_exit_group(t->dom, 128 + SIGPIPE);
+	/* A write to a pipe nobody reads raises SIGPIPE (the default action
+	 * ends the program, as on Linux). */
+	if (ret == -EPIPE && is_write_call(nr)) {
+		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->dom->pid);
+		sig_send_thread(t, &i);
 	}
 	r->rax = (uint64_t)ret;
 }

@@ -162,7 +162,8 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 			t->regs_dirty = true;
 			return;
 		}
-		fault_kill(t, tr);
+		if (!sig_fault(t, tr))
+			fault_kill(t, tr);
 		return;
 	}
 	struct kvm_regs k = { 0 };
@@ -217,6 +218,16 @@ static void *thread_main(void *arg)
 				dom_exit_group(d, 125);
 				break;
 			}
+		}
+		if (sig_deliverable(t) || t->restore_sigmask) {
+			/* After a kick the vCPU holds the user state: fetch it,
+			 * unless it is inside the stub (then at its next trap). */
+			if (!t->regs_dirty && d->trap->capture(t) == 0)
+				t->regs_dirty = true;
+			if (t->regs_dirty)
+				sig_deliver(t);
+			if (d->exiting)
+				break;
 		}
 		r = sync_sregs(t);
 		if (r) {

@@ -1,0 +1,113 @@
+/* snap_signals.c: section `signals` — pending signals and their siginfo, timers, per-thread altstacks and swapped masks. */
+#include <errno.h>
+#include <string.h>
+
+#include "domain.h"
+#include "snap_state.h"
+
+#define SIGNALS_VERSION 1
+/* Ranged fields are u64 (sr_range's unit); ids and flag words u32. */
+
+static void put_pending(struct sbuf *b, uint64_t pending, const struct ksiginfo *info)
+{
+	sb_u64(b, pending);
+	for (int s = 1; s <= NSIG_K; s++)
+		if (pending & SIGBIT(s))
+			sb_put(b, &info[s - 1], sizeof(info[s - 1]));
+}
+
+static void get_pending(struct sread *r, uint64_t *pending, struct ksiginfo *info)
+{
+	*pending = sr_u64(r);
+	for (int s = 1; s <= NSIG_K; s++) {
+		if (!(*pending & SIGBIT(s)))
+			continue;
+		sr_get(r, &info[s - 1], sizeof(info[s - 1]));
+		if (!r->bad && info[s - 1].signo != s)
+			sr_fail(r, "signals: a pending signal's siginfo names another signal");
+	}
+}
+
+int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	sb_u32(b, SIGNALS_VERSION);
+	put_pending(b, d->sig_pending, d->sig_info);
+	for (int i = 0; i < MAX_KTIMERS; i++) {
+		const struct ktimer *k = &d->timers[i];
+		sb_u64(b, k->used);
+		if (!k->used)
+			continue;
+		sb_u64(b, (uint64_t)k->clock);
+		sb_u64(b, (uint64_t)k->notify);
+		sb_u64(b, (uint64_t)k->signo);
+		sb_u32(b, (uint32_t)k->tid);
+		sb_u64(b, k->value);
+		sb_u64(b, k->deadline_ns);
+		sb_u64(b, k->interval_ns);
+		sb_u64(b, (uint64_t)k->overrun);
+	}
+	sb_u64(b, (uint64_t)d->nthreads);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		const struct thread *t = d->threads[i];
+		if (!t)
+			continue;
+		sb_u32(b, (uint32_t)t->tid);
+		put_pending(b, t->sig_pending, t->sig_info);
+		sb_u64(b, t->ss_sp);
+		sb_u64(b, t->ss_size);
+		sb_u32(b, t->ss_flags);
+		sb_u64(b, t->saved_sigmask);
+		sb_u64(b, t->restore_sigmask);
+		sb_u64(b, t->intr.valid);
+		sb_u64(b, (uint64_t)t->intr.kind);
+		sb_u64(b, t->intr.nr);
+		sb_u64(b, t->intr.a1);
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+int snap_get_signals(struct sread *r, struct domain *d)
+{
+	if (sr_u32(r) != SIGNALS_VERSION && !r->bad)
+		sr_fail(r, "signals: unknown section version");
+	get_pending(r, &d->sig_pending, d->sig_info);
+	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++) {
+		struct ktimer *k = &d->timers[i];
+		memset(k, 0, sizeof(*k));
+		k->used = sr_range(r, 0, 1, "signals: timer flag") != 0;
+		if (!k->used)
+			continue;
+		k->clock = (int)sr_range(r, 0, 11, "signals: timer clock");
+		k->notify = (int)sr_range(r, 0, 4, "signals: timer notification");
+		k->signo = (int)sr_range(r, 0, NSIG_K, "signals: timer signal");
+		k->tid = (int)sr_u32(r);
+		k->value = sr_u64(r);
+		k->deadline_ns = sr_u64(r);
+		k->interval_ns = sr_u64(r);
+		k->overrun = (int)sr_range(r, 0, INT32_MAX, "signals: timer overrun");
+	}
+	uint32_t n = (uint32_t)sr_range(r, 0, MAX_THREADS, "signals: thread count");
+	for (uint32_t j = 0; j < n && !r->bad; j++) {
+		int tid = (int)sr_u32(r);
+		struct thread *t = NULL;
+		for (int i = 0; i < MAX_THREADS; i++)
+			if (d->threads[i] && d->threads[i]->tid == tid)
+				t = d->threads[i];
+		if (!t && !r->bad) {
+			sr_fail(r, "signals: state for a thread the image does not have");
+			break;
+		}
+		get_pending(r, &t->sig_pending, t->sig_info);
+		t->ss_sp = sr_u64(r);
+		t->ss_size = sr_u64(r);
+		t->ss_flags = sr_u32(r);
+		t->saved_sigmask = sr_u64(r);
+		t->restore_sigmask = sr_range(r, 0, 1, "signals: mask flag") != 0;
+		t->intr.valid = sr_range(r, 0, 1, "signals: interrupted-call flag") != 0;
+		t->intr.kind = (int)sr_range(r, 0, 2, "signals: interrupted-call kind");
+		t->intr.nr = sr_u64(r);
+		t->intr.a1 = sr_u64(r);
+	}
+	return r->bad ? -1 : 0;
+}

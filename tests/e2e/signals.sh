@@ -1,0 +1,87 @@
+#!/bin/bash
+# signals.sh: signal semantics against native (tests/guest/dyn/sigtest.c), default actions, host signals forwarded to the domain (Ctrl-C), and signal state across snapshot/restore.
+# timeout: 300
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+DYN=$B/guest/dyn
+need_file "$DYN/sigtest" "$DYN/sigsnap"
+
+# ---- semantics: identical output, natively and in pdvm ----------------------------------------
+compare sigtest -- "$DYN/sigtest"
+compare default-action-sigterm --stderr -- "$DYN/sigtest" die
+run_pdvm -- "$DYN/sigtest" die
+if [ "$RC" = 143 ]; then pass "sigterm-exit-143"; else fail "sigterm-exit-143" "$(last_output)"; fi
+
+# ---- host signals reach the domain ------------------------------------------------------------
+# wait_out FILE TEXT PID: 0 once FILE contains TEXT (up to 20 s), 1 if PID ended first.
+wait_out() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+"$PDVM" run -- "$DYN/sigtest" wait-int >"$SCRATCH/int.out" 2>"$SCRATCH/int.err" </dev/null &
+P=$!
+if wait_out "$SCRATCH/int.out" ready "$P"; then
+	kill -INT "$P"
+	for ((i = 0; i < 100; i++)); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$P" 2>/dev/null && kill -KILL "$P"
+	wait "$P"
+	RC=$?
+	if [ "$RC" = 0 ] && grep -q '^got SIGINT code=0$' "$SCRATCH/int.out"; then
+		pass "sigint-to-handler"
+	else
+		fail "sigint-to-handler" "exit $RC: $(cat "$SCRATCH/int.out" "$SCRATCH/int.err")"
+	fi
+else
+	kill -KILL "$P" 2>/dev/null
+	wait "$P"
+	fail "sigint-to-handler" "the program never got ready: $(cat "$SCRATCH/int.out" "$SCRATCH/int.err")"
+fi
+
+# A program without handlers dies of the forwarded signal, as it would natively.
+for s in INT TERM; do
+	"$PDVM" run -- /bin/sleep 60 >/dev/null 2>"$SCRATCH/sleep.err" </dev/null &
+	P=$!
+	sleep 2
+	kill -"$s" "$P"
+	for ((i = 0; i < 100; i++)); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$P" 2>/dev/null && kill -KILL "$P"
+	wait "$P"
+	RC=$?
+	want=$((128 + $(kill -l "$s")))
+	if [ "$RC" = "$want" ]; then pass "sig$s-kills-sleep-$want"; else fail "sig$s-kills-sleep-$want" "exit $RC: $(cat "$SCRATCH/sleep.err")"; fi
+done
+
+# ---- timers, a pending signal and an altstack across snapshot/restore ---------------------------
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+d=$SCRATCH/sigsnap
+mkdir -p "$d"
+native_bg "$d/native.out" "$DYN/sigsnap" 30
+natpid=$NATPID
+start_run sigsnap "$d/run.out" "$d/run.err" -- "$DYN/sigsnap" 30
+pid=$BGPID
+why=""
+if wait_sock sigsnap "$pid" && wait_lines "$d/run.out" 8 "$pid"; then
+	snap sigsnap "$d/img" --stop
+	wait_pid "$pid"
+	[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(cat "$SERR")"
+	if [ -z "$why" ]; then
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.err")"
+	fi
+else
+	wait_pid "$pid"
+	why="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
+fi
+wait "$natpid"
+if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
+	why="output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+fi
+if [ -z "$why" ]; then pass "timers-pending-altstack-restored"; else fail "timers-pending-altstack-restored" "$why"; fi
+
+finish

@@ -1,0 +1,99 @@
+/* ksignal.h: guest signals — generation, queueing, delivery on the user stack, sigreturn, faults, timers. */
+#ifndef PDVM_KSIGNAL_H
+#define PDVM_KSIGNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct thread;
+struct domain;
+struct trap;
+
+#define NSIG_K		64
+#define SIGBIT(n)	(1ULL << ((n) - 1))
+#define SIG_UNBLOCKABLE	(SIGBIT(9) | SIGBIT(19))   /* SIGKILL, SIGSTOP */
+#define KSIG_DFL	0
+#define KSIG_IGN	1
+#define KSA_RESTART	0x10000000ULL
+#define KSA_NODEFER	0x40000000ULL
+#define KSA_RESETHAND	0x80000000ULL
+#define KSA_ONSTACK	0x08000000ULL
+#define KSA_SIGINFO	0x4ULL
+#define KSS_ONSTACK	1
+#define KSS_DISABLE	2
+#define KSS_AUTODISARM	(1U << 31)
+#define KMINSIGSTKSZ	2048
+
+/* si_code values (include/uapi/asm-generic/siginfo.h). */
+#define KSI_USER	0
+#define KSI_KERNEL	0x80
+#define KSI_QUEUE	(-1)
+#define KSI_TIMER	(-2)
+#define KSI_TKILL	(-6)
+
+/* The kernel's siginfo_t, 128 bytes; the union starts at offset 16. */
+struct ksiginfo {
+	int32_t signo, err, code, pad;
+	union {
+		uint8_t raw[112];
+		struct { int32_t pid; uint32_t uid; uint64_t value; } kill;  /* also rt */
+		struct { uint64_t addr; } fault;
+		struct { int32_t tid, overrun; uint64_t value; } timer;
+	};
+};
+_Static_assert(sizeof(struct ksiginfo) == 128, "siginfo is 128 bytes");
+
+/* A POSIX timer (timer_create) or, in slot 0, ITIMER_REAL/alarm. Times are
+ * guest CLOCK_MONOTONIC nanoseconds; deadline 0 = disarmed. */
+#define MAX_KTIMERS	32
+struct ktimer {
+	bool used;
+	int clock;                  /* the clock id it was created on */
+	int notify;                 /* SIGEV_SIGNAL/NONE/THREAD_ID */
+	int signo, tid;
+	uint64_t value;             /* sigev_value */
+	uint64_t deadline_ns, interval_ns;
+	int overrun;
+};
+
+/* Generation, with the domain lock held. Ignored signals are dropped,
+ * SIGKILL ends the domain; otherwise the signal is made pending (one
+ * instance per signal number) and a thread that can take it is woken. */
+void sig_send_thread(struct thread *t, const struct ksiginfo *info);
+void sig_send_process(struct domain *d, const struct ksiginfo *info);
+/* A plain kill()-style siginfo for signal sig from pid. */
+struct ksiginfo sig_info_user(int sig, int code, int pid);
+
+/* Makes t come out of the guest or of a wait to look at its signals. */
+void sig_wake(struct thread *t);
+
+/* Is there a pending signal t does not block? */
+bool sig_deliverable(const struct thread *t);
+
+/* Before t re-enters the guest, with t->regs current: acts on pending
+ * unblocked signals — default action, or a frame for the handler — and
+ * settles an interrupted system call (EINTR or restart). */
+void sig_deliver(struct thread *t);
+
+/* A system call returned -ERESTART_SYSCALL (its RIP and RAX already
+ * rewound): remembers how a handler should settle it. */
+void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6]);
+
+/* A CPU exception: delivers the signal to a handler and returns true, or
+ * false when the program must die (no handler, blocked or ignored). */
+bool sig_fault(struct thread *t, const struct trap *tr);
+
+/* rt_sigreturn: restores t->regs, mask, altstack and FPU from the frame. */
+long sig_return(struct thread *t);
+
+/* The domain's signal thread: host signals forwarded to the guest (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT), interval timers, and re-kicks of threads that
+ * have a signal to take. sig_block_host runs in the main thread before any
+ * other thread exists, so that only the signal thread takes those. */
+void sig_block_host(void);
+int sig_thread_start(struct domain *d);
+void sig_thread_stop(struct domain *d);
+/* Wakes the signal thread: a timer changed. */
+void sig_thread_poke(struct domain *d);
+
+#endif
