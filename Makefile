@@ -6,7 +6,7 @@ override LDLIBS  += -pthread -lconfig -ljson-c -llz4 -lz
 B       ?= build
 
 VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(filter-out tools/pdvm.c,$(wildcard tools/*.c))
-VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o
+VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o $(B)/guestshim/vdso_blob.o
 GUEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_BIN := $(GUEST_SRC:tests/guest/%.c=$(B)/guest/%)
 DYN_SRC   := $(wildcard tests/guest/dyn/*.c)
@@ -24,6 +24,20 @@ $(B)/%.o: %.c
 $(B)/guestshim/stub.o: guestshim/stub.S
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror -MMD -MP,$(CFLAGS)) -c -o $@ $<
+
+# The guest vDSO: position-independent, no relocations, embedded in pdvm.
+VDSO_CFLAGS := -std=gnu11 -O2 -fPIC -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -Wall -Wextra -Werror -nostdlib -shared
+VDSO_LDFLAGS := -Wl,-T,guestshim/vdso.lds -Wl,--version-script=guestshim/vdso.ver \
+	-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,-Bsymbolic -Wl,--no-undefined \
+	-Wl,-z,max-page-size=4096 -Wl,--build-id=none
+$(B)/guestshim/vdso.so: guestshim/vdso.c guestshim/vvar.h guestshim/vdso.lds guestshim/vdso.ver
+	@mkdir -p $(dir $@)
+	gcc $(VDSO_CFLAGS) $(VDSO_LDFLAGS) -o $@ $<
+	@if readelf -r $@ | grep -q "^Relocation section"; then echo "vdso.so has relocations" >&2; rm -f $@; exit 1; fi
+
+$(B)/guestshim/vdso_blob.o: guestshim/vdso_blob.S $(B)/guestshim/vdso.so
+	$(CC) -c -DVDSO_SO='"$(B)/guestshim/vdso.so"' -o $@ $<
 
 $(B)/pdvm: $(B)/tools/pdvm.o $(VMM_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

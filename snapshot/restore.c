@@ -9,6 +9,7 @@
 
 #include "../tools/config.h"
 #include "domain.h"
+#include "vdso.h"
 #include "files.h"
 #include "image.h"
 #include "lazy.h"
@@ -181,12 +182,16 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	}
 	free(buf);
 	buf = NULL;
+	/* Optional sections (images of older builds do not have them). */
 	for (int i = 0; i < top->nsec; i++) {
-		if (strcmp(top->sec[i].name, "signals"))
+		bool sig = !strcmp(top->sec[i].name, "signals"), vdso = !strcmp(top->sec[i].name, "vdso");
+		if (!sig && !vdso)
 			continue;
-		if (section(top, "signals", &buf, &rd, err, sizeof(err)))
+		free(buf);
+		buf = NULL;
+		if (section(top, top->sec[i].name, &buf, &rd, err, sizeof(err)))
 			goto msg;
-		if (snap_get_signals(&rd, d)) {
+		if (sig ? snap_get_signals(&rd, d) : snap_get_vdso(&rd, d)) {
 			ret = image_error(top->dir, rd.bad);
 			goto out;
 		}
@@ -194,6 +199,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	ret = 0;
 	if (dry)
 		goto out;
+	vdso_calibrate(d, NULL);
 	/* The restored domain can take incremental snapshots against this
 	 * image straight away. */
 	memcpy(d->last_snap, top->meta.id, sizeof(d->last_snap));

@@ -1,5 +1,6 @@
 /* snap_signals.c: section `signals` — pending signals and their siginfo, timers, per-thread altstacks and swapped masks. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain.h"
@@ -88,10 +89,19 @@ int snap_get_signals(struct sread *r, struct domain *d)
 		k->overrun = (int)sr_range(r, 0, INT32_MAX, "signals: timer overrun");
 	}
 	uint32_t n = (uint32_t)sr_range(r, 0, MAX_THREADS, "signals: thread count");
+	bool any = false;
+	for (int i = 0; i < MAX_THREADS; i++)
+		any |= d->threads[i] != NULL;
+	/* restore --check builds no threads: records are only validated. */
+	struct thread *scratch = any ? NULL : calloc(1, sizeof(*scratch));
+	if (!any && !scratch) {
+		sr_fail(r, "signals: out of memory");
+		return -1;
+	}
 	for (uint32_t j = 0; j < n && !r->bad; j++) {
 		int tid = (int)sr_u32(r);
-		struct thread *t = NULL;
-		for (int i = 0; i < MAX_THREADS; i++)
+		struct thread *t = scratch;
+		for (int i = 0; i < MAX_THREADS && any; i++)
 			if (d->threads[i] && d->threads[i]->tid == tid)
 				t = d->threads[i];
 		if (!t && !r->bad) {
@@ -109,5 +119,6 @@ int snap_get_signals(struct sread *r, struct domain *d)
 		t->intr.nr = sr_u64(r);
 		t->intr.a1 = sr_u64(r);
 	}
+	free(scratch);
 	return r->bad ? -1 : 0;
 }

@@ -38,6 +38,11 @@ int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_signals(struct sread *r, struct domain *d);
 
+/* Section `vdso` (optional): the vvar page's address; restore rewrites its
+ * time data for the new host (vmm/vdso.c). Read after `mm`. */
+int snap_put_vdso(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_vdso(struct sread *r, struct domain *d);
+
 /* One vCPU record from given state (the unit tests write images without
  * KVM through this). */
 struct thread;

@@ -28,8 +28,9 @@
 #   ", N skipped" when any were skipped). Exit status 1 if any test failed, else 0.
 #   Logs stay in $B/test-results/ (the last 5 runs).
 # If the VM cannot boot (or times out), every e2e test that did not report counts as failed.
-# If the VM's kernel stalls (vm-run exit 123: its console heartbeat stopped), the scripts
-# that did not report run once more in a fresh VM, with a warning and the console's tail.
+# If the VM's kernel stalls or panics (vm-run exit 123), the scripts
+# that did not report run again in a fresh VM (twice at most), with a warning and the
+# console's tail.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -162,20 +163,22 @@ if [ ${#e2e[@]} -gt 0 ]; then
 		drain
 	}
 	vm_batch "${e2e[@]}"
-	# A guest kernel that stopped (vm-run 123: no console heartbeat) is the emulator's
-	# failure, not a test's: the scripts that did not report get one fresh VM. Said loudly.
-	if [ "$vm_rc" = 123 ]; then
+	# A guest kernel that stalled or panicked (vm-run 123) is the emulated machine's
+	# failure — user-space pdvm cannot crash it — not a test's: the scripts that did
+	# not report get a fresh VM, twice at most. Said loudly, with the console.
+	for attempt in 1 2; do
+		[ "$vm_rc" = 123 ] || break
 		rest=()
 		for t in "${e2e[@]}"; do
 			[ -n "${done_e2e[$(basename "$t" .sh)]:-}" ] || rest+=("$t")
 		done
-		if [ ${#rest[@]} -gt 0 ]; then
-			echo "run.sh: WARNING: the nested VM's kernel stalled; console:"
-			tail -n 40 "$RES/vm.log" | sed 's/^/    | /'
-			echo "run.sh: re-running in a fresh VM the ${#rest[@]} script(s) that did not report: ${rest[*]}"
-			vm_batch "${rest[@]}"
-		fi
-	fi
+		[ ${#rest[@]} -gt 0 ] || break
+		echo "run.sh: WARNING: the nested VM's kernel stalled or died; console:"
+		tail -n 90 "$RES/vm.log" | sed 's/^/    | /'
+		echo "run.sh: re-running (retry $attempt of 2) in a fresh VM the ${#rest[@]} script(s) that did not report: ${rest[*]}"
+		mv "$RES/vm.log" "$RES/vm.failed-$attempt.log"
+		vm_batch "${rest[@]}"
+	done
 	vm_msg_shown=""
 	for t in "${e2e[@]}"; do
 		name=$(basename "$t" .sh)

@@ -14,6 +14,7 @@
 #include "../tools/control.h"
 #include "../snapshot/lazy.h"
 #include "domain.h"
+#include "vdso.h"
 #include "fault.h"
 #include "files.h"
 #include "loader.h"
@@ -176,6 +177,7 @@ static int domain_exec(struct domain *d, struct thread *t)
 	free(path);
 	t->regs_dirty = true;
 	mm_commit(d);
+	vdso_calibrate(d, t);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "kvm.h"
 #include "fault.h"
 #include "ksignal.h"
+#include "../guestshim/vvar.h"
 
 struct domain_config;
 struct files;
@@ -101,6 +102,15 @@ struct domain {
 	uint64_t sig_pending;       /* process-directed pending signals */
 	struct ksiginfo sig_info[NSIG_K];
 	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	/* vDSO time data (vmm/vdso.c) */
+	gva_t vvar_gva;             /* 0: no vDSO */
+	bool vdso_ok, vvar_have_base;
+	bool vdso_calibrated, vdso_off; /* TSC measured / fast path off for good */
+	uint64_t vdso_traps, vdso_checked_ns, tsc_khz;
+	int64_t tsc_offset;         /* guest TSC - host TSC */
+	uint64_t tsc_mult;          /* ns = ticks * mult >> 32 */
+	struct pdvm_vvar vvar_last; /* what the guest sees now */
+	uint64_t vvar_updated_ns;   /* host CLOCK_MONOTONIC of the last update */
 	pthread_t sig_thread;
 	bool sig_thread_running, sig_thread_quit;
 	struct { uint64_t cur, max; } rlimits[16];

@@ -16,6 +16,7 @@
 #include "domain.h"
 #include "mm.h"
 #include "files.h"
+#include "vdso.h"
 
 /* Where a static PIE goes: Linux's ELF_ET_DYN_BASE without randomisation. */
 #define DYN_BASE		0x555555554000UL
@@ -360,6 +361,12 @@ static long strings_size(char *const *argv, char *const *envp)
 	return (long)total;
 }
 
+/* auxv entries including AT_NULL: AT_SYSINFO_EHDR only with a vDSO. */
+static size_t auxv_pairs(const struct elf_stack_params *p)
+{
+	return AUXV_PAIRS + (p->sysinfo_ehdr ? 1 : 0);
+}
+
 long elf_stack_size(const struct elf_stack_params *p)
 {
 	char *const *argv = effective_argv(p);
@@ -374,7 +381,7 @@ long elf_stack_size(const struct elf_stack_params *p)
 	/* strings + execfn + top NULL + alignment + platform + random +
 	 * alignment + argc + two NULLs + auxv */
 	return s + (long)fn + 8 + 16 + sizeof(PLATFORM) + 16 + 16 +
-	       8 + 16 + AUXV_PAIRS * 16;
+	       8 + 16 + (long)auxv_pairs(p) * 16;
 }
 
 int elf_build_stack(void *buf, size_t len, gva_t top,
@@ -424,7 +431,7 @@ int elf_build_stack(void *buf, size_t len, gva_t top,
 	memcpy(HOST(pos), p->random, 16);
 
 	/* argc, argv[], NULL, envp[], NULL, auxv: RSP at argc 16-aligned. */
-	items = 1 + (argc + 1) + (envc + 1) + AUXV_PAIRS * 2;
+	items = 1 + (argc + 1) + (envc + 1) + auxv_pairs(p) * 2;
 	sp = (pos - items * 8) & ~15UL;
 	if (sp < base)
 		return -E2BIG;
@@ -449,7 +456,9 @@ int elf_build_stack(void *buf, size_t len, gva_t top,
 	w[k++] = 0;
 
 #define AUX(type, val) do { w[k++] = (type); w[k++] = (val); } while (0)
-	/* x86-64 ARCH_DLINFO comes first (AT_SYSINFO_EHDR: no vDSO yet). */
+	/* x86-64 ARCH_DLINFO comes first. */
+	if (p->sysinfo_ehdr)
+		AUX(AT_SYSINFO_EHDR, p->sysinfo_ehdr);
 	AUX(AT_MINSIGSTKSZ, p->minsigstksz);
 	AUX(AT_HWCAP, p->hwcap);
 	AUX(AT_PAGESZ, PAGE_SIZE);
@@ -587,7 +596,7 @@ static uint64_t host_hwcap(void)
 	return dx;
 }
 
-static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t base,
+static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t base, uint64_t vdso,
 		       const char *execfn, char *const argv[], char *const envp[],
 		       gva_t top, gva_t *sp, char *err, size_t errlen)
 {
@@ -595,7 +604,7 @@ static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t b
 		.argv = argv, .envp = envp, .execfn = execfn,
 		.hwcap = host_hwcap(), .hwcap2 = 0,
 		.phdr = info->phdr, .phent = info->phent, .phnum = info->phnum,
-		.entry = info->entry, .base = base,
+		.entry = info->entry, .base = base, .sysinfo_ehdr = vdso,
 		.uid = getuid(), .euid = geteuid(), .gid = getgid(), .egid = getegid(),
 		.minsigstksz = 2048,
 	};
@@ -753,7 +762,10 @@ int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 			goto out;
 	}
 
-	rc = setup_stack(d, info, base, execfn, argv, envp, top, &sp, err, errlen);
+	/* The vDSO goes last, as Linux's arch_setup_additional_pages. */
+	uint64_t vdso = vdso_map(d);
+
+	rc = setup_stack(d, info, base, vdso, execfn, argv, envp, top, &sp, err, errlen);
 	if (rc < 0)
 		goto out;
 

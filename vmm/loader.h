@@ -54,6 +54,7 @@ struct elf_stack_params {
 	uint8_t random[16];         /* AT_RANDOM bytes */
 	uint64_t hwcap, hwcap2, phdr, phent, phnum, entry;
 	uint64_t base;              /* AT_BASE: the interpreter's load bias */
+	uint64_t sysinfo_ehdr;      /* AT_SYSINFO_EHDR: the vDSO, 0 = none */
 	uint64_t uid, euid, gid, egid, minsigstksz;
 };
 

@@ -10,6 +10,7 @@
 #include "ksignal.h"
 #include "syscall.h"
 #include "uaccess.h"
+#include "vdso.h"
 
 #define NS		1000000000ULL
 #define KSIGEV_SIGNAL	0
@@ -331,9 +332,13 @@ static void *sig_thread_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	dom_lock(d);
 	while (!d->sig_thread_quit) {
-		uint64_t wait = NS;
+		uint64_t wait = NS / 2;
 		if (!d->paused && !d->exiting) {
 			uint64_t now = guest_mono_ns(d);
+			struct timespec hn;
+			clock_gettime(CLOCK_MONOTONIC, &hn);
+			if ((uint64_t)hn.tv_sec * NS + (uint64_t)hn.tv_nsec - d->vvar_updated_ns >= NS / 2)
+				vdso_update(d);
 			for (int i = 0; i < MAX_KTIMERS; i++) {
 				struct ktimer *k = &d->timers[i];
 				if (!k->used || !k->deadline_ns)

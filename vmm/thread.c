@@ -13,6 +13,7 @@
 #include "syscall.h"
 #include "trap.h"
 #include "uaccess.h"
+#include "vdso.h"
 
 static __thread struct kvm_run *tls_run;
 
@@ -149,6 +150,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	d->ntraps++;
 	if (tr->kind == TRAP_SYSCALL) {
 		*spurious = 0;
+		vdso_trap_check(d, t);
 		syscall_dispatch(t);
 		t->regs_dirty = true;
 		return;
