@@ -1,5 +1,6 @@
 #!/bin/bash
 # run.sh: pdvm benchmarks side by side: CPU-bound ratio, syscall trap cost vs the platform floor, startup time, remap churn,
+# python3 start-up, a syscall-heavy tool (du), clock_gettime (system call vs vDSO), signal delivery,
 # and snapshots: a 1 GiB image against memcpy and lz4 (bench/memlz4.c), an incremental image, eager vs lazy restore.
 #
 # Usage: B=build bench/run.sh         (what `make bench` runs)
@@ -49,7 +50,7 @@ if gcc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-function -D_GNU_SOURCE -Ivmm -Is
 else
 	echo "bench: cannot build bench/snapwrite.c (host snapshot writer row will be n/a)" >&2
 fi
-for p in "$PDVM" "$GUEST/cpuloop" "$GUEST/getpid_loop" "$GUEST/hello" "$GUEST/remap"; do
+for p in "$PDVM" "$GUEST/cpuloop" "$GUEST/getpid_loop" "$GUEST/hello" "$GUEST/remap" "$GUEST/clock_loop" "$GUEST/sig_loop"; do
 	[ -x "$p" ] || { echo "bench: $p is missing (run make first)" >&2; exit 1; }
 done
 
@@ -75,6 +76,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ms_now() { echo $(($(date +%s%N) / 1000)); }   # microseconds
+us_to_ms_f() { awk -v d="$1" 'BEGIN { printf "%.1f", d / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 num_or_na() { [ -n "$1" ] && echo "$1" || echo n/a; }
 
@@ -123,6 +125,34 @@ REMAP_TRAPS=$(stat_field traps)
 REMAP_FLUSHES=$(stat_field flushes)
 REMAP_RESYNCS=$(stat_field resyncs)
 [ "$REMAP_RC" = 0 ] || REMAP_PDVM_MS="failed (exit $REMAP_RC)"
+
+# ---- (f) compatibility: python3 start-up, a syscall-heavy tool, clock_gettime and signals -------------
+# python3 -c pass: the dynamic loader, ~40 libraries' worth of mmap/openat/read and the interpreter's start.
+py_n=() py_p=()
+for _ in $(seq "$REPS"); do
+	t0=$(ms_now); /usr/bin/python3 -c pass >/dev/null 2>&1; t1=$(ms_now); py_n+=("$((t1 - t0))")
+	t0=$(ms_now); "$PDVM" run -- /usr/bin/python3 -c pass >/dev/null 2>&1; t1=$(ms_now); py_p+=("$((t1 - t0))")
+done
+PY_NATIVE_MS=$(printf '%s\n' "${py_n[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
+PY_PDVM_MS=$(printf '%s\n' "${py_p[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
+PY_RATIO=$(ratio "$PY_PDVM_MS" "$PY_NATIVE_MS")
+# du over the time zone database (~1300 entries): getdents64 and newfstatat per file, output compared.
+DU_DIR=/usr/share/zoneinfo
+t0=$(ms_now); du -s "$DU_DIR" >"$TMP/du.n" 2>/dev/null; t1=$(ms_now); DU_NATIVE_MS=$(us_to_ms_f $((t1 - t0)))
+t0=$(ms_now); "$PDVM" run -v -- /usr/bin/du -s "$DU_DIR" >"$TMP/du.p" 2>"$TMP/du.err"; t1=$(ms_now)
+DU_PDVM_MS=$(us_to_ms_f $((t1 - t0)))
+DU_TRAPS=$(num_or_na "$(sed -n 's/.*stats: traps=\([0-9]*\).*/\1/p' "$TMP/du.err" | tail -n1)")
+cmp -s "$TMP/du.n" "$TMP/du.p" && DU_SAME=yes || DU_SAME=no
+DU_RATIO=$(ratio "$DU_PDVM_MS" "$DU_NATIVE_MS")
+# clock_gettime: native, pdvm as it comes (system calls without a stable TSC), pdvm with the vDSO forced on.
+CLK_N=$(num_or_na "$("$GUEST/clock_loop" 100000 | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')")
+CLK_P=$(num_or_na "$("$PDVM" run -- "$GUEST/clock_loop" 20000 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')")
+CLK_F=$(num_or_na "$(PDVM_VDSO=force "$PDVM" run -- "$GUEST/clock_loop" 100000 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')")
+# A signal raised to self and handled: glibc's raise() is 4 system calls (block, gettid, tgkill,
+# unblock), then the handler's rt_sigreturn: 5 traps in pdvm, the floor it is compared with.
+SIG_N=$(num_or_na "$("$GUEST/sig_loop" 10000 | sed -n 's/.*, \([0-9.]*\) us\/signal.*/\1/p')")
+SIG_P=$(num_or_na "$("$PDVM" run -- "$GUEST/sig_loop" 2000 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/signal.*/\1/p')")
+SIG_FLOOR=$(awk -v f="$FLOOR_US" 'BEGIN { if (f == "n/a") print "n/a"; else printf "%.1f", 5 * f }')
 
 # ---- (e) snapshots: a 1 GiB image vs memcpy/lz4, incremental after 1% dirtied, eager vs lazy restore ----------
 # tests/guest/memfill fills its memory with zero / random / text thirds; bench/memlz4 fills the same bytes on this
@@ -380,6 +410,14 @@ printf '%-44s %14s %14s %10s\n' "remap churn ($REMAP_N iterations), ms" "$REMAP_
 	"$(ratio "$REMAP_PDVM_MS" "$REMAP_NATIVE_MS")"
 printf '%-44s %14s %14s %10s\n' "  remap: traps / flushes / resyncs" "" "$REMAP_TRAPS/$REMAP_FLUSHES/$REMAP_RESYNCS" ""
 printf 'trap floor: %s mode (%s); %s repetitions, medians\n\n' "$FLOOR_MODE" "$FLOOR_LINE" "$REPS"
+printf '%-44s %14s %14s %10s\n' "python3 -c pass, start-up ms (median)" "$PY_NATIVE_MS" "$PY_PDVM_MS" "$PY_RATIO"
+printf '%-44s %14s %14s %10s\n' "du -s $DU_DIR, ms (same output: $DU_SAME)" "$DU_NATIVE_MS" "$DU_PDVM_MS" "$DU_RATIO"
+printf '%-44s %14s %14s %10s\n' "  du: traps in pdvm" "" "$DU_TRAPS" ""
+printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, system calls" "$CLK_N" "$CLK_P" "$(ratio "$CLK_P" "$CLK_N")"
+printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, vDSO forced on" "$CLK_N" "$CLK_F" "$(ratio "$CLK_F" "$CLK_N")"
+printf '%-44s %14s %14s %10s\n' "signal raise+handle us (vs 5 trap floors)" "$SIG_FLOOR" "$SIG_P" "$(ratio "$SIG_P" "$SIG_FLOOR")"
+printf '%-44s %14s %14s %10s\n' "  (native signal raise+handle, us)" "$SIG_N" "" ""
+printf '%-44s %s\n\n' "fork+exec+wait of a trivial program" "n/a: a domain is one process (fork/exec not implemented yet)"
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -469,6 +507,12 @@ cat >"$OUTF" <<EOF
   "trap": { "getpid_calls": $GETPIDS, "pdvm_us_per_call": $(jnum "$GETPID_US"), "native_us_per_call": $(jnum "$GETPID_NATIVE_US"),
             "floor_us_per_trap": $(jnum "$FLOOR_US"), "floor_mode": $(jstr "$FLOOR_MODE"), "ratio_to_floor": $(jnum "$TRAP_RATIO") },
   "startup": { "native_ms": $(jnum "$START_NATIVE_MS"), "pdvm_ms": $(jnum "$START_PDVM_MS"), "ratio": $(jnum "$START_RATIO") },
+  "compat": { "python_startup_native_ms": $(jnum "$PY_NATIVE_MS"), "python_startup_pdvm_ms": $(jnum "$PY_PDVM_MS"),
+              "python_startup_ratio": $(jnum "$PY_RATIO"), "du_native_ms": $(jnum "$DU_NATIVE_MS"), "du_pdvm_ms": $(jnum "$DU_PDVM_MS"),
+              "du_ratio": $(jnum "$DU_RATIO"), "du_traps": $(jnum "$DU_TRAPS"), "du_same_output": $([ "$DU_SAME" = yes ] && echo true || echo false),
+              "clock_native_us": $(jnum "$CLK_N"), "clock_pdvm_syscall_us": $(jnum "$CLK_P"), "clock_pdvm_vdso_forced_us": $(jnum "$CLK_F"),
+              "signal_native_us": $(jnum "$SIG_N"), "signal_pdvm_us": $(jnum "$SIG_P"), "signal_five_trap_floors_us": $(jnum "$SIG_FLOOR"),
+              "fork_exec_wait": null },
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "procfs.h"
 #include "files_internal.h"
 #include "snap_state.h"
 
@@ -261,7 +262,7 @@ static int get_file(struct sread *r, struct domain *d, int flags, bool force, st
 	} else if ((st.st_mode & S_IFMT) != (mode & S_IFMT)) {
 		ret = -ESTALE;
 		snprintf(err, errlen, "%s is no longer the same kind of file", g);
-	} else if (S_ISREG(st.st_mode) && !force &&
+	} else if (S_ISREG(st.st_mode) && !force && !procfs_is_synthetic(d, g) &&
 		   ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino || (uint64_t)st.st_size != size ||
 		    (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec != mt)) {
 		ret = -ESTALE;

@@ -15,6 +15,7 @@
 #include "../snapshot/lazy.h"
 #include "domain.h"
 #include "vdso.h"
+#include "procfs.h"
 #include "fault.h"
 #include "files.h"
 #include "loader.h"
@@ -212,6 +213,7 @@ struct domain *domain_new(const struct domain_config *c)
 
 void domain_free(struct domain *d)
 {
+	procfs_cleanup_dir(d->procfs_dir, true);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {

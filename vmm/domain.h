@@ -111,6 +111,7 @@ struct domain {
 	uint64_t tsc_mult;          /* ns = ticks * mult >> 32 */
 	struct pdvm_vvar vvar_last; /* what the guest sees now */
 	uint64_t vvar_updated_ns;   /* host CLOCK_MONOTONIC of the last update */
+	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	pthread_t sig_thread;
 	bool sig_thread_running, sig_thread_quit;
 	struct { uint64_t cur, max; } rlimits[16];

@@ -134,7 +134,9 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 		return; /* one instance per signal number */
 	t->sig_pending |= SIGBIT(sig);
 	t->sig_info[sig - 1] = *info;
-	if (!(t->sigmask & SIGBIT(sig))) {
+	/* A thread handling a trap right now (raise() to itself) looks at its
+	 * signals before it re-enters the guest: nothing to wake. */
+	if (!(t->sigmask & SIGBIT(sig)) && (t->state != VCPU_IN_VMM || t->blocked || t->waiting)) {
 		sig_wake(t);
 		sig_thread_poke(d);
 	}

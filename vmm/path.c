@@ -14,6 +14,7 @@
 
 #include "domain.h"
 #include "files_internal.h"
+#include "procfs.h"
 #include "uaccess.h"
 
 #define RES_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
@@ -399,6 +400,11 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	n = path_magic_fd(g);
 	if (n >= 0)
 		return open_magic(d, n, flags, mode);
+	if (!(flags & O_PATH)) {
+		r = procfs_open(d, NULL, g, flags);
+		if (r != PROCFS_NOT_OURS)
+			return r;
+	}
 	if (!(flags & O_PATH) && write_intent(flags))
 		return open_write(d, g, flags, mode);
 	return path_open_root(f, g, flags, 0);

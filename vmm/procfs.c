@@ -1,0 +1,300 @@
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/) and /proc/meminfo, generated from VMM state. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "files_internal.h"
+#include "procfs.h"
+#include "../tools/config.h"
+
+/* A growing text buffer. */
+struct tbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void tb_printf(struct tbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t nc = b->cap ? b->cap * 2 : 4096;
+		while (nc - b->len <= (size_t)n)
+			nc *= 2;
+		char *q = realloc(b->p, nc);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = nc;
+	}
+}
+
+static void tb_nulstrings(struct tbuf *b, char *const *v)
+{
+	for (; v && *v; v++) {
+		tb_printf(b, "%s", *v);
+		tb_printf(b, "%c", 0);
+	}
+	/* vsnprintf counts the NUL of "%c" with 0: a byte each time. */
+}
+
+static const char *comm_of(struct domain *d)
+{
+	const char *p = d->cfg && d->cfg->program ? d->cfg->program : "";
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static uint64_t vm_bytes(struct domain *d)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < d->mm.nvmas; i++)
+		n += d->mm.vmas[i].end - d->mm.vmas[i].start;
+	return n;
+}
+
+static uint64_t rss_bytes(struct domain *d)
+{
+	return d->mm.frames.data_used * PAGE_SIZE;
+}
+
+static uint64_t sigset_of(struct domain *d, uint64_t want)
+{
+	uint64_t m = 0;
+	for (int s = 1; s <= NSIG_K; s++) {
+		uint64_t h = d->sigactions[s - 1].handler;
+		if ((want == KSIG_IGN && h == KSIG_IGN) || (want == 2 && h > KSIG_IGN))
+			m |= SIGBIT(s);
+	}
+	return m;
+}
+
+static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
+{
+	uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
+	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
+		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
+		  comm_of(d), d->files ? (unsigned)d->files->umask : 022, d->pid, d->pid, getppid(),
+		  uid, uid, uid, uid, gid, gid, gid, gid);
+	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
+		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
+		  (unsigned long long)(vm_bytes(d) >> 10), (unsigned long long)(vm_bytes(d) >> 10),
+		  (unsigned long long)(rss_bytes(d) >> 10), (unsigned long long)(rss_bytes(d) >> 10),
+		  8192ULL, d->nthreads);
+	tb_printf(b, "SigQ:\t0/%llu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
+		  "SigIgn:\t%016llx\nSigCgt:\t%016llx\n",
+		  (unsigned long long)d->rlimits[RLIMIT_SIGPENDING].cur,
+		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)d->sig_pending,
+		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(d, KSIG_IGN),
+		  (unsigned long long)sigset_of(d, 2));
+	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+		  "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+		  "Cpus_allowed_list:\t0-%ld\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+		  sysconf(_SC_NPROCESSORS_ONLN) - 1);
+}
+
+static void gen_stat(struct domain *d, struct tbuf *b)
+{
+	uint64_t start = (d->start_ns / 1000000000ULL) * (uint64_t)sysconf(_SC_CLK_TCK);
+	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
+	tb_printf(b, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 %llu %llu %llu "
+		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		  d->pid, comm_of(d), getppid(), d->pid, d->pid, d->nthreads,
+		  (unsigned long long)start, (unsigned long long)vm_bytes(d),
+		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)d->mm.stack_top);
+}
+
+static void gen_maps(struct domain *d, struct tbuf *b)
+{
+	struct mm *mm = &d->mm;
+	for (int i = 0; i < mm->nvmas; i++) {
+		const struct vma *v = &mm->vmas[i];
+		const char *name = "";
+		if (d->vvar_gva && v->start <= d->vvar_gva && d->vvar_gva < v->end)
+			name = "[vvar]";
+		else if (d->vvar_gva && v->start <= d->vvar_gva + PAGE_SIZE && d->vvar_gva + PAGE_SIZE < v->end)
+			name = "[vdso]";
+		else if (v->start >= mm->brk_start && v->end <= mm->brk_end && mm->brk_end > mm->brk_start)
+			name = "[heap]";
+		else if (v->end == mm->stack_top || (v->flags & MAP_GROWSDOWN))
+			name = "[stack]";
+		tb_printf(b, "%08llx-%08llx %c%c%c%c 00000000 00:00 0%s%s\n",
+			  (unsigned long long)v->start, (unsigned long long)v->end,
+			  v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+			  v->prot & PROT_EXEC ? 'x' : '-', (v->flags & MAP_SHARED) ? 's' : 'p',
+			  *name ? "                          " : "", name);
+	}
+}
+
+static void gen_meminfo(struct domain *d, struct tbuf *b)
+{
+	uint64_t total = d->mm.frames.data_limit * PAGE_SIZE, used = rss_bytes(d);
+	uint64_t freeb = total > used ? total - used : 0;
+	tb_printf(b, "MemTotal:       %8llu kB\nMemFree:        %8llu kB\nMemAvailable:   %8llu kB\n"
+		  "Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n"
+		  "SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n"
+		  "CommitLimit:    %8llu kB\nCommitted_AS:   %8llu kB\n",
+		  (unsigned long long)(total >> 10), (unsigned long long)(freeb >> 10),
+		  (unsigned long long)(freeb >> 10), (unsigned long long)(total >> 10),
+		  (unsigned long long)(used >> 10));
+}
+
+/* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" (our pid);
+ * returns the rest, "" for the directory itself, or NULL. */
+static const char *self_rest(struct domain *d, const char *g)
+{
+	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
+	char mine[32];
+	snprintf(mine, sizeof(mine), "/proc/%d", d->pid);
+	const char *cands[] = { pre[0], pre[1], mine };
+	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
+		size_t n = strlen(cands[i]);
+		if (!strncmp(g, cands[i], n) && (g[n] == '/' || !g[n]))
+			return g[n] ? g + n + 1 : "";
+	}
+	return NULL;
+}
+
+bool procfs_is_synthetic(struct domain *d, const char *g)
+{
+	const char *r = self_rest(d, g);
+	if (r)
+		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
+		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
+		       !strcmp(r, "maps") || !strcmp(r, "fd");
+	return !strcmp(g, "/proc/meminfo");
+}
+
+/* A read-only fd on the bytes: a memfd reopened O_RDONLY. */
+static int text_fd(const struct tbuf *b)
+{
+	int m = memfd_create("pdvm-proc", MFD_CLOEXEC);
+	if (m < 0)
+		return -errno;
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t n = write(m, b->p + off, b->len - off);
+		if (n < 0) {
+			int e = errno;
+			close(m);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", m);
+	int fd = open(link, O_RDONLY | O_CLOEXEC);
+	int e = errno;
+	close(m);
+	return fd < 0 ? -e : fd;
+}
+
+/* /proc/self/fd: a directory of symlinks named by the guest's fds, made
+ * fresh in a private host directory at every open. */
+static int fd_dir(struct domain *d)
+{
+	struct files *f = d->files;
+	if (!d->procfs_dir[0]) {
+		const char *base = getenv("TMPDIR");
+		snprintf(d->procfs_dir, sizeof(d->procfs_dir), "%s/pdvm-procfd-XXXXXX",
+			 base && *base ? base : "/tmp");
+		if (!mkdtemp(d->procfs_dir)) {
+			int e = errno;
+			d->procfs_dir[0] = '\0';
+			return -e;
+		}
+	}
+	procfs_cleanup_dir(d->procfs_dir, false);
+	int dfd = open(d->procfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	for (int i = 0; f && i < f->nfds; i++) {
+		if (!f->fds[i].ofd)
+			continue;
+		char name[16];
+		snprintf(name, sizeof(name), "%d", i);
+		const char *target = f->fds[i].ofd->path ? f->fds[i].ofd->path : "anon_inode:[unknown]";
+		if (symlinkat(target, dfd, name) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(dfd);
+			return -e;
+		}
+	}
+	return dfd;
+}
+
+void procfs_cleanup_dir(const char *dir, bool remove_dir)
+{
+	if (!dir || !dir[0])
+		return;
+	DIR *dd = opendir(dir);
+	if (dd) {
+		struct dirent *e;
+		while ((e = readdir(dd)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(dd), e->d_name, 0);
+		closedir(dd);
+	}
+	if (remove_dir)
+		rmdir(dir);
+}
+
+int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
+{
+	if (!procfs_is_synthetic(d, g))
+		return PROCFS_NOT_OURS;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
+		return -EACCES;
+	const char *r = self_rest(d, g);
+	if (r && !strcmp(r, "fd"))
+		return fd_dir(d);
+	if (flags & O_DIRECTORY)
+		return -ENOTDIR;
+	struct tbuf b = { 0 };
+	if (!r)
+		gen_meminfo(d, &b);
+	else if (!strcmp(r, "cmdline"))
+		tb_nulstrings(&b, d->cfg ? d->cfg->argv : NULL);
+	else if (!strcmp(r, "environ"))
+		tb_nulstrings(&b, d->cfg ? d->cfg->envp : NULL);
+	else if (!strcmp(r, "comm"))
+		tb_printf(&b, "%.15s\n", comm_of(d));
+	else if (!strcmp(r, "status"))
+		gen_status(d, t, &b);
+	else if (!strcmp(r, "stat"))
+		gen_stat(d, &b);
+	else if (!strcmp(r, "statm"))
+		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(d) / PAGE_SIZE),
+			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),
+			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE));
+	else
+		gen_maps(d, &b);
+	int fd = b.oom ? -ENOMEM : text_fd(&b);
+	free(b.p);
+	return fd;
+}
