@@ -185,14 +185,21 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	/* Optional sections (images of older builds do not have them). */
 	for (int i = 0; i < top->nsec; i++) {
 		bool sig = !strcmp(top->sec[i].name, "signals"), vdso = !strcmp(top->sec[i].name, "vdso");
-		if (!sig && !vdso)
+		bool shm = !strcmp(top->sec[i].name, "shmaps");
+		if (!sig && !vdso && !shm)
 			continue;
 		free(buf);
 		buf = NULL;
 		if (section(top, top->sec[i].name, &buf, &rd, err, sizeof(err)))
 			goto msg;
-		if (sig ? snap_get_signals(&rd, d) : snap_get_vdso(&rd, d)) {
+		r = sig ? snap_get_signals(&rd, d) : vdso ? snap_get_vdso(&rd, d)
+			: snap_get_shmaps(&rd, d, dry, err, sizeof(err));
+		if (r == -1 && rd.bad) {
 			ret = image_error(top->dir, rd.bad);
+			goto out;
+		}
+		if (r) {
+			fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
 			goto out;
 		}
 	}

@@ -43,6 +43,11 @@ int snap_get_signals(struct sread *r, struct domain *d);
 int snap_put_vdso(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_vdso(struct sread *r, struct domain *d);
 
+/* Section `shmaps` (optional): MAP_SHARED file mappings; restore reopens
+ * each file read-write inside the root (after `files`). */
+int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+
 /* One vCPU record from given state (the unit tests write images without
  * KVM through this). */
 struct thread;

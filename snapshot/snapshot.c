@@ -130,6 +130,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	    (r = put_section(&w, d, "vcpus", snap_put_vcpus, err, errlen)) ||
 	    (r = put_section(&w, d, "signals", snap_put_signals, err, errlen)) ||
 	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
+	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
 	    (r = snap_mem_write(&w, &d->mm.frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {

@@ -311,6 +311,7 @@ int domain_start_wait(struct domain *d, int status)
 		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
 			(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
 			(unsigned long long)d->mm.resyncs);
+	shmap_exit(d); /* the threads are gone: memory is final */
 	dom_unlock(d);
 	sig_thread_stop(d);
 	control_stop(d);

@@ -12,6 +12,7 @@
 #include "kvm.h"
 #include "fault.h"
 #include "ksignal.h"
+#include "shmap.h"
 #include "../guestshim/vvar.h"
 
 struct domain_config;
@@ -111,6 +112,8 @@ struct domain {
 	uint64_t tsc_mult;          /* ns = ticks * mult >> 32 */
 	struct pdvm_vvar vvar_last; /* what the guest sees now */
 	uint64_t vvar_updated_ns;   /* host CLOCK_MONOTONIC of the last update */
+	struct shmap shmaps[MAX_SHMAPS]; /* MAP_SHARED file mappings (vmm/shmap.c) */
+	int nshmaps;
 	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	pthread_t sig_thread;
 	bool sig_thread_running, sig_thread_quit;

@@ -205,6 +205,13 @@ int files_host_fd(struct domain *d, int fd)
 	return o ? o->hostfd : -EBADF;
 }
 
+const char *files_path(struct domain *d, int fd)
+{
+	struct ofd *o = fd_peek(d, fd);
+
+	return o && o->path ? o->path : "";
+}
+
 /* ---- set-up ---- */
 
 static int open_in_root(int rootfd, const char *path, int flags)

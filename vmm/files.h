@@ -20,4 +20,7 @@ int files_open_exec(struct domain *d, const char *path, char *const envp[], char
 /* Host fd behind guest fd `fd`, or -EBADF. (For mmap of files.) */
 int files_host_fd(struct domain *d, int fd);
 
+/* The guest path guest fd `fd` was opened with ("" if unknown). */
+const char *files_path(struct domain *d, int fd);
+
 #endif

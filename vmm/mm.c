@@ -193,6 +193,8 @@ static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
 static int unmap_range(struct domain *d, gva_t start, gva_t end)
 {
 	struct mm *mm = &d->mm;
+	if (d->nshmaps)
+		shmap_unmap(d, start, end); /* shared file pages go back first */
 	if (vma_split(mm, start) || vma_split(mm, end))
 		return -ENOMEM;
 	int i = vma_find(mm, start), j = i;

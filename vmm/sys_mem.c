@@ -79,15 +79,18 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 			return -EACCES;
 		if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
 			return -EACCES;
-		if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-			dom_log(d, "mmap: MAP_SHARED writable file mapping is a private copy here");
 		if (len > UINT64_MAX - off)
 			return -EOVERFLOW;
 	}
 	long r = mm_map(d, addr, len, prot, flags);
-	if (r < 0 || hostfd < 0 || !prot)
+	if (r < 0 || hostfd < 0)
 		return r;
+	/* PROT_NONE now may become readable later (mprotect): fill anyway. */
 	long f = fill_from_file(d, (gva_t)r, PAGE_ALIGN(len), hostfd, off);
+	/* Shared and writable through its fd: the file gets the guest's
+	 * changes back (msync, munmap, exit). */
+	if (!f && type != MAP_PRIVATE && (fcntl(hostfd, F_GETFL) & O_ACCMODE) == O_RDWR)
+		f = shmap_add(d, (gva_t)r, (gva_t)r + PAGE_ALIGN(len), hostfd, off, files_path(d, fd));
 	if (f < 0) {
 		mm_unmap(d, (gva_t)r, len);
 		return f;
@@ -168,11 +171,15 @@ static long sys_ok(struct thread *t, const uint64_t a[6])
 
 static long sys_msync(struct thread *t, const uint64_t a[6])
 {
-	(void)t;
-	if (a[0] & ~PAGE_MASK || a[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE) ||
-	    ((a[2] & MS_ASYNC) && (a[2] & MS_SYNC)))
+	gva_t addr = a[0];
+	size_t len = PAGE_ALIGN(a[1]);
+	if (addr & ~PAGE_MASK || a[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE) ||
+	    ((a[2] & MS_ASYNC) && (a[2] & MS_SYNC)) || (a[1] && !len))
 		return -EINVAL;
-	return 0;
+	if (addr > USER_MAX || len > USER_MAX - addr)
+		return -ENOMEM;
+	int r = shmap_sync(t->dom, addr, addr + len, (a[2] & MS_SYNC) != 0);
+	return r == -EIO ? -EIO : 0;
 }
 
 const struct syscall_desc sys_mem_table[] = {
