@@ -214,6 +214,7 @@ struct domain *domain_new(const struct domain_config *c)
 void domain_free(struct domain *d)
 {
 	procfs_cleanup_dir(d->procfs_dir, true);
+	shmap_release(d);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {

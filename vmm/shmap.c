@@ -109,6 +109,11 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 void shmap_exit(struct domain *d)
 {
 	shmap_sync(d, 0, USER_MAX, false);
+	shmap_release(d);
+}
+
+void shmap_release(struct domain *d)
+{
 	for (int i = 0; i < d->nshmaps; i++) {
 		close(d->shmaps[i].fd);
 		free(d->shmaps[i].path);

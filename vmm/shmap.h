@@ -28,5 +28,7 @@ int shmap_sync(struct domain *d, gva_t start, gva_t end, bool wait);
 void shmap_unmap(struct domain *d, gva_t start, gva_t end);
 /* At the end of the domain: write back everything and close. */
 void shmap_exit(struct domain *d);
+/* Forgets every mapping without writing back (a domain that never ran). */
+void shmap_release(struct domain *d);
 
 #endif

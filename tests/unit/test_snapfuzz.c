@@ -144,6 +144,33 @@ static void make_image(void)
 		snap_put_thread(&b, &t[i], &xs, &xcrs, &sregs, 12345);
 	}
 	put(&w, "vcpus", &b);
+	/* Optional sections: pending signals with siginfo, a timer, an
+	 * altstack; the vvar address; a shared file mapping. */
+	d->sig_pending = SIGBIT(10);
+	d->sig_info[9] = (struct ksiginfo){ .signo = 10, .code = -6 };
+	d->timers[0] = (struct ktimer){ .used = true, .clock = 1, .signo = 14, .deadline_ns = 123456789,
+					.interval_ns = 1000000 };
+	t[1].sig_pending = SIGBIT(12);
+	t[1].sig_info[11] = (struct ksiginfo){ .signo = 12 };
+	t[1].ss_sp = (uint64_t)a;
+	t[1].ss_size = 65536;
+	d->threads[0] = &t[0];
+	d->threads[1] = &t[1];
+	d->nthreads = 2;
+	if (snap_put_signals(d, &b, err, sizeof(err)))
+		die(err);
+	put(&w, "signals", &b);
+	d->threads[0] = d->threads[1] = NULL;
+	d->nthreads = 0;
+	d->vvar_gva = (gva_t)a;
+	snap_put_vdso(d, &b, err, sizeof(err));
+	put(&w, "vdso", &b);
+	int sh = path_open(d, AT_FDCWD, "/w/shared.txt", O_RDWR | O_CREAT, 0644, NULL);
+	if (sh < 0 || write(sh, "shared\n", 7) != 7 || shmap_add(d, (gva_t)a, (gva_t)a + 8192, sh, 0, "/w/shared.txt"))
+		die("shmap");
+	close(sh);
+	snap_put_shmaps(d, &b, err, sizeof(err));
+	put(&w, "shmaps", &b);
 	struct mem_stats st;
 	if (snap_mem_write(&w, &d->mm.frames, NULL, 2, &st, err, sizeof(err)) || img_commit(&w, &m, err, sizeof(err)))
 		die(err);
@@ -154,8 +181,10 @@ static void make_image(void)
 	domain_free(d);
 }
 
-static const char *files[] = { "domain.bin", "mm.bin", "files.bin", "vcpus.bin", "memory.bin", "memidx.bin" };
-static const char *names[] = { "domain", "mm", "files", "vcpus", "memory", "memidx" };
+static const char *files[] = { "domain.bin", "mm.bin", "files.bin", "vcpus.bin", "memory.bin", "memidx.bin",
+				"signals.bin", "vdso.bin", "shmaps.bin" };
+static const char *names[] = { "domain", "mm", "files", "vcpus", "memory", "memidx", "signals", "vdso", "shmaps" };
+#define NSECTIONS (sizeof(files) / sizeof(files[0]))
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -206,8 +235,8 @@ static void fix_manifest(const char *dir, const char *name, const uint8_t *p, si
 static void copy_image(const char *from, const char *to)
 {
 	mkdir(to, 0700);
-	for (int i = 0; i < 7; i++) {
-		const char *f = i < 6 ? files[i] : "manifest.json";
+	for (int i = 0; i <= (int)NSECTIONS; i++) {
+		const char *f = i < (int)NSECTIONS ? files[i] : "manifest.json";
 		char a[700], b[700];
 		size_t len;
 		snprintf(a, sizeof(a), "%s/%s", from, f);
@@ -220,7 +249,7 @@ static void copy_image(const char *from, const char *to)
 
 static void mutate(const char *dir, int kind)
 {
-	int k = (int)(rnd() % 6);
+	int k = (int)(rnd() % NSECTIONS);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
 	size_t len;
@@ -243,7 +272,7 @@ static void mutate(const char *dir, int kind)
 		break;
 	}
 	case 4: { /* section swap: two sections' files exchange contents */
-		int k2 = (int)(rnd() % 6);
+		int k2 = (int)(rnd() % NSECTIONS);
 		char path2[700];
 		snprintf(path2, sizeof(path2), "%s/%s", dir, files[k2]);
 		size_t len2;
