@@ -73,9 +73,10 @@ struct futex_waiter {
 
 /* Waiters are linked on d->futex_waiters (lock held), so that pausing and
  * ending the domain wake them all; a key of FUTEX_KEY_NONE never matches a
- * futex word (signal waits). */
+ * futex word (signal waits). link initialises w's condition variable
+ * (CLOCK_MONOTONIC deadlines), unlink destroys it. */
 #define FUTEX_KEY_NONE UINT64_MAX
-void futex_waiter_link(struct domain *d, struct futex_waiter *w);
+void futex_waiter_link(struct domain *d, struct futex_waiter *w, gpa_t key);
 void futex_waiter_unlink(struct domain *d, struct futex_waiter *w);
 
 struct sigaction_k {
@@ -166,6 +167,8 @@ void dom_exit_group(struct domain *d, int status);
 
 /* Creates a thread (and its vCPU) sharing the domain; not yet started. */
 struct thread *thread_create(struct domain *d, int *err);
+/* The live thread with this tid, or NULL. */
+struct thread *thread_find(struct domain *d, int tid);
 /* Starts the host thread that runs t's vCPU. */
 int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */

@@ -52,16 +52,6 @@ static pthread_mutex_t extra_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_extra extras[MAX_EXTRAS];
 static struct domain_extra dextras[MAX_DOMAINS];
 
-static struct thread *find_thread(struct domain *d, int tid)
-{
-	for (int i = 0; i < MAX_THREADS; i++) {
-		struct thread *t = d->threads[i];
-
-		if (t && t->tid == tid && !t->exited)
-			return t;
-	}
-	return NULL;
-}
 
 /* The default name: basename of the program, as exec sets comm. */
 static void default_comm(const struct domain *d, char *comm)
@@ -94,7 +84,7 @@ static struct thread_extra *thread_extra(struct thread *t)
 			e = &extras[i];
 	/* Full: reclaim an entry of a thread of this domain that is gone. */
 	for (int i = 0; i < MAX_EXTRAS && !e; i++)
-		if (extras[i].d == d && !find_thread(d, extras[i].tid))
+		if (extras[i].d == d && !thread_find(d, extras[i].tid))
 			e = &extras[i];
 	if (!e)
 		e = &extras[t->tid % MAX_EXTRAS]; /* cannot happen: > 2x threads */
@@ -139,12 +129,12 @@ static struct thread *target_thread(struct thread *t, int pid)
 {
 	if (pid == 0 || pid == t->tid)
 		return t;
-	return find_thread(t->dom, pid);
+	return thread_find(t->dom, pid);
 }
 
 static bool own_process(struct thread *t, int pid)
 {
-	return pid == 0 || pid == t->dom->pid || find_thread(t->dom, pid) != NULL;
+	return pid == 0 || pid == t->dom->pid || thread_find(t->dom, pid) != NULL;
 }
 
 static int put_u32(struct domain *d, gva_t p, uint32_t v)

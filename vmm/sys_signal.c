@@ -143,16 +143,6 @@ static long sys_sigaltstack(struct thread *t, const uint64_t a[6])
 
 /* ---- sending ---- */
 
-static struct thread *find_thread(struct domain *d, int tid)
-{
-	for (int i = 0; i < MAX_THREADS; i++) {
-		struct thread *o = d->threads[i];
-
-		if (o && o->tid == tid && !o->exited)
-			return o;
-	}
-	return NULL;
-}
 
 /* The domain is one process (and its own process group): pid, 0, -1 and
  * -pid all name it. */
@@ -183,7 +173,7 @@ static long do_tkill(struct thread *t, int64_t tgid, int64_t tid, uint64_t sig)
 
 	if (tid <= 0 || sig > NSIG_K)
 		return -EINVAL;
-	struct thread *o = find_thread(d, (int)tid);
+	struct thread *o = thread_find(d, (int)tid);
 	if (!o || (tgid >= 0 && tgid != d->pid))
 		return -ESRCH;
 	if (sig == 0)
@@ -238,7 +228,7 @@ static long sys_rt_tgsigqueueinfo(struct thread *t, const uint64_t a[6])
 
 	if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0)
 		return -EINVAL;
-	if ((int32_t)a[0] != t->dom->pid || !(o = find_thread(t->dom, (int32_t)a[1])))
+	if ((int32_t)a[0] != t->dom->pid || !(o = thread_find(t->dom, (int32_t)a[1])))
 		return -ESRCH;
 	return queueinfo(t, o, a[2], a[3]);
 }
@@ -256,15 +246,10 @@ static long sys_rt_sigreturn(struct thread *t, const uint64_t a[6])
 static bool wait_once(struct thread *t, uint64_t deadline)
 {
 	struct domain *d = t->dom;
-	struct futex_waiter w = { .key = FUTEX_KEY_NONE };
-	pthread_condattr_t ca;
+	struct futex_waiter w = { 0 };
 	int e;
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	futex_waiter_link(d, &w);
+	futex_waiter_link(d, &w, FUTEX_KEY_NONE);
 	t->waiting = &w;
 	if (deadline) {
 		struct timespec ts = { (time_t)(deadline / 1000000000ULL),
@@ -275,7 +260,6 @@ static bool wait_once(struct thread *t, uint64_t deadline)
 	}
 	t->waiting = NULL;
 	futex_waiter_unlink(d, &w);
-	pthread_cond_destroy(&w.cv);
 	return e != ETIMEDOUT;
 }
 

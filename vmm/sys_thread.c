@@ -142,8 +142,15 @@ int futex_wake_addr(struct domain *d, gva_t uaddr, int n)
 	return r ? r : futex_wake_key(d, key, n, ~0u);
 }
 
-void futex_waiter_link(struct domain *d, struct futex_waiter *w)
+void futex_waiter_link(struct domain *d, struct futex_waiter *w, gpa_t key)
 {
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits take monotonic deadlines */
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	w->key = key;
+	w->woken = false;
 	w->prev = NULL;
 	w->next = d->futex_waiters;
 	if (w->next)
@@ -159,6 +166,7 @@ void futex_waiter_unlink(struct domain *d, struct futex_waiter *w)
 		d->futex_waiters = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	pthread_cond_destroy(&w->cv);
 }
 
 static uint64_t ts_ns(const struct timespec *ts)
@@ -207,13 +215,8 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 		deadline.tv_sec = (time_t)(end / 1000000000ULL);
 		deadline.tv_nsec = (long)(end % 1000000000ULL);
 	}
-	struct futex_waiter w = { .key = key, .bitset = bitset };
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	futex_waiter_link(d, &w);
+	struct futex_waiter w = { .bitset = bitset };
+	futex_waiter_link(d, &w, key);
 	t->waiting = &w;
 	long ret = 0;
 	while (!w.woken) {
@@ -244,7 +247,6 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 	}
 	t->waiting = NULL;
 	futex_waiter_unlink(d, &w);
-	pthread_cond_destroy(&w.cv);
 	return ret;
 }
 

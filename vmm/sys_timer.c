@@ -180,14 +180,8 @@ static long sys_timer_create(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (ev.notify != KSIGEV_NONE && (ev.signo < 1 || ev.signo > NSIG_K))
 		return -EINVAL;
-	if (ev.notify == KSIGEV_THREAD_ID) {
-		bool found = false;
-		for (int i = 0; i < MAX_THREADS; i++)
-			if (d->threads[i] && d->threads[i]->tid == ev.tid && !d->threads[i]->exited)
-				found = true;
-		if (!found)
-			return -EINVAL;
-	}
+	if (ev.notify == KSIGEV_THREAD_ID && !thread_find(d, ev.tid))
+		return -EINVAL;
 	for (int i = 1; i < MAX_KTIMERS; i++) {
 		struct ktimer *k = &d->timers[i];
 		if (k->used)
@@ -299,11 +293,7 @@ static void timer_fire(struct domain *d, int idx, uint64_t now)
 		i.timer.value = k->value;
 	}
 	uint64_t pend = d->sig_pending;
-	struct thread *to = NULL;
-	if (k->notify == KSIGEV_THREAD_ID)
-		for (int j = 0; j < MAX_THREADS; j++)
-			if (d->threads[j] && d->threads[j]->tid == k->tid && !d->threads[j]->exited)
-				to = d->threads[j];
+	struct thread *to = k->notify == KSIGEV_THREAD_ID ? thread_find(d, k->tid) : NULL;
 	if (to)
 		pend = to->sig_pending;
 	if (pend & SIGBIT(k->signo)) {

@@ -77,6 +77,16 @@ struct thread *thread_create(struct domain *d, int *err)
 	return t;
 }
 
+struct thread *thread_find(struct domain *d, int tid)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (t && t->tid == tid && !t->exited)
+			return t;
+	}
+	return NULL;
+}
+
 /* Takes t out of the domain; its vCPU goes back to the pool. */
 static void thread_release(struct thread *t)
 {
