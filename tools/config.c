@@ -20,7 +20,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", NULL
 };
 
 static const char *const default_env[] = {
@@ -280,6 +280,13 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 	} else if (!strcmp(key, "writable")) {
 		if (!(r = check_abs(value, why, n)))
 			c->writable = strv_push(c->writable, xstrdup(value));
+	} else if (!strcmp(key, "trap_backend")) {
+		if (strcmp(value, "auto") && strcmp(value, "pvm") && strcmp(value, "ring0")) {
+			snprintf(why, n, "want auto, pvm or ring0, got '%s'", value);
+			r = -1;
+		} else {
+			replace(&c->trap_backend, strcmp(value, "auto") ? xstrdup(value) : NULL);
+		}
 	} else if (!strcmp(key, "env")) {
 		if (!(r = check_env(value, why, n))) {
 			if (!c->envp)
@@ -525,7 +532,7 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
 		replace(!strcmp(key, "root") ? &c->root : &c->log, host_path(l, v));
-	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd */
+	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, trap_backend */
 		return fail(l, s, key, "%s", why);
 	}
 	return 0;
@@ -671,5 +678,6 @@ void config_free(struct domain_config *c)
 	free(c->root);
 	strv_free(c->writable);
 	free(c->log);
+	free(c->trap_backend);
 	memset(c, 0, sizeof(*c));
 }

@@ -17,6 +17,7 @@ struct domain_config {
 	uint64_t memory;     /* bytes; default 512 MiB */
 	char *log;           /* domain log path; default /var/log/pdvm/NAME.log */
 	bool verbose;
+	char *trap_backend;  /* "auto" (NULL), "pvm" or "ring0": what the probe must find */
 };
 
 /* Parses a domain.cfg. On error returns -1 and writes "FILE:LINE: key: why"

@@ -26,7 +26,7 @@
 static const char usage_text[] =
 	"Usage: pdvm [-h|--help] [--version] COMMAND [ARGS...]\n"
 	"\n"
-	"Runs a static Linux x86-64 program as a process domain: the program runs in\n"
+	"Runs a Linux x86-64 program as a process domain: the program runs in\n"
 	"user mode of a minimal KVM guest and pdvm plays its kernel. Needs /dev/kvm.\n"
 	"\n"
 	"Commands:\n"
@@ -37,6 +37,7 @@ static const char usage_text[] =
 	"  kill      end a domain (its pdvm exits with 137)\n"
 	"  snapshot  write a running domain to an image directory\n"
 	"  restore   bring a domain back from an image and wait for it to end\n"
+	"  info      what kind of KVM host this is and which trap backend works\n"
 	"\n"
 	"Run 'pdvm COMMAND --help' for a command's options, and 'man pdvm' (in the\n"
 	"source tree: man -l docs/pdvm.1) for the config file.\n"
@@ -67,16 +68,19 @@ static const char run_usage_text[] =
 	"                         default environment: PATH=/usr/local/sbin:\n"
 	"                         /usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/)\n"
 	"      --log FILE         domain log (default /var/log/pdvm/NAME.log)\n"
+	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
+	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
+	"                         fail at start-up unless the host works that way\n"
 	"  -v, --verbose          also write the domain log to stderr\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Exit status: the program's exit status, or 128+N if signal N ended it;\n"
 	"  125  pdvm itself failed (bad usage, bad config, cannot start the domain)\n"
-	"  126  the program cannot be executed (e.g. not a static x86-64 executable)\n"
-	"  127  the program was not found\n";
+	"  126  the program cannot be executed (e.g. not an x86-64 ELF executable)\n"
+	"  127  the program (or its ELF interpreter) was not found\n";
 
 enum {
-	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG,
+	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
 };
 
 static const struct option run_options[] = {
@@ -87,6 +91,7 @@ static const struct option run_options[] = {
 	{ "memory",   required_argument, NULL, OPT_MEMORY },
 	{ "env",      required_argument, NULL, OPT_ENV },
 	{ "log",      required_argument, NULL, OPT_LOG },
+	{ "trap-backend", required_argument, NULL, OPT_TRAP },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -116,6 +121,7 @@ static const char *option_key(int opt)
 	case OPT_MEMORY: return "memory";
 	case OPT_ENV: return "env";
 	case OPT_LOG: return "log";
+	case OPT_TRAP: return "trap_backend";
 	default: return NULL;
 	}
 }
@@ -394,6 +400,18 @@ int main(int argc, char **argv)
 		return cmd_kill(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info")) {
+		if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+			puts("Usage: pdvm info\n\nProbes /dev/kvm with a tiny guest: the kind of KVM host, the trap\n"
+			     "backend pdvm uses on it, and whether the guest vDSO can read the TSC.");
+			return 0;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "pdvm info: takes no arguments\n");
+			return EXIT_USAGE;
+		}
+		return domain_info();
+	}
 	if (cmd[0] == '-')
 		fprintf(stderr, "pdvm: unknown option '%s'\n", cmd);
 	else

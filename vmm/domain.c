@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -150,8 +151,50 @@ int domain_boot(struct domain *d, struct thread **first)
 		fprintf(stderr, "pdvm: %s: vCPU set-up: %s\n", c->name, *err ? err : strerror(-r));
 		return EXIT_PDVM_ERROR;
 	}
-	dom_log(d, "trap backend: %s", d->trap->name);
+	dom_log(d, "trap backend: %s", trap_backend_kind(d->trap));
+	if (c->trap_backend && strcmp(c->trap_backend, trap_backend_kind(d->trap))) {
+		fprintf(stderr, "pdvm: %s: trap backend %s cannot work here: this host is %s; "
+			"use --trap-backend %s or auto\n", c->name, c->trap_backend,
+			trap_host_kind(d->trap), trap_backend_kind(d->trap));
+		return EXIT_PDVM_ERROR;
+	}
 	return 0;
+}
+
+const char *trap_backend_kind(const struct trap_backend *b)
+{
+	return b == &trap_backend_stub ? "ring0" : "pvm";
+}
+
+const char *trap_host_kind(const struct trap_backend *b)
+{
+	return b == &trap_backend_stub ? "a standard KVM host (a guest syscall enters guest ring 0)"
+				       : "a PVM host (a guest syscall ends KVM_RUN with KVM_EXIT_SHUTDOWN)";
+}
+
+int domain_info(void)
+{
+	struct domain_config c = { .name = "pdvm-info", .memory = 32ULL << 20 };
+	struct domain *d = domain_new(&c);
+	struct thread *t = NULL;
+	if (!d)
+		return EXIT_PDVM_ERROR;
+	dom_lock(d);
+	int r = domain_boot(d, &t);
+	if (!r) {
+		struct kvm_clock_data kc;
+		memset(&kc, 0, sizeof(kc));
+		bool stable = ioctl(d->vm.fd, KVM_GET_CLOCK, &kc) == 0 && (kc.flags & KVM_CLOCK_TSC_STABLE);
+		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
+		printf("host:          %s\n", trap_host_kind(d->trap));
+		printf("trap backend:  %s\n", trap_backend_kind(d->trap));
+		printf("KVM API:       %d\n", api);
+		printf("guest TSC:     %s\n", stable ? "stable (the vDSO serves time without a trap)"
+			: "not reported stable (the vDSO makes system calls; PDVM_VDSO=force overrides)");
+	}
+	dom_unlock(d);
+	domain_free(d);
+	return r ? r : 0;
 }
 
 /* Loads the program into a booted domain. */

@@ -189,6 +189,12 @@ int domain_run(const struct domain_config *cfg);
 struct domain *domain_new(const struct domain_config *cfg);
 int domain_boot(struct domain *d, struct thread **first);
 int domain_start_wait(struct domain *d, int status);
+/* `pdvm info`: boots a tiny domain and prints the host kind, the trap
+ * backend and the TSC's state. Returns pdvm's exit status. */
+int domain_info(void);
+/* "ring0" or "pvm"; and what such a host is, for messages. */
+const char *trap_backend_kind(const struct trap_backend *b);
+const char *trap_host_kind(const struct trap_backend *b);
 /* Frees everything of a domain whose threads are all gone (or never ran). */
 void domain_free(struct domain *d);
 

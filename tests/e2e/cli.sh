@@ -167,4 +167,26 @@ if [ "$(cat "$OUT")" = to-stdout ] && grep -qx to-stderr "$ERR"; then pass "stdo
 run_pdvm -v -- $BB true
 if [ "$RC" = 0 ] && grep -q 'pdvm: stats:' "$ERR"; then pass "verbose-stats"; else skip "verbose-stats" "no 'pdvm: stats:' line with -v"; fi
 
+# ---- trap backends: info names the one that works; forcing the other fails clearly --------------
+timeout -k 5 60 "$PDVM" info >"$OUT" 2>"$ERR"
+RC=$?
+KIND=$(sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p' "$OUT")
+if [ "$RC" = 0 ] && { [ "$KIND" = ring0 ] || [ "$KIND" = pvm ]; } && grep -q '^host:' "$OUT"; then
+	pass "info-names-backend ($KIND)"
+else
+	fail "info-names-backend" "$(last_output)"
+fi
+OTHER=pvm
+[ "$KIND" = pvm ] && OTHER=ring0
+run_pdvm --trap-backend "$OTHER" -- $BB true
+if [ "$RC" = 125 ] && grep -q "trap backend $OTHER cannot work here" "$ERR"; then
+	pass "wrong-backend-fails-clearly"
+else
+	fail "wrong-backend-fails-clearly" "$(last_output)"
+fi
+run_pdvm --trap-backend "${KIND:-ring0}" -- $BB true
+if [ "$RC" = 0 ]; then pass "right-backend-runs"; else fail "right-backend-runs" "$(last_output)"; fi
+run_pdvm --trap-backend bogus -- $BB true
+if [ "$RC" = 125 ] && grep -q 'want auto, pvm or ring0' "$ERR"; then pass "bad-backend-name-125"; else fail "bad-backend-name-125" "$(last_output)"; fi
+
 finish
