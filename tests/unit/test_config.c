@@ -214,6 +214,22 @@ static void test_good(void)
 	      "bad name: %s", err);
 	CHECK(config_set(&c, "cwd", "rel", err, sizeof(err)) == -1, "relative cwd");
 	CHECK(config_set(&c, "program", "/x", err, sizeof(err)) == -1, "program is not an override");
+	CHECK(!c.trap_backend, "trap_backend default is auto (unset)");
+	CHECK(config_set(&c, "trap_backend", "ring0", err, sizeof(err)) == 0 && !strcmp(c.trap_backend, "ring0"),
+	      "trap_backend ring0");
+	CHECK(config_set(&c, "trap_backend", "auto", err, sizeof(err)) == 0 && !c.trap_backend,
+	      "trap_backend auto clears it");
+	CHECK(config_set(&c, "trap_backend", "kvm", err, sizeof(err)) == -1 &&
+	      !strcmp(err, "trap_backend: want auto, pvm or ring0, got 'kvm'"), "bad trap_backend: %s", err);
+	config_free(&c);
+
+	path = write_cfg("trap.cfg", "command = [\"/x\"];\ntrap_backend = \"pvm\";\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.trap_backend && !strcmp(c.trap_backend, "pvm"),
+	      "trap_backend from the file: %s", err);
+	config_free(&c);
+	path = write_cfg("trapbad.cfg", "command = [\"/x\"];\ntrap_backend = \"fast\";\n");
+	CHECK(config_load(&c, path, err, sizeof(err)) == -1 && strstr(err, "trap_backend") && strstr(err, ":2:"),
+	      "bad trap_backend in the file names the line: %s", err);
 	config_free(&c);
 
 	/* Integer memory (int and int64), page rounding, memory as a string of bytes. */
