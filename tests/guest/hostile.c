@@ -406,6 +406,25 @@ static long one_call(long *nr_out)
 		break;
 	}
 	case 62: nr = SYS_set_tid_address; a[0] = ptr(); break;
+	case 63: { /* signal and timer calls that can never deliver: signal 0 or out of range,
+		    * zero timeouts, timers that are never armed */
+		static struct timespec zero;
+		zero = (struct timespec){ 0, 0 };
+		uint64_t nosig = rnd() % 2 ? 0 : 65 + rnd() % 100;
+		switch (rnd() % 8) {
+		case 0: nr = SYS_kill; a[0] = smallint() - 3; a[1] = nosig; break;
+		case 1: nr = SYS_tgkill; a[0] = smallint(); a[1] = smallint(); a[2] = nosig; break;
+		case 2: nr = SYS_rt_sigtimedwait; a[0] = ptr(); a[1] = ptr();
+			a[2] = rnd() % 4 ? (uint64_t)(uintptr_t)&zero : 0x10; a[3] = rnd() % 4 ? 8 : len(); break;
+		case 3: nr = SYS_timer_create; a[0] = smallint(); a[1] = ptr(); a[2] = ptr(); break;
+		case 4: nr = rnd() % 2 ? SYS_timer_gettime : SYS_timer_getoverrun; a[0] = smallint(); a[1] = ptr(); break;
+		case 5: nr = SYS_timer_delete; a[0] = smallint(); break;
+		case 6: nr = SYS_getitimer; a[0] = smallint(); a[1] = ptr(); break;
+		default: nr = SYS_rt_sigqueueinfo; a[0] = smallint(); a[1] = rnd() % 2 ? 0 : 65 + rnd() % 100;
+			a[2] = ptr(); break;
+		}
+		break;
+	}
 	default: /* numbers no kernel assigns: 340..423 (335/336 are uretprobe/uprobe since 6.11) and 512..4095 */
 		nr = rnd() % 2 ? 340 + (long)(rnd() % 84) : 512 + (long)(rnd() % 3584);
 		for (int i = 0; i < 6; i++)
