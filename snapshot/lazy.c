@@ -192,7 +192,7 @@ int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size
 		free(z);
 		return -1;
 	}
-	z->f = &d->mm.frames;
+	z->f = &d->frames;
 	z->uffd = z->stopfd = -1;
 	z->nchunks = z->f->nframes / CHUNK;
 	pthread_mutex_init(&z->lock, NULL);

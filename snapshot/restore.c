@@ -105,7 +105,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	uint8_t *buf = NULL;
 	struct sread rd;
 	int ret = EXIT_BAD_IMAGE;
-	struct frames *f = &d->mm.frames;
+	struct frames *f = &d->frames;
 
 	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
 	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)

@@ -148,7 +148,7 @@ static void put_frames(struct sbuf *b, const gpa_t *v, size_t n)
 int snap_put_mm(struct domain *d, struct sbuf *b)
 {
 	struct mm *mm = &d->mm;
-	struct frames *f = &mm->frames;
+	struct frames *f = mm->frames;
 	struct pgtable *pt = &mm->pt;
 	sb_u32(b, STATE_VERSION);
 	sb_u64(b, f->size);
@@ -210,7 +210,7 @@ static gpa_t *get_frames(struct sread *r, const struct frames *f, size_t *n, siz
 int snap_get_mm(struct sread *r, struct domain *d)
 {
 	struct mm *mm = &d->mm;
-	struct frames *f = &mm->frames;
+	struct frames *f = mm->frames;
 	struct pgtable *pt = &mm->pt;
 	size_t words = (f->nframes + 63) / 64;
 	if (sr_u32(r) != STATE_VERSION)
@@ -306,7 +306,7 @@ int snap_get_mm(struct sread *r, struct domain *d)
 /* Every table frame must be a frame in use, every leaf inside memory. */
 static int check_table(struct domain *d, gpa_t t, int level, int *budget)
 {
-	struct frames *f = &d->mm.frames;
+	struct frames *f = &d->frames;
 	if (t % 4096 || !used(f, t / 4096) || --*budget < 0)
 		return -1;
 	const uint64_t *e = frames_host(f, t);
@@ -332,7 +332,7 @@ int snap_check_pgtables(struct domain *d, const char **why)
 {
 	/* Shared tables are allowed (path copies share subtrees); the budget
 	 * bounds the walk on a hostile image with cycles. */
-	int budget = (int)MIN(d->mm.frames.nframes * 4, (uint64_t)1 << 30);
+	int budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
 	if (check_table(d, d->mm.pt.root, 4, &budget)) {
 		*why = "page tables point outside guest memory or at frames not in use";
 		return -1;

@@ -53,7 +53,7 @@ static int put_section(struct img_writer *w, struct domain *d, const char *name,
  * guest (KVM's log) or the VMM (vdirty) wrote since the parent. */
 static int dirty_frames(struct domain *d, bool incremental, uint64_t **out)
 {
-	struct frames *f = &d->mm.frames;
+	struct frames *f = &d->frames;
 	size_t words = (f->nframes + 63) / 64;
 	uint64_t *m = calloc(words, 8);
 	if (!m)
@@ -131,18 +131,18 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	    (r = put_section(&w, d, "signals", snap_put_signals, err, errlen)) ||
 	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
 	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
-	    (r = snap_mem_write(&w, &d->mm.frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
+	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {
 		img_abort(&w);
 		/* Keep what changed since the latest good image for the next. */
-		size_t words = (d->mm.frames.nframes + 63) / 64;
+		size_t words = (d->frames.nframes + 63) / 64;
 		for (size_t i = 0; i < words; i++)
-			d->mm.frames.vdirty[i] |= dirty[i];
+			d->frames.vdirty[i] |= dirty[i];
 		goto resume;
 	}
 	memcpy(d->last_snap, w.id, sizeof(d->last_snap));
-	memset(d->mm.frames.vdirty, 0, (d->mm.frames.nframes + 63) / 64 * 8);
+	memset(d->frames.vdirty, 0, (d->frames.nframes + 63) / 64 * 8);
 	if (!d->vm.dirty_log && !stop) {
 		/* From the first snapshot on, KVM logs the guest's writes, so
 		 * the next one can be incremental. */

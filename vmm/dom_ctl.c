@@ -32,8 +32,8 @@ void dom_get_info(struct domain *d, struct dom_info *out)
 	out->pid = d->host_pid;
 	out->state = d->exiting ? DOM_EXITING : d->paused ? DOM_PAUSED : DOM_RUNNING;
 	uint64_t used = 0;
-	for (uint64_t i = 0; i < (d->mm.frames.nframes + 63) / 64; i++)
-		used += (uint64_t)__builtin_popcountll(d->mm.frames.used[i]);
+	for (uint64_t i = 0; i < (d->frames.nframes + 63) / 64; i++)
+		used += (uint64_t)__builtin_popcountll(d->frames.used[i]);
 	out->mem_bytes = used * PAGE_SIZE;
 	out->mem_limit = d->cfg->memory;
 	out->uptime_ns = mono_ns() - d->start_ns;

@@ -127,7 +127,7 @@ int domain_boot(struct domain *d, struct thread **first)
 			(unsigned long long)(c->memory >> 20), strerror(-r));
 		return EXIT_PDVM_ERROR;
 	}
-	if ((r = kvm_vm_create(&d->vm, d->mm.frames.host, d->mm.frames.size, err, sizeof(err)))) {
+	if ((r = kvm_vm_create(&d->vm, d->frames.host, d->frames.size, err, sizeof(err)))) {
 		fprintf(stderr, "pdvm: %s: %s\n", c->name, err);
 		return EXIT_PDVM_ERROR;
 	}

@@ -87,6 +87,7 @@ struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
 	struct kvm_vm vm;
 	const struct trap_backend *trap;
+	struct frames frames;       /* guest physical memory, one memfd */
 	struct mm mm;
 	struct files *files;        /* fd table, root, cwd, umask: vmm/files.c */
 	const struct domain_config *cfg;

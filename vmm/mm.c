@@ -17,10 +17,11 @@ int mm_init(struct domain *d, uint64_t limit)
 	struct mm *mm = &d->mm;
 	memset(mm, 0, sizeof(*mm));
 	/* Page tables and the kernel area come on top of the guest's limit. */
-	int r = frames_init(&mm->frames, limit + limit / 64 + (32UL << 20), limit);
+	mm->frames = &d->frames;
+	int r = frames_init(mm->frames, limit + limit / 64 + (32UL << 20), limit);
 	if (r)
 		return r;
-	r = pt_init(&mm->pt, &mm->frames);
+	r = pt_init(&mm->pt, mm->frames);
 	if (r)
 		return r;
 	mm->stack_top = STACK_TOP;
@@ -31,7 +32,7 @@ int mm_init(struct domain *d, uint64_t limit)
 void mm_destroy(struct domain *d)
 {
 	pt_destroy(&d->mm.pt);
-	frames_destroy(&d->mm.frames);
+	frames_destroy(&d->frames);
 	free(d->mm.vmas);
 	d->mm.vmas = NULL;
 	d->mm.nvmas = 0;
@@ -163,10 +164,10 @@ static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
 	for (gva_t va = start; va < end;) {
 		uint64_t sz;
 		if (!(va & ~HPAGE_MASK) && va + HPAGE_SIZE <= end && pt_hole_2m(&mm->pt, va)) {
-			gpa_t f = frames_alloc(&mm->frames, true, true);
+			gpa_t f = frames_alloc(mm->frames, true, true);
 			if (f != FRAME_NONE) {
 				if (pt_map(&mm->pt, va, f, HPAGE_SIZE, flags, true)) {
-					frames_free(&mm->frames, f, 512, true);
+					frames_free(mm->frames, f, 512, true);
 					return -ENOMEM;
 				}
 				va += HPAGE_SIZE;
@@ -177,11 +178,11 @@ static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
 			va = sz == HPAGE_SIZE ? (va & HPAGE_MASK) + HPAGE_SIZE : va + PAGE_SIZE;
 			continue;
 		}
-		gpa_t f = frames_alloc(&mm->frames, false, true);
+		gpa_t f = frames_alloc(mm->frames, false, true);
 		if (f == FRAME_NONE)
 			return -ENOMEM;
 		if (pt_map(&mm->pt, va, f, PAGE_SIZE, flags, false)) {
-			frames_free(&mm->frames, f, 1, true);
+			frames_free(mm->frames, f, 1, true);
 			return -ENOMEM;
 		}
 		va += PAGE_SIZE;
@@ -454,7 +455,7 @@ void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail)
 	gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
 	uint64_t off = va & (sz - 1);
 	*avail = sz - off;
-	return frames_host(&d->mm.frames, base + off);
+	return frames_host(&d->frames, base + off);
 }
 
 int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
@@ -469,8 +470,8 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 		gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
 		uint64_t off = dst & (sz - 1);
 		size_t c = MIN(n, sz - off);
-		memcpy(frames_host(&d->mm.frames, base + off), s, c);
-		frames_touch(&d->mm.frames, base + off, c);
+		memcpy(frames_host(&d->frames, base + off), s, c);
+		frames_touch(&d->frames, base + off, c);
 		s += c, dst += c, n -= c;
 	}
 	return 0;

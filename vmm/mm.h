@@ -16,7 +16,7 @@ struct vma {
 };
 
 struct mm {
-	struct frames frames;   /* guest physical memory */
+	struct frames *frames;  /* guest physical memory: the domain's (d->frames) */
 	struct pgtable pt;      /* the address space's page tables */
 	struct vma *vmas;       /* sorted, non-overlapping */
 	int nvmas, cap;

@@ -80,7 +80,7 @@ static uint64_t vm_bytes(struct domain *d)
 
 static uint64_t rss_bytes(struct domain *d)
 {
-	return d->mm.frames.data_used * PAGE_SIZE;
+	return d->frames.data_used * PAGE_SIZE;
 }
 
 static uint64_t sigset_of(struct domain *d, uint64_t want)
@@ -153,7 +153,7 @@ static void gen_maps(struct domain *d, struct tbuf *b)
 
 static void gen_meminfo(struct domain *d, struct tbuf *b)
 {
-	uint64_t total = d->mm.frames.data_limit * PAGE_SIZE, used = rss_bytes(d);
+	uint64_t total = d->frames.data_limit * PAGE_SIZE, used = rss_bytes(d);
 	uint64_t freeb = total > used ? total - used : 0;
 	tb_printf(b, "MemTotal:       %8llu kB\nMemFree:        %8llu kB\nMemAvailable:   %8llu kB\n"
 		  "Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n"

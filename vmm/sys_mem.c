@@ -127,11 +127,11 @@ static uint64_t zap_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 		gpa_t base = pte & PTE_ADDR & (size == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
 		/* A punched hole reads as zeros for the guest and gives the
 		 * memory back to the host. */
-		frames_settle(&d->mm.frames, base, size);
-		if (fallocate(d->mm.frames.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)base,
+		frames_settle(&d->frames, base, size);
+		if (fallocate(d->frames.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)base,
 			      (off_t)size) < 0)
-			memset(frames_host(&d->mm.frames, base), 0, size);
-		frames_touch(&d->mm.frames, base, size);
+			memset(frames_host(&d->frames, base), 0, size);
+		frames_touch(&d->frames, base, size);
 	}
 	return pte;
 }

@@ -313,7 +313,7 @@ static long sys_sysinfo(struct thread *t, const uint64_t a[6])
 	/* The domain's memory limit is its RAM; what it has not used yet is
 	 * its free RAM (never more than the host has free). */
 	if (limit && limit / unit < si.totalram) {
-		uint64_t used = t->dom->mm.frames.data_used * PAGE_SIZE / unit;
+		uint64_t used = t->dom->frames.data_used * PAGE_SIZE / unit;
 
 		si.totalram = limit / unit;
 		si.freeram = MIN(si.freeram, si.totalram - MIN(used, si.totalram));

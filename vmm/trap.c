@@ -21,12 +21,12 @@ extern const uint8_t pdvm_stub_start[], pdvm_stub_end[], pdvm_stub_vectors[];
 
 static int map_kernel_page(struct domain *d, gva_t va, uint64_t flags, gpa_t *gpa)
 {
-	gpa_t f = frames_alloc(&d->mm.frames, false, false);
+	gpa_t f = frames_alloc(&d->frames, false, false);
 	if (f == FRAME_NONE)
 		return -ENOMEM;
 	if (pt_map(&d->mm.pt, va, f, PAGE_SIZE, flags, false))
 		return -ENOMEM;
-	frames_touch(&d->mm.frames, f, PAGE_SIZE);
+	frames_touch(&d->frames, f, PAGE_SIZE);
 	if (gpa)
 		*gpa = f;
 	return 0;
@@ -39,12 +39,12 @@ int trap_kernel_init(struct domain *d)
 	for (size_t off = 0; off < stub_len; off += PAGE_SIZE) {
 		if (map_kernel_page(d, KERN_STUB + off, KFLAGS_CODE, &g))
 			return -ENOMEM;
-		memcpy(frames_host(&d->mm.frames, g), pdvm_stub_start + off, MIN(PAGE_SIZE, stub_len - off));
+		memcpy(frames_host(&d->frames, g), pdvm_stub_start + off, MIN(PAGE_SIZE, stub_len - off));
 	}
 
 	if (map_kernel_page(d, KERN_GDT, KFLAGS_DATA, &g))
 		return -ENOMEM;
-	uint64_t *gdt = frames_host(&d->mm.frames, g);
+	uint64_t *gdt = frames_host(&d->frames, g);
 	gdt[SEL_KCODE / 8] = 0x00af9b000000ffffULL;
 	gdt[SEL_KDATA / 8] = 0x00cf93000000ffffULL;
 	gdt[0x20 / 8] = 0x00cffb000000ffffULL;   /* 32-bit user code, unused */
@@ -56,7 +56,7 @@ int trap_kernel_init(struct domain *d)
 
 	if (map_kernel_page(d, KERN_IDT, KFLAGS_DATA, &g))
 		return -ENOMEM;
-	uint64_t *idt = frames_host(&d->mm.frames, g);
+	uint64_t *idt = frames_host(&d->frames, g);
 	for (int v = 0; v < 256; v++) {
 		uint64_t h = KERN_STUB + (uint64_t)(pdvm_stub_vectors - pdvm_stub_start) + (uint64_t)v * 16;
 		/* int3 and into may be raised from user mode, as on Linux. */
@@ -97,8 +97,8 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 		    map_kernel_page(d, slot + PAGE_SIZE, KFLAGS_DATA, &t->kstack_gpa))
 			return -ENOMEM;
 	}
-	uint8_t *tp = frames_host(&d->mm.frames, tss);
-	frames_touch(&d->mm.frames, tss, PAGE_SIZE);
+	uint8_t *tp = frames_host(&d->frames, tss);
+	frames_touch(&d->frames, tss, PAGE_SIZE);
 	uint64_t rsp0 = slot + 2 * PAGE_SIZE;
 	memcpy(tp + 4, &rsp0, 8);               /* RSP0 */
 	uint16_t iopb = 104;                    /* no I/O bitmap: user `out` faults */
@@ -153,13 +153,13 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 {
 	static const uint8_t code[] = { 0x0f, 0x05, 0x0f, 0x0b }; /* syscall; ud2 */
 	const struct trap_backend *b = NULL;
-	gpa_t f = frames_alloc(&d->mm.frames, false, false);
+	gpa_t f = frames_alloc(&d->frames, false, false);
 	if (f == FRAME_NONE || pt_map(&d->mm.pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
 		snprintf(err, errlen, "probe: out of guest memory");
 		return NULL;
 	}
-	memcpy(frames_host(&d->mm.frames, f), code, sizeof(code));
-	frames_touch(&d->mm.frames, f, PAGE_SIZE);
+	memcpy(frames_host(&d->frames, f), code, sizeof(code));
+	frames_touch(&d->frames, f, PAGE_SIZE);
 	struct kvm_regs r = { .rip = PROBE_VA, .rflags = 0x202, .rax = 39 };
 	if (vcpu_set_regs(&t->vcpu, &r) || ioctl(t->vcpu.fd, KVM_RUN, 0) < 0) {
 		snprintf(err, errlen, "probe: KVM_RUN: %s", strerror(errno));

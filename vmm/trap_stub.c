@@ -13,8 +13,8 @@
 
 static uint64_t *kstack(struct thread *t)
 {
-	frames_touch(&t->dom->mm.frames, t->kstack_gpa, PAGE_SIZE);
-	return frames_host(&t->dom->mm.frames, t->kstack_gpa);
+	frames_touch(&t->dom->frames, t->kstack_gpa, PAGE_SIZE);
+	return frames_host(&t->dom->frames, t->kstack_gpa);
 }
 
 static int stub_decode(struct thread *t, struct trap *tr)

@@ -25,7 +25,7 @@ int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
 /* VMM writes are invisible to KVM's dirty log: record them. */
 static void touch(struct domain *d, const uint8_t *p, size_t n)
 {
-	frames_touch(&d->mm.frames, (gpa_t)(p - d->mm.frames.host), n);
+	frames_touch(&d->frames, (gpa_t)(p - d->frames.host), n);
 }
 
 int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n)

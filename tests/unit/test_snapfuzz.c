@@ -172,7 +172,7 @@ static void make_image(void)
 	snap_put_shmaps(d, &b, err, sizeof(err));
 	put(&w, "shmaps", &b);
 	struct mem_stats st;
-	if (snap_mem_write(&w, &d->mm.frames, NULL, 2, &st, err, sizeof(err)) || img_commit(&w, &m, err, sizeof(err)))
+	if (snap_mem_write(&w, &d->frames, NULL, 2, &st, err, sizeof(err)) || img_commit(&w, &m, err, sizeof(err)))
 		die(err);
 	printf("image: %llu pages stored, %llu zero pages skipped\n", (unsigned long long)st.pages,
 	       (unsigned long long)st.zero);
