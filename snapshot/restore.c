@@ -206,7 +206,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	ret = 0;
 	if (dry)
 		goto out;
-	vdso_calibrate(d, NULL);
+	vdso_calibrate(d);
 	/* The restored domain can take incremental snapshots against this
 	 * image straight away. */
 	memcpy(d->last_snap, top->meta.id, sizeof(d->last_snap));

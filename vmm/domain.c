@@ -89,13 +89,6 @@ void dom_exit_group(struct domain *d, int status)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void open_log(struct domain *d, const struct domain_config *c)
 {
 	if (!c->log || !*c->log)
@@ -182,9 +175,7 @@ int domain_info(void)
 	dom_lock(d);
 	int r = domain_boot(d, &t);
 	if (!r) {
-		struct kvm_clock_data kc;
-		memset(&kc, 0, sizeof(kc));
-		bool stable = ioctl(d->vm.fd, KVM_GET_CLOCK, &kc) == 0 && (kc.flags & KVM_CLOCK_TSC_STABLE);
+		bool stable = kvm_tsc_stable(&d->vm);
 		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
 		printf("host:          %s\n", trap_host_kind(d->trap));
 		printf("trap backend:  %s\n", trap_backend_kind(d->trap));
@@ -221,7 +212,7 @@ static int domain_exec(struct domain *d, struct thread *t)
 	free(path);
 	t->regs_dirty = true;
 	mm_commit(d);
-	vdso_calibrate(d, t);
+	vdso_calibrate(d);
 	return 0;
 }
 
@@ -244,7 +235,7 @@ struct domain *domain_new(const struct domain_config *c)
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();
 	d->next_tid = d->pid + 1;
-	d->start_ns = now_ns();
+	d->start_ns = host_mono_ns();
 	d->vm.fd = d->vm.kvm = -1;
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled per call, as the guest's SIGPIPE */
 	thread_install_kick();

@@ -107,8 +107,9 @@ struct domain {
 	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
 	/* vDSO time data (vmm/vdso.c) */
 	gva_t vvar_gva;             /* 0: no vDSO */
-	bool vdso_ok, vvar_have_base;
-	bool vdso_calibrated, vdso_off; /* TSC measured / fast path off for good */
+	bool vvar_have_base;
+	bool vdso_calibrated, vdso_off; /* TSC measured / fast path off for good;
+					 * time from the TSC when both say so */
 	uint64_t vdso_traps, vdso_checked_ns, tsc_khz;
 	int64_t tsc_offset;         /* guest TSC - host TSC */
 	uint64_t tsc_mult;          /* ns = ticks * mult >> 32 */

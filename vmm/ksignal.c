@@ -12,7 +12,6 @@
 #include "syscall.h"
 #include "trap.h"
 #include "uaccess.h"
-#include "../tools/config.h"
 
 /* How an interrupted call is settled when a handler runs (Linux's
  * -ERESTARTSYS / -ERESTARTNOHAND / -ERESTART_RESTARTBLOCK). */
@@ -25,11 +24,6 @@ struct ksigcontext {
 	uint16_t cs, gs, fs, ss;
 	uint64_t err, trapno, oldmask, cr2, fpstate;
 	uint64_t reserved[8];
-};
-struct kstack {
-	uint64_t ss_sp;
-	int32_t ss_flags, pad;
-	uint64_t ss_size;
 };
 struct kucontext {
 	uint64_t flags, link;
@@ -204,18 +198,40 @@ static int dequeue(struct thread *t, struct ksiginfo *info)
 	return sig;
 }
 
-static bool on_altstack(const struct thread *t, uint64_t sp)
+bool sig_on_altstack(const struct thread *t, uint64_t sp)
 {
 	if (t->ss_flags & KSS_AUTODISARM)
 		return false;
 	return t->ss_size && sp > t->ss_sp && sp - t->ss_sp <= t->ss_size;
 }
 
-static uint32_t altstack_flags(const struct thread *t, uint64_t sp)
+uint32_t sig_altstack_flags(const struct thread *t, uint64_t sp)
 {
 	if (!t->ss_size)
 		return KSS_DISABLE;
-	return (on_altstack(t, sp) ? KSS_ONSTACK : 0) | (t->ss_flags & KSS_AUTODISARM);
+	return (sig_on_altstack(t, sp) ? KSS_ONSTACK : 0) | (t->ss_flags & KSS_AUTODISARM);
+}
+
+int sig_altstack_set(struct thread *t, uint64_t sp, const struct kstack *ss)
+{
+	uint32_t flags = (uint32_t)ss->ss_flags;
+	uint32_t mode = flags & ~KSS_AUTODISARM;
+
+	if (sig_on_altstack(t, sp))
+		return -EPERM;
+	if (mode != KSS_DISABLE && mode != KSS_ONSTACK && mode != 0)
+		return -EINVAL;
+	if (mode == KSS_DISABLE) {
+		t->ss_sp = t->ss_size = 0;
+		t->ss_flags = KSS_DISABLE;
+		return 0;
+	}
+	if (ss->ss_size < KMINSIGSTKSZ)
+		return -ENOMEM;
+	t->ss_sp = ss->ss_sp;
+	t->ss_size = ss->ss_size;
+	t->ss_flags = flags & KSS_AUTODISARM;
+	return 0;
 }
 
 /* Settles the interrupted call, if any, for a handler with flags sa_flags:
@@ -268,7 +284,7 @@ static bool setup_frame(struct thread *t, int sig, const struct ksiginfo *info,
 	static __thread struct kvm_xsave xs;
 	struct rt_sigframe f;
 
-	if ((sa->flags & KSA_ONSTACK) && t->ss_size && !on_altstack(t, r->rsp))
+	if ((sa->flags & KSA_ONSTACK) && t->ss_size && !sig_on_altstack(t, r->rsp))
 		sp = t->ss_sp + t->ss_size;
 	uint64_t fp = (sp - xsz - 4) & ~63ULL;
 	uint64_t frame = ((fp - sizeof(f)) & ~15ULL) - 8;
@@ -288,7 +304,7 @@ static bool setup_frame(struct thread *t, int sig, const struct ksiginfo *info,
 	f.uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f.uc.stack.ss_sp = t->ss_sp;
 	f.uc.stack.ss_size = t->ss_size;
-	f.uc.stack.ss_flags = (int32_t)altstack_flags(t, r->rsp);
+	f.uc.stack.ss_flags = (int32_t)sig_altstack_flags(t, r->rsp);
 	struct ksigcontext *mc = &f.uc.mc;
 	mc->r8 = r->r8; mc->r9 = r->r9; mc->r10 = r->r10; mc->r11 = r->r11;
 	mc->r12 = r->r12; mc->r13 = r->r13; mc->r14 = r->r14; mc->r15 = r->r15;
@@ -453,17 +469,7 @@ long sig_return(struct thread *t)
 	t->sigmask = uc.sigmask & ~SIG_UNBLOCKABLE;
 	t->restore_sigmask = false;
 	/* restore_altstack: as sigaltstack(2) would, errors ignored. */
-	uint32_t mode = (uint32_t)uc.stack.ss_flags & ~KSS_AUTODISARM;
-	if (!on_altstack(t, r->rsp)) {
-		if (mode == KSS_DISABLE) {
-			t->ss_sp = t->ss_size = 0;
-			t->ss_flags = KSS_DISABLE;
-		} else if ((mode == 0 || mode == KSS_ONSTACK) && uc.stack.ss_size >= KMINSIGSTKSZ) {
-			t->ss_sp = uc.stack.ss_sp;
-			t->ss_size = uc.stack.ss_size;
-			t->ss_flags = (uint32_t)uc.stack.ss_flags & KSS_AUTODISARM;
-		}
-	}
+	sig_altstack_set(t, r->rsp, &uc.stack);
 	t->regs_dirty = true;
 	return (long)r->rax;
 bad:

@@ -56,6 +56,20 @@ struct ktimer {
 	int overrun;
 };
 
+/* stack_t as the kernel lays it out (sigaltstack, uc_stack). */
+struct kstack {
+	uint64_t ss_sp;
+	int32_t ss_flags, pad;
+	uint64_t ss_size;
+};
+
+/* The thread's sigaltstack: is sp on it; the ss_flags sigaltstack reports
+ * for sp; and do_sigaltstack's change (also rt_sigreturn's restore):
+ * 0, -EPERM (running on it), -EINVAL (bad mode) or -ENOMEM (too small). */
+bool sig_on_altstack(const struct thread *t, uint64_t sp);
+uint32_t sig_altstack_flags(const struct thread *t, uint64_t sp);
+int sig_altstack_set(struct thread *t, uint64_t sp, const struct kstack *ss);
+
 /* Generation, with the domain lock held. Ignored signals are dropped,
  * SIGKILL ends the domain; otherwise the signal is made pending (one
  * instance per signal number) and a thread that can take it is woken. */

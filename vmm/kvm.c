@@ -66,6 +66,14 @@ int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t
 	return 0;
 }
 
+bool kvm_tsc_stable(struct kvm_vm *vm)
+{
+	struct kvm_clock_data c;
+
+	memset(&c, 0, sizeof(c));
+	return ioctl(vm->fd, KVM_GET_CLOCK, &c) == 0 && (c.flags & KVM_CLOCK_TSC_STABLE);
+}
+
 int kvm_set_dirty_log(struct kvm_vm *vm, bool on)
 {
 	struct kvm_userspace_memory_region r = {

@@ -42,6 +42,8 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
 
 /* Turns dirty-page logging of guest memory on or off (DESIGN.md fact 7). */
 int kvm_set_dirty_log(struct kvm_vm *vm, bool on);
+/* KVM keeps the guest TSC in step with the host's (KVM_CLOCK_TSC_STABLE). */
+bool kvm_tsc_stable(struct kvm_vm *vm);
 /* ORs the frames the guest wrote since the last call (or since logging
  * started) into bitmap, and clears KVM's log. */
 int kvm_get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap);

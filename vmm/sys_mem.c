@@ -67,7 +67,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	if (flags & MAP_HUGETLB)
 		return -ENOMEM; /* no hugetlbfs pool, as on a default Linux */
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
-	int hostfd = -1;
+	int hostfd = -1, accmode = -1;
 	if (!(flags & MAP_ANONYMOUS)) {
 		hostfd = files_host_fd(d, fd);
 		if (hostfd < 0)
@@ -75,9 +75,10 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		int fl = fcntl(hostfd, F_GETFL);
 		if (fl < 0)
 			return -EBADF;
-		if ((fl & O_ACCMODE) == O_WRONLY)
+		accmode = fl & O_ACCMODE;
+		if (accmode == O_WRONLY)
 			return -EACCES;
-		if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
+		if (type != MAP_PRIVATE && (prot & PROT_WRITE) && accmode != O_RDWR)
 			return -EACCES;
 		if (len > UINT64_MAX - off)
 			return -EOVERFLOW;
@@ -89,7 +90,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	long f = fill_from_file(d, (gva_t)r, PAGE_ALIGN(len), hostfd, off);
 	/* Shared and writable through its fd: the file gets the guest's
 	 * changes back (msync, munmap, exit). */
-	if (!f && type != MAP_PRIVATE && (fcntl(hostfd, F_GETFL) & O_ACCMODE) == O_RDWR)
+	if (!f && type != MAP_PRIVATE && accmode == O_RDWR)
 		f = shmap_add(d, (gva_t)r, (gva_t)r + PAGE_ALIGN(len), hostfd, off, files_path(d, fd));
 	if (f < 0) {
 		mm_unmap(d, (gva_t)r, len);

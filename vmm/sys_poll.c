@@ -135,7 +135,8 @@ static long sys_ppoll(struct thread *t, const uint64_t a[6])
 	int r = timeout_from_user(t->dom, a[2], &ms);
 	if (r)
 		return r;
-	/* The temporary signal mask only matters once signals are delivered. */
+	/* Not yet applied: the temporary signal mask (a[3]); a signal that
+	 * arrives ends the wait under the thread's own mask. */
 	return poll_user(t, a[0], a[1], ms);
 }
 

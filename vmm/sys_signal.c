@@ -92,49 +92,21 @@ static long sys_rt_sigpending(struct thread *t, const uint64_t a[6])
 	return copy_to_user(t->dom, a[0], &set, (size_t)a[1]);
 }
 
-struct kstack_t {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
-static bool on_stack(const struct thread *t, uint64_t sp)
-{
-	return !(t->ss_flags & KSS_AUTODISARM) && t->ss_size && sp > t->ss_sp &&
-	       sp - t->ss_sp <= t->ss_size;
-}
-
 static long sys_sigaltstack(struct thread *t, const uint64_t a[6])
 {
 	uint64_t sp = t->regs.rsp;
-	struct kstack_t ss, old;
+	struct kstack ss, old;
 
 	if (a[0] && copy_from_user(t->dom, &ss, a[0], sizeof(ss)))
 		return -EFAULT;
 	memset(&old, 0, sizeof(old));
 	old.ss_sp = t->ss_sp;
 	old.ss_size = t->ss_size;
-	old.ss_flags = (int32_t)((!t->ss_size ? KSS_DISABLE : on_stack(t, sp) ? KSS_ONSTACK : 0) |
-				 (t->ss_flags & KSS_AUTODISARM));
+	old.ss_flags = (int32_t)sig_altstack_flags(t, sp);
 	if (a[0]) {
-		uint32_t flags = (uint32_t)ss.ss_flags;
-		uint32_t mode = flags & ~KSS_AUTODISARM;
-
-		if (on_stack(t, sp))
-			return -EPERM;
-		if (mode != KSS_DISABLE && mode != KSS_ONSTACK && mode != 0)
-			return -EINVAL;
-		if (mode == KSS_DISABLE) {
-			t->ss_sp = t->ss_size = 0;
-			t->ss_flags = KSS_DISABLE;
-		} else {
-			if (ss.ss_size < KMINSIGSTKSZ)
-				return -ENOMEM;
-			t->ss_sp = ss.ss_sp;
-			t->ss_size = ss.ss_size;
-			t->ss_flags = flags & KSS_AUTODISARM;
-		}
+		int r = sig_altstack_set(t, sp, &ss);
+		if (r)
+			return r;
 	}
 	if (a[1] && copy_to_user(t->dom, a[1], &old, sizeof(old)))
 		return -EFAULT;
@@ -261,14 +233,6 @@ static bool wait_once(struct thread *t, uint64_t deadline)
 	t->waiting = NULL;
 	futex_waiter_unlink(d, &w);
 	return e != ETIMEDOUT;
-}
-
-static uint64_t host_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* pause and sigsuspend: sleep until a signal is delivered, then -EINTR.

@@ -119,6 +119,13 @@ int guest_clock_now(struct domain *d, int clk, struct timespec *ts)
 	return 0;
 }
 
+uint64_t host_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t guest_mono_ns(struct domain *d)
 {
 	struct timespec ts;

@@ -325,9 +325,7 @@ static void *sig_thread_main(void *arg)
 		uint64_t wait = NS / 2;
 		if (!d->paused && !d->exiting) {
 			uint64_t now = guest_mono_ns(d);
-			struct timespec hn;
-			clock_gettime(CLOCK_MONOTONIC, &hn);
-			if ((uint64_t)hn.tv_sec * NS + (uint64_t)hn.tv_nsec - d->vvar_updated_ns >= NS / 2)
+			if (host_mono_ns() - d->vvar_updated_ns >= NS / 2)
 				vdso_update(d);
 			for (int i = 0; i < MAX_KTIMERS; i++) {
 				struct ktimer *k = &d->timers[i];

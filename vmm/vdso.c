@@ -9,6 +9,7 @@
 #include <x86intrin.h>
 
 #include "domain.h"
+#include "syscall.h"
 #include "vdso.h"
 #include "../guestshim/vvar.h"
 
@@ -20,10 +21,25 @@ extern const uint8_t pdvm_vdso_start[], pdvm_vdso_end[];
  * the calibration is wrong and the vDSO hands time back to system calls. */
 #define MAX_SKEW_NS	(5 * 1000 * 1000LL)
 
-static bool vdso_wanted(void)
+/* PDVM_VDSO: unset (auto), "0" (no vDSO) or "force" (the TSC even when KVM
+ * does not call it stable); read once. */
+enum vdso_mode { VDSO_AUTO, VDSO_OFF, VDSO_FORCE };
+
+static enum vdso_mode vdso_mode(void)
 {
-	const char *e = getenv("PDVM_VDSO");
-	return !e || strcmp(e, "0") != 0;
+	static int mode = -1;
+
+	if (mode < 0) {
+		const char *e = getenv("PDVM_VDSO");
+		mode = !e ? VDSO_AUTO : !strcmp(e, "0") ? VDSO_OFF : !strcmp(e, "force") ? VDSO_FORCE : VDSO_AUTO;
+	}
+	return (enum vdso_mode)mode;
+}
+
+/* The fast path is on: measured, and not turned off since. */
+static bool vdso_fast(const struct domain *d)
+{
+	return d->vdso_calibrated && !d->vdso_off;
 }
 
 gva_t vdso_map(struct domain *d)
@@ -31,7 +47,7 @@ gva_t vdso_map(struct domain *d)
 	size_t len = PAGE_ALIGN((size_t)(pdvm_vdso_end - pdvm_vdso_start));
 
 	d->vvar_gva = 0;
-	if (!vdso_wanted())
+	if (vdso_mode() == VDSO_OFF)
 		return 0;
 	long a = mm_map(d, 0, PAGE_SIZE + len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
 	if (a < 0) {
@@ -39,9 +55,8 @@ gva_t vdso_map(struct domain *d)
 		return 0;
 	}
 	gva_t base = (gva_t)a + PAGE_SIZE;
-	struct pdvm_vvar v = { .version = PDVM_VVAR_VERSION, .enabled = 0 };
-	if (mm_poke(d, (gva_t)a, &v, sizeof(v)) ||
-	    mm_poke(d, base, pdvm_vdso_start, (size_t)(pdvm_vdso_end - pdvm_vdso_start)) ||
+	/* The vvar page stays zero (fast path off) until vdso_calibrate. */
+	if (mm_poke(d, base, pdvm_vdso_start, (size_t)(pdvm_vdso_end - pdvm_vdso_start)) ||
 	    mm_protect(d, base, len, PROT_READ | PROT_EXEC) < 0) {
 		mm_unmap(d, (gva_t)a, PAGE_SIZE + len);
 		dom_log(d, "vDSO: cannot load it: programs make system calls instead");
@@ -88,18 +103,8 @@ static bool measure_offset(struct thread *t, int64_t *off)
 	return true;
 }
 
-static bool tsc_stable(struct domain *d)
+void vdso_calibrate(struct domain *d)
 {
-	struct kvm_clock_data c;
-
-	memset(&c, 0, sizeof(c));
-	return ioctl(d->vm.fd, KVM_GET_CLOCK, &c) == 0 && (c.flags & KVM_CLOCK_TSC_STABLE);
-}
-
-void vdso_calibrate(struct domain *d, struct thread *t)
-{
-	(void)t;
-	d->vdso_ok = false;
 	d->vdso_calibrated = false;
 	d->vvar_have_base = false;
 	if (!d->vvar_gva)
@@ -116,19 +121,17 @@ void vdso_trap_check(struct domain *d, struct thread *t)
 		return;
 	if (d->vdso_calibrated && (++d->vdso_traps & 255))
 		return;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t n = (uint64_t)now.tv_sec * NS + (uint64_t)now.tv_nsec;
+	uint64_t n = host_mono_ns();
 	if (d->vdso_calibrated && n - d->vdso_checked_ns < NS / 2)
 		return;
 	d->vdso_checked_ns = n;
 	int64_t off;
 	if (!d->vdso_calibrated) {
 		int khz = ioctl(t->vcpu.fd, KVM_GET_TSC_KHZ, 0);
-		bool force = getenv("PDVM_VDSO") && !strcmp(getenv("PDVM_VDSO"), "force");
+		bool force = vdso_mode() == VDSO_FORCE;
 		const char *why = khz <= 0 ? "no TSC frequency (KVM_GET_TSC_KHZ)"
 				  : !measure_offset(t, &off) ? "cannot read the guest TSC (KVM_GET_MSRS)"
-				  : !force && !tsc_stable(d) ? "KVM does not report a stable TSC (KVM_CLOCK_TSC_STABLE)"
+				  : !force && !kvm_tsc_stable(&d->vm) ? "KVM does not report a stable TSC (KVM_CLOCK_TSC_STABLE)"
 				  : NULL;
 		d->vdso_calibrated = true;
 		if (why) {
@@ -140,7 +143,6 @@ void vdso_trap_check(struct domain *d, struct thread *t)
 		d->tsc_mult = (uint64_t)((((unsigned __int128)1000000) << 32) / (unsigned)khz);
 		d->tsc_khz = (uint64_t)khz;
 		d->tsc_offset = off;
-		d->vdso_ok = true;
 		d->vvar_have_base = false;
 		vdso_update(d);
 		dom_log(d, "vDSO: time from the TSC (%d kHz%s), no trap per call", khz,
@@ -152,10 +154,9 @@ void vdso_trap_check(struct domain *d, struct thread *t)
 	if (!measure_offset(t, &off))
 		return;
 	int64_t moved = off - d->tsc_offset, limit = (int64_t)d->tsc_khz / 10;
-	if ((moved > limit || moved < -limit) && !(getenv("PDVM_VDSO") && !strcmp(getenv("PDVM_VDSO"), "force"))) {
+	if ((moved > limit || moved < -limit) && vdso_mode() != VDSO_FORCE) {
 		dom_log(d, "vDSO: the guest TSC moved %lld ticks against the host's: "
 			"clock_gettime and friends make system calls from now on", (long long)moved);
-		d->vdso_ok = false;
 		d->vdso_off = true;
 		vdso_update(d);
 		return;
@@ -181,8 +182,8 @@ void vdso_update(struct domain *d)
 	v.monotonic_raw_ns = raw + d->mono_offset_ns;
 	v.boottime_ns = boot + d->mono_offset_ns;
 	v.tai_ns = tai;
-	v.enabled = d->vdso_ok;
-	if (d->vdso_ok && d->vvar_have_base) {
+	v.enabled = vdso_fast(d);
+	if (v.enabled && d->vvar_have_base) {
 		/* Never behind what the guest may already have read from the
 		 * old base; and a TSC that wanders off turns the vDSO off. */
 		const struct pdvm_vvar *o = &d->vvar_last;
@@ -192,7 +193,7 @@ void vdso_update(struct domain *d)
 		if (skew > MAX_SKEW_NS || skew < -MAX_SKEW_NS) {
 			dom_log(d, "vDSO: the TSC is %lld ns off the host clock: time comes from system calls now",
 				(long long)skew);
-			d->vdso_ok = false;
+			d->vdso_off = true;
 			v.enabled = 0;
 		} else if (skew > 0) {
 			v.monotonic_ns += skew;

@@ -15,7 +15,7 @@ gva_t vdso_map(struct domain *d);
 
 /* Writes the first time data (fast path off) after boot and restore; the
  * TSC is measured at the first trap. */
-void vdso_calibrate(struct domain *d, struct thread *t);
+void vdso_calibrate(struct domain *d);
 
 /* At a syscall trap of t: the first one measures the guest TSC against the
  * host's and turns the fast path on if KVM reports a stable TSC (or
