@@ -153,6 +153,28 @@ CLK_F=$(num_or_na "$(PDVM_VDSO=force "$PDVM" run -- "$GUEST/clock_loop" 100000 2
 SIG_N=$(num_or_na "$("$GUEST/sig_loop" 10000 | sed -n 's/.*, \([0-9.]*\) us\/signal.*/\1/p')")
 SIG_P=$(num_or_na "$("$PDVM" run -- "$GUEST/sig_loop" 2000 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/signal.*/\1/p')")
 SIG_FLOOR=$(awk -v f="$FLOOR_US" 'BEGIN { if (f == "n/a") print "n/a"; else printf "%.1f", 5 * f }')
+# fork+exec+wait of a trivial static program: busybox sh runs `busybox true` FE_N times; the same
+# shell with 0 iterations is subtracted, so the per-iteration cost excludes start-up.
+FE_N=40
+fe_loop() { /bin/busybox sh -c "i=0; while [ \$i -lt $1 ]; do /bin/busybox true; i=\$((i + 1)); done"; }
+fe_run() { # $1: native|pdvm, $2: iterations -> microseconds
+	local t0 t1
+	t0=$(ms_now)
+	if [ "$1" = native ]; then fe_loop "$2"; else "$PDVM" run -- /bin/busybox sh -c \
+		"i=0; while [ \$i -lt $2 ]; do /bin/busybox true; i=\$((i + 1)); done"; fi >/dev/null 2>&1 || return 1
+	t1=$(ms_now); echo $((t1 - t0))
+}
+FE_NATIVE_US=n/a FE_PDVM_US=n/a
+if [ -x /bin/busybox ]; then
+	fe_n=() fe_p=()
+	for _ in $(seq "$REPS"); do
+		a=$(fe_run native "$FE_N") && b=$(fe_run native 0) && fe_n+=("$(((a - b) / FE_N))")
+		a=$(fe_run pdvm "$FE_N") && b=$(fe_run pdvm 0) && fe_p+=("$(((a - b) / FE_N))")
+	done
+	[ ${#fe_n[@]} -gt 0 ] && FE_NATIVE_US=$(printf '%s\n' "${fe_n[@]}" | median)
+	[ ${#fe_p[@]} -gt 0 ] && FE_PDVM_US=$(printf '%s\n' "${fe_p[@]}" | median)
+fi
+FE_RATIO=$(ratio "$FE_PDVM_US" "$FE_NATIVE_US")
 
 # ---- (e) snapshots: a 1 GiB image vs memcpy/lz4, incremental after 1% dirtied, eager vs lazy restore ----------
 # tests/guest/memfill fills its memory with zero / random / text thirds; bench/memlz4 fills the same bytes on this
@@ -417,7 +439,7 @@ printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, system calls" "$CLK_N" "
 printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, vDSO forced on" "$CLK_N" "$CLK_F" "$(ratio "$CLK_F" "$CLK_N")"
 printf '%-44s %14s %14s %10s\n' "signal raise+handle us (vs 5 trap floors)" "$SIG_FLOOR" "$SIG_P" "$(ratio "$SIG_P" "$SIG_FLOOR")"
 printf '%-44s %14s %14s %10s\n' "  (native signal raise+handle, us)" "$SIG_N" "" ""
-printf '%-44s %s\n\n' "fork+exec+wait of a trivial program" "n/a: a domain is one process (fork/exec not implemented yet)"
+printf '%-44s %14s %14s %10s\n\n' "fork+exec+wait of busybox true, us/iteration" "$FE_NATIVE_US" "$FE_PDVM_US" "$FE_RATIO"
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -512,7 +534,8 @@ cat >"$OUTF" <<EOF
               "du_ratio": $(jnum "$DU_RATIO"), "du_traps": $(jnum "$DU_TRAPS"), "du_same_output": $([ "$DU_SAME" = yes ] && echo true || echo false),
               "clock_native_us": $(jnum "$CLK_N"), "clock_pdvm_syscall_us": $(jnum "$CLK_P"), "clock_pdvm_vdso_forced_us": $(jnum "$CLK_F"),
               "signal_native_us": $(jnum "$SIG_N"), "signal_pdvm_us": $(jnum "$SIG_P"), "signal_five_trap_floors_us": $(jnum "$SIG_FLOOR"),
-              "fork_exec_wait": null },
+              "fork_exec_wait_native_us": $(jnum "$FE_NATIVE_US"), "fork_exec_wait_pdvm_us": $(jnum "$FE_PDVM_US"),
+              "fork_exec_wait_ratio": $(jnum "$FE_RATIO") },
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

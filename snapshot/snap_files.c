@@ -104,7 +104,7 @@ static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char
 			return -ENOENT;
 		}
 		if (host_fd_path(o->hostfd, host, sizeof(host)) < 0 ||
-		    host_to_guest(d->files, host, g, sizeof(g)) < 0) {
+		    host_to_guest(proc_cur(d)->files, host, g, sizeof(g)) < 0) {
 			snprintf(err, errlen, "open file %s: its path is no longer inside the root", o->path);
 			return -ENOENT;
 		}
@@ -149,7 +149,7 @@ static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char
 
 int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	struct ofd **v;
 	char cwd[PATH_MAX * 2];
 	int r = path_compose(d, AT_FDCWD, "", cwd, sizeof(cwd));
@@ -305,7 +305,7 @@ static int get_stdio(struct sread *r, int flags, struct ofd **out, const char *d
 
 int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	if (sr_u32(r) != STATE_VERSION)
 		sr_fail(r, "files section version not supported");
 	uint32_t um = sr_u32(r);

@@ -16,9 +16,9 @@ int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	sb_u32(b, SHMAP_SECTION_VERSION);
-	sb_u64(b, (uint64_t)d->nshmaps);
-	for (int i = 0; i < d->nshmaps; i++) {
-		const struct shmap *m = &d->shmaps[i];
+	sb_u64(b, (uint64_t)dom_mm(d)->nshmaps);
+	for (int i = 0; i < dom_mm(d)->nshmaps; i++) {
+		const struct shmap *m = &dom_mm(d)->shmaps[i];
 		sb_u64(b, m->start);
 		sb_u64(b, m->end);
 		sb_u64(b, m->off);

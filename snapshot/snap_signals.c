@@ -33,9 +33,9 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	sb_u32(b, SIGNALS_VERSION);
-	put_pending(b, d->sig_pending, d->sig_info);
+	put_pending(b, proc_cur(d)->sig_pending, proc_cur(d)->sig_info);
 	for (int i = 0; i < MAX_KTIMERS; i++) {
-		const struct ktimer *k = &d->timers[i];
+		const struct ktimer *k = &proc_cur(d)->timers[i];
 		sb_u64(b, k->used);
 		if (!k->used)
 			continue;
@@ -72,9 +72,9 @@ int snap_get_signals(struct sread *r, struct domain *d)
 {
 	if (sr_u32(r) != SIGNALS_VERSION && !r->bad)
 		sr_fail(r, "signals: unknown section version");
-	get_pending(r, &d->sig_pending, d->sig_info);
+	get_pending(r, &proc_cur(d)->sig_pending, proc_cur(d)->sig_info);
 	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++) {
-		struct ktimer *k = &d->timers[i];
+		struct ktimer *k = &proc_cur(d)->timers[i];
 		memset(k, 0, sizeof(*k));
 		k->used = sr_range(r, 0, 1, "signals: timer flag") != 0;
 		if (!k->used)

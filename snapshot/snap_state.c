@@ -63,14 +63,14 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	sb_u64(b, (uint64_t)d->next_tid);
 	sb_u64(b, guest_mono_ns(d));
 	for (int i = 0; i < 64; i++) {
-		sb_u64(b, d->sigactions[i].handler);
-		sb_u64(b, d->sigactions[i].flags);
-		sb_u64(b, d->sigactions[i].restorer);
-		sb_u64(b, d->sigactions[i].mask);
+		sb_u64(b, proc_cur(d)->sigactions[i].handler);
+		sb_u64(b, proc_cur(d)->sigactions[i].flags);
+		sb_u64(b, proc_cur(d)->sigactions[i].restorer);
+		sb_u64(b, proc_cur(d)->sigactions[i].mask);
 	}
 	for (int i = 0; i < 16; i++) {
-		sb_u64(b, d->rlimits[i].cur);
-		sb_u64(b, d->rlimits[i].max);
+		sb_u64(b, proc_cur(d)->rlimits[i].cur);
+		sb_u64(b, proc_cur(d)->rlimits[i].max);
 	}
 	for (int i = 0; i < 8; i++)
 		sb_u64(b, d->enosys_seen[i]);
@@ -105,17 +105,19 @@ int snap_get_config(struct sread *r, struct domain_config *c)
 int snap_get_domain(struct sread *r, struct domain *d)
 {
 	d->pid = (int)sr_range(r, 1, 0x3fffffff, "pid out of range");
+	if (d->init)
+		d->init->pid = d->init->pgid = d->init->sid = d->fg_pgid = d->pid;
 	d->next_tid = (int)sr_range(r, 1, 0x3fffffff, "next tid out of range");
 	uint64_t mono = sr_u64(r);
 	for (int i = 0; i < 64; i++) {
-		d->sigactions[i].handler = sr_u64(r);
-		d->sigactions[i].flags = sr_u64(r);
-		d->sigactions[i].restorer = sr_u64(r);
-		d->sigactions[i].mask = sr_u64(r);
+		proc_cur(d)->sigactions[i].handler = sr_u64(r);
+		proc_cur(d)->sigactions[i].flags = sr_u64(r);
+		proc_cur(d)->sigactions[i].restorer = sr_u64(r);
+		proc_cur(d)->sigactions[i].mask = sr_u64(r);
 	}
 	for (int i = 0; i < 16; i++) {
-		d->rlimits[i].cur = sr_u64(r);
-		d->rlimits[i].max = sr_u64(r);
+		proc_cur(d)->rlimits[i].cur = sr_u64(r);
+		proc_cur(d)->rlimits[i].max = sr_u64(r);
 	}
 	for (int i = 0; i < 8; i++)
 		d->enosys_seen[i] = sr_u64(r);
@@ -147,7 +149,7 @@ static void put_frames(struct sbuf *b, const gpa_t *v, size_t n)
 
 int snap_put_mm(struct domain *d, struct sbuf *b)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
 	struct pgtable *pt = &mm->pt;
 	sb_u32(b, STATE_VERSION);
@@ -209,7 +211,7 @@ static gpa_t *get_frames(struct sread *r, const struct frames *f, size_t *n, siz
  * holds the image's frames). */
 int snap_get_mm(struct sread *r, struct domain *d)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
 	struct pgtable *pt = &mm->pt;
 	size_t words = (f->nframes + 63) / 64;
@@ -296,6 +298,9 @@ int snap_get_mm(struct sread *r, struct domain *d)
 	    mm->mmap_base > USER_MAX || mm->stack_top > USER_MAX || mm->brk_end % 4096)
 		sr_fail(r, "heap or stack bounds out of range");
 	mm->root_gen = sr_u64(r);
+	/* Generations are domain-wide: never hand this one out again. */
+	if (mm->root_gen > d->root_gen)
+		d->root_gen = mm->root_gen;
 	mm->flushes = sr_u64(r);
 	mm->resyncs = sr_u64(r);
 	if (!r->bad && r->pos != r->len)
@@ -333,7 +338,7 @@ int snap_check_pgtables(struct domain *d, const char **why)
 	/* Shared tables are allowed (path copies share subtrees); the budget
 	 * bounds the walk on a hostile image with cycles. */
 	int budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
-	if (check_table(d, d->mm.pt.root, 4, &budget)) {
+	if (check_table(d, dom_mm(d)->pt.root, 4, &budget)) {
 		*why = "page tables point outside guest memory or at frames not in use";
 		return -1;
 	}

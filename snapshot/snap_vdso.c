@@ -24,10 +24,13 @@ int snap_get_vdso(struct sread *r, struct domain *d)
 	if (r->bad)
 		return -1;
 	/* The vvar page must be mapped: it is written through the page tables. */
-	if (gva && !(pt_lookup(&d->mm.pt, gva, NULL) & PTE_P)) {
+	uint64_t e = gva ? pt_lookup(&dom_mm(d)->pt, gva, NULL) : 0;
+	if (gva && !(e & PTE_P)) {
 		sr_fail(r, "vdso: the vvar page is not mapped");
 		return -1;
 	}
 	d->vvar_gva = gva;
+	dom_mm(d)->vvar_gva = gva;
+	d->frames.pinned = e & PTE_ADDR;
 	return 0;
 }

@@ -99,6 +99,15 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	lazy_wait(d); /* an image needs all of memory in place */
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
+	int nprocs = 0;
+	for (int i = 0; i < MAX_PROCS; i++)
+		nprocs += d->procs[i] != NULL;
+	if (!r && nprocs > 1) {
+		/* Image format 1 holds one address space and one fd table. */
+		snprintf(err, errlen, "the domain has %d processes; snapshots of process trees are not "
+			 "supported yet (image format 1 holds one process)", nprocs);
+		r = -EOPNOTSUPP;
+	}
 	if (r) {
 		dom_unlock(d);
 		return r;

@@ -17,6 +17,7 @@
 #include "domain.h"
 #include "vdso.h"
 #include "procfs.h"
+#include "process.h"
 #include "fault.h"
 #include "files.h"
 #include "loader.h"
@@ -47,7 +48,7 @@ bool dom_block_end(struct thread *t)
 {
 	dom_lock(t->dom);
 	t->blocked = false;
-	return !t->dom->exiting && !t->dom->paused && !sig_deliverable(t);
+	return !t->dom->exiting && !t->proc->exiting && !t->exited && !t->dom->paused && !sig_deliverable(t);
 }
 
 void dom_log(struct domain *d, const char *fmt, ...)
@@ -247,8 +248,8 @@ struct domain *domain_new(const struct domain_config *c)
 
 void domain_free(struct domain *d)
 {
-	procfs_cleanup_dir(d->procfs_dir, true);
-	shmap_release(d);
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		shmap_release_mm(mm);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {
@@ -258,9 +259,19 @@ void domain_free(struct domain *d)
 	}
 	for (int i = 0; i < d->npool; i++)
 		kvm_vcpu_destroy(&d->vcpu_pool[i]);
-	files_destroy(d);
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct process *p = d->procs[i];
+		if (!p)
+			continue;
+		procfs_cleanup_dir(p->procfs_dir, true);
+		files_put(d, p->files);
+		p->files = NULL;
+	}
 	kvm_vm_destroy(&d->vm);
 	mm_destroy(d);
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (d->procs[i])
+			proc_free(d, d->procs[i]);
 	if (d->log)
 		fclose(d->log);
 	pthread_cond_destroy(&d->done_cv);
@@ -339,14 +350,17 @@ int domain_start_wait(struct domain *d, int status)
 		}
 		status = d->exit_status;
 	}
+	uint64_t flushes = 0, resyncs = 0;
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		flushes += mm->flushes, resyncs += mm->resyncs;
 	dom_log(d, "exited with status %d (traps %llu, flushes %llu, resyncs %llu)", status,
-		(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
-		(unsigned long long)d->mm.resyncs);
+		(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
 	if (c->verbose)
 		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
-			(unsigned long long)d->ntraps, (unsigned long long)d->mm.flushes,
-			(unsigned long long)d->mm.resyncs);
-	shmap_exit(d); /* the threads are gone: memory is final */
+			(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
+	/* The threads are gone: memory is final. */
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		shmap_exit_mm(d, mm);
 	dom_unlock(d);
 	sig_thread_stop(d);
 	control_stop(d);

@@ -13,6 +13,7 @@
 #include "fault.h"
 #include "ksignal.h"
 #include "shmap.h"
+#include "process.h"
 #include "../guestshim/vvar.h"
 
 struct domain_config;
@@ -25,6 +26,7 @@ enum vcpu_state { VCPU_IN_VMM, VCPU_RUNNING, VCPU_DEAD };
 
 struct thread {
 	struct domain *dom;
+	struct process *proc;
 	int tid;
 	struct vcpu vcpu;
 	struct kvm_regs regs;       /* user-mode registers at the last trap */
@@ -76,20 +78,23 @@ struct futex_waiter {
  * futex word (signal waits). link initialises w's condition variable
  * (CLOCK_MONOTONIC deadlines), unlink destroys it. */
 #define FUTEX_KEY_NONE UINT64_MAX
+#define FUTEX_KEY_CHILD (UINT64_MAX - 1)   /* wait4, waitid, vfork: a child changed */
 void futex_waiter_link(struct domain *d, struct futex_waiter *w, gpa_t key);
 void futex_waiter_unlink(struct domain *d, struct futex_waiter *w);
-
-struct sigaction_k {
-	uint64_t handler, flags, restorer, mask;
-};
 
 struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
 	struct kvm_vm vm;
 	const struct trap_backend *trap;
 	struct frames frames;       /* guest physical memory, one memfd */
-	struct mm mm;
-	struct files *files;        /* fd table, root, cwd, umask: vmm/files.c */
+	struct mm *mms;             /* every address space (list on mm->next) */
+	uint64_t root_gen;          /* last mm.root_gen handed out (domain-wide:
+				     * vCPUs compare generations across mms) */
+	struct kpage { gva_t va; gpa_t gpa; uint64_t flags; } kpages[8 + 2 * MAX_THREADS];
+	int nkpages;                /* the kernel area, mapped in every mm */
+	struct process *procs[MAX_PROCS];
+	struct process *init;       /* the first process: its exit ends the domain */
+	int fg_pgid;                /* foreground process group of the terminal */
 	const struct domain_config *cfg;
 
 	struct thread *threads[MAX_THREADS];
@@ -99,12 +104,7 @@ struct domain {
 	int next_vcpu_id;
 	struct futex_waiter *futex_waiters;
 	int next_tid;
-	int pid;
-
-	struct sigaction_k sigactions[64]; /* index: signal number - 1 */
-	uint64_t sig_pending;       /* process-directed pending signals */
-	struct ksiginfo sig_info[NSIG_K];
-	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	int pid;                    /* the first process's pid */
 	/* vDSO time data (vmm/vdso.c) */
 	gva_t vvar_gva;             /* 0: no vDSO */
 	bool vvar_have_base;
@@ -115,12 +115,8 @@ struct domain {
 	uint64_t tsc_mult;          /* ns = ticks * mult >> 32 */
 	struct pdvm_vvar vvar_last; /* what the guest sees now */
 	uint64_t vvar_updated_ns;   /* host CLOCK_MONOTONIC of the last update */
-	struct shmap shmaps[MAX_SHMAPS]; /* MAP_SHARED file mappings (vmm/shmap.c) */
-	int nshmaps;
-	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	pthread_t sig_thread;
 	bool sig_thread_running, sig_thread_quit;
-	struct { uint64_t cur, max; } rlimits[16];
 
 	bool exiting;               /* exit_group or fatal fault in progress */
 	int exit_status;            /* pdvm's own exit status */
@@ -171,10 +167,22 @@ void dom_exit_group(struct domain *d, int status);
 struct thread *thread_create(struct domain *d, int *err);
 /* The live thread with this tid, or NULL. */
 struct thread *thread_find(struct domain *d, int tid);
+/* With the domain paused: waits, the user state in t->regs, for a resume. */
+void thread_park(struct thread *t);
 /* Starts the host thread that runs t's vCPU. */
 int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */
 void thread_exit(struct thread *t);
+
+/* clone's shared part for a new thread c of t: TLS, mask, vCPU set-up,
+ * FPU and registers (rax 0, the new stack). 0 or -errno. */
+int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
+/* Undoes thread_create for a thread that never started. */
+void clone_abort(struct thread *c);
+/* fork, vfork, and clone without CLONE_THREAD (vmm/sys_proc.c). */
+long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
+/* execve: the thread's name becomes the program's (vmm/sys_misc.c). */
+void thread_set_comm(struct thread *t, const char *path);
 
 /* Wakes up to n futex waiters on the futex word at guest address uaddr;
  * returns the count or -errno. */

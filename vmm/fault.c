@@ -16,7 +16,7 @@ bool fault_is_stale(struct domain *d, const struct trap *tr)
 {
 	if (tr->vector != 14 || tr->cr2 >= USER_MAX)
 		return false;
-	uint64_t e = pt_lookup(&d->mm.pt, tr->cr2, NULL);
+	uint64_t e = pt_lookup(&dom_mm(d)->pt, tr->cr2, NULL);
 	if (!(e & PTE_P) || !(e & PTE_U))
 		return false;
 	if ((tr->error_code & PF_WRITE) && !(e & PTE_W))
@@ -110,5 +110,5 @@ void fault_kill(struct thread *t, const struct trap *tr)
 			ab ? ab : "?", what, (unsigned long long)t->regs.rip);
 	dom_log(d, "thread %d killed by SIG%s: %s, RIP %#llx", t->tid, ab ? ab : "?", what,
 		(unsigned long long)t->regs.rip);
-	dom_exit_group(d, 128 + sig);
+	proc_exit_group(t->proc, sig);
 }

@@ -62,7 +62,7 @@ void ofd_put(struct ofd *o)
 
 int fd_limit(struct domain *d)
 {
-	uint64_t cur = d->rlimits[RLIMIT_NOFILE].cur;
+	uint64_t cur = proc_cur(d)->rlimits[RLIMIT_NOFILE].cur;
 
 	if (cur == 0)
 		return FD_LIMIT_DEFAULT;
@@ -89,7 +89,7 @@ static int fd_grow(struct files *f, int need)
 
 int fd_install(struct domain *d, struct ofd *o, int min, bool cloexec)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	int limit = fd_limit(d), fd;
 
 	for (fd = min < 0 ? 0 : min; fd < limit; fd++) {
@@ -107,7 +107,7 @@ int fd_install(struct domain *d, struct ofd *o, int min, bool cloexec)
 
 int fd_find_free(struct domain *d, int min)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	int limit = fd_limit(d);
 
 	for (int fd = min < 0 ? 0 : min; fd < limit; fd++)
@@ -118,7 +118,7 @@ int fd_find_free(struct domain *d, int min)
 
 int fd_install_at(struct domain *d, struct ofd *o, int fd, bool cloexec)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	struct ofd *old;
 
 	if (fd < 0 || fd >= fd_limit(d)) {
@@ -138,7 +138,7 @@ int fd_install_at(struct domain *d, struct ofd *o, int fd, bool cloexec)
 
 struct ofd *fd_peek(struct domain *d, int fd)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 
 	if (!f || fd < 0 || fd >= f->nfds)
 		return NULL;
@@ -158,8 +158,8 @@ int fd_close(struct domain *d, int fd)
 
 	if (!o)
 		return -EBADF;
-	d->files->fds[fd].ofd = NULL;
-	d->files->fds[fd].cloexec = false;
+	proc_cur(d)->files->fds[fd].ofd = NULL;
+	proc_cur(d)->files->fds[fd].cloexec = false;
 	ofd_put(o);
 	return 0;
 }
@@ -168,20 +168,20 @@ int fd_get_cloexec(struct domain *d, int fd)
 {
 	if (!fd_peek(d, fd))
 		return -EBADF;
-	return d->files->fds[fd].cloexec;
+	return proc_cur(d)->files->fds[fd].cloexec;
 }
 
 int fd_set_cloexec(struct domain *d, int fd, bool on)
 {
 	if (!fd_peek(d, fd))
 		return -EBADF;
-	d->files->fds[fd].cloexec = on;
+	proc_cur(d)->files->fds[fd].cloexec = on;
 	return 0;
 }
 
 void files_exec_cloexec(struct domain *d)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 
 	for (int fd = 0; f && fd < f->nfds; fd++)
 		if (f->fds[fd].ofd && f->fds[fd].cloexec)
@@ -312,13 +312,18 @@ int files_init(struct domain *d, const struct domain_config *c, char *err, size_
 	struct files *f;
 	int r;
 
+	if (!d->init && !proc_new(d, d->pid ? d->pid : 1)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+
 	snprintf(err, errlen, "out of memory");
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->rootfd = f->cwdfd = -1;
 	f->umask = 022;
-	d->files = f;
+	proc_cur(d)->files = f;
 
 	f->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (f->rootfd < 0) {
@@ -363,10 +368,9 @@ fail:
 	return r;
 }
 
-void files_destroy(struct domain *d)
+void files_put(struct domain *d, struct files *f)
 {
-	struct files *f = d->files;
-
+	(void)d;
 	if (!f)
 		return;
 	for (int fd = 0; fd < f->nfds; fd++)
@@ -374,7 +378,8 @@ void files_destroy(struct domain *d)
 	free(f->fds);
 	for (int i = 0; i < f->nwr; i++) {
 		free(f->wr[i].host);
-		close(f->wr[i].fd);
+		if (f->wr[i].fd >= 0)
+			close(f->wr[i].fd);
 	}
 	free(f->wr);
 	if (f->rootfd >= 0)
@@ -384,7 +389,53 @@ void files_destroy(struct domain *d)
 	free(f->root_host);
 	free(f->exe);
 	free(f);
-	d->files = NULL;
+}
+
+void files_destroy(struct domain *d)
+{
+	files_put(d, proc_cur(d)->files);
+	proc_cur(d)->files = NULL;
+}
+
+/* fork: the same open file descriptions (shared offsets, as on Linux),
+ * close-on-exec flags, cwd, umask and root. */
+struct files *files_clone(const struct files *s)
+{
+	struct files *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->rootfd = f->cwdfd = -1;
+	f->umask = s->umask;
+	f->root_len = s->root_len;
+	f->fds = calloc((size_t)(s->nfds ? s->nfds : 1), sizeof(*f->fds));
+	f->wr = calloc((size_t)(s->nwr ? s->nwr : 1), sizeof(*f->wr));
+	f->root_host = strdup(s->root_host ? s->root_host : "");
+	f->exe = s->exe ? strdup(s->exe) : NULL;
+	if (!f->fds || !f->wr || !f->root_host || (s->exe && !f->exe))
+		goto fail;
+	f->nfds = s->nfds;
+	for (int i = 0; i < s->nfds; i++) {
+		f->fds[i] = s->fds[i];
+		if (f->fds[i].ofd)
+			ofd_get(f->fds[i].ofd);
+	}
+	for (int i = 0; i < s->nwr; i++) {
+		f->wr[i] = s->wr[i];
+		f->wr[i].fd = -1;
+		f->wr[i].host = strdup(s->wr[i].host);
+		f->nwr = i + 1;
+		if (!f->wr[i].host)
+			goto fail;
+		if (s->wr[i].fd >= 0 && (f->wr[i].fd = fcntl(s->wr[i].fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			goto fail;
+	}
+	if ((f->rootfd = fcntl(s->rootfd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    (f->cwdfd = fcntl(s->cwdfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		goto fail;
+	return f;
+fail:
+	files_put(NULL, f);
+	return NULL;
 }
 
 /* ---- the program ---- */
@@ -462,10 +513,10 @@ out:
 			return -ENOMEM;
 		}
 		/* /proc/self/exe reads back the absolute guest path. */
-		free(d->files->exe);
-		d->files->exe = NULL;
+		free(proc_cur(d)->files->exe);
+		proc_cur(d)->files->exe = NULL;
 		if (path_compose(d, AT_FDCWD, path, abs, sizeof(abs)) == 0)
-			d->files->exe = strdup(abs);
+			proc_cur(d)->files->exe = strdup(abs);
 	}
 	return fd;
 }

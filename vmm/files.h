@@ -11,6 +11,12 @@ struct domain_config;
  * stdin/stdout/stderr). Returns 0 or -errno with a message in err. */
 int files_init(struct domain *d, const struct domain_config *c, char *err, size_t errlen);
 void files_destroy(struct domain *d);
+/* Drops a process's file table (the last reference of each description
+ * closes its host fd). */
+struct files;
+void files_put(struct domain *d, struct files *f);
+/* fork's copy: shares the open file descriptions. NULL on ENOMEM/EMFILE. */
+struct files *files_clone(const struct files *s);
 
 /* Opens the program to execute: `path` resolved inside the root (a bare name
  * is searched in PATH from envp), read-only. Returns a host fd or -errno;

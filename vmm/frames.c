@@ -126,6 +126,8 @@ void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data)
 	uint64_t i = gpa / PAGE_SIZE;
 	if (i + n > f->nframes)
 		return;
+	if (n == 1 && f->pinned && gpa == f->pinned)
+		return; /* mapped in several mms: it lives as long as the domain */
 	/* Dropping the pages returns the memory to the host and guarantees
 	 * zeroed contents on reuse. */
 	frames_settle(f, gpa, n * PAGE_SIZE);

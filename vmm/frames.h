@@ -16,6 +16,8 @@ struct frames {
 	uint64_t data_limit;    /* frames the guest's own memory may use */
 	uint64_t data_used;
 	uint64_t hint;          /* next 4 KiB search position */
+	gpa_t pinned;           /* a data frame never freed: the vDSO's vvar
+				 * page, shared by every mm (0 = none) */
 	volatile bool lazy;     /* a lazy restore is still filling memory */
 	uint64_t *vdirty;       /* bitmap: frames the VMM wrote, allocated or
 				 * freed since the last snapshot (KVM's dirty

@@ -82,9 +82,9 @@ static bool sig_default_ignored(int sig)
 	       sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-static bool sig_ignored(struct domain *d, int sig)
+static bool sig_ignored(struct process *p, int sig)
 {
-	uint64_t h = d->sigactions[sig - 1].handler;
+	uint64_t h = p->sigactions[sig - 1].handler;
 
 	return h == KSIG_IGN || (h == KSIG_DFL && sig_default_ignored(sig));
 }
@@ -118,11 +118,11 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 	int sig = info->signo;
 
 	if (sig == SIGKILL) {
-		dom_log(d, "SIGKILL sent by the program");
-		dom_exit_group(d, 128 + SIGKILL);
+		dom_log(d, "process %d: SIGKILL", t->proc->pid);
+		proc_exit_group(t->proc, SIGKILL);
 		return;
 	}
-	if (sig_ignored(d, sig) && !(t->sigmask & SIGBIT(sig)))
+	if (sig_ignored(t->proc, sig) && !(t->sigmask & SIGBIT(sig)))
 		return;
 	if (t->sig_pending & SIGBIT(sig))
 		return; /* one instance per signal number */
@@ -136,32 +136,35 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 	}
 }
 
-void sig_send_process(struct domain *d, const struct ksiginfo *info)
+void sig_send_process(struct process *p, const struct ksiginfo *info)
 {
+	struct domain *d = p->dom;
 	int sig = info->signo;
 	bool blocked_all = true;
 
+	if (p->zombie || p->exiting)
+		return;
 	if (sig == SIGKILL) {
-		dom_exit_group(d, 128 + SIGKILL);
+		proc_exit_group(p, SIGKILL);
 		return;
 	}
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
 
-		if (o && !o->exited && !(o->sigmask & SIGBIT(sig)))
+		if (o && o->proc == p && !o->exited && !(o->sigmask & SIGBIT(sig)))
 			blocked_all = false;
 	}
-	if (sig_ignored(d, sig) && !blocked_all)
+	if (sig_ignored(p, sig) && !blocked_all)
 		return;
-	if (d->sig_pending & SIGBIT(sig))
+	if (p->sig_pending & SIGBIT(sig))
 		return;
-	d->sig_pending |= SIGBIT(sig);
-	d->sig_info[sig - 1] = *info;
+	p->sig_pending |= SIGBIT(sig);
+	p->sig_info[sig - 1] = *info;
 	/* Every thread that could take it looks; the first one does. */
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
 
-		if (o && !o->exited && !(o->sigmask & SIGBIT(sig)))
+		if (o && o->proc == p && !o->exited && !(o->sigmask & SIGBIT(sig)))
 			sig_wake(o);
 	}
 	sig_thread_poke(d);
@@ -169,22 +172,21 @@ void sig_send_process(struct domain *d, const struct ksiginfo *info)
 
 bool sig_deliverable(const struct thread *t)
 {
-	return ((t->sig_pending | t->dom->sig_pending) & ~t->sigmask) != 0;
+	return ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
 }
 
 /* Takes the lowest pending unblocked signal (thread-directed first, as
  * Linux's dequeue_signal); 0 if none. */
 static int dequeue(struct thread *t, struct ksiginfo *info)
 {
-	struct domain *d = t->dom;
 	uint64_t m = t->sig_pending & ~t->sigmask;
 	uint64_t *set = &t->sig_pending;
 	struct ksiginfo *tab = t->sig_info;
 
 	if (!m) {
-		m = d->sig_pending & ~t->sigmask;
-		set = &d->sig_pending;
-		tab = d->sig_info;
+		m = t->proc->sig_pending & ~t->sigmask;
+		set = &t->proc->sig_pending;
+		tab = t->proc->sig_info;
 	}
 	if (!m)
 		return 0;
@@ -270,7 +272,7 @@ static void kill_for(struct thread *t, int sig, const char *why)
 	const char *ab = sigabbrev_np(sig);
 
 	dom_log(d, "thread %d: %s SIG%s", t->tid, why, ab ? ab : "?");
-	dom_exit_group(d, 128 + sig);
+	proc_exit_group(t->proc, sig);
 }
 
 /* Writes the rt_sigframe for sig and points the registers at the handler. */
@@ -344,8 +346,8 @@ void sig_deliver(struct thread *t)
 	struct ksiginfo info;
 	int sig;
 
-	while (!d->exiting && (sig = dequeue(t, &info)) != 0) {
-		struct sigaction_k *sa = &d->sigactions[sig - 1];
+	while (!d->exiting && !t->proc->exiting && (sig = dequeue(t, &info)) != 0) {
+		struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
 
 		if (sa->handler == KSIG_IGN)
 			continue;
@@ -416,10 +418,9 @@ void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6])
 
 bool sig_fault(struct thread *t, const struct trap *tr)
 {
-	struct domain *d = t->dom;
 	struct ksiginfo info;
 	int sig = fault_siginfo(t, tr, &info);
-	struct sigaction_k *sa = &d->sigactions[sig - 1];
+	struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
 
 	/* Linux's force_sig: blocked or ignored means the default: death. */
 	if (sa->handler == KSIG_DFL || sa->handler == KSIG_IGN || (t->sigmask & SIGBIT(sig)))

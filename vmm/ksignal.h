@@ -74,7 +74,10 @@ int sig_altstack_set(struct thread *t, uint64_t sp, const struct kstack *ss);
  * SIGKILL ends the domain; otherwise the signal is made pending (one
  * instance per signal number) and a thread that can take it is woken. */
 void sig_send_thread(struct thread *t, const struct ksiginfo *info);
-void sig_send_process(struct domain *d, const struct ksiginfo *info);
+struct process;
+void sig_send_process(struct process *p, const struct ksiginfo *info);
+/* To every process of group pgid (the terminal's foreground group). */
+void sig_send_pgrp(struct domain *d, int pgid, const struct ksiginfo *info);
 /* A plain kill()-style siginfo for signal sig from pid. */
 struct ksiginfo sig_info_user(int sig, int code, int pid);
 

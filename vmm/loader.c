@@ -724,7 +724,7 @@ int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 	     char *const envp[], struct kvm_regs *regs, char *err, size_t errlen)
 {
 	struct elf_info *info = malloc(sizeof(*info));
-	gva_t top = d->mm.stack_top ? d->mm.stack_top : DEFAULT_STACK_TOP;
+	gva_t top = dom_mm(d)->stack_top ? dom_mm(d)->stack_top : DEFAULT_STACK_TOP;
 	gva_t sp = 0;
 	uint64_t entry, base = 0;
 	int rc;
@@ -753,7 +753,7 @@ int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 		goto out;
 	/* brk starts right after the highest segment, as with Linux without
 	 * brk randomisation; mm_brk grows it from here. */
-	d->mm.brk_start = d->mm.brk_cur = d->mm.brk_end = info->end;
+	dom_mm(d)->brk_start = dom_mm(d)->brk_cur = dom_mm(d)->brk_end = info->end;
 
 	entry = info->entry;
 	if (info->interp[0]) {

@@ -12,30 +12,174 @@
 #define MMAP_BASE     0x7ffff0000000UL   /* top-down search starts here */
 #define MAX_VMAS      65530              /* Linux's default max_map_count */
 
-int mm_init(struct domain *d, uint64_t limit)
+int mm_frames_init(struct domain *d, uint64_t limit)
 {
-	struct mm *mm = &d->mm;
-	memset(mm, 0, sizeof(*mm));
 	/* Page tables and the kernel area come on top of the guest's limit. */
+	return frames_init(&d->frames, limit + limit / 64 + (32UL << 20), limit);
+}
+
+struct mm *dom_mm(struct domain *d)
+{
+	return proc_cur(d)->mm;
+}
+
+struct mm *mm_new(struct domain *d)
+{
+	struct mm *mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return NULL;
 	mm->frames = &d->frames;
-	int r = frames_init(mm->frames, limit + limit / 64 + (32UL << 20), limit);
-	if (r)
-		return r;
-	r = pt_init(&mm->pt, mm->frames);
-	if (r)
-		return r;
+	if (pt_init(&mm->pt, mm->frames)) {
+		pt_destroy(&mm->pt);
+		free(mm);
+		return NULL;
+	}
+	for (int i = 0; i < d->nkpages; i++) {
+		if (pt_map(&mm->pt, d->kpages[i].va, d->kpages[i].gpa, PAGE_SIZE, d->kpages[i].flags, false)) {
+			mm->users = 1;
+			mm_put(d, mm);
+			return NULL;
+		}
+	}
+	mm->users = 1;
 	mm->stack_top = STACK_TOP;
 	mm->mmap_base = MMAP_BASE;
+	mm->root_gen = ++d->root_gen;
+	mm->next = d->mms;
+	d->mms = mm;
+	return mm;
+}
+
+int mm_init(struct domain *d, uint64_t limit)
+{
+	int r = mm_frames_init(d, limit);
+	if (r)
+		return r;
+	if (!d->init && !proc_new(d, d->pid ? d->pid : 1))
+		return -ENOMEM;
+	d->init->mm = mm_new(d);
+	return d->init->mm ? 0 : -ENOMEM;
+}
+
+/* Copies one leaf of src (present, or held while PROT_NONE) into dst.
+ * Pages that read as zero stay untouched fresh frames. */
+static int fork_leaf(struct mm *dst, struct mm *src, gva_t va, uint64_t e, uint64_t sz)
+{
+	bool huge = sz == HPAGE_SIZE;
+	if (!huge && dst->frames->pinned && (e & PTE_ADDR) == dst->frames->pinned)
+		return pt_map(&dst->pt, va, dst->frames->pinned, PAGE_SIZE, e & ~PTE_ADDR, false);
+	gpa_t f = frames_alloc(dst->frames, huge, true);
+	if (f == FRAME_NONE && huge) {
+		/* No free 2 MiB run: copy as 512 small pages. */
+		for (uint64_t o = 0; o < HPAGE_SIZE; o += PAGE_SIZE) {
+			int r = fork_leaf(dst, src, va + o, (e & ~(PTE_PS | PTE_ADDR)) | ((e & PTE_ADDR) + o),
+					  PAGE_SIZE);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	if (f == FRAME_NONE)
+		return -ENOMEM;
+	gpa_t from = e & PTE_ADDR & (huge ? HPAGE_MASK : PAGE_MASK);
+	static const uint8_t zero[PAGE_SIZE];
+	for (uint64_t o = 0; o < sz; o += PAGE_SIZE) {
+		const uint8_t *sp = frames_host(src->frames, from + o);
+		if (memcmp(sp, zero, PAGE_SIZE)) {
+			memcpy(frames_host(dst->frames, f + o), sp, PAGE_SIZE);
+			frames_touch(dst->frames, f + o, PAGE_SIZE);
+		}
+	}
+	uint64_t flags = e & ~PTE_ADDR & ~PTE_PS;
+	if (pt_map(&dst->pt, va, f, sz, flags, huge)) {
+		frames_free(dst->frames, f, sz / PAGE_SIZE, true);
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
+{
+	struct mm *mm = mm_new(d);
+	if (!mm) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	mm->vmas = malloc((size_t)(src->nvmas ? src->nvmas : 1) * sizeof(struct vma));
+	if (!mm->vmas)
+		goto nomem;
+	memcpy(mm->vmas, src->vmas, (size_t)src->nvmas * sizeof(struct vma));
+	mm->nvmas = mm->cap = src->nvmas;
+	mm->brk_start = src->brk_start, mm->brk_cur = src->brk_cur, mm->brk_end = src->brk_end;
+	mm->mmap_base = src->mmap_base;
+	mm->stack_top = src->stack_top;
+	mm->arg_start = src->arg_start, mm->arg_end = src->arg_end;
+	mm->env_start = src->env_start, mm->env_end = src->env_end;
+	mm->vvar_gva = src->vvar_gva;
+	for (int i = 0; i < src->nvmas; i++) {
+		for (gva_t va = src->vmas[i].start; va < src->vmas[i].end;) {
+			uint64_t sz = PAGE_SIZE, e = pt_lookup(&src->pt, va, &sz);
+			gva_t base = va & ~(sz - 1);
+			if ((e & (PTE_P | PTE_HELD)) && !(pt_lookup(&mm->pt, va, NULL) & (PTE_P | PTE_HELD))) {
+				*err = fork_leaf(mm, src, base, e, sz);
+				if (*err) {
+					mm_put(d, mm);
+					return NULL;
+				}
+			}
+			va = base + sz;
+		}
+	}
+	return mm;
+nomem:
+	*err = -ENOMEM;
+	mm_put(d, mm);
+	return NULL;
+}
+
+static void mm_unlink(struct domain *d, struct mm *mm)
+{
+	for (struct mm **pp = &d->mms; *pp; pp = &(*pp)->next) {
+		if (*pp == mm) {
+			*pp = mm->next;
+			break;
+		}
+	}
+}
+
+void mm_put(struct domain *d, struct mm *mm)
+{
+	if (!mm || --mm->users > 0)
+		return;
+	shmap_exit_mm(d, mm);
+	mm_unlink(d, mm);
+	/* KVM may hold shadows of these tables, and never notices edits of a
+	 * table it has used: drop every shadow before the frames are reused. */
+	if (kvm_resync(&d->vm) == 0)
+		mm->resyncs++;
+	pt_teardown(&mm->pt, USER_MAX);
+	free(mm->vmas);
+	free(mm);
+}
+
+void mm_destroy_all(struct domain *d)
+{
+	while (d->mms) {
+		struct mm *mm = d->mms;
+		d->mms = mm->next;
+		pt_destroy(&mm->pt);
+		free(mm->vmas);
+		free(mm);
+	}
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (d->procs[i])
+			d->procs[i]->mm = NULL;
+	frames_destroy(&d->frames);
 }
 
 void mm_destroy(struct domain *d)
 {
-	pt_destroy(&d->mm.pt);
-	frames_destroy(&d->frames);
-	free(d->mm.vmas);
-	d->mm.vmas = NULL;
-	d->mm.nvmas = 0;
+	mm_destroy_all(d);
 }
 
 /* ---- VMA list: a sorted array ---- */
@@ -193,8 +337,8 @@ static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
 /* Removes VMAs and mappings in [start, end) without committing. */
 static int unmap_range(struct domain *d, gva_t start, gva_t end)
 {
-	struct mm *mm = &d->mm;
-	if (d->nshmaps)
+	struct mm *mm = dom_mm(d);
+	if (dom_mm(d)->nshmaps)
 		shmap_unmap(d, start, end); /* shared file pages go back first */
 	if (vma_split(mm, start) || vma_split(mm, end))
 		return -ENOMEM;
@@ -208,7 +352,7 @@ static int unmap_range(struct domain *d, gva_t start, gva_t end)
 
 long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	if (!len)
 		return -EINVAL;
 	len = PAGE_ALIGN(len);
@@ -280,7 +424,7 @@ static uint64_t protect_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 
 long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	gva_t end;
 	if (check_range(addr, len, &end))
 		return -EINVAL;
@@ -305,7 +449,7 @@ long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 
 long mm_brk(struct domain *d, gva_t brk)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	if (brk < mm->brk_start || brk > mm->brk_start + (1UL << 40))
 		return (long)mm->brk_cur;
 	gva_t nend = PAGE_ALIGN(brk);
@@ -355,7 +499,7 @@ static uint64_t collect_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 
 long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int flags, gva_t newaddr)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	gva_t oend;
 	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
 		return -EINVAL;
@@ -447,15 +591,20 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 
 void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail)
 {
+	return mm_user_page_in(dom_mm(d), va, write, avail);
+}
+
+void *mm_user_page_in(struct mm *mm, gva_t va, bool write, size_t *avail)
+{
 	if (va >= USER_MAX)
 		return NULL;
-	uint64_t sz, e = pt_lookup(&d->mm.pt, va, &sz);
+	uint64_t sz, e = pt_lookup(&mm->pt, va, &sz);
 	if (!(e & PTE_P) || !(e & PTE_U) || (write && !(e & PTE_W)))
 		return NULL;
 	gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
 	uint64_t off = va & (sz - 1);
 	*avail = sz - off;
-	return frames_host(&d->frames, base + off);
+	return frames_host(mm->frames, base + off);
 }
 
 int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
@@ -464,7 +613,7 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 	while (n) {
 		if (dst >= USER_MAX)
 			return -EFAULT;
-		uint64_t sz, e = pt_lookup(&d->mm.pt, dst, &sz);
+		uint64_t sz, e = pt_lookup(&dom_mm(d)->pt, dst, &sz);
 		if (!(e & (PTE_P | PTE_HELD)))
 			return -EFAULT;
 		gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
@@ -479,18 +628,18 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 
 void mm_commit(struct domain *d)
 {
-	struct pgtable *pt = &d->mm.pt;
+	struct pgtable *pt = &dom_mm(d)->pt;
 	if (pt->root_changed) {
-		d->mm.root_gen++;
+		dom_mm(d)->root_gen = ++d->root_gen;
 		dom_tlb_shootdown(d);
-		d->mm.flushes++;
+		dom_mm(d)->flushes++;
 	}
 	bool full = pt_publish(pt);
 	if (pt->nquar && (!d->trap || !d->trap->needs_pt_quarantine)) {
 		pt_release_quarantine(pt);
 	} else if (full) {
 		if (kvm_resync(&d->vm) == 0) {
-			d->mm.resyncs++;
+			dom_mm(d)->resyncs++;
 			pt_release_quarantine(pt);
 		}
 	}

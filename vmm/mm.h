@@ -7,6 +7,7 @@
 #include "types.h"
 #include "frames.h"
 #include "pgtable.h"
+#include "shmap.h"
 
 /* Protection bits: the PROT_* values of <sys/mman.h>. */
 struct vma {
@@ -16,6 +17,8 @@ struct vma {
 };
 
 struct mm {
+	struct mm *next;        /* on d->mms */
+	int users;              /* processes using it (vfork shares it) */
 	struct frames *frames;  /* guest physical memory: the domain's (d->frames) */
 	struct pgtable pt;      /* the address space's page tables */
 	struct vma *vmas;       /* sorted, non-overlapping */
@@ -27,12 +30,32 @@ struct mm {
 				 * retired roots are reused, so compare this */
 	uint64_t flushes;       /* page-table root switches (path copies committed) */
 	uint64_t resyncs;       /* full shadow resyncs */
+	gva_t vvar_gva;         /* the vDSO's data page here, 0 = none */
+	gva_t arg_start, arg_end, env_start, env_end; /* /proc/self/cmdline, environ */
+	struct shmap shmaps[MAX_SHMAPS]; /* MAP_SHARED file mappings (vmm/shmap.c) */
+	int nshmaps;
 };
 
 struct domain;
 
+/* Guest physical memory of a domain: `memory_limit` bytes of data frames
+ * plus room for page tables and the kernel area. */
+int mm_frames_init(struct domain *d, uint64_t memory_limit);
+/* A new empty address space with the kernel area mapped (users = 1), or
+ * NULL on ENOMEM. */
+struct mm *mm_new(struct domain *d);
+/* fork: a copy of src, every private page copied now. NULL or the copy. */
+struct mm *mm_fork(struct domain *d, struct mm *src, int *err);
+/* Drops one user; the last frees the frames and tables (after a resync:
+ * KVM may still hold shadows of the tables). */
+void mm_put(struct domain *d, struct mm *mm);
+/* The end of the domain: every mm and the guest memory. */
+void mm_destroy_all(struct domain *d);
+/* Frames, and the first process with its empty mm (unit tests, restore). */
 int mm_init(struct domain *d, uint64_t memory_limit);
 void mm_destroy(struct domain *d);
+/* The calling process's address space. */
+struct mm *dom_mm(struct domain *d);
 
 /* Maps anonymous zeroed memory. addr==0 or !MAP_FIXED: a free range is
  * chosen. Returns the address or -errno. */
@@ -45,6 +68,7 @@ long mm_brk(struct domain *d, gva_t brk);
 /* Translates a user address for access (write or read); returns the host
  * pointer and the number of bytes until the end of that page, or NULL. */
 void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail);
+void *mm_user_page_in(struct mm *mm, gva_t va, bool write, size_t *avail);
 
 /* Loader use: writes into guest memory ignoring PROT_WRITE. 0 or -EFAULT. */
 int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n);

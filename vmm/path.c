@@ -142,7 +142,7 @@ static int dir_guest_path(struct files *f, int fd, char *out, size_t len)
 
 int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	size_t plen = strlen(path), blen;
 	int basefd, r;
 
@@ -266,7 +266,7 @@ static int open_magic(struct domain *d, int n, int flags, mode_t mode)
 	 * the guest already holds it open for writing (stdout redirected to a
 	 * host file, say). */
 	if (write_intent(flags) && (S_ISREG(o->type) || S_ISDIR(o->type)) &&
-	    (o->flags & O_ACCMODE) == O_RDONLY && !files_fd_writable(d->files, o->hostfd))
+	    (o->flags & O_ACCMODE) == O_RDONLY && !files_fd_writable(proc_cur(d)->files, o->hostfd))
 		return -EROFS;
 	return reopen(o->hostfd, flags, mode);
 }
@@ -275,7 +275,7 @@ static int open_magic(struct domain *d, int n, int flags, mode_t mode)
  * opened beneath that tree, so a symlink cannot lead out of it. */
 static int open_create(struct domain *d, const char *g, int flags, mode_t mode)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	struct parent p;
 	struct stat st;
 	mode_t old;
@@ -324,7 +324,7 @@ static int open_create(struct domain *d, const char *g, int flags, mode_t mode)
  * kernel says it is, and reopen exactly that inode. */
 static int open_write(struct domain *d, const char *g, int flags, mode_t mode)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 	struct stat st;
 	int fd, r;
@@ -387,7 +387,7 @@ int open_flags_clean(int flags)
 int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t mode,
 	      char *gpath)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	char gbuf[PATH_MAX * 2], *g = gpath ? gpath : gbuf;
 	int r, n;
 
@@ -419,7 +419,7 @@ int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool
 	if (r < 0)
 		return r;
 	if (follow)
-		exe_alias(d->files, g, sizeof(g));
+		exe_alias(proc_cur(d)->files, g, sizeof(g));
 	n = follow ? path_magic_fd(g) : -1;
 	if (n >= 0) {
 		struct ofd *o = fd_peek(d, n);
@@ -429,13 +429,13 @@ int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool
 		r = fcntl(o->hostfd, F_DUPFD_CLOEXEC, 0);
 		return r < 0 ? -errno : r;
 	}
-	return path_open_root(d->files, g,
+	return path_open_root(proc_cur(d)->files, g,
 			      O_PATH | (follow ? 0 : O_NOFOLLOW) | (dir ? O_DIRECTORY : 0), 0);
 }
 
 int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p)
 {
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	char g[PATH_MAX * 2], target[PATH_MAX + NAME_MAX + 2];
 	size_t len, end, start, nlen, blen;
 	int r;

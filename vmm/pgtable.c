@@ -348,3 +348,38 @@ bool pt_hole_2m(struct pgtable *pt, gva_t va)
 			return false;
 	return true;
 }
+
+/* Frees the tables under t (and t) and, below user_end, the data frames. */
+static void teardown(struct pgtable *pt, gpa_t t, int level, gva_t base, gva_t user_end)
+{
+	uint64_t *e = frames_host(pt->fr, t);
+	uint64_t span = 1ULL << (12 + 9 * (level - 1));
+	for (int i = 0; i < 512; i++) {
+		uint64_t v = e[i];
+		gva_t va = base + (uint64_t)i * span;
+		if (level == 4 && i >= 256)
+			va |= 0xffff000000000000ULL; /* canonical upper half */
+		if (!(v & (PTE_P | PTE_HELD)))
+			continue;
+		bool leaf = level == 1 || (level == 2 && (v & PTE_PS));
+		if (!leaf) {
+			teardown(pt, v & PTE_ADDR, level - 1, va, user_end);
+			continue;
+		}
+		if (va < user_end)
+			frames_free(pt->fr, v & PTE_ADDR & (level == 2 ? HPAGE_MASK : PAGE_MASK),
+				    level == 2 ? 512 : 1, true);
+	}
+	frames_free(pt->fr, t, 1, false);
+}
+
+void pt_teardown(struct pgtable *pt, gva_t user_end)
+{
+	if (pt->root && pt->root != FRAME_NONE)
+		teardown(pt, pt->root, 4, 0, user_end);
+	for (size_t i = 0; i < pt->nquar; i++)
+		frames_free(pt->fr, pt->quarantine[i], 1, false);
+	for (size_t i = 0; i < pt->npending; i++)
+		frames_free(pt->fr, pt->pending[i].gpa, pt->pending[i].n, true);
+	pt_destroy(pt);
+}

@@ -65,6 +65,11 @@ int pt_defer_free(struct pgtable *pt, gpa_t gpa, uint64_t n);
 bool pt_publish(struct pgtable *pt);
 void pt_release_quarantine(struct pgtable *pt);
 
+/* Frees every table, the quarantine, and the data frames mapped below
+ * user_end (the kernel area's frames are shared and stay). The caller has
+ * made sure no vCPU can use these tables (resync), then pt_destroy. */
+void pt_teardown(struct pgtable *pt, gva_t user_end);
+
 /* True if nothing at all is mapped or held in the 2 MiB region of va. */
 bool pt_hole_2m(struct pgtable *pt, gva_t va);
 

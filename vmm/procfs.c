@@ -73,8 +73,8 @@ static const char *comm_of(struct domain *d)
 static uint64_t vm_bytes(struct domain *d)
 {
 	uint64_t n = 0;
-	for (int i = 0; i < d->mm.nvmas; i++)
-		n += d->mm.vmas[i].end - d->mm.vmas[i].start;
+	for (int i = 0; i < dom_mm(d)->nvmas; i++)
+		n += dom_mm(d)->vmas[i].end - dom_mm(d)->vmas[i].start;
 	return n;
 }
 
@@ -87,7 +87,7 @@ static uint64_t sigset_of(struct domain *d, uint64_t want)
 {
 	uint64_t m = 0;
 	for (int s = 1; s <= NSIG_K; s++) {
-		uint64_t h = d->sigactions[s - 1].handler;
+		uint64_t h = proc_cur(d)->sigactions[s - 1].handler;
 		if ((want == KSIG_IGN && h == KSIG_IGN) || (want == 2 && h > KSIG_IGN))
 			m |= SIGBIT(s);
 	}
@@ -99,7 +99,7 @@ static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 	uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
-		  comm_of(d), d->files ? (unsigned)d->files->umask : 022, d->pid, d->pid, getppid(),
+		  comm_of(d), proc_cur(d)->files ? (unsigned)proc_cur(d)->files->umask : 022, d->pid, d->pid, getppid(),
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
@@ -108,8 +108,8 @@ static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 		  8192ULL, d->nthreads);
 	tb_printf(b, "SigQ:\t0/%llu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
 		  "SigIgn:\t%016llx\nSigCgt:\t%016llx\n",
-		  (unsigned long long)d->rlimits[RLIMIT_SIGPENDING].cur,
-		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)d->sig_pending,
+		  (unsigned long long)proc_cur(d)->rlimits[RLIMIT_SIGPENDING].cur,
+		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)proc_cur(d)->sig_pending,
 		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(d, KSIG_IGN),
 		  (unsigned long long)sigset_of(d, 2));
 	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
@@ -126,12 +126,12 @@ static void gen_stat(struct domain *d, struct tbuf *b)
 		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		  d->pid, comm_of(d), getppid(), d->pid, d->pid, d->nthreads,
 		  (unsigned long long)start, (unsigned long long)vm_bytes(d),
-		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)d->mm.stack_top);
+		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)dom_mm(d)->stack_top);
 }
 
 static void gen_maps(struct domain *d, struct tbuf *b)
 {
-	struct mm *mm = &d->mm;
+	struct mm *mm = dom_mm(d);
 	for (int i = 0; i < mm->nvmas; i++) {
 		const struct vma *v = &mm->vmas[i];
 		const char *name = "";
@@ -220,19 +220,19 @@ static int text_fd(const struct tbuf *b)
  * fresh in a private host directory at every open. */
 static int fd_dir(struct domain *d)
 {
-	struct files *f = d->files;
-	if (!d->procfs_dir[0]) {
+	struct files *f = proc_cur(d)->files;
+	if (!proc_cur(d)->procfs_dir[0]) {
 		const char *base = getenv("TMPDIR");
-		snprintf(d->procfs_dir, sizeof(d->procfs_dir), "%s/pdvm-procfd-XXXXXX",
+		snprintf(proc_cur(d)->procfs_dir, sizeof(proc_cur(d)->procfs_dir), "%s/pdvm-procfd-XXXXXX",
 			 base && *base ? base : "/tmp");
-		if (!mkdtemp(d->procfs_dir)) {
+		if (!mkdtemp(proc_cur(d)->procfs_dir)) {
 			int e = errno;
-			d->procfs_dir[0] = '\0';
+			proc_cur(d)->procfs_dir[0] = '\0';
 			return -e;
 		}
 	}
-	procfs_cleanup_dir(d->procfs_dir, false);
-	int dfd = open(d->procfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	procfs_cleanup_dir(proc_cur(d)->procfs_dir, false);
+	int dfd = open(proc_cur(d)->procfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
 	for (int i = 0; f && i < f->nfds; i++) {

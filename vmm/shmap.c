@@ -9,7 +9,8 @@
 
 int shmap_add(struct domain *d, gva_t start, gva_t end, int hostfd, uint64_t off, const char *path)
 {
-	if (d->nshmaps == MAX_SHMAPS)
+	struct mm *mm = dom_mm(d);
+	if (mm->nshmaps == MAX_SHMAPS)
 		return -ENOMEM;
 	int fd = dup(hostfd);
 	if (fd < 0)
@@ -19,14 +20,14 @@ int shmap_add(struct domain *d, gva_t start, gva_t end, int hostfd, uint64_t off
 		close(fd);
 		return -ENOMEM;
 	}
-	d->shmaps[d->nshmaps++] = (struct shmap){ .start = start, .end = end, .fd = fd, .off = off, .path = p };
+	mm->shmaps[mm->nshmaps++] = (struct shmap){ .start = start, .end = end, .fd = fd, .off = off, .path = p };
 	return 0;
 }
 
 /* Writes the pages of [start, end) that differ from the file back to it.
  * Only whole pages that exist in the file's range are compared: the file
  * never grows through a mapping (as on Linux, bytes past EOF stay). */
-static int sync_range(struct domain *d, const struct shmap *m, gva_t start, gva_t end)
+static int sync_range(struct mm *mm, const struct shmap *m, gva_t start, gva_t end)
 {
 	static __thread uint8_t page[PAGE_SIZE], disk[PAGE_SIZE];
 	int ret = 0;
@@ -34,7 +35,7 @@ static int sync_range(struct domain *d, const struct shmap *m, gva_t start, gva_
 	for (gva_t va = start; va < end; va += PAGE_SIZE) {
 		uint64_t foff = m->off + (va - m->start);
 		size_t avail;
-		void *h = mm_user_page(d, va, false, &avail);
+		void *h = mm_user_page_in(mm, va, false, &avail);
 		if (!h)
 			continue; /* PROT_NONE or gone: nothing the guest could have written */
 		memcpy(page, h, PAGE_SIZE);
@@ -49,15 +50,15 @@ static int sync_range(struct domain *d, const struct shmap *m, gva_t start, gva_
 	return ret;
 }
 
-int shmap_sync(struct domain *d, gva_t start, gva_t end, bool wait)
+static int sync_mm(struct mm *mm, gva_t start, gva_t end, bool wait)
 {
 	int ret = 0;
-	for (int i = 0; i < d->nshmaps; i++) {
-		struct shmap *m = &d->shmaps[i];
+	for (int i = 0; i < mm->nshmaps; i++) {
+		struct shmap *m = &mm->shmaps[i];
 		gva_t s = start > m->start ? start : m->start, e = end < m->end ? end : m->end;
 		if (s >= e)
 			continue;
-		int r = sync_range(d, m, s, e);
+		int r = sync_range(mm, m, s, e);
 		if (!r && wait && fdatasync(m->fd) < 0)
 			r = -errno;
 		if (r && !ret)
@@ -66,10 +67,16 @@ int shmap_sync(struct domain *d, gva_t start, gva_t end, bool wait)
 	return ret;
 }
 
+int shmap_sync(struct domain *d, gva_t start, gva_t end, bool wait)
+{
+	return sync_mm(dom_mm(d), start, end, wait);
+}
+
 void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 {
-	for (int i = 0; i < d->nshmaps; i++) {
-		struct shmap *m = &d->shmaps[i];
+	struct mm *mm = dom_mm(d);
+	for (int i = 0; i < mm->nshmaps; i++) {
+		struct shmap *m = &mm->shmaps[i];
 		if (end <= m->start || start >= m->end)
 			continue;
 		if (shmap_sync(d, start, end, false))
@@ -78,13 +85,13 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 			/* Wholly gone. */
 			close(m->fd);
 			free(m->path);
-			d->shmaps[i--] = d->shmaps[--d->nshmaps];
+			mm->shmaps[i--] = mm->shmaps[--mm->nshmaps];
 		} else if (start <= m->start) {
 			m->off += end - m->start;
 			m->start = end;
 		} else if (end >= m->end) {
 			m->end = start;
-		} else if (d->nshmaps < MAX_SHMAPS) {
+		} else if (mm->nshmaps < MAX_SHMAPS) {
 			/* A hole in the middle: two mappings. */
 			struct shmap hi = *m;
 			hi.fd = dup(m->fd);
@@ -93,7 +100,7 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 			hi.start = end;
 			m->end = start;
 			if (hi.fd >= 0 && hi.path)
-				d->shmaps[d->nshmaps++] = hi;
+				mm->shmaps[mm->nshmaps++] = hi;
 			else {
 				if (hi.fd >= 0)
 					close(hi.fd);
@@ -106,17 +113,28 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 	}
 }
 
+void shmap_release_mm(struct mm *mm)
+{
+	for (int i = 0; i < mm->nshmaps; i++) {
+		close(mm->shmaps[i].fd);
+		free(mm->shmaps[i].path);
+	}
+	mm->nshmaps = 0;
+}
+
+void shmap_exit_mm(struct domain *d, struct mm *mm)
+{
+	if (mm->nshmaps && sync_mm(mm, 0, USER_MAX, false))
+		dom_log(d, "MAP_SHARED write-back failed at exit");
+	shmap_release_mm(mm);
+}
+
 void shmap_exit(struct domain *d)
 {
-	shmap_sync(d, 0, USER_MAX, false);
-	shmap_release(d);
+	shmap_exit_mm(d, dom_mm(d));
 }
 
 void shmap_release(struct domain *d)
 {
-	for (int i = 0; i < d->nshmaps; i++) {
-		close(d->shmaps[i].fd);
-		free(d->shmaps[i].path);
-	}
-	d->nshmaps = 0;
+	shmap_release_mm(dom_mm(d));
 }

@@ -28,6 +28,10 @@ int shmap_sync(struct domain *d, gva_t start, gva_t end, bool wait);
 void shmap_unmap(struct domain *d, gva_t start, gva_t end);
 /* At the end of the domain: write back everything and close. */
 void shmap_exit(struct domain *d);
+/* The same for one address space that is going away. */
+struct mm;
+void shmap_exit_mm(struct domain *d, struct mm *mm);
+void shmap_release_mm(struct mm *mm);
 /* Forgets every mapping without writing back (a domain that never ran). */
 void shmap_release(struct domain *d);
 

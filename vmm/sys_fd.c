@@ -49,10 +49,10 @@ long sys_close_range(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (first > last)
 		return -EINVAL;
-	end = d->files->nfds ? (unsigned int)d->files->nfds - 1 : 0;
+	end = proc_cur(d)->files->nfds ? (unsigned int)proc_cur(d)->files->nfds - 1 : 0;
 	if (last > end)
 		last = end;
-	for (unsigned int fd = first; fd <= last && fd < (unsigned int)d->files->nfds; fd++) {
+	for (unsigned int fd = first; fd <= last && fd < (unsigned int)proc_cur(d)->files->nfds; fd++) {
 		if (!fd_peek(d, (int)fd))
 			continue;
 		if (flags & CLOSE_RANGE_CLOEXEC)
@@ -255,7 +255,7 @@ static long ioctl_tty(struct thread *t, struct ofd *o, unsigned int cmd, uint64_
 
 		memcpy(&pg, buf, sizeof(pg));
 		if (pg == getpgrp()) {
-			pg = d->pid;
+			pg = d->fg_pgid;
 			memcpy(buf, &pg, sizeof(pg));
 		}
 	}
@@ -297,6 +297,22 @@ long sys_ioctl(struct thread *t, const uint64_t a[6])
 	/* Every other request is a terminal's: only character devices. */
 	if (!S_ISCHR(o->type))
 		return -ENOTTY;
+	if (cmd == TIOCSPGRP) {
+		/* tcsetpgrp: the domain's own foreground group (which Ctrl-C
+		 * signals); the host terminal's stays pdvm's. */
+		if (!isatty(o->hostfd))
+			return -ENOTTY;
+		if (copy_from_user(d, &v, a[2], sizeof(v)) < 0)
+			return -EFAULT;
+		if (v < 0)
+			return -EINVAL;
+		for (int i = 0; i < MAX_PROCS; i++)
+			if (d->procs[i] && d->procs[i]->pgid == v && !d->procs[i]->zombie) {
+				d->fg_pgid = v;
+				return 0;
+			}
+		return -EPERM;
+	}
 	o = ofd_get(o);
 	ret = ioctl_tty(t, o, cmd, a[2]);
 	ofd_put(o);

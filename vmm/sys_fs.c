@@ -89,7 +89,7 @@ static int get_handle(struct domain *d, int dirfd, uint64_t upath, int flags, bo
 		return r;
 	if (path[0] == '\0') {
 		if (dirfd == AT_FDCWD)
-			return d->files->cwdfd;
+			return proc_cur(d)->files->cwdfd;
 		struct ofd *o = fd_peek(d, dirfd);
 
 		return o ? o->hostfd : -EBADF;
@@ -177,7 +177,7 @@ static int fd_link_text(struct domain *d, int fd, char *out, size_t len)
 	r = host_fd_path(o->hostfd, host, sizeof(host));
 	if (r < 0)
 		return r;
-	if (host_to_guest(d->files, host, out, len) == 0)
+	if (host_to_guest(proc_cur(d)->files, host, out, len) == 0)
 		return 0;
 	snprintf(out, len, "%s", host);
 	return 0;
@@ -186,7 +186,7 @@ static int fd_link_text(struct domain *d, int fd, char *out, size_t len)
 static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ubuf, int64_t size)
 {
 	struct domain *d = t->dom;
-	struct files *f = d->files;
+	struct files *f = proc_cur(d)->files;
 	char path[PATH_MAX], g[PATH_MAX * 2], text[PATH_MAX];
 	struct stat st;
 	ssize_t n;
@@ -273,7 +273,7 @@ static long do_access(struct thread *t, int dirfd, uint64_t upath, int mode, int
 	 * (devices, fifos and sockets excepted). */
 	if ((mode & W_OK) && fstat(h, &st) == 0 &&
 	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) &&
-	    !files_fd_writable(d->files, h))
+	    !files_fd_writable(proc_cur(d)->files, h))
 		r = -EROFS;
 	if (r == 0 && syscall(SYS_faccessat2, h, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0)
 		r = -errno;
@@ -324,8 +324,8 @@ static long set_cwd(struct domain *d, int h)
 		close(h);
 		return r;
 	}
-	close(d->files->cwdfd);
-	d->files->cwdfd = h;
+	close(proc_cur(d)->files->cwdfd);
+	proc_cur(d)->files->cwdfd = h;
 	return 0;
 }
 
@@ -362,7 +362,7 @@ long sys_fchdir(struct thread *t, const uint64_t a[6])
 
 long sys_umask(struct thread *t, const uint64_t a[6])
 {
-	struct files *f = t->dom->files;
+	struct files *f = t->proc->files;
 	mode_t old = f->umask;
 
 	f->umask = (mode_t)a[0] & 0777;
@@ -411,7 +411,7 @@ static long do_mkdir(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = create_denied(&p);
 	} else {
 		old = host_umask_clear();
-		r = mkdirat(p.fd, p.name, mode & 07777 & ~d->files->umask) < 0 ? -errno : 0;
+		r = mkdirat(p.fd, p.name, mode & 07777 & ~proc_cur(d)->files->umask) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
 	parent_done(&p);
@@ -556,7 +556,7 @@ static long do_link(struct thread *t, int olddir, uint64_t oldp, int newdir, uin
 		r = -errno;
 	} else if (S_ISDIR(st.st_mode)) {
 		r = -EPERM;
-	} else if (fd_tree(d->files, h) != pn.went) {
+	} else if (fd_tree(proc_cur(d)->files, h) != pn.went) {
 		/* The source lies in another (read-only) tree: a hard link would
 		 * make it writable. Linux says EXDEV across mounts. */
 		r = -EXDEV;
@@ -624,7 +624,7 @@ static int attr_handle(struct domain *d, int dirfd, uint64_t upath, int flags, b
 {
 	int h = get_handle(d, dirfd, upath, flags, follow, owned);
 
-	if (h >= 0 && !files_fd_writable(d->files, h)) {
+	if (h >= 0 && !files_fd_writable(proc_cur(d)->files, h)) {
 		put_handle(h, *owned);
 		return -EROFS;
 	}
@@ -664,7 +664,7 @@ static struct ofd *attr_fd(struct domain *d, int fd, long *err)
 	*err = 0;
 	if (!o || (o->flags & O_PATH))
 		*err = -EBADF;
-	else if (!files_fd_writable(d->files, o->hostfd))
+	else if (!files_fd_writable(proc_cur(d)->files, o->hostfd))
 		*err = -EROFS;
 	return *err ? NULL : o;
 }
@@ -802,7 +802,7 @@ long sys_truncate(struct thread *t, const uint64_t a[6])
 		r = -EISDIR;
 	else if (!S_ISREG(st.st_mode))
 		r = -EINVAL;
-	else if (!files_fd_writable(d->files, h))
+	else if (!files_fd_writable(proc_cur(d)->files, h))
 		r = -EROFS;
 	else {
 		proc_fd_path(h, link, sizeof(link));
@@ -819,7 +819,7 @@ static long statfs_out(struct domain *d, int h, uint64_t ubuf)
 	if (fstatfs(h, &sfs) < 0)
 		return -errno;
 	/* A read-only tree reports itself mounted read-only. */
-	if (!files_fd_writable(d->files, h))
+	if (!files_fd_writable(proc_cur(d)->files, h))
 		sfs.f_flags |= ST_RDONLY;
 	return copy_to_user(d, ubuf, &sfs, sizeof(sfs));
 }

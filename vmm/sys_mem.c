@@ -155,7 +155,7 @@ static long sys_madvise(struct thread *t, const uint64_t a[6])
 		struct domain *d = t->dom;
 		if (len > USER_MAX - addr)
 			return -EINVAL;
-		int r = pt_edit(&d->mm.pt, addr, len, zap_pte, d);
+		int r = pt_edit(&dom_mm(d)->pt, addr, len, zap_pte, d);
 		mm_commit(d);
 		return r;
 	}

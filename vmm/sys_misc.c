@@ -64,11 +64,21 @@ static void default_comm(const struct domain *d, char *comm)
 	snprintf(comm, COMM_LEN, "%s", p);
 }
 
+static struct thread_extra *thread_extra(struct thread *t);
+
+void thread_set_comm(struct thread *t, const char *path)
+{
+	struct thread_extra *e = thread_extra(t);
+	const char *slash = strrchr(path, '/');
+
+	snprintf(e->comm, COMM_LEN, "%s", slash ? slash + 1 : path);
+}
+
 /* Finds or creates the entry for t; called with the domain lock held. */
 static struct thread_extra *thread_extra(struct thread *t)
 {
 	struct domain *d = t->dom;
-	struct thread_extra *e = NULL, *main_e = NULL;
+	struct thread_extra *e = NULL, *main_e = NULL, *parent_e = NULL;
 
 	pthread_mutex_lock(&extra_lock);
 	for (int i = 0; i < MAX_EXTRAS; i++) {
@@ -76,8 +86,10 @@ static struct thread_extra *thread_extra(struct thread *t)
 			pthread_mutex_unlock(&extra_lock);
 			return &extras[i];
 		}
-		if (extras[i].d == d && extras[i].tid == d->pid)
+		if (extras[i].d == d && extras[i].tid == t->proc->pid)
 			main_e = &extras[i];
+		if (extras[i].d == d && extras[i].tid == t->proc->ppid)
+			parent_e = &extras[i];
 	}
 	for (int i = 0; i < MAX_EXTRAS && !e; i++)
 		if (!extras[i].d)
@@ -92,8 +104,8 @@ static struct thread_extra *thread_extra(struct thread *t)
 	e->d = d;
 	e->tid = t->tid;
 	/* A new thread starts with the process's name, as clone copies it. */
-	if (main_e)
-		memcpy(e->comm, main_e->comm, COMM_LEN);
+	if (main_e || parent_e) /* fork copies the parent's name */
+		memcpy(e->comm, (main_e ? main_e : parent_e)->comm, COMM_LEN);
 	else
 		default_comm(d, e->comm);
 	pthread_mutex_unlock(&extra_lock);
@@ -134,7 +146,9 @@ static struct thread *target_thread(struct thread *t, int pid)
 
 static bool own_process(struct thread *t, int pid)
 {
-	return pid == 0 || pid == t->dom->pid || thread_find(t->dom, pid) != NULL;
+	struct thread *o = pid ? thread_find(t->dom, pid) : NULL;
+
+	return pid == 0 || pid == t->proc->pid || (o && o->proc == t->proc);
 }
 
 static int put_u32(struct domain *d, gva_t p, uint32_t v)
@@ -149,25 +163,10 @@ static int put_u64(struct domain *d, gva_t p, uint64_t v)
 
 /* ---- identity ---- */
 
-static long sys_getpid(struct thread *t, const uint64_t a[6])
-{
-	(void)a;
-	return t->dom->pid;
-}
-
 static long sys_gettid(struct thread *t, const uint64_t a[6])
 {
 	(void)a;
 	return t->tid;
-}
-
-/* The pdvm process's own parent: a shell that ran pdvm sees its child's
- * getppid() return the shell's pid, as it would natively. */
-static long sys_getppid(struct thread *t, const uint64_t a[6])
-{
-	(void)t;
-	(void)a;
-	return getppid();
 }
 
 static long sys_getuid(struct thread *t, const uint64_t a[6])
@@ -245,38 +244,6 @@ static long sys_getgroups(struct thread *t, const uint64_t a[6])
 		rc = copy_to_user(t->dom, a[1], g, (size_t)n * sizeof(*g)) ? -EFAULT : n;
 	free(g);
 	return rc;
-}
-
-static long sys_getpgid(struct thread *t, const uint64_t a[6])
-{
-	/* The domain is its own process group and session. */
-	return own_process(t, (int)a[0]) ? t->dom->pid : -ESRCH;
-}
-
-static long sys_getpgrp(struct thread *t, const uint64_t a[6])
-{
-	(void)a;
-	return t->dom->pid;
-}
-
-static long sys_getsid(struct thread *t, const uint64_t a[6])
-{
-	return own_process(t, (int)a[0]) ? t->dom->pid : -ESRCH;
-}
-
-/* Joining the group we are already in succeeds; any other group does not
- * exist inside the domain. */
-static long sys_setpgid(struct thread *t, const uint64_t a[6])
-{
-	int pid = (int)a[0], pgid = (int)a[1];
-
-	if (pgid < 0)
-		return -EINVAL;
-	if (!own_process(t, pid))
-		return -ESRCH;
-	if (pgid == 0 || pgid == t->dom->pid)
-		return 0;
-	return -EPERM;
 }
 
 static long sys_personality(struct thread *t, const uint64_t a[6])
@@ -488,7 +455,7 @@ static long sys_getcpu(struct thread *t, const uint64_t a[6])
 #define NLIMITS 16
 #define RLIM_INF (~0ULL)
 
-/* Fills d->rlimits the first time they are used (all-zero means unset):
+/* Fills proc_cur(d)->rlimits the first time they are used (all-zero means unset):
  * the host's limits, except the stack (8 MiB, what the loader maps), open
  * files (1024 soft, as a login shell has) and the address space (the
  * domain's memory). */
@@ -497,7 +464,7 @@ static void rlimits_init(struct domain *d)
 	bool unset = true;
 
 	for (int i = 0; i < NLIMITS; i++)
-		if (d->rlimits[i].cur || d->rlimits[i].max)
+		if (proc_cur(d)->rlimits[i].cur || proc_cur(d)->rlimits[i].max)
 			unset = false;
 	if (!unset)
 		return;
@@ -506,15 +473,15 @@ static void rlimits_init(struct domain *d)
 
 		if (getrlimit((__rlimit_resource_t)i, &rl) < 0)
 			rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
-		d->rlimits[i].cur = rl.rlim_cur;
-		d->rlimits[i].max = rl.rlim_max;
+		proc_cur(d)->rlimits[i].cur = rl.rlim_cur;
+		proc_cur(d)->rlimits[i].max = rl.rlim_max;
 	}
-	d->rlimits[RLIMIT_STACK].cur = 8UL << 20;
-	if (d->rlimits[RLIMIT_STACK].max < d->rlimits[RLIMIT_STACK].cur)
-		d->rlimits[RLIMIT_STACK].max = d->rlimits[RLIMIT_STACK].cur;
-	d->rlimits[RLIMIT_NOFILE].cur = MIN(1024, d->rlimits[RLIMIT_NOFILE].max);
+	proc_cur(d)->rlimits[RLIMIT_STACK].cur = 8UL << 20;
+	if (proc_cur(d)->rlimits[RLIMIT_STACK].max < proc_cur(d)->rlimits[RLIMIT_STACK].cur)
+		proc_cur(d)->rlimits[RLIMIT_STACK].max = proc_cur(d)->rlimits[RLIMIT_STACK].cur;
+	proc_cur(d)->rlimits[RLIMIT_NOFILE].cur = MIN(1024, proc_cur(d)->rlimits[RLIMIT_NOFILE].max);
 	if (d->cfg && d->cfg->memory)
-		d->rlimits[RLIMIT_AS].cur = d->rlimits[RLIMIT_AS].max = d->cfg->memory;
+		proc_cur(d)->rlimits[RLIMIT_AS].cur = proc_cur(d)->rlimits[RLIMIT_AS].max = d->cfg->memory;
 }
 
 static uint64_t nr_open(void)
@@ -548,16 +515,16 @@ static int do_prlimit(struct domain *d, unsigned int res, const uint64_t *new2,
 		if (res == RLIMIT_NOFILE && new2[1] > nr_open())
 			return -EPERM;
 		/* Raising a hard limit needs CAP_SYS_RESOURCE: the host's. */
-		if (new2[1] > d->rlimits[res].max && geteuid() != 0)
+		if (new2[1] > proc_cur(d)->rlimits[res].max && geteuid() != 0)
 			return -EPERM;
 	}
 	if (old2) {
-		old2[0] = d->rlimits[res].cur;
-		old2[1] = d->rlimits[res].max;
+		old2[0] = proc_cur(d)->rlimits[res].cur;
+		old2[1] = proc_cur(d)->rlimits[res].max;
 	}
 	if (new2) {
-		d->rlimits[res].cur = new2[0];
-		d->rlimits[res].max = new2[1];
+		proc_cur(d)->rlimits[res].cur = new2[0];
+		proc_cur(d)->rlimits[res].max = new2[1];
 	}
 	return 0;
 }
@@ -715,9 +682,7 @@ static long sys_prctl(struct thread *t, const uint64_t a[6])
 }
 
 const struct syscall_desc sys_misc_table[] = {
-	{ SYS_getpid, "getpid", sys_getpid },
 	{ SYS_gettid, "gettid", sys_gettid },
-	{ SYS_getppid, "getppid", sys_getppid },
 	{ SYS_getuid, "getuid", sys_getuid },
 	{ SYS_geteuid, "geteuid", sys_geteuid },
 	{ SYS_getgid, "getgid", sys_getgid },
@@ -725,10 +690,6 @@ const struct syscall_desc sys_misc_table[] = {
 	{ SYS_getresuid, "getresuid", sys_getresuid },
 	{ SYS_getresgid, "getresgid", sys_getresgid },
 	{ SYS_getgroups, "getgroups", sys_getgroups },
-	{ SYS_getpgid, "getpgid", sys_getpgid },
-	{ SYS_getpgrp, "getpgrp", sys_getpgrp },
-	{ SYS_getsid, "getsid", sys_getsid },
-	{ SYS_setpgid, "setpgid", sys_setpgid },
 	{ SYS_personality, "personality", sys_personality },
 	{ SYS_uname, "uname", sys_uname },
 	{ SYS_sysinfo, "sysinfo", sys_sysinfo },

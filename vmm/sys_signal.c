@@ -33,18 +33,18 @@ static long sys_rt_sigaction(struct thread *t, const uint64_t a[6])
 		return -EFAULT;
 	if (!valid_sig(a[0]) || (a[1] && (sig == SIGKILL || sig == SIGSTOP)))
 		return -EINVAL;
-	old = d->sigactions[sig - 1];
+	old = t->proc->sigactions[sig - 1];
 	old.flags &= KSA_FLAGS;
 	if (a[1]) {
 		act.flags &= KSA_FLAGS;
 		act.mask &= ~SIG_UNBLOCKABLE;
-		d->sigactions[sig - 1] = act;
+		t->proc->sigactions[sig - 1] = act;
 		/* Setting a signal to be ignored discards it if pending. */
 		if (act.handler == KSIG_IGN ||
 		    (act.handler == KSIG_DFL && (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH))) {
-			d->sig_pending &= ~SIGBIT(sig);
+			t->proc->sig_pending &= ~SIGBIT(sig);
 			for (int i = 0; i < MAX_THREADS; i++)
-				if (d->threads[i])
+				if (d->threads[i] && d->threads[i]->proc == t->proc)
 					d->threads[i]->sig_pending &= ~SIGBIT(sig);
 		}
 	}
@@ -85,7 +85,7 @@ static long sys_rt_sigprocmask(struct thread *t, const uint64_t a[6])
 
 static long sys_rt_sigpending(struct thread *t, const uint64_t a[6])
 {
-	uint64_t set = (t->sig_pending | t->dom->sig_pending) & t->sigmask;
+	uint64_t set = (t->sig_pending | t->proc->sig_pending) & t->sigmask;
 
 	if (a[1] > KSIGSET_SIZE)
 		return -EINVAL;
@@ -116,27 +116,47 @@ static long sys_sigaltstack(struct thread *t, const uint64_t a[6])
 /* ---- sending ---- */
 
 
-/* The domain is one process (and its own process group): pid, 0, -1 and
- * -pid all name it. */
-static bool names_us(struct domain *d, int64_t pid)
+/* kill(2)'s targets: pid > 0 one process, 0 the caller's group, -1 every
+ * process but the first one and the caller, < -1 the group -pid. Returns
+ * how many were found (zombies count, as on Linux: the signal is dropped). */
+static int kill_targets(struct thread *t, int64_t pid, int sig)
 {
-	return pid == d->pid || pid == 0 || pid == -1 || pid == -(int64_t)d->pid;
+	struct domain *d = t->dom;
+	int found = 0;
+	struct ksiginfo i = sig_info_user(sig, KSI_USER, t->proc->pid);
+
+	for (int k = 0; k < MAX_PROCS; k++) {
+		struct process *p = d->procs[k];
+		bool hit;
+
+		if (!p)
+			continue;
+		if (pid > 0)
+			hit = p->pid == pid;
+		else if (pid == 0)
+			hit = p->pgid == t->proc->pgid;
+		else if (pid == -1)
+			hit = p != d->init && p != t->proc;
+		else
+			hit = p->pgid == -pid;
+		if (!hit)
+			continue;
+		found++;
+		if (sig)
+			sig_send_process(p, &i);
+	}
+	return found;
 }
 
 static long sys_kill(struct thread *t, const uint64_t a[6])
 {
-	struct domain *d = t->dom;
 	int64_t pid = (int32_t)a[0];
 
 	if (a[1] > NSIG_K)
 		return -EINVAL;
-	if (pid == INT32_MIN || !names_us(d, pid))
+	if (pid == INT32_MIN)
 		return -ESRCH;
-	if (a[1] == 0)
-		return 0;
-	struct ksiginfo i = sig_info_user((int)a[1], KSI_USER, d->pid);
-	sig_send_process(d, &i);
-	return 0;
+	return kill_targets(t, pid, (int)a[1]) ? 0 : -ESRCH;
 }
 
 static long do_tkill(struct thread *t, int64_t tgid, int64_t tid, uint64_t sig)
@@ -146,11 +166,11 @@ static long do_tkill(struct thread *t, int64_t tgid, int64_t tid, uint64_t sig)
 	if (tid <= 0 || sig > NSIG_K)
 		return -EINVAL;
 	struct thread *o = thread_find(d, (int)tid);
-	if (!o || (tgid >= 0 && tgid != d->pid))
+	if (!o || (tgid >= 0 && tgid != o->proc->pid))
 		return -ESRCH;
 	if (sig == 0)
 		return 0;
-	struct ksiginfo i = sig_info_user((int)sig, KSI_TKILL, d->pid);
+	struct ksiginfo i = sig_info_user((int)sig, KSI_TKILL, t->proc->pid);
 	sig_send_thread(o, &i);
 	return 0;
 }
@@ -169,7 +189,8 @@ static long sys_tkill(struct thread *t, const uint64_t a[6])
 
 /* rt_sigqueueinfo / rt_tgsigqueueinfo: the caller's siginfo, whose si_code
  * must be negative (a user code) unless it signals itself. */
-static long queueinfo(struct thread *t, struct thread *target, uint64_t sig, uint64_t uinfo)
+static long queueinfo(struct thread *t, struct process *proc, struct thread *target, uint64_t sig,
+		      uint64_t uinfo)
 {
 	struct ksiginfo i;
 
@@ -177,21 +198,24 @@ static long queueinfo(struct thread *t, struct thread *target, uint64_t sig, uin
 		return -EINVAL;
 	if (copy_from_user(t->dom, &i, uinfo, sizeof(i)))
 		return -EFAULT;
-	if (i.code >= 0 && target != t)
+	/* Linux compares the target id with the caller's thread id. */
+	if (i.code >= 0 && (target ? target != t : proc->pid != t->tid))
 		return -EPERM;
 	i.signo = (int32_t)sig;
 	if (target)
 		sig_send_thread(target, &i);
 	else
-		sig_send_process(t->dom, &i);
+		sig_send_process(proc, &i);
 	return 0;
 }
 
 static long sys_rt_sigqueueinfo(struct thread *t, const uint64_t a[6])
 {
-	if (!names_us(t->dom, (int32_t)a[0]) || (int32_t)a[0] <= 0)
+	struct process *p = (int32_t)a[0] > 0 ? proc_find(t->dom, (int32_t)a[0]) : NULL;
+
+	if (!p)
 		return -ESRCH;
-	return queueinfo(t, NULL, a[1], a[2]);
+	return queueinfo(t, p, NULL, a[1], a[2]);
 }
 
 static long sys_rt_tgsigqueueinfo(struct thread *t, const uint64_t a[6])
@@ -200,9 +224,9 @@ static long sys_rt_tgsigqueueinfo(struct thread *t, const uint64_t a[6])
 
 	if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0)
 		return -EINVAL;
-	if ((int32_t)a[0] != t->dom->pid || !(o = thread_find(t->dom, (int32_t)a[1])))
+	if (!(o = thread_find(t->dom, (int32_t)a[1])) || o->proc->pid != (int32_t)a[0])
 		return -ESRCH;
-	return queueinfo(t, o, a[2], a[3]);
+	return queueinfo(t, o->proc, o, a[2], a[3]);
 }
 
 static long sys_rt_sigreturn(struct thread *t, const uint64_t a[6])
@@ -242,7 +266,7 @@ static long suspend_until_signal(struct thread *t)
 	struct domain *d = t->dom;
 
 	for (;;) {
-		if (d->exiting)
+		if (d->exiting || t->proc->exiting)
 			return -EINTR;
 		if (sig_deliverable(t))
 			return -EINTR;
@@ -280,7 +304,6 @@ static long sys_rt_sigsuspend(struct thread *t, const uint64_t a[6])
 /* Takes a pending signal of `set` (thread-directed first). */
 static int take_from(struct thread *t, uint64_t set, struct ksiginfo *info)
 {
-	struct domain *d = t->dom;
 	uint64_t m = t->sig_pending & set;
 
 	if (m) {
@@ -289,11 +312,11 @@ static int take_from(struct thread *t, uint64_t set, struct ksiginfo *info)
 		*info = t->sig_info[sig - 1];
 		return sig;
 	}
-	m = d->sig_pending & set;
+	m = t->proc->sig_pending & set;
 	if (m) {
 		int sig = __builtin_ctzll(m) + 1;
-		d->sig_pending &= ~SIGBIT(sig);
-		*info = d->sig_info[sig - 1];
+		t->proc->sig_pending &= ~SIGBIT(sig);
+		*info = t->proc->sig_info[sig - 1];
 		return sig;
 	}
 	return 0;
@@ -329,7 +352,7 @@ static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
 		sig = take_from(t, set, &info);
 		if (sig)
 			break;
-		if (d->exiting)
+		if (d->exiting || t->proc->exiting)
 			return -EINTR;
 		/* Another unblocked signal ends the wait (EINTR after its handler). */
 		if (sig_deliverable(t))

@@ -17,16 +17,56 @@
 #define CLONE_ALLOWED (CLONE_THREAD_FLAGS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
 		       CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | 0xff)
 
+int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls)
+{
+	struct domain *d = t->dom;
+	c->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
+	c->gs_base = t->gs_base;
+	c->sigmask = t->sigmask;
+	int err = trap_vcpu_init(d, c);
+	if (err)
+		return err;
+	struct kvm_fpu fpu;
+	if (ioctl(t->vcpu.fd, KVM_GET_FPU, &fpu) < 0 || ioctl(c->vcpu.fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	c->regs = t->regs;
+	c->regs.rax = 0;
+	if (newsp)
+		c->regs.rsp = newsp;
+	c->regs_dirty = true;
+	return 0;
+}
+
+void clone_abort(struct thread *c)
+{
+	struct domain *d = c->dom;
+	c->exited = true;
+	for (int i = 0; i < MAX_THREADS; i++)
+		if (d->threads[i] == c)
+			d->threads[i] = NULL;
+	if (d->npool < MAX_THREADS)
+		d->vcpu_pool[d->npool++] = c->vcpu;
+	d->nthreads--;
+	c->proc->nthreads--;
+	free(c);
+}
+
 static long sys_clone(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	uint64_t flags = a[0];
 	gva_t newsp = a[1], ptid = a[2], ctid = a[3], tls = a[4];
-	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS) {
-		/* New processes (fork, vfork, posix_spawn) come with a later issue. */
-		dom_log(d, "clone without CLONE_VM|CLONE_THREAD (flags %#llx): ENOSYS", (unsigned long long)flags);
-		return -ENOSYS;
+	if (!(flags & CLONE_THREAD)) {
+		if (flags & (CLONE_SIGHAND | CLONE_FILES)) {
+			/* Sharing handlers or the fd table between processes. */
+			dom_log(d, "clone: a process sharing handlers or files (flags %#llx): EINVAL",
+				(unsigned long long)flags);
+			return -EINVAL;
+		}
+		return proc_clone(t, flags, newsp, ptid, ctid, tls);
 	}
+	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
+		return -EINVAL;
 	if (flags & ~(uint64_t)CLONE_ALLOWED)
 		return -EINVAL;
 	if ((flags & CLONE_SETTLS) && tls >= USER_MAX)
@@ -36,16 +76,8 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 	if (!c)
 		return err;
 	c->tid = d->next_tid++;
-	c->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
-	c->gs_base = t->gs_base;
-	c->sigmask = t->sigmask;
-	if ((err = trap_vcpu_init(d, c)))
+	if ((err = clone_cpu_state(t, c, flags, newsp, tls)))
 		goto fail;
-	struct kvm_fpu fpu;
-	if (ioctl(t->vcpu.fd, KVM_GET_FPU, &fpu) < 0 || ioctl(c->vcpu.fd, KVM_SET_FPU, &fpu) < 0) {
-		err = -errno;
-		goto fail;
-	}
 	uint32_t tid = (uint32_t)c->tid;
 	if ((flags & CLONE_PARENT_SETTID) && copy_to_user(d, ptid, &tid, 4)) {
 		err = -EFAULT;
@@ -57,23 +89,11 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 	}
 	if (flags & CLONE_CHILD_CLEARTID)
 		c->clear_child_tid = ctid;
-	c->regs = t->regs;
-	c->regs.rax = 0;
-	if (newsp)
-		c->regs.rsp = newsp;
-	c->regs_dirty = true;
 	if ((err = thread_start(c)))
 		goto fail;
 	return c->tid;
 fail:
-	c->exited = true;
-	for (int i = 0; i < MAX_THREADS; i++)
-		if (d->threads[i] == c)
-			d->threads[i] = NULL;
-	if (d->npool < MAX_THREADS)
-		d->vcpu_pool[d->npool++] = c->vcpu;
-	d->nthreads--;
-	free(c);
+	clone_abort(c);
 	return err;
 }
 
@@ -85,16 +105,15 @@ static long sys_clone3(struct thread *t, const uint64_t a[6])
 
 static long sys_exit(struct thread *t, const uint64_t a[6])
 {
-	struct domain *d = t->dom;
-	if (d->nthreads == 1)
-		dom_exit_group(d, (int)(a[0] & 0xff));
+	if (t->proc->nthreads == 1)
+		proc_exit_group(t->proc, (int)(a[0] & 0xff) << 8);
 	thread_exit(t);
 	return 0;
 }
 
 static long sys_exit_group(struct thread *t, const uint64_t a[6])
 {
-	dom_exit_group(t->dom, (int)(a[0] & 0xff));
+	proc_exit_group(t->proc, (int)(a[0] & 0xff) << 8);
 	return 0;
 }
 
@@ -115,7 +134,7 @@ static int futex_key(struct domain *d, gva_t uaddr, gpa_t *key, uint32_t **host)
 	uint32_t *p = mm_user_page(d, uaddr, false, &avail);
 	if (!p)
 		return -EFAULT;
-	uint64_t sz, e = pt_lookup(&d->mm.pt, uaddr, &sz);
+	uint64_t sz, e = pt_lookup(&dom_mm(d)->pt, uaddr, &sz);
 	*key = (e & PTE_ADDR & ~(sz - 1)) + (uaddr & (sz - 1));
 	if (host)
 		*host = p;
@@ -220,7 +239,7 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 	t->waiting = &w;
 	long ret = 0;
 	while (!w.woken) {
-		if (d->exiting) {
+		if (d->exiting || t->proc->exiting || t->exited) {
 			ret = -EINTR;
 			break;
 		}

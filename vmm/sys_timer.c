@@ -86,7 +86,7 @@ static long itimer_check(struct domain *d, int which)
 
 static void itimer_get(struct domain *d, struct kitimerval *v)
 {
-	const struct ktimer *k = &d->timers[0];
+	const struct ktimer *k = &proc_cur(d)->timers[0];
 	uint64_t left = timer_left(d, k);
 
 	v->value = (struct ktv){ (int64_t)(left / NS), (int64_t)(left % NS / 1000) };
@@ -95,7 +95,7 @@ static void itimer_get(struct domain *d, struct kitimerval *v)
 
 static void itimer_real_init(struct domain *d)
 {
-	struct ktimer *k = &d->timers[0];
+	struct ktimer *k = &proc_cur(d)->timers[0];
 
 	k->used = true;
 	k->clock = CLOCK_MONOTONIC;
@@ -120,7 +120,7 @@ static long sys_setitimer(struct thread *t, const uint64_t a[6])
 	if (a[1]) {
 		itimer_real_init(d);
 		struct kts v = { nv.value.s, nv.value.us * 1000 }, i = { nv.interval.s, nv.interval.us * 1000 };
-		timer_arm(d, &d->timers[0], ts_to_ns(&v), ts_to_ns(&i), false);
+		timer_arm(d, &proc_cur(d)->timers[0], ts_to_ns(&v), ts_to_ns(&i), false);
 	}
 	if (a[2] && copy_to_user(d, a[2], &ov, sizeof(ov)))
 		return -EFAULT;
@@ -141,11 +141,11 @@ static long sys_getitimer(struct thread *t, const uint64_t a[6])
 static long sys_alarm(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
-	uint64_t left = timer_left(d, &d->timers[0]);
+	uint64_t left = timer_left(d, &proc_cur(d)->timers[0]);
 	uint32_t secs = (uint32_t)a[0];
 
 	itimer_real_init(d);
-	timer_arm(d, &d->timers[0], (uint64_t)secs * NS, 0, false);
+	timer_arm(d, &proc_cur(d)->timers[0], (uint64_t)secs * NS, 0, false);
 	/* alarm returns whole seconds left, rounded, at least 1 if any. */
 	uint64_t s = (left + NS / 2) / NS;
 	return left && !s ? 1 : (long)s;
@@ -155,9 +155,9 @@ static long sys_alarm(struct thread *t, const uint64_t a[6])
 
 static struct ktimer *timer_by_id(struct domain *d, uint64_t id)
 {
-	if (id >= MAX_KTIMERS - 1 || !d->timers[id + 1].used)
+	if (id >= MAX_KTIMERS - 1 || !proc_cur(d)->timers[id + 1].used)
 		return NULL;
-	return &d->timers[id + 1];
+	return &proc_cur(d)->timers[id + 1];
 }
 
 static long sys_timer_create(struct thread *t, const uint64_t a[6])
@@ -183,7 +183,7 @@ static long sys_timer_create(struct thread *t, const uint64_t a[6])
 	if (ev.notify == KSIGEV_THREAD_ID && !thread_find(d, ev.tid))
 		return -EINVAL;
 	for (int i = 1; i < MAX_KTIMERS; i++) {
-		struct ktimer *k = &d->timers[i];
+		struct ktimer *k = &proc_cur(d)->timers[i];
 		if (k->used)
 			continue;
 		int32_t id = i - 1;
@@ -266,9 +266,10 @@ const struct syscall_desc sys_timer_table[] = {
 /* ---- the signal thread ---- */
 
 /* Timer k expired at guest time now: signal, count overruns, re-arm. */
-static void timer_fire(struct domain *d, int idx, uint64_t now)
+static void timer_fire(struct process *p, int idx, uint64_t now)
 {
-	struct ktimer *k = &d->timers[idx];
+	struct domain *d = p->dom;
+	struct ktimer *k = &p->timers[idx];
 	int missed = 0;
 
 	if (k->interval_ns) {
@@ -292,8 +293,10 @@ static void timer_fire(struct domain *d, int idx, uint64_t now)
 		i.timer.tid = idx - 1;
 		i.timer.value = k->value;
 	}
-	uint64_t pend = d->sig_pending;
+	uint64_t pend = p->sig_pending;
 	struct thread *to = k->notify == KSIGEV_THREAD_ID ? thread_find(d, k->tid) : NULL;
+	if (to && to->proc != p)
+		to = NULL;
 	if (to)
 		pend = to->sig_pending;
 	if (pend & SIGBIT(k->signo)) {
@@ -305,7 +308,7 @@ static void timer_fire(struct domain *d, int idx, uint64_t now)
 	if (to)
 		sig_send_thread(to, &i);
 	else
-		sig_send_process(d, &i);
+		sig_send_process(p, &i);
 }
 
 static void *sig_thread_main(void *arg)
@@ -327,14 +330,19 @@ static void *sig_thread_main(void *arg)
 			uint64_t now = guest_mono_ns(d);
 			if (host_mono_ns() - d->vvar_updated_ns >= NS / 2)
 				vdso_update(d);
-			for (int i = 0; i < MAX_KTIMERS; i++) {
-				struct ktimer *k = &d->timers[i];
-				if (!k->used || !k->deadline_ns)
+			for (int pi = 0; pi < MAX_PROCS; pi++) {
+				struct process *p = d->procs[pi];
+				if (!p || p->zombie || p->exiting)
 					continue;
-				if (k->deadline_ns <= now)
-					timer_fire(d, i, now);
-				if (k->deadline_ns && k->deadline_ns - now < wait)
-					wait = k->deadline_ns > now ? k->deadline_ns - now : 0;
+				for (int i = 0; i < MAX_KTIMERS; i++) {
+					struct ktimer *k = &p->timers[i];
+					if (!k->used || !k->deadline_ns)
+						continue;
+					if (k->deadline_ns <= now)
+						timer_fire(p, i, now);
+					if (k->deadline_ns && k->deadline_ns - now < wait)
+						wait = k->deadline_ns > now ? k->deadline_ns - now : 0;
+				}
 			}
 			/* A kick can land just before a host call and be lost:
 			 * repeat it while a signal stays untaken. */
@@ -352,8 +360,16 @@ static void *sig_thread_main(void *arg)
 		dom_lock(d);
 		if (sig > 0 && sig != thread_kick_signal() && !d->exiting) {
 			struct ksiginfo i = sig_info_user(sig, KSI_USER, 0);
-			dom_log(d, "forwarding host SIG%s to the domain", sigabbrev_np(sig));
-			sig_send_process(d, &i);
+			/* As a terminal does: SIGINT and SIGQUIT go to the
+			 * foreground process group; SIGTERM and SIGHUP to the
+			 * first process, as `docker stop` signals PID 1. */
+			bool fg = sig == SIGINT || sig == SIGQUIT;
+			dom_log(d, "forwarding host SIG%s to %s", sigabbrev_np(sig),
+				fg ? "the foreground process group" : "the first process");
+			if (fg)
+				sig_send_pgrp(d, d->fg_pgid, &i);
+			else if (d->init)
+				sig_send_process(d->init, &i);
 		}
 	}
 	dom_unlock(d);

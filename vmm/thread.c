@@ -53,6 +53,7 @@ struct thread *thread_create(struct domain *d, int *err)
 		return NULL;
 	}
 	t->dom = d;
+	t->proc = proc_cur(d);
 	if (d->npool > 0) {
 		t->vcpu = d->vcpu_pool[--d->npool];
 	} else {
@@ -73,6 +74,8 @@ struct thread *thread_create(struct domain *d, int *err)
 	}
 	d->threads[slot] = t;
 	d->nthreads++;
+	if (t->proc)
+		t->proc->nthreads++;
 	t->state = VCPU_IN_VMM;
 	return t;
 }
@@ -98,8 +101,11 @@ static void thread_release(struct thread *t)
 		d->vcpu_pool[d->npool++] = t->vcpu;
 	t->state = VCPU_DEAD;
 	d->nthreads--;
-	if (d->nthreads == 0)
-		pthread_cond_broadcast(&d->done_cv);
+	struct process *p = t->proc;
+	if (p && --p->nthreads == 0)
+		proc_last_thread_gone(p);
+	/* Also execve, waiting for the other threads of its process. */
+	pthread_cond_broadcast(&d->done_cv);
 }
 
 void thread_exit(struct thread *t)
@@ -117,18 +123,18 @@ void thread_exit(struct thread *t)
 /* Brings the vCPU's CR3 and FS/GS bases up to date before it runs. */
 static int sync_sregs(struct thread *t)
 {
-	struct domain *d = t->dom;
-	if (t->loaded_gen == d->mm.root_gen && !t->sregs_dirty)
+	struct mm *mm = t->proc->mm;
+	if (t->loaded_gen == mm->root_gen && !t->sregs_dirty)
 		return 0;
 	struct kvm_sregs s;
 	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
-	s.cr3 = d->mm.pt.root;
+	s.cr3 = mm->pt.root;
 	s.fs.base = t->fs_base;
 	s.gs.base = t->gs_base;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	t->loaded_gen = d->mm.root_gen;
+	t->loaded_gen = mm->root_gen;
 	t->sregs_dirty = false;
 	return 0;
 }
@@ -138,14 +144,14 @@ void dom_tlb_shootdown(struct domain *d)
 	int sig = thread_kick_signal();
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		if (o && o->state == VCPU_RUNNING && o->loaded_gen != d->mm.root_gen)
+		if (o && o->state == VCPU_RUNNING && o->proc->mm && o->loaded_gen != o->proc->mm->root_gen)
 			pthread_kill(o->host, sig);
 	}
 	/* Wait until none of them can still be in the guest with an old root:
 	 * each reloads CR3 under the domain lock before it re-enters. */
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		while (o && o->state == VCPU_RUNNING && o->loaded_gen != d->mm.root_gen) {
+		while (o && o->state == VCPU_RUNNING && o->proc->mm && o->loaded_gen != o->proc->mm->root_gen) {
 			struct timespec ts = { 0, 20000 };
 			nanosleep(&ts, NULL);
 			if (o->state == VCPU_RUNNING)
@@ -170,7 +176,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 			/* The VMM's tables allow the access: KVM used a stale
 			 * translation. Drop every shadow and retry. */
 			kvm_resync(&d->vm);
-			d->mm.resyncs++;
+			t->proc->mm->resyncs++;
 			t->regs_dirty = true;
 			return;
 		}
@@ -192,7 +198,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 }
 
 /* Waits, with the user state in t->regs, until the domain is resumed. */
-static void thread_park(struct thread *t)
+void thread_park(struct thread *t)
 {
 	struct domain *d = t->dom;
 	t->parked = true;
@@ -209,10 +215,11 @@ static void *thread_main(void *arg)
 	struct thread *t = arg;
 	struct domain *d = t->dom;
 	tls_run = t->vcpu.run;
+	proc_current = t->proc;
 	int spurious = 0;
 	dom_lock(d);
 	for (;;) {
-		if (d->exiting || t->exited)
+		if (d->exiting || t->exited || t->proc->exiting)
 			break;
 		int r;
 		if (d->paused) {
@@ -238,7 +245,7 @@ static void *thread_main(void *arg)
 				t->regs_dirty = true;
 			if (t->regs_dirty)
 				sig_deliver(t);
-			if (d->exiting)
+			if (d->exiting || t->proc->exiting)
 				break;
 		}
 		r = sync_sregs(t);

@@ -19,13 +19,20 @@ extern const uint8_t pdvm_stub_start[], pdvm_stub_end[], pdvm_stub_vectors[];
 #define KFLAGS_DATA (PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX)
 #define KFLAGS_CODE (PTE_P | PTE_A)
 
+/* A kernel-area page: recorded, so that every new mm maps it too, and
+ * mapped in every mm there is (each vCPU runs in whichever mm its thread's
+ * process has). */
 static int map_kernel_page(struct domain *d, gva_t va, uint64_t flags, gpa_t *gpa)
 {
+	if (d->nkpages == (int)ARRAY_SIZE(d->kpages))
+		return -ENOMEM;
 	gpa_t f = frames_alloc(&d->frames, false, false);
 	if (f == FRAME_NONE)
 		return -ENOMEM;
-	if (pt_map(&d->mm.pt, va, f, PAGE_SIZE, flags, false))
-		return -ENOMEM;
+	d->kpages[d->nkpages++] = (struct kpage){ va, f, flags };
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		if (pt_map(&mm->pt, va, f, PAGE_SIZE, flags, false))
+			return -ENOMEM;
 	frames_touch(&d->frames, f, PAGE_SIZE);
 	if (gpa)
 		*gpa = f;
@@ -85,13 +92,14 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t dpl, 
 int trap_vcpu_init(struct domain *d, struct thread *t)
 {
 	int i = t->vcpu.id;
+	struct mm *mm = t->proc ? t->proc->mm : dom_mm(d);
 	gpa_t tss;
 	uint64_t slot = KERN_VCPU(i);
 	uint64_t e;
 	/* Reused vCPUs keep their pages. */
-	if ((e = pt_lookup(&d->mm.pt, slot, NULL)) & PTE_P) {
+	if ((e = pt_lookup(&mm->pt, slot, NULL)) & PTE_P) {
 		tss = e & PTE_ADDR;
-		t->kstack_gpa = pt_lookup(&d->mm.pt, slot + PAGE_SIZE, NULL) & PTE_ADDR;
+		t->kstack_gpa = pt_lookup(&mm->pt, slot + PAGE_SIZE, NULL) & PTE_ADDR;
 	} else {
 		if (map_kernel_page(d, slot, KFLAGS_DATA, &tss) ||
 		    map_kernel_page(d, slot + PAGE_SIZE, KFLAGS_DATA, &t->kstack_gpa))
@@ -125,12 +133,12 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.idt.base = KERN_IDT;
 	s.idt.limit = 0xfff;
 	s.cr0 = 0x80050033;
-	s.cr3 = d->mm.pt.root;
+	s.cr3 = mm->pt.root;
 	s.cr4 = (1 << 4) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 18); /* PSE PAE OSFXSR OSXMMEXCPT OSXSAVE */
 	s.efer = 0xd01;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	t->loaded_gen = d->mm.root_gen;
+	t->loaded_gen = mm->root_gen;
 
 	uint64_t lstar = (d->trap == &trap_backend_shutdown) ? KERN_LSTAR_NONE : KERN_STUB;
 	uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS };
@@ -154,7 +162,7 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 	static const uint8_t code[] = { 0x0f, 0x05, 0x0f, 0x0b }; /* syscall; ud2 */
 	const struct trap_backend *b = NULL;
 	gpa_t f = frames_alloc(&d->frames, false, false);
-	if (f == FRAME_NONE || pt_map(&d->mm.pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
+	if (f == FRAME_NONE || pt_map(&dom_mm(d)->pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
 		snprintf(err, errlen, "probe: out of guest memory");
 		return NULL;
 	}
@@ -178,7 +186,7 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 	}
 	/* The probe page's frame stays allocated: one page, never reused, so
 	 * no stale translation of it can matter. */
-	if (pt_edit(&d->mm.pt, PROBE_VA, PAGE_SIZE, drop_pte, NULL)) {
+	if (pt_edit(&dom_mm(d)->pt, PROBE_VA, PAGE_SIZE, drop_pte, NULL)) {
 		snprintf(err, errlen, "probe: out of guest memory");
 		return NULL;
 	}

@@ -42,6 +42,12 @@ static bool vdso_fast(const struct domain *d)
 	return d->vdso_calibrated && !d->vdso_off;
 }
 
+static uint64_t vvar_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size;
+	return (pte & ~PTE_ADDR) | *(const gpa_t *)arg;
+}
+
 gva_t vdso_map(struct domain *d)
 {
 	size_t len = PAGE_ALIGN((size_t)(pdvm_vdso_end - pdvm_vdso_start));
@@ -62,7 +68,22 @@ gva_t vdso_map(struct domain *d)
 		dom_log(d, "vDSO: cannot load it: programs make system calls instead");
 		return 0;
 	}
+	/* One vvar frame for every process: the first mapping's frame is
+	 * kept for the domain's life; later ones map it in its place. */
+	uint64_t e = pt_lookup(&dom_mm(d)->pt, (gva_t)a, NULL);
+	if (!d->frames.pinned) {
+		d->frames.pinned = e & PTE_ADDR;
+	} else if ((e & PTE_ADDR) != d->frames.pinned) {
+		gpa_t own = e & PTE_ADDR;
+		if (pt_edit(&dom_mm(d)->pt, (gva_t)a, PAGE_SIZE, vvar_pte, &d->frames.pinned)) {
+			mm_unmap(d, (gva_t)a, PAGE_SIZE + len);
+			return 0;
+		}
+		mm_commit(d);
+		frames_free(&d->frames, own, 1, true);
+	}
 	d->vvar_gva = (gva_t)a;
+	dom_mm(d)->vvar_gva = (gva_t)a;
 	return base;
 }
 
@@ -201,16 +222,20 @@ void vdso_update(struct domain *d)
 			v.boottime_ns += skew;
 		}
 	}
-	/* Seqlock: odd while writing (the guest retries), even when done. */
-	uint32_t seq = d->vvar_last.seq + 1;
-	if (mm_poke(d, d->vvar_gva, &seq, sizeof(seq)))
+	/* Seqlock: odd while writing (the guest retries), even when done.
+	 * The frame is shared by every process's mapping. */
+	if (!d->frames.pinned)
 		return;
+	uint8_t *page = frames_host(&d->frames, d->frames.pinned);
+	frames_touch(&d->frames, d->frames.pinned, PAGE_SIZE);
+	uint32_t seq = d->vvar_last.seq + 1;
+	memcpy(page, &seq, sizeof(seq));
 	atomic_thread_fence(memory_order_release);
 	v.seq = seq;
-	mm_poke(d, d->vvar_gva + 8, (const uint8_t *)&v + 8, sizeof(v) - 8);
+	memcpy(page + 8, (const uint8_t *)&v + 8, sizeof(v) - 8);
 	atomic_thread_fence(memory_order_release);
 	v.seq = ++seq;
-	mm_poke(d, d->vvar_gva, &seq, sizeof(seq));
+	memcpy(page, &seq, sizeof(seq));
 	d->vvar_last = v;
 	d->vvar_have_base = true;
 	d->vvar_updated_ns = (uint64_t)mono;

@@ -137,7 +137,7 @@ static void test_init_errors(void)
 	memset(&d2, 0, sizeof(d2));
 	r = files_init(&d2, &c, err, sizeof(err));
 	CHECK(r < 0 && strstr(err, "/does/not/exist"), "missing writable path must fail (r=%d err=%s)", r, err);
-	CHECK(d2.files == NULL, "failed init leaves no files");
+	CHECK(proc_cur(&d2)->files == NULL, "failed init leaves no files");
 
 	c.writable = NULL;
 	c.cwd = "/nope";
@@ -259,7 +259,7 @@ static void test_parent(void)
 
 static void test_cwd(void)
 {
-	struct files *f = dom.files;
+	struct files *f = proc_cur(&dom)->files;
 	char g[PATH_MAX * 2];
 	int fd;
 
@@ -298,13 +298,13 @@ static void test_fd_table(void)
 	CHECK(atomic_load(&o->refs) == 3, "refcount 3 (%d)", atomic_load(&o->refs));
 	files_exec_cloexec(&dom);
 	CHECK(fd_peek(&dom, b) == NULL && fd_peek(&dom, c) == o, "exec closes cloexec only");
-	dom.rlimits[RLIMIT_NOFILE].cur = 8;
+	proc_cur(&dom)->rlimits[RLIMIT_NOFILE].cur = 8;
 	int n = 0;
 	while (fd_install(&dom, ofd_get(o), 0, false) >= 0)
 		n++;
 	CHECK(fd_find_free(&dom, 0) == -EMFILE, "limit reached -> EMFILE");
 	CHECK(fd_install_at(&dom, ofd_get(o), 9, false) == -EBADF, "install beyond limit -> EBADF");
-	dom.rlimits[RLIMIT_NOFILE].cur = 0;
+	proc_cur(&dom)->rlimits[RLIMIT_NOFILE].cur = 0;
 	for (int i = 0; i < 200; i++)
 		if (fd_peek(&dom, i) == o)
 			fd_close(&dom, i);
@@ -322,7 +322,7 @@ static void test_exec(void)
 	if (fd >= 0)
 		close(fd);
 	free(res);
-	CHECK(dom.files->exe && !strcmp(dom.files->exe, "/bin/prog"), "exe recorded");
+	CHECK(proc_cur(&dom)->files->exe && !strcmp(proc_cur(&dom)->files->exe, "/bin/prog"), "exe recorded");
 	fd = files_open_exec(&dom, "noexec", env, &res);
 	CHECK(fd == -EACCES, "no x bit -> EACCES (%d)", fd);
 	fd = files_open_exec(&dom, "missing", env, &res);

@@ -432,7 +432,7 @@ static struct thread thr;
 
 static long call(int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-	const struct syscall_desc *tabs[] = { sys_time_table, sys_misc_table, sys_signal_table };
+	const struct syscall_desc *tabs[] = { sys_time_table, sys_misc_table, sys_signal_table, sys_proc_table };
 	const uint64_t a[6] = { a0, a1, a2, a3, 0, 0 };
 
 	for (size_t k = 0; k < ARRAY_SIZE(tabs); k++)
@@ -471,8 +471,8 @@ static void test_load_busybox(const struct kvm_regs *r)
 	}
 	close(fd);
 	CHECK(r->rip == info.entry && r->rflags == 0x202 && r->rdx == 0);
-	CHECK(r->rsp % 16 == 0 && r->rsp < dom.mm.stack_top);
-	CHECK(dom.mm.brk_start == info.end && dom.mm.brk_cur == info.end);
+	CHECK(r->rsp % 16 == 0 && r->rsp < dom_mm(&dom)->stack_top);
+	CHECK(dom_mm(&dom)->brk_start == info.end && dom_mm(&dom)->brk_cur == info.end);
 	CHECK(copy_from_user(&dom, w, r->rsp, sizeof(w)) == 0);
 	CHECK(w[0] == 3 && w[3] != 0);
 	/* Text is not writable by the guest, the stack is. */
@@ -732,6 +732,8 @@ static void test_domain(void)
 		printf("SKIP domain tests: mm_init failed\n");
 		return;
 	}
+	thr.proc = dom.init;
+	dom.init->nthreads = 1;
 	fd = open("/bin/busybox", O_RDONLY | O_CLOEXEC);
 	err[0] = '\0';
 	CHECK(elf_load(&dom, fd, "/bin/busybox", argv, envp, &r, err, sizeof(err)) == 0);

@@ -95,7 +95,7 @@ static void test_remap(struct domain *d)
 static void test_path_copy(struct domain *d)
 {
 	gva_t at = 0x500000000UL;
-	uint64_t flushes0 = d->mm.flushes;
+	uint64_t flushes0 = dom_mm(d)->flushes;
 	for (int i = 0; i < 2000; i++) {
 		long a = mm_map(d, at, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 		uint64_t v = (uint64_t)i, r = ~0ULL;
@@ -104,15 +104,15 @@ static void test_path_copy(struct domain *d)
 			CHECK(0, "iteration %d: fresh page not zero or not writable", i);
 			break;
 		}
-		gpa_t root = d->mm.pt.root;
+		gpa_t root = dom_mm(d)->pt.root;
 		mm_unmap(d, at, PAGE_SIZE);
-		if (d->mm.pt.root == root) {
+		if (dom_mm(d)->pt.root == root) {
 			CHECK(0, "iteration %d: unmap of a published mapping kept the root", i);
 			break;
 		}
 	}
-	CHECK(d->mm.flushes - flushes0 >= 2000, "one flush per unmap (%llu)",
-	      (unsigned long long)(d->mm.flushes - flushes0));
+	CHECK(dom_mm(d)->flushes - flushes0 >= 2000, "one flush per unmap (%llu)",
+	      (unsigned long long)(dom_mm(d)->flushes - flushes0));
 }
 
 static void test_huge(struct domain *d)
@@ -120,12 +120,12 @@ static void test_huge(struct domain *d)
 	long a = mm_map(d, 0, 8 * HPAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 	CHECK(a > 0 && !(a & ~HPAGE_MASK), "large mapping is 2 MiB aligned");
 	uint64_t sz = 0;
-	pt_lookup(&d->mm.pt, (gva_t)a, &sz);
+	pt_lookup(&dom_mm(d)->pt, (gva_t)a, &sz);
 	CHECK(sz == HPAGE_SIZE, "large mapping uses 2 MiB pages");
 	uint64_t v = 7, r = 0;
 	copy_to_user(d, (gva_t)a + HPAGE_SIZE + 3 * PAGE_SIZE, &v, 8);
 	CHECK(mm_protect(d, (gva_t)a + HPAGE_SIZE + 3 * PAGE_SIZE, PAGE_SIZE, PROT_READ) == 0, "split by mprotect");
-	pt_lookup(&d->mm.pt, (gva_t)a + HPAGE_SIZE, &sz);
+	pt_lookup(&dom_mm(d)->pt, (gva_t)a + HPAGE_SIZE, &sz);
 	CHECK(sz == PAGE_SIZE, "split into 4 KiB pages");
 	CHECK(copy_from_user(d, &r, (gva_t)a + HPAGE_SIZE + 3 * PAGE_SIZE, 8) == 0 && r == 7, "split keeps data");
 	CHECK(copy_to_user(d, (gva_t)a + HPAGE_SIZE + 3 * PAGE_SIZE, &v, 8) == -EFAULT, "split page read-only");
@@ -151,7 +151,7 @@ int main(void)
 	test_huge(d);
 	test_limit(d);
 	printf("test_mm: %d checks, %d failed (quarantine %zu, resync attempts %llu)\n", checks, failures,
-	       d->mm.pt.nquar, (unsigned long long)d->mm.resyncs);
+	       dom_mm(d)->pt.nquar, (unsigned long long)dom_mm(d)->resyncs);
 	mm_destroy(d);
 	free(d);
 	return failures ? 1 : 0;

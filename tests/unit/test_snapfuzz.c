@@ -146,9 +146,9 @@ static void make_image(void)
 	put(&w, "vcpus", &b);
 	/* Optional sections: pending signals with siginfo, a timer, an
 	 * altstack; the vvar address; a shared file mapping. */
-	d->sig_pending = SIGBIT(10);
-	d->sig_info[9] = (struct ksiginfo){ .signo = 10, .code = -6 };
-	d->timers[0] = (struct ktimer){ .used = true, .clock = 1, .signo = 14, .deadline_ns = 123456789,
+	proc_cur(d)->sig_pending = SIGBIT(10);
+	proc_cur(d)->sig_info[9] = (struct ksiginfo){ .signo = 10, .code = -6 };
+	proc_cur(d)->timers[0] = (struct ktimer){ .used = true, .clock = 1, .signo = 14, .deadline_ns = 123456789,
 					.interval_ns = 1000000 };
 	t[1].sig_pending = SIGBIT(12);
 	t[1].sig_info[11] = (struct ksiginfo){ .signo = 12 };

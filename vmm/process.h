@@ -1,0 +1,74 @@
+/* process.h: the processes of a domain — ids, tree, address space, files, signal state, exit. */
+#ifndef PDVM_PROCESS_H
+#define PDVM_PROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ksignal.h"
+
+struct domain;
+struct thread;
+struct mm;
+struct files;
+
+#define MAX_PROCS 256
+
+struct sigaction_k {
+	uint64_t handler, flags, restorer, mask;
+};
+
+/*
+ * A process: what Linux keeps per thread group. Its threads (struct thread)
+ * point here. The address space is shared with a vfork/CLONE_VM child until
+ * that child execs or exits (mm->users counts them).
+ */
+struct process {
+	struct domain *dom;
+	int pid, ppid, pgid, sid;
+	struct mm *mm;
+	struct files *files;        /* fd table, cwd, umask: vmm/files.c */
+	struct sigaction_k sigactions[64]; /* index: signal number - 1 */
+	uint64_t sig_pending;       /* process-directed pending signals */
+	struct ksiginfo sig_info[NSIG_K];
+	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	struct { uint64_t cur, max; } rlimits[16];
+	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
+	int nthreads;               /* live threads */
+	int exit_signal;            /* sent to the parent at exit (SIGCHLD), or 0 */
+	bool exiting;               /* exit_group or a fatal signal in progress */
+	bool zombie;                /* exited, not yet reaped */
+	int wstatus;                /* wait status once exiting */
+	bool vfork_parent_waits;    /* a vfork parent sleeps until exec or exit */
+	int vfork_parent_tid;
+	bool execed;                /* has called execve (setpgid's EACCES) */
+	uint64_t start_ns;          /* guest monotonic at fork */
+};
+
+/* The process whose thread runs on this host thread, or NULL on the VMM's
+ * own threads (main, control, signal thread). */
+extern __thread struct process *proc_current;
+
+/* The process a system call acts on: the calling one; the first process of
+ * the domain on threads that belong to no process. */
+struct process *proc_cur(struct domain *d);
+
+/* A new process with no threads and no memory (the caller fills them in),
+ * registered in the domain. NULL when the process table is full or on
+ * ENOMEM. */
+struct process *proc_new(struct domain *d, int pid);
+/* The process with this pid (zombies too), or NULL. */
+struct process *proc_find(struct domain *d, int pid);
+/* Frees a process record (its mm and files already released). */
+void proc_free(struct domain *d, struct process *p);
+
+/* Ends every thread of p with wait status `wstatus`: the init process
+ * ends the domain (pdvm's exit status from it). */
+void proc_exit_group(struct process *p, int wstatus);
+/* After p's last thread left: release memory and files, become a zombie,
+ * reparent children, notify the parent (SIGCHLD, wait4). */
+void proc_last_thread_gone(struct process *p);
+/* Wakes threads sleeping in wait4/waitid (a child changed state). */
+void proc_wake_waiters(struct domain *d);
+
+#endif
