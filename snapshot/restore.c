@@ -10,6 +10,7 @@
 #include "../tools/config.h"
 #include "domain.h"
 #include "vdso.h"
+#include "trap.h"
 #include "files.h"
 #include "image.h"
 #include "lazy.h"
@@ -133,6 +134,12 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		ret = image_error(top->dir, why);
 		goto out;
 	}
+	/* New address spaces (fork after the restore) map the kernel area
+	 * the image's tables hold. */
+	if (trap_kpages_rebuild(d, dom_mm(d))) {
+		ret = image_error(top->dir, "the kernel area has too many pages");
+		goto out;
+	}
 	/* KVM may have shadowed the boot's tables in frames that now hold
 	 * other data: drop every shadow. */
 	if (!dry)
@@ -185,14 +192,15 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	/* Optional sections (images of older builds do not have them). */
 	for (int i = 0; i < top->nsec; i++) {
 		bool sig = !strcmp(top->sec[i].name, "signals"), vdso = !strcmp(top->sec[i].name, "vdso");
-		bool shm = !strcmp(top->sec[i].name, "shmaps");
-		if (!sig && !vdso && !shm)
+		bool shm = !strcmp(top->sec[i].name, "shmaps"), procs = !strcmp(top->sec[i].name, "procs");
+		if (!sig && !vdso && !shm && !procs)
 			continue;
 		free(buf);
 		buf = NULL;
 		if (section(top, top->sec[i].name, &buf, &rd, err, sizeof(err)))
 			goto msg;
 		r = sig ? snap_get_signals(&rd, d) : vdso ? snap_get_vdso(&rd, d)
+			: procs ? snap_get_procs(&rd, d, dry, err, sizeof(err))
 			: snap_get_shmaps(&rd, d, dry, err, sizeof(err));
 		if (r == -1 && rd.bad) {
 			ret = image_error(top->dir, rd.bad);
@@ -218,6 +226,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 msg:
 	fprintf(stderr, "pdvm restore: %s\n", err);
 out:
+	snap_files_release(); /* else pipe ends stay open in pdvm itself */
 	free(buf);
 	return ret;
 }

@@ -17,23 +17,44 @@
 #define MAX_OFDS        65536
 #define PIPE_DATA_MAX   (1 << 20)
 
-/* Unique descriptions in fd order: shared ones are written once, and each
- * fd names its description by index, so sharing survives the restore. */
-static int collect(struct files *f, struct ofd ***out)
+/* Unique descriptions in fd order, the first process's table first, then
+ * the others': shared ones are written once, and each fd names its
+ * description by index, so sharing (also between processes) survives. */
+static int collect_add(struct files *f, struct ofd ***v, int *n, int *cap)
 {
-	struct ofd **v = calloc((size_t)f->nfds + 1, sizeof(*v));
-	int n = 0;
-	if (!v)
-		return -ENOMEM;
-	for (int fd = 0; fd < f->nfds; fd++) {
+	for (int fd = 0; f && fd < f->nfds; fd++) {
 		struct ofd *o = f->fds[fd].ofd;
 		if (!o)
 			continue;
 		int k = 0;
-		while (k < n && v[k] != o)
+		while (k < *n && (*v)[k] != o)
 			k++;
-		if (k == n)
-			v[n++] = o;
+		if (k < *n)
+			continue;
+		if (*n == *cap) {
+			int nc = *cap ? *cap * 2 : 64;
+			struct ofd **nv = realloc(*v, (size_t)nc * sizeof(**v));
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			*cap = nc;
+		}
+		(*v)[(*n)++] = o;
+	}
+	return 0;
+}
+
+int snap_collect_ofds(struct domain *d, struct ofd ***out)
+{
+	struct ofd **v = NULL;
+	int n = 0, cap = 0;
+	int r = collect_add(d->init->files, &v, &n, &cap);
+	for (int i = 0; i < MAX_PROCS && !r; i++)
+		if (d->procs[i] && d->procs[i] != d->init)
+			r = collect_add(d->procs[i]->files, &v, &n, &cap);
+	if (r || !(v = v ? v : calloc(1, sizeof(*v)))) {
+		free(v);
+		return -ENOMEM;
 	}
 	*out = v;
 	return n;
@@ -147,26 +168,25 @@ static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char
 	}
 }
 
-int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+/* The calling view's (proc_cur) umask, cwd and exe. */
+static int put_fdhead(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	struct files *f = proc_cur(d)->files;
-	struct ofd **v;
 	char cwd[PATH_MAX * 2];
 	int r = path_compose(d, AT_FDCWD, "", cwd, sizeof(cwd));
 	if (r < 0) {
 		snprintf(err, errlen, "current directory: %s", strerror(-r));
 		return r;
 	}
-	int n = collect(f, &v);
-	if (n < 0)
-		return n;
-	sb_u32(b, STATE_VERSION);
 	sb_u32(b, f->umask);
 	sb_str(b, cwd);
 	sb_str(b, f->exe);
-	sb_u32(b, (uint32_t)n);
-	for (int k = 0; k < n && !r; k++)
-		r = put_ofd(d, v, k, b, err, errlen);
+	return 0;
+}
+
+static void put_fdents(struct domain *d, struct sbuf *b, struct ofd **v, int n)
+{
+	struct files *f = proc_cur(d)->files;
 	int nused = 0;
 	for (int fd = 0; fd < f->nfds; fd++)
 		nused += f->fds[fd].ofd != NULL;
@@ -178,6 +198,28 @@ int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 		sb_u32(b, (uint32_t)index_of(v, n, f->fds[fd].ofd));
 		sb_u8(b, f->fds[fd].cloexec);
 	}
+}
+
+int snap_put_fdtable(struct domain *d, struct sbuf *b, struct ofd **v, int n, char *err, size_t errlen)
+{
+	int r = put_fdhead(d, b, err, errlen);
+	if (!r)
+		put_fdents(d, b, v, n);
+	return r;
+}
+
+int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	struct ofd **v;
+	int n = snap_collect_ofds(d, &v);
+	if (n < 0)
+		return n;
+	sb_u32(b, STATE_VERSION);
+	int r = put_fdhead(d, b, err, errlen);
+	sb_u32(b, (uint32_t)n);
+	for (int k = 0; k < n && !r; k++)
+		r = put_ofd(d, v, k, b, err, errlen);
+	put_fdents(d, b, v, n);
 	free(v);
 	return r ? r : b->oom ? -ENOMEM : 0;
 }
@@ -303,17 +345,34 @@ static int get_stdio(struct sread *r, int flags, struct ofd **out, const char *d
 	return *out ? 0 : -ENOMEM;
 }
 
-int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen)
+/* The descriptions of the last `files` section read, for `procs`. */
+static struct ofd **kept;
+static uint32_t nkept;
+
+struct ofd *snap_files_ofd(uint32_t k)
+{
+	return k < nkept ? kept[k] : NULL;
+}
+
+void snap_files_release(void)
+{
+	for (uint32_t k = 0; k < nkept; k++)
+		if (kept[k])
+			ofd_put(kept[k]);
+	free(kept);
+	kept = NULL;
+	nkept = 0;
+}
+
+/* umask, cwd, exe into the calling view's (proc_cur) table. */
+static int get_fdhead(struct sread *r, struct domain *d, char *err, size_t errlen)
 {
 	struct files *f = proc_cur(d)->files;
-	if (sr_u32(r) != STATE_VERSION)
-		sr_fail(r, "files section version not supported");
 	uint32_t um = sr_u32(r);
 	char *cwd = sr_str(r, PATH_MAX * 2);
 	char *exe = sr_str(r, PATH_MAX);
-	uint32_t n = sr_u32(r);
-	if (um > 0777 || n > MAX_OFDS || (!r->bad && (!cwd || cwd[0] != '/')))
-		sr_fail(r, "umask, cwd or description count out of range");
+	if (um > 0777 || (!r->bad && (!cwd || cwd[0] != '/')))
+		sr_fail(r, "umask or cwd out of range");
 	if (r->bad) {
 		free(cwd);
 		free(exe);
@@ -322,7 +381,6 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 	f->umask = um;
 	free(f->exe);
 	f->exe = exe;
-	int ret = 0;
 	int h = path_lookup(d, AT_FDCWD, cwd, true, true);
 	if (h < 0) {
 		snprintf(err, errlen, "working directory %s: %s", cwd, strerror(-h));
@@ -336,7 +394,52 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 	for (int fd = 0; fd < f->nfds; fd++)
 		if (f->fds[fd].ofd)
 			fd_close(d, fd);
+	return 0;
+}
 
+static int get_fdents(struct sread *r, struct domain *d, struct ofd **v, uint32_t n, char *err, size_t errlen)
+{
+	int ret = 0;
+	uint32_t nfd = sr_u32(r);
+	if (nfd > (uint32_t)FD_LIMIT_MAX)
+		sr_fail(r, "too many fds");
+	for (uint32_t i = 0; i < nfd && !r->bad && !ret; i++) {
+		uint32_t fd = sr_u32(r), k = sr_u32(r);
+		bool cloexec = sr_u8(r);
+		if (r->bad)
+			break;
+		if (k >= n || !v[k] || fd >= (uint32_t)FD_LIMIT_MAX || fd_peek(d, (int)fd)) {
+			sr_fail(r, "fd entry out of range or repeated");
+			break;
+		}
+		int e = fd_install_at(d, ofd_get(v[k]), (int)fd, cloexec);
+		if (e < 0) {
+			ret = e;
+			snprintf(err, errlen, "fd %u: %s", fd, strerror(-e));
+		}
+	}
+	return r->bad ? -1 : ret;
+}
+
+int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen)
+{
+	int ret = get_fdhead(r, d, err, errlen);
+	return ret ? ret : get_fdents(r, d, kept, nkept, err, errlen);
+}
+
+int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen)
+{
+	snap_files_release();
+	if (sr_u32(r) != STATE_VERSION)
+		sr_fail(r, "files section version not supported");
+	int ret = r->bad ? -1 : get_fdhead(r, d, err, errlen);
+	if (ret)
+		return r->bad ? -1 : ret;
+	uint32_t n = sr_u32(r);
+	if (n > MAX_OFDS)
+		sr_fail(r, "description count out of range");
+	if (r->bad)
+		return -1;
 	struct ofd **v = calloc(n ? n : 1, sizeof(*v));
 	struct rpipe *pipes = calloc(n ? n : 1, sizeof(*pipes));
 	int np = 0;
@@ -369,27 +472,19 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		if (ret && !*err)
 			snprintf(err, errlen, "restoring open files: %s", strerror(-ret));
 	}
-	uint32_t nfd = r->bad || ret ? 0 : sr_u32(r);
-	if (nfd > (uint32_t)FD_LIMIT_MAX)
-		sr_fail(r, "too many fds");
-	for (uint32_t i = 0; i < nfd && !r->bad && !ret; i++) {
-		uint32_t fd = sr_u32(r), k = sr_u32(r);
-		bool cloexec = sr_u8(r);
-		if (r->bad)
-			break;
-		if (k >= n || fd >= (uint32_t)FD_LIMIT_MAX || fd_peek(d, (int)fd)) {
-			sr_fail(r, "fd entry out of range or repeated");
-			break;
-		}
-		int e = fd_install_at(d, ofd_get(v[k]), (int)fd, cloexec);
-		if (e < 0) {
-			ret = e;
-			snprintf(err, errlen, "fd %u: %s", fd, strerror(-e));
-		}
+	if (!r->bad && !ret) {
+		ret = get_fdents(r, d, v, n, err, errlen);
+		if (ret == -1 && r->bad)
+			ret = 0;
 	}
 	if (!r->bad && !ret && r->pos != r->len)
 		sr_fail(r, "files section has trailing bytes");
 out:
+	if (!r->bad && !ret && v) {
+		kept = v; /* the references go to `procs`, then snap_files_release */
+		nkept = n;
+		v = NULL;
+	}
 	for (uint32_t k = 0; v && k < n; k++)
 		if (v[k])
 			ofd_put(v[k]);

@@ -29,13 +29,11 @@ static void get_pending(struct sread *r, uint64_t *pending, struct ksiginfo *inf
 	}
 }
 
-int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+void snap_put_sigstate(struct sbuf *b, const struct process *p)
 {
-	(void)err, (void)errlen;
-	sb_u32(b, SIGNALS_VERSION);
-	put_pending(b, proc_cur(d)->sig_pending, proc_cur(d)->sig_info);
+	put_pending(b, p->sig_pending, p->sig_info);
 	for (int i = 0; i < MAX_KTIMERS; i++) {
-		const struct ktimer *k = &proc_cur(d)->timers[i];
+		const struct ktimer *k = &p->timers[i];
 		sb_u64(b, k->used);
 		if (!k->used)
 			continue;
@@ -48,6 +46,13 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 		sb_u64(b, k->interval_ns);
 		sb_u64(b, (uint64_t)k->overrun);
 	}
+}
+
+int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	sb_u32(b, SIGNALS_VERSION);
+	snap_put_sigstate(b, d->init);
 	sb_u64(b, (uint64_t)d->nthreads);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		const struct thread *t = d->threads[i];
@@ -68,13 +73,11 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return b->oom ? -ENOMEM : 0;
 }
 
-int snap_get_signals(struct sread *r, struct domain *d)
+void snap_get_sigstate(struct sread *r, struct process *p)
 {
-	if (sr_u32(r) != SIGNALS_VERSION && !r->bad)
-		sr_fail(r, "signals: unknown section version");
-	get_pending(r, &proc_cur(d)->sig_pending, proc_cur(d)->sig_info);
+	get_pending(r, &p->sig_pending, p->sig_info);
 	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++) {
-		struct ktimer *k = &proc_cur(d)->timers[i];
+		struct ktimer *k = &p->timers[i];
 		memset(k, 0, sizeof(*k));
 		k->used = sr_range(r, 0, 1, "signals: timer flag") != 0;
 		if (!k->used)
@@ -88,6 +91,13 @@ int snap_get_signals(struct sread *r, struct domain *d)
 		k->interval_ns = sr_u64(r);
 		k->overrun = (int)sr_range(r, 0, INT32_MAX, "signals: timer overrun");
 	}
+}
+
+int snap_get_signals(struct sread *r, struct domain *d)
+{
+	if (sr_u32(r) != SIGNALS_VERSION && !r->bad)
+		sr_fail(r, "signals: unknown section version");
+	snap_get_sigstate(r, d->init);
 	uint32_t n = (uint32_t)sr_range(r, 0, MAX_THREADS, "signals: thread count");
 	bool any = false;
 	for (int i = 0; i < MAX_THREADS; i++)

@@ -151,13 +151,20 @@ int snap_put_mm(struct domain *d, struct sbuf *b)
 {
 	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
-	struct pgtable *pt = &mm->pt;
 	sb_u32(b, STATE_VERSION);
 	sb_u64(b, f->size);
 	sb_u64(b, f->data_limit);
 	sb_u64(b, f->data_used);
 	sb_u64(b, f->hint);
 	put_bitmap(b, f->used, f->nframes);
+	snap_put_mm_map(b, mm);
+	return b->oom ? -ENOMEM : 0;
+}
+
+void snap_put_mm_map(struct sbuf *b, struct mm *mm)
+{
+	struct frames *f = mm->frames;
+	struct pgtable *pt = &mm->pt;
 	sb_u64(b, pt->root);
 	put_bitmap(b, pt->published, f->nframes);
 	put_frames(b, pt->fresh, pt->nfresh);
@@ -182,7 +189,6 @@ int snap_put_mm(struct domain *d, struct sbuf *b)
 	sb_u64(b, mm->root_gen);
 	sb_u64(b, mm->flushes);
 	sb_u64(b, mm->resyncs);
-	return b->oom ? -ENOMEM : 0;
 }
 
 static bool used(const struct frames *f, uint64_t fr)
@@ -213,7 +219,6 @@ int snap_get_mm(struct sread *r, struct domain *d)
 {
 	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
-	struct pgtable *pt = &mm->pt;
 	size_t words = (f->nframes + 63) / 64;
 	if (sr_u32(r) != STATE_VERSION)
 		sr_fail(r, "mm section version not supported");
@@ -235,6 +240,18 @@ int snap_get_mm(struct sread *r, struct domain *d)
 			n += (unsigned)__builtin_popcountll(f->used[b * 8 + (uint64_t)k]);
 		f->block_used[b] = (uint16_t)n;
 	}
+	if (snap_get_mm_map(r, d, mm))
+		return -1;
+	if (!r->bad && r->pos != r->len)
+		sr_fail(r, "mm section has trailing bytes");
+	return r->bad ? -1 : 0;
+}
+
+int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm)
+{
+	struct frames *f = mm->frames;
+	struct pgtable *pt = &mm->pt;
+	size_t words = (f->nframes + 63) / 64;
 	pt->root = sr_u64(r);
 	if (pt->root % 4096 || !used(f, pt->root / 4096))
 		sr_fail(r, "page-table root is not a frame in use");
@@ -303,8 +320,6 @@ int snap_get_mm(struct sread *r, struct domain *d)
 		d->root_gen = mm->root_gen;
 	mm->flushes = sr_u64(r);
 	mm->resyncs = sr_u64(r);
-	if (!r->bad && r->pos != r->len)
-		sr_fail(r, "mm section has trailing bytes");
 	return r->bad ? -1 : 0;
 }
 
@@ -335,10 +350,15 @@ static int check_table(struct domain *d, gpa_t t, int level, int *budget)
 
 int snap_check_pgtables(struct domain *d, const char **why)
 {
+	return snap_check_mm_tables(d, dom_mm(d), why);
+}
+
+int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why)
+{
 	/* Shared tables are allowed (path copies share subtrees); the budget
 	 * bounds the walk on a hostile image with cycles. */
 	int budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
-	if (check_table(d, dom_mm(d)->pt.root, 4, &budget)) {
+	if (check_table(d, mm->pt.root, 4, &budget)) {
 		*why = "page tables point outside guest memory or at frames not in use";
 		return -1;
 	}

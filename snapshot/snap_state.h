@@ -10,6 +10,7 @@
 
 struct domain;
 struct domain_config;
+struct ofd;
 
 #define STATE_VERSION 1
 
@@ -36,6 +37,10 @@ int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_
 /* Section `signals` (optional: images without it have no pending
  * signals or timers). Read after `vcpus`: threads are matched by tid. */
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+/* A process's part of it: process-directed pending signals, timers. */
+struct process;
+void snap_put_sigstate(struct sbuf *b, const struct process *p);
+void snap_get_sigstate(struct sread *r, struct process *p);
 int snap_get_signals(struct sread *r, struct domain *d);
 
 /* Section `vdso` (optional): the vvar page's address; restore rewrites its
@@ -47,6 +52,30 @@ int snap_get_vdso(struct sread *r, struct domain *d);
  * each file read-write inside the root (after `files`). */
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+
+/* One address space's map inside the `mm` and `procs` sections: page-table
+ * root and bookkeeping, VMAs, heap and stack bounds (frames are global). */
+struct mm;
+void snap_put_mm_map(struct sbuf *b, struct mm *mm);
+int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm);
+int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why);
+
+/* Section `files` lists the open file descriptions of every process (each
+ * fd table names them by index), so pipes between processes stay shared.
+ * The reader keeps them for `procs` until snap_files_release. */
+int snap_collect_ofds(struct domain *d, struct ofd ***out);
+struct ofd *snap_files_ofd(uint32_t k);
+void snap_files_release(void);
+/* Writes / reads one fd table (cwd, umask, exe, fds by description index). */
+struct files;
+int snap_put_fdtable(struct domain *d, struct sbuf *b, struct ofd **v, int n, char *err, size_t errlen);
+int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen);
+
+/* Section `procs` (optional; absent = one process): the processes after
+ * the first — ids, tree, handlers, pending signals, timers, address space,
+ * fd table, zombies — and which threads are theirs. Read after `vcpus`. */
+int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_procs(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 
 /* One vCPU record from given state (the unit tests write images without
  * KVM through this). */

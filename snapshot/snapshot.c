@@ -100,13 +100,15 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
 	int nprocs = 0;
-	for (int i = 0; i < MAX_PROCS; i++)
+	for (int i = 0; i < MAX_PROCS; i++) {
 		nprocs += d->procs[i] != NULL;
-	if (!r && nprocs > 1) {
-		/* Image format 1 holds one address space and one fd table. */
-		snprintf(err, errlen, "the domain has %d processes; snapshots of process trees are not "
-			 "supported yet (image format 1 holds one process)", nprocs);
-		r = -EOPNOTSUPP;
+		if (!r && d->procs[i] && d->procs[i]->vfork_parent_waits) {
+			/* The parent sleeps on memory the child is using: wait for
+			 * the exec, which follows within moments. */
+			snprintf(err, errlen, "process %d is a vfork child that has not called exec yet; "
+				 "try again", d->procs[i]->pid);
+			r = -EAGAIN;
+		}
 	}
 	if (r) {
 		dom_unlock(d);
@@ -140,6 +142,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	    (r = put_section(&w, d, "signals", snap_put_signals, err, errlen)) ||
 	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
 	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
+	    (nprocs > 1 && (r = put_section(&w, d, "procs", snap_put_procs, err, errlen))) ||
 	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {

@@ -50,6 +50,25 @@ struct mm *mm_new(struct domain *d)
 	return mm;
 }
 
+struct mm *mm_new_bare(struct domain *d)
+{
+	struct mm *mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return NULL;
+	mm->frames = &d->frames;
+	mm->pt.fr = &d->frames;
+	mm->pt.root = FRAME_NONE;
+	mm->pt.published = calloc((d->frames.nframes + 63) / 64, sizeof(uint64_t));
+	if (!mm->pt.published) {
+		free(mm);
+		return NULL;
+	}
+	mm->users = 1;
+	mm->next = d->mms;
+	d->mms = mm;
+	return mm;
+}
+
 int mm_init(struct domain *d, uint64_t limit)
 {
 	int r = mm_frames_init(d, limit);
@@ -180,6 +199,9 @@ void mm_destroy_all(struct domain *d)
 void mm_destroy(struct domain *d)
 {
 	mm_destroy_all(d);
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (d->procs[i])
+			proc_free(d, d->procs[i]);
 }
 
 /* ---- VMA list: a sorted array ---- */

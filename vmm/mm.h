@@ -44,6 +44,8 @@ int mm_frames_init(struct domain *d, uint64_t memory_limit);
 /* A new empty address space with the kernel area mapped (users = 1), or
  * NULL on ENOMEM. */
 struct mm *mm_new(struct domain *d);
+/* Restore: an mm without tables (the image supplies root and map). */
+struct mm *mm_new_bare(struct domain *d);
 /* fork: a copy of src, every private page copied now. NULL or the copy. */
 struct mm *mm_fork(struct domain *d, struct mm *src, int *err);
 /* Drops one user; the last frees the frames and tables (after a resync:
@@ -51,7 +53,8 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err);
 void mm_put(struct domain *d, struct mm *mm);
 /* The end of the domain: every mm and the guest memory. */
 void mm_destroy_all(struct domain *d);
-/* Frames, and the first process with its empty mm (unit tests, restore). */
+/* Frames, and the first process with its empty mm (unit tests, restore);
+ * mm_destroy also frees the process records (their files already put). */
 int mm_init(struct domain *d, uint64_t memory_limit);
 void mm_destroy(struct domain *d);
 /* The calling process's address space. */

@@ -75,6 +75,27 @@ int trap_kernel_init(struct domain *d)
 	return 0;
 }
 
+int trap_kpages_rebuild(struct domain *d, struct mm *mm)
+{
+	size_t stub_pages = (size_t)(pdvm_stub_end - pdvm_stub_start + PAGE_SIZE - 1) / PAGE_SIZE;
+	d->nkpages = 0;
+	for (gva_t va = KERN_BASE; va < KERN_VCPU(MAX_THREADS); va += PAGE_SIZE) {
+		if (va >= KERN_STUB + stub_pages * PAGE_SIZE && va < KERN_GDT)
+			continue;
+		if (va > KERN_IDT && va < KERN_VCPU(0)) {
+			va = KERN_VCPU(0) - PAGE_SIZE;
+			continue;
+		}
+		uint64_t e = pt_lookup(&mm->pt, va, NULL);
+		if (!(e & PTE_P))
+			continue;
+		if (d->nkpages == (int)ARRAY_SIZE(d->kpages))
+			return -ENOMEM;
+		d->kpages[d->nkpages++] = (struct kpage){ va, e & PTE_ADDR, e & ~PTE_ADDR };
+	}
+	return 0;
+}
+
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t dpl, bool code)
 {
 	memset(s, 0, sizeof(*s));

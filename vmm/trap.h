@@ -58,6 +58,10 @@ extern const struct trap_backend trap_backend_stub;
 
 /* Maps the kernel area (stub, GDT, IDT) into the domain. */
 int trap_kernel_init(struct domain *d);
+/* Restore: reads the kernel area's pages back from mm's tables into
+ * d->kpages, so that new address spaces map it too. */
+struct mm;
+int trap_kpages_rebuild(struct domain *d, struct mm *mm);
 /* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */
 int trap_vcpu_init(struct domain *d, struct thread *t);
 /* Runs a two-instruction probe on vCPU t and picks the backend that

@@ -147,6 +147,7 @@ static void test_init_errors(void)
 	c.root = "/nonexistent-root-for-pdvm";
 	r = files_init(&d2, &c, err, sizeof(err));
 	CHECK(r < 0 && strstr(err, "root"), "missing root must fail (%s)", err);
+	proc_free(&d2, d2.init);
 }
 
 static void test_confinement(void)
@@ -363,6 +364,7 @@ static void test_host_root(void)
 	fd = path_open(&d2, AT_FDCWD, p, O_WRONLY, 0, NULL);
 	CHECK(fd == -EROFS, "host file read-only (%d)", fd);
 	files_destroy(&d2);
+	proc_free(&d2, d2.init);
 }
 
 int main(void)
