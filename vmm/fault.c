@@ -105,7 +105,9 @@ void fault_kill(struct thread *t, const struct trap *tr)
 			 (unsigned long long)t->regs.rip);
 	}
 	const char *ab = sigabbrev_np(sig);
-	if (!d->verbose) /* dom_log echoes to stderr itself when verbose */
+	/* dom_log echoes to stderr itself when verbose. A child process's
+	 * death is its parent's to report, as natively (a shell says so). */
+	if (!d->verbose && t->proc == d->init)
 		fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->cfg->name, t->tid,
 			ab ? ab : "?", what, (unsigned long long)t->regs.rip);
 	dom_log(d, "thread %d killed by SIG%s: %s, RIP %#llx", t->tid, ab ? ab : "?", what,

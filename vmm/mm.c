@@ -149,6 +149,10 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 			va = base + sz;
 		}
 	}
+	/* Once the child runs, KVM may shadow these tables, and on PVM hosts
+	 * it never notices an edit (DESIGN.md): from now on they change by
+	 * path copy, like any used table. */
+	pt_publish(&mm->pt);
 	return mm;
 nomem:
 	*err = -ENOMEM;

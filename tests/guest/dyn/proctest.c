@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,6 +193,28 @@ int main(int argc, char **argv)
 	waitpid(pid, &st, 0);
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
+	/* 11. a fork child's own address space changes take effect at once:
+	 * a page it unmapped faults, a page it made read-only cannot be
+	 * written, and the parent's copy is untouched. */
+	volatile char *pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pg[0] = 'p';
+	pg[4096] = 'q';
+	if ((pid = fork()) == 0) {
+		pg[0] = 'c';
+		munmap((void *)pg, 4096);
+		pg[0] = 'x'; /* SIGSEGV */
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	report_wait("child touching what it unmapped", st);
+	if ((pid = fork()) == 0) {
+		mprotect((void *)(pg + 4096), 4096, PROT_READ);
+		pg[4096] = 'x'; /* SIGSEGV */
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	report_wait("child writing what it made read-only", st);
+	printf("parent's pages: %c%c\n", pg[0], pg[4096]);
 	printf("done\n");
 	return 0;
 }
