@@ -69,6 +69,10 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 		sb_u64(b, (uint64_t)owner);
 		if (!owner) {
 			sb_u64(b, p->mm->vvar_gva);
+			sb_u64(b, p->mm->arg_start);
+			sb_u64(b, p->mm->arg_end);
+			sb_u64(b, p->mm->env_start);
+			sb_u64(b, p->mm->env_end);
 			snap_put_mm_map(b, p->mm);
 		}
 		/* cwd and the rest are read through the process's own view. */
@@ -85,6 +89,18 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 		if (t && t->proc != d->init) {
 			sb_u32(b, (uint32_t)t->tid);
 			sb_u32(b, (uint32_t)t->proc->pid);
+		}
+	}
+	/* Frames mapped by several mms (MAP_SHARED across fork). */
+	struct frames *f = &d->frames;
+	uint64_t nref = 0;
+	for (uint64_t i = 0; f->refs && i < f->nframes; i++)
+		nref += f->refs[i] != 0;
+	sb_u64(b, nref);
+	for (uint64_t i = 0; f->refs && i < f->nframes; i++) {
+		if (f->refs[i]) {
+			sb_u64(b, i);
+			sb_u64(b, f->refs[i]);
 		}
 	}
 	free(v);
@@ -140,6 +156,10 @@ static int get_one(struct sread *r, struct domain *d, char *err, size_t errlen)
 		p->mm->users++;
 	} else {
 		gva_t vvar = sr_range(r, 0, USER_MAX - PAGE_SIZE, "procs: vvar address out of range");
+		gva_t as = sr_range(r, 0, USER_MAX, "procs: argument strings out of range");
+		gva_t ae = sr_range(r, as, USER_MAX, "procs: argument strings out of range");
+		gva_t es = sr_range(r, 0, USER_MAX, "procs: environment strings out of range");
+		gva_t ee = sr_range(r, es, USER_MAX, "procs: environment strings out of range");
 		if (r->bad)
 			return -1;
 		if (!(p->mm = mm_new_bare(d))) {
@@ -147,6 +167,8 @@ static int get_one(struct sread *r, struct domain *d, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		p->mm->vvar_gva = vvar;
+		p->mm->arg_start = as, p->mm->arg_end = ae;
+		p->mm->env_start = es, p->mm->env_end = ee;
 		const char *why;
 		if (snap_get_mm_map(r, d, p->mm))
 			return -1;
@@ -195,6 +217,17 @@ int snap_get_procs(struct sread *r, struct domain *d, bool dry, char *err, size_
 		t->proc->nthreads--;
 		t->proc = p;
 		p->nthreads++;
+	}
+	struct frames *f = &d->frames;
+	uint64_t nref = sr_range(r, 0, f->nframes, "procs: shared frame count out of range");
+	for (uint64_t i = 0; i < nref && !r->bad; i++) {
+		uint64_t fr = sr_range(r, 0, f->nframes - 1, "procs: shared frame out of range");
+		uint64_t c = sr_range(r, 1, MAX_PROCS, "procs: shared frame count out of range");
+		if (!r->bad && !(f->used[fr / 64] & (1ULL << (fr % 64))))
+			sr_fail(r, "procs: a shared frame is not in use");
+		for (uint64_t k = 0; k < c && !r->bad; k++)
+			if (frames_ref(f, fr * PAGE_SIZE, 1))
+				sr_fail(r, "procs: out of memory for shared frames");
 	}
 	/* Every live process needs a thread; a zombie has none. */
 	for (int i = 0; i < MAX_PROCS && !r->bad && !dry; i++) {

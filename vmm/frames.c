@@ -59,6 +59,7 @@ void frames_destroy(struct frames *f)
 	free(f->used);
 	free(f->block_used);
 	free(f->vdirty);
+	free(f->refs);
 	memset(f, 0, sizeof(*f));
 	f->memfd = -1;
 }
@@ -121,6 +122,22 @@ gpa_t frames_alloc(struct frames *f, bool huge, bool data)
 	return FRAME_NONE;
 }
 
+int frames_ref(struct frames *f, gpa_t gpa, uint64_t n)
+{
+	uint64_t i = gpa / PAGE_SIZE;
+	if (i + n > f->nframes)
+		return -EINVAL;
+	if (!f->refs && !(f->refs = calloc(f->nframes, sizeof(*f->refs))))
+		return -ENOMEM;
+	for (uint64_t k = 0; k < n; k++) {
+		if (f->refs[i + k] == UINT16_MAX)
+			return -ENOMEM;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		f->refs[i + k]++;
+	return 0;
+}
+
 void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data)
 {
 	uint64_t i = gpa / PAGE_SIZE;
@@ -128,6 +145,22 @@ void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data)
 		return;
 	if (n == 1 && f->pinned && gpa == f->pinned)
 		return; /* mapped in several mms: it lives as long as the domain */
+	if (f->refs) {
+		bool any = false;
+		for (uint64_t k = 0; k < n && !any; k++)
+			any = f->refs[i + k] != 0;
+		if (any) {
+			/* Another mm still maps some (MAP_SHARED across fork):
+			 * drop those references, free the rest one by one. */
+			for (uint64_t k = 0; k < n; k++) {
+				if (f->refs[i + k])
+					f->refs[i + k]--;
+				else
+					frames_free(f, gpa + k * PAGE_SIZE, 1, data);
+			}
+			return;
+		}
+	}
 	/* Dropping the pages returns the memory to the host and guarantees
 	 * zeroed contents on reuse. */
 	frames_settle(f, gpa, n * PAGE_SIZE);

@@ -16,6 +16,8 @@ struct frames {
 	uint64_t data_limit;    /* frames the guest's own memory may use */
 	uint64_t data_used;
 	uint64_t hint;          /* next 4 KiB search position */
+	uint16_t *refs;         /* per frame: mappings beyond the first (shared
+				 * memory across fork); NULL until one is shared */
 	gpa_t pinned;           /* a data frame never freed: the vDSO's vvar
 				 * page, shared by every mm (0 = none) */
 	volatile bool lazy;     /* a lazy restore is still filling memory */
@@ -52,6 +54,9 @@ void frames_destroy(struct frames *f);
 /* One zeroed frame, or a 2 MiB-aligned zeroed run of 512 with `huge`.
  * `data` frames count against data_limit. FRAME_NONE when out of memory. */
 gpa_t frames_alloc(struct frames *f, bool huge, bool data);
+/* One more mapping of the n frames at gpa (MAP_SHARED memory in a fork
+ * child): the next frames_free of them only drops that. 0 or -errno. */
+int frames_ref(struct frames *f, gpa_t gpa, uint64_t n);
 /* Frees `n` frames starting at gpa; their contents are discarded (hole
  * punched), so they are zero when allocated again. */
 void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data);

@@ -16,6 +16,7 @@
 #include "domain.h"
 #include "mm.h"
 #include "files.h"
+#include "files_internal.h"
 #include "vdso.h"
 
 /* Where a static PIE goes: Linux's ELF_ET_DYN_BASE without randomisation. */
@@ -641,6 +642,20 @@ static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t b
 	rc = elf_build_stack(img, len, top, &p, sp);
 	if (rc == 0)
 		rc = mm_poke(d, *sp, (uint8_t *)img + (*sp - (top - len)), top - *sp);
+	if (rc == 0) {
+		/* Where argv and envp strings lie (below execfn and the top NULL),
+		 * for /proc/self/cmdline and environ, as mm->arg_start. */
+		char *const *av = effective_argv(&p);
+		size_t ab = 0, eb = 0;
+		for (size_t i = 0; av[i]; i++)
+			ab += strlen(av[i]) + 1;
+		for (size_t i = 0; envp && envp[i]; i++)
+			eb += strlen(envp[i]) + 1;
+		struct mm *mm = dom_mm(d);
+		mm->arg_start = top - sizeof(uint64_t) - (strlen(execfn ? execfn : "") + 1) - ab - eb;
+		mm->arg_end = mm->env_start = mm->arg_start + ab;
+		mm->env_end = mm->env_start + eb;
+	}
 	free(img);
 	if (rc < 0) {
 		seterr(err, errlen, "cannot build the initial stack: %s", strerror(-rc));
@@ -678,9 +693,18 @@ static int load_interp(struct domain *d, const char *path, uint64_t *entry,
 	}
 	char *resolved = NULL;
 
-	/* Opened like the program itself: inside the root, needs x permission. */
+	/* Opened like the program itself: inside the root, needs x permission.
+	 * /proc/self/exe stays the program's, not the interpreter's. */
+	struct files *fl = proc_cur(d)->files;
+	char *exe = fl && fl->exe ? strdup(fl->exe) : NULL;
 	fd = files_open_exec(d, path, NULL, &resolved);
 	free(resolved);
+	if (fl) {
+		free(fl->exe);
+		fl->exe = exe;
+	} else {
+		free(exe);
+	}
 	if (fd < 0) {
 		seterr(err, errlen, "interpreter %s: %s", path, strerror(-fd));
 		rc = fd == -ENOENT || fd == -ENOTDIR ? -ENOENT : -ENOEXEC;

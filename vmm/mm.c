@@ -1,5 +1,7 @@
 /* mm.c: the guest address space — VMAs, eager population, unmap/protect/remap/brk. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,9 +84,17 @@ int mm_init(struct domain *d, uint64_t limit)
 
 /* Copies one leaf of src (present, or held while PROT_NONE) into dst.
  * Pages that read as zero stay untouched fresh frames. */
-static int fork_leaf(struct mm *dst, struct mm *src, gva_t va, uint64_t e, uint64_t sz)
+static int fork_leaf(struct mm *dst, struct mm *src, gva_t va, uint64_t e, uint64_t sz, bool shared)
 {
 	bool huge = sz == HPAGE_SIZE;
+	if (shared) {
+		/* MAP_SHARED: the child maps the very frames. */
+		gpa_t base = e & PTE_ADDR & (huge ? HPAGE_MASK : PAGE_MASK);
+		int r = frames_ref(dst->frames, base, sz / PAGE_SIZE);
+		if (!r && (r = pt_map(&dst->pt, va, base, sz, e & ~PTE_ADDR & ~PTE_PS, huge)))
+			frames_free(dst->frames, base, sz / PAGE_SIZE, true);
+		return r;
+	}
 	if (!huge && dst->frames->pinned && (e & PTE_ADDR) == dst->frames->pinned)
 		return pt_map(&dst->pt, va, dst->frames->pinned, PAGE_SIZE, e & ~PTE_ADDR, false);
 	gpa_t f = frames_alloc(dst->frames, huge, true);
@@ -92,7 +102,7 @@ static int fork_leaf(struct mm *dst, struct mm *src, gva_t va, uint64_t e, uint6
 		/* No free 2 MiB run: copy as 512 small pages. */
 		for (uint64_t o = 0; o < HPAGE_SIZE; o += PAGE_SIZE) {
 			int r = fork_leaf(dst, src, va + o, (e & ~(PTE_PS | PTE_ADDR)) | ((e & PTE_ADDR) + o),
-					  PAGE_SIZE);
+					  PAGE_SIZE, false);
 			if (r)
 				return r;
 		}
@@ -102,8 +112,15 @@ static int fork_leaf(struct mm *dst, struct mm *src, gva_t va, uint64_t e, uint6
 		return -ENOMEM;
 	gpa_t from = e & PTE_ADDR & (huge ? HPAGE_MASK : PAGE_MASK);
 	static const uint8_t zero[PAGE_SIZE];
+	/* A 2 MiB run is mostly untouched (eager stacks): pages that are holes
+	 * in the memfd are zero and need no look at all, and reading them
+	 * would allocate them. */
+	unsigned char res[512];
+	bool known = huge && mincore(frames_host(src->frames, from), HPAGE_SIZE, res) == 0;
 	for (uint64_t o = 0; o < sz; o += PAGE_SIZE) {
 		const uint8_t *sp = frames_host(src->frames, from + o);
+		if (known && !(res[o / PAGE_SIZE] & 1))
+			continue;
 		if (memcmp(sp, zero, PAGE_SIZE)) {
 			memcpy(frames_host(dst->frames, f + o), sp, PAGE_SIZE);
 			frames_touch(dst->frames, f + o, PAGE_SIZE);
@@ -140,7 +157,7 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 			uint64_t sz = PAGE_SIZE, e = pt_lookup(&src->pt, va, &sz);
 			gva_t base = va & ~(sz - 1);
 			if ((e & (PTE_P | PTE_HELD)) && !(pt_lookup(&mm->pt, va, NULL) & (PTE_P | PTE_HELD))) {
-				*err = fork_leaf(mm, src, base, e, sz);
+				*err = fork_leaf(mm, src, base, e, sz, src->vmas[i].flags & MAP_SHARED);
 				if (*err) {
 					mm_put(d, mm);
 					return NULL;
@@ -148,6 +165,21 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 			}
 			va = base + sz;
 		}
+	}
+	/* Shared file mappings: the child writes back too (same frames). */
+	for (int i = 0; i < src->nshmaps; i++) {
+		struct shmap m = src->shmaps[i];
+		m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 0);
+		m.path = strdup(m.path ? m.path : "");
+		if (m.fd < 0 || !m.path) {
+			if (m.fd >= 0)
+				close(m.fd);
+			free(m.path);
+			*err = -ENOMEM;
+			mm_put(d, mm);
+			return NULL;
+		}
+		mm->shmaps[mm->nshmaps++] = m;
 	}
 	/* Once the child runs, KVM may shadow these tables, and on PVM hosts
 	 * it never notices an edit (DESIGN.md): from now on they change by
@@ -176,9 +208,10 @@ void mm_put(struct domain *d, struct mm *mm)
 		return;
 	shmap_exit_mm(d, mm);
 	mm_unlink(d, mm);
-	/* KVM may hold shadows of these tables, and never notices edits of a
-	 * table it has used: drop every shadow before the frames are reused. */
-	if (kvm_resync(&d->vm) == 0)
+	/* Where KVM never notices edits of a table it has used (PVM hosts),
+	 * it may hold shadows of these: drop every shadow before the frames
+	 * are reused. Standard KVM tracks its shadows itself. */
+	if (d->trap && d->trap->needs_pt_quarantine && kvm_resync(&d->vm) == 0)
 		mm->resyncs++;
 	pt_teardown(&mm->pt, USER_MAX);
 	free(mm->vmas);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "uaccess.h"
 #include "files_internal.h"
 #include "procfs.h"
 #include "../tools/config.h"
@@ -65,9 +66,34 @@ static void tb_nulstrings(struct tbuf *b, char *const *v)
 
 static const char *comm_of(struct domain *d)
 {
-	const char *p = d->cfg && d->cfg->program ? d->cfg->program : "";
+	const char *p = proc_cur(d)->files && proc_cur(d)->files->exe ? proc_cur(d)->files->exe :
+			d->cfg && d->cfg->program ? d->cfg->program : "";
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
+}
+
+/* The caller's parent as it sees it: the first process's is pdvm's own. */
+static int ppid_of(struct domain *d)
+{
+	return proc_cur(d) == d->init ? getppid() : proc_cur(d)->ppid;
+}
+
+/* cmdline and environ: the strings in the process's memory, as Linux
+ * reads them (a program that rewrites its argv shows it); the config's
+ * when the range is unknown or unreadable. */
+static void gen_strings(struct domain *d, struct tbuf *b, gva_t start, gva_t end, char *const *fallback)
+{
+	if (start && end > start && end - start <= (1u << 21)) {
+		char *buf = malloc(end - start);
+		if (buf && copy_from_user(d, buf, start, end - start) == 0) {
+			for (gva_t i = 0; i < end - start; i++)
+				tb_printf(b, "%c", buf[i]);
+			free(buf);
+			return;
+		}
+		free(buf);
+	}
+	tb_nulstrings(b, fallback);
 }
 
 static uint64_t vm_bytes(struct domain *d)
@@ -99,13 +125,14 @@ static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 	uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
-		  comm_of(d), proc_cur(d)->files ? (unsigned)proc_cur(d)->files->umask : 022, d->pid, d->pid, getppid(),
+		  comm_of(d), proc_cur(d)->files ? (unsigned)proc_cur(d)->files->umask : 022, proc_cur(d)->pid,
+		  t ? t->tid : proc_cur(d)->pid, ppid_of(d),
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
 		  (unsigned long long)(vm_bytes(d) >> 10), (unsigned long long)(vm_bytes(d) >> 10),
 		  (unsigned long long)(rss_bytes(d) >> 10), (unsigned long long)(rss_bytes(d) >> 10),
-		  8192ULL, d->nthreads);
+		  8192ULL, proc_cur(d)->nthreads);
 	tb_printf(b, "SigQ:\t0/%llu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
 		  "SigIgn:\t%016llx\nSigCgt:\t%016llx\n",
 		  (unsigned long long)proc_cur(d)->rlimits[RLIMIT_SIGPENDING].cur,
@@ -124,7 +151,8 @@ static void gen_stat(struct domain *d, struct tbuf *b)
 	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
 	tb_printf(b, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 %llu %llu %llu "
 		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		  d->pid, comm_of(d), getppid(), d->pid, d->pid, d->nthreads,
+		  proc_cur(d)->pid, comm_of(d), ppid_of(d), proc_cur(d)->pgid, proc_cur(d)->sid,
+		  proc_cur(d)->nthreads,
 		  (unsigned long long)start, (unsigned long long)vm_bytes(d),
 		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)dom_mm(d)->stack_top);
 }
@@ -170,7 +198,7 @@ static const char *self_rest(struct domain *d, const char *g)
 {
 	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
 	char mine[32];
-	snprintf(mine, sizeof(mine), "/proc/%d", d->pid);
+	snprintf(mine, sizeof(mine), "/proc/%d", proc_cur(d)->pid);
 	const char *cands[] = { pre[0], pre[1], mine };
 	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
 		size_t n = strlen(cands[i]);
@@ -281,9 +309,9 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	if (!r)
 		gen_meminfo(d, &b);
 	else if (!strcmp(r, "cmdline"))
-		tb_nulstrings(&b, d->cfg ? d->cfg->argv : NULL);
+		gen_strings(d, &b, dom_mm(d)->arg_start, dom_mm(d)->arg_end, d->cfg ? d->cfg->argv : NULL);
 	else if (!strcmp(r, "environ"))
-		tb_nulstrings(&b, d->cfg ? d->cfg->envp : NULL);
+		gen_strings(d, &b, dom_mm(d)->env_start, dom_mm(d)->env_end, d->cfg ? d->cfg->envp : NULL);
 	else if (!strcmp(r, "comm"))
 		tb_printf(&b, "%.15s\n", comm_of(d));
 	else if (!strcmp(r, "status"))

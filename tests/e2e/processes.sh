@@ -13,6 +13,10 @@ compare busybox-sh-script -- /bin/busybox sh "$ROOTDIR/tests/guest/sh/pipeline.s
 compare busybox-sh-c -- /bin/busybox sh -c 'echo $(echo a | /bin/busybox tr a b) | /bin/busybox wc -c; exit 4'
 compare dash-pipeline --stdin /etc/services -- /bin/sh -c 'grep tcp | sort | uniq | wc -l'
 compare python3-subprocess --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/subproc.py
+compare proc-self-in-children -- /bin/sh -c 'p=$$; tr "\0" " " </proc/self/cmdline; echo;
+	/bin/busybox tr "\0" " " </proc/self/cmdline; echo; cat /proc/self/comm;
+	grep -q "^PPid:[[:space:]]*$p\$" /proc/self/status && echo status-ppid-ok;
+	sh -c "test \$PPID = $p && echo ppid-ok"'
 compare exit-status-of-killed-child -- /bin/sh -c 'sh -c "kill -9 \$\$"; echo "status $?"'
 
 # ---- a three-process pipeline snapshotted mid-run with data in both pipes, killed, restored ----

@@ -1,6 +1,7 @@
 /* proctest.c: processes in a domain — fork, pipes, exec, wait, process groups, signals and masks across fork and exec; output compared with native. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <semaphore.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -215,6 +216,22 @@ int main(int argc, char **argv)
 	waitpid(pid, &st, 0);
 	report_wait("child writing what it made read-only", st);
 	printf("parent's pages: %c%c\n", pg[0], pg[4096]);
+
+	/* 12. MAP_SHARED anonymous memory stays shared across fork: data, and
+	 * a process-shared semaphore (a futex on the shared page). */
+	struct shm { sem_t sem; int value; } *shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+							  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sem_init(&shm->sem, 1, 0);
+	shm->value = 1;
+	if ((pid = fork()) == 0) {
+		shm->value = 42;
+		sem_post(&shm->sem);
+		_exit(0);
+	}
+	sem_wait(&shm->sem);
+	printf("shared memory after the child's post: %d\n", shm->value);
+	waitpid(pid, &st, 0);
+	munmap(shm, 4096);
 	printf("done\n");
 	return 0;
 }
