@@ -56,9 +56,11 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	write(p[1], "go", 2);
-	int st = 0, ok = waitpid(a, &st, 0) == a;
-	printf("zombie child: reaped %d, exit %d\n", ok, WEXITSTATUS(st));
-	ok = waitpid(b, &st, 0) == b;
+	/* The reader first: its own line comes before it exits, so the
+	 * order of the output does not depend on scheduling. */
+	int st = 0, ok = waitpid(b, &st, 0) == b;
 	printf("reader child: reaped %d, exit %d\n", ok, WEXITSTATUS(st));
+	ok = waitpid(a, &st, 0) == a;
+	printf("zombie child: reaped %d, exit %d\n", ok, WEXITSTATUS(st));
 	return 0;
 }
