@@ -1,0 +1,612 @@
+/* sys_net.c: sockets on the host's network stack — socket, bind, connect, listen, accept, send/recv, options — with AF_UNIX paths confined to the root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "files_internal.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+#define RESTART         (-ERESTART_SYSCALL)
+#define SLICE_MS        100
+#define MAX_ADDR        128             /* sizeof(struct sockaddr_storage) */
+#define MAX_OPT         256
+#define MAX_IO          (1 << 20)
+
+static bool family_ok(int f)
+{
+	return f == AF_INET || f == AF_INET6 || f == AF_UNIX;
+}
+
+/* The description behind a socket fd: -EBADF, or -ENOTSOCK for another kind. */
+static struct ofd *sock_get(struct domain *d, int fd, int *err)
+{
+	struct ofd *o = fd >= 0 ? fd_get(d, fd) : NULL;
+	*err = -EBADF;
+	if (o && o->kind != OFD_SOCKET) {
+		ofd_put(o);
+		o = NULL;
+		*err = -ENOTSOCK;
+	}
+	return o;
+}
+
+static int install(struct domain *d, int hfd, int type_flags)
+{
+	char desc[48];
+	int flags = O_RDWR | ((type_flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
+	snprintf(desc, sizeof(desc), "socket:[%d]", hfd);
+	return files_install(d, hfd, flags, OFD_SOCKET, desc, type_flags & SOCK_CLOEXEC);
+}
+
+static long sys_socket(struct thread *t, const uint64_t a[6])
+{
+	int fam = (int)a[0], type = (int)a[1], proto = (int)a[2];
+	if (!family_ok(fam)) {
+		dom_log(t->dom, "socket: address family %d is not supported (EAFNOSUPPORT)", fam);
+		return -EAFNOSUPPORT;
+	}
+	if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
+		return -EINVAL;
+	if (fd_find_free(t->dom, 0) < 0)
+		return -EMFILE;
+	int h = socket(fam, type | SOCK_CLOEXEC, proto);
+	return h < 0 ? -errno : install(t->dom, h, type);
+}
+
+static long sys_socketpair(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int type = (int)a[1], sv[2], g[2];
+	if ((int)a[0] != AF_UNIX)
+		return -EAFNOSUPPORT;
+	if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
+		return -EINVAL;
+	g[0] = fd_find_free(d, 0);
+	if (g[0] < 0 || fd_find_free(d, g[0] + 1) < 0)
+		return -EMFILE;
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, (int)a[2], sv) < 0)
+		return -errno;
+	g[0] = install(d, sv[0], type);
+	if (g[0] < 0) {
+		close(sv[1]);
+		return g[0];
+	}
+	g[1] = install(d, sv[1], type);
+	if (g[1] < 0) {
+		fd_close(d, g[0]);
+		return g[1];
+	}
+	if (copy_to_user(d, a[3], g, sizeof(g))) {
+		fd_close(d, g[0]);
+		fd_close(d, g[1]);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * A guest address for a host call. AF_UNIX paths are the guest's: they are
+ * resolved inside the root (binding needs a writable place) and passed as
+ * /proc/self/fd/N/NAME of the confined parent directory. *dirfd is that
+ * directory (or -1), to close after the call.
+ */
+static int addr_in(struct domain *d, gva_t ua, uint64_t len, struct sockaddr_storage *ss,
+		   socklen_t *sl, bool bind, int *dirfd)
+{
+	*dirfd = -1;
+	if (len > MAX_ADDR)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (copy_from_user(d, ss, ua, len))
+		return -EFAULT;
+	*sl = (socklen_t)len;
+	if (len < sizeof(sa_family_t) || ss->ss_family != AF_UNIX)
+		return 0;
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+	if (plen == 0 || un->sun_path[0] == '\0')
+		return 0; /* unnamed or abstract: no file system */
+	char path[sizeof(un->sun_path) + 1];
+	memcpy(path, un->sun_path, MIN(plen, sizeof(un->sun_path)));
+	path[MIN(plen, sizeof(un->sun_path))] = '\0';
+	struct parent p;
+	int r = path_parent(d, AT_FDCWD, path, &p);
+	if (r)
+		return r;
+	if (bind && !p.writable) {
+		parent_done(&p);
+		return -EROFS;
+	}
+	char host[sizeof(un->sun_path)];
+	int n = snprintf(host, sizeof(host), "/proc/self/fd/%d/%s", p.fd, p.name);
+	if (n < 0 || (size_t)n >= sizeof(host)) {
+		parent_done(&p);
+		return -ENAMETOOLONG;
+	}
+	memset(un->sun_path, 0, sizeof(un->sun_path));
+	memcpy(un->sun_path, host, (size_t)n);
+	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	*dirfd = p.fd;
+	return 0;
+}
+
+/* Copies a host address out as Linux does: truncated to the guest's
+ * buffer, the full length reported. */
+static int addr_out(struct domain *d, const struct sockaddr_storage *ss, socklen_t sl, gva_t ua, gva_t ulen)
+{
+	if (!ua || !ulen)
+		return 0;
+	int32_t glen;
+	if (copy_from_user(d, &glen, ulen, 4))
+		return -EFAULT;
+	if (glen < 0)
+		return -EINVAL;
+	if (ss->ss_family == AF_UNIX && sl > offsetof(struct sockaddr_un, sun_path)) {
+		/* A confined path shows as the host's /proc/self/fd/N/...: the
+		 * guest gets an unnamed address rather than a host path. */
+		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+		if (!strncmp(un->sun_path, "/proc/self/fd/", 14))
+			sl = sizeof(sa_family_t);
+	}
+	if (copy_to_user(d, ua, ss, MIN((socklen_t)glen, sl)) || copy_to_user(d, ulen, &sl, 4))
+		return -EFAULT;
+	return 0;
+}
+
+static long sys_bind(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int err, dirfd;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	long r = addr_in(d, a[1], a[2], &ss, &sl, true, &dirfd);
+	if (!r)
+		r = bind(o->hostfd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
+	if (dirfd >= 0)
+		close(dirfd);
+	ofd_put(o);
+	return r;
+}
+
+/* Waits, the domain lock dropped, for events on a host fd in slices:
+ * 1 ready, 0 to return RESTART (pause, signal, exit), -errno. */
+static int wait_fd(struct thread *t, int hfd, short events)
+{
+	for (;;) {
+		struct pollfd p = { .fd = hfd, .events = events };
+		dom_block_begin(t);
+		int r = poll(&p, 1, SLICE_MS);
+		int e = errno;
+		bool ok = dom_block_end(t);
+		if (r > 0)
+			return 1;
+		if (r < 0 && e != EINTR)
+			return -e;
+		if (!ok || r < 0)
+			return 0;
+	}
+}
+
+/* Blocking connect as a non-blocking one plus a wait, so that a pause or a
+ * signal can interrupt it and the re-issued call picks it up again. */
+static long sys_connect(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int err, dirfd;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	long r = addr_in(d, a[1], a[2], &ss, &sl, false, &dirfd);
+	if (r)
+		goto out;
+	bool nb = o->flags & O_NONBLOCK;
+	int fl = fcntl(o->hostfd, F_GETFL);
+	if (!nb)
+		fcntl(o->hostfd, F_SETFL, fl | O_NONBLOCK);
+	r = connect(o->hostfd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
+	if (!nb) {
+		fcntl(o->hostfd, F_SETFL, fl);
+		if (r == -EISCONN && t->restart.valid)
+			r = 0;
+		if (r == -EINPROGRESS || r == -EALREADY) {
+			int w = wait_fd(t, o->hostfd, POLLOUT);
+			if (w == 0) {
+				t->restart.valid = true; /* the re-issued call finds it done */
+				r = RESTART;
+			} else if (w < 0) {
+				r = w;
+			} else {
+				int so = 0;
+				socklen_t l = sizeof(so);
+				getsockopt(o->hostfd, SOL_SOCKET, SO_ERROR, &so, &l);
+				r = -so;
+			}
+		}
+	}
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	ofd_put(o);
+	return r;
+}
+
+static long sys_listen(struct thread *t, const uint64_t a[6])
+{
+	int err;
+	struct ofd *o = sock_get(t->dom, (int)a[0], &err);
+	if (!o)
+		return err;
+	long r = listen(o->hostfd, (int)a[1]) < 0 ? -errno : 0;
+	ofd_put(o);
+	return r;
+}
+
+static long do_accept(struct thread *t, const uint64_t a[6], int flags)
+{
+	struct domain *d = t->dom;
+	int err;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	long r;
+	if (fd_find_free(d, 0) < 0) {
+		r = -EMFILE;
+		goto out;
+	}
+	/* Never block in the host call with the domain lock held: the
+	 * listening socket is non-blocking for it, the waits happen below. */
+	int fl = fcntl(o->hostfd, F_GETFL);
+	for (;;) {
+		if (!(fl & O_NONBLOCK))
+			fcntl(o->hostfd, F_SETFL, fl | O_NONBLOCK);
+		sl = sizeof(ss);
+		int h = accept4(o->hostfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int e = errno;
+		if (!(fl & O_NONBLOCK))
+			fcntl(o->hostfd, F_SETFL, fl);
+		errno = e;
+		if (h >= 0) {
+			if (!(flags & SOCK_NONBLOCK))
+				fcntl(h, F_SETFL, fcntl(h, F_GETFL) & ~O_NONBLOCK);
+			r = install(d, h, flags);
+			if (r >= 0 && (err = addr_out(d, &ss, sl, a[1], a[2]))) {
+				fd_close(d, (int)r);
+				r = err;
+			}
+			break;
+		}
+		r = -errno;
+		if ((r != -EAGAIN && r != -EINTR) || (o->flags & O_NONBLOCK))
+			break;
+		int w = wait_fd(t, o->hostfd, POLLIN);
+		if (w <= 0) {
+			r = w ? w : RESTART;
+			break;
+		}
+	}
+out:
+	ofd_put(o);
+	return r;
+}
+
+static long sys_accept(struct thread *t, const uint64_t a[6])
+{
+	return do_accept(t, a, 0);
+}
+
+static long sys_accept4(struct thread *t, const uint64_t a[6])
+{
+	return do_accept(t, a, (int)a[3]);
+}
+
+static long sys_shutdown(struct thread *t, const uint64_t a[6])
+{
+	int err;
+	struct ofd *o = sock_get(t->dom, (int)a[0], &err);
+	if (!o)
+		return err;
+	long r = shutdown(o->hostfd, (int)a[1]) < 0 ? -errno : 0;
+	ofd_put(o);
+	return r;
+}
+
+#define MSG_OK (MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_DONTWAIT | MSG_EOR | MSG_WAITALL | \
+		MSG_NOSIGNAL | MSG_MORE | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_CONFIRM)
+
+/* sendto/recvfrom through a bounce buffer; blocking waits drop the lock. */
+static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, gva_t uaddr,
+		 uint64_t alen, gva_t ualen, bool send)
+{
+	struct domain *d = t->dom;
+	int err, dirfd = -1;
+	if (flags & ~MSG_OK)
+		return -EINVAL;
+	struct ofd *o = sock_get(d, fd, &err);
+	if (!o)
+		return err;
+	len = MIN(len, (uint64_t)MAX_IO);
+	char *buf = malloc(len ? len : 1);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	long r = buf ? 0 : -ENOMEM;
+	if (!r && send && copy_from_user(d, buf, ubuf, len))
+		r = -EFAULT;
+	if (!r && send && uaddr)
+		r = addr_in(d, uaddr, alen, &ss, &sl, false, &dirfd);
+	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	while (!r) {
+		ssize_t n = send ? sendto(o->hostfd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+					  uaddr ? (struct sockaddr *)&ss : NULL, uaddr ? sl : 0)
+				 : recvfrom(o->hostfd, buf, len, flags | MSG_DONTWAIT,
+					    (struct sockaddr *)&ss, &sl);
+		if (n >= 0) {
+			r = n;
+			if (!send && n > 0 && copy_to_user(d, ubuf, buf, MIN((size_t)n, len)))
+				r = -EFAULT;
+			else if (!send && uaddr && (err = addr_out(d, &ss, sl, uaddr, ualen)))
+				r = err;
+			break;
+		}
+		r = -errno;
+		if (r != -EAGAIN || nb)
+			break;
+		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
+		r = w < 0 ? w : w == 0 ? RESTART : 0;
+	}
+	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
+		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
+		sig_send_thread(t, &i);
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(buf);
+	ofd_put(o);
+	return r;
+}
+
+static long sys_sendto(struct thread *t, const uint64_t a[6])
+{
+	return xfer(t, (int)a[0], a[1], a[2], (int)a[3], a[4], a[5], 0, true);
+}
+
+static long sys_recvfrom(struct thread *t, const uint64_t a[6])
+{
+	return xfer(t, (int)a[0], a[1], a[2], (int)a[3], a[4], 0, a[5], false);
+}
+
+/* sendmsg/recvmsg: one gathered buffer; control messages (SCM_RIGHTS
+ * would carry host fds) are not passed yet: sending one is EOPNOTSUPP,
+ * received ones are dropped (MSG_CTRUNC). */
+static long msg(struct thread *t, const uint64_t a[6], bool send)
+{
+	struct domain *d = t->dom;
+	struct msghdr m;
+	if (copy_from_user(d, &m, a[1], sizeof(m)))
+		return -EFAULT;
+	if (send && m.msg_controllen) {
+		dom_log(d, "sendmsg with control data (SCM_RIGHTS ...) is not supported yet (EOPNOTSUPP)");
+		return -EOPNOTSUPP;
+	}
+	if (m.msg_iovlen > 1024)
+		return -EMSGSIZE;
+	struct iovec iov[1024];
+	if (m.msg_iovlen && copy_from_user(d, iov, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen * sizeof(*iov)))
+		return -EFAULT;
+	uint64_t total = 0;
+	for (size_t i = 0; i < m.msg_iovlen; i++)
+		total += iov[i].iov_len;
+	total = MIN(total, (uint64_t)MAX_IO);
+	char *buf = malloc(total ? total : 1);
+	if (!buf)
+		return -ENOMEM;
+	long r = 0;
+	uint64_t off = 0;
+	for (size_t i = 0; send && i < m.msg_iovlen && off < total && !r; i++) {
+		uint64_t c = MIN(iov[i].iov_len, total - off);
+		if (copy_from_user(d, buf + off, (gva_t)(uintptr_t)iov[i].iov_base, c))
+			r = -EFAULT;
+		off += c;
+	}
+	if (r) {
+		free(buf);
+		return r;
+	}
+	int err, dirfd = -1;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o) {
+		free(buf);
+		return err;
+	}
+	int flags = (int)a[2];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (send && m.msg_name)
+		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd);
+	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	while (!r) {
+		struct iovec hv = { buf, total };
+		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
+		if (send && m.msg_name) {
+			hm.msg_name = &ss;
+			hm.msg_namelen = sl;
+		} else if (!send) {
+			hm.msg_name = &ss;
+			hm.msg_namelen = sizeof(ss);
+		}
+		ssize_t n = send ? sendmsg(o->hostfd, &hm, (flags & MSG_OK) | MSG_DONTWAIT | MSG_NOSIGNAL)
+				 : recvmsg(o->hostfd, &hm, (flags & MSG_OK) | MSG_DONTWAIT);
+		if (n >= 0) {
+			r = n;
+			if (!send) {
+				uint64_t left = MIN((uint64_t)n, total);
+				off = 0;
+				for (size_t i = 0; i < m.msg_iovlen && off < left && r >= 0; i++) {
+					uint64_t c = MIN(iov[i].iov_len, left - off);
+					if (copy_to_user(d, (gva_t)(uintptr_t)iov[i].iov_base, buf + off, c))
+						r = -EFAULT;
+					off += c;
+				}
+				int32_t fl = hm.msg_flags | (m.msg_controllen && hm.msg_controllen ? MSG_CTRUNC : 0);
+				uint64_t zero = 0;
+				if (r >= 0 && m.msg_name && m.msg_namelen) {
+					socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
+					if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
+						r = -EFAULT;
+				}
+				uint32_t nl = hm.msg_namelen;
+				if (r >= 0 && (copy_to_user(d, a[1] + offsetof(struct msghdr, msg_namelen), &nl, 4) ||
+					       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_controllen), &zero, 8) ||
+					       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_flags), &fl, 4)))
+					r = -EFAULT;
+			}
+			break;
+		}
+		r = -errno;
+		if (r != -EAGAIN || nb)
+			break;
+		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
+		r = w < 0 ? w : w == 0 ? RESTART : 0;
+	}
+	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
+		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
+		sig_send_thread(t, &i);
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(buf);
+	ofd_put(o);
+	return r;
+}
+
+static long sys_sendmsg(struct thread *t, const uint64_t a[6])
+{
+	return msg(t, a, true);
+}
+
+static long sys_recvmsg(struct thread *t, const uint64_t a[6])
+{
+	return msg(t, a, false);
+}
+
+static long name(struct thread *t, const uint64_t a[6], bool peer)
+{
+	int err;
+	struct ofd *o = sock_get(t->dom, (int)a[0], &err);
+	if (!o)
+		return err;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	int r = (peer ? getpeername : getsockname)(o->hostfd, (struct sockaddr *)&ss, &sl);
+	long ret = r < 0 ? -errno : addr_out(t->dom, &ss, sl, a[1], a[2]);
+	ofd_put(o);
+	return ret;
+}
+
+static long sys_getsockname(struct thread *t, const uint64_t a[6])
+{
+	return name(t, a, false);
+}
+
+static long sys_getpeername(struct thread *t, const uint64_t a[6])
+{
+	return name(t, a, true);
+}
+
+/* Options whose values are plain data (no pointers, no fds, no programs). */
+static bool opt_ok(int level, int opt)
+{
+	if (level == SOL_SOCKET)
+		return opt != SO_ATTACH_FILTER && opt != SO_ATTACH_BPF && opt != SO_ATTACH_REUSEPORT_CBPF &&
+		       opt != SO_ATTACH_REUSEPORT_EBPF && opt != SO_BINDTODEVICE && opt != SO_PEERSEC;
+	return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6 || level == IPPROTO_UDP;
+}
+
+static long sys_setsockopt(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int err, level = (int)a[1], opt = (int)a[2];
+	uint8_t v[MAX_OPT];
+	if (a[4] > MAX_OPT)
+		return -EINVAL;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	long r;
+	if (!opt_ok(level, opt)) {
+		dom_log(d, "setsockopt level %d option %d is not supported (ENOPROTOOPT)", level, opt);
+		r = -ENOPROTOOPT;
+	} else if (a[4] && copy_from_user(d, v, a[3], a[4])) {
+		r = -EFAULT;
+	} else {
+		r = setsockopt(o->hostfd, level, opt, v, (socklen_t)a[4]) < 0 ? -errno : 0;
+	}
+	ofd_put(o);
+	return r;
+}
+
+static long sys_getsockopt(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int err, level = (int)a[1], opt = (int)a[2];
+	int32_t glen;
+	uint8_t v[MAX_OPT];
+	if (copy_from_user(d, &glen, a[4], 4))
+		return -EFAULT;
+	if (glen < 0)
+		return -EINVAL;
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	long r;
+	socklen_t l = (socklen_t)MIN(glen, MAX_OPT);
+	if (!opt_ok(level, opt))
+		r = -ENOPROTOOPT;
+	else if (getsockopt(o->hostfd, level, opt, v, &l) < 0)
+		r = -errno;
+	else
+		r = copy_to_user(d, a[3], v, l) || copy_to_user(d, a[4], &l, 4) ? -EFAULT : 0;
+	ofd_put(o);
+	return r;
+}
+
+const struct syscall_desc sys_net_table[] = {
+	{ SYS_socket, "socket", sys_socket },
+	{ SYS_socketpair, "socketpair", sys_socketpair },
+	{ SYS_bind, "bind", sys_bind },
+	{ SYS_connect, "connect", sys_connect },
+	{ SYS_listen, "listen", sys_listen },
+	{ SYS_accept, "accept", sys_accept },
+	{ SYS_accept4, "accept4", sys_accept4 },
+	{ SYS_shutdown, "shutdown", sys_shutdown },
+	{ SYS_sendto, "sendto", sys_sendto },
+	{ SYS_recvfrom, "recvfrom", sys_recvfrom },
+	{ SYS_sendmsg, "sendmsg", sys_sendmsg },
+	{ SYS_recvmsg, "recvmsg", sys_recvmsg },
+	{ SYS_getsockname, "getsockname", sys_getsockname },
+	{ SYS_getpeername, "getpeername", sys_getpeername },
+	{ SYS_setsockopt, "setsockopt", sys_setsockopt },
+	{ SYS_getsockopt, "getsockopt", sys_getsockopt },
+	{ -1, NULL, NULL },
+};
