@@ -218,7 +218,7 @@ void mm_put(struct domain *d, struct mm *mm)
 	free(mm);
 }
 
-void mm_destroy_all(struct domain *d)
+void mm_destroy(struct domain *d)
 {
 	while (d->mms) {
 		struct mm *mm = d->mms;
@@ -227,15 +227,7 @@ void mm_destroy_all(struct domain *d)
 		free(mm->vmas);
 		free(mm);
 	}
-	for (int i = 0; i < MAX_PROCS; i++)
-		if (d->procs[i])
-			d->procs[i]->mm = NULL;
 	frames_destroy(&d->frames);
-}
-
-void mm_destroy(struct domain *d)
-{
-	mm_destroy_all(d);
 	for (int i = 0; i < MAX_PROCS; i++)
 		if (d->procs[i])
 			proc_free(d, d->procs[i]);

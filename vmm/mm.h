@@ -51,10 +51,9 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err);
 /* Drops one user; the last frees the frames and tables (after a resync:
  * KVM may still hold shadows of the tables). */
 void mm_put(struct domain *d, struct mm *mm);
-/* The end of the domain: every mm and the guest memory. */
-void mm_destroy_all(struct domain *d);
-/* Frames, and the first process with its empty mm (unit tests, restore);
- * mm_destroy also frees the process records (their files already put). */
+/* Frames, and the first process with its empty mm (unit tests, restore).
+ * mm_destroy ends it all: every mm, the guest memory, and the process
+ * records (their files already put). */
 int mm_init(struct domain *d, uint64_t memory_limit);
 void mm_destroy(struct domain *d);
 /* The calling process's address space. */

@@ -40,7 +40,6 @@ struct process {
 	bool zombie;                /* exited, not yet reaped */
 	int wstatus;                /* wait status once exiting */
 	bool vfork_parent_waits;    /* a vfork parent sleeps until exec or exit */
-	int vfork_parent_tid;
 	bool execed;                /* has called execve (setpgid's EACCES) */
 	uint64_t start_ns;          /* guest monotonic at fork */
 };

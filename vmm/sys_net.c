@@ -334,6 +334,34 @@ static long sys_shutdown(struct thread *t, const uint64_t a[6])
 #define MSG_OK (MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_DONTWAIT | MSG_EOR | MSG_WAITALL | \
 		MSG_NOSIGNAL | MSG_MORE | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_CONFIRM)
 
+/* The host call of every send and receive: never blocking in the host,
+ * with the waits (without the domain lock) a blocking socket needs, and
+ * SIGPIPE as Linux raises it. The byte count or -errno (RESTART). */
+static long sock_msg(struct thread *t, struct ofd *o, struct msghdr *hm, int flags, bool send)
+{
+	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	long r;
+	for (;;) {
+		ssize_t n = send ? sendmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+				 : recvmsg(o->hostfd, hm, flags | MSG_DONTWAIT);
+		if (n >= 0)
+			return n;
+		r = -errno;
+		if (r != -EAGAIN || nb)
+			break;
+		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
+		if (w <= 0) {
+			r = w ? w : RESTART;
+			break;
+		}
+	}
+	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
+		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
+		sig_send_thread(t, &i);
+	}
+	return r;
+}
+
 /* sendto/recvfrom through a bounce buffer; blocking waits drop the lock. */
 static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, gva_t uaddr,
 		 uint64_t alen, gva_t ualen, bool send)
@@ -354,29 +382,18 @@ static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, 
 		r = -EFAULT;
 	if (!r && send && uaddr)
 		r = addr_in(d, uaddr, alen, &ss, &sl, false, &dirfd);
-	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
-	while (!r) {
-		ssize_t n = send ? sendto(o->hostfd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL,
-					  uaddr ? (struct sockaddr *)&ss : NULL, uaddr ? sl : 0)
-				 : recvfrom(o->hostfd, buf, len, flags | MSG_DONTWAIT,
-					    (struct sockaddr *)&ss, &sl);
-		if (n >= 0) {
-			r = n;
-			if (!send && n > 0 && copy_to_user(d, ubuf, buf, MIN((size_t)n, len)))
-				r = -EFAULT;
-			else if (!send && uaddr && (err = addr_out(d, &ss, sl, uaddr, ualen)))
-				r = err;
-			break;
+	if (!r) {
+		struct iovec hv = { buf, len };
+		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
+		if (!send || uaddr) {
+			hm.msg_name = &ss;
+			hm.msg_namelen = sl;
 		}
-		r = -errno;
-		if (r != -EAGAIN || nb)
-			break;
-		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
-		r = w < 0 ? w : w == 0 ? RESTART : 0;
-	}
-	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
-		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
-		sig_send_thread(t, &i);
+		r = sock_msg(t, o, &hm, flags, send);
+		if (!send && r > 0 && copy_to_user(d, ubuf, buf, MIN((size_t)r, len)))
+			r = -EFAULT;
+		else if (!send && r >= 0 && uaddr && (err = addr_out(d, &ss, hm.msg_namelen, uaddr, ualen)))
+			r = err;
 	}
 	if (dirfd >= 0)
 		close(dirfd);
@@ -443,8 +460,7 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	socklen_t sl = sizeof(ss);
 	if (send && m.msg_name)
 		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd);
-	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
-	while (!r) {
+	if (!r) {
 		struct iovec hv = { buf, total };
 		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
 		if (send && m.msg_name) {
@@ -454,43 +470,29 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 			hm.msg_name = &ss;
 			hm.msg_namelen = sizeof(ss);
 		}
-		ssize_t n = send ? sendmsg(o->hostfd, &hm, (flags & MSG_OK) | MSG_DONTWAIT | MSG_NOSIGNAL)
-				 : recvmsg(o->hostfd, &hm, (flags & MSG_OK) | MSG_DONTWAIT);
-		if (n >= 0) {
-			r = n;
-			if (!send) {
-				uint64_t left = MIN((uint64_t)n, total);
-				off = 0;
-				for (size_t i = 0; i < m.msg_iovlen && off < left && r >= 0; i++) {
-					uint64_t c = MIN(iov[i].iov_len, left - off);
-					if (copy_to_user(d, (gva_t)(uintptr_t)iov[i].iov_base, buf + off, c))
-						r = -EFAULT;
-					off += c;
-				}
-				int32_t fl = hm.msg_flags | (m.msg_controllen && hm.msg_controllen ? MSG_CTRUNC : 0);
-				uint64_t zero = 0;
-				if (r >= 0 && m.msg_name && m.msg_namelen) {
-					socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
-					if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
-						r = -EFAULT;
-				}
-				uint32_t nl = hm.msg_namelen;
-				if (r >= 0 && (copy_to_user(d, a[1] + offsetof(struct msghdr, msg_namelen), &nl, 4) ||
-					       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_controllen), &zero, 8) ||
-					       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_flags), &fl, 4)))
+		r = sock_msg(t, o, &hm, flags & MSG_OK, send);
+		if (!send && r >= 0) {
+			uint64_t left = MIN((uint64_t)r, total);
+			off = 0;
+			for (size_t i = 0; i < m.msg_iovlen && off < left && r >= 0; i++) {
+				uint64_t c = MIN(iov[i].iov_len, left - off);
+				if (copy_to_user(d, (gva_t)(uintptr_t)iov[i].iov_base, buf + off, c))
+					r = -EFAULT;
+				off += c;
+			}
+			int32_t fl = hm.msg_flags | (m.msg_controllen && hm.msg_controllen ? MSG_CTRUNC : 0);
+			uint64_t zero = 0;
+			if (r >= 0 && m.msg_name && m.msg_namelen) {
+				socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
+				if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
 					r = -EFAULT;
 			}
-			break;
+			uint32_t nl = hm.msg_namelen;
+			if (r >= 0 && (copy_to_user(d, a[1] + offsetof(struct msghdr, msg_namelen), &nl, 4) ||
+				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_controllen), &zero, 8) ||
+				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_flags), &fl, 4)))
+				r = -EFAULT;
 		}
-		r = -errno;
-		if (r != -EAGAIN || nb)
-			break;
-		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
-		r = w < 0 ? w : w == 0 ? RESTART : 0;
-	}
-	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
-		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
-		sig_send_thread(t, &i);
 	}
 	if (dirfd >= 0)
 		close(dirfd);

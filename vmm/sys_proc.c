@@ -126,10 +126,8 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 	}
 	if (flags & CLONE_CHILD_CLEARTID)
 		c->clear_child_tid = ctid;
-	if (flags & CLONE_VFORK) {
+	if (flags & CLONE_VFORK)
 		p->vfork_parent_waits = true;
-		p->vfork_parent_tid = t->tid;
-	}
 	if ((err = thread_start(c)))
 		goto fail_thread;
 	dom_log(d, "process %d: %s child %d", pp->pid, (flags & CLONE_VFORK) ? "vfork" : "fork", pid);
