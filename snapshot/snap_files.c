@@ -162,6 +162,8 @@ static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char
 		}
 		return 0;
 	}
+	case OFD_SOCKET:
+		return snap_put_sock(d, o, b, err, errlen);
 	default:
 		snprintf(err, errlen, "%s: this kind of open file cannot be checkpointed yet", o->path);
 		return -EOPNOTSUPP;
@@ -463,6 +465,9 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		case OFD_PIPE:
 			ret = get_pipe(r, pipes, &np, flags, &v[k], desc);
 			break;
+		case OFD_SOCKET:
+			ret = snap_get_sock(r, flags, &v[k], desc, err, errlen);
+			break;
 		default:
 			sr_fail(r, "unknown kind of open file");
 		}
@@ -479,6 +484,8 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 	}
 	if (!r->bad && !ret && r->pos != r->len)
 		sr_fail(r, "files section has trailing bytes");
+	if (!r->bad && !ret)
+		snap_sock_restore_done(d); /* the connections are back: let the peers in */
 out:
 	if (!r->bad && !ret && v) {
 		kept = v; /* the references go to `procs`, then snap_files_release */

@@ -63,6 +63,17 @@ int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why);
 /* Section `files` lists the open file descriptions of every process (each
  * fd table names them by index), so pipes between processes stay shared.
  * The reader keeps them for `procs` until snap_files_release. */
+/* Sockets (snapshot/snap_sock.c): a socket description's record after
+ * its kind, flags and path; freezing the TCP connections (repair mode and
+ * the network lock) around the writing of an image, thawing them after
+ * (keep: the domain stops, so they stay frozen for the restore); the
+ * locks released once a restore has its connections back. */
+int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, size_t errlen);
+int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc, char *err, size_t errlen);
+int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen);
+void snap_sock_thaw(bool keep);
+void snap_sock_restore_done(struct domain *d);
+
 int snap_collect_ofds(struct domain *d, struct ofd ***out);
 struct ofd *snap_files_ofd(uint32_t k);
 void snap_files_release(void);

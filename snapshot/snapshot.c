@@ -134,6 +134,10 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 		img_abort(&w);
 		goto resume;
 	}
+	if ((r = snap_sock_freeze(d, w.id, err, errlen))) {
+		img_abort(&w);
+		goto resume;
+	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if ((r = put_section(&w, d, "domain", put_domain, err, errlen)) ||
 	    (r = put_section(&w, d, "mm", put_mm, err, errlen)) ||
@@ -151,8 +155,10 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 		size_t words = (d->frames.nframes + 63) / 64;
 		for (size_t i = 0; i < words; i++)
 			d->frames.vdirty[i] |= dirty[i];
+		snap_sock_thaw(false);
 		goto resume;
 	}
+	snap_sock_thaw(stop);
 	memcpy(d->last_snap, w.id, sizeof(d->last_snap));
 	memset(d->frames.vdirty, 0, (d->frames.nframes + 63) / 64 * 8);
 	if (!d->vm.dirty_log && !stop) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # deps.sh: installs (as root, on Debian 12) every package needed to build and test pdvm; idempotent.
 #
-# Build: gcc/make, libconfig, lz4, json-c. Test: the nested harness (tests/nested/vm-run)
+# Build: gcc/make, libconfig, lz4, json-c. Run: nftables and iproute2 (the network lock of TCP
+# checkpoints, network namespaces). Test: the nested harness (tests/nested/vm-run)
 # boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
 # also ships the kvm modules) and a busybox-static initramfs packed with cpio.
 # Repeated runs are fast: if dpkg already reports every package installed, nothing is run.
@@ -12,6 +13,7 @@ PKGS=(
 	libconfig-dev liblz4-dev libjson-c-dev zlib1g-dev
 	busybox-static cpio kmod xz-utils coreutils
 	qemu-system-x86 linux-image-amd64
+	nftables iproute2
 )
 
 # One dpkg-query for all: packages it does not know are simply absent from its output.

@@ -13,6 +13,7 @@
 
 #include "domain.h"
 #include "files_internal.h"
+#include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -160,12 +161,16 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 	if (!wr) {
 		size_t n = MIN(sum, RW_MAX_CHUNK), done = 0;
 
-		dom_block_begin(t);
-		r = off >= 0 ? pread(o->hostfd, buf, n, off) : read(o->hostfd, buf, n);
-		err = errno;
-		dom_block_end(t);      /* data read is delivered even if stopping */
-		if (r < 0)
-			return err == EINTR ? RESTART : -err;
+		/* A restored socket's restart queue comes first. */
+		r = o->kind == OFD_SOCKET ? sock_rq_read(o, buf, n, 0, NULL, NULL, NULL) : -EAGAIN;
+		if (r == -EAGAIN) {
+			dom_block_begin(t);
+			r = off >= 0 ? pread(o->hostfd, buf, n, off) : read(o->hostfd, buf, n);
+			err = errno;
+			dom_block_end(t);      /* data read is delivered even if stopping */
+			if (r < 0)
+				return err == EINTR ? RESTART : -err;
+		}
 		for (int i = 0; i < nseg && done < (size_t)r; i++) {
 			size_t c = MIN(seg[i].len, (size_t)r - done);
 			size_t k = copy_prefix(d, seg[i].base, buf + done, c, true);

@@ -15,6 +15,7 @@
 
 #include "domain.h"
 #include "files_internal.h"
+#include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -254,6 +255,9 @@ static long sys_listen(struct thread *t, const uint64_t a[6])
 	if (!o)
 		return err;
 	long r = listen(o->hostfd, (int)a[1]) < 0 ? -errno : 0;
+	struct sock *s = r ? NULL : sock_of(o, true);
+	if (s)
+		s->backlog = (int)a[1]; /* to listen again after a restore */
 	ofd_put(o);
 	return r;
 }
@@ -341,6 +345,16 @@ static long sock_msg(struct thread *t, struct ofd *o, struct msghdr *hm, int fla
 {
 	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 	long r;
+	if (!send && hm->msg_iovlen == 1) {
+		/* What a restore put back is read before the host socket. */
+		int of = 0;
+		r = sock_rq_read(o, hm->msg_iov[0].iov_base, hm->msg_iov[0].iov_len, flags,
+				 hm->msg_name, hm->msg_name ? &hm->msg_namelen : NULL, &of);
+		if (r != -EAGAIN) {
+			hm->msg_flags = of;
+			return r;
+		}
+	}
 	for (;;) {
 		ssize_t n = send ? sendmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
 				 : recvmsg(o->hostfd, hm, flags | MSG_DONTWAIT);

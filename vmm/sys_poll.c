@@ -9,6 +9,7 @@
 
 #include "domain.h"
 #include "files_internal.h"
+#include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -51,6 +52,19 @@ static long do_poll(struct thread *t, struct pollfd *gp, unsigned n, int64_t tim
 		}
 		hp[i].fd = refs[i]->hostfd;
 		hp[i].events = gp[i].events;
+		if (sock_rq_pending(refs[i]) && (gp[i].events & (POLLIN | POLLRDNORM))) {
+			/* A restart queue is data the host socket does not see. */
+			gp[i].revents = gp[i].events & (POLLIN | POLLRDNORM);
+			hp[i].fd = -1;
+			ready++;
+		}
+	}
+	if (ready && poll(hp, n, 0) > 0) {
+		for (unsigned i = 0; i < n; i++)
+			if (hp[i].fd >= 0 && hp[i].revents) {
+				gp[i].revents = hp[i].revents;
+				ready++;
+			}
 	}
 	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	while (!ready) {

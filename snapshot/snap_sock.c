@@ -1,0 +1,650 @@
+/* snap_sock.c: sockets in an image — TCP connections through TCP_REPAIR (frozen behind a network lock while the image is taken), listening and bound sockets, queued datagrams, and the restart queue a restore fills. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "files_internal.h"
+#include "netlock.h"
+#include "sock.h"
+#include "snap_state.h"
+
+#define SOCK_DATA_MAX   (64u << 20)     /* per queue, in an image */
+#define MAX_DGRAMS      65536
+#define SEND_WAIT_MS    5000            /* restore: room for the unsent bytes */
+
+/* The options a socket record carries: plain values set before bind. */
+static const struct { int level, opt; } sock_opts[] = {
+	{ SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_REUSEPORT }, { SOL_SOCKET, SO_KEEPALIVE },
+	{ SOL_SOCKET, SO_BROADCAST }, { IPPROTO_TCP, TCP_NODELAY }, { IPPROTO_IPV6, IPV6_V6ONLY },
+};
+#define NOPTS ((int)(sizeof(sock_opts) / sizeof(sock_opts[0])))
+
+/* ---- freezing the domain's connections ---- */
+
+static struct ofd **frozen;     /* TCP sockets in repair mode */
+static int nfrozen;
+static char lock_name[64];
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return -errno;
+	return ti.tcpi_state;
+}
+
+static bool is_tcp(int fd)
+{
+	int type = 0, proto = 0, fam = 0;
+	socklen_t l = sizeof(int);
+	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l);
+	l = sizeof(int);
+	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
+	l = sizeof(int);
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
+	return (fam == AF_INET || fam == AF_INET6) && type == SOCK_STREAM && proto == IPPROTO_TCP;
+}
+
+static const char *state_name(int st)
+{
+	static const char *const n[] = { "?", "established", "syn-sent", "syn-received", "fin-wait-1",
+		"fin-wait-2", "time-wait", "closed", "close-wait", "last-ack", "listening", "closing" };
+	return st >= 0 && st < (int)(sizeof(n) / sizeof(n[0])) ? n[st] : "?";
+}
+
+void snap_sock_thaw(bool keep)
+{
+	char err[256];
+	if (!keep) {
+		for (int i = 0; i < nfrozen; i++) {
+			int off = TCP_REPAIR_OFF;
+			setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+		}
+		if (lock_name[0] && netlock_del(lock_name, err, sizeof(err)))
+			fprintf(stderr, "pdvm: releasing the network lock %s: %s\n", lock_name, err);
+	}
+	/* Kept (a snapshot with --stop): the sockets close silently in repair
+	 * mode, and the lock holds the peers off until the restore. */
+	for (int i = 0; i < nfrozen; i++)
+		ofd_put(frozen[i]);
+	free(frozen);
+	frozen = NULL;
+	nfrozen = 0;
+	lock_name[0] = '\0';
+}
+
+int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
+{
+	struct ofd **v;
+	int n = snap_collect_ofds(d, &v), r = 0;
+	if (n < 0)
+		return n;
+	struct netlock_conn *c = calloc((size_t)n + 1, sizeof(*c));
+	frozen = calloc((size_t)n + 1, sizeof(*frozen));
+	nfrozen = 0;
+	if (!c || !frozen) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int k = 0; k < n && !r; k++) {
+		struct ofd *o = v[k];
+		if (o->kind != OFD_SOCKET || !is_tcp(o->hostfd))
+			continue;
+		int st = tcp_state(o->hostfd);
+		if (st == TCP_LISTEN || st == TCP_CLOSE)
+			continue;
+		if (st != TCP_ESTABLISHED && st != TCP_CLOSE_WAIT) {
+			snprintf(err, errlen, "%s: a TCP connection in state %s cannot be checkpointed; try again",
+				 o->path, state_name(st));
+			r = -EAGAIN;
+			break;
+		}
+		socklen_t l = sizeof(c[nfrozen].local);
+		getsockname(o->hostfd, (struct sockaddr *)&c[nfrozen].local, &l);
+		l = sizeof(c[nfrozen].peer);
+		getpeername(o->hostfd, (struct sockaddr *)&c[nfrozen].peer, &l);
+		frozen[nfrozen++] = ofd_get(o);
+	}
+	if (!r && nfrozen) {
+		snprintf(lock_name, sizeof(lock_name), "lock-%.16s", id);
+		r = netlock_add(lock_name, c, nfrozen, err, errlen);
+		if (r) {
+			lock_name[0] = '\0';
+			char m[256];
+			snprintf(m, sizeof(m), "%s", err);
+			snprintf(err, errlen, "freezing %d TCP connection%s: %s", nfrozen, nfrozen > 1 ? "s" : "", m);
+		}
+	}
+	for (int i = 0; i < nfrozen && !r; i++) {
+		int on = TCP_REPAIR_ON;
+		if (setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "TCP_REPAIR on %s: %s%s", frozen[i]->path, strerror(errno),
+				 errno == EPERM ? " (checkpointing TCP connections needs CAP_NET_ADMIN)" : "");
+		}
+	}
+	if (!r && nfrozen)
+		dom_log(d, "froze %d TCP connection%s behind nft chain inet pdvm %s", nfrozen,
+			nfrozen > 1 ? "s" : "", lock_name);
+out:
+	if (r)
+		snap_sock_thaw(false);
+	free(c);
+	free(v);
+	return r;
+}
+
+static bool is_frozen(struct ofd *o)
+{
+	for (int i = 0; i < nfrozen; i++)
+		if (frozen[i] == o)
+			return true;
+	return false;
+}
+
+/* ---- writing ---- */
+
+static void put_addr(struct sbuf *b, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	sb_u32(b, sl);
+	sb_put(b, ss, sl);
+}
+
+static int gopt(int fd, int level, int opt)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	return getsockopt(fd, level, opt, &v, &l) < 0 ? 0 : v;
+}
+
+/* Peeks `len` bytes of the selected repair queue. */
+static int peek_queue(int fd, int q, uint32_t len, struct sbuf *b, const struct sock *s)
+{
+	size_t pre = s && q == TCP_RECV_QUEUE ? s->rlen - s->roff : 0;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
+		return -errno;
+	if ((uint64_t)len + pre > SOCK_DATA_MAX)
+		return -EFBIG;
+	char *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = len ? recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT) : 0;
+	if (n != (ssize_t)len) {
+		free(buf);
+		return n < 0 ? -errno : -EIO;
+	}
+	/* The receive side goes out behind what a restore had queued and the
+	 * guest has not read yet: together, the bytes it reads next. */
+	sb_u32(b, (uint32_t)(pre + len));
+	if (pre)
+		sb_put(b, s->rbuf + s->roff, pre);
+	sb_put(b, buf, len);
+	free(buf);
+	return 0;
+}
+
+static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const struct sock *s)
+{
+	int fd = o->hostfd, r;
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return -errno;
+	uint32_t snd_seq = 0, rcv_seq = 0;
+	int q = TCP_SEND_QUEUE, outq = 0, unsent = 0;
+	l = sizeof(snd_seq);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &snd_seq, &l) < 0 ||
+	    ioctl(fd, SIOCOUTQ, &outq) < 0 || ioctl(fd, SIOCOUTQNSD, &unsent) < 0)
+		return -errno;
+	q = TCP_RECV_QUEUE;
+	int inq = 0;
+	l = sizeof(rcv_seq);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcv_seq, &l) < 0 || ioctl(fd, SIOCINQ, &inq) < 0)
+		return -errno;
+	struct tcp_repair_window w;
+	l = sizeof(w);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &l) < 0)
+		return -errno;
+	uint32_t ts = 0;
+	l = sizeof(ts);
+	if ((ti.tcpi_options & TCPI_OPT_TIMESTAMPS) && getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &ts, &l) < 0)
+		return -errno;
+	sb_str(b, lock_name);
+	sb_u32(b, ti.tcpi_state);
+	sb_u32(b, snd_seq);
+	sb_u32(b, rcv_seq);
+	sb_u32(b, (uint32_t)gopt(fd, IPPROTO_TCP, TCP_MAXSEG));
+	sb_u32(b, ti.tcpi_options);
+	sb_u32(b, ti.tcpi_snd_wscale);
+	sb_u32(b, ti.tcpi_rcv_wscale);
+	sb_u32(b, ts);
+	sb_u32(b, w.snd_wl1);
+	sb_u32(b, w.snd_wnd);
+	sb_u32(b, w.max_window);
+	sb_u32(b, w.rcv_wnd);
+	sb_u32(b, w.rcv_wup);
+	sb_u32(b, (uint32_t)gopt(fd, SOL_SOCKET, SO_SNDBUF));
+	sb_u32(b, (uint32_t)unsent);
+	if ((r = peek_queue(fd, TCP_SEND_QUEUE, (uint32_t)outq, b, NULL)) ||
+	    (r = peek_queue(fd, TCP_RECV_QUEUE, (uint32_t)inq, b, s)))
+		return r;
+	sb_u8(b, ti.tcpi_state == TCP_CLOSE_WAIT || (s && s->eof));
+	dom_log(d, "%s: TCP %s, %d bytes unacknowledged (%d of them unsent), %d unread", o->path,
+		state_name(ti.tcpi_state), outq, unsent, inq + (int)(s ? s->rlen - s->roff : 0));
+	q = TCP_NO_QUEUE;
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
+	return 0;
+}
+
+/* Datagrams: those a restore queued, then the host socket's, drained and
+ * put back in the live socket's restart queue, so a domain that runs on
+ * reads them exactly as before. */
+static int put_dgrams(struct ofd *o, struct sbuf *b, bool drain)
+{
+	struct sock *s = sock_of(o, drain);
+	char *buf = malloc(65536);
+	if (!buf || (drain && !s)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (;;) {
+		struct sockaddr_storage ss;
+		struct iovec iv = { buf, 65536 };
+		struct msghdr m = { .msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iv, .msg_iovlen = 1 };
+		ssize_t n = drain ? recvmsg(o->hostfd, &m, MSG_DONTWAIT) : -1;
+		if (n < 0)
+			break;
+		if (sock_rq_add_dgram(o, buf, (size_t)n, &ss, m.msg_namelen)) {
+			free(buf);
+			return -ENOMEM;
+		}
+	}
+	free(buf);
+	uint32_t cnt = 0;
+	for (struct sock_dgram *g = s ? s->dq : NULL; g; g = g->next)
+		cnt++;
+	sb_u32(b, cnt);
+	for (struct sock_dgram *g = s ? s->dq : NULL; g; g = g->next) {
+		put_addr(b, &g->addr, g->alen);
+		sb_u32(b, (uint32_t)g->len);
+		sb_put(b, g->data, g->len);
+	}
+	return 0;
+}
+
+int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, size_t errlen)
+{
+	int fd = o->hostfd;
+	int fam = gopt(fd, SOL_SOCKET, SO_DOMAIN), type = gopt(fd, SOL_SOCKET, SO_TYPE);
+	int proto = gopt(fd, SOL_SOCKET, SO_PROTOCOL);
+	struct sock *s = sock_of(o, false);
+	if (fam == AF_UNIX) {
+		snprintf(err, errlen, "%s: UNIX sockets cannot be checkpointed yet", o->path);
+		return -EOPNOTSUPP;
+	}
+	if (type != SOCK_STREAM && type != SOCK_DGRAM) {
+		snprintf(err, errlen, "%s: socket type %d cannot be checkpointed", o->path, type);
+		return -EOPNOTSUPP;
+	}
+	struct sockaddr_storage la, pa;
+	socklen_t ll = sizeof(la), pl = sizeof(pa);
+	memset(&la, 0, sizeof(la));
+	memset(&pa, 0, sizeof(pa));
+	if (getsockname(fd, (struct sockaddr *)&la, &ll) < 0)
+		ll = 0;
+	if (getpeername(fd, (struct sockaddr *)&pa, &pl) < 0)
+		pl = 0;
+	bool listening = gopt(fd, SOL_SOCKET, SO_ACCEPTCONN);
+	bool tcp = type == SOCK_STREAM;
+	bool conn = tcp && is_frozen(o);
+	if (tcp && !conn && !listening && pl) {
+		snprintf(err, errlen, "%s: a connected TCP socket was not frozen", o->path);
+		return -EIO;
+	}
+	if (tcp && listening) {
+		struct tcp_info ti;
+		socklen_t l = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		/* For a listener, tcpi_unacked is its accept queue. */
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 && ti.tcpi_unacked)
+			dom_log(d, "%s: %u connection%s not yet accepted will be reset by the restore", o->path,
+				ti.tcpi_unacked, ti.tcpi_unacked > 1 ? "s" : "");
+	}
+	sb_u32(b, (uint32_t)fam);
+	sb_u32(b, (uint32_t)type);
+	sb_u32(b, (uint32_t)proto);
+	sb_u8(b, listening);
+	sb_u32(b, (uint32_t)(s && s->backlog > 0 ? s->backlog : SOMAXCONN));
+	put_addr(b, &la, ll);
+	put_addr(b, &pa, tcp && !conn ? 0 : pl);
+	sb_u32(b, NOPTS);
+	for (int i = 0; i < NOPTS; i++) {
+		bool applies = (sock_opts[i].level != IPPROTO_TCP || tcp) &&
+			       (sock_opts[i].level != IPPROTO_IPV6 || fam == AF_INET6);
+		sb_u8(b, applies);
+		sb_u32(b, applies ? (uint32_t)gopt(fd, sock_opts[i].level, sock_opts[i].opt) : 0);
+	}
+	sb_u8(b, conn);
+	int r = 0;
+	if (conn)
+		r = put_tcp_conn(d, o, b, s);
+	else if (!tcp)
+		r = put_dgrams(o, b, true);
+	if (r)
+		snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
+	return r;
+}
+
+/* ---- restoring ---- */
+
+static char *unlocks[64];
+static int nunlocks;
+
+static void note_unlock(const char *name)
+{
+	for (int i = 0; i < nunlocks; i++)
+		if (!strcmp(unlocks[i], name))
+			return;
+	if (nunlocks < (int)(sizeof(unlocks) / sizeof(unlocks[0])))
+		unlocks[nunlocks++] = strdup(name);
+}
+
+void snap_sock_restore_done(struct domain *d)
+{
+	char err[256];
+	for (int i = 0; i < nunlocks; i++) {
+		if (unlocks[i] && netlock_del(unlocks[i], err, sizeof(err)))
+			dom_log(d, "releasing network lock %s: %s", unlocks[i], err);
+		else if (unlocks[i])
+			dom_log(d, "released network lock %s", unlocks[i]);
+		free(unlocks[i]);
+	}
+	nunlocks = 0;
+}
+
+static socklen_t get_addr(struct sread *r, struct sockaddr_storage *ss)
+{
+	uint32_t l = sr_u32(r);
+	memset(ss, 0, sizeof(*ss));
+	if (l > sizeof(*ss))
+		sr_fail(r, "socket address too long");
+	else if (l)
+		sr_get(r, ss, l);
+	return r->bad ? 0 : (socklen_t)l;
+}
+
+/* A length-prefixed byte run of the section, not copied. */
+static const uint8_t *get_bytes(struct sread *r, uint32_t *len)
+{
+	*len = sr_u32(r);
+	if (*len > SOCK_DATA_MAX || *len > r->len - r->pos)
+		sr_fail(r, "socket data runs past the section");
+	if (r->bad)
+		return NULL;
+	const uint8_t *p = r->p + r->pos;
+	r->pos += *len;
+	return p;
+}
+
+static int sopt(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+static int send_all(int fd, const uint8_t *p, uint32_t len, int flags, bool wait)
+{
+	uint32_t off = 0;
+	while (off < len) {
+		ssize_t n = send(fd, p + off, len - off, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (uint32_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != ENOMEM)
+			return -errno;
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		if (!wait || poll(&pf, 1, SEND_WAIT_MS) <= 0)
+			return -ENOBUFS;
+	}
+	return 0;
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char h[64] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+		inet_ntop(AF_INET, &s->sin_addr, h, sizeof(h));
+		port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof(h));
+		port = ntohs(s->sin6_port);
+	}
+	snprintf(buf, len, "%s:%u", h, port);
+}
+
+struct tcp_rec {
+	char *lock;
+	uint32_t state, snd_seq, rcv_seq, mss, opts, snd_ws, rcv_ws, ts;
+	struct tcp_repair_window w;
+	uint32_t sndbuf, unsent, outq_len, inq_len;
+	const uint8_t *outq, *inq;
+	bool eof;
+};
+
+static void get_tcp_rec(struct sread *r, struct tcp_rec *t)
+{
+	t->lock = sr_str(r, 63);
+	t->state = sr_u32(r);
+	t->snd_seq = sr_u32(r);
+	t->rcv_seq = sr_u32(r);
+	t->mss = sr_u32(r);
+	t->opts = sr_u32(r);
+	t->snd_ws = sr_u32(r);
+	t->rcv_ws = sr_u32(r);
+	t->ts = sr_u32(r);
+	t->w.snd_wl1 = sr_u32(r);
+	t->w.snd_wnd = sr_u32(r);
+	t->w.max_window = sr_u32(r);
+	t->w.rcv_wnd = sr_u32(r);
+	t->w.rcv_wup = sr_u32(r);
+	t->sndbuf = sr_u32(r);
+	t->unsent = sr_u32(r);
+	t->outq = get_bytes(r, &t->outq_len);
+	t->inq = get_bytes(r, &t->inq_len);
+	t->eof = sr_u8(r);
+	if (t->unsent > t->outq_len || (t->state != TCP_ESTABLISHED && t->state != TCP_CLOSE_WAIT) ||
+	    t->snd_ws > 14 || t->rcv_ws > 14 || t->mss > 65535)
+		sr_fail(r, "TCP connection record out of range");
+}
+
+/* The connection as a new socket in repair mode: sequence numbers, the
+ * peer's address without a handshake, options, window, the send queue
+ * (what was sent goes back as sent, the rest is sent normally). */
+static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage *la, socklen_t ll,
+			const struct sockaddr_storage *pa, socklen_t pl, char *err, size_t errlen)
+{
+	char ls[80], ps[80];
+	addr_text(la, ls, sizeof(ls));
+	addr_text(pa, ps, sizeof(ps));
+	int q, r;
+	if ((r = sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))) {
+		snprintf(err, errlen, "TCP_REPAIR for %s -> %s: %s%s", ls, ps, strerror(-r),
+			 r == -EPERM ? " (restoring TCP connections needs CAP_NET_ADMIN)" : "");
+		return r;
+	}
+	if ((r = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) ||
+	    (r = sopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, (int)t->rcv_seq)) ||
+	    (r = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) ||
+	    (r = sopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, (int)(t->snd_seq - t->outq_len)))) {
+		snprintf(err, errlen, "sequence numbers of %s -> %s: %s", ls, ps, strerror(-r));
+		return r;
+	}
+	if (bind(fd, (const struct sockaddr *)la, ll) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "TCP connection %s -> %s: bind: %s", ls, ps, strerror(errno));
+		return r;
+	}
+	if (connect(fd, (const struct sockaddr *)pa, pl) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "TCP connection %s -> %s: %s%s", ls, ps, strerror(errno),
+			 errno == EADDRNOTAVAIL || errno == EADDRINUSE ?
+			 " (the connection is still open on this host: is the original domain running?)" : "");
+		return r;
+	}
+	struct tcp_repair_opt o[4];
+	int no = 0;
+	o[no++] = (struct tcp_repair_opt){ TCPOPT_MAXSEG, t->mss };
+	if (t->opts & TCPI_OPT_WSCALE)
+		o[no++] = (struct tcp_repair_opt){ TCPOPT_WINDOW, t->snd_ws | (t->rcv_ws << 16) };
+	if (t->opts & TCPI_OPT_SACK)
+		o[no++] = (struct tcp_repair_opt){ TCPOPT_SACK_PERMITTED, 0 };
+	if (t->opts & TCPI_OPT_TIMESTAMPS)
+		o[no++] = (struct tcp_repair_opt){ TCPOPT_TIMESTAMP, 0 };
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_OPTIONS, o, (socklen_t)(no * sizeof(o[0]))) < 0 ||
+	    ((t->opts & TCPI_OPT_TIMESTAMPS) && sopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, (int)t->ts))) {
+		r = -errno;
+		snprintf(err, errlen, "TCP options of %s -> %s: %s", ls, ps, strerror(errno));
+		return r;
+	}
+	/* The queue must fit the send buffer at once. */
+	if (t->outq_len > 16384)
+		sopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, (int)MAX(t->sndbuf / 2, t->outq_len + 65536));
+	q = TCP_SEND_QUEUE;
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
+	if ((r = send_all(fd, t->outq, t->outq_len - t->unsent, 0, false))) {
+		snprintf(err, errlen, "send queue of %s -> %s: %s", ls, ps, strerror(-r));
+		return r;
+	}
+	q = TCP_NO_QUEUE;
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &t->w, sizeof(t->w)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "TCP window of %s -> %s: %s", ls, ps, strerror(errno));
+		return r;
+	}
+	/* Leaving repair mode sends a window probe: the peer learns at once
+	 * that the connection is there again. */
+	if ((r = sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) ||
+	    (r = send_all(fd, t->outq + t->outq_len - t->unsent, t->unsent, 0, true))) {
+		snprintf(err, errlen, "TCP connection %s -> %s: %s", ls, ps, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc, char *err, size_t errlen)
+{
+	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
+	bool listening = sr_u8(r);
+	uint32_t backlog = sr_u32(r);
+	if (backlog > (1u << 20))
+		sr_fail(r, "listen backlog out of range");
+	struct sockaddr_storage la, pa;
+	socklen_t ll = get_addr(r, &la), pl = get_addr(r, &pa);
+	uint32_t nopts = sr_u32(r);
+	if (nopts != NOPTS)
+		sr_fail(r, "socket option count differs");
+	bool has[NOPTS];
+	int val[NOPTS];
+	for (int i = 0; i < NOPTS && !r->bad; i++) {
+		has[i] = sr_u8(r);
+		val[i] = (int)sr_u32(r);
+	}
+	bool conn = sr_u8(r);
+	struct tcp_rec t = { 0 };
+	if ((fam != AF_INET && fam != AF_INET6) || (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (conn && type != SOCK_STREAM))
+		sr_fail(r, "socket record out of range");
+	if (conn && !r->bad)
+		get_tcp_rec(r, &t);
+	if (r->bad) {
+		free(t.lock);
+		return -1;
+	}
+	int fd = socket(fam, type | SOCK_CLOEXEC, proto), ret = 0;
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		free(t.lock);
+		return ret;
+	}
+	for (int i = 0; i < NOPTS; i++)
+		if (has[i] && val[i])
+			sopt(fd, sock_opts[i].level, sock_opts[i].opt, val[i]);
+	bool bound = ll && ((fam == AF_INET && ((struct sockaddr_in *)&la)->sin_port) ||
+			    (fam == AF_INET6 && ((struct sockaddr_in6 *)&la)->sin6_port));
+	char ls[80];
+	addr_text(&la, ls, sizeof(ls));
+	if (conn) {
+		if (t.lock && t.lock[0])
+			note_unlock(t.lock);
+		ret = restore_conn(fd, &t, &la, ll, &pa, pl, err, errlen);
+	} else if (bound && bind(fd, (struct sockaddr *)&la, ll) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s socket on %s: bind: %s%s", type == SOCK_STREAM ? "TCP" : "UDP", ls,
+			 strerror(errno), errno == EADDRINUSE ? " (another program holds the address)" : "");
+	} else if (listening && listen(fd, (int)backlog) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "listening on %s: %s", ls, strerror(errno));
+	} else if (!conn && pl && type == SOCK_DGRAM && connect(fd, (struct sockaddr *)&pa, pl) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "UDP socket on %s: connect: %s", ls, strerror(errno));
+	}
+	free(t.lock);
+	if (!ret && (flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, O_NONBLOCK | O_RDWR);
+	struct ofd *o = ret ? NULL : ofd_new(fd, flags, OFD_SOCKET, desc);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	if (!o)
+		return -ENOMEM;
+	struct sock *s = sock_of(o, true);
+	if (!s) {
+		ofd_put(o);
+		return -ENOMEM;
+	}
+	s->backlog = (int)backlog;
+	if (conn) {
+		s->eof = t.eof;
+		ret = sock_rq_add_bytes(o, t.inq, t.inq_len);
+	} else if (type == SOCK_DGRAM) {
+		uint32_t n = sr_u32(r);
+		if (n > MAX_DGRAMS)
+			sr_fail(r, "too many queued datagrams");
+		for (uint32_t i = 0; i < n && !r->bad && !ret; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl = get_addr(r, &ss);
+			uint32_t len;
+			const uint8_t *p = get_bytes(r, &len);
+			if (!r->bad)
+				ret = sock_rq_add_dgram(o, p, len, &ss, sl);
+		}
+	}
+	if (ret || r->bad) {
+		ofd_put(o);
+		return r->bad ? -1 : ret;
+	}
+	*out = o;
+	return 0;
+}

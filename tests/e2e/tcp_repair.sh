@@ -1,0 +1,123 @@
+#!/bin/bash
+# tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot.
+# timeout: 420
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" tests/host/tcpclient.py
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+ECHO=$B/guest/dyn/tcpecho
+CLIENT=$(pwd)/tests/host/tcpclient.py
+
+# stream_across NAME ADDR NSRUN1 NSRUN2 NSCLI: server in a domain (under NSRUN1), client
+# (under NSCLI) streaming 3 MiB each way and reading slowly so that both directions have
+# queues at the snapshot; snapshot --stop once half is through; BETWEEN runs; restore under
+# NSRUN2. Sets CRC/COUT (client), RRC2/ROUT/RERR (restored domain), LOG.
+stream_across() {
+	local name=$1 addr=$2 run1=$3 run2=$4 cli=$5 stall=$6 port=$((20000 + RANDOM % 20000))
+	NAME=$name
+	LOG=$SCRATCH/$name.log
+	local img=$SCRATCH/$name.img prog=$SCRATCH/$name.half
+	: >"$SCRATCH/$name.out"
+	$run1 timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$name" --log "$LOG" -- "$ECHO" "$port" 1 poll "$addr" "${stall:+65536}" \
+		</dev/null >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err" &
+	local pid=$!
+	BGPIDS+=("$pid")
+	wait_lines "$SCRATCH/$name.out" 1 "$pid"
+	COUT=$SCRATCH/$name.client
+	local pace=()
+	[ -n "$stall" ] || pace=(--pace 0.1) # mid-stream at the snapshot, however fast the link
+	$cli python3 "$CLIENT" --host "$addr" --port "$port" --bytes $((1 << 20)) --chunk 16384 \
+		--progress "$prog" ${stall:+--stall "$SCRATCH/$name.go"} "${pace[@]}" --timeout 150 >"$COUT" 2>&1 &
+	local cpid=$!
+	BGPIDS+=("$cpid")
+	for _ in $(seq 300); do [ -e "$prog" ] && break; sleep 0.1; done
+	[ -z "$stall" ] || sleep 2 # the queues fill
+	ls "$PDVM_RUN_DIR" >"$SCRATCH/$name.trace"; date +%T.%N >>"$SCRATCH/$name.trace"
+	snap --stop "$name" "$img"
+	date +%T.%N >>"$SCRATCH/$name.trace"
+	wait_pid "$pid" 30
+	"${BETWEEN[@]}"
+	ROUT=$SCRATCH/$name.rout
+	RERR=$SCRATCH/$name.rerr
+	$run2 timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" restore -v --name "$name-r" "$img" \
+		</dev/null >"$ROUT" 2>"$RERR" &
+	local rpid=$!
+	BGPIDS+=("$rpid")
+	sleep 1
+	: >"$SCRATCH/$name.go"
+	wait_pid "$cpid" 170
+	CRC=$WRC
+	wait_pid "$rpid" 30
+	RRC2=$WRC
+}
+
+# check_stream TEST both|sent: the client saw everything; the image held unread and
+# unacknowledged bytes (both), or bytes sent but not yet acknowledged (sent).
+check_stream() {
+	local t=$1 want=$2
+	if [ "$SRC" = 0 ] && [ "$CRC" = 0 ] && grep -q "^OK 1 connections, 1048576 bytes each" "$COUT" &&
+	   [ "$RRC2" = 0 ] && grep -q "^done 1 connections, 1048576 bytes echoed" "$ROUT"; then
+		pass "$t"
+	else
+		fail "$t" "snapshot $SRC $(head -c 300 "$SERR"); client $CRC; restore $RRC2 $(tails "$SCRATCH/$NAME.trace" "$COUT" "$SCRATCH/$NAME.err" "$ROUT" "$RERR" "$LOG")"
+	fi
+	# Data was in flight both ways: the server had unacknowledged bytes and unread bytes.
+	local q
+	q=$(grep -o "TCP [a-z-]*, [0-9]* bytes unacknowledged ([0-9]* of them unsent), [0-9]* unread" "$LOG" | head -n1)
+	local ok=""
+	if [[ $q =~ ,\ ([0-9]+)\ bytes\ unacknowledged\ \(([0-9]+)\ of\ them\ unsent\),\ ([0-9]+)\ unread ]]; then
+		case $want in
+		both) [ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[3]}" -gt 0 ] && ok=1 ;;
+		sent) [ "${BASH_REMATCH[1]}" -gt "${BASH_REMATCH[2]}" ] && ok=1 ;;
+		esac
+	fi
+	echo "  snapshot saw: ${q:-no queue line}"
+	if [ -n "$ok" ]; then
+		pass "$t-queues-$want"
+	else
+		fail "$t-queues-$want" "log: ${q:-no queue line}"
+	fi
+}
+
+BETWEEN=(true)
+stream_across same 127.0.0.1 "" "" "" stall
+check_stream tcp-stream-stop-kill-restore-same-host both
+# The lock is gone after the restore.
+if nft list table inet pdvm 2>/dev/null | grep -q "lock-"; then
+	fail "network-lock-released" "$(nft list table inet pdvm 2>&1 | head -n 8)"
+else
+	pass "network-lock-released"
+fi
+
+# Another "host": the domain runs in one network namespace, is restored in a fresh one
+# that carries the same address (and MAC), reached by the client from a third.
+if ip netns add pdvmt-c 2>/dev/null; then
+	NS=(pdvmt-c)
+	host_ns() { # NAME: a namespace with a veth to the client's, 10.77.0.2 on its end
+		ip netns add "$1" && NS+=("$1") &&
+		ip link add "v$1" netns "$1" address 02:00:00:00:77:02 type veth peer name "c$1" netns pdvmt-c \
+			address 02:00:00:00:77:01 &&
+		ip -n "$1" addr add 10.77.0.2/24 dev "v$1" && ip -n "$1" link set "v$1" up &&
+		ip -n "$1" link set lo up &&
+		{ tc -n "$1" qdisc add dev "v$1" root netem delay 1000ms 2>/dev/null || true; } &&
+		ip -n pdvmt-c addr add 10.77.0.1/24 dev "c$1" && ip -n pdvmt-c link set "c$1" up
+	}
+	ip -n pdvmt-c link set lo up
+	if host_ns pdvmt-h1; then
+		BETWEEN=(eval 'ip netns del pdvmt-h1; host_ns pdvmt-h2')
+		# 1 s on the domain's link: at the snapshot, sent bytes await their ACK.
+		stream_across ns 10.77.0.2 "ip netns exec pdvmt-h1" "ip netns exec pdvmt-h2" "ip netns exec pdvmt-c" ""
+		if tc -n pdvmt-h2 qdisc show 2>/dev/null | grep -q netem; then
+			check_stream tcp-stream-restored-in-another-netns sent
+		else
+			check_stream tcp-stream-restored-in-another-netns both
+		fi
+	else
+		skip tcp-stream-restored-in-another-netns "cannot make veth pairs here"
+	fi
+	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+else
+	skip tcp-stream-restored-in-another-netns "cannot make network namespaces here"
+fi
+finish

@@ -1,0 +1,118 @@
+/* test_sock.c: unit tests for vmm/sock.c's restart queue (partial reads, peek, EOF, datagrams) and net/netlock.c's nft rules. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "files_internal.h"
+#include "netlock.h"
+#include "sock.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...) do {							\
+	checks++;								\
+	if (!(cond)) {								\
+		failures++;							\
+		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);		\
+		printf(__VA_ARGS__);						\
+		putchar('\n');							\
+	}									\
+} while (0)
+
+static struct ofd *new_sock(int type)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	return ofd_new(fd, O_RDWR, OFD_SOCKET, "socket:[test]");
+}
+
+static void test_stream(void)
+{
+	struct ofd *o = new_sock(SOCK_STREAM);
+	char buf[16];
+	CHECK(!sock_rq_pending(o), "fresh socket has a restart queue");
+	CHECK(sock_rq_read(o, buf, sizeof(buf), 0, NULL, NULL, NULL) == -EAGAIN, "empty queue must defer to the host");
+	CHECK(sock_rq_add_bytes(o, "hello, ", 7) == 0 && sock_rq_add_bytes(o, "world", 5) == 0, "add");
+	CHECK(sock_rq_pending(o), "queue with bytes not pending");
+	long n = sock_rq_read(o, buf, 5, MSG_PEEK, NULL, NULL, NULL);
+	CHECK(n == 5 && !memcmp(buf, "hello", 5), "peek got %ld", n);
+	n = sock_rq_read(o, buf, 4, 0, NULL, NULL, NULL);
+	CHECK(n == 4 && !memcmp(buf, "hell", 4), "first partial read got %ld", n);
+	n = sock_rq_read(o, buf, 5, 0, NULL, NULL, NULL);
+	CHECK(n == 5 && !memcmp(buf, "o, wo", 5), "second partial read got %ld", n);
+	n = sock_rq_read(o, buf, sizeof(buf), 0, NULL, NULL, NULL);
+	CHECK(n == 3 && !memcmp(buf, "rld", 3), "last read got %ld", n);
+	CHECK(!sock_rq_pending(o) && sock_rq_read(o, buf, 4, 0, NULL, NULL, NULL) == -EAGAIN, "drained queue");
+	sock_of(o, false)->eof = true;
+	CHECK(sock_rq_pending(o) && sock_rq_read(o, buf, 4, 0, NULL, NULL, NULL) == 0, "EOF after the queue");
+	ofd_put(o);
+}
+
+static void test_dgram(void)
+{
+	struct ofd *o = new_sock(SOCK_DGRAM);
+	struct sockaddr_storage a = { 0 }, got;
+	socklen_t gl = 0;
+	struct sockaddr_in *in = (struct sockaddr_in *)&a;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(9);
+	char buf[16];
+	int of = 0;
+	CHECK(sock_rq_add_dgram(o, "first datagram", 14, &a, sizeof(*in)) == 0, "add");
+	CHECK(sock_rq_add_dgram(o, "second", 6, &a, sizeof(*in)) == 0, "add");
+	long n = sock_rq_read(o, buf, 5, 0, &got, &gl, &of);
+	CHECK(n == 5 && !memcmp(buf, "first", 5) && (of & MSG_TRUNC), "truncated datagram: %ld flags %x", n, of);
+	CHECK(gl == sizeof(*in) && ((struct sockaddr_in *)&got)->sin_port == htons(9), "source address");
+	of = 0;
+	n = sock_rq_read(o, buf, sizeof(buf), MSG_PEEK, NULL, NULL, &of);
+	CHECK(n == 6 && !of, "peek of the second: %ld", n);
+	n = sock_rq_read(o, buf, 2, MSG_TRUNC, NULL, NULL, &of);
+	CHECK(n == 6, "MSG_TRUNC reports the real length: %ld", n);
+	CHECK(sock_rq_read(o, buf, sizeof(buf), 0, NULL, NULL, NULL) == -EAGAIN, "each datagram read once");
+	ofd_put(o);
+}
+
+static void test_rules(void)
+{
+	struct netlock_conn c = { 0 };
+	struct sockaddr_in *l = (void *)&c.local, *p = (void *)&c.peer;
+	char buf[256];
+	l->sin_family = p->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.77.0.2", &l->sin_addr);
+	inet_pton(AF_INET, "10.77.0.1", &p->sin_addr);
+	l->sin_port = htons(7000);
+	p->sin_port = htons(40000);
+	int n = netlock_rule("lock-x", &c, buf, sizeof(buf));
+	CHECK(n > 0 && !strcmp(buf, "add rule inet pdvm lock-x ip saddr 10.77.0.1 ip daddr 10.77.0.2 "
+			      "tcp sport 40000 tcp dport 7000 drop\n"), "v4 rule: %s", buf);
+	/* A v6 socket talking IPv4 (mapped addresses) gets an ip rule. */
+	struct sockaddr_in6 *l6 = (void *)&c.local, *p6 = (void *)&c.peer;
+	memset(&c, 0, sizeof(c));
+	l6->sin6_family = p6->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &l6->sin6_addr);
+	inet_pton(AF_INET6, "::ffff:127.0.0.2", &p6->sin6_addr);
+	l6->sin6_port = htons(1);
+	p6->sin6_port = htons(2);
+	n = netlock_rule("l", &c, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, " ip saddr 127.0.0.2 ip daddr 127.0.0.1 tcp sport 2 tcp dport 1 "), "mapped: %s", buf);
+	inet_pton(AF_INET6, "fd00::2", &l6->sin6_addr);
+	inet_pton(AF_INET6, "fd00::1", &p6->sin6_addr);
+	n = netlock_rule("l", &c, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, " ip6 saddr fd00::1 ip6 daddr fd00::2 "), "v6: %s", buf);
+	c.local.ss_family = AF_UNIX;
+	CHECK(netlock_rule("l", &c, buf, sizeof(buf)) == -EAFNOSUPPORT, "unix refused");
+	CHECK(netlock_rule("l", &c, buf, 10) < 0, "short buffer");
+}
+
+int main(void)
+{
+	test_stream();
+	test_dgram();
+	test_rules();
+	printf("test_sock: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
