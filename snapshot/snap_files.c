@@ -103,7 +103,7 @@ out:
 	return r;
 }
 
-static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char *err, size_t errlen)
+static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen)
 {
 	struct ofd *o = v[k];
 	struct stat st;
@@ -164,6 +164,10 @@ static int put_ofd(struct domain *d, struct ofd **v, int k, struct sbuf *b, char
 	}
 	case OFD_SOCKET:
 		return snap_put_sock(d, o, b, err, errlen);
+	case OFD_EPOLL:
+	case OFD_EVENTFD:
+	case OFD_TIMERFD:
+		return snap_put_anon(d, v, n, k, b, err, errlen);
 	default:
 		snprintf(err, errlen, "%s: this kind of open file cannot be checkpointed yet", o->path);
 		return -EOPNOTSUPP;
@@ -220,7 +224,7 @@ int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	int r = put_fdhead(d, b, err, errlen);
 	sb_u32(b, (uint32_t)n);
 	for (int k = 0; k < n && !r; k++)
-		r = put_ofd(d, v, k, b, err, errlen);
+		r = put_ofd(d, v, n, k, b, err, errlen);
 	put_fdents(d, b, v, n);
 	free(v);
 	return r ? r : b->oom ? -ENOMEM : 0;
@@ -468,6 +472,11 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		case OFD_SOCKET:
 			ret = snap_get_sock(r, flags, &v[k], desc, err, errlen);
 			break;
+		case OFD_EPOLL:
+		case OFD_EVENTFD:
+		case OFD_TIMERFD:
+			ret = snap_get_anon(r, kind, flags, &v[k], desc);
+			break;
 		default:
 			sr_fail(r, "unknown kind of open file");
 		}
@@ -477,6 +486,9 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		if (ret && !*err)
 			snprintf(err, errlen, "restoring open files: %s", strerror(-ret));
 	}
+	int e = snap_epoll_finish(v, n, !r->bad && !ret, err, errlen);
+	if (!ret)
+		ret = e;
 	if (!r->bad && !ret) {
 		ret = get_fdents(r, d, v, n, err, errlen);
 		if (ret == -1 && r->bad)

@@ -74,6 +74,13 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 void snap_sock_thaw(bool keep);
 void snap_sock_restore_done(struct domain *d);
 
+/* epoll sets, eventfds, timerfds (snapshot/snap_epoll.c); epoll
+ * registrations wait for every description, then snap_epoll_finish makes
+ * them (ok) or drops them. */
+int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen);
+int snap_get_anon(struct sread *r, uint32_t kind, int flags, struct ofd **out, const char *desc);
+int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
+
 int snap_collect_ofds(struct domain *d, struct ofd ***out);
 struct ofd *snap_files_ofd(uint32_t k);
 void snap_files_release(void);

@@ -21,6 +21,9 @@ enum ofd_kind {
 	OFD_PIPE,       /* one end of a host pipe made by pipe()/pipe2() */
 	OFD_SOCKET,     /* installed by the socket family */
 	OFD_OTHER,      /* anything else installed through files_install */
+	OFD_EPOLL,      /* a host epoll instance (priv: struct epset) */
+	OFD_EVENTFD,    /* a host eventfd (aux: EFD_SEMAPHORE) */
+	OFD_TIMERFD,    /* a host timerfd (aux: its clock) */
 };
 
 /* An open file description: shared by dup'ed fds, refcounted so a thread
@@ -34,6 +37,7 @@ struct ofd {
 	bool may_block;         /* pipes, ttys, sockets, char devices */
 	char *path;             /* guest path at open time, or a description */
 	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
+	int aux;                /* kind-specific: eventfd flags, timerfd clock */
 	void *priv;             /* family-private state (sockets) */
 	void (*release)(struct ofd *o); /* frees priv; called before close */
 };

@@ -398,7 +398,7 @@ void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6])
 		a1 = a[1] & 1 ? 0 : a[3];
 		break;
 	case SYS_pause: case SYS_rt_sigsuspend: case SYS_poll: case SYS_ppoll:
-	case SYS_select: case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait:
+	case SYS_select: case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
 	case SYS_rt_sigtimedwait:
 		kind = INTR_NOHAND;
 		break;

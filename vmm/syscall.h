@@ -49,6 +49,8 @@ extern const struct syscall_desc sys_signal_table[];
 extern const struct syscall_desc sys_timer_table[];
 extern const struct syscall_desc sys_proc_table[];
 extern const struct syscall_desc sys_net_table[];
+extern const struct syscall_desc sys_epoll_table[];
+extern const struct syscall_desc sys_evfd_table[];
 
 void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */

@@ -1,10 +1,10 @@
 #!/bin/bash
-# tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot.
+# tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot; 100 connections on an epoll server; UDP datagrams queued at a snapshot delivered exactly once.
 # timeout: 420
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" tests/host/tcpclient.py
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -19,16 +19,20 @@ stream_across() {
 	LOG=$SCRATCH/$name.log
 	local img=$SCRATCH/$name.img prog=$SCRATCH/$name.half
 	: >"$SCRATCH/$name.out"
-	$run1 timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$name" --log "$LOG" -- "$ECHO" "$port" 1 poll "$addr" "${stall:+65536}" \
+	$run1 timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$name" --log "$LOG" -- "$ECHO" "$port" "$CONNS" "$MODE" "$addr" "${stall:+65536}" \
 		</dev/null >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err" &
 	local pid=$!
 	BGPIDS+=("$pid")
 	wait_lines "$SCRATCH/$name.out" 1 "$pid"
 	COUT=$SCRATCH/$name.client
-	local pace=()
-	[ -n "$stall" ] || pace=(--pace 0.1) # mid-stream at the snapshot, however fast the link
-	$cli python3 "$CLIENT" --host "$addr" --port "$port" --bytes $((1 << 20)) --chunk 16384 \
-		--progress "$prog" ${stall:+--stall "$SCRATCH/$name.go"} "${pace[@]}" --timeout 150 >"$COUT" 2>&1 &
+	local gate
+	case $stall in
+	stall) gate=(--stall "$SCRATCH/$name.go") ;;   # queues fill both ways
+	pause) gate=(--pause "$SCRATCH/$name.go") ;;   # idle half way: none ends early
+	*) gate=(--pace 0.1) ;;                         # mid-stream, however fast the link
+	esac
+	$cli python3 "$CLIENT" --host "$addr" --port "$port" --conns "$CONNS" --bytes "$BYTES" --chunk 16384 \
+		--progress "$prog" "${gate[@]}" --timeout 150 >"$COUT" 2>&1 &
 	local cpid=$!
 	BGPIDS+=("$cpid")
 	for _ in $(seq 300); do [ -e "$prog" ] && break; sleep 0.1; done
@@ -52,16 +56,17 @@ stream_across() {
 	RRC2=$WRC
 }
 
-# check_stream TEST both|sent: the client saw everything; the image held unread and
+# check_stream TEST both|sent|none: the client saw everything; the image held unread and
 # unacknowledged bytes (both), or bytes sent but not yet acknowledged (sent).
 check_stream() {
 	local t=$1 want=$2
-	if [ "$SRC" = 0 ] && [ "$CRC" = 0 ] && grep -q "^OK 1 connections, 1048576 bytes each" "$COUT" &&
-	   [ "$RRC2" = 0 ] && grep -q "^done 1 connections, 1048576 bytes echoed" "$ROUT"; then
+	if [ "$SRC" = 0 ] && [ "$CRC" = 0 ] && grep -q "^OK $CONNS connections, $BYTES bytes each" "$COUT" &&
+	   [ "$RRC2" = 0 ] && grep -q "^done $CONNS connections, $((CONNS * BYTES)) bytes echoed" "$ROUT"; then
 		pass "$t"
 	else
 		fail "$t" "snapshot $SRC $(head -c 300 "$SERR"); client $CRC; restore $RRC2 $(tails "$SCRATCH/$NAME.trace" "$COUT" "$SCRATCH/$NAME.err" "$ROUT" "$RERR" "$LOG")"
 	fi
+	[ "$want" != none ] || return 0
 	# Data was in flight both ways: the server had unacknowledged bytes and unread bytes.
 	local q
 	q=$(grep -o "TCP [a-z-]*, [0-9]* bytes unacknowledged ([0-9]* of them unsent), [0-9]* unread" "$LOG" | head -n1)
@@ -80,6 +85,7 @@ check_stream() {
 	fi
 }
 
+CONNS=1 BYTES=$((1 << 20)) MODE=poll
 BETWEEN=(true)
 stream_across same 127.0.0.1 "" "" "" stall
 check_stream tcp-stream-stop-kill-restore-same-host both
@@ -88,6 +94,44 @@ if nft list table inet pdvm 2>/dev/null | grep -q "lock-"; then
 	fail "network-lock-released" "$(nft list table inet pdvm 2>&1 | head -n 8)"
 else
 	pass "network-lock-released"
+fi
+
+# An epoll server with 100 connections, idle half way through: all 100 alive after.
+CONNS=100 BYTES=65536 MODE=epoll
+stream_across many 127.0.0.1 "" "" "" pause
+check_stream tcp-100-connections-epoll-server none
+n=$(grep -c "TCP established" "$LOG")
+if [ "$n" = 100 ]; then pass "tcp-100-connections-all-in-image"; else fail "tcp-100-connections-all-in-image" "$n in the image"; fi
+CONNS=1 BYTES=$((1 << 20)) MODE=poll
+
+# UDP: datagrams queued at a snapshot are read exactly once, by the domain that runs on
+# (the snapshot drains them into its restart queue) and by the restored copy.
+UDP=$B/guest/dyn/udprecv
+port=$((20000 + RANDOM % 20000))
+udp_send() { python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for m in sys.argv[2:]: s.sendto(m.encode(), ("127.0.0.1", int(sys.argv[1])))' "$port" "$@"; }
+: >"$SCRATCH/udp.out"
+start_run udp "$SCRATCH/udp.out" "$SCRATCH/udp.err" -- "$UDP" "$port" "$SCRATCH/udp.go"
+pid=$BGPID
+wait_lines "$SCRATCH/udp.out" 1 "$pid"
+udp_send a1 a2 a3
+snap udp "$SCRATCH/udp.img"
+usrc=$SRC
+udp_send a4 END
+: >"$SCRATCH/udp.go"
+wait_pid "$pid" 30
+start_restore udp-r "$SCRATCH/udpr.out" "$SCRATCH/udpr.err" "$SCRATCH/udp.img"
+rpid=$BGPID
+for _ in $(seq 50); do udp_send b1 END; grep -q "^b1" "$SCRATCH/udpr.out" 2>/dev/null && break; sleep 0.3; done
+wait_pid "$rpid" 30
+live=$(cat "$SCRATCH/udp.out" | tr '\n' ' ')
+restored=$(cat "$SCRATCH/udpr.out" | tr '\n' ' ')
+if [ "$usrc" = 0 ] && [ "$live" = "ready a1 from loopback a2 from loopback a3 from loopback a4 from loopback " ] &&
+   [[ $restored == "a1 from loopback a2 from loopback a3 from loopback b1 from loopback "* ]]; then
+	pass "udp-queued-datagrams-exactly-once"
+else
+	fail "udp-queued-datagrams-exactly-once" "snapshot $usrc; live: $live; restored: $restored $(tails "$SCRATCH/udpr.err")"
 fi
 
 # Another "host": the domain runs in one network namespace, is restored in a fresh one

@@ -11,6 +11,7 @@ ap.add_argument("--chunk", type=int, default=4096)
 ap.add_argument("--pace", type=float, default=0.0, help="seconds between chunks")
 ap.add_argument("--rpace", type=float, default=0.0, help="seconds between reads")
 ap.add_argument("--stall", default="", help="file: half way, stop reading (sending goes on) until it exists")
+ap.add_argument("--pause", default="", help="file: half way, stop sending and reading until it exists")
 ap.add_argument("--progress", default="", help="file: created when every connection is half way")
 ap.add_argument("--timeout", type=float, default=120)
 a = ap.parse_args()
@@ -40,6 +41,8 @@ def run(idx, s):
                 if not halfway and sent[0] >= a.bytes // 2:
                     halfway = True
                     half.wait()
+                    while a.pause and not os.path.exists(a.pause):
+                        time.sleep(0.05)
                 n = min(a.chunk, a.bytes - sent[0])
                 s.sendall(pattern(sent[0], n))
                 sent[0] += n
@@ -58,8 +61,9 @@ def run(idx, s):
     got = 0
     try:
         while True:
-            if a.stall and got >= a.bytes // 2:
-                while not os.path.exists(a.stall):
+            gate = a.stall or a.pause
+            if gate and got >= a.bytes // 2:
+                while not os.path.exists(gate):
                     time.sleep(0.05)
             d = s.recv(32768)
             if not d:

@@ -1,0 +1,284 @@
+/* sys_epoll.c: epoll_create/ctl/wait on host epoll sets — guest data passed through the host's, blocking waits without the domain lock, restored sockets' restart queues reported ready. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "epoll.h"
+#include "files_internal.h"
+#include "sock.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+#define SLICE_MS        100
+#define EP_BATCH        1024    /* events per call at most (fewer is always allowed) */
+#define EP_FLAGS_OK     (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND | \
+			 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP | \
+			 EPOLLONESHOT | EPOLLET)
+
+static void ep_release(struct ofd *o)
+{
+	struct epset *s = o->priv;
+	while (s && s->watch) {
+		struct ep_watch *w = s->watch;
+		s->watch = w->next;
+		ofd_put(w->o);
+		free(w);
+	}
+	free(s);
+	o->priv = NULL;
+}
+
+struct ofd *ep_new(int hfd, int flags, const char *desc)
+{
+	struct ofd *o = ofd_new(hfd, flags, OFD_EPOLL, desc);
+	if (!o)
+		return NULL;
+	o->priv = calloc(1, sizeof(struct epset));
+	if (!o->priv) {
+		ofd_put(o);
+		return NULL;
+	}
+	o->release = ep_release;
+	o->may_block = false;   /* reads fail with EINVAL, as on Linux */
+	return o;
+}
+
+static void unwatch(struct epset *s, struct ofd *target)
+{
+	for (struct ep_watch **p = &s->watch; *p;) {
+		struct ep_watch *w = *p;
+		if (w->o == target) {
+			*p = w->next;
+			ofd_put(w->o);
+			free(w);
+		} else {
+			p = &w->next;
+		}
+	}
+}
+
+int ep_register(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	struct epset *s = ep->priv;
+	if (epoll_ctl(ep->hostfd, EPOLL_CTL_ADD, target->hostfd, &ev) < 0)
+		return -errno;
+	if (sock_rq_pending(target)) {
+		struct ep_watch *w = malloc(sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		*w = (struct ep_watch){ s->watch, ofd_get(target), events, data };
+		s->watch = w;
+	}
+	return 0;
+}
+
+static long do_create(struct thread *t, int flags)
+{
+	if (flags & ~EPOLL_CLOEXEC)
+		return -EINVAL;
+	if (fd_find_free(t->dom, 0) < 0)
+		return -EMFILE;
+	int h = epoll_create1(EPOLL_CLOEXEC);
+	if (h < 0)
+		return -errno;
+	struct ofd *o = ep_new(h, O_RDWR, "anon_inode:[eventpoll]");
+	return o ? fd_install(t->dom, o, 0, flags & EPOLL_CLOEXEC) : -ENOMEM;
+}
+
+static long sys_epoll_create(struct thread *t, const uint64_t a[6])
+{
+	return (int)a[0] <= 0 ? -EINVAL : do_create(t, 0);
+}
+
+static long sys_epoll_create1(struct thread *t, const uint64_t a[6])
+{
+	return do_create(t, (int)a[0]);
+}
+
+static long sys_epoll_ctl(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int op = (int)a[1];
+	struct epoll_event ev = { 0 };
+	if (op != EPOLL_CTL_DEL && copy_from_user(d, &ev, a[3], sizeof(ev)))
+		return -EFAULT;
+	struct ofd *ep = fd_get(d, (int)a[0]), *tg = fd_get(d, (int)a[2]);
+	long r = 0;
+	if (!ep || !tg)
+		r = -EBADF;
+	else if (ep->kind != OFD_EPOLL || ep == tg)
+		r = -EINVAL;
+	else if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
+		r = -EINVAL;
+	else if (ev.events & ~EP_FLAGS_OK)
+		r = -EINVAL;
+	else if (epoll_ctl(ep->hostfd, op, tg->hostfd, &ev) < 0)
+		r = -errno;
+	if (!r && op != EPOLL_CTL_ADD) {
+		struct epset *s = ep->priv;
+		for (struct ep_watch *w = s->watch; w && op == EPOLL_CTL_MOD; w = w->next)
+			if (w->o == tg) {
+				w->events = ev.events;
+				w->data = ev.data.u64;
+				op = -1;
+			}
+		if (op == EPOLL_CTL_DEL)
+			unwatch(s, tg);
+	} else if (!r && sock_rq_pending(tg)) {
+		/* A restored socket added again (after a DEL): watch it too. */
+		struct epset *s = ep->priv;
+		struct ep_watch *w = malloc(sizeof(*w));
+		if (w) {
+			*w = (struct ep_watch){ s->watch, ofd_get(tg), ev.events, ev.data.u64 };
+			s->watch = w;
+		}
+	}
+	if (ep)
+		ofd_put(ep);
+	if (tg)
+		ofd_put(tg);
+	return r;
+}
+
+/* The watched restart queues that are ready; drained, closed and
+ * edge-triggered (once reported) watches go away. */
+static int watch_ready(struct epset *s, struct epoll_event *ev, int max)
+{
+	int n = 0;
+	for (struct ep_watch **p = &s->watch; *p;) {
+		struct ep_watch *w = *p;
+		bool gone = atomic_load(&w->o->refs) == 1 || !sock_rq_pending(w->o);
+		if (!gone && n < max && (w->events & (EPOLLIN | EPOLLRDNORM))) {
+			ev[n].events = w->events & (EPOLLIN | EPOLLRDNORM);
+			ev[n++].data.u64 = w->data;
+			gone = w->events & (EPOLLET | EPOLLONESHOT);
+		}
+		if (gone) {
+			*p = w->next;
+			ofd_put(w->o);
+			free(w);
+		} else {
+			p = &w->next;
+		}
+	}
+	return n;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long do_wait(struct thread *t, int epfd, gva_t uev, int maxev, int64_t timeout_ms)
+{
+	struct domain *d = t->dom;
+	if (maxev <= 0 || (uint64_t)maxev > INT_MAX / sizeof(struct epoll_event))
+		return -EINVAL;
+	uint64_t len = (uint64_t)maxev * sizeof(struct epoll_event);
+	if (len > USER_MAX || uev > USER_MAX - len)
+		return -EFAULT;
+	struct ofd *o = fd_get(d, epfd);
+	if (!o)
+		return -EBADF;
+	if (o->kind != OFD_EPOLL) {
+		ofd_put(o);
+		return -EINVAL;
+	}
+	int n = maxev < EP_BATCH ? maxev : EP_BATCH;
+	struct epoll_event *ev = calloc((size_t)n, sizeof(*ev));
+	long got = ev ? watch_ready(o->priv, ev, n) : -ENOMEM;
+	if (got > 0 && got < n) {
+		/* Add what the host has ready now, without repeating a watch. */
+		int h = epoll_wait(o->hostfd, ev + got, n - (int)got, 0);
+		for (int i = 0; i < h; i++) {
+			bool dup = false;
+			for (long j = 0; j < got && !dup; j++)
+				dup = ev[j].data.u64 == ev[got + i].data.u64;
+			if (dup)
+				ev[got + i].events = 0;
+		}
+		int k = (int)got;
+		for (int i = 0; i < h; i++)
+			if (ev[got + i].events)
+				ev[k++] = ev[got + i];
+		got = k;
+	}
+	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	while (got == 0) {
+		int64_t left = end < 0 ? SLICE_MS : end - now_ms();
+		int slice = (int)(left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : left);
+		dom_block_begin(t);
+		int r = epoll_wait(o->hostfd, ev, n, slice);
+		int e = errno;
+		bool alive = dom_block_end(t);
+		if (r < 0 && e != EINTR) {
+			got = -e;
+			break;
+		}
+		if (r > 0) {
+			got = r;
+			break;
+		}
+		if (!alive) {
+			got = d->exiting ? -EINTR : -ERESTART_SYSCALL;
+			break;
+		}
+		if (end >= 0 && now_ms() >= end)
+			break;
+	}
+	if (got > 0 && copy_to_user(d, uev, ev, (size_t)got * sizeof(*ev)))
+		got = -EFAULT;
+	free(ev);
+	ofd_put(o);
+	return got;
+}
+
+static long sys_epoll_wait(struct thread *t, const uint64_t a[6])
+{
+	int ms = (int)a[3];
+	return do_wait(t, (int)a[0], a[1], (int)a[2], ms < 0 ? -1 : ms);
+}
+
+/* The temporary signal mask is not applied yet (as for ppoll). */
+static long sys_epoll_pwait(struct thread *t, const uint64_t a[6])
+{
+	if (a[4] && a[5] != 8)
+		return -EINVAL;
+	return sys_epoll_wait(t, a);
+}
+
+static long sys_epoll_pwait2(struct thread *t, const uint64_t a[6])
+{
+	int64_t ms = -1;
+	if (a[4] && a[5] != 8)
+		return -EINVAL;
+	if (a[3]) {
+		struct timespec ts;
+		if (copy_from_user(t->dom, &ts, a[3], sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+			return -EINVAL;
+		ms = ts.tv_sec > 1000000000 ? 1000000000000LL : ts.tv_sec * 1000LL + (ts.tv_nsec + 999999) / 1000000;
+	}
+	return do_wait(t, (int)a[0], a[1], (int)a[2], ms);
+}
+
+const struct syscall_desc sys_epoll_table[] = {
+	{ SYS_epoll_create, "epoll_create", sys_epoll_create },
+	{ SYS_epoll_create1, "epoll_create1", sys_epoll_create1 },
+	{ SYS_epoll_ctl, "epoll_ctl", sys_epoll_ctl },
+	{ SYS_epoll_wait, "epoll_wait", sys_epoll_wait },
+	{ SYS_epoll_pwait, "epoll_pwait", sys_epoll_pwait },
+	{ SYS_epoll_pwait2, "epoll_pwait2", sys_epoll_pwait2 },
+	{ -1, NULL, NULL },
+};
