@@ -32,6 +32,7 @@ if ! gcc -O2 -std=gnu11 -Wall -Wextra -o "$B/bench/trapfloor" bench/trapfloor.c;
 	echo "bench: cannot build bench/trapfloor.c" >&2
 	exit 1
 fi
+gcc -O2 -std=gnu11 -Wall -Wextra -o "$B/bench/tcpperf" bench/tcpperf.c || echo "bench: cannot build bench/tcpperf.c (network rows will be n/a)" >&2
 # So is memlz4; without it the snapshot section reports n/a for its references.
 if ! gcc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$B/bench/memlz4" bench/memlz4.c -llz4; then
 	echo "bench: cannot build bench/memlz4.c (snapshot references will be n/a)" >&2
@@ -422,6 +423,9 @@ for mib in 64 4096; do
 	rm -rf "$SN/C$mib"
 done
 
+# ---- (f) networking: TCP throughput, round trips, 100 connections through a checkpoint (bench/net.sh) ----
+. "$HERE/net.sh"
+
 # ---- report --------------------------------------------------------------------------------
 printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
@@ -440,6 +444,7 @@ printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, vDSO forced on" "$CLK_N"
 printf '%-44s %14s %14s %10s\n' "signal raise+handle us (vs 5 trap floors)" "$SIG_FLOOR" "$SIG_P" "$(ratio "$SIG_P" "$SIG_FLOOR")"
 printf '%-44s %14s %14s %10s\n' "  (native signal raise+handle, us)" "$SIG_N" "" ""
 printf '%-44s %14s %14s %10s\n\n' "fork+exec+wait of busybox true, us/iteration" "$FE_NATIVE_US" "$FE_PDVM_US" "$FE_RATIO"
+net_report
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -536,6 +541,7 @@ cat >"$OUTF" <<EOF
               "signal_native_us": $(jnum "$SIG_N"), "signal_pdvm_us": $(jnum "$SIG_P"), "signal_five_trap_floors_us": $(jnum "$SIG_FLOOR"),
               "fork_exec_wait_native_us": $(jnum "$FE_NATIVE_US"), "fork_exec_wait_pdvm_us": $(jnum "$FE_PDVM_US"),
               "fork_exec_wait_ratio": $(jnum "$FE_RATIO") },
+  "net": $(net_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

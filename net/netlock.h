@@ -2,6 +2,7 @@
 #ifndef PDVM_NETLOCK_H
 #define PDVM_NETLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -18,8 +19,9 @@ int netlock_add(const char *name, const struct netlock_conn *c, int n, char *err
  * 0, or -errno with a message. */
 int netlock_del(const char *name, char *err, size_t errlen);
 
-/* Writes the nft rule of one connection into buf (for the unit test and
- * netlock_add). Returns the length, or -EAFNOSUPPORT. */
-int netlock_rule(const char *name, const struct netlock_conn *c, char *buf, size_t len);
+/* Writes one connection as an element of the lock's sets ("peer . port .
+ * local . port"; *v6 tells which set) into buf, for netlock_add and the unit
+ * test. Returns the length, or -EAFNOSUPPORT / -ENOSPC. */
+int netlock_rule(const struct netlock_conn *c, char *buf, size_t len, bool *v6);
 
 #endif

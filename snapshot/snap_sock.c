@@ -18,6 +18,7 @@
 #include "netlock.h"
 #include "sock.h"
 #include "snap_state.h"
+#include "syscall.h"
 
 #define SOCK_DATA_MAX   (64u << 20)     /* per queue, in an image */
 #define MAX_DGRAMS      65536
@@ -118,6 +119,7 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 		getpeername(o->hostfd, (struct sockaddr *)&c[nfrozen].peer, &l);
 		frozen[nfrozen++] = ofd_get(o);
 	}
+	uint64_t t0 = host_mono_ns();
 	if (!r && nfrozen) {
 		snprintf(lock_name, sizeof(lock_name), "lock-%.16s", id);
 		r = netlock_add(lock_name, c, nfrozen, err, errlen);
@@ -137,8 +139,8 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 		}
 	}
 	if (!r && nfrozen)
-		dom_log(d, "froze %d TCP connection%s behind nft chain inet pdvm %s", nfrozen,
-			nfrozen > 1 ? "s" : "", lock_name);
+		dom_log(d, "froze %d TCP connection%s behind nft chain inet pdvm %s in %.1f ms", nfrozen,
+			nfrozen > 1 ? "s" : "", lock_name, (double)(host_mono_ns() - t0) / 1e6);
 out:
 	if (r)
 		snap_sock_thaw(false);
@@ -369,10 +371,12 @@ void snap_sock_restore_done(struct domain *d)
 {
 	char err[256];
 	for (int i = 0; i < nunlocks; i++) {
+		uint64_t t0 = host_mono_ns();
 		if (unlocks[i] && netlock_del(unlocks[i], err, sizeof(err)))
 			dom_log(d, "releasing network lock %s: %s", unlocks[i], err);
 		else if (unlocks[i])
-			dom_log(d, "released network lock %s", unlocks[i]);
+			dom_log(d, "released network lock %s in %.1f ms", unlocks[i],
+				(double)(host_mono_ns() - t0) / 1e6);
 		free(unlocks[i]);
 	}
 	nunlocks = 0;

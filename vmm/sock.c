@@ -1,10 +1,15 @@
-/* sock.c: the socket state beside each host socket — listen backlog and the restart queue served before the host socket. */
+/* sock.c: the socket state beside each host socket — listen backlog, the restart queue served before the host socket — and the wait and SIGPIPE every socket call shares. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "files_internal.h"
 #include "sock.h"
+
+#define SLICE_MS 100    /* wake up this often to notice a pause */
 
 static void sock_release(struct ofd *o)
 {
@@ -120,4 +125,27 @@ int sock_rq_add_dgram(struct ofd *o, const void *p, size_t len, const struct soc
 		tail = &(*tail)->next;
 	*tail = g;
 	return 0;
+}
+
+int sock_wait(struct thread *t, int hfd, short events)
+{
+	for (;;) {
+		struct pollfd p = { .fd = hfd, .events = events };
+		dom_block_begin(t);
+		int r = poll(&p, 1, SLICE_MS);
+		int e = errno;
+		bool ok = dom_block_end(t);
+		if (r > 0)
+			return 1;
+		if (r < 0 && e != EINTR)
+			return -e;
+		if (!ok || r < 0)
+			return 0;
+	}
+}
+
+void sock_sigpipe(struct thread *t)
+{
+	struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
+	sig_send_thread(t, &i);
 }

@@ -51,4 +51,11 @@ int sock_rq_add_bytes(struct ofd *o, const void *p, size_t len);
 int sock_rq_add_dgram(struct ofd *o, const void *p, size_t len, const struct sockaddr_storage *ss,
 		      socklen_t sl);
 
+struct thread;
+/* Waits, the domain lock dropped, for events on a host fd in slices:
+ * 1 ready, 0 to return -ERESTART_SYSCALL (pause, signal, exit), -errno. */
+int sock_wait(struct thread *t, int hfd, short events);
+/* SIGPIPE to the calling thread, as a write to a closed connection raises. */
+void sock_sigpipe(struct thread *t);
+
 #endif

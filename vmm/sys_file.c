@@ -2,10 +2,12 @@
  * getdents64, sendfile, sync, ftruncate, fadvise — and sys_file_table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -77,15 +79,53 @@ static size_t copy_prefix(struct domain *d, uint64_t va, char *host, size_t n, b
 	return done;
 }
 
+/* Where the guest segments are in host memory: up to HOST_IOV_BATCH iovecs
+ * from `skip` bytes on. *fault is set where a page is not accessible (the
+ * iovecs stop there). Returns the iovec count; *bytes their total. */
+static int seg_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, bool wr,
+		   struct iovec *hv, size_t *bytes, bool *fault)
+{
+	int i = 0, n = 0;
+	size_t pos = skip;
+	*bytes = 0;
+	*fault = false;
+	while (i < nseg && pos >= seg[i].len)
+		pos -= seg[i++].len;
+	while (n < HOST_IOV_BATCH && i < nseg) {
+		uint64_t va = seg[i].base + pos;
+		size_t rem = seg[i].len - pos, chunk = rem;
+		void *p = rem ? user_ptr(d, va, rem, !wr) : NULL;
+
+		if (rem && !p) {
+			chunk = MIN(rem, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+			p = user_ptr(d, va, chunk, !wr);
+		}
+		if (rem && !p) {
+			*fault = true;
+			break;
+		}
+		if (rem) {
+			hv[n].iov_base = p;
+			hv[n].iov_len = chunk;
+			n++;
+			*bytes += chunk;
+			pos += chunk;
+		}
+		if (pos == seg[i].len) {
+			i++;
+			pos = 0;
+		}
+	}
+	return n;
+}
+
 /* Regular files, directories, block devices: never block, so the domain lock
  * stays held and guest memory is used in place (no copy). */
 static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, int nseg,
 		      int64_t off, bool wr)
 {
 	struct iovec hv[HOST_IOV_BATCH];
-	size_t total = 0, batch = 0;
-	int i = 0, n = 0;
-	size_t pos = 0;
+	size_t total = 0, batch;
 	bool fault = false;
 	ssize_t r;
 
@@ -96,32 +136,7 @@ static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, i
 		return r < 0 ? -errno : r;
 	}
 	for (;;) {
-		/* Fill a batch of host iovecs from the guest segments. */
-		while (n < HOST_IOV_BATCH && i < nseg && !fault) {
-			uint64_t va = seg[i].base + pos;
-			size_t rem = seg[i].len - pos, chunk = rem;
-			void *p = rem ? user_ptr(d, va, rem, !wr) : NULL;
-
-			if (rem && !p) {
-				chunk = MIN(rem, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-				p = user_ptr(d, va, chunk, !wr);
-			}
-			if (rem && !p) {
-				fault = true;
-				break;
-			}
-			if (rem) {
-				hv[n].iov_base = p;
-				hv[n].iov_len = chunk;
-				n++;
-				batch += chunk;
-				pos += chunk;
-			}
-			if (pos == seg[i].len) {
-				i++;
-				pos = 0;
-			}
-		}
+		int n = seg_iov(d, seg, nseg, total, wr, hv, &batch, &fault);
 		if (n == 0)
 			break;
 		if (wr)
@@ -133,14 +148,50 @@ static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, i
 		if (r < 0)
 			return total ? (long)total : -errno;
 		total += (size_t)r;
-		if ((size_t)r < batch)
+		if ((size_t)r < batch || fault)
 			return (long)total;
-		n = 0;
-		batch = 0;
 	}
 	if (fault && total == 0)
 		return -EFAULT;
 	return (long)total;
+}
+
+/*
+ * Sockets: the host call never blocks (MSG_DONTWAIT), so it runs with the
+ * domain lock held on guest memory in place, like io_direct, with no bounce
+ * copy; a blocking socket waits for readiness without the lock and tries
+ * again, and a blocking write goes on until all is sent (as Linux's does)
+ * unless a pause or signal comes after some bytes went.
+ */
+static long io_sock(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum)
+{
+	struct iovec hv[HOST_IOV_BATCH];
+	size_t total = 0, batch;
+	bool fault;
+
+	for (;;) {
+		int n = seg_iov(t->dom, seg, nseg, total, wr, hv, &batch, &fault);
+		if (n == 0 && fault)
+			return total ? (long)total : -EFAULT;
+		struct msghdr m = { .msg_iov = hv, .msg_iovlen = (size_t)n };
+		ssize_t r = wr ? sendmsg(o->hostfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)
+			       : recvmsg(o->hostfd, &m, MSG_DONTWAIT);
+		if (r >= 0) {
+			total += (size_t)r;
+			/* A read returns what came; a write goes on until all is sent. */
+			if (!wr || total >= sum || fault || r == 0)
+				return (long)total;
+			continue;
+		}
+		int e = errno;
+		if (e == EPIPE && wr)
+			sock_sigpipe(t);
+		if (e != EAGAIN || (o->flags & O_NONBLOCK))
+			return total ? (long)total : -e;
+		int w = sock_wait(t, o->hostfd, wr ? POLLOUT : POLLIN);
+		if (w <= 0)
+			return total ? (long)total : w ? w : -ERESTART_SYSCALL;
+	}
 }
 
 /* Pipes, ttys, sockets, char devices: the call may block, so the domain
@@ -238,7 +289,9 @@ static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, in
 	}
 	for (int i = 0; i < nseg; i++)
 		sum += seg[i].len;
-	if (o->may_block)
+	if (o->kind == OFD_SOCKET && off < 0 && !(!write && sock_rq_pending(o)))
+		r = io_sock(t, o, seg, nseg, write, sum);
+	else if (o->may_block)
 		r = io_bounce(t, o, seg, nseg, off, write, sum);
 	else
 		r = io_direct(t->dom, o, seg, nseg, off, write);

@@ -20,7 +20,6 @@
 #include "uaccess.h"
 
 #define RESTART         (-ERESTART_SYSCALL)
-#define SLICE_MS        100
 #define MAX_ADDR        128             /* sizeof(struct sockaddr_storage) */
 #define MAX_OPT         256
 #define MAX_IO          (1 << 20)
@@ -184,25 +183,6 @@ static long sys_bind(struct thread *t, const uint64_t a[6])
 	return r;
 }
 
-/* Waits, the domain lock dropped, for events on a host fd in slices:
- * 1 ready, 0 to return RESTART (pause, signal, exit), -errno. */
-static int wait_fd(struct thread *t, int hfd, short events)
-{
-	for (;;) {
-		struct pollfd p = { .fd = hfd, .events = events };
-		dom_block_begin(t);
-		int r = poll(&p, 1, SLICE_MS);
-		int e = errno;
-		bool ok = dom_block_end(t);
-		if (r > 0)
-			return 1;
-		if (r < 0 && e != EINTR)
-			return -e;
-		if (!ok || r < 0)
-			return 0;
-	}
-}
-
 /* Blocking connect as a non-blocking one plus a wait, so that a pause or a
  * signal can interrupt it and the re-issued call picks it up again. */
 static long sys_connect(struct thread *t, const uint64_t a[6])
@@ -227,7 +207,7 @@ static long sys_connect(struct thread *t, const uint64_t a[6])
 		if (r == -EISCONN && t->restart.valid)
 			r = 0;
 		if (r == -EINPROGRESS || r == -EALREADY) {
-			int w = wait_fd(t, o->hostfd, POLLOUT);
+			int w = sock_wait(t, o->hostfd, POLLOUT);
 			if (w == 0) {
 				t->restart.valid = true; /* the re-issued call finds it done */
 				r = RESTART;
@@ -303,7 +283,7 @@ static long do_accept(struct thread *t, const uint64_t a[6], int flags)
 		r = -errno;
 		if ((r != -EAGAIN && r != -EINTR) || (o->flags & O_NONBLOCK))
 			break;
-		int w = wait_fd(t, o->hostfd, POLLIN);
+		int w = sock_wait(t, o->hostfd, POLLIN);
 		if (w <= 0) {
 			r = w ? w : RESTART;
 			break;
@@ -363,16 +343,14 @@ static long sock_msg(struct thread *t, struct ofd *o, struct msghdr *hm, int fla
 		r = -errno;
 		if (r != -EAGAIN || nb)
 			break;
-		int w = wait_fd(t, o->hostfd, send ? POLLOUT : POLLIN);
+		int w = sock_wait(t, o->hostfd, send ? POLLOUT : POLLIN);
 		if (w <= 0) {
 			r = w ? w : RESTART;
 			break;
 		}
 	}
-	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL)) {
-		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
-		sig_send_thread(t, &i);
-	}
+	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL))
+		sock_sigpipe(t);
 	return r;
 }
 

@@ -29,6 +29,17 @@ def pattern(off, n):
 
 errors = []
 half = threading.Barrier(a.conns + 1)
+go = threading.Event()  # the --stall/--pause file exists: one poller, not one per thread
+
+
+def gate_poller():
+    f = a.stall or a.pause
+    while f and not os.path.exists(f):
+        time.sleep(0.05)
+    go.set()
+
+
+threading.Thread(target=gate_poller, daemon=True).start()
 
 
 def run(idx, s):
@@ -41,8 +52,8 @@ def run(idx, s):
                 if not halfway and sent[0] >= a.bytes // 2:
                     halfway = True
                     half.wait()
-                    while a.pause and not os.path.exists(a.pause):
-                        time.sleep(0.05)
+                    if a.pause:
+                        go.wait()
                 n = min(a.chunk, a.bytes - sent[0])
                 s.sendall(pattern(sent[0], n))
                 sent[0] += n
@@ -61,10 +72,8 @@ def run(idx, s):
     got = 0
     try:
         while True:
-            gate = a.stall or a.pause
-            if gate and got >= a.bytes // 2:
-                while not os.path.exists(gate):
-                    time.sleep(0.05)
+            if (a.stall or a.pause) and got >= a.bytes // 2:
+                go.wait()
             d = s.recv(32768)
             if not d:
                 break
