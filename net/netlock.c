@@ -1,89 +1,19 @@
-/* netlock.c: the network lock of a TCP checkpoint as an nftables chain (run through the nft tool), dropping each frozen connection's incoming segments at priority -300, before conntrack. */
+/* netlock.c: the network lock of a TCP checkpoint as an nftables chain (run through the nft tool, net/tool.c), dropping each frozen connection's incoming segments at priority -300, before conntrack. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "netlock.h"
+#include "tool.h"
 
-extern char **environ;
-
-static const char *nft_path(void)
-{
-	static const char *const cand[] = { "/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft" };
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
-		if (access(cand[i], X_OK) == 0)
-			return cand[i];
-	return NULL;
-}
-
-/* Runs `nft -f -` on script; its stderr goes into err. */
+/* Runs `nft -f -` on script. */
 static int nft_run(const char *script, char *err, size_t errlen)
 {
-	const char *nft = nft_path();
-	if (!nft) {
-		snprintf(err, errlen, "the nft tool (Debian package nftables) is not installed");
-		return -ENOENT;
-	}
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		close(in[0]);
-		close(in[1]);
-		return -errno;
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-	char *argv[] = { (char *)nft, "-f", "-", NULL };
-	pid_t pid;
-	int e = posix_spawn(&pid, nft, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(out[1]);
-	if (e) {
-		close(in[1]);
-		close(out[0]);
-		snprintf(err, errlen, "running %s: %s", nft, strerror(e));
-		return -e;
-	}
-	/* The scripts are small (one line per connection): they fit the pipe. */
-	size_t len = strlen(script), off = 0;
-	while (off < len) {
-		ssize_t w = write(in[1], script + off, len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(in[1]);
-	char msg[512];
-	size_t got = 0;
-	ssize_t n;
-	while ((n = read(out[0], msg + got, sizeof(msg) - 1 - got)) > 0 && got < sizeof(msg) - 1)
-		got += (size_t)n;
-	msg[got] = '\0';
-	close(out[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	char *nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
-	snprintf(err, errlen, "nft: %s", got ? msg : "failed");
-	return strstr(msg, "ermission") || strstr(msg, "not permitted") ? -EPERM : -EIO;
+	return tool_run("nft", (const char *const[]){ "-f", "-", NULL }, script, NULL, 0, err, errlen);
 }
 
 /* The IPv4 address of a v4 or v4-mapped v6 address, for `ip` rules. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../tools/config.h"
+#include "netns.h"
 #include "domain.h"
 #include "vdso.h"
 #include "trap.h"
@@ -66,6 +67,14 @@ static int section(struct img_reader *img, const char *name, uint8_t **buf, stru
 		return -1;
 	sr_init(rd, *buf, len);
 	return 0;
+}
+
+static bool has_section(const struct img_reader *img, const char *name)
+{
+	for (int i = 0; i < img->nsec; i++)
+		if (!strcmp(img->sec[i].name, name))
+			return true;
+	return false;
 }
 
 static int image_error(const char *dir, const char *why)
@@ -261,6 +270,23 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 		cfg->name = strdup(o->name);
 	}
 	cfg->verbose = o->verbose;
+	if (has_section(&ch.img[0], "net")) {
+		free(buf);
+		buf = NULL;
+		if (section(&ch.img[0], "net", &buf, &rd, err, sizeof(err))) {
+			fprintf(stderr, "pdvm restore: %s\n", err);
+			goto out;
+		}
+		if (snap_get_net(&rd, cfg)) {
+			status = image_error(dir, rd.bad);
+			goto out;
+		}
+		if (netns_enter(cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm restore: network: %s\n", err);
+			status = EXIT_PDVM_ERROR;
+			goto out;
+		}
+	}
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {

@@ -81,6 +81,10 @@ int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b
 int snap_get_anon(struct sread *r, uint32_t kind, int flags, struct ofd **out, const char *desc);
 int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
 
+/* The `net` section (snapshot/snap_net.c): netns placement into the config. */
+int snap_put_net(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_net(struct sread *r, struct domain_config *c);
+
 int snap_collect_ofds(struct domain *d, struct ofd ***out);
 struct ofd *snap_files_ofd(uint32_t k);
 void snap_files_release(void);

@@ -147,6 +147,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
 	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
 	    (nprocs > 1 && (r = put_section(&w, d, "procs", snap_put_procs, err, errlen))) ||
+	    (d->cfg->net_mode && (r = put_section(&w, d, "net", snap_put_net, err, errlen))) ||
 	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {

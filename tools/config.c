@@ -10,6 +10,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "netns.h"
 
 #define MEMORY_DEFAULT	(512ULL << 20)
 #define MEMORY_MIN	(16ULL << 20)
@@ -20,7 +21,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "net", NULL
 };
 
 static const char *const default_env[] = {
@@ -287,6 +288,29 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		} else {
 			replace(&c->trap_backend, strcmp(value, "auto") ? xstrdup(value) : NULL);
 		}
+	} else if (!strcmp(key, "net")) {
+		if (strcmp(value, "host") && strcmp(value, "netns")) {
+			snprintf(why, n, "want host or netns, got '%s'", value);
+			r = -1;
+		} else {
+			replace(&c->net_mode, strcmp(value, "host") ? xstrdup(value) : NULL);
+		}
+	} else if (!strcmp(key, "publish")) {
+		unsigned hp, dp;
+		bool udp;
+		if (netns_parse_publish(value, &hp, &dp, &udp)) {
+			snprintf(why, n, "want HOSTPORT:DOMAINPORT (ports 1-65535, optional /udp), got '%s'", value);
+			r = -1;
+		} else {
+			c->publish = strv_push(c->publish, xstrdup(value));
+		}
+	} else if (!strcmp(key, "address")) {
+		if (!netns_address_ok(value)) {
+			snprintf(why, n, "want an address from " NETNS_PREFIX "2 to " NETNS_PREFIX "254, got '%s'", value);
+			r = -1;
+		} else {
+			replace(&c->net_address, xstrdup(value));
+		}
 	} else if (!strcmp(key, "env")) {
 		if (!(r = check_env(value, why, n))) {
 			if (!c->envp)
@@ -443,7 +467,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 		if (edit_distance(name, known_keys[i]) <= near)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, "
-		    "cwd, root, writable, memory, log, verbose)");
+		    "cwd, root, writable, memory, log, verbose, trap_backend, net)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -467,6 +491,40 @@ static int load_memory(struct loader *l, struct domain_config *c, const config_s
 		return fail(l, s, "memory", "want a size like \"512M\" or a number of bytes, got %s",
 			    type_name(config_setting_type(s)));
 	}
+}
+
+/* net = { mode = "host" | "netns"; publish = [ "8080:80", ... ]; address = "10.231.0.9"; } */
+static int load_net(struct loader *l, struct domain_config *c, const config_setting_t *s)
+{
+	char why[512];
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(l, s, "net", "want a group like { mode = \"netns\"; publish = [\"8080:80\"]; }, got %s",
+			    type_name(config_setting_type(s)));
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *k = config_setting_name(e), *v = NULL;
+		if (!strcmp(k, "publish")) {
+			char **list = NULL;
+			if (want_strings(l, e, &list, NULL) < 0) {
+				strv_free(list);
+				return -1;
+			}
+			for (size_t j = 0; list[j]; j++)
+				if (set_key(c, "publish", list[j], why, sizeof(why)) < 0) {
+					strv_free(list);
+					return fail(l, e, "net.publish", "%s", why);
+				}
+			strv_free(list);
+		} else if (!strcmp(k, "mode") || !strcmp(k, "address")) {
+			if (want_string(l, e, &v) < 0)
+				return -1;
+			if (set_key(c, !strcmp(k, "mode") ? "net" : "address", v, why, sizeof(why)) < 0)
+				return fail(l, e, !strcmp(k, "mode") ? "net.mode" : "net.address", "%s", why);
+		} else {
+			return fail(l, e, k, "unknown key in net (known: mode, publish, address)");
+		}
+	}
+	return 0;
 }
 
 static int load_setting(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -521,6 +579,8 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 	}
 	if (!strcmp(key, "memory"))
 		return load_memory(l, c, s);
+	if (!strcmp(key, "net"))
+		return load_net(l, c, s);
 
 	if (want_string(l, s, &v) < 0)
 		return -1;
@@ -679,5 +739,8 @@ void config_free(struct domain_config *c)
 	strv_free(c->writable);
 	free(c->log);
 	free(c->trap_backend);
+	free(c->net_mode);
+	strv_free(c->publish);
+	free(c->net_address);
 	memset(c, 0, sizeof(*c));
 }

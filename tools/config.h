@@ -18,6 +18,9 @@ struct domain_config {
 	char *log;           /* domain log path; default /var/log/pdvm/NAME.log */
 	bool verbose;
 	char *trap_backend;  /* "auto" (NULL), "pvm" or "ring0": what the probe must find */
+	char *net_mode;      /* "host" (NULL) or "netns" (net/netns.h) */
+	char **publish;      /* NULL-terminated "HOSTPORT:DOMAINPORT[/udp]" (netns) */
+	char *net_address;   /* netns: the domain's address; NULL picks a free one */
 };
 
 /* Parses a domain.cfg. On error returns -1 and writes "FILE:LINE: key: why"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "netns.h"
 #include "control.h"
 #include "../snapshot/restore.h"
 #include "domain.h"
@@ -68,6 +69,12 @@ static const char run_usage_text[] =
 	"                         default environment: PATH=/usr/local/sbin:\n"
 	"                         /usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/)\n"
 	"      --log FILE         domain log (default /var/log/pdvm/NAME.log)\n"
+	"      --net MODE         host (default: the host's network) or netns (a\n"
+	"                         namespace of its own on bridge pdvm0, 10.231.0.0/24,\n"
+	"                         NAT to the outside; the host is 10.231.0.1)\n"
+	"      --publish H:D      netns: forward host port H to the domain's port D\n"
+	"                         (TCP; H:D/udp for UDP; repeatable), like docker -p\n"
+	"      --address A        netns: the domain's address (default: a free one)\n"
 	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
 	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
 	"                         fail at start-up unless the host works that way\n"
@@ -81,6 +88,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS,
 };
 
 static const struct option run_options[] = {
@@ -91,6 +99,9 @@ static const struct option run_options[] = {
 	{ "memory",   required_argument, NULL, OPT_MEMORY },
 	{ "env",      required_argument, NULL, OPT_ENV },
 	{ "log",      required_argument, NULL, OPT_LOG },
+	{ "net",      required_argument, NULL, OPT_NET },
+	{ "publish",  required_argument, NULL, OPT_PUBLISH },
+	{ "address",  required_argument, NULL, OPT_ADDRESS },
 	{ "trap-backend", required_argument, NULL, OPT_TRAP },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
@@ -122,6 +133,9 @@ static const char *option_key(int opt)
 	case OPT_ENV: return "env";
 	case OPT_LOG: return "log";
 	case OPT_TRAP: return "trap_backend";
+	case OPT_NET: return "net";
+	case OPT_PUBLISH: return "publish";
+	case OPT_ADDRESS: return "address";
 	default: return NULL;
 	}
 }
@@ -282,6 +296,10 @@ static int cmd_run(int argc, char **argv)
 	if (cfg.verbose)
 		print_config(&cfg);
 
+	if (cfg.net_mode && netns_enter(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm run: network: %s\n", err);
+		goto out;
+	}
 	fflush(stdout);
 	rc = domain_run(&cfg);
 out:

@@ -129,7 +129,12 @@ static void test_errors(void)
 	ERR("badcwd.cfg", "command = [\"/bin/true\"];\ncwd = \"tmp\";\n", ":2: cwd: \"tmp\" is not an absolute path");
 	ERR("badwr.cfg", "command = [\"/bin/true\"];\nwritable = [\"/tmp\", \"var\"];\n", ":2: writable: ");
 	ERR("dup.cfg", "command = [\"/bin/true\"];\nname = \"a\";\nname = \"b\";\n", ":3: ");
-	ERR("group.cfg", "command = [\"/bin/true\"];\nnet = { a = 1; };\n", ":2: net: unknown key");
+	ERR("group.cfg", "command = [\"/bin/true\"];\nnet = { a = 1; };\n", ":2: a: unknown key in net");
+	ERR("netmode.cfg", "command = [\"/bin/true\"];\nnet = { mode = \"bridge\"; };\n", ":2: net.mode: want host or netns");
+	ERR("netpub.cfg", "command = [\"/bin/true\"];\nnet = { publish = [\"80\"]; };\n", ":2: net.publish: want HOSTPORT:DOMAINPORT");
+	ERR("netpub2.cfg", "command = [\"/bin/true\"];\nnet = { publish = [\"8080:70000\"]; };\n", ":2: net.publish: ");
+	ERR("netaddr.cfg", "command = [\"/bin/true\"];\nnet = { address = \"10.231.0.1\"; };\n", ":2: net.address: ");
+	ERR("netstr.cfg", "command = [\"/bin/true\"];\nnet = \"netns\";\n", ":2: net: want a group");
 
 	/* A missing file: FILE: strerror. */
 	{
@@ -164,6 +169,7 @@ static void test_good(void)
 		"writable = [\"/tmp\", \"/var/run\"];\n"
 		"memory = \"64M\";\n"
 		"log = \"logs/web.log\";\n"
+		"net = { mode = \"netns\"; publish = [\"8080:80\", \"5353:53/udp\"]; address = \"10.231.0.7\"; };\n"
 		"verbose = true;\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "full.cfg: %s", err);
 	CHECK(c.name && !strcmp(c.name, "web-1"), "name %s", c.name);
@@ -173,6 +179,8 @@ static void test_good(void)
 	CHECK(strv_count(c.envp) == 2 && !strcmp(c.envp[0], "A=3") && !strcmp(c.envp[1], "B=2"),
 	      "env list is the whole environment, later duplicate wins");
 	CHECK(c.cwd && !strcmp(c.cwd, "/tmp"), "cwd %s", c.cwd);
+	CHECK(c.net_mode && !strcmp(c.net_mode, "netns") && strv_count(c.publish) == 2 &&
+	      !strcmp(c.publish[1], "5353:53/udp") && c.net_address && !strcmp(c.net_address, "10.231.0.7"), "net group");
 	CHECK(c.root && realsub && !strcmp(c.root, realsub), "root %s, want %s", c.root, realsub);
 	CHECK(strv_count(c.writable) == 2 && !strcmp(c.writable[1], "/var/run"), "writable");
 	CHECK(c.memory == 64ULL << 20, "memory %llu", (unsigned long long)c.memory);

@@ -1,0 +1,27 @@
+/* netns.h: a domain's own network namespace (`net = { mode = "netns"; }`) — an address on the pdvm0 bridge, NAT to the outside, published ports — set up and torn down with ip and nft; leftovers of a crashed pdvm removed at the next start. */
+#ifndef PDVM_NETNS_H
+#define PDVM_NETNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct domain_config;
+
+#define NETNS_BRIDGE    "pdvm0"
+#define NETNS_GATEWAY   "10.231.0.1"    /* the bridge's address: the host, seen from a domain */
+#define NETNS_PREFIX    "10.231.0."     /* domains take .2 to .254 */
+
+/* Parses "HOSTPORT:DOMAINPORT" or ".../udp". 0 or -1. */
+int netns_parse_publish(const char *s, unsigned *hport, unsigned *dport, bool *udp);
+/* Whether s is an address a domain may take (NETNS_PREFIX .2 to .254). */
+bool netns_address_ok(const char *s);
+
+/* Before any thread exists: removes stale namespaces, creates pdvm-NAME with
+ * its veth on the bridge, its address (c->net_address, or a free one, which
+ * is then written there), NAT and published ports, and moves the process
+ * into it; teardown is registered for exit. 0, or -errno with a message. */
+int netns_enter(struct domain_config *c, char *err, size_t errlen);
+/* Removes what netns_enter made (also run at exit). */
+void netns_leave(void);
+
+#endif
