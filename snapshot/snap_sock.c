@@ -120,6 +120,16 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 		frozen[nfrozen++] = ofd_get(o);
 	}
 	uint64_t t0 = host_mono_ns();
+	/* Repair mode first (its EPERM names the missing privilege), then the
+	 * lock; what arrives in between is queued and read after both. */
+	for (int i = 0; i < nfrozen && !r; i++) {
+		int on = TCP_REPAIR_ON;
+		if (setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "TCP_REPAIR on %s: %s%s", frozen[i]->path, strerror(errno),
+				 errno == EPERM ? " (checkpointing TCP connections needs CAP_NET_ADMIN)" : "");
+		}
+	}
 	if (!r && nfrozen) {
 		snprintf(lock_name, sizeof(lock_name), "lock-%.16s", id);
 		r = netlock_add(lock_name, c, nfrozen, err, errlen);
@@ -128,14 +138,6 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 			char m[256];
 			snprintf(m, sizeof(m), "%s", err);
 			snprintf(err, errlen, "freezing %d TCP connection%s: %s", nfrozen, nfrozen > 1 ? "s" : "", m);
-		}
-	}
-	for (int i = 0; i < nfrozen && !r; i++) {
-		int on = TCP_REPAIR_ON;
-		if (setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "TCP_REPAIR on %s: %s%s", frozen[i]->path, strerror(errno),
-				 errno == EPERM ? " (checkpointing TCP connections needs CAP_NET_ADMIN)" : "");
 		}
 	}
 	if (!r && nfrozen)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot; 100 connections on an epoll server; UDP datagrams queued at a snapshot delivered exactly once.
+# tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot; 100 connections on an epoll server; UDP datagrams queued at a snapshot delivered exactly once; failure modes (address in use at restore, no CAP_NET_ADMIN, a peer that closed meanwhile).
 # timeout: 420
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -132,6 +132,74 @@ if [ "$usrc" = 0 ] && [ "$live" = "ready a1 from loopback a2 from loopback a3 fr
 	pass "udp-queued-datagrams-exactly-once"
 else
 	fail "udp-queued-datagrams-exactly-once" "snapshot $usrc; live: $live; restored: $restored $(tails "$SCRATCH/udpr.err")"
+fi
+
+# Failure modes. The address is held by another program at restore: a clear error.
+python3 -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $port)); time.sleep(60)" &
+hold=$!
+BGPIDS+=("$hold")
+for _ in $(seq 100); do ss -Huln "sport = :$port" | grep -q . && break; sleep 0.2; done
+restore_fg "$SCRATCH/ur2.out" "$SCRATCH/ur2.err" "$SCRATCH/udp.img"
+kill "$hold" 2>/dev/null
+if [ "$RRC" != 0 ] && grep -q "bind: Address already in use (another program holds the address)" "$SCRATCH/ur2.err"; then
+	pass "restore-address-in-use-clear-error"
+else
+	fail "restore-address-in-use-clear-error" "restore $RRC: $(cat "$SCRATCH/ur2.err")"
+fi
+
+# Without CAP_NET_ADMIN the snapshot is refused, naming it; the connection goes on unharmed.
+port=$((20000 + RANDOM % 20000))
+: >"$SCRATCH/nocap.out"
+setpriv --inh-caps=-net_admin --bounding-set=-net_admin timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name nocap \
+	-- "$ECHO" "$port" 1 poll </dev/null >"$SCRATCH/nocap.out" 2>"$SCRATCH/nocap.err" &
+pid=$!
+BGPIDS+=("$pid")
+wait_lines "$SCRATCH/nocap.out" 1 "$pid"
+python3 "$CLIENT" --port "$port" --bytes 65536 --progress "$SCRATCH/nocap.half" --pause "$SCRATCH/nocap.go" \
+	--timeout 100 >"$SCRATCH/nocap.client" 2>&1 &
+cpid=$!
+BGPIDS+=("$cpid")
+for _ in $(seq 300); do [ -e "$SCRATCH/nocap.half" ] && break; sleep 0.1; done
+snap nocap "$SCRATCH/nocap.img"
+: >"$SCRATCH/nocap.go"
+wait_pid "$cpid" 100
+if [ "$SRC" != 0 ] && grep -q "needs CAP_NET_ADMIN" "$SERR" && [ "$WRC" = 0 ] &&
+   grep -q "^OK 1 connections" "$SCRATCH/nocap.client"; then
+	pass "no-cap-net-admin-refused-connection-unharmed"
+else
+	fail "no-cap-net-admin-refused-connection-unharmed" "snapshot $SRC: $(cat "$SERR"); client $WRC $(tails "$SCRATCH/nocap.client")"
+fi
+wait_pid "$pid" 30
+
+# The peer closes while the domain is down: after the restore the server reads its
+# bytes, then end-of-file, and ends normally.
+port=$((20000 + RANDOM % 20000))
+: >"$SCRATCH/pc.out"
+start_run pc "$SCRATCH/pc.out" "$SCRATCH/pc.err" -- "$ECHO" "$port" 1 poll
+pid=$BGPID
+wait_lines "$SCRATCH/pc.out" 1 "$pid"
+python3 -c "import socket, os, sys, time
+s = socket.create_connection(('127.0.0.1', $port))
+s.sendall(b'x' * 1000)
+got = b''
+while len(got) < 1000: got += s.recv(1000)
+open(sys.argv[1], 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.05)
+s.sendall(b'y' * 500)
+s.close()" "$SCRATCH/pc.ready" "$SCRATCH/pc.go" >"$SCRATCH/pc.client" 2>&1 &
+cpid=$!
+BGPIDS+=("$cpid")
+for _ in $(seq 300); do [ -e "$SCRATCH/pc.ready" ] && break; sleep 0.1; done
+snap --stop pc "$SCRATCH/pc.img"
+wait_pid "$pid" 30
+: >"$SCRATCH/pc.go"
+wait_pid "$cpid" 60
+restore_fg "$SCRATCH/pcr.out" "$SCRATCH/pcr.err" "$SCRATCH/pc.img"
+if [ "$SRC" = 0 ] && [ "$RRC" = 0 ] && grep -q "^done 1 connections, 1500 bytes echoed" "$SCRATCH/pcr.out"; then
+	pass "peer-closed-while-down-sees-eof-after-restore"
+else
+	fail "peer-closed-while-down-sees-eof-after-restore" "snapshot $SRC, restore $RRC $(tails "$SCRATCH/pc.client" "$SCRATCH/pcr.out" "$SCRATCH/pcr.err")"
 fi
 
 # Another "host": the domain runs in one network namespace, is restored in a fresh one
