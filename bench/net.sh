@@ -54,7 +54,7 @@ net_conns_case() { # $1: connections (0 or 100) -> "snap_ms restore_ms check"
 	local pid=$!
 	for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
 	if [ "$n" -gt 0 ]; then
-		python3 "$REPO/tests/host/tcpclient.py" --port "$port" --conns "$n" --bytes 65536 --progress "$dir/half" \
+		/usr/bin/python3 "$REPO/tests/host/tcpclient.py" --port "$port" --conns "$n" --bytes 65536 --progress "$dir/half" \
 			--pause "$dir/go" --timeout 300 >"$dir/client" 2>&1 &
 		cpid=$!
 		for _ in $(seq 600); do [ -e "$dir/half" ] && break; sleep 0.1; done
@@ -81,7 +81,7 @@ net_conns_case() { # $1: connections (0 or 100) -> "snap_ms restore_ms check"
 	echo "$(((t1 - t0) / 1000)) ${rms:-n/a} $check"
 	cp "$dir/rerr" "$TMP/netc$n.rerr" 2>/dev/null; rm -rf "$dir"
 }
-if [ -x "$B/guest/dyn/tcpecho" ] && command -v python3 >/dev/null; then
+if [ -x "$B/guest/dyn/tcpecho" ] && [ -x /usr/bin/python3 ]; then
 	read -r NET_C0_SNAP NET_C0_REST _ <<<"$(net_conns_case 0)"
 	read -r NET_C100_SNAP NET_C100_REST NET_C100_CHECK <<<"$(net_conns_case 100)"
 fi

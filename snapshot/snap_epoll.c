@@ -139,6 +139,25 @@ int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b
 	return r;
 }
 
+void snap_epoll_rewatch(struct domain *d, struct ofd *target)
+{
+	struct ofd **v;
+	int n = snap_collect_ofds(d, &v);
+	for (int k = 0; k < n; k++) {
+		char *s = v[k]->kind == OFD_EPOLL ? fdinfo(v[k]->hostfd) : NULL;
+		for (char *p = s ? strstr(s, "tfd:") : NULL; p; p = strstr(p + 4, "tfd:")) {
+			int tfd;
+			unsigned ev;
+			unsigned long long data;
+			if (sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) == 3 && tfd == target->hostfd)
+				ep_watch_add(v[k], target, ev, data);
+		}
+		free(s);
+	}
+	if (n >= 0)
+		free(v);
+}
+
 /* ---- restore ---- */
 
 struct ep_item {

@@ -82,7 +82,10 @@ static int pipe_peek(int rfd, struct sbuf *b)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	int r = 0;
-	if (fcntl(p[1], F_SETPIPE_SZ, avail) < 0) {
+	/* tee copies pipe buffers, not bytes: the scratch pipe needs as many
+	 * slots as the source has (small writes leave partly filled ones). */
+	int srcsz = fcntl(rfd, F_GETPIPE_SZ);
+	if (fcntl(p[1], F_SETPIPE_SZ, MAX(srcsz, avail)) < 0) {
 		r = -errno;
 		goto out;
 	}

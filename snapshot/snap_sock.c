@@ -256,35 +256,48 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
 	return 0;
 }
 
-/* Datagrams: those a restore queued, then the host socket's, drained and
- * put back in the live socket's restart queue, so a domain that runs on
- * reads them exactly as before. */
-static int put_dgrams(struct ofd *o, struct sbuf *b, bool drain)
+/*
+ * The queued data of a datagram or UNIX socket: the host queue is drained
+ * into the live socket's restart queue (so a domain that runs on reads it
+ * once, epoll sets report it again), then the whole restart queue goes out:
+ * stream bytes and whole datagrams.
+ */
+static int put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool stream)
 {
-	struct sock *s = sock_of(o, drain);
+	struct sock *s = sock_of(o, true);
 	char *buf = malloc(65536);
-	if (!buf || (drain && !s)) {
+	int drained = 0;
+	if (!buf || !s) {
 		free(buf);
 		return -ENOMEM;
 	}
 	for (;;) {
 		struct sockaddr_storage ss;
 		struct iovec iv = { buf, 65536 };
-		struct msghdr m = { .msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iv, .msg_iovlen = 1 };
-		ssize_t n = drain ? recvmsg(o->hostfd, &m, MSG_DONTWAIT) : -1;
-		if (n < 0)
+		struct msghdr m = { .msg_name = stream ? NULL : &ss, .msg_namelen = stream ? 0 : sizeof(ss),
+				    .msg_iov = &iv, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(o->hostfd, &m, MSG_DONTWAIT);
+		if (n <= 0 && (stream || n < 0))
 			break;
-		if (sock_rq_add_dgram(o, buf, (size_t)n, &ss, m.msg_namelen)) {
+		int e = stream ? sock_rq_add_bytes(o, buf, (size_t)n)
+			       : sock_rq_add_dgram(o, buf, (size_t)n, &ss, m.msg_namelen);
+		if (e) {
 			free(buf);
-			return -ENOMEM;
+			return e;
 		}
+		drained++;
 	}
 	free(buf);
+	if (drained)
+		snap_epoll_rewatch(d, o);
+	sb_u32(b, (uint32_t)(s->rlen - s->roff));
+	sb_put(b, s->rbuf ? s->rbuf + s->roff : (const uint8_t *)"", s->rlen - s->roff);
+	sb_u8(b, s->eof);
 	uint32_t cnt = 0;
-	for (struct sock_dgram *g = s ? s->dq : NULL; g; g = g->next)
+	for (struct sock_dgram *g = s->dq; g; g = g->next)
 		cnt++;
 	sb_u32(b, cnt);
-	for (struct sock_dgram *g = s ? s->dq : NULL; g; g = g->next) {
+	for (struct sock_dgram *g = s->dq; g; g = g->next) {
 		put_addr(b, &g->addr, g->alen);
 		sb_u32(b, (uint32_t)g->len);
 		sb_put(b, g->data, g->len);
@@ -299,8 +312,21 @@ int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, si
 	int proto = gopt(fd, SOL_SOCKET, SO_PROTOCOL);
 	struct sock *s = sock_of(o, false);
 	if (fam == AF_UNIX) {
-		snprintf(err, errlen, "%s: UNIX sockets cannot be checkpointed yet", o->path);
-		return -EOPNOTSUPP;
+		/* socketpair() ends: paired again by id on restore. */
+		if (!s || !s->pair) {
+			snprintf(err, errlen, "%s: UNIX sockets other than socketpair() ends cannot be "
+				 "checkpointed yet", o->path);
+			return -EOPNOTSUPP;
+		}
+		sb_u32(b, (uint32_t)fam);
+		sb_u32(b, (uint32_t)type);
+		sb_u32(b, (uint32_t)proto);
+		sb_u64(b, s->pair);
+		sb_u32(b, (uint32_t)s->pair_end);
+		int r = put_queue(d, o, b, type == SOCK_STREAM);
+		if (r)
+			snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
+		return r;
 	}
 	if (type != SOCK_STREAM && type != SOCK_DGRAM) {
 		snprintf(err, errlen, "%s: socket type %d cannot be checkpointed", o->path, type);
@@ -349,13 +375,23 @@ int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, si
 	if (conn)
 		r = put_tcp_conn(d, o, b, s);
 	else if (!tcp)
-		r = put_dgrams(o, b, true);
+		r = put_queue(d, o, b, false);
 	if (r)
 		snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
 	return r;
 }
 
 /* ---- restoring ---- */
+
+/* socketpair() ends being restored: the pair is made with the first end,
+ * the other waits here for its record (or is closed at the end: its guest
+ * end had been closed). */
+static struct upair {
+	uint64_t id, new_id;
+	int fd[2];
+} upairs[256];
+static int nupairs;
+
 
 static char *unlocks[64];
 static int nunlocks;
@@ -372,6 +408,11 @@ static void note_unlock(const char *name)
 void snap_sock_restore_done(struct domain *d)
 {
 	char err[256];
+	for (int k = 0; k < nupairs; k++)
+		for (int e = 0; e < 2; e++)
+			if (upairs[k].fd[e] >= 0)
+				close(upairs[k].fd[e]);
+	nupairs = 0;
 	for (int i = 0; i < nunlocks; i++) {
 		uint64_t t0 = host_mono_ns();
 		if (unlocks[i] && netlock_del(unlocks[i], err, sizeof(err)))
@@ -557,9 +598,76 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 	return 0;
 }
 
+/* A restart queue as put_queue wrote it. 0, -1 (bad image) or -ENOMEM. */
+static int get_queue(struct sread *r, struct ofd *o)
+{
+	uint32_t len, n;
+	const uint8_t *p = get_bytes(r, &len);
+	bool eof = sr_u8(r);
+	int ret = r->bad ? -1 : sock_rq_add_bytes(o, p, len);
+	if (!ret)
+		sock_of(o, true)->eof = eof;
+	n = sr_u32(r);
+	if (n > MAX_DGRAMS)
+		sr_fail(r, "too many queued datagrams");
+	for (uint32_t i = 0; i < n && !r->bad && !ret; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = get_addr(r, &ss);
+		p = get_bytes(r, &len);
+		if (!r->bad)
+			ret = sock_rq_add_dgram(o, p, len, &ss, sl);
+	}
+	return r->bad ? -1 : ret;
+}
+
+static int get_unix(struct sread *r, int type, int proto, int flags, struct ofd **out, const char *desc)
+{
+	uint64_t id = sr_u64(r);
+	uint32_t end = sr_u32(r);
+	if (end > 1 || !id || (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET))
+		sr_fail(r, "UNIX socket record out of range");
+	if (r->bad)
+		return -1;
+	int k = 0;
+	while (k < nupairs && upairs[k].id != id)
+		k++;
+	if (k == nupairs) {
+		int sv[2];
+		if (k == (int)(sizeof(upairs) / sizeof(upairs[0])))
+			return -ENFILE;
+		if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, proto, sv) < 0)
+			return -errno;
+		upairs[nupairs++] = (struct upair){ id, sock_pair_id(), { sv[0], sv[1] } };
+	}
+	int fd = upairs[k].fd[end];
+	if (fd < 0) {
+		sr_fail(r, "UNIX socket pair end repeated");
+		return -1;
+	}
+	upairs[k].fd[end] = -1;
+	struct ofd *o = ofd_new(fd, flags, OFD_SOCKET, desc);
+	struct sock *s = o ? sock_of(o, true) : NULL;
+	if (!s) {
+		if (o)
+			ofd_put(o);
+		return -ENOMEM;
+	}
+	s->pair = upairs[k].new_id;
+	s->pair_end = (int)end;
+	int ret = get_queue(r, o);
+	if (ret) {
+		ofd_put(o);
+		return ret;
+	}
+	*out = o;
+	return 0;
+}
+
 int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc, char *err, size_t errlen)
 {
 	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
+	if (fam == AF_UNIX && !r->bad)
+		return get_unix(r, type, proto, flags, out, desc);
 	bool listening = sr_u8(r);
 	uint32_t backlog = sr_u32(r);
 	if (backlog > (1u << 20))
@@ -635,17 +743,7 @@ int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc
 		s->eof = t.eof;
 		ret = sock_rq_add_bytes(o, t.inq, t.inq_len);
 	} else if (type == SOCK_DGRAM) {
-		uint32_t n = sr_u32(r);
-		if (n > MAX_DGRAMS)
-			sr_fail(r, "too many queued datagrams");
-		for (uint32_t i = 0; i < n && !r->bad && !ret; i++) {
-			struct sockaddr_storage ss;
-			socklen_t sl = get_addr(r, &ss);
-			uint32_t len;
-			const uint8_t *p = get_bytes(r, &len);
-			if (!r->bad)
-				ret = sock_rq_add_dgram(o, p, len, &ss, sl);
-		}
+		ret = get_queue(r, o);
 	}
 	if (ret || r->bad) {
 		ofd_put(o);

@@ -80,6 +80,9 @@ void snap_sock_restore_done(struct domain *d);
 int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen);
 int snap_get_anon(struct sread *r, uint32_t kind, int flags, struct ofd **out, const char *desc);
 int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
+/* A running domain's socket whose queue a snapshot moved into its restart
+ * queue: the epoll sets that hold it report it ready again. */
+void snap_epoll_rewatch(struct domain *d, struct ofd *target);
 
 /* The `net` section (snapshot/snap_net.c): netns placement into the config. */
 int snap_put_net(struct domain *d, struct sbuf *b, char *err, size_t errlen);

@@ -27,4 +27,7 @@ struct ofd *ep_new(int hfd, int flags, const char *desc);
  * when its restart queue is not empty). 0 or -errno. */
 int ep_register(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data);
 
+/* Adds a watch of `target`'s restart queue to `ep` (none if it has one). */
+int ep_watch_add(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data);
+
 #endif

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "domain.h"
@@ -148,4 +149,10 @@ void sock_sigpipe(struct thread *t)
 {
 	struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
 	sig_send_thread(t, &i);
+}
+
+uint64_t sock_pair_id(void)
+{
+	static _Atomic uint64_t next = 1;
+	return atomic_fetch_add(&next, 1);
 }

@@ -30,7 +30,13 @@ struct sock {
 	size_t rlen, roff;
 	struct sock_dgram *dq;  /* datagrams, oldest first */
 	bool eof;               /* the peer had closed: reads end with 0 */
+	uint64_t pair;          /* socketpair(): both ends share this id (an image
+	                         * pairs them again by it); 0 otherwise */
+	int pair_end;           /* 0 or 1 */
 };
+
+/* A fresh socketpair id. */
+uint64_t sock_pair_id(void);
 
 /* The socket state of a socket description, created on first use when
  * `create` (NULL on ENOMEM or when absent). */

@@ -64,20 +64,26 @@ static void unwatch(struct epset *s, struct ofd *target)
 	}
 }
 
+int ep_watch_add(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data)
+{
+	struct epset *s = ep->priv;
+	for (struct ep_watch *w = s->watch; w; w = w->next)
+		if (w->o == target)
+			return 0;
+	struct ep_watch *w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct ep_watch){ s->watch, ofd_get(target), events, data };
+	s->watch = w;
+	return 0;
+}
+
 int ep_register(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = data };
-	struct epset *s = ep->priv;
 	if (epoll_ctl(ep->hostfd, EPOLL_CTL_ADD, target->hostfd, &ev) < 0)
 		return -errno;
-	if (sock_rq_pending(target)) {
-		struct ep_watch *w = malloc(sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-		*w = (struct ep_watch){ s->watch, ofd_get(target), events, data };
-		s->watch = w;
-	}
-	return 0;
+	return sock_rq_pending(target) ? ep_watch_add(ep, target, events, data) : 0;
 }
 
 static long do_create(struct thread *t, int flags)
@@ -134,12 +140,7 @@ static long sys_epoll_ctl(struct thread *t, const uint64_t a[6])
 			unwatch(s, tg);
 	} else if (!r && sock_rq_pending(tg)) {
 		/* A restored socket added again (after a DEL): watch it too. */
-		struct epset *s = ep->priv;
-		struct ep_watch *w = malloc(sizeof(*w));
-		if (w) {
-			*w = (struct ep_watch){ s->watch, ofd_get(tg), ev.events, ev.data.u64 };
-			s->watch = w;
-		}
+		ep_watch_add(ep, tg, ev.events, ev.data.u64);
 	}
 	if (ep)
 		ofd_put(ep);

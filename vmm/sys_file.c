@@ -157,25 +157,31 @@ static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, i
 }
 
 /*
- * Sockets: the host call never blocks (MSG_DONTWAIT), so it runs with the
- * domain lock held on guest memory in place, like io_direct, with no bounce
- * copy; a blocking socket waits for readiness without the lock and tries
- * again, and a blocking write goes on until all is sent (as Linux's does)
- * unless a pause or signal comes after some bytes went.
+ * Sockets and pipes: the host call never blocks (MSG_DONTWAIT, RWF_NOWAIT),
+ * so it runs with the domain lock held on guest memory in place, like
+ * io_direct, with no bounce copy; a blocking descriptor waits for readiness
+ * without the lock and tries again, and a blocking write goes on until all
+ * is sent (as Linux's does) unless a pause or signal comes after some bytes
+ * went. No host read or write is in flight while the domain is paused, so
+ * a snapshot sees pipe and socket queues as they stand. -EOPNOTSUPP when
+ * the host cannot do it without blocking (then io_bounce does).
  */
-static long io_sock(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum)
+static long io_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum)
 {
 	struct iovec hv[HOST_IOV_BATCH];
 	size_t total = 0, batch;
-	bool fault;
+	bool fault, sock = o->kind == OFD_SOCKET;
 
 	for (;;) {
 		int n = seg_iov(t->dom, seg, nseg, total, wr, hv, &batch, &fault);
 		if (n == 0 && fault)
 			return total ? (long)total : -EFAULT;
 		struct msghdr m = { .msg_iov = hv, .msg_iovlen = (size_t)n };
-		ssize_t r = wr ? sendmsg(o->hostfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)
-			       : recvmsg(o->hostfd, &m, MSG_DONTWAIT);
+		ssize_t r;
+		if (sock)
+			r = wr ? sendmsg(o->hostfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) : recvmsg(o->hostfd, &m, MSG_DONTWAIT);
+		else
+			r = wr ? pwritev2(o->hostfd, hv, n, -1, RWF_NOWAIT) : preadv2(o->hostfd, hv, n, -1, RWF_NOWAIT);
 		if (r >= 0) {
 			total += (size_t)r;
 			/* A read returns what came; a write goes on until all is sent. */
@@ -184,10 +190,8 @@ static long io_sock(struct thread *t, struct ofd *o, const struct gseg *seg, int
 			continue;
 		}
 		int e = errno;
-		if (e == EPIPE && wr)
-			sock_sigpipe(t);
 		if (e != EAGAIN || (o->flags & O_NONBLOCK))
-			return total ? (long)total : -e;
+			return total ? (long)total : -e;     /* EPIPE: syscall.c raises SIGPIPE */
 		int w = sock_wait(t, o->hostfd, wr ? POLLOUT : POLLIN);
 		if (w <= 0)
 			return total ? (long)total : w ? w : -ERESTART_SYSCALL;
@@ -289,12 +293,12 @@ static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, in
 	}
 	for (int i = 0; i < nseg; i++)
 		sum += seg[i].len;
-	if (o->kind == OFD_SOCKET && off < 0 && !(!write && sock_rq_pending(o)))
-		r = io_sock(t, o, seg, nseg, write, sum);
-	else if (o->may_block)
-		r = io_bounce(t, o, seg, nseg, off, write, sum);
-	else
-		r = io_direct(t->dom, o, seg, nseg, off, write);
+	r = -EOPNOTSUPP;
+	if ((o->kind == OFD_SOCKET || o->kind == OFD_PIPE) && off < 0 && !(!write && sock_rq_pending(o)))
+		r = io_nowait(t, o, seg, nseg, write, sum);
+	if (r == -EOPNOTSUPP)
+		r = o->may_block ? io_bounce(t, o, seg, nseg, off, write, sum)
+				 : io_direct(t->dom, o, seg, nseg, off, write);
 	ofd_put(o);
 	return r;
 }

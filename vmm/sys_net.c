@@ -15,6 +15,7 @@
 
 #include "domain.h"
 #include "files_internal.h"
+#include "scm.h"
 #include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"
@@ -92,6 +93,15 @@ static long sys_socketpair(struct thread *t, const uint64_t a[6])
 		fd_close(d, g[0]);
 		fd_close(d, g[1]);
 		return -EFAULT;
+	}
+	/* Which two descriptions are one pair, for an image. */
+	uint64_t id = sock_pair_id();
+	for (int i = 0; i < 2; i++) {
+		struct sock *s = sock_of(fd_peek(d, g[i]), true);
+		if (s) {
+			s->pair = id;
+			s->pair_end = i;
+		}
 	}
 	return 0;
 }
@@ -332,12 +342,13 @@ static long sock_msg(struct thread *t, struct ofd *o, struct msghdr *hm, int fla
 				 hm->msg_name, hm->msg_name ? &hm->msg_namelen : NULL, &of);
 		if (r != -EAGAIN) {
 			hm->msg_flags = of;
+			hm->msg_controllen = 0;
 			return r;
 		}
 	}
 	for (;;) {
 		ssize_t n = send ? sendmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
-				 : recvmsg(o->hostfd, hm, flags | MSG_DONTWAIT);
+				 : recvmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n >= 0)
 			return n;
 		r = -errno;
@@ -404,21 +415,18 @@ static long sys_recvfrom(struct thread *t, const uint64_t a[6])
 	return xfer(t, (int)a[0], a[1], a[2], (int)a[3], a[4], 0, a[5], false);
 }
 
-/* sendmsg/recvmsg: one gathered buffer; control messages (SCM_RIGHTS
- * would carry host fds) are not passed yet: sending one is EOPNOTSUPP,
- * received ones are dropped (MSG_CTRUNC). */
+/* sendmsg/recvmsg: one gathered buffer; control messages through scm.c
+ * (SCM_RIGHTS as host fds, received ones turned back into guest fds). */
 static long msg(struct thread *t, const uint64_t a[6], bool send)
 {
 	struct domain *d = t->dom;
 	struct msghdr m;
 	if (copy_from_user(d, &m, a[1], sizeof(m)))
 		return -EFAULT;
-	if (send && m.msg_controllen) {
-		dom_log(d, "sendmsg with control data (SCM_RIGHTS ...) is not supported yet (EOPNOTSUPP)");
-		return -EOPNOTSUPP;
-	}
 	if (m.msg_iovlen > 1024)
 		return -EMSGSIZE;
+	if (send && m.msg_controllen > SCM_CTL_MAX)
+		return -ENOBUFS;
 	struct iovec iov[1024];
 	if (m.msg_iovlen && copy_from_user(d, iov, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen * sizeof(*iov)))
 		return -EFAULT;
@@ -426,10 +434,12 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	for (size_t i = 0; i < m.msg_iovlen; i++)
 		total += iov[i].iov_len;
 	total = MIN(total, (uint64_t)MAX_IO);
+	size_t gclen = MIN(m.msg_controllen, (size_t)SCM_CTL_MAX);
 	char *buf = malloc(total ? total : 1);
-	if (!buf)
-		return -ENOMEM;
-	long r = 0;
+	uint8_t *gctl = gclen ? malloc(SCM_CTL_MAX) : NULL, *hctl = gclen ? malloc(SCM_CTL_MAX) : NULL;
+	struct ofd *held[SCM_CTL_MAX / sizeof(int)];
+	int nheld = (int)(sizeof(held) / sizeof(held[0]));
+	long r = buf && (!gclen || (gctl && hctl)) ? 0 : -ENOMEM;
 	uint64_t off = 0;
 	for (size_t i = 0; send && i < m.msg_iovlen && off < total && !r; i++) {
 		uint64_t c = MIN(iov[i].iov_len, total - off);
@@ -437,24 +447,28 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 			r = -EFAULT;
 		off += c;
 	}
-	if (r) {
-		free(buf);
-		return r;
+	long hclen = 0;
+	if (!r && send && gclen) {
+		if (copy_from_user(d, gctl, (gva_t)(uintptr_t)m.msg_control, gclen))
+			r = -EFAULT;
+		else if ((hclen = scm_to_host(d, gctl, gclen, hctl, SCM_CTL_MAX, held, &nheld)) < 0)
+			r = hclen;
+	} else {
+		nheld = 0;
 	}
 	int err, dirfd = -1;
-	struct ofd *o = sock_get(d, (int)a[0], &err);
-	if (!o) {
-		free(buf);
-		return err;
-	}
+	struct ofd *o = r ? NULL : sock_get(d, (int)a[0], &err);
+	if (!r && !o)
+		r = err;
 	int flags = (int)a[2];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	if (send && m.msg_name)
+	if (!r && send && m.msg_name)
 		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd);
 	if (!r) {
 		struct iovec hv = { buf, total };
-		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
+		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1, .msg_control = hctl,
+				     .msg_controllen = send ? (size_t)hclen : gclen };
 		if (send && m.msg_name) {
 			hm.msg_name = &ss;
 			hm.msg_namelen = sl;
@@ -462,6 +476,8 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 			hm.msg_name = &ss;
 			hm.msg_namelen = sizeof(ss);
 		}
+		if (!hm.msg_controllen)
+			hm.msg_control = NULL;
 		r = sock_msg(t, o, &hm, flags & MSG_OK, send);
 		if (!send && r >= 0) {
 			uint64_t left = MIN((uint64_t)r, total);
@@ -472,24 +488,32 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 					r = -EFAULT;
 				off += c;
 			}
-			int32_t fl = hm.msg_flags | (m.msg_controllen && hm.msg_controllen ? MSG_CTRUNC : 0);
-			uint64_t zero = 0;
+			int ctrunc = 0;
+			uint64_t glen = hm.msg_control ? scm_to_guest(d, hctl, hm.msg_controllen, gctl, gclen,
+								       flags & MSG_CMSG_CLOEXEC, &ctrunc) : 0;
+			int32_t fl = (hm.msg_flags & ~MSG_CMSG_CLOEXEC) | (ctrunc ? MSG_CTRUNC : 0);
 			if (r >= 0 && m.msg_name && m.msg_namelen) {
 				socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
 				if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
 					r = -EFAULT;
 			}
 			uint32_t nl = hm.msg_namelen;
-			if (r >= 0 && (copy_to_user(d, a[1] + offsetof(struct msghdr, msg_namelen), &nl, 4) ||
-				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_controllen), &zero, 8) ||
+			if (r >= 0 && ((glen && copy_to_user(d, (gva_t)(uintptr_t)m.msg_control, gctl, glen)) ||
+				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_namelen), &nl, 4) ||
+				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_controllen), &glen, 8) ||
 				       copy_to_user(d, a[1] + offsetof(struct msghdr, msg_flags), &fl, 4)))
 				r = -EFAULT;
 		}
 	}
 	if (dirfd >= 0)
 		close(dirfd);
+	for (int i = 0; i < nheld; i++)
+		ofd_put(held[i]);
 	free(buf);
-	ofd_put(o);
+	free(gctl);
+	free(hctl);
+	if (o)
+		ofd_put(o);
 	return r;
 }
 

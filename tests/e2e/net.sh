@@ -1,15 +1,16 @@
 #!/bin/bash
-# net.sh: sockets on the host's network (issue 5, first part) — python3 TCP/UDP/socketpair/AF_UNIX inside a domain against native, a domain's http.server fetched from the host, and a snapshot of the serving domain.
+# net.sh: sockets on the host's network (issue 5) — python3 TCP/UDP/socketpair/AF_UNIX and SCM_RIGHTS between processes inside a domain against native, a domain's http.server fetched from the host, a snapshot of the serving domain, and socketpairs between processes across a restore.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 tests/guest/py/net.py
+need_file /usr/bin/python3 tests/guest/py/net.py tests/guest/py/scm.py tests/guest/py/unixsnap.py
 ROOTDIR=$(pwd)
 W=$SCRATCH/w
 mkdir -p "$W"
 
 compare python3-sockets --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/net.py
+compare scm-rights-between-processes --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/scm.py
 
 # AF_UNIX paths resolve inside the root; binding needs a writable place.
 run_pdvm --writable "$W" --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/net.py "$W"
@@ -33,7 +34,7 @@ start_run web "$SCRATCH/web.out" "$SCRATCH/web.err" --cwd "$ROOTDIR" -- /usr/bin
 pid=$BGPID
 got=""
 for _ in $(seq 100); do
-	got=$(python3 -c "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/net.py', timeout=5).read().decode())" 2>/dev/null) && break
+	got=$(/usr/bin/python3 -c "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/net.py', timeout=5).read().decode())" 2>/dev/null) && break
 	sleep 0.2
 done
 if [ -n "$got" ] && [ "$got" = "$(cat tests/guest/py/net.py)" ]; then
@@ -43,7 +44,7 @@ else
 fi
 # A snapshot of the serving domain (its listening socket in the image) leaves it serving.
 snap web "$SCRATCH/img"
-got=$(python3 -c "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/net.py', timeout=5).read().decode())" 2>/dev/null)
+got=$(/usr/bin/python3 -c "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/net.py', timeout=5).read().decode())" 2>/dev/null)
 if [ "$SRC" = 0 ] && [ "$got" = "$(cat tests/guest/py/net.py)" ]; then
 	pass "listening-socket-snapshot-domain-serves-on"
 else
@@ -51,4 +52,21 @@ else
 fi
 kill -TERM "$pid" 2>/dev/null
 wait_pid "$pid"
+
+# socketpair()s between two processes, with messages queued, across snapshot --stop and restore.
+native_bg "$SCRATCH/unix.native" /usr/bin/python3 "$ROOTDIR/tests/guest/py/unixsnap.py"
+: >"$SCRATCH/unix.out"
+start_run unixp "$SCRATCH/unix.out" "$SCRATCH/unix.err" -- /usr/bin/python3 "$ROOTDIR/tests/guest/py/unixsnap.py"
+pid=$BGPID
+wait_lines "$SCRATCH/unix.out" 2 "$pid"
+snap --stop unixp "$SCRATCH/unix.img"
+wait_pid "$pid" 30
+restore_fg "$SCRATCH/unixr.out" "$SCRATCH/unixr.err" "$SCRATCH/unix.img"
+wait "$NATPID"
+if [ "$SRC" = 0 ] && [ "$RRC" = 0 ] && [ -s "$SCRATCH/unixr.out" ] &&
+   concat_is_native "$SCRATCH/unix.native" "$SCRATCH/unix.out" "$SCRATCH/unixr.out"; then
+	pass "socketpairs-between-processes-across-restore"
+else
+	fail "socketpairs-between-processes-across-restore" "snapshot $SRC $(head -c 300 "$SERR"); restore $RRC; $(diff_native "$SCRATCH/unix.native" "$SCRATCH/unix.out" "$SCRATCH/unixr.out") $(tails "$SCRATCH/unixr.err")"
+fi
 finish

@@ -1,5 +1,5 @@
 #!/bin/bash
-# netns.sh: network placement (issue 5) — a domain in its own namespace (--net netns): python3 -m http.server answers curl on the host through --publish, and at its own address; a domain fetches from a server on the host (python urllib in netns mode, busybox wget in host mode); a published server snapshotted with --stop and restored answers again; a crashed pdvm's namespace and rules are removed at the next start, a clean exit removes its own.
+# netns.sh: network placement (issue 5) — a domain in its own namespace (--net netns): /usr/bin/python3 -m http.server answers curl on the host through --publish, and at its own address; a domain fetches from a server on the host (python urllib in netns mode, busybox wget in host mode); a published server snapshotted with --stop and restored answers again; a crashed pdvm's namespace and rules are removed at the next start, a clean exit removes its own.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -59,7 +59,7 @@ else
 fi
 
 # A domain fetches from a server on the host: urllib through the bridge (netns), busybox wget (host).
-python3 -m http.server --bind 0.0.0.0 --directory tests/guest/py "$((HP + 1))" >/dev/null 2>&1 &
+/usr/bin/python3 -m http.server --bind 0.0.0.0 --directory tests/guest/py "$((HP + 1))" >/dev/null 2>&1 &
 SPID=$!
 BGPIDS+=("$SPID")
 run_pdvm --net netns --cwd "$ROOTDIR" -- /usr/bin/python3 -c "import urllib.request, sys, time

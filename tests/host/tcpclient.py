@@ -15,6 +15,7 @@ ap.add_argument("--pause", default="", help="file: half way, stop sending and re
 ap.add_argument("--progress", default="", help="file: created when every connection is half way")
 ap.add_argument("--timeout", type=float, default=120)
 a = ap.parse_args()
+a.chunk = max(1, min(a.chunk, a.bytes // 4))  # so that "half way" falls between chunks
 
 
 # A pseudo-random block of prime length: a lost, repeated or reordered chunk shows.

@@ -1,0 +1,169 @@
+/* scm.c: SCM_RIGHTS for a domain — guest fds sent as their host fds, received host fds turned back into the domain's own descriptions (found by kcmp when the domain already has the file open, so offsets and socket state stay shared). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "epoll.h"
+#include "files_internal.h"
+#include "scm.h"
+
+#define SCM_MAX_FD 253          /* Linux's per-message limit */
+
+long scm_to_host(struct domain *d, const uint8_t *gctl, size_t glen, uint8_t *hctl, size_t hcap,
+		 struct ofd **held, int *nheld)
+{
+	size_t off = 0, hoff = 0;
+	int cap = *nheld;
+	*nheld = 0;
+	while (off + sizeof(struct cmsghdr) <= glen) {
+		struct cmsghdr c;
+		memcpy(&c, gctl + off, sizeof(c));
+		if (c.cmsg_len < sizeof(c) || c.cmsg_len > glen - off)
+			return -EINVAL;
+		size_t dlen = c.cmsg_len - CMSG_LEN(0);
+		const uint8_t *data = gctl + off + CMSG_LEN(0);
+		if (CMSG_SPACE(dlen) > hcap - hoff)
+			return -ENOBUFS;
+		struct cmsghdr *h = (struct cmsghdr *)(hctl + hoff);
+		*h = c;
+		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_RIGHTS) {
+			size_t n = dlen / sizeof(int);
+			if (n == 0 || n > SCM_MAX_FD || dlen % sizeof(int))
+				return -EINVAL;
+			for (size_t i = 0; i < n; i++) {
+				int gfd;
+				memcpy(&gfd, data + i * sizeof(int), sizeof(int));
+				struct ofd *o = *nheld < cap ? fd_get(d, gfd) : NULL;
+				if (!o)
+					return *nheld < cap ? -EBADF : -ETOOMANYREFS;
+				held[(*nheld)++] = o;
+				memcpy(CMSG_DATA(h) + i * sizeof(int), &o->hostfd, sizeof(int));
+			}
+		} else if (c.cmsg_level == SOL_SOCKET) {
+			/* SCM_CREDENTIALS would carry guest ids the host checks. */
+			dom_log(d, "sendmsg: control message type %d is not supported (EOPNOTSUPP)", c.cmsg_type);
+			return -EOPNOTSUPP;
+		} else {
+			memcpy(CMSG_DATA(h), data, dlen);   /* IP_PKTINFO and friends: plain data */
+		}
+		hoff += CMSG_SPACE(dlen);
+		off += CMSG_ALIGN(c.cmsg_len);
+	}
+	return (long)hoff;
+}
+
+/* The domain's description of the file behind host fd `hfd` (a new
+ * reference), or NULL. */
+static struct ofd *find_open(struct domain *d, int hfd, const struct stat *st)
+{
+	pid_t me = getpid();
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct files *f = d->procs[i] ? d->procs[i]->files : NULL;
+		for (int fd = 0; f && fd < f->nfds; fd++) {
+			struct ofd *o = f->fds[fd].ofd;
+			struct stat s2;
+			if (!o || o->hostfd < 0 || fstat(o->hostfd, &s2) || s2.st_ino != st->st_ino ||
+			    s2.st_dev != st->st_dev)
+				continue;
+			if (syscall(SYS_kcmp, me, me, KCMP_FILE, o->hostfd, hfd) == 0)
+				return ofd_get(o);
+		}
+	}
+	return NULL;
+}
+
+/* A description for a received host fd (taken over). */
+static struct ofd *adopt(struct domain *d, int hfd)
+{
+	struct stat st;
+	if (fstat(hfd, &st) < 0) {
+		close(hfd);
+		return NULL;
+	}
+	struct ofd *o = find_open(d, hfd, &st);
+	if (o) {
+		close(hfd);
+		return o;
+	}
+	char link[PATH_MAX] = "", g[PATH_MAX];
+	int fl = fcntl(hfd, F_GETFL);
+	host_fd_path(hfd, link, sizeof(link));
+	enum ofd_kind kind = OFD_OTHER;
+	const char *desc = link;
+	if (S_ISSOCK(st.st_mode))
+		kind = OFD_SOCKET;
+	else if (S_ISFIFO(st.st_mode))
+		kind = OFD_PIPE;
+	else if (!strcmp(link, "anon_inode:[eventfd]"))
+		kind = OFD_EVENTFD;
+	else if (!strcmp(link, "anon_inode:[eventpoll]"))
+		return ep_new(hfd, fl < 0 ? O_RDWR : fl, link);
+	else if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+		 host_to_guest(proc_cur(d)->files, link, g, sizeof(g)) == 0) {
+		kind = OFD_FILE;
+		desc = g;
+	}
+	return ofd_new(hfd, fl < 0 ? O_RDWR : fl & ~O_CLOEXEC, kind, desc);
+}
+
+size_t scm_to_guest(struct domain *d, const uint8_t *hctl, size_t hlen, uint8_t *gctl, size_t gcap,
+		    int cloexec, int *ctrunc)
+{
+	size_t off = 0, goff = 0;
+	while (off + sizeof(struct cmsghdr) <= hlen) {
+		struct cmsghdr c;
+		memcpy(&c, hctl + off, sizeof(c));
+		if (c.cmsg_len < sizeof(c) || c.cmsg_len > hlen - off)
+			break;
+		size_t clen = c.cmsg_len;
+		size_t dlen = c.cmsg_len - CMSG_LEN(0);
+		const uint8_t *data = hctl + off + CMSG_LEN(0);
+		bool rights = c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_RIGHTS;
+		size_t n = rights ? dlen / sizeof(int) : 0, fit = n;
+		if (goff + CMSG_LEN(0) > gcap) {
+			*ctrunc = 1;
+			fit = 0;
+		} else if (rights && CMSG_LEN(n * sizeof(int)) > gcap - goff) {
+			fit = (gcap - goff - CMSG_LEN(0)) / sizeof(int);
+			*ctrunc = 1;
+		}
+		uint8_t *out = gctl + goff;
+		size_t put = 0;
+		for (size_t i = 0; i < n; i++) {
+			int hfd;
+			memcpy(&hfd, data + i * sizeof(int), sizeof(int));
+			struct ofd *o = i < fit ? adopt(d, hfd) : NULL;
+			if (i >= fit)
+				close(hfd);
+			int gfd = o ? fd_install(d, o, 0, cloexec) : -EMFILE;
+			if (gfd < 0) {
+				*ctrunc = 1;
+				continue;
+			}
+			memcpy(out + CMSG_LEN(0) + put * sizeof(int), &gfd, sizeof(int));
+			put++;
+		}
+		if (goff + CMSG_LEN(0) <= gcap) {
+			size_t len = rights ? CMSG_LEN(put * sizeof(int)) : CMSG_LEN(dlen);
+			if (!rights) {
+				if (len > gcap - goff) {
+					*ctrunc = 1;
+					break;
+				}
+				memcpy(out + CMSG_LEN(0), data, dlen);
+			}
+			c.cmsg_len = len;
+			memcpy(out, &c, sizeof(c));
+			goff += MIN(CMSG_SPACE(len - CMSG_LEN(0)), gcap - goff);
+		}
+		off += CMSG_ALIGN(clen);
+	}
+	return goff;
+}
