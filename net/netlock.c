@@ -10,12 +10,6 @@
 #include "netlock.h"
 #include "tool.h"
 
-/* Runs `nft -f -` on script. */
-static int nft_run(const char *script, char *err, size_t errlen)
-{
-	return tool_run("nft", (const char *const[]){ "-f", "-", NULL }, script, NULL, 0, err, errlen);
-}
-
 /* The IPv4 address of a v4 or v4-mapped v6 address, for `ip` rules. */
 static bool as_v4(const struct sockaddr_storage *ss, struct in_addr *a, uint16_t *port)
 {
@@ -94,7 +88,7 @@ int netlock_add(const char *name, const struct netlock_conn *c, int n, char *err
 		off += (size_t)snprintf(s + off, cap - off, "add element inet pdvm %s4 { %s }\n", name, e4);
 	if (o6)
 		snprintf(s + off, cap - off, "add element inet pdvm %s6 { %s }\n", name, e6);
-	r = nft_run(s, err, errlen);
+	r = tool_nft(s, err, errlen);
 out:
 	free(s);
 	free(e4);
@@ -112,5 +106,5 @@ int netlock_del(const char *name, char *err, size_t errlen)
 		 "add set inet pdvm %s6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n"
 		 "flush chain inet pdvm %s\ndelete chain inet pdvm %s\ndelete set inet pdvm %s4\ndelete set inet pdvm %s6\n",
 		 name, name, name, name, name, name, name);
-	return nft_run(s, err, errlen);
+	return tool_nft(s, err, errlen);
 }

@@ -55,18 +55,13 @@ static int ip(const char *const args[], const char *input, char *err, size_t err
 	return tool_run("ip", args, input, NULL, 0, err, errlen);
 }
 
-static int nft(const char *script, char *err, size_t errlen)
-{
-	return tool_run("nft", (const char *const[]){ "-f", "-", NULL }, script, NULL, 0, err, errlen);
-}
-
 /* Removes namespace and table `name` and its record (errors ignored). */
 static void remove_ns(const char *name, const char *rec)
 {
 	char err[256], s[160];
 	ip((const char *const[]){ "netns", "del", name, NULL }, NULL, err, sizeof(err));
 	snprintf(s, sizeof(s), "add table ip %s\ndelete table ip %s\n", name, name);
-	nft(s, err, sizeof(err));
+	tool_nft(s, err, sizeof(err));
 	if (rec)
 		unlink(rec);
 }
@@ -148,7 +143,7 @@ static int nat_rules(const struct domain_config *c, const char *addr, char *err,
 			"add rule ip %s out fib daddr type local %s dport %u dnat to %s:%u\n",
 			t, pr, hp, addr, dp, t, pr, hp, addr, dp);
 	}
-	int r = nft(s, err, errlen);
+	int r = tool_nft(s, err, errlen);
 	free(s);
 	return r;
 }

@@ -12,16 +12,14 @@
 
 extern char **environ;
 
-const char *tool_path(const char *name)
+/* The first executable `name` under the system directories into buf, or NULL. */
+static const char *tool_path(const char *name, char *buf, size_t len)
 {
-	static char buf[4][64];
-	static int next;
 	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-	char *p = buf[next++ % 4];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(p, sizeof(buf[0]), "%s/%s", dirs[i], name);
-		if (access(p, X_OK) == 0)
-			return p;
+		snprintf(buf, len, "%s/%s", dirs[i], name);
+		if (access(buf, X_OK) == 0)
+			return buf;
 	}
 	return NULL;
 }
@@ -29,7 +27,8 @@ const char *tool_path(const char *name)
 int tool_run(const char *name, const char *const args[], const char *input, char *out, size_t outlen,
 	     char *err, size_t errlen)
 {
-	const char *path = tool_path(name);
+	char pbuf[64];
+	const char *path = tool_path(name, pbuf, sizeof(pbuf));
 	if (!path) {
 		snprintf(err, errlen, "%s not found (Debian packages iproute2 and nftables)", name);
 		return -ENOENT;
@@ -95,4 +94,9 @@ int tool_run(const char *name, const char *const args[], const char *input, char
 		*nl = '\0';
 	snprintf(err, errlen, "%s: %s", name, got ? msg : "failed");
 	return strstr(msg, "ermission") || strstr(msg, "not permitted") ? -EPERM : -EIO;
+}
+
+int tool_nft(const char *script, char *err, size_t errlen)
+{
+	return tool_run("nft", (const char *const[]){ "-f", "-", NULL }, script, NULL, 0, err, errlen);
 }

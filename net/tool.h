@@ -4,13 +4,13 @@
 
 #include <stddef.h>
 
-/* The first executable of names under /usr/sbin, /sbin, /usr/bin, /bin, or NULL. */
-const char *tool_path(const char *name);
-
-/* Runs `name args...` (args NULL-terminated) with `input` on its stdin;
+/* Runs `name args...` (found under /usr/sbin, /sbin, /usr/bin, /bin) (args NULL-terminated) with `input` on its stdin;
  * its output goes to out (may be NULL; NUL-terminated, cut at outlen). 0 when
  * it exits 0; else -errno with "name: first line of its complaint" in err. */
 int tool_run(const char *name, const char *const args[], const char *input, char *out, size_t outlen,
 	     char *err, size_t errlen);
+
+/* `nft -f -` on script (net/netlock.c, net/netns.c). */
+int tool_nft(const char *script, char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,19 @@ static char *fdinfo(int fd)
 	return s;
 }
 
+/* The next item of an epoll fdinfo text from p on: its target host fd,
+ * events and data; the position after it, or NULL at the end. */
+static char *next_item(char *p, int *tfd, unsigned *ev, unsigned long long *data)
+{
+	while (p && (p = strstr(p, "tfd:"))) {
+		int ok = sscanf(p, "tfd: %d events: %x data: %llx", tfd, ev, data) == 3;
+		p += 4;
+		if (ok)
+			return p;
+	}
+	return NULL;
+}
+
 /* The interest list, as the host kernel has it: target (description index),
  * events, and the guest's data. Targets outside every fd table are gone
  * for the guest (a closed fd whose description lives on) and are left out. */
@@ -60,12 +73,10 @@ static int put_epoll(struct domain *d, struct ofd *o, struct ofd **v, int n, str
 		return -errno;
 	struct sbuf items = { 0 };
 	uint32_t cnt = 0;
-	for (char *p = strstr(s, "tfd:"); p; p = strstr(p + 4, "tfd:")) {
-		int tfd;
-		unsigned ev;
-		unsigned long long data;
-		if (sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) != 3)
-			continue;
+	int tfd;
+	unsigned ev;
+	unsigned long long data;
+	for (char *p = next_item(s, &tfd, &ev, &data); p; p = next_item(p, &tfd, &ev, &data)) {
 		int k = 0;
 		while (k < n && v[k]->hostfd != tfd)
 			k++;
@@ -145,13 +156,12 @@ void snap_epoll_rewatch(struct domain *d, struct ofd *target)
 	int n = snap_collect_ofds(d, &v);
 	for (int k = 0; k < n; k++) {
 		char *s = v[k]->kind == OFD_EPOLL ? fdinfo(v[k]->hostfd) : NULL;
-		for (char *p = s ? strstr(s, "tfd:") : NULL; p; p = strstr(p + 4, "tfd:")) {
-			int tfd;
-			unsigned ev;
-			unsigned long long data;
-			if (sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) == 3 && tfd == target->hostfd)
+		int tfd;
+		unsigned ev;
+		unsigned long long data;
+		for (char *p = next_item(s, &tfd, &ev, &data); p; p = next_item(p, &tfd, &ev, &data))
+			if (tfd == target->hostfd)
 				ep_watch_add(v[k], target, ev, data);
-		}
 		free(s);
 	}
 	if (n >= 0)

@@ -47,16 +47,18 @@ static int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
+static int gopt(int fd, int level, int opt)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	return getsockopt(fd, level, opt, &v, &l) < 0 ? 0 : v;
+}
+
 static bool is_tcp(int fd)
 {
-	int type = 0, proto = 0, fam = 0;
-	socklen_t l = sizeof(int);
-	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l);
-	l = sizeof(int);
-	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
-	l = sizeof(int);
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l);
-	return (fam == AF_INET || fam == AF_INET6) && type == SOCK_STREAM && proto == IPPROTO_TCP;
+	int fam = gopt(fd, SOL_SOCKET, SO_DOMAIN);
+	return (fam == AF_INET || fam == AF_INET6) && gopt(fd, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+	       gopt(fd, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
 }
 
 static const char *state_name(int st)
@@ -165,13 +167,6 @@ static void put_addr(struct sbuf *b, const struct sockaddr_storage *ss, socklen_
 {
 	sb_u32(b, sl);
 	sb_put(b, ss, sl);
-}
-
-static int gopt(int fd, int level, int opt)
-{
-	int v = 0;
-	socklen_t l = sizeof(v);
-	return getsockopt(fd, level, opt, &v, &l) < 0 ? 0 : v;
 }
 
 /* Peeks `len` bytes of the selected repair queue. */

@@ -16,7 +16,6 @@
 #include "syscall.h"
 #include "uaccess.h"
 
-#define SLICE_MS        100
 #define EP_BATCH        1024    /* events per call at most (fewer is always allowed) */
 #define EP_FLAGS_OK     (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND | \
 			 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP | \
@@ -173,11 +172,16 @@ static int watch_ready(struct epset *s, struct epoll_event *ev, int max)
 	return n;
 }
 
-static int64_t now_ms(void)
+struct ep_ctx {
+	int fd;
+	struct epoll_event *ev;
+	int n;
+};
+
+static int host_epoll_wait(void *ctx, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	struct ep_ctx *c = ctx;
+	return epoll_wait(c->fd, c->ev, c->n, ms);
 }
 
 static long do_wait(struct thread *t, int epfd, gva_t uev, int maxev, int64_t timeout_ms)
@@ -214,28 +218,9 @@ static long do_wait(struct thread *t, int epfd, gva_t uev, int maxev, int64_t ti
 				ev[k++] = ev[got + i];
 		got = k;
 	}
-	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	while (got == 0) {
-		int64_t left = end < 0 ? SLICE_MS : end - now_ms();
-		int slice = (int)(left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : left);
-		dom_block_begin(t);
-		int r = epoll_wait(o->hostfd, ev, n, slice);
-		int e = errno;
-		bool alive = dom_block_end(t);
-		if (r < 0 && e != EINTR) {
-			got = -e;
-			break;
-		}
-		if (r > 0) {
-			got = r;
-			break;
-		}
-		if (!alive) {
-			got = d->exiting ? -EINTR : -ERESTART_SYSCALL;
-			break;
-		}
-		if (end >= 0 && now_ms() >= end)
-			break;
+	if (got == 0) {
+		struct ep_ctx c = { o->hostfd, ev, n };
+		got = wait_slices(t, timeout_ms, host_epoll_wait, &c);
 	}
 	if (got > 0 && copy_to_user(d, uev, ev, (size_t)got * sizeof(*ev)))
 		got = -EFAULT;
@@ -260,17 +245,12 @@ static long sys_epoll_pwait(struct thread *t, const uint64_t a[6])
 
 static long sys_epoll_pwait2(struct thread *t, const uint64_t a[6])
 {
-	int64_t ms = -1;
+	int64_t ms;
 	if (a[4] && a[5] != 8)
 		return -EINVAL;
-	if (a[3]) {
-		struct timespec ts;
-		if (copy_from_user(t->dom, &ts, a[3], sizeof(ts)))
-			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
-			return -EINVAL;
-		ms = ts.tv_sec > 1000000000 ? 1000000000000LL : ts.tv_sec * 1000LL + (ts.tv_nsec + 999999) / 1000000;
-	}
+	int r = timeout_from_user(t->dom, a[3], &ms);
+	if (r)
+		return r;
 	return do_wait(t, (int)a[0], a[1], (int)a[2], ms);
 }
 

@@ -22,6 +22,38 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long wait_slices(struct thread *t, int64_t timeout_ms, int (*wait)(void *ctx, int ms), void *ctx)
+{
+	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	for (;;) {
+		int64_t left = end < 0 ? SLICE_MS : end - now_ms();
+		int slice = (int)(left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : left);
+		dom_block_begin(t);
+		int r = wait(ctx, slice);
+		int e = errno;
+		bool alive = dom_block_end(t);
+		if (r < 0 && e != EINTR)
+			return -e;
+		if (r > 0)
+			return r;
+		if (!alive) /* pausing: re-issued afterwards (with the whole timeout) */
+			return t->dom->exiting ? -EINTR : -ERESTART_SYSCALL;
+		if (end >= 0 && now_ms() >= end)
+			return 0;
+	}
+}
+
+struct poll_ctx {
+	struct pollfd *hp;
+	unsigned n;
+};
+
+static int host_poll(void *ctx, int ms)
+{
+	struct poll_ctx *pc = ctx;
+	return poll(pc->hp, pc->n, ms);
+}
+
 /*
  * Polls guest fds: each becomes its host fd (a closed one reports POLLNVAL,
  * a negative one is ignored, as on Linux). The host poll runs without the
@@ -66,32 +98,12 @@ static long do_poll(struct thread *t, struct pollfd *gp, unsigned n, int64_t tim
 				ready++;
 			}
 	}
-	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	while (!ready) {
-		int64_t left = end < 0 ? SLICE_MS : end - now_ms();
-		int slice = (int)(left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : left);
-		dom_block_begin(t);
-		int r = poll(hp, n, slice);
-		int e = errno;
-		bool alive = dom_block_end(t);
-		if (r < 0 && e != EINTR) {
-			ready = -e;
-			break;
-		}
-		if (r > 0) {
-			for (unsigned i = 0; i < n; i++)
-				if (hp[i].fd >= 0)
-					gp[i].revents = hp[i].revents;
-			ready = r;
-			break;
-		}
-		if (!alive) {
-			/* Pausing: re-issued afterwards (with the whole timeout). */
-			ready = t->dom->exiting ? -EINTR : -ERESTART_SYSCALL;
-			break;
-		}
-		if (end >= 0 && now_ms() >= end)
-			break;
+	if (!ready) {
+		struct poll_ctx pc = { hp, n };
+		ready = wait_slices(t, timeout_ms, host_poll, &pc);
+		for (unsigned i = 0; ready > 0 && i < n; i++)
+			if (hp[i].fd >= 0)
+				gp[i].revents = hp[i].revents;
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (refs[i])
@@ -126,7 +138,7 @@ static long sys_poll(struct thread *t, const uint64_t a[6])
 	return poll_user(t, a[0], a[1], ms < 0 ? -1 : ms);
 }
 
-static int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms)
+int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms)
 {
 	struct timespec ts;
 	if (!uts) {
