@@ -364,7 +364,10 @@ void sig_deliver(struct thread *t)
 			kill_for(t, SIGSEGV, "cannot build a signal frame; killed by");
 			return;
 		}
-		t->sigmask = user_mask(t) | sa->mask;
+		/* The handler runs under the mask in force, a sigsuspend's or
+		 * ppoll's temporary one included; its frame keeps the thread's
+		 * own for sigreturn. */
+		t->sigmask |= sa->mask;
 		t->restore_sigmask = false;
 		if (!(sa->flags & KSA_NODEFER))
 			t->sigmask |= SIGBIT(sig);

@@ -87,6 +87,16 @@ void sig_wake(struct thread *t);
 /* Is there a pending signal t does not block? */
 bool sig_deliverable(const struct thread *t);
 
+/* ppoll, pselect6, epoll_pwait, sigsuspend: the mask at guest address
+ * umask (size bytes; 0 = none) replaces t's for the wait. -EINVAL for a
+ * size that is not a sigset_t, -EFAULT for a bad pointer. */
+long sig_mask_swap_in(struct thread *t, gva_t umask, uint64_t size);
+/* After such a wait returned ret: the thread's own mask goes back now,
+ * unless a signal the temporary mask let through ended the wait; then it
+ * goes back once the handler's frame is built (the handler runs under the
+ * temporary mask, its sigreturn restores the thread's own, as on Linux). */
+long sig_mask_swap_out(struct thread *t, long ret);
+
 /* Before t re-enters the guest, with t->regs current: acts on pending
  * unblocked signals — default action, or a frame for the handler — and
  * settles an interrupted system call (EINTR or restart). */

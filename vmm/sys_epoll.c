@@ -235,23 +235,19 @@ static long sys_epoll_wait(struct thread *t, const uint64_t a[6])
 	return do_wait(t, (int)a[0], a[1], (int)a[2], ms < 0 ? -1 : ms);
 }
 
-/* The temporary signal mask is not applied yet (as for ppoll). */
 static long sys_epoll_pwait(struct thread *t, const uint64_t a[6])
 {
-	if (a[4] && a[5] != 8)
-		return -EINVAL;
-	return sys_epoll_wait(t, a);
+	long r = sig_mask_swap_in(t, a[4], a[5]);
+	return r ? r : sig_mask_swap_out(t, sys_epoll_wait(t, a));
 }
 
 static long sys_epoll_pwait2(struct thread *t, const uint64_t a[6])
 {
 	int64_t ms;
-	if (a[4] && a[5] != 8)
-		return -EINVAL;
-	int r = timeout_from_user(t->dom, a[3], &ms);
-	if (r)
-		return r;
-	return do_wait(t, (int)a[0], a[1], (int)a[2], ms);
+	long r = timeout_from_user(t->dom, a[3], &ms);
+	if (!r)
+		r = sig_mask_swap_in(t, a[4], a[5]);
+	return r ? r : sig_mask_swap_out(t, do_wait(t, (int)a[0], a[1], (int)a[2], ms));
 }
 
 const struct syscall_desc sys_epoll_table[] = {

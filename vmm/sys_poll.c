@@ -156,14 +156,11 @@ int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms)
 static long sys_ppoll(struct thread *t, const uint64_t a[6])
 {
 	int64_t ms;
-	if (a[3] && a[4] != 8)
-		return -EINVAL;
-	int r = timeout_from_user(t->dom, a[2], &ms);
+	long r = timeout_from_user(t->dom, a[2], &ms);
 	if (r)
 		return r;
-	/* Not yet applied: the temporary signal mask (a[3]); a signal that
-	 * arrives ends the wait under the thread's own mask. */
-	return poll_user(t, a[0], a[1], ms);
+	r = sig_mask_swap_in(t, a[3], a[4]);
+	return r ? r : sig_mask_swap_out(t, poll_user(t, a[0], a[1], ms));
 }
 
 static long select_common(struct thread *t, int nfds, gva_t sets[3], int64_t ms)
@@ -231,10 +228,15 @@ static long sys_pselect6(struct thread *t, const uint64_t a[6])
 {
 	gva_t sets[3] = { a[1], a[2], a[3] };
 	int64_t ms;
-	int r = timeout_from_user(t->dom, a[4], &ms);
+	long r = timeout_from_user(t->dom, a[4], &ms);
 	if (r)
 		return r;
-	return select_common(t, (int)a[0], sets, ms);
+	/* The sixth argument points at { const sigset_t *ss; size_t len; }. */
+	uint64_t sig[2] = { 0, 0 };
+	if (a[5] && copy_from_user(t->dom, sig, a[5], sizeof(sig)))
+		return -EFAULT;
+	r = sig_mask_swap_in(t, sig[0], sig[1]);
+	return r ? r : sig_mask_swap_out(t, select_common(t, (int)a[0], sets, ms));
 }
 
 const struct syscall_desc sys_poll_table[] = {

@@ -259,6 +259,36 @@ static bool wait_once(struct thread *t, uint64_t deadline)
 	return e != ETIMEDOUT;
 }
 
+long sig_mask_swap_in(struct thread *t, gva_t umask, uint64_t size)
+{
+	uint64_t mask;
+
+	if (!umask)
+		return 0;
+	if (size != KSIGSET_SIZE)
+		return -EINVAL;
+	if (copy_from_user(t->dom, &mask, umask, sizeof(mask)))
+		return -EFAULT;
+	t->saved_sigmask = t->sigmask;
+	t->restore_sigmask = true;
+	t->sigmask = mask & ~SIG_UNBLOCKABLE;
+	return 0;
+}
+
+long sig_mask_swap_out(struct thread *t, long ret)
+{
+	struct domain *d = t->dom;
+
+	if (!t->restore_sigmask)
+		return ret;
+	/* Interrupted by a signal (not by a pause): sig_deliver restores. */
+	if (ret == -ERESTART_SYSCALL && !d->paused && sig_deliverable(t))
+		return ret;
+	t->sigmask = t->saved_sigmask;
+	t->restore_sigmask = false;
+	return ret;
+}
+
 /* pause and sigsuspend: sleep until a signal is delivered, then -EINTR.
  * A snapshot pause re-issues the call (with the mask put back first). */
 static long suspend_until_signal(struct thread *t)
@@ -270,13 +300,8 @@ static long suspend_until_signal(struct thread *t)
 			return -EINTR;
 		if (sig_deliverable(t))
 			return -EINTR;
-		if (d->paused) {
-			if (t->restore_sigmask) {
-				t->sigmask = t->saved_sigmask;
-				t->restore_sigmask = false;
-			}
-			return -ERESTART_SYSCALL;
-		}
+		if (d->paused)
+			return sig_mask_swap_out(t, -ERESTART_SYSCALL);
 		wait_once(t, 0);
 	}
 }
@@ -289,16 +314,12 @@ static long sys_pause(struct thread *t, const uint64_t a[6])
 
 static long sys_rt_sigsuspend(struct thread *t, const uint64_t a[6])
 {
-	uint64_t mask;
-
 	if (a[1] != KSIGSET_SIZE)
 		return -EINVAL;
-	if (copy_from_user(t->dom, &mask, a[0], sizeof(mask)))
+	if (!a[0])
 		return -EFAULT;
-	t->saved_sigmask = t->sigmask;
-	t->restore_sigmask = true;
-	t->sigmask = mask & ~SIG_UNBLOCKABLE;
-	return suspend_until_signal(t);
+	long r = sig_mask_swap_in(t, a[0], a[1]);
+	return r ? r : suspend_until_signal(t);
 }
 
 /* Takes a pending signal of `set` (thread-directed first). */

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -134,6 +137,28 @@ static void arm_ms(int ms)
 	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
 
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* ppoll, pselect6, epoll_pwait, epoll_pwait2 with temporary mask m. */
+static int wait_masked(int kind, const sigset_t *m, int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct epoll_event ev;
+	int ep, r, e;
+
+	switch (kind) {
+	case 0:
+		return ppoll(NULL, 0, &ts, m);
+	case 1:
+		return pselect(0, NULL, NULL, NULL, &ts, m);
+	default:
+		ep = epoll_create1(0);
+		r = kind == 2 ? epoll_pwait(ep, &ev, 1, ms, m) : epoll_pwait2(ep, &ev, 1, &ts, m);
+		e = errno;
+		close(ep);
+		errno = e;
+		return r;
+	}
 }
 
 static void mask(int how, int a, int b, int c)
@@ -329,6 +354,43 @@ int main(int argc, char **argv)
 	raise(SIGUSR1);
 	printf("fpu preserved: %d handler_ran=%d\n", a / b == before, last_value);
 	print_order("handled");
+
+	/* 13b. The temporary mask of ppoll/pselect6/epoll_pwait(2): a pending
+	 * signal it lets through ends the wait with EINTR, the handler runs
+	 * under it (SIGUSR2 blocked there), and the thread's own mask is back
+	 * afterwards; a signal it blocks does not end the wait and is handled
+	 * once the call returned. */
+	static const char *const wname[] = { "ppoll", "pselect", "epoll_pwait", "epoll_pwait2" };
+	set(SIGUSR1, h_mask, 0, 0);
+	for (int k = 0; k < 4; k++) {
+		sigset_t tmp;
+		sigemptyset(&tmp);
+		sigaddset(&tmp, SIGUSR2);
+		mask(SIG_BLOCK, SIGUSR1, 0, 0);
+		raise(SIGUSR1);
+		last_value = -1;
+		r = wait_masked(k, &tmp, 1000);
+		int e = errno;
+		sigprocmask(SIG_SETMASK, NULL, &cur);
+		printf("%s let through: %d %s, handler mask %d, after: usr1 %d usr2 %d\n", wname[k], r,
+		       r < 0 ? strerror(e) : "-", last_value, sigismember(&cur, SIGUSR1), sigismember(&cur, SIGUSR2));
+		mask(SIG_UNBLOCK, SIGUSR1, 0, 0);
+		print_order("handled");
+
+		sigemptyset(&tmp);
+		sigaddset(&tmp, SIGUSR1);
+		struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+		timer_t t1;
+		struct itimerspec once = { { 0, 0 }, { 0, 20 * 1000 * 1000 } };
+		if (timer_create(CLOCK_MONOTONIC, &sev, &t1) || timer_settime(t1, 0, &once, NULL))
+			perror("timer");
+		r = wait_masked(k, &tmp, 150);
+		e = errno;
+		int seen = norder;
+		timer_delete(t1);
+		printf("%s blocked: %d %s, handled after return: %d\n", wname[k], r, r < 0 ? strerror(e) : "-", seen);
+		print_order("handled");
+	}
 
 	/* 13. alarm() returns the seconds left of the previous one. */
 	alarm(100);

@@ -12,8 +12,9 @@ exec 3< /etc/services; read -r first <&3; exec 3<&-; echo "fd 3 read ${#first} c
 { echo "group stdout"; echo "group stderr" >&2; } 2>&1 | sed 's/^/> /'
 sleep 0.2 & a=$!
 ( seq 1 50 | tail -n 1 ) & b=$!
-wait $a; echo "job a: $?"
+# b is waited for first: its "50" must come before any later line however slow the run
 wait $b; echo "job b: $?"
+wait $a; echo "job a: $?"
 false | true; echo "pipeline status $?"
 x=0; for i in 1 2 3 4 5; do x=$((x + i)); done; echo "sum $x"
 if echo abc | grep -q b; then echo "grep -q found"; fi
