@@ -12,6 +12,7 @@
 #include "domain.h"
 #include "procfs.h"
 #include "files_internal.h"
+#include "snap_sock.h"
 #include "snap_state.h"
 
 #define MAX_OFDS        65536
@@ -166,7 +167,7 @@ static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *
 		return 0;
 	}
 	case OFD_SOCKET:
-		return snap_put_sock(d, o, b, err, errlen);
+		return snap_put_sock(d, v, n, o, b, err, errlen);
 	case OFD_EPOLL:
 	case OFD_EVENTFD:
 	case OFD_TIMERFD:
@@ -473,7 +474,7 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 			ret = get_pipe(r, pipes, &np, flags, &v[k], desc);
 			break;
 		case OFD_SOCKET:
-			ret = snap_get_sock(r, flags, &v[k], desc, err, errlen);
+			ret = snap_get_sock(r, d, flags, &v[k], desc, err, errlen);
 			break;
 		case OFD_EPOLL:
 		case OFD_EVENTFD:
@@ -489,7 +490,10 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		if (ret && !*err)
 			snprintf(err, errlen, "restoring open files: %s", strerror(-ret));
 	}
-	int e = snap_epoll_finish(v, n, !r->bad && !ret, err, errlen);
+	int e = snap_unix_finish(d, !r->bad && !ret, err, errlen);
+	if (!ret)
+		ret = e;
+	e = snap_epoll_finish(v, n, !r->bad && !ret, err, errlen);
 	if (!ret)
 		ret = e;
 	if (!r->bad && !ret) {

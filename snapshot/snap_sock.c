@@ -17,6 +17,7 @@
 #include "files_internal.h"
 #include "netlock.h"
 #include "sock.h"
+#include "snap_sock.h"
 #include "snap_state.h"
 #include "syscall.h"
 
@@ -47,7 +48,7 @@ static int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
-static int gopt(int fd, int level, int opt)
+int snap_gopt(int fd, int level, int opt)
 {
 	int v = 0;
 	socklen_t l = sizeof(v);
@@ -56,9 +57,9 @@ static int gopt(int fd, int level, int opt)
 
 static bool is_tcp(int fd)
 {
-	int fam = gopt(fd, SOL_SOCKET, SO_DOMAIN);
-	return (fam == AF_INET || fam == AF_INET6) && gopt(fd, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
-	       gopt(fd, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
+	int fam = snap_gopt(fd, SOL_SOCKET, SO_DOMAIN);
+	return (fam == AF_INET || fam == AF_INET6) && snap_gopt(fd, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+	       snap_gopt(fd, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
 }
 
 static const char *state_name(int st)
@@ -228,7 +229,7 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
 	sb_u32(b, ti.tcpi_state);
 	sb_u32(b, snd_seq);
 	sb_u32(b, rcv_seq);
-	sb_u32(b, (uint32_t)gopt(fd, IPPROTO_TCP, TCP_MAXSEG));
+	sb_u32(b, (uint32_t)snap_gopt(fd, IPPROTO_TCP, TCP_MAXSEG));
 	sb_u32(b, ti.tcpi_options);
 	sb_u32(b, ti.tcpi_snd_wscale);
 	sb_u32(b, ti.tcpi_rcv_wscale);
@@ -238,7 +239,7 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
 	sb_u32(b, w.max_window);
 	sb_u32(b, w.rcv_wnd);
 	sb_u32(b, w.rcv_wup);
-	sb_u32(b, (uint32_t)gopt(fd, SOL_SOCKET, SO_SNDBUF));
+	sb_u32(b, (uint32_t)snap_gopt(fd, SOL_SOCKET, SO_SNDBUF));
 	sb_u32(b, (uint32_t)unsent);
 	if ((r = peek_queue(fd, TCP_SEND_QUEUE, (uint32_t)outq, b, NULL)) ||
 	    (r = peek_queue(fd, TCP_RECV_QUEUE, (uint32_t)inq, b, s)))
@@ -257,7 +258,7 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
  * once, epoll sets report it again), then the whole restart queue goes out:
  * stream bytes and whole datagrams.
  */
-static int put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool stream)
+int snap_sock_put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool stream)
 {
 	struct sock *s = sock_of(o, true);
 	char *buf = malloc(65536);
@@ -272,6 +273,8 @@ static int put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool strea
 		struct msghdr m = { .msg_name = stream ? NULL : &ss, .msg_namelen = stream ? 0 : sizeof(ss),
 				    .msg_iov = &iv, .msg_iovlen = 1 };
 		ssize_t n = recvmsg(o->hostfd, &m, MSG_DONTWAIT);
+		if (n == 0 && stream)
+			s->eof = true; /* the peer had closed */
 		if (n <= 0 && (stream || n < 0))
 			break;
 		int e = stream ? sock_rq_add_bytes(o, buf, (size_t)n)
@@ -300,29 +303,15 @@ static int put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool strea
 	return 0;
 }
 
-int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, size_t errlen)
+int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct sbuf *b, char *err,
+		  size_t errlen)
 {
 	int fd = o->hostfd;
-	int fam = gopt(fd, SOL_SOCKET, SO_DOMAIN), type = gopt(fd, SOL_SOCKET, SO_TYPE);
-	int proto = gopt(fd, SOL_SOCKET, SO_PROTOCOL);
+	int fam = snap_gopt(fd, SOL_SOCKET, SO_DOMAIN), type = snap_gopt(fd, SOL_SOCKET, SO_TYPE);
+	int proto = snap_gopt(fd, SOL_SOCKET, SO_PROTOCOL);
 	struct sock *s = sock_of(o, false);
-	if (fam == AF_UNIX) {
-		/* socketpair() ends: paired again by id on restore. */
-		if (!s || !s->pair) {
-			snprintf(err, errlen, "%s: UNIX sockets other than socketpair() ends cannot be "
-				 "checkpointed yet", o->path);
-			return -EOPNOTSUPP;
-		}
-		sb_u32(b, (uint32_t)fam);
-		sb_u32(b, (uint32_t)type);
-		sb_u32(b, (uint32_t)proto);
-		sb_u64(b, s->pair);
-		sb_u32(b, (uint32_t)s->pair_end);
-		int r = put_queue(d, o, b, type == SOCK_STREAM);
-		if (r)
-			snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
-		return r;
-	}
+	if (fam == AF_UNIX)
+		return snap_put_unix(d, v, n, o, b, err, errlen);
 	if (type != SOCK_STREAM && type != SOCK_DGRAM) {
 		snprintf(err, errlen, "%s: socket type %d cannot be checkpointed", o->path, type);
 		return -EOPNOTSUPP;
@@ -335,7 +324,7 @@ int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, si
 		ll = 0;
 	if (getpeername(fd, (struct sockaddr *)&pa, &pl) < 0)
 		pl = 0;
-	bool listening = gopt(fd, SOL_SOCKET, SO_ACCEPTCONN);
+	bool listening = snap_gopt(fd, SOL_SOCKET, SO_ACCEPTCONN);
 	bool tcp = type == SOCK_STREAM;
 	bool conn = tcp && is_frozen(o);
 	if (tcp && !conn && !listening && pl) {
@@ -363,30 +352,20 @@ int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, si
 		bool applies = (sock_opts[i].level != IPPROTO_TCP || tcp) &&
 			       (sock_opts[i].level != IPPROTO_IPV6 || fam == AF_INET6);
 		sb_u8(b, applies);
-		sb_u32(b, applies ? (uint32_t)gopt(fd, sock_opts[i].level, sock_opts[i].opt) : 0);
+		sb_u32(b, applies ? (uint32_t)snap_gopt(fd, sock_opts[i].level, sock_opts[i].opt) : 0);
 	}
 	sb_u8(b, conn);
 	int r = 0;
 	if (conn)
 		r = put_tcp_conn(d, o, b, s);
 	else if (!tcp)
-		r = put_queue(d, o, b, false);
+		r = snap_sock_put_queue(d, o, b, false);
 	if (r)
 		snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
 	return r;
 }
 
 /* ---- restoring ---- */
-
-/* socketpair() ends being restored: the pair is made with the first end,
- * the other waits here for its record (or is closed at the end: its guest
- * end had been closed). */
-static struct upair {
-	uint64_t id, new_id;
-	int fd[2];
-} upairs[256];
-static int nupairs;
-
 
 static char *unlocks[64];
 static int nunlocks;
@@ -403,11 +382,6 @@ static void note_unlock(const char *name)
 void snap_sock_restore_done(struct domain *d)
 {
 	char err[256];
-	for (int k = 0; k < nupairs; k++)
-		for (int e = 0; e < 2; e++)
-			if (upairs[k].fd[e] >= 0)
-				close(upairs[k].fd[e]);
-	nupairs = 0;
 	for (int i = 0; i < nunlocks; i++) {
 		uint64_t t0 = host_mono_ns();
 		if (unlocks[i] && netlock_del(unlocks[i], err, sizeof(err)))
@@ -594,7 +568,7 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 }
 
 /* A restart queue as put_queue wrote it. 0, -1 (bad image) or -ENOMEM. */
-static int get_queue(struct sread *r, struct ofd *o)
+int snap_sock_get_queue(struct sread *r, struct ofd *o)
 {
 	uint32_t len, n;
 	const uint8_t *p = get_bytes(r, &len);
@@ -615,54 +589,12 @@ static int get_queue(struct sread *r, struct ofd *o)
 	return r->bad ? -1 : ret;
 }
 
-static int get_unix(struct sread *r, int type, int proto, int flags, struct ofd **out, const char *desc)
-{
-	uint64_t id = sr_u64(r);
-	uint32_t end = sr_u32(r);
-	if (end > 1 || !id || (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET))
-		sr_fail(r, "UNIX socket record out of range");
-	if (r->bad)
-		return -1;
-	int k = 0;
-	while (k < nupairs && upairs[k].id != id)
-		k++;
-	if (k == nupairs) {
-		int sv[2];
-		if (k == (int)(sizeof(upairs) / sizeof(upairs[0])))
-			return -ENFILE;
-		if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, proto, sv) < 0)
-			return -errno;
-		upairs[nupairs++] = (struct upair){ id, sock_pair_id(), { sv[0], sv[1] } };
-	}
-	int fd = upairs[k].fd[end];
-	if (fd < 0) {
-		sr_fail(r, "UNIX socket pair end repeated");
-		return -1;
-	}
-	upairs[k].fd[end] = -1;
-	struct ofd *o = ofd_new(fd, flags, OFD_SOCKET, desc);
-	struct sock *s = o ? sock_of(o, true) : NULL;
-	if (!s) {
-		if (o)
-			ofd_put(o);
-		return -ENOMEM;
-	}
-	s->pair = upairs[k].new_id;
-	s->pair_end = (int)end;
-	int ret = get_queue(r, o);
-	if (ret) {
-		ofd_put(o);
-		return ret;
-	}
-	*out = o;
-	return 0;
-}
-
-int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc, char *err, size_t errlen)
+int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
+		  size_t errlen)
 {
 	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
 	if (fam == AF_UNIX && !r->bad)
-		return get_unix(r, type, proto, flags, out, desc);
+		return snap_get_unix(r, d, type, proto, flags, out, desc, err, errlen);
 	bool listening = sr_u8(r);
 	uint32_t backlog = sr_u32(r);
 	if (backlog > (1u << 20))
@@ -738,7 +670,7 @@ int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc
 		s->eof = t.eof;
 		ret = sock_rq_add_bytes(o, t.inq, t.inq_len);
 	} else if (type == SOCK_DGRAM) {
-		ret = get_queue(r, o);
+		ret = snap_sock_get_queue(r, o);
 	}
 	if (ret || r->bad) {
 		ofd_put(o);

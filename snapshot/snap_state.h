@@ -68,8 +68,10 @@ int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why);
  * the network lock) around the writing of an image, thawing them after
  * (keep: the domain stops, so they stay frozen for the restore); the
  * locks released once a restore has its connections back. */
-int snap_put_sock(struct domain *d, struct ofd *o, struct sbuf *b, char *err, size_t errlen);
-int snap_get_sock(struct sread *r, int flags, struct ofd **out, const char *desc, char *err, size_t errlen);
+int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct sbuf *b, char *err,
+		  size_t errlen);
+int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
+		  size_t errlen);
 int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen);
 void snap_sock_thaw(bool keep);
 void snap_sock_restore_done(struct domain *d);

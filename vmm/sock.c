@@ -3,7 +3,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <stdatomic.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 
 #include "domain.h"
@@ -18,6 +19,8 @@ static void sock_release(struct ofd *o)
 	if (!s)
 		return;
 	free(s->rbuf);
+	sock_uname_free(s->local);
+	sock_uname_free(s->peer);
 	while (s->dq) {
 		struct sock_dgram *g = s->dq;
 		s->dq = g->next;
@@ -151,8 +154,83 @@ void sock_sigpipe(struct thread *t)
 	sig_send_thread(t, &i);
 }
 
-uint64_t sock_pair_id(void)
+struct sock_uname *sock_uname_dup(const struct sock_uname *u)
 {
-	static _Atomic uint64_t next = 1;
-	return atomic_fetch_add(&next, 1);
+	struct sock_uname *c = u ? malloc(sizeof(*c)) : NULL;
+	if (!c)
+		return NULL;
+	*c = *u;
+	c->path = u->path ? strdup(u->path) : NULL;
+	if (u->path && !c->path) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void sock_uname_free(struct sock_uname *u)
+{
+	if (u)
+		free(u->path);
+	free(u);
+}
+
+int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd,
+		   struct sock_uname **name)
+{
+	*dirfd = -1;
+	if (name)
+		*name = NULL;
+	if (*sl < sizeof(sa_family_t) || ss->ss_family != AF_UNIX)
+		return 0;
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	size_t plen = *sl - offsetof(struct sockaddr_un, sun_path);
+	if (plen == 0)
+		return 0; /* unnamed */
+	struct sock_uname *u = NULL;
+	if (name) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		u->len = *sl;
+		memcpy(&u->sa, un, *sl);
+	}
+	if (un->sun_path[0] == '\0') { /* abstract: no file system */
+		if (name)
+			*name = u;
+		return 0;
+	}
+	char path[sizeof(un->sun_path) + 1];
+	memcpy(path, un->sun_path, MIN(plen, sizeof(un->sun_path)));
+	path[MIN(plen, sizeof(un->sun_path))] = '\0';
+	char gpath[PATH_MAX * 2];
+	int r = u ? path_compose(d, AT_FDCWD, path, gpath, sizeof(gpath)) : 0;
+	if (u && r >= 0 && !(u->path = strdup(gpath)))
+		r = -ENOMEM;
+	struct parent p;
+	if (r >= 0)
+		r = path_parent(d, AT_FDCWD, path, &p);
+	if (r < 0) {
+		sock_uname_free(u);
+		return r;
+	}
+	if (bind && !p.writable) {
+		parent_done(&p);
+		sock_uname_free(u);
+		return -EROFS;
+	}
+	char host[sizeof(un->sun_path)];
+	int n = snprintf(host, sizeof(host), "/proc/self/fd/%d/%s", p.fd, p.name);
+	if (n < 0 || (size_t)n >= sizeof(host)) {
+		parent_done(&p);
+		sock_uname_free(u);
+		return -ENAMETOOLONG;
+	}
+	memset(un->sun_path, 0, sizeof(un->sun_path));
+	memcpy(un->sun_path, host, (size_t)n);
+	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	*dirfd = p.fd;
+	if (name)
+		*name = u;
+	return 0;
 }

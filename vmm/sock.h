@@ -6,8 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 struct ofd;
+struct domain;
+
+/* A UNIX socket name as the guest gave it — getsockname/getpeername return
+ * these bytes (a relative path stays relative, as on Linux) — and, for a
+ * path, the absolute guest path an image binds or connects to again. */
+struct sock_uname {
+	socklen_t len;
+	struct sockaddr_un sa;
+	char *path;             /* NULL for abstract names */
+};
 
 /* A datagram saved at a checkpoint, with its source address. */
 struct sock_dgram {
@@ -30,13 +41,23 @@ struct sock {
 	size_t rlen, roff;
 	struct sock_dgram *dq;  /* datagrams, oldest first */
 	bool eof;               /* the peer had closed: reads end with 0 */
-	uint64_t pair;          /* socketpair(): both ends share this id (an image
-	                         * pairs them again by it); 0 otherwise */
-	int pair_end;           /* 0 or 1 */
+	struct sock_uname *local, *peer; /* AF_UNIX names (bind, connect, accept) */
 };
 
-/* A fresh socketpair id. */
-uint64_t sock_pair_id(void);
+/* Copies a name (NULL on ENOMEM or for NULL); frees one. */
+struct sock_uname *sock_uname_dup(const struct sock_uname *u);
+void sock_uname_free(struct sock_uname *u);
+
+/*
+ * A guest UNIX address for a host call: a path is resolved inside the root
+ * (binding needs a writable place) and becomes /proc/self/fd/N/NAME of the
+ * confined parent directory, *dirfd (close it after the call; -1 when not
+ * a path). Other families and abstract names pass unchanged. With `name`,
+ * a named UNIX address is also returned as a sock_uname for the caller to
+ * keep. 0 or -errno.
+ */
+int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd,
+		   struct sock_uname **name);
 
 /* The socket state of a socket description, created on first use when
  * `create` (NULL on ENOMEM or when absent). */

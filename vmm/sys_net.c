@@ -94,62 +94,37 @@ static long sys_socketpair(struct thread *t, const uint64_t a[6])
 		fd_close(d, g[1]);
 		return -EFAULT;
 	}
-	/* Which two descriptions are one pair, for an image. */
-	uint64_t id = sock_pair_id();
-	for (int i = 0; i < 2; i++) {
-		struct sock *s = sock_of(fd_peek(d, g[i]), true);
-		if (s) {
-			s->pair = id;
-			s->pair_end = i;
-		}
-	}
 	return 0;
 }
 
-/*
- * A guest address for a host call. AF_UNIX paths are the guest's: they are
- * resolved inside the root (binding needs a writable place) and passed as
- * /proc/self/fd/N/NAME of the confined parent directory. *dirfd is that
- * directory (or -1), to close after the call.
- */
+/* A guest address for a host call (sock_addr_host does the UNIX paths). */
 static int addr_in(struct domain *d, gva_t ua, uint64_t len, struct sockaddr_storage *ss,
-		   socklen_t *sl, bool bind, int *dirfd)
+		   socklen_t *sl, bool bind, int *dirfd, struct sock_uname **name)
 {
 	*dirfd = -1;
+	if (name)
+		*name = NULL;
 	if (len > MAX_ADDR)
 		return -EINVAL;
 	memset(ss, 0, sizeof(*ss));
 	if (copy_from_user(d, ss, ua, len))
 		return -EFAULT;
 	*sl = (socklen_t)len;
-	if (len < sizeof(sa_family_t) || ss->ss_family != AF_UNIX)
-		return 0;
-	struct sockaddr_un *un = (struct sockaddr_un *)ss;
-	size_t plen = len - offsetof(struct sockaddr_un, sun_path);
-	if (plen == 0 || un->sun_path[0] == '\0')
-		return 0; /* unnamed or abstract: no file system */
-	char path[sizeof(un->sun_path) + 1];
-	memcpy(path, un->sun_path, MIN(plen, sizeof(un->sun_path)));
-	path[MIN(plen, sizeof(un->sun_path))] = '\0';
-	struct parent p;
-	int r = path_parent(d, AT_FDCWD, path, &p);
-	if (r)
-		return r;
-	if (bind && !p.writable) {
-		parent_done(&p);
-		return -EROFS;
+	return sock_addr_host(d, ss, sl, bind, dirfd, name);
+}
+
+/* Keeps the UNIX name of a successful bind (local) or connect (peer) on
+ * the socket, for getsockname/getpeername and for images. */
+static void keep_name(struct ofd *o, long r, bool peer, struct sock_uname *name)
+{
+	struct sock *s = !r && name ? sock_of(o, true) : NULL;
+	if (!s) {
+		sock_uname_free(name);
+		return;
 	}
-	char host[sizeof(un->sun_path)];
-	int n = snprintf(host, sizeof(host), "/proc/self/fd/%d/%s", p.fd, p.name);
-	if (n < 0 || (size_t)n >= sizeof(host)) {
-		parent_done(&p);
-		return -ENAMETOOLONG;
-	}
-	memset(un->sun_path, 0, sizeof(un->sun_path));
-	memcpy(un->sun_path, host, (size_t)n);
-	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
-	*dirfd = p.fd;
-	return 0;
+	struct sock_uname **slot = peer ? &s->peer : &s->local;
+	sock_uname_free(*slot);
+	*slot = name;
 }
 
 /* Copies a host address out as Linux does: truncated to the guest's
@@ -184,11 +159,13 @@ static long sys_bind(struct thread *t, const uint64_t a[6])
 		return err;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	long r = addr_in(d, a[1], a[2], &ss, &sl, true, &dirfd);
+	struct sock_uname *name;
+	long r = addr_in(d, a[1], a[2], &ss, &sl, true, &dirfd, &name);
 	if (!r)
 		r = bind(o->hostfd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
 	if (dirfd >= 0)
 		close(dirfd);
+	keep_name(o, r, false, name);
 	ofd_put(o);
 	return r;
 }
@@ -204,7 +181,8 @@ static long sys_connect(struct thread *t, const uint64_t a[6])
 		return err;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	long r = addr_in(d, a[1], a[2], &ss, &sl, false, &dirfd);
+	struct sock_uname *name = NULL;
+	long r = addr_in(d, a[1], a[2], &ss, &sl, false, &dirfd, &name);
 	if (r)
 		goto out;
 	bool nb = o->flags & O_NONBLOCK;
@@ -231,7 +209,13 @@ static long sys_connect(struct thread *t, const uint64_t a[6])
 			}
 		}
 	}
+	/* A datagram socket's connect to AF_UNSPEC dissolves the association. */
+	if (!r && ss.ss_family == AF_UNSPEC && sock_of(o, false)) {
+		sock_uname_free(sock_of(o, false)->peer);
+		sock_of(o, false)->peer = NULL;
+	}
 out:
+	keep_name(o, r, true, name);
 	if (dirfd >= 0)
 		close(dirfd);
 	ofd_put(o);
@@ -284,6 +268,11 @@ static long do_accept(struct thread *t, const uint64_t a[6], int flags)
 			if (!(flags & SOCK_NONBLOCK))
 				fcntl(h, F_SETFL, fcntl(h, F_GETFL) & ~O_NONBLOCK);
 			r = install(d, h, flags);
+			/* The connection's own name is the listener's (Linux
+			 * shares the address). */
+			struct sock *ls = sock_of(o, false), *ns = r >= 0 ? sock_of(fd_peek(d, (int)r), true) : NULL;
+			if (ns && ls && ls->local)
+				ns->local = sock_uname_dup(ls->local);
 			if (r >= 0 && (err = addr_out(d, &ss, sl, a[1], a[2]))) {
 				fd_close(d, (int)r);
 				r = err;
@@ -384,7 +373,7 @@ static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, 
 	if (!r && send && copy_from_user(d, buf, ubuf, len))
 		r = -EFAULT;
 	if (!r && send && uaddr)
-		r = addr_in(d, uaddr, alen, &ss, &sl, false, &dirfd);
+		r = addr_in(d, uaddr, alen, &ss, &sl, false, &dirfd, NULL);
 	if (!r) {
 		struct iovec hv = { buf, len };
 		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
@@ -464,7 +453,7 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (!r && send && m.msg_name)
-		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd);
+		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd, NULL);
 	if (!r) {
 		struct iovec hv = { buf, total };
 		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1, .msg_control = hctl,
@@ -537,6 +526,13 @@ static long name(struct thread *t, const uint64_t a[6], bool peer)
 	socklen_t sl = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	int r = (peer ? getpeername : getsockname)(o->hostfd, (struct sockaddr *)&ss, &sl);
+	/* A UNIX name the guest gave, not the host's /proc/self/fd path. */
+	struct sock *s = sock_of(o, false);
+	struct sock_uname *u = !s || ss.ss_family != AF_UNIX ? NULL : peer ? s->peer : s->local;
+	if (r == 0 && u) {
+		memcpy(&ss, &u->sa, u->len);
+		sl = u->len;
+	}
 	long ret = r < 0 ? -errno : addr_out(t->dom, &ss, sl, a[1], a[2]);
 	ofd_put(o);
 	return ret;
