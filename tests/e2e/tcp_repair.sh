@@ -1,6 +1,6 @@
 #!/bin/bash
 # tcp_repair.sh: TCP connections across snapshot --stop, kill and restore (issue 5) — a client on the host (Python, not pdvm code) streams both ways through an echo server in a domain and must see every byte in order with no reset; same host, and a second network namespace with the same address; queues in flight both ways at the snapshot; 100 connections on an epoll server; UDP datagrams queued at a snapshot delivered exactly once; failure modes (address in use at restore, no CAP_NET_ADMIN, a peer that closed meanwhile).
-# timeout: 420
+# timeout: 480
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
@@ -96,6 +96,10 @@ if nft list table inet pdvm 2>/dev/null | grep -q "lock-"; then
 else
 	pass "network-lock-released"
 fi
+
+# The same over IPv6 (loopback ::1): the lock's v6 set, the v6 addresses in the records.
+stream_across six ::1 "" "" "" stall
+check_stream tcp-ipv6-stream-stop-kill-restore both
 
 # An epoll server with 100 connections, idle half way through: all 100 alive after.
 CONNS=100 BYTES=16384 MODE=epoll

@@ -94,7 +94,7 @@ def run(idx, s):
 
 socks = []
 for i in range(a.conns):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
     if a.stall:  # a small window: the server's send queue fills behind it
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     s.settimeout(a.timeout)

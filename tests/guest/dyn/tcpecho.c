@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +87,18 @@ int main(int argc, char **argv)
 	int sndbuf = argc > 5 ? atoi(argv[5]) : 0; /* "" or 0: the default */
 	if (want < 1 || want > MAXC)
 		return 2;
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
+	/* ADDR: IPv4, or IPv6 when it has a colon. */
+	bool v6 = argc > 4 && strchr(argv[4], ':');
+	uint16_t port = htons((uint16_t)atoi(argv[1]));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = port };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = port };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (argc > 4 && inet_pton(AF_INET, argv[4], &a.sin_addr) != 1)
+	if (argc > 4 && inet_pton(v6 ? AF_INET6 : AF_INET, argv[4], v6 ? (void *)&a6.sin6_addr : (void *)&a.sin_addr) != 1)
 		return 2;
+	int ls = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 128) < 0)
+	if (ls < 0 || bind(ls, v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a, v6 ? sizeof(a6) : sizeof(a)) < 0 ||
+	    listen(ls, 128) < 0)
 		die("listen");
 	if (use_epoll) {
 		ep = epoll_create1(EPOLL_CLOEXEC);
