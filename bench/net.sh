@@ -24,15 +24,22 @@ net_pair() {
 	tail -n1 "$out"
 }
 
-# Throughput as the sink measured it; round trips as the client measured them.
-net_tput() { net_pair "$1" "$2" sink send "$NET_MIB" | sed -n 's/^sink: .*, \([0-9.]*\) MB\/s/\1/p'; }
+# Throughput as the sink measured it (and how many reads it took, kept in $TMP/net.reads); round trips as
+# the client measured them.
+net_tput() {
+	local line
+	line=$(net_pair "$1" "$2" sink send "$NET_MIB" | grep '^sink: ')
+	sed -n 's/^sink: .* in \([0-9]*\) reads.*/\1/p' <<<"$line" >"$TMP/net.reads"
+	sed -n 's/^sink: .*, \([0-9.]*\) MB\/s/\1/p' <<<"$line"
+}
 net_rtt() { net_pair "$1" native echo ping "$NET_PINGS" | sed -n 's/^ping: .*, \([0-9.]*\) us.*/\1/p'; }
 NET_TPUT_NATIVE=n/a NET_TPUT_TO_DOM=n/a NET_TPUT_FROM_DOM=n/a NET_RTT_NATIVE=n/a NET_RTT_DOM=n/a
 if [ -x "$NET_PERF" ]; then
-	a=() b=() c=() d=() e=()
+	a=() b=() c=() d=() e=() reads=()
 	for _ in $(seq "$REPS"); do
 		a+=("$(net_tput native native)")
 		b+=("$(net_tput pdvm native)")
+		reads+=("$(cat "$TMP/net.reads")")
 		c+=("$(net_tput native pdvm)")
 		d+=("$(net_rtt native)")
 		e+=("$(net_rtt pdvm)")
@@ -42,7 +49,19 @@ if [ -x "$NET_PERF" ]; then
 	NET_TPUT_FROM_DOM=$(num_or_na "$(printf '%s\n' "${c[@]}" | grep . | median)")
 	NET_RTT_NATIVE=$(num_or_na "$(printf '%s\n' "${d[@]}" | grep . | median)")
 	NET_RTT_DOM=$(num_or_na "$(printf '%s\n' "${e[@]}" | grep . | median)")
+	NET_READS=$(num_or_na "$(printf '%s\n' "${reads[@]}" | grep . | median)")
 fi
+
+# The trap-bound ceiling of each direction: every read (or 64 KiB write) in a domain is one trap, so even a
+# VMM that cost nothing but the platform's trap floor would take native time + traps x floor. A ratio near
+# the ceiling means the transfer is trap-bound, not VMM-bound.
+net_ceiling() { # traps
+	awk -v mib="$NET_MIB" -v nat="$NET_TPUT_NATIVE" -v traps="$1" -v fl="$FLOOR_US" 'BEGIN {
+		if (nat !~ /^[0-9.]+$/ || traps !~ /^[0-9.]+$/ || fl !~ /^[0-9.]+$/ || nat == 0) { print "n/a"; exit }
+		t = mib * 1048576 / nat; printf "%.2f\n", t / (t + traps * fl) }'
+}
+NET_CEIL_TO_DOM=$(net_ceiling "${NET_READS:-n/a}")
+NET_CEIL_FROM_DOM=$(net_ceiling "$((NET_MIB * 16))")
 
 # 100 established connections (idle half way through a stream) in an epoll server: snapshot --stop wall time and
 # the restore's time to running (its own log line), against the same server with no connection.
@@ -92,6 +111,8 @@ net_report() {
 		"$(ratio "$NET_TPUT_TO_DOM" "$NET_TPUT_NATIVE")"
 	printf '%-44s %14s %14s %10s\n' "  domain -> host" "$NET_TPUT_NATIVE" "$NET_TPUT_FROM_DOM" \
 		"$(ratio "$NET_TPUT_FROM_DOM" "$NET_TPUT_NATIVE")"
+	printf '%-44s %14s %14s %10s\n' "  trap-bound ceiling (floor x traps), ratio" "" "" "$NET_CEIL_TO_DOM / $NET_CEIL_FROM_DOM"
+	printf '%-44s %14s %14s %10s\n' "  (reads by the domain's sink)" "" "${NET_READS:-n/a}" ""
 	printf '%-44s %14s %14s %10s\n' "64-byte request/response, us/round trip" "$NET_RTT_NATIVE" "$NET_RTT_DOM" \
 		"$(ratio "$NET_RTT_DOM" "$NET_RTT_NATIVE")"
 	printf '%-44s %14s %14s %10s\n' "epoll server, ms: snapshot --stop / restore" "no connection" "100 conns" "ratio"
@@ -103,6 +124,8 @@ net_report() {
 net_json() {
 	printf '{ "mib": %s, "tput_native_mbps": %s, "tput_host_to_domain_mbps": %s, "tput_domain_to_host_mbps": %s, ' \
 	"$NET_MIB" "$(jnum "$NET_TPUT_NATIVE")" "$(jnum "$NET_TPUT_TO_DOM")" "$(jnum "$NET_TPUT_FROM_DOM")"
+	printf '"domain_sink_reads": %s, "ceiling_host_to_domain": %s, "ceiling_domain_to_host": %s, ' \
+	"$(jnum "${NET_READS:-n/a}")" "$(jnum "$NET_CEIL_TO_DOM")" "$(jnum "$NET_CEIL_FROM_DOM")"
 	printf '"rtt_native_us": %s, "rtt_domain_us": %s, "snap_idle_ms": %s, "snap_100_ms": %s, ' \
 	"$(jnum "$NET_RTT_NATIVE")" "$(jnum "$NET_RTT_DOM")" "$(jnum "$NET_C0_SNAP")" "$(jnum "$NET_C100_SNAP")"
 	printf '"restore_idle_ms": %s, "restore_100_ms": %s, "check_100": "%s" }' \
