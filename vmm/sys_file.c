@@ -17,20 +17,12 @@
 #include "files_internal.h"
 #include "sock.h"
 #include "syscall.h"
+#include "gio.h"
 #include "uaccess.h"
 
-#ifndef UIO_MAXIOV
-#define UIO_MAXIOV 1024
-#endif
-#define HOST_IOV_BATCH 64
 /* A host call interrupted for the domain (checkpoint, guest signal) is
  * re-issued by the dispatcher. */
 #define RESTART (-ERESTART_SYSCALL)
-
-struct gseg {
-	uint64_t base;
-	size_t len;
-};
 
 /* ---- bounce buffers: one per host thread, at most RW_MAX_CHUNK ---- */
 
@@ -79,52 +71,12 @@ static size_t copy_prefix(struct domain *d, uint64_t va, char *host, size_t n, b
 	return done;
 }
 
-/* Where the guest segments are in host memory: up to HOST_IOV_BATCH iovecs
- * from `skip` bytes on. *fault is set where a page is not accessible (the
- * iovecs stop there). Returns the iovec count; *bytes their total. */
-static int seg_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, bool wr,
-		   struct iovec *hv, size_t *bytes, bool *fault)
-{
-	int i = 0, n = 0;
-	size_t pos = skip;
-	*bytes = 0;
-	*fault = false;
-	while (i < nseg && pos >= seg[i].len)
-		pos -= seg[i++].len;
-	while (n < HOST_IOV_BATCH && i < nseg) {
-		uint64_t va = seg[i].base + pos;
-		size_t rem = seg[i].len - pos, chunk = rem;
-		void *p = rem ? user_ptr(d, va, rem, !wr) : NULL;
-
-		if (rem && !p) {
-			chunk = MIN(rem, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-			p = user_ptr(d, va, chunk, !wr);
-		}
-		if (rem && !p) {
-			*fault = true;
-			break;
-		}
-		if (rem) {
-			hv[n].iov_base = p;
-			hv[n].iov_len = chunk;
-			n++;
-			*bytes += chunk;
-			pos += chunk;
-		}
-		if (pos == seg[i].len) {
-			i++;
-			pos = 0;
-		}
-	}
-	return n;
-}
-
 /* Regular files, directories, block devices: never block, so the domain lock
  * stays held and guest memory is used in place (no copy). */
 static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, int nseg,
 		      int64_t off, bool wr)
 {
-	struct iovec hv[HOST_IOV_BATCH];
+	struct iovec hv[GIO_BATCH];
 	size_t total = 0, batch;
 	bool fault = false;
 	ssize_t r;
@@ -136,7 +88,7 @@ static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, i
 		return r < 0 ? -errno : r;
 	}
 	for (;;) {
-		int n = seg_iov(d, seg, nseg, total, wr, hv, &batch, &fault);
+		int n = gio_iov(d, seg, nseg, total, wr, hv, &batch, &fault);
 		if (n == 0)
 			break;
 		if (wr)
@@ -154,48 +106,6 @@ static long io_direct(struct domain *d, struct ofd *o, const struct gseg *seg, i
 	if (fault && total == 0)
 		return -EFAULT;
 	return (long)total;
-}
-
-/*
- * Sockets and pipes: the host call never blocks (MSG_DONTWAIT, RWF_NOWAIT),
- * so it runs with the domain lock held on guest memory in place, like
- * io_direct, with no bounce copy; a blocking descriptor waits for readiness
- * without the lock and tries again, and a blocking write goes on until all
- * is sent (as Linux's does) unless a pause or signal comes after some bytes
- * went. No host read or write is in flight while the domain is paused, so
- * a snapshot sees pipe and socket queues as they stand. -EOPNOTSUPP when
- * the host cannot do it without blocking (then io_bounce does).
- */
-static long io_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum)
-{
-	struct iovec hv[HOST_IOV_BATCH];
-	size_t total = 0, batch;
-	bool fault, sock = o->kind == OFD_SOCKET;
-
-	for (;;) {
-		int n = seg_iov(t->dom, seg, nseg, total, wr, hv, &batch, &fault);
-		if (n == 0 && fault)
-			return total ? (long)total : -EFAULT;
-		struct msghdr m = { .msg_iov = hv, .msg_iovlen = (size_t)n };
-		ssize_t r;
-		if (sock)
-			r = wr ? sendmsg(o->hostfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) : recvmsg(o->hostfd, &m, MSG_DONTWAIT);
-		else
-			r = wr ? pwritev2(o->hostfd, hv, n, -1, RWF_NOWAIT) : preadv2(o->hostfd, hv, n, -1, RWF_NOWAIT);
-		if (r >= 0) {
-			total += (size_t)r;
-			/* A read returns what came; a write goes on until all is sent. */
-			if (!wr || total >= sum || fault || r == 0)
-				return (long)total;
-			continue;
-		}
-		int e = errno;
-		if (e != EAGAIN || (o->flags & O_NONBLOCK))
-			return total ? (long)total : -e;     /* EPIPE: syscall.c raises SIGPIPE */
-		int w = sock_wait(t, o->hostfd, wr ? POLLOUT : POLLIN);
-		if (w <= 0)
-			return total ? (long)total : w ? w : -ERESTART_SYSCALL;
-	}
 }
 
 /* Pipes, ttys, sockets, char devices: the call may block, so the domain
@@ -295,7 +205,7 @@ static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, in
 		sum += seg[i].len;
 	r = -EOPNOTSUPP;
 	if ((o->kind == OFD_SOCKET || o->kind == OFD_PIPE) && off < 0 && !(!write && sock_rq_pending(o)))
-		r = io_nowait(t, o, seg, nseg, write, sum);
+		r = gio_nowait(t, o, seg, nseg, write, sum, NULL, 0);
 	if (r == -EOPNOTSUPP)
 		r = o->may_block ? io_bounce(t, o, seg, nseg, off, write, sum)
 				 : io_direct(t->dom, o, seg, nseg, off, write);
@@ -337,37 +247,6 @@ static long sys_pwrite64(struct thread *t, const uint64_t a[6])
 	return (int64_t)a[3] < 0 ? -EINVAL : rw_one(t, a, (int64_t)a[3], true);
 }
 
-/* Copies and checks a guest iovec array like Linux's import_iovec. */
-static long iov_import(struct domain *d, uint64_t uiov, uint64_t cnt, struct gseg *seg, int *nseg)
-{
-	struct { uint64_t base, len; } v[UIO_MAXIOV];
-	size_t total = 0;
-	int n = 0;
-
-	if (cnt > UIO_MAXIOV)
-		return -EINVAL;
-	if (cnt && copy_from_user(d, v, uiov, cnt * sizeof(v[0])) < 0)
-		return -EFAULT;
-	for (uint64_t i = 0; i < cnt; i++) {
-		size_t len = v[i].len;
-
-		if ((int64_t)len < 0)
-			return -EINVAL;
-		if (len && (len > USER_MAX || v[i].base > USER_MAX - len))
-			return -EFAULT;
-		if (len > MAX_RW_COUNT - total)
-			len = MAX_RW_COUNT - total;     /* Linux truncates, too */
-		total += len;
-		if (len) {
-			seg[n].base = v[i].base;
-			seg[n].len = len;
-			n++;
-		}
-	}
-	*nseg = n;
-	return 0;
-}
-
 static long rw_vec(struct thread *t, int fd, uint64_t uiov, uint64_t cnt, int64_t off,
 		   bool write)
 {
@@ -379,12 +258,12 @@ static long rw_vec(struct thread *t, int fd, uint64_t uiov, uint64_t cnt, int64_
 		return -EBADF;
 	if (off < -1)
 		return -EINVAL;
-	if (cnt > UIO_MAXIOV)
+	if (cnt > UIO_MAXIOV_K)
 		return -EINVAL;
 	seg = malloc((cnt ? cnt : 1) * sizeof(*seg));
 	if (!seg)
 		return -ENOMEM;
-	r = iov_import(t->dom, uiov, cnt, seg, &nseg);
+	r = gio_import(t->dom, uiov, cnt, seg, &nseg);
 	if (r == 0)
 		r = do_io(t, fd, seg, nseg, off, write);
 	free(seg);

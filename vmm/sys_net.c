@@ -16,6 +16,7 @@
 #include "domain.h"
 #include "files_internal.h"
 #include "scm.h"
+#include "gio.h"
 #include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"
@@ -317,44 +318,85 @@ static long sys_shutdown(struct thread *t, const uint64_t a[6])
 #define MSG_OK (MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_DONTWAIT | MSG_EOR | MSG_WAITALL | \
 		MSG_NOSIGNAL | MSG_MORE | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_CONFIRM)
 
-/* The host call of every send and receive: never blocking in the host,
- * with the waits (without the domain lock) a blocking socket needs, and
- * SIGPIPE as Linux raises it. The byte count or -errno (RESTART). */
-static long sock_msg(struct thread *t, struct ofd *o, struct msghdr *hm, int flags, bool send)
+/*
+ * What a restore put back is read before the host socket, through a bounce
+ * buffer (so is a message gio_nowait cannot carry in one host call): the
+ * host call never blocks, waits drop the domain lock.
+ */
+static long sock_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, size_t sum,
+			struct msghdr *hm, int flags, bool send)
 {
+	struct domain *d = t->dom;
 	bool nb = (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
-	long r;
-	if (!send && hm->msg_iovlen == 1) {
-		/* What a restore put back is read before the host socket. */
+	sum = MIN(sum, (size_t)MAX_IO);
+	char *buf = malloc(sum ? sum : 1);
+	size_t off = 0;
+	long r = buf ? 0 : -ENOMEM;
+	for (int i = 0; send && i < nseg && off < sum && !r; off += seg[i++].len)
+		if (copy_from_user(d, buf + off, seg[i].base, MIN(seg[i].len, sum - off)))
+			r = -EFAULT;
+	struct iovec hv = { buf, sum };
+	struct msghdr m = { .msg_iov = &hv, .msg_iovlen = 1 };
+	if (hm) {
+		m.msg_name = hm->msg_name;
+		m.msg_namelen = hm->msg_namelen;
+		m.msg_control = hm->msg_control;
+		m.msg_controllen = hm->msg_controllen;
+	}
+	bool from_rq = false;
+	if (!r && !send) {
 		int of = 0;
-		r = sock_rq_read(o, hm->msg_iov[0].iov_base, hm->msg_iov[0].iov_len, flags,
-				 hm->msg_name, hm->msg_name ? &hm->msg_namelen : NULL, &of);
-		if (r != -EAGAIN) {
-			hm->msg_flags = of;
-			hm->msg_controllen = 0;
-			return r;
+		long q = sock_rq_read(o, buf, sum, flags, m.msg_name, m.msg_name ? &m.msg_namelen : NULL, &of);
+		if (q != -EAGAIN) {
+			r = q;
+			from_rq = true;
+			m.msg_flags = of;
+			m.msg_controllen = 0;
 		}
 	}
-	for (;;) {
-		ssize_t n = send ? sendmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
-				 : recvmsg(o->hostfd, hm, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n >= 0)
-			return n;
+	while (!r && !from_rq) {
+		ssize_t n = send ? sendmsg(o->hostfd, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+				 : recvmsg(o->hostfd, &m, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n >= 0) {
+			r = n;
+			break;
+		}
 		r = -errno;
 		if (r != -EAGAIN || nb)
 			break;
 		int w = sock_wait(t, o->hostfd, send ? POLLOUT : POLLIN);
-		if (w <= 0) {
-			r = w ? w : RESTART;
-			break;
-		}
+		r = w > 0 ? 0 : w ? w : RESTART;
 	}
+	off = 0;
+	for (int i = 0; !send && r > 0 && i < nseg && off < (size_t)r; off += seg[i++].len)
+		if (copy_to_user(d, seg[i].base, buf + off, MIN(seg[i].len, (size_t)r - off)))
+			r = -EFAULT;
+	if (hm && !send && r >= 0) {
+		hm->msg_namelen = m.msg_namelen;
+		hm->msg_controllen = m.msg_controllen;
+		hm->msg_flags = m.msg_flags;
+	}
+	free(buf);
+	return r;
+}
+
+/* Every send and receive: guest memory in place (gio_nowait) unless a
+ * restart queue is to be read first; SIGPIPE as Linux raises it. The byte
+ * count or -errno (RESTART). hm: name and control, as gio_nowait takes. */
+static long sock_xfer(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, size_t sum,
+		      struct msghdr *hm, int flags, bool send)
+{
+	long r = -EOPNOTSUPP;
+	if (send || !sock_rq_pending(o))
+		r = gio_nowait(t, o, seg, nseg, send, sum, hm, flags);
+	if (r == -EOPNOTSUPP)
+		r = sock_bounce(t, o, seg, nseg, sum, hm, flags, send);
 	if (r == -EPIPE && send && !(flags & MSG_NOSIGNAL))
 		sock_sigpipe(t);
 	return r;
 }
 
-/* sendto/recvfrom through a bounce buffer; blocking waits drop the lock. */
+/* sendto/recvfrom. */
 static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, gva_t uaddr,
 		 uint64_t alen, gva_t ualen, bool send)
 {
@@ -365,31 +407,24 @@ static long xfer(struct thread *t, int fd, gva_t ubuf, uint64_t len, int flags, 
 	struct ofd *o = sock_get(d, fd, &err);
 	if (!o)
 		return err;
-	len = MIN(len, (uint64_t)MAX_IO);
-	char *buf = malloc(len ? len : 1);
+	struct gseg seg = { ubuf, MIN(len, (uint64_t)MAX_IO) };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	long r = buf ? 0 : -ENOMEM;
-	if (!r && send && copy_from_user(d, buf, ubuf, len))
-		r = -EFAULT;
-	if (!r && send && uaddr)
+	long r = 0;
+	if (send && uaddr)
 		r = addr_in(d, uaddr, alen, &ss, &sl, false, &dirfd, NULL);
 	if (!r) {
-		struct iovec hv = { buf, len };
-		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1 };
+		struct msghdr hm = { 0 };
 		if (!send || uaddr) {
 			hm.msg_name = &ss;
 			hm.msg_namelen = sl;
 		}
-		r = sock_msg(t, o, &hm, flags, send);
-		if (!send && r > 0 && copy_to_user(d, ubuf, buf, MIN((size_t)r, len)))
-			r = -EFAULT;
-		else if (!send && r >= 0 && uaddr && (err = addr_out(d, &ss, hm.msg_namelen, uaddr, ualen)))
+		r = sock_xfer(t, o, &seg, seg.len ? 1 : 0, seg.len, &hm, flags, send);
+		if (!send && r >= 0 && uaddr && (err = addr_out(d, &ss, hm.msg_namelen, uaddr, ualen)))
 			r = err;
 	}
 	if (dirfd >= 0)
 		close(dirfd);
-	free(buf);
 	ofd_put(o);
 	return r;
 }
@@ -404,7 +439,7 @@ static long sys_recvfrom(struct thread *t, const uint64_t a[6])
 	return xfer(t, (int)a[0], a[1], a[2], (int)a[3], a[4], 0, a[5], false);
 }
 
-/* sendmsg/recvmsg: one gathered buffer; control messages through scm.c
+/* sendmsg/recvmsg: the data in place; control messages through scm.c
  * (SCM_RIGHTS as host fds, received ones turned back into guest fds). */
 static long msg(struct thread *t, const uint64_t a[6], bool send)
 {
@@ -412,30 +447,22 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	struct msghdr m;
 	if (copy_from_user(d, &m, a[1], sizeof(m)))
 		return -EFAULT;
-	if (m.msg_iovlen > 1024)
+	if (m.msg_iovlen > UIO_MAXIOV_K)
 		return -EMSGSIZE;
 	if (send && m.msg_controllen > SCM_CTL_MAX)
 		return -ENOBUFS;
-	struct iovec iov[1024];
-	if (m.msg_iovlen && copy_from_user(d, iov, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen * sizeof(*iov)))
-		return -EFAULT;
-	uint64_t total = 0;
-	for (size_t i = 0; i < m.msg_iovlen; i++)
-		total += iov[i].iov_len;
-	total = MIN(total, (uint64_t)MAX_IO);
+	struct gseg *seg = malloc((m.msg_iovlen ? m.msg_iovlen : 1) * sizeof(*seg));
+	int nseg = 0;
+	long r = seg ? gio_import(d, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen, seg, &nseg) : -ENOMEM;
+	size_t total = 0;
+	for (int i = 0; i < nseg; i++)
+		total += seg[i].len;
 	size_t gclen = MIN(m.msg_controllen, (size_t)SCM_CTL_MAX);
-	char *buf = malloc(total ? total : 1);
 	uint8_t *gctl = gclen ? malloc(SCM_CTL_MAX) : NULL, *hctl = gclen ? malloc(SCM_CTL_MAX) : NULL;
 	struct ofd *held[SCM_CTL_MAX / sizeof(int)];
 	int nheld = (int)(sizeof(held) / sizeof(held[0]));
-	long r = buf && (!gclen || (gctl && hctl)) ? 0 : -ENOMEM;
-	uint64_t off = 0;
-	for (size_t i = 0; send && i < m.msg_iovlen && off < total && !r; i++) {
-		uint64_t c = MIN(iov[i].iov_len, total - off);
-		if (copy_from_user(d, buf + off, (gva_t)(uintptr_t)iov[i].iov_base, c))
-			r = -EFAULT;
-		off += c;
-	}
+	if (!r && gclen && (!gctl || !hctl))
+		r = -ENOMEM;
 	long hclen = 0;
 	if (!r && send && gclen) {
 		if (copy_from_user(d, gctl, (gva_t)(uintptr_t)m.msg_control, gclen))
@@ -455,9 +482,7 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	if (!r && send && m.msg_name)
 		r = addr_in(d, (gva_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &sl, false, &dirfd, NULL);
 	if (!r) {
-		struct iovec hv = { buf, total };
-		struct msghdr hm = { .msg_iov = &hv, .msg_iovlen = 1, .msg_control = hctl,
-				     .msg_controllen = send ? (size_t)hclen : gclen };
+		struct msghdr hm = { .msg_control = hctl, .msg_controllen = send ? (size_t)hclen : gclen };
 		if (send && m.msg_name) {
 			hm.msg_name = &ss;
 			hm.msg_namelen = sl;
@@ -467,21 +492,13 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 		}
 		if (!hm.msg_controllen)
 			hm.msg_control = NULL;
-		r = sock_msg(t, o, &hm, flags & MSG_OK, send);
+		r = sock_xfer(t, o, seg, nseg, total, &hm, flags & MSG_OK, send);
 		if (!send && r >= 0) {
-			uint64_t left = MIN((uint64_t)r, total);
-			off = 0;
-			for (size_t i = 0; i < m.msg_iovlen && off < left && r >= 0; i++) {
-				uint64_t c = MIN(iov[i].iov_len, left - off);
-				if (copy_to_user(d, (gva_t)(uintptr_t)iov[i].iov_base, buf + off, c))
-					r = -EFAULT;
-				off += c;
-			}
 			int ctrunc = 0;
 			uint64_t glen = hm.msg_control ? scm_to_guest(d, hctl, hm.msg_controllen, gctl, gclen,
 								       flags & MSG_CMSG_CLOEXEC, &ctrunc) : 0;
 			int32_t fl = (hm.msg_flags & ~MSG_CMSG_CLOEXEC) | (ctrunc ? MSG_CTRUNC : 0);
-			if (r >= 0 && m.msg_name && m.msg_namelen) {
+			if (m.msg_name && m.msg_namelen) {
 				socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
 				if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
 					r = -EFAULT;
@@ -498,7 +515,7 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 		close(dirfd);
 	for (int i = 0; i < nheld; i++)
 		ofd_put(held[i]);
-	free(buf);
+	free(seg);
 	free(gctl);
 	free(hctl);
 	if (o)

@@ -4,13 +4,14 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 tests/guest/py/net.py tests/guest/py/scm.py tests/guest/py/unixsnap.py tests/guest/py/unixserve.py
+need_file /usr/bin/python3 tests/guest/py/net.py tests/guest/py/scm.py tests/guest/py/unixsnap.py tests/guest/py/unixserve.py tests/guest/py/bigsend.py
 ROOTDIR=$(pwd)
 W=$SCRATCH/w
 mkdir -p "$W"
 
 compare python3-sockets --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/net.py
 compare scm-rights-between-processes --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/scm.py
+compare blocking-send-all-recv-waitall --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/bigsend.py
 
 # AF_UNIX paths resolve inside the root; binding needs a writable place.
 run_pdvm --writable "$W" --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/net.py "$W"
