@@ -10,8 +10,7 @@
 #include "domain.h"
 #include "files_internal.h"
 #include "sock.h"
-
-#define SLICE_MS 100    /* wake up this often to notice a pause */
+#include "syscall.h"
 
 static void sock_release(struct ofd *o)
 {
@@ -131,21 +130,16 @@ int sock_rq_add_dgram(struct ofd *o, const void *p, size_t len, const struct soc
 	return 0;
 }
 
+static int poll_one(void *ctx, int ms)
+{
+	return poll(ctx, 1, ms);
+}
+
 int sock_wait(struct thread *t, int hfd, short events)
 {
-	for (;;) {
-		struct pollfd p = { .fd = hfd, .events = events };
-		dom_block_begin(t);
-		int r = poll(&p, 1, SLICE_MS);
-		int e = errno;
-		bool ok = dom_block_end(t);
-		if (r > 0)
-			return 1;
-		if (r < 0 && e != EINTR)
-			return -e;
-		if (!ok || r < 0)
-			return 0;
-	}
+	struct pollfd p = { .fd = hfd, .events = events };
+	long r = wait_slices(t, -1, poll_one, &p);
+	return r > 0 ? 1 : r == -ERESTART_SYSCALL || r == -EINTR ? 0 : (int)r;
 }
 
 void sock_sigpipe(struct thread *t)

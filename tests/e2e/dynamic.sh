@@ -34,38 +34,7 @@ fi
 
 # ---- a Python computation snapshotted mid-run, killed, restored ------------------------------
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
-py_stop_restore() {
-	local d=$SCRATCH/pysnap why=""
-	mkdir -p "$d"
-	(cd "$ROOTDIR" && exec env -i "${DEFAULT_ENV[@]}" /usr/bin/python3 "$PY/compute.py" 40 0.05) \
-		</dev/null >"$d/native.out" 2>&1
-	start_run pysnap "$d/run.out" "$d/run.err" --cwd "$ROOTDIR" -- /usr/bin/python3 "$PY/compute.py" 40 0.05
-	local pid=$BGPID
-	if ! wait_sock pysnap "$pid" || ! wait_lines "$d/run.out" 10 "$pid"; then
-		wait_pid "$pid"
-		fail "python-snapshot-restore" "python did not get going (exit $WRC)
-$(tails "$d/run.out" "$d/run.err")"
-		return
-	fi
-	snap pysnap "$d/img" --stop
-	wait_pid "$pid"
-	if [ "$SRC" != 0 ] || [ "$WRC" != 0 ]; then
-		fail "python-snapshot-restore" "snapshot exit $SRC, run exit $WRC: $(cat "$SERR")
-$(tails "$d/run.err")"
-		return
-	fi
-	restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
-	[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.err")"
-	if ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
-		why="${why:+$why
-}output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
-	fi
-	local k
-	k=$(wc -l <"$d/run.out")
-	if [ "$k" -ge 40 ]; then why="${why:+$why
-}the snapshot came after the end ($k lines before it)"; fi
-	if [ -z "$why" ]; then pass "python-snapshot-restore"; else fail "python-snapshot-restore" "$why"; fi
-}
-py_stop_restore
+stop_restore python-snapshot-restore 10 "$ROOTDIR" -- /usr/bin/python3 "$PY/compute.py" 40 0.05
+verdict python-snapshot-restore
 
 finish

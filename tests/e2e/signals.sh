@@ -59,29 +59,7 @@ done
 
 # ---- timers, a pending signal and an altstack across snapshot/restore ---------------------------
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
-d=$SCRATCH/sigsnap
-mkdir -p "$d"
-native_bg "$d/native.out" "$DYN/sigsnap" 30
-natpid=$NATPID
-start_run sigsnap "$d/run.out" "$d/run.err" -- "$DYN/sigsnap" 30
-pid=$BGPID
-why=""
-if wait_sock sigsnap "$pid" && wait_lines "$d/run.out" 8 "$pid"; then
-	snap sigsnap "$d/img" --stop
-	wait_pid "$pid"
-	[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(cat "$SERR")"
-	if [ -z "$why" ]; then
-		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
-		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.err")"
-	fi
-else
-	wait_pid "$pid"
-	why="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
-fi
-wait "$natpid"
-if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
-	why="output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
-fi
-if [ -z "$why" ]; then pass "timers-pending-altstack-restored"; else fail "timers-pending-altstack-restored" "$why"; fi
+stop_restore timers-pending-altstack-restored 8 / -- "$DYN/sigsnap" 30
+verdict timers-pending-altstack-restored
 
 finish

@@ -132,6 +132,61 @@ diff_native() {
 	cat "$@" | diff "$nat" - | head -n 8
 }
 
+# stop_restore TEST LINES CWD [--native-cwd DIR] [RUN-OPTS...] -- PROG ARGS...: the common
+# checkpoint check. PROG runs natively in the background (in CWD, or DIR: the reference) and
+# in a domain named TEST (in CWD);
+# once the domain printed LINES lines it is snapshotted with --stop, then restored. Fails
+# unless snapshot, run and restore exit 0, the snapshot came before the end (fewer lines than
+# native), and the run's output followed by the restore's is native's. Files in
+# $SCRATCH/TEST/ (native.out run.out run.err restore.out restore.err img). Sets WHY ("" when
+# it held) and leaves pass/fail to the caller: `stop_restore ...; verdict TEST [EXTRA-WHY]`.
+stop_restore() {
+	local t=$1 lines=$2 cwd=$3 ncwd=$3 d=$SCRATCH/$1
+	shift 3
+	local opts=()
+	if [ "$1" = --native-cwd ]; then ncwd=$2; shift 2; fi
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	mkdir -p "$d"
+	(cd "$ncwd" && exec env -i "${DEFAULT_ENV[@]}" "$@") </dev/null >"$d/native.out" 2>&1 &
+	local natpid=$!
+	BGPIDS+=("$natpid")
+	: >"$d/run.out"
+	start_run "$t" "$d/run.out" "$d/run.err" --cwd "$cwd" "${opts[@]}" -- "$@"
+	local pid=$BGPID
+	WHY=""
+	if wait_sock "$t" "$pid" && wait_lines "$d/run.out" "$lines" "$pid"; then
+		snap "$t" "$d/img" --stop
+		wait_pid "$pid"
+		[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || WHY="snapshot exit $SRC, run exit $WRC: $(head -c 400 "$SERR")
+$(tails "$d/run.err")"
+	else
+		wait_pid "$pid"
+		WHY="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
+	fi
+	if [ -z "$WHY" ]; then
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		[ "$RRC" = 0 ] || WHY="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
+	fi
+	wait "$natpid"
+	if [ -z "$WHY" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
+		WHY="run+restore output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	fi
+	local before
+	before=$(wc -l <"$d/run.out")
+	if [ -z "$WHY" ] && [ "$before" -ge "$(wc -l <"$d/native.out")" ]; then
+		WHY="the snapshot came after the end ($before lines before it)"
+	fi
+	[ -n "$WHY" ] || echo "# $t: $before lines before the snapshot, $(wc -l <"$d/restore.out") after"
+}
+
+# verdict TEST [EXTRA]: pass or fail TEST on WHY (and EXTRA, a further reason).
+verdict() {
+	local why=${WHY}${2:+${WHY:+
+}$2}
+	if [ -z "$why" ]; then pass "$1"; else fail "$1" "$why"; fi
+}
+
 # manifest_flat DIR: DIR/manifest.json on one line, without blanks and JSON's '\/' escapes.
 manifest_flat() {
 	tr -d ' \t\n\\' <"$1/manifest.json" 2>/dev/null

@@ -1,10 +1,11 @@
-# unixserve.py: a server on a UNIX path (bound relative to its directory, argv[1]) and an abstract datagram name, one client it talks to slowly and one still in its accept queue, for a snapshot taken mid-way; output compared with native.
+# unixserve.py: a server on a UNIX path (bound relative to its working directory, or argv[1]) and an abstract datagram name, one client it talks to slowly and one still in its accept queue, for a snapshot taken mid-way; output compared with native.
 import os
 import socket
 import sys
 import time
 
-os.chdir(sys.argv[1])
+if len(sys.argv) > 1:
+    os.chdir(sys.argv[1])
 if os.path.exists("srv.sock"):
     os.unlink("srv.sock")
 ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
