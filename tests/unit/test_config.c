@@ -7,18 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...) do {							\
-	checks++;								\
-	if (!(cond)) {								\
-		failures++;							\
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);		\
-		printf(__VA_ARGS__);						\
-		putchar('\n');							\
-	}									\
-} while (0)
+#include "check.h"
 
 static char dir[PATH_MAX];     /* a fresh directory under /tmp for the files */
 

@@ -12,20 +12,10 @@
 #include "config.h"
 #include "domain.h"
 #include "files_internal.h"
+#include "check.h"
 
-static int failures, checks;
 static char top[64], rootdir[128];
 static struct domain dom;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
 
 static void mkfile(const char *rel, const char *content, mode_t mode)
 {

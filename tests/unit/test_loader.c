@@ -18,16 +18,7 @@
 #include "loader.h"
 #include "syscall.h"
 #include "uaccess.h"
-
-static int failures, checks;
-
-#define CHECK(cond) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-	} \
-} while (0)
+#include "check.h"
 
 static struct elf_info info;
 static char err[512];
@@ -423,7 +414,6 @@ static void test_stack(void)
 	CHECK(elf_build_stack(small, sizeof(small), 0x7ffffffff000UL, &p, &sp) == -E2BIG);
 	free(big);
 }
-
 
 /* ---- a loaded domain on the real memory map (no vCPU needed) ---- */
 

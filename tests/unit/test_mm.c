@@ -9,11 +9,7 @@
 #include "mm.h"
 #include "trap.h"
 #include "uaccess.h"
-
-static int failures, checks;
-
-#define CHECK(c, ...) do { checks++; if (!(c)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 static struct domain *new_domain(uint64_t mem)
 {

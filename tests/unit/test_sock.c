@@ -11,18 +11,7 @@
 #include "files_internal.h"
 #include "netlock.h"
 #include "sock.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...) do {							\
-	checks++;								\
-	if (!(cond)) {								\
-		failures++;							\
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);		\
-		printf(__VA_ARGS__);						\
-		putchar('\n');							\
-	}									\
-} while (0)
+#include "check.h"
 
 static struct ofd *new_sock(int type)
 {
