@@ -177,6 +177,8 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 		*name = NULL;
 	if (*sl < sizeof(sa_family_t) || ss->ss_family != AF_UNIX)
 		return 0;
+	if (*sl > sizeof(struct sockaddr_un))
+		return -EINVAL; /* as Linux's unix_validate_addr */
 	struct sockaddr_un *un = (struct sockaddr_un *)ss;
 	size_t plen = *sl - offsetof(struct sockaddr_un, sun_path);
 	if (plen == 0)

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -425,6 +426,27 @@ static long one_call(long *nr_out)
 		}
 		break;
 	}
+	case 64: { /* UNIX socket addresses of every length up to past sizeof(sockaddr_un) (EINVAL on
+		    * Linux), abstract or under a directory that does not exist, on a fresh socket */
+		static const uint64_t calls[] = { SYS_bind, SYS_connect, SYS_sendto };
+		long s = raw6(SYS_socket, AF_UNIX, rnd() % 2 ? SOCK_DGRAM : SOCK_STREAM, 0, 0, 0, 0);
+		for (int i = 0; i < 130; i++)
+			buf[i] = (unsigned char)rnd();
+		buf[0] = AF_UNIX;
+		buf[1] = 0;
+		if (rnd() % 2)
+			buf[2] = 0; /* abstract */
+		else
+			memcpy(buf + 2, "/nonexistent-pdvm/", 18);
+		nr = PICK(calls);
+		a[0] = (uint64_t)s;
+		if (nr == SYS_sendto) {
+			a[1] = ptr(); a[2] = rnd() % 64; a[3] = MSG_DONTWAIT; a[4] = (uint64_t)(uintptr_t)buf; a[5] = rnd() % 131;
+		} else {
+			a[1] = rnd() % 8 ? (uint64_t)(uintptr_t)buf : ptr(); a[2] = rnd() % 131;
+		}
+		break;
+	}
 	default: /* numbers no kernel assigns: 340..423 (335/336 are uretprobe/uprobe since 6.11) and 512..4095 */
 		nr = rnd() % 2 ? 340 + (long)(rnd() % 84) : 512 + (long)(rnd() % 3584);
 		for (int i = 0; i < 6; i++)
@@ -448,6 +470,9 @@ static long one_call(long *nr_out)
 	case SYS_open: case SYS_openat: case SYS_dup: case SYS_eventfd2: case SYS_epoll_create1:
 	case SYS_memfd_create: case SYS_socket:
 		close_if_new(r);
+		break;
+	case SYS_bind: case SYS_connect: case SYS_sendto: /* case 64's socket */
+		close((int)a[0]);
 		break;
 	case SYS_dup2: case SYS_dup3:
 		if (r >= 0)
