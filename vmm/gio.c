@@ -102,8 +102,10 @@ long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nse
 		int n = gio_iov(t->dom, seg, nseg, total, wr, hv, &batch, &fault);
 		if (n == 0 && fault)
 			return total ? (long)total : -EFAULT;
-		if (sock && first && batch < sum - total && keeps_boundaries(o->hostfd))
-			return -EOPNOTSUPP; /* a message in more pieces than one call takes */
+		if (sock && first && (batch < sum - total || fault) && keeps_boundaries(o->hostfd))
+			/* A message in more pieces than one call takes, or cut
+			 * short by a bad page (Linux: EFAULT, nothing sent). */
+			return fault ? -EFAULT : -EOPNOTSUPP;
 		struct msghdr m = { .msg_iov = hv, .msg_iovlen = (size_t)n };
 		if (hm && first) {
 			m.msg_name = hm->msg_name;
