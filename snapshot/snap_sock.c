@@ -23,6 +23,7 @@
 
 #define SOCK_DATA_MAX   (64u << 20)     /* per queue, in an image */
 #define MAX_DGRAMS      65536
+#define MAX_ACCEPT_QUEUE 65536
 #define SEND_WAIT_MS    5000            /* restore: room for the unsent bytes */
 
 /* The options a socket record carries: plain values set before bind. */
@@ -90,17 +91,66 @@ void snap_sock_thaw(bool keep)
 	lock_name[0] = '\0';
 }
 
+/*
+ * Moves the connections waiting in a TCP listener's host accept queue into
+ * its own queue (vmm/sock.c), where the image can see them and accept()
+ * finds them: a connection the domain had not accepted yet survives a
+ * restore instead of being reset with the old listener.
+ */
+static int take_accept_queue(struct domain *d, struct ofd *l)
+{
+	int fl = fcntl(l->hostfd, F_GETFL), taken = 0, r = 0;
+	fcntl(l->hostfd, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		int h = accept4(l->hostfd, NULL, NULL, SOCK_CLOEXEC);
+		if (h < 0)
+			break;
+		struct ofd *c = ofd_new(h, O_RDWR, OFD_SOCKET, "socket:[tcp]");
+		if (!c || sock_aq_add(l, c)) {
+			if (c)
+				ofd_put(c);
+			r = -ENOMEM;
+			break;
+		}
+		taken++;
+	}
+	fcntl(l->hostfd, F_SETFL, fl);
+	if (taken) {
+		snap_epoll_rewatch(d, l);
+		dom_log(d, "%s: took %d connection%s not yet accepted", l->path, taken, taken > 1 ? "s" : "");
+	}
+	return r;
+}
+
 int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 {
 	struct ofd **v;
 	int n = snap_collect_ofds(d, &v), r = 0;
 	if (n < 0)
 		return n;
+	/* The connections in listeners' queues are frozen like the others. */
+	int total = n;
+	for (int k = 0; k < n && !r; k++) {
+		struct sock *s;
+		if (v[k]->kind == OFD_SOCKET && is_tcp(v[k]->hostfd) && tcp_state(v[k]->hostfd) == TCP_LISTEN &&
+		    (r = take_accept_queue(d, v[k])) == 0 && (s = sock_of(v[k], false)))
+			total += s->naq;
+	}
+	struct ofd **all = r ? NULL : calloc((size_t)total + 1, sizeof(*all));
+	for (int k = 0, m = n; all && k < n; k++) {
+		all[k] = v[k];
+		struct sock *s = v[k]->kind == OFD_SOCKET ? sock_of(v[k], false) : NULL;
+		for (int i = 0; s && i < s->naq && m < total; i++)
+			all[m++] = s->aq[i];
+	}
+	free(v);
+	v = all;
+	n = total;
 	struct netlock_conn *c = calloc((size_t)n + 1, sizeof(*c));
 	frozen = calloc((size_t)n + 1, sizeof(*frozen));
 	nfrozen = 0;
-	if (!c || !frozen) {
-		r = -ENOMEM;
+	if (!c || !frozen || !v) {
+		r = r ? r : -ENOMEM;
 		goto out;
 	}
 	for (int k = 0; k < n && !r; k++) {
@@ -335,10 +385,11 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		struct tcp_info ti;
 		socklen_t l = sizeof(ti);
 		memset(&ti, 0, sizeof(ti));
-		/* For a listener, tcpi_unacked is its accept queue. */
+		/* For a listener, tcpi_unacked is its accept queue: these came
+		 * after the freeze took it (snap_sock_freeze). */
 		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 && ti.tcpi_unacked)
-			dom_log(d, "%s: %u connection%s not yet accepted will be reset by the restore", o->path,
-				ti.tcpi_unacked, ti.tcpi_unacked > 1 ? "s" : "");
+			dom_log(d, "%s: %u connection%s arrived while the image was written; a restore resets them",
+				o->path, ti.tcpi_unacked, ti.tcpi_unacked > 1 ? "s" : "");
 	}
 	sb_u32(b, (uint32_t)fam);
 	sb_u32(b, (uint32_t)type);
@@ -360,8 +411,17 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		r = put_tcp_conn(d, o, b, s);
 	else if (!tcp)
 		r = snap_sock_put_queue(d, o, b, false);
-	if (r)
+	if (r) {
 		snprintf(err, errlen, "%s: saving socket state: %s", o->path, strerror(-r));
+		return r;
+	}
+	if (tcp && listening) {
+		/* Connections taken out of its accept queue (snap_sock_freeze),
+		 * each a whole socket record. */
+		sb_u32(b, (uint32_t)(s ? s->naq : 0));
+		for (int i = 0; s && i < s->naq && !r; i++)
+			r = snap_put_sock(d, v, n, s->aq[i], b, err, errlen);
+	}
 	return r;
 }
 
@@ -589,13 +649,14 @@ int snap_sock_get_queue(struct sread *r, struct ofd *o)
 	return r->bad ? -1 : ret;
 }
 
-int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
-		  size_t errlen)
+/* An IPv4/IPv6 socket record after its family, type and protocol. An
+ * accept-queue entry (`queued`) must be a connection. */
+static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bool queued, struct ofd **out,
+		    const char *desc, char *err, size_t errlen)
 {
-	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
-	if (fam == AF_UNIX && !r->bad)
-		return snap_get_unix(r, d, type, proto, flags, out, desc, err, errlen);
 	bool listening = sr_u8(r);
+	if (queued && listening)
+		sr_fail(r, "a listening socket in an accept queue");
 	uint32_t backlog = sr_u32(r);
 	if (backlog > (1u << 20))
 		sr_fail(r, "listen backlog out of range");
@@ -671,6 +732,22 @@ int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out
 		ret = sock_rq_add_bytes(o, t.inq, t.inq_len);
 	} else if (type == SOCK_DGRAM) {
 		ret = snap_sock_get_queue(r, o);
+	} else if (listening) {
+		/* Its connections not yet accepted: accept() hands them out. */
+		uint32_t naq = sr_u32(r);
+		if (naq > MAX_ACCEPT_QUEUE)
+			sr_fail(r, "accept queue out of range");
+		for (uint32_t i = 0; i < naq && !ret && !r->bad; i++) {
+			struct ofd *c = NULL;
+			if (sr_u32(r) != (uint32_t)fam || sr_u32(r) != SOCK_STREAM || sr_u32(r) != (uint32_t)proto)
+				sr_fail(r, "accept queue entry is not a connection of the listener's kind");
+			ret = r->bad ? -1 : get_inet(r, fam, SOCK_STREAM, proto, O_RDWR, true, &c, "socket:[tcp]", err,
+						     errlen);
+			if (!ret && sock_aq_add(o, c)) {
+				ofd_put(c);
+				ret = -ENOMEM;
+			}
+		}
 	}
 	if (ret || r->bad) {
 		ofd_put(o);
@@ -678,4 +755,13 @@ int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out
 	}
 	*out = o;
 	return 0;
+}
+
+int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
+		  size_t errlen)
+{
+	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
+	if (fam == AF_UNIX && !r->bad)
+		return snap_get_unix(r, d, type, proto, flags, out, desc, err, errlen);
+	return get_inet(r, fam, type, proto, flags, false, out, desc, err, errlen);
 }

@@ -20,6 +20,9 @@ static void sock_release(struct ofd *o)
 	free(s->rbuf);
 	sock_uname_free(s->local);
 	sock_uname_free(s->peer);
+	for (int i = 0; i < s->naq; i++)
+		ofd_put(s->aq[i]);
+	free(s->aq);
 	while (s->dq) {
 		struct sock_dgram *g = s->dq;
 		s->dq = g->next;
@@ -44,7 +47,7 @@ struct sock *sock_of(struct ofd *o, bool create)
 bool sock_rq_pending(struct ofd *o)
 {
 	struct sock *s = sock_of(o, false);
-	return s && (s->roff < s->rlen || s->dq || s->eof);
+	return s && (s->roff < s->rlen || s->dq || s->eof || s->naq);
 }
 
 long sock_rq_read(struct ofd *o, void *buf, size_t len, int flags, struct sockaddr_storage *ss,
@@ -146,6 +149,28 @@ void sock_sigpipe(struct thread *t)
 {
 	struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
 	sig_send_thread(t, &i);
+}
+
+struct ofd *sock_aq_pop(struct ofd *listener)
+{
+	struct sock *s = sock_of(listener, false);
+	if (!s || !s->naq)
+		return NULL;
+	struct ofd *c = s->aq[0];
+	memmove(s->aq, s->aq + 1, (size_t)(s->naq - 1) * sizeof(*s->aq));
+	s->naq--;
+	return c;
+}
+
+int sock_aq_add(struct ofd *listener, struct ofd *conn)
+{
+	struct sock *s = sock_of(listener, true);
+	struct ofd **n = s ? realloc(s->aq, (size_t)(s->naq + 1) * sizeof(*n)) : NULL;
+	if (!n)
+		return -ENOMEM;
+	s->aq = n;
+	s->aq[s->naq++] = conn;
+	return 0;
 }
 
 struct sock_uname *sock_uname_dup(const struct sock_uname *u)

@@ -42,7 +42,17 @@ struct sock {
 	struct sock_dgram *dq;  /* datagrams, oldest first */
 	bool eof;               /* the peer had closed: reads end with 0 */
 	struct sock_uname *local, *peer; /* AF_UNIX names (bind, connect, accept) */
+	struct ofd **aq;        /* a TCP listener's connections an image took out
+	                         * of the host's accept queue: accept() hands
+	                         * them out first, oldest first */
+	int naq;
 };
+
+/* Takes the oldest connection of the listener's own queue (NULL when
+ * empty); the caller gets the reference. */
+struct ofd *sock_aq_pop(struct ofd *listener);
+/* Appends a connection to it (takes the reference). 0 or -ENOMEM. */
+int sock_aq_add(struct ofd *listener, struct ofd *conn);
 
 /* Copies a name (NULL on ENOMEM or for NULL); frees one. */
 struct sock_uname *sock_uname_dup(const struct sock_uname *u);
@@ -63,7 +73,7 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
  * `create` (NULL on ENOMEM or when absent). */
 struct sock *sock_of(struct ofd *o, bool create);
 
-/* Whether a read would be served from the restart queue. */
+/* Whether a read (or an accept) would be served from the restart queue. */
 bool sock_rq_pending(struct ofd *o);
 
 /* Serves a read from the restart queue: bytes (or one datagram, with

@@ -253,6 +253,20 @@ static long do_accept(struct thread *t, const uint64_t a[6], int flags)
 		r = -EMFILE;
 		goto out;
 	}
+	/* Connections an image took out of the host's queue come first. */
+	struct ofd *c = sock_aq_pop(o);
+	if (c) {
+		c->flags = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
+		fcntl(c->hostfd, F_SETFL, c->flags & O_NONBLOCK);
+		r = fd_install(d, c, 0, flags & SOCK_CLOEXEC); /* takes the reference */
+		sl = sizeof(ss);
+		if (r >= 0 && getpeername(c->hostfd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    (err = addr_out(d, &ss, sl, a[1], a[2]))) {
+			fd_close(d, (int)r);
+			r = err;
+		}
+		goto out;
+	}
 	/* Never block in the host call with the domain lock held: the
 	 * listening socket is non-blocking for it, the waits happen below. */
 	int fl = fcntl(o->hostfd, F_GETFL);

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py tests/host/acceptq_client.py tests/guest/py/acceptq.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -108,6 +108,35 @@ check_stream tcp-100-connections-epoll-server none
 n=$(grep -c "TCP established" "$LOG")
 if [ "$n" = 100 ]; then pass "tcp-100-connections-all-in-image"; else fail "tcp-100-connections-all-in-image" "$n in the image"; fi
 CONNS=1 BYTES=$((1 << 20)) MODE=poll
+
+# Connections a server had not accepted yet (their requests already sent) survive: the
+# snapshot takes them out of the accept queue, the restored server's accept() gets them.
+port=$((20000 + RANDOM % 20000))
+AQ=$SCRATCH/aq
+mkdir -p "$AQ"
+: >"$AQ/out"
+start_run aq "$AQ/out" "$AQ/err" --log "$AQ/log" -- /usr/bin/python3 "$(pwd)/tests/guest/py/acceptq.py" "$port" "$AQ/go"
+pid=$BGPID
+wait_lines "$AQ/out" 1 "$pid"
+/usr/bin/python3 tests/host/acceptq_client.py "$port" "$AQ/ready" >"$AQ/client" 2>&1 &
+cpid=$!
+BGPIDS+=("$cpid")
+for _ in $(seq 100); do [ -e "$AQ/ready" ] && break; sleep 0.1; done
+snap --stop aq "$AQ/img"
+wait_pid "$pid" 30
+start_restore aq-r "$AQ/rout" "$AQ/rerr" "$AQ/img"
+rpid=$BGPID
+sleep 1
+: >"$AQ/go"
+wait_pid "$cpid" 60
+wait_pid "$rpid" 30
+if [ "$SRC" = 0 ] && grep -q "took 2 connections not yet accepted" "$AQ/log" && [ "$WRC" = 0 ] &&
+   grep -q "^served 2" "$AQ/rout" && grep -q "^conn 0: echo:hello0" "$AQ/client" &&
+   grep -q "^conn 1: echo:hello1" "$AQ/client"; then
+	pass "tcp-accept-queue-connections-survive"
+else
+	fail "tcp-accept-queue-connections-survive" "snapshot $SRC $(head -c 300 "$SERR"); restore $WRC $(tails "$AQ/client" "$AQ/log" "$AQ/rout" "$AQ/rerr")"
+fi
 
 # UDP: datagrams queued at a snapshot are read exactly once, by the domain that runs on
 # (the snapshot drains them into its restart queue) and by the restored copy.
