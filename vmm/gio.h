@@ -50,4 +50,12 @@ int gio_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, boo
 long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum,
 		struct msghdr *hm, int flags);
 
+/* A socket's every send and receive (vmm/sys_net.c): guest memory in place
+ * (gio_nowait) unless a restore's restart queue is to be read first, or the
+ * message needs one host call (then through a bounce buffer); SIGPIPE as
+ * Linux raises it unless flags has MSG_NOSIGNAL. hm: name and control, as
+ * gio_nowait takes them (may be NULL). The byte count or -errno. */
+long sock_xfer(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, size_t sum,
+	       struct msghdr *hm, int flags, bool send);
+
 #endif

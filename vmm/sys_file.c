@@ -15,7 +15,6 @@
 
 #include "domain.h"
 #include "files_internal.h"
-#include "sock.h"
 #include "syscall.h"
 #include "gio.h"
 #include "uaccess.h"
@@ -126,16 +125,12 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 	if (!wr) {
 		size_t n = MIN(sum, RW_MAX_CHUNK), done = 0;
 
-		/* A restored socket's restart queue comes first. */
-		r = o->kind == OFD_SOCKET ? sock_rq_read(o, buf, n, 0, NULL, NULL, NULL) : -EAGAIN;
-		if (r == -EAGAIN) {
-			dom_block_begin(t);
-			r = off >= 0 ? pread(o->hostfd, buf, n, off) : read(o->hostfd, buf, n);
-			err = errno;
-			dom_block_end(t);      /* data read is delivered even if stopping */
-			if (r < 0)
-				return err == EINTR ? RESTART : -err;
-		}
+		dom_block_begin(t);
+		r = off >= 0 ? pread(o->hostfd, buf, n, off) : read(o->hostfd, buf, n);
+		err = errno;
+		dom_block_end(t);      /* data read is delivered even if stopping */
+		if (r < 0)
+			return err == EINTR ? RESTART : -err;
 		for (int i = 0; i < nseg && done < (size_t)r; i++) {
 			size_t c = MIN(seg[i].len, (size_t)r - done);
 			size_t k = copy_prefix(d, seg[i].base, buf + done, c, true);
@@ -204,7 +199,11 @@ static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, in
 	for (int i = 0; i < nseg; i++)
 		sum += seg[i].len;
 	r = -EOPNOTSUPP;
-	if ((o->kind == OFD_SOCKET || o->kind == OFD_PIPE) && off < 0 && !(!write && sock_rq_pending(o)))
+	/* A socket's read and write are its recv and send (restart queue
+	 * included); syscall.c raises SIGPIPE for write calls. */
+	if (o->kind == OFD_SOCKET && off < 0)
+		r = sock_xfer(t, o, seg, nseg, sum, NULL, write ? MSG_NOSIGNAL : 0, write);
+	else if (o->kind == OFD_PIPE && off < 0)
 		r = gio_nowait(t, o, seg, nseg, write, sum, NULL, 0);
 	if (r == -EOPNOTSUPP)
 		r = o->may_block ? io_bounce(t, o, seg, nseg, off, write, sum)

@@ -394,10 +394,7 @@ static long sock_bounce(struct thread *t, struct ofd *o, const struct gseg *seg,
 	return r;
 }
 
-/* Every send and receive: guest memory in place (gio_nowait) unless a
- * restart queue is to be read first; SIGPIPE as Linux raises it. The byte
- * count or -errno (RESTART). hm: name and control, as gio_nowait takes. */
-static long sock_xfer(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, size_t sum,
+long sock_xfer(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, size_t sum,
 		      struct msghdr *hm, int flags, bool send)
 {
 	long r = -EOPNOTSUPP;
