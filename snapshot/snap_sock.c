@@ -70,6 +70,27 @@ static const char *state_name(int st)
 	return st >= 0 && st < (int)(sizeof(n) / sizeof(n[0])) ? n[st] : "?";
 }
 
+/* The states a connection is saved in. Past ESTABLISHED, either side may
+ * have shut down its sending half; the FIN carries no data but one
+ * sequence number (CRIU's soccr reasons the same way). */
+static bool tcp_savable(int st)
+{
+	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 ||
+	       st == TCP_CLOSING || st == TCP_LAST_ACK;
+}
+
+/* Our FIN is queued or sent: the guest shut down its sending half. */
+static bool tcp_fin_sent(int st)
+{
+	return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_LAST_ACK;
+}
+
+/* The peer's FIN has arrived: reads end at EOF once the queue is read. */
+static bool tcp_fin_received(int st)
+{
+	return st == TCP_CLOSE_WAIT || st == TCP_CLOSING || st == TCP_LAST_ACK;
+}
+
 void snap_sock_thaw(bool keep)
 {
 	char err[256];
@@ -160,7 +181,7 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 		int st = tcp_state(o->hostfd);
 		if (st == TCP_LISTEN || st == TCP_CLOSE)
 			continue;
-		if (st != TCP_ESTABLISHED && st != TCP_CLOSE_WAIT) {
+		if (!tcp_savable(st)) {
 			snprintf(err, errlen, "%s: a TCP connection in state %s cannot be checkpointed; try again",
 				 o->path, state_name(st));
 			r = -EAGAIN;
@@ -267,6 +288,14 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
 	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
 	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcv_seq, &l) < 0 || ioctl(fd, SIOCINQ, &inq) < 0)
 		return -errno;
+	/* Our FIN, queued or unacknowledged, counts in the send queue's length
+	 * and sequence but is no byte of it: the restore sends it again with
+	 * shutdown() behind the data. */
+	if (tcp_fin_sent(ti.tcpi_state)) {
+		snd_seq--;
+		outq -= outq > 0;
+		unsent -= unsent > 0;
+	}
 	struct tcp_repair_window w;
 	l = sizeof(w);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &l) < 0)
@@ -294,7 +323,7 @@ static int put_tcp_conn(struct domain *d, struct ofd *o, struct sbuf *b, const s
 	if ((r = peek_queue(fd, TCP_SEND_QUEUE, (uint32_t)outq, b, NULL)) ||
 	    (r = peek_queue(fd, TCP_RECV_QUEUE, (uint32_t)inq, b, s)))
 		return r;
-	sb_u8(b, ti.tcpi_state == TCP_CLOSE_WAIT || (s && s->eof));
+	sb_u8(b, tcp_fin_received(ti.tcpi_state) || (s && s->eof));
 	dom_log(d, "%s: TCP %s, %d bytes unacknowledged (%d of them unsent), %d unread", o->path,
 		state_name(ti.tcpi_state), outq, unsent, inq + (int)(s ? s->rlen - s->roff : 0));
 	q = TCP_NO_QUEUE;
@@ -547,7 +576,7 @@ static void get_tcp_rec(struct sread *r, struct tcp_rec *t)
 	t->outq = get_bytes(r, &t->outq_len);
 	t->inq = get_bytes(r, &t->inq_len);
 	t->eof = sr_u8(r);
-	if (t->unsent > t->outq_len || (t->state != TCP_ESTABLISHED && t->state != TCP_CLOSE_WAIT) ||
+	if (t->unsent > t->outq_len || !tcp_savable((int)t->state) ||
 	    t->snd_ws > 14 || t->rcv_ws > 14 || t->mss > 65535)
 		sr_fail(r, "TCP connection record out of range");
 }
@@ -622,6 +651,14 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 	if ((r = sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) ||
 	    (r = send_all(fd, t->outq + t->outq_len - t->unsent, t->unsent, 0, true))) {
 		snprintf(err, errlen, "TCP connection %s -> %s: %s", ls, ps, strerror(-r));
+		return r;
+	}
+	/* The guest had shut down its sending half: the FIN goes out again
+	 * with its old sequence number, behind the data. A peer that had it
+	 * acknowledges the duplicate, and writes get EPIPE as before. */
+	if (tcp_fin_sent((int)t->state) && shutdown(fd, SHUT_WR) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "TCP connection %s -> %s: shutdown: %s", ls, ps, strerror(errno));
 		return r;
 	}
 	return 0;

@@ -4,7 +4,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py tests/host/acceptq_client.py tests/guest/py/acceptq.py
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py tests/host/acceptq_client.py tests/guest/py/acceptq.py \
+	tests/host/halfclose_server.py tests/guest/py/halfclose.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -136,6 +137,36 @@ if [ "$SRC" = 0 ] && grep -q "took 2 connections not yet accepted" "$AQ/log" && 
 	pass "tcp-accept-queue-connections-survive"
 else
 	fail "tcp-accept-queue-connections-survive" "snapshot $SRC $(head -c 300 "$SERR"); restore $WRC $(tails "$AQ/client" "$AQ/log" "$AQ/rout" "$AQ/rerr")"
+fi
+
+# A half-closed connection: the domain's client shut down its sending half (FIN-WAIT-2) and has
+# 50000 bytes unread at the snapshot; after --stop and restore it reads those and 50000 more to
+# EOF, writing still gets EPIPE, and the host server sees EOF, no reset.
+port=$((20000 + RANDOM % 20000))
+HC=$SCRATCH/hc
+mkdir -p "$HC"
+: >"$HC/srv"
+/usr/bin/python3 tests/host/halfclose_server.py "$port" "$HC/ready" "$HC/go" >"$HC/srv" 2>&1 &
+spid=$!
+BGPIDS+=("$spid")
+wait_lines "$HC/srv" 1 "$spid"
+: >"$HC/out"
+start_run hc "$HC/out" "$HC/err" --log "$HC/log" -- /usr/bin/python3 "$(pwd)/tests/guest/py/halfclose.py" "$port" "$HC/go"
+pid=$BGPID
+for _ in $(seq 300); do [ -e "$HC/ready" ] && break; sleep 0.1; done
+snap --stop hc "$HC/img"
+wait_pid "$pid" 30
+start_restore hc-r "$HC/rout" "$HC/rerr" "$HC/img"
+rpid=$BGPID
+sleep 1
+: >"$HC/go"
+wait_pid "$rpid" 60
+wait_pid "$spid" 30
+if [ "$SRC" = 0 ] && grep -q "TCP fin-wait-2" "$HC/log" && grep -q "^got 100000 intact epipe" "$HC/rout" &&
+   grep -q "^request 10000, answer sent, then eof" "$HC/srv"; then
+	pass "tcp-half-closed-connection-survives"
+else
+	fail "tcp-half-closed-connection-survives" "snapshot $SRC $(head -c 300 "$SERR"); $(tails "$HC/srv" "$HC/log" "$HC/out" "$HC/rout" "$HC/rerr")"
 fi
 
 # UDP: datagrams queued at a snapshot are read exactly once, by the domain that runs on
