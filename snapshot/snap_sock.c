@@ -70,6 +70,9 @@ static const char *state_name(int st)
 	return st >= 0 && st < (int)(sizeof(n) / sizeof(n[0])) ? n[st] : "?";
 }
 
+/* What a TCP socket record holds past its options. */
+enum { CONN_NONE, CONN_TCP, CONN_CONNECTING };
+
 /* The states a connection is saved in. Past ESTABLISHED, either side may
  * have shut down its sending half; the FIN carries no data but one
  * sequence number (CRIU's soccr reasons the same way). */
@@ -179,8 +182,8 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 		if (o->kind != OFD_SOCKET || !is_tcp(o->hostfd))
 			continue;
 		int st = tcp_state(o->hostfd);
-		if (st == TCP_LISTEN || st == TCP_CLOSE)
-			continue;
+		if (st == TCP_LISTEN || st == TCP_CLOSE || st == TCP_SYN_SENT)
+			continue; /* nothing in flight to freeze; a connect is saved as one */
 		if (!tcp_savable(st)) {
 			snprintf(err, errlen, "%s: a TCP connection in state %s cannot be checkpointed; try again",
 				 o->path, state_name(st));
@@ -410,6 +413,18 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		snprintf(err, errlen, "%s: a connected TCP socket was not frozen", o->path);
 		return -EIO;
 	}
+	/* A connect still in its handshake: the peer has nothing of it but a
+	 * SYN, so the restore simply connects again from the same address. */
+	bool connecting = tcp && !conn && !listening && tcp_state(fd) == TCP_SYN_SENT;
+	if (connecting && !(s && s->dstlen)) {
+		snprintf(err, errlen, "%s: a TCP connect in progress to an unknown address", o->path);
+		return -EIO;
+	}
+	if (connecting) {
+		memcpy(&pa, &s->dst, s->dstlen);
+		pl = s->dstlen;
+		dom_log(d, "%s: TCP syn-sent, connects again on restore", o->path);
+	}
 	if (tcp && listening) {
 		struct tcp_info ti;
 		socklen_t l = sizeof(ti);
@@ -426,7 +441,7 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 	sb_u8(b, listening);
 	sb_u32(b, (uint32_t)(s && s->backlog > 0 ? s->backlog : SOMAXCONN));
 	put_addr(b, &la, ll);
-	put_addr(b, &pa, tcp && !conn ? 0 : pl);
+	put_addr(b, &pa, tcp && !conn && !connecting ? 0 : pl);
 	sb_u32(b, NOPTS);
 	for (int i = 0; i < NOPTS; i++) {
 		bool applies = (sock_opts[i].level != IPPROTO_TCP || tcp) &&
@@ -434,7 +449,7 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		sb_u8(b, applies);
 		sb_u32(b, applies ? (uint32_t)snap_gopt(fd, sock_opts[i].level, sock_opts[i].opt) : 0);
 	}
-	sb_u8(b, conn);
+	sb_u8(b, conn ? CONN_TCP : connecting ? CONN_CONNECTING : CONN_NONE);
 	int r = 0;
 	if (conn)
 		r = put_tcp_conn(d, o, b, s);
@@ -664,6 +679,32 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 	return 0;
 }
 
+/* A connect that was in its handshake starts again from the same local
+ * address, without waiting: the guest's connect(), re-issued after the
+ * restore, finds it in progress and waits for it (sys_connect). */
+static int restore_connect(int fd, bool bound, const struct sockaddr_storage *la, socklen_t ll,
+			   const struct sockaddr_storage *pa, socklen_t pl, char *err, size_t errlen)
+{
+	char ls[80], ps[80];
+	addr_text(la, ls, sizeof(ls));
+	addr_text(pa, ps, sizeof(ps));
+	int fl = fcntl(fd, F_GETFL);
+	if (bound && bind(fd, (const struct sockaddr *)la, ll) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "TCP connect %s -> %s: bind: %s%s", ls, ps, strerror(e),
+			 e == EADDRINUSE ? " (another program holds the address)" : "");
+		return -e;
+	}
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    (connect(fd, (const struct sockaddr *)pa, pl) < 0 && errno != EINPROGRESS)) {
+		int e = errno;
+		snprintf(err, errlen, "TCP connect %s -> %s: %s", ls, ps, strerror(e));
+		return -e;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return 0;
+}
+
 /* A restart queue as put_queue wrote it. 0, -1 (bad image) or -ENOMEM. */
 int snap_sock_get_queue(struct sread *r, struct ofd *o)
 {
@@ -708,10 +749,11 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 		has[i] = sr_u8(r);
 		val[i] = (int)sr_u32(r);
 	}
-	bool conn = sr_u8(r);
+	int how = sr_u8(r);
+	bool conn = how == CONN_TCP, connecting = how == CONN_CONNECTING;
 	struct tcp_rec t = { 0 };
 	if ((fam != AF_INET && fam != AF_INET6) || (type != SOCK_STREAM && type != SOCK_DGRAM) ||
-	    (conn && type != SOCK_STREAM))
+	    how > CONN_CONNECTING || (how && type != SOCK_STREAM) || (connecting && (!pl || listening || queued)))
 		sr_fail(r, "socket record out of range");
 	if (conn && !r->bad)
 		get_tcp_rec(r, &t);
@@ -737,6 +779,8 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 		if (t.lock && t.lock[0])
 			note_unlock(t.lock);
 		ret = restore_conn(fd, &t, &la, ll, &pa, pl, err, errlen);
+	} else if (connecting) {
+		ret = restore_connect(fd, bound, &la, ll, &pa, pl, err, errlen);
 	} else if (bound && bind(fd, (struct sockaddr *)&la, ll) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s socket on %s: bind: %s%s", type == SOCK_STREAM ? "TCP" : "UDP", ls,

@@ -46,6 +46,8 @@ struct sock {
 	                         * of the host's accept queue: accept() hands
 	                         * them out first, oldest first */
 	int naq;
+	struct sockaddr_storage dst; /* a TCP connect()'s target: getpeername */
+	socklen_t dstlen;            /* has none before the handshake ends */
 };
 
 /* Takes the oldest connection of the listener's own queue (NULL when

@@ -186,6 +186,12 @@ static long sys_connect(struct thread *t, const uint64_t a[6])
 	long r = addr_in(d, a[1], a[2], &ss, &sl, false, &dirfd, &name);
 	if (r)
 		goto out;
+	/* A snapshot of a connection still in its handshake connects again. */
+	struct sock *s = ss.ss_family == AF_INET || ss.ss_family == AF_INET6 ? sock_of(o, true) : NULL;
+	if (s && sl <= sizeof(s->dst)) {
+		memcpy(&s->dst, &ss, sl);
+		s->dstlen = sl;
+	}
 	bool nb = o->flags & O_NONBLOCK;
 	int fl = fcntl(o->hostfd, F_GETFL);
 	if (!nb)

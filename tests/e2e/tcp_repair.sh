@@ -5,7 +5,7 @@
 need_kvm
 need_pdvm
 need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" tests/host/tcpclient.py tests/host/acceptq_client.py tests/guest/py/acceptq.py \
-	tests/host/halfclose_server.py tests/guest/py/halfclose.py
+	tests/host/halfclose_server.py tests/guest/py/halfclose.py tests/host/connectlate_server.py tests/guest/py/connectlate.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -167,6 +167,36 @@ if [ "$SRC" = 0 ] && grep -q "TCP fin-wait-2" "$HC/log" && grep -q "^got 100000 
 	pass "tcp-half-closed-connection-survives"
 else
 	fail "tcp-half-closed-connection-survives" "snapshot $SRC $(head -c 300 "$SERR"); $(tails "$HC/srv" "$HC/log" "$HC/out" "$HC/rout" "$HC/rerr")"
+fi
+
+# A connect still in its handshake (SYN-SENT: the server's accept queue is full) at snapshot --stop:
+# the restore connects again from the same address, the guest's re-issued connect() waits for it.
+port=$((20000 + RANDOM % 20000))
+CL=$SCRATCH/cl
+mkdir -p "$CL"
+: >"$CL/srv"
+/usr/bin/python3 tests/host/connectlate_server.py "$port" "$CL/go" >"$CL/srv" 2>&1 &
+spid=$!
+BGPIDS+=("$spid")
+wait_lines "$CL/srv" 1 "$spid"
+: >"$CL/out"
+start_run cl "$CL/out" "$CL/err" --log "$CL/log" -- /usr/bin/python3 "$(pwd)/tests/guest/py/connectlate.py" "$port"
+pid=$BGPID
+wait_lines "$CL/out" 1 "$pid"
+sleep 1 # the SYN is sent and dropped
+snap --stop cl "$CL/img"
+wait_pid "$pid" 30
+start_restore cl-r "$CL/rout" "$CL/rerr" "$CL/img"
+rpid=$BGPID
+sleep 1
+: >"$CL/go"
+wait_pid "$rpid" 60
+wait_pid "$spid" 30
+if [ "$SRC" = 0 ] && grep -q "TCP syn-sent, connects again" "$CL/log" && grep -q "^answer echo:hello" "$CL/rout" &&
+   grep -q "^served" "$CL/srv"; then
+	pass "tcp-connect-in-progress-survives"
+else
+	fail "tcp-connect-in-progress-survives" "snapshot $SRC $(head -c 300 "$SERR"); $(tails "$CL/srv" "$CL/log" "$CL/out" "$CL/rout" "$CL/rerr")"
 fi
 
 # UDP: datagrams queued at a snapshot are read exactly once, by the domain that runs on
