@@ -1,6 +1,8 @@
 /* fileio.c: file-system and fd syscalls in one process, checked against Linux semantics. Usage: fileio SCRATCHDIR */
 #include "guest.h"
 
+#include <sys/mman.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -355,6 +357,36 @@ static void test_fcntl_dup_pipe(void)
 	CHECK_ERR(syscall(SYS_pipe2, BAD_PTR, 0), EFAULT, "pipe2 bad pointer");
 }
 
+/* The memory devices, read in place into guest memory: whole pages, a page
+ * that is not there (the bytes before it count), writes that fail. */
+static void test_memdevs(void)
+{
+	char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int z = open("/dev/zero", O_RDONLY), u = open("/dev/urandom", O_RDONLY), f = open("/dev/full", O_WRONLY);
+	check(m != MAP_FAILED && z >= 0 && u >= 0 && f >= 0, "open /dev/zero, /dev/urandom, /dev/full");
+	memset(m, 0xaa, 3 * 4096);
+	ssize_t n = read(z, m + 100, 2 * 4096);
+	int zero = 1;
+	for (int i = 100; i < 100 + 2 * 4096; i++)
+		zero &= m[i] == 0;
+	check(n == 2 * 4096 && zero && (unsigned char)m[99] == 0xaa && (unsigned char)m[100 + 2 * 4096] == 0xaa,
+	      "read /dev/zero across pages: %zd bytes, all zero, nothing around them", n);
+	mprotect(m + 2 * 4096, 4096, PROT_NONE);
+	check(read(z, m + 4096, 2 * 4096) == 4096, "read /dev/zero into a buffer whose second page is gone: 4096");
+	CHECK_ERR(read(z, m + 2 * 4096, 10), EFAULT, "read /dev/zero into a page that is gone");
+	memset(m, 0, 4096);
+	n = read(u, m, 4096);
+	int nz = 0;
+	for (int i = 0; i < 4096; i++)
+		nz += m[i] != 0;
+	check(n == 4096 && nz > 3000, "read /dev/urandom: %zd bytes, %d not zero", n, nz);
+	CHECK_ERR(write(f, m, 10), ENOSPC, "write /dev/full");
+	close(z);
+	close(u);
+	close(f);
+	munmap(m, 3 * 4096);
+}
+
 static void test_tty(void)
 {
 	int fd = open("a.txt", O_RDONLY);
@@ -370,6 +402,7 @@ static void test_tty(void)
 	CHECK_ERR(ioctl(fd, TCGETS, &t), ENOTTY, "TCGETS on /dev/null");
 	check(write(fd, "x", 1) == 1 && read(fd, &t, 1) == 0, "/dev/null write/read");
 	close(fd);
+	test_memdevs();
 	/* stdio: whatever they are, TCGETS and TIOCGWINSZ must agree with isatty */
 	for (int i = 0; i < 3; i++) {
 		int tty = isatty(i);
