@@ -51,7 +51,7 @@ if gcc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-function -D_GNU_SOURCE -Ivmm -Is
 else
 	echo "bench: cannot build bench/snapwrite.c (host snapshot writer row will be n/a)" >&2
 fi
-for p in "$PDVM" "$GUEST/cpuloop" "$GUEST/getpid_loop" "$GUEST/hello" "$GUEST/remap" "$GUEST/clock_loop" "$GUEST/sig_loop"; do
+for p in "$PDVM" "$GUEST/cpuloop" "$GUEST/getpid_loop" "$GUEST/read_loop" "$GUEST/hello" "$GUEST/remap" "$GUEST/clock_loop" "$GUEST/sig_loop"; do
 	[ -x "$p" ] || { echo "bench: $p is missing (run make first)" >&2; exit 1; }
 done
 
@@ -102,6 +102,20 @@ done
 GETPID_US=$(printf '%s\n' "${gp[@]}" | grep . | median)
 GETPID_NATIVE_US=$("$GUEST/getpid_loop" "$GETPIDS" | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')
 TRAP_RATIO=$(ratio "$GETPID_US" "$FLOOR_US")
+
+# A trap that carries data: a 64 KiB read of /dev/zero in pdvm against the platform's own data-carrying round trip
+# (trapfloor N 65536: the host preads into guest memory before each resume) and a native read. Where the platform
+# flushes its TLB on every world switch (TCG), the host's copy after a trap costs more than the same copy natively.
+DFLOOR_LINE=$("$B/bench/trapfloor" "$((FLOOR_N / 4))" 65536 2>&1 | grep '^trapfloor-data:' | tail -n1)
+DFLOOR_US=$(num_or_na "$(sed -n 's/.* us_per_trap=\([0-9.]*\).*/\1/p' <<<"$DFLOOR_LINE")")
+DFLOOR_NATIVE_US=$(num_or_na "$(sed -n 's/.*native_us_per_read=\([0-9.]*\).*/\1/p' <<<"$DFLOOR_LINE")")
+rd_n=() rd_p=()
+for _ in $(seq "$REPS"); do
+	rd_n+=("$("$GUEST/read_loop" "$((FLOOR_N / 4))" 65536 | sed -n 's/.*, \([0-9.]*\) us\/read.*/\1/p')")
+	rd_p+=("$("$PDVM" run -- "$GUEST/read_loop" "$((FLOOR_N / 4))" 65536 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/read.*/\1/p')")
+done
+READ_NATIVE_US=$(num_or_na "$(printf '%s\n' "${rd_n[@]}" | grep . | median)")
+READ_PDVM_US=$(num_or_na "$(printf '%s\n' "${rd_p[@]}" | grep . | median)")
 
 # ---- (c) startup: a trivial static program, wall time ------------------------------------------
 st_n=() st_p=()
@@ -431,6 +445,9 @@ printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
 printf '%-44s %14s %14s %10s\n' "getpid round trip, us/call (vs trap floor)" "$FLOOR_US" "$GETPID_US" "$TRAP_RATIO"
 printf '%-44s %14s %14s %10s\n' "  (native getpid, us/call)" "$GETPID_NATIVE_US" "" ""
+printf '%-44s %14s %14s %10s\n' "64 KiB read of /dev/zero, us (vs data floor)" "$DFLOOR_US" "$READ_PDVM_US" \
+	"$(ratio "$READ_PDVM_US" "$DFLOOR_US")"
+printf '%-44s %14s %14s %10s\n' "  (native read: read_loop / trapfloor's)" "$READ_NATIVE_US / $DFLOOR_NATIVE_US" "" ""
 printf '%-44s %14s %14s %10s\n' "startup of a static hello, ms (median)" "$START_NATIVE_MS" "$START_PDVM_MS" "$START_RATIO"
 printf '%-44s %14s %14s %10s\n' "remap churn ($REMAP_N iterations), ms" "$REMAP_NATIVE_MS" "$REMAP_PDVM_MS" \
 	"$(ratio "$REMAP_PDVM_MS" "$REMAP_NATIVE_MS")"
@@ -532,7 +549,9 @@ cat >"$OUTF" <<EOF
   "quick": $([ -n "${BENCH_QUICK:-}" ] && echo true || echo false),
   "cpu_loop": { "millions": $CPU_M, "native_ms": $(jnum "$CPU_NATIVE"), "pdvm_ms": $(jnum "$CPU_PDVM"), "ratio": $(jnum "$CPU_RATIO") },
   "trap": { "getpid_calls": $GETPIDS, "pdvm_us_per_call": $(jnum "$GETPID_US"), "native_us_per_call": $(jnum "$GETPID_NATIVE_US"),
-            "floor_us_per_trap": $(jnum "$FLOOR_US"), "floor_mode": $(jstr "$FLOOR_MODE"), "ratio_to_floor": $(jnum "$TRAP_RATIO") },
+            "floor_us_per_trap": $(jnum "$FLOOR_US"), "floor_mode": $(jstr "$FLOOR_MODE"), "ratio_to_floor": $(jnum "$TRAP_RATIO"),
+            "read64k_pdvm_us": $(jnum "$READ_PDVM_US"), "read64k_native_us": $(jnum "$READ_NATIVE_US"),
+            "data_floor_64k_us_per_trap": $(jnum "$DFLOOR_US"), "data_floor_native_read_us": $(jnum "$DFLOOR_NATIVE_US") },
   "startup": { "native_ms": $(jnum "$START_NATIVE_MS"), "pdvm_ms": $(jnum "$START_PDVM_MS"), "ratio": $(jnum "$START_RATIO") },
   "compat": { "python_startup_native_ms": $(jnum "$PY_NATIVE_MS"), "python_startup_pdvm_ms": $(jnum "$PY_PDVM_MS"),
               "python_startup_ratio": $(jnum "$PY_RATIO"), "du_native_ms": $(jnum "$DU_NATIVE_MS"), "du_pdvm_ms": $(jnum "$DU_PDVM_MS"),

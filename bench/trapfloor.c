@@ -9,6 +9,12 @@
  *    stub does `out %al, $0x10; sysretq`: the round trip is one KVM_EXIT_IO.
  * It tries the PVM style first and falls back when the first exit is anything else.
  * Prints: "trapfloor: mode=MODE us_per_trap=X traps=N".
+ *
+ * With BYTES (trapfloor N BYTES), each round trip also carries data the way a read(2) does: before resuming, the
+ * host pread()s BYTES of /dev/zero into guest memory. It prints the same N preads into a host buffer, without
+ * traps, as the native reference: "trapfloor-data: bytes=B us_per_trap=X native_us_per_read=Y". Where an
+ * emulator flushes its TLB on every world switch (QEMU's TCG), the copy after a trap costs more than the same copy
+ * between plain system calls; X - Y is what the platform charges a data-carrying trap beyond a native read.
  */
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -28,6 +34,8 @@
 #define GDT_OFF 0x5000
 #define LSTAR_PVM (KVA + 0x3ff000) /* unmapped: "RIP == LSTAR" marks a syscall */
 #define MMIO_GPA 0xd0000000ULL
+#define DATA_OFF 0x100000 /* up to 2 MiB of guest memory that data-carrying traps fill */
+#define DATA_MAX (2UL << 20)
 #define IDX(va, l) (((va) >> (12 + 9 * ((l)-1))) & 0x1ff)
 
 struct vm {
@@ -161,6 +169,15 @@ static void vm_free(struct vm *v)
 	munmap(v->mem, MEMSZ);
 }
 
+static int data_fd = -1;
+static size_t data_len;
+
+/* A data-carrying round trip fills guest memory as a read would. */
+static int carry(struct vm *v)
+{
+	return data_len && pread(data_fd, v->mem + DATA_OFF, data_len, 0) != (ssize_t)data_len ? -1 : 0;
+}
+
 /* PVM style: returns traps done, or -1 if the first exit is not a "RIP == LSTAR" shutdown. */
 static long run_pvm(struct vm *v, double *secs)
 {
@@ -177,6 +194,8 @@ static long run_pvm(struct vm *v, double *secs)
 		if (v->run->exit_reason != KVM_EXIT_SHUTDOWN || r.rip != LSTAR_PVM)
 			return traps ? traps : -1;
 		traps++;
+		if (carry(v))
+			return -1;
 		r.rip = r.rcx;
 		r.rflags = r.r11;
 		r.rax = 0;
@@ -205,6 +224,8 @@ static long run_standard(struct vm *v, double *secs)
 			return -1;
 		}
 		traps++;
+		if (carry(v))
+			return -1;
 	}
 	*secs = now() - t0;
 	return traps;
@@ -213,6 +234,14 @@ static long run_standard(struct vm *v, double *secs)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 0) : 20000;
+	long bytes = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
+	if (n < 1 || bytes < 0 || (size_t)bytes > DATA_MAX) {
+		fprintf(stderr, "usage: trapfloor [N [BYTES <= %lu]]\n", DATA_MAX);
+		return 2;
+	}
+	data_len = (size_t)bytes;
+	if (data_len && (data_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC)) < 0)
+		die("/dev/zero");
 	struct vm v;
 	double secs = 0;
 
@@ -231,5 +260,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("trapfloor: mode=%s us_per_trap=%.3f traps=%ld\n", mode, secs * 1e6 / traps, traps);
+	if (data_len) {
+		char *buf = malloc(data_len);
+		double t0 = now();
+		for (long i = 0; buf && i < n; i++)
+			if (pread(data_fd, buf, data_len, 0) != (ssize_t)data_len)
+				die("pread");
+		double native = now() - t0;
+		free(buf);
+		printf("trapfloor-data: bytes=%zu us_per_trap=%.3f native_us_per_read=%.3f\n", data_len,
+		       secs * 1e6 / traps, native * 1e6 / n);
+	}
 	return 0;
 }

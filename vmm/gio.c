@@ -64,7 +64,13 @@ int gio_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, boo
 			*fault = true;
 			break;
 		}
-		if (rem) {
+		if (rem && n && (uint8_t *)hv[n - 1].iov_base + hv[n - 1].iov_len == p) {
+			/* Frames that follow each other in host memory make one
+			 * piece: the host copies in fewer, longer runs. */
+			hv[n - 1].iov_len += chunk;
+			*bytes += chunk;
+			pos += chunk;
+		} else if (rem) {
 			hv[n].iov_base = p;
 			hv[n].iov_len = chunk;
 			n++;
