@@ -279,9 +279,10 @@ static int get_pipe(struct sread *r, struct rpipe *pipes, int *np, int flags, st
 	int dfd = fcntl(pp->fd[end], F_DUPFD_CLOEXEC, 3);
 	if (dfd < 0)
 		return -errno;
-	if (flags & O_NONBLOCK)
-		fcntl(dfd, F_SETFL, O_NONBLOCK);
+	fcntl(dfd, F_SETFL, O_NONBLOCK); /* as pipe2 makes them: see host_nb */
 	*out = ofd_new(dfd, flags, OFD_PIPE, desc);
+	if (*out)
+		(*out)->host_nb = true;
 	return *out ? 0 : -ENOMEM;
 }
 

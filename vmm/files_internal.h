@@ -35,6 +35,9 @@ struct ofd {
 	enum ofd_kind kind;
 	mode_t type;            /* S_IFMT of the host file */
 	bool may_block;         /* pipes, ttys, sockets, char devices */
+	bool host_nb;           /* the host fd stays O_NONBLOCK whatever the
+	                         * guest's flag (in `flags`): the domain's own
+	                         * pipes, read and written in place (gio.c) */
 	char *path;             /* guest path at open time, or a description */
 	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
 	int aux;                /* kind-specific: eventfd flags, timerfd clock */

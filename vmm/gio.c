@@ -123,6 +123,8 @@ long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nse
 		if (sock)
 			r = wr ? sendmsg(o->hostfd, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
 			       : recvmsg(o->hostfd, &m, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		else if (o->host_nb)
+			r = wr ? writev(o->hostfd, hv, n) : readv(o->hostfd, hv, n);
 		else
 			r = wr ? pwritev2(o->hostfd, hv, n, -1, RWF_NOWAIT) : preadv2(o->hostfd, hv, n, -1, RWF_NOWAIT);
 		if (r >= 0) {

@@ -145,6 +145,8 @@ long sys_fcntl(struct thread *t, const uint64_t a[6])
 		return fd_set_cloexec(d, fd, a[2] & FD_CLOEXEC);
 	case F_GETFL:
 		r = fcntl(o->hostfd, F_GETFL);
+		if (r >= 0 && o->host_nb)
+			r = (r & ~O_NONBLOCK) | (o->flags & O_NONBLOCK);
 		return r < 0 ? -errno : r;
 	case F_SETFL:
 		if (o->flags & O_PATH)
@@ -152,7 +154,7 @@ long sys_fcntl(struct thread *t, const uint64_t a[6])
 		r = fcntl(o->hostfd, F_GETFL);
 		if (r < 0)
 			return -errno;
-		r = (r & ~SETFL_MASK) | ((int)a[2] & SETFL_MASK);
+		r = (r & ~SETFL_MASK) | ((int)a[2] & SETFL_MASK) | (o->host_nb ? O_NONBLOCK : 0);
 		if (fcntl(o->hostfd, F_SETFL, r) < 0)
 			return -errno;
 		o->flags = (o->flags & ~SETFL_MASK) | ((int)a[2] & SETFL_MASK);
@@ -283,7 +285,7 @@ long sys_ioctl(struct thread *t, const uint64_t a[6])
 	case FIONBIO:
 		if (copy_from_user(d, &v, a[2], sizeof(v)) < 0)
 			return -EFAULT;
-		if (ioctl(o->hostfd, FIONBIO, &v) < 0)
+		if (!o->host_nb && ioctl(o->hostfd, FIONBIO, &v) < 0)
 			return -errno;
 		o->flags = v ? (o->flags | O_NONBLOCK) : (o->flags & ~O_NONBLOCK);
 		return 0;
@@ -332,7 +334,10 @@ static long do_pipe2(struct thread *t, uint64_t ufds, int flags)
 	fds[0] = fd_find_free(d, 0);
 	if (fds[0] < 0 || fd_find_free(d, fds[0] + 1) < 0)
 		return -EMFILE;
-	if (pipe2(p, (flags & (O_NONBLOCK | O_DIRECT)) | O_CLOEXEC) < 0)
+	/* The host pipe never blocks: reads and writes go straight into guest
+	 * memory and wait in poll when the guest's call should block (where
+	 * the host kernel lacks RWF_NOWAIT for pipes, as Linux 6.1). */
+	if (pipe2(p, (flags & O_DIRECT) | O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
 	if (host_fd_path(p[0], desc, sizeof(desc)) < 0)
 		strcpy(desc, "pipe:");
@@ -341,12 +346,15 @@ static long do_pipe2(struct thread *t, uint64_t ufds, int flags)
 		close(p[1]);
 		return -ENOMEM;
 	}
+	o->host_nb = true;
 	fds[0] = fd_install(d, o, 0, flags & O_CLOEXEC);
 	if (fds[0] < 0) {
 		close(p[1]);
 		return fds[0];
 	}
 	o = ofd_new(p[1], O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)), OFD_PIPE, desc);
+	if (o)
+		o->host_nb = true;
 	fds[1] = o ? fd_install(d, o, 0, flags & O_CLOEXEC) : -ENOMEM;
 	if (fds[1] < 0) {
 		fd_close(d, fds[0]);

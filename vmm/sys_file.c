@@ -17,6 +17,7 @@
 #include "files_internal.h"
 #include "syscall.h"
 #include "gio.h"
+#include "sock.h"
 #include "uaccess.h"
 
 /* A host call interrupted for the domain (checkpoint, guest signal) is
@@ -395,12 +396,26 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 	blocks = in->may_block || out->may_block;
 	/* Bounded so the domain lock is not held for long. */
 	count = MIN(count, blocks ? RW_MAX_CHUNK : 8 * RW_MAX_CHUNK);
-	if (blocks)
-		dom_block_begin(t);
-	r = sendfile(out->hostfd, in->hostfd, a[2] ? &off : NULL, count);
-	err = errno;
-	if (blocks)
-		dom_block_end(t);
+	for (;;) {
+		if (blocks)
+			dom_block_begin(t);
+		r = sendfile(out->hostfd, in->hostfd, a[2] ? &off : NULL, count);
+		err = errno;
+		if (blocks)
+			dom_block_end(t);
+		/* The domain's pipes never block on the host (host_nb): wait
+		 * here when the guest's descriptor would have. */
+		bool out_w = out->host_nb && !(out->flags & O_NONBLOCK), in_w = in->host_nb && !(in->flags & O_NONBLOCK);
+		if (r >= 0 || err != EAGAIN || !(out_w || in_w))
+			break;
+		struct pollfd pf = { out->hostfd, POLLOUT, 0 };
+		bool on_out = out_w && (!in_w || poll(&pf, 1, 0) == 0);
+		int w = sock_wait(t, on_out ? out->hostfd : in->hostfd, on_out ? POLLOUT : POLLIN);
+		if (w <= 0) {
+			r = w ? w : RESTART;
+			goto done;
+		}
+	}
 	if (r < 0) {
 		r = err == EINTR ? RESTART : -err;
 		goto done;

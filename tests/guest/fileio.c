@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <termios.h>
 
 #define BAD_PTR ((void *)0x10)
@@ -355,6 +356,40 @@ static void test_fcntl_dup_pipe(void)
 	close(p[0]);
 	CHECK_ERR(pipe2(p, 0x1234), EINVAL, "pipe2 bad flags");
 	CHECK_ERR(syscall(SYS_pipe2, BAD_PTR, 0), EFAULT, "pipe2 bad pointer");
+
+	/* A blocking pipe's status flags are what the program set, whatever
+	 * a VMM does underneath; switching O_NONBLOCK on and off takes. */
+	check(pipe(p) == 0, "pipe");
+	check(!(fcntl(p[0], F_GETFL) & O_NONBLOCK) && !(fcntl(p[1], F_GETFL) & O_NONBLOCK), "pipe() ends are blocking");
+	check(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0 && (fcntl(p[0], F_GETFL) & O_NONBLOCK), "F_SETFL O_NONBLOCK on a pipe");
+	CHECK_ERR(read(p[0], buf, sizeof(buf)), EAGAIN, "empty pipe read after F_SETFL O_NONBLOCK");
+	check(fcntl(p[0], F_SETFL, 0) == 0 && !(fcntl(p[0], F_GETFL) & O_NONBLOCK), "F_SETFL 0 clears O_NONBLOCK");
+	int on = 1;
+	check(ioctl(p[1], FIONBIO, &on) == 0 && (fcntl(p[1], F_GETFL) & O_NONBLOCK), "FIONBIO 1 on a pipe");
+	on = 0;
+	check(ioctl(p[1], FIONBIO, &on) == 0 && !(fcntl(p[1], F_GETFL) & O_NONBLOCK), "FIONBIO 0 on a pipe");
+	/* A blocking write larger than the pipe goes on until a reader took it all. */
+	static char big[256 * 1024];
+	memset(big, 'b', sizeof(big));
+	pid_t kid = fork();
+	if (kid == 0) {
+		close(p[0]);
+		_exit(write(p[1], big, sizeof(big)) == (ssize_t)sizeof(big) ? 0 : 1);
+	}
+	close(p[1]);
+	size_t got = 0;
+	ssize_t n;
+	int all_b = 1;
+	while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			all_b &= buf[i] == 'b';
+		got += (size_t)n;
+	}
+	int ws = -1;
+	waitpid(kid, &ws, 0);
+	check(got == sizeof(big) && all_b && WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+	      "blocking 256 KiB pipe write read in 16-byte pieces: %zu bytes, writer status %d", got, ws);
+	close(p[0]);
 }
 
 /* The memory devices, read in place into guest memory: whole pages, a page
