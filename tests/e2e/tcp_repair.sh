@@ -139,29 +139,47 @@ else
 	fail "tcp-accept-queue-connections-survive" "snapshot $SRC $(head -c 300 "$SERR"); restore $WRC $(tails "$AQ/client" "$AQ/log" "$AQ/rout" "$AQ/rerr")"
 fi
 
+# peer_across DIR NAME READY SERVER.py [ARGS] -- GUEST.py [ARGS]: a host server (tests/host, Python, prints one
+# line when listening) and a domain client; once READY (a file, or "line": the client's first line, then a
+# second for its SYN to go out) snapshot --stop, restore, then DIR/go. Leaves DIR/{srv,log,out,rout,rerr}, SRC.
+peer_across() {
+	local dir=$1 name=$2 ready=$3 srv=() gst=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("$1"); shift; done
+	shift
+	gst=("$@")
+	mkdir -p "$dir"
+	: >"$dir/srv"
+	/usr/bin/python3 "${srv[@]}" >"$dir/srv" 2>&1 &
+	local spid=$!
+	BGPIDS+=("$spid")
+	wait_lines "$dir/srv" 1 "$spid"
+	: >"$dir/out"
+	start_run "$name" "$dir/out" "$dir/err" --log "$dir/log" -- /usr/bin/python3 "${gst[@]}"
+	local pid=$BGPID
+	if [ "$ready" = line ]; then
+		wait_lines "$dir/out" 1 "$pid"
+		sleep 1
+	else
+		for _ in $(seq 300); do [ -e "$ready" ] && break; sleep 0.1; done
+	fi
+	snap --stop "$name" "$dir/img"
+	wait_pid "$pid" 30
+	start_restore "$name-r" "$dir/rout" "$dir/rerr" "$dir/img"
+	local rpid=$BGPID
+	sleep 1
+	: >"$dir/go"
+	wait_pid "$rpid" 60
+	wait_pid "$spid" 30
+}
+
 # A half-closed connection: the domain's client shut down its sending half (FIN-WAIT-2) and has
 # 50000 bytes unread at the snapshot; after --stop and restore it reads those and 50000 more to
 # EOF, writing still gets EPIPE, and the host server sees EOF, no reset.
-port=$((20000 + RANDOM % 20000))
 HC=$SCRATCH/hc
-mkdir -p "$HC"
-: >"$HC/srv"
-/usr/bin/python3 tests/host/halfclose_server.py "$port" "$HC/ready" "$HC/go" >"$HC/srv" 2>&1 &
-spid=$!
-BGPIDS+=("$spid")
-wait_lines "$HC/srv" 1 "$spid"
-: >"$HC/out"
-start_run hc "$HC/out" "$HC/err" --log "$HC/log" -- /usr/bin/python3 "$(pwd)/tests/guest/py/halfclose.py" "$port" "$HC/go"
-pid=$BGPID
-for _ in $(seq 300); do [ -e "$HC/ready" ] && break; sleep 0.1; done
-snap --stop hc "$HC/img"
-wait_pid "$pid" 30
-start_restore hc-r "$HC/rout" "$HC/rerr" "$HC/img"
-rpid=$BGPID
-sleep 1
-: >"$HC/go"
-wait_pid "$rpid" 60
-wait_pid "$spid" 30
+port=$((20000 + RANDOM % 20000))
+peer_across "$HC" hc "$HC/ready" tests/host/halfclose_server.py "$port" "$HC/ready" "$HC/go" \
+	-- "$(pwd)/tests/guest/py/halfclose.py" "$port" "$HC/go"
 if [ "$SRC" = 0 ] && grep -q "TCP fin-wait-2" "$HC/log" && grep -q "^got 100000 intact epipe" "$HC/rout" &&
    grep -q "^request 10000, answer sent, then eof" "$HC/srv"; then
 	pass "tcp-half-closed-connection-survives"
@@ -171,27 +189,9 @@ fi
 
 # A connect still in its handshake (SYN-SENT: the server's accept queue is full) at snapshot --stop:
 # the restore connects again from the same address, the guest's re-issued connect() waits for it.
-port=$((20000 + RANDOM % 20000))
 CL=$SCRATCH/cl
-mkdir -p "$CL"
-: >"$CL/srv"
-/usr/bin/python3 tests/host/connectlate_server.py "$port" "$CL/go" >"$CL/srv" 2>&1 &
-spid=$!
-BGPIDS+=("$spid")
-wait_lines "$CL/srv" 1 "$spid"
-: >"$CL/out"
-start_run cl "$CL/out" "$CL/err" --log "$CL/log" -- /usr/bin/python3 "$(pwd)/tests/guest/py/connectlate.py" "$port"
-pid=$BGPID
-wait_lines "$CL/out" 1 "$pid"
-sleep 1 # the SYN is sent and dropped
-snap --stop cl "$CL/img"
-wait_pid "$pid" 30
-start_restore cl-r "$CL/rout" "$CL/rerr" "$CL/img"
-rpid=$BGPID
-sleep 1
-: >"$CL/go"
-wait_pid "$rpid" 60
-wait_pid "$spid" 30
+port=$((20000 + RANDOM % 20000))
+peer_across "$CL" cl line tests/host/connectlate_server.py "$port" "$CL/go" -- "$(pwd)/tests/guest/py/connectlate.py" "$port"
 if [ "$SRC" = 0 ] && grep -q "TCP syn-sent, connects again" "$CL/log" && grep -q "^answer echo:hello" "$CL/rout" &&
    grep -q "^served" "$CL/srv"; then
 	pass "tcp-connect-in-progress-survives"
