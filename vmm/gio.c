@@ -85,6 +85,21 @@ int gio_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, boo
 	return n;
 }
 
+void gio_msg_in(struct msghdr *m, const struct msghdr *hm)
+{
+	m->msg_name = hm->msg_name;
+	m->msg_namelen = hm->msg_namelen;
+	m->msg_control = hm->msg_control;
+	m->msg_controllen = hm->msg_controllen;
+}
+
+void gio_msg_out(struct msghdr *hm, const struct msghdr *m)
+{
+	hm->msg_namelen = m->msg_namelen;
+	hm->msg_controllen = m->msg_controllen;
+	hm->msg_flags = m->msg_flags;
+}
+
 /* Whether a socket keeps message boundaries (then one host call must carry
  * the whole message). */
 static bool keeps_boundaries(int fd)
@@ -113,12 +128,8 @@ long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nse
 			 * short by a bad page (Linux: EFAULT, nothing sent). */
 			return fault ? -EFAULT : -EOPNOTSUPP;
 		struct msghdr m = { .msg_iov = hv, .msg_iovlen = (size_t)n };
-		if (hm && first) {
-			m.msg_name = hm->msg_name;
-			m.msg_namelen = hm->msg_namelen;
-			m.msg_control = hm->msg_control;
-			m.msg_controllen = hm->msg_controllen;
-		}
+		if (hm && first)
+			gio_msg_in(&m, hm);
 		ssize_t r;
 		if (sock)
 			r = wr ? sendmsg(o->hostfd, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
@@ -128,11 +139,8 @@ long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nse
 		else
 			r = wr ? pwritev2(o->hostfd, hv, n, -1, RWF_NOWAIT) : preadv2(o->hostfd, hv, n, -1, RWF_NOWAIT);
 		if (r >= 0) {
-			if (hm && first && !wr) {
-				hm->msg_namelen = m.msg_namelen;
-				hm->msg_controllen = m.msg_controllen;
-				hm->msg_flags = m.msg_flags;
-			}
+			if (hm && first && !wr)
+				gio_msg_out(hm, &m);
 			first = false;
 			total += (size_t)r;
 			if (!more || total >= sum || fault || r == 0)

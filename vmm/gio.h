@@ -50,6 +50,11 @@ int gio_iov(struct domain *d, const struct gseg *seg, int nseg, size_t skip, boo
 long gio_nowait(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg, bool wr, size_t sum,
 		struct msghdr *hm, int flags);
 
+/* A host call's msghdr takes the name and control buffers of `hm`; after a
+ * receive, `hm` gets back what the host filled in (lengths and flags). */
+void gio_msg_in(struct msghdr *m, const struct msghdr *hm);
+void gio_msg_out(struct msghdr *hm, const struct msghdr *m);
+
 /* A socket's every send and receive (vmm/sys_net.c): guest memory in place
  * (gio_nowait) unless a restore's restart queue is to be read first, or the
  * message needs one host call (then through a bounce buffer); SIGPIPE as

@@ -357,12 +357,8 @@ static long sock_bounce(struct thread *t, struct ofd *o, const struct gseg *seg,
 			r = -EFAULT;
 	struct iovec hv = { buf, sum };
 	struct msghdr m = { .msg_iov = &hv, .msg_iovlen = 1 };
-	if (hm) {
-		m.msg_name = hm->msg_name;
-		m.msg_namelen = hm->msg_namelen;
-		m.msg_control = hm->msg_control;
-		m.msg_controllen = hm->msg_controllen;
-	}
+	if (hm)
+		gio_msg_in(&m, hm);
 	bool from_rq = false;
 	if (!r && !send) {
 		int of = 0;
@@ -391,11 +387,8 @@ static long sock_bounce(struct thread *t, struct ofd *o, const struct gseg *seg,
 	for (int i = 0; !send && r > 0 && i < nseg && off < (size_t)r; off += seg[i++].len)
 		if (copy_to_user(d, seg[i].base, buf + off, MIN(seg[i].len, (size_t)r - off)))
 			r = -EFAULT;
-	if (hm && !send && r >= 0) {
-		hm->msg_namelen = m.msg_namelen;
-		hm->msg_controllen = m.msg_controllen;
-		hm->msg_flags = m.msg_flags;
-	}
+	if (hm && !send && r >= 0)
+		gio_msg_out(hm, &m);
 	free(buf);
 	return r;
 }

@@ -138,6 +138,13 @@ static long sys_poll(struct thread *t, const uint64_t a[6])
 	return poll_user(t, a[0], a[1], ms < 0 ? -1 : ms);
 }
 
+/* Seconds plus a fraction (`units` of it per millisecond) as whole
+ * milliseconds, rounded up and capped: the wait is never shorter. */
+static int64_t ms_round_up(int64_t sec, int64_t frac, int64_t units)
+{
+	return sec > 1000000000 ? 1000000000000LL : sec * 1000LL + (frac + units - 1) / units;
+}
+
 int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms)
 {
 	struct timespec ts;
@@ -149,7 +156,7 @@ int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms)
 		return -EFAULT;
 	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
 		return -EINVAL;
-	*ms = ts.tv_sec > 1000000000 ? 1000000000000LL : ts.tv_sec * 1000LL + (ts.tv_nsec + 999999) / 1000000;
+	*ms = ms_round_up(ts.tv_sec, ts.tv_nsec, 1000000);
 	return 0;
 }
 
@@ -219,7 +226,7 @@ static long sys_select(struct thread *t, const uint64_t a[6])
 			return -EFAULT;
 		if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
 			return -EINVAL;
-		ms = tv.tv_sec > 1000000000 ? 1000000000000LL : tv.tv_sec * 1000LL + (tv.tv_usec + 999) / 1000;
+		ms = ms_round_up(tv.tv_sec, tv.tv_usec, 1000);
 	}
 	return select_common(t, (int)a[0], sets, ms);
 }
