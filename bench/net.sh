@@ -55,23 +55,19 @@ fi
 # The trap-bound ceiling of each direction: every read (or 64 KiB write) in a domain is one trap, so even a
 # VMM that cost nothing but the platform's trap floor would take native time + traps x floor. A ratio near
 # the ceiling means the transfer is trap-bound, not VMM-bound.
-net_ceiling() { # traps
-	awk -v mib="$NET_MIB" -v nat="$NET_TPUT_NATIVE" -v traps="$1" -v fl="$FLOOR_US" 'BEGIN {
+net_ceiling() { # traps, us per trap
+	awk -v mib="$NET_MIB" -v nat="$NET_TPUT_NATIVE" -v traps="$1" -v fl="$2" 'BEGIN {
 		if (nat !~ /^[0-9.]+$/ || traps !~ /^[0-9.]+$/ || fl !~ /^[0-9.]+$/ || nat == 0) { print "n/a"; exit }
 		t = mib * 1048576 / nat; printf "%.2f\n", t / (t + traps * fl) }'
 }
-NET_CEIL_TO_DOM=$(net_ceiling "${NET_READS:-n/a}")
-NET_CEIL_FROM_DOM=$(net_ceiling "$((NET_MIB * 16))")
+NET_CEIL_TO_DOM=$(net_ceiling "${NET_READS:-n/a}" "$FLOOR_US")
+NET_CEIL_FROM_DOM=$(net_ceiling "$((NET_MIB * 16))" "$FLOOR_US")
 # The same with the platform's data-carrying trap (run.sh: trapfloor with 64 KiB copied into guest memory per
-# round trip, less the same copy done natively): what a VMM that cost nothing would reach where the host's copy
-# after a world switch is dearer than between two system calls.
-net_data_ceiling() { # traps
-	awk -v mib="$NET_MIB" -v nat="$NET_TPUT_NATIVE" -v traps="$1" -v df="${DFLOOR_US:-n/a}" -v dn="${DFLOOR_NATIVE_US:-n/a}" 'BEGIN {
-		if (nat !~ /^[0-9.]+$/ || traps !~ /^[0-9.]+$/ || df !~ /^[0-9.]+$/ || dn !~ /^[0-9.]+$/ || nat == 0) { print "n/a"; exit }
-		t = mib * 1048576 / nat; x = df - dn; if (x < 0) x = 0; printf "%.2f\n", t / (t + traps * x) }'
-}
-NET_DCEIL_TO_DOM=$(net_data_ceiling "${NET_READS:-n/a}")
-NET_DCEIL_FROM_DOM=$(net_data_ceiling "$((NET_MIB * 16))")
+# round trip), less the same copy done natively: what such a trap costs beyond the native read it replaces.
+NET_DTRAP_US=$(awk -v df="${DFLOOR_US:-n/a}" -v dn="${DFLOOR_NATIVE_US:-n/a}" 'BEGIN {
+	if (df !~ /^[0-9.]+$/ || dn !~ /^[0-9.]+$/) print "n/a"; else print (df > dn ? df - dn : 0) }')
+NET_DCEIL_TO_DOM=$(net_ceiling "${NET_READS:-n/a}" "$NET_DTRAP_US")
+NET_DCEIL_FROM_DOM=$(net_ceiling "$((NET_MIB * 16))" "$NET_DTRAP_US")
 
 # 100 established connections (idle half way through a stream) in an epoll server: snapshot --stop wall time and
 # the restore's time to running (its own log line), against the same server with no connection.

@@ -104,8 +104,8 @@ GETPID_NATIVE_US=$("$GUEST/getpid_loop" "$GETPIDS" | sed -n 's/.*, \([0-9.]*\) u
 TRAP_RATIO=$(ratio "$GETPID_US" "$FLOOR_US")
 
 # A trap that carries data: a 64 KiB read of /dev/zero in pdvm against the platform's own data-carrying round trip
-# (trapfloor N 65536: the host preads into guest memory before each resume) and a native read. Where the platform
-# flushes its TLB on every world switch (TCG), the host's copy after a trap costs more than the same copy natively.
+# (trapfloor N 65536: the host preads into guest memory before each resume) and a native read: whether the host's
+# copy into guest memory after a trap costs more than the trap plus the same copy natively.
 DFLOOR_LINE=$("$B/bench/trapfloor" "$((FLOOR_N / 4))" 65536 2>&1 | grep '^trapfloor-data:' | tail -n1)
 DFLOOR_US=$(num_or_na "$(sed -n 's/.* us_per_trap=\([0-9.]*\).*/\1/p' <<<"$DFLOOR_LINE")")
 DFLOOR_NATIVE_US=$(num_or_na "$(sed -n 's/.*native_us_per_read=\([0-9.]*\).*/\1/p' <<<"$DFLOOR_LINE")")

@@ -12,9 +12,8 @@
  *
  * With BYTES (trapfloor N BYTES), each round trip also carries data the way a read(2) does: before resuming, the
  * host pread()s BYTES of /dev/zero into guest memory. It prints the same N preads into a host buffer, without
- * traps, as the native reference: "trapfloor-data: bytes=B us_per_trap=X native_us_per_read=Y". Where an
- * emulator flushes its TLB on every world switch (QEMU's TCG), the copy after a trap costs more than the same copy
- * between plain system calls; X - Y is what the platform charges a data-carrying trap beyond a native read.
+ * traps, as the native reference: "trapfloor-data: bytes=B us_per_trap=X native_us_per_read=Y". X - Y is what
+ * the platform charges a data-carrying trap beyond a native read (in the nested TCG VM, about the plain floor).
  */
 #include <fcntl.h>
 #include <linux/kvm.h>

@@ -679,30 +679,18 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 	return 0;
 }
 
-/* A connect that was in its handshake starts again from the same local
- * address, without waiting: the guest's connect(), re-issued after the
- * restore, finds it in progress and waits for it (sys_connect). */
-static int restore_connect(int fd, bool bound, const struct sockaddr_storage *la, socklen_t ll,
-			   const struct sockaddr_storage *pa, socklen_t pl, char *err, size_t errlen)
+/* A connect that was in its handshake starts again (after the bind to its
+ * old local address), without waiting: the guest's connect(), re-issued
+ * after the restore, finds it in progress and waits for it (sys_connect).
+ * 0 or -errno. */
+static int connect_nowait(int fd, const struct sockaddr_storage *pa, socklen_t pl)
 {
-	char ls[80], ps[80];
-	addr_text(la, ls, sizeof(ls));
-	addr_text(pa, ps, sizeof(ps));
 	int fl = fcntl(fd, F_GETFL);
-	if (bound && bind(fd, (const struct sockaddr *)la, ll) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "TCP connect %s -> %s: bind: %s%s", ls, ps, strerror(e),
-			 e == EADDRINUSE ? " (another program holds the address)" : "");
-		return -e;
-	}
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    (connect(fd, (const struct sockaddr *)pa, pl) < 0 && errno != EINPROGRESS)) {
-		int e = errno;
-		snprintf(err, errlen, "TCP connect %s -> %s: %s", ls, ps, strerror(e));
-		return -e;
-	}
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	int r = connect(fd, (const struct sockaddr *)pa, pl) < 0 && errno != EINPROGRESS ? -errno : 0;
 	fcntl(fd, F_SETFL, fl);
-	return 0;
+	return r;
 }
 
 /* A restart queue as put_queue wrote it. 0, -1 (bad image) or -ENOMEM. */
@@ -779,8 +767,6 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 		if (t.lock && t.lock[0])
 			note_unlock(t.lock);
 		ret = restore_conn(fd, &t, &la, ll, &pa, pl, err, errlen);
-	} else if (connecting) {
-		ret = restore_connect(fd, bound, &la, ll, &pa, pl, err, errlen);
 	} else if (bound && bind(fd, (struct sockaddr *)&la, ll) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s socket on %s: bind: %s%s", type == SOCK_STREAM ? "TCP" : "UDP", ls,
@@ -788,6 +774,10 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 	} else if (listening && listen(fd, (int)backlog) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "listening on %s: %s", ls, strerror(errno));
+	} else if (connecting && (ret = connect_nowait(fd, &pa, pl))) {
+		char ps[80];
+		addr_text(&pa, ps, sizeof(ps));
+		snprintf(err, errlen, "TCP socket on %s: connect to %s: %s", ls, ps, strerror(-ret));
 	} else if (!conn && pl && type == SOCK_DGRAM && connect(fd, (struct sockaddr *)&pa, pl) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "UDP socket on %s: connect: %s", ls, strerror(errno));

@@ -396,6 +396,9 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 	blocks = in->may_block || out->may_block;
 	/* Bounded so the domain lock is not held for long. */
 	count = MIN(count, blocks ? RW_MAX_CHUNK : 8 * RW_MAX_CHUNK);
+	/* The domain's pipes never block on the host (host_nb): wait here
+	 * when the guest's descriptor would have. */
+	bool out_w = out->host_nb && !(out->flags & O_NONBLOCK), in_w = in->host_nb && !(in->flags & O_NONBLOCK);
 	for (;;) {
 		if (blocks)
 			dom_block_begin(t);
@@ -403,9 +406,6 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 		err = errno;
 		if (blocks)
 			dom_block_end(t);
-		/* The domain's pipes never block on the host (host_nb): wait
-		 * here when the guest's descriptor would have. */
-		bool out_w = out->host_nb && !(out->flags & O_NONBLOCK), in_w = in->host_nb && !(in->flags & O_NONBLOCK);
 		if (r >= 0 || err != EAGAIN || !(out_w || in_w))
 			break;
 		struct pollfd pf = { out->hostfd, POLLOUT, 0 };

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	int64_t t0 = now_ns();
 	for (long i = 0; i < n; i++)
 		if (pread(fd, buf, (size_t)len, 0) != len) {
-			perror("read");
+			perror("pread");
 			return 1;
 		}
 	int64_t el = now_ns() - t0;
