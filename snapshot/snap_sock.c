@@ -679,6 +679,19 @@ static int restore_conn(int fd, struct tcp_rec *t, const struct sockaddr_storage
 	return 0;
 }
 
+/* The old local address of a connect in its handshake. connect() had
+ * picked that port while another socket may hold it towards another peer
+ * (a port is shared between distinct 4-tuples), which a plain bind()
+ * refuses: repair mode forces the reuse, as for restored connections. */
+static int bind_forced(int fd, const struct sockaddr_storage *la, socklen_t ll)
+{
+	int r = sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON);
+	if (!r && bind(fd, (const struct sockaddr *)la, ll) < 0)
+		r = -errno;
+	int off = sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+	return r ? r : off;
+}
+
 /* A connect that was in its handshake starts again (after the bind to its
  * old local address), without waiting: the guest's connect(), re-issued
  * after the restore, finds it in progress and waits for it (sys_connect).
@@ -767,10 +780,11 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 		if (t.lock && t.lock[0])
 			note_unlock(t.lock);
 		ret = restore_conn(fd, &t, &la, ll, &pa, pl, err, errlen);
-	} else if (bound && bind(fd, (struct sockaddr *)&la, ll) < 0) {
-		ret = -errno;
+	} else if (bound && (ret = connecting ? bind_forced(fd, &la, ll)
+					     : bind(fd, (struct sockaddr *)&la, ll) < 0 ? -errno : 0)) {
 		snprintf(err, errlen, "%s socket on %s: bind: %s%s", type == SOCK_STREAM ? "TCP" : "UDP", ls,
-			 strerror(errno), errno == EADDRINUSE ? " (another program holds the address)" : "");
+			 strerror(-ret), ret == -EADDRINUSE ? " (another program holds the address)" :
+			 ret == -EPERM ? " (restoring TCP connections needs CAP_NET_ADMIN)" : "");
 	} else if (listening && listen(fd, (int)backlog) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "listening on %s: %s", ls, strerror(errno));
