@@ -420,8 +420,10 @@ int main(int argc, char **argv)
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info")) {
 		if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
-			puts("Usage: pdvm info\n\nProbes /dev/kvm with a tiny guest: the kind of KVM host, the trap\n"
-			     "backend pdvm uses on it, and whether the guest vDSO can read the TSC.");
+			puts("Usage: pdvm info\n\nProbes /dev/kvm with a tiny guest: the kind of host (PVM, standard KVM,\n"
+			     "or none), the trap backend pdvm uses on it, and whether the guest vDSO\n"
+			     "can read the TSC. Exit status 0 when domains can run here, 1 when the\n"
+			     "host has no /dev/kvm, 125 when the probe fails.");
 			return 0;
 		}
 		if (argc > 2) {

@@ -145,30 +145,27 @@ int domain_boot(struct domain *d, struct thread **first)
 		fprintf(stderr, "pdvm: %s: vCPU set-up: %s\n", c->name, *err ? err : strerror(-r));
 		return EXIT_PDVM_ERROR;
 	}
-	dom_log(d, "trap backend: %s", trap_backend_kind(d->trap));
-	if (c->trap_backend && strcmp(c->trap_backend, trap_backend_kind(d->trap))) {
+	dom_log(d, "trap backend: %s", d->trap->name);
+	if (c->trap_backend && strcmp(c->trap_backend, d->trap->name)) {
 		fprintf(stderr, "pdvm: %s: trap backend %s cannot work here: this host is %s; "
 			"use --trap-backend %s or auto\n", c->name, c->trap_backend,
-			trap_host_kind(d->trap), trap_backend_kind(d->trap));
+			d->trap->host, d->trap->name);
 		return EXIT_PDVM_ERROR;
 	}
 	return 0;
 }
 
-const char *trap_backend_kind(const struct trap_backend *b)
-{
-	return b == &trap_backend_stub ? "ring0" : "pvm";
-}
-
-const char *trap_host_kind(const struct trap_backend *b)
-{
-	return b == &trap_backend_stub ? "a standard KVM host (a guest syscall enters guest ring 0)"
-				       : "a PVM host (a guest syscall ends KVM_RUN with KVM_EXIT_SHUTDOWN)";
-}
-
+/* pdvm info: the host kind, by the probe a domain's boot runs. 0 when
+ * domains can run here, 1 when this host has no /dev/kvm, else 125. */
 int domain_info(void)
 {
 	struct domain_config c = { .name = "pdvm-info", .memory = 32ULL << 20 };
+	if (access("/dev/kvm", F_OK) && errno == ENOENT) {
+		printf("host:          no /dev/kvm: domains cannot run here (tests/nested/vm-run runs pdvm in a VM "
+		       "that has one)\n");
+		printf("trap backend:  none\n");
+		return 1;
+	}
 	struct domain *d = domain_new(&c);
 	struct thread *t = NULL;
 	if (!d)
@@ -178,8 +175,8 @@ int domain_info(void)
 	if (!r) {
 		bool stable = kvm_tsc_stable(&d->vm);
 		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
-		printf("host:          %s\n", trap_host_kind(d->trap));
-		printf("trap backend:  %s\n", trap_backend_kind(d->trap));
+		printf("host:          %s\n", d->trap->host);
+		printf("trap backend:  %s\n", d->trap->name);
 		printf("KVM API:       %d\n", api);
 		printf("guest TSC:     %s\n", stable ? "stable (the vDSO serves time without a trap)"
 			: "not reported stable (the vDSO makes system calls; PDVM_VDSO=force overrides)");

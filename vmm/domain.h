@@ -203,8 +203,6 @@ int domain_start_wait(struct domain *d, int status);
  * backend and the TSC's state. Returns pdvm's exit status. */
 int domain_info(void);
 /* "ring0" or "pvm"; and what such a host is, for messages. */
-const char *trap_backend_kind(const struct trap_backend *b);
-const char *trap_host_kind(const struct trap_backend *b);
 /* Frees everything of a domain whose threads are all gone (or never ran). */
 void domain_free(struct domain *d);
 

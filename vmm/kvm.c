@@ -37,6 +37,11 @@ int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t
 		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
 		return -e;
 	}
+	/* Best effort (Linux 6.0+): without it a kick can leave a triple
+	 * fault pending out of sight (see trap_take_queued). */
+	struct kvm_enable_cap tfe = { .cap = KVM_CAP_X86_TRIPLE_FAULT_EVENT, .args = { 1 } };
+	vm->triple_fault_event = ioctl(vm->kvm, KVM_CHECK_EXTENSION, KVM_CAP_X86_TRIPLE_FAULT_EVENT) > 0 &&
+				 ioctl(vm->fd, KVM_ENABLE_CAP, &tfe) == 0;
 	vm->run_size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0) {
 		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));

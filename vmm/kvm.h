@@ -14,6 +14,10 @@ struct kvm_vm {
 	struct kvm_cpuid2 *cpuid;
 	int run_size;
 	int next_slot_probe;
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT is on: a triple fault that a kick
+	 * caught before it became KVM_EXIT_SHUTDOWN shows in the vCPU events
+	 * and can be cleared there. */
+	bool triple_fault_event;
 };
 
 struct vcpu {

@@ -210,6 +210,23 @@ void thread_park(struct thread *t)
 	t->parked = false;
 }
 
+/* After a kick: makes t->regs the user state (regs_dirty) and handles a
+ * trap the kick caught under way. 0, 1 if it handled such a trap (the
+ * caller looks again at what it was about to do), -EAGAIN if the vCPU must
+ * run on a little (inside the ring-0 stub), or another error. */
+static int thread_capture(struct thread *t, int *spurious)
+{
+	struct trap tr = { .kind = TRAP_KICK };
+	int r = t->dom->trap->capture(t, &tr);
+	if (r)
+		return r;
+	t->regs_dirty = true;
+	if (tr.kind == TRAP_KICK)
+		return 0;
+	handle_trap(t, &tr, spurious);
+	return 1;
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
@@ -225,9 +242,10 @@ static void *thread_main(void *arg)
 		if (d->paused) {
 			/* t->regs is the user state after a trap (regs_dirty);
 			 * after a kick the vCPU holds it. */
-			r = t->regs_dirty ? 0 : d->trap->capture(t);
+			r = t->regs_dirty ? 0 : thread_capture(t, &spurious);
+			if (r == 1)
+				continue;
 			if (!r) {
-				t->regs_dirty = true;
 				thread_park(t);
 				continue;
 			}
@@ -241,8 +259,8 @@ static void *thread_main(void *arg)
 		if (sig_deliverable(t) || t->restore_sigmask) {
 			/* After a kick the vCPU holds the user state: fetch it,
 			 * unless it is inside the stub (then at its next trap). */
-			if (!t->regs_dirty && d->trap->capture(t) == 0)
-				t->regs_dirty = true;
+			if (!t->regs_dirty && thread_capture(t, &spurious) == 1)
+				continue;
 			if (t->regs_dirty)
 				sig_deliver(t);
 			if (d->exiting || t->proc->exiting)

@@ -151,8 +151,10 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.tr.present = 1;
 	s.gdt.base = KERN_GDT;
 	s.gdt.limit = 0x4f;
+	/* Before the probe (no backend yet) the stub's full set-up. */
+	const struct trap_backend *b = d->trap ? d->trap : &trap_backend_stub;
 	s.idt.base = KERN_IDT;
-	s.idt.limit = 0xfff;
+	s.idt.limit = b->idt ? 0xfff : 0;
 	s.cr0 = 0x80050033;
 	s.cr3 = mm->pt.root;
 	s.cr4 = (1 << 4) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 18); /* PSE PAE OSFXSR OSXMMEXCPT OSXSAVE */
@@ -161,9 +163,8 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 		return -errno;
 	t->loaded_gen = mm->root_gen;
 
-	uint64_t lstar = (d->trap == &trap_backend_shutdown) ? KERN_LSTAR_NONE : KERN_STUB;
 	uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS };
-	uint64_t val[] = { (0x23ULL << 48) | ((uint64_t)SEL_KCODE << 32), lstar, KERN_LSTAR_NONE,
+	uint64_t val[] = { (0x23ULL << 48) | ((uint64_t)SEL_KCODE << 32), b->lstar, KERN_LSTAR_NONE,
 			   0x47700 /* TF DF IF IOPL NT AC, like Linux */, 0 };
 	int r = kvm_set_msrs(&t->vcpu, idx, val, 5);
 	if (r)
@@ -178,10 +179,87 @@ static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 	return 0;
 }
 
+int trap_take_queued(struct thread *t, struct trap *tr)
+{
+	struct kvm_vcpu_events ev;
+	if (ioctl(t->vcpu.fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	/* A triple fault is a request inside KVM until the next KVM_RUN turns
+	 * it into KVM_EXIT_SHUTDOWN; the exception behind it is the last one. */
+	bool tf = (ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) && ev.triple_fault.pending;
+	if (!ev.exception.injected && !ev.exception.pending && !tf)
+		return 0;
+	tr->kind = TRAP_EXCEPTION;
+	tr->vector = ev.exception.nr;
+	tr->error_code = ev.exception.has_error_code ? ev.exception.error_code : 0;
+	tr->cr2 = 0;
+	if (tr->vector == 14) {
+		struct kvm_sregs s;
+		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+			return -errno;
+		tr->cr2 = s.cr2;
+	}
+	ev.exception.injected = 0;
+	ev.exception.pending = 0;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.triple_fault.pending = 0;
+	if (ioctl(t->vcpu.fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	return 1;
+}
+
+/*
+ * The probe: one `syscall` at CPL3, run with the ring-0 stub fully in place
+ * (its IDT, LSTAR at the supervisor-only stub page). How the call comes
+ * back tells the host kind (DESIGN.md, "The platform"):
+ *
+ *   KVM_RUN ends with                    meaning                          backend
+ *   IO out on the syscall port           `syscall` entered ring 0 at      ring0
+ *                                        LSTAR: a standard KVM host
+ *   IO out on the exception port, the    `syscall` stayed at CPL3, the    pvm
+ *   stub's frame saying #PF at RIP ==    fetch at the supervisor-only
+ *   LSTAR from CS 0x33                   LSTAR faulted, and the IDT
+ *                                        delivered it: a PVM host
+ *   SHUTDOWN with RIP == LSTAR           the same, as a triple fault      pvm
+ *   anything else                        unknown: refused, saying what came back
+ */
+static const struct trap_backend *probe_classify(struct thread *t, char *err, size_t errlen)
+{
+	struct kvm_run *run = t->vcpu.run;
+	struct trap tr = { .kind = TRAP_UNKNOWN };
+	if (run->exit_reason == KVM_EXIT_IO) {
+		int r = trap_backend_stub.decode(t, &tr);
+		if (r) {
+			snprintf(err, errlen, "probe: reading the stub's trap frame: %s", strerror(-r));
+			return NULL;
+		}
+		if (tr.kind == TRAP_SYSCALL)
+			return &trap_backend_stub;
+		if (tr.kind == TRAP_EXCEPTION && tr.vector == 14 && t->regs.rip == KERN_STUB)
+			return &trap_backend_shutdown;
+		snprintf(err, errlen, "probe: a guest syscall came back as port %#x I/O (%s vector %d at RIP %#llx); "
+			 "no trap backend fits this host", run->io.port, tr.kind == TRAP_EXCEPTION ? "exception" : "not an",
+			 tr.vector, (unsigned long long)t->regs.rip);
+		return NULL;
+	}
+	if (run->exit_reason == KVM_EXIT_SHUTDOWN) {
+		struct kvm_regs k;
+		int r = vcpu_get_regs(&t->vcpu, &k);
+		if (!r && k.rip == KERN_STUB)
+			return &trap_backend_shutdown;
+		snprintf(err, errlen, "probe: a guest syscall shut the vCPU down at RIP %#llx (not at LSTAR): "
+			 "no trap backend fits this host", r ? 0ULL : (unsigned long long)k.rip);
+		return NULL;
+	}
+	snprintf(err, errlen, "probe: a guest syscall ended KVM_RUN with exit %u; no trap backend fits this host",
+		 run->exit_reason);
+	return NULL;
+}
+
 const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *err, size_t errlen)
 {
 	static const uint8_t code[] = { 0x0f, 0x05, 0x0f, 0x0b }; /* syscall; ud2 */
-	const struct trap_backend *b = NULL;
 	gpa_t f = frames_alloc(&d->frames, false, false);
 	if (f == FRAME_NONE || pt_map(&dom_mm(d)->pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
 		snprintf(err, errlen, "probe: out of guest memory");
@@ -194,17 +272,9 @@ const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *
 		snprintf(err, errlen, "probe: KVM_RUN: %s", strerror(errno));
 		return NULL;
 	}
-	struct kvm_run *run = t->vcpu.run;
-	if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0x10) {
-		b = &trap_backend_stub;
-		t->in_stub = true;
-	} else if (run->exit_reason == KVM_EXIT_SHUTDOWN) {
-		b = &trap_backend_shutdown;
-	} else {
-		snprintf(err, errlen, "probe: a guest syscall ended KVM_RUN with exit %u; no trap backend fits this host",
-			 run->exit_reason);
+	const struct trap_backend *b = probe_classify(t, err, errlen);
+	if (!b)
 		return NULL;
-	}
 	/* The probe page's frame stays allocated: one page, never reused, so
 	 * no stale translation of it can matter. */
 	if (pt_edit(&dom_mm(d)->pt, PROBE_VA, PAGE_SIZE, drop_pte, NULL)) {

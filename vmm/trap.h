@@ -41,16 +41,25 @@ struct trap {
 };
 
 struct trap_backend {
-	const char *name;
+	const char *name;               /* what --trap-backend and pdvm info call it */
+	const char *host;               /* the host kind it is for, as pdvm info says it */
 	bool needs_pt_quarantine;       /* KVM ignores edits of used tables */
+	/* The vCPU state this backend's traps need: where a `syscall` goes,
+	 * and whether the stub's IDT is installed. Without an IDT (limit 0)
+	 * every CPL3 exception on a PVM host ends KVM_RUN as SHUTDOWN. */
+	uint64_t lstar;
+	bool idt;
 	/* Decodes the exit of the last KVM_RUN into t->regs (the user view). */
 	int (*decode)(struct thread *t, struct trap *tr);
 	/* Pushes t->regs as the user state to resume with. */
 	int (*resume)(struct thread *t);
 	/* After a kick (not a trap): makes t->regs the user state the vCPU
-	 * would resume with. -EAGAIN when the vCPU is between states (inside
-	 * the ring-0 stub) and must run on a little first. */
-	int (*capture)(struct thread *t);
+	 * would resume with. A trap already under way at the kick (an
+	 * exception KVM had queued for delivery) is taken out of the vCPU and
+	 * returned in tr, for the caller to handle as if decoded; else
+	 * tr->kind stays TRAP_KICK. -EAGAIN when the vCPU is between states
+	 * (inside the ring-0 stub) and must run on a little first. */
+	int (*capture)(struct thread *t, struct trap *tr);
 };
 
 extern const struct trap_backend trap_backend_shutdown;
@@ -64,6 +73,10 @@ struct mm;
 int trap_kpages_rebuild(struct domain *d, struct mm *mm);
 /* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */
 int trap_vcpu_init(struct domain *d, struct thread *t);
+/* Takes an exception KVM holds queued for delivery out of the vCPU into
+ * tr (kind, vector, error code, cr2). 1 if there was one, 0 if not, or
+ * -errno. */
+int trap_take_queued(struct thread *t, struct trap *tr);
 /* Runs a two-instruction probe on vCPU t and picks the backend that
  * matches how the trap arrives. */
 const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *err, size_t errlen);

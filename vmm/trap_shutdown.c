@@ -8,6 +8,18 @@
 /* User-changeable RFLAGS bits (CF PF AF ZF SF TF DF OF AC ID); IF forced on. */
 #define RFLAGS_USER 0x240dd5ULL
 
+/* A #PF on the fetch at LSTAR is a `syscall` (fact 2): RCX holds the
+ * return address, R11 the flags. */
+static bool syscall_at_lstar(struct thread *t, struct trap *tr)
+{
+	if (t->regs.rip != KERN_LSTAR_NONE)
+		return false;
+	tr->kind = TRAP_SYSCALL;
+	t->regs.rip = t->regs.rcx;
+	t->regs.rflags = t->regs.r11;
+	return true;
+}
+
 static int shutdown_decode(struct thread *t, struct trap *tr)
 {
 	struct kvm_run *run = t->vcpu.run;
@@ -19,13 +31,8 @@ static int shutdown_decode(struct thread *t, struct trap *tr)
 	int r0 = vcpu_get_regs(&t->vcpu, &t->regs);
 	if (r0)
 		return r0;
-	if (t->regs.rip == KERN_LSTAR_NONE) {
-		/* fact 2: RIP == LSTAR, RCX = return address, R11 = RFLAGS */
-		tr->kind = TRAP_SYSCALL;
-		t->regs.rip = t->regs.rcx;
-		t->regs.rflags = t->regs.r11;
+	if (syscall_at_lstar(t, tr))
 		return 0;
-	}
 	struct kvm_vcpu_events ev;
 	if (ioctl(t->vcpu.fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return -errno;
@@ -52,14 +59,33 @@ static int shutdown_resume(struct thread *t)
 	return 0;
 }
 
-/* Out of KVM_RUN by a kick the vCPU is always in user mode (fact 2). */
-static int shutdown_capture(struct thread *t)
+/* Out of KVM_RUN by a kick the vCPU is always in user mode (fact 2), but a
+ * trap may be half way: the kick can land after a `syscall` moved RIP to
+ * LSTAR, with the fetch there not yet done, its #PF queued, or the triple
+ * fault it became pending inside KVM. Left so, the next KVM_RUN ends in
+ * that SHUTDOWN at whatever RIP the VMM resumes at — a signal handler:
+ * "instruction fetch at LSTAR". So it is taken out and handed back as the
+ * trap it is. Where KVM cannot show a pending triple fault, a vCPU at
+ * LSTAR runs on into its SHUTDOWN instead (-EAGAIN). */
+static int shutdown_capture(struct thread *t, struct trap *tr)
 {
-	return vcpu_get_regs(&t->vcpu, &t->regs);
+	int r = vcpu_get_regs(&t->vcpu, &t->regs);
+	if (!r)
+		r = trap_take_queued(t, tr);
+	if (r < 0)
+		return r;
+	if (!t->dom->vm.triple_fault_event && t->regs.rip == KERN_LSTAR_NONE)
+		return -EAGAIN;
+	if (!syscall_at_lstar(t, tr) && r == 0)
+		tr->kind = TRAP_KICK;
+	return 0;
 }
 
 const struct trap_backend trap_backend_shutdown = {
-	.name = "shutdown",
+	.name = "pvm",
+	.host = "a PVM host (a guest syscall ends KVM_RUN with KVM_EXIT_SHUTDOWN)",
+	.lstar = KERN_LSTAR_NONE,
+	.idt = false,
 	.needs_pt_quarantine = true,
 	.decode = shutdown_decode,
 	.resume = shutdown_resume,

@@ -85,7 +85,7 @@ static int stub_resume(struct thread *t)
 	return 0;
 }
 
-static int stub_capture(struct thread *t)
+static int stub_capture(struct thread *t, struct trap *tr)
 {
 	struct kvm_regs k;
 	struct kvm_sregs s;
@@ -95,8 +95,11 @@ static int stub_capture(struct thread *t)
 	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	if ((s.cs.selector & 3) == 3) {
+		/* An exception queued at CPL3 would enter the stub at whatever
+		 * RIP the VMM resumes at next: it is the trap, now. */
 		t->regs = k;
-		return 0;
+		e = trap_take_queued(t, tr);
+		return e < 0 ? e : 0;
 	}
 	if (k.rip == STUB_IRETQ) {
 		/* Kicked before the iretq of a resume: the user state is still
@@ -108,7 +111,10 @@ static int stub_capture(struct thread *t)
 }
 
 const struct trap_backend trap_backend_stub = {
-	.name = "stub",
+	.name = "ring0",
+	.host = "a standard KVM host (a guest syscall enters guest ring 0)",
+	.lstar = KERN_STUB,
+	.idt = true,
 	.needs_pt_quarantine = false,
 	.decode = stub_decode,
 	.resume = stub_resume,
