@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,8 +21,9 @@ static struct {
 	bool active;
 	char name[80];          /* pdvm-NAME: the namespace and the nft table */
 	char rec[160];
+	int recfd;              /* the record, held open and locked while we live */
 	int hostns;             /* the host's namespace, to tear down from */
-} cur = { .hostns = -1 };
+} cur = { .recfd = -1, .hostns = -1 };
 
 int netns_parse_publish(const char *s, unsigned *hport, unsigned *dport, bool *udp)
 {
@@ -67,7 +69,10 @@ static void remove_ns(const char *name, const char *rec)
 }
 
 /* Records of owners that are gone: their namespaces and rules go. The
- * addresses of the live ones are marked in used[]. */
+ * addresses of the live ones are marked in used[]. An owner is alive while
+ * it holds its record's lock: the kernel drops that lock at exit, before
+ * the process is reaped (a zombie still answers kill(pid, 0)) and before
+ * its pid can be reused. */
 static void sweep(bool used[256])
 {
 	DIR *dir = opendir(REC_DIR);
@@ -79,24 +84,46 @@ static void sweep(bool used[256])
 		char path[600], name[300], addr[32] = "";
 		snprintf(path, sizeof(path), "%s/%s", REC_DIR, e->d_name);
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 4), e->d_name);
-		FILE *f = fopen(path, "re");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		FILE *f = fdopen(fd, "re");
 		long pid = 0;
-		if (f) {
-			if (fscanf(f, "%ld %31s", &pid, addr) < 1)
-				pid = 0;
-			fclose(f);
-		}
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+		if (f && fscanf(f, "%ld %31s", &pid, addr) < 1)
+			pid = 0;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			unsigned v;
 			if (sscanf(addr, NETNS_PREFIX "%u", &v) == 1 && v < 256)
 				used[v] = true;
-			continue;
+		} else {
+			fprintf(stderr, "pdvm: removing network namespace %s of a pdvm that is gone (pid %ld)\n",
+				name, pid);
+			remove_ns(name, path);
 		}
-		fprintf(stderr, "pdvm: removing network namespace %s of a pdvm that is gone (pid %ld)\n", name, pid);
-		remove_ns(name, path);
+		if (f)
+			fclose(f);
+		else
+			close(fd);
 	}
 	if (dir)
 		closedir(dir);
+}
+
+/* Our record: pid and address, written under a temporary name, locked,
+ * then renamed into place, so that no sweep ever sees it unlocked. */
+static void rec_write(const char *addr)
+{
+	char tmp[200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", cur.rec);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX) < 0 || dprintf(fd, "%ld %s\n", (long)getpid(), addr) < 0 || rename(tmp, cur.rec) < 0) {
+		unlink(tmp);
+		close(fd);
+		return;
+	}
+	cur.recfd = fd;
 }
 
 static int sysctl_on(const char *path, char *err, size_t errlen)
@@ -191,11 +218,7 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 		return r;
 	}
 	cur.active = true;
-	FILE *f = fopen(cur.rec, "we");
-	if (f) {
-		fprintf(f, "%ld %s\n", (long)getpid(), addr);
-		fclose(f);
-	}
+	rec_write(addr);
 	atexit(netns_leave);
 	char host_batch[256], ns_batch[256];
 	snprintf(host_batch, sizeof(host_batch), "link add %s type veth peer name eth0 netns %s\n"
@@ -232,4 +255,7 @@ void netns_leave(void)
 	if (cur.hostns >= 0 && setns(cur.hostns, CLONE_NEWNET) < 0)
 		fprintf(stderr, "pdvm: back to the host's network namespace: %s\n", strerror(errno));
 	remove_ns(cur.name, cur.rec);
+	if (cur.recfd >= 0)
+		close(cur.recfd);
+	cur.recfd = -1;
 }
