@@ -116,11 +116,23 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool 
 		snprintf(err, errlen, "thread %d: vCPU set-up: %s", t->tid, strerror(-e));
 		return e;
 	}
-	/* KVM checks XSAVE and XCR contents itself and refuses what the host
-	 * CPU cannot load: that is an image made on an incompatible CPU. */
+	/* XSAVE components outside the guest's XCR0 were never the guest's to
+	 * use (PKRU also needs CR4.PKE, which no vCPU has), but a host with PKU
+	 * reports PKRU all the same: they are dropped, so that the image loads
+	 * on a host without them. KVM checks the rest itself and refuses what
+	 * this CPU cannot load: that is an image made on an incompatible CPU. */
+	uint64_t xcr0 = 0;
+	for (uint32_t i = 0; i < xcrs.nr_xcrs; i++)
+		if (xcrs.xcrs[i].xcr == 0)
+			xcr0 = xcrs.xcrs[i].value;
+	uint64_t bv;
+	memcpy(&bv, (const char *)xs.region + 512, 8);  /* XSAVE header: XSTATE_BV */
+	bv &= xcr0 | 3;
+	memcpy((char *)xs.region + 512, &bv, 8);
 	if (ioctl(t->vcpu.fd, KVM_SET_XCRS, &xcrs) < 0 || ioctl(t->vcpu.fd, KVM_SET_XSAVE, &xs) < 0) {
-		snprintf(err, errlen, "thread %d: this host's KVM refuses the image's FPU state: %s", t->tid,
-			 strerror(errno));
+		snprintf(err, errlen, "thread %d: this host's KVM refuses the image's FPU state (XCR0 %#llx, "
+			 "components %#llx): %s", t->tid, (unsigned long long)xcrs.xcrs[0].value,
+			 (unsigned long long)bv, strerror(errno));
 		sr_fail(r, err);
 		return -1;
 	}

@@ -15,6 +15,40 @@
 #define RESYNC_SLOT 31
 #define RESYNC_GPA 0xfff00000000ULL /* beyond any guest RAM */
 
+/*
+ * The guest's XSAVE features: x87, SSE and AVX only, the XCR0 every vCPU
+ * gets (fact 5), and CPUID says the same: PKU/OSPKE, AVX-512 and AMX are
+ * not offered, leaf 0xD lists components 0-2 only. That is what a guest on
+ * a standard KVM host sees. On a PVM host the guest's `cpuid` runs
+ * natively at CPL3 and shows the host CPU whatever this table says
+ * (measured), so images from there may still carry PKRU: the restore
+ * drops components outside the image's XCR0 (snap_cpu.c).
+ */
+#define XSAVE_BASELINE 7ULL
+#define XSAVE_BASELINE_SIZE 832   /* legacy area, header, AVX upper halves */
+
+static void cpuid_xsave_baseline(struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 7 && e->index == 0) {
+			e->ebx &= ~0xdc230000u;         /* AVX512 F DQ IFMA PF ER CD BW VL */
+			e->ecx &= ~0x0000585au;         /* AVX512 VBMI VBMI2 VNNI BITALG VPOPCNTDQ, PKU, OSPKE */
+			e->edx &= ~0x03c0010cu;         /* AVX512 4VNNIW 4FMAPS VP2INTERSECT FP16, AMX */
+		} else if (e->function == 7 && e->index == 1) {
+			e->eax &= ~0x00000020u;         /* AVX512_BF16 */
+		} else if (e->function == 0xd && e->index == 0) {
+			e->eax &= (uint32_t)XSAVE_BASELINE;
+			e->edx = 0;
+			e->ebx = e->ecx = XSAVE_BASELINE_SIZE;
+		} else if (e->function == 0xd && e->index == 1) {
+			e->ecx = e->edx = 0;            /* no supervisor states (IA32_XSS) */
+		} else if (e->function == 0xd && e->index >= 3) {
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+		}
+	}
+}
+
 int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t errlen)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -56,6 +90,7 @@ int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
 		return -e;
 	}
+	cpuid_xsave_baseline(vm->cpuid);
 	struct kvm_userspace_memory_region r = {
 		.slot = 0, .guest_phys_addr = 0, .memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)mem,
