@@ -1,5 +1,5 @@
 #!/bin/bash
-# run.sh: runs pdvm's unit tests on the host and its end-to-end tests where /dev/kvm exists (one nested VM boot).
+# run.sh: runs pdvm's unit tests on the host and its end-to-end tests on every trap backend the machine can run.
 #
 # Usage: B=build tests/run.sh [PATTERN]     (what `make test` runs, after building everything)
 #   PATTERN: an extended regex; only tests whose name matches it run. Names are
@@ -11,8 +11,9 @@
 #   77 = skip, anything else = fail. It counts as ONE test whatever it prints.
 # End-to-end tests: every tests/e2e/*.sh runs as `bash tests/e2e/X.sh` from the repo root
 #   with env B (absolute build dir), PDVM=$B/pdvm, and a private empty TMPDIR; stdin is
-#   /dev/null. All of them run in ONE nested VM (tests/nested/vm-run), or directly when
-#   the host has /dev/kvm. Timeout per script: 300 s (PDVM_E2E_TIMEOUT), or its own if
+#   /dev/null. Where the host has /dev/kvm all of them run directly on it; else all run in
+#   ONE nested VM (tests/nested/vm-run). On a PVM host the RING0_SUBSET scripts also run
+#   in the nested VM (the ring-0 backend), reported as "ring0/e2e/X". Timeout per script: 300 s (PDVM_E2E_TIMEOUT), or its own if
 #   one of its first 15 lines is "# timeout: SECS". Inside the VM /tmp is a fresh tmpfs
 #   and the rest of the host filesystem is shared read-write.
 #   - A script that prints no result lines is ONE test "e2e/X": exit 0 = pass, 77 = skip,
@@ -25,7 +26,8 @@
 #     77 without any FAIL line (e.g. `set -e` aborting half way).
 # Output: one line per test, "PASS name", "SKIP name" or "FAIL name" (followed by the last
 #   20 lines of its log), then exactly one summary line "N passed, N failed" (plus
-#   ", N skipped" when any were skipped). Exit status 1 if any test failed, else 0.
+#   ", N skipped" when any were skipped, and " (e2e backends: ...)" naming the trap
+#   backends the e2e tests ran on and where). Exit status 1 if any test failed, else 0.
 #   Logs stay in $B/test-results/ (the last 5 runs).
 # If the VM cannot boot (or times out), every e2e test that did not report counts as failed.
 # If the VM's kernel stalls or panics (vm-run exit 123), the scripts
@@ -78,17 +80,28 @@ for t in "$B"/unit/test_*; do
 	esac
 done
 
-# ---- end-to-end tests, in one VM -----------------------------------------------------------
+# ---- end-to-end tests: which backends ------------------------------------------------------
+# Every backend the machine can run gets exercised. A PVM host runs every script natively
+# (the pvm backend) and the RING0 subset below in the nested VM (the ring-0 backend under
+# nested SVM); a standard KVM host runs every script natively (ring0); a host without
+# /dev/kvm runs every script in the nested VM (ring0). Results of the nested pass on a
+# PVM host are named "ring0/e2e/X".
+RING0_SUBSET=(kvm_present cli signals snapshot)
 e2e=()
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	matches "e2e/$(basename "$t" .sh)" || continue
 	e2e+=("$t")
 done
+host_kind=none
+if [ -c /dev/kvm ] && [ ${#e2e[@]} -gt 0 ]; then
+	host_kind=$("$PDVM" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
+	[ -n "$host_kind" ] || host_kind=unknown
+fi
 
 # e2e_result NAME RC LOG: applies the protocol above to one finished script.
 e2e_result() {
-	local name=e2e/$1 rc=$2 log=$3 line st sub nsub=0 nsubfail=0
+	local name=${prefix}e2e/$1 rc=$2 log=$3 line st sub nsub=0 nsubfail=0
 	while IFS= read -r line; do
 		st=${line%%:*}
 		sub=${line#*: }
@@ -114,25 +127,32 @@ e2e_result() {
 	fi
 }
 
-if [ ${#e2e[@]} -gt 0 ]; then
-	[ -x "$PDVM" ] || echo "run.sh: warning: $PDVM is missing; e2e tests will likely fail" >&2
-	mkdir -p "$RES/e2e"
-	: >"$RES/e2e/status"
-	vm_note=""
-	if [ ! -c /dev/kvm ]; then
+# e2e_pass DIR PREFIX VMRUN-OPTS SCRIPT...: one pass, all scripts in one tests/nested/vm-run
+# (natively where /dev/kvm exists, unless VMRUN-OPTS says --nested); results in $RES/DIR,
+# named PREFIX + e2e/X.
+e2e_pass() {
+	local dir=$RES/$1 vmopts=$3 t name attempt
+	prefix=$2
+	shift 3
+	local scripts=("$@")
+	mkdir -p "$dir"
+	: >"$dir/status"
+	local vm_note=""
+	if [ ! -c /dev/kvm ] || [ -n "$vmopts" ]; then
 		case "$B" in /tmp|/tmp/*) vm_note="B=$B is under /tmp, which the nested VM does not share" ;; esac
 	fi
-	declare -A done_e2e=()
+	declare -gA done_e2e=()
+	done_e2e=()
 	seen=0
 	# Print results as the VM reports them (status lines appear as each script finishes).
 	drain() {
 		local lines n name rc secs
-		mapfile -t lines <"$RES/e2e/status"
+		mapfile -t lines <"$dir/status"
 		for ((n = seen; n < ${#lines[@]}; n++)); do
 			read -r name rc secs <<<"${lines[n]}"
 			[ -n "${secs:-}" ] || break   # a line still being written
 			done_e2e[$name]=1
-			e2e_result "$name" "$rc" "$RES/e2e/$name.log"
+			e2e_result "$name" "$rc" "$dir/$name.log"
 			seen=$((n + 1))
 		done
 	}
@@ -144,11 +164,12 @@ if [ ${#e2e[@]} -gt 0 ]; then
 			vtmo=$((vtmo + ${tmo:-${PDVM_E2E_TIMEOUT:-300}} + 15))
 		done
 		if [ -n "$vm_note" ]; then
-			echo "run.sh: $vm_note" >"$RES/vm.log"
+			echo "run.sh: $vm_note" >"$dir/vm.log"
 			(exit 125) &
 		else
-			tests/nested/vm-run --timeout "$vtmo" -- bash tests/nested/e2e-inner.sh "$RES/e2e" "$@" \
-				>>"$RES/vm.log" 2>&1 &
+			# shellcheck disable=SC2086  # vmopts is empty or one word
+			tests/nested/vm-run $vmopts --timeout "$vtmo" -- bash tests/nested/e2e-inner.sh "$dir" "$@" \
+				>>"$dir/vm.log" 2>&1 &
 		fi
 		vm_pid=$!
 		trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT
@@ -162,43 +183,66 @@ if [ ${#e2e[@]} -gt 0 ]; then
 		trap - INT TERM
 		drain
 	}
-	vm_batch "${e2e[@]}"
+	vm_batch "${scripts[@]}"
 	# A guest kernel that stalled or panicked (vm-run 123) is the emulated machine's
 	# failure — user-space pdvm cannot crash it — not a test's: the scripts that did
 	# not report get a fresh VM, twice at most. Said loudly, with the console.
 	for attempt in 1 2; do
 		[ "$vm_rc" = 123 ] || break
-		rest=()
-		for t in "${e2e[@]}"; do
+		local rest=()
+		for t in "${scripts[@]}"; do
 			[ -n "${done_e2e[$(basename "$t" .sh)]:-}" ] || rest+=("$t")
 		done
 		[ ${#rest[@]} -gt 0 ] || break
 		echo "run.sh: WARNING: the nested VM's kernel stalled or died; console:"
-		tail -n 90 "$RES/vm.log" | sed 's/^/    | /'
+		tail -n 90 "$dir/vm.log" | sed 's/^/    | /'
 		echo "run.sh: re-running (retry $attempt of 2) in a fresh VM the ${#rest[@]} script(s) that did not report: ${rest[*]}"
-		mv "$RES/vm.log" "$RES/vm.failed-$attempt.log"
+		mv "$dir/vm.log" "$dir/vm.failed-$attempt.log"
 		vm_batch "${rest[@]}"
 	done
-	vm_msg_shown=""
-	for t in "${e2e[@]}"; do
+	local vm_msg_shown=""
+	for t in "${scripts[@]}"; do
 		name=$(basename "$t" .sh)
 		[ -n "${done_e2e[$name]:-}" ] && continue
 		if [ -z "$vm_msg_shown" ]; then
-			echo "run.sh: the nested VM failed (vm-run exit $vm_rc); e2e tests that did not report fail:"
-			tail -n 25 "$RES/vm.log" | sed 's/^/    | /'
+			echo "run.sh: the VM run failed (vm-run exit $vm_rc); e2e tests that did not report fail:"
+			tail -n 25 "$dir/vm.log" | sed 's/^/    | /'
 			vm_msg_shown=1
 		fi
-		log=$RES/e2e/$name.log
-		echo "run.sh: e2e/$name did not complete: the nested VM failed (vm-run exit $vm_rc, see $RES/vm.log)" >>"$log"
-		report FAIL "e2e/$name"
-		echo "    | did not complete: the nested VM failed (vm-run exit $vm_rc, see above)"
+		echo "run.sh: $prefix""e2e/$name did not complete: vm-run exit $vm_rc, see $dir/vm.log" >>"$dir/$name.log"
+		report FAIL "$prefix""e2e/$name"
+		echo "    | did not complete: vm-run exit $vm_rc (see above)"
 	done
+}
+
+backends=""
+if [ ${#e2e[@]} -gt 0 ]; then
+	[ -x "$PDVM" ] || echo "run.sh: warning: $PDVM is missing; e2e tests will likely fail" >&2
+	case $host_kind in
+	none)
+		e2e_pass e2e "" "" "${e2e[@]}"
+		backends="ring0 in the nested VM" ;;
+	pvm)
+		e2e_pass e2e "" "" "${e2e[@]}"
+		backends="pvm natively"
+		sub=()
+		for t in "${e2e[@]}"; do
+			for n in "${RING0_SUBSET[@]}"; do [ "$(basename "$t" .sh)" = "$n" ] && sub+=("$t"); done
+		done
+		if [ ${#sub[@]} -gt 0 ]; then
+			echo "run.sh: the ring-0 backend, in the nested VM: ${#sub[@]} script(s)"
+			e2e_pass ring0 ring0/ --nested "${sub[@]}"
+			backends+=", ring0 in the nested VM for ${#sub[@]} of ${#e2e[@]} scripts"
+		fi ;;
+	*)
+		e2e_pass e2e "" "" "${e2e[@]}"
+		backends="$host_kind natively" ;;
+	esac
 fi
 
 echo "logs: $RES" >&2
-if [ "$nskip" -gt 0 ]; then
-	echo "$npass passed, $nfail failed, $nskip skipped"
-else
-	echo "$npass passed, $nfail failed"
-fi
+summary="$npass passed, $nfail failed"
+[ "$nskip" -gt 0 ] && summary+=", $nskip skipped"
+[ -n "$backends" ] && summary+=" (e2e backends: $backends)"
+echo "$summary"
 [ "$nfail" -eq 0 ]
