@@ -65,6 +65,18 @@ if [ ! -c /dev/kvm ] && [ -z "${BENCH_INNER:-}" ]; then
 		-- bash bench/run.sh
 fi
 
+# What the numbers are from: a PVM host, a standard KVM host, or the nested TCG VM
+# (ring-0 backend under QEMU's emulation: ratios only).
+BACKEND=$("$PDVM" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
+if [ -n "${BENCH_INNER:-}" ]; then
+	HOST_KIND="${BACKEND:-none} in the nested TCG VM (a host without /dev/kvm)"
+elif [ "$BACKEND" = pvm ]; then
+	HOST_KIND="pvm host (native)"
+else
+	HOST_KIND="${BACKEND:-none} (standard KVM host, native)"
+fi
+echo "bench: host kind: $HOST_KIND"
+
 REPS=${BENCH_REPS:-5}
 [ -n "$REPS" ] || REPS=5
 if [ -n "${BENCH_QUICK:-}" ]; then
@@ -526,7 +538,7 @@ printf 'domain fill of %s MiB: %s ms; its snapshot --stop: %s ms; 4 GiB case: %s
 	"$((SECONDS - E_T0))" "$SECONDS"
 
 # The writer alone on the outer host (no KVM, no TCG), against lz4 and memcpy measured there too.
-HSW=${BENCH_HOST_SNAPWRITE:-}
+HSW=${BENCH_HOST_SNAPWRITE:-${HOST_SNAPWRITE:-}}   # measured before the VM started, or here natively
 HSW_GBPS=$(num_or_na "$(sed -n 's/.*snapwrite: gbps=\([0-9.]*\).*/\1/p' <<<"$HSW")")
 HSW_LZ4=$(num_or_na "$(sed -n 's/.* lz4_gbps=\([0-9.]*\).*/\1/p' <<<"$HSW")")
 HSW_MEMCPY=$(num_or_na "$(sed -n 's/.*memcpy_gbps=\([0-9.]*\).*/\1/p' <<<"$HSW")")
@@ -543,6 +555,7 @@ cat >"$OUTF" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "commit": $(jstr "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)"),
+  "host_kind": $(jstr "$HOST_KIND"),
   "host": $(host_info),
   "outer_host": $(if [ -n "${BENCH_OUTER_HOST_B64:-}" ]; then base64 -d <<<"$BENCH_OUTER_HOST_B64"; else echo null; fi),
   "repetitions": $REPS,

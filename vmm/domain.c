@@ -160,7 +160,9 @@ int domain_boot(struct domain *d, struct thread **first)
 int domain_info(void)
 {
 	struct domain_config c = { .name = "pdvm-info", .memory = 32ULL << 20 };
-	if (access("/dev/kvm", F_OK) && errno == ENOENT) {
+	struct stat st;
+	int sr = stat("/dev/kvm", &st);
+	if ((sr && errno == ENOENT) || (!sr && !S_ISCHR(st.st_mode))) {
 		printf("host:          no /dev/kvm: domains cannot run here (tests/nested/vm-run runs pdvm in a VM "
 		       "that has one)\n");
 		printf("trap backend:  none\n");

@@ -179,6 +179,21 @@ static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 	return 0;
 }
 
+int trap_exception(struct thread *t, struct trap *tr, int vector, uint32_t error_code)
+{
+	tr->kind = TRAP_EXCEPTION;
+	tr->vector = vector;
+	tr->error_code = error_code;
+	tr->cr2 = 0;
+	if (vector == 14) {
+		struct kvm_sregs s;
+		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
+			return -errno;
+		tr->cr2 = s.cr2;
+	}
+	return 0;
+}
+
 int trap_take_queued(struct thread *t, struct trap *tr)
 {
 	struct kvm_vcpu_events ev;
@@ -189,16 +204,9 @@ int trap_take_queued(struct thread *t, struct trap *tr)
 	bool tf = (ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) && ev.triple_fault.pending;
 	if (!ev.exception.injected && !ev.exception.pending && !tf)
 		return 0;
-	tr->kind = TRAP_EXCEPTION;
-	tr->vector = ev.exception.nr;
-	tr->error_code = ev.exception.has_error_code ? ev.exception.error_code : 0;
-	tr->cr2 = 0;
-	if (tr->vector == 14) {
-		struct kvm_sregs s;
-		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
-			return -errno;
-		tr->cr2 = s.cr2;
-	}
+	int r = trap_exception(t, tr, ev.exception.nr, ev.exception.has_error_code ? ev.exception.error_code : 0);
+	if (r)
+		return r;
 	ev.exception.injected = 0;
 	ev.exception.pending = 0;
 	ev.exception.has_error_code = 0;

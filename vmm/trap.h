@@ -73,6 +73,9 @@ struct mm;
 int trap_kpages_rebuild(struct domain *d, struct mm *mm);
 /* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */
 int trap_vcpu_init(struct domain *d, struct thread *t);
+/* Fills tr as exception `vector` with its error code, and CR2 for a #PF.
+ * 0 or -errno. */
+int trap_exception(struct thread *t, struct trap *tr, int vector, uint32_t error_code);
 /* Takes an exception KVM holds queued for delivery out of the vCPU into
  * tr (kind, vector, error code, cr2). 1 if there was one, 0 if not, or
  * -errno. */

@@ -36,17 +36,7 @@ static int shutdown_decode(struct thread *t, struct trap *tr)
 	struct kvm_vcpu_events ev;
 	if (ioctl(t->vcpu.fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return -errno;
-	tr->kind = TRAP_EXCEPTION;
-	tr->vector = ev.exception.nr;
-	tr->error_code = ev.exception.has_error_code ? ev.exception.error_code : 0;
-	tr->cr2 = 0;
-	if (tr->vector == 14) {
-		struct kvm_sregs s;
-		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
-			return -errno;
-		tr->cr2 = s.cr2;
-	}
-	return 0;
+	return trap_exception(t, tr, ev.exception.nr, ev.exception.has_error_code ? ev.exception.error_code : 0);
 }
 
 static int shutdown_resume(struct thread *t)

@@ -46,20 +46,10 @@ static int stub_decode(struct thread *t, struct trap *tr)
 	const uint64_t *f = kstack(t) + (PAGE_SIZE / 8 - 7);
 	if ((f[3] & 3) != 3)
 		return -EFAULT; /* a fault in the stub itself: a VMM bug */
-	tr->kind = TRAP_EXCEPTION;
-	tr->vector = (int)f[0];
-	tr->error_code = (uint32_t)f[1];
 	t->regs.rip = f[2];
 	t->regs.rflags = f[4];
 	t->regs.rsp = f[5];
-	tr->cr2 = 0;
-	if (tr->vector == 14) {
-		struct kvm_sregs s;
-		if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
-			return -errno;
-		tr->cr2 = s.cr2;
-	}
-	return 0;
+	return trap_exception(t, tr, (int)f[0], (uint32_t)f[1]);
 }
 
 static int stub_resume(struct thread *t)

@@ -176,6 +176,18 @@ if [ "$RC" = 0 ] && { [ "$KIND" = ring0 ] || [ "$KIND" = pvm ]; } && grep -q '^h
 else
 	fail "info-names-backend" "$(last_output)"
 fi
+# The third kind: no /dev/kvm (a private mount namespace puts a plain file over it).
+if command -v unshare >/dev/null && : >"$SCRATCH/nokvm"; then
+	unshare -m sh -c 'mount --bind "$1" /dev/kvm && exec "$2" info' sh "$SCRATCH/nokvm" "$PDVM" >"$OUT" 2>"$ERR"
+	RC=$?
+	if [ "$RC" = 1 ] && grep -q '^host: *no /dev/kvm' "$OUT" && grep -q '^trap backend: *none' "$OUT"; then
+		pass "info-says-no-kvm"
+	else
+		fail "info-says-no-kvm" "$(last_output)"
+	fi
+else
+	skip "info-says-no-kvm" "no unshare here"
+fi
 OTHER=pvm
 [ "$KIND" = pvm ] && OTHER=ring0
 run_pdvm --trap-backend "$OTHER" -- $BB true

@@ -8,7 +8,8 @@ need_file "$GUEST/ticker" "$GUEST/clockgap"
 
 export PDVM_RUN_DIR=$SCRATCH/run
 PIDS=()
-cleanup_pids() { for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null; done; }
+# PIDS are timeout wrappers: their pdvm children go too, or they run on orphaned.
+cleanup_pids() { for p in "${PIDS[@]+"${PIDS[@]}"}"; do pkill -KILL -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done; }
 trap 'cleanup_pids; umount "$SCRATCH/small" 2>/dev/null; _e2e_cleanup' EXIT
 
 wait_sock() {
@@ -67,7 +68,8 @@ old_id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p;s/.*"id": *"\([0-9a-f]*\)".*/\1
 timeout 60 "$PDVM" snapshot k9 "$IMG" 2>/dev/null &
 spid=$!
 sleep 0.05
-kill -9 "$pid"
+# $pid is the timeout wrapper: the kill is for the pdvm under it (the writer).
+pkill -KILL -P "$pid" -x pdvm
 wait "$spid" 2>/dev/null
 wait "$pid" 2>/dev/null
 new_id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p;s/.*"id": *"\([0-9a-f]*\)".*/\1/p' "$IMG/manifest.json" | head -n1)
