@@ -86,7 +86,7 @@ done
 # nested SVM); a standard KVM host runs every script natively (ring0); a host without
 # /dev/kvm runs every script in the nested VM (ring0). Results of the nested pass on a
 # PVM host are named "ring0/e2e/X".
-RING0_SUBSET=(kvm_present cli signals snapshot)
+RING0_SUBSET=(kvm_present cli signals snapshot security)
 e2e=()
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue

@@ -14,6 +14,11 @@
 struct domain;
 struct thread;
 
+/* The mode bits a guest may give a file: no set-user-ID or set-group-ID.
+ * The host call makes the file as pdvm's own user, so those bits would
+ * plant a setuid binary of that user (root) in a writable tree. */
+#define GUEST_MODE_BITS 01777
+
 /* What an open file description wraps; plain data for the snapshot work. */
 enum ofd_kind {
 	OFD_FILE,       /* regular file, directory or device inside the root */

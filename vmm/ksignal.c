@@ -464,6 +464,10 @@ long sig_return(struct thread *t)
 			goto bad;
 	}
 	const struct ksigcontext *mc = &uc.mc;
+	/* A return address the program cannot run at: Linux's iret to it
+	 * faults and the process gets SIGSEGV; KVM would refuse the state. */
+	if (mc->rip >= USER_MAX)
+		goto bad;
 	r->r8 = mc->r8; r->r9 = mc->r9; r->r10 = mc->r10; r->r11 = mc->r11;
 	r->r12 = mc->r12; r->r13 = mc->r13; r->r14 = mc->r14; r->r15 = mc->r15;
 	r->rdi = mc->rdi; r->rsi = mc->rsi; r->rbp = mc->rbp; r->rbx = mc->rbx;

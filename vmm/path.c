@@ -46,7 +46,7 @@ static long openat2_host(int dirfd, const char *path, int flags, mode_t mode, ui
 	if (flags & O_PATH)
 		how.flags &= ~(uint64_t)O_NOCTTY;
 	if (flags & (O_CREAT | O_TMPFILE))
-		how.mode = mode & 07777;
+		how.mode = mode & GUEST_MODE_BITS;
 	r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	return r < 0 ? -errno : r;
 }
@@ -225,7 +225,7 @@ static int reopen(int fd, int flags, mode_t mode)
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	r = open(link, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY,
-		 mode & 07777);
+		 mode & GUEST_MODE_BITS);
 	return r < 0 ? -errno : r;
 }
 
@@ -249,6 +249,20 @@ static bool char_dev_ok(dev_t rdev)
 	return ma >= 136 && ma <= 143;
 }
 
+/* Whether a file outside the writable trees may be opened with write intent:
+ * regular files and directories no (O_CREAT of an existing file only reads
+ * it), block devices no, character devices only the harmless ones, FIFOs
+ * and sockets yes. The same rule for a path and for a reopen through
+ * /proc/self/fd. */
+static bool type_writable(mode_t type, dev_t rdev, int flags, bool tmpfile)
+{
+	if (S_ISREG(type) || S_ISDIR(type))
+		return (flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) && !tmpfile;
+	if (S_ISCHR(type))
+		return char_dev_ok(rdev);
+	return !S_ISBLK(type);
+}
+
 /* /dev/stdout, /proc/self/fd/N...: reopens the guest fd's file like Linux
  * follows the magic link. */
 static int open_magic(struct domain *d, int n, int flags, mode_t mode)
@@ -264,10 +278,15 @@ static int open_magic(struct domain *d, int n, int flags, mode_t mode)
 	}
 	/* A file may be reopened for writing if it lies in a writable tree or
 	 * the guest already holds it open for writing (stdout redirected to a
-	 * host file, say). */
-	if (write_intent(flags) && (S_ISREG(o->type) || S_ISDIR(o->type)) &&
-	    (o->flags & O_ACCMODE) == O_RDONLY && !files_fd_writable(proc_cur(d)->files, o->hostfd))
-		return -EROFS;
+	 * host file, say), or if its type lets any path open it so. */
+	if (write_intent(flags) && (o->flags & O_ACCMODE) == O_RDONLY &&
+	    !files_fd_writable(proc_cur(d)->files, o->hostfd)) {
+		struct stat st;
+		if (fstat(o->hostfd, &st) < 0)
+			return -errno;
+		if (!type_writable(st.st_mode, st.st_rdev, flags, false))
+			return -EROFS;
+	}
 	return reopen(o->hostfd, flags, mode);
 }
 
@@ -354,16 +373,7 @@ static int open_write(struct domain *d, const char *g, int flags, mode_t mode)
 		goto out;
 	}
 	if (!files_fd_writable(f, fd)) {
-		bool ok;
-
-		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-			/* O_CREAT of an existing file only reads it. */
-			ok = (flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) && !tmpfile;
-		else if (S_ISCHR(st.st_mode))
-			ok = char_dev_ok(st.st_rdev);
-		else
-			ok = !S_ISBLK(st.st_mode);
-		if (!ok) {
+		if (!type_writable(st.st_mode, st.st_rdev, flags, tmpfile)) {
 			r = -EROFS;
 			goto out;
 		}
@@ -392,7 +402,7 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	int r, n;
 
 	flags = open_flags_clean(flags);
-	mode = (mode & 07777) & ~f->umask;
+	mode = (mode & GUEST_MODE_BITS) & ~f->umask;
 	r = path_compose(d, dirfd, path, g, PATH_MAX * 2);
 	if (r < 0)
 		return r;

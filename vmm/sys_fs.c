@@ -411,7 +411,7 @@ static long do_mkdir(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = create_denied(&p);
 	} else {
 		old = host_umask_clear();
-		r = mkdirat(p.fd, p.name, mode & 07777 & ~proc_cur(d)->files->umask) < 0 ? -errno : 0;
+		r = mkdirat(p.fd, p.name, mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
 	parent_done(&p);
@@ -641,7 +641,7 @@ static long do_chmod(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 	if (h < 0)
 		return h;
 	proc_fd_path(h, link, sizeof(link));
-	r = chmod(link, mode & 07777) < 0 ? -errno : 0;
+	r = chmod(link, mode & GUEST_MODE_BITS) < 0 ? -errno : 0;
 	put_handle(h, owned);
 	return r;
 }
@@ -676,7 +676,22 @@ long sys_fchmod(struct thread *t, const uint64_t a[6])
 
 	if (!o)
 		return r;
-	return fchmod(o->hostfd, (mode_t)a[1] & 07777) < 0 ? -errno : 0;
+	return fchmod(o->hostfd, (mode_t)a[1] & GUEST_MODE_BITS) < 0 ? -errno : 0;
+}
+
+/* chown for the guest as for an unprivileged process: owner and group may
+ * only stay what they are (-1, or the current id). Giving a file to another
+ * user is EPERM; pdvm's own identity (root) must not do it for the guest. */
+static long chown_allowed(int h, uint64_t uid, uint64_t gid)
+{
+	struct stat st;
+	if (fstatat(h, "", &st, AT_EMPTY_PATH) < 0)
+		return -errno;
+	if ((uint32_t)uid != (uint32_t)-1 && (uid_t)uid != st.st_uid)
+		return -EPERM;
+	if ((uint32_t)gid != (uint32_t)-1 && (gid_t)gid != st.st_gid)
+		return -EPERM;
+	return 0;
 }
 
 static long do_chown(struct thread *t, int dirfd, uint64_t upath, uint64_t uid, uint64_t gid,
@@ -691,7 +706,9 @@ static long do_chown(struct thread *t, int dirfd, uint64_t upath, uint64_t uid, 
 	h = attr_handle(t->dom, dirfd, upath, flags, !(flags & AT_SYMLINK_NOFOLLOW), &owned);
 	if (h < 0)
 		return h;
-	r = fchownat(h, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	r = chown_allowed(h, uid, gid);
+	if (!r)
+		r = fchownat(h, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
 	put_handle(h, owned);
 	return r;
 }
@@ -717,6 +734,9 @@ long sys_fchown(struct thread *t, const uint64_t a[6])
 	struct ofd *o = attr_fd(t->dom, (int)a[0], &r);
 
 	if (!o)
+		return r;
+	r = chown_allowed(o->hostfd, a[1], a[2]);
+	if (r)
 		return r;
 	return fchown(o->hostfd, (uid_t)a[1], (gid_t)a[2]) < 0 ? -errno : 0;
 }

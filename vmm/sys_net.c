@@ -383,9 +383,12 @@ static long sock_bounce(struct thread *t, struct ofd *o, const struct gseg *seg,
 		int w = sock_wait(t, o->hostfd, send ? POLLOUT : POLLIN);
 		r = w > 0 ? 0 : w ? w : RESTART;
 	}
+	/* MSG_TRUNC makes r the datagram's whole length, which may exceed the
+	 * buffer: only what the buffer holds goes out. */
+	size_t got = r > 0 ? MIN((size_t)r, sum) : 0;
 	off = 0;
-	for (int i = 0; !send && r > 0 && i < nseg && off < (size_t)r; off += seg[i++].len)
-		if (copy_to_user(d, seg[i].base, buf + off, MIN(seg[i].len, (size_t)r - off)))
+	for (int i = 0; !send && r > 0 && i < nseg && off < got; off += seg[i++].len)
+		if (copy_to_user(d, seg[i].base, buf + off, MIN(seg[i].len, got - off)))
 			r = -EFAULT;
 	if (hm && !send && r >= 0)
 		gio_msg_out(hm, &m);

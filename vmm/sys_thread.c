@@ -56,6 +56,9 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 	struct domain *d = t->dom;
 	uint64_t flags = a[0];
 	gva_t newsp = a[1], ptid = a[2], ctid = a[3], tls = a[4];
+	/* As Linux's arch_prctl(ARCH_SET_FS) rule, for threads and processes. */
+	if ((flags & CLONE_SETTLS) && tls >= USER_MAX)
+		return -EPERM;
 	if (!(flags & CLONE_THREAD)) {
 		if (flags & (CLONE_SIGHAND | CLONE_FILES)) {
 			/* Sharing handlers or the fd table between processes. */
@@ -69,8 +72,6 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (flags & ~(uint64_t)CLONE_ALLOWED)
 		return -EINVAL;
-	if ((flags & CLONE_SETTLS) && tls >= USER_MAX)
-		return -EPERM;
 	int err = 0;
 	struct thread *c = thread_create(d, &err);
 	if (!c)

@@ -19,6 +19,8 @@ ln -s /etc/passwd "$R/sub/deep/abs_file"
 ln -s loop_b "$R/loop_a"
 ln -s loop_a "$R/loop_b"
 ln -s /bin/busybox "$R/bin/sh"
+# A block device in the tree (a loop device: opening it needs no backing file).
+mknod "$R/blk" b 7 7 2>/dev/null || echo "# no block device node: the /blk checks do not run"
 HOST_FIRST=$(head -n 1 /etc/passwd)
 
 # Sanity of the tree itself: the escape program passes natively in a chroot (write checks off).

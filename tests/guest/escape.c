@@ -153,5 +153,19 @@ int main(int argc, char **argv)
 		      "hard link /etc/passwd into WRITABLE refused (%s)", errname(errno));
 	}
 
+	/* 5. a block device the test put in the root (/blk): readable, but
+	 * neither its path nor a reopen of a read-only fd through
+	 * /proc/self/fd gives write access */
+	struct stat bs;
+	if (stat("/blk", &bs) == 0 && S_ISBLK(bs.st_mode)) {
+		int bfd = open("/blk", O_RDONLY);
+		check(bfd >= 0, "open /blk (a block device) read-only");
+		MUST_EROFS(open("/blk", O_RDWR), "open /blk O_RDWR");
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", bfd);
+		MUST_EROFS(open(p, O_RDWR), "reopen /blk's read-only fd O_RDWR through /proc/self/fd");
+		MUST_EROFS(open(p, O_WRONLY), "reopen /blk's read-only fd O_WRONLY through /proc/self/fd");
+		close(bfd);
+	}
+
 	return done_testing();
 }

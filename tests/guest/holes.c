@@ -1,0 +1,106 @@
+/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR */
+#include "guest.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+
+#define KERNEL_ADDR 0xffff800000000000UL
+
+/* clone(2) with a TLS base only the kernel half could hold: EPERM, for a
+ * new process as for a thread (ARCH_SET_FS's rule). A child that got made
+ * anyway must not run on: it leaves at once, without touching TLS. */
+static void clone_tls(void)
+{
+	long r = syscall(SYS_clone, (long)(SIGCHLD | CLONE_SETTLS), 0L, 0L, 0L, (long)KERNEL_ADDR);
+	if (r == 0)
+		syscall(SYS_exit, 0);
+	int e = errno;
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	errno = e;
+	check(r == -1 && errno == EPERM, "fork-like clone with a kernel-half TLS: EPERM (got %ld/%s)", r,
+	      errname(errno));
+	/* The thread variant has no usable child path (it would return on a
+	 * stack of its own); the call must fail before any child exists. */
+	static char stack[16384] __attribute__((aligned(16)));
+	long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SETTLS;
+	r = syscall(SYS_clone, flags, (long)(stack + sizeof(stack)), 0L, 0L, (long)KERNEL_ADDR);
+	check(r == -1 && errno == EPERM, "thread clone with a kernel-half TLS: EPERM (got %ld/%s)", r,
+	      errname(errno));
+}
+
+static void on_usr1(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig, (void)si;
+	ucontext_t *uc = ucv;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)0x8000000000000000UL; /* non-canonical */
+}
+
+/* rt_sigreturn to a non-canonical RIP: Linux's return to user mode faults
+ * and the process dies of SIGSEGV (exit 139); it must not take the VMM
+ * down (exit 125). */
+static void sigreturn_rip(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	check(0, "still running after returning to a non-canonical RIP");
+}
+
+static int setid_bits(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? -1 : (int)(st.st_mode & 07000);
+}
+
+/* Set-ID bits and ownership in a writable tree: pdvm makes the files as
+ * its own user, so a set-user-ID bit would plant a setuid-root binary and
+ * a chown would give files away. An unprivileged process gets files of its
+ * own and EPERM for a chown to anyone else. */
+static void setid(const char *dir)
+{
+	char p[4096], q[4096];
+	snprintf(p, sizeof(p), "%s/suid", dir);
+	snprintf(q, sizeof(q), "%s/sgid-dir", dir);
+	int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 04755);
+	check(fd >= 0, "create %s mode 04755", p);
+	check(setid_bits(p) == 0, "created without set-ID bits (%o)", setid_bits(p));
+	check(fchmod(fd, 06755) == 0 && setid_bits(p) == 0, "fchmod 06755 keeps no set-ID bit (%o)", setid_bits(p));
+	check(chmod(p, 04711) == 0 && setid_bits(p) == 0, "chmod 04711 keeps no set-ID bit (%o)", setid_bits(p));
+	check(fchmodat(AT_FDCWD, p, 02755, 0) == 0 && setid_bits(p) == 0, "fchmodat 02755 keeps no set-ID bit (%o)",
+	      setid_bits(p));
+	check(mkdir(q, 02775) == 0 && setid_bits(q) == 0, "mkdir 02775 without set-group-ID (%o)", setid_bits(q));
+	struct stat st;
+	check(stat(p, &st) == 0, "stat");
+	errno = 0;
+	check(chown(p, 4321, (gid_t)-1) < 0 && errno == EPERM, "chown to another user: EPERM (%s)", errname(errno));
+	errno = 0;
+	check(chown(p, (uid_t)-1, 4321) < 0 && errno == EPERM, "chown to another group: EPERM (%s)", errname(errno));
+	errno = 0;
+	check(fchown(fd, 4321, 4321) < 0 && errno == EPERM, "fchown to another user: EPERM (%s)", errname(errno));
+	errno = 0;
+	check(lchown(p, 4321, (gid_t)-1) < 0 && errno == EPERM, "lchown to another user: EPERM (%s)", errname(errno));
+	check(chown(p, (uid_t)-1, (gid_t)-1) == 0, "chown -1 -1 is a no-op that succeeds");
+	check(chown(p, st.st_uid, st.st_gid) == 0, "chown to the current owner succeeds");
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (!strcmp(mode, "clone-tls"))
+		clone_tls();
+	else if (!strcmp(mode, "sigreturn-rip"))
+		sigreturn_rip();
+	else if (!strcmp(mode, "setid") && argc > 2)
+		setid(argv[2]);
+	else
+		check(0, "unknown mode '%s'", mode);
+	return g_failures ? 1 : 0;
+}
