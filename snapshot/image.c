@@ -57,16 +57,32 @@ static int write_all(int fd, const void *p, size_t n)
 }
 
 /* rm -r of a directory holding only files (an image). */
+/* Opens a directory without following a symlink at its last component: a
+ * path swapped for a link after it was checked leads nowhere. */
+static DIR *opendir_nofollow(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dp = fd < 0 ? NULL : fdopendir(fd);
+	if (fd >= 0 && !dp)
+		close(fd);
+	return dp;
+}
+
+/* Removes an image directory of plain files; if something else was swapped
+ * in at `path`, only that entry goes, never what it points to. */
 static void remove_flat_dir(const char *path)
 {
-	DIR *dp = opendir(path);
-	if (dp) {
-		struct dirent *e;
-		while ((e = readdir(dp)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				unlinkat(dirfd(dp), e->d_name, 0);
-		closedir(dp);
+	DIR *dp = opendir_nofollow(path);
+	if (!dp) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			unlink(path);
+		return;
 	}
+	struct dirent *e;
+	while ((e = readdir(dp)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(dp), e->d_name, 0);
+	closedir(dp);
 	rmdir(path);
 }
 
@@ -199,7 +215,7 @@ static json_object *manifest_json(const struct img_writer *w, const struct img_m
 /* Whether `dir` may be replaced: an earlier image, or an empty directory. */
 static int replaceable(const char *dir)
 {
-	DIR *dp = opendir(dir);
+	DIR *dp = opendir_nofollow(dir);
 	if (!dp)
 		return -errno;
 	bool manifest = false, other = false;

@@ -542,6 +542,13 @@ int control_start(struct domain *d, const char *name, char *err, size_t errlen)
 		ctl_free(c);
 		return r;
 	}
+	/* The domain's guest must never reach these sockets (sock.c). */
+	struct stat dst;
+	if (fstat(c->dirfd, &dst) == 0) {
+		d->deny_dev = dst.st_dev;
+		d->deny_ino = dst.st_ino;
+		d->deny_dir_set = true;
+	}
 	r = ctl_bind(c, err, errlen);
 	if (r)
 		goto fail;

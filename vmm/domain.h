@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -92,6 +93,11 @@ struct domain {
 				     * vCPUs compare generations across mms) */
 	struct kpage { gva_t va; gpa_t gpa; uint64_t flags; } kpages[8 + 2 * MAX_THREADS];
 	int nkpages;                /* the kernel area, mapped in every mm */
+	/* A host directory no guest socket address may reach into: pdvm's
+	 * control directory (its sockets command domains). st_dev/st_ino. */
+	bool deny_dir_set;
+	dev_t deny_dev;
+	ino_t deny_ino;
 	struct process *procs[MAX_PROCS];
 	struct process *init;       /* the first process: its exit ends the domain */
 	int fg_pgid;                /* foreground process group of the terminal */

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "domain.h"
 #include "files_internal.h"
@@ -194,6 +197,54 @@ void sock_uname_free(struct sock_uname *u)
 	free(u);
 }
 
+/* Whether host path `host` lies in the domain's denied directory (pdvm's
+ * control sockets): each ancestor is compared by device and inode. */
+static bool under_denied(const struct domain *d, const char *host)
+{
+	if (!d->deny_dir_set || host[0] != '/')
+		return false;
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", host);
+	for (;;) {
+		struct stat st;
+		if (stat(p, &st) == 0 && st.st_dev == d->deny_dev && st.st_ino == d->deny_ino)
+			return true;
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+	return false;
+}
+
+/* connect/sendto: the whole path resolves inside the root (symlinks
+ * followed, and confined, as the kernel would follow them), it must name a
+ * socket, and the host call goes through that socket's own fd: nothing can
+ * be swapped in between, and a final symlink cannot lead out. */
+static int unix_target(struct domain *d, const char *path, struct sockaddr_un *un, socklen_t *sl, int *fdp)
+{
+	int fd = path_lookup(d, AT_FDCWD, path, true, false);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	char host[PATH_MAX];
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISSOCK(st.st_mode))
+		r = -ECONNREFUSED;      /* as Linux, for a path that is no socket */
+	else if (host_fd_path(fd, host, sizeof(host)) >= 0 && under_denied(d, host))
+		r = -EACCES;            /* as an unprivileged process gets in root's 0700 directory */
+	if (r) {
+		close(fd);
+		return r;
+	}
+	int n = snprintf(un->sun_path, sizeof(un->sun_path), "/proc/self/fd/%d", fd);
+	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	*fdp = fd;
+	return 0;
+}
+
 int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd,
 		   struct sock_uname **name)
 {
@@ -228,6 +279,17 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 	int r = u ? path_compose(d, AT_FDCWD, path, gpath, sizeof(gpath)) : 0;
 	if (u && r >= 0 && !(u->path = strdup(gpath)))
 		r = -ENOMEM;
+	if (!bind) {
+		if (r >= 0) {
+			memset(un->sun_path, 0, sizeof(un->sun_path));
+			r = unix_target(d, path, un, sl, dirfd);
+		}
+		if (r < 0)
+			sock_uname_free(u);
+		else if (name)
+			*name = u;
+		return r;
+	}
 	struct parent p;
 	if (r >= 0)
 		r = path_parent(d, AT_FDCWD, path, &p);
@@ -235,10 +297,11 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 		sock_uname_free(u);
 		return r;
 	}
-	if (bind && !p.writable) {
+	int deny = under_denied(d, p.host) ? -EACCES : !p.writable ? -EROFS : 0;
+	if (deny) {
 		parent_done(&p);
 		sock_uname_free(u);
-		return -EROFS;
+		return deny;
 	}
 	char host[sizeof(un->sun_path)];
 	int n = snprintf(host, sizeof(host), "/proc/self/fd/%d/%s", p.fd, p.name);

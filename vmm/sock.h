@@ -63,8 +63,10 @@ void sock_uname_free(struct sock_uname *u);
 /*
  * A guest UNIX address for a host call: a path is resolved inside the root
  * (binding needs a writable place) and becomes /proc/self/fd/N/NAME of the
- * confined parent directory, *dirfd (close it after the call; -1 when not
- * a path). Other families and abstract names pass unchanged. With `name`,
+ * confined parent directory; for connect/sendto the whole path resolves in
+ * the root and must be a socket, which becomes /proc/self/fd/N of that
+ * socket. *dirfd is N (close it after the call; -1 when not a path). pdvm's
+ * control directory is never reachable (EACCES). Other families and abstract names pass unchanged. With `name`,
  * a named UNIX address is also returned as a sock_uname for the caller to
  * keep. 0 or -errno.
  */

@@ -18,6 +18,7 @@
 #include "scm.h"
 #include "gio.h"
 #include "sock.h"
+#include "sockpolicy.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -61,6 +62,12 @@ static long sys_socket(struct thread *t, const uint64_t a[6])
 	}
 	if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
 		return -EINVAL;
+	int e = sockpolicy_socket(fam, type, proto);
+	if (e) {
+		dom_log(t->dom, "socket(%d, %d, %d): not for an unprivileged process (%s)", fam, type & 0xf, proto,
+			strerrorname_np(-e));
+		return e;
+	}
 	if (fd_find_free(t->dom, 0) < 0)
 		return -EMFILE;
 	int h = socket(fam, type | SOCK_CLOEXEC, proto);
@@ -578,15 +585,6 @@ static long sys_getpeername(struct thread *t, const uint64_t a[6])
 	return name(t, a, true);
 }
 
-/* Options whose values are plain data (no pointers, no fds, no programs). */
-static bool opt_ok(int level, int opt)
-{
-	if (level == SOL_SOCKET)
-		return opt != SO_ATTACH_FILTER && opt != SO_ATTACH_BPF && opt != SO_ATTACH_REUSEPORT_CBPF &&
-		       opt != SO_ATTACH_REUSEPORT_EBPF && opt != SO_BINDTODEVICE && opt != SO_PEERSEC;
-	return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6 || level == IPPROTO_UDP;
-}
-
 static long sys_setsockopt(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
@@ -597,15 +595,14 @@ static long sys_setsockopt(struct thread *t, const uint64_t a[6])
 	struct ofd *o = sock_get(d, (int)a[0], &err);
 	if (!o)
 		return err;
-	long r;
-	if (!opt_ok(level, opt)) {
-		dom_log(d, "setsockopt level %d option %d is not supported (ENOPROTOOPT)", level, opt);
-		r = -ENOPROTOOPT;
-	} else if (a[4] && copy_from_user(d, v, a[3], a[4])) {
+	long r = 0;
+	if (a[4] && copy_from_user(d, v, a[3], a[4]))
 		r = -EFAULT;
-	} else {
+	if (!r && (r = sockpolicy_setsockopt(level, opt, v, (unsigned)a[4])))
+		dom_log(d, "setsockopt level %d option %d: not for an unprivileged process (%s)", level, opt,
+			strerrorname_np((int)-r));
+	if (!r)
 		r = setsockopt(o->hostfd, level, opt, v, (socklen_t)a[4]) < 0 ? -errno : 0;
-	}
 	ofd_put(o);
 	return r;
 }
@@ -625,8 +622,8 @@ static long sys_getsockopt(struct thread *t, const uint64_t a[6])
 		return err;
 	long r;
 	socklen_t l = (socklen_t)MIN(glen, MAX_OPT);
-	if (!opt_ok(level, opt))
-		r = -ENOPROTOOPT;
+	if ((r = sockpolicy_getsockopt(level, opt)))
+		;
 	else if (getsockopt(o->hostfd, level, opt, v, &l) < 0)
 		r = -errno;
 	else

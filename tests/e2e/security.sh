@@ -3,7 +3,17 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/holes"
+need_file "$GUEST/holes" "$GUEST/ticker" /usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+
+# listen_unix PATH: a host process listening on UNIX socket PATH (ended at exit).
+listen_unix() {
+	/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(120)' "$1" &
+	BGPIDS+=("$!")
+	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
 
 # clone(2) with a kernel-half TLS base: EPERM for a thread and for a new process.
 run_native -- "$GUEST/holes" clone-tls
@@ -24,6 +34,60 @@ if [ "$NRC" = 139 ] && [ "$RC" = 139 ]; then
 else
 	fail "sigreturn-noncanonical-rip-sigsegv" "native exit $NRC; $(last_output)"
 fi
+# Sockets: the oracle is Linux itself, the same program as user nobody without capabilities.
+if command -v setpriv >/dev/null; then
+	run_native -- setpriv --reuid=65534 --regid=65534 --clear-groups "$GUEST/holes" sockets
+	NRC=$RC
+	cp "$OUT" "$SCRATCH/sockets.native"
+	run_pdvm -- "$GUEST/holes" sockets
+	if [ "$NRC" = 0 ] && [ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT"; then
+		pass "sockets-as-unprivileged"
+	else
+		fail "sockets-as-unprivileged" "native (nobody): exit $NRC $(grep '^not ok' "$SCRATCH/sockets.native")
+$(grep '^not ok' "$OUT"); $(last_output)"
+	fi
+else
+	skip "sockets-as-unprivileged" "no setpriv for the native oracle"
+fi
+
+# UNIX socket paths resolve wholly inside the root: a final symlink to a host socket
+# outside leads nowhere (ENOENT, as in a chroot), one to a socket inside still works.
+R=$SCRATCH/root
+mkdir -p "$R/bin"
+cp "$GUEST/holes" "$R/bin/holes"
+if listen_unix "$SCRATCH/outside.sock" && listen_unix "$R/in.sock"; then
+	ln -s "$SCRATCH/outside.sock" "$R/evil.sock"
+	ln -s /in.sock "$R/link.sock"
+	run_pdvm --root "$R" --cwd / -- /bin/holes unix-connect /evil.sock
+	out=$(grep '^connect:' "$OUT")
+	run_pdvm --root "$R" --cwd / -- /bin/holes unix-connect /link.sock
+	if [ "$out" = "connect: ENOENT" ] && grep -qx "connect: OK" "$OUT"; then
+		pass "unix-connect-symlink-stays-in-root"
+	else
+		fail "unix-connect-symlink-stays-in-root" "through /evil.sock: $out; through /link.sock: $(last_output)"
+	fi
+else
+	fail "unix-connect-symlink-stays-in-root" "the host listeners did not start"
+fi
+
+# pdvm's control sockets are out of reach even with the host's / as root: EACCES, as for
+# an unprivileged process in root's private directory.
+: >"$SCRATCH/victim.out"
+start_run victim "$SCRATCH/victim.out" "$SCRATCH/victim.err" -- "$GUEST/ticker" 1000 50
+vpid=$BGPID
+if wait_sock victim "$vpid"; then
+	run_pdvm -- "$GUEST/holes" unix-connect "$PDVM_RUN_DIR/victim.sock"
+	if grep -qx "connect: EACCES" "$OUT" && kill -0 "$vpid" 2>/dev/null; then
+		pass "control-socket-unreachable"
+	else
+		fail "control-socket-unreachable" "$(last_output)"
+	fi
+else
+	fail "control-socket-unreachable" "the victim domain did not start: $(tails "$SCRATCH/victim.err")"
+fi
+"$PDVM" kill victim >/dev/null 2>&1
+wait_pid "$vpid" 20
+
 # Set-ID bits and chown in a writable tree: no setuid binary of pdvm's user, no file
 # given to another user; the host's view of the file is the proof.
 W=$SCRATCH/w

@@ -1,9 +1,13 @@
-/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR */
+/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR | sockets | unix-connect PATH */
 #include "guest.h"
 
 #include <fcntl.h>
 #include <sched.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -91,6 +95,65 @@ static void setid(const char *dir)
 	close(fd);
 }
 
+/* setsockopt of an int: 0, or -errno */
+static int opt(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) ? -errno : 0;
+}
+
+#define SOCK_CHECK(expr, want, what)                                                               \
+	do {                                                                                       \
+		int r_ = (expr);                                                                   \
+		check(r_ == (want), "%s: %s (got %s)", (what), errname(-(want)), errname(-r_));   \
+	} while (0)
+
+/* Sockets as an unprivileged process has them: no raw sockets, and none of
+ * the options that need CAP_NET_ADMIN or CAP_NET_RAW (pdvm's host sockets
+ * are a root process's). The same answers natively as user nobody. */
+static void sockets(void)
+{
+	errno = 0;
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	check(raw < 0 && errno == EPERM, "raw socket: EPERM (%s)", errname(errno));
+	errno = 0;
+	int raw6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+	check(raw6 < 0 && errno == EPERM, "raw IPv6 socket: EPERM (%s)", errname(errno));
+	int s = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+	check(s >= 0 && u >= 0, "TCP and UDP sockets");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_REUSEADDR, 1), 0, "SO_REUSEADDR");
+	SOCK_CHECK(opt(s, IPPROTO_TCP, TCP_NODELAY, 1), 0, "TCP_NODELAY");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_PRIORITY, 3), 0, "SO_PRIORITY 3");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_PRIORITY, 7), -EPERM, "SO_PRIORITY 7");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_MARK, 42), -EPERM, "SO_MARK");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20), -EPERM, "SO_RCVBUFFORCE");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20), -EPERM, "SO_SNDBUFFORCE");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_DEBUG, 1), -EACCES, "SO_DEBUG 1");
+	SOCK_CHECK(opt(s, SOL_SOCKET, SO_DEBUG, 0), 0, "SO_DEBUG 0");
+	SOCK_CHECK(opt(s, IPPROTO_IP, IP_TRANSPARENT, 1), -EPERM, "IP_TRANSPARENT");
+	SOCK_CHECK(opt(s, IPPROTO_TCP, TCP_REPAIR, 1), -EPERM, "TCP_REPAIR");
+	SOCK_CHECK(setsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ? -errno : 0, 0, "SO_BINDTODEVICE lo (unprivileged since Linux 5.7)");
+	/* iptables' set-sockopt: EPERM, or ENOPROTOOPT where ip_tables is not loaded */
+	char blob[128] = { 0 };
+	errno = 0;
+	int r = setsockopt(u, IPPROTO_IP, 64 /* IPT_SO_SET_REPLACE */, blob, sizeof(blob));
+	check(r < 0 && (errno == EPERM || errno == ENOPROTOOPT), "IPT_SO_SET_REPLACE: EPERM (%s)", errname(errno));
+	close(s);
+	close(u);
+}
+
+/* Prints how a connect to UNIX socket PATH ends: "connect: OK" or the errno
+ * name; the caller knows what it must be. */
+static void unix_connect(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	check(s >= 0, "socket");
+	int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	printf("connect: %s\n", r == 0 ? "OK" : errname(errno));
+	close(s);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -98,6 +161,10 @@ int main(int argc, char **argv)
 		clone_tls();
 	else if (!strcmp(mode, "sigreturn-rip"))
 		sigreturn_rip();
+	else if (!strcmp(mode, "unix-connect") && argc > 2)
+		unix_connect(argv[2]);
+	else if (!strcmp(mode, "sockets"))
+		sockets();
 	else if (!strcmp(mode, "setid") && argc > 2)
 		setid(argv[2]);
 	else
