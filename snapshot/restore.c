@@ -146,7 +146,8 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	/* New address spaces (fork after the restore) map the kernel area
 	 * the image's tables hold. */
 	if (trap_kpages_rebuild(d, dom_mm(d))) {
-		ret = image_error(top->dir, "the kernel area has too many pages");
+		ret = image_error(top->dir, "the kernel area is malformed (too many pages, user-accessible, "
+				  "or outside memory)");
 		goto out;
 	}
 	/* KVM may have shadowed the boot's tables in frames that now hold
@@ -269,6 +270,12 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 		free(cfg->name);
 		cfg->name = strdup(o->name);
 	}
+	/* Where pdvm writes is the operator's business, not the image's: the
+	 * default log of the (checked) name. */
+	free(cfg->log);
+	cfg->log = NULL;
+	if (cfg->name && asprintf(&cfg->log, "/var/log/pdvm/%s.log", cfg->name) < 0)
+		cfg->log = NULL;
 	cfg->verbose = o->verbose;
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);

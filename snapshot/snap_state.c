@@ -8,6 +8,7 @@
 #include "domain.h"
 #include "snap_state.h"
 #include "syscall.h"
+#include "trap.h"
 
 #define MAX_STR         4096
 #define MAX_LIST        4096
@@ -96,6 +97,9 @@ int snap_get_config(struct sread *r, struct domain_config *c)
 	c->log = sr_str(r, MAX_STR);
 	if (!r->bad && (!c->name || !c->program || !c->root || !c->argv || !c->argv[0]))
 		sr_fail(r, "config lacks name, program, root or argv");
+	char why[160];
+	if (!r->bad && config_check_name(c->name, why, sizeof(why)))
+		sr_fail(r, "the domain name is not a valid name");
 	if (!r->bad && c->memory % 4096)
 		sr_fail(r, "memory size not page aligned");
 	return r->bad ? -1 : 0;
@@ -323,25 +327,78 @@ int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm)
 	return r->bad ? -1 : 0;
 }
 
-/* Every table frame must be a frame in use, every leaf inside memory. */
-static int check_table(struct domain *d, gpa_t t, int level, int *budget)
+/* What the check of an image's page tables learns in its first walk. */
+struct pt_walk {
+	struct domain *d;
+	int budget;             /* bounds the walk on a hostile image with cycles */
+	uint64_t *tables;       /* bitmap of page-table frames */
+	uint64_t *kernel;       /* bitmap of frames mapped in the kernel area */
+	const char *why;
+};
+
+static void mark(uint64_t *map, uint64_t from, uint64_t n)
 {
-	struct frames *f = &d->frames;
-	if (t % 4096 || !used(f, t / 4096) || --*budget < 0)
+	for (uint64_t i = from; i < from + n; i++)
+		map[i / 64] |= 1ULL << (i % 64);
+}
+
+static bool any_marked(const uint64_t *map, uint64_t from, uint64_t n)
+{
+	for (uint64_t i = from; i < from + n; i++)
+		if (map[i / 64] & (1ULL << (i % 64)))
+			return true;
+	return false;
+}
+
+/* Pass 1 (users == false): every table frame is a frame in use, every leaf
+ * inside memory, no 1 GiB pages, no kernel-area page open to user mode;
+ * table and kernel frames are marked. Pass 2 (users == true): no user leaf
+ * maps a table or kernel frame — the guest could rewrite its own page
+ * tables or the trap stub through it. va is the first address t maps. */
+static int walk_table(struct pt_walk *w, gpa_t t, int level, gva_t va, bool users)
+{
+	struct frames *f = &w->d->frames;
+	if (t % 4096 || t + 4096 > f->size || !used(f, t / 4096) || --w->budget < 0) {
+		w->why = "page tables point outside guest memory or at frames not in use";
 		return -1;
+	}
+	if (!users)
+		mark(w->tables, t / 4096, 1);
 	const uint64_t *e = frames_host(f, t);
+	uint64_t span = 1ULL << (12 + 9 * (level - 1));
 	for (int i = 0; i < 512; i++) {
 		if (!(e[i] & (PTE_P | PTE_HELD)))
 			continue;
 		gpa_t a = e[i] & PTE_ADDR;
+		gva_t v = va + (uint64_t)i * span;
+		if (level == 4 && i >= 256)
+			v |= 0xffff000000000000ULL;     /* canonical upper half */
 		bool leaf = level == 1 || (level == 2 && (e[i] & PTE_PS));
-		if (level == 3 && (e[i] & PTE_PS))
-			return -1; /* pdvm never makes 1 GiB pages */
-		if (leaf) {
-			uint64_t sz = level == 2 ? HPAGE_SIZE : PAGE_SIZE;
-			if (a % sz || a + sz > f->size)
+		if (level == 3 && (e[i] & PTE_PS)) {
+			w->why = "page tables hold a 1 GiB page (pdvm never makes one)";
+			return -1;
+		}
+		if (!leaf) {
+			if (walk_table(w, a, level - 1, v, users))
 				return -1;
-		} else if (check_table(d, a, level - 1, budget)) {
+			continue;
+		}
+		uint64_t sz = level == 2 ? HPAGE_SIZE : PAGE_SIZE;
+		if (a % sz || a + sz > f->size) {
+			w->why = "page tables point outside guest memory or at frames not in use";
+			return -1;
+		}
+		bool kernel = v >= KERN_BASE;
+		if (!users && kernel) {
+			if (e[i] & PTE_U) {
+				w->why = "the kernel area is mapped for user mode";
+				return -1;
+			}
+			mark(w->kernel, a / 4096, sz / 4096);
+		}
+		if (users && (e[i] & PTE_U) &&
+		    (any_marked(w->tables, a / 4096, sz / 4096) || any_marked(w->kernel, a / 4096, sz / 4096))) {
+			w->why = "a user page maps a page-table or kernel-area frame";
 			return -1;
 		}
 	}
@@ -355,12 +412,22 @@ int snap_check_pgtables(struct domain *d, const char **why)
 
 int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why)
 {
-	/* Shared tables are allowed (path copies share subtrees); the budget
-	 * bounds the walk on a hostile image with cycles. */
-	int budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
-	if (check_table(d, mm->pt.root, 4, &budget)) {
-		*why = "page tables point outside guest memory or at frames not in use";
-		return -1;
+	/* Shared tables are allowed (path copies share subtrees). */
+	uint64_t words = (d->frames.nframes + 63) / 64;
+	struct pt_walk w = { .d = d, .tables = calloc(words, 8), .kernel = calloc(words, 8) };
+	int r = -1;
+	if (!w.tables || !w.kernel) {
+		w.why = "out of memory checking the page tables";
+	} else {
+		w.budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+		if (!walk_table(&w, mm->pt.root, 4, 0, false)) {
+			w.budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+			r = walk_table(&w, mm->pt.root, 4, 0, true);
+		}
 	}
-	return 0;
+	free(w.tables);
+	free(w.kernel);
+	if (r)
+		*why = w.why;
+	return r;
 }

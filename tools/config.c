@@ -185,7 +185,7 @@ static bool name_char_ok(char ch, bool first)
 
 /* Names end up in file names (the log, later control sockets and snapshots),
  * so they follow docker's rule: [A-Za-z0-9][A-Za-z0-9_.-]*. */
-static int check_name(const char *s, char *why, size_t n)
+int config_check_name(const char *s, char *why, size_t n)
 {
 	size_t len = strlen(s);
 
@@ -268,7 +268,7 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 	int r = 0;
 
 	if (!strcmp(key, "name")) {
-		if (!(r = check_name(value, why, n)))
+		if (!(r = config_check_name(value, why, n)))
 			replace(&c->name, xstrdup(value));
 	} else if (!strcmp(key, "root") || !strcmp(key, "log")) {
 		if (!(r = check_nonempty(value, why, n)))

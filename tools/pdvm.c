@@ -354,9 +354,15 @@ static int cmd_restore(int argc, char **argv)
 		case 'h':
 			fputs(restore_usage_text, stdout);
 			return 0;
-		case 'n':
+		case 'n': {
+			char why[160];
+			if (config_check_name(optarg, why, sizeof(why))) {
+				fprintf(stderr, "pdvm restore: --name: %s\nSee 'pdvm restore --help'.\n", why);
+				return EXIT_USAGE;
+			}
 			o.name = optarg;
 			break;
+		}
 		case 'f':
 			o.force = true;
 			break;

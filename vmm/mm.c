@@ -653,6 +653,8 @@ void *mm_user_page_in(struct mm *mm, gva_t va, bool write, size_t *avail)
 	if (!(e & PTE_P) || !(e & PTE_U) || (write && !(e & PTE_W)))
 		return NULL;
 	gpa_t base = e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
+	if (base + sz > mm->frames->size)
+		return NULL;    /* never host memory beyond the guest's */
 	uint64_t off = va & (sz - 1);
 	*avail = sz - off;
 	return frames_host(mm->frames, base + off);

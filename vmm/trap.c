@@ -39,19 +39,22 @@ static int map_kernel_page(struct domain *d, gva_t va, uint64_t flags, gpa_t *gp
 	return 0;
 }
 
-int trap_kernel_init(struct domain *d)
+/* The kernel area's contents come from pdvm's binary, never from an image:
+ * stub code, GDT, IDT. */
+static void fill_stub_page(struct domain *d, size_t off, gpa_t g)
 {
 	size_t stub_len = (size_t)(pdvm_stub_end - pdvm_stub_start);
-	gpa_t g;
-	for (size_t off = 0; off < stub_len; off += PAGE_SIZE) {
-		if (map_kernel_page(d, KERN_STUB + off, KFLAGS_CODE, &g))
-			return -ENOMEM;
-		memcpy(frames_host(&d->frames, g), pdvm_stub_start + off, MIN(PAGE_SIZE, stub_len - off));
-	}
+	uint8_t *p = frames_host(&d->frames, g);
+	memset(p, 0, PAGE_SIZE);
+	if (off < stub_len)
+		memcpy(p, pdvm_stub_start + off, MIN(PAGE_SIZE, stub_len - off));
+	frames_touch(&d->frames, g, PAGE_SIZE);
+}
 
-	if (map_kernel_page(d, KERN_GDT, KFLAGS_DATA, &g))
-		return -ENOMEM;
+static void fill_gdt(struct domain *d, gpa_t g)
+{
 	uint64_t *gdt = frames_host(&d->frames, g);
+	memset(gdt, 0, PAGE_SIZE);
 	gdt[SEL_KCODE / 8] = 0x00af9b000000ffffULL;
 	gdt[SEL_KDATA / 8] = 0x00cf93000000ffffULL;
 	gdt[0x20 / 8] = 0x00cffb000000ffffULL;   /* 32-bit user code, unused */
@@ -60,9 +63,11 @@ int trap_kernel_init(struct domain *d)
 	/* The TSS descriptor is only read by `ltr`; each vCPU's TR is loaded
 	 * with its own base through KVM_SET_SREGS. */
 	gdt[SEL_TSS / 8] = 0x0000890000000067ULL;
+	frames_touch(&d->frames, g, PAGE_SIZE);
+}
 
-	if (map_kernel_page(d, KERN_IDT, KFLAGS_DATA, &g))
-		return -ENOMEM;
+static void fill_idt(struct domain *d, gpa_t g)
+{
 	uint64_t *idt = frames_host(&d->frames, g);
 	for (int v = 0; v < 256; v++) {
 		uint64_t h = KERN_STUB + (uint64_t)(pdvm_stub_vectors - pdvm_stub_start) + (uint64_t)v * 16;
@@ -72,6 +77,24 @@ int trap_kernel_init(struct domain *d)
 			     ((h >> 16) & 0xffff) << 48;
 		idt[2 * v + 1] = h >> 32;
 	}
+	frames_touch(&d->frames, g, PAGE_SIZE);
+}
+
+int trap_kernel_init(struct domain *d)
+{
+	size_t stub_len = (size_t)(pdvm_stub_end - pdvm_stub_start);
+	gpa_t g;
+	for (size_t off = 0; off < stub_len; off += PAGE_SIZE) {
+		if (map_kernel_page(d, KERN_STUB + off, KFLAGS_CODE, &g))
+			return -ENOMEM;
+		fill_stub_page(d, off, g);
+	}
+	if (map_kernel_page(d, KERN_GDT, KFLAGS_DATA, &g))
+		return -ENOMEM;
+	fill_gdt(d, g);
+	if (map_kernel_page(d, KERN_IDT, KFLAGS_DATA, &g))
+		return -ENOMEM;
+	fill_idt(d, g);
 	return 0;
 }
 
@@ -89,9 +112,21 @@ int trap_kpages_rebuild(struct domain *d, struct mm *mm)
 		uint64_t e = pt_lookup(&mm->pt, va, NULL);
 		if (!(e & PTE_P))
 			continue;
-		if (d->nkpages == (int)ARRAY_SIZE(d->kpages))
-			return -ENOMEM;
-		d->kpages[d->nkpages++] = (struct kpage){ va, e & PTE_ADDR, e & ~PTE_ADDR };
+		if ((e & PTE_U) || d->nkpages == (int)ARRAY_SIZE(d->kpages))
+			return -EINVAL;
+		gpa_t g = e & PTE_ADDR;
+		if (g + PAGE_SIZE > d->frames.size)
+			return -EINVAL;
+		d->kpages[d->nkpages++] = (struct kpage){ va, g, e & ~PTE_ADDR };
+		/* Whatever the image held there is replaced by pdvm's own. */
+		if (va < KERN_GDT)
+			fill_stub_page(d, va - KERN_STUB, g);
+		else if (va == KERN_GDT)
+			fill_gdt(d, g);
+		else if (va == KERN_IDT)
+			fill_idt(d, g);
+		else
+			memset(frames_host(&d->frames, g), 0, PAGE_SIZE);  /* TSS, stack: set per vCPU */
 	}
 	return 0;
 }
@@ -128,6 +163,7 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	}
 	uint8_t *tp = frames_host(&d->frames, tss);
 	frames_touch(&d->frames, tss, PAGE_SIZE);
+	memset(tp, 0, 104);                     /* no IST stacks, no I/O bitmap */
 	uint64_t rsp0 = slot + 2 * PAGE_SIZE;
 	memcpy(tp + 4, &rsp0, 8);               /* RSP0 */
 	uint16_t iopb = 104;                    /* no I/O bitmap: user `out` faults */

@@ -68,7 +68,9 @@ extern const struct trap_backend trap_backend_stub;
 /* Maps the kernel area (stub, GDT, IDT) into the domain. */
 int trap_kernel_init(struct domain *d);
 /* Restore: reads the kernel area's pages back from mm's tables into
- * d->kpages, so that new address spaces map it too. */
+ * d->kpages, so that new address spaces map it too, and rewrites their
+ * contents from pdvm's binary (an image supplies none of it). -EINVAL for
+ * a kernel page open to user mode or outside memory. */
 struct mm;
 int trap_kpages_rebuild(struct domain *d, struct mm *mm);
 /* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */

@@ -66,21 +66,34 @@ static void put(struct img_writer *w, const char *name, struct sbuf *b)
 	sb_free(b);
 }
 
+static uint64_t set_user(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size, (void)arg;
+	return pte | PTE_U;
+}
+
+/* Hand-made hostile images: page tables that would give the guest its own
+ * tables or the trap stub. */
+enum craft { CRAFT_NONE, CRAFT_USER_MAPS_TABLE, CRAFT_USER_KERNEL_PAGE, CRAFT_STUB_GARBAGE, CRAFT_BAD_NAME };
+
 /* A small domain without KVM: memory with data and zero pages, a file
- * shared by two fds, a pipe holding data, two thread records. */
-static void make_image(void)
+ * shared by two fds, a pipe holding data, two thread records; in dir,
+ * made hostile as `craft` says. */
+static void make_image(const char *dir, enum craft craft)
 {
 	static struct domain_config c;
 	char root[300], err[512];
 	snprintf(root, sizeof(root), "%s/root", base);
-	if (mkdir(root, 0755) || mkdir(strcat(strcpy(err, root), "/w"), 0755))
+	if ((mkdir(root, 0755) && errno != EEXIST) || (mkdir(strcat(strcpy(err, root), "/w"), 0755) && errno != EEXIST))
 		die("mkdir root");
 	FILE *fp = fopen(strcat(strcpy(err, root), "/data.txt"), "w");
 	if (!fp)
 		die("data file");
 	fputs("line one\nline two\nline three\n", fp);
 	fclose(fp);
-	c.name = xstrdup("fuzz");
+	free(c.name);
+	/* a name that would break out of the `ip -batch` and nft scripts */
+	c.name = xstrdup(craft == CRAFT_BAD_NAME ? "x\nflush ruleset" : "fuzz");
 	c.program = xstrdup("/bin/prog");
 	c.argv = list("prog", "arg");
 	c.envp = list("PATH=/bin", NULL);
@@ -113,9 +126,18 @@ static void make_image(void)
 	    fd_install_at(d, ofd_new(p[1], O_WRONLY, OFD_PIPE, "pipe"), 5, false) != 5)
 		die("pipe fds");
 
+	struct pgtable *pt = &dom_mm(d)->pt;
+	if (craft == CRAFT_USER_MAPS_TABLE &&
+	    pt_map(pt, (gva_t)a + (8 << 20), pt->root, PAGE_SIZE, PTE_P | PTE_U | PTE_W | PTE_NX, false))
+		die("craft: map the root table");
+	if (craft == CRAFT_USER_KERNEL_PAGE && pt_edit(pt, KERN_IDT, PAGE_SIZE, set_user, NULL))
+		die("craft: open the IDT to user mode");
+	if (craft == CRAFT_STUB_GARBAGE)
+		memset(frames_host(&d->frames, pt_lookup(pt, KERN_STUB, NULL) & PTE_ADDR), 0xcc, 64);
+
 	struct img_writer w;
 	struct img_meta m = { 0 };
-	snprintf(img, sizeof(img), "%s/img", base);
+	snprintf(img, sizeof(img), "%s", dir);
 	strcpy(m.name, "fuzz");
 	if (img_begin(&w, img, err, sizeof(err)))
 		die(err);
@@ -315,8 +337,49 @@ int main(void)
 	if (!mkdtemp(base))
 		die("mkdtemp");
 	syscall_init();
-	make_image();
 	struct restore_opts o = { 0 };
+	/* Hostile page tables are refused; a stub overwritten in the image
+	 * restores (its contents are never taken from the image). */
+	static const struct { enum craft c; int want; const char *what; } crafts[] = {
+		{ CRAFT_USER_MAPS_TABLE, EXIT_BAD_IMAGE, "a user page mapping a page-table frame" },
+		{ CRAFT_USER_KERNEL_PAGE, EXIT_BAD_IMAGE, "the IDT open to user mode" },
+		{ CRAFT_STUB_GARBAGE, 0, "garbage in the stub's code page" },
+		{ CRAFT_BAD_NAME, EXIT_BAD_IMAGE, "a domain name with a newline" },
+	};
+	for (size_t i = 0; i < sizeof(crafts) / sizeof(crafts[0]); i++) {
+		char dir[300];
+		snprintf(dir, sizeof(dir), "%s/craft%zu", base, i);
+		make_image(dir, crafts[i].c);
+		int r = restore_check(dir, &o);
+		printf("%s: restore check %d (want %d)\n", crafts[i].what, r, crafts[i].want);
+		if (r != crafts[i].want)
+			die(crafts[i].what);
+	}
+	/* ... because the restore rewrites the kernel area from the binary. */
+	{
+		static struct domain_config kc = { .name = "kpages", .memory = 8ULL << 20 };
+		struct domain *kd = domain_new(&kc);
+		if (!kd)
+			die("domain_new");
+		kd->trap = &trap_backend_shutdown;
+		if (mm_init(kd, kc.memory) || trap_kernel_init(kd))
+			die("kernel area set-up");
+		struct pgtable *kpt = &dom_mm(kd)->pt;
+		uint8_t *stub = frames_host(&kd->frames, pt_lookup(kpt, KERN_STUB, NULL) & PTE_ADDR);
+		uint64_t *idt = frames_host(&kd->frames, pt_lookup(kpt, KERN_IDT, NULL) & PTE_ADDR);
+		uint8_t want[64];
+		uint64_t idt0 = idt[0];
+		memcpy(want, stub, sizeof(want));
+		memset(stub, 0xcc, sizeof(want));
+		idt[0] = 0;
+		if (trap_kpages_rebuild(kd, dom_mm(kd)) || memcmp(stub, want, sizeof(want)) || idt[0] != idt0)
+			die("the kernel area is not rebuilt from the binary");
+		printf("kernel area rebuilt from the binary: ok\n");
+		domain_free(kd);
+	}
+	char dir0[300];
+	snprintf(dir0, sizeof(dir0), "%s/img", base);
+	make_image(dir0, CRAFT_NONE);
 	/* stderr of the checks is noise here: one line per refusal. */
 	int saved = dup(2), null = open("/dev/null", O_WRONLY);
 	if (restore_check(img, &o) != 0)
