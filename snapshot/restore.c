@@ -241,6 +241,57 @@ out:
 	return ret;
 }
 
+/* Whether host path a is b or lies below it. */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+	if (!strcmp(b, "/"))
+		return a[0] == '/';
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+/* realpath of root/guest (guest may be NULL): 0, or -errno. */
+static int host_of(const char *root, const char *guest, char out[PATH_MAX])
+{
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof(p), "%s/%s", root, guest ? guest : "");
+	return realpath(p, out) ? 0 : -errno;
+}
+
+/*
+ * What the domain may reach is the operator's to say (restore's --root and
+ * --writable; pdvm run's defaults without them), never the image's: the
+ * image's root must lie inside the allowed root, and each path it may write
+ * inside one the operator lets it write. The image only narrows. 0, or
+ * EXIT_BAD_IMAGE having said why.
+ */
+static int check_policy(const struct domain_config *cfg, const struct restore_opts *o, const char *dir)
+{
+	char oroot[PATH_MAX], iroot[PATH_MAX], ip[PATH_MAX], op[PATH_MAX];
+	int r = host_of(o->root ? o->root : "/", NULL, oroot);
+	if (r) {
+		fprintf(stderr, "pdvm restore: --root %s: %s\n", o->root, strerror(-r));
+		return EXIT_PDVM_ERROR;
+	}
+	if ((r = host_of(cfg->root, NULL, iroot)) || !path_within(iroot, oroot)) {
+		fprintf(stderr, "pdvm restore: %s: the image's root %s %s the allowed root %s (--root)\n", dir,
+			cfg->root, r ? "does not exist here, so it is not inside" : "lies outside", oroot);
+		return EXIT_BAD_IMAGE;
+	}
+	for (char **w = cfg->writable; w && *w; w++) {
+		bool ok = false;
+		if (host_of(iroot, *w, ip) == 0)
+			for (char **a = o->writable; a && *a && !ok; a++)
+				ok = host_of(oroot, *a, op) == 0 && path_within(ip, op);
+		if (!ok) {
+			fprintf(stderr, "pdvm restore: %s: the image writes to %s%s, which the operator does not allow; "
+				"restore with --writable (and --root) to allow it\n", dir, iroot, *w);
+			return EXIT_BAD_IMAGE;
+		}
+	}
+	return 0;
+}
+
 int domain_restore(const char *dir, const struct restore_opts *o)
 {
 	static struct chain ch;   /* large: keep it off the stack */
@@ -266,6 +317,9 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 		status = image_error(dir, rd.bad);
 		goto out;
 	}
+	if ((status = check_policy(cfg, o, dir)))
+		goto out;
+	status = EXIT_BAD_IMAGE;
 	if (o->name) {
 		free(cfg->name);
 		cfg->name = strdup(o->name);
@@ -349,6 +403,9 @@ int restore_check(const char *dir, const struct restore_opts *o)
 		status = image_error(dir, rd.bad);
 		goto out;
 	}
+	if ((status = check_policy(&cfg, o, dir)))
+		goto out;
+	status = EXIT_BAD_IMAGE;
 	free(cfg.log);
 	cfg.log = NULL; /* no domain log for a check */
 	struct domain *d = domain_new(&cfg);

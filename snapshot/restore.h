@@ -9,6 +9,9 @@ struct restore_opts {
 	bool force;             /* restore even if open files changed */
 	bool lazy;              /* start before memory is loaded */
 	bool verbose;
+	/* The operator's policy; the image may only narrow it. */
+	const char *root;       /* NULL: "/" */
+	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
 };
 
 /* Restores the image in dir and runs it in the foreground like `pdvm run`.

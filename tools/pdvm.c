@@ -320,6 +320,12 @@ static const char restore_usage_text[] =
 	"\n"
 	"Options:\n"
 	"      --name NAME   domain name (default: the name in the image)\n"
+	"      --root DIR    what the domain may see, as for 'pdvm run' (default /):\n"
+	"                    the image's root must lie inside it\n"
+	"      --writable PATH  a path under --root the domain may write\n"
+	"                    (repeatable; default none): every path the image\n"
+	"                    writes must lie inside one of them. The image only\n"
+	"                    narrows what the operator allows, never widens it\n"
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
@@ -337,6 +343,8 @@ static int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "writable", required_argument, NULL, 'w' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'c' },
@@ -361,6 +369,23 @@ static int cmd_restore(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			o.name = optarg;
+			break;
+		}
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'w': {
+			size_t n = 0;
+			while (o.writable && o.writable[n])
+				n++;
+			char **v = realloc(o.writable, (n + 2) * sizeof(*v));
+			if (!v) {
+				fprintf(stderr, "pdvm restore: out of memory\n");
+				return 125;     /* pdvm itself failed */
+			}
+			v[n] = optarg;
+			v[n + 1] = NULL;
+			o.writable = v;
 			break;
 		}
 		case 'f':
@@ -391,7 +416,9 @@ static int cmd_restore(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	fflush(stdout);
-	return check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);
+	int st = check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);
+	free(o.writable);
+	return st;
 }
 
 int main(int argc, char **argv)

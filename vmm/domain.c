@@ -179,6 +179,12 @@ int domain_info(void)
 		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
 		printf("host:          %s\n", d->trap->host);
 		printf("trap backend:  %s\n", d->trap->name);
+		/* What the vCPU really has, read back. */
+		struct kvm_sregs sr;
+		uint64_t p = ioctl(t->vcpu.fd, KVM_GET_SREGS, &sr) == 0 ? sr.cr4 : 0;
+		if (d->trap->idt)
+			printf("ring 0:        the trap stub only%s%s\n", p & CR4_SMEP ? ", SMEP" : "",
+			       p & CR4_SMAP ? ", SMAP" : "");
 		printf("KVM API:       %d\n", api);
 		printf("guest TSC:     %s\n", stable ? "stable (the vDSO serves time without a trap)"
 			: "not reported stable (the vDSO makes system calls; PDVM_VDSO=force overrides)");

@@ -106,6 +106,16 @@ int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t
 	return 0;
 }
 
+uint32_t kvm_cpuid_reg(const struct kvm_vm *vm, uint32_t fn, uint32_t idx, int reg)
+{
+	for (uint32_t i = 0; vm->cpuid && i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == fn && e->index == idx)
+			return reg == 0 ? e->eax : reg == 1 ? e->ebx : reg == 2 ? e->ecx : e->edx;
+	}
+	return 0;
+}
+
 bool kvm_tsc_stable(struct kvm_vm *vm)
 {
 	struct kvm_clock_data c;

@@ -32,6 +32,9 @@ struct vcpu {
  * Returns 0 or -errno with the failing step in err. */
 int kvm_vm_create(struct kvm_vm *vm, void *mem, uint64_t size, char *err, size_t errlen);
 void kvm_vm_destroy(struct kvm_vm *vm);
+/* A register (0 eax, 1 ebx, 2 ecx, 3 edx) of the guest's CPUID leaf fn.idx
+ * as KVM offers it; 0 if KVM has no such leaf. */
+uint32_t kvm_cpuid_reg(const struct kvm_vm *vm, uint32_t fn, uint32_t idx, int reg);
 int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id);
 void kvm_vcpu_destroy(struct vcpu *v);
 

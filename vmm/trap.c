@@ -145,6 +145,17 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t dpl, 
 	s->db = !code;
 }
 
+uint64_t trap_cr4_protect(struct domain *d, const struct trap_backend *b)
+{
+	/* The ring-0 stub never touches or runs a user page: SMEP and SMAP
+	 * make sure nothing at ring 0 ever does, where the CPU has them. On a
+	 * PVM host no guest code runs at ring 0. */
+	if (!b->idt)
+		return 0;
+	uint32_t ebx = kvm_cpuid_reg(&d->vm, 7, 0, 1);
+	return ((ebx & (1u << 7)) ? CR4_SMEP : 0) | ((ebx & (1u << 20)) ? CR4_SMAP : 0);
+}
+
 int trap_vcpu_init(struct domain *d, struct thread *t)
 {
 	int i = t->vcpu.id;
@@ -194,6 +205,7 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.cr0 = 0x80050033;
 	s.cr3 = mm->pt.root;
 	s.cr4 = (1 << 4) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 18); /* PSE PAE OSFXSR OSXMMEXCPT OSXSAVE */
+	s.cr4 |= trap_cr4_protect(d, b);
 	s.efer = 0xd01;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;

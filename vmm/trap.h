@@ -73,6 +73,10 @@ int trap_kernel_init(struct domain *d);
  * a kernel page open to user mode or outside memory. */
 struct mm;
 int trap_kpages_rebuild(struct domain *d, struct mm *mm);
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+/* The CR4 protections backend b's vCPUs get on this host (SMEP, SMAP). */
+uint64_t trap_cr4_protect(struct domain *d, const struct trap_backend *b);
 /* Per-vCPU: TSS and kernel stack, sregs, syscall MSRs. */
 int trap_vcpu_init(struct domain *d, struct thread *t);
 /* Fills tr as exception `vector` with its error code, and CR2 for a #PF.

@@ -176,6 +176,16 @@ if [ "$RC" = 0 ] && { [ "$KIND" = ring0 ] || [ "$KIND" = pvm ]; } && grep -q '^h
 else
 	fail "info-names-backend" "$(last_output)"
 fi
+# The ring-0 backend's vCPUs run with SMEP and SMAP where the CPU has them (read back).
+if [ "$KIND" = ring0 ]; then
+	if grep -q '^ring 0: .*SMEP, SMAP' "$OUT"; then
+		pass "ring0-smep-smap"
+	elif grep -qw smep /proc/cpuinfo && grep -qw smap /proc/cpuinfo; then
+		fail "ring0-smep-smap" "$(last_output)"
+	else
+		skip "ring0-smep-smap" "this CPU lacks SMEP or SMAP"
+	fi
+fi
 # The third kind: no /dev/kvm (a private mount namespace puts a plain file over it).
 if command -v unshare >/dev/null && : >"$SCRATCH/nokvm"; then
 	unshare -m sh -c 'mount --bind "$1" /dev/kvm && exec "$2" info' sh "$SCRATCH/nokvm" "$PDVM" >"$OUT" 2>"$ERR"

@@ -32,7 +32,7 @@ if wait_sock shm "$pid" && wait_lines "$SCRATCH/run.out" 9 "$pid" && grep -q hol
 	wait_pid "$pid"
 	[ "$SRC" = 0 ] || why="snapshot exit $SRC: $(cat "$SERR")"
 	if [ -z "$why" ]; then
-		restore_fg "$SCRATCH/restore.out" "$SCRATCH/restore.err" "$SCRATCH/img"
+		restore_fg "$SCRATCH/restore.out" "$SCRATCH/restore.err" --writable "$S" "$SCRATCH/img"
 		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$SCRATCH/restore.err")"
 	fi
 else

@@ -143,9 +143,14 @@ diff_native() {
 stop_restore() {
 	local t=$1 lines=$2 cwd=$3 ncwd=$3 d=$SCRATCH/$1
 	shift 3
-	local opts=()
+	local opts=() ropts=()
 	if [ "$1" = --native-cwd ]; then ncwd=$2; shift 2; fi
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		# What the domain may see and write is the operator's to give again at restore.
+		case $1 in --root | --writable) ropts+=("$1" "$2") ;; esac
+		opts+=("$1")
+		shift
+	done
 	shift
 	mkdir -p "$d"
 	(cd "$ncwd" && exec env -i "${DEFAULT_ENV[@]}" "$@") </dev/null >"$d/native.out" 2>&1 &
@@ -165,7 +170,7 @@ $(tails "$d/run.err")"
 		WHY="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
 	fi
 	if [ -z "$WHY" ]; then
-		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		restore_fg "$d/restore.out" "$d/restore.err" ${ropts[@]+"${ropts[@]}"} "$d/img"
 		[ "$RRC" = 0 ] || WHY="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
 	fi
 	wait "$natpid"

@@ -301,7 +301,7 @@ $(tails "$SERR" "$d/run.out" "$d/run.err")"
 		return
 	fi
 	[ "$WRC" = 0 ] || why="pdvm run exited $WRC after snapshot --stop (want 0)"
-	restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+	restore_fg "$d/restore.out" "$d/restore.err" --writable "$d/pd/out" "$d/img"
 	wait "$natpid"
 	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
 	[ "$RRC" = 0 ] || why="${why:+$why
@@ -354,14 +354,14 @@ $(tails "$SERR" "$d/run.err")"
 		return
 	fi
 	echo "a line appended after the snapshot" >>"$d/data.txt"
-	restore_fg "$d/refused.out" "$d/refused.err" "$d/img"
+	restore_fg "$d/refused.out" "$d/refused.err" --writable "$d/out" "$d/img"
 	if [ "$RRC" = 2 ] && grep -q "data.txt" "$d/refused.err" && [ ! -s "$d/refused.out" ]; then
 		pass "changed-file-refused"
 	else
 		fail "changed-file-refused" "pdvm restore after appending to the open data.txt: exit $RRC (want 2, data.txt named on stderr, nothing run)
 $(tails "$d/refused.out" "$d/refused.err")"
 	fi
-	restore_fg "$d/force.out" "$d/force.err" --force "$d/img"
+	restore_fg "$d/force.out" "$d/force.err" --force --writable "$d/out" "$d/img"
 	if [ "$RRC" = 0 ] && grep -qx done "$d/force.out"; then
 		pass "changed-file-force"
 	else

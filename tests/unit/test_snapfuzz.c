@@ -337,7 +337,11 @@ int main(void)
 	if (!mkdtemp(base))
 		die("mkdtemp");
 	syscall_init();
-	struct restore_opts o = { 0 };
+	/* The operator allows what the image asks for: the root and its /w. */
+	char allow_w[300];
+	snprintf(allow_w, sizeof(allow_w), "%s/root/w", base);
+	char *allow[] = { allow_w, NULL };
+	struct restore_opts o = { .writable = allow };
 	/* Hostile page tables are refused; a stub overwritten in the image
 	 * restores (its contents are never taken from the image). */
 	static const struct { enum craft c; int want; const char *what; } crafts[] = {
@@ -384,6 +388,14 @@ int main(void)
 	int saved = dup(2), null = open("/dev/null", O_WRONLY);
 	if (restore_check(img, &o) != 0)
 		die("the unmutated image must pass the restore check");
+	/* Policy is the operator's: without --writable the image may not write
+	 * /w, and its root must lie inside --root. */
+	struct restore_opts no_w = { 0 }, other_root = { .root = "/usr", .writable = allow };
+	if (restore_check(img, &no_w) != EXIT_BAD_IMAGE)
+		die("an image that writes /w must be refused without --writable");
+	if (restore_check(img, &other_root) != EXIT_BAD_IMAGE)
+		die("an image whose root lies outside --root must be refused");
+	printf("operator policy: image writes refused without --writable, root outside --root refused: ok\n");
 	snprintf(work, sizeof(work), "%s/work", base);
 	int counts[256] = { 0 }, bad = 0;
 	for (int i = 0; i < ITERATIONS; i++) {
