@@ -91,7 +91,8 @@ static void make_image(const char *dir, enum craft craft)
 		die("data file");
 	fputs("line one\nline two\nline three\n", fp);
 	fclose(fp);
-	free(c.name);
+	config_free(&c);        /* the previous image's (c outlives each domain) */
+	memset(&c, 0, sizeof(c));
 	/* a name that would break out of the `ip -batch` and nft scripts */
 	c.name = xstrdup(craft == CRAFT_BAD_NAME ? "x\nflush ruleset" : "fuzz");
 	c.program = xstrdup("/bin/prog");
