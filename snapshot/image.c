@@ -56,7 +56,6 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* rm -r of a directory holding only files (an image). */
 /* Opens a directory without following a symlink at its last component: a
  * path swapped for a link after it was checked leads nowhere. */
 static DIR *opendir_nofollow(const char *path)
@@ -68,7 +67,7 @@ static DIR *opendir_nofollow(const char *path)
 	return dp;
 }
 
-/* Removes an image directory of plain files; if something else was swapped
+/* rm -r of a directory holding only files (an image); if something else was swapped
  * in at `path`, only that entry goes, never what it points to. */
 static void remove_flat_dir(const char *path)
 {

@@ -327,9 +327,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 	/* Where pdvm writes is the operator's business, not the image's: the
 	 * default log of the (checked) name. */
 	free(cfg->log);
-	cfg->log = NULL;
-	if (cfg->name && asprintf(&cfg->log, "/var/log/pdvm/%s.log", cfg->name) < 0)
-		cfg->log = NULL;
+	cfg->log = cfg->name ? config_default_log(cfg->name) : NULL;
 	cfg->verbose = o->verbose;
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);

@@ -131,7 +131,7 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool 
 	memcpy((char *)xs.region + 512, &bv, 8);
 	if (ioctl(t->vcpu.fd, KVM_SET_XCRS, &xcrs) < 0 || ioctl(t->vcpu.fd, KVM_SET_XSAVE, &xs) < 0) {
 		snprintf(err, errlen, "thread %d: this host's KVM refuses the image's FPU state (XCR0 %#llx, "
-			 "components %#llx): %s", t->tid, (unsigned long long)xcrs.xcrs[0].value,
+			 "components %#llx): %s", t->tid, (unsigned long long)xcr0,
 			 (unsigned long long)bv, strerror(errno));
 		sr_fail(r, err);
 		return -1;

@@ -357,9 +357,10 @@ static bool any_marked(const uint64_t *map, uint64_t from, uint64_t n)
  * tables or the trap stub through it. va is the first address t maps. */
 static int walk_table(struct pt_walk *w, gpa_t t, int level, gva_t va, bool users)
 {
+	static const char outside[] = "page tables point outside guest memory or at frames not in use";
 	struct frames *f = &w->d->frames;
 	if (t % 4096 || t + 4096 > f->size || !used(f, t / 4096) || --w->budget < 0) {
-		w->why = "page tables point outside guest memory or at frames not in use";
+		w->why = outside;
 		return -1;
 	}
 	if (!users)
@@ -385,7 +386,7 @@ static int walk_table(struct pt_walk *w, gpa_t t, int level, gva_t va, bool user
 		}
 		uint64_t sz = level == 2 ? HPAGE_SIZE : PAGE_SIZE;
 		if (a % sz || a + sz > f->size) {
-			w->why = "page tables point outside guest memory or at frames not in use";
+			w->why = outside;
 			return -1;
 		}
 		bool kernel = v >= KERN_BASE;
@@ -419,9 +420,10 @@ int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why)
 	if (!w.tables || !w.kernel) {
 		w.why = "out of memory checking the page tables";
 	} else {
-		w.budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+		int budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+		w.budget = budget;
 		if (!walk_table(&w, mm->pt.root, 4, 0, false)) {
-			w.budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+			w.budget = budget;
 			r = walk_table(&w, mm->pt.root, 4, 0, true);
 		}
 	}

@@ -725,7 +725,12 @@ void config_defaults(struct domain_config *c)
 	if (!c->memory)
 		c->memory = MEMORY_DEFAULT;
 	if (!c->log)
-		c->log = xasprintf("/var/log/pdvm/%s.log", c->name);
+		c->log = config_default_log(c->name);
+}
+
+char *config_default_log(const char *name)
+{
+	return xasprintf("/var/log/pdvm/%s.log", name);
 }
 
 void config_free(struct domain_config *c)

@@ -38,6 +38,9 @@ void config_defaults(struct domain_config *c);
 /* A domain name: [A-Za-z0-9][A-Za-z0-9_.-]*, 1 to NAME_MAX_LEN characters
  * (names reach file names, nft tables and `ip` scripts). 0, or -1 with why. */
 int config_check_name(const char *s, char *why, size_t n);
+/* The log a domain of this name writes unless the operator says otherwise
+ * (allocated). */
+char *config_default_log(const char *name);
 void config_free(struct domain_config *c);
 /* Parses sizes like 512M, 2G, 1048576. Returns -1 on a bad string. */
 int config_parse_size(const char *s, uint64_t *out);

@@ -353,6 +353,9 @@ static int cmd_restore(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts o = { 0 };
+	/* --root and --writable are checked and kept as pdvm run's are. */
+	struct domain_config pol = { 0 };
+	char err[600];
 	bool check = false;
 	int opt;
 	opterr = 0;
@@ -372,22 +375,13 @@ static int cmd_restore(int argc, char **argv)
 			break;
 		}
 		case 'r':
-			o.root = optarg;
-			break;
-		case 'w': {
-			size_t n = 0;
-			while (o.writable && o.writable[n])
-				n++;
-			char **v = realloc(o.writable, (n + 2) * sizeof(*v));
-			if (!v) {
-				fprintf(stderr, "pdvm restore: out of memory\n");
-				return 125;     /* pdvm itself failed */
+		case 'w':
+			if (config_set(&pol, opt == 'r' ? "root" : "writable", optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "pdvm restore: --%s\nSee 'pdvm restore --help'.\n", err);
+				config_free(&pol);
+				return EXIT_USAGE;
 			}
-			v[n] = optarg;
-			v[n + 1] = NULL;
-			o.writable = v;
 			break;
-		}
 		case 'f':
 			o.force = true;
 			break;
@@ -416,8 +410,10 @@ static int cmd_restore(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	fflush(stdout);
+	o.root = pol.root;
+	o.writable = pol.writable;
 	int st = check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);
-	free(o.writable);
+	config_free(&pol);
 	return st;
 }
 

@@ -180,8 +180,8 @@ int domain_info(void)
 		printf("host:          %s\n", d->trap->host);
 		printf("trap backend:  %s\n", d->trap->name);
 		/* What the vCPU really has, read back. */
-		struct kvm_sregs sr;
-		uint64_t p = ioctl(t->vcpu.fd, KVM_GET_SREGS, &sr) == 0 ? sr.cr4 : 0;
+		struct kvm_sregs s;
+		uint64_t p = ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) == 0 ? s.cr4 : 0;
 		if (d->trap->idt)
 			printf("ring 0:        the trap stub only%s%s\n", p & CR4_SMEP ? ", SMEP" : "",
 			       p & CR4_SMAP ? ", SMAP" : "");

@@ -208,7 +208,6 @@ int domain_start_wait(struct domain *d, int status);
 /* `pdvm info`: boots a tiny domain and prints the host kind, the trap
  * backend and the TSC's state. Returns pdvm's exit status. */
 int domain_info(void);
-/* "ring0" or "pvm"; and what such a host is, for messages. */
 /* Frees everything of a domain whose threads are all gone (or never ran). */
 void domain_free(struct domain *d);
 

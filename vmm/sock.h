@@ -66,9 +66,9 @@ void sock_uname_free(struct sock_uname *u);
  * confined parent directory; for connect/sendto the whole path resolves in
  * the root and must be a socket, which becomes /proc/self/fd/N of that
  * socket. *dirfd is N (close it after the call; -1 when not a path). pdvm's
- * control directory is never reachable (EACCES). Other families and abstract names pass unchanged. With `name`,
- * a named UNIX address is also returned as a sock_uname for the caller to
- * keep. 0 or -errno.
+ * control directory is never reachable (EACCES). Other families and
+ * abstract names pass unchanged. With `name`, a named UNIX address is also
+ * returned as a sock_uname for the caller to keep. 0 or -errno.
  */
 int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd,
 		   struct sock_uname **name);

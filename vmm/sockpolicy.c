@@ -74,7 +74,8 @@ static const struct opt_rule rules[] = {
 	OK(SOL_SOCKET, SO_PRIORITY),         /* values above 6 checked below */
 	DENY(SOL_SOCKET, SO_MARK, EPERM), DENY(SOL_SOCKET, SO_RCVBUFFORCE, EPERM),
 	DENY(SOL_SOCKET, SO_SNDBUFFORCE, EPERM),
-	OK(SOL_SOCKET, SO_BINDTODEVICE), OK(SOL_SOCKET, SO_BINDTOIFINDEX),   /* unprivileged since 5.7 */ DENY_ON(SOL_SOCKET, SO_DEBUG, EACCES),
+	OK(SOL_SOCKET, SO_BINDTODEVICE), OK(SOL_SOCKET, SO_BINDTOIFINDEX),   /* unprivileged since 5.7 */
+	DENY_ON(SOL_SOCKET, SO_DEBUG, EACCES),
 	DENY_ON(SOL_SOCKET, SO_BUSY_POLL, EPERM), DENY_ON(SOL_SOCKET, SO_PREFER_BUSY_POLL, EPERM),
 	DENY_ON(SOL_SOCKET, SO_BUSY_POLL_BUDGET, EPERM),
 
@@ -115,13 +116,16 @@ static const struct opt_rule rules[] = {
 	OK(IPPROTO_UDP, UDP_CORK), OK(IPPROTO_UDP, UDP_SEGMENT), OK(IPPROTO_UDP, UDP_GRO),
 };
 
-/* IPv4 and IPv6 netfilter set-sockopts (iptables and friends) sit at 64
+/* IPv4 and IPv6 netfilter socket options (iptables and friends) sit at 64
  * and up on their level: CAP_NET_ADMIN. */
-#define NF_SOCKOPT_BASE 64
+static bool netfilter_opt(int level, int opt)
+{
+	return (level == IPPROTO_IP || level == IPPROTO_IPV6) && opt >= 64 && opt < 64 + 32;
+}
 
 int sockpolicy_setsockopt(int level, int opt, const void *val, unsigned len)
 {
-	if ((level == IPPROTO_IP || level == IPPROTO_IPV6) && opt >= NF_SOCKOPT_BASE && opt < NF_SOCKOPT_BASE + 32)
+	if (netfilter_opt(level, opt))
 		return -EPERM;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (rules[i].level != level || rules[i].opt != opt)
@@ -140,7 +144,7 @@ int sockpolicy_setsockopt(int level, int opt, const void *val, unsigned len)
 
 int sockpolicy_getsockopt(int level, int opt)
 {
-	if ((level == IPPROTO_IP || level == IPPROTO_IPV6) && opt >= NF_SOCKOPT_BASE && opt < NF_SOCKOPT_BASE + 32)
+	if (netfilter_opt(level, opt))
 		return -EPERM;
 	if (level == IPPROTO_TCP && opt == TCP_ZEROCOPY_RECEIVE)
 		return -ENOPROTOOPT;    /* would map pages into pdvm's own address space */

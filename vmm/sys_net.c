@@ -622,12 +622,10 @@ static long sys_getsockopt(struct thread *t, const uint64_t a[6])
 		return err;
 	long r;
 	socklen_t l = (socklen_t)MIN(glen, MAX_OPT);
-	if ((r = sockpolicy_getsockopt(level, opt)))
-		;
-	else if (getsockopt(o->hostfd, level, opt, v, &l) < 0)
-		r = -errno;
-	else
-		r = copy_to_user(d, a[3], v, l) || copy_to_user(d, a[4], &l, 4) ? -EFAULT : 0;
+	r = sockpolicy_getsockopt(level, opt);
+	if (!r)
+		r = getsockopt(o->hostfd, level, opt, v, &l) < 0 ? -errno
+		    : copy_to_user(d, a[3], v, l) || copy_to_user(d, a[4], &l, 4) ? -EFAULT : 0;
 	ofd_put(o);
 	return r;
 }

@@ -60,12 +60,13 @@ static int shutdown_resume(struct thread *t)
 static int shutdown_capture(struct thread *t, struct trap *tr)
 {
 	int r = vcpu_get_regs(&t->vcpu, &t->regs);
-	if (!r)
-		r = trap_take_queued(t, tr);
-	if (r < 0)
+	if (r)
 		return r;
 	if (!t->dom->vm.triple_fault_event && t->regs.rip == KERN_LSTAR_NONE)
 		return -EAGAIN;
+	r = trap_take_queued(t, tr);
+	if (r < 0)
+		return r;
 	if (!syscall_at_lstar(t, tr) && r == 0)
 		tr->kind = TRAP_KICK;
 	return 0;
