@@ -126,10 +126,10 @@ static void rec_write(const char *addr)
 	cur.recfd = fd;
 }
 
-static int sysctl_on(const char *path, char *err, size_t errlen)
+static int sysctl_set(const char *path, const char *v, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1\n", 2) != 2) {
+	if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -227,8 +227,8 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 		 "route add default via " NETNS_GATEWAY "\n", cidr);
 	if ((r = ip((const char *const[]){ "-batch", "-", NULL }, host_batch, err, errlen)) ||
 	    (r = ip((const char *const[]){ "-n", cur.name, "-batch", "-", NULL }, ns_batch, err, errlen)) ||
-	    (r = sysctl_on("/proc/sys/net/ipv4/ip_forward", err, errlen)) ||
-	    (r = sysctl_on("/proc/sys/net/ipv4/conf/all/route_localnet", err, errlen)) ||
+	    (r = sysctl_set("/proc/sys/net/ipv4/ip_forward", "1\n", err, errlen)) ||
+	    (r = sysctl_set("/proc/sys/net/ipv4/conf/all/route_localnet", "1\n", err, errlen)) ||
 	    (r = nat_rules(c, addr, err, errlen)))
 		return r;
 	char nspath[160];
@@ -242,6 +242,10 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 		return r;
 	}
 	close(fd);
+	/* The namespace is the domain's own: its unprivileged program may
+	 * serve on port 80 there, as docker allows in a container's. */
+	if ((r = sysctl_set("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n", err, errlen)))
+		return r;
 	if (!c->net_address && !(c->net_address = strdup(addr)))
 		return -ENOMEM;
 	return 0;

@@ -346,6 +346,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 			goto out;
 		}
 	}
+	cfg->cred = o->cred;
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {
@@ -406,6 +407,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 	status = EXIT_BAD_IMAGE;
 	free(cfg.log);
 	cfg.log = NULL; /* no domain log for a check */
+	cfg.cred = o->cred;
 	struct domain *d = domain_new(&cfg);
 	if (!d) {
 		status = EXIT_PDVM_ERROR;

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "../vmm/cred.h"
+
 struct restore_opts {
 	const char *name;       /* NULL: the image's name */
 	bool force;             /* restore even if open files changed */
@@ -12,6 +14,7 @@ struct restore_opts {
 	/* The operator's policy; the image may only narrow it. */
 	const char *root;       /* NULL: "/" */
 	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
+	struct dom_cred cred;   /* the domain's host identity (never the image's) */
 };
 
 /* Restores the image in dir and runs it in the foreground like `pdvm run`.

@@ -301,7 +301,12 @@ static int get_file(struct sread *r, struct domain *d, int flags, bool force, st
 	/* The guest-facing open: confined to the root, EROFS outside the
 	 * writable paths. O_CREAT/O_TRUNC/O_EXCL did their work long ago. */
 	int oflags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
-	int hfd = path_open(d, AT_FDCWD, g, oflags, 0, NULL);
+	int hfd = cred_enter(&d->cred);
+	if (!hfd) {
+		/* With the domain's identity, as the guest's own open was. */
+		hfd = path_open(d, AT_FDCWD, g, oflags, 0, NULL);
+		cred_leave(&d->cred);
+	}
 	if (hfd < 0) {
 		snprintf(err, errlen, "cannot reopen %s: %s", g, strerror(-hfd));
 		free(g);

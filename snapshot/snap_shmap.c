@@ -45,7 +45,11 @@ int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size
 			free(path);
 			continue;
 		}
-		int fd = path_open(d, AT_FDCWD, path, O_RDWR, 0, NULL);
+		int fd = cred_enter(&d->cred);
+		if (!fd) {
+			fd = path_open(d, AT_FDCWD, path, O_RDWR, 0, NULL);
+			cred_leave(&d->cred);
+		}
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot reopen %s for its MAP_SHARED mapping: %s", path, strerror(-fd));
 			free(path);

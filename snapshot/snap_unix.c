@@ -263,7 +263,13 @@ static int bind_name(struct domain *d, int fd, const struct sock_uname *u, char 
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int dirfd;
-	int r = name_host(d, u, true, &ss, &sl, &dirfd);
+	/* The name goes into the guest's tree with the guest's identity. */
+	int r = cred_enter(&d->cred);
+	if (r) {
+		snprintf(err, errlen, "UNIX socket %s: %s", u->path ? u->path : "(abstract)", strerror(-r));
+		return r;
+	}
+	r = name_host(d, u, true, &ss, &sl, &dirfd);
 	if (!r && bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		r = -errno;
 		int probe = r == -EADDRINUSE && dirfd >= 0 ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
@@ -277,6 +283,7 @@ static int bind_name(struct domain *d, int fd, const struct sock_uname *u, char 
 	}
 	if (dirfd >= 0)
 		close(dirfd);
+	cred_leave(&d->cred);
 	if (r)
 		snprintf(err, errlen, "UNIX socket %s: bind: %s%s", u->path ? u->path : "(abstract)", strerror(-r),
 			 r == -EADDRINUSE ? " (another program holds the address)" : "");
@@ -384,7 +391,10 @@ int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
 		struct sock_uname *u = sock_of(o, false)->peer;
 		struct sockaddr_storage ss;
 		socklen_t sl;
-		int dirfd = -1, r = ok && !ret ? name_host(d, u, false, &ss, &sl, &dirfd) : 0;
+		int dirfd = -1, r = ok && !ret ? cred_enter(&d->cred) : 0;
+		bool as_guest = ok && !ret && !r;
+		if (as_guest)
+			r = name_host(d, u, false, &ss, &sl, &dirfd);
 		if (ok && !ret && !r) {
 			/* Never wait here: a listener of the domain has room, or
 			 * the restore fails. */
@@ -393,6 +403,8 @@ int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
 			r = connect(o->hostfd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
 			fcntl(o->hostfd, F_SETFL, fl);
 		}
+		if (as_guest)
+			cred_leave(&d->cred);
 		if (dirfd >= 0)
 			close(dirfd);
 		if (r && !uconns[i].pending) {

@@ -1,6 +1,7 @@
 /* config.c: a domain's configuration — domain.cfg (libconfig syntax), command-line overrides, defaults. */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", "net", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", NULL
 };
 
 static const char *const default_env[] = {
@@ -245,6 +246,71 @@ static int check_abs(const char *s, char *why, size_t n)
 	return 0;
 }
 
+/* An ID for setresuid: (uid_t)-1 means "unchanged" there, so it is refused. */
+static int parse_id(const char *s, const char **end, uint32_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *e;
+	unsigned long long v = strtoull(s, &e, 10);
+	if (errno || v >= 0xffffffffULL)
+		return -1;
+	*out = (uint32_t)v;
+	*end = e;
+	return 0;
+}
+
+/* "root", an account name as useradd accepts it, or UID[:GID]. */
+static int check_user(const char *s, char *why, size_t n)
+{
+	const char *e;
+	uint32_t id;
+	if (*s >= '0' && *s <= '9') {
+		if (!parse_id(s, &e, &id) && (!*e || (*e == ':' && !parse_id(e + 1, &e, &id) && !*e)))
+			return 0;
+	} else if (*s && strlen(s) <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(s) && *s != '-') {
+		return 0;
+	}
+	snprintf(why, n, "want root, an account name or UID[:GID], got '%s'", s);
+	return -1;
+}
+
+int config_resolve_user(struct domain_config *c, char *err, size_t errlen)
+{
+	const char *u = c->user ? c->user : CONFIG_DEFAULT_USER;
+	char why[160];
+	if (check_user(u, why, sizeof(why))) {
+		snprintf(err, errlen, "user: %s", why);
+		return -1;
+	}
+	struct dom_cred cr = { 0 };
+	if (*u >= '0' && *u <= '9') {
+		const char *e;
+		parse_id(u, &e, &cr.uid);
+		struct passwd *pw = getpwuid(cr.uid);
+		cr.gid = pw ? pw->pw_gid : cr.uid;
+		if (*e == ':')
+			parse_id(e + 1, &e, &cr.gid);
+	} else {
+		struct passwd *pw = getpwnam(u);
+		if (!pw) {
+			snprintf(err, errlen, "user: no account '%s' on this host%s", u,
+				 strcmp(u, CONFIG_DEFAULT_USER) ? "" :
+				 " (tools/deps.sh creates it; or name another with --user)");
+			return -1;
+		}
+		cr.uid = pw->pw_uid;
+		cr.gid = pw->pw_gid;
+	}
+	/* uid 0 is root with or without a group: the opt-in, all or nothing. */
+	if (cr.uid == 0)
+		cr = (struct dom_cred){ .as_root = true };
+	c->cred = cr;
+	return 0;
+}
+
 static int check_nonempty(const char *s, char *why, size_t n)
 {
 	if (!*s) {
@@ -311,6 +377,9 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		} else {
 			replace(&c->net_address, xstrdup(value));
 		}
+	} else if (!strcmp(key, "user")) {
+		if (!(r = check_user(value, why, n)))
+			replace(&c->user, xstrdup(value));
 	} else if (!strcmp(key, "env")) {
 		if (!(r = check_env(value, why, n))) {
 			if (!c->envp)
@@ -747,5 +816,6 @@ void config_free(struct domain_config *c)
 	free(c->net_mode);
 	strv_free(c->publish);
 	free(c->net_address);
+	free(c->user);
 	memset(c, 0, sizeof(*c));
 }

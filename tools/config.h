@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../vmm/cred.h"
+
 struct domain_config {
 	char *name;          /* domain name; default derived from file or program */
 	char *program;       /* path inside root (or bare name searched in PATH) */
@@ -21,7 +23,13 @@ struct domain_config {
 	char *net_mode;      /* "host" (NULL) or "netns" (net/netns.h) */
 	char **publish;      /* NULL-terminated "HOSTPORT:DOMAINPORT[/udp]" (netns) */
 	char *net_address;   /* netns: the domain's address; NULL picks a free one */
+	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER */
+	struct dom_cred cred; /* user resolved by config_resolve_user */
 };
+
+/* The account domains run as unless the operator names another:
+ * tools/deps.sh creates it (a system account, no login, no home). */
+#define CONFIG_DEFAULT_USER "pdvm"
 
 /* Parses a domain.cfg. On error returns -1 and writes "FILE:LINE: key: why"
  * to err. */
@@ -41,6 +49,11 @@ int config_check_name(const char *s, char *why, size_t n);
 /* The log a domain of this name writes unless the operator says otherwise
  * (allocated). */
 char *config_default_log(const char *name);
+/* Resolves c->user (the default account if unset) into c->cred: "root" or
+ * "0" opt in to root; a name is looked up in the host's passwd (its primary
+ * group); UID[:GID] is taken as given (GID defaults to the account's group,
+ * else to UID). 0, or -1 with why in err. */
+int config_resolve_user(struct domain_config *c, char *err, size_t errlen);
 void config_free(struct domain_config *c);
 /* Parses sizes like 512M, 2G, 1048576. Returns -1 on a bad string. */
 int config_parse_size(const char *s, uint64_t *out);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # deps.sh: installs (as root, on Debian 12) every package needed to build and test pdvm; idempotent.
 #
-# Build: gcc/make, libconfig, lz4, json-c. Run: nftables and iproute2 (the network lock of TCP
+# Build: gcc/make, libconfig, lz4, json-c. Run: the unprivileged account 'pdvm'. Run: nftables and iproute2 (the network lock of TCP
 # checkpoints, network namespaces). Test: the nested harness (tests/nested/vm-run)
 # boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
 # also ships the kvm modules) and a busybox-static initramfs packed with cpio.
@@ -15,6 +15,18 @@ PKGS=(
 	qemu-system-x86 linux-image-amd64
 	nftables iproute2
 )
+
+# The account domains run as by default (config `user`, docs/SECURITY.md): a system
+# account with its own group, no home, no login. Needs only passwd (essential).
+if ! getent passwd pdvm >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: no account 'pdvm' (domains run as it); run as root (sudo tools/deps.sh)" >&2
+		exit 1
+	fi
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --comment "pdvm domains" pdvm
+	echo "deps.sh: created the system account pdvm" >&2
+fi
 
 # One dpkg-query for all: packages it does not know are simply absent from its output.
 declare -A have=()

@@ -75,6 +75,11 @@ static const char run_usage_text[] =
 	"      --publish H:D      netns: forward host port H to the domain's port D\n"
 	"                         (TCP; H:D/udp for UDP; repeatable), like docker -p\n"
 	"      --address A        netns: the domain's address (default: a free one)\n"
+	"      --user USER        the domain's host identity: an account name or\n"
+	"                         UID[:GID] (default " CONFIG_DEFAULT_USER ", an unprivileged account).\n"
+	"                         Every host call made for the program carries it;\n"
+	"                         'root' opts in to root's (unsafe: the program\n"
+	"                         then reaches whatever root can)\n"
 	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
 	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
 	"                         fail at start-up unless the host works that way\n"
@@ -88,7 +93,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER,
 };
 
 static const struct option run_options[] = {
@@ -103,6 +108,7 @@ static const struct option run_options[] = {
 	{ "publish",  required_argument, NULL, OPT_PUBLISH },
 	{ "address",  required_argument, NULL, OPT_ADDRESS },
 	{ "trap-backend", required_argument, NULL, OPT_TRAP },
+	{ "user",     required_argument, NULL, OPT_USER },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -136,6 +142,7 @@ static const char *option_key(int opt)
 	case OPT_NET: return "net";
 	case OPT_PUBLISH: return "publish";
 	case OPT_ADDRESS: return "address";
+	case OPT_USER: return "user";
 	default: return NULL;
 	}
 }
@@ -293,6 +300,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (resolve_root(&cfg) < 0)
 		goto out;
+	if (config_resolve_user(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm run: %s\n", err);
+		goto out;
+	}
 	if (cfg.verbose)
 		print_config(&cfg);
 
@@ -326,6 +337,8 @@ static const char restore_usage_text[] =
 	"                    (repeatable; default none): every path the image\n"
 	"                    writes must lie inside one of them. The image only\n"
 	"                    narrows what the operator allows, never widens it\n"
+	"      --user USER   the domain's host identity, as for 'pdvm run' (default\n"
+	"                    " CONFIG_DEFAULT_USER "); never taken from the image\n"
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
@@ -345,6 +358,7 @@ static int cmd_restore(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "writable", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'c' },
@@ -376,7 +390,9 @@ static int cmd_restore(int argc, char **argv)
 		}
 		case 'r':
 		case 'w':
-			if (config_set(&pol, opt == 'r' ? "root" : "writable", optarg, err, sizeof(err)) < 0) {
+		case 'u':
+			if (config_set(&pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : "user", optarg,
+				       err, sizeof(err)) < 0) {
 				fprintf(stderr, "pdvm restore: --%s\nSee 'pdvm restore --help'.\n", err);
 				config_free(&pol);
 				return EXIT_USAGE;
@@ -409,7 +425,13 @@ static int cmd_restore(int argc, char **argv)
 			optind >= argc ? "no image DIR given" : "too many arguments");
 		return EXIT_USAGE;
 	}
+	if (config_resolve_user(&pol, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm restore: %s\n", err);
+		config_free(&pol);
+		return EXIT_PDVM;
+	}
 	fflush(stdout);
+	o.cred = pol.cred;
 	o.root = pol.root;
 	o.writable = pol.writable;
 	int st = check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);

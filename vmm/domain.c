@@ -146,6 +146,11 @@ int domain_boot(struct domain *d, struct thread **first)
 		return EXIT_PDVM_ERROR;
 	}
 	dom_log(d, "trap backend: %s", d->trap->name);
+	if (d->cred.as_root)
+		dom_log(d, "identity: root, as the operator asked (unsafe: host calls for the guest carry "
+			"every capability)");
+	else
+		dom_log(d, "identity: uid %u gid %u, no capabilities", d->cred.uid, d->cred.gid);
 	if (c->trap_backend && strcmp(c->trap_backend, d->trap->name)) {
 		fprintf(stderr, "pdvm: %s: trap backend %s cannot work here: this host is %s; "
 			"use --trap-backend %s or auto\n", c->name, c->trap_backend,
@@ -238,6 +243,7 @@ struct domain *domain_new(const struct domain_config *c)
 	pthread_cond_init(&d->parked_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	d->cfg = c;
+	d->cred = c->cred;
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();
 	d->next_tid = d->pid + 1;
@@ -384,8 +390,14 @@ int domain_run(const struct domain_config *c)
 	struct thread *t = NULL;
 	dom_lock(d);
 	int status = domain_boot(d, &t);
-	if (!status)
+	/* Loading the program is the guest's first execve: its identity. */
+	if (!status && (status = cred_enter(&d->cred))) {
+		fprintf(stderr, "pdvm: %s: becoming uid %u: %s\n", c->name, d->cred.uid, strerror(-status));
+		status = EXIT_PDVM_ERROR;
+	} else if (!status) {
 		status = domain_exec(d, t);
+		cred_leave(&d->cred);
+	}
 	dom_unlock(d);
 	return domain_start_wait(d, status);
 }

@@ -15,6 +15,7 @@
 #include "ksignal.h"
 #include "shmap.h"
 #include "process.h"
+#include "cred.h"
 #include "../guestshim/vvar.h"
 
 struct domain_config;
@@ -102,6 +103,7 @@ struct domain {
 	struct process *init;       /* the first process: its exit ends the domain */
 	int fg_pgid;                /* foreground process group of the terminal */
 	const struct domain_config *cfg;
+	struct dom_cred cred;       /* host identity of guest work (cred.c) */
 
 	struct thread *threads[MAX_THREADS];
 	int nthreads;               /* live threads */

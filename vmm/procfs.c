@@ -122,7 +122,10 @@ static uint64_t sigset_of(struct domain *d, uint64_t want)
 
 static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 {
-	uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
+	/* The domain's identity (cred.c) and the capabilities that come with
+	 * it: none, unless the operator opted in to root. */
+	uint32_t uid = d->cred.uid, gid = d->cred.gid;
+	unsigned long long caps = d->cred.as_root ? 0x1ffffffffffULL : 0;
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
 		  comm_of(d), proc_cur(d)->files ? (unsigned)proc_cur(d)->files->umask : 022, proc_cur(d)->pid,
@@ -139,10 +142,10 @@ static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)proc_cur(d)->sig_pending,
 		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(d, KSIG_IGN),
 		  (unsigned long long)sigset_of(d, 2));
-	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
 		  "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
 		  "Cpus_allowed_list:\t0-%ld\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-		  sysconf(_SC_NPROCESSORS_ONLN) - 1);
+		  caps, caps, sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
 static void gen_stat(struct domain *d, struct tbuf *b)
@@ -249,14 +252,18 @@ static int text_fd(const struct tbuf *b)
 static int fd_dir(struct domain *d)
 {
 	struct files *f = proc_cur(d)->files;
-	if (!proc_cur(d)->procfs_dir[0]) {
-		const char *base = getenv("TMPDIR");
+	/* Made by the calling vCPU thread, so with the domain's identity
+	 * (cred.c): in $TMPDIR if that user may write there, else /tmp. */
+	const char *base = getenv("TMPDIR");
+	const char *const bases[] = { base && *base ? base : "/tmp", "/tmp" };
+	for (int i = 0; i < 2 && !proc_cur(d)->procfs_dir[0]; i++) {
 		snprintf(proc_cur(d)->procfs_dir, sizeof(proc_cur(d)->procfs_dir), "%s/pdvm-procfd-XXXXXX",
-			 base && *base ? base : "/tmp");
+			 bases[i]);
 		if (!mkdtemp(proc_cur(d)->procfs_dir)) {
 			int e = errno;
 			proc_cur(d)->procfs_dir[0] = '\0';
-			return -e;
+			if (i == 1)
+				return -e;
 		}
 	}
 	procfs_cleanup_dir(proc_cur(d)->procfs_dir, false);

@@ -169,54 +169,35 @@ static long sys_gettid(struct thread *t, const uint64_t a[6])
 	return t->tid;
 }
 
+/* The guest's ids are the domain's (cred.c): the thread's saved uid 0,
+ * which only pdvm itself can use, is not the guest's to see. */
 static long sys_getuid(struct thread *t, const uint64_t a[6])
 {
-	(void)t;
 	(void)a;
-	return getuid();
-}
-
-static long sys_geteuid(struct thread *t, const uint64_t a[6])
-{
-	(void)t;
-	(void)a;
-	return geteuid();
+	return t->dom->cred.uid;
 }
 
 static long sys_getgid(struct thread *t, const uint64_t a[6])
 {
-	(void)t;
 	(void)a;
-	return getgid();
+	return t->dom->cred.gid;
 }
 
-static long sys_getegid(struct thread *t, const uint64_t a[6])
+static long put_ids(struct thread *t, const uint64_t a[6], uint32_t id)
 {
-	(void)t;
-	(void)a;
-	return getegid();
+	if (put_u32(t->dom, a[0], id) || put_u32(t->dom, a[1], id) || put_u32(t->dom, a[2], id))
+		return -EFAULT;
+	return 0;
 }
 
 static long sys_getresuid(struct thread *t, const uint64_t a[6])
 {
-	uid_t r, e, s;
-
-	getresuid(&r, &e, &s);
-	if (put_u32(t->dom, a[0], r) || put_u32(t->dom, a[1], e) ||
-	    put_u32(t->dom, a[2], s))
-		return -EFAULT;
-	return 0;
+	return put_ids(t, a, t->dom->cred.uid);
 }
 
 static long sys_getresgid(struct thread *t, const uint64_t a[6])
 {
-	gid_t r, e, s;
-
-	getresgid(&r, &e, &s);
-	if (put_u32(t->dom, a[0], r) || put_u32(t->dom, a[1], e) ||
-	    put_u32(t->dom, a[2], s))
-		return -EFAULT;
-	return 0;
+	return put_ids(t, a, t->dom->cred.gid);
 }
 
 static long sys_getgroups(struct thread *t, const uint64_t a[6])
@@ -515,7 +496,7 @@ static int do_prlimit(struct domain *d, unsigned int res, const uint64_t *new2,
 		if (res == RLIMIT_NOFILE && new2[1] > nr_open())
 			return -EPERM;
 		/* Raising a hard limit needs CAP_SYS_RESOURCE: the host's. */
-		if (new2[1] > proc_cur(d)->rlimits[res].max && geteuid() != 0)
+		if (new2[1] > proc_cur(d)->rlimits[res].max && d->cred.uid != 0)
 			return -EPERM;
 	}
 	if (old2) {
@@ -684,9 +665,9 @@ static long sys_prctl(struct thread *t, const uint64_t a[6])
 const struct syscall_desc sys_misc_table[] = {
 	{ SYS_gettid, "gettid", sys_gettid },
 	{ SYS_getuid, "getuid", sys_getuid },
-	{ SYS_geteuid, "geteuid", sys_geteuid },
+	{ SYS_geteuid, "geteuid", sys_getuid },
 	{ SYS_getgid, "getgid", sys_getgid },
-	{ SYS_getegid, "getegid", sys_getegid },
+	{ SYS_getegid, "getegid", sys_getgid },
 	{ SYS_getresuid, "getresuid", sys_getresuid },
 	{ SYS_getresgid, "getresgid", sys_getresgid },
 	{ SYS_getgroups, "getgroups", sys_getgroups },

@@ -234,7 +234,14 @@ static void *thread_main(void *arg)
 	tls_run = t->vcpu.run;
 	proc_current = t->proc;
 	int spurious = 0;
+	/* Every host call this thread makes from here on is the guest's. */
+	int cr = cred_enter(&d->cred);
 	dom_lock(d);
+	if (cr) {
+		fprintf(stderr, "pdvm: %s: thread %d: becoming uid %u: %s\n", d->cfg->name, t->tid,
+			d->cred.uid, strerror(-cr));
+		dom_exit_group(d, 125);
+	}
 	for (;;) {
 		if (d->exiting || t->exited || t->proc->exiting)
 			break;

@@ -24,6 +24,7 @@ printf 'y\n' >"$IN/sub/deeper/two.txt"
 ln -s lines.txt "$IN/link.txt"
 touch -d @1000000000 "$IN"/*.txt "$IN/data.bin" "$IN/sub/one.txt" "$IN/sub/deeper/two.txt"
 chmod 640 "$IN/pw.txt"
+chown "$DOMAIN_USER:" "$IN/pw.txt"  # readable by its owner only: the domain's user
 
 c() { compare "$@"; }
 
@@ -96,7 +97,7 @@ compare_w() {
 	shift
 	[ "$1" = -- ] && shift
 	local wn=$SCRATCH/wn/$name wp=$SCRATCH/wp/$name
-	mkdir -p "$wn" "$wp"
+	domain_dir "$wn" "$wp"
 	run_native --cwd "$wn" -- "$@"
 	local nrc=$RC nout
 	nout=$(cat "$OUT")

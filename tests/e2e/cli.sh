@@ -26,7 +26,7 @@ if [ "$RC" != 0 ] && [ -s "$ERR" ]; then pass "unknown-option-fails"; else fail 
 
 # ---- config files ---------------------------------------------------------------------------
 CFG=$SCRATCH/cfg
-mkdir -p "$CFG/w"
+domain_dir "$CFG/w"
 
 # expect_cfg_error NAME FILE LINE: exit 125 and "FILE:LINE" in the message.
 expect_cfg_error() {

@@ -8,7 +8,8 @@ need_file "$GUEST/escape" "$GUEST/hello" /bin/busybox
 
 # ---- the root tree: a decoy /etc/passwd and links that point "out" ---------------------------
 R=$SCRATCH/root
-mkdir -p "$R/bin" "$R/etc" "$R/sub/deep" "$R/w"
+mkdir -p "$R/bin" "$R/etc" "$R/sub/deep"
+domain_dir "$R/w"
 cp /bin/busybox "$R/bin/busybox"
 cp "$GUEST/escape" "$R/bin/escape"
 printf 'DECOY:x:0:0:decoy:/:/bin/sh\n' >"$R/etc/passwd"

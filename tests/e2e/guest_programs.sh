@@ -26,7 +26,7 @@ if [ "$RC" = 0 ] && grep -q "^hello from $GUEST/hello\$" "$OUT"; then pass hello
 expect_ok misc -- "$GUEST/misc"
 
 W=$SCRATCH/fileio
-mkdir -p "$W"
+domain_dir "$W"
 expect_ok fileio --writable "$W" --cwd "$W" -- "$GUEST/fileio" "$W"
 
 expect_ok threads -- "$GUEST/threads"

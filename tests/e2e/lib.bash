@@ -10,10 +10,12 @@
 #   run_pdvm [PDVM-RUN-OPTS...] -- PROG [ARGS...]
 #                      runs "$PDVM run OPTS -- PROG ARGS" with a timeout; sets RC, OUT, ERR (files)
 #   run_native [--cwd DIR] [--env K=V]... -- PROG [ARGS...]
-#                      runs PROG natively with `env -i` + DEFAULT_ENV + the --env's; sets RC, OUT, ERR
+#                      runs PROG natively with `env -i` + DEFAULT_ENV + the --env's, as the
+#                      domain's default user (the oracle of a domain); sets RC, OUT, ERR
 #   compare NAME [--cwd DIR] [--stdin FILE] [--stderr] [--sort] [--env K=V]... -- PROG [ARGS...]
 #                      runs both, PASS if exit status and stdout (and stderr with --stderr) match
 #   finish             prints a summary, exits 1 if any FAIL was printed, else 0
+#   domain_dir DIR...  creates DIRs a domain writes to, owned by the domain's default user
 #   need_kvm / need_pdvm / need_file FILE   exit 77 (skip) or fail when a prerequisite is missing
 set -u
 
@@ -88,6 +90,13 @@ need_file() {
 	done
 }
 
+# Domains run as an unprivileged account (pdvm run --user); a tree one may write must
+# be its, as a directory an unprivileged program writes must be that program's.
+DOMAIN_USER=pdvm
+domain_dir() {
+	mkdir -p "$@" && chown "$DOMAIN_USER:" "$@"
+}
+
 # run_pdvm OPTS... -- PROG ARGS...: stdin is $STDIN if set, else /dev/null.
 run_pdvm() {
 	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run "$@" <"${STDIN:-/dev/null}" >"$OUT" 2>"$ERR"
@@ -106,7 +115,8 @@ run_native() {
 		*) echo "run_native: bad option $1" >&2; return 2 ;;
 		esac
 	done
-	(cd "$cwd" && exec env -i "${envs[@]}" "$@") <"${STDIN:-/dev/null}" >"$OUT" 2>"$ERR"
+	(cd "$cwd" && exec env -i "${envs[@]}" setpriv --reuid="$DOMAIN_USER" --regid="$DOMAIN_USER" \
+		--clear-groups -- "$@") <"${STDIN:-/dev/null}" >"$OUT" 2>"$ERR"
 	RC=$?
 	return 0
 }

@@ -7,7 +7,7 @@ need_pdvm
 need_file /usr/bin/python3 tests/guest/py/net.py tests/guest/py/scm.py tests/guest/py/unixsnap.py tests/guest/py/unixserve.py tests/guest/py/bigsend.py
 ROOTDIR=$(pwd)
 W=$SCRATCH/w
-mkdir -p "$W"
+domain_dir "$W"
 
 compare python3-sockets --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/net.py
 compare scm-rights-between-processes --cwd "$ROOTDIR" -- /usr/bin/python3 tests/guest/py/scm.py
@@ -63,7 +63,7 @@ verdict socketpairs-between-processes-across-restore
 # its path (the stale socket file removed), the waiting client connected again, the queued
 # datagrams and names (getsockname/getpeername) kept.
 # Native runs in $W/n, the domain in $W/p (the script binds relative to its directory).
-mkdir -p "$W/n" "$W/p"
+domain_dir "$W/n" "$W/p"
 stop_restore unix-server-clients-across-restore 3 "$W/p" --native-cwd "$W/n" --writable "$W/p" -- \
 	/usr/bin/python3 "$ROOTDIR/tests/guest/py/unixserve.py"
 verdict unix-server-clients-across-restore

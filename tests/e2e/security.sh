@@ -6,10 +6,11 @@ need_pdvm
 need_file "$GUEST/holes" "$GUEST/ticker" /usr/bin/python3
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
-# listen_unix PATH: a host process listening on UNIX socket PATH (ended at exit).
+# listen_unix PATH: a host process listening on UNIX socket PATH (ended at exit), open to
+# every user as a service for others is (a domain connects as its unprivileged user).
 listen_unix() {
-	/usr/bin/python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(120)' "$1" &
+	/usr/bin/python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(8); time.sleep(120)' "$1" &
 	BGPIDS+=("$!")
 	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
 	return 1
@@ -34,9 +35,9 @@ if [ "$NRC" = 139 ] && [ "$RC" = 139 ]; then
 else
 	fail "sigreturn-noncanonical-rip-sigsegv" "native exit $NRC; $(last_output)"
 fi
-# Sockets: the oracle is Linux itself, the same program as user nobody without capabilities.
+# Sockets: the oracle is Linux itself, the same program as the domain's unprivileged user.
 if command -v setpriv >/dev/null; then
-	run_native -- setpriv --reuid=65534 --regid=65534 --clear-groups "$GUEST/holes" sockets
+	run_native -- "$GUEST/holes" sockets
 	NRC=$RC
 	cp "$OUT" "$SCRATCH/sockets.native"
 	run_pdvm -- "$GUEST/holes" sockets
@@ -82,16 +83,59 @@ if wait_sock victim "$vpid"; then
 	else
 		fail "control-socket-unreachable" "$(last_output)"
 	fi
+	# The other domain's pdvm, by its host pid: a real SIGKILL, PTRACE_ATTACH, and
+	# /proc/PID/mem, environ, fd/0. As root, the /proc opens all worked.
+	run_pdvm -- "$GUEST/holes" reach "$vpid"
+	if [ "$RC" = 0 ] && [ "$(grep -c ': ' "$OUT")" = 5 ] && ! grep -q ': OK$' "$OUT" &&
+	   kill -0 "$vpid" 2>/dev/null; then
+		pass "other-domain-unreachable"
+	else
+		fail "other-domain-unreachable" "victim alive: $(kill -0 "$vpid" 2>/dev/null && echo yes || echo no); $(last_output)"
+	fi
 else
 	fail "control-socket-unreachable" "the victim domain did not start: $(tails "$SCRATCH/victim.err")"
 fi
 "$PDVM" kill victim >/dev/null 2>&1
 wait_pid "$vpid" 20
 
+# Least privilege: the default identity is the unprivileged account, for every host
+# call the guest makes, and the guest is told so; root is an explicit opt-in.
+run_pdvm -- /bin/cat /etc/shadow
+if [ "$RC" != 0 ] && grep -q "Permission denied" "$ERR"; then
+	pass "default-user-cannot-read-shadow"
+else
+	fail "default-user-cannot-read-shadow" "exit $RC; $(last_output)"
+fi
+uid=$(id -u pdvm) gid=$(id -g pdvm)
+want=$(printf 'Uid:\t%s\t%s\t%s\t%s\nGid:\t%s\t%s\t%s\t%s\nCapPrm:\t%016x\nCapEff:\t%016x' \
+	"$uid" "$uid" "$uid" "$uid" "$gid" "$gid" "$gid" "$gid" 0 0)
+run_pdvm -- /bin/grep -E '^(Uid|Gid|CapPrm|CapEff):' /proc/self/status
+status=$(cat "$OUT")
+run_pdvm -- /usr/bin/id
+did=$(cat "$OUT")
+run_native -- /usr/bin/id
+if [ "$status" = "$want" ] && [ -n "$did" ] && [ "$did" = "$(cat "$OUT")" ]; then
+	pass "proc-status-tells-the-identity"
+else
+	fail "proc-status-tells-the-identity" "status: $status (want $want); id: $did; natively as pdvm: $(cat "$OUT")"
+fi
+run_pdvm --user root -- /bin/sh -c 'id -u; head -c 4 /etc/shadow >/dev/null && echo readable'
+if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "0 readable " ]; then
+	pass "user-root-opt-in"
+else
+	fail "user-root-opt-in" "exit $RC; $(last_output)"
+fi
+run_pdvm --user no-such-account-here -- /bin/true
+if [ "$RC" = 125 ] && grep -q "no account 'no-such-account-here'" "$ERR"; then
+	pass "unknown-user-refused"
+else
+	fail "unknown-user-refused" "exit $RC; $(last_output)"
+fi
+
 # Set-ID bits and chown in a writable tree: no setuid binary of pdvm's user, no file
 # given to another user; the host's view of the file is the proof.
 W=$SCRATCH/w
-mkdir -p "$W"
+domain_dir "$W"
 run_pdvm --writable "$W" --cwd "$W" -- "$GUEST/holes" setid "$W"
 host_mode=$(stat -c '%a %u' "$W/suid" 2>/dev/null)
 if [ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT" && [ "${host_mode%% *}" = 755 ] &&

@@ -7,7 +7,7 @@ need_pdvm
 need_file "$GUEST/shmap"
 
 N=$SCRATCH/native P=$SCRATCH/pdvm
-mkdir -p "$N" "$P"
+domain_dir "$N" "$P"
 run_native -- "$GUEST/shmap" "$N"
 cp "$OUT" "$SCRATCH/native.out"
 run_pdvm --writable "$P" -- "$GUEST/shmap" "$P"
@@ -23,7 +23,7 @@ $(last_output)"; fi
 # Snapshot while a shared mapping is alive; the restored domain writes back at its exit.
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 S=$SCRATCH/snapdir
-mkdir -p "$S"
+domain_dir "$S"
 start_run shm "$SCRATCH/run.out" "$SCRATCH/run.err" --writable "$S" -- "$GUEST/shmap" "$S" hold
 pid=$BGPID
 why=""

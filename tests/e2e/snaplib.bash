@@ -99,12 +99,13 @@ snap() {
 	SRC=$?
 }
 
-# native_bg OUT PROG ARGS...: the reference run, natively, in the background (the tickers
+# native_bg OUT PROG ARGS...: the reference run, natively as the domain user, in the background (the tickers
 # mostly sleep, so it overlaps the pdvm run cheaply); sets NATPID. Wait for it with `wait`.
 native_bg() {
 	local out=$1
 	shift
-	(cd / && exec env -i "${DEFAULT_ENV[@]}" "$@") </dev/null >"$out" 2>&1 &
+	(cd / && exec env -i "${DEFAULT_ENV[@]}" setpriv --reuid="$DOMAIN_USER" --regid="$DOMAIN_USER" \
+		--clear-groups -- "$@") </dev/null >"$out" 2>&1 &
 	NATPID=$!
 	BGPIDS+=("$NATPID")
 }

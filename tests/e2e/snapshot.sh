@@ -272,7 +272,8 @@ busybox_applet
 # ---- 7: file offsets, a shared open file description, writes to a writable dir ------------------------
 # files_setup DIR: DIR/data.txt (known content) and an empty DIR/out.
 files_setup() {
-	mkdir -p "$1/out"
+	mkdir -p "$1"
+	domain_dir "$1/out"
 	printf 'data %05d\n' $(seq 1 3000) >"$1/data.txt"
 }
 

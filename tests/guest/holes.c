@@ -1,4 +1,4 @@
-/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR | sockets | unix-connect PATH */
+/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR | sockets | unix-connect PATH | reach PID */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -154,6 +155,26 @@ static void unix_connect(const char *path)
 	close(s);
 }
 
+/* What a domain can do to host process PID (another domain's pdvm): one
+ * line per attempt, "WHAT: OK" or the errno name. The caller wants no OK
+ * and PID alive. SIGKILL for real: a kill that works must show. */
+static void reach(const char *pid)
+{
+	char p[64];
+	int r = kill(atoi(pid), SIGKILL);
+	printf("kill: %s\n", r == 0 ? "OK" : errname(errno));
+	long l = ptrace(PTRACE_ATTACH, atoi(pid), 0, 0);
+	printf("ptrace: %s\n", l == 0 ? "OK" : errname(errno));
+	static const char *const files[] = { "mem", "environ", "fd/0" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "/proc/%s/%s", pid, files[i]);
+		int fd = open(p, O_RDONLY);
+		printf("%s: %s\n", files[i], fd >= 0 ? "OK" : errname(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -163,6 +184,8 @@ int main(int argc, char **argv)
 		sigreturn_rip();
 	else if (!strcmp(mode, "unix-connect") && argc > 2)
 		unix_connect(argv[2]);
+	else if (!strcmp(mode, "reach") && argc > 2)
+		reach(argv[2]);
 	else if (!strcmp(mode, "sockets"))
 		sockets();
 	else if (!strcmp(mode, "setid") && argc > 2)

@@ -335,14 +335,19 @@ int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 	snprintf(base, sizeof(base), "%s/pdvm-snapfuzz.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base))
+	if (!mkdtemp(base) || chmod(base, 0755))
 		die("mkdtemp");
 	syscall_init();
+	/* Files reopen with the domain's identity: pdvm's default account. */
+	struct domain_config who = { 0 };
+	char why[200];
+	if (config_resolve_user(&who, why, sizeof(why)))
+		die(why);
 	/* The operator allows what the image asks for: the root and its /w. */
 	char allow_w[300];
 	snprintf(allow_w, sizeof(allow_w), "%s/root/w", base);
 	char *allow[] = { allow_w, NULL };
-	struct restore_opts o = { .writable = allow };
+	struct restore_opts o = { .writable = allow, .cred = who.cred };
 	/* Hostile page tables are refused; a stub overwritten in the image
 	 * restores (its contents are never taken from the image). */
 	static const struct { enum craft c; int want; const char *what; } crafts[] = {
@@ -391,12 +396,23 @@ int main(void)
 		die("the unmutated image must pass the restore check");
 	/* Policy is the operator's: without --writable the image may not write
 	 * /w, and its root must lie inside --root. */
-	struct restore_opts no_w = { 0 }, other_root = { .root = "/usr", .writable = allow };
+	struct restore_opts no_w = { .cred = who.cred }, other_root = { .root = "/usr", .writable = allow,
+									  .cred = who.cred };
 	if (restore_check(img, &no_w) != EXIT_BAD_IMAGE)
 		die("an image that writes /w must be refused without --writable");
 	if (restore_check(img, &other_root) != EXIT_BAD_IMAGE)
 		die("an image whose root lies outside --root must be refused");
 	printf("operator policy: image writes refused without --writable, root outside --root refused: ok\n");
+	/* An open file the domain's user may not read (as /etc/shadow) is not
+	 * reopened for it, whatever the image says; root, the opt-in, may. */
+	char data[400];
+	snprintf(data, sizeof(data), "%s/root/data.txt", base);
+	struct restore_opts as_root = o;
+	as_root.cred = (struct dom_cred){ .as_root = true };
+	if (chmod(data, 0600) || restore_check(img, &o) != EXIT_BAD_IMAGE || restore_check(img, &as_root) != 0 ||
+	    chmod(data, 0644))
+		die("a file unreadable to the domain's user must not be reopened for it");
+	printf("open files reopen as the domain's user (a 0600 root file refused, accepted as root): ok\n");
 	snprintf(work, sizeof(work), "%s/work", base);
 	int counts[256] = { 0 }, bad = 0;
 	for (int i = 0; i < ITERATIONS; i++) {

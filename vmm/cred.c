@@ -1,0 +1,60 @@
+/* cred.c: per-thread host credentials — the domain's identity for guest work, pdvm's own for its set-up. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "cred.h"
+
+/*
+ * Credentials are per thread in the kernel; glibc's setresuid() and
+ * setgroups() would broadcast to every thread of the process (SIGSETXID),
+ * which would take the control and signal threads (which stay root) along.
+ * The raw syscalls change only the caller.
+ *
+ * After cred_enter a thread holds (ruid, euid, suid) = (uid, uid, 0): the
+ * kernel clears the effective capability set when the euid leaves 0 but
+ * keeps the permitted set while some uid is still 0, which is what lets
+ * cred_leave come back with setresuid(0, 0, 0). Every check that uses the
+ * fsuid (open, mkdir, connect to a UNIX socket), the euid (bind below 1024,
+ * signals) or the ruid (access(2), kill permission) sees the domain.
+ */
+static long raw(long nr, long a, long b, long c)
+{
+	return syscall(nr, a, b, c) < 0 ? -errno : 0;
+}
+
+int cred_enter(const struct dom_cred *c)
+{
+	if (c->as_root)
+		return 0;
+	/* A zeroed identity is no identity: root only by the explicit opt-in. */
+	if (c->uid == 0)
+		return -EPERM;
+	/* A thread a guest thread created (clone, fork) starts as the domain
+	 * already, without the capabilities to set it again. */
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (!getresuid(&ru, &eu, &su) && !getresgid(&rg, &eg, &sg) && ru == c->uid && eu == c->uid &&
+	    rg == c->gid && eg == c->gid)
+		return 0;
+	long r;
+	if ((r = raw(SYS_setgroups, 0, 0, 0)) ||
+	    (r = raw(SYS_setresgid, c->gid, c->gid, 0)) ||
+	    (r = raw(SYS_setresuid, c->uid, c->uid, 0)))
+		return (int)r;
+	return 0;
+}
+
+void cred_leave(const struct dom_cred *c)
+{
+	if (c->as_root)
+		return;
+	long r;
+	/* The uid first: setresgid needs the CAP_SETGID it brings back. */
+	if ((r = raw(SYS_setresuid, 0, 0, 0)) || (r = raw(SYS_setresgid, 0, 0, 0))) {
+		fprintf(stderr, "pdvm: back to root from uid %u: %s\n", c->uid, strerror((int)-r));
+		_exit(125);
+	}
+}
