@@ -171,6 +171,23 @@ DU_PDVM_MS=$(us_to_ms_f $((t1 - t0)))
 DU_TRAPS=$(num_or_na "$(sed -n 's/.*stats: traps=\([0-9]*\).*/\1/p' "$TMP/du.err" | tail -n1)")
 cmp -s "$TMP/du.n" "$TMP/du.p" && DU_SAME=yes || DU_SAME=no
 DU_RATIO=$(ratio "$DU_PDVM_MS" "$DU_NATIVE_MS")
+# The cost of the domain's identity (docs/security.md): the default unprivileged user against --user root
+# (no credential change at all), interleaved: a getpid trap, a static hello's start-up, du's file-system walk.
+id_gp=() id_gpr=() id_st=() id_str=() id_du=() id_dur=()
+for _ in $(seq "$REPS"); do
+	for u in pdvm root; do
+		g=$("$PDVM" run --user "$u" -- "$GUEST/getpid_loop" "$GETPIDS" 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')
+		t0=$(ms_now); "$PDVM" run --user "$u" -- "$GUEST/hello" >/dev/null 2>&1; t1=$(ms_now); s=$((t1 - t0))
+		t0=$(ms_now); "$PDVM" run --user "$u" -- /usr/bin/du -s "$DU_DIR" >/dev/null 2>&1; t1=$(ms_now); d=$((t1 - t0))
+		if [ "$u" = pdvm ]; then id_gp+=("$g"); id_st+=("$s"); id_du+=("$d"); else id_gpr+=("$g"); id_str+=("$s"); id_dur+=("$d"); fi
+	done
+done
+ID_GP=$(num_or_na "$(printf '%s\n' "${id_gp[@]}" | grep . | median)")
+ID_GP_ROOT=$(num_or_na "$(printf '%s\n' "${id_gpr[@]}" | grep . | median)")
+ID_ST=$(printf '%s\n' "${id_st[@]}" | median | awk '{ printf "%.2f", $1 / 1000 }')
+ID_ST_ROOT=$(printf '%s\n' "${id_str[@]}" | median | awk '{ printf "%.2f", $1 / 1000 }')
+ID_DU=$(printf '%s\n' "${id_du[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
+ID_DU_ROOT=$(printf '%s\n' "${id_dur[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }')
 # clock_gettime: native, pdvm as it comes (system calls without a stable TSC), pdvm with the vDSO forced on.
 CLK_N=$(num_or_na "$("$GUEST/clock_loop" 100000 | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')")
 CLK_P=$(num_or_na "$("$PDVM" run -- "$GUEST/clock_loop" 20000 2>/dev/null | sed -n 's/.*, \([0-9.]*\) us\/call.*/\1/p')")
@@ -468,6 +485,9 @@ printf 'trap floor: %s mode (%s); %s repetitions, medians\n\n' "$FLOOR_MODE" "$F
 printf '%-44s %14s %14s %10s\n' "python3 -c pass, start-up ms (median)" "$PY_NATIVE_MS" "$PY_PDVM_MS" "$PY_RATIO"
 printf '%-44s %14s %14s %10s\n' "du -s $DU_DIR, ms (same output: $DU_SAME)" "$DU_NATIVE_MS" "$DU_PDVM_MS" "$DU_RATIO"
 printf '%-44s %14s %14s %10s\n' "  du: traps in pdvm" "" "$DU_TRAPS" ""
+printf '%-44s %14s %14s %10s\n' "identity: getpid us/call (user root | pdvm)" "$ID_GP_ROOT" "$ID_GP" "$(ratio "$ID_GP" "$ID_GP_ROOT")"
+printf '%-44s %14s %14s %10s\n' "identity: hello start-up ms (root | pdvm)" "$ID_ST_ROOT" "$ID_ST" "$(ratio "$ID_ST" "$ID_ST_ROOT")"
+printf '%-44s %14s %14s %10s\n' "identity: du -s ms (root | pdvm)" "$ID_DU_ROOT" "$ID_DU" "$(ratio "$ID_DU" "$ID_DU_ROOT")"
 printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, system calls" "$CLK_N" "$CLK_P" "$(ratio "$CLK_P" "$CLK_N")"
 printf '%-44s %14s %14s %10s\n' "clock_gettime us/call, vDSO forced on" "$CLK_N" "$CLK_F" "$(ratio "$CLK_F" "$CLK_N")"
 printf '%-44s %14s %14s %10s\n' "signal raise+handle us (vs 5 trap floors)" "$SIG_FLOOR" "$SIG_P" "$(ratio "$SIG_P" "$SIG_FLOOR")"
@@ -573,6 +593,9 @@ cat >"$OUTF" <<EOF
               "signal_native_us": $(jnum "$SIG_N"), "signal_pdvm_us": $(jnum "$SIG_P"), "signal_five_trap_floors_us": $(jnum "$SIG_FLOOR"),
               "fork_exec_wait_native_us": $(jnum "$FE_NATIVE_US"), "fork_exec_wait_pdvm_us": $(jnum "$FE_PDVM_US"),
               "fork_exec_wait_ratio": $(jnum "$FE_RATIO") },
+  "identity": { "getpid_root_us": $(jnum "$ID_GP_ROOT"), "getpid_user_us": $(jnum "$ID_GP"), "getpid_ratio": $(jnum "$(ratio "$ID_GP" "$ID_GP_ROOT")"),
+                "startup_root_ms": $(jnum "$ID_ST_ROOT"), "startup_user_ms": $(jnum "$ID_ST"), "startup_ratio": $(jnum "$(ratio "$ID_ST" "$ID_ST_ROOT")"),
+                "du_root_ms": $(jnum "$ID_DU_ROOT"), "du_user_ms": $(jnum "$ID_DU"), "du_ratio": $(jnum "$(ratio "$ID_DU" "$ID_DU_ROOT")") },
   "net": $(net_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),

@@ -10,10 +10,10 @@ set -euo pipefail
 
 PKGS=(
 	build-essential gcc make
-	libconfig-dev liblz4-dev libjson-c-dev zlib1g-dev
+	libconfig-dev liblz4-dev libjson-c-dev zlib1g-dev libseccomp-dev
 	busybox-static cpio kmod xz-utils coreutils
 	qemu-system-x86 linux-image-amd64
-	nftables iproute2
+	nftables iproute2 procps
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system

@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "syscall.h"
 #include "trap.h"
+#include "vfilter.h"
 
 #define EXIT_PDVM_ERROR 125     /* pdvm itself failed (docker's convention) */
 #define EXIT_CANNOT_EXEC 126
@@ -254,6 +255,11 @@ struct domain *domain_new(const struct domain_config *c)
 	sig_block_host(); /* before any thread exists: only the signal thread takes them */
 	syscall_init();
 	open_log(d, c);
+	char why[200];
+	if (vfilter_init(d->log ? fileno(d->log) : -1, why, sizeof(why))) {
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, why);
+		return NULL;
+	}
 	return d;
 }
 

@@ -46,6 +46,7 @@ struct thread {
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
 	bool parked;                /* waiting in thread_park for a resume */
+	bool filter_inherited;      /* created by a filtered thread (vfilter.c) */
 	struct futex_waiter *waiting; /* set while blocked in futex wait */
 	struct {                    /* a timed call interrupted for a restart */
 		bool valid;

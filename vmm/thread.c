@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "../tools/config.h"
@@ -14,6 +16,7 @@
 #include "trap.h"
 #include "uaccess.h"
 #include "vdso.h"
+#include "vfilter.h"
 
 static __thread struct kvm_run *tls_run;
 
@@ -234,12 +237,18 @@ static void *thread_main(void *arg)
 	tls_run = t->vcpu.run;
 	proc_current = t->proc;
 	int spurious = 0;
-	/* Every host call this thread makes from here on is the guest's. */
-	int cr = cred_enter(&d->cred);
+	/* Every host call this thread makes from here on is the guest's,
+	 * and only of the kinds a guest's calls need. */
+	int cr = cred_enter(&d->cred), fr = cr ? 0 : vfilter_enter(t->filter_inherited);
+	/* Test hook (as CRIU_FAULT): what a hijacked vCPU thread would try
+	 * first, getting root back through the saved uid. */
+	const char *fault = getenv("PDVM_FAULT");
+	if (!cr && !fr && fault && !strcmp(fault, "seccomp"))
+		syscall(SYS_setresuid, 0, 0, 0);
 	dom_lock(d);
-	if (cr) {
-		fprintf(stderr, "pdvm: %s: thread %d: becoming uid %u: %s\n", d->cfg->name, t->tid,
-			d->cred.uid, strerror(-cr));
+	if (cr || fr) {
+		fprintf(stderr, "pdvm: %s: thread %d: %s: %s\n", d->cfg->name, t->tid,
+			cr ? "taking the domain's identity" : "seccomp filter", strerror(cr ? -cr : -fr));
 		dom_exit_group(d, 125);
 	}
 	for (;;) {
@@ -317,6 +326,7 @@ int thread_start(struct thread *t)
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	t->filter_inherited = vfilter_active();
 	int r = pthread_create(&t->host, &a, thread_main, t);
 	pthread_attr_destroy(&a);
 	return -r;

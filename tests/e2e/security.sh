@@ -83,14 +83,26 @@ if wait_sock victim "$vpid"; then
 	else
 		fail "control-socket-unreachable" "$(last_output)"
 	fi
+	# The victim's pdvm (start_run's pid is its timeout wrapper's).
+	dpid=$(pgrep -P "$vpid" -x pdvm | head -n1)
+	# Its vCPU thread runs under the seccomp filter (host view); pdvm's main thread does not.
+	filtered=0
+	for s in /proc/"$dpid"/task/*/status; do
+		grep -q '^Seccomp:[[:space:]]*2' "$s" 2>/dev/null && filtered=$((filtered + 1))
+	done
+	if [ -n "$dpid" ] && [ "$filtered" -ge 1 ] && grep -q '^Seccomp:[[:space:]]*0' "/proc/$dpid/status"; then
+		pass "vcpu-threads-under-seccomp"
+	else
+		fail "vcpu-threads-under-seccomp" "pdvm pid '$dpid': $filtered filtered threads; main: $(grep Seccomp: "/proc/$dpid/status" 2>&1)"
+	fi
 	# The other domain's pdvm, by its host pid: a real SIGKILL, PTRACE_ATTACH, and
 	# /proc/PID/mem, environ, fd/0. As root, the /proc opens all worked.
-	run_pdvm -- "$GUEST/holes" reach "$vpid"
-	if [ "$RC" = 0 ] && [ "$(grep -c ': ' "$OUT")" = 5 ] && ! grep -q ': OK$' "$OUT" &&
-	   kill -0 "$vpid" 2>/dev/null; then
+	run_pdvm -- "$GUEST/holes" reach "${dpid:-$vpid}"
+	if [ -n "$dpid" ] && [ "$RC" = 0 ] && [ "$(grep -c ': ' "$OUT")" = 5 ] && ! grep -q ': OK$' "$OUT" &&
+	   kill -0 "$dpid" 2>/dev/null; then
 		pass "other-domain-unreachable"
 	else
-		fail "other-domain-unreachable" "victim alive: $(kill -0 "$vpid" 2>/dev/null && echo yes || echo no); $(last_output)"
+		fail "other-domain-unreachable" "victim pdvm '$dpid' alive: $(kill -0 "$dpid" 2>/dev/null && echo yes || echo no); $(last_output)"
 	fi
 else
 	fail "control-socket-unreachable" "the victim domain did not start: $(tails "$SCRATCH/victim.err")"
@@ -124,6 +136,15 @@ if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "0 readable " ]; then
 	pass "user-root-opt-in"
 else
 	fail "user-root-opt-in" "exit $RC; $(last_output)"
+fi
+# A forbidden host call from a vCPU thread ends pdvm with a line naming it. The test hook
+# (PDVM_FAULT=seccomp) makes the call a hijacked thread would try first: setresuid(0, 0, 0),
+# root back through the saved uid.
+PDVM_FAULT=seccomp run_pdvm -- /bin/true
+if [ "$RC" = 125 ] && grep -q "seccomp: a vCPU thread made the host system call setresuid (117)" "$ERR"; then
+	pass "seccomp-forbidden-call-stops-pdvm"
+else
+	fail "seccomp-forbidden-call-stops-pdvm" "exit $RC; $(last_output)"
 fi
 run_pdvm --user no-such-account-here -- /bin/true
 if [ "$RC" = 125 ] && grep -q "no account 'no-such-account-here'" "$ERR"; then
