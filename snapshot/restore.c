@@ -347,6 +347,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 		}
 	}
 	cfg->cred = o->cred;
+	cfg->abstract_host = o->abstract_host;
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {

@@ -15,6 +15,7 @@ struct restore_opts {
 	const char *root;       /* NULL: "/" */
 	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
 	struct dom_cred cred;   /* the domain's host identity (never the image's) */
+	bool abstract_host;     /* the host's abstract UNIX names reachable */
 };
 
 /* Restores the image in dir and runs it in the foreground like `pdvm run`.

@@ -22,7 +22,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", "abstract_unix", NULL
 };
 
 static const char *const default_env[] = {
@@ -376,6 +376,13 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 			r = -1;
 		} else {
 			replace(&c->net_address, xstrdup(value));
+		}
+	} else if (!strcmp(key, "abstract_unix")) {
+		if (strcmp(value, "own") && strcmp(value, "host")) {
+			snprintf(why, n, "want own or host, got '%s'", value);
+			r = -1;
+		} else {
+			c->abstract_host = !strcmp(value, "host");
 		}
 	} else if (!strcmp(key, "user")) {
 		if (!(r = check_user(value, why, n)))

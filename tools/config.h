@@ -23,6 +23,7 @@ struct domain_config {
 	char *net_mode;      /* "host" (NULL) or "netns" (net/netns.h) */
 	char **publish;      /* NULL-terminated "HOSTPORT:DOMAINPORT[/udp]" (netns) */
 	char *net_address;   /* netns: the domain's address; NULL picks a free one */
+	bool abstract_host;  /* abstract_unix = "host": the host's abstract UNIX names reachable */
 	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER */
 	struct dom_cred cred; /* user resolved by config_resolve_user */
 };

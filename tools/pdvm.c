@@ -80,6 +80,9 @@ static const char run_usage_text[] =
 	"                         Every host call made for the program carries it;\n"
 	"                         'root' opts in to root's (unsafe: the program\n"
 	"                         then reaches whatever root can)\n"
+	"      --abstract-unix A  own (default): in the host's network, the domain\n"
+	"                         reaches only abstract UNIX names its own sockets\n"
+	"                         bound; host: also the host's (X11, D-Bus ...)\n"
 	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
 	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
 	"                         fail at start-up unless the host works that way\n"
@@ -93,7 +96,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT,
 };
 
 static const struct option run_options[] = {
@@ -109,6 +112,7 @@ static const struct option run_options[] = {
 	{ "address",  required_argument, NULL, OPT_ADDRESS },
 	{ "trap-backend", required_argument, NULL, OPT_TRAP },
 	{ "user",     required_argument, NULL, OPT_USER },
+	{ "abstract-unix", required_argument, NULL, OPT_ABSTRACT },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -143,6 +147,7 @@ static const char *option_key(int opt)
 	case OPT_PUBLISH: return "publish";
 	case OPT_ADDRESS: return "address";
 	case OPT_USER: return "user";
+	case OPT_ABSTRACT: return "abstract_unix";
 	default: return NULL;
 	}
 }
@@ -339,6 +344,7 @@ static const char restore_usage_text[] =
 	"                    narrows what the operator allows, never widens it\n"
 	"      --user USER   the domain's host identity, as for 'pdvm run' (default\n"
 	"                    " CONFIG_DEFAULT_USER "); never taken from the image\n"
+	"      --abstract-unix A  own or host, as for 'pdvm run' (default own)\n"
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
@@ -359,6 +365,7 @@ static int cmd_restore(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "writable", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "abstract-unix", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'c' },
@@ -391,8 +398,9 @@ static int cmd_restore(int argc, char **argv)
 		case 'r':
 		case 'w':
 		case 'u':
-			if (config_set(&pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : "user", optarg,
-				       err, sizeof(err)) < 0) {
+		case 'a':
+			if (config_set(&pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
+				       "abstract_unix", optarg, err, sizeof(err)) < 0) {
 				fprintf(stderr, "pdvm restore: --%s\nSee 'pdvm restore --help'.\n", err);
 				config_free(&pol);
 				return EXIT_USAGE;
@@ -432,6 +440,7 @@ static int cmd_restore(int argc, char **argv)
 	}
 	fflush(stdout);
 	o.cred = pol.cred;
+	o.abstract_host = pol.abstract_host;
 	o.root = pol.root;
 	o.writable = pol.writable;
 	int st = check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);

@@ -245,6 +245,8 @@ struct domain *domain_new(const struct domain_config *c)
 	pthread_condattr_destroy(&ca);
 	d->cfg = c;
 	d->cred = c->cred;
+	/* A netns of its own has its own abstract names. */
+	d->abstract_host = c->abstract_host || c->net_mode;
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();
 	d->next_tid = d->pid + 1;

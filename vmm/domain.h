@@ -105,6 +105,7 @@ struct domain {
 	int fg_pgid;                /* foreground process group of the terminal */
 	const struct domain_config *cfg;
 	struct dom_cred cred;       /* host identity of guest work (cred.c) */
+	bool abstract_host;         /* the host's abstract UNIX names reachable (sock.c) */
 
 	struct thread *threads[MAX_THREADS];
 	int nthreads;               /* live threads */

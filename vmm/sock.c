@@ -1,4 +1,5 @@
 /* sock.c: the socket state beside each host socket — listen backlog, the restart queue served before the host socket — and the wait and SIGPIPE every socket call shares. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -245,6 +246,40 @@ static int unix_target(struct domain *d, const char *path, struct sockaddr_un *u
 	return 0;
 }
 
+/* Whether a socket of this pdvm (so of its domain: pdvm's own sockets have
+ * path names) holds this abstract name. The host's view, so that autobound
+ * names (a datagram client's reply address) count, and so that a restore
+ * reconnecting before the fd tables are filled sees the sockets it made. */
+static bool abstract_own(const struct sockaddr_un *un, socklen_t sl)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		return false;
+	bool own = false;
+	struct dirent *e;
+	while (!own && (e = readdir(dir))) {
+		int fd = atoi(e->d_name);
+		struct sockaddr_un mine;
+		socklen_t ml = sizeof(mine);
+		own = e->d_name[0] != '.' && fd != dirfd(dir) &&
+		      getsockname(fd, (struct sockaddr *)&mine, &ml) == 0 && ml == sl &&
+		      mine.sun_family == AF_UNIX && !memcmp(&mine, un, sl);
+	}
+	closedir(dir);
+	return own;
+}
+
+/* The host's abstract UNIX names (X11, D-Bus, containerd shims ...) have no
+ * file system permissions to stop an unprivileged process. In the host's
+ * network namespace a domain reaches only the names its own sockets hold,
+ * unless the operator allowed the host's (abstract_unix = "host"); what it
+ * cannot reach looks unbound (ECONNREFUSED). Its own netns has its own
+ * abstract namespace. */
+static bool abstract_reachable(struct domain *d, const struct sockaddr_un *un, socklen_t sl)
+{
+	return d->abstract_host || abstract_own(un, sl);
+}
+
 int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd,
 		   struct sock_uname **name)
 {
@@ -268,6 +303,10 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 		memcpy(&u->sa, un, *sl);
 	}
 	if (un->sun_path[0] == '\0') { /* abstract: no file system */
+		if (!bind && !abstract_reachable(d, un, *sl)) {
+			sock_uname_free(u);
+			return -ECONNREFUSED;
+		}
 		if (name)
 			*name = u;
 		return 0;

@@ -29,7 +29,8 @@
  *
  * The list is what the VMM calls for a guest (vmm/sys_*.c, gio.c, sock.c,
  * path.c), what glibc does underneath (malloc, pthread_create, the kick
- * signal) and what a sanitizer build needs to report. Left out on purpose:
+ * signal, kcmp of its own fds for SCM_RIGHTS) and what a sanitizer build
+ * needs to report. Left out on purpose:
  * set*id and setgroups (the saved uid 0 stays out of reach: cred.c),
  * execve, fork (clone without CLONE_THREAD), ptrace, setns, unshare,
  * mount, kill of other processes, bpf, io_uring, userfaultfd, keyctl,
@@ -131,6 +132,8 @@ static int build(char *why, size_t n)
 	    (r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, none)) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, SCMP_A0(SCMP_CMP_EQ, 0))) ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kcmp), 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+				  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_SECCOMP))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME))) ||

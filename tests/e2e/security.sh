@@ -71,6 +71,26 @@ else
 	fail "unix-connect-symlink-stays-in-root" "the host listeners did not start"
 fi
 
+# Abstract UNIX names of the host (X11, D-Bus ...) have no permissions to stop anyone: in the
+# host's network a domain reaches only those its own sockets hold, unless the operator says
+# --abstract-unix host. Unreachable looks unbound: ECONNREFUSED.
+ABS=pdvm-e2e-abstract-$$
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind("\0" + sys.argv[1]); s.listen(8); time.sleep(120)' "$ABS" &
+BGPIDS+=("$!")
+for _ in $(seq 50); do grep -q "@$ABS\$" /proc/net/unix && break; sleep 0.1; done
+run_pdvm -- "$GUEST/holes" unix-connect "@$ABS"
+own=$(cat "$OUT")
+run_pdvm --abstract-unix host -- "$GUEST/holes" unix-connect "@$ABS"
+host=$(grep '^connect:' "$OUT")
+run_pdvm -- "$GUEST/holes" abstract-self "$ABS-own"
+if [ "$(grep '^connect:' <<<"$own")" = "connect: ECONNREFUSED" ] && [ "$host" = "connect: OK" ] && [ "$RC" = 0 ] &&
+   [ "$(grep '^connect:' "$OUT" | tr '\n' ' ')" = "connect: OK connect: ECONNREFUSED " ]; then
+	pass "host-abstract-unix-unreachable"
+else
+	fail "host-abstract-unix-unreachable" "default: $own; --abstract-unix host: $host; own name: $(last_output)"
+fi
+
 # pdvm's control sockets are out of reach even with the host's / as root: EACCES, as for
 # an unprivileged process in root's private directory.
 : >"$SCRATCH/victim.out"

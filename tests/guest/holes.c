@@ -1,7 +1,8 @@
-/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR | sockets | unix-connect PATH | reach PID */
+/* holes.c: security holes a hostile guest tried, one mode each; every attempt must get Linux's answer. Usage: holes clone-tls | sigreturn-rip | setid WRITABLE_DIR | sockets | unix-connect PATH|@ABSTRACT | abstract-self NAME | reach PID */
 #include "guest.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -144,15 +145,57 @@ static void sockets(void)
 
 /* Prints how a connect to UNIX socket PATH ends: "connect: OK" or the errno
  * name; the caller knows what it must be. */
+static socklen_t unix_addr(struct sockaddr_un *a, const char *path)
+{
+	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (path[0] != '@') {
+		snprintf(a->sun_path, sizeof(a->sun_path), "%s", path);
+		return sizeof(*a);
+	}
+	/* "@NAME": the abstract name NAME, its length exactly */
+	size_t n = strlen(path + 1) < sizeof(a->sun_path) - 1 ? strlen(path + 1) : sizeof(a->sun_path) - 1;
+	memcpy(a->sun_path + 1, path + 1, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
 static void unix_connect(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	struct sockaddr_un a;
+	socklen_t al = unix_addr(&a, path);
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	check(s >= 0, "socket");
-	int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	int r = connect(s, (struct sockaddr *)&a, al);
 	printf("connect: %s\n", r == 0 ? "OK" : errname(errno));
 	close(s);
+}
+
+/* The domain's own abstract name stays reachable: bind, listen, connect. */
+static void abstract_self(const char *name)
+{
+	struct sockaddr_un a;
+	char at[100];
+	snprintf(at, sizeof(at), "@%s", name);
+	socklen_t al = unix_addr(&a, at);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	check(l >= 0 && bind(l, (struct sockaddr *)&a, al) == 0 && listen(l, 1) == 0, "bind and listen on @%s", name);
+	unix_connect(at);
+	close(l);
+	unix_connect(at);   /* closed: nobody holds it now */
+	/* A datagram server answers a client's autobound name. */
+	int sv = socket(AF_UNIX, SOCK_DGRAM, 0), cl = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un from;
+	socklen_t fl = sizeof(from);
+	sa_family_t fam = AF_UNIX;
+	char b[8];
+	check(bind(sv, (struct sockaddr *)&a, al) == 0 && bind(cl, (struct sockaddr *)&fam, sizeof(fam)) == 0,
+	      "bind a datagram server, autobind a client");
+	check(sendto(cl, "q", 1, 0, (struct sockaddr *)&a, al) == 1 &&
+	      recvfrom(sv, b, sizeof(b), 0, (struct sockaddr *)&from, &fl) == 1 && fl > sizeof(sa_family_t),
+	      "the client's datagram arrives from its autobound name");
+	check(sendto(sv, "r", 1, 0, (struct sockaddr *)&from, fl) == 1 && recv(cl, b, sizeof(b), 0) == 1,
+	      "the answer reaches the autobound name");
+	close(sv);
+	close(cl);
 }
 
 /* What a domain can do to host process PID (another domain's pdvm): one
@@ -184,6 +227,8 @@ int main(int argc, char **argv)
 		sigreturn_rip();
 	else if (!strcmp(mode, "unix-connect") && argc > 2)
 		unix_connect(argv[2]);
+	else if (!strcmp(mode, "abstract-self") && argc > 2)
+		abstract_self(argv[2]);
 	else if (!strcmp(mode, "reach") && argc > 2)
 		reach(argv[2]);
 	else if (!strcmp(mode, "sockets"))

@@ -72,6 +72,10 @@ static uint64_t set_user(uint64_t pte, gva_t va, uint64_t size, void *arg)
 	return pte | PTE_U;
 }
 
+/* What an image claims about its own policy, rewritten just before the
+ * domain section is written (NULL: the truth). */
+static void (*policy_lie)(struct domain_config *c);
+
 /* Hand-made hostile images: page tables that would give the guest its own
  * tables or the trap stub. */
 enum craft { CRAFT_NONE, CRAFT_USER_MAPS_TABLE, CRAFT_USER_KERNEL_PAGE, CRAFT_STUB_GARBAGE, CRAFT_BAD_NAME };
@@ -143,6 +147,8 @@ static void make_image(const char *dir, enum craft craft)
 	if (img_begin(&w, img, err, sizeof(err)))
 		die(err);
 	struct sbuf b = { 0 };
+	if (policy_lie)
+		policy_lie(&c);
 	snap_put_domain(d, &b);
 	put(&w, "domain", &b);
 	snap_put_mm(d, &b);
@@ -331,6 +337,66 @@ static void mutate(const char *dir, int kind)
 	free(p);
 }
 
+static void set_writable(struct domain_config *c, char **l)
+{
+	for (char **p = c->writable; p && *p; p++)
+		free(*p);
+	free(c->writable);
+	c->writable = l;
+}
+static void lie_write_all(struct domain_config *c) { set_writable(c, list("/", NULL)); }
+static void lie_write_up(struct domain_config *c) { set_writable(c, list("/w/../..", NULL)); }
+static void lie_write_etc(struct domain_config *c) { set_writable(c, list("/w", "/etc")); }
+static void lie_root_up(struct domain_config *c) { free(c->root); c->root = xstrdup("/"); }
+static void lie_name(struct domain_config *c) { free(c->name); c->name = xstrdup("../../etc/cron.d/x"); }
+static void lie_log(struct domain_config *c) { free(c->log); c->log = xstrdup("/etc/pdvm-fuzz-log"); }
+static void lie_cwd(struct domain_config *c) { free(c->cwd); c->cwd = xstrdup("/../../../etc"); }
+
+/* Images that lie about their policy: each is refused with a message, or
+ * restores with what the operator allowed (never the image's log). */
+static void policy_fuzz(const struct restore_opts *o)
+{
+	static const struct { void (*lie)(struct domain_config *); int want; const char *what; } lies[] = {
+		{ lie_write_all, EXIT_BAD_IMAGE, "writable / (the operator allows only /w)" },
+		{ lie_write_up, EXIT_BAD_IMAGE, "writable /w/../.." },
+		{ lie_write_etc, EXIT_BAD_IMAGE, "writable /w and /etc" },
+		{ lie_root_up, EXIT_BAD_IMAGE, "root / (the operator's root is the domain's)" },
+		{ lie_name, EXIT_BAD_IMAGE, "a name that is a path" },
+		{ lie_log, 0, "a log in /etc (ignored: the default log)" },
+		{ lie_cwd, EXIT_BAD_IMAGE, "a cwd above the root (resolves inside it, where no etc is)" },
+	};
+	/* The operator: root BASE/root, /w in it writable. */
+	struct restore_opts in_root = *o;
+	char oroot[300], msg[400], w[] = "/w";
+	char *allow[] = { w, NULL };
+	snprintf(oroot, sizeof(oroot), "%s/root", base);
+	in_root.root = oroot;
+	in_root.writable = allow;
+	snprintf(msg, sizeof(msg), "%s/policy.err", base);
+	int saved = dup(2);
+	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		char dir[300];
+		snprintf(dir, sizeof(dir), "%s/lie%zu", base, i);
+		policy_lie = lies[i].lie;
+		make_image(dir, CRAFT_NONE);
+		policy_lie = NULL;
+		int e = open(msg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(e, 2);
+		int r = restore_check(dir, &in_root);
+		dup2(saved, 2);
+		close(e);
+		struct stat st;
+		bool said = stat(msg, &st) == 0 && st.st_size > 0;
+		printf("image lying about its policy, %s: restore check %d (want %d)%s\n", lies[i].what, r,
+		       lies[i].want, r && said ? ", with a message" : "");
+		if (r != lies[i].want || (r && !said))
+			die(lies[i].what);
+		if (access("/etc/pdvm-fuzz-log", F_OK) == 0)
+			die("a restore wrote the image's log path");
+	}
+	close(saved);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -387,6 +453,7 @@ int main(void)
 		printf("kernel area rebuilt from the binary: ok\n");
 		domain_free(kd);
 	}
+	policy_fuzz(&o);
 	char dir0[300];
 	snprintf(dir0, sizeof(dir0), "%s/img", base);
 	make_image(dir0, CRAFT_NONE);
