@@ -85,6 +85,7 @@ else
 	CPU_M=100; GETPIDS=20000; FLOOR_N=20000; REMAP_N=10000
 fi
 TMP=$(mktemp -d)
+chmod 755 "$TMP" # domains run as an unprivileged user: they look for their stop files in here
 trap 'rm -rf "$TMP"' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -151,11 +151,18 @@ if [ "$status" = "$want" ] && [ -n "$did" ] && [ "$did" = "$(cat "$OUT")" ]; the
 else
 	fail "proc-status-tells-the-identity" "status: $status (want $want); id: $did; natively as pdvm: $(cat "$OUT")"
 fi
-run_pdvm --user root -- /bin/sh -c 'id -u; head -c 4 /etc/shadow >/dev/null && echo readable'
-if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "0 readable " ]; then
+# The opt-in as a config file says it, and the log names it unsafe.
+cat >"$SCRATCH/root.cfg" <<EOF
+name = "as-root";
+user = "root";
+command = ["/bin/sh", "-c", "id -u; head -c 4 /etc/shadow >/dev/null && echo readable"];
+log = "$SCRATCH/as-root.log";
+EOF
+run_pdvm "$SCRATCH/root.cfg"
+if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "0 readable " ] && grep -q "identity: root.*unsafe" "$SCRATCH/as-root.log"; then
 	pass "user-root-opt-in"
 else
-	fail "user-root-opt-in" "exit $RC; $(last_output)"
+	fail "user-root-opt-in" "exit $RC; log: $(grep identity "$SCRATCH/as-root.log" 2>&1); $(last_output)"
 fi
 # A forbidden host call from a vCPU thread ends pdvm with a line naming it. The test hook
 # (PDVM_FAULT=seccomp) makes the call a hijacked thread would try first: setresuid(0, 0, 0),
