@@ -200,6 +200,69 @@ static long sys_getresgid(struct thread *t, const uint64_t a[6])
 	return put_ids(t, a, t->dom->cred.gid);
 }
 
+/* The set*id calls, as Linux answers a process whose real, effective and
+ * saved ids are all the domain's and that has no CAP_SETUID/CAP_SETGID:
+ * setting an id to the one it has succeeds (and changes nothing), any
+ * other is EPERM, -1 leaves one alone. The host identity never changes
+ * on a guest's request (cred.c); root opted in keeps uid 0. */
+static long same_ids(uint32_t have, const uint64_t a[6], int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((uint32_t)a[i] != (uint32_t)-1 && (uint32_t)a[i] != have)
+			return -EPERM;
+	return 0;
+}
+
+static long sys_setuid(struct thread *t, const uint64_t a[6])
+{
+	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(t->dom->cred.uid, a, 1);
+}
+
+static long sys_setgid(struct thread *t, const uint64_t a[6])
+{
+	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(t->dom->cred.gid, a, 1);
+}
+
+static long sys_setreuid(struct thread *t, const uint64_t a[6])
+{
+	return same_ids(t->dom->cred.uid, a, 2);
+}
+
+static long sys_setregid(struct thread *t, const uint64_t a[6])
+{
+	return same_ids(t->dom->cred.gid, a, 2);
+}
+
+static long sys_setresuid(struct thread *t, const uint64_t a[6])
+{
+	return same_ids(t->dom->cred.uid, a, 3);
+}
+
+static long sys_setresgid(struct thread *t, const uint64_t a[6])
+{
+	return same_ids(t->dom->cred.gid, a, 3);
+}
+
+/* They return the old fs id whatever happens. */
+static long sys_setfsuid(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	return t->dom->cred.uid;
+}
+
+static long sys_setfsgid(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	return t->dom->cred.gid;
+}
+
+/* Needs CAP_SETGID whatever the list: the domain has none. */
+static long sys_setgroups(struct thread *t, const uint64_t a[6])
+{
+	(void)t;
+	return (int)a[0] < 0 || a[0] > 65536 ? -EINVAL : -EPERM;
+}
+
 static long sys_getgroups(struct thread *t, const uint64_t a[6])
 {
 	int size = (int)a[0], n;
@@ -671,6 +734,15 @@ const struct syscall_desc sys_misc_table[] = {
 	{ SYS_getresuid, "getresuid", sys_getresuid },
 	{ SYS_getresgid, "getresgid", sys_getresgid },
 	{ SYS_getgroups, "getgroups", sys_getgroups },
+	{ SYS_setuid, "setuid", sys_setuid },
+	{ SYS_setgid, "setgid", sys_setgid },
+	{ SYS_setreuid, "setreuid", sys_setreuid },
+	{ SYS_setregid, "setregid", sys_setregid },
+	{ SYS_setresuid, "setresuid", sys_setresuid },
+	{ SYS_setresgid, "setresgid", sys_setresgid },
+	{ SYS_setfsuid, "setfsuid", sys_setfsuid },
+	{ SYS_setfsgid, "setfsgid", sys_setfsgid },
+	{ SYS_setgroups, "setgroups", sys_setgroups },
 	{ SYS_personality, "personality", sys_personality },
 	{ SYS_uname, "uname", sys_uname },
 	{ SYS_sysinfo, "sysinfo", sys_sysinfo },

@@ -151,6 +151,10 @@ if [ "$status" = "$want" ] && [ -n "$did" ] && [ "$did" = "$(cat "$OUT")" ]; the
 else
 	fail "proc-status-tells-the-identity" "status: $status (want $want); id: $did; natively as pdvm: $(cat "$OUT")"
 fi
+# The guest's own set*id calls get what an unprivileged process gets: its own ids are fine,
+# others and setgroups are EPERM (they were ENOSYS, and the host identity never moves).
+compare "set-ids-as-unprivileged" -- /usr/bin/python3 "$(pwd)/tests/guest/py/ids.py"
+
 # The opt-in as a config file says it, and the log names it unsafe.
 cat >"$SCRATCH/root.cfg" <<EOF
 name = "as-root";
