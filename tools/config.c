@@ -307,6 +307,16 @@ int config_resolve_user(struct domain_config *c, char *err, size_t errlen)
 	/* uid 0 is root with or without a group: the opt-in, all or nothing. */
 	if (cr.uid == 0)
 		cr = (struct dom_cred){ .as_root = true };
+	/* pdvm run by an unprivileged user (one in group kvm): the domain is
+	 * that user, who cannot become another. */
+	if (geteuid() != 0) {
+		struct dom_cred me = { .uid = (uint32_t)geteuid(), .gid = (uint32_t)getegid(), .own = true };
+		if (c->user && (cr.as_root || cr.uid != me.uid || cr.gid != me.gid)) {
+			snprintf(err, errlen, "user: '%s': only root can run a domain as another user", c->user);
+			return -1;
+		}
+		cr = me;
+	}
 	c->cred = cr;
 	return 0;
 }

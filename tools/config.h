@@ -53,7 +53,8 @@ char *config_default_log(const char *name);
 /* Resolves c->user (the default account if unset) into c->cred: "root" or
  * "0" opt in to root; a name is looked up in the host's passwd (its primary
  * group); UID[:GID] is taken as given (GID defaults to the account's group,
- * else to UID). 0, or -1 with why in err. */
+ * else to UID). When pdvm itself runs unprivileged, the domain is that
+ * user (own) and naming another is an error. 0, or -1 with why in err. */
 int config_resolve_user(struct domain_config *c, char *err, size_t errlen);
 void config_free(struct domain_config *c);
 /* Parses sizes like 512M, 2G, 1048576. Returns -1 on a bad string. */

@@ -27,7 +27,7 @@ static long raw(long nr, long a, long b, long c)
 
 int cred_enter(const struct dom_cred *c)
 {
-	if (c->as_root)
+	if (c->as_root || c->own)
 		return 0;
 	/* A zeroed identity is no identity: root only by the explicit opt-in. */
 	if (c->uid == 0)
@@ -49,7 +49,7 @@ int cred_enter(const struct dom_cred *c)
 
 void cred_leave(const struct dom_cred *c)
 {
-	if (c->as_root)
+	if (c->as_root || c->own)
 		return;
 	long r;
 	/* The uid first: setresgid needs the CAP_SETGID it brings back. */

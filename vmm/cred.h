@@ -11,6 +11,7 @@
 struct dom_cred {
 	uint32_t uid, gid;
 	bool as_root;
+	bool own;       /* pdvm itself runs unprivileged as uid/gid: nothing to change */
 };
 
 /* Makes the calling thread (only it: raw syscalls, not glibc's

@@ -177,6 +177,24 @@ if [ "$RC" = 125 ] && grep -q "seccomp: a vCPU thread made the host system call 
 else
 	fail "seccomp-forbidden-call-stops-pdvm" "exit $RC; $(last_output)"
 fi
+# pdvm run by an unprivileged member of /dev/kvm's group: the domain is that user, who
+# cannot name another.
+kvm_gid=$(stat -c %g /dev/kvm)
+if [ "$kvm_gid" != 0 ] && [ "$(stat -c %a /dev/kvm | cut -c2)" -ge 6 ]; then
+	as_nobody=(setpriv --reuid=65534 --regid=65534 --groups="$kvm_gid" --)
+	out=$("${as_nobody[@]}" timeout 60 "$PDVM" run -- /usr/bin/id -u 2>/dev/null)
+	rc=$?
+	"${as_nobody[@]}" timeout 60 "$PDVM" run --user root -- /usr/bin/id -u >/dev/null 2>"$SCRATCH/nobody.err"
+	rc2=$?
+	if [ "$rc" = 0 ] && [ "$out" = 65534 ] && [ "$rc2" = 125 ] &&
+	   grep -q "only root can run a domain as another user" "$SCRATCH/nobody.err"; then
+		pass "unprivileged-pdvm-runs-as-its-user"
+	else
+		fail "unprivileged-pdvm-runs-as-its-user" "exit $rc, id -u '$out'; --user root: exit $rc2 $(cat "$SCRATCH/nobody.err")"
+	fi
+else
+	skip "unprivileged-pdvm-runs-as-its-user" "/dev/kvm is not open to a group here"
+fi
 run_pdvm --user no-such-account-here -- /bin/true
 if [ "$RC" = 125 ] && grep -q "no account 'no-such-account-here'" "$ERR"; then
 	pass "unknown-user-refused"
