@@ -260,8 +260,46 @@ static void test_good(void)
 	free(realsub);
 }
 
+/* The identity: syntax at config_set, meaning at config_resolve_user. */
+static void test_user(void)
+{
+	char err[256];
+	static const char *const bad[] = { "", "-x", "4294967295", "12:", "12:x", "a b", "x/y",
+		"an-account-name-longer-than-32-chars", NULL };
+	for (int i = 0; bad[i]; i++) {
+		struct domain_config c = { 0 };
+		CHECK(config_set(&c, "user", bad[i], err, sizeof(err)) == -1 && strstr(err, "user:"),
+		      "bad user '%s' accepted", bad[i]);
+		config_free(&c);
+	}
+	struct domain_config c = { 0 };
+	CHECK(config_set(&c, "user", "123:456", err, sizeof(err)) == 0 &&
+	      config_resolve_user(&c, err, sizeof(err)) == 0, "123:456: %s", err);
+	if (geteuid() == 0) {
+		CHECK(c.cred.uid == 123 && c.cred.gid == 456 && !c.cred.as_root && !c.cred.own, "123:456 resolved");
+		CHECK(config_set(&c, "user", "root", err, sizeof(err)) == 0 &&
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.as_root && c.cred.uid == 0 &&
+		      c.cred.gid == 0, "root is the opt-in");
+		CHECK(config_set(&c, "user", "0:1000", err, sizeof(err)) == 0 &&
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.as_root && c.cred.gid == 0,
+		      "uid 0 is root whatever the group");
+		CHECK(config_set(&c, "user", "no-such-account-anywhere", err, sizeof(err)) == 0 &&
+		      config_resolve_user(&c, err, sizeof(err)) == -1 && strstr(err, "no account"),
+		      "an unknown account: %s", err);
+		CHECK(config_set(&c, "user", "nobody", err, sizeof(err)) == 0 &&
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.uid == 65534, "nobody by name");
+	} else {
+		CHECK(c.cred.own && c.cred.uid == geteuid(), "unprivileged: own identity");
+	}
+	CHECK(config_set(&c, "abstract_unix", "host", err, sizeof(err)) == 0 && c.abstract_host &&
+	      config_set(&c, "abstract_unix", "own", err, sizeof(err)) == 0 && !c.abstract_host &&
+	      config_set(&c, "abstract_unix", "all", err, sizeof(err)) == -1, "abstract_unix");
+	config_free(&c);
+}
+
 int main(void)
 {
+	test_user();
 	char cmd[PATH_MAX + 16];
 
 	snprintf(dir, sizeof(dir), "/tmp/pdvm-test-config.XXXXXX");
