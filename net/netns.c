@@ -57,13 +57,14 @@ static int ip(const char *const args[], const char *input, char *err, size_t err
 	return tool_run("ip", args, input, NULL, 0, err, errlen);
 }
 
-/* Removes namespace and table `name` and its record (errors ignored). */
+/* Removes namespace and table `name` and its record (errors ignored), from
+ * the host's namespace. */
 static void remove_ns(const char *name, const char *rec)
 {
 	char err[256], s[160];
-	ip((const char *const[]){ "netns", "del", name, NULL }, NULL, err, sizeof(err));
+	tool_run_host("ip", (const char *const[]){ "netns", "del", name, NULL }, NULL, err, sizeof(err));
 	snprintf(s, sizeof(s), "add table ip %s\ndelete table ip %s\n", name, name);
-	tool_nft(s, err, sizeof(err));
+	tool_run_host("nft", (const char *const[]){ "-f", "-", NULL }, s, err, sizeof(err));
 	if (rec)
 		unlink(rec);
 }
@@ -256,7 +257,9 @@ void netns_leave(void)
 	if (!cur.active)
 		return;
 	cur.active = false;
-	if (cur.hostns >= 0 && setns(cur.hostns, CLONE_NEWNET) < 0)
+	/* The spawner works from the host's namespace; without it, go back
+	 * there (a filtered pdvm may not setns: it has the spawner). */
+	if (!tool_spawner_running() && cur.hostns >= 0 && setns(cur.hostns, CLONE_NEWNET) < 0)
 		fprintf(stderr, "pdvm: back to the host's network namespace: %s\n", strerror(errno));
 	remove_ns(cur.name, cur.rec);
 	if (cur.recfd >= 0)

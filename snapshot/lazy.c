@@ -157,6 +157,7 @@ static void *lazy_thread(void *arg)
 	struct lazy *z = arg;
 	sigset_t all;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS); /* seccomp's report (vmm/vfilter.c) */
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		struct pollfd p[2] = { { z->uffd, POLLIN, 0 }, { z->stopfd, POLLIN, 0 } };

@@ -348,6 +348,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 	}
 	cfg->cred = o->cred;
 	cfg->abstract_host = o->abstract_host;
+	cfg->filter_all = o->filter_all;
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {

@@ -16,6 +16,7 @@ struct restore_opts {
 	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
 	struct dom_cred cred;   /* the domain's host identity (never the image's) */
 	bool abstract_host;     /* the host's abstract UNIX names reachable */
+	bool filter_all;        /* pdvm's own threads under seccomp too (the spawner runs) */
 };
 
 /* Restores the image in dir and runs it in the foreground like `pdvm run`.

@@ -24,6 +24,7 @@ struct domain_config {
 	char **publish;      /* NULL-terminated "HOSTPORT:DOMAINPORT[/udp]" (netns) */
 	char *net_address;   /* netns: the domain's address; NULL picks a free one */
 	bool abstract_host;  /* abstract_unix = "host": the host's abstract UNIX names reachable */
+	bool filter_all;     /* pdvm's own threads under seccomp too (set once the tool spawner runs) */
 	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER */
 	struct dom_cred cred; /* user resolved by config_resolve_user */
 };

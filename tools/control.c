@@ -560,8 +560,10 @@ int control_start(struct domain *d, const char *name, char *err, size_t errlen)
 	}
 	/* The thread starts with every signal blocked (it inherits our mask):
 	 * the vCPU kick signal must never land here and cut a request short,
-	 * and signals meant for the process are for the vCPU threads to take. */
+	 * and signals meant for the process are for the vCPU threads to take.
+	 * SIGSYS stays open: blocked, seccomp's would kill without a word. */
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	r = -pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (r) {
 		snprintf(err, errlen, "pthread_sigmask: %s", strerror(-r));

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "netns.h"
+#include "tool.h"
 #include "control.h"
 #include "../snapshot/restore.h"
 #include "domain.h"
@@ -312,6 +313,13 @@ static int cmd_run(int argc, char **argv)
 	if (cfg.verbose)
 		print_config(&cfg);
 
+	/* Before any thread and the namespace: ip and nft run there from
+	 * now on, so that pdvm's own threads can go under seccomp too. */
+	if (tool_spawner_start(err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm run: %s\n", err);
+		goto out;
+	}
+	cfg.filter_all = true;
 	if (cfg.net_mode && netns_enter(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pdvm run: network: %s\n", err);
 		goto out;
@@ -439,6 +447,14 @@ static int cmd_restore(int argc, char **argv)
 		return EXIT_PDVM;
 	}
 	fflush(stdout);
+	if (!check) {
+		if (tool_spawner_start(err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm restore: %s\n", err);
+			config_free(&pol);
+			return EXIT_PDVM;
+		}
+		o.filter_all = true;
+	}
 	o.cred = pol.cred;
 	o.abstract_host = pol.abstract_host;
 	o.root = pol.root;

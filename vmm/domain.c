@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -304,6 +305,16 @@ int domain_start_wait(struct domain *d, int status)
 {
 	const struct domain_config *c = d->cfg;
 	bool clean = true;
+	/* Set-up is over: from here on pdvm's own threads need no exec,
+	 * setns or set*id either (test hook: PDVM_FAULT=seccomp-main). */
+	char why[200];
+	if (status == 0 && c->filter_all && vfilter_process(&d->cred, why, sizeof(why))) {
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, why);
+		status = EXIT_PDVM_ERROR;
+	}
+	const char *fault = getenv("PDVM_FAULT");
+	if (status == 0 && c->filter_all && fault && !strcmp(fault, "seccomp-main"))
+		syscall(SYS_setns, -1, 0);
 	dom_lock(d);
 	if (status == 0) {
 		char cerr[512] = "";

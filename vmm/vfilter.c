@@ -18,6 +18,7 @@
 #include <seccomp.h>
 
 #include "vfilter.h"
+#include "cred.h"
 
 /*
  * Why only vCPU threads: a thread that runs guest code handles every byte
@@ -29,8 +30,8 @@
  *
  * The list is what the VMM calls for a guest (vmm/sys_*.c, gio.c, sock.c,
  * path.c), what glibc does underneath (malloc, pthread_create, the kick
- * signal, kcmp of its own fds for SCM_RIGHTS) and what a sanitizer build
- * needs to report. Left out on purpose:
+ * signal, kcmp of its own fds for SCM_RIGHTS), what a sanitizer build
+ * needs to report, and more filters (which only ever narrow). Left out on purpose:
  * set*id and setgroups (the saved uid 0 stays out of reach: cred.c),
  * execve, fork (clone without CLONE_THREAD), ptrace, setns, unshare,
  * mount, kill of other processes, bpf, io_uring, userfaultfd, keyctl,
@@ -48,7 +49,7 @@ static const char *const allowed[] = {
 	"getdents64", "readlink", "readlinkat", "mkdir", "mkdirat", "mknodat", "unlink", "unlinkat",
 	"rmdir", "symlink", "symlinkat", "link", "linkat", "rename", "renameat", "renameat2", "chmod",
 	"fchmod", "fchmodat", "fchown", "fchownat", "lchown", "utimensat", "ftruncate", "truncate",
-	"fsync", "fdatasync", "sync_file_range", "sendfile", "copy_file_range", "splice", "access",
+	"fsync", "fdatasync", "sync_file_range", "sendfile", "copy_file_range", "splice", "tee", "access",
 	"faccessat", "faccessat2", "umask", "fadvise64", "getcwd", "chdir", "fchdir", "ioctl",
 	"pipe", "pipe2", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "poll",
 	"ppoll", "select", "pselect6", "timerfd_create", "timerfd_settime", "timerfd_gettime",
@@ -92,11 +93,13 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	do
 		num[--k] = (char)('0' + v % 10);
 	while ((v /= 10) && k > 0);
-	size_t n = put(b, 0, sizeof(b), "pdvm: seccomp: a vCPU thread made the host system call ");
+	size_t n = put(b, 0, sizeof(b), "pdvm: seccomp: ");
+	n = put(b, n, sizeof(b), filtered ? "a vCPU thread" : "a thread of pdvm's own");
+	n = put(b, n, sizeof(b), " made the host system call ");
 	n = put(b, n, sizeof(b), nr >= 0 && nr < NR_NAMES && names[nr] ? names[nr] : "(unknown)");
 	n = put(b, n, sizeof(b), " (");
 	n = put(b, n, sizeof(b), num + k);
-	n = put(b, n, sizeof(b), "), which pdvm never makes for a guest: stopping\n");
+	n = put(b, n, sizeof(b), "), which is not on its allow-list: stopping\n");
 	ssize_t w = write(2, b, n);
 	if (log_fd >= 0)
 		w = write(log_fd, b, n);
@@ -113,17 +116,15 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned
 	return nargs ? seccomp_rule_add(ctx, action, nr, 1, a) : seccomp_rule_add(ctx, action, nr, 0);
 }
 
-static int build(char *why, size_t n)
+/* The rules both filters share; 0 or -errno. */
+static int common_rules(scmp_filter_ctx ctx, char *why, size_t n)
 {
-	int r = -ENOMEM, mfd = -1;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		goto out;
+	int r;
 	struct scmp_arg_cmp none = { 0 };
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		if ((r = rule(ctx, SCMP_ACT_ALLOW, allowed[i], 0, none))) {
 			snprintf(why, n, "seccomp rule for %s: %s", allowed[i], strerror(-r));
-			goto out;
+			return r;
 		}
 	/* Threads only (pthread_create); glibc falls back from clone3, whose
 	 * flags a filter cannot see, to clone on ENOSYS. Signals only to this
@@ -137,10 +138,22 @@ static int build(char *why, size_t n)
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_SECCOMP))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME))) ||
-	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_VMA)))) {
+	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_VMA))) ||
+	    /* no_new_privs only ever narrows; a vCPU thread sets it before its filter */
+	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS))) ||
+	    (r = rule(ctx, SCMP_ACT_ALLOW, "seccomp", 1, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER)))) {
 		snprintf(why, n, "seccomp argument rules: %s", strerror(-r));
-		goto out;
+		return r;
 	}
+	return 0;
+}
+
+static int build(char *why, size_t n)
+{
+	int r = -ENOMEM, mfd = -1;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx || (r = common_rules(ctx, why, n)))
+		goto out;
 	/* The BPF program, once: every vCPU thread loads the same bytes. */
 	struct stat st;
 	mfd = memfd_create("pdvm-seccomp", MFD_CLOEXEC);
@@ -178,6 +191,41 @@ int vfilter_init(int logfd, char *why, size_t n)
 		return -errno;
 	}
 	return 0;
+}
+
+/* pdvm's own threads need, beyond the vCPU threads' list, only what the
+ * snapshot, the lazy loader and the exit do with the same calls; the
+ * tools they used to exec run in the spawner (net/tool.c). A sanitizer
+ * build keeps its own threads unfiltered: LeakSanitizer stops the world
+ * at exit with a non-thread clone and ptrace. */
+int vfilter_process(const struct dom_cred *cr, char *why, size_t n)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	(void)cr, (void)why, (void)n;
+	return 0;
+#else
+	int r = -ENOMEM;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (ctx && !(r = common_rules(ctx, why, n)) && !cr->as_root && !cr->own) {
+		/* A new vCPU thread becomes the domain (cred_enter) before it
+		 * loads its own filter: exactly these three calls, which only
+		 * ever lower a root thread to the domain. */
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setgroups), 1, SCMP_A0(SCMP_CMP_EQ, 0))) ||
+		    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresgid), 3, SCMP_A0(SCMP_CMP_EQ, cr->gid),
+					  SCMP_A1(SCMP_CMP_EQ, cr->gid), SCMP_A2(SCMP_CMP_EQ, 0))) ||
+		    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresuid), 3, SCMP_A0(SCMP_CMP_EQ, cr->uid),
+					  SCMP_A1(SCMP_CMP_EQ, cr->uid), SCMP_A2(SCMP_CMP_EQ, 0))))
+			snprintf(why, n, "seccomp identity rules: %s", strerror(-r));
+	}
+	if (ctx && !r) {
+		/* Every thread there is (the lazy loader may run already). */
+		if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) || (r = seccomp_load(ctx)))
+			snprintf(why, n, "seccomp: loading the process filter: %s", strerror(-r));
+	}
+	if (ctx)
+		seccomp_release(ctx);
+	return r;
+#endif
 }
 
 bool vfilter_active(void)

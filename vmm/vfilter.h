@@ -15,6 +15,13 @@ int vfilter_init(int logfd, char *why, size_t n);
  * chain of forks). After this, setresuid and the rest of what a vCPU
  * thread never needs end pdvm with a line naming the call. 0 or -errno. */
 int vfilter_enter(bool inherited);
+/* Puts every thread of the process, and every later one, under the
+ * allow-list of pdvm's own threads (the vCPU threads stack theirs on it).
+ * After set-up: no exec, setns, set*id from here on (the tools run in the
+ * spawner), except the calls that make a new vCPU thread the domain c.
+ * 0 or -errno with why. */
+struct dom_cred;
+int vfilter_process(const struct dom_cred *c, char *why, size_t n);
 /* Whether the calling thread is under the filter: what a thread it
  * creates inherits. */
 bool vfilter_active(void);

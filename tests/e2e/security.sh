@@ -105,15 +105,18 @@ if wait_sock victim "$vpid"; then
 	fi
 	# The victim's pdvm (start_run's pid is its timeout wrapper's).
 	dpid=$(pgrep -P "$vpid" -x pdvm | head -n1)
-	# Its vCPU thread runs under the seccomp filter (host view); pdvm's main thread does not.
-	filtered=0
+	# Every thread of its pdvm runs under seccomp (host view): the vCPU thread with two
+	# filters (pdvm's and its own), the others with pdvm's.
+	filtered=0 threads=0 vcpu=0
 	for s in /proc/"$dpid"/task/*/status; do
+		threads=$((threads + 1))
 		grep -q '^Seccomp:[[:space:]]*2' "$s" 2>/dev/null && filtered=$((filtered + 1))
+		grep -q '^Seccomp_filters:[[:space:]]*2' "$s" 2>/dev/null && vcpu=$((vcpu + 1))
 	done
-	if [ -n "$dpid" ] && [ "$filtered" -ge 1 ] && grep -q '^Seccomp:[[:space:]]*0' "/proc/$dpid/status"; then
-		pass "vcpu-threads-under-seccomp"
+	if [ -n "$dpid" ] && [ "$threads" -ge 3 ] && [ "$filtered" = "$threads" ] && [ "$vcpu" -ge 1 ]; then
+		pass "every-pdvm-thread-under-seccomp"
 	else
-		fail "vcpu-threads-under-seccomp" "pdvm pid '$dpid': $filtered filtered threads; main: $(grep Seccomp: "/proc/$dpid/status" 2>&1)"
+		fail "every-pdvm-thread-under-seccomp" "pdvm pid '$dpid': $filtered of $threads threads filtered, $vcpu with two filters"
 	fi
 	# The other domain's pdvm, by its host pid: a real SIGKILL, PTRACE_ATTACH, and
 	# /proc/PID/mem, environ, fd/0. As root, the /proc opens all worked.
@@ -176,6 +179,14 @@ if [ "$RC" = 125 ] && grep -q "seccomp: a vCPU thread made the host system call 
 	pass "seccomp-forbidden-call-stops-pdvm"
 else
 	fail "seccomp-forbidden-call-stops-pdvm" "exit $RC; $(last_output)"
+fi
+# pdvm's own threads too, once set-up is over: the hook makes the main thread try setns
+# (ip and nft run in the spawner process, forked before any thread).
+PDVM_FAULT=seccomp-main run_pdvm -- /bin/true
+if [ "$RC" = 125 ] && grep -q "seccomp: a thread of pdvm's own made the host system call setns (308)" "$ERR"; then
+	pass "seccomp-on-pdvm-own-threads"
+else
+	fail "seccomp-on-pdvm-own-threads" "exit $RC; $(last_output)"
 fi
 # pdvm run by an unprivileged member of /dev/kvm's group: the domain is that user, who
 # cannot name another.
