@@ -154,7 +154,7 @@ static void serve(int sock)
 		struct answer a = { 0 };
 		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
 			a.rc = -errno;
-			snprintf(a.err, sizeof(a.err), "%s: entering the caller's network namespace: %s", name,
+			snprintf(a.err, sizeof(a.err), "%.64s: entering the caller's network namespace: %s", name,
 				 strerror(errno));
 		} else {
 			a.rc = run_local(name, args, input, a.out, sizeof(a.out), a.err, sizeof(a.err));
