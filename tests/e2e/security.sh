@@ -6,6 +6,11 @@ need_pdvm
 need_file "$GUEST/holes" "$GUEST/ticker" /usr/bin/python3
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
+# A sanitizer build leaves pdvm's own threads unfiltered (LeakSanitizer's exit needs a
+# non-thread clone and ptrace: vmm/vfilter.c); its vCPU threads are filtered as always.
+SANITIZED=""
+ldd "$PDVM" 2>/dev/null | grep -q 'libasan\|libubsan' && SANITIZED=1
+
 # listen_unix PATH: a host process listening on UNIX socket PATH (ended at exit), open to
 # every user as a service for others is (a domain connects as its unprivileged user).
 listen_unix() {
@@ -113,7 +118,13 @@ if wait_sock victim "$vpid"; then
 		grep -q '^Seccomp:[[:space:]]*2' "$s" 2>/dev/null && filtered=$((filtered + 1))
 		grep -q '^Seccomp_filters:[[:space:]]*2' "$s" 2>/dev/null && vcpu=$((vcpu + 1))
 	done
-	if [ -n "$dpid" ] && [ "$threads" -ge 3 ] && [ "$filtered" = "$threads" ] && [ "$vcpu" -ge 1 ]; then
+	if [ -n "$SANITIZED" ]; then
+		if [ -n "$dpid" ] && [ "$filtered" -ge 1 ]; then
+			pass "vcpu-threads-under-seccomp-sanitized"
+		else
+			fail "vcpu-threads-under-seccomp-sanitized" "pdvm pid '$dpid': $filtered of $threads threads filtered"
+		fi
+	elif [ -n "$dpid" ] && [ "$threads" -ge 3 ] && [ "$filtered" = "$threads" ] && [ "$vcpu" -ge 1 ]; then
 		pass "every-pdvm-thread-under-seccomp"
 	else
 		fail "every-pdvm-thread-under-seccomp" "pdvm pid '$dpid': $filtered of $threads threads filtered, $vcpu with two filters"
@@ -183,7 +194,9 @@ fi
 # pdvm's own threads too, once set-up is over: the hook makes the main thread try setns
 # (ip and nft run in the spawner process, forked before any thread).
 PDVM_FAULT=seccomp-main run_pdvm -- /bin/true
-if [ "$RC" = 125 ] && grep -q "seccomp: a thread of pdvm's own made the host system call setns (308)" "$ERR"; then
+if [ -n "$SANITIZED" ]; then
+	skip "seccomp-on-pdvm-own-threads" "sanitizer build: pdvm's own threads are not filtered"
+elif [ "$RC" = 125 ] && grep -q "seccomp: a thread of pdvm's own made the host system call setns (308)" "$ERR"; then
 	pass "seccomp-on-pdvm-own-threads"
 else
 	fail "seccomp-on-pdvm-own-threads" "exit $RC; $(last_output)"
