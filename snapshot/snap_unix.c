@@ -395,7 +395,7 @@ int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
 		bool as_guest = ok && !ret && !r;
 		if (as_guest)
 			r = name_host(d, u, false, &ss, &sl, &dirfd);
-		if (ok && !ret && !r) {
+		if (as_guest && !r) {
 			/* Never wait here: a listener of the domain has room, or
 			 * the restore fails. */
 			int fl = fcntl(o->hostfd, F_GETFL);

@@ -243,19 +243,6 @@ static long sys_setresgid(struct thread *t, const uint64_t a[6])
 	return same_ids(t->dom->cred.gid, a, 3);
 }
 
-/* They return the old fs id whatever happens. */
-static long sys_setfsuid(struct thread *t, const uint64_t a[6])
-{
-	(void)a;
-	return t->dom->cred.uid;
-}
-
-static long sys_setfsgid(struct thread *t, const uint64_t a[6])
-{
-	(void)a;
-	return t->dom->cred.gid;
-}
-
 /* Needs CAP_SETGID whatever the list: the domain has none. */
 static long sys_setgroups(struct thread *t, const uint64_t a[6])
 {
@@ -740,8 +727,9 @@ const struct syscall_desc sys_misc_table[] = {
 	{ SYS_setregid, "setregid", sys_setregid },
 	{ SYS_setresuid, "setresuid", sys_setresuid },
 	{ SYS_setresgid, "setresgid", sys_setresgid },
-	{ SYS_setfsuid, "setfsuid", sys_setfsuid },
-	{ SYS_setfsgid, "setfsgid", sys_setfsgid },
+	/* setfs[ug]id return the old fs id whatever happens: the domain's. */
+	{ SYS_setfsuid, "setfsuid", sys_getuid },
+	{ SYS_setfsgid, "setfsgid", sys_getgid },
 	{ SYS_setgroups, "setgroups", sys_setgroups },
 	{ SYS_personality, "personality", sys_personality },
 	{ SYS_uname, "uname", sys_uname },

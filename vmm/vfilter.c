@@ -1,6 +1,5 @@
-/* vfilter.c: the seccomp allow-list of vCPU threads (libseccomp) — the host calls serving a guest may make; anything else ends pdvm with a line naming it. */
+/* vfilter.c: pdvm's seccomp allow-lists (libseccomp) — one for the vCPU threads, one for pdvm's own threads after set-up; anything else ends pdvm with a line naming it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -9,7 +8,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,12 +19,11 @@
 #include "cred.h"
 
 /*
- * Why only vCPU threads: a thread that runs guest code handles every byte
- * a hostile guest sends, so it is the one an exploit of pdvm would own.
- * pdvm's own threads (set-up, control socket, signals, image loading) run
- * ip and nft, and a seccomp filter outlives execve; they handle input
- * from root (the control socket checks SO_PEERCRED) or from images, which
- * are validated before any guest runs.
+ * A thread that runs guest code handles every byte a hostile guest sends,
+ * so it is the one an exploit of pdvm would own: it gets the shorter list,
+ * stacked on the one pdvm's own threads (control socket, signals, image
+ * loading, exit) get once set-up is over (vfilter_process). ip and nft,
+ * which would need exec, run in the spawner (net/tool.c).
  *
  * The list is what the VMM calls for a guest (vmm/sys_*.c, gio.c, sock.c,
  * path.c), what glibc does underneath (malloc, pthread_create, the kick
