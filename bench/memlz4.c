@@ -10,7 +10,7 @@
  * Prints "memlz4: KEY=VALUE ..." lines (GB = 1e9 bytes).
  */
 #define MEMFILL_NO_MAIN
-#include "../tests/guest/memfill.c"
+#include "tests/guest/memfill.c"
 
 #include <lz4.h>
 #include <pthread.h>

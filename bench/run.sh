@@ -40,7 +40,7 @@ if ! gcc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$B/bench/memlz4" bench/memlz4
 fi
 # The snapshot memory writer alone, linked from pdvm's objects, runs on the OUTER host: inside the
 # nested VM, TCG would hide its speed. Its numbers travel into the VM run as environment.
-if gcc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-function -D_GNU_SOURCE -Ivmm -Isnapshot -pthread \
+if gcc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-function -D_GNU_SOURCE -I. -pthread \
 	-o "$B/bench/snapwrite" bench/snapwrite.c "$B/snapshot/snap_mem.o" "$B/snapshot/image.o" \
 	"$B/snapshot/sbuf.o" "$B/vmm/frames.o" -llz4 -lz -ljson-c; then
 	if [ -z "${BENCH_INNER:-}" ]; then

@@ -9,13 +9,13 @@
  * "snapwrite: KEY=VALUE ..." line (GB = 1e9 bytes).
  */
 #define MEMFILL_NO_MAIN
-#include "../tests/guest/memfill.c"
+#include "tests/guest/memfill.c"
 
 #include <time.h>
 
-#include "frames.h"
-#include "image.h"
-#include "snap_mem.h"
+#include "vmm/frames.h"
+#include "snapshot/image.h"
+#include "snapshot/snap_mem.h"
 
 static double now(void)
 {

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../tools/config.h"
 #include "netns.h"
 #include "tool.h"
 
@@ -142,7 +141,7 @@ static int sysctl_set(const char *path, const char *v, char *err, size_t errlen)
 
 /* NAT to the outside, and each published port (also from the host's own
  * 127.0.0.1, as `curl localhost:PORT` expects). */
-static int nat_rules(const struct domain_config *c, const char *addr, char *err, size_t errlen)
+static int nat_rules(const struct net_spec *c, const char *addr, char *err, size_t errlen)
 {
 	size_t cap = 2048 + 512 * (size_t)(c->publish ? 64 : 1), off;
 	char *s = malloc(cap);
@@ -176,18 +175,18 @@ static int nat_rules(const struct domain_config *c, const char *addr, char *err,
 	return r;
 }
 
-int netns_enter(struct domain_config *c, char *err, size_t errlen)
+int netns_enter(const char *name, const struct net_spec *c, char addr[NETNS_ADDR_LEN], char *err, size_t errlen)
 {
 	bool used[256] = { false };
-	char e2[512], addr[32], hostif[16], cidr[40];
+	char e2[512], hostif[16], cidr[40];
 	int r;
 	mkdir("/run/pdvm", 0755);
 	mkdir(REC_DIR, 0755);
 	sweep(used);
-	snprintf(cur.name, sizeof(cur.name), "pdvm-%s", c->name);
+	snprintf(cur.name, sizeof(cur.name), "pdvm-%s", name);
 	snprintf(cur.rec, sizeof(cur.rec), REC_DIR "/%s.rec", cur.name);
-	if (c->net_address) {
-		snprintf(addr, sizeof(addr), "%s", c->net_address);
+	if (c->address) {
+		snprintf(addr, NETNS_ADDR_LEN, "%s", c->address);
 	} else {
 		int v = 2;
 		while (v < 255 && used[v])
@@ -196,10 +195,10 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 			snprintf(err, errlen, "no free address left in " NETNS_PREFIX "0/24");
 			return -EADDRNOTAVAIL;
 		}
-		snprintf(addr, sizeof(addr), NETNS_PREFIX "%d", v);
+		snprintf(addr, NETNS_ADDR_LEN, NETNS_PREFIX "%d", v);
 	}
 	unsigned h = 5381;
-	for (const char *p = c->name; *p; p++)
+	for (const char *p = name; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	snprintf(hostif, sizeof(hostif), "pv%08x", h);
 	snprintf(cidr, sizeof(cidr), "%s/24", addr);
@@ -215,7 +214,7 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 		return r;
 	if ((r = ip((const char *const[]){ "netns", "add", cur.name, NULL }, NULL, err, errlen))) {
 		snprintf(e2, sizeof(e2), "%s", err);
-		snprintf(err, errlen, "network namespace %s: %s (is a domain named %s running?)", cur.name, e2, c->name);
+		snprintf(err, errlen, "network namespace %s: %s (is a domain named %s running?)", cur.name, e2, name);
 		return r;
 	}
 	cur.active = true;
@@ -247,9 +246,18 @@ int netns_enter(struct domain_config *c, char *err, size_t errlen)
 	 * serve on port 80 there, as docker allows in a container's. */
 	if ((r = sysctl_set("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n", err, errlen)))
 		return r;
-	if (!c->net_address && !(c->net_address = strdup(addr)))
-		return -ENOMEM;
 	return 0;
+}
+
+void net_spec_free(struct net_spec *n)
+{
+	free(n->mode);
+	for (char **p = n->publish; p && *p; p++)
+		free(*p);
+	free(n->publish);
+	free(n->address);
+	n->mode = n->address = NULL;
+	n->publish = NULL;
 }
 
 void netns_leave(void)

@@ -7,15 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/status.h"
+
 #define IMG_FORMAT      "pdvm-image"
 #define IMG_VERSION     1
 #define IMG_MANIFEST    "manifest.json"
 #define IMG_MAX_SECTIONS 16
 #define IMG_ID_LEN      32              /* hex characters */
-
-/* Exit status of `pdvm restore` for an image it refuses (bad, corrupt,
- * truncated, incompatible, or a changed file without --force). */
-#define EXIT_BAD_IMAGE  2
 
 struct img_section {
 	char name[32];

@@ -14,7 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "domain.h"
+#include "vmm/status.h"
+#include "vmm/domain.h"
 #include "image.h"
 #include "lazy.h"
 #include "snap_mem.h"
@@ -185,6 +186,10 @@ static void *lazy_thread(void *arg)
 	return NULL;
 }
 
+/* The lazy restore in progress: a pdvm process runs one domain, and
+ * restores it at most once. */
+static struct lazy *running;
+
 int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size_t errlen)
 {
 	struct lazy *z = calloc(1, sizeof(*z));
@@ -198,7 +203,7 @@ int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size
 	z->nchunks = z->f->nframes / CHUNK;
 	pthread_mutex_init(&z->lock, NULL);
 	pthread_cond_init(&z->cv, NULL);
-	d->lazy = z;
+	running = z;
 	for (int k = 0; k < n; k++) {
 		struct mem_index *ix = &z->ix[k];
 		if (snap_mem_index(&imgs[n - 1 - k], z->f, ix, err, errlen))
@@ -237,9 +242,9 @@ int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size
 	return 0;
 }
 
-void lazy_wait(struct domain *d)
+void lazy_wait(void)
 {
-	struct lazy *z = d->lazy;
+	struct lazy *z = running;
 	if (!z || z->stopfd < 0)
 		return;
 	pthread_mutex_lock(&z->lock);
@@ -250,7 +255,7 @@ void lazy_wait(struct domain *d)
 
 void lazy_stop(struct domain *d)
 {
-	struct lazy *z = d->lazy;
+	struct lazy *z = running;
 	if (!z)
 		return;
 	if (z->stopfd >= 0) {
@@ -272,5 +277,5 @@ void lazy_stop(struct domain *d)
 	pthread_mutex_destroy(&z->lock);
 	pthread_cond_destroy(&z->cv);
 	free(z);
-	d->lazy = NULL;
+	running = NULL;
 }

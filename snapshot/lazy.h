@@ -13,7 +13,7 @@ struct img_reader;
  * -1 with err. */
 int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size_t errlen);
 /* Blocks until every chunk is loaded (a snapshot needs all of memory). */
-void lazy_wait(struct domain *d);
+void lazy_wait(void);
 /* Stops the fill thread and frees it (domain teardown). */
 void lazy_stop(struct domain *d);
 

@@ -7,19 +7,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tools/config.h"
-#include "netns.h"
-#include "domain.h"
-#include "vdso.h"
-#include "trap.h"
-#include "files.h"
+#include "vmm/status.h"
+#include "net/netns.h"
+#include "vmm/domain.h"
+#include "vmm/vdso.h"
+#include "vmm/trap.h"
+#include "vmm/files.h"
 #include "image.h"
 #include "lazy.h"
 #include "restore.h"
 #include "snap_mem.h"
 #include "snap_state.h"
 
-#define EXIT_PDVM_ERROR 125
 #define MAX_CHAIN       64
 #define SECTION_MAX     (256u << 20)
 
@@ -157,9 +156,9 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 
 	if (section(top, "domain", &buf, &rd, err, sizeof(err)))
 		goto msg;
-	struct domain_config skip;
-	snap_get_config(&rd, &skip);
-	config_free(&skip);
+	struct domain_spec skip;
+	snap_get_spec(&rd, &skip);
+	spec_free(&skip);
 	if (snap_get_domain(&rd, d)) {
 		ret = image_error(top->dir, rd.bad);
 		goto out;
@@ -265,7 +264,7 @@ static int host_of(const char *root, const char *guest, char out[PATH_MAX])
  * inside one the operator lets it write. The image only narrows. 0, or
  * EXIT_BAD_IMAGE having said why.
  */
-static int check_policy(const struct domain_config *cfg, const struct restore_opts *o, const char *dir)
+static int check_policy(const struct domain_spec *cfg, const struct restore_opts *o, const char *dir)
 {
 	char oroot[PATH_MAX], iroot[PATH_MAX], ip[PATH_MAX], op[PATH_MAX];
 	int r = host_of(o->root ? o->root : "/", NULL, oroot);
@@ -292,18 +291,15 @@ static int check_policy(const struct domain_config *cfg, const struct restore_op
 	return 0;
 }
 
-int domain_restore(const char *dir, const struct restore_opts *o)
+int restore_prepare(const char *dir, const struct restore_opts *o, struct restore *rs)
 {
 	static struct chain ch;   /* large: keep it off the stack */
 	char err[1024] = "";
 	uint8_t *buf = NULL;
 	struct sread rd;
-	struct domain_config *cfg = calloc(1, sizeof(*cfg));
+	struct domain_spec *cfg = &rs->spec;
 	int status = EXIT_BAD_IMAGE;
-	if (!cfg) {
-		fprintf(stderr, "pdvm restore: out of memory\n");
-		return EXIT_PDVM_ERROR;
-	}
+	memset(rs, 0, sizeof(*rs));
 	uint64_t t0 = 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -313,7 +309,7 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 		fprintf(stderr, "pdvm restore: %s\n", err);
 		goto out;
 	}
-	if (snap_get_config(&rd, cfg)) {
+	if (snap_get_spec(&rd, cfg)) {
 		status = image_error(dir, rd.bad);
 		goto out;
 	}
@@ -327,7 +323,9 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 	/* Where pdvm writes is the operator's business, not the image's: the
 	 * default log of the (checked) name. */
 	free(cfg->log);
-	cfg->log = cfg->name ? config_default_log(cfg->name) : NULL;
+	cfg->log = NULL;
+	if (cfg->name && o->log_dir && asprintf(&cfg->log, "%s/%s.log", o->log_dir, cfg->name) < 0)
+		cfg->log = NULL;
 	cfg->verbose = o->verbose;
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);
@@ -336,18 +334,20 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 			fprintf(stderr, "pdvm restore: %s\n", err);
 			goto out;
 		}
-		if (snap_get_net(&rd, cfg)) {
+		if (snap_get_net(&rd, &rs->net)) {
 			status = image_error(dir, rd.bad);
 			goto out;
 		}
-		if (netns_enter(cfg, err, sizeof(err)) < 0) {
+		char addr[NETNS_ADDR_LEN];
+		if (netns_enter(cfg->name, &rs->net, addr, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pdvm restore: network: %s\n", err);
 			status = EXIT_PDVM_ERROR;
 			goto out;
 		}
 	}
 	cfg->cred = o->cred;
-	cfg->abstract_host = o->abstract_host;
+	/* A namespace of its own has its own abstract names. */
+	cfg->abstract_host = o->abstract_host || rs->net.mode;
 	cfg->filter_all = o->filter_all;
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
@@ -376,14 +376,23 @@ int domain_restore(const char *dir, const struct restore_opts *o)
 			(double)(t2 - t1) / 1e6);
 	}
 	dom_unlock(d);
-	chain_close(&ch);
-	status = domain_start_wait(d, status);
+	rs->d = d;
 out:
 	chain_close(&ch);
 	free(buf);
-	config_free(cfg);
-	free(cfg);
 	return status;
+}
+
+void restore_release(struct domain *d, void *rs)
+{
+	(void)rs;
+	lazy_stop(d);
+}
+
+void restore_done(struct restore *rs)
+{
+	spec_free(&rs->spec);
+	net_spec_free(&rs->net);
 }
 
 int restore_check(const char *dir, const struct restore_opts *o)
@@ -392,7 +401,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 	char err[1024] = "";
 	uint8_t *buf = NULL;
 	struct sread rd;
-	struct domain_config cfg;
+	struct domain_spec cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	int status = EXIT_BAD_IMAGE;
 	if (chain_open(&ch, dir, err, sizeof(err)) ||
@@ -400,7 +409,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 		fprintf(stderr, "pdvm restore: %s\n", err);
 		goto out;
 	}
-	if (snap_get_config(&rd, &cfg)) {
+	if (snap_get_spec(&rd, &cfg)) {
 		status = image_error(dir, rd.bad);
 		goto out;
 	}
@@ -430,6 +439,6 @@ int restore_check(const char *dir, const struct restore_opts *o)
 out:
 	chain_close(&ch);
 	free(buf);
-	config_free(&cfg);
+	spec_free(&cfg);
 	return status;
 }

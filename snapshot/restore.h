@@ -4,13 +4,15 @@
 
 #include <stdbool.h>
 
-#include "../vmm/cred.h"
+#include "vmm/domain.h"
+#include "net/netns.h"
 
 struct restore_opts {
 	const char *name;       /* NULL: the image's name */
 	bool force;             /* restore even if open files changed */
 	bool lazy;              /* start before memory is loaded */
 	bool verbose;
+	const char *log_dir;    /* the domain log is LOG_DIR/NAME.log; NULL: none */
 	/* The operator's policy; the image may only narrow it. */
 	const char *root;       /* NULL: "/" */
 	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
@@ -19,10 +21,23 @@ struct restore_opts {
 	bool filter_all;        /* pdvm's own threads under seccomp too (the spawner runs) */
 };
 
-/* Restores the image in dir and runs it in the foreground like `pdvm run`.
- * Returns pdvm's exit status: the program's, 2 for an image pdvm refuses,
- * 125 when pdvm itself fails. */
-int domain_restore(const char *dir, const struct restore_opts *o);
+/* A domain brought back: what it is made of lives as long as it runs. */
+struct restore {
+	struct domain *d;       /* NULL if it never got as far as a domain */
+	struct domain_spec spec;
+	struct net_spec net;    /* mode NULL: the host's network */
+};
+
+/* Rebuilds the image in dir (its network namespace entered) as a domain
+ * whose threads have not started. Returns 0, 2 for an image pdvm refuses
+ * or 125 when pdvm itself fails, having said why; given rs->d, the caller
+ * passes the status on to domain_start_wait (which frees the domain, and
+ * runs it on 0) with restore_release among its release hooks, then calls
+ * restore_done. */
+int restore_prepare(const char *dir, const struct restore_opts *o, struct restore *rs);
+/* A domain hook: stops the lazy loader before the domain is freed. */
+void restore_release(struct domain *d, void *rs);
+void restore_done(struct restore *rs);
 /* Validates the image as restore would, without KVM or running anything:
  * 0 when restore would accept it, else as domain_restore. */
 int restore_check(const char *dir, const struct restore_opts *o);

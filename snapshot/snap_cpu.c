@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "domain.h"
+#include "vmm/domain.h"
 #include "snap_state.h"
-#include "trap.h"
+#include "vmm/trap.h"
 
 #define MSR_IA32_TSC 0x10
 #define USER_TOP     0x800000000000ULL   /* canonical lower half */

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "domain.h"
-#include "epoll.h"
-#include "files_internal.h"
+#include "vmm/domain.h"
+#include "vmm/epoll.h"
+#include "vmm/files.h"
 #include "snap_state.h"
 
 #define MAX_EP_ITEMS    (1 << 20)

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
-#include "procfs.h"
-#include "files_internal.h"
+#include "vmm/domain.h"
+#include "vmm/procfs.h"
+#include "vmm/files.h"
 #include "snap_sock.h"
 #include "snap_state.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frames.h"
+#include "vmm/frames.h"
 #include "image.h"
 #include "sbuf.h"
 #include "snap_mem.h"

@@ -3,31 +3,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/config.h"
-#include "domain.h"
-#include "netns.h"
+#include "vmm/domain.h"
+#include "net/netns.h"
 #include "snap_state.h"
 
 #define MAX_PUBLISH 1024
 
-int snap_put_net(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+int snap_put_net(const struct net_spec *c, struct sbuf *b)
 {
-	(void)err;
-	(void)errlen;
-	const struct domain_config *c = d->cfg;
 	uint32_t n = 0;
 	while (c->publish && c->publish[n])
 		n++;
 	sb_u32(b, STATE_VERSION);
-	sb_str(b, c->net_mode);
-	sb_str(b, c->net_address);
+	sb_str(b, c->mode);
+	sb_str(b, c->address);
 	sb_u32(b, n);
 	for (uint32_t i = 0; i < n; i++)
 		sb_str(b, c->publish[i]);
 	return b->oom ? -ENOMEM : 0;
 }
 
-int snap_get_net(struct sread *r, struct domain_config *c)
+int snap_get_net(struct sread *r, struct net_spec *c)
 {
 	if (sr_u32(r) != STATE_VERSION)
 		sr_fail(r, "net section version not supported");
@@ -55,8 +51,8 @@ int snap_get_net(struct sread *r, struct domain_config *c)
 			sr_fail(r, "out of memory");
 		return -1;
 	}
-	c->net_mode = mode;
-	c->net_address = addr;
+	c->mode = mode;
+	c->address = addr;
 	c->publish = pub;
 	return 0;
 }

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain.h"
-#include "files.h"
-#include "files_internal.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
 #include "snap_state.h"
 
 #define PROCS_VERSION 1

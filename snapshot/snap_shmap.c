@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "domain.h"
-#include "files_internal.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
 #include "snap_state.h"
 
 #define SHMAP_SECTION_VERSION 1

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain.h"
+#include "vmm/domain.h"
 #include "snap_state.h"
 
 #define SIGNALS_VERSION 1

@@ -13,13 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "domain.h"
-#include "files_internal.h"
-#include "netlock.h"
-#include "sock.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
+#include "net/netlock.h"
+#include "vmm/sock.h"
 #include "snap_sock.h"
 #include "snap_state.h"
-#include "syscall.h"
+#include "vmm/syscall.h"
 
 #define SOCK_DATA_MAX   (64u << 20)     /* per queue, in an image */
 #define MAX_DGRAMS      65536

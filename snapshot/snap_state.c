@@ -4,11 +4,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../tools/config.h"
-#include "domain.h"
+#include "vmm/domain.h"
 #include "snap_state.h"
-#include "syscall.h"
-#include "trap.h"
+#include "vmm/syscall.h"
+#include "vmm/trap.h"
 
 #define MAX_STR         4096
 #define MAX_LIST        4096
@@ -48,7 +47,7 @@ static char **get_list(struct sread *r)
 
 int snap_put_domain(struct domain *d, struct sbuf *b)
 {
-	const struct domain_config *c = d->cfg;
+	const struct domain_spec *c = d->spec;
 	sb_u32(b, STATE_VERSION);
 	sb_str(b, c->name);
 	sb_str(b, c->program);
@@ -79,7 +78,7 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	return b->oom ? -ENOMEM : 0;
 }
 
-int snap_get_config(struct sread *r, struct domain_config *c)
+int snap_get_spec(struct sread *r, struct domain_spec *c)
 {
 	memset(c, 0, sizeof(*c));
 	if (sr_u32(r) != STATE_VERSION) {
@@ -98,14 +97,14 @@ int snap_get_config(struct sread *r, struct domain_config *c)
 	if (!r->bad && (!c->name || !c->program || !c->root || !c->argv || !c->argv[0]))
 		sr_fail(r, "config lacks name, program, root or argv");
 	char why[160];
-	if (!r->bad && config_check_name(c->name, why, sizeof(why)))
+	if (!r->bad && spec_check_name(c->name, why, sizeof(why)))
 		sr_fail(r, "the domain name is not a valid name");
 	if (!r->bad && c->memory % 4096)
 		sr_fail(r, "memory size not page aligned");
 	return r->bad ? -1 : 0;
 }
 
-/* After snap_get_config on the same reader. */
+/* After snap_get_spec on the same reader. */
 int snap_get_domain(struct sread *r, struct domain *d)
 {
 	d->pid = (int)sr_range(r, 1, 0x3fffffff, "pid out of range");

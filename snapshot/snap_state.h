@@ -9,7 +9,8 @@
 #include "sbuf.h"
 
 struct domain;
-struct domain_config;
+struct domain_spec;
+struct net_spec;
 struct ofd;
 
 #define STATE_VERSION 1
@@ -24,7 +25,7 @@ int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 /* Readers. The config comes first (a fresh domain is built from it); the
  * others fill that domain in. Each validates everything and fails with
  * r->bad set (an image error) or returns -errno with err (a host error). */
-int snap_get_config(struct sread *r, struct domain_config *c);
+int snap_get_spec(struct sread *r, struct domain_spec *c);
 int snap_get_domain(struct sread *r, struct domain *d);
 int snap_get_mm(struct sread *r, struct domain *d);
 /* Checks every page-table entry reachable from the root lies inside guest
@@ -86,9 +87,9 @@ int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t err
  * queue: the epoll sets that hold it report it ready again. */
 void snap_epoll_rewatch(struct domain *d, struct ofd *target);
 
-/* The `net` section (snapshot/snap_net.c): netns placement into the config. */
-int snap_put_net(struct domain *d, struct sbuf *b, char *err, size_t errlen);
-int snap_get_net(struct sread *r, struct domain_config *c);
+/* The `net` section (snapshot/snap_net.c): the netns placement. */
+int snap_put_net(const struct net_spec *n, struct sbuf *b);
+int snap_get_net(struct sread *r, struct net_spec *n);
 
 int snap_collect_ofds(struct domain *d, struct ofd ***out);
 struct ofd *snap_files_ofd(uint32_t k);

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
-#include "files_internal.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
 #include "snap_sock.h"
-#include "sock.h"
+#include "vmm/sock.h"
 
 /* What a UNIX socket record is. */
 enum {

@@ -1,7 +1,7 @@
 /* snap_vdso.c: section `vdso` — where the vvar page and vDSO are mapped, so that restore can regenerate the time data for the new host. */
 #include <errno.h>
 
-#include "domain.h"
+#include "vmm/domain.h"
 #include "snap_state.h"
 
 #define VDSO_SECTION_VERSION 1

@@ -6,8 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tools/config.h"
-#include "domain.h"
+#include "net/netns.h"
+#include "snapshot.h"
+#include "vmm/domain.h"
 #include "image.h"
 #include "lazy.h"
 #include "snap_mem.h"
@@ -45,6 +46,16 @@ static int put_section(struct img_writer *w, struct domain *d, const char *name,
 		snprintf(err, errlen, "%s state: %s", name, strerror(-r));
 	if (!r)
 		r = img_put(w, name, b.p, b.len, err, errlen);
+	sb_free(&b);
+	return r;
+}
+
+static int put_net(struct img_writer *w, const struct net_spec *net, char *err, size_t errlen)
+{
+	struct sbuf b = { 0 };
+	int r = snap_put_net(net, &b) ? -ENOMEM : img_put(w, "net", b.p, b.len, err, errlen);
+	if (r == -ENOMEM && !*err)
+		snprintf(err, errlen, "net state: %s", strerror(ENOMEM));
 	sb_free(&b);
 	return r;
 }
@@ -89,14 +100,14 @@ static int check_parent(struct domain *d, const char *parent, struct img_meta *m
 	return 0;
 }
 
-int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *parent, char *err,
-		 size_t errlen)
+int snapshot_domain(struct domain *d, const struct net_spec *net, const char *dir, bool stop,
+		    const char *parent, char *err, size_t errlen)
 {
 	struct img_meta meta = { 0 };
 	struct img_writer w;
 	uint64_t *dirty = NULL;
 	*err = 0;
-	lazy_wait(d); /* an image needs all of memory in place */
+	lazy_wait(); /* an image needs all of memory in place */
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
 	int nprocs = 0;
@@ -121,7 +132,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 		return r;
 	}
 	uint64_t t_paused = mono_ns();
-	snprintf(meta.name, sizeof(meta.name), "%s", d->cfg->name);
+	snprintf(meta.name, sizeof(meta.name), "%s", d->spec->name);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	meta.created_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
@@ -147,7 +158,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
 	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
 	    (nprocs > 1 && (r = put_section(&w, d, "procs", snap_put_procs, err, errlen))) ||
-	    (d->cfg->net_mode && (r = put_section(&w, d, "net", snap_put_net, err, errlen))) ||
+	    (net && net->mode && (r = put_net(&w, net, err, errlen))) ||
 	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {
@@ -178,7 +189,7 @@ int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *paren
 		(double)(t_paused - t0) / 1e6, (double)(t1 - t_paused) / 1e6);
 	if (stop) {
 		dom_log(d, "stopped after the snapshot");
-		fprintf(stderr, "pdvm: %s: checkpointed to %s and stopped\n", d->cfg->name, dir);
+		fprintf(stderr, "pdvm: %s: checkpointed to %s and stopped\n", d->spec->name, dir);
 		dom_exit_group(d, 0);
 	}
 resume:

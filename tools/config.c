@@ -10,13 +10,13 @@
 
 #include <libconfig.h>
 
+#include "vmm/status.h"
 #include "config.h"
-#include "netns.h"
+#include "net/netns.h"
 
 #define MEMORY_DEFAULT	(512ULL << 20)
 #define MEMORY_MIN	(16ULL << 20)
 #define MEMORY_MAX	(64ULL << 30)
-#define NAME_MAX_LEN	64
 #define CFG_PAGE	4096ULL
 
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
@@ -38,7 +38,7 @@ static void *xrealloc(void *p, size_t n)
 	p = realloc(p, n ? n : 1);
 	if (!p) {
 		fputs("pdvm: out of memory\n", stderr);
-		exit(125);
+		exit(EXIT_PDVM_ERROR);
 	}
 	return p;
 }
@@ -62,7 +62,7 @@ static char *xasprintf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0) {
 		fputs("pdvm: out of memory\n", stderr);
-		exit(125);
+		exit(EXIT_PDVM_ERROR);
 	}
 	return s;
 }
@@ -173,34 +173,7 @@ static int set_memory_str(struct domain_config *c, const char *s, char *why, siz
 		snprintf(why, n, "%s is out of range (16M to 64G)", s);
 		return -1;
 	}
-	c->memory = page_round(v);
-	return 0;
-}
-
-static bool name_char_ok(char ch, bool first)
-{
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-		return true;
-	return !first && (ch == '_' || ch == '.' || ch == '-');
-}
-
-/* Names end up in file names (the log, later control sockets and snapshots),
- * so they follow docker's rule: [A-Za-z0-9][A-Za-z0-9_.-]*. */
-int config_check_name(const char *s, char *why, size_t n)
-{
-	size_t len = strlen(s);
-
-	for (size_t i = 0; i < len; i++) {
-		if (!name_char_ok(s[i], i == 0)) {
-			snprintf(why, n, "bad name \"%s\" (use letters, digits, '_', '.', '-'; "
-				 "start with a letter or digit)", s);
-			return -1;
-		}
-	}
-	if (len == 0 || len > NAME_MAX_LEN) {
-		snprintf(why, n, "bad name \"%s\" (1 to %d characters)", s, NAME_MAX_LEN);
-		return -1;
-	}
+	c->dom.memory = page_round(v);
 	return 0;
 }
 
@@ -215,13 +188,13 @@ static char *derive_name(const char *path, const char *strip_suffix)
 	len = strlen(base);
 	if (slen && len > slen && !strcmp(base + len - slen, strip_suffix))
 		len -= slen;
-	if (len > NAME_MAX_LEN)
-		len = NAME_MAX_LEN;
+	if (len > SPEC_NAME_MAX)
+		len = SPEC_NAME_MAX;
 	if (len == 0)
 		return xstrdup("domain");
 	name = xrealloc(NULL, len + 1);
 	for (size_t i = 0; i < len; i++)
-		name[i] = name_char_ok(base[i], i == 0) ? base[i] : (i == 0 ? 'x' : '_');
+		name[i] = spec_name_char_ok(base[i], i == 0) ? base[i] : (i == 0 ? 'x' : '_');
 	name[len] = '\0';
 	return name;
 }
@@ -317,7 +290,7 @@ int config_resolve_user(struct domain_config *c, char *err, size_t errlen)
 		}
 		cr = me;
 	}
-	c->cred = cr;
+	c->dom.cred = cr;
 	return 0;
 }
 
@@ -344,32 +317,32 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 	int r = 0;
 
 	if (!strcmp(key, "name")) {
-		if (!(r = config_check_name(value, why, n)))
-			replace(&c->name, xstrdup(value));
+		if (!(r = spec_check_name(value, why, n)))
+			replace(&c->dom.name, xstrdup(value));
 	} else if (!strcmp(key, "root") || !strcmp(key, "log")) {
 		if (!(r = check_nonempty(value, why, n)))
-			replace(!strcmp(key, "root") ? &c->root : &c->log, xstrdup(value));
+			replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, xstrdup(value));
 	} else if (!strcmp(key, "cwd")) {
 		if (!(r = check_abs(value, why, n)))
-			replace(&c->cwd, xstrdup(value));
+			replace(&c->dom.cwd, xstrdup(value));
 	} else if (!strcmp(key, "memory")) {
 		r = set_memory_str(c, value, why, n);
 	} else if (!strcmp(key, "writable")) {
 		if (!(r = check_abs(value, why, n)))
-			c->writable = strv_push(c->writable, xstrdup(value));
+			c->dom.writable = strv_push(c->dom.writable, xstrdup(value));
 	} else if (!strcmp(key, "trap_backend")) {
 		if (strcmp(value, "auto") && strcmp(value, "pvm") && strcmp(value, "ring0")) {
 			snprintf(why, n, "want auto, pvm or ring0, got '%s'", value);
 			r = -1;
 		} else {
-			replace(&c->trap_backend, strcmp(value, "auto") ? xstrdup(value) : NULL);
+			replace(&c->dom.trap_backend, strcmp(value, "auto") ? xstrdup(value) : NULL);
 		}
 	} else if (!strcmp(key, "net")) {
 		if (strcmp(value, "host") && strcmp(value, "netns")) {
 			snprintf(why, n, "want host or netns, got '%s'", value);
 			r = -1;
 		} else {
-			replace(&c->net_mode, strcmp(value, "host") ? xstrdup(value) : NULL);
+			replace(&c->net.mode, strcmp(value, "host") ? xstrdup(value) : NULL);
 		}
 	} else if (!strcmp(key, "publish")) {
 		unsigned hp, dp;
@@ -378,30 +351,30 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 			snprintf(why, n, "want HOSTPORT:DOMAINPORT (ports 1-65535, optional /udp), got '%s'", value);
 			r = -1;
 		} else {
-			c->publish = strv_push(c->publish, xstrdup(value));
+			c->net.publish = strv_push(c->net.publish, xstrdup(value));
 		}
 	} else if (!strcmp(key, "address")) {
 		if (!netns_address_ok(value)) {
 			snprintf(why, n, "want an address from " NETNS_PREFIX "2 to " NETNS_PREFIX "254, got '%s'", value);
 			r = -1;
 		} else {
-			replace(&c->net_address, xstrdup(value));
+			replace(&c->net.address, xstrdup(value));
 		}
 	} else if (!strcmp(key, "abstract_unix")) {
 		if (strcmp(value, "own") && strcmp(value, "host")) {
 			snprintf(why, n, "want own or host, got '%s'", value);
 			r = -1;
 		} else {
-			c->abstract_host = !strcmp(value, "host");
+			c->dom.abstract_host = !strcmp(value, "host");
 		}
 	} else if (!strcmp(key, "user")) {
 		if (!(r = check_user(value, why, n)))
 			replace(&c->user, xstrdup(value));
 	} else if (!strcmp(key, "env")) {
 		if (!(r = check_env(value, why, n))) {
-			if (!c->envp)
-				c->envp = strv_from(default_env);
-			c->envp = env_set(c->envp, value);
+			if (!c->dom.envp)
+				c->dom.envp = strv_from(default_env);
+			c->dom.envp = env_set(c->dom.envp, value);
 		}
 	} else {
 		snprintf(why, n, "cannot be set this way");
@@ -571,7 +544,7 @@ static int load_memory(struct loader *l, struct domain_config *c, const config_s
 		v = config_setting_get_int64(s);
 		if (v < 0 || !memory_ok((uint64_t)v))
 			return fail(l, s, "memory", "%lld bytes is out of range (16M to 64G)", v);
-		c->memory = page_round((uint64_t)v);
+		c->dom.memory = page_round((uint64_t)v);
 		return 0;
 	default:
 		return fail(l, s, "memory", "want a size like \"512M\" or a number of bytes, got %s",
@@ -638,21 +611,21 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 				strv_free(list);
 				return fail(l, s, key, "empty (want [\"/path/to/program\", \"arg\", ...])");
 			}
-			strv_free(c->argv);
-			c->argv = list;
+			strv_free(c->dom.argv);
+			c->dom.argv = list;
 		} else if (!strcmp(key, "args")) {
-			strv_free(c->argv);
-			c->argv = list;  /* argv[0] is put in front once 'program' is known */
+			strv_free(c->dom.argv);
+			c->dom.argv = list;  /* argv[0] is put in front once 'program' is known */
 		} else if (!strcmp(key, "env")) {
 			/* An 'env' list is the whole environment: a later duplicate KEY wins. */
-			strv_free(c->envp);
-			c->envp = strv_from((const char *const[]){ NULL });
+			strv_free(c->dom.envp);
+			c->dom.envp = strv_from((const char *const[]){ NULL });
 			for (size_t i = 0; list[i]; i++)
-				c->envp = env_set(c->envp, list[i]);
+				c->dom.envp = env_set(c->dom.envp, list[i]);
 			strv_free(list);
 		} else {
-			strv_free(c->writable);
-			c->writable = list;
+			strv_free(c->dom.writable);
+			c->dom.writable = list;
 		}
 		return 0;
 	}
@@ -660,7 +633,7 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return fail(l, s, key, "want true or false, got %s",
 				    type_name(config_setting_type(s)));
-		c->verbose = config_setting_get_bool(s);
+		c->dom.verbose = config_setting_get_bool(s);
 		return 0;
 	}
 	if (!strcmp(key, "memory"))
@@ -673,11 +646,11 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 	if (!strcmp(key, "program")) {
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
-		replace(&c->program, xstrdup(v));
+		replace(&c->dom.program, xstrdup(v));
 	} else if (!strcmp(key, "root") || !strcmp(key, "log")) {
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
-		replace(!strcmp(key, "root") ? &c->root : &c->log, host_path(l, v));
+		replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, host_path(l, v));
 	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, trap_backend */
 		return fail(l, s, key, "%s", why);
 	}
@@ -707,14 +680,14 @@ static int load_command(struct loader *l, struct domain_config *c, config_t *cf)
 	if (args && !prog)
 		return fail(l, args, "args", "'args' needs 'program'");
 	if (cmd) {
-		replace(&c->program, xstrdup(c->argv[0]));
+		replace(&c->dom.program, xstrdup(c->dom.argv[0]));
 	} else if (prog) {
-		char **argv = strv_push(NULL, xstrdup(c->program));
+		char **argv = strv_push(NULL, xstrdup(c->dom.program));
 
-		for (size_t i = 0; c->argv && c->argv[i]; i++)
-			argv = strv_push(argv, xstrdup(c->argv[i]));
-		strv_free(c->argv);
-		c->argv = argv;
+		for (size_t i = 0; c->dom.argv && c->dom.argv[i]; i++)
+			argv = strv_push(argv, xstrdup(c->dom.argv[i]));
+		strv_free(c->dom.argv);
+		c->dom.argv = argv;
 	} else {
 		snprintf(l->err, l->errlen, "%s: no command (set e.g. command = [\"/bin/busybox\", "
 			 "\"echo\", \"hi\"]; or program = \"...\";)", l->path);
@@ -782,8 +755,8 @@ int config_load(struct domain_config *c, const char *path, char *err, size_t err
 	}
 	if (load_command(&l, c, &cf) < 0)
 		goto out;
-	if (!c->name)
-		c->name = derive_name(path, ".cfg");
+	if (!c->dom.name)
+		c->dom.name = derive_name(path, ".cfg");
 	r = 0;
 out:
 	config_destroy(&cf);
@@ -796,43 +769,33 @@ out:
 
 void config_defaults(struct domain_config *c)
 {
-	if (!c->name)
-		c->name = c->program ? derive_name(c->program, NULL) : xstrdup("domain");
-	if (!c->argv && c->program)
-		c->argv = strv_push(NULL, xstrdup(c->program));
-	if (!c->envp)
-		c->envp = strv_from(default_env);
-	if (!c->cwd)
-		c->cwd = xstrdup("/");
-	if (!c->root)
-		c->root = xstrdup("/");
-	if (!c->writable)
-		c->writable = strv_from((const char *const[]){ NULL });
-	if (!c->memory)
-		c->memory = MEMORY_DEFAULT;
-	if (!c->log)
-		c->log = config_default_log(c->name);
+	if (!c->dom.name)
+		c->dom.name = c->dom.program ? derive_name(c->dom.program, NULL) : xstrdup("domain");
+	if (!c->dom.argv && c->dom.program)
+		c->dom.argv = strv_push(NULL, xstrdup(c->dom.program));
+	if (!c->dom.envp)
+		c->dom.envp = strv_from(default_env);
+	if (!c->dom.cwd)
+		c->dom.cwd = xstrdup("/");
+	if (!c->dom.root)
+		c->dom.root = xstrdup("/");
+	if (!c->dom.writable)
+		c->dom.writable = strv_from((const char *const[]){ NULL });
+	if (!c->dom.memory)
+		c->dom.memory = MEMORY_DEFAULT;
+	if (!c->dom.log)
+		c->dom.log = config_default_log(c->dom.name);
 }
 
 char *config_default_log(const char *name)
 {
-	return xasprintf("/var/log/pdvm/%s.log", name);
+	return xasprintf(CONFIG_LOG_DIR "/%s.log", name);
 }
 
 void config_free(struct domain_config *c)
 {
-	free(c->name);
-	free(c->program);
-	strv_free(c->argv);
-	strv_free(c->envp);
-	free(c->cwd);
-	free(c->root);
-	strv_free(c->writable);
-	free(c->log);
-	free(c->trap_backend);
-	free(c->net_mode);
-	strv_free(c->publish);
-	free(c->net_address);
+	spec_free(&c->dom);
+	net_spec_free(&c->net);
 	free(c->user);
 	memset(c, 0, sizeof(*c));
 }

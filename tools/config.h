@@ -6,32 +6,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/cred.h"
+#include "vmm/spec.h"
+#include "net/netns.h"
 
+/* The machine's part (vmm/spec.h), the network's (net/netns.h), and what
+ * only the command line knows. */
 struct domain_config {
-	char *name;          /* domain name; default derived from file or program */
-	char *program;       /* path inside root (or bare name searched in PATH) */
-	char **argv;         /* NULL-terminated, argv[0] included */
-	char **envp;         /* NULL-terminated */
-	char *cwd;           /* inside root; default "/" */
-	char *root;          /* host directory; default "/" */
-	char **writable;     /* NULL-terminated paths inside root */
-	uint64_t memory;     /* bytes; default 512 MiB */
-	char *log;           /* domain log path; default /var/log/pdvm/NAME.log */
-	bool verbose;
-	char *trap_backend;  /* "auto" (NULL), "pvm" or "ring0": what the probe must find */
-	char *net_mode;      /* "host" (NULL) or "netns" (net/netns.h) */
-	char **publish;      /* NULL-terminated "HOSTPORT:DOMAINPORT[/udp]" (netns) */
-	char *net_address;   /* netns: the domain's address; NULL picks a free one */
-	bool abstract_host;  /* abstract_unix = "host": the host's abstract UNIX names reachable */
-	bool filter_all;     /* pdvm's own threads under seccomp too (set once the tool spawner runs) */
-	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER */
-	struct dom_cred cred; /* user resolved by config_resolve_user */
+	struct domain_spec dom;
+	struct net_spec net;
+	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER;
+			      * config_resolve_user puts the answer in dom.cred */
 };
 
 /* The account domains run as unless the operator names another:
  * tools/deps.sh creates it (a system account, no login, no home). */
 #define CONFIG_DEFAULT_USER "pdvm"
+
+/* Where domain logs go unless the operator says otherwise. */
+#define CONFIG_LOG_DIR "/var/log/pdvm"
 
 /* Parses a domain.cfg. On error returns -1 and writes "FILE:LINE: key: why"
  * to err. */
@@ -45,9 +37,6 @@ int config_set(struct domain_config *c, const char *key, const char *value,
 	       char *err, size_t errlen);
 /* Fills defaults for every field left unset. */
 void config_defaults(struct domain_config *c);
-/* A domain name: [A-Za-z0-9][A-Za-z0-9_.-]*, 1 to NAME_MAX_LEN characters
- * (names reach file names, nft tables and `ip` scripts). 0, or -1 with why. */
-int config_check_name(const char *s, char *why, size_t n);
 /* The log a domain of this name writes unless the operator says otherwise
  * (allocated). */
 char *config_default_log(const char *name);

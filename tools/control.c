@@ -22,11 +22,14 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "control.h"
-#include "domain.h"
+#include "vmm/domain.h"
 #include "ctl_proto.h"
+#include "snapshot/snapshot.h"
+#include "vmm/status.h"
 
 struct control {
 	struct domain *d;
+	const struct net_spec *net;
 	char name[CTL_NAME_MAX + 1];
 	char dir[PATH_MAX];
 	int dirfd;              /* the directory: flock'ed around bind and unlink */
@@ -162,7 +165,7 @@ static struct json_object *do_snapshot(struct control *c, struct json_object *re
 			return error_response("\"stop\" must be true or false");
 		stop = json_object_get_boolean(v);
 	}
-	r = dom_snapshot(c->d, dir, stop, parent, err, sizeof(err));
+	r = snapshot_domain(c->d, c->net, dir, stop, parent, err, sizeof(err));
 	if (r)
 		return error_response("%s", err[0] ? err : strerror(-r));
 	o = ok_response();
@@ -512,13 +515,14 @@ unlock:
 	return r;
 }
 
-int control_start(struct domain *d, const char *name, char *err, size_t errlen)
+int control_start(struct domain *d, const char *name, const struct net_spec *net, struct control **out,
+		  char *err, size_t errlen)
 {
 	struct control *c;
 	sigset_t all, old;
 	int r;
 
-	d->ctl = NULL;
+	*out = NULL;
 	if (!ctl_name_valid(name)) {
 		snprintf(err, errlen, "bad domain name \"%s\": %s", name, ctl_bad_name_why);
 		return -EINVAL;
@@ -529,6 +533,7 @@ int control_start(struct domain *d, const char *name, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	c->d = d;
+	c->net = net;
 	c->lfd = c->wakefd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	if ((size_t)snprintf(c->dir, sizeof(c->dir), "%s", control_dir()) >= sizeof(c->dir)) {
@@ -575,29 +580,54 @@ int control_start(struct domain *d, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "starting the control thread: %s", strerror(-r));
 		goto fail;
 	}
-	d->ctl = c;
+	*out = c;
 	return 0;
 fail:
 	ctl_free(c);
 	return r;
 }
 
-void control_stop(struct domain *d)
+void control_stop(struct control *c)
 {
-	struct control *c = d->ctl;
 	uint64_t one = 1;
 
 	if (!c)
 		return;
-	d->ctl = NULL;
 	/* The thread finishes the request at hand (a kill's answer still goes
 	 * out), then sees the eventfd and returns. */
 	if (write(c->wakefd, &one, sizeof(one)) != sizeof(one)) {
 		/* Cannot happen for an eventfd at 0; if it did, the thread would
 		 * still use c: leave it (and the socket) be rather than free it. */
-		dom_log(d, "control: waking the control thread: %s", strerror(errno));
+		dom_log(c->d, "control: waking the control thread: %s", strerror(errno));
 		return;
 	}
 	pthread_join(c->thread, NULL);
 	ctl_free(c);
+}
+
+int control_hook_start(struct domain *d, void *attach)
+{
+	struct control_attach *a = attach;
+	char err[512] = "";
+	const char *name = d->spec->name;
+	int r = control_start(d, name, a->net, &a->ctl, err, sizeof(err));
+	if (r == -EEXIST || r == -EINVAL) {
+		fprintf(stderr, "pdvm: %s: %s\n", name, err);
+		return EXIT_PDVM_ERROR;
+	}
+	if (r) {
+		/* The program can run without it; only control is lost. */
+		fprintf(stderr, "pdvm: %s: warning: no control socket (%s): pdvm list, pause and "
+			"snapshot will not reach this domain\n", name, err);
+		dom_log(d, "no control socket: %s", err);
+	}
+	return 0;
+}
+
+void control_hook_stop(struct domain *d, void *attach)
+{
+	struct control_attach *a = attach;
+	(void)d;
+	control_stop(a->ctl);
+	a->ctl = NULL;
 }

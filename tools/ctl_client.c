@@ -21,8 +21,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <json-c/json.h>
+#include "vmm/status.h"
 #include "control.h"
-#include "domain.h"
+#include "vmm/domain.h"
 #include "ctl_proto.h"
 
 /* Prints "pdvm CMD: MSG" and the pointer to --help; returns EXIT_USAGE. */

@@ -22,7 +22,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "control.h"
-#include "domain.h"
+#include "vmm/domain.h"
 #include "ctl_proto.h"
 
 const char *control_dir(void)

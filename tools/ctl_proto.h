@@ -26,8 +26,6 @@ struct json_object;
 #define CTL_COMMAND_MS		60000		/* pause, resume, kill */
 #define CTL_SUFFIX		".sock"
 
-#define EXIT_FAILED	1
-#define EXIT_USAGE	2
 
 struct linebuf {
 	size_t len;             /* bytes held */

@@ -8,22 +8,17 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "vmm/status.h"
 #include "config.h"
-#include "netns.h"
-#include "tool.h"
+#include "net/netns.h"
+#include "net/tool.h"
 #include "control.h"
-#include "../snapshot/restore.h"
-#include "domain.h"
+#include "snapshot/restore.h"
+#include "vmm/domain.h"
 
 #ifndef PDVM_VERSION
 #define PDVM_VERSION "0.1.0-dev"
 #endif
-
-/* pdvm's own exit statuses. `pdvm run` otherwise exits with the program's
- * status, so its own failures use docker's 125/126/127, which a program
- * rarely returns; usage errors of the top-level command use the common 2. */
-#define EXIT_USAGE	2
-#define EXIT_PDVM	125
 
 static const char usage_text[] =
 	"Usage: pdvm [-h|--help] [--version] COMMAND [ARGS...]\n"
@@ -130,7 +125,7 @@ static int run_usage_error(const char *fmt, const char *arg)
 	fputs("pdvm run: ", stderr);
 	fprintf(stderr, fmt, arg);
 	fputs("\nSee 'pdvm run --help'.\n", stderr);
-	return EXIT_PDVM;
+	return EXIT_PDVM_ERROR;
 }
 
 static const char *option_key(int opt)
@@ -156,17 +151,17 @@ static const char *option_key(int opt)
 /* The -- form: the program and its argv come from the command line. */
 static void set_command(struct domain_config *cfg, char **args, int n)
 {
-	cfg->argv = calloc((size_t)n + 1, sizeof(*cfg->argv));
-	cfg->program = strdup(args[0]);
-	if (!cfg->argv || !cfg->program) {
+	cfg->dom.argv = calloc((size_t)n + 1, sizeof(*cfg->dom.argv));
+	cfg->dom.program = strdup(args[0]);
+	if (!cfg->dom.argv || !cfg->dom.program) {
 		fputs("pdvm: out of memory\n", stderr);
-		exit(EXIT_PDVM);
+		exit(EXIT_PDVM_ERROR);
 	}
 	for (int i = 0; i < n; i++) {
-		cfg->argv[i] = strdup(args[i]);
-		if (!cfg->argv[i]) {
+		cfg->dom.argv[i] = strdup(args[i]);
+		if (!cfg->dom.argv[i]) {
 			fputs("pdvm: out of memory\n", stderr);
-			exit(EXIT_PDVM);
+			exit(EXIT_PDVM_ERROR);
 		}
 	}
 }
@@ -175,30 +170,30 @@ static void set_command(struct domain_config *cfg, char **args, int n)
  * error name the real path. */
 static int resolve_root(struct domain_config *cfg)
 {
-	char *real = realpath(cfg->root, NULL);
+	char *real = realpath(cfg->dom.root, NULL);
 	struct stat st;
 
 	if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "pdvm run: root %s: %s\n", cfg->root,
+		fprintf(stderr, "pdvm run: root %s: %s\n", cfg->dom.root,
 			real ? "not a directory" : strerror(errno));
 		free(real);
 		return -1;
 	}
-	free(cfg->root);
-	cfg->root = real;
+	free(cfg->dom.root);
+	cfg->dom.root = real;
 	return 0;
 }
 
 static void print_config(const struct domain_config *cfg)
 {
 	fprintf(stderr, "pdvm: domain %s: program %s, root %s, cwd %s, memory %llu MiB, log %s\n",
-		cfg->name, cfg->program, cfg->root, cfg->cwd,
-		(unsigned long long)(cfg->memory >> 20), cfg->log);
-	for (char **a = cfg->argv; *a; a++)
-		fprintf(stderr, "pdvm:   argv[%td] = \"%s\"\n", a - cfg->argv, *a);
-	for (char **e = cfg->envp; *e; e++)
+		cfg->dom.name, cfg->dom.program, cfg->dom.root, cfg->dom.cwd,
+		(unsigned long long)(cfg->dom.memory >> 20), cfg->dom.log);
+	for (char **a = cfg->dom.argv; *a; a++)
+		fprintf(stderr, "pdvm:   argv[%td] = \"%s\"\n", a - cfg->dom.argv, *a);
+	for (char **e = cfg->dom.envp; *e; e++)
 		fprintf(stderr, "pdvm:   env %s\n", *e);
-	for (char **w = cfg->writable; *w; w++)
+	for (char **w = cfg->dom.writable; *w; w++)
 		fprintf(stderr, "pdvm:   writable %s\n", *w);
 }
 
@@ -209,13 +204,13 @@ static int cmd_run(int argc, char **argv)
 	const char *last_optarg = NULL;
 	char err[1024];
 	bool verbose = false, dashdash;
-	int nov = 0, opt, rc = EXIT_PDVM;
+	int nov = 0, opt, rc = EXIT_PDVM_ERROR;
 
 	/* At most one override per argument. */
 	ov = calloc((size_t)argc, sizeof(*ov));
 	if (!ov) {
 		fputs("pdvm: out of memory\n", stderr);
-		return EXIT_PDVM;
+		return EXIT_PDVM_ERROR;
 	}
 	/* '+': stop at the first non-option, so the program's own options after
 	 * -- or CONFIG are never taken for pdvm's; ':': report missing values. */
@@ -285,10 +280,10 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	if (verbose)
-		cfg.verbose = true;
+		cfg.dom.verbose = true;
 	/* `pdvm run -- ./prog` behaves like running ./prog: with the host's
 	 * own / as the root, the domain starts in the caller's directory. */
-	if (dashdash && !cfg.cwd && (!cfg.root || !strcmp(cfg.root, "/"))) {
+	if (dashdash && !cfg.dom.cwd && (!cfg.dom.root || !strcmp(cfg.dom.root, "/"))) {
 		char here[4096];
 		if (getcwd(here, sizeof(here)) && config_set(&cfg, "cwd", here, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pdvm run: %s\n", err);
@@ -310,7 +305,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
-	if (cfg.verbose)
+	if (cfg.dom.verbose)
 		print_config(&cfg);
 
 	/* Before any thread and the namespace: ip and nft run there from
@@ -319,18 +314,54 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
-	cfg.filter_all = true;
-	if (cfg.net_mode && netns_enter(&cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "pdvm run: network: %s\n", err);
-		goto out;
+	cfg.dom.filter_all = true;
+	if (cfg.net.mode) {
+		char addr[NETNS_ADDR_LEN];
+		if (netns_enter(cfg.dom.name, &cfg.net, addr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm run: network: %s\n", err);
+			goto out;
+		}
+		/* Snapshots record the address taken. */
+		if (!cfg.net.address && !(cfg.net.address = strdup(addr))) {
+			fprintf(stderr, "pdvm run: out of memory\n");
+			goto out;
+		}
+		/* A namespace of its own has its own abstract names. */
+		cfg.dom.abstract_host = true;
 	}
 	fflush(stdout);
-	rc = domain_run(&cfg);
+	struct control_attach ctl = { .net = cfg.net.mode ? &cfg.net : NULL };
+	rc = domain_run(&cfg.dom, &CONTROL_HOOKS(&ctl));
 out:
 	config_free(&cfg);
 	free(ov);
 	return rc;
 }
+
+/* A restored domain's hooks: the control socket, and the lazy loader
+ * stopped before the domain goes. */
+struct restore_run {
+	struct control_attach ctl;
+	struct restore *rs;
+};
+
+static int restore_hook_start(struct domain *d, void *arg)
+{
+	return control_hook_start(d, &((struct restore_run *)arg)->ctl);
+}
+
+static void restore_hook_stop(struct domain *d, void *arg)
+{
+	control_hook_stop(d, &((struct restore_run *)arg)->ctl);
+}
+
+static void restore_hook_release(struct domain *d, void *arg)
+{
+	restore_release(d, ((struct restore_run *)arg)->rs);
+}
+
+#define RESTORE_HOOKS(rr) ((struct domain_hooks){ .start = restore_hook_start, \
+	.stop = restore_hook_stop, .release = restore_hook_release, .arg = (rr) })
 
 static const char restore_usage_text[] =
 	"Usage: pdvm restore [OPTIONS] DIR\n"
@@ -396,7 +427,7 @@ static int cmd_restore(int argc, char **argv)
 			return 0;
 		case 'n': {
 			char why[160];
-			if (config_check_name(optarg, why, sizeof(why))) {
+			if (spec_check_name(optarg, why, sizeof(why))) {
 				fprintf(stderr, "pdvm restore: --name: %s\nSee 'pdvm restore --help'.\n", why);
 				return EXIT_USAGE;
 			}
@@ -444,22 +475,34 @@ static int cmd_restore(int argc, char **argv)
 	if (config_resolve_user(&pol, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pdvm restore: %s\n", err);
 		config_free(&pol);
-		return EXIT_PDVM;
+		return EXIT_PDVM_ERROR;
 	}
 	fflush(stdout);
 	if (!check) {
 		if (tool_spawner_start(err, sizeof(err)) < 0) {
 			fprintf(stderr, "pdvm restore: %s\n", err);
 			config_free(&pol);
-			return EXIT_PDVM;
+			return EXIT_PDVM_ERROR;
 		}
 		o.filter_all = true;
 	}
-	o.cred = pol.cred;
-	o.abstract_host = pol.abstract_host;
-	o.root = pol.root;
-	o.writable = pol.writable;
-	int st = check ? restore_check(argv[optind], &o) : domain_restore(argv[optind], &o);
+	o.cred = pol.dom.cred;
+	o.abstract_host = pol.dom.abstract_host;
+	o.root = pol.dom.root;
+	o.writable = pol.dom.writable;
+	o.log_dir = CONFIG_LOG_DIR;
+	int st;
+	if (check) {
+		st = restore_check(argv[optind], &o);
+	} else {
+		struct restore rs;
+		st = restore_prepare(argv[optind], &o, &rs);
+		if (rs.d) {
+			struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs };
+			st = domain_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
+		}
+		restore_done(&rs);
+	}
 	config_free(&pol);
 	return st;
 }

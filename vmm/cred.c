@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "status.h"
 #include "cred.h"
 
 /*
@@ -55,6 +56,6 @@ void cred_leave(const struct dom_cred *c)
 	/* The uid first: setresgid needs the CAP_SETGID it brings back. */
 	if ((r = raw(SYS_setresuid, 0, 0, 0)) || (r = raw(SYS_setresgid, 0, 0, 0))) {
 		fprintf(stderr, "pdvm: back to root from uid %u: %s\n", c->uid, strerror((int)-r));
-		_exit(125);
+		_exit(EXIT_PDVM_ERROR);
 	}
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tools/config.h"
+#include "status.h"
 #include "domain.h"
 
 const char *dom_state_name(enum dom_state s)
@@ -28,14 +28,14 @@ void dom_get_info(struct domain *d, struct dom_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	dom_lock(d);
-	snprintf(out->name, sizeof(out->name), "%s", d->cfg->name);
+	snprintf(out->name, sizeof(out->name), "%s", d->spec->name);
 	out->pid = d->host_pid;
 	out->state = d->exiting ? DOM_EXITING : d->paused ? DOM_PAUSED : DOM_RUNNING;
 	uint64_t used = 0;
 	for (uint64_t i = 0; i < (d->frames.nframes + 63) / 64; i++)
 		used += (uint64_t)__builtin_popcountll(d->frames.used[i]);
 	out->mem_bytes = used * PAGE_SIZE;
-	out->mem_limit = d->cfg->memory;
+	out->mem_limit = d->spec->memory;
 	out->uptime_ns = mono_ns() - d->start_ns;
 	out->nthreads = d->nthreads;
 	dom_unlock(d);
@@ -121,7 +121,7 @@ void dom_kill(struct domain *d)
 {
 	dom_lock(d);
 	dom_log(d, "killed by the control socket");
-	dom_exit_group(d, 128 + 9);
+	dom_exit_group(d, EXIT_KILLED);
 	pthread_cond_broadcast(&d->park_cv);
 	dom_unlock(d);
 }

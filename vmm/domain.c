@@ -12,9 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tools/config.h"
-#include "../tools/control.h"
-#include "../snapshot/lazy.h"
+#include "status.h"
 #include "domain.h"
 #include "vdso.h"
 #include "procfs.h"
@@ -26,9 +24,6 @@
 #include "trap.h"
 #include "vfilter.h"
 
-#define EXIT_PDVM_ERROR 125     /* pdvm itself failed (docker's convention) */
-#define EXIT_CANNOT_EXEC 126
-#define EXIT_NOT_FOUND 127
 
 void dom_lock(struct domain *d)
 {
@@ -71,7 +66,7 @@ void dom_log(struct domain *d, const char *fmt, ...)
 		fflush(d->log);
 	}
 	if (d->verbose)
-		fprintf(stderr, "pdvm: %s: %s\n", d->cfg->name, msg);
+		fprintf(stderr, "pdvm: %s: %s\n", d->spec->name, msg);
 }
 
 void dom_exit_group(struct domain *d, int status)
@@ -92,7 +87,7 @@ void dom_exit_group(struct domain *d, int status)
 	}
 }
 
-static void open_log(struct domain *d, const struct domain_config *c)
+static void open_log(struct domain *d, const struct domain_spec *c)
 {
 	if (!c->log || !*c->log)
 		return;
@@ -115,7 +110,7 @@ static void open_log(struct domain *d, const struct domain_config *c)
  * an exit status for pdvm, having printed why. */
 int domain_boot(struct domain *d, struct thread **first)
 {
-	const struct domain_config *c = d->cfg;
+	const struct domain_spec *c = d->spec;
 	char err[512] = "";
 	int r;
 	if ((r = mm_init(d, c->memory))) {
@@ -166,7 +161,7 @@ int domain_boot(struct domain *d, struct thread **first)
  * domains can run here, 1 when this host has no /dev/kvm, else 125. */
 int domain_info(void)
 {
-	struct domain_config c = { .name = "pdvm-info", .memory = 32ULL << 20 };
+	struct domain_spec c = { .name = "pdvm-info", .memory = 32ULL << 20 };
 	struct stat st;
 	int sr = stat("/dev/kvm", &st);
 	if ((sr && errno == ENOENT) || (!sr && !S_ISCHR(st.st_mode))) {
@@ -204,7 +199,7 @@ int domain_info(void)
 /* Loads the program into a booted domain. */
 static int domain_exec(struct domain *d, struct thread *t)
 {
-	const struct domain_config *c = d->cfg;
+	const struct domain_spec *c = d->spec;
 	char err[512] = "";
 	char *path = NULL;
 	int fd = files_open_exec(d, c->program, c->envp, &path);
@@ -229,7 +224,7 @@ static int domain_exec(struct domain *d, struct thread *t)
 	return 0;
 }
 
-struct domain *domain_new(const struct domain_config *c)
+struct domain *domain_new(const struct domain_spec *c)
 {
 	struct domain *d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -244,10 +239,9 @@ struct domain *domain_new(const struct domain_config *c)
 	pthread_cond_init(&d->park_cv, &ca);
 	pthread_cond_init(&d->parked_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	d->cfg = c;
+	d->spec = c;
 	d->cred = c->cred;
-	/* A netns of its own has its own abstract names. */
-	d->abstract_host = c->abstract_host || c->net_mode;
+	d->abstract_host = c->abstract_host;
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();
 	d->next_tid = d->pid + 1;
@@ -301,9 +295,9 @@ void domain_free(struct domain *d)
 	free(d);
 }
 
-int domain_start_wait(struct domain *d, int status)
+int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 {
-	const struct domain_config *c = d->cfg;
+	const struct domain_spec *c = d->spec;
 	bool clean = true;
 	/* Set-up is over: from here on pdvm's own threads need no exec,
 	 * setns or set*id either (test hook: PDVM_FAULT=seccomp-main). */
@@ -316,20 +310,10 @@ int domain_start_wait(struct domain *d, int status)
 	if (status == 0 && c->filter_all && fault && !strcmp(fault, "seccomp-main"))
 		syscall(SYS_setns, -1, 0);
 	dom_lock(d);
-	if (status == 0) {
-		char cerr[512] = "";
+	if (status == 0 && h && h->start) {
 		dom_unlock(d);
-		int r = control_start(d, c->name, cerr, sizeof(cerr));
+		status = h->start(d, h->arg);
 		dom_lock(d);
-		if (r == -EEXIST || r == -EINVAL) {
-			fprintf(stderr, "pdvm: %s: %s\n", c->name, cerr);
-			status = EXIT_PDVM_ERROR;
-		} else if (r) {
-			/* The program can run without it; only control is lost. */
-			fprintf(stderr, "pdvm: %s: warning: no control socket (%s): pdvm list, pause and "
-				"snapshot will not reach this domain\n", c->name, cerr);
-			dom_log(d, "no control socket: %s", cerr);
-		}
 	}
 	if (status == 0) {
 		/* Threads not yet started: the first one, or all of a restore. */
@@ -393,15 +377,17 @@ int domain_start_wait(struct domain *d, int status)
 		shmap_exit_mm(d, mm);
 	dom_unlock(d);
 	sig_thread_stop(d);
-	control_stop(d);
+	if (h && h->stop)
+		h->stop(d, h->arg);
 	if (!clean)
 		return status; /* threads may still touch d: the process exit ends them */
-	lazy_stop(d);
+	if (h && h->release)
+		h->release(d, h->arg);
 	domain_free(d);
 	return status;
 }
 
-int domain_run(const struct domain_config *c)
+int domain_run(const struct domain_spec *c, const struct domain_hooks *h)
 {
 	struct domain *d = domain_new(c);
 	if (!d)
@@ -418,5 +404,5 @@ int domain_run(const struct domain_config *c)
 		cred_leave(&d->cred);
 	}
 	dom_unlock(d);
-	return domain_start_wait(d, status);
+	return domain_start_wait(d, status, h);
 }

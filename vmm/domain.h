@@ -16,9 +16,9 @@
 #include "shmap.h"
 #include "process.h"
 #include "cred.h"
+#include "spec.h"
 #include "../guestshim/vvar.h"
 
-struct domain_config;
 struct files;
 struct trap_backend;
 
@@ -103,7 +103,7 @@ struct domain {
 	struct process *procs[MAX_PROCS];
 	struct process *init;       /* the first process: its exit ends the domain */
 	int fg_pgid;                /* foreground process group of the terminal */
-	const struct domain_config *cfg;
+	const struct domain_spec *spec; /* what it was made from (the caller keeps it) */
 	struct dom_cred cred;       /* host identity of guest work (cred.c) */
 	bool abstract_host;         /* the host's abstract UNIX names reachable (sock.c) */
 
@@ -147,8 +147,6 @@ struct domain {
 	int nparked;                /* threads parked at the top of their loop */
 	pthread_cond_t park_cv;     /* parked threads wait here for a resume */
 	pthread_cond_t parked_cv;   /* the pauser waits here for nparked */
-	struct control *ctl;        /* the control socket server (tools/control.c) */
-	struct lazy *lazy;          /* lazy restore in progress (snapshot/lazy.c) */
 	char last_snap[33];         /* id of the latest snapshot: incremental
 				     * images are relative to it */
 };
@@ -198,17 +196,32 @@ void thread_set_comm(struct thread *t, const char *path);
  * returns the count or -errno. */
 int futex_wake_addr(struct domain *d, gva_t uaddr, int n);
 
-/* Run a domain until it exits; returns pdvm's exit status. */
-int domain_run(const struct domain_config *cfg);
+/* What the program around the machine attaches to a domain while it runs
+ * (the CLI: its control socket; restore: the lazy loader). Any hook may be
+ * NULL. */
+struct domain_hooks {
+	/* Set-up is over, no thread runs yet, the domain lock is not held.
+	 * 0, or pdvm's exit status: the domain does not start. */
+	int (*start)(struct domain *d, void *arg);
+	/* Every thread is gone (or given up on). */
+	void (*stop)(struct domain *d, void *arg);
+	/* Just before the domain is freed; not called when a thread that
+	 * missed the end may still touch it. */
+	void (*release)(struct domain *d, void *arg);
+	void *arg;
+};
 
-/* The pieces of domain_run, shared with restore: a new domain for cfg
- * (NULL on ENOMEM); its VM, memory, files and first vCPU (with the domain
- * lock held; 0 or pdvm's exit status); and, given status 0, starting every
- * thread and waiting for the end. domain_start_wait frees the domain and
- * returns pdvm's exit status. */
-struct domain *domain_new(const struct domain_config *cfg);
+/* Runs a domain until it exits; returns pdvm's exit status (status.h). */
+int domain_run(const struct domain_spec *spec, const struct domain_hooks *h);
+
+/* The pieces of domain_run, shared with restore: a new domain for spec
+ * (NULL on ENOMEM; spec must outlive it); its VM, memory, files and first
+ * vCPU (with the domain lock held; 0 or pdvm's exit status); and, given
+ * status 0, starting every thread and waiting for the end.
+ * domain_start_wait frees the domain and returns pdvm's exit status. */
+struct domain *domain_new(const struct domain_spec *spec);
 int domain_boot(struct domain *d, struct thread **first);
-int domain_start_wait(struct domain *d, int status);
+int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h);
 /* `pdvm info`: boots a tiny domain and prints the host kind, the trap
  * backend and the TSC's state. Returns pdvm's exit status. */
 int domain_info(void);
@@ -242,11 +255,5 @@ int dom_pause_locked(struct domain *d);
 void dom_resume_locked(struct domain *d);
 /* Ends the domain as SIGKILL would: pdvm exits with 137. */
 void dom_kill(struct domain *d);
-/* Writes a snapshot image of the domain to dir (see snapshot/README.md):
- * pauses, writes, then resumes, or ends the domain with `stop`. parent:
- * NULL, or the directory of this domain's previous snapshot for an
- * incremental image. 0 or -errno with the reason in err. */
-int dom_snapshot(struct domain *d, const char *dir, bool stop, const char *parent,
-		 char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,6 @@
 #include "domain.h"
 #include "fault.h"
 #include "trap.h"
-#include "../tools/config.h"
 
 #define PF_WRITE 0x2
 #define PF_USER  0x4
@@ -108,7 +107,7 @@ void fault_kill(struct thread *t, const struct trap *tr)
 	/* dom_log echoes to stderr itself when verbose. A child process's
 	 * death is its parent's to report, as natively (a shell says so). */
 	if (!d->verbose && t->proc == d->init)
-		fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->cfg->name, t->tid,
+		fprintf(stderr, "pdvm: %s: thread %d killed by SIG%s: %s, RIP %#llx\n", d->spec->name, t->tid,
 			ab ? ab : "?", what, (unsigned long long)t->regs.rip);
 	dom_log(d, "thread %d killed by SIG%s: %s, RIP %#llx", t->tid, ab ? ab : "?", what,
 		(unsigned long long)t->regs.rip);

@@ -12,9 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 
 /* ---- open file descriptions ---- */
 
@@ -315,7 +314,7 @@ static void init_stdio(struct domain *d)
 	}
 }
 
-int files_init(struct domain *d, const struct domain_config *c, char *err, size_t errlen)
+int files_init(struct domain *d, const struct domain_spec *c, char *err, size_t errlen)
 {
 	const char *root = c && c->root ? c->root : "/";
 	const char *cwd = c && c->cwd ? c->cwd : "/";

@@ -1,19 +1,237 @@
-/* files.h: the domain's view of files — confined root, fd table, cwd, umask. */
+/* files.h: the file layer — open file descriptions, the per-process fd table, the confined root and path resolution — for the syscalls, the other families that install fds (sockets, epoll) and the snapshot. */
 #ifndef PDVM_FILES_H
 #define PDVM_FILES_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <sys/types.h>
 
 #include "types.h"
 
 struct domain;
-struct domain_config;
+struct domain_spec;
+struct thread;
 
+/* The mode bits a guest may give a file: no set-user-ID or set-group-ID.
+ * The host call makes the file as pdvm's own user, so those bits would
+ * plant a setuid binary of that user (root) in a writable tree. */
+#define GUEST_MODE_BITS 01777
+
+/* What an open file description wraps; plain data for the snapshot work. */
+enum ofd_kind {
+	OFD_FILE,       /* regular file, directory or device inside the root */
+	OFD_STDIO,      /* the pdvm process's own stdin/stdout/stderr */
+	OFD_PIPE,       /* one end of a host pipe made by pipe()/pipe2() */
+	OFD_SOCKET,     /* installed by the socket family */
+	OFD_OTHER,      /* anything else installed through files_install */
+	OFD_EPOLL,      /* a host epoll instance (priv: struct epset) */
+	OFD_EVENTFD,    /* a host eventfd (aux: EFD_SEMAPHORE) */
+	OFD_TIMERFD,    /* a host timerfd (aux: its clock) */
+};
+
+/* An open file description: shared by dup'ed fds, refcounted so a thread
+ * blocked in a host call keeps it alive while another thread closes the fd. */
+struct ofd {
+	atomic_int refs;
+	int hostfd;             /* owned; closed with the last reference */
+	int flags;              /* guest open flags (access mode, status flags) */
+	enum ofd_kind kind;
+	mode_t type;            /* S_IFMT of the host file */
+	bool may_block;         /* pipes, ttys, sockets, char devices */
+	bool host_nb;           /* the host fd stays O_NONBLOCK whatever the
+	                         * guest's flag (in `flags`): the domain's own
+	                         * pipes, read and written in place (gio.c) */
+	char *path;             /* guest path at open time, or a description */
+	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
+	int aux;                /* kind-specific: eventfd flags, timerfd clock */
+	void *priv;             /* family-private state (sockets) */
+	void (*release)(struct ofd *o); /* frees priv; called before close */
+};
+
+struct fdent {
+	struct ofd *ofd;        /* NULL: free slot */
+	bool cloexec;
+};
+
+/* A writable entry: canonical host path, directory tree or single file. */
+struct wentry {
+	char *host;
+	size_t len;             /* 0 when the entry is the host's "/" */
+	bool dir;
+	int fd;                 /* O_PATH of the entry: creations are confined
+	                         * beneath it (RESOLVE_BENEATH) */
+};
+
+struct files {
+	int rootfd;             /* O_PATH of the root directory */
+	char *root_host;        /* canonical host path of the root */
+	size_t root_len;        /* 0 when the root is "/" */
+	struct wentry *wr;
+	int nwr;
+	int cwdfd;              /* O_PATH of the current directory */
+	mode_t umask;
+	struct fdent *fds;
+	int nfds;               /* allocated slots */
+	char *exe;              /* guest path of the program (/proc/self/exe) */
+};
+
+#define FD_LIMIT_DEFAULT 1024
+#define FD_LIMIT_MAX     (1 << 20)
+#define RW_MAX_CHUNK     (1UL << 20)   /* bounce-buffer bound per host call */
+#define MAX_RW_COUNT     (INT_MAX & PAGE_MASK)
+
+/* ---- open file descriptions and the fd table (vmm/files.c) ---- */
+
+/* Wraps host fd `hostfd` (taken over) in a new description. NULL on ENOMEM
+ * (hostfd is then closed). */
+struct ofd *ofd_new(int hostfd, int flags, enum ofd_kind kind, const char *path);
+struct ofd *ofd_get(struct ofd *o);
+void ofd_put(struct ofd *o);
+
+/* The current fd limit (RLIMIT_NOFILE of the domain, else 1024). */
+int fd_limit(struct domain *d);
+/* Installs `o` (the reference is taken over) at the lowest free fd >= min.
+ * Returns the fd, or -EMFILE (then the reference is dropped). */
+int fd_install(struct domain *d, struct ofd *o, int min, bool cloexec);
+/* Lowest free fd >= min, or -EMFILE (checked before an open has effects). */
+int fd_find_free(struct domain *d, int min);
+/* Installs at exactly `fd`, closing what was there. */
+int fd_install_at(struct domain *d, struct ofd *o, int fd, bool cloexec);
+/* Description behind `fd` with a new reference, or NULL. */
+struct ofd *fd_get(struct domain *d, int fd);
+/* Description behind `fd` without a reference (valid while the domain lock
+ * is held and the fd is not closed), or NULL. */
+struct ofd *fd_peek(struct domain *d, int fd);
+int fd_close(struct domain *d, int fd);
+int fd_get_cloexec(struct domain *d, int fd);
+int fd_set_cloexec(struct domain *d, int fd, bool on);
+/* execve: closes every close-on-exec fd. */
+void files_exec_cloexec(struct domain *d);
+
+/* For other families: installs host fd `hostfd` (taken over) as a guest fd.
+ * Returns the guest fd or -errno (hostfd closed on failure). */
+int files_install(struct domain *d, int hostfd, int flags, enum ofd_kind kind,
+		  const char *path, bool cloexec);
+
+/* ---- confined paths (vmm/path.c) ---- */
+
+/* Kernel-reported host path of host fd `fd` (readlink /proc/self/fd/N). */
+int host_fd_path(int fd, char *buf, size_t len);
+/* Guest path of a host path under the root; -ENOENT when outside. */
+int host_to_guest(struct files *f, const char *host, char *out, size_t len);
+/* Whether a host path lies inside a writable entry. */
+bool files_host_writable(struct files *f, const char *host);
+/* Whether the file open on host fd `fd` lies inside a writable entry. */
+bool files_fd_writable(struct files *f, int fd);
+
+/* Copies a guest path string (PATH_MAX): -EFAULT, -ENAMETOOLONG, and
+ * -ENOENT for "" unless empty_ok. */
+int path_from_user(struct domain *d, uint64_t gva, char *buf, bool empty_ok);
+
+/* Absolute guest path of `path` relative to guest dirfd (or AT_FDCWD). */
+int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen);
+
+/* Guest fd number named by a magic path (/dev/stdin, /dev/fd/N,
+ * /proc/self/fd/N ...), or -1. */
+int path_magic_fd(const char *gpath);
+
+/* Opens absolute guest path inside the root with host open flags (no write
+ * intent check: callers use path_open). Returns a host fd or -errno. */
+int path_open_root(struct files *f, const char *gpath, int flags, mode_t mode);
+
+/* The guest-facing open: applies the write policy (EROFS), the umask, the
+ * magic fd paths. flags are guest open flags. Returns a host fd or -errno;
+ * gpath (2 * PATH_MAX bytes, may be NULL) gets the absolute guest path. */
+int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t mode,
+	      char *gpath);
+/* The guest open flags path_open really uses (unknown bits dropped). */
+int open_flags_clean(int flags);
+
+/* O_PATH handle of a guest path (follow: final symlink followed). For stat,
+ * access, chmod ... Returns a host fd or -errno. */
+int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool dir);
+
+/* The parent directory of a path's final component, for namespace ops. */
+struct parent {
+	int fd;                 /* O_PATH of the parent directory */
+	char name[NAME_MAX + 2 + 64]; /* final component, trailing slashes kept */
+	bool dot;               /* final component is "", "." or ".." */
+	bool writable;          /* inside a writable tree (or is a writable file) */
+	bool is_wroot;          /* names a writable entry itself */
+	bool wfile;             /* names a writable single-file entry */
+	int went;               /* index of the writable tree holding it, or -1 */
+	char host[PATH_MAX];    /* kernel-reported host path of the parent */
+};
+/* Resolves the parent inside the root. Returns 0 or -errno. p->fd must be
+ * closed with parent_done. */
+int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p);
+void parent_done(struct parent *p);
+
+/* Temporarily clears the host umask around a creating call (the guest's
+ * umask is applied by hand); the domain lock serializes guest creations. */
+mode_t host_umask_clear(void);
+void host_umask_restore(mode_t old);
+
+/* ---- syscall handlers of the path family (vmm/sys_fs.c) ---- */
+long sys_open(struct thread *t, const uint64_t a[6]);
+long sys_openat(struct thread *t, const uint64_t a[6]);
+long sys_creat(struct thread *t, const uint64_t a[6]);
+long sys_stat(struct thread *t, const uint64_t a[6]);
+long sys_lstat(struct thread *t, const uint64_t a[6]);
+long sys_newfstatat(struct thread *t, const uint64_t a[6]);
+long sys_statx(struct thread *t, const uint64_t a[6]);
+long sys_readlink(struct thread *t, const uint64_t a[6]);
+long sys_readlinkat(struct thread *t, const uint64_t a[6]);
+long sys_access(struct thread *t, const uint64_t a[6]);
+long sys_faccessat(struct thread *t, const uint64_t a[6]);
+long sys_faccessat2(struct thread *t, const uint64_t a[6]);
+long sys_getcwd(struct thread *t, const uint64_t a[6]);
+long sys_chdir(struct thread *t, const uint64_t a[6]);
+long sys_fchdir(struct thread *t, const uint64_t a[6]);
+long sys_umask(struct thread *t, const uint64_t a[6]);
+long sys_mkdir(struct thread *t, const uint64_t a[6]);
+long sys_mkdirat(struct thread *t, const uint64_t a[6]);
+long sys_rmdir(struct thread *t, const uint64_t a[6]);
+long sys_unlink(struct thread *t, const uint64_t a[6]);
+long sys_unlinkat(struct thread *t, const uint64_t a[6]);
+long sys_rename(struct thread *t, const uint64_t a[6]);
+long sys_renameat(struct thread *t, const uint64_t a[6]);
+long sys_renameat2(struct thread *t, const uint64_t a[6]);
+long sys_link(struct thread *t, const uint64_t a[6]);
+long sys_linkat(struct thread *t, const uint64_t a[6]);
+long sys_symlink(struct thread *t, const uint64_t a[6]);
+long sys_symlinkat(struct thread *t, const uint64_t a[6]);
+long sys_chmod(struct thread *t, const uint64_t a[6]);
+long sys_fchmod(struct thread *t, const uint64_t a[6]);
+long sys_fchmodat(struct thread *t, const uint64_t a[6]);
+long sys_chown(struct thread *t, const uint64_t a[6]);
+long sys_lchown(struct thread *t, const uint64_t a[6]);
+long sys_fchown(struct thread *t, const uint64_t a[6]);
+long sys_fchownat(struct thread *t, const uint64_t a[6]);
+long sys_utimensat(struct thread *t, const uint64_t a[6]);
+long sys_truncate(struct thread *t, const uint64_t a[6]);
+long sys_statfs(struct thread *t, const uint64_t a[6]);
+long sys_fstatfs(struct thread *t, const uint64_t a[6]);
+
+/* ---- fd-table family (vmm/sys_fd.c) ---- */
+long sys_close(struct thread *t, const uint64_t a[6]);
+long sys_close_range(struct thread *t, const uint64_t a[6]);
+long sys_dup(struct thread *t, const uint64_t a[6]);
+long sys_dup2(struct thread *t, const uint64_t a[6]);
+long sys_dup3(struct thread *t, const uint64_t a[6]);
+long sys_fcntl(struct thread *t, const uint64_t a[6]);
+long sys_ioctl(struct thread *t, const uint64_t a[6]);
+long sys_pipe(struct thread *t, const uint64_t a[6]);
+long sys_pipe2(struct thread *t, const uint64_t a[6]);
+long sys_flock(struct thread *t, const uint64_t a[6]);
+
+/* ---- set-up and the loader ---- */
 /* Sets up root, writable paths, cwd and fds 0-2 (the pdvm process's own
  * stdin/stdout/stderr). Returns 0 or -errno with a message in err. */
-int files_init(struct domain *d, const struct domain_config *c, char *err, size_t errlen);
+int files_init(struct domain *d, const struct domain_spec *c, char *err, size_t errlen);
 void files_destroy(struct domain *d);
 /* Drops a process's file table (the last reference of each description
  * closes its host fd). */
-struct files;
 void files_put(struct domain *d, struct files *f);
 /* fork's copy: shares the open file descriptions. NULL on ENOMEM/EMFILE. */
 struct files *files_clone(const struct files *s);

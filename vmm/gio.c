@@ -6,7 +6,7 @@
 #include <sys/uio.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "gio.h"
 #include "sock.h"
 #include "syscall.h"

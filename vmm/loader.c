@@ -16,7 +16,6 @@
 #include "domain.h"
 #include "mm.h"
 #include "files.h"
-#include "files_internal.h"
 #include "vdso.h"
 
 /* Where a static PIE goes: Linux's ELF_ET_DYN_BASE without randomisation. */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "procfs.h"
 #include "uaccess.h"
 

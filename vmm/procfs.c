@@ -13,9 +13,8 @@
 
 #include "domain.h"
 #include "uaccess.h"
-#include "files_internal.h"
+#include "files.h"
 #include "procfs.h"
-#include "../tools/config.h"
 
 /* A growing text buffer. */
 struct tbuf {
@@ -67,7 +66,7 @@ static void tb_nulstrings(struct tbuf *b, char *const *v)
 static const char *comm_of(struct domain *d)
 {
 	const char *p = proc_cur(d)->files && proc_cur(d)->files->exe ? proc_cur(d)->files->exe :
-			d->cfg && d->cfg->program ? d->cfg->program : "";
+			d->spec && d->spec->program ? d->spec->program : "";
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
 }
@@ -316,9 +315,9 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	if (!r)
 		gen_meminfo(d, &b);
 	else if (!strcmp(r, "cmdline"))
-		gen_strings(d, &b, dom_mm(d)->arg_start, dom_mm(d)->arg_end, d->cfg ? d->cfg->argv : NULL);
+		gen_strings(d, &b, dom_mm(d)->arg_start, dom_mm(d)->arg_end, d->spec ? d->spec->argv : NULL);
 	else if (!strcmp(r, "environ"))
-		gen_strings(d, &b, dom_mm(d)->env_start, dom_mm(d)->env_end, d->cfg ? d->cfg->envp : NULL);
+		gen_strings(d, &b, dom_mm(d)->env_start, dom_mm(d)->env_end, d->spec ? d->spec->envp : NULL);
 	else if (!strcmp(r, "comm"))
 		tb_printf(&b, "%.15s\n", comm_of(d));
 	else if (!strcmp(r, "status"))

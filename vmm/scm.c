@@ -11,7 +11,7 @@
 
 #include "domain.h"
 #include "epoll.h"
-#include "files_internal.h"
+#include "files.h"
 #include "scm.h"
 
 #define SCM_MAX_FD 253          /* Linux's per-message limit */

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "sock.h"
 #include "syscall.h"
 

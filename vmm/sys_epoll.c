@@ -11,7 +11,7 @@
 
 #include "domain.h"
 #include "epoll.h"
-#include "files_internal.h"
+#include "files.h"
 #include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"

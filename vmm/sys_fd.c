@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "syscall.h"
 #include "uaccess.h"
 

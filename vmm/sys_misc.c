@@ -17,7 +17,6 @@
 #include <asm/prctl.h>
 #include <linux/prctl.h>
 
-#include "config.h"
 #include "domain.h"
 #include "syscall.h"
 #include "uaccess.h"
@@ -56,7 +55,7 @@ static struct domain_extra dextras[MAX_DOMAINS];
 /* The default name: basename of the program, as exec sets comm. */
 static void default_comm(const struct domain *d, char *comm)
 {
-	const char *p = d->cfg && d->cfg->program ? d->cfg->program : "";
+	const char *p = d->spec && d->spec->program ? d->spec->program : "";
 	const char *slash = strrchr(p, '/');
 
 	if (slash)
@@ -307,7 +306,7 @@ static long sys_sysinfo(struct thread *t, const uint64_t a[6])
 	if (sysinfo(&si) < 0)
 		return -errno;
 	unit = si.mem_unit ? si.mem_unit : 1;
-	limit = t->dom->cfg ? t->dom->cfg->memory : 0;
+	limit = t->dom->spec ? t->dom->spec->memory : 0;
 	/* The domain's memory limit is its RAM; what it has not used yet is
 	 * its free RAM (never more than the host has free). */
 	if (limit && limit / unit < si.totalram) {
@@ -511,8 +510,8 @@ static void rlimits_init(struct domain *d)
 	if (proc_cur(d)->rlimits[RLIMIT_STACK].max < proc_cur(d)->rlimits[RLIMIT_STACK].cur)
 		proc_cur(d)->rlimits[RLIMIT_STACK].max = proc_cur(d)->rlimits[RLIMIT_STACK].cur;
 	proc_cur(d)->rlimits[RLIMIT_NOFILE].cur = MIN(1024, proc_cur(d)->rlimits[RLIMIT_NOFILE].max);
-	if (d->cfg && d->cfg->memory)
-		proc_cur(d)->rlimits[RLIMIT_AS].cur = proc_cur(d)->rlimits[RLIMIT_AS].max = d->cfg->memory;
+	if (d->spec && d->spec->memory)
+		proc_cur(d)->rlimits[RLIMIT_AS].cur = proc_cur(d)->rlimits[RLIMIT_AS].max = d->spec->memory;
 }
 
 static uint64_t nr_open(void)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "scm.h"
 #include "gio.h"
 #include "sock.h"

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "domain.h"
-#include "files_internal.h"
+#include "files.h"
 #include "sock.h"
 #include "syscall.h"
 #include "uaccess.h"

@@ -13,7 +13,6 @@
 
 #include "domain.h"
 #include "files.h"
-#include "files_internal.h"
 #include "loader.h"
 #include "syscall.h"
 #include "trap.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <time.h>
 
-#include "../tools/config.h"
+#include "status.h"
 #include "domain.h"
 #include "fault.h"
 #include "syscall.h"
@@ -192,12 +192,12 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	ioctl(t->vcpu.fd, KVM_GET_REGS, &k);
 	ioctl(t->vcpu.fd, KVM_GET_SREGS, &s);
 	fprintf(stderr, "pdvm: %s: thread %d: unexpected KVM exit reason %u: RIP %#llx RSP %#llx CS %#x "
-		"CR2 %#llx CR3 %#llx (last trap RIP %#llx)\n", d->cfg->name, t->tid, tr->exit_reason,
+		"CR2 %#llx CR3 %#llx (last trap RIP %#llx)\n", d->spec->name, t->tid, tr->exit_reason,
 		(unsigned long long)k.rip, (unsigned long long)k.rsp, s.cs.selector,
 		(unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)t->regs.rip);
 	dom_log(d, "thread %d: unexpected KVM exit %u at RIP %#llx", t->tid, tr->exit_reason,
 		(unsigned long long)k.rip);
-	dom_exit_group(d, 125);
+	dom_exit_group(d, EXIT_PDVM_ERROR);
 }
 
 /* Waits, with the user state in t->regs, until the domain is resumed. */
@@ -247,9 +247,9 @@ static void *thread_main(void *arg)
 		syscall(SYS_setresuid, 0, 0, 0);
 	dom_lock(d);
 	if (cr || fr) {
-		fprintf(stderr, "pdvm: %s: thread %d: %s: %s\n", d->cfg->name, t->tid,
+		fprintf(stderr, "pdvm: %s: thread %d: %s: %s\n", d->spec->name, t->tid,
 			cr ? "taking the domain's identity" : "seccomp filter", strerror(cr ? -cr : -fr));
-		dom_exit_group(d, 125);
+		dom_exit_group(d, EXIT_PDVM_ERROR);
 	}
 	for (;;) {
 		if (d->exiting || t->exited || t->proc->exiting)
@@ -267,8 +267,8 @@ static void *thread_main(void *arg)
 			}
 			if (r != -EAGAIN) {
 				fprintf(stderr, "pdvm: %s: thread %d: reading vCPU state: %s\n",
-					d->cfg->name, t->tid, strerror(-r));
-				dom_exit_group(d, 125);
+					d->spec->name, t->tid, strerror(-r));
+				dom_exit_group(d, EXIT_PDVM_ERROR);
 				break;
 			}
 		}
@@ -284,8 +284,8 @@ static void *thread_main(void *arg)
 		}
 		r = sync_sregs(t);
 		if (r) {
-			fprintf(stderr, "pdvm: %s: KVM_SET_SREGS: %s\n", d->cfg->name, strerror(-r));
-			dom_exit_group(d, 125);
+			fprintf(stderr, "pdvm: %s: KVM_SET_SREGS: %s\n", d->spec->name, strerror(-r));
+			dom_exit_group(d, EXIT_PDVM_ERROR);
 			break;
 		}
 		t->state = VCPU_RUNNING;
@@ -307,8 +307,8 @@ static void *thread_main(void *arg)
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r) {
-			fprintf(stderr, "pdvm: %s: KVM_RUN: %s\n", d->cfg->name, strerror(-r));
-			dom_exit_group(d, 125);
+			fprintf(stderr, "pdvm: %s: KVM_RUN: %s\n", d->spec->name, strerror(-r));
+			dom_exit_group(d, EXIT_PDVM_ERROR);
 			break;
 		}
 		if (tr.kind == TRAP_KICK)

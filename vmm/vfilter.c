@@ -15,6 +15,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 
+#include "status.h"
 #include "vfilter.h"
 #include "cred.h"
 
@@ -101,7 +102,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	if (log_fd >= 0)
 		w = write(log_fd, b, n);
 	(void)w;
-	_exit(125);
+	_exit(EXIT_PDVM_ERROR);
 }
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned nargs,

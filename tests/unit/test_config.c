@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "tools/config.h"
 #include "check.h"
 
 static char dir[PATH_MAX];     /* a fresh directory under /tmp for the files */
@@ -76,7 +76,7 @@ static void expect_error(const char *name, const char *text, const char *const f
 	CHECK(!strncmp(err, path, strlen(path)), "%s: error does not name the file: %s", name, err);
 	for (size_t i = 0; frags[i]; i++)
 		CHECK(strstr(err, frags[i]), "%s: error lacks \"%s\": %s", name, frags[i], err);
-	CHECK(c.name == NULL && c.argv == NULL, "%s: config not cleared after error", name);
+	CHECK(c.dom.name == NULL && c.dom.argv == NULL, "%s: config not cleared after error", name);
 	config_free(&c);
 }
 
@@ -161,67 +161,67 @@ static void test_good(void)
 		"net = { mode = \"netns\"; publish = [\"8080:80\", \"5353:53/udp\"]; address = \"10.231.0.7\"; };\n"
 		"verbose = true;\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "full.cfg: %s", err);
-	CHECK(c.name && !strcmp(c.name, "web-1"), "name %s", c.name);
-	CHECK(c.program && !strcmp(c.program, "/bin/busybox"), "program %s", c.program);
-	CHECK(strv_count(c.argv) == 4 && !strcmp(c.argv[0], "/bin/busybox") &&
-	      !strcmp(c.argv[1], "sh") && !strcmp(c.argv[3], "echo hi"), "argv");
-	CHECK(strv_count(c.envp) == 2 && !strcmp(c.envp[0], "A=3") && !strcmp(c.envp[1], "B=2"),
+	CHECK(c.dom.name && !strcmp(c.dom.name, "web-1"), "name %s", c.dom.name);
+	CHECK(c.dom.program && !strcmp(c.dom.program, "/bin/busybox"), "program %s", c.dom.program);
+	CHECK(strv_count(c.dom.argv) == 4 && !strcmp(c.dom.argv[0], "/bin/busybox") &&
+	      !strcmp(c.dom.argv[1], "sh") && !strcmp(c.dom.argv[3], "echo hi"), "argv");
+	CHECK(strv_count(c.dom.envp) == 2 && !strcmp(c.dom.envp[0], "A=3") && !strcmp(c.dom.envp[1], "B=2"),
 	      "env list is the whole environment, later duplicate wins");
-	CHECK(c.cwd && !strcmp(c.cwd, "/tmp"), "cwd %s", c.cwd);
-	CHECK(c.net_mode && !strcmp(c.net_mode, "netns") && strv_count(c.publish) == 2 &&
-	      !strcmp(c.publish[1], "5353:53/udp") && c.net_address && !strcmp(c.net_address, "10.231.0.7"), "net group");
-	CHECK(c.root && realsub && !strcmp(c.root, realsub), "root %s, want %s", c.root, realsub);
-	CHECK(strv_count(c.writable) == 2 && !strcmp(c.writable[1], "/var/run"), "writable");
-	CHECK(c.memory == 64ULL << 20, "memory %llu", (unsigned long long)c.memory);
-	CHECK(c.log && c.log[0] == '/' && strstr(c.log, "/logs/web.log"), "log %s", c.log);
-	CHECK(c.verbose, "verbose");
+	CHECK(c.dom.cwd && !strcmp(c.dom.cwd, "/tmp"), "cwd %s", c.dom.cwd);
+	CHECK(c.net.mode && !strcmp(c.net.mode, "netns") && strv_count(c.net.publish) == 2 &&
+	      !strcmp(c.net.publish[1], "5353:53/udp") && c.net.address && !strcmp(c.net.address, "10.231.0.7"), "net group");
+	CHECK(c.dom.root && realsub && !strcmp(c.dom.root, realsub), "root %s, want %s", c.dom.root, realsub);
+	CHECK(strv_count(c.dom.writable) == 2 && !strcmp(c.dom.writable[1], "/var/run"), "writable");
+	CHECK(c.dom.memory == 64ULL << 20, "memory %llu", (unsigned long long)c.dom.memory);
+	CHECK(c.dom.log && c.dom.log[0] == '/' && strstr(c.dom.log, "/logs/web.log"), "log %s", c.dom.log);
+	CHECK(c.dom.verbose, "verbose");
 	config_defaults(&c);
-	CHECK(strv_count(c.envp) == 2, "defaults must not add to an explicit env");
-	CHECK(!strcmp(c.log + strlen(c.log) - 12, "logs/web.log"), "log kept %s", c.log);
+	CHECK(strv_count(c.dom.envp) == 2, "defaults must not add to an explicit env");
+	CHECK(!strcmp(c.dom.log + strlen(c.dom.log) - 12, "logs/web.log"), "log kept %s", c.dom.log);
 	config_free(&c);
-	CHECK(c.name == NULL && c.envp == NULL, "config_free clears");
+	CHECK(c.dom.name == NULL && c.dom.envp == NULL, "config_free clears");
 
 	/* Minimal file: name from the file name, defaults everywhere else. */
 	path = write_cfg("my-app.cfg", "command = [\"/bin/busybox\", \"echo\", \"hi\"];\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "my-app.cfg: %s", err);
-	CHECK(c.name && !strcmp(c.name, "my-app"), "name from file: %s", c.name);
-	CHECK(!strcmp(c.program, "/bin/busybox") && strv_count(c.argv) == 3, "command");
-	CHECK(c.envp == NULL && c.memory == 0, "unset before defaults");
+	CHECK(c.dom.name && !strcmp(c.dom.name, "my-app"), "name from file: %s", c.dom.name);
+	CHECK(!strcmp(c.dom.program, "/bin/busybox") && strv_count(c.dom.argv) == 3, "command");
+	CHECK(c.dom.envp == NULL && c.dom.memory == 0, "unset before defaults");
 	config_defaults(&c);
-	CHECK(strv_count(c.envp) == 2 && !strncmp(c.envp[0], "PATH=/usr/local/sbin:", 21) &&
-	      !strcmp(c.envp[1], "HOME=/"), "default env");
-	CHECK(!strcmp(c.cwd, "/") && !strcmp(c.root, "/"), "default cwd/root");
-	CHECK(c.writable && c.writable[0] == NULL, "default writable is an empty list");
-	CHECK(c.memory == 512ULL << 20, "default memory");
-	CHECK(!strcmp(c.log, "/var/log/pdvm/my-app.log"), "default log %s", c.log);
-	CHECK(!c.verbose, "verbose default");
+	CHECK(strv_count(c.dom.envp) == 2 && !strncmp(c.dom.envp[0], "PATH=/usr/local/sbin:", 21) &&
+	      !strcmp(c.dom.envp[1], "HOME=/"), "default env");
+	CHECK(!strcmp(c.dom.cwd, "/") && !strcmp(c.dom.root, "/"), "default cwd/root");
+	CHECK(c.dom.writable && c.dom.writable[0] == NULL, "default writable is an empty list");
+	CHECK(c.dom.memory == 512ULL << 20, "default memory");
+	CHECK(!strcmp(c.dom.log, "/var/log/pdvm/my-app.log"), "default log %s", c.dom.log);
+	CHECK(!c.dom.verbose, "verbose default");
 
 	/* Command-line overrides. */
-	CHECK(config_set(&c, "memory", "1G", err, sizeof(err)) == 0 && c.memory == 1ULL << 30, "set memory");
+	CHECK(config_set(&c, "memory", "1G", err, sizeof(err)) == 0 && c.dom.memory == 1ULL << 30, "set memory");
 	CHECK(config_set(&c, "memory", "12Q", err, sizeof(err)) == -1 &&
 	      !strcmp(err, "memory: bad size \"12Q\" (use e.g. 512M, 2G)"), "set bad memory: %s", err);
 	CHECK(config_set(&c, "env", "HOME=/root", err, sizeof(err)) == 0 &&
-	      strv_count(c.envp) == 2 && !strcmp(c.envp[1], "HOME=/root"), "env override");
-	CHECK(config_set(&c, "env", "X=1", err, sizeof(err)) == 0 && strv_count(c.envp) == 3, "env add");
+	      strv_count(c.dom.envp) == 2 && !strcmp(c.dom.envp[1], "HOME=/root"), "env override");
+	CHECK(config_set(&c, "env", "X=1", err, sizeof(err)) == 0 && strv_count(c.dom.envp) == 3, "env add");
 	CHECK(config_set(&c, "env", "X", err, sizeof(err)) == -1, "env without =");
 	CHECK(config_set(&c, "writable", "/a", err, sizeof(err)) == 0 &&
 	      config_set(&c, "writable", "/b", err, sizeof(err)) == 0 &&
-	      strv_count(c.writable) == 2, "writable appends");
+	      strv_count(c.dom.writable) == 2, "writable appends");
 	CHECK(config_set(&c, "name", "x/y", err, sizeof(err)) == -1 && !strncmp(err, "name: bad name", 14),
 	      "bad name: %s", err);
 	CHECK(config_set(&c, "cwd", "rel", err, sizeof(err)) == -1, "relative cwd");
 	CHECK(config_set(&c, "program", "/x", err, sizeof(err)) == -1, "program is not an override");
-	CHECK(!c.trap_backend, "trap_backend default is auto (unset)");
-	CHECK(config_set(&c, "trap_backend", "ring0", err, sizeof(err)) == 0 && !strcmp(c.trap_backend, "ring0"),
+	CHECK(!c.dom.trap_backend, "trap_backend default is auto (unset)");
+	CHECK(config_set(&c, "trap_backend", "ring0", err, sizeof(err)) == 0 && !strcmp(c.dom.trap_backend, "ring0"),
 	      "trap_backend ring0");
-	CHECK(config_set(&c, "trap_backend", "auto", err, sizeof(err)) == 0 && !c.trap_backend,
+	CHECK(config_set(&c, "trap_backend", "auto", err, sizeof(err)) == 0 && !c.dom.trap_backend,
 	      "trap_backend auto clears it");
 	CHECK(config_set(&c, "trap_backend", "kvm", err, sizeof(err)) == -1 &&
 	      !strcmp(err, "trap_backend: want auto, pvm or ring0, got 'kvm'"), "bad trap_backend: %s", err);
 	config_free(&c);
 
 	path = write_cfg("trap.cfg", "command = [\"/x\"];\ntrap_backend = \"pvm\";\n");
-	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.trap_backend && !strcmp(c.trap_backend, "pvm"),
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.dom.trap_backend && !strcmp(c.dom.trap_backend, "pvm"),
 	      "trap_backend from the file: %s", err);
 	config_free(&c);
 	path = write_cfg("trapbad.cfg", "command = [\"/x\"];\ntrap_backend = \"fast\";\n");
@@ -231,31 +231,31 @@ static void test_good(void)
 
 	/* Integer memory (int and int64), page rounding, memory as a string of bytes. */
 	path = write_cfg("intmem.cfg", "command = [\"/x\"];\nmemory = 33554433;\n");
-	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.memory == (32ULL << 20) + 4096,
-	      "int memory rounded up: %llu %s", (unsigned long long)c.memory, err);
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.dom.memory == (32ULL << 20) + 4096,
+	      "int memory rounded up: %llu %s", (unsigned long long)c.dom.memory, err);
 	config_free(&c);
 	path = write_cfg("int64mem.cfg", "command = [\"/x\"];\nmemory = 8589934592L;\n");
-	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.memory == 8ULL << 30,
-	      "int64 memory: %llu %s", (unsigned long long)c.memory, err);
+	CHECK(config_load(&c, path, err, sizeof(err)) == 0 && c.dom.memory == 8ULL << 30,
+	      "int64 memory: %llu %s", (unsigned long long)c.dom.memory, err);
 	config_free(&c);
 
 	/* program without args: argv is just the program. A name the file name
 	 * cannot give (bad characters) is sanitized. */
 	path = write_cfg("odd name!.cfg", "program = \"/bin/true\";\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "odd name: %s", err);
-	CHECK(strv_count(c.argv) == 1 && !strcmp(c.argv[0], "/bin/true"), "argv[0] = program");
-	CHECK(c.name && !strcmp(c.name, "odd_name_"), "sanitized name %s", c.name);
+	CHECK(strv_count(c.dom.argv) == 1 && !strcmp(c.dom.argv[0], "/bin/true"), "argv[0] = program");
+	CHECK(c.dom.name && !strcmp(c.dom.name, "odd_name_"), "sanitized name %s", c.dom.name);
 	config_free(&c);
 
 	/* The -- form: defaults derive the name from the program. */
-	c.program = strdup("/usr/bin/my.tool");
+	c.dom.program = strdup("/usr/bin/my.tool");
 	config_defaults(&c);
-	CHECK(!strcmp(c.name, "my.tool") && strv_count(c.argv) == 1, "name from program %s", c.name);
-	CHECK(!strcmp(c.log, "/var/log/pdvm/my.tool.log"), "log %s", c.log);
+	CHECK(!strcmp(c.dom.name, "my.tool") && strv_count(c.dom.argv) == 1, "name from program %s", c.dom.name);
+	CHECK(!strcmp(c.dom.log, "/var/log/pdvm/my.tool.log"), "log %s", c.dom.log);
 	config_free(&c);
 
 	/* env from the command line on an empty config starts from the defaults. */
-	CHECK(config_set(&c, "env", "Z=9", err, sizeof(err)) == 0 && strv_count(c.envp) == 3, "env on defaults");
+	CHECK(config_set(&c, "env", "Z=9", err, sizeof(err)) == 0 && strv_count(c.dom.envp) == 3, "env on defaults");
 	config_free(&c);
 	free(realsub);
 }
@@ -276,23 +276,23 @@ static void test_user(void)
 	CHECK(config_set(&c, "user", "123:456", err, sizeof(err)) == 0 &&
 	      config_resolve_user(&c, err, sizeof(err)) == 0, "123:456: %s", err);
 	if (geteuid() == 0) {
-		CHECK(c.cred.uid == 123 && c.cred.gid == 456 && !c.cred.as_root && !c.cred.own, "123:456 resolved");
+		CHECK(c.dom.cred.uid == 123 && c.dom.cred.gid == 456 && !c.dom.cred.as_root && !c.dom.cred.own, "123:456 resolved");
 		CHECK(config_set(&c, "user", "root", err, sizeof(err)) == 0 &&
-		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.as_root && c.cred.uid == 0 &&
-		      c.cred.gid == 0, "root is the opt-in");
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.dom.cred.as_root && c.dom.cred.uid == 0 &&
+		      c.dom.cred.gid == 0, "root is the opt-in");
 		CHECK(config_set(&c, "user", "0:1000", err, sizeof(err)) == 0 &&
-		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.as_root && c.cred.gid == 0,
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.dom.cred.as_root && c.dom.cred.gid == 0,
 		      "uid 0 is root whatever the group");
 		CHECK(config_set(&c, "user", "no-such-account-anywhere", err, sizeof(err)) == 0 &&
 		      config_resolve_user(&c, err, sizeof(err)) == -1 && strstr(err, "no account"),
 		      "an unknown account: %s", err);
 		CHECK(config_set(&c, "user", "nobody", err, sizeof(err)) == 0 &&
-		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.cred.uid == 65534, "nobody by name");
+		      config_resolve_user(&c, err, sizeof(err)) == 0 && c.dom.cred.uid == 65534, "nobody by name");
 	} else {
-		CHECK(c.cred.own && c.cred.uid == geteuid(), "unprivileged: own identity");
+		CHECK(c.dom.cred.own && c.dom.cred.uid == geteuid(), "unprivileged: own identity");
 	}
-	CHECK(config_set(&c, "abstract_unix", "host", err, sizeof(err)) == 0 && c.abstract_host &&
-	      config_set(&c, "abstract_unix", "own", err, sizeof(err)) == 0 && !c.abstract_host &&
+	CHECK(config_set(&c, "abstract_unix", "host", err, sizeof(err)) == 0 && c.dom.abstract_host &&
+	      config_set(&c, "abstract_unix", "own", err, sizeof(err)) == 0 && !c.dom.abstract_host &&
 	      config_set(&c, "abstract_unix", "all", err, sizeof(err)) == -1, "abstract_unix");
 	config_free(&c);
 }

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "domain.h"
-#include "files_internal.h"
+#include "tools/config.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
 #include "check.h"
 
 static char top[64], rootdir[128];
@@ -120,7 +120,7 @@ static void test_init_errors(void)
 {
 	struct domain d2;
 	char *wr[] = { "/does/not/exist", NULL };
-	struct domain_config c = { .root = rootdir, .cwd = "/", .writable = wr };
+	struct domain_spec c = { .root = rootdir, .cwd = "/", .writable = wr };
 	char err[256];
 	int r;
 
@@ -334,7 +334,7 @@ static void test_exec(void)
 static void test_host_root(void)
 {
 	struct domain d2;
-	struct domain_config c = { .root = "/", .cwd = "/" };
+	struct domain_spec c = { .root = "/", .cwd = "/" };
 	char err[256];
 	int fd;
 
@@ -360,7 +360,7 @@ static void test_host_root(void)
 int main(void)
 {
 	char *wr[] = { "/w", "wfile", NULL };
-	struct domain_config c = { .root = NULL, .cwd = "/", .writable = wr };
+	struct domain_spec c = { .root = NULL, .cwd = "/", .writable = wr };
 	char err[256];
 	char cmd[300];
 	int r;

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "image.h"
+#include "snapshot/image.h"
 #include "check.h"
 
 static char base[256], dir[300], victim[300];

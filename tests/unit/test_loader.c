@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "domain.h"
-#include "loader.h"
-#include "syscall.h"
-#include "uaccess.h"
+#include "tools/config.h"
+#include "vmm/domain.h"
+#include "vmm/loader.h"
+#include "vmm/syscall.h"
+#include "vmm/uaccess.h"
 #include "check.h"
 
 static struct elf_info info;
@@ -571,7 +571,7 @@ static void test_misc_calls(gva_t u, gva_t ro, gva_t bad)
 	CHECK(call(SYS_uname, ro, 0, 0, 0) == -EFAULT);
 	CHECK(call(SYS_sysinfo, u, 0, 0, 0) == 0);
 	CHECK(copy_from_user(&dom, v, u + 32, 16) == 0); /* totalram, freeram */
-	CHECK(v[0] <= dom.cfg->memory && v[1] <= v[0]);
+	CHECK(v[0] <= dom.spec->memory && v[1] <= v[0]);
 
 	CHECK(call(SYS_getrandom, u, 32, 0, 0) == 32);
 	CHECK(call(SYS_getrandom, u, 32, 8, 0) == -EINVAL);
@@ -598,7 +598,7 @@ static void test_misc_calls(gva_t u, gva_t ro, gva_t bad)
 	CHECK(call(SYS_getrlimit, RLIMIT_NOFILE, u, 0, 0) == 0);
 	CHECK(copy_from_user(&dom, rl, u, 16) == 0 && rl[0] == 1024);
 	CHECK(call(SYS_getrlimit, RLIMIT_AS, u, 0, 0) == 0);
-	CHECK(copy_from_user(&dom, rl, u, 16) == 0 && rl[0] == dom.cfg->memory);
+	CHECK(copy_from_user(&dom, rl, u, 16) == 0 && rl[0] == dom.spec->memory);
 	CHECK(call(SYS_getrlimit, 16, u, 0, 0) == -EINVAL);
 	rl[0] = 100;
 	rl[1] = 50;
@@ -698,7 +698,7 @@ static void test_misc_calls(gva_t u, gva_t ro, gva_t bad)
 
 static void test_domain(void)
 {
-	static struct domain_config cfg = { .memory = 128UL << 20, .program = "/bin/busybox" };
+	static struct domain_spec cfg = { .memory = 128UL << 20, .program = "/bin/busybox" };
 	char *argv[] = { "busybox", "echo", "hi", NULL };
 	char *envp[] = { "HOME=/", NULL };
 	struct kvm_regs r;
@@ -709,7 +709,7 @@ static void test_domain(void)
 		printf("SKIP domain tests: no /bin/busybox\n");
 		return;
 	}
-	dom.cfg = &cfg;
+	dom.spec = &cfg;
 	dom.pid = 4242;
 	dom.vm.fd = -1;
 	thr.dom = &dom;

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "domain.h"
-#include "mm.h"
-#include "trap.h"
-#include "uaccess.h"
+#include "vmm/domain.h"
+#include "vmm/mm.h"
+#include "vmm/trap.h"
+#include "vmm/uaccess.h"
 #include "check.h"
 
 static struct domain *new_domain(uint64_t mem)

@@ -10,17 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "domain.h"
-#include "files.h"
-#include "files_internal.h"
-#include "image.h"
-#include "restore.h"
-#include "snap_mem.h"
-#include "snap_state.h"
-#include "syscall.h"
-#include "trap.h"
-#include "uaccess.h"
+#include "tools/config.h"
+#include "vmm/domain.h"
+#include "vmm/files.h"
+#include "snapshot/image.h"
+#include "snapshot/restore.h"
+#include "snapshot/snap_mem.h"
+#include "snapshot/snap_state.h"
+#include "vmm/syscall.h"
+#include "vmm/trap.h"
+#include "vmm/uaccess.h"
 
 #define ITERATIONS 2400
 
@@ -74,7 +73,7 @@ static uint64_t set_user(uint64_t pte, gva_t va, uint64_t size, void *arg)
 
 /* What an image claims about its own policy, rewritten just before the
  * domain section is written (NULL: the truth). */
-static void (*policy_lie)(struct domain_config *c);
+static void (*policy_lie)(struct domain_spec *c);
 
 /* Hand-made hostile images: page tables that would give the guest its own
  * tables or the trap stub. */
@@ -85,7 +84,7 @@ enum craft { CRAFT_NONE, CRAFT_USER_MAPS_TABLE, CRAFT_USER_KERNEL_PAGE, CRAFT_ST
  * made hostile as `craft` says. */
 static void make_image(const char *dir, enum craft craft)
 {
-	static struct domain_config c;
+	static struct domain_spec c;
 	char root[300], err[512];
 	snprintf(root, sizeof(root), "%s/root", base);
 	if ((mkdir(root, 0755) && errno != EEXIST) || (mkdir(strcat(strcpy(err, root), "/w"), 0755) && errno != EEXIST))
@@ -95,7 +94,7 @@ static void make_image(const char *dir, enum craft craft)
 		die("data file");
 	fputs("line one\nline two\nline three\n", fp);
 	fclose(fp);
-	config_free(&c);        /* the previous image's (c outlives each domain) */
+	spec_free(&c);        /* the previous image's (c outlives each domain) */
 	memset(&c, 0, sizeof(c));
 	/* a name that would break out of the `ip -batch` and nft scripts */
 	c.name = xstrdup(craft == CRAFT_BAD_NAME ? "x\nflush ruleset" : "fuzz");
@@ -337,26 +336,26 @@ static void mutate(const char *dir, int kind)
 	free(p);
 }
 
-static void set_writable(struct domain_config *c, char **l)
+static void set_writable(struct domain_spec *c, char **l)
 {
 	for (char **p = c->writable; p && *p; p++)
 		free(*p);
 	free(c->writable);
 	c->writable = l;
 }
-static void lie_write_all(struct domain_config *c) { set_writable(c, list("/", NULL)); }
-static void lie_write_up(struct domain_config *c) { set_writable(c, list("/w/../..", NULL)); }
-static void lie_write_etc(struct domain_config *c) { set_writable(c, list("/w", "/etc")); }
-static void lie_root_up(struct domain_config *c) { free(c->root); c->root = xstrdup("/"); }
-static void lie_name(struct domain_config *c) { free(c->name); c->name = xstrdup("../../etc/cron.d/x"); }
-static void lie_log(struct domain_config *c) { free(c->log); c->log = xstrdup("/etc/pdvm-fuzz-log"); }
-static void lie_cwd(struct domain_config *c) { free(c->cwd); c->cwd = xstrdup("/../../../etc"); }
+static void lie_write_all(struct domain_spec *c) { set_writable(c, list("/", NULL)); }
+static void lie_write_up(struct domain_spec *c) { set_writable(c, list("/w/../..", NULL)); }
+static void lie_write_etc(struct domain_spec *c) { set_writable(c, list("/w", "/etc")); }
+static void lie_root_up(struct domain_spec *c) { free(c->root); c->root = xstrdup("/"); }
+static void lie_name(struct domain_spec *c) { free(c->name); c->name = xstrdup("../../etc/cron.d/x"); }
+static void lie_log(struct domain_spec *c) { free(c->log); c->log = xstrdup("/etc/pdvm-fuzz-log"); }
+static void lie_cwd(struct domain_spec *c) { free(c->cwd); c->cwd = xstrdup("/../../../etc"); }
 
 /* Images that lie about their policy: each is refused with a message, or
  * restores with what the operator allowed (never the image's log). */
 static void policy_fuzz(const struct restore_opts *o)
 {
-	static const struct { void (*lie)(struct domain_config *); int want; const char *what; } lies[] = {
+	static const struct { void (*lie)(struct domain_spec *); int want; const char *what; } lies[] = {
 		{ lie_write_all, EXIT_BAD_IMAGE, "writable / (the operator allows only /w)" },
 		{ lie_write_up, EXIT_BAD_IMAGE, "writable /w/../.." },
 		{ lie_write_etc, EXIT_BAD_IMAGE, "writable /w and /etc" },
@@ -413,7 +412,7 @@ int main(void)
 	char allow_w[300];
 	snprintf(allow_w, sizeof(allow_w), "%s/root/w", base);
 	char *allow[] = { allow_w, NULL };
-	struct restore_opts o = { .writable = allow, .cred = who.cred };
+	struct restore_opts o = { .writable = allow, .cred = who.dom.cred };
 	/* Hostile page tables are refused; a stub overwritten in the image
 	 * restores (its contents are never taken from the image). */
 	static const struct { enum craft c; int want; const char *what; } crafts[] = {
@@ -433,7 +432,7 @@ int main(void)
 	}
 	/* ... because the restore rewrites the kernel area from the binary. */
 	{
-		static struct domain_config kc = { .name = "kpages", .memory = 8ULL << 20 };
+		static struct domain_spec kc = { .name = "kpages", .memory = 8ULL << 20 };
 		struct domain *kd = domain_new(&kc);
 		if (!kd)
 			die("domain_new");
@@ -463,8 +462,8 @@ int main(void)
 		die("the unmutated image must pass the restore check");
 	/* Policy is the operator's: without --writable the image may not write
 	 * /w, and its root must lie inside --root. */
-	struct restore_opts no_w = { .cred = who.cred }, other_root = { .root = "/usr", .writable = allow,
-									  .cred = who.cred };
+	struct restore_opts no_w = { .cred = who.dom.cred }, other_root = { .root = "/usr", .writable = allow,
+									  .cred = who.dom.cred };
 	if (restore_check(img, &no_w) != EXIT_BAD_IMAGE)
 		die("an image that writes /w must be refused without --writable");
 	if (restore_check(img, &other_root) != EXIT_BAD_IMAGE)

@@ -9,13 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "domain.h"
-#include "gio.h"
-#include "uaccess.h"
-#include "files_internal.h"
-#include "netlock.h"
-#include "sock.h"
+#include "tools/config.h"
+#include "vmm/domain.h"
+#include "vmm/gio.h"
+#include "vmm/uaccess.h"
+#include "vmm/files.h"
+#include "net/netlock.h"
+#include "vmm/sock.h"
 #include "check.h"
 
 static struct ofd *new_sock(int type)
@@ -76,7 +76,7 @@ static void test_dgram(void)
  * that whole length out of its 1 MiB heap buffer into guest memory. */
 static void test_bounce_trunc(void)
 {
-	static struct domain_config c = { .name = "trunc", .memory = 16ULL << 20 };
+	static struct domain_spec c = { .name = "trunc", .memory = 16ULL << 20 };
 	struct domain *d = domain_new(&c);
 	CHECK(d && !mm_init(d, c.memory), "domain without KVM");
 	if (!d)

@@ -1,0 +1,37 @@
+/* spec.h: what a domain is to be — program, file system view, memory, identity — as the machine needs it; the CLI and restore fill it. */
+#ifndef PDVM_SPEC_H
+#define PDVM_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cred.h"
+
+struct domain_spec {
+	char *name;          /* the domain's name: logs and messages */
+	char *program;       /* path inside root (or bare name searched in PATH) */
+	char **argv;         /* NULL-terminated, argv[0] included */
+	char **envp;         /* NULL-terminated */
+	char *cwd;           /* inside root */
+	char *root;          /* host directory the guest sees as / */
+	char **writable;     /* NULL-terminated paths inside root */
+	uint64_t memory;     /* bytes of guest memory */
+	char *log;           /* the domain log's path; NULL: none */
+	bool verbose;        /* the log goes to stderr too */
+	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
+	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */
+	bool filter_all;     /* pdvm's own threads under seccomp too, after set-up (vfilter.h) */
+	struct dom_cred cred; /* the host identity of guest work (cred.h) */
+};
+
+/* Names reach file names (the log, control sockets, snapshots), nft tables
+ * and `ip` scripts, so they follow docker's rule: [A-Za-z0-9][A-Za-z0-9_.-]*,
+ * 1 to SPEC_NAME_MAX characters. 0, or -1 with why. */
+#define SPEC_NAME_MAX 64
+int spec_check_name(const char *s, char *why, size_t n);
+bool spec_name_char_ok(char ch, bool first);
+/* Frees every string of s (allocated with malloc) and zeroes it. */
+void spec_free(struct domain_spec *s);
+
+#endif
