@@ -145,8 +145,8 @@ int img_create(struct img_writer *w, const char *name, char *err, size_t errlen)
 	return fd;
 }
 
-int img_put_done(struct img_writer *w, const char *name, int fd, uint64_t size, uint32_t crc,
-		 char *err, size_t errlen)
+int img_put_done(struct img_writer *w, const char *name, uint32_t version, bool required, int fd,
+		 uint64_t size, uint32_t crc, char *err, size_t errlen)
 {
 	int r = fsync(fd) < 0 ? -errno : 0;
 	if (close(fd) < 0 && !r)
@@ -162,11 +162,13 @@ int img_put_done(struct img_writer *w, const char *name, int fd, uint64_t size, 
 	snprintf(s->file, sizeof(s->file), "%s.bin", name);
 	s->size = size;
 	s->crc = crc;
+	s->version = version;
+	s->required = required;
 	return 0;
 }
 
-int img_put(struct img_writer *w, const char *name, const void *data, size_t len, char *err,
-	    size_t errlen)
+int img_put(struct img_writer *w, const char *name, uint32_t version, bool required, const void *data,
+	    size_t len, char *err, size_t errlen)
 {
 	int fd = img_create(w, name, err, errlen);
 	if (fd < 0)
@@ -177,7 +179,7 @@ int img_put(struct img_writer *w, const char *name, const void *data, size_t len
 		snprintf(err, errlen, "%s/%s.bin: %s", w->tmp, name, strerror(-r));
 		return r;
 	}
-	return img_put_done(w, name, fd, len, img_crc(0, data, len), err, errlen);
+	return img_put_done(w, name, version, required, fd, len, img_crc(0, data, len), err, errlen);
 }
 
 static json_object *manifest_json(const struct img_writer *w, const struct img_meta *m)
@@ -191,7 +193,7 @@ static json_object *manifest_json(const struct img_writer *w, const struct img_m
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
 	json_object_object_add(o, "host", json_object_new_string(host));
-	json_object_object_add(o, "arch", json_object_new_string("x86_64"));
+	json_object_object_add(o, "arch", json_object_new_string(IMG_ARCH));
 	if (m->parent_id[0]) {
 		json_object *p = json_object_new_object();
 		json_object_object_add(p, "id", json_object_new_string(m->parent_id));
@@ -205,6 +207,8 @@ static json_object *manifest_json(const struct img_writer *w, const struct img_m
 		json_object_object_add(s, "file", json_object_new_string(w->sec[i].file));
 		json_object_object_add(s, "size", json_object_new_int64((int64_t)w->sec[i].size));
 		json_object_object_add(s, "crc32", json_object_new_int64(w->sec[i].crc));
+		json_object_object_add(s, "version", json_object_new_int64(w->sec[i].version));
+		json_object_object_add(s, "required", json_object_new_boolean(w->sec[i].required));
 		json_object_array_add(a, s);
 	}
 	json_object_object_add(o, "sections", a);
@@ -235,7 +239,7 @@ int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t
 {
 	json_object *o = manifest_json(w, m);
 	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-	int r = img_put(w, "manifest", txt, strlen(txt), err, errlen);
+	int r = img_put(w, "manifest", 0, false, txt, strlen(txt), err, errlen);
 	json_object_put(o);
 	if (r)
 		return r;
@@ -358,9 +362,18 @@ static int parse_manifest(struct img_reader *r, const char *txt, size_t len, cha
 		bad(err, errlen, r->dir, "manifest.json: format is not \"" IMG_FORMAT "\"");
 		goto out;
 	}
-	if (!jint(o, "version", &v) || v != IMG_VERSION) {
-		snprintf(err, errlen, "%s: image format version %lld is not supported (this pdvm reads version %d)",
-			 r->dir, (long long)v, IMG_VERSION);
+	if (!jint(o, "version", &v) || v < IMG_MIN_VERSION || v > IMG_VERSION) {
+		snprintf(err, errlen, "%s: image format version %lld is not supported (this pdvm reads versions "
+			 "%d to %d)", r->dir, (long long)v, IMG_MIN_VERSION, IMG_VERSION);
+		goto out;
+	}
+	r->meta.format = (int)v;
+	/* Written by every pdvm, checked since format 2's reader: the
+	 * registers, page tables and vDSO of an image are x86-64's. */
+	const char *arch = jstr(o, "arch");
+	if (!arch || strcmp(arch, IMG_ARCH)) {
+		snprintf(err, errlen, "%s: the image is of architecture %s; this pdvm restores " IMG_ARCH " images",
+			 r->dir, arch ? arch : "(none)");
 		goto out;
 	}
 	const char *id = jstr(o, "id"), *name = jstr(o, "name");
@@ -403,6 +416,16 @@ static int parse_manifest(struct img_reader *r, const char *txt, size_t len, cha
 				bad(err, errlen, r->dir, "manifest.json: a section appears twice");
 				goto out;
 			}
+		int64_t ver = 0;
+		json_object *req = NULL;
+		if (r->meta.format >= 2 &&
+		    (!jint(s, "version", &ver) || ver < 1 || ver > 0xffffffffLL ||
+		     !json_object_object_get_ex(s, "required", &req) || !json_object_is_type(req, json_type_boolean))) {
+			bad(err, errlen, r->dir, "manifest.json: a section entry lacks its version or required flag");
+			goto out;
+		}
+		sec->version = (uint32_t)ver;
+		sec->required = req && json_object_get_boolean(req);
 		snprintf(sec->name, sizeof(sec->name), "%s", sn);
 		snprintf(sec->file, sizeof(sec->file), "%s", sf);
 		sec->size = (uint64_t)size;

@@ -10,7 +10,11 @@
 #include "vmm/status.h"
 
 #define IMG_FORMAT      "pdvm-image"
-#define IMG_VERSION     1
+/* 2: each section entry says its version and whether a reader must know
+ * it; 1 (read still): neither, every section's version only in its body. */
+#define IMG_VERSION     2
+#define IMG_MIN_VERSION 1
+#define IMG_ARCH        "x86_64"
 #define IMG_MANIFEST    "manifest.json"
 #define IMG_MAX_SECTIONS 16
 #define IMG_ID_LEN      32              /* hex characters */
@@ -20,6 +24,8 @@ struct img_section {
 	char file[64];
 	uint64_t size;
 	uint32_t crc;
+	uint32_t version;       /* 0: not stated (a format-1 manifest) */
+	bool required;          /* a reader that does not know it must refuse the image */
 };
 
 struct img_writer {
@@ -33,6 +39,7 @@ struct img_writer {
 
 /* What the manifest says beyond its sections. */
 struct img_meta {
+	int format;                       /* the manifest's version (reading) */
 	char id[IMG_ID_LEN + 1];
 	char parent_id[IMG_ID_LEN + 1];   /* "" for a full image */
 	char parent_dir[PATH_MAX];        /* as written at snapshot time */
@@ -43,13 +50,14 @@ struct img_meta {
 /* Starts an image that will replace `dir` when committed: a temporary
  * directory beside it. 0 or -errno with the reason in err. */
 int img_begin(struct img_writer *w, const char *dir, char *err, size_t errlen);
-/* Writes one section file (synced) and records its size and CRC-32. */
-int img_put(struct img_writer *w, const char *name, const void *data, size_t len, char *err,
-	    size_t errlen);
+/* Writes one section file (synced) and records its size, CRC-32, version
+ * and whether it is required. */
+int img_put(struct img_writer *w, const char *name, uint32_t version, bool required, const void *data,
+	    size_t len, char *err, size_t errlen);
 /* Creates a section file for the caller to fill; img_put_done records it. */
 int img_create(struct img_writer *w, const char *name, char *err, size_t errlen);
-int img_put_done(struct img_writer *w, const char *name, int fd, uint64_t size, uint32_t crc,
-		 char *err, size_t errlen);
+int img_put_done(struct img_writer *w, const char *name, uint32_t version, bool required, int fd,
+		 uint64_t size, uint32_t crc, char *err, size_t errlen);
 /* Writes the manifest, syncs, and renames the image into place (an
  * existing image there is replaced atomically). */
 int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t errlen);

@@ -16,16 +16,17 @@
 #include "image.h"
 #include "lazy.h"
 #include "restore.h"
+#include "sections.h"
 #include "snap_mem.h"
 #include "snap_state.h"
 
 #define MAX_CHAIN       64
-#define SECTION_MAX     (256u << 20)
 
 /* The image and its parents, top first. */
 struct chain {
 	struct img_reader img[MAX_CHAIN];
 	int n;
+	char ignored[256];      /* optional sections of the top image this pdvm does not know */
 };
 
 static void chain_close(struct chain *c)
@@ -47,6 +48,11 @@ static int chain_open(struct chain *c, const char *dir, char *err, size_t errlen
 		if (img_open(r, next, err, errlen))
 			return -1;
 		c->n++;
+		char ign[256];
+		if (sections_check(r, true, ign, sizeof(ign), err, errlen))
+			return -1;
+		if (c->n == 1)
+			snprintf(c->ignored, sizeof(c->ignored), "%s", ign);
 		if (c->n > 1 && strcmp(r->meta.id, c->img[c->n - 2].meta.parent_id)) {
 			snprintf(err, errlen, "%s: parent image %s is not the one it was taken against "
 				 "(it was replaced since)", c->img[c->n - 2].dir, next);
@@ -57,15 +63,11 @@ static int chain_open(struct chain *c, const char *dir, char *err, size_t errlen
 	return 0;
 }
 
-/* Reads a section into a reader; the caller frees *buf. */
-static int section(struct img_reader *img, const char *name, uint8_t **buf, struct sread *rd, char *err,
-		   size_t errlen)
+/* Opens section `name` (of the table) for reading; the caller frees *buf. */
+static int section(struct img_reader *img, const char *name, uint8_t **buf, struct sread *rd,
+		   struct snap_ctx *c, char *err, size_t errlen)
 {
-	size_t len;
-	if (img_get(img, name, SECTION_MAX, buf, &len, err, errlen))
-		return -1;
-	sr_init(rd, *buf, len);
-	return 0;
+	return section_open(img, section_find(name), buf, rd, c, err, errlen);
 }
 
 static bool has_section(const struct img_reader *img, const char *name)
@@ -119,7 +121,8 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
 	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)
 		memset(f->host, 0, f->size);
-	if (section(top, "mm", &buf, &rd, err, sizeof(err)))
+	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .err = err, .errlen = sizeof(err) };
+	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;
 	if (snap_get_mm(&rd, d)) {
 		ret = image_error(top->dir, rd.bad);
@@ -154,69 +157,27 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	if (!dry)
 		kvm_resync(&d->vm);
 
-	if (section(top, "domain", &buf, &rd, err, sizeof(err)))
-		goto msg;
-	struct domain_spec skip;
-	snap_get_spec(&rd, &skip);
-	spec_free(&skip);
-	if (snap_get_domain(&rd, d)) {
-		ret = image_error(top->dir, rd.bad);
-		goto out;
-	}
-	free(buf);
-	buf = NULL;
-
-	if (section(top, "files", &buf, &rd, err, sizeof(err)))
-		goto msg;
-	int r = snap_get_files(&rd, d, o->force, err, sizeof(err));
-	if (r == -1 && rd.bad) {
-		ret = image_error(top->dir, rd.bad);
-		goto out;
-	}
-	if (r) {
-		/* A changed or vanished file: the image no longer fits this
-		 * host, which restore refuses like a bad image. */
-		fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
-		goto out;
-	}
-	free(buf);
-	buf = NULL;
-
-	if (section(top, "vcpus", &buf, &rd, err, sizeof(err)))
-		goto msg;
-	r = snap_get_vcpus(&rd, d, dry, err, sizeof(err));
-	if (r == -1 && rd.bad) {
-		char why2[1024];
-		snprintf(why2, sizeof(why2), "%s", rd.bad);
-		ret = image_error(top->dir, why2);
-		goto out;
-	}
-	if (r) {
-		fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
-		ret = EXIT_PDVM_ERROR;
-		goto out;
-	}
-	free(buf);
-	buf = NULL;
-	/* Optional sections (images of older builds do not have them). */
-	for (int i = 0; i < top->nsec; i++) {
-		bool sig = !strcmp(top->sec[i].name, "signals"), vdso = !strcmp(top->sec[i].name, "vdso");
-		bool shm = !strcmp(top->sec[i].name, "shmaps"), procs = !strcmp(top->sec[i].name, "procs");
-		if (!sig && !vdso && !shm && !procs)
+	/* Then every section the table reads, in its order. */
+	for (size_t k = 0; k < nsections; k++) {
+		const struct section *sec = &sections[k];
+		if (!sec->get || !has_section(top, sec->name))
 			continue;
 		free(buf);
 		buf = NULL;
-		if (section(top, top->sec[i].name, &buf, &rd, err, sizeof(err)))
+		if (section_open(top, sec, &buf, &rd, &ctx, err, sizeof(err)))
 			goto msg;
-		r = sig ? snap_get_signals(&rd, d) : vdso ? snap_get_vdso(&rd, d)
-			: procs ? snap_get_procs(&rd, d, dry, err, sizeof(err))
-			: snap_get_shmaps(&rd, d, dry, err, sizeof(err));
+		int r = sec->get(&rd, &ctx);
 		if (r == -1 && rd.bad) {
 			ret = image_error(top->dir, rd.bad);
 			goto out;
 		}
 		if (r) {
+			/* A changed or vanished file: the image no longer fits
+			 * this host, which restore refuses like a bad image;
+			 * vCPUs that KVM will not take are pdvm's failure. */
 			fprintf(stderr, "pdvm restore: %s: %s\n", top->dir, err);
+			if (!strcmp(sec->name, "vcpus"))
+				ret = EXIT_PDVM_ERROR;
 			goto out;
 		}
 	}
@@ -304,11 +265,15 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	struct snap_ctx ctx = { .err = err, .errlen = sizeof(err) };
 	if (chain_open(&ch, dir, err, sizeof(err)) ||
-	    section(&ch.img[0], "domain", &buf, &rd, err, sizeof(err))) {
+	    section(&ch.img[0], "domain", &buf, &rd, &ctx, err, sizeof(err))) {
 		fprintf(stderr, "pdvm restore: %s\n", err);
 		goto out;
 	}
+	if (ch.ignored[0])
+		fprintf(stderr, "pdvm restore: %s: ignoring optional section(s) %s, which this pdvm does not know\n",
+			dir, ch.ignored);
 	if (snap_get_spec(&rd, cfg)) {
 		status = image_error(dir, rd.bad);
 		goto out;
@@ -330,7 +295,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);
 		buf = NULL;
-		if (section(&ch.img[0], "net", &buf, &rd, err, sizeof(err))) {
+		if (section(&ch.img[0], "net", &buf, &rd, &ctx, err, sizeof(err))) {
 			fprintf(stderr, "pdvm restore: %s\n", err);
 			goto out;
 		}
@@ -368,6 +333,8 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	uint64_t t1 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	if (!status)
 		status = load(d, &ch, o, false);
+	if (!status && ch.ignored[0])
+		dom_log(d, "restore: ignored optional section(s) %s, unknown to this pdvm", ch.ignored);
 	if (!status) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		uint64_t t2 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
@@ -404,8 +371,9 @@ int restore_check(const char *dir, const struct restore_opts *o)
 	struct domain_spec cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	int status = EXIT_BAD_IMAGE;
+	struct snap_ctx ctx = { .err = err, .errlen = sizeof(err) };
 	if (chain_open(&ch, dir, err, sizeof(err)) ||
-	    section(&ch.img[0], "domain", &buf, &rd, err, sizeof(err))) {
+	    section(&ch.img[0], "domain", &buf, &rd, &ctx, err, sizeof(err))) {
 		fprintf(stderr, "pdvm restore: %s\n", err);
 		goto out;
 	}

@@ -64,7 +64,6 @@ static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen
 
 int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
-	sb_u32(b, STATE_VERSION);
 	sb_u32(b, (uint32_t)d->nthreads);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
@@ -151,8 +150,6 @@ int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_
 	struct thread *first = NULL;
 	for (int i = 0; i < MAX_THREADS && !first; i++)
 		first = d->threads[i];
-	if (sr_u32(r) != STATE_VERSION)
-		sr_fail(r, "vcpus section version not supported");
 	uint32_t n = sr_u32(r);
 	if (!r->bad && (n == 0 || n > MAX_THREADS))
 		sr_fail(r, "thread count out of range");

@@ -262,7 +262,7 @@ static int get_timerfd(struct sread *r, int flags, struct ofd **out, const char 
 	return *out ? 0 : -ENOMEM;
 }
 
-int snap_get_anon(struct sread *r, uint32_t kind, int flags, struct ofd **out, const char *desc)
+int snap_get_anon(struct sread *r, enum ofd_kind kind, int flags, struct ofd **out, const char *desc)
 {
 	return kind == OFD_EPOLL ? get_epoll(r, flags, out, desc) :
 	       kind == OFD_EVENTFD ? get_eventfd(r, flags, out, desc) : get_timerfd(r, flags, out, desc);

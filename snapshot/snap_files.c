@@ -107,6 +107,29 @@ out:
 	return r;
 }
 
+/* The kind of a description as `files` records it: fixed values of the
+ * image format, never vmm's in-memory enum (which may be reordered). 4 was
+ * never written (the kind that cannot be checkpointed). */
+enum img_ofd_kind {
+	IMG_OFD_FILE = 0, IMG_OFD_STDIO = 1, IMG_OFD_PIPE = 2, IMG_OFD_SOCKET = 3,
+	IMG_OFD_EPOLL = 5, IMG_OFD_EVENTFD = 6, IMG_OFD_TIMERFD = 7,
+};
+
+static uint32_t img_kind(enum ofd_kind k)
+{
+	switch (k) {
+	case OFD_FILE: return IMG_OFD_FILE;
+	case OFD_STDIO: return IMG_OFD_STDIO;
+	case OFD_PIPE: return IMG_OFD_PIPE;
+	case OFD_SOCKET: return IMG_OFD_SOCKET;
+	case OFD_EPOLL: return IMG_OFD_EPOLL;
+	case OFD_EVENTFD: return IMG_OFD_EVENTFD;
+	case OFD_TIMERFD: return IMG_OFD_TIMERFD;
+	case OFD_OTHER: break;
+	}
+	return UINT32_MAX; /* refused before it is written */
+}
+
 static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen)
 {
 	struct ofd *o = v[k];
@@ -115,7 +138,7 @@ static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *
 		snprintf(err, errlen, "fd of %s: %s", o->path, strerror(errno));
 		return -errno;
 	}
-	sb_u32(b, (uint32_t)o->kind);
+	sb_u32(b, img_kind(o->kind));
 	sb_u32(b, (uint32_t)o->flags);
 	sb_str(b, o->path);
 	switch (o->kind) {
@@ -224,7 +247,6 @@ int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	int n = snap_collect_ofds(d, &v);
 	if (n < 0)
 		return n;
-	sb_u32(b, STATE_VERSION);
 	int r = put_fdhead(d, b, err, errlen);
 	sb_u32(b, (uint32_t)n);
 	for (int k = 0; k < n && !r; k++)
@@ -446,8 +468,6 @@ int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen
 int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen)
 {
 	snap_files_release();
-	if (sr_u32(r) != STATE_VERSION)
-		sr_fail(r, "files section version not supported");
 	int ret = r->bad ? -1 : get_fdhead(r, d, err, errlen);
 	if (ret)
 		return r->bad ? -1 : ret;
@@ -470,22 +490,26 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		if (r->bad)
 			break;
 		switch (kind) {
-		case OFD_STDIO:
+		case IMG_OFD_STDIO:
 			ret = get_stdio(r, flags, &v[k], desc);
 			break;
-		case OFD_FILE:
+		case IMG_OFD_FILE:
 			ret = get_file(r, d, flags, force, &v[k], desc, err, errlen);
 			break;
-		case OFD_PIPE:
+		case IMG_OFD_PIPE:
 			ret = get_pipe(r, pipes, &np, flags, &v[k], desc);
 			break;
-		case OFD_SOCKET:
+		case IMG_OFD_SOCKET:
 			ret = snap_get_sock(r, d, flags, &v[k], desc, err, errlen);
 			break;
-		case OFD_EPOLL:
-		case OFD_EVENTFD:
-		case OFD_TIMERFD:
-			ret = snap_get_anon(r, kind, flags, &v[k], desc);
+		case IMG_OFD_EPOLL:
+			ret = snap_get_anon(r, OFD_EPOLL, flags, &v[k], desc);
+			break;
+		case IMG_OFD_EVENTFD:
+			ret = snap_get_anon(r, OFD_EVENTFD, flags, &v[k], desc);
+			break;
+		case IMG_OFD_TIMERFD:
+			ret = snap_get_anon(r, OFD_TIMERFD, flags, &v[k], desc);
 			break;
 		default:
 			sr_fail(r, "unknown kind of open file");

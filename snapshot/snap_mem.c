@@ -221,7 +221,7 @@ int snap_mem_write(struct img_writer *w, struct frames *f, const uint64_t *only,
 	}
 	/* The memory file's checksum covers the index's offsets; each block
 	 * carries its own CRC, so the file-level one is left 0 (unchecked). */
-	if ((r = img_put_done(w, "memory", j.fd, j.off, 0, err, errlen)))
+	if ((r = img_put_done(w, "memory", 1, true, j.fd, j.off, 0, err, errlen)))
 		goto out;
 	struct sbuf h = { 0 };
 	sb_u32(&h, MEMIDX_VERSION);
@@ -233,7 +233,7 @@ int snap_mem_write(struct img_writer *w, struct frames *f, const uint64_t *only,
 		snprintf(err, errlen, "out of memory");
 		r = -ENOMEM;
 	} else {
-		r = img_put(w, "memidx", h.p, h.len, err, errlen);
+		r = img_put(w, "memidx", 1, true, h.p, h.len, err, errlen);
 	}
 	sb_free(&h);
 	if (st)

@@ -14,7 +14,6 @@ int snap_put_net(const struct net_spec *c, struct sbuf *b)
 	uint32_t n = 0;
 	while (c->publish && c->publish[n])
 		n++;
-	sb_u32(b, STATE_VERSION);
 	sb_str(b, c->mode);
 	sb_str(b, c->address);
 	sb_u32(b, n);
@@ -25,8 +24,6 @@ int snap_put_net(const struct net_spec *c, struct sbuf *b)
 
 int snap_get_net(struct sread *r, struct net_spec *c)
 {
-	if (sr_u32(r) != STATE_VERSION)
-		sr_fail(r, "net section version not supported");
 	char *mode = sr_str(r, 16), *addr = sr_str(r, 32);
 	uint32_t n = sr_u32(r);
 	if (!r->bad && (!mode || strcmp(mode, "netns") || !addr || !netns_address_ok(addr)))

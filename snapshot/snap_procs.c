@@ -7,7 +7,6 @@
 #include "vmm/files.h"
 #include "snap_state.h"
 
-#define PROCS_VERSION 1
 /* Ranged fields are u64 (sr_range's unit); flag words and ids in the
  * thread list u32. */
 #define PF_ZOMBIE  1u
@@ -25,6 +24,51 @@ static int mm_owner(struct domain *d, struct process *p, struct process **order,
 	return 0;
 }
 
+/* ---- what every process's record holds, the first one's (section `domain`) too ---- */
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* Version 1 of `domain` and `procs` wrote exactly these many, uncounted. */
+#define V1_SIGACTIONS 64
+#define V1_RLIMITS    16
+
+void snap_put_proc_core(struct sbuf *b, const struct process *p)
+{
+	sb_u64(b, ARRAY_LEN(p->sigactions));
+	for (size_t i = 0; i < ARRAY_LEN(p->sigactions); i++) {
+		sb_u64(b, p->sigactions[i].handler);
+		sb_u64(b, p->sigactions[i].flags);
+		sb_u64(b, p->sigactions[i].restorer);
+		sb_u64(b, p->sigactions[i].mask);
+	}
+	sb_u64(b, ARRAY_LEN(p->rlimits));
+	for (size_t i = 0; i < ARRAY_LEN(p->rlimits); i++) {
+		sb_u64(b, p->rlimits[i].cur);
+		sb_u64(b, p->rlimits[i].max);
+	}
+}
+
+void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version)
+{
+	_Static_assert(ARRAY_LEN(p->sigactions) >= V1_SIGACTIONS && ARRAY_LEN(p->rlimits) >= V1_RLIMITS,
+		       "a format-1 record fits");
+	/* Counted since version 2: a writer with fewer entries leaves the
+	 * rest at their defaults; one with more is refused. */
+	uint32_t na = version < 2 ? V1_SIGACTIONS :
+		(uint32_t)sr_range(r, 0, ARRAY_LEN(p->sigactions), "too many signal handlers");
+	for (uint32_t i = 0; i < na && !r->bad; i++) {
+		p->sigactions[i].handler = sr_u64(r);
+		p->sigactions[i].flags = sr_u64(r);
+		p->sigactions[i].restorer = sr_u64(r);
+		p->sigactions[i].mask = sr_u64(r);
+	}
+	uint32_t nl = version < 2 ? V1_RLIMITS :
+		(uint32_t)sr_range(r, 0, ARRAY_LEN(p->rlimits), "too many resource limits");
+	for (uint32_t i = 0; i < nl && !r->bad; i++) {
+		p->rlimits[i].cur = sr_u64(r);
+		p->rlimits[i].max = sr_u64(r);
+	}
+}
+
 int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	struct process *order[MAX_PROCS];
@@ -36,7 +80,6 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	int nofd = snap_collect_ofds(d, &v);
 	if (nofd < 0)
 		return nofd;
-	sb_u32(b, PROCS_VERSION);
 	sb_u64(b, (uint64_t)d->fg_pgid);
 	sb_u64(b, (uint64_t)d->init->pgid);
 	sb_u64(b, (uint64_t)d->init->sid);
@@ -51,16 +94,7 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 		sb_u32(b, (uint32_t)p->wstatus);
 		sb_u32(b, (p->zombie ? PF_ZOMBIE : 0) | (p->execed ? PF_EXECED : 0));
 		sb_u64(b, p->start_ns);
-		for (int i = 0; i < 64; i++) {
-			sb_u64(b, p->sigactions[i].handler);
-			sb_u64(b, p->sigactions[i].flags);
-			sb_u64(b, p->sigactions[i].restorer);
-			sb_u64(b, p->sigactions[i].mask);
-		}
-		for (int i = 0; i < 16; i++) {
-			sb_u64(b, p->rlimits[i].cur);
-			sb_u64(b, p->rlimits[i].max);
-		}
+		snap_put_proc_core(b, p);
 		snap_put_sigstate(b, p);
 		if (p->zombie)
 			continue;
@@ -106,7 +140,7 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return r ? r : b->oom ? -ENOMEM : 0;
 }
 
-static int get_one(struct sread *r, struct domain *d, char *err, size_t errlen)
+static int get_one(struct sread *r, struct domain *d, uint32_t version, char *err, size_t errlen)
 {
 	int pid = (int)sr_range(r, 1, 0x3fffffff, "procs: pid out of range");
 	if (!r->bad && proc_find(d, pid))
@@ -129,17 +163,8 @@ static int get_one(struct sread *r, struct domain *d, char *err, size_t errlen)
 	p->zombie = fl & PF_ZOMBIE;
 	p->execed = fl & PF_EXECED;
 	p->start_ns = sr_u64(r);
-	for (int i = 0; i < 64; i++) {
-		p->sigactions[i].handler = sr_u64(r);
-		p->sigactions[i].flags = sr_u64(r);
-		p->sigactions[i].restorer = sr_u64(r);
-		p->sigactions[i].mask = sr_u64(r);
-	}
-	for (int i = 0; i < 16; i++) {
-		p->rlimits[i].cur = sr_u64(r);
-		p->rlimits[i].max = sr_u64(r);
-	}
-	snap_get_sigstate(r, p);
+	snap_get_proc_core(r, p, version);
+	snap_get_sigstate(r, p, version);
 	if (r->bad || p->zombie)
 		return r->bad ? -1 : 0;
 	int owner = (int)sr_range(r, 0, 0x3fffffff, "procs: address-space owner out of range");
@@ -186,10 +211,8 @@ static int get_one(struct sread *r, struct domain *d, char *err, size_t errlen)
 	return r->bad ? -1 : e;
 }
 
-int snap_get_procs(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
+int snap_get_procs(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen)
 {
-	if (sr_u32(r) != PROCS_VERSION && !r->bad)
-		sr_fail(r, "procs: unknown section version");
 	int fg = (int)sr_range(r, 1, 0x3fffffff, "procs: foreground group out of range");
 	int pgid = (int)sr_range(r, 1, 0x3fffffff, "procs: group out of range");
 	int sid = (int)sr_range(r, 1, 0x3fffffff, "procs: session out of range");
@@ -201,7 +224,7 @@ int snap_get_procs(struct sread *r, struct domain *d, bool dry, char *err, size_
 	d->init->sid = sid;
 	int e = 0;
 	for (uint32_t k = 0; k < n && !e && !r->bad; k++)
-		e = get_one(r, d, err, errlen);
+		e = get_one(r, d, version, err, errlen);
 	if (e || r->bad)
 		return r->bad ? -1 : e;
 	uint32_t nt = (uint32_t)sr_range(r, 0, MAX_THREADS, "procs: thread count");

@@ -10,12 +10,10 @@
 #include "vmm/files.h"
 #include "snap_state.h"
 
-#define SHMAP_SECTION_VERSION 1
 
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
-	sb_u32(b, SHMAP_SECTION_VERSION);
 	sb_u64(b, (uint64_t)dom_mm(d)->nshmaps);
 	for (int i = 0; i < dom_mm(d)->nshmaps; i++) {
 		const struct shmap *m = &dom_mm(d)->shmaps[i];
@@ -29,8 +27,6 @@ int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 
 int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
 {
-	if (sr_u32(r) != SHMAP_SECTION_VERSION && !r->bad)
-		sr_fail(r, "shmaps: unknown section version");
 	uint64_t n = sr_range(r, 0, MAX_SHMAPS, "shmaps: count out of range");
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		uint64_t start = sr_range(r, USER_MIN, USER_MAX, "shmaps: start outside user space");

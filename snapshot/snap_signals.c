@@ -6,24 +6,56 @@
 #include "vmm/domain.h"
 #include "snap_state.h"
 
-#define SIGNALS_VERSION 1
 /* Ranged fields are u64 (sr_range's unit); ids and flag words u32. */
+
+/* A siginfo as the guest reads it: number, errno and code, then the
+ * union's bytes in Linux's x86-64 layout (its meaning depends on the
+ * code, and the guest's handler gets it as is). Version 1 wrote pdvm's
+ * in-memory struct whole (the same bytes plus a padding word). */
+#define SIGINFO_UNION 112
+_Static_assert(sizeof(((struct ksiginfo *)0)->raw) == SIGINFO_UNION, "siginfo's union is 112 bytes");
+
+static void put_siginfo(struct sbuf *b, const struct ksiginfo *si)
+{
+	sb_u32(b, (uint32_t)si->signo);
+	sb_u32(b, (uint32_t)si->err);
+	sb_u32(b, (uint32_t)si->code);
+	sb_put(b, si->raw, SIGINFO_UNION);
+}
+
+static void get_siginfo(struct sread *r, struct ksiginfo *si, uint32_t version)
+{
+	memset(si, 0, sizeof(*si));
+	if (version < 2) {
+		uint8_t v1[128];
+		sr_get(r, v1, sizeof(v1));
+		memcpy(&si->signo, v1, 4);
+		memcpy(&si->err, v1 + 4, 4);
+		memcpy(&si->code, v1 + 8, 4);
+		memcpy(si->raw, v1 + 16, SIGINFO_UNION);
+		return;
+	}
+	si->signo = (int32_t)sr_u32(r);
+	si->err = (int32_t)sr_u32(r);
+	si->code = (int32_t)sr_u32(r);
+	sr_get(r, si->raw, SIGINFO_UNION);
+}
 
 static void put_pending(struct sbuf *b, uint64_t pending, const struct ksiginfo *info)
 {
 	sb_u64(b, pending);
 	for (int s = 1; s <= NSIG_K; s++)
 		if (pending & SIGBIT(s))
-			sb_put(b, &info[s - 1], sizeof(info[s - 1]));
+			put_siginfo(b, &info[s - 1]);
 }
 
-static void get_pending(struct sread *r, uint64_t *pending, struct ksiginfo *info)
+static void get_pending(struct sread *r, uint64_t *pending, struct ksiginfo *info, uint32_t version)
 {
 	*pending = sr_u64(r);
 	for (int s = 1; s <= NSIG_K; s++) {
 		if (!(*pending & SIGBIT(s)))
 			continue;
-		sr_get(r, &info[s - 1], sizeof(info[s - 1]));
+		get_siginfo(r, &info[s - 1], version);
 		if (!r->bad && info[s - 1].signo != s)
 			sr_fail(r, "signals: a pending signal's siginfo names another signal");
 	}
@@ -51,7 +83,6 @@ void snap_put_sigstate(struct sbuf *b, const struct process *p)
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
-	sb_u32(b, SIGNALS_VERSION);
 	snap_put_sigstate(b, d->init);
 	sb_u64(b, (uint64_t)d->nthreads);
 	for (int i = 0; i < MAX_THREADS; i++) {
@@ -73,9 +104,9 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return b->oom ? -ENOMEM : 0;
 }
 
-void snap_get_sigstate(struct sread *r, struct process *p)
+void snap_get_sigstate(struct sread *r, struct process *p, uint32_t version)
 {
-	get_pending(r, &p->sig_pending, p->sig_info);
+	get_pending(r, &p->sig_pending, p->sig_info, version);
 	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++) {
 		struct ktimer *k = &p->timers[i];
 		memset(k, 0, sizeof(*k));
@@ -93,11 +124,9 @@ void snap_get_sigstate(struct sread *r, struct process *p)
 	}
 }
 
-int snap_get_signals(struct sread *r, struct domain *d)
+int snap_get_signals(struct sread *r, struct domain *d, uint32_t version)
 {
-	if (sr_u32(r) != SIGNALS_VERSION && !r->bad)
-		sr_fail(r, "signals: unknown section version");
-	snap_get_sigstate(r, d->init);
+	snap_get_sigstate(r, d->init, version);
 	uint32_t n = (uint32_t)sr_range(r, 0, MAX_THREADS, "signals: thread count");
 	bool any = false;
 	for (int i = 0; i < MAX_THREADS; i++)
@@ -118,7 +147,7 @@ int snap_get_signals(struct sread *r, struct domain *d)
 			sr_fail(r, "signals: state for a thread the image does not have");
 			break;
 		}
-		get_pending(r, &t->sig_pending, t->sig_info);
+		get_pending(r, &t->sig_pending, t->sig_info, version);
 		t->ss_sp = sr_u64(r);
 		t->ss_size = sr_u64(r);
 		t->ss_flags = sr_u32(r);

@@ -45,10 +45,11 @@ static char **get_list(struct sread *r)
 	return v;
 }
 
+#define ENOSYS_WORDS (sizeof(((struct domain *)0)->enosys_seen) / sizeof(uint64_t))
+
 int snap_put_domain(struct domain *d, struct sbuf *b)
 {
 	const struct domain_spec *c = d->spec;
-	sb_u32(b, STATE_VERSION);
 	sb_str(b, c->name);
 	sb_str(b, c->program);
 	put_list(b, c->argv);
@@ -62,17 +63,9 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	sb_u64(b, (uint64_t)d->pid);
 	sb_u64(b, (uint64_t)d->next_tid);
 	sb_u64(b, guest_mono_ns(d));
-	for (int i = 0; i < 64; i++) {
-		sb_u64(b, proc_cur(d)->sigactions[i].handler);
-		sb_u64(b, proc_cur(d)->sigactions[i].flags);
-		sb_u64(b, proc_cur(d)->sigactions[i].restorer);
-		sb_u64(b, proc_cur(d)->sigactions[i].mask);
-	}
-	for (int i = 0; i < 16; i++) {
-		sb_u64(b, proc_cur(d)->rlimits[i].cur);
-		sb_u64(b, proc_cur(d)->rlimits[i].max);
-	}
-	for (int i = 0; i < 8; i++)
+	snap_put_proc_core(b, proc_cur(d));
+	sb_u64(b, ENOSYS_WORDS);
+	for (size_t i = 0; i < ENOSYS_WORDS; i++)
 		sb_u64(b, d->enosys_seen[i]);
 	sb_u64(b, d->ntraps);
 	return b->oom ? -ENOMEM : 0;
@@ -81,10 +74,6 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 int snap_get_spec(struct sread *r, struct domain_spec *c)
 {
 	memset(c, 0, sizeof(*c));
-	if (sr_u32(r) != STATE_VERSION) {
-		sr_fail(r, "domain section version not supported");
-		return -1;
-	}
 	c->name = sr_str(r, 255);
 	c->program = sr_str(r, MAX_STR);
 	c->argv = get_list(r);
@@ -105,24 +94,17 @@ int snap_get_spec(struct sread *r, struct domain_spec *c)
 }
 
 /* After snap_get_spec on the same reader. */
-int snap_get_domain(struct sread *r, struct domain *d)
+int snap_get_domain(struct sread *r, struct domain *d, uint32_t version)
 {
 	d->pid = (int)sr_range(r, 1, 0x3fffffff, "pid out of range");
 	if (d->init)
 		d->init->pid = d->init->pgid = d->init->sid = d->fg_pgid = d->pid;
 	d->next_tid = (int)sr_range(r, 1, 0x3fffffff, "next tid out of range");
 	uint64_t mono = sr_u64(r);
-	for (int i = 0; i < 64; i++) {
-		proc_cur(d)->sigactions[i].handler = sr_u64(r);
-		proc_cur(d)->sigactions[i].flags = sr_u64(r);
-		proc_cur(d)->sigactions[i].restorer = sr_u64(r);
-		proc_cur(d)->sigactions[i].mask = sr_u64(r);
-	}
-	for (int i = 0; i < 16; i++) {
-		proc_cur(d)->rlimits[i].cur = sr_u64(r);
-		proc_cur(d)->rlimits[i].max = sr_u64(r);
-	}
-	for (int i = 0; i < 8; i++)
+	snap_get_proc_core(r, proc_cur(d), version);
+	/* Version 1: eight words, uncounted. */
+	uint32_t nw = version < 2 ? 8 : (uint32_t)sr_range(r, 0, ENOSYS_WORDS, "too many reported-syscall words");
+	for (uint32_t i = 0; i < nw && !r->bad; i++)
 		d->enosys_seen[i] = sr_u64(r);
 	d->ntraps = sr_u64(r);
 	if (!r->bad && r->pos != r->len)
@@ -154,7 +136,6 @@ int snap_put_mm(struct domain *d, struct sbuf *b)
 {
 	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
-	sb_u32(b, STATE_VERSION);
 	sb_u64(b, f->size);
 	sb_u64(b, f->data_limit);
 	sb_u64(b, f->data_used);
@@ -223,8 +204,6 @@ int snap_get_mm(struct sread *r, struct domain *d)
 	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
 	size_t words = (f->nframes + 63) / 64;
-	if (sr_u32(r) != STATE_VERSION)
-		sr_fail(r, "mm section version not supported");
 	if (sr_u64(r) != f->size)
 		sr_fail(r, "guest memory size does not match the config");
 	f->data_limit = sr_range(r, 0, f->nframes, "data limit out of range");

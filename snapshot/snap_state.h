@@ -7,13 +7,13 @@
 #include <stdint.h>
 
 #include "sbuf.h"
+#include "vmm/files.h"
 
 struct domain;
 struct domain_spec;
 struct net_spec;
 struct ofd;
 
-#define STATE_VERSION 1
 
 /* Writers: append one section's content. vcpus needs the vCPUs stopped
  * (the domain paused). 0 or -errno with err. */
@@ -26,7 +26,7 @@ int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen);
  * others fill that domain in. Each validates everything and fails with
  * r->bad set (an image error) or returns -errno with err (a host error). */
 int snap_get_spec(struct sread *r, struct domain_spec *c);
-int snap_get_domain(struct sread *r, struct domain *d);
+int snap_get_domain(struct sread *r, struct domain *d, uint32_t version);
 int snap_get_mm(struct sread *r, struct domain *d);
 /* Checks every page-table entry reachable from the root lies inside guest
  * memory: the VMM walks these tables itself. */
@@ -41,8 +41,8 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 /* A process's part of it: process-directed pending signals, timers. */
 struct process;
 void snap_put_sigstate(struct sbuf *b, const struct process *p);
-void snap_get_sigstate(struct sread *r, struct process *p);
-int snap_get_signals(struct sread *r, struct domain *d);
+void snap_get_sigstate(struct sread *r, struct process *p, uint32_t version);
+int snap_get_signals(struct sread *r, struct domain *d, uint32_t version);
 
 /* Section `vdso` (optional): the vvar page's address; restore rewrites its
  * time data for the new host (vmm/vdso.c). Read after `mm`. */
@@ -81,7 +81,7 @@ void snap_sock_restore_done(struct domain *d);
  * registrations wait for every description, then snap_epoll_finish makes
  * them (ok) or drops them. */
 int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen);
-int snap_get_anon(struct sread *r, uint32_t kind, int flags, struct ofd **out, const char *desc);
+int snap_get_anon(struct sread *r, enum ofd_kind kind, int flags, struct ofd **out, const char *desc);
 int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
 /* A running domain's socket whose queue a snapshot moved into its restart
  * queue: the epoll sets that hold it report it ready again. */
@@ -103,7 +103,11 @@ int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen
  * the first — ids, tree, handlers, pending signals, timers, address space,
  * fd table, zombies — and which threads are theirs. Read after `vcpus`. */
 int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen);
-int snap_get_procs(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+int snap_get_procs(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen);
+/* What every process's record holds (the first one's in `domain`):
+ * handlers and limits, counted since version 2 of those sections. */
+void snap_put_proc_core(struct sbuf *b, const struct process *p);
+void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version);
 
 /* One vCPU record from given state (the unit tests write images without
  * KVM through this). */

@@ -4,20 +4,16 @@
 #include "vmm/domain.h"
 #include "snap_state.h"
 
-#define VDSO_SECTION_VERSION 1
 
 int snap_put_vdso(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
-	sb_u32(b, VDSO_SECTION_VERSION);
 	sb_u64(b, d->vvar_gva);
 	return b->oom ? -ENOMEM : 0;
 }
 
 int snap_get_vdso(struct sread *r, struct domain *d)
 {
-	if (sr_u32(r) != VDSO_SECTION_VERSION && !r->bad)
-		sr_fail(r, "vdso: unknown section version");
 	uint64_t gva = sr_range(r, 0, USER_MAX - PAGE_SIZE, "vdso: vvar address outside user space");
 	if (!r->bad && (gva & ~PAGE_MASK))
 		sr_fail(r, "vdso: vvar address not page-aligned");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "net/netns.h"
+#include "sections.h"
 #include "snapshot.h"
 #include "vmm/domain.h"
 #include "image.h"
@@ -19,45 +20,6 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-typedef int (*put_fn)(struct domain *d, struct sbuf *b, char *err, size_t errlen);
-
-static int put_domain(struct domain *d, struct sbuf *b, char *err, size_t errlen)
-{
-	(void)err, (void)errlen;
-	return snap_put_domain(d, b);
-}
-
-static int put_mm(struct domain *d, struct sbuf *b, char *err, size_t errlen)
-{
-	(void)err, (void)errlen;
-	return snap_put_mm(d, b);
-}
-
-static int put_section(struct img_writer *w, struct domain *d, const char *name, put_fn fn,
-		       char *err, size_t errlen)
-{
-	struct sbuf b = { 0 };
-	int r = fn(d, &b, err, errlen);
-	if (!r && b.oom)
-		r = -ENOMEM;
-	if (r && !*err)
-		snprintf(err, errlen, "%s state: %s", name, strerror(-r));
-	if (!r)
-		r = img_put(w, name, b.p, b.len, err, errlen);
-	sb_free(&b);
-	return r;
-}
-
-static int put_net(struct img_writer *w, const struct net_spec *net, char *err, size_t errlen)
-{
-	struct sbuf b = { 0 };
-	int r = snap_put_net(net, &b) ? -ENOMEM : img_put(w, "net", b.p, b.len, err, errlen);
-	if (r == -ENOMEM && !*err)
-		snprintf(err, errlen, "net state: %s", strerror(ENOMEM));
-	sb_free(&b);
-	return r;
 }
 
 /* The frames to store: everything, or for an incremental image those the
@@ -150,15 +112,11 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		goto resume;
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if ((r = put_section(&w, d, "domain", put_domain, err, errlen)) ||
-	    (r = put_section(&w, d, "mm", put_mm, err, errlen)) ||
-	    (r = put_section(&w, d, "files", snap_put_files, err, errlen)) ||
-	    (r = put_section(&w, d, "vcpus", snap_put_vcpus, err, errlen)) ||
-	    (r = put_section(&w, d, "signals", snap_put_signals, err, errlen)) ||
-	    (r = put_section(&w, d, "vdso", snap_put_vdso, err, errlen)) ||
-	    (r = put_section(&w, d, "shmaps", snap_put_shmaps, err, errlen)) ||
-	    (nprocs > 1 && (r = put_section(&w, d, "procs", snap_put_procs, err, errlen))) ||
-	    (net && net->mode && (r = put_net(&w, net, err, errlen))) ||
+	struct snap_ctx ctx = { .d = d, .net = net, .nprocs = nprocs, .err = err, .errlen = errlen };
+	for (size_t i = 0; i < nsections && !r; i++)
+		if (sections[i].put && (!sections[i].wanted || sections[i].wanted(&ctx)))
+			r = section_write(&w, &sections[i], &ctx);
+	if (r ||
 	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 /*
- * Usage: ticker N PERIOD_MS [THREADS]
+ * Usage: ticker N PERIOD_MS [THREADS [BUF_KB]]
  *
  * Step i (1..N) mutates the buffer, hashes a sixteenth of it into a running
  * checksum and prints "i checksum" with one write(2); then it sleeps
@@ -22,8 +22,9 @@
  * output depends only on the arguments, never on timing.
  */
 
-#define BUF_BYTES	(4u << 20)
-#define WORDS		(BUF_BYTES / 8)
+#define BUF_BYTES	(4u << 20)      /* default; BUF_KB sets another */
+
+static size_t words = BUF_BYTES / 8;
 #define SLICES		16
 
 static uint64_t *buf;
@@ -139,7 +140,7 @@ static void *pipe_thread(void *arg)
 static void usage(void)
 {
 	static const char u[] =
-		"usage: ticker N PERIOD_MS [THREADS]  (N >= 1, PERIOD_MS >= 0, THREADS 1..4)\n";
+		"usage: ticker N PERIOD_MS [THREADS [BUF_KB]]  (N >= 1, PERIOD_MS >= 0, THREADS 1..4, BUF_KB 64..1048576)\n";
 
 	write_all(2, u, sizeof(u) - 1);
 	exit(2);
@@ -164,17 +165,19 @@ int main(int argc, char **argv)
 	long n, period, threads = 1;
 	char line[64];
 
-	if (argc < 3 || argc > 4)
+	if (argc < 3 || argc > 5)
 		usage();
 	n = arg_num(argv[1], 1, 100000000);
 	period = arg_num(argv[2], 0, 3600000);
-	if (argc == 4)
+	if (argc >= 4)
 		threads = arg_num(argv[3], 1, 4);
+	if (argc == 5)
+		words = (size_t)arg_num(argv[4], 64, 1 << 20) * 1024 / 8;
 
-	buf = malloc(BUF_BYTES);
+	buf = malloc(words * 8);
 	if (!buf)
 		die("malloc");
-	for (size_t w = 0; w < WORDS; w++) {
+	for (size_t w = 0; w < words; w++) {
 		seed ^= seed << 13;
 		seed ^= seed >> 7;
 		seed ^= seed << 17;
@@ -197,11 +200,11 @@ int main(int argc, char **argv)
 		/* Scattered writes: pages all over the buffer change. */
 		for (int k = 0; k < 256; k++) {
 			x = mix(x, (uint64_t)k);
-			buf[x % WORDS] ^= x;
+			buf[x % words] ^= x;
 		}
-		size_t lo = (size_t)(i % SLICES) * (WORDS / SLICES);
+		size_t lo = (size_t)(i % SLICES) * (words / SLICES);
 
-		for (size_t w = lo; w < lo + WORDS / SLICES; w += 4)
+		for (size_t w = lo; w < lo + words / SLICES; w += 4)
 			sum = mix(sum, buf[w] ^ buf[w + 1] ^ buf[w + 2] ^ buf[w + 3]);
 		sum = mix(sum, (uint64_t)i);
 

@@ -37,7 +37,7 @@ static int snapshot_into(const char *d)
 	char err[512];
 	int r = img_begin(&w, d, err, sizeof(err));
 	if (!r)
-		r = img_put(&w, "domain", "x", 1, err, sizeof(err));
+		r = img_put(&w, "domain", 1, true, "x", 1, err, sizeof(err));
 	if (!r) {
 		snprintf(m.id, sizeof(m.id), "%s", w.id);
 		strcpy(m.name, "race");

@@ -15,6 +15,7 @@
 #include "vmm/files.h"
 #include "snapshot/image.h"
 #include "snapshot/restore.h"
+#include "snapshot/sections.h"
 #include "snapshot/snap_mem.h"
 #include "snapshot/snap_state.h"
 #include "vmm/syscall.h"
@@ -57,11 +58,19 @@ static char **list(const char *a, const char *b)
 	return v;
 }
 
+/* Writes a section body as section_write would: the table's version word first. */
 static void put(struct img_writer *w, const char *name, struct sbuf *b)
 {
 	char err[512];
-	if (b->oom || img_put(w, name, b->p, b->len, err, sizeof(err)))
+	const struct section *s = section_find(name);
+	struct sbuf v = { 0 };
+	if (!s)
+		die(name);
+	sb_u32(&v, s->version);
+	sb_put(&v, b->p, b->len);
+	if (b->oom || v.oom || img_put(w, name, s->version, s->required, v.p, v.len, err, sizeof(err)))
 		die(err);
+	sb_free(&v);
 	sb_free(b);
 }
 
@@ -163,7 +172,6 @@ static void make_image(const char *dir, enum craft craft)
 	memset(&xs, 0, sizeof(xs));
 	memset(&xcrs, 0, sizeof(xcrs));
 	memset(&sregs, 0, sizeof(sregs));
-	sb_u32(&b, STATE_VERSION);
 	sb_u32(&b, 2);
 	for (int i = 0; i < 2; i++) {
 		t[i].tid = 100 + i;

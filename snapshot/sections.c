@@ -1,0 +1,170 @@
+/* sections.c: the one table of image sections and the version and required-section checks every image goes through. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/domain.h"
+#include "net/netns.h"
+#include "image.h"
+#include "sections.h"
+#include "snap_state.h"
+
+/* Section bodies are read whole; none comes near this. */
+#define SECTION_MAX (256u << 20)
+
+static int put_domain(struct sbuf *b, struct snap_ctx *c) { return snap_put_domain(c->d, b); }
+static int put_mm(struct sbuf *b, struct snap_ctx *c) { return snap_put_mm(c->d, b); }
+static int put_files(struct sbuf *b, struct snap_ctx *c) { return snap_put_files(c->d, b, c->err, c->errlen); }
+static int put_vcpus(struct sbuf *b, struct snap_ctx *c) { return snap_put_vcpus(c->d, b, c->err, c->errlen); }
+static int put_signals(struct sbuf *b, struct snap_ctx *c) { return snap_put_signals(c->d, b, c->err, c->errlen); }
+static int put_vdso(struct sbuf *b, struct snap_ctx *c) { return snap_put_vdso(c->d, b, c->err, c->errlen); }
+static int put_shmaps(struct sbuf *b, struct snap_ctx *c) { return snap_put_shmaps(c->d, b, c->err, c->errlen); }
+static int put_procs(struct sbuf *b, struct snap_ctx *c) { return snap_put_procs(c->d, b, c->err, c->errlen); }
+static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->net, b); }
+
+static int get_domain(struct sread *r, struct snap_ctx *c)
+{
+	/* The spec at its head built the domain already (restore_prepare). */
+	struct domain_spec skip;
+	snap_get_spec(r, &skip);
+	spec_free(&skip);
+	return snap_get_domain(r, c->d, c->version);
+}
+static int get_files(struct sread *r, struct snap_ctx *c)
+{
+	return snap_get_files(r, c->d, c->force, c->err, c->errlen);
+}
+static int get_vcpus(struct sread *r, struct snap_ctx *c)
+{
+	return snap_get_vcpus(r, c->d, c->dry, c->err, c->errlen);
+}
+static int get_signals(struct sread *r, struct snap_ctx *c) { return snap_get_signals(r, c->d, c->version); }
+static int get_vdso(struct sread *r, struct snap_ctx *c) { return snap_get_vdso(r, c->d); }
+static int get_shmaps(struct sread *r, struct snap_ctx *c)
+{
+	return snap_get_shmaps(r, c->d, c->dry, c->err, c->errlen);
+}
+static int get_procs(struct sread *r, struct snap_ctx *c)
+{
+	return snap_get_procs(r, c->d, c->version, c->dry, c->err, c->errlen);
+}
+
+static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
+static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
+
+/* Version history (each reader keeps the older versions):
+ *   domain  2: handlers, limits and the reported-syscall bitmap counted
+ *   signals 2: siginfo as explicit fields, not the in-memory struct
+ *   procs   2: as domain 2 and signals 2 for each process
+ *
+ * Written in this order; read in this order too, after `mm` and memory
+ * (each reader may rely on those before it: threads exist for `signals`
+ * and `procs`, descriptions for `shmaps`). Versions: raise `version` when
+ * a writer changes and keep reading the old one (or raise min_version,
+ * which breaks old images: say so in snapshot/README.md). */
+const struct section sections[] = {
+	/* name      min ver required always  wanted         put          get */
+	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
+	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
+	{ "files",   1,  1,  true,    true,   NULL,          put_files,   get_files },
+	{ "vcpus",   1,  1,  true,    true,   NULL,          put_vcpus,   get_vcpus },
+	/* Absent from images of early builds: none pending, no vDSO, no
+	 * shared mappings. Required all the same: restoring without them
+	 * would drop signals, stop the guest's clock or lose writes. */
+	{ "signals", 1,  2,  true,    false,  NULL,          put_signals, get_signals },
+	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
+	{ "shmaps",  1,  1,  true,    false,  NULL,          put_shmaps,  get_shmaps },
+	{ "procs",   1,  2,  true,    false,  several_procs, put_procs,   get_procs },
+	{ "net",     1,  1,  true,    false,  own_netns,     put_net,     NULL },
+	/* snap_mem.c writes and reads these two itself. */
+	{ "memory",  1,  1,  true,    true,   NULL,          NULL,        NULL },
+	{ "memidx",  1,  1,  true,    true,   NULL,          NULL,        NULL },
+};
+const size_t nsections = sizeof(sections) / sizeof(sections[0]);
+
+const struct section *section_find(const char *name)
+{
+	for (size_t i = 0; i < nsections; i++)
+		if (!strcmp(sections[i].name, name))
+			return &sections[i];
+	return NULL;
+}
+
+int sections_check(const struct img_reader *img, bool full, char *ignored, size_t ilen, char *err,
+		   size_t errlen)
+{
+	if (ilen)
+		*ignored = 0;
+	for (int i = 0; i < img->nsec; i++) {
+		const struct img_section *is = &img->sec[i];
+		const struct section *s = section_find(is->name);
+		if (!s) {
+			/* Format 1 could not say; its writers only wrote what
+			 * this table knows. */
+			if (is->required || img->meta.format < 2) {
+				snprintf(err, errlen, "%s: the image needs section \"%s\", which this pdvm does not "
+					 "know (written by a newer pdvm?)", img->dir, is->name);
+				return -1;
+			}
+			size_t n = strlen(ignored);
+			if (n + strlen(is->name) + 3 < ilen)
+				snprintf(ignored + n, ilen - n, "%s%s", n ? ", " : "", is->name);
+			continue;
+		}
+		if (is->version && (is->version < s->min_version || is->version > s->version)) {
+			snprintf(err, errlen, "%s: section \"%s\" is of version %u; this pdvm reads versions %u to %u",
+				 img->dir, is->name, is->version, s->min_version, s->version);
+			return -1;
+		}
+	}
+	for (size_t k = 0; full && k < nsections; k++) {
+		const struct section *s = &sections[k];
+		bool have = false;
+		for (int i = 0; i < img->nsec && !have; i++)
+			have = !strcmp(img->sec[i].name, s->name);
+		if (s->always && !have) {
+			snprintf(err, errlen, "%s: not a valid pdvm image: no %s section", img->dir, s->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int section_write(struct img_writer *w, const struct section *s, struct snap_ctx *c)
+{
+	struct sbuf b = { 0 };
+	sb_u32(&b, s->version);
+	int r = s->put(&b, c);
+	if (!r && b.oom)
+		r = -ENOMEM;
+	if (r && !*c->err)
+		snprintf(c->err, c->errlen, "%s state: %s", s->name, strerror(-r));
+	if (!r)
+		r = img_put(w, s->name, s->version, s->required, b.p, b.len, c->err, c->errlen);
+	sb_free(&b);
+	return r;
+}
+
+int section_open(struct img_reader *img, const struct section *s, uint8_t **buf, struct sread *rd,
+		 struct snap_ctx *c, char *err, size_t errlen)
+{
+	size_t len;
+	*buf = NULL;
+	if (img_get(img, s->name, SECTION_MAX, buf, &len, err, errlen))
+		return -1;
+	sr_init(rd, *buf, len);
+	uint32_t v = sr_u32(rd);
+	uint32_t said = 0;
+	for (int i = 0; i < img->nsec; i++)
+		if (!strcmp(img->sec[i].name, s->name))
+			said = img->sec[i].version;
+	if (rd->bad || v < s->min_version || v > s->version || (said && said != v)) {
+		snprintf(err, errlen, "%s: not a valid pdvm image: section \"%s\" has version %u%s; this pdvm "
+			 "reads versions %u to %u", img->dir, s->name, v,
+			 said && said != v ? ", not the manifest's" : "", s->min_version, s->version);
+		return -1;
+	}
+	c->version = v;
+	return 0;
+}

@@ -1,0 +1,127 @@
+#!/bin/bash
+# compat.sh: images that outlive the pdvm that wrote them — a format-1 image (tests/fixtures/format1, written by pdvm as of ac85fa7) restores; a section this pdvm does not know is refused by name when the image says it is required and ignored with a log line when optional; newer section versions and other architectures are refused; a new image states each section's version and whether it is required.
+# timeout: 300
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file "$GUEST/ticker" tests/fixtures/format1/manifest.json
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+
+# The fixture's domain: tests/guest/ticker 30 100 4 128, checkpointed after line 10.
+native=$SCRATCH/native.out
+(cd / && exec env -i "${DEFAULT_ENV[@]}" "$GUEST/ticker" 30 0 4 128) </dev/null >"$native" 2>&1
+
+# restored_is_native OUT: the restored ticker printed native's lines from where it stopped on.
+restored_is_native() {
+	local first
+	first=$(head -n1 "$1" | cut -d' ' -f1)
+	[ -n "$first" ] && [ "$first" -gt 1 ] && tail -n +"$first" "$native" | cmp -s - "$1"
+}
+
+# ---- an image of the previous format ------------------------------------------------------------
+d=$SCRATCH/f1
+cp -r tests/fixtures/format1 "$d"
+restore_fg "$SCRATCH/f1.out" "$SCRATCH/f1.err" --name compat-f1 "$d"
+if [ "$RRC" = 0 ] && restored_is_native "$SCRATCH/f1.out" && [ "$(head -c 3 "$SCRATCH/f1.out")" = "11 " ]; then
+	pass "format1-image-restores"
+else
+	fail "format1-image-restores" "restore exit $RRC; want lines 11 to 30 of ticker 30 0 4 128
+$(tails "$SCRATCH/f1.out" "$SCRATCH/f1.err")"
+fi
+
+# ---- a fresh image of today's format ------------------------------------------------------------
+img=$SCRATCH/img
+start_run compat "$SCRATCH/run.out" "$SCRATCH/run.err" --cwd / -- "$GUEST/ticker" 30 100 4 128
+pid=$BGPID
+if wait_sock compat "$pid" && wait_lines "$SCRATCH/run.out" 5 "$pid"; then
+	snap --stop compat "$img"
+fi
+wait_pid "$pid"
+if [ ! -f "$img/manifest.json" ]; then
+	fail "current-image" "no image (snapshot exit ${SRC:-none}): $(tails "$SCRATCH/run.err" "$SERR")"
+	finish
+fi
+m=$(manifest_flat "$img")
+if [[ $m == *'"version":2,'* ]] && [[ $m == *'"name":"vcpus","file":"vcpus.bin","size":'*'"version":1,"required":true'* ]]; then
+	pass "manifest-states-versions"
+else
+	fail "manifest-states-versions" "manifest: $(head -c 600 <<<"$m")"
+fi
+
+# edited COPY PYTHON: a copy of the image at $SCRATCH/COPY, its manifest edited by PYTHON
+# (m is the manifest as a dict; add(name, data, required) adds a section file).
+edited() {
+	local c=$SCRATCH/$1
+	rm -rf "$c"
+	cp -r "$img" "$c"
+	python3 - "$c" "$2" <<'PY'
+import json, sys, zlib
+d, code = sys.argv[1], sys.argv[2]
+m = json.load(open(d + "/manifest.json"))
+def add(name, data, required):
+    open("%s/%s.bin" % (d, name), "wb").write(data)
+    m["sections"].append({"name": name, "file": name + ".bin", "size": len(data),
+                          "crc32": zlib.crc32(data), "version": 1, "required": required})
+def sec(name):
+    return [s for s in m["sections"] if s["name"] == name][0]
+exec(code)
+json.dump(m, open(d + "/manifest.json", "w"))
+PY
+	echo "$c"
+}
+
+# A section a newer pdvm would add, which this one cannot know.
+c=$(edited req 'add("futurestate", b"\x01\x00\x00\x00state", True)')
+restore_fg "$SCRATCH/req.out" "$SCRATCH/req.err" --check "$c"
+if [ "$RRC" = 2 ] && grep -q 'needs section "futurestate", which this pdvm does not know' "$SCRATCH/req.err"; then
+	pass "unknown-required-section-refused-by-name"
+else
+	fail "unknown-required-section-refused-by-name" "restore --check exit $RRC, want 2 naming it: $(cat "$SCRATCH/req.err")"
+fi
+
+c=$(edited opt 'add("futurehint", b"\x01\x00\x00\x00hint", False)')
+log=/var/log/pdvm/compat-opt.log
+rm -f "$log"
+restore_fg "$SCRATCH/opt.out" "$SCRATCH/opt.err" --name compat-opt "$c"
+if [ "$RRC" = 0 ] && restored_is_native "$SCRATCH/opt.out" &&
+	grep -q 'ignoring optional section(s) futurehint' "$SCRATCH/opt.err" &&
+	grep -q 'ignored optional section(s) futurehint' "$log"; then
+	pass "unknown-optional-section-ignored-with-a-log-line"
+else
+	fail "unknown-optional-section-ignored-with-a-log-line" "restore exit $RRC
+$(tails "$SCRATCH/opt.out" "$SCRATCH/opt.err" "$log")"
+fi
+
+c=$(edited newer 'sec("vcpus")["version"] = 7')
+restore_fg "$SCRATCH/newer.out" "$SCRATCH/newer.err" --check "$c"
+if [ "$RRC" = 2 ] && grep -q 'section "vcpus" is of version 7; this pdvm reads versions 1 to 1' "$SCRATCH/newer.err"; then
+	pass "newer-section-version-refused"
+else
+	fail "newer-section-version-refused" "restore --check exit $RRC: $(cat "$SCRATCH/newer.err")"
+fi
+
+c=$(edited arch 'm["arch"] = "aarch64"')
+restore_fg "$SCRATCH/arch.out" "$SCRATCH/arch.err" --check "$c"
+if [ "$RRC" = 2 ] && grep -q 'architecture aarch64' "$SCRATCH/arch.err"; then
+	pass "other-architecture-refused"
+else
+	fail "other-architecture-refused" "restore --check exit $RRC: $(cat "$SCRATCH/arch.err")"
+fi
+
+# Format 2 must say what a reader needs to know of each section.
+c=$(edited noflag 'del sec("files")["required"]')
+restore_fg "$SCRATCH/noflag.out" "$SCRATCH/noflag.err" --check "$c"
+if [ "$RRC" = 2 ] && grep -q 'lacks its version or required flag' "$SCRATCH/noflag.err"; then
+	pass "format2-entry-without-flag-refused"
+else
+	fail "format2-entry-without-flag-refused" "restore --check exit $RRC: $(cat "$SCRATCH/noflag.err")"
+fi
+
+# And the image itself restores (the copies above were refused for their edits alone).
+restore_fg "$SCRATCH/plain.out" "$SCRATCH/plain.err" --name compat-plain "$img"
+if [ "$RRC" = 0 ] && restored_is_native "$SCRATCH/plain.out"; then
+	pass "current-image-restores"
+else
+	fail "current-image-restores" "restore exit $RRC: $(tails "$SCRATCH/plain.out" "$SCRATCH/plain.err")"
+fi
+finish
