@@ -139,3 +139,17 @@ char *sr_str(struct sread *r, size_t max)
 	r->pos += n;
 	return s;
 }
+
+const uint8_t *sr_bytes(struct sread *r, uint32_t max, uint32_t *len)
+{
+	*len = sr_u32(r);
+	if (!r->bad && (*len > max || *len > r->len - r->pos))
+		sr_fail(r, "a byte run goes past its section or its limit");
+	if (r->bad) {
+		*len = 0;
+		return NULL;
+	}
+	const uint8_t *p = r->p + r->pos;
+	r->pos += *len;
+	return p;
+}

@@ -41,6 +41,9 @@ uint64_t sr_range(struct sread *r, uint64_t lo, uint64_t hi, const char *why);
 /* A length-prefixed string of at most `max` bytes without NUL bytes;
  * malloc'ed (NULL for a written NULL or on error; check r->bad). */
 char *sr_str(struct sread *r, size_t max);
+/* A u32-length-prefixed run of at most `max` bytes, not copied: a pointer
+ * into the buffer (NULL and r->bad when it runs past the end or over max). */
+const uint8_t *sr_bytes(struct sread *r, uint32_t max, uint32_t *len);
 void sr_fail(struct sread *r, const char *why);
 
 #endif

@@ -6,12 +6,11 @@
 #include <stddef.h>
 
 #include "snap_state.h"
+#include "tcp_repair.h"
 
 struct ofd;
 struct domain;
 
-/* An int socket option of host fd `fd` (0 when it cannot be read). */
-int snap_gopt(int fd, int level, int opt);
 
 /* A socket's queued data: the host queue drained into the live socket's
  * restart queue, then the whole restart queue written (stream bytes or
