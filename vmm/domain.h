@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "types.h"
+#include "clock.h"
 #include "mm.h"
 #include "kvm.h"
 #include "fault.h"

@@ -39,14 +39,6 @@ bool restart_pending(struct thread *t, uint64_t *deadline_ns);
 /* Records the deadline and returns -ERESTART_SYSCALL. */
 long restart_at(struct thread *t, uint64_t deadline_ns);
 
-/* The guest's view of a host clock: the monotonic family is shifted by the
- * domain's offset, so restored programs see no jump (vmm/sys_time.c). */
-struct domain;
-int guest_clock_now(struct domain *d, int clk, struct timespec *ts);
-uint64_t guest_mono_ns(struct domain *d);
-/* The host's CLOCK_MONOTONIC in nanoseconds (the VMM's own deadlines). */
-uint64_t host_mono_ns(void);
-
 /* Each family file exports a table ending with { -1, NULL, NULL }. */
 extern const struct syscall_desc sys_file_table[];
 extern const struct syscall_desc sys_mem_table[];
