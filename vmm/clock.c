@@ -104,6 +104,11 @@ int guest_clock_now(struct domain *d, int clk, struct timespec *ts)
 	return 0;
 }
 
+struct timespec guest_to_host_time(struct domain *d, int clk, struct timespec ts)
+{
+	return clock_shifted(clk) ? ts_shift(ts, -d->mono_offset_ns) : ts;
+}
+
 uint64_t host_mono_ns(void)
 {
 	struct timespec ts;
@@ -148,7 +153,7 @@ static int sleep_until(struct thread *t, clockid_t clk, bool cpu_clock,
 				rel = (struct timespec){ 0, 10 * 1000 * 1000L };
 			rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &rel, NULL);
 		} else {
-			struct timespec host = clock_shifted(clk) ? ts_shift(until, -t->dom->mono_offset_ns) : until;
+			struct timespec host = guest_to_host_time(t->dom, clk, until);
 			rc = clock_nanosleep(clk, TIMER_ABSTIME, &host, NULL);
 		}
 		if (!dom_block_end(t))

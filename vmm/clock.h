@@ -26,6 +26,9 @@ static inline struct timespec mono_timespec(uint64_t ns)
  * domain's offset (d->mono_offset_ns), so restored programs see no jump. */
 int guest_clock_now(struct domain *d, int clk, struct timespec *ts);
 uint64_t guest_mono_ns(struct domain *d);
+/* The other way: guest time ts on clock clk as the host's clock reads it
+ * (absolute host sleeps and timers), clamped at zero. */
+struct timespec guest_to_host_time(struct domain *d, int clk, struct timespec ts);
 
 /* Guest clock ids are Linux's, which the host shares; clock_kind is the
  * kernel's posix_clocks[] table: 0 and whether (and how) the id can be

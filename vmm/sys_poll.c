@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "clock.h"
 #include "domain.h"
 #include "files.h"
 #include "sock.h"
@@ -17,9 +18,7 @@
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(host_mono_ns() / 1000000);
 }
 
 long wait_slices(struct thread *t, int64_t timeout_ms, int (*wait)(void *ctx, int ms), void *ctx)

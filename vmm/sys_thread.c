@@ -217,23 +217,20 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 		return -EAGAIN;
 	if (timed) {
 		/* Waits run on CLOCK_MONOTONIC; a realtime deadline is shifted. */
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		uint64_t end, dl;
+		uint64_t now = host_mono_ns(), end, dl;
 		if (!absolute && restart_pending(t, &dl)) {
 			/* Re-issued after a pause: wait only what was left. */
 			uint64_t g = guest_mono_ns(d);
-			end = ts_ns(&now) + (dl > g ? dl - g : 0);
+			end = now + (dl > g ? dl - g : 0);
 		} else if (!absolute) {
-			end = ts_ns(&now) + ts_ns(&ts);
+			end = now + ts_ns(&ts);
 		} else {
 			struct timespec cnow;
 			guest_clock_now(d, clk, &cnow);
 			uint64_t want = ts_ns(&ts), have = ts_ns(&cnow);
-			end = ts_ns(&now) + (want > have ? want - have : 0);
+			end = now + (want > have ? want - have : 0);
 		}
-		deadline.tv_sec = (time_t)(end / 1000000000ULL);
-		deadline.tv_nsec = (long)(end % 1000000000ULL);
+		deadline = mono_timespec(end);
 	}
 	struct futex_waiter w = { .bitset = bitset };
 	futex_waiter_link(d, &w, key);
@@ -249,9 +246,8 @@ static long futex_wait(struct thread *t, gva_t uaddr, uint32_t val, gva_t utime,
 			 * -EINTR: vmm/ksignal.c decides): a wake-up in between shows
 			 * as a changed futex word (-EAGAIN), as on Linux. */
 			if (timed && !absolute) {
-				struct timespec now;
-				clock_gettime(CLOCK_MONOTONIC, &now);
-				uint64_t left = ts_ns(&deadline) > ts_ns(&now) ? ts_ns(&deadline) - ts_ns(&now) : 0;
+				uint64_t now = host_mono_ns();
+				uint64_t left = ts_ns(&deadline) > now ? ts_ns(&deadline) - now : 0;
 				ret = restart_at(t, guest_mono_ns(d) + left);
 			} else {
 				ret = -ERESTART_SYSCALL;
