@@ -13,6 +13,7 @@
 #include "mm.h"
 #include "kvm.h"
 #include "fault.h"
+#include "futex.h"
 #include "ksignal.h"
 #include "shmap.h"
 #include "process.h"
@@ -68,23 +69,6 @@ struct thread {
 	} intr;
 	pthread_t host;
 };
-
-struct futex_waiter {
-	struct futex_waiter *next, *prev;
-	gpa_t key;                  /* guest-physical address of the futex word */
-	uint32_t bitset;
-	bool woken;
-	pthread_cond_t cv;
-};
-
-/* Waiters are linked on d->futex_waiters (lock held), so that pausing and
- * ending the domain wake them all; a key of FUTEX_KEY_NONE never matches a
- * futex word (signal waits). link initialises w's condition variable
- * (CLOCK_MONOTONIC deadlines), unlink destroys it. */
-#define FUTEX_KEY_NONE UINT64_MAX
-#define FUTEX_KEY_CHILD (UINT64_MAX - 1)   /* wait4, waitid, vfork: a child changed */
-void futex_waiter_link(struct domain *d, struct futex_waiter *w, gpa_t key);
-void futex_waiter_unlink(struct domain *d, struct futex_waiter *w);
 
 struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
@@ -192,10 +176,6 @@ void clone_abort(struct thread *c);
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
 /* execve: the thread's name becomes the program's (vmm/sys_misc.c). */
 void thread_set_comm(struct thread *t, const char *path);
-
-/* Wakes up to n futex waiters on the futex word at guest address uaddr;
- * returns the count or -errno. */
-int futex_wake_addr(struct domain *d, gva_t uaddr, int n);
 
 /* What the program around the machine attaches to a domain while it runs
  * (the CLI: its control socket; restore: the lazy loader). Any hook may be

@@ -118,7 +118,7 @@ void thread_exit(struct thread *t)
 		uint32_t zero = 0;
 		/* CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner. */
 		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0)
-			futex_wake_addr(d, t->clear_child_tid, 1);
+			futex_wake(d, t->clear_child_tid, 1, ~0u);
 	}
 	t->exited = true;
 }
