@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ksignal.h"
+#include "ktimer.h"
 
 struct domain;
 struct thread;
