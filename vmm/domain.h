@@ -167,8 +167,8 @@ int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */
 void thread_exit(struct thread *t);
 
-/* clone's shared part for a new thread c of t: TLS, mask, vCPU set-up,
- * FPU and registers (rax 0, the new stack). 0 or -errno. */
+/* clone's shared part for a new thread c of t (vmm/thread.c): TLS, mask,
+ * vCPU set-up, FPU and registers (rax 0, the new stack). 0 or -errno. */
 int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
 /* Undoes thread_create for a thread that never started. */
 void clone_abort(struct thread *c);

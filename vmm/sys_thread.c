@@ -2,55 +2,17 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 
 #include "domain.h"
 #include "futex.h"
 #include "syscall.h"
-#include "trap.h"
 #include "uaccess.h"
 
 #define CLONE_THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 #define CLONE_ALLOWED (CLONE_THREAD_FLAGS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
 		       CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | 0xff)
-
-int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls)
-{
-	struct domain *d = t->dom;
-	c->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
-	c->gs_base = t->gs_base;
-	c->sigmask = t->sigmask;
-	int err = trap_vcpu_init(d, c);
-	if (err)
-		return err;
-	struct kvm_fpu fpu;
-	if (ioctl(t->vcpu.fd, KVM_GET_FPU, &fpu) < 0 || ioctl(c->vcpu.fd, KVM_SET_FPU, &fpu) < 0)
-		return -errno;
-	c->regs = t->regs;
-	c->regs.rax = 0;
-	if (newsp)
-		c->regs.rsp = newsp;
-	c->regs_dirty = true;
-	return 0;
-}
-
-void clone_abort(struct thread *c)
-{
-	struct domain *d = c->dom;
-	c->exited = true;
-	for (int i = 0; i < MAX_THREADS; i++)
-		if (d->threads[i] == c)
-			d->threads[i] = NULL;
-	if (d->npool < MAX_THREADS)
-		d->vcpu_pool[d->npool++] = c->vcpu;
-	d->nthreads--;
-	c->proc->nthreads--;
-	free(c);
-}
 
 static long sys_clone(struct thread *t, const uint64_t a[6])
 {

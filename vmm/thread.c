@@ -1,5 +1,6 @@
 /* thread.c: guest threads — one vCPU and one host thread each — and their run loop. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,40 @@ struct thread *thread_find(struct domain *d, int tid)
 			return t;
 	}
 	return NULL;
+}
+
+int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls)
+{
+	struct domain *d = t->dom;
+	c->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
+	c->gs_base = t->gs_base;
+	c->sigmask = t->sigmask;
+	int err = trap_vcpu_init(d, c);
+	if (err)
+		return err;
+	struct kvm_fpu fpu;
+	if (ioctl(t->vcpu.fd, KVM_GET_FPU, &fpu) < 0 || ioctl(c->vcpu.fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	c->regs = t->regs;
+	c->regs.rax = 0;
+	if (newsp)
+		c->regs.rsp = newsp;
+	c->regs_dirty = true;
+	return 0;
+}
+
+void clone_abort(struct thread *c)
+{
+	struct domain *d = c->dom;
+	c->exited = true;
+	for (int i = 0; i < MAX_THREADS; i++)
+		if (d->threads[i] == c)
+			d->threads[i] = NULL;
+	if (d->npool < MAX_THREADS)
+		d->vcpu_pool[d->npool++] = c->vcpu;
+	d->nthreads--;
+	c->proc->nthreads--;
+	free(c);
 }
 
 /* Takes t out of the domain; its vCPU goes back to the pool. */
