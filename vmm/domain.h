@@ -25,6 +25,7 @@ struct files;
 struct trap_backend;
 
 #define MAX_THREADS 256
+#define TASK_COMM_LEN 16            /* a thread's name, NUL included */
 
 enum vcpu_state { VCPU_IN_VMM, VCPU_RUNNING, VCPU_DEAD };
 
@@ -32,6 +33,9 @@ struct thread {
 	struct domain *dom;
 	struct process *proc;
 	int tid;
+	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
+				     * "" until named: the program's basename */
+	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */
 	struct vcpu vcpu;
 	struct kvm_regs regs;       /* user-mode registers at the last trap */
 	uint64_t fs_base, gs_base;
@@ -168,14 +172,18 @@ int thread_start(struct thread *t);
 void thread_exit(struct thread *t);
 
 /* clone's shared part for a new thread c of t (vmm/thread.c): TLS, mask,
- * vCPU set-up, FPU and registers (rax 0, the new stack). 0 or -errno. */
+ * vCPU set-up, FPU and registers (rax 0, the new stack), and what else a
+ * child inherits: t's name and, when c starts a new process (fork, vfork),
+ * t's process's dumpable, no_new_privs and personality. 0 or -errno. */
 int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
 /* Undoes thread_create for a thread that never started. */
 void clone_abort(struct thread *c);
 /* fork, vfork, and clone without CLONE_THREAD (vmm/sys_proc.c). */
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
-/* execve: the thread's name becomes the program's (vmm/sys_misc.c). */
+/* execve: the thread's name becomes the program's basename. */
 void thread_set_comm(struct thread *t, const char *path);
+/* The thread's name as PR_GET_NAME reports it, NUL-padded. */
+void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN]);
 
 /* What the program around the machine attaches to a domain while it runs
  * (the CLI: its control socket; restore: the lazy loader). Any hook may be
