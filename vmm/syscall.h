@@ -22,13 +22,12 @@ struct syscall_desc {
  * it when the thread next runs (a restartable blocking call). */
 #define ERESTART_SYSCALL 512
 
-/* Reads a guest timespec timeout (NULL: none, -1) as ms (vmm/sys_poll.c). */
+/* A guest timespec timeout as ms, rounded up (uts 0: none, *ms = -1); vmm/sys_poll.c. */
 int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms);
 
 /* Restart with a deadline (Linux's restart_block): a relative timeout that a
  * pause interrupted resumes with the time that was left, not the whole
  * timeout again. Deadlines are guest CLOCK_MONOTONIC nanoseconds. */
-
 /* True when this call re-issues one that restart_at interrupted. */
 bool restart_pending(struct thread *t, uint64_t *deadline_ns);
 /* Records the deadline and returns -ERESTART_SYSCALL. */
