@@ -9,6 +9,7 @@
 
 #include "vmm/status.h"
 #include "net/netns.h"
+#include "vmm/clock.h"
 #include "vmm/domain.h"
 #include "vmm/vdso.h"
 #include "vmm/trap.h"
@@ -261,10 +262,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	struct domain_spec *cfg = &rs->spec;
 	int status = EXIT_BAD_IMAGE;
 	memset(rs, 0, sizeof(*rs));
-	uint64_t t0 = 0;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	uint64_t t0 = host_mono_ns();
 	struct snap_ctx ctx = { .err = err, .errlen = sizeof(err) };
 	if (chain_open(&ch, dir, err, sizeof(err)) ||
 	    section(&ch.img[0], "domain", &buf, &rd, &ctx, err, sizeof(err))) {
@@ -329,15 +327,13 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	struct thread *t;
 	dom_lock(d);
 	status = domain_boot(d, &t);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t t1 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	uint64_t t1 = host_mono_ns();
 	if (!status)
 		status = load(d, &ch, o, false);
 	if (!status && ch.ignored[0])
 		dom_log(d, "restore: ignored optional section(s) %s, unknown to this pdvm", ch.ignored);
 	if (!status) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t t2 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		uint64_t t2 = host_mono_ns();
 		dom_log(d, "restored from %s (%d image%s) in %.3f ms (VM set-up %.3f ms, image %.3f ms)",
 			dir, ch.n, ch.n > 1 ? "s" : "", (double)(t2 - t0) / 1e6, (double)(t1 - t0) / 1e6,
 			(double)(t2 - t1) / 1e6);

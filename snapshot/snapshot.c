@@ -9,18 +9,12 @@
 #include "net/netns.h"
 #include "sections.h"
 #include "snapshot.h"
+#include "vmm/clock.h"
 #include "vmm/domain.h"
 #include "image.h"
 #include "lazy.h"
 #include "snap_mem.h"
 #include "snap_state.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* The frames to store: everything, or for an incremental image those the
  * guest (KVM's log) or the VMM (vdirty) wrote since the parent. */
@@ -87,13 +81,13 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		dom_unlock(d);
 		return r;
 	}
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = host_mono_ns();
 	if ((r = dom_pause_locked(d))) {
 		snprintf(err, errlen, "domain is exiting");
 		dom_unlock(d);
 		return r;
 	}
-	uint64_t t_paused = mono_ns();
+	uint64_t t_paused = host_mono_ns();
 	snprintf(meta.name, sizeof(meta.name), "%s", d->spec->name);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -139,7 +133,7 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 			dom_log(d, "dirty logging unavailable (%s): incremental snapshots will fail",
 				strerror(-e));
 	}
-	uint64_t t1 = mono_ns();
+	uint64_t t1 = host_mono_ns();
 	dom_log(d, "snapshot %s to %s%s%s: %llu pages (%llu resident first, %llu zero skipped), "
 		"%llu KiB, paused in %.3f ms, written in %.3f ms", w.id, dir, parent ? " (incremental of " : "",
 		parent ? "parent)" : "", (unsigned long long)ms.pages, (unsigned long long)ms.resident,

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "control.h"
+#include "vmm/clock.h"
 #include "vmm/domain.h"
 #include "ctl_proto.h"
 
@@ -61,10 +62,7 @@ const char ctl_bad_name_why[] =
 
 int64_t ctl_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(host_mono_ns() / 1000000);
 }
 
 /* -1 (no deadline) stays -1: poll waits forever. */

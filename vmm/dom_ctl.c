@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "status.h"
+#include "clock.h"
 #include "domain.h"
 
 const char *dom_state_name(enum dom_state s)
@@ -15,13 +16,6 @@ const char *dom_state_name(enum dom_state s)
 	case DOM_PAUSED: return "paused";
 	default: return "exiting";
 	}
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 void dom_get_info(struct domain *d, struct dom_info *out)
@@ -36,7 +30,7 @@ void dom_get_info(struct domain *d, struct dom_info *out)
 		used += (uint64_t)__builtin_popcountll(d->frames.used[i]);
 	out->mem_bytes = used * PAGE_SIZE;
 	out->mem_limit = d->spec->memory;
-	out->uptime_ns = mono_ns() - d->start_ns;
+	out->uptime_ns = host_mono_ns() - d->start_ns;
 	out->nthreads = d->nthreads;
 	dom_unlock(d);
 }
@@ -56,13 +50,7 @@ static int wait_parked(struct domain *d)
 			if (o && !o->parked)
 				pthread_kill(o->host, sig);
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 5 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = mono_timespec(host_mono_ns() + 5 * 1000 * 1000);
 		pthread_cond_timedwait(&d->parked_cv, &d->lock, &ts);
 	}
 	return d->exiting ? -ESRCH : 0;

@@ -354,9 +354,7 @@ int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h
 			}
 			/* Threads stuck in a host call that missed the kick
 			 * do not hold up the exit for long. */
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += 2;
+			struct timespec ts = mono_timespec(host_mono_ns() + 2 * NSEC_PER_SEC);
 			if (pthread_cond_timedwait(&d->done_cv, &d->lock, &ts) == ETIMEDOUT) {
 				clean = false;
 				break;

@@ -9,9 +9,11 @@
 #include <stdio.h>
 
 #include "types.h"
+#include "clock.h"
 #include "mm.h"
 #include "kvm.h"
 #include "fault.h"
+#include "futex.h"
 #include "ksignal.h"
 #include "shmap.h"
 #include "process.h"
@@ -23,6 +25,7 @@ struct files;
 struct trap_backend;
 
 #define MAX_THREADS 256
+#define TASK_COMM_LEN 16            /* a thread's name, NUL included */
 
 enum vcpu_state { VCPU_IN_VMM, VCPU_RUNNING, VCPU_DEAD };
 
@@ -30,6 +33,9 @@ struct thread {
 	struct domain *dom;
 	struct process *proc;
 	int tid;
+	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
+				     * "" until named: the program's basename */
+	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */
 	struct vcpu vcpu;
 	struct kvm_regs regs;       /* user-mode registers at the last trap */
 	uint64_t fs_base, gs_base;
@@ -67,23 +73,6 @@ struct thread {
 	} intr;
 	pthread_t host;
 };
-
-struct futex_waiter {
-	struct futex_waiter *next, *prev;
-	gpa_t key;                  /* guest-physical address of the futex word */
-	uint32_t bitset;
-	bool woken;
-	pthread_cond_t cv;
-};
-
-/* Waiters are linked on d->futex_waiters (lock held), so that pausing and
- * ending the domain wake them all; a key of FUTEX_KEY_NONE never matches a
- * futex word (signal waits). link initialises w's condition variable
- * (CLOCK_MONOTONIC deadlines), unlink destroys it. */
-#define FUTEX_KEY_NONE UINT64_MAX
-#define FUTEX_KEY_CHILD (UINT64_MAX - 1)   /* wait4, waitid, vfork: a child changed */
-void futex_waiter_link(struct domain *d, struct futex_waiter *w, gpa_t key);
-void futex_waiter_unlink(struct domain *d, struct futex_waiter *w);
 
 struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
@@ -182,19 +171,19 @@ int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */
 void thread_exit(struct thread *t);
 
-/* clone's shared part for a new thread c of t: TLS, mask, vCPU set-up,
- * FPU and registers (rax 0, the new stack). 0 or -errno. */
+/* clone's shared part for a new thread c of t (vmm/thread.c): TLS, mask,
+ * vCPU set-up, FPU and registers (rax 0, the new stack), and what else a
+ * child inherits: t's name and, when c starts a new process (fork, vfork),
+ * t's process's dumpable, no_new_privs and personality. 0 or -errno. */
 int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
 /* Undoes thread_create for a thread that never started. */
 void clone_abort(struct thread *c);
 /* fork, vfork, and clone without CLONE_THREAD (vmm/sys_proc.c). */
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
-/* execve: the thread's name becomes the program's (vmm/sys_misc.c). */
+/* execve: the thread's name becomes the program's basename. */
 void thread_set_comm(struct thread *t, const char *path);
-
-/* Wakes up to n futex waiters on the futex word at guest address uaddr;
- * returns the count or -errno. */
-int futex_wake_addr(struct domain *d, gva_t uaddr, int n);
+/* The thread's name as PR_GET_NAME reports it, NUL-padded. */
+void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN]);
 
 /* What the program around the machine attaches to a domain while it runs
  * (the CLI: its control socket; restore: the lazy loader). Any hook may be

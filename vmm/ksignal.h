@@ -1,4 +1,4 @@
-/* ksignal.h: guest signals — generation, queueing, delivery on the user stack, sigreturn, faults, timers. */
+/* ksignal.h: guest signals — generation, queueing, delivery on the user stack, sigreturn, faults. */
 #ifndef PDVM_KSIGNAL_H
 #define PDVM_KSIGNAL_H
 
@@ -42,19 +42,6 @@ struct ksiginfo {
 	};
 };
 _Static_assert(sizeof(struct ksiginfo) == 128, "siginfo is 128 bytes");
-
-/* A POSIX timer (timer_create) or, in slot 0, ITIMER_REAL/alarm. Times are
- * guest CLOCK_MONOTONIC nanoseconds; deadline 0 = disarmed. */
-#define MAX_KTIMERS	32
-struct ktimer {
-	bool used;
-	int clock;                  /* the clock id it was created on */
-	int notify;                 /* SIGEV_SIGNAL/NONE/THREAD_ID */
-	int signo, tid;
-	uint64_t value;             /* sigev_value */
-	uint64_t deadline_ns, interval_ns;
-	int overrun;
-};
 
 /* stack_t as the kernel lays it out (sigaltstack, uc_stack). */
 struct kstack {
@@ -112,15 +99,5 @@ bool sig_fault(struct thread *t, const struct trap *tr);
 
 /* rt_sigreturn: restores t->regs, mask, altstack and FPU from the frame. */
 long sig_return(struct thread *t);
-
-/* The domain's signal thread: host signals forwarded to the guest (SIGINT,
- * SIGTERM, SIGHUP, SIGQUIT), interval timers, and re-kicks of threads that
- * have a signal to take. sig_block_host runs in the main thread before any
- * other thread exists, so that only the signal thread takes those. */
-void sig_block_host(void);
-int sig_thread_start(struct domain *d);
-void sig_thread_stop(struct domain *d);
-/* Wakes the signal thread: a timer changed. */
-void sig_thread_poke(struct domain *d);
 
 #endif

@@ -31,6 +31,7 @@ struct process *proc_new(struct domain *d, int pid)
 	p->dom = d;
 	p->pid = p->pgid = p->sid = pid;
 	p->exit_signal = SIGCHLD;
+	p->dumpable = 1;
 	d->procs[slot] = p;
 	if (!d->init) {
 		d->init = p;

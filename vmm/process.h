@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ksignal.h"
+#include "ktimer.h"
 
 struct domain;
 struct thread;
@@ -41,6 +42,10 @@ struct process {
 	int wstatus;                /* wait status once exiting */
 	bool vfork_parent_waits;    /* a vfork parent sleeps until exec or exit */
 	bool execed;                /* has called execve (setpgid's EACCES) */
+	/* prctl and personality state; fork copies it (clone_cpu_state) */
+	int dumpable;               /* PR_SET_DUMPABLE: 0 or 1 (proc_new: 1) */
+	bool no_new_privs;          /* PR_SET_NO_NEW_PRIVS: once set, for good */
+	uint32_t personality;       /* personality(2); 0 = PER_LINUX */
 	uint64_t start_ns;          /* guest monotonic at fork */
 };
 

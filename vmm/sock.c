@@ -15,6 +15,7 @@
 #include "files.h"
 #include "sock.h"
 #include "syscall.h"
+#include "wait.h"
 
 static void sock_release(struct ofd *o)
 {

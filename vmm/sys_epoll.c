@@ -14,6 +14,7 @@
 #include "files.h"
 #include "sock.h"
 #include "syscall.h"
+#include "wait.h"
 #include "uaccess.h"
 
 #define EP_BATCH        1024    /* events per call at most (fewer is always allowed) */

@@ -7,6 +7,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "clock.h"
 #include "domain.h"
 #include "files.h"
 #include "syscall.h"
@@ -89,14 +90,11 @@ static long sys_timerfd_settime(struct thread *t, const uint64_t a[6])
 		return r;
 	/* The guest's monotonic clocks run shifted from the host's (a restore
 	 * hides its downtime): an absolute time moves by the same shift. */
-	if ((flags & TFD_TIMER_ABSTIME) && o->aux != CLOCK_REALTIME && o->aux != CLOCK_REALTIME_ALARM &&
-	    (nv.it_value.tv_sec || nv.it_value.tv_nsec) && nv.it_value.tv_nsec >= 0 &&
-	    nv.it_value.tv_nsec < 1000000000L && nv.it_value.tv_sec >= 0) {
-		int64_t ns = nv.it_value.tv_sec * 1000000000LL + nv.it_value.tv_nsec - d->mono_offset_ns;
-		if (ns < 1)
-			ns = 1; /* already due: fires at once, as the guest's expired time would */
-		nv.it_value.tv_sec = ns / 1000000000LL;
-		nv.it_value.tv_nsec = ns % 1000000000LL;
+	if ((flags & TFD_TIMER_ABSTIME) && (nv.it_value.tv_sec || nv.it_value.tv_nsec) &&
+	    nv.it_value.tv_nsec >= 0 && nv.it_value.tv_nsec < NSEC_PER_SEC && nv.it_value.tv_sec >= 0) {
+		nv.it_value = guest_to_host_time(d, o->aux, nv.it_value);
+		if (!nv.it_value.tv_sec && !nv.it_value.tv_nsec)
+			nv.it_value.tv_nsec = 1; /* already due: fires at once, as the guest's expired time would */
 	}
 	r = timerfd_settime(o->hostfd, flags, &nv, &ov) < 0 ? -errno : 0;
 	if (!r && a[3] && copy_to_user(d, a[3], &ov, sizeof(ov)))

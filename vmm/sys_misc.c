@@ -1,7 +1,6 @@
 /* sys_misc.c: identity, system info, randomness, scheduling, rlimits, signal bookkeeping, arch_prctl and prctl. */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,119 +19,6 @@
 #include "domain.h"
 #include "syscall.h"
 #include "uaccess.h"
-
-/* ---- per-thread and per-domain state that struct thread/domain lack ----
- *
- * The thread name (PR_SET_NAME), the parent-death signal, the alternate
- * signal stack, and the domain's dumpable/no_new_privs/personality values
- * live in this side table keyed by (domain, tid) until they get fields of
- * their own. Entries of threads that are gone are reused. */
-
-#define COMM_LEN		16
-
-struct thread_extra {
-	const struct domain *d;     /* NULL: free slot */
-	int tid;
-	char comm[COMM_LEN];
-	int pdeathsig;
-};
-
-struct domain_extra {
-	const struct domain *d;
-	int dumpable;
-	bool no_new_privs;
-	uint32_t personality;
-};
-
-#define MAX_EXTRAS (MAX_THREADS * 2)
-#define MAX_DOMAINS 8
-
-static pthread_mutex_t extra_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct thread_extra extras[MAX_EXTRAS];
-static struct domain_extra dextras[MAX_DOMAINS];
-
-
-/* The default name: basename of the program, as exec sets comm. */
-static void default_comm(const struct domain *d, char *comm)
-{
-	const char *p = d->spec && d->spec->program ? d->spec->program : "";
-	const char *slash = strrchr(p, '/');
-
-	if (slash)
-		p = slash + 1;
-	snprintf(comm, COMM_LEN, "%s", p);
-}
-
-static struct thread_extra *thread_extra(struct thread *t);
-
-void thread_set_comm(struct thread *t, const char *path)
-{
-	struct thread_extra *e = thread_extra(t);
-	const char *slash = strrchr(path, '/');
-
-	snprintf(e->comm, COMM_LEN, "%s", slash ? slash + 1 : path);
-}
-
-/* Finds or creates the entry for t; called with the domain lock held. */
-static struct thread_extra *thread_extra(struct thread *t)
-{
-	struct domain *d = t->dom;
-	struct thread_extra *e = NULL, *main_e = NULL, *parent_e = NULL;
-
-	pthread_mutex_lock(&extra_lock);
-	for (int i = 0; i < MAX_EXTRAS; i++) {
-		if (extras[i].d == d && extras[i].tid == t->tid) {
-			pthread_mutex_unlock(&extra_lock);
-			return &extras[i];
-		}
-		if (extras[i].d == d && extras[i].tid == t->proc->pid)
-			main_e = &extras[i];
-		if (extras[i].d == d && extras[i].tid == t->proc->ppid)
-			parent_e = &extras[i];
-	}
-	for (int i = 0; i < MAX_EXTRAS && !e; i++)
-		if (!extras[i].d)
-			e = &extras[i];
-	/* Full: reclaim an entry of a thread of this domain that is gone. */
-	for (int i = 0; i < MAX_EXTRAS && !e; i++)
-		if (extras[i].d == d && !thread_find(d, extras[i].tid))
-			e = &extras[i];
-	if (!e)
-		e = &extras[t->tid % MAX_EXTRAS]; /* cannot happen: > 2x threads */
-	memset(e, 0, sizeof(*e));
-	e->d = d;
-	e->tid = t->tid;
-	/* A new thread starts with the process's name, as clone copies it. */
-	if (main_e || parent_e) /* fork copies the parent's name */
-		memcpy(e->comm, (main_e ? main_e : parent_e)->comm, COMM_LEN);
-	else
-		default_comm(d, e->comm);
-	pthread_mutex_unlock(&extra_lock);
-	return e;
-}
-
-static struct domain_extra *domain_extra(struct domain *d)
-{
-	struct domain_extra *e = NULL;
-
-	pthread_mutex_lock(&extra_lock);
-	for (int i = 0; i < MAX_DOMAINS; i++)
-		if (dextras[i].d == d) {
-			pthread_mutex_unlock(&extra_lock);
-			return &dextras[i];
-		}
-	for (int i = 0; i < MAX_DOMAINS && !e; i++)
-		if (!dextras[i].d)
-			e = &dextras[i];
-	if (!e)
-		e = &dextras[0];
-	e->d = d;
-	e->dumpable = 1;
-	e->no_new_privs = false;
-	e->personality = 0; /* PER_LINUX */
-	pthread_mutex_unlock(&extra_lock);
-	return e;
-}
 
 /* pid 0 or any live thread of the domain (its pid is its main thread's tid);
  * whatever else names another process, which a domain cannot see. */
@@ -278,11 +164,11 @@ static long sys_getgroups(struct thread *t, const uint64_t a[6])
 
 static long sys_personality(struct thread *t, const uint64_t a[6])
 {
-	struct domain_extra *e = domain_extra(t->dom);
-	uint32_t old = e->personality, p = (uint32_t)a[0];
+	struct process *pr = t->proc;
+	uint32_t old = pr->personality, p = (uint32_t)a[0];
 
 	if (p != 0xffffffffU)
-		e->personality = p;
+		pr->personality = p;
 	return old;
 }
 
@@ -659,53 +545,49 @@ static long sys_arch_prctl(struct thread *t, const uint64_t a[6])
 
 static long sys_prctl(struct thread *t, const uint64_t a[6])
 {
-	struct thread_extra *e;
-	char name[COMM_LEN];
+	char name[TASK_COMM_LEN];
 	long n;
 
 	switch ((int)a[0]) {
 	case PR_SET_NAME:
-		n = strncpy_from_user(t->dom, name, a[1], COMM_LEN);
+		n = strncpy_from_user(t->dom, name, a[1], TASK_COMM_LEN);
 		if (n == -ENAMETOOLONG) {
 			/* Longer names are cut to 15 bytes, as Linux does. */
-			if (copy_from_user(t->dom, name, a[1], COMM_LEN - 1))
+			if (copy_from_user(t->dom, name, a[1], TASK_COMM_LEN - 1))
 				return -EFAULT;
-			name[COMM_LEN - 1] = '\0';
+			name[TASK_COMM_LEN - 1] = '\0';
 		} else if (n < 0) {
 			return -EFAULT;
 		}
-		e = thread_extra(t);
-		memset(e->comm, 0, COMM_LEN);
-		memcpy(e->comm, name, strnlen(name, COMM_LEN - 1));
+		memset(t->comm, 0, TASK_COMM_LEN);
+		memcpy(t->comm, name, strnlen(name, TASK_COMM_LEN - 1));
 		return 0;
 	case PR_GET_NAME:
-		e = thread_extra(t);
-		memcpy(name, e->comm, COMM_LEN);
-		name[COMM_LEN - 1] = '\0';
-		return copy_to_user(t->dom, a[1], name, COMM_LEN);
+		thread_get_comm(t, name);
+		return copy_to_user(t->dom, a[1], name, TASK_COMM_LEN);
 	case PR_GET_DUMPABLE:
-		return domain_extra(t->dom)->dumpable;
+		return t->proc->dumpable;
 	case PR_SET_DUMPABLE:
 		if (a[1] != 0 && a[1] != 1)
 			return -EINVAL;
-		domain_extra(t->dom)->dumpable = (int)a[1];
+		t->proc->dumpable = (int)a[1];
 		return 0;
 	case PR_SET_PDEATHSIG:
 		if (a[1] > 64)
 			return -EINVAL;
-		thread_extra(t)->pdeathsig = (int)a[1];
+		t->pdeathsig = (int)a[1];
 		return 0;
 	case PR_GET_PDEATHSIG:
-		return put_u32(t->dom, a[1], (uint32_t)thread_extra(t)->pdeathsig);
+		return put_u32(t->dom, a[1], (uint32_t)t->pdeathsig);
 	case PR_SET_NO_NEW_PRIVS:
 		if (a[1] != 1 || a[2] || a[3] || a[4])
 			return -EINVAL;
-		domain_extra(t->dom)->no_new_privs = true;
+		t->proc->no_new_privs = true;
 		return 0;
 	case PR_GET_NO_NEW_PRIVS:
 		if (a[1] || a[2] || a[3] || a[4])
 			return -EINVAL;
-		return domain_extra(t->dom)->no_new_privs;
+		return t->proc->no_new_privs;
 	default:
 		return -EINVAL;
 	}

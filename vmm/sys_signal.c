@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "clock.h"
 #include "domain.h"
 #include "ksignal.h"
 #include "syscall.h"
@@ -248,8 +249,7 @@ static bool wait_once(struct thread *t, uint64_t deadline)
 	futex_waiter_link(d, &w, FUTEX_KEY_NONE);
 	t->waiting = &w;
 	if (deadline) {
-		struct timespec ts = { (time_t)(deadline / 1000000000ULL),
-				       (long)(deadline % 1000000000ULL) };
+		struct timespec ts = mono_timespec(deadline);
 		e = pthread_cond_timedwait(&w.cv, &d->lock, &ts);
 	} else {
 		e = pthread_cond_wait(&w.cv, &d->lock);

@@ -22,30 +22,16 @@ struct syscall_desc {
  * it when the thread next runs (a restartable blocking call). */
 #define ERESTART_SYSCALL 512
 
+/* A guest timespec timeout as ms, rounded up (uts 0: none, *ms = -1); vmm/sys_poll.c. */
+int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms);
+
 /* Restart with a deadline (Linux's restart_block): a relative timeout that a
  * pause interrupted resumes with the time that was left, not the whole
  * timeout again. Deadlines are guest CLOCK_MONOTONIC nanoseconds. */
-/* Waiting on host fds (vmm/sys_poll.c): wait(ctx, ms) (a host poll or
- * epoll_wait: its count, or -1 with errno) runs without the domain lock in
- * slices, until it reports something (its count), timeout_ms passes (0; < 0:
- * no timeout), or a pause or exit ends the wait (-ERESTART_SYSCALL, -EINTR).
- * timeout_from_user reads a guest timespec timeout (NULL: none) as ms. */
-struct thread;
-long wait_slices(struct thread *t, int64_t timeout_ms, int (*wait)(void *ctx, int ms), void *ctx);
-int timeout_from_user(struct domain *d, gva_t uts, int64_t *ms);
-
 /* True when this call re-issues one that restart_at interrupted. */
 bool restart_pending(struct thread *t, uint64_t *deadline_ns);
 /* Records the deadline and returns -ERESTART_SYSCALL. */
 long restart_at(struct thread *t, uint64_t deadline_ns);
-
-/* The guest's view of a host clock: the monotonic family is shifted by the
- * domain's offset, so restored programs see no jump (vmm/sys_time.c). */
-struct domain;
-int guest_clock_now(struct domain *d, int clk, struct timespec *ts);
-uint64_t guest_mono_ns(struct domain *d);
-/* The host's CLOCK_MONOTONIC in nanoseconds (the VMM's own deadlines). */
-uint64_t host_mono_ns(void);
 
 /* Each family file exports a table ending with { -1, NULL, NULL }. */
 extern const struct syscall_desc sys_file_table[];

@@ -1,5 +1,6 @@
 /* thread.c: guest threads — one vCPU and one host thread each — and their run loop. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,82 @@ struct thread *thread_find(struct domain *d, int tid)
 	return NULL;
 }
 
+/* What a new thread or process takes from the thread that made it, as
+ * Linux's copy_process: the name; not the parent-death signal; and, for a
+ * new process, the process-wide prctl and personality state. */
+static void clone_inherit(const struct thread *t, struct thread *c)
+{
+	memcpy(c->comm, t->comm, TASK_COMM_LEN);
+	c->pdeathsig = 0;
+	if (c->proc != t->proc) {
+		c->proc->dumpable = t->proc->dumpable;
+		c->proc->no_new_privs = t->proc->no_new_privs;
+		c->proc->personality = t->proc->personality;
+	}
+}
+
+int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls)
+{
+	struct domain *d = t->dom;
+	clone_inherit(t, c);
+	c->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
+	c->gs_base = t->gs_base;
+	c->sigmask = t->sigmask;
+	int err = trap_vcpu_init(d, c);
+	if (err)
+		return err;
+	struct kvm_fpu fpu;
+	if (ioctl(t->vcpu.fd, KVM_GET_FPU, &fpu) < 0 || ioctl(c->vcpu.fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	c->regs = t->regs;
+	c->regs.rax = 0;
+	if (newsp)
+		c->regs.rsp = newsp;
+	c->regs_dirty = true;
+	return 0;
+}
+
+void clone_abort(struct thread *c)
+{
+	struct domain *d = c->dom;
+	c->exited = true;
+	for (int i = 0; i < MAX_THREADS; i++)
+		if (d->threads[i] == c)
+			d->threads[i] = NULL;
+	if (d->npool < MAX_THREADS)
+		d->vcpu_pool[d->npool++] = c->vcpu;
+	d->nthreads--;
+	c->proc->nthreads--;
+	free(c);
+}
+
+/* Sets comm to name, cut to 15 bytes and NUL-padded (strscpy_pad). */
+static void comm_set(char comm[TASK_COMM_LEN], const char *name)
+{
+	memset(comm, 0, TASK_COMM_LEN);
+	memcpy(comm, name, strnlen(name, TASK_COMM_LEN - 1));
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+void thread_set_comm(struct thread *t, const char *path)
+{
+	comm_set(t->comm, basename_of(path));
+}
+
+void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN])
+{
+	/* Never named (the first thread, a restored one): the program's
+	 * basename, as its exec would have set it. */
+	const struct domain *d = t->dom;
+	comm_set(comm, t->comm[0] ? t->comm :
+		 basename_of(d->spec && d->spec->program ? d->spec->program : ""));
+}
+
 /* Takes t out of the domain; its vCPU goes back to the pool. */
 static void thread_release(struct thread *t)
 {
@@ -118,7 +195,7 @@ void thread_exit(struct thread *t)
 		uint32_t zero = 0;
 		/* CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner. */
 		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0)
-			futex_wake_addr(d, t->clear_child_tid, 1);
+			futex_wake(d, t->clear_child_tid, 1, ~0u);
 	}
 	t->exited = true;
 }

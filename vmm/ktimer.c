@@ -1,0 +1,196 @@
+/* ktimer.c: POSIX timers and ITIMER_REAL — arming, expiry, overruns — and the domain's signal thread, which fires them, forwards host signals and re-kicks threads that have a signal to take. */
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "domain.h"
+#include "ksignal.h"
+#include "ktimer.h"
+#include "vdso.h"
+
+#define NS		1000000000ULL
+#define REKICK_NS	(10 * 1000 * 1000ULL)
+
+/* Host signals that pdvm passes on to the domain, as `docker run` does. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+void ktimer_arm(struct domain *d, struct ktimer *k, uint64_t value, uint64_t interval, bool abs)
+{
+	uint64_t now = guest_mono_ns(d);
+
+	k->interval_ns = interval;
+	k->overrun = 0;
+	if (!value) {
+		k->deadline_ns = 0;
+	} else if (abs) {
+		struct timespec c;
+		uint64_t cnow = guest_clock_now(d, k->clock, &c) ? 0 : (uint64_t)c.tv_sec * NS + (uint64_t)c.tv_nsec;
+		k->deadline_ns = now + (value > cnow ? value - cnow : 1);
+	} else {
+		k->deadline_ns = now + value;
+	}
+	if (k->deadline_ns)
+		sig_thread_poke(d);
+}
+
+uint64_t ktimer_left(struct domain *d, const struct ktimer *k)
+{
+	uint64_t now = guest_mono_ns(d);
+
+	if (!k->deadline_ns)
+		return 0;
+	return k->deadline_ns > now ? k->deadline_ns - now : 1;
+}
+
+/* ---- the signal thread ---- */
+
+/* Timer k expired at guest time now: signal, count overruns, re-arm. */
+static void timer_fire(struct process *p, int idx, uint64_t now)
+{
+	struct domain *d = p->dom;
+	struct ktimer *k = &p->timers[idx];
+	int missed = 0;
+
+	if (k->interval_ns) {
+		while (k->deadline_ns <= now) {
+			k->deadline_ns += k->interval_ns;
+			missed++;
+		}
+		missed--;
+	} else {
+		k->deadline_ns = 0;
+	}
+	if (k->notify == KSIGEV_NONE)
+		return;
+	struct ksiginfo i;
+	memset(&i, 0, sizeof(i));
+	i.signo = k->signo;
+	if (idx == 0) {
+		i.code = KSI_KERNEL;  /* ITIMER_REAL's SIGALRM */
+	} else {
+		i.code = KSI_TIMER;
+		i.timer.tid = idx - 1;
+		i.timer.value = k->value;
+	}
+	uint64_t pend = p->sig_pending;
+	struct thread *to = k->notify == KSIGEV_THREAD_ID ? thread_find(d, k->tid) : NULL;
+	if (to && to->proc != p)
+		to = NULL;
+	if (to)
+		pend = to->sig_pending;
+	if (pend & SIGBIT(k->signo)) {
+		k->overrun += 1 + missed; /* still pending from the last expiry */
+		return;
+	}
+	k->overrun = missed;
+	i.timer.overrun = missed;
+	if (to)
+		sig_send_thread(to, &i);
+	else
+		sig_send_process(p, &i);
+}
+
+static void *sig_thread_main(void *arg)
+{
+	struct domain *d = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	/* Pokes are taken by sigtimedwait too: blocked here, one sent while
+	 * this thread is not yet waiting stays pending instead of being lost. */
+	sigaddset(&set, thread_kick_signal());
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	dom_lock(d);
+	while (!d->sig_thread_quit) {
+		uint64_t wait = NS / 2;
+		if (!d->paused && !d->exiting) {
+			uint64_t now = guest_mono_ns(d);
+			if (host_mono_ns() - d->vvar_updated_ns >= NS / 2)
+				vdso_update(d);
+			for (int pi = 0; pi < MAX_PROCS; pi++) {
+				struct process *p = d->procs[pi];
+				if (!p || p->zombie || p->exiting)
+					continue;
+				for (int i = 0; i < MAX_KTIMERS; i++) {
+					struct ktimer *k = &p->timers[i];
+					if (!k->used || !k->deadline_ns)
+						continue;
+					if (k->deadline_ns <= now)
+						timer_fire(p, i, now);
+					if (k->deadline_ns && k->deadline_ns - now < wait)
+						wait = k->deadline_ns > now ? k->deadline_ns - now : 0;
+				}
+			}
+			/* A kick can land just before a host call and be lost:
+			 * repeat it while a signal stays untaken. */
+			for (int i = 0; i < MAX_THREADS; i++) {
+				struct thread *o = d->threads[i];
+				if (o && !o->exited && !o->parked && sig_deliverable(o)) {
+					sig_wake(o);
+					wait = wait < REKICK_NS ? wait : REKICK_NS;
+				}
+			}
+		}
+		dom_unlock(d);
+		struct timespec ts = { (time_t)(wait / NS), (long)(wait % NS) };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		dom_lock(d);
+		if (sig > 0 && sig != thread_kick_signal() && !d->exiting) {
+			struct ksiginfo i = sig_info_user(sig, KSI_USER, 0);
+			/* As a terminal does: SIGINT and SIGQUIT go to the
+			 * foreground process group; SIGTERM and SIGHUP to the
+			 * first process, as `docker stop` signals PID 1. */
+			bool fg = sig == SIGINT || sig == SIGQUIT;
+			dom_log(d, "forwarding host SIG%s to %s", sigabbrev_np(sig),
+				fg ? "the foreground process group" : "the first process");
+			if (fg)
+				sig_send_pgrp(d, d->fg_pgid, &i);
+			else if (d->init)
+				sig_send_process(d->init, &i);
+		}
+	}
+	dom_unlock(d);
+	return NULL;
+}
+
+void sig_block_host(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int sig_thread_start(struct domain *d)
+{
+	d->sig_thread_quit = false;
+	int r = pthread_create(&d->sig_thread, NULL, sig_thread_main, d);
+	if (r)
+		return -r;
+	d->sig_thread_running = true;
+	return 0;
+}
+
+/* Without the domain lock held. */
+void sig_thread_stop(struct domain *d)
+{
+	if (!d->sig_thread_running)
+		return;
+	dom_lock(d);
+	d->sig_thread_quit = true;
+	dom_unlock(d);
+	pthread_kill(d->sig_thread, thread_kick_signal());
+	pthread_join(d->sig_thread, NULL);
+	d->sig_thread_running = false;
+}
+
+void sig_thread_poke(struct domain *d)
+{
+	if (d->sig_thread_running && !pthread_equal(pthread_self(), d->sig_thread))
+		pthread_kill(d->sig_thread, thread_kick_signal());
+}
