@@ -41,8 +41,8 @@ struct thread {
 	_Atomic int state;          /* enum vcpu_state */
 	bool regs_dirty;            /* regs must be pushed before re-entry */
 	bool sregs_dirty;           /* fs/gs base changed: push before re-entry */
-	bool in_stub;               /* stub backend: vCPU waits at ring 0 for an iret */
-	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (stub backend) */
+	bool in_stub;               /* ring0 backend: vCPU waits at ring 0 for an iret */
+	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
 	bool parked;                /* waiting in thread_park for a resume */
