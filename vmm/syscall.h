@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "types.h"
+
+struct domain;
 struct thread;
 
 /* Handlers take the six argument registers and return a value or -errno. */
