@@ -52,6 +52,8 @@ uint64_t host_mono_ns(void);
 
 /* Each family file exports a table ending with { -1, NULL, NULL }. */
 extern const struct syscall_desc sys_file_table[];
+extern const struct syscall_desc sys_fs_table[];
+extern const struct syscall_desc sys_fd_table[];
 extern const struct syscall_desc sys_mem_table[];
 extern const struct syscall_desc sys_thread_table[];
 extern const struct syscall_desc sys_time_table[];
