@@ -15,6 +15,8 @@
 
 #include "tools/config.h"
 #include "vmm/domain.h"
+#include "vmm/elf_parse.h"
+#include "vmm/elf_stack.h"
 #include "vmm/loader.h"
 #include "vmm/syscall.h"
 #include "vmm/uaccess.h"
