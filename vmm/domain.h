@@ -187,7 +187,7 @@ void thread_exit(struct thread *t);
 int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
 /* Undoes thread_create for a thread that never started. */
 void clone_abort(struct thread *c);
-/* fork, vfork, and clone without CLONE_THREAD (vmm/sys_proc.c). */
+/* fork, vfork, and clone without CLONE_THREAD (vmm/sys_fork.c). */
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
 /* execve: the thread's name becomes the program's (vmm/sys_misc.c). */
 void thread_set_comm(struct thread *t, const char *path);
