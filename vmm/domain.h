@@ -62,7 +62,7 @@ struct thread {
 	bool restore_sigmask;
 	struct {                    /* a call interrupted by a signal */
 		bool valid;
-		int kind;           /* how a handler settles it: see signal.c */
+		int kind;           /* how a handler settles it: INTR_* in vmm/ksignal.c */
 		uint64_t nr, a1;
 	} intr;
 	pthread_t host;
