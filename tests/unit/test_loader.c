@@ -375,6 +375,13 @@ static void check_stack(char *const argv[], char *const envp[], const char *exec
 		/* The file name sits right below the top NULL pointer. */
 		CHECK(fn + strlen(execfn) + 1 == top - 8);
 	}
+	/* The mm's /proc/self/cmdline and environ bounds are where the
+	 * strings went: argv's from argv[0], envp's from envp[0] up to execfn. */
+	gva_t as, es, ee;
+	elf_stack_strings(&p, top, &as, &es, &ee);
+	CHECK(as == w[1]);
+	CHECK(envp && envp[0] ? es == w[2 + argc] : es == ee);
+	CHECK(ee == fn);
 	gva_t plat = auxval(auxv, AT_PLATFORM, &f);
 	CHECK(f && IN(plat));
 	if (f && IN(plat))
