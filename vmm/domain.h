@@ -47,8 +47,8 @@ struct thread {
 	_Atomic int state;          /* enum vcpu_state */
 	bool regs_dirty;            /* regs must be pushed before re-entry */
 	bool sregs_dirty;           /* fs/gs base changed: push before re-entry */
-	bool in_stub;               /* stub backend: vCPU waits at ring 0 for an iret */
-	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (stub backend) */
+	bool in_stub;               /* ring0 backend: vCPU waits at ring 0 for an iret */
+	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
 	bool parked;                /* waiting in thread_park for a resume */
@@ -68,7 +68,7 @@ struct thread {
 	bool restore_sigmask;
 	struct {                    /* a call interrupted by a signal */
 		bool valid;
-		int kind;           /* how a handler settles it: see signal.c */
+		int kind;           /* how a handler settles it: INTR_* in vmm/ksignal.c */
 		uint64_t nr, a1;
 	} intr;
 	pthread_t host;
@@ -178,7 +178,7 @@ void thread_exit(struct thread *t);
 int clone_cpu_state(struct thread *t, struct thread *c, uint64_t flags, gva_t newsp, gva_t tls);
 /* Undoes thread_create for a thread that never started. */
 void clone_abort(struct thread *c);
-/* fork, vfork, and clone without CLONE_THREAD (vmm/sys_proc.c). */
+/* fork, vfork, and clone without CLONE_THREAD (vmm/sys_fork.c). */
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
 /* execve: the thread's name becomes the program's basename. */
 void thread_set_comm(struct thread *t, const char *path);

@@ -172,59 +172,6 @@ void parent_done(struct parent *p);
 mode_t host_umask_clear(void);
 void host_umask_restore(mode_t old);
 
-/* ---- syscall handlers of the path family (vmm/sys_fs.c) ---- */
-long sys_open(struct thread *t, const uint64_t a[6]);
-long sys_openat(struct thread *t, const uint64_t a[6]);
-long sys_creat(struct thread *t, const uint64_t a[6]);
-long sys_stat(struct thread *t, const uint64_t a[6]);
-long sys_lstat(struct thread *t, const uint64_t a[6]);
-long sys_newfstatat(struct thread *t, const uint64_t a[6]);
-long sys_statx(struct thread *t, const uint64_t a[6]);
-long sys_readlink(struct thread *t, const uint64_t a[6]);
-long sys_readlinkat(struct thread *t, const uint64_t a[6]);
-long sys_access(struct thread *t, const uint64_t a[6]);
-long sys_faccessat(struct thread *t, const uint64_t a[6]);
-long sys_faccessat2(struct thread *t, const uint64_t a[6]);
-long sys_getcwd(struct thread *t, const uint64_t a[6]);
-long sys_chdir(struct thread *t, const uint64_t a[6]);
-long sys_fchdir(struct thread *t, const uint64_t a[6]);
-long sys_umask(struct thread *t, const uint64_t a[6]);
-long sys_mkdir(struct thread *t, const uint64_t a[6]);
-long sys_mkdirat(struct thread *t, const uint64_t a[6]);
-long sys_rmdir(struct thread *t, const uint64_t a[6]);
-long sys_unlink(struct thread *t, const uint64_t a[6]);
-long sys_unlinkat(struct thread *t, const uint64_t a[6]);
-long sys_rename(struct thread *t, const uint64_t a[6]);
-long sys_renameat(struct thread *t, const uint64_t a[6]);
-long sys_renameat2(struct thread *t, const uint64_t a[6]);
-long sys_link(struct thread *t, const uint64_t a[6]);
-long sys_linkat(struct thread *t, const uint64_t a[6]);
-long sys_symlink(struct thread *t, const uint64_t a[6]);
-long sys_symlinkat(struct thread *t, const uint64_t a[6]);
-long sys_chmod(struct thread *t, const uint64_t a[6]);
-long sys_fchmod(struct thread *t, const uint64_t a[6]);
-long sys_fchmodat(struct thread *t, const uint64_t a[6]);
-long sys_chown(struct thread *t, const uint64_t a[6]);
-long sys_lchown(struct thread *t, const uint64_t a[6]);
-long sys_fchown(struct thread *t, const uint64_t a[6]);
-long sys_fchownat(struct thread *t, const uint64_t a[6]);
-long sys_utimensat(struct thread *t, const uint64_t a[6]);
-long sys_truncate(struct thread *t, const uint64_t a[6]);
-long sys_statfs(struct thread *t, const uint64_t a[6]);
-long sys_fstatfs(struct thread *t, const uint64_t a[6]);
-
-/* ---- fd-table family (vmm/sys_fd.c) ---- */
-long sys_close(struct thread *t, const uint64_t a[6]);
-long sys_close_range(struct thread *t, const uint64_t a[6]);
-long sys_dup(struct thread *t, const uint64_t a[6]);
-long sys_dup2(struct thread *t, const uint64_t a[6]);
-long sys_dup3(struct thread *t, const uint64_t a[6]);
-long sys_fcntl(struct thread *t, const uint64_t a[6]);
-long sys_ioctl(struct thread *t, const uint64_t a[6]);
-long sys_pipe(struct thread *t, const uint64_t a[6]);
-long sys_pipe2(struct thread *t, const uint64_t a[6]);
-long sys_flock(struct thread *t, const uint64_t a[6]);
-
 /* ---- set-up and the loader ---- */
 /* Sets up root, writable paths, cwd and fds 0-2 (the pdvm process's own
  * stdin/stdout/stderr). Returns 0 or -errno with a message in err. */

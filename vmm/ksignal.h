@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "types.h"
+
 struct thread;
 struct domain;
 struct trap;

@@ -1,5 +1,5 @@
 /* sys_fd.c: fd-table syscalls — close, dup*, fcntl, terminal ioctls, pipes,
- * flock. */
+ * flock — and sys_fd_table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -33,12 +34,12 @@
  * deliver SIGIO to the VMM. */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
-long sys_close(struct thread *t, const uint64_t a[6])
+static long sys_close(struct thread *t, const uint64_t a[6])
 {
 	return fd_close(t->dom, (int)a[0]);
 }
 
-long sys_close_range(struct thread *t, const uint64_t a[6])
+static long sys_close_range(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	unsigned int first = (unsigned int)a[0], last = (unsigned int)a[1];
@@ -63,7 +64,7 @@ long sys_close_range(struct thread *t, const uint64_t a[6])
 	return 0;
 }
 
-long sys_dup(struct thread *t, const uint64_t a[6])
+static long sys_dup(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_get(t->dom, (int)a[0]);
 
@@ -81,7 +82,7 @@ static long do_dup3(struct domain *d, uint64_t oldfd, uint64_t newfd, bool cloex
 	return fd_install_at(d, ofd_get(o), (int)newfd, cloexec);
 }
 
-long sys_dup2(struct thread *t, const uint64_t a[6])
+static long sys_dup2(struct thread *t, const uint64_t a[6])
 {
 	unsigned int oldfd = (unsigned int)a[0], newfd = (unsigned int)a[1];
 
@@ -90,7 +91,7 @@ long sys_dup2(struct thread *t, const uint64_t a[6])
 	return do_dup3(t->dom, oldfd, newfd, false);
 }
 
-long sys_dup3(struct thread *t, const uint64_t a[6])
+static long sys_dup3(struct thread *t, const uint64_t a[6])
 {
 	unsigned int oldfd = (unsigned int)a[0], newfd = (unsigned int)a[1];
 	int flags = (int)a[2];
@@ -124,7 +125,7 @@ static long fcntl_lock(struct thread *t, struct ofd *o, int cmd, uint64_t arg)
 	return 0;
 }
 
-long sys_fcntl(struct thread *t, const uint64_t a[6])
+static long sys_fcntl(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	int fd = (int)a[0], cmd = (int)a[1], r;
@@ -266,7 +267,7 @@ static long ioctl_tty(struct thread *t, struct ofd *o, unsigned int cmd, uint64_
 	return r;
 }
 
-long sys_ioctl(struct thread *t, const uint64_t a[6])
+static long sys_ioctl(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	int fd = (int)a[0];
@@ -368,17 +369,17 @@ static long do_pipe2(struct thread *t, uint64_t ufds, int flags)
 	return 0;
 }
 
-long sys_pipe(struct thread *t, const uint64_t a[6])
+static long sys_pipe(struct thread *t, const uint64_t a[6])
 {
 	return do_pipe2(t, a[0], 0);
 }
 
-long sys_pipe2(struct thread *t, const uint64_t a[6])
+static long sys_pipe2(struct thread *t, const uint64_t a[6])
 {
 	return do_pipe2(t, a[0], (int)a[1]);
 }
 
-long sys_flock(struct thread *t, const uint64_t a[6])
+static long sys_flock(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_get(t->dom, (int)a[0]);
 	int op = (int)a[1], r, err;
@@ -411,3 +412,17 @@ long sys_flock(struct thread *t, const uint64_t a[6])
 		return err == EINTR ? RESTART : -err;
 	return 0;
 }
+
+const struct syscall_desc sys_fd_table[] = {
+	{ SYS_close, "close", sys_close },
+	{ SYS_close_range, "close_range", sys_close_range },
+	{ SYS_dup, "dup", sys_dup },
+	{ SYS_dup2, "dup2", sys_dup2 },
+	{ SYS_dup3, "dup3", sys_dup3 },
+	{ SYS_fcntl, "fcntl", sys_fcntl },
+	{ SYS_ioctl, "ioctl", sys_ioctl },
+	{ SYS_pipe, "pipe", sys_pipe },
+	{ SYS_pipe2, "pipe2", sys_pipe2 },
+	{ SYS_flock, "flock", sys_flock },
+	{ -1, NULL, NULL },
+};

@@ -1,5 +1,6 @@
 /* sys_fs.c: path syscalls — open, stat, directory and name operations,
- * attributes — all resolved inside the root, writes only in writable trees. */
+ * attributes — all resolved inside the root, writes only in writable trees —
+ * and sys_fs_table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,17 +58,17 @@ static long do_open(struct thread *t, int dirfd, uint64_t upath, int flags, mode
 	return fd_install(d, o, 0, flags & O_CLOEXEC);
 }
 
-long sys_open(struct thread *t, const uint64_t a[6])
+static long sys_open(struct thread *t, const uint64_t a[6])
 {
 	return do_open(t, AT_FDCWD, a[0], (int)a[1], (mode_t)a[2]);
 }
 
-long sys_openat(struct thread *t, const uint64_t a[6])
+static long sys_openat(struct thread *t, const uint64_t a[6])
 {
 	return do_open(t, (int)a[0], a[1], (int)a[2], (mode_t)a[3]);
 }
 
-long sys_creat(struct thread *t, const uint64_t a[6])
+static long sys_creat(struct thread *t, const uint64_t a[6])
 {
 	return do_open(t, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a[1]);
 }
@@ -125,22 +126,22 @@ static long do_stat(struct thread *t, int dirfd, uint64_t upath, uint64_t ubuf, 
 	return copy_to_user(d, ubuf, &st, sizeof(st));
 }
 
-long sys_stat(struct thread *t, const uint64_t a[6])
+static long sys_stat(struct thread *t, const uint64_t a[6])
 {
 	return do_stat(t, AT_FDCWD, a[0], a[1], 0);
 }
 
-long sys_lstat(struct thread *t, const uint64_t a[6])
+static long sys_lstat(struct thread *t, const uint64_t a[6])
 {
 	return do_stat(t, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW);
 }
 
-long sys_newfstatat(struct thread *t, const uint64_t a[6])
+static long sys_newfstatat(struct thread *t, const uint64_t a[6])
 {
 	return do_stat(t, (int)a[0], a[1], a[2], (int)a[3]);
 }
 
-long sys_statx(struct thread *t, const uint64_t a[6])
+static long sys_statx(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	int flags = (int)a[2];
@@ -245,12 +246,12 @@ copy:
 	return n;
 }
 
-long sys_readlink(struct thread *t, const uint64_t a[6])
+static long sys_readlink(struct thread *t, const uint64_t a[6])
 {
 	return do_readlink(t, AT_FDCWD, a[0], a[1], (int)a[2]);
 }
 
-long sys_readlinkat(struct thread *t, const uint64_t a[6])
+static long sys_readlinkat(struct thread *t, const uint64_t a[6])
 {
 	return do_readlink(t, (int)a[0], a[1], a[2], (int)a[3]);
 }
@@ -281,24 +282,24 @@ static long do_access(struct thread *t, int dirfd, uint64_t upath, int mode, int
 	return r;
 }
 
-long sys_access(struct thread *t, const uint64_t a[6])
+static long sys_access(struct thread *t, const uint64_t a[6])
 {
 	return do_access(t, AT_FDCWD, a[0], (int)a[1], 0);
 }
 
-long sys_faccessat(struct thread *t, const uint64_t a[6])
+static long sys_faccessat(struct thread *t, const uint64_t a[6])
 {
 	return do_access(t, (int)a[0], a[1], (int)a[2], 0);
 }
 
-long sys_faccessat2(struct thread *t, const uint64_t a[6])
+static long sys_faccessat2(struct thread *t, const uint64_t a[6])
 {
 	return do_access(t, (int)a[0], a[1], (int)a[2], (int)a[3]);
 }
 
 /* ---- the current directory and umask ---- */
 
-long sys_getcwd(struct thread *t, const uint64_t a[6])
+static long sys_getcwd(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	char g[PATH_MAX * 2];
@@ -329,7 +330,7 @@ static long set_cwd(struct domain *d, int h)
 	return 0;
 }
 
-long sys_chdir(struct thread *t, const uint64_t a[6])
+static long sys_chdir(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	char path[PATH_MAX];
@@ -344,7 +345,7 @@ long sys_chdir(struct thread *t, const uint64_t a[6])
 	return set_cwd(d, h);
 }
 
-long sys_fchdir(struct thread *t, const uint64_t a[6])
+static long sys_fchdir(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	struct ofd *o = fd_peek(d, (int)a[0]);
@@ -360,7 +361,7 @@ long sys_fchdir(struct thread *t, const uint64_t a[6])
 	return set_cwd(d, h);
 }
 
-long sys_umask(struct thread *t, const uint64_t a[6])
+static long sys_umask(struct thread *t, const uint64_t a[6])
 {
 	struct files *f = t->proc->files;
 	mode_t old = f->umask;
@@ -418,12 +419,12 @@ static long do_mkdir(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 	return r;
 }
 
-long sys_mkdir(struct thread *t, const uint64_t a[6])
+static long sys_mkdir(struct thread *t, const uint64_t a[6])
 {
 	return do_mkdir(t, AT_FDCWD, a[0], (mode_t)a[1]);
 }
 
-long sys_mkdirat(struct thread *t, const uint64_t a[6])
+static long sys_mkdirat(struct thread *t, const uint64_t a[6])
 {
 	return do_mkdir(t, (int)a[0], a[1], (mode_t)a[2]);
 }
@@ -451,17 +452,17 @@ static long do_unlink(struct thread *t, int dirfd, uint64_t upath, int flags)
 	return r;
 }
 
-long sys_rmdir(struct thread *t, const uint64_t a[6])
+static long sys_rmdir(struct thread *t, const uint64_t a[6])
 {
 	return do_unlink(t, AT_FDCWD, a[0], AT_REMOVEDIR);
 }
 
-long sys_unlink(struct thread *t, const uint64_t a[6])
+static long sys_unlink(struct thread *t, const uint64_t a[6])
 {
 	return do_unlink(t, AT_FDCWD, a[0], 0);
 }
 
-long sys_unlinkat(struct thread *t, const uint64_t a[6])
+static long sys_unlinkat(struct thread *t, const uint64_t a[6])
 {
 	return do_unlink(t, (int)a[0], a[1], (int)a[2]);
 }
@@ -498,17 +499,17 @@ static long do_rename(struct thread *t, int olddir, uint64_t oldp, int newdir, u
 	return r;
 }
 
-long sys_rename(struct thread *t, const uint64_t a[6])
+static long sys_rename(struct thread *t, const uint64_t a[6])
 {
 	return do_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
 }
 
-long sys_renameat(struct thread *t, const uint64_t a[6])
+static long sys_renameat(struct thread *t, const uint64_t a[6])
 {
 	return do_rename(t, (int)a[0], a[1], (int)a[2], a[3], 0);
 }
 
-long sys_renameat2(struct thread *t, const uint64_t a[6])
+static long sys_renameat2(struct thread *t, const uint64_t a[6])
 {
 	return do_rename(t, (int)a[0], a[1], (int)a[2], a[3], (unsigned int)a[4]);
 }
@@ -575,12 +576,12 @@ out:
 	return r;
 }
 
-long sys_link(struct thread *t, const uint64_t a[6])
+static long sys_link(struct thread *t, const uint64_t a[6])
 {
 	return do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
 }
 
-long sys_linkat(struct thread *t, const uint64_t a[6])
+static long sys_linkat(struct thread *t, const uint64_t a[6])
 {
 	return do_link(t, (int)a[0], a[1], (int)a[2], a[3], (int)a[4]);
 }
@@ -606,12 +607,12 @@ static long do_symlink(struct thread *t, uint64_t utarget, int newdir, uint64_t 
 	return r;
 }
 
-long sys_symlink(struct thread *t, const uint64_t a[6])
+static long sys_symlink(struct thread *t, const uint64_t a[6])
 {
 	return do_symlink(t, a[0], AT_FDCWD, a[1]);
 }
 
-long sys_symlinkat(struct thread *t, const uint64_t a[6])
+static long sys_symlinkat(struct thread *t, const uint64_t a[6])
 {
 	return do_symlink(t, a[0], (int)a[1], a[2]);
 }
@@ -646,12 +647,12 @@ static long do_chmod(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 	return r;
 }
 
-long sys_chmod(struct thread *t, const uint64_t a[6])
+static long sys_chmod(struct thread *t, const uint64_t a[6])
 {
 	return do_chmod(t, AT_FDCWD, a[0], (mode_t)a[1]);
 }
 
-long sys_fchmodat(struct thread *t, const uint64_t a[6])
+static long sys_fchmodat(struct thread *t, const uint64_t a[6])
 {
 	return do_chmod(t, (int)a[0], a[1], (mode_t)a[2]);
 }
@@ -669,7 +670,7 @@ static struct ofd *attr_fd(struct domain *d, int fd, long *err)
 	return *err ? NULL : o;
 }
 
-long sys_fchmod(struct thread *t, const uint64_t a[6])
+static long sys_fchmod(struct thread *t, const uint64_t a[6])
 {
 	long r;
 	struct ofd *o = attr_fd(t->dom, (int)a[0], &r);
@@ -713,22 +714,22 @@ static long do_chown(struct thread *t, int dirfd, uint64_t upath, uint64_t uid, 
 	return r;
 }
 
-long sys_chown(struct thread *t, const uint64_t a[6])
+static long sys_chown(struct thread *t, const uint64_t a[6])
 {
 	return do_chown(t, AT_FDCWD, a[0], a[1], a[2], 0);
 }
 
-long sys_lchown(struct thread *t, const uint64_t a[6])
+static long sys_lchown(struct thread *t, const uint64_t a[6])
 {
 	return do_chown(t, AT_FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW);
 }
 
-long sys_fchownat(struct thread *t, const uint64_t a[6])
+static long sys_fchownat(struct thread *t, const uint64_t a[6])
 {
 	return do_chown(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
 }
 
-long sys_fchown(struct thread *t, const uint64_t a[6])
+static long sys_fchown(struct thread *t, const uint64_t a[6])
 {
 	long r;
 	struct ofd *o = attr_fd(t->dom, (int)a[0], &r);
@@ -741,7 +742,7 @@ long sys_fchown(struct thread *t, const uint64_t a[6])
 	return fchown(o->hostfd, (uid_t)a[1], (gid_t)a[2]) < 0 ? -errno : 0;
 }
 
-long sys_utimensat(struct thread *t, const uint64_t a[6])
+static long sys_utimensat(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	int dirfd = (int)a[0], flags = (int)a[3];
@@ -800,7 +801,7 @@ by_handle:
 	return r;
 }
 
-long sys_truncate(struct thread *t, const uint64_t a[6])
+static long sys_truncate(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	char path[PATH_MAX], link[32];
@@ -844,7 +845,7 @@ static long statfs_out(struct domain *d, int h, uint64_t ubuf)
 	return copy_to_user(d, ubuf, &sfs, sizeof(sfs));
 }
 
-long sys_statfs(struct thread *t, const uint64_t a[6])
+static long sys_statfs(struct thread *t, const uint64_t a[6])
 {
 	bool owned;
 	int h = get_handle(t->dom, AT_FDCWD, a[0], 0, true, &owned);
@@ -857,7 +858,7 @@ long sys_statfs(struct thread *t, const uint64_t a[6])
 	return r;
 }
 
-long sys_fstatfs(struct thread *t, const uint64_t a[6])
+static long sys_fstatfs(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_peek(t->dom, (int)a[0]);
 
@@ -865,3 +866,46 @@ long sys_fstatfs(struct thread *t, const uint64_t a[6])
 		return -EBADF;
 	return statfs_out(t->dom, o->hostfd, a[1]);
 }
+
+const struct syscall_desc sys_fs_table[] = {
+	{ SYS_open, "open", sys_open },
+	{ SYS_openat, "openat", sys_openat },
+	{ SYS_creat, "creat", sys_creat },
+	{ SYS_stat, "stat", sys_stat },
+	{ SYS_lstat, "lstat", sys_lstat },
+	{ SYS_newfstatat, "newfstatat", sys_newfstatat },
+	{ SYS_statx, "statx", sys_statx },
+	{ SYS_readlink, "readlink", sys_readlink },
+	{ SYS_readlinkat, "readlinkat", sys_readlinkat },
+	{ SYS_access, "access", sys_access },
+	{ SYS_faccessat, "faccessat", sys_faccessat },
+	{ SYS_faccessat2, "faccessat2", sys_faccessat2 },
+	{ SYS_getcwd, "getcwd", sys_getcwd },
+	{ SYS_chdir, "chdir", sys_chdir },
+	{ SYS_fchdir, "fchdir", sys_fchdir },
+	{ SYS_umask, "umask", sys_umask },
+	{ SYS_mkdir, "mkdir", sys_mkdir },
+	{ SYS_mkdirat, "mkdirat", sys_mkdirat },
+	{ SYS_rmdir, "rmdir", sys_rmdir },
+	{ SYS_unlink, "unlink", sys_unlink },
+	{ SYS_unlinkat, "unlinkat", sys_unlinkat },
+	{ SYS_rename, "rename", sys_rename },
+	{ SYS_renameat, "renameat", sys_renameat },
+	{ SYS_renameat2, "renameat2", sys_renameat2 },
+	{ SYS_link, "link", sys_link },
+	{ SYS_linkat, "linkat", sys_linkat },
+	{ SYS_symlink, "symlink", sys_symlink },
+	{ SYS_symlinkat, "symlinkat", sys_symlinkat },
+	{ SYS_chmod, "chmod", sys_chmod },
+	{ SYS_fchmod, "fchmod", sys_fchmod },
+	{ SYS_fchmodat, "fchmodat", sys_fchmodat },
+	{ SYS_chown, "chown", sys_chown },
+	{ SYS_lchown, "lchown", sys_lchown },
+	{ SYS_fchown, "fchown", sys_fchown },
+	{ SYS_fchownat, "fchownat", sys_fchownat },
+	{ SYS_utimensat, "utimensat", sys_utimensat },
+	{ SYS_truncate, "truncate", sys_truncate },
+	{ SYS_statfs, "statfs", sys_statfs },
+	{ SYS_fstatfs, "fstatfs", sys_fstatfs },
+	{ -1, NULL, NULL },
+};

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "types.h"
+
+struct domain;
 struct thread;
 
 /* Handlers take the six argument registers and return a value or -errno. */
@@ -35,6 +38,8 @@ long restart_at(struct thread *t, uint64_t deadline_ns);
 
 /* Each family file exports a table ending with { -1, NULL, NULL }. */
 extern const struct syscall_desc sys_file_table[];
+extern const struct syscall_desc sys_fs_table[];
+extern const struct syscall_desc sys_fd_table[];
 extern const struct syscall_desc sys_mem_table[];
 extern const struct syscall_desc sys_thread_table[];
 extern const struct syscall_desc sys_time_table[];
@@ -43,6 +48,9 @@ extern const struct syscall_desc sys_poll_table[];
 extern const struct syscall_desc sys_signal_table[];
 extern const struct syscall_desc sys_timer_table[];
 extern const struct syscall_desc sys_proc_table[];
+extern const struct syscall_desc sys_fork_table[];
+extern const struct syscall_desc sys_exec_table[];
+extern const struct syscall_desc sys_wait_table[];
 extern const struct syscall_desc sys_net_table[];
 extern const struct syscall_desc sys_epoll_table[];
 extern const struct syscall_desc sys_evfd_table[];

@@ -199,7 +199,7 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.gdt.base = KERN_GDT;
 	s.gdt.limit = 0x4f;
 	/* Before the probe (no backend yet) the stub's full set-up. */
-	const struct trap_backend *b = d->trap ? d->trap : &trap_backend_stub;
+	const struct trap_backend *b = d->trap ? d->trap : &trap_backend_ring0;
 	s.idt.base = KERN_IDT;
 	s.idt.limit = b->idt ? 0xfff : 0;
 	s.cr0 = 0x80050033;
@@ -285,15 +285,15 @@ static const struct trap_backend *probe_classify(struct thread *t, char *err, si
 	struct kvm_run *run = t->vcpu.run;
 	struct trap tr = { .kind = TRAP_UNKNOWN };
 	if (run->exit_reason == KVM_EXIT_IO) {
-		int r = trap_backend_stub.decode(t, &tr);
+		int r = trap_backend_ring0.decode(t, &tr);
 		if (r) {
 			snprintf(err, errlen, "probe: reading the stub's trap frame: %s", strerror(-r));
 			return NULL;
 		}
 		if (tr.kind == TRAP_SYSCALL)
-			return &trap_backend_stub;
+			return &trap_backend_ring0;
 		if (tr.kind == TRAP_EXCEPTION && tr.vector == 14 && t->regs.rip == KERN_STUB)
-			return &trap_backend_shutdown;
+			return &trap_backend_pvm;
 		snprintf(err, errlen, "probe: a guest syscall came back as port %#x I/O (%s vector %d at RIP %#llx); "
 			 "no trap backend fits this host", run->io.port, tr.kind == TRAP_EXCEPTION ? "exception" : "not an",
 			 tr.vector, (unsigned long long)t->regs.rip);
@@ -303,7 +303,7 @@ static const struct trap_backend *probe_classify(struct thread *t, char *err, si
 		struct kvm_regs k;
 		int r = vcpu_get_regs(&t->vcpu, &k);
 		if (!r && k.rip == KERN_STUB)
-			return &trap_backend_shutdown;
+			return &trap_backend_pvm;
 		snprintf(err, errlen, "probe: a guest syscall shut the vCPU down at RIP %#llx (not at LSTAR): "
 			 "no trap backend fits this host", r ? 0ULL : (unsigned long long)k.rip);
 		return NULL;

@@ -9,8 +9,8 @@ struct thread;
 
 /*
  * Guest "kernel" area: supervisor-only pages in the top PML4 slot that the
- * ring-0 stub backend needs (stub code, GDT, IDT, per-vCPU TSS and stack).
- * The shutdown backend only uses LSTAR there, at an unmapped address.
+ * ring0 backend needs (stub code, GDT, IDT, per-vCPU TSS and stack).
+ * The pvm backend only uses LSTAR there, at an unmapped address.
  */
 #define KERN_BASE       0xffffff8000000000ULL
 #define KERN_STUB       (KERN_BASE + 0x0000)
@@ -62,8 +62,8 @@ struct trap_backend {
 	int (*capture)(struct thread *t, struct trap *tr);
 };
 
-extern const struct trap_backend trap_backend_shutdown;
-extern const struct trap_backend trap_backend_stub;
+extern const struct trap_backend trap_backend_pvm;
+extern const struct trap_backend trap_backend_ring0;
 
 /* Maps the kernel area (stub, GDT, IDT) into the domain. */
 int trap_kernel_init(struct domain *d);

@@ -129,7 +129,8 @@ compare_w mkdir-mode -- $BB mkdir -m 700 private
 compare_w mkdir-exists -- $BB mkdir .
 compare_w touch -- $BB touch -d @1000000000 new.txt
 compare_w ln-s -- $BB ln -s /etc/hostname host-link
-# (sh: builtins only; pdvm has no fork/exec, and ash execs a lone external command)
+# sh with builtins and redirections only: pipelines, external commands and scripts (fork,
+# exec, wait) are compared in processes.sh
 compare_w sh-redirect -- $BB sh -c 'echo one > f.txt; echo two >> f.txt; while read l; do echo "got $l"; done < f.txt; mkdir_ok=1'
 compare_w tar -- $BB tar -cf t.tar -C "$IN" lines.txt sub
 

@@ -16,7 +16,7 @@ static struct domain *new_domain(uint64_t mem)
 	struct domain *d = calloc(1, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
 	d->vm.fd = d->vm.kvm = -1;
-	d->trap = &trap_backend_shutdown; /* the strict one: quarantine on */
+	d->trap = &trap_backend_pvm; /* the strict one: quarantine on */
 	if (mm_init(d, mem)) {
 		printf("mm_init failed\n");
 		exit(1);

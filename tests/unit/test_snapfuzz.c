@@ -115,7 +115,7 @@ static void make_image(const char *dir, enum craft craft)
 	c.writable = list("/w", NULL);
 	c.memory = 32ULL << 20;
 	struct domain *d = domain_new(&c);
-	d->trap = &trap_backend_shutdown;
+	d->trap = &trap_backend_pvm;
 	if (mm_init(d, c.memory) || trap_kernel_init(d) || files_init(d, &c, err, sizeof(err)))
 		die("domain set-up");
 	long a = mm_map(d, 0, 3 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -444,7 +444,7 @@ int main(void)
 		struct domain *kd = domain_new(&kc);
 		if (!kd)
 			die("domain_new");
-		kd->trap = &trap_backend_shutdown;
+		kd->trap = &trap_backend_pvm;
 		if (mm_init(kd, kc.memory) || trap_kernel_init(kd))
 			die("kernel area set-up");
 		struct pgtable *kpt = &dom_mm(kd)->pt;

@@ -1,4 +1,4 @@
-/* trap_stub.c: trap backend for standard KVM — the guestshim ring-0 stub exits with `out`. */
+/* trap_ring0.c: the ring0 trap backend, for standard KVM — the guestshim ring-0 stub exits with `out`. */
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,7 +17,7 @@ static uint64_t *kstack(struct thread *t)
 	return frames_host(&t->dom->frames, t->kstack_gpa);
 }
 
-static int stub_decode(struct thread *t, struct trap *tr)
+static int ring0_decode(struct thread *t, struct trap *tr)
 {
 	struct kvm_run *run = t->vcpu.run;
 	tr->exit_reason = run->exit_reason;
@@ -52,7 +52,7 @@ static int stub_decode(struct thread *t, struct trap *tr)
 	return trap_exception(t, tr, (int)f[0], (uint32_t)f[1]);
 }
 
-static int stub_resume(struct thread *t)
+static int ring0_resume(struct thread *t)
 {
 	struct kvm_regs r = t->regs;
 	r.rflags = (r.rflags & RFLAGS_USER) | 0x202;
@@ -75,7 +75,7 @@ static int stub_resume(struct thread *t)
 	return 0;
 }
 
-static int stub_capture(struct thread *t, struct trap *tr)
+static int ring0_capture(struct thread *t, struct trap *tr)
 {
 	struct kvm_regs k;
 	struct kvm_sregs s;
@@ -100,13 +100,13 @@ static int stub_capture(struct thread *t, struct trap *tr)
 	return -EAGAIN; /* on the way into the stub: let it reach its `out` */
 }
 
-const struct trap_backend trap_backend_stub = {
+const struct trap_backend trap_backend_ring0 = {
 	.name = "ring0",
 	.host = "a standard KVM host (a guest syscall enters guest ring 0)",
 	.lstar = KERN_STUB,
 	.idt = true,
 	.needs_pt_quarantine = false,
-	.decode = stub_decode,
-	.resume = stub_resume,
-	.capture = stub_capture,
+	.decode = ring0_decode,
+	.resume = ring0_resume,
+	.capture = ring0_capture,
 };

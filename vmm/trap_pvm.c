@@ -1,4 +1,4 @@
-/* trap_shutdown.c: trap backend for PVM-style hosts where every user-mode trap is KVM_EXIT_SHUTDOWN. */
+/* trap_pvm.c: the pvm trap backend, for PVM-style hosts where every user-mode trap is KVM_EXIT_SHUTDOWN. */
 #include <errno.h>
 #include <sys/ioctl.h>
 
@@ -20,7 +20,7 @@ static bool syscall_at_lstar(struct thread *t, struct trap *tr)
 	return true;
 }
 
-static int shutdown_decode(struct thread *t, struct trap *tr)
+static int pvm_decode(struct thread *t, struct trap *tr)
 {
 	struct kvm_run *run = t->vcpu.run;
 	tr->exit_reason = run->exit_reason;
@@ -39,7 +39,7 @@ static int shutdown_decode(struct thread *t, struct trap *tr)
 	return trap_exception(t, tr, ev.exception.nr, ev.exception.has_error_code ? ev.exception.error_code : 0);
 }
 
-static int shutdown_resume(struct thread *t)
+static int pvm_resume(struct thread *t)
 {
 	struct kvm_regs r = t->regs;
 	r.rflags = (r.rflags & RFLAGS_USER) | 0x202;
@@ -57,7 +57,7 @@ static int shutdown_resume(struct thread *t)
  * "instruction fetch at LSTAR". So it is taken out and handed back as the
  * trap it is. Where KVM cannot show a pending triple fault, a vCPU at
  * LSTAR runs on into its SHUTDOWN instead (-EAGAIN). */
-static int shutdown_capture(struct thread *t, struct trap *tr)
+static int pvm_capture(struct thread *t, struct trap *tr)
 {
 	int r = vcpu_get_regs(&t->vcpu, &t->regs);
 	if (r)
@@ -72,13 +72,13 @@ static int shutdown_capture(struct thread *t, struct trap *tr)
 	return 0;
 }
 
-const struct trap_backend trap_backend_shutdown = {
+const struct trap_backend trap_backend_pvm = {
 	.name = "pvm",
 	.host = "a PVM host (a guest syscall ends KVM_RUN with KVM_EXIT_SHUTDOWN)",
 	.lstar = KERN_LSTAR_NONE,
 	.idt = false,
 	.needs_pt_quarantine = true,
-	.decode = shutdown_decode,
-	.resume = shutdown_resume,
-	.capture = shutdown_capture,
+	.decode = pvm_decode,
+	.resume = pvm_resume,
+	.capture = pvm_capture,
 };

@@ -1,0 +1,156 @@
+/* sys_wait.c: wait4 and waitid — reaping zombie children. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+#define KWNOHANG    1
+#define KWUNTRACED  2
+#define KWEXITED    4
+#define KWCONTINUED 8
+#define KWNOWAIT    0x01000000
+#define KWNOTHREAD  0x20000000
+#define KWALL       0x40000000
+#define KWCLONE     0x80000000
+
+enum { WHICH_PID, WHICH_PGID, WHICH_ALL };
+
+/* Looks for a child of t's process matching (which, id). Returns a zombie
+ * to reap, or NULL with *any saying whether a matching child exists. */
+static struct process *find_child(struct thread *t, int which, int id, bool *any)
+{
+	struct domain *d = t->dom;
+	*any = false;
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct process *c = d->procs[i];
+		if (!c || c == t->proc || c->ppid != t->proc->pid)
+			continue;
+		if ((which == WHICH_PID && c->pid != id) || (which == WHICH_PGID && c->pgid != id))
+			continue;
+		*any = true;
+		if (c->zombie)
+			return c;
+	}
+	return NULL;
+}
+
+/* The wait loop shared by wait4 and waitid: a zombie, or NULL with
+ * *ret set (-ECHILD, 0 for WNOHANG, or a restart). */
+static struct process *wait_child(struct thread *t, int which, int id, int options, long *ret)
+{
+	struct domain *d = t->dom;
+	bool any;
+	struct process *c = find_child(t, which, id, &any);
+	if (c || !any || (options & KWNOHANG)) {
+		*ret = any ? 0 : -ECHILD;
+		return c;
+	}
+	struct futex_waiter w = { .bitset = ~0u };
+	futex_waiter_link(d, &w, FUTEX_KEY_CHILD);
+	t->waiting = &w;
+	for (;;) {
+		if (d->exiting || t->proc->exiting || t->exited) {
+			*ret = -EINTR;
+			break;
+		}
+		if (d->paused || sig_deliverable(t)) {
+			*ret = -ERESTART_SYSCALL; /* a handler decides EINTR vs restart */
+			break;
+		}
+		w.woken = false;
+		pthread_cond_wait(&w.cv, &d->lock);
+		if ((c = find_child(t, which, id, &any)) || !any) {
+			*ret = any ? 0 : -ECHILD;
+			break;
+		}
+	}
+	t->waiting = NULL;
+	futex_waiter_unlink(d, &w);
+	return c;
+}
+
+static int put_rusage(struct domain *d, gva_t ru)
+{
+	static const uint8_t zero[144];
+	return ru && copy_to_user(d, ru, zero, sizeof(zero)) ? -EFAULT : 0;
+}
+
+static long sys_wait4(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int pid = (int)a[0], options = (int)a[2];
+	if (options & ~(KWNOHANG | KWUNTRACED | KWCONTINUED | KWNOTHREAD | KWALL | KWCLONE))
+		return -EINVAL;
+	if (pid == INT32_MIN)
+		return -ESRCH;
+	int which = pid > 0 ? WHICH_PID : pid == -1 ? WHICH_ALL : WHICH_PGID;
+	int id = pid > 0 ? pid : pid == 0 ? t->proc->pgid : -pid;
+	long ret;
+	struct process *c = wait_child(t, which, id, options, &ret);
+	if (!c)
+		return ret;
+	int32_t st = c->wstatus;
+	if ((a[1] && copy_to_user(d, a[1], &st, 4)) || put_rusage(d, a[3]))
+		return -EFAULT;
+	int cpid = c->pid;
+	proc_free(d, c);
+	return cpid;
+}
+
+static long sys_waitid(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	int idtype = (int)a[0], id = (int)a[1], options = (int)a[3];
+	if (options & ~(KWNOHANG | KWUNTRACED | KWEXITED | KWCONTINUED | KWNOWAIT | KWNOTHREAD | KWALL | KWCLONE))
+		return -EINVAL;
+	if (!(options & (KWEXITED | KWUNTRACED | KWCONTINUED)))
+		return -EINVAL;
+	int which;
+	switch (idtype) {
+	case P_ALL: which = WHICH_ALL; break;
+	case P_PID: which = WHICH_PID; if (id <= 0) return -EINVAL; break;
+	case P_PGID: which = WHICH_PGID; if (id < 0) return -EINVAL; if (!id) id = t->proc->pgid; break;
+	default: return -EINVAL;
+	}
+	long ret = 0;
+	struct process *c = (options & KWEXITED) ? wait_child(t, which, id, options, &ret) : NULL;
+	if (!(options & KWEXITED)) {
+		/* No stopped or continued children ever: only WNOHANG returns. */
+		bool any;
+		find_child(t, which, id, &any);
+		if (!any)
+			return -ECHILD;
+		if (!(options & KWNOHANG))
+			return -ECHILD;
+	}
+	struct ksiginfo i;
+	memset(&i, 0, sizeof(i));
+	if (c) {
+		i.signo = SIGCHLD;
+		i.code = WIFEXITED(c->wstatus) ? 1 : 2;
+		i.kill.pid = c->pid;
+		i.kill.uid = (uint32_t)getuid();
+		int32_t st = WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : WTERMSIG(c->wstatus);
+		memcpy(i.raw + 8, &st, sizeof(st));
+	} else if (ret < 0) {
+		return ret;
+	}
+	if ((a[2] && copy_to_user(d, a[2], &i, sizeof(i))) || put_rusage(d, a[4]))
+		return -EFAULT;
+	if (c && !(options & KWNOWAIT))
+		proc_free(d, c);
+	return 0;
+}
+
+const struct syscall_desc sys_wait_table[] = {
+	{ SYS_wait4, "wait4", sys_wait4 },
+	{ SYS_waitid, "waitid", sys_waitid },
+	{ -1, NULL, NULL },
+};
