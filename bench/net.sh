@@ -7,7 +7,7 @@
 NET_PERF=$B/bench/tcpperf
 NET_MIB=${BENCH_NET_MIB:-64}
 NET_PINGS=${BENCH_NET_PINGS:-500}
-NET_PORT=$((30000 + RANDOM % 20000))
+NET_PORT=$((20000 + RANDOM % 12000))   # below the ephemeral range
 
 # net_pair SERVER-WHERE CLIENT-WHERE SERVER-CMD CLIENT-CMD CLIENT-ARG: one server/client run (native or pdvm
 # on each side); prints the client's and server's last lines.

@@ -37,7 +37,7 @@ static int get_files(struct sread *r, struct snap_ctx *c)
 }
 static int get_vcpus(struct sread *r, struct snap_ctx *c)
 {
-	return snap_get_vcpus(r, c->d, c->dry, c->err, c->errlen);
+	return snap_get_vcpus(r, c->d, c->version, c->dry, c->err, c->errlen);
 }
 static int get_signals(struct sread *r, struct snap_ctx *c) { return snap_get_signals(r, c->d, c->version); }
 static int get_vdso(struct sread *r, struct snap_ctx *c) { return snap_get_vdso(r, c->d); }
@@ -57,6 +57,9 @@ static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode;
  *   domain  2: handlers, limits and the reported-syscall bitmap counted
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
+ *   vcpus   2: each thread's name and parent-death signal
+ * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
+ * and personality.)
  *
  * Written in this order; read in this order too, after `mm` and memory
  * (each reader may rely on those before it: threads exist for `signals`
@@ -68,7 +71,7 @@ const struct section sections[] = {
 	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
 	{ "files",   1,  1,  true,    true,   NULL,          put_files,   get_files },
-	{ "vcpus",   1,  1,  true,    true,   NULL,          put_vcpus,   get_vcpus },
+	{ "vcpus",   1,  2,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no
 	 * shared mappings. Required all the same: restoring without them
 	 * would drop signals, stop the guest's clock or lose writes. */

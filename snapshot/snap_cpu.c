@@ -24,11 +24,19 @@ static int get_tsc(struct vcpu *v, uint64_t *tsc)
 	return 0;
 }
 
+/* The user registers in struct kvm_regs's order (KVM's ABI, the same bytes
+ * version 1 wrote as the struct), one u64 each. */
+#define REG_LIST(X) X(rax) X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rsp) X(rbp) X(r8) X(r9) X(r10) \
+	X(r11) X(r12) X(r13) X(r14) X(r15) X(rip) X(rflags)
+#define PUT_REG(n) sb_u64(b, t->regs.n);
+#define GET_REG(n) t->regs.n = sr_u64(r);
+_Static_assert(sizeof(struct kvm_regs) == 18 * 8, "kvm_regs is the 18 registers");
+
 void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xsave *xs,
 		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc)
 {
 	sb_u32(b, (uint32_t)t->tid);
-	sb_put(b, &t->regs, sizeof(t->regs));
+	REG_LIST(PUT_REG)
 	sb_u64(b, t->fs_base);
 	sb_u64(b, t->gs_base);
 	sb_u64(b, t->clear_child_tid);
@@ -45,6 +53,9 @@ void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xs
 	 * the restoring host's trap backend; CR3 is the mm section's root. */
 	sb_put(b, sregs, sizeof(*sregs));
 	sb_u64(b, tsc);
+	/* Version 2: the thread's name and parent-death signal. */
+	sb_put(b, t->comm, TASK_COMM_LEN);
+	sb_u64(b, (uint64_t)t->pdeathsig);
 }
 
 static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
@@ -77,14 +88,14 @@ int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 }
 
 /* Fills thread t (with a fresh vCPU, unless dry) from one record. */
-static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool dry, char *err,
-		      size_t errlen)
+static int get_thread(struct sread *r, struct domain *d, struct thread *t, uint32_t version, bool dry,
+		      char *err, size_t errlen)
 {
 	struct kvm_xsave xs;
 	struct kvm_xcrs xcrs;
 	struct kvm_sregs sregs;
 	t->tid = (int)sr_u32(r);
-	sr_get(r, &t->regs, sizeof(t->regs));
+	REG_LIST(GET_REG)
 	t->fs_base = sr_u64(r);
 	t->gs_base = sr_u64(r);
 	t->clear_child_tid = sr_u64(r);
@@ -99,6 +110,11 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool 
 	sr_get(r, &xcrs, sizeof(xcrs));
 	sr_get(r, &sregs, sizeof(sregs));
 	uint64_t tsc = sr_u64(r);
+	if (version >= 2) {
+		sr_get(r, t->comm, TASK_COMM_LEN);
+		t->comm[TASK_COMM_LEN - 1] = 0;
+		t->pdeathsig = (int)sr_range(r, 0, NSIG_K, "parent-death signal out of range");
+	}
 	if (!r->bad && (t->tid <= 0 || t->tid > 0x3fffffff))
 		sr_fail(r, "thread id out of range");
 	if (!r->bad && (t->fs_base >= USER_TOP || t->gs_base >= USER_TOP))
@@ -145,7 +161,7 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, bool 
 
 /* `first` is the domain's first thread, made at set-up: it becomes the
  * first record; the others are created here. */
-int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
+int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen)
 {
 	struct thread *first = NULL;
 	for (int i = 0; i < MAX_THREADS && !first; i++)
@@ -175,7 +191,7 @@ int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_
 				break;
 			}
 		}
-		int e = get_thread(r, d, t, dry, err, errlen);
+		int e = get_thread(r, d, t, version, dry, err, errlen);
 		if (e) {
 			ret = e;
 			break;

@@ -45,6 +45,9 @@ void snap_put_proc_core(struct sbuf *b, const struct process *p)
 		sb_u64(b, p->rlimits[i].cur);
 		sb_u64(b, p->rlimits[i].max);
 	}
+	sb_u64(b, (uint64_t)p->dumpable);
+	sb_u8(b, p->no_new_privs);
+	sb_u32(b, p->personality);
 }
 
 void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version)
@@ -67,6 +70,14 @@ void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version)
 		p->rlimits[i].cur = sr_u64(r);
 		p->rlimits[i].max = sr_u64(r);
 	}
+	if (version < 2)
+		return; /* dumpable, no_new_privs, personality: proc_new's defaults */
+	p->dumpable = (int)sr_range(r, 0, 2, "dumpable out of range");
+	uint8_t nnp = sr_u8(r);
+	if (nnp > 1)
+		sr_fail(r, "no_new_privs is not 0 or 1");
+	p->no_new_privs = nnp;
+	p->personality = sr_u32(r);
 }
 
 int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)

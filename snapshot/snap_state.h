@@ -33,7 +33,7 @@ int snap_get_mm(struct sread *r, struct domain *d);
 int snap_check_pgtables(struct domain *d, const char **why);
 int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen);
 /* dry: validate only (no vCPUs are touched). */
-int snap_get_vcpus(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen);
 
 /* Section `signals` (optional: images without it have no pending
  * signals or timers). Read after `vcpus`: threads are matched by tid. */

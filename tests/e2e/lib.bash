@@ -90,6 +90,20 @@ need_file() {
 	done
 }
 
+# free_port: a TCP/UDP port for a test's server: below the kernel's ephemeral range (where
+# connect() picks source ports, so a random port there may be taken by any connection of the
+# host) and not in use now.
+free_port() {
+	local lo=20000 hi p i
+	hi=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$hi" -gt $((lo + 1000)) ] || lo=1024
+	for ((i = 0; i < 100; i++)); do
+		p=$((lo + RANDOM % (hi - lo)))
+		ss -Hatun "( sport = :$p )" 2>/dev/null | grep -q . || break
+	done
+	echo "$p"
+}
+
 # Domains run as an unprivileged account (pdvm run --user); a tree one may write must
 # be its, as a directory an unprivileged program writes must be that program's.
 DOMAIN_USER=pdvm

@@ -29,7 +29,7 @@ fi
 
 # A server in a domain, a client on the host (not pdvm code).
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(free_port)
 start_run web "$SCRATCH/web.out" "$SCRATCH/web.err" --cwd "$ROOTDIR" -- /usr/bin/python3 -m http.server \
 	--bind 127.0.0.1 --directory tests/guest/py "$PORT"
 pid=$BGPID

@@ -22,7 +22,7 @@ fetch() {
 	[ -n "$got" ] && [ "$got" = "$(cat "$2")" ]
 }
 
-HP=$((20000 + RANDOM % 20000))
+HP=$(free_port)
 start_run web "$SCRATCH/web.out" "$SCRATCH/web.err" --net netns --publish "$HP:8000" --cwd "$ROOTDIR" \
 	-- /usr/bin/python3 -m http.server --directory tests/guest/py 8000
 pid=$BGPID

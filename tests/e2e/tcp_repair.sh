@@ -15,7 +15,7 @@ CLIENT=$(pwd)/tests/host/tcpclient.py
 # queues at the snapshot; snapshot --stop once half is through; BETWEEN runs; restore under
 # NSRUN2. Sets CRC/COUT (client), RRC2/ROUT/RERR (restored domain), LOG.
 stream_across() {
-	local name=$1 addr=$2 run1=$3 run2=$4 cli=$5 stall=$6 port=$((20000 + RANDOM % 20000))
+	local name=$1 addr=$2 run1=$3 run2=$4 cli=$5 stall=$6 port=$(free_port)
 	NAME=$name
 	LOG=$SCRATCH/$name.log
 	local img=$SCRATCH/$name.img prog=$SCRATCH/$name.half
@@ -114,7 +114,7 @@ CONNS=1 BYTES=$((1 << 20)) MODE=poll
 
 # Connections a server had not accepted yet (their requests already sent) survive: the
 # snapshot takes them out of the accept queue, the restored server's accept() gets them.
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 AQ=$SCRATCH/aq
 mkdir -p "$AQ"
 : >"$AQ/out"
@@ -179,7 +179,7 @@ peer_across() {
 # 50000 bytes unread at the snapshot; after --stop and restore it reads those and 50000 more to
 # EOF, writing still gets EPIPE, and the host server sees EOF, no reset.
 HC=$SCRATCH/hc
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 peer_across "$HC" hc "$HC/ready" tests/host/halfclose_server.py "$port" "$HC/ready" "$HC/go" \
 	-- "$(pwd)/tests/guest/py/halfclose.py" "$port" "$HC/go"
 if [ "$SRC" = 0 ] && grep -q "TCP fin-wait-2" "$HC/log" && grep -q "^got 100000 intact epipe" "$HC/rout" &&
@@ -192,7 +192,7 @@ fi
 # A connect still in its handshake (SYN-SENT: the server's accept queue is full) at snapshot --stop:
 # the restore connects again from the same address, the guest's re-issued connect() waits for it.
 CL=$SCRATCH/cl
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 peer_across "$CL" cl line tests/host/connectlate_server.py "$port" "$CL/go" -- "$(pwd)/tests/guest/py/connectlate.py" "$port"
 if [ "$SRC" = 0 ] && grep -q "TCP syn-sent, connects again" "$CL/log" && grep -q "^answer echo:hello" "$CL/rout" &&
    grep -q "^served" "$CL/srv"; then
@@ -204,7 +204,7 @@ fi
 # UDP: datagrams queued at a snapshot are read exactly once, by the domain that runs on
 # (the snapshot drains them into its restart queue) and by the restored copy.
 UDP=$B/guest/dyn/udprecv
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 udp_send() { /usr/bin/python3 -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for m in sys.argv[2:]: s.sendto(m.encode(), ("127.0.0.1", int(sys.argv[1])))' "$port" "$@"; }
@@ -253,7 +253,7 @@ else
 fi
 
 # Without CAP_NET_ADMIN the snapshot is refused, naming it; the connection goes on unharmed.
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 : >"$SCRATCH/nocap.out"
 setpriv --inh-caps=-net_admin --bounding-set=-net_admin timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name nocap \
 	-- "$ECHO" "$port" 1 poll </dev/null >"$SCRATCH/nocap.out" 2>"$SCRATCH/nocap.err" &
@@ -279,7 +279,7 @@ wait_pid "$pid" 30
 
 # The peer closes while the domain is down: after the restore the server reads its
 # bytes, then end-of-file, and ends normally.
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 : >"$SCRATCH/pc.out"
 start_run pc "$SCRATCH/pc.out" "$SCRATCH/pc.err" -- "$ECHO" "$port" 1 poll
 pid=$BGPID
