@@ -108,7 +108,7 @@ static void punch_unused(struct frames *f)
 	}
 }
 
-/* Everything after domain_boot: the domain's state from the chain. Returns
+/* Everything after dom_boot: the domain's state from the chain. Returns
  * 0, EXIT_BAD_IMAGE or EXIT_PDVM_ERROR, having printed why. */
 static int load(struct domain *d, struct chain *ch, const struct restore_opts *o, bool dry)
 {
@@ -319,14 +319,14 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 		status = EXIT_PDVM_ERROR;
 		goto out;
 	}
-	struct domain *d = domain_new(cfg);
+	struct domain *d = dom_new(cfg);
 	if (!d) {
 		status = EXIT_PDVM_ERROR;
 		goto out;
 	}
 	struct thread *t;
 	dom_lock(d);
-	status = domain_boot(d, &t);
+	status = dom_boot(d, &t);
 	uint64_t t1 = host_mono_ns();
 	if (!status)
 		status = load(d, &ch, o, false);
@@ -383,7 +383,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 	free(cfg.log);
 	cfg.log = NULL; /* no domain log for a check */
 	cfg.cred = o->cred;
-	struct domain *d = domain_new(&cfg);
+	struct domain *d = dom_new(&cfg);
 	if (!d) {
 		status = EXIT_PDVM_ERROR;
 		goto out;
@@ -399,7 +399,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 	} else {
 		status = load(d, &ch, o, true);
 	}
-	domain_free(d);
+	dom_free(d);
 out:
 	chain_close(&ch);
 	free(buf);

@@ -31,7 +31,7 @@ struct restore {
 /* Rebuilds the image in dir (its network namespace entered) as a domain
  * whose threads have not started. Returns 0, 2 for an image pdvm refuses
  * or 125 when pdvm itself fails, having said why; given rs->d, the caller
- * passes the status on to domain_start_wait (which frees the domain, and
+ * passes the status on to dom_start_wait (which frees the domain, and
  * runs it on 0) with restore_release among its release hooks, then calls
  * restore_done. */
 int restore_prepare(const char *dir, const struct restore_opts *o, struct restore *rs);
@@ -39,7 +39,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 void restore_release(struct domain *d, void *rs);
 void restore_done(struct restore *rs);
 /* Validates the image as restore would, without KVM or running anything:
- * 0 when restore would accept it, else as domain_restore. */
+ * 0 when restore would accept it, else as restore_prepare. */
 int restore_check(const char *dir, const struct restore_opts *o);
 
 #endif

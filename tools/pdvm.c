@@ -331,7 +331,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	fflush(stdout);
 	struct control_attach ctl = { .net = cfg.net.mode ? &cfg.net : NULL };
-	rc = domain_run(&cfg.dom, &CONTROL_HOOKS(&ctl));
+	rc = dom_run(&cfg.dom, &CONTROL_HOOKS(&ctl));
 out:
 	config_free(&cfg);
 	free(ov);
@@ -499,7 +499,7 @@ static int cmd_restore(int argc, char **argv)
 		st = restore_prepare(argv[optind], &o, &rs);
 		if (rs.d) {
 			struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs };
-			st = domain_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
+			st = dom_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
 		}
 		restore_done(&rs);
 	}
@@ -549,7 +549,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pdvm info: takes no arguments\n");
 			return EXIT_USAGE;
 		}
-		return domain_info();
+		return dom_host_info();
 	}
 	if (cmd[0] == '-')
 		fprintf(stderr, "pdvm: unknown option '%s'\n", cmd);

@@ -108,7 +108,7 @@ static void open_log(struct domain *d, const struct domain_spec *c)
 /* The VM, memory, kernel area, files and first vCPU, and the trap backend
  * probe: everything a domain needs before it has a program. Returns 0 or
  * an exit status for pdvm, having printed why. */
-int domain_boot(struct domain *d, struct thread **first)
+int dom_boot(struct domain *d, struct thread **first)
 {
 	const struct domain_spec *c = d->spec;
 	char err[512] = "";
@@ -159,7 +159,7 @@ int domain_boot(struct domain *d, struct thread **first)
 
 /* pdvm info: the host kind, by the probe a domain's boot runs. 0 when
  * domains can run here, 1 when this host has no /dev/kvm, else 125. */
-int domain_info(void)
+int dom_host_info(void)
 {
 	struct domain_spec c = { .name = "pdvm-info", .memory = 32ULL << 20 };
 	struct stat st;
@@ -170,12 +170,12 @@ int domain_info(void)
 		printf("trap backend:  none\n");
 		return 1;
 	}
-	struct domain *d = domain_new(&c);
+	struct domain *d = dom_new(&c);
 	struct thread *t = NULL;
 	if (!d)
 		return EXIT_PDVM_ERROR;
 	dom_lock(d);
-	int r = domain_boot(d, &t);
+	int r = dom_boot(d, &t);
 	if (!r) {
 		bool stable = kvm_tsc_stable(&d->vm);
 		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
@@ -192,12 +192,12 @@ int domain_info(void)
 			: "not reported stable (the vDSO makes system calls; PDVM_VDSO=force overrides)");
 	}
 	dom_unlock(d);
-	domain_free(d);
+	dom_free(d);
 	return r ? r : 0;
 }
 
 /* Loads the program into a booted domain. */
-static int domain_exec(struct domain *d, struct thread *t)
+static int dom_exec(struct domain *d, struct thread *t)
 {
 	const struct domain_spec *c = d->spec;
 	char err[512] = "";
@@ -224,7 +224,7 @@ static int domain_exec(struct domain *d, struct thread *t)
 	return 0;
 }
 
-struct domain *domain_new(const struct domain_spec *c)
+struct domain *dom_new(const struct domain_spec *c)
 {
 	struct domain *d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -260,7 +260,7 @@ struct domain *domain_new(const struct domain_spec *c)
 	return d;
 }
 
-void domain_free(struct domain *d)
+void dom_free(struct domain *d)
 {
 	for (struct mm *mm = d->mms; mm; mm = mm->next)
 		shmap_release_mm(mm);
@@ -295,7 +295,7 @@ void domain_free(struct domain *d)
 	free(d);
 }
 
-int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h)
+int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 {
 	const struct domain_spec *c = d->spec;
 	bool clean = true;
@@ -381,26 +381,26 @@ int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h
 		return status; /* threads may still touch d: the process exit ends them */
 	if (h && h->release)
 		h->release(d, h->arg);
-	domain_free(d);
+	dom_free(d);
 	return status;
 }
 
-int domain_run(const struct domain_spec *c, const struct domain_hooks *h)
+int dom_run(const struct domain_spec *c, const struct domain_hooks *h)
 {
-	struct domain *d = domain_new(c);
+	struct domain *d = dom_new(c);
 	if (!d)
 		return EXIT_PDVM_ERROR;
 	struct thread *t = NULL;
 	dom_lock(d);
-	int status = domain_boot(d, &t);
+	int status = dom_boot(d, &t);
 	/* Loading the program is the guest's first execve: its identity. */
 	if (!status && (status = cred_enter(&d->cred))) {
 		fprintf(stderr, "pdvm: %s: becoming uid %u: %s\n", c->name, d->cred.uid, strerror(-status));
 		status = EXIT_PDVM_ERROR;
 	} else if (!status) {
-		status = domain_exec(d, t);
+		status = dom_exec(d, t);
 		cred_leave(&d->cred);
 	}
 	dom_unlock(d);
-	return domain_start_wait(d, status, h);
+	return dom_start_wait(d, status, h);
 }

@@ -201,21 +201,21 @@ struct domain_hooks {
 };
 
 /* Runs a domain until it exits; returns pdvm's exit status (status.h). */
-int domain_run(const struct domain_spec *spec, const struct domain_hooks *h);
+int dom_run(const struct domain_spec *spec, const struct domain_hooks *h);
 
-/* The pieces of domain_run, shared with restore: a new domain for spec
+/* The pieces of dom_run, shared with restore: a new domain for spec
  * (NULL on ENOMEM; spec must outlive it); its VM, memory, files and first
  * vCPU (with the domain lock held; 0 or pdvm's exit status); and, given
  * status 0, starting every thread and waiting for the end.
- * domain_start_wait frees the domain and returns pdvm's exit status. */
-struct domain *domain_new(const struct domain_spec *spec);
-int domain_boot(struct domain *d, struct thread **first);
-int domain_start_wait(struct domain *d, int status, const struct domain_hooks *h);
+ * dom_start_wait frees the domain and returns pdvm's exit status. */
+struct domain *dom_new(const struct domain_spec *spec);
+int dom_boot(struct domain *d, struct thread **first);
+int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h);
 /* `pdvm info`: boots a tiny domain and prints the host kind, the trap
  * backend and the TSC's state. Returns pdvm's exit status. */
-int domain_info(void);
+int dom_host_info(void);
 /* Frees everything of a domain whose threads are all gone (or never ran). */
-void domain_free(struct domain *d);
+void dom_free(struct domain *d);
 
 /* ---- control of a running domain (vmm/dom_ctl.c); called from the control
  * socket's thread, never with the domain lock held ---- */

@@ -133,7 +133,7 @@ void proc_last_thread_gone(struct process *p)
 		return;
 	}
 	if (d->exiting)
-		return; /* domain_free releases everything */
+		return; /* dom_free releases everything */
 	if (p->vfork_parent_waits) {
 		p->vfork_parent_waits = false;
 		proc_wake_waiters(d);

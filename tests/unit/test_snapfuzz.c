@@ -114,7 +114,7 @@ static void make_image(const char *dir, enum craft craft)
 	c.root = xstrdup(root);
 	c.writable = list("/w", NULL);
 	c.memory = 32ULL << 20;
-	struct domain *d = domain_new(&c);
+	struct domain *d = dom_new(&c);
 	d->trap = &trap_backend_pvm;
 	if (mm_init(d, c.memory) || trap_kernel_init(d) || files_init(d, &c, err, sizeof(err)))
 		die("domain set-up");
@@ -214,7 +214,7 @@ static void make_image(const char *dir, enum craft craft)
 	       (unsigned long long)st.zero);
 	if (st.pages == 0 || st.zero == 0)
 		die("the image should hold data pages and skip zero ones");
-	domain_free(d);
+	dom_free(d);
 }
 
 static const char *files[] = { "domain.bin", "mm.bin", "files.bin", "vcpus.bin", "memory.bin", "memidx.bin",
@@ -441,9 +441,9 @@ int main(void)
 	/* ... because the restore rewrites the kernel area from the binary. */
 	{
 		static struct domain_spec kc = { .name = "kpages", .memory = 8ULL << 20 };
-		struct domain *kd = domain_new(&kc);
+		struct domain *kd = dom_new(&kc);
 		if (!kd)
-			die("domain_new");
+			die("dom_new");
 		kd->trap = &trap_backend_pvm;
 		if (mm_init(kd, kc.memory) || trap_kernel_init(kd))
 			die("kernel area set-up");
@@ -458,7 +458,7 @@ int main(void)
 		if (trap_kpages_rebuild(kd, dom_mm(kd)) || memcmp(stub, want, sizeof(want)) || idt[0] != idt0)
 			die("the kernel area is not rebuilt from the binary");
 		printf("kernel area rebuilt from the binary: ok\n");
-		domain_free(kd);
+		dom_free(kd);
 	}
 	policy_fuzz(&o);
 	char dir0[300];

@@ -77,7 +77,7 @@ static void test_dgram(void)
 static void test_bounce_trunc(void)
 {
 	static struct domain_spec c = { .name = "trunc", .memory = 16ULL << 20 };
-	struct domain *d = domain_new(&c);
+	struct domain *d = dom_new(&c);
 	CHECK(d && !mm_init(d, c.memory), "domain without KVM");
 	if (!d)
 		return;
@@ -105,7 +105,7 @@ static void test_bounce_trunc(void)
 		bad += got[i] != 0x5a;
 	CHECK(bad == 0, "nothing written past what was copied (%zu bytes changed)", bad);
 	ofd_put(o);
-	domain_free(d);
+	dom_free(d);
 }
 
 static void test_rules(void)
