@@ -34,7 +34,7 @@ if ! gcc -O2 -std=gnu11 -Wall -Wextra -o "$B/bench/trapfloor" bench/trapfloor.c;
 fi
 gcc -O2 -std=gnu11 -Wall -Wextra -o "$B/bench/tcpperf" bench/tcpperf.c || echo "bench: cannot build bench/tcpperf.c (network rows will be n/a)" >&2
 # So is memlz4; without it the snapshot section reports n/a for its references.
-if ! gcc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$B/bench/memlz4" bench/memlz4.c -llz4; then
+if ! gcc -O2 -std=gnu11 -Wall -Wextra -pthread -I. -o "$B/bench/memlz4" bench/memlz4.c -llz4; then
 	echo "bench: cannot build bench/memlz4.c (snapshot references will be n/a)" >&2
 	rm -f "$B/bench/memlz4"
 fi
