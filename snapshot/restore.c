@@ -122,7 +122,10 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
 	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)
 		memset(f->host, 0, f->size);
-	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .err = err, .errlen = sizeof(err) };
+	struct snap_restore *rs = calloc(1, sizeof(*rs)); /* large: keep it off the stack */
+	if (!rs)
+		return EXIT_PDVM_ERROR;
+	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .rs = rs, .err = err, .errlen = sizeof(err) };
 	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;
 	if (snap_get_mm(&rd, d)) {
@@ -197,7 +200,8 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 msg:
 	fprintf(stderr, "pdvm restore: %s\n", err);
 out:
-	snap_files_release(); /* else pipe ends stay open in pdvm itself */
+	snap_restore_release(rs);
+	free(rs);
 	free(buf);
 	return ret;
 }

@@ -15,7 +15,10 @@
 
 static int put_domain(struct sbuf *b, struct snap_ctx *c) { return snap_put_domain(c->d, b); }
 static int put_mm(struct sbuf *b, struct snap_ctx *c) { return snap_put_mm(c->d, b); }
-static int put_files(struct sbuf *b, struct snap_ctx *c) { return snap_put_files(c->d, b, c->err, c->errlen); }
+static int put_files(struct sbuf *b, struct snap_ctx *c)
+{
+	return snap_put_files(c->d, c->freeze, b, c->err, c->errlen);
+}
 static int put_vcpus(struct sbuf *b, struct snap_ctx *c) { return snap_put_vcpus(c->d, b, c->err, c->errlen); }
 static int put_signals(struct sbuf *b, struct snap_ctx *c) { return snap_put_signals(c->d, b, c->err, c->errlen); }
 static int put_vdso(struct sbuf *b, struct snap_ctx *c) { return snap_put_vdso(c->d, b, c->err, c->errlen); }
@@ -33,7 +36,7 @@ static int get_domain(struct sread *r, struct snap_ctx *c)
 }
 static int get_files(struct sread *r, struct snap_ctx *c)
 {
-	return snap_get_files(r, c->d, c->force, c->err, c->errlen);
+	return snap_get_files(r, c->d, c->rs, c->force, c->err, c->errlen);
 }
 static int get_vcpus(struct sread *r, struct snap_ctx *c)
 {
@@ -47,7 +50,7 @@ static int get_shmaps(struct sread *r, struct snap_ctx *c)
 }
 static int get_procs(struct sread *r, struct snap_ctx *c)
 {
-	return snap_get_procs(r, c->d, c->version, c->dry, c->err, c->errlen);
+	return snap_get_procs(r, c->d, c->rs, c->version, c->dry, c->err, c->errlen);
 }
 
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }

@@ -11,12 +11,16 @@
 struct domain;
 struct net_spec;
 struct img_reader;
+struct snap_freeze;
+struct snap_restore;
 
 /* What a section's writer and reader work on. */
 struct snap_ctx {
 	struct domain *d;
 	const struct net_spec *net;     /* writing: the domain's network (NULL: the host's) */
 	int nprocs;                     /* writing: live processes */
+	const struct snap_freeze *freeze; /* writing: the TCP connections frozen for it */
+	struct snap_restore *rs;        /* reading: what the sections of one load share */
 	bool dry;                       /* reading: validate only, touch no vCPU or host state */
 	bool force;                     /* reading: accept changed files */
 	uint32_t version;               /* reading: the section's version, within the table's range */

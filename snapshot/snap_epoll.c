@@ -170,15 +170,7 @@ void snap_epoll_rewatch(struct domain *d, struct ofd *target)
 
 /* ---- restore ---- */
 
-struct ep_item {
-	struct ofd *ep;
-	uint32_t target, events;
-	uint64_t data;
-};
-static struct ep_item *items;
-static size_t nitems, capitems;
-
-static int get_epoll(struct sread *r, int flags, struct ofd **out, const char *desc)
+static int get_epoll(struct sread *r, struct snap_restore *rs, int flags, struct ofd **out, const char *desc)
 {
 	uint32_t cnt = sr_u32(r);
 	if (cnt > MAX_EP_ITEMS)
@@ -192,18 +184,18 @@ static int get_epoll(struct sread *r, int flags, struct ofd **out, const char *d
 	if (!o)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < cnt && !r->bad; i++) {
-		struct ep_item it = { o, sr_u32(r), sr_u32(r), sr_u64(r) };
-		if (nitems == capitems) {
-			size_t nc = capitems ? capitems * 2 : 64;
-			struct ep_item *ni = realloc(items, nc * sizeof(*ni));
+		struct snap_ep_item it = { o, sr_u32(r), sr_u32(r), sr_u64(r) };
+		if (rs->nep == rs->capep) {
+			size_t nc = rs->capep ? rs->capep * 2 : 64;
+			struct snap_ep_item *ni = realloc(rs->ep, nc * sizeof(*ni));
 			if (!ni) {
 				ofd_put(o);
 				return -ENOMEM;
 			}
-			items = ni;
-			capitems = nc;
+			rs->ep = ni;
+			rs->capep = nc;
 		}
-		items[nitems++] = it;
+		rs->ep[rs->nep++] = it;
 	}
 	*out = o;
 	return 0;
@@ -262,17 +254,18 @@ static int get_timerfd(struct sread *r, int flags, struct ofd **out, const char 
 	return *out ? 0 : -ENOMEM;
 }
 
-int snap_get_anon(struct sread *r, enum ofd_kind kind, int flags, struct ofd **out, const char *desc)
+int snap_get_anon(struct sread *r, struct snap_restore *rs, enum ofd_kind kind, int flags, struct ofd **out,
+		  const char *desc)
 {
-	return kind == OFD_EPOLL ? get_epoll(r, flags, out, desc) :
+	return kind == OFD_EPOLL ? get_epoll(r, rs, flags, out, desc) :
 	       kind == OFD_EVENTFD ? get_eventfd(r, flags, out, desc) : get_timerfd(r, flags, out, desc);
 }
 
-int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen)
+int snap_epoll_finish(struct snap_restore *rs, struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen)
 {
 	int ret = 0;
-	for (size_t i = 0; i < nitems && !ret && ok; i++) {
-		struct ep_item *it = &items[i];
+	for (size_t i = 0; i < rs->nep && !ret && ok; i++) {
+		struct snap_ep_item *it = &rs->ep[i];
 		if (it->target >= n || !v[it->target] || v[it->target] == it->ep) {
 			snprintf(err, errlen, "epoll set: registered description out of range");
 			ret = -EINVAL;
@@ -282,8 +275,8 @@ int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t err
 		if (ret)
 			snprintf(err, errlen, "epoll set: registering %s: %s", v[it->target]->path, strerror(-ret));
 	}
-	free(items);
-	items = NULL;
-	nitems = capitems = 0;
+	free(rs->ep);
+	rs->ep = NULL;
+	rs->nep = rs->capep = 0;
 	return ret;
 }

@@ -130,7 +130,8 @@ static uint32_t img_kind(enum ofd_kind k)
 	return UINT32_MAX; /* refused before it is written */
 }
 
-static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen)
+static int put_ofd(struct domain *d, const struct snap_freeze *fz, struct ofd **v, int n, int k, struct sbuf *b,
+		   char *err, size_t errlen)
 {
 	struct ofd *o = v[k];
 	struct stat st;
@@ -190,7 +191,7 @@ static int put_ofd(struct domain *d, struct ofd **v, int n, int k, struct sbuf *
 		return 0;
 	}
 	case OFD_SOCKET:
-		return snap_put_sock(d, v, n, o, b, err, errlen);
+		return snap_put_sock(d, fz, v, n, o, b, err, errlen);
 	case OFD_EPOLL:
 	case OFD_EVENTFD:
 	case OFD_TIMERFD:
@@ -241,7 +242,7 @@ int snap_put_fdtable(struct domain *d, struct sbuf *b, struct ofd **v, int n, ch
 	return r;
 }
 
-int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+int snap_put_files(struct domain *d, const struct snap_freeze *fz, struct sbuf *b, char *err, size_t errlen)
 {
 	struct ofd **v;
 	int n = snap_collect_ofds(d, &v);
@@ -250,7 +251,7 @@ int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	int r = put_fdhead(d, b, err, errlen);
 	sb_u32(b, (uint32_t)n);
 	for (int k = 0; k < n && !r; k++)
-		r = put_ofd(d, v, n, k, b, err, errlen);
+		r = put_ofd(d, fz, v, n, k, b, err, errlen);
 	put_fdents(d, b, v, n);
 	free(v);
 	return r ? r : b->oom ? -ENOMEM : 0;
@@ -383,23 +384,29 @@ static int get_stdio(struct sread *r, int flags, struct ofd **out, const char *d
 	return *out ? 0 : -ENOMEM;
 }
 
-/* The descriptions of the last `files` section read, for `procs`. */
-static struct ofd **kept;
-static uint32_t nkept;
-
-struct ofd *snap_files_ofd(uint32_t k)
+void snap_restore_release(struct snap_restore *rs)
 {
-	return k < nkept ? kept[k] : NULL;
-}
-
-void snap_files_release(void)
-{
-	for (uint32_t k = 0; k < nkept; k++)
-		if (kept[k])
-			ofd_put(kept[k]);
-	free(kept);
-	kept = NULL;
-	nkept = 0;
+	for (uint32_t k = 0; k < rs->nofds; k++)
+		if (rs->ofds[k])
+			ofd_put(rs->ofds[k]);
+	free(rs->ofds);
+	rs->ofds = NULL;
+	rs->nofds = 0;
+	/* What a failed `files` left: pending registrations and pairs. */
+	for (int i = 0; i < rs->nuconns; i++)
+		ofd_put(rs->uconns[i].o);
+	rs->nuconns = 0;
+	for (int k = 0; k < rs->nupairs; k++)
+		for (int e = 0; e < 2; e++)
+			if (rs->upairs[k].fd[e] >= 0)
+				close(rs->upairs[k].fd[e]);
+	rs->nupairs = 0;
+	free(rs->ep);
+	rs->ep = NULL;
+	rs->nep = rs->capep = 0;
+	for (int i = 0; i < rs->nlocks; i++)
+		free(rs->locks[i]);
+	rs->nlocks = 0;
 }
 
 /* umask, cwd, exe into the calling view's (proc_cur) table. */
@@ -459,15 +466,16 @@ static int get_fdents(struct sread *r, struct domain *d, struct ofd **v, uint32_
 	return r->bad ? -1 : ret;
 }
 
-int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen)
+int snap_get_fdtable(struct sread *r, struct domain *d, const struct snap_restore *rs, char *err, size_t errlen)
 {
 	int ret = get_fdhead(r, d, err, errlen);
-	return ret ? ret : get_fdents(r, d, kept, nkept, err, errlen);
+	return ret ? ret : get_fdents(r, d, rs->ofds, rs->nofds, err, errlen);
 }
 
-int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen)
+int snap_get_files(struct sread *r, struct domain *d, struct snap_restore *rs, bool force, char *err,
+		   size_t errlen)
 {
-	snap_files_release();
+	snap_restore_release(rs);
 	int ret = r->bad ? -1 : get_fdhead(r, d, err, errlen);
 	if (ret)
 		return r->bad ? -1 : ret;
@@ -500,16 +508,16 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 			ret = get_pipe(r, pipes, &np, flags, &v[k], desc);
 			break;
 		case IMG_OFD_SOCKET:
-			ret = snap_get_sock(r, d, flags, &v[k], desc, err, errlen);
+			ret = snap_get_sock(r, d, rs, flags, &v[k], desc, err, errlen);
 			break;
 		case IMG_OFD_EPOLL:
-			ret = snap_get_anon(r, OFD_EPOLL, flags, &v[k], desc);
+			ret = snap_get_anon(r, rs, OFD_EPOLL, flags, &v[k], desc);
 			break;
 		case IMG_OFD_EVENTFD:
-			ret = snap_get_anon(r, OFD_EVENTFD, flags, &v[k], desc);
+			ret = snap_get_anon(r, rs, OFD_EVENTFD, flags, &v[k], desc);
 			break;
 		case IMG_OFD_TIMERFD:
-			ret = snap_get_anon(r, OFD_TIMERFD, flags, &v[k], desc);
+			ret = snap_get_anon(r, rs, OFD_TIMERFD, flags, &v[k], desc);
 			break;
 		default:
 			sr_fail(r, "unknown kind of open file");
@@ -520,10 +528,10 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 		if (ret && !*err)
 			snprintf(err, errlen, "restoring open files: %s", strerror(-ret));
 	}
-	int e = snap_unix_finish(d, !r->bad && !ret, err, errlen);
+	int e = snap_unix_finish(d, rs, !r->bad && !ret, err, errlen);
 	if (!ret)
 		ret = e;
-	e = snap_epoll_finish(v, n, !r->bad && !ret, err, errlen);
+	e = snap_epoll_finish(rs, v, n, !r->bad && !ret, err, errlen);
 	if (!ret)
 		ret = e;
 	if (!r->bad && !ret) {
@@ -534,11 +542,11 @@ int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, siz
 	if (!r->bad && !ret && r->pos != r->len)
 		sr_fail(r, "files section has trailing bytes");
 	if (!r->bad && !ret)
-		snap_sock_restore_done(d); /* the connections are back: let the peers in */
+		snap_sock_restore_done(d, rs); /* the connections are back: let the peers in */
 out:
 	if (!r->bad && !ret && v) {
-		kept = v; /* the references go to `procs`, then snap_files_release */
-		nkept = n;
+		rs->ofds = v; /* the references go to `procs`, then snap_restore_release */
+		rs->nofds = n;
 		v = NULL;
 	}
 	for (uint32_t k = 0; v && k < n; k++)

@@ -151,7 +151,8 @@ int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return r ? r : b->oom ? -ENOMEM : 0;
 }
 
-static int get_one(struct sread *r, struct domain *d, uint32_t version, char *err, size_t errlen)
+static int get_one(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, char *err,
+		   size_t errlen)
 {
 	int pid = (int)sr_range(r, 1, 0x3fffffff, "procs: pid out of range");
 	if (!r->bad && proc_find(d, pid))
@@ -217,12 +218,13 @@ static int get_one(struct sread *r, struct domain *d, uint32_t version, char *er
 		return -ENOMEM;
 	}
 	proc_current = p;
-	int e = snap_get_fdtable(r, d, err, errlen);
+	int e = snap_get_fdtable(r, d, rs, err, errlen);
 	proc_current = NULL;
 	return r->bad ? -1 : e;
 }
 
-int snap_get_procs(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen)
+int snap_get_procs(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,
+		   char *err, size_t errlen)
 {
 	int fg = (int)sr_range(r, 1, 0x3fffffff, "procs: foreground group out of range");
 	int pgid = (int)sr_range(r, 1, 0x3fffffff, "procs: group out of range");
@@ -235,7 +237,7 @@ int snap_get_procs(struct sread *r, struct domain *d, uint32_t version, bool dry
 	d->init->sid = sid;
 	int e = 0;
 	for (uint32_t k = 0; k < n && !e && !r->bad; k++)
-		e = get_one(r, d, version, err, errlen);
+		e = get_one(r, d, rs, version, err, errlen);
 	if (e || r->bad)
 		return r->bad ? -1 : e;
 	uint32_t nt = (uint32_t)sr_range(r, 0, MAX_THREADS, "procs: thread count");

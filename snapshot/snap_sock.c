@@ -93,7 +93,8 @@ int snap_sock_put_queue(struct domain *d, struct ofd *o, struct sbuf *b, bool st
 	return 0;
 }
 
-int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct sbuf *b, char *err,
+int snap_put_sock(struct domain *d, const struct snap_freeze *fz, struct ofd **v, int n, struct ofd *o,
+		  struct sbuf *b, char *err,
 		  size_t errlen)
 {
 	int fd = o->hostfd;
@@ -116,7 +117,7 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		pl = 0;
 	bool listening = snap_gopt(fd, SOL_SOCKET, SO_ACCEPTCONN);
 	bool tcp = type == SOCK_STREAM;
-	bool conn = tcp && tcp_frozen(o);
+	bool conn = tcp && tcp_frozen(fz, o);
 	if (tcp && !conn && !listening && pl) {
 		snprintf(err, errlen, "%s: a connected TCP socket was not frozen", o->path);
 		return -EIO;
@@ -160,7 +161,7 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 	sb_u8(b, conn ? CONN_TCP : connecting ? CONN_CONNECTING : CONN_NONE);
 	int r = 0;
 	if (conn)
-		r = tcp_conn_put(d, o, b, s);
+		r = tcp_conn_put(d, fz, o, b, s);
 	else if (!tcp)
 		r = snap_sock_put_queue(d, o, b, false);
 	if (r) {
@@ -172,7 +173,7 @@ int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 		 * each a whole socket record. */
 		sb_u32(b, (uint32_t)(s ? s->naq : 0));
 		for (int i = 0; s && i < s->naq && !r; i++)
-			r = snap_put_sock(d, v, n, s->aq[i], b, err, errlen);
+			r = snap_put_sock(d, fz, v, n, s->aq[i], b, err, errlen);
 	}
 	return r;
 }
@@ -228,7 +229,7 @@ int snap_sock_get_queue(struct sread *r, struct ofd *o)
 
 /* An IPv4/IPv6 socket record after its family, type and protocol. An
  * accept-queue entry (`queued`) must be a connection. */
-static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bool queued, struct ofd **out,
+static int get_inet(struct sread *r, struct snap_restore *rs, int fam, int type, int proto, int flags, bool queued, struct ofd **out,
 		    const char *desc, char *err, size_t errlen)
 {
 	bool listening = sr_u8(r);
@@ -276,7 +277,7 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 	snap_addr_text(&la, ls, sizeof(ls));
 	if (conn) {
 		if (t.lock && t.lock[0])
-			tcp_note_lock(t.lock);
+			tcp_note_lock(rs, t.lock);
 		ret = tcp_conn_restore(fd, &t, &la, ll, &pa, pl, err, errlen);
 	} else if (bound && (ret = connecting ? tcp_bind_forced(fd, &la, ll)
 					     : bind(fd, (struct sockaddr *)&la, ll) < 0 ? -errno : 0)) {
@@ -324,7 +325,7 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 			struct ofd *c = NULL;
 			if (sr_u32(r) != (uint32_t)fam || sr_u32(r) != SOCK_STREAM || sr_u32(r) != (uint32_t)proto)
 				sr_fail(r, "accept queue entry is not a connection of the listener's kind");
-			ret = r->bad ? -1 : get_inet(r, fam, SOCK_STREAM, proto, O_RDWR, true, &c, "socket:[tcp]", err,
+			ret = r->bad ? -1 : get_inet(r, rs, fam, SOCK_STREAM, proto, O_RDWR, true, &c, "socket:[tcp]", err,
 						     errlen);
 			if (!ret && sock_aq_add(o, c)) {
 				ofd_put(c);
@@ -340,11 +341,12 @@ static int get_inet(struct sread *r, int fam, int type, int proto, int flags, bo
 	return 0;
 }
 
-int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
+int snap_get_sock(struct sread *r, struct domain *d, struct snap_restore *rs, int flags, struct ofd **out,
+		  const char *desc, char *err,
 		  size_t errlen)
 {
 	int fam = (int)sr_u32(r), type = (int)sr_u32(r), proto = (int)sr_u32(r);
 	if (fam == AF_UNIX && !r->bad)
-		return snap_get_unix(r, d, type, proto, flags, out, desc, err, errlen);
-	return get_inet(r, fam, type, proto, flags, false, out, desc, err, errlen);
+		return snap_get_unix(r, d, rs, type, proto, flags, out, desc, err, errlen);
+	return get_inet(r, rs, fam, type, proto, flags, false, out, desc, err, errlen);
 }

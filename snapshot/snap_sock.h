@@ -24,8 +24,9 @@ int snap_sock_get_queue(struct sread *r, struct ofd *o);
  * is back: connections by name, closing pair ends whose twin was closed. */
 int snap_put_unix(struct domain *d, struct ofd **v, int n, struct ofd *o, struct sbuf *b, char *err,
 		  size_t errlen);
-int snap_get_unix(struct sread *r, struct domain *d, int type, int proto, int flags, struct ofd **out,
+int snap_get_unix(struct sread *r, struct domain *d, struct snap_restore *rs, int type, int proto, int flags,
+		  struct ofd **out,
 		  const char *desc, char *err, size_t errlen);
-int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen);
+int snap_unix_finish(struct domain *d, struct snap_restore *rs, bool ok, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,42 @@
 
 struct domain;
 struct domain_spec;
+
+/* A snapshot's frozen TCP connections (tcp_repair.c), from snap_sock_freeze
+ * to snap_sock_thaw: written as connections, behind `lock`. */
+struct snap_freeze {
+	struct ofd **frozen;
+	int n;
+	char lock[64];
+};
+
+/* What the readers of one image share while it loads (restore.c owns it;
+ * snap_restore_release ends it): the descriptions `files` made, for the fd
+ * tables of `procs`; epoll registrations waiting for every description;
+ * UNIX pairs waiting for their other end and connections waiting for every
+ * socket; the network locks to drop once the connections are back. */
+struct snap_ep_item {
+	struct ofd *ep;
+	uint32_t target, events;
+	uint64_t data;
+};
+#define SNAP_MAX_UPAIRS 256
+#define SNAP_MAX_LOCKS  64
+struct snap_restore {
+	struct ofd **ofds;
+	uint32_t nofds;
+	struct snap_ep_item *ep;
+	size_t nep, capep;
+	struct { uint64_t id; int fd[2]; } upairs[SNAP_MAX_UPAIRS];
+	int nupairs;
+	struct { struct ofd *o; bool pending; } uconns[SNAP_MAX_UPAIRS];
+	int nuconns;
+	char *locks[SNAP_MAX_LOCKS];
+	int nlocks;
+};
+/* Drops what is left: the descriptions' references (else pipe ends stay
+ * open in pdvm itself), pending registrations and pairs. */
+void snap_restore_release(struct snap_restore *rs);
 struct net_spec;
 struct ofd;
 
@@ -19,7 +55,7 @@ struct ofd;
  * (the domain paused). 0 or -errno with err. */
 int snap_put_domain(struct domain *d, struct sbuf *b);
 int snap_put_mm(struct domain *d, struct sbuf *b);
-int snap_put_files(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_put_files(struct domain *d, const struct snap_freeze *fz, struct sbuf *b, char *err, size_t errlen);
 int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 
 /* Readers. The config comes first (a fresh domain is built from it); the
@@ -31,7 +67,8 @@ int snap_get_mm(struct sread *r, struct domain *d);
 /* Checks every page-table entry reachable from the root lies inside guest
  * memory: the VMM walks these tables itself. */
 int snap_check_pgtables(struct domain *d, const char **why);
-int snap_get_files(struct sread *r, struct domain *d, bool force, char *err, size_t errlen);
+int snap_get_files(struct sread *r, struct domain *d, struct snap_restore *rs, bool force, char *err,
+		   size_t errlen);
 /* dry: validate only (no vCPUs are touched). */
 int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen);
 
@@ -63,26 +100,29 @@ int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why);
 
 /* Section `files` lists the open file descriptions of every process (each
  * fd table names them by index), so pipes between processes stay shared.
- * The reader keeps them for `procs` until snap_files_release. */
+ * The reader keeps them in its snap_restore for `procs`. */
 /* Sockets (snapshot/snap_sock.c): a socket description's record after
  * its kind, flags and path; freezing the TCP connections (repair mode and
  * the network lock) around the writing of an image, thawing them after
  * (keep: the domain stops, so they stay frozen for the restore); the
  * locks released once a restore has its connections back. */
-int snap_put_sock(struct domain *d, struct ofd **v, int n, struct ofd *o, struct sbuf *b, char *err,
+int snap_put_sock(struct domain *d, const struct snap_freeze *fz, struct ofd **v, int n, struct ofd *o,
+		  struct sbuf *b, char *err,
 		  size_t errlen);
-int snap_get_sock(struct sread *r, struct domain *d, int flags, struct ofd **out, const char *desc, char *err,
+int snap_get_sock(struct sread *r, struct domain *d, struct snap_restore *rs, int flags, struct ofd **out,
+		  const char *desc, char *err,
 		  size_t errlen);
-int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen);
-void snap_sock_thaw(bool keep);
-void snap_sock_restore_done(struct domain *d);
+int snap_sock_freeze(struct domain *d, struct snap_freeze *fz, const char *id, char *err, size_t errlen);
+void snap_sock_thaw(struct snap_freeze *fz, bool keep);
+void snap_sock_restore_done(struct domain *d, struct snap_restore *rs);
 
 /* epoll sets, eventfds, timerfds (snapshot/snap_epoll.c); epoll
  * registrations wait for every description, then snap_epoll_finish makes
  * them (ok) or drops them. */
 int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b, char *err, size_t errlen);
-int snap_get_anon(struct sread *r, enum ofd_kind kind, int flags, struct ofd **out, const char *desc);
-int snap_epoll_finish(struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
+int snap_get_anon(struct sread *r, struct snap_restore *rs, enum ofd_kind kind, int flags, struct ofd **out,
+		  const char *desc);
+int snap_epoll_finish(struct snap_restore *rs, struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
 /* A running domain's socket whose queue a snapshot moved into its restart
  * queue: the epoll sets that hold it report it ready again. */
 void snap_epoll_rewatch(struct domain *d, struct ofd *target);
@@ -92,18 +132,17 @@ int snap_put_net(const struct net_spec *n, struct sbuf *b);
 int snap_get_net(struct sread *r, struct net_spec *n);
 
 int snap_collect_ofds(struct domain *d, struct ofd ***out);
-struct ofd *snap_files_ofd(uint32_t k);
-void snap_files_release(void);
 /* Writes / reads one fd table (cwd, umask, exe, fds by description index). */
 struct files;
 int snap_put_fdtable(struct domain *d, struct sbuf *b, struct ofd **v, int n, char *err, size_t errlen);
-int snap_get_fdtable(struct sread *r, struct domain *d, char *err, size_t errlen);
+int snap_get_fdtable(struct sread *r, struct domain *d, const struct snap_restore *rs, char *err, size_t errlen);
 
 /* Section `procs` (optional; absent = one process): the processes after
  * the first — ids, tree, handlers, pending signals, timers, address space,
  * fd table, zombies — and which threads are theirs. Read after `vcpus`. */
 int snap_put_procs(struct domain *d, struct sbuf *b, char *err, size_t errlen);
-int snap_get_procs(struct sread *r, struct domain *d, uint32_t version, bool dry, char *err, size_t errlen);
+int snap_get_procs(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,
+		   char *err, size_t errlen);
 /* What every process's record holds (the first one's in `domain`):
  * handlers and limits, counted since version 2 of those sections. */
 void snap_put_proc_core(struct sbuf *b, const struct process *p);

@@ -199,20 +199,10 @@ int snap_put_unix(struct domain *d, struct ofd **v, int n, struct ofd *o, struct
 
 /* ---- restoring ---- */
 
-/* Connected pairs being restored: made with the first end, the other waits
- * here for its record (or is closed at the end: it had been closed). */
-static struct upair {
-	uint64_t id;
-	int fd[2];
-} upairs[256];
-static int nupairs;
-
-/* Connections made once every socket exists (a listener may come later). */
-static struct uconn {
-	struct ofd *o;
-	bool pending;
-} uconns[256];
-static int nuconns;
+/* In the restore's snap_restore: connected pairs being restored (made
+ * with the first end, the other waits there for its record, or is closed at
+ * the end: it had been closed), and connections made once every socket
+ * exists (a listener may come later). */
 
 static struct sock_uname *get_name(struct sread *r)
 {
@@ -290,7 +280,8 @@ static int bind_name(struct domain *d, int fd, const struct sock_uname *u, char 
 	return r;
 }
 
-int snap_get_unix(struct sread *r, struct domain *d, int type, int proto, int flags, struct ofd **out,
+int snap_get_unix(struct sread *r, struct domain *d, struct snap_restore *rs, int type, int proto, int flags,
+		  struct ofd **out,
 		  const char *desc, char *err, size_t errlen)
 {
 	int role = sr_u8(r);
@@ -308,11 +299,11 @@ int snap_get_unix(struct sread *r, struct domain *d, int type, int proto, int fl
 	}
 	if (role == U_PAIR) {
 		int k = 0;
-		while (k < nupairs && upairs[k].id != id)
+		while (k < rs->nupairs && rs->upairs[k].id != id)
 			k++;
-		if (k == nupairs) {
+		if (k == rs->nupairs) {
 			int sv[2];
-			if (k == (int)(sizeof(upairs) / sizeof(upairs[0]))) {
+			if (k == SNAP_MAX_UPAIRS) {
 				ret = -ENFILE;
 				goto fail;
 			}
@@ -320,10 +311,13 @@ int snap_get_unix(struct sread *r, struct domain *d, int type, int proto, int fl
 				ret = -errno;
 				goto fail;
 			}
-			upairs[nupairs++] = (struct upair){ id, { sv[0], sv[1] } };
+			rs->upairs[k].id = id;
+			rs->upairs[k].fd[0] = sv[0];
+			rs->upairs[k].fd[1] = sv[1];
+			rs->nupairs++;
 		}
-		fd = upairs[k].fd[end];
-		upairs[k].fd[end] = -1;
+		fd = rs->upairs[k].fd[end];
+		rs->upairs[k].fd[end] = -1;
 		if (fd < 0) {
 			sr_fail(r, "UNIX socket pair end repeated");
 			ret = -1;
@@ -364,10 +358,12 @@ int snap_get_unix(struct sread *r, struct domain *d, int type, int proto, int fl
 	if (role != U_LISTEN)
 		ret = snap_sock_get_queue(r, o);
 	if (!ret && ((role == U_LONE && peer) || role == U_PENDING)) {
-		if (nuconns == (int)(sizeof(uconns) / sizeof(uconns[0])))
+		if (rs->nuconns == SNAP_MAX_UPAIRS) {
 			ret = -ENFILE;
-		else
-			uconns[nuconns++] = (struct uconn){ ofd_get(o), role == U_PENDING };
+		} else {
+			rs->uconns[rs->nuconns].o = ofd_get(o);
+			rs->uconns[rs->nuconns++].pending = role == U_PENDING;
+		}
 	}
 	if (ret) {
 		ofd_put(o);
@@ -383,11 +379,11 @@ fail:
 	return ret;
 }
 
-int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
+int snap_unix_finish(struct domain *d, struct snap_restore *rs, bool ok, char *err, size_t errlen)
 {
 	int ret = 0;
-	for (int i = 0; i < nuconns; i++) {
-		struct ofd *o = uconns[i].o;
+	for (int i = 0; i < rs->nuconns; i++) {
+		struct ofd *o = rs->uconns[i].o;
 		struct sock_uname *u = sock_of(o, false)->peer;
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -407,7 +403,7 @@ int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
 			cred_leave(&d->cred);
 		if (dirfd >= 0)
 			close(dirfd);
-		if (r && !uconns[i].pending) {
+		if (r && !rs->uconns[i].pending) {
 			/* A datagram socket's peer may be gone for good: sends
 			 * then fail as they would have. */
 			dom_log(d, "UNIX socket connected to %s: not connected again: %s",
@@ -419,11 +415,11 @@ int snap_unix_finish(struct domain *d, bool ok, char *err, size_t errlen)
 		}
 		ofd_put(o);
 	}
-	nuconns = 0;
-	for (int k = 0; k < nupairs; k++)
+	rs->nuconns = 0;
+	for (int k = 0; k < rs->nupairs; k++)
 		for (int e = 0; e < 2; e++)
-			if (upairs[k].fd[e] >= 0)
-				close(upairs[k].fd[e]);
-	nupairs = 0;
+			if (rs->upairs[k].fd[e] >= 0)
+				close(rs->upairs[k].fd[e]);
+	rs->nupairs = 0;
 	return ret;
 }

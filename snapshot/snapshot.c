@@ -101,12 +101,13 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		img_abort(&w);
 		goto resume;
 	}
-	if ((r = snap_sock_freeze(d, w.id, err, errlen))) {
+	struct snap_freeze fz = { 0 };
+	if ((r = snap_sock_freeze(d, &fz, w.id, err, errlen))) {
 		img_abort(&w);
 		goto resume;
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct snap_ctx ctx = { .d = d, .net = net, .nprocs = nprocs, .err = err, .errlen = errlen };
+	struct snap_ctx ctx = { .d = d, .net = net, .nprocs = nprocs, .freeze = &fz, .err = err, .errlen = errlen };
 	for (size_t i = 0; i < nsections && !r; i++)
 		if (sections[i].put && (!sections[i].wanted || sections[i].wanted(&ctx)))
 			r = section_write(&w, &sections[i], &ctx);
@@ -119,10 +120,10 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		size_t words = (d->frames.nframes + 63) / 64;
 		for (size_t i = 0; i < words; i++)
 			d->frames.vdirty[i] |= dirty[i];
-		snap_sock_thaw(false);
+		snap_sock_thaw(&fz, false);
 		goto resume;
 	}
-	snap_sock_thaw(stop);
+	snap_sock_thaw(&fz, stop);
 	memcpy(d->last_snap, w.id, sizeof(d->last_snap));
 	memset(d->frames.vdirty, 0, (d->frames.nframes + 63) / 64 * 8);
 	if (!d->vm.dirty_log && !stop) {

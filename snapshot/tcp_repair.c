@@ -25,9 +25,6 @@
 
 /* ---- freezing the domain's connections ---- */
 
-static struct ofd **frozen;     /* TCP sockets in repair mode */
-static int nfrozen;
-static char lock_name[64];
 
 int tcp_state(int fd)
 {
@@ -81,25 +78,25 @@ static bool tcp_fin_received(int st)
 	return st == TCP_CLOSE_WAIT || st == TCP_CLOSING || st == TCP_LAST_ACK;
 }
 
-void snap_sock_thaw(bool keep)
+void snap_sock_thaw(struct snap_freeze *fz, bool keep)
 {
 	char err[256];
 	if (!keep) {
-		for (int i = 0; i < nfrozen; i++) {
+		for (int i = 0; i < fz->n; i++) {
 			int off = TCP_REPAIR_OFF;
-			setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+			setsockopt(fz->frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
 		}
-		if (lock_name[0] && netlock_del(lock_name, err, sizeof(err)))
-			fprintf(stderr, "pdvm: releasing the network lock %s: %s\n", lock_name, err);
+		if (fz->lock[0] && netlock_del(fz->lock, err, sizeof(err)))
+			fprintf(stderr, "pdvm: releasing the network lock %s: %s\n", fz->lock, err);
 	}
 	/* Kept (a snapshot with --stop): the sockets close silently in repair
 	 * mode, and the lock holds the peers off until the restore. */
-	for (int i = 0; i < nfrozen; i++)
-		ofd_put(frozen[i]);
-	free(frozen);
-	frozen = NULL;
-	nfrozen = 0;
-	lock_name[0] = '\0';
+	for (int i = 0; i < fz->n; i++)
+		ofd_put(fz->frozen[i]);
+	free(fz->frozen);
+	fz->frozen = NULL;
+	fz->n = 0;
+	fz->lock[0] = '\0';
 }
 
 /*
@@ -133,7 +130,7 @@ static int take_accept_queue(struct domain *d, struct ofd *l)
 	return r;
 }
 
-int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
+int snap_sock_freeze(struct domain *d, struct snap_freeze *fz, const char *id, char *err, size_t errlen)
 {
 	struct ofd **v;
 	int n = snap_collect_ofds(d, &v), r = 0;
@@ -158,9 +155,9 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 	v = all;
 	n = total;
 	struct netlock_conn *c = calloc((size_t)n + 1, sizeof(*c));
-	frozen = calloc((size_t)n + 1, sizeof(*frozen));
-	nfrozen = 0;
-	if (!c || !frozen || !v) {
+	fz->frozen = calloc((size_t)n + 1, sizeof(*fz->frozen));
+	fz->n = 0;
+	if (!c || !fz->frozen || !v) {
 		r = r ? r : -ENOMEM;
 		goto out;
 	}
@@ -177,48 +174,48 @@ int snap_sock_freeze(struct domain *d, const char *id, char *err, size_t errlen)
 			r = -EAGAIN;
 			break;
 		}
-		socklen_t l = sizeof(c[nfrozen].local);
-		getsockname(o->hostfd, (struct sockaddr *)&c[nfrozen].local, &l);
-		l = sizeof(c[nfrozen].peer);
-		getpeername(o->hostfd, (struct sockaddr *)&c[nfrozen].peer, &l);
-		frozen[nfrozen++] = ofd_get(o);
+		socklen_t l = sizeof(c[fz->n].local);
+		getsockname(o->hostfd, (struct sockaddr *)&c[fz->n].local, &l);
+		l = sizeof(c[fz->n].peer);
+		getpeername(o->hostfd, (struct sockaddr *)&c[fz->n].peer, &l);
+		fz->frozen[fz->n++] = ofd_get(o);
 	}
 	uint64_t t0 = host_mono_ns();
 	/* Repair mode first (its EPERM names the missing privilege), then the
 	 * lock; what arrives in between is queued and read after both. */
-	for (int i = 0; i < nfrozen && !r; i++) {
+	for (int i = 0; i < fz->n && !r; i++) {
 		int on = TCP_REPAIR_ON;
-		if (setsockopt(frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
+		if (setsockopt(fz->frozen[i]->hostfd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
 			r = -errno;
-			snprintf(err, errlen, "TCP_REPAIR on %s: %s%s", frozen[i]->path, strerror(errno),
+			snprintf(err, errlen, "TCP_REPAIR on %s: %s%s", fz->frozen[i]->path, strerror(errno),
 				 errno == EPERM ? " (checkpointing TCP connections needs CAP_NET_ADMIN)" : "");
 		}
 	}
-	if (!r && nfrozen) {
-		snprintf(lock_name, sizeof(lock_name), "lock-%.16s", id);
-		r = netlock_add(lock_name, c, nfrozen, err, errlen);
+	if (!r && fz->n) {
+		snprintf(fz->lock, sizeof(fz->lock), "lock-%.16s", id);
+		r = netlock_add(fz->lock, c, fz->n, err, errlen);
 		if (r) {
-			lock_name[0] = '\0';
+			fz->lock[0] = '\0';
 			char m[256];
 			snprintf(m, sizeof(m), "%s", err);
-			snprintf(err, errlen, "freezing %d TCP connection%s: %s", nfrozen, nfrozen > 1 ? "s" : "", m);
+			snprintf(err, errlen, "freezing %d TCP connection%s: %s", fz->n, fz->n > 1 ? "s" : "", m);
 		}
 	}
-	if (!r && nfrozen)
-		dom_log(d, "froze %d TCP connection%s behind nft chain inet pdvm %s in %.1f ms", nfrozen,
-			nfrozen > 1 ? "s" : "", lock_name, (double)(host_mono_ns() - t0) / 1e6);
+	if (!r && fz->n)
+		dom_log(d, "froze %d TCP connection%s behind nft chain inet pdvm %s in %.1f ms", fz->n,
+			fz->n > 1 ? "s" : "", fz->lock, (double)(host_mono_ns() - t0) / 1e6);
 out:
 	if (r)
-		snap_sock_thaw(false);
+		snap_sock_thaw(fz, false);
 	free(c);
 	free(v);
 	return r;
 }
 
-bool tcp_frozen(struct ofd *o)
+bool tcp_frozen(const struct snap_freeze *fz, struct ofd *o)
 {
-	for (int i = 0; i < nfrozen; i++)
-		if (frozen[i] == o)
+	for (int i = 0; fz && i < fz->n; i++)
+		if (fz->frozen[i] == o)
 			return true;
 	return false;
 }
@@ -251,7 +248,8 @@ static int peek_queue(int fd, int q, uint32_t len, struct sbuf *b, const struct 
 	return 0;
 }
 
-int tcp_conn_put(struct domain *d, struct ofd *o, struct sbuf *b, const struct sock *s)
+int tcp_conn_put(struct domain *d, const struct snap_freeze *fz, struct ofd *o, struct sbuf *b,
+		 const struct sock *s)
 {
 	int fd = o->hostfd, r;
 	struct tcp_info ti;
@@ -288,7 +286,7 @@ int tcp_conn_put(struct domain *d, struct ofd *o, struct sbuf *b, const struct s
 	l = sizeof(ts);
 	if ((ti.tcpi_options & TCPI_OPT_TIMESTAMPS) && getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &ts, &l) < 0)
 		return -errno;
-	sb_str(b, lock_name);
+	sb_str(b, fz->lock);
 	sb_u32(b, ti.tcpi_state);
 	sb_u32(b, snd_seq);
 	sb_u32(b, rcv_seq);
@@ -476,30 +474,27 @@ int tcp_bind_forced(int fd, const struct sockaddr_storage *la, socklen_t ll)
 	return r ? r : off;
 }
 
-static char *unlocks[64];
-static int nunlocks;
-
-void tcp_note_lock(const char *name)
+void tcp_note_lock(struct snap_restore *rs, const char *name)
 {
-	for (int i = 0; i < nunlocks; i++)
-		if (!strcmp(unlocks[i], name))
+	for (int i = 0; i < rs->nlocks; i++)
+		if (!strcmp(rs->locks[i], name))
 			return;
-	if (nunlocks < (int)(sizeof(unlocks) / sizeof(unlocks[0])))
-		unlocks[nunlocks++] = strdup(name);
+	if (rs->nlocks < SNAP_MAX_LOCKS)
+		rs->locks[rs->nlocks++] = strdup(name);
 }
 
-void snap_sock_restore_done(struct domain *d)
+void snap_sock_restore_done(struct domain *d, struct snap_restore *rs)
 {
 	char err[256];
-	for (int i = 0; i < nunlocks; i++) {
+	for (int i = 0; i < rs->nlocks; i++) {
 		uint64_t t0 = host_mono_ns();
-		if (unlocks[i] && netlock_del(unlocks[i], err, sizeof(err)))
-			dom_log(d, "releasing network lock %s: %s", unlocks[i], err);
-		else if (unlocks[i])
-			dom_log(d, "released network lock %s in %.1f ms", unlocks[i],
+		if (rs->locks[i] && netlock_del(rs->locks[i], err, sizeof(err)))
+			dom_log(d, "releasing network lock %s: %s", rs->locks[i], err);
+		else if (rs->locks[i])
+			dom_log(d, "released network lock %s in %.1f ms", rs->locks[i],
 				(double)(host_mono_ns() - t0) / 1e6);
-		free(unlocks[i]);
+		free(rs->locks[i]);
 	}
-	nunlocks = 0;
+	rs->nlocks = 0;
 }
 

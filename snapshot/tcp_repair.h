@@ -12,6 +12,8 @@
 struct domain;
 struct ofd;
 struct sock;
+struct snap_freeze;
+struct snap_restore;
 
 #define SOCK_DATA_MAX   (64u << 20)     /* per queue, in an image */
 
@@ -28,12 +30,13 @@ int tcp_state(int fd);
 bool tcp_sock(int fd);
 /* Whether snap_sock_freeze froze this description (it is written as a
  * connection). */
-bool tcp_frozen(struct ofd *o);
+bool tcp_frozen(const struct snap_freeze *fz, struct ofd *o);
 
 /* A frozen connection's record: its state, queues (the receive side behind
  * what the live socket's restart queue `s` holds) and the lock it is
  * frozen behind. 0 or -errno. */
-int tcp_conn_put(struct domain *d, struct ofd *o, struct sbuf *b, const struct sock *s);
+int tcp_conn_put(struct domain *d, const struct snap_freeze *fz, struct ofd *o, struct sbuf *b,
+		 const struct sock *s);
 
 struct tcp_rec {
 	char *lock;
@@ -56,6 +59,6 @@ int tcp_conn_restore(int fd, struct tcp_rec *t, const struct sockaddr_storage *l
 int tcp_bind_forced(int fd, const struct sockaddr_storage *la, socklen_t ll);
 /* A network lock a restored connection came from: released by
  * snap_sock_restore_done. */
-void tcp_note_lock(const char *name);
+void tcp_note_lock(struct snap_restore *rs, const char *name);
 
 #endif

@@ -161,7 +161,7 @@ static void make_image(const char *dir, enum craft craft)
 	put(&w, "domain", &b);
 	snap_put_mm(d, &b);
 	put(&w, "mm", &b);
-	if (snap_put_files(d, &b, err, sizeof(err)))
+	if (snap_put_files(d, NULL, &b, err, sizeof(err)))
 		die(err);
 	put(&w, "files", &b);
 	struct thread t[2];
