@@ -45,6 +45,62 @@ static char **get_list(struct sread *r)
 	return v;
 }
 
+/* ---- what every process's record holds, the first one's (section `domain`) too ---- */
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* Version 1 of `domain` and `procs` wrote exactly these many, uncounted. */
+#define V1_SIGACTIONS 64
+#define V1_RLIMITS    16
+
+void snap_put_proc_core(struct sbuf *b, const struct process *p)
+{
+	sb_u64(b, ARRAY_LEN(p->sigactions));
+	for (size_t i = 0; i < ARRAY_LEN(p->sigactions); i++) {
+		sb_u64(b, p->sigactions[i].handler);
+		sb_u64(b, p->sigactions[i].flags);
+		sb_u64(b, p->sigactions[i].restorer);
+		sb_u64(b, p->sigactions[i].mask);
+	}
+	sb_u64(b, ARRAY_LEN(p->rlimits));
+	for (size_t i = 0; i < ARRAY_LEN(p->rlimits); i++) {
+		sb_u64(b, p->rlimits[i].cur);
+		sb_u64(b, p->rlimits[i].max);
+	}
+	sb_u64(b, (uint64_t)p->dumpable);
+	sb_u8(b, p->no_new_privs);
+	sb_u32(b, p->personality);
+}
+
+void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version)
+{
+	_Static_assert(ARRAY_LEN(p->sigactions) >= V1_SIGACTIONS && ARRAY_LEN(p->rlimits) >= V1_RLIMITS,
+		       "a format-1 record fits");
+	/* Counted since version 2: a writer with fewer entries leaves the
+	 * rest at their defaults; one with more is refused. */
+	uint32_t na = version < 2 ? V1_SIGACTIONS :
+		(uint32_t)sr_range(r, 0, ARRAY_LEN(p->sigactions), "too many signal handlers");
+	for (uint32_t i = 0; i < na && !r->bad; i++) {
+		p->sigactions[i].handler = sr_u64(r);
+		p->sigactions[i].flags = sr_u64(r);
+		p->sigactions[i].restorer = sr_u64(r);
+		p->sigactions[i].mask = sr_u64(r);
+	}
+	uint32_t nl = version < 2 ? V1_RLIMITS :
+		(uint32_t)sr_range(r, 0, ARRAY_LEN(p->rlimits), "too many resource limits");
+	for (uint32_t i = 0; i < nl && !r->bad; i++) {
+		p->rlimits[i].cur = sr_u64(r);
+		p->rlimits[i].max = sr_u64(r);
+	}
+	if (version < 2)
+		return; /* dumpable, no_new_privs, personality: proc_new's defaults */
+	p->dumpable = (int)sr_range(r, 0, 2, "dumpable out of range");
+	uint8_t nnp = sr_u8(r);
+	if (nnp > 1)
+		sr_fail(r, "no_new_privs is not 0 or 1");
+	p->no_new_privs = nnp;
+	p->personality = sr_u32(r);
+}
+
 #define ENOSYS_WORDS (sizeof(((struct domain *)0)->enosys_seen) / sizeof(uint64_t))
 
 int snap_put_domain(struct domain *d, struct sbuf *b)
