@@ -60,7 +60,7 @@ static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode;
  *   domain  2: handlers, limits and the reported-syscall bitmap counted
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
- *   vcpus   2: each thread's name and parent-death signal
+ *   vcpus   2: each thread's name, parent-death signal, nice value and policy
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *

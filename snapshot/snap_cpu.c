@@ -10,6 +10,7 @@
 #include "vmm/trap.h"
 
 #define MSR_IA32_TSC 0x10
+#define SCHED_POLICY_RESET 0x40000000 /* SCHED_RESET_ON_FORK; a thread's policy is OTHER (0), BATCH (3) or IDLE (5) */
 #define USER_TOP     0x800000000000ULL   /* canonical lower half */
 
 static int get_tsc(struct vcpu *v, uint64_t *tsc)
@@ -53,9 +54,12 @@ void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xs
 	 * the restoring host's trap backend; CR3 is the mm section's root. */
 	sb_put(b, sregs, sizeof(*sregs));
 	sb_u64(b, tsc);
-	/* Version 2: the thread's name and parent-death signal. */
+	/* Version 2: the thread's name, parent-death signal, nice value and
+	 * scheduling policy. */
 	sb_put(b, t->comm, TASK_COMM_LEN);
 	sb_u64(b, (uint64_t)t->pdeathsig);
+	sb_u64(b, (uint64_t)(t->nice + 20));
+	sb_u32(b, t->sched_policy);
 }
 
 static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
@@ -114,6 +118,11 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, uint3
 		sr_get(r, t->comm, TASK_COMM_LEN);
 		t->comm[TASK_COMM_LEN - 1] = 0;
 		t->pdeathsig = (int)sr_range(r, 0, NSIG_K, "parent-death signal out of range");
+		t->nice = (int)sr_range(r, 0, 39, "nice value out of range") - 20;
+		t->sched_policy = sr_u32(r);
+		uint32_t pol = t->sched_policy & ~SCHED_POLICY_RESET;
+		if (!r->bad && (t->sched_policy & ~(SCHED_POLICY_RESET | 7) || (pol != 0 && pol != 3 && pol != 5)))
+			sr_fail(r, "scheduling policy out of range");
 	}
 	if (!r->bad && (t->tid <= 0 || t->tid > 0x3fffffff))
 		sr_fail(r, "thread id out of range");

@@ -36,6 +36,9 @@ struct thread {
 	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
 				     * "" until named: the program's basename */
 	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */
+	int nice;                   /* setpriority: -20..19, kept (not applied to the host thread) */
+	uint32_t sched_policy;      /* sched_setscheduler: SCHED_OTHER, BATCH or IDLE, and
+				     * SCHED_RESET_ON_FORK; a domain gets no real-time policy */
 	struct vcpu vcpu;
 	struct kvm_regs regs;       /* user-mode registers at the last trap */
 	uint64_t fs_base, gs_base;
@@ -164,6 +167,10 @@ void dom_exit_group(struct domain *d, int status);
 struct thread *thread_create(struct domain *d, int *err);
 /* The live thread with this tid, or NULL. */
 struct thread *thread_find(struct domain *d, int tid);
+/* The guest thread the calling host thread runs; NULL on pdvm's own. */
+struct thread *thread_self(void);
+/* What a pid argument of a per-thread call names: 0 is the caller. */
+struct thread *thread_target(struct thread *t, int pid);
 /* With the domain paused: waits, the user state in t->regs, for a resume. */
 void thread_park(struct thread *t);
 /* Starts the host thread that runs t's vCPU. */

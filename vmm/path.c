@@ -411,7 +411,7 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	if (n >= 0)
 		return open_magic(d, n, flags, mode);
 	if (!(flags & O_PATH)) {
-		r = procfs_open(d, NULL, g, flags);
+		r = procfs_open(d, thread_self(), g, flags);
 		if (r != PROCFS_NOT_OURS)
 			return r;
 	}

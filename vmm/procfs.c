@@ -142,21 +142,23 @@ static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
 		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(d, KSIG_IGN),
 		  (unsigned long long)sigset_of(d, 2));
 	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
-		  "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+		  "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t%d\nSeccomp:\t0\n"
 		  "Cpus_allowed_list:\t0-%ld\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-		  caps, caps, sysconf(_SC_NPROCESSORS_ONLN) - 1);
+		  caps, caps, proc_cur(d)->no_new_privs, sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
-static void gen_stat(struct domain *d, struct tbuf *b)
+static void gen_stat(struct domain *d, struct thread *t, struct tbuf *b)
 {
+	int nice = t ? t->nice : 0;
 	uint64_t start = (d->start_ns / 1000000000ULL) * (uint64_t)sysconf(_SC_CLK_TCK);
 	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
-	tb_printf(b, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 %llu %llu %llu "
-		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+	tb_printf(b, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 %d %d %d 0 %llu %llu %llu "
+		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 %u 0 0 0 0 0 0 0 0 0 0 0\n",
 		  proc_cur(d)->pid, comm_of(d), ppid_of(d), proc_cur(d)->pgid, proc_cur(d)->sid,
-		  proc_cur(d)->nthreads,
+		  20 + nice, nice, proc_cur(d)->nthreads,
 		  (unsigned long long)start, (unsigned long long)vm_bytes(d),
-		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)dom_mm(d)->stack_top);
+		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)dom_mm(d)->stack_top,
+		  t ? t->sched_policy & 7 : 0);
 }
 
 static void gen_maps(struct domain *d, struct tbuf *b)
@@ -323,7 +325,7 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	else if (!strcmp(r, "status"))
 		gen_status(d, t, &b);
 	else if (!strcmp(r, "stat"))
-		gen_stat(d, &b);
+		gen_stat(d, t, &b);
 	else if (!strcmp(r, "statm"))
 		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(d) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),

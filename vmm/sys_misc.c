@@ -1,4 +1,4 @@
-/* sys_misc.c: identity, system info, randomness, scheduling, rlimits, signal bookkeeping, arch_prctl and prctl. */
+/* sys_misc.c: identity, system info, randomness, rlimits, robust lists, arch_prctl and prctl. */
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -19,15 +19,6 @@
 #include "domain.h"
 #include "syscall.h"
 #include "uaccess.h"
-
-/* pid 0 or any live thread of the domain (its pid is its main thread's tid);
- * whatever else names another process, which a domain cannot see. */
-static struct thread *target_thread(struct thread *t, int pid)
-{
-	if (pid == 0 || pid == t->tid)
-		return t;
-	return thread_find(t->dom, pid);
-}
 
 static bool own_process(struct thread *t, int pid)
 {
@@ -275,97 +266,6 @@ static long sys_getrandom(struct thread *t, const uint64_t a[6])
 	return (long)done;
 }
 
-/* ---- scheduling ---- */
-
-static long sys_sched_yield(struct thread *t, const uint64_t a[6])
-{
-	(void)a;
-	dom_block_begin(t);
-	sched_yield();
-	dom_block_end(t);
-	return 0;
-}
-
-/* nr_cpu_ids (possible CPUs) sizes the kernel's masks; online CPUs are the
- * ones reported as usable. */
-static void cpu_counts(long *possible, long *online)
-{
-	*possible = sysconf(_SC_NPROCESSORS_CONF);
-	*online = sysconf(_SC_NPROCESSORS_ONLN);
-	if (*possible < 1)
-		*possible = 1;
-	if (*online < 1 || *online > *possible)
-		*online = *possible;
-}
-
-static long sys_sched_getaffinity(struct thread *t, const uint64_t a[6])
-{
-	unsigned int len = (unsigned int)a[1];
-	long possible, online;
-	size_t size, ret;
-	uint8_t *mask;
-	long rc;
-
-	cpu_counts(&possible, &online);
-	if ((uint64_t)len * 8 < (uint64_t)possible)
-		return -EINVAL;
-	if (len & (sizeof(long) - 1))
-		return -EINVAL;
-	if (!target_thread(t, (int)a[0]))
-		return -ESRCH;
-	size = (size_t)((possible + 63) / 64) * 8; /* cpumask_size() */
-	ret = MIN((size_t)len, size);
-	mask = calloc(1, size);
-	if (!mask)
-		return -ENOMEM;
-	for (long c = 0; c < online; c++)
-		mask[c / 8] |= (uint8_t)(1u << (c % 8));
-	rc = copy_to_user(t->dom, a[2], mask, ret) ? -EFAULT : (long)ret;
-	free(mask);
-	return rc;
-}
-
-/* Accepted and ignored: the vCPU threads float over the host's CPUs. */
-static long sys_sched_setaffinity(struct thread *t, const uint64_t a[6])
-{
-	unsigned int len = (unsigned int)a[1];
-	long possible, online;
-	size_t size;
-	uint8_t *mask;
-	bool any = false;
-
-	cpu_counts(&possible, &online);
-	size = (size_t)((possible + 63) / 64) * 8;
-	mask = calloc(1, size);
-	if (!mask)
-		return -ENOMEM;
-	if (copy_from_user(t->dom, mask, a[2], MIN((size_t)len, size))) {
-		free(mask);
-		return -EFAULT;
-	}
-	if (!target_thread(t, (int)a[0])) {
-		free(mask);
-		return -ESRCH;
-	}
-	for (long c = 0; c < online; c++)
-		any |= (mask[c / 8] >> (c % 8)) & 1;
-	free(mask);
-	return any ? 0 : -EINVAL;
-}
-
-static long sys_getcpu(struct thread *t, const uint64_t a[6])
-{
-	int cpu = sched_getcpu();
-
-	if (cpu < 0)
-		cpu = 0;
-	if (a[0] && put_u32(t->dom, a[0], (uint32_t)cpu))
-		return -EFAULT;
-	if (a[1] && put_u32(t->dom, a[1], 0))
-		return -EFAULT;
-	return 0;
-}
-
 /* ---- resource limits ---- */
 
 #define NLIMITS 16
@@ -495,7 +395,7 @@ static long sys_set_robust_list(struct thread *t, const uint64_t a[6])
 
 static long sys_get_robust_list(struct thread *t, const uint64_t a[6])
 {
-	struct thread *who = target_thread(t, (int)a[0]);
+	struct thread *who = thread_target(t, (int)a[0]);
 
 	if (!who)
 		return -ESRCH;
@@ -616,10 +516,6 @@ const struct syscall_desc sys_misc_table[] = {
 	{ SYS_uname, "uname", sys_uname },
 	{ SYS_sysinfo, "sysinfo", sys_sysinfo },
 	{ SYS_getrandom, "getrandom", sys_getrandom },
-	{ SYS_sched_yield, "sched_yield", sys_sched_yield },
-	{ SYS_sched_getaffinity, "sched_getaffinity", sys_sched_getaffinity },
-	{ SYS_sched_setaffinity, "sched_setaffinity", sys_sched_setaffinity },
-	{ SYS_getcpu, "getcpu", sys_getcpu },
 	{ SYS_getrlimit, "getrlimit", sys_getrlimit },
 	{ SYS_setrlimit, "setrlimit", sys_setrlimit },
 	{ SYS_prlimit64, "prlimit64", sys_prlimit64 },

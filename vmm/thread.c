@@ -20,6 +20,12 @@
 #include "vfilter.h"
 
 static __thread struct kvm_run *tls_run;
+static __thread struct thread *tls_thread;   /* the guest thread this host thread runs */
+
+struct thread *thread_self(void)
+{
+	return tls_thread;
+}
 
 /* The kick signal: leaves KVM_RUN at once, even if it arrives just before
  * the ioctl (immediate_exit), and interrupts blocking host calls. */
@@ -84,6 +90,15 @@ struct thread *thread_create(struct domain *d, int *err)
 	return t;
 }
 
+/* pid 0 or any live thread of the domain (its pid is its main thread's tid);
+ * whatever else names another process, which a domain cannot see. */
+struct thread *thread_target(struct thread *t, int pid)
+{
+	if (pid == 0 || pid == t->tid)
+		return t;
+	return thread_find(t->dom, pid);
+}
+
 struct thread *thread_find(struct domain *d, int tid)
 {
 	for (int i = 0; i < MAX_THREADS; i++) {
@@ -101,6 +116,11 @@ static void clone_inherit(const struct thread *t, struct thread *c)
 {
 	memcpy(c->comm, t->comm, TASK_COMM_LEN);
 	c->pdeathsig = 0;
+	/* SCHED_RESET_ON_FORK: the child starts over at SCHED_OTHER, nice 0
+	 * or above. */
+	bool reset = t->sched_policy & SCHED_RESET_ON_FORK;
+	c->nice = reset && t->nice < 0 ? 0 : t->nice;
+	c->sched_policy = reset ? SCHED_OTHER : t->sched_policy;
 	if (c->proc != t->proc) {
 		c->proc->dumpable = t->proc->dumpable;
 		c->proc->no_new_privs = t->proc->no_new_privs;
@@ -312,6 +332,7 @@ static void *thread_main(void *arg)
 	struct thread *t = arg;
 	struct domain *d = t->dom;
 	tls_run = t->vcpu.run;
+	tls_thread = t;
 	proc_current = t->proc;
 	int spurious = 0;
 	/* Every host call this thread makes from here on is the guest's,

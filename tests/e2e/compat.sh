@@ -126,13 +126,14 @@ else
 	fail "format2-entry-without-flag-refused" "restore --check exit $RRC: $(cat "$SCRATCH/noflag.err")"
 fi
 
-# State format 1 did not hold: threads' names and parent-death signals (vcpus 2), each
+# State format 1 did not hold: threads' names, parent-death signals, nice values and
+# policies (vcpus 2), each
 # process's dumpable, no_new_privs and personality (domain 2): the lines after the restore
 # are the lines before it.
 WHY=""
 stop_restore prctl-state 3 / -- "$GUEST/prctlstate" 12 100
 p=$SCRATCH/prctl-state
-if [ -z "$WHY" ] && ! grep -q '^12 name=kept-name pdeathsig=10 dumpable=0 no_new_privs=1 personality=0x40000$' "$p/restore.out"; then
+if [ -z "$WHY" ] && ! grep -q '^12 name=kept-name pdeathsig=10 dumpable=0 no_new_privs=1 personality=0x40000 nice+3 policy=3$' "$p/restore.out"; then
 	WHY="after the restore: $(tail -n 2 "$p/restore.out")"
 fi
 verdict prctl-state-survives-restore

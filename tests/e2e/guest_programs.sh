@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -24,6 +24,9 @@ run_pdvm -- "$GUEST/hello" a b
 if [ "$RC" = 0 ] && grep -q "^hello from $GUEST/hello\$" "$OUT"; then pass hello; else fail hello "$(last_output)"; fi
 
 expect_ok misc -- "$GUEST/misc"
+
+# Scheduling calls as an unprivileged process sees them, line by line against native.
+compare sched -- "$GUEST/sched"
 
 W=$SCRATCH/fileio
 domain_dir "$W"

@@ -447,14 +447,15 @@ static struct thread thr;
 
 static long call(int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-	const struct syscall_desc *tabs[] = { sys_time_table, sys_misc_table, sys_signal_table, sys_proc_table };
+	const struct syscall_desc *tabs[] = { sys_time_table, sys_misc_table, sys_signal_table, sys_proc_table,
+					      sys_sched_table };
 	const uint64_t a[6] = { a0, a1, a2, a3, 0, 0 };
 
 	for (size_t k = 0; k < ARRAY_SIZE(tabs); k++)
 		for (const struct syscall_desc *s = tabs[k]; s->nr >= 0; s++)
 			if (s->nr == nr)
 				return s->fn(&thr, a);
-	fprintf(stderr, "syscall %d not in the time/misc/signal/proc tables\n", nr);
+	fprintf(stderr, "syscall %d not in the time/misc/signal/proc/sched tables\n", nr);
 	failures++;
 	return -ENOSYS;
 }
