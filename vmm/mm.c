@@ -249,6 +249,12 @@ static int vma_find(struct mm *mm, gva_t addr)
 	return lo;
 }
 
+const struct vma *mm_vma_at(struct mm *mm, gva_t addr)
+{
+	int i = vma_find(mm, addr);
+	return i < mm->nvmas && mm->vmas[i].start <= addr ? &mm->vmas[i] : NULL;
+}
+
 static int vma_insert_at(struct mm *mm, int i, struct vma v)
 {
 	if (mm->nvmas >= MAX_VMAS)

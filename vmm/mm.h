@@ -66,6 +66,8 @@ long mm_unmap(struct domain *d, gva_t addr, size_t len);
 long mm_protect(struct domain *d, gva_t addr, size_t len, int prot);
 long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int flags, gva_t newaddr);
 long mm_brk(struct domain *d, gva_t brk);
+/* The VMA holding addr, or NULL. */
+const struct vma *mm_vma_at(struct mm *mm, gva_t addr);
 
 /* Translates a user address for access (write or read); returns the host
  * pointer and the number of bytes until the end of that page, or NULL. */

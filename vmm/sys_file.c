@@ -446,6 +446,31 @@ static long sys_fdatasync(struct thread *t, const uint64_t a[6])
 	return fdatasync(o->hostfd) < 0 ? -errno : 0;
 }
 
+/* syncfs on the file system holding fd (any open fd, not O_PATH). */
+static long sys_syncfs(struct thread *t, const uint64_t a[6])
+{
+	struct ofd *o = fd_peek(t->dom, (int)a[0]);
+
+	if (!o || (o->flags & O_PATH))
+		return -EBADF;
+	return syncfs(o->hostfd) < 0 ? -errno : 0;
+}
+
+/* sync(2) of what the domain can write: the file system of its root (the
+ * host's other file systems are not the domain's to flush). Never fails. */
+static long sys_sync(struct thread *t, const uint64_t a[6])
+{
+	(void)a;
+	int fd = openat(proc_cur(t->dom)->files->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		dom_block_begin(t);
+		syncfs(fd);
+		dom_block_end(t);
+		close(fd);
+	}
+	return 0;
+}
+
 static long sys_ftruncate(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_peek(t->dom, (int)a[0]);
@@ -487,6 +512,8 @@ const struct syscall_desc sys_file_table[] = {
 	{ SYS_sendfile, "sendfile", sys_sendfile },
 	{ SYS_fsync, "fsync", sys_fsync },
 	{ SYS_fdatasync, "fdatasync", sys_fdatasync },
+	{ SYS_syncfs, "syncfs", sys_syncfs },
+	{ SYS_sync, "sync", sys_sync },
 	{ SYS_ftruncate, "ftruncate", sys_ftruncate },
 	{ SYS_fadvise64, "fadvise64", sys_fadvise64 },
 	{ -1, NULL, NULL },

@@ -429,6 +429,62 @@ static long sys_mkdirat(struct thread *t, const uint64_t a[6])
 	return do_mkdir(t, (int)a[0], a[1], (mode_t)a[2]);
 }
 
+/* Regular files, FIFOs and socket files, as any user may make them; device
+ * nodes need CAP_MKNOD, which a domain never has (EPERM once the name is
+ * known to be free, as Linux checks). */
+static long do_mknod(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
+{
+	struct domain *d = t->dom;
+	mode_t type = mode & S_IFMT;
+	struct parent p;
+	long r;
+
+	if (type == S_IFDIR)
+		return -EPERM;
+	if (type && type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK)
+		return -EINVAL;
+	r = get_parent(d, dirfd, upath, &p);
+	if (r < 0)
+		return r;
+	if (p.dot || p.is_wroot || p.wfile || name_exists(&p) || !p.writable) {
+		r = create_denied(&p);
+	} else if (type == S_IFCHR || type == S_IFBLK) {
+		r = -EPERM;
+	} else {
+		mode_t old = host_umask_clear();
+		mode_t perm = mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask;
+		r = mknodat(p.fd, p.name, (type ? type : S_IFREG) | perm, 0) < 0 ? -errno : 0;
+		host_umask_restore(old);
+	}
+	parent_done(&p);
+	return r;
+}
+
+static long sys_mknod(struct thread *t, const uint64_t a[6])
+{
+	return do_mknod(t, AT_FDCWD, a[0], (mode_t)a[1]);
+}
+
+static long sys_mknodat(struct thread *t, const uint64_t a[6])
+{
+	return do_mknod(t, (int)a[0], a[1], (mode_t)a[2]);
+}
+
+/* An existing directory the caller may search, then EPERM: changing the
+ * root needs CAP_SYS_CHROOT. */
+static long sys_chroot(struct thread *t, const uint64_t a[6])
+{
+	char path[PATH_MAX];
+	int r = path_from_user(t->dom, a[0], path, false);
+	if (r < 0)
+		return r;
+	int h = path_lookup(t->dom, AT_FDCWD, path, true, true);
+	if (h < 0)
+		return h;
+	close(h);
+	return -EPERM;
+}
+
 static long do_unlink(struct thread *t, int dirfd, uint64_t upath, int flags)
 {
 	struct domain *d = t->dom;
@@ -886,6 +942,9 @@ const struct syscall_desc sys_fs_table[] = {
 	{ SYS_umask, "umask", sys_umask },
 	{ SYS_mkdir, "mkdir", sys_mkdir },
 	{ SYS_mkdirat, "mkdirat", sys_mkdirat },
+	{ SYS_mknod, "mknod", sys_mknod },
+	{ SYS_mknodat, "mknodat", sys_mknodat },
+	{ SYS_chroot, "chroot", sys_chroot },
 	{ SYS_rmdir, "rmdir", sys_rmdir },
 	{ SYS_unlink, "unlink", sys_unlink },
 	{ SYS_unlinkat, "unlinkat", sys_unlinkat },

@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "files.h"
 #include "syscall.h"
+#include "uaccess.h"
 
 #ifndef PROT_SEM
 #define PROT_SEM 0x8
@@ -183,6 +184,49 @@ static long sys_msync(struct thread *t, const uint64_t a[6])
 	return r == -EIO ? -EIO : 0;
 }
 
+/* Whether a guest page is in memory: mapped (its page-table entry present)
+ * and its frame in the host's memory. Frames are memfd pages that stay
+ * holes until written, so untouched anonymous memory is not resident, as on
+ * Linux. */
+static bool page_resident(struct domain *d, struct mm *mm, gva_t va)
+{
+	uint64_t e = pt_lookup(&mm->pt, va, NULL);
+	if (!(e & PTE_P))
+		return false;
+	unsigned char in = 0;
+	void *h = frames_host(&d->frames, e & PTE_ADDR);
+	return mincore(h, PAGE_SIZE, &in) == 0 && (in & 1);
+}
+
+static long sys_mincore(struct thread *t, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	gva_t addr = a[0];
+	uint64_t len = a[1];
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (addr > USER_MAX || len > USER_MAX - addr)
+		return -ENOMEM;
+	uint64_t pages = (len + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (a[2] > USER_MAX || pages > USER_MAX - a[2])
+		return -EFAULT;
+	struct mm *mm = dom_mm(d);
+	uint8_t vec[256];
+	for (uint64_t done = 0; done < pages;) {
+		uint64_t n = MIN(pages - done, (uint64_t)sizeof(vec));
+		for (uint64_t i = 0; i < n; i++) {
+			gva_t va = addr + (done + i) * PAGE_SIZE;
+			if (!mm_vma_at(mm, va))
+				return -ENOMEM;
+			vec[i] = page_resident(d, mm, va);
+		}
+		if (copy_to_user(d, a[2] + done, vec, n))
+			return -EFAULT;
+		done += n;
+	}
+	return 0;
+}
+
 const struct syscall_desc sys_mem_table[] = {
 	{ SYS_mmap, "mmap", sys_mmap },
 	{ SYS_munmap, "munmap", sys_munmap },
@@ -191,6 +235,7 @@ const struct syscall_desc sys_mem_table[] = {
 	{ SYS_brk, "brk", sys_brk },
 	{ SYS_madvise, "madvise", sys_madvise },
 	{ SYS_msync, "msync", sys_msync },
+	{ SYS_mincore, "mincore", sys_mincore },
 	{ SYS_mlock, "mlock", sys_ok },
 	{ SYS_munlock, "munlock", sys_ok },
 	{ SYS_mlockall, "mlockall", sys_ok },

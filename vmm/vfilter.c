@@ -47,7 +47,7 @@ static const char *const allowed[] = {
 	"getdents64", "readlink", "readlinkat", "mkdir", "mkdirat", "mknodat", "unlink", "unlinkat",
 	"rmdir", "symlink", "symlinkat", "link", "linkat", "rename", "renameat", "renameat2", "chmod",
 	"fchmod", "fchmodat", "fchown", "fchownat", "lchown", "utimensat", "ftruncate", "truncate",
-	"fsync", "fdatasync", "sync_file_range", "sendfile", "copy_file_range", "splice", "tee", "access",
+	"fsync", "fdatasync", "syncfs", "sync_file_range", "sendfile", "copy_file_range", "splice", "tee", "access",
 	"faccessat", "faccessat2", "umask", "fadvise64", "getcwd", "chdir", "fchdir", "ioctl",
 	"pipe", "pipe2", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "poll",
 	"ppoll", "select", "pselect6", "timerfd_create", "timerfd_settime", "timerfd_gettime",

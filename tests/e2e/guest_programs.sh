@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -27,6 +27,21 @@ expect_ok misc -- "$GUEST/misc"
 
 # Scheduling calls as an unprivileged process sees them, line by line against native.
 compare sched -- "$GUEST/sched"
+
+# mknod, chroot, sync and mincore likewise, each run in a writable directory of its own.
+FN=$SCRATCH/fscalls-native FP=$SCRATCH/fscalls-pdvm
+domain_dir "$FN" "$FP"
+run_native -- "$GUEST/fscalls" "$FN"
+cp "$OUT" "$SCRATCH/fscalls.nout"
+nrc=$RC
+run_pdvm --writable "$FP" -- "$GUEST/fscalls" "$FP"
+if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/fscalls.nout" "$OUT"; then
+	pass fscalls
+else
+	fail fscalls "native exit $nrc, pdvm exit $RC
+$(diff "$SCRATCH/fscalls.nout" "$OUT" | head -n 12)
+$(last_output)"
+fi
 
 W=$SCRATCH/fileio
 domain_dir "$W"
