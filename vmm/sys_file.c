@@ -482,6 +482,21 @@ static long sys_ftruncate(struct thread *t, const uint64_t a[6])
 	return ftruncate(o->hostfd, (off_t)a[1]) < 0 ? -errno : 0;
 }
 
+/* The host fd has the guest's access mode and file type, so the host's
+ * checks are Linux's (EBADF unless open for writing, ESPIPE for a pipe,
+ * ENODEV for what is no file, EOPNOTSUPP for modes the file system lacks);
+ * files are only writable inside the writable trees. */
+static long sys_fallocate(struct thread *t, const uint64_t a[6])
+{
+	struct ofd *o = fd_peek(t->dom, (int)a[0]);
+
+	if (!o || (o->flags & O_PATH))
+		return -EBADF;
+	if ((int64_t)a[2] < 0 || (int64_t)a[3] <= 0)
+		return -EINVAL;
+	return fallocate(o->hostfd, (int)a[1], (off_t)a[2], (off_t)a[3]) < 0 ? -errno : 0;
+}
+
 static long sys_fadvise64(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_peek(t->dom, (int)a[0]);
@@ -513,6 +528,7 @@ const struct syscall_desc sys_file_table[] = {
 	{ SYS_fsync, "fsync", sys_fsync },
 	{ SYS_fdatasync, "fdatasync", sys_fdatasync },
 	{ SYS_syncfs, "syncfs", sys_syncfs },
+	{ SYS_fallocate, "fallocate", sys_fallocate },
 	{ SYS_sync, "sync", sys_sync },
 	{ SYS_ftruncate, "ftruncate", sys_ftruncate },
 	{ SYS_fadvise64, "fadvise64", sys_fadvise64 },

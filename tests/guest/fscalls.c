@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +46,18 @@ int main(int argc, char **argv)
 	show("syncfs bad fd", syncfs(-1));
 	int pfd = open(".", O_PATH);
 	show("syncfs O_PATH fd", syncfs(pfd));
+
+	int ffd = open("plain", O_RDWR);
+	show("fallocate", fallocate(ffd, 0, 0, 65536));
+	show("size after fallocate", fstat(ffd, &st) ? -1 : st.st_size);
+	show("fallocate keep size", fallocate(ffd, FALLOC_FL_KEEP_SIZE, 65536, 4096));
+	show("fallocate punch hole", fallocate(ffd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	show("fallocate bad length", fallocate(ffd, 0, 0, 0));
+	show("fallocate negative offset", fallocate(ffd, 0, -1, 10));
+	show("fallocate read-only fd", fallocate(open("plain", O_RDONLY), 0, 0, 10));
+	int pp[2];
+	show("fallocate pipe", pipe(pp) ? -1 : fallocate(pp[1], 0, 0, 10));
+	show("fallocate bad fd", fallocate(-1, 0, 0, 10));
 
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char *m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
