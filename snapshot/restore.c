@@ -50,7 +50,7 @@ static int chain_open(struct chain *c, const char *dir, char *err, size_t errlen
 			return -1;
 		c->n++;
 		char ign[256];
-		if (sections_check(r, true, ign, sizeof(ign), err, errlen))
+		if (sections_check(r, ign, sizeof(ign), err, errlen))
 			return -1;
 		if (c->n == 1)
 			snprintf(c->ignored, sizeof(c->ignored), "%s", ign);

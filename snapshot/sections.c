@@ -97,8 +97,7 @@ const struct section *section_find(const char *name)
 	return NULL;
 }
 
-int sections_check(const struct img_reader *img, bool full, char *ignored, size_t ilen, char *err,
-		   size_t errlen)
+int sections_check(const struct img_reader *img, char *ignored, size_t ilen, char *err, size_t errlen)
 {
 	if (ilen)
 		*ignored = 0;
@@ -124,7 +123,7 @@ int sections_check(const struct img_reader *img, bool full, char *ignored, size_
 			return -1;
 		}
 	}
-	for (size_t k = 0; full && k < nsections; k++) {
+	for (size_t k = 0; k < nsections; k++) {
 		const struct section *s = &sections[k];
 		bool have = false;
 		for (int i = 0; i < img->nsec && !have; i++)

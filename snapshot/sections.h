@@ -56,11 +56,10 @@ const struct section *section_find(const char *name);
 /* Checks an image's section list against the table: a section this pdvm
  * does not know is refused by name if the image says it is required, and
  * reported in *ignored (comma-separated, for the log) if optional; a known
- * section's version must lie in the table's range, and every required
- * section the table says is always there must be (parents hold memory
- * only: `full` false). 0, or -1 with the reason in err. */
-int sections_check(const struct img_reader *img, bool full, char *ignored, size_t ilen, char *err,
-		   size_t errlen);
+ * section's version must lie in the table's range, and every section the
+ * table says is always there must be (parents of an incremental image
+ * hold every section too). 0, or -1 with the reason in err. */
+int sections_check(const struct img_reader *img, char *ignored, size_t ilen, char *err, size_t errlen);
 
 /* Writes one section (its version word, then the body) into the image. */
 struct img_writer;

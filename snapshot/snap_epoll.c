@@ -275,8 +275,13 @@ int snap_epoll_finish(struct snap_restore *rs, struct ofd **v, uint32_t n, bool 
 		if (ret)
 			snprintf(err, errlen, "epoll set: registering %s: %s", v[it->target]->path, strerror(-ret));
 	}
+	snap_epoll_release(rs);
+	return ret;
+}
+
+void snap_epoll_release(struct snap_restore *rs)
+{
 	free(rs->ep);
 	rs->ep = NULL;
 	rs->nep = rs->capep = 0;
-	return ret;
 }

@@ -393,17 +393,8 @@ void snap_restore_release(struct snap_restore *rs)
 	rs->ofds = NULL;
 	rs->nofds = 0;
 	/* What a failed `files` left: pending registrations and pairs. */
-	for (int i = 0; i < rs->nuconns; i++)
-		ofd_put(rs->uconns[i].o);
-	rs->nuconns = 0;
-	for (int k = 0; k < rs->nupairs; k++)
-		for (int e = 0; e < 2; e++)
-			if (rs->upairs[k].fd[e] >= 0)
-				close(rs->upairs[k].fd[e]);
-	rs->nupairs = 0;
-	free(rs->ep);
-	rs->ep = NULL;
-	rs->nep = rs->capep = 0;
+	snap_unix_release(rs);
+	snap_epoll_release(rs);
 	for (int i = 0; i < rs->nlocks; i++)
 		free(rs->locks[i]);
 	rs->nlocks = 0;

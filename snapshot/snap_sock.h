@@ -28,5 +28,7 @@ int snap_get_unix(struct sread *r, struct domain *d, struct snap_restore *rs, in
 		  struct ofd **out,
 		  const char *desc, char *err, size_t errlen);
 int snap_unix_finish(struct domain *d, struct snap_restore *rs, bool ok, char *err, size_t errlen);
+/* Drops the pairs and connections a load left (snap_unix_finish does). */
+void snap_unix_release(struct snap_restore *rs);
 
 #endif

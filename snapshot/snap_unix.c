@@ -414,12 +414,21 @@ int snap_unix_finish(struct domain *d, struct snap_restore *rs, bool ok, char *e
 				 u->path ? u->path : "(abstract)", strerror(-r));
 		}
 		ofd_put(o);
+		rs->uconns[i].o = NULL;
 	}
+	snap_unix_release(rs);
+	return ret;
+}
+
+void snap_unix_release(struct snap_restore *rs)
+{
+	for (int i = 0; i < rs->nuconns; i++)
+		if (rs->uconns[i].o)
+			ofd_put(rs->uconns[i].o);
 	rs->nuconns = 0;
 	for (int k = 0; k < rs->nupairs; k++)
 		for (int e = 0; e < 2; e++)
 			if (rs->upairs[k].fd[e] >= 0)
 				close(rs->upairs[k].fd[e]);
 	rs->nupairs = 0;
-	return ret;
 }

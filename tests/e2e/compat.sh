@@ -79,14 +79,22 @@ PY
 	echo "$c"
 }
 
+# refused TEST COPY PYTHON PATTERN: an edited copy (as `edited`) that restore --check must
+# refuse with exit 2 and a message matching PATTERN (grep).
+refused() {
+	local c
+	c=$(edited "$2" "$3")
+	restore_fg "$SCRATCH/$2.out" "$SCRATCH/$2.err" --check "$c"
+	if [ "$RRC" = 2 ] && grep -q "$4" "$SCRATCH/$2.err"; then
+		pass "$1"
+	else
+		fail "$1" "restore --check exit $RRC, want 2 and /$4/: $(cat "$SCRATCH/$2.err")"
+	fi
+}
+
 # A section a newer pdvm would add, which this one cannot know.
-c=$(edited req 'add("futurestate", b"\x01\x00\x00\x00state", True)')
-restore_fg "$SCRATCH/req.out" "$SCRATCH/req.err" --check "$c"
-if [ "$RRC" = 2 ] && grep -q 'needs section "futurestate", which this pdvm does not know' "$SCRATCH/req.err"; then
-	pass "unknown-required-section-refused-by-name"
-else
-	fail "unknown-required-section-refused-by-name" "restore --check exit $RRC, want 2 naming it: $(cat "$SCRATCH/req.err")"
-fi
+refused unknown-required-section-refused-by-name req 'add("futurestate", b"\x01\x00\x00\x00state", True)' \
+	'needs section "futurestate", which this pdvm does not know'
 
 c=$(edited opt 'add("futurehint", b"\x01\x00\x00\x00hint", False)')
 log=/var/log/pdvm/compat-opt.log
@@ -101,30 +109,12 @@ else
 $(tails "$SCRATCH/opt.out" "$SCRATCH/opt.err" "$log")"
 fi
 
-c=$(edited newer 'sec("vcpus")["version"] = 7')
-restore_fg "$SCRATCH/newer.out" "$SCRATCH/newer.err" --check "$c"
-if [ "$RRC" = 2 ] && grep -q 'section "vcpus" is of version 7; this pdvm reads versions 1 to [0-9]' "$SCRATCH/newer.err"; then
-	pass "newer-section-version-refused"
-else
-	fail "newer-section-version-refused" "restore --check exit $RRC: $(cat "$SCRATCH/newer.err")"
-fi
-
-c=$(edited arch 'm["arch"] = "aarch64"')
-restore_fg "$SCRATCH/arch.out" "$SCRATCH/arch.err" --check "$c"
-if [ "$RRC" = 2 ] && grep -q 'architecture aarch64' "$SCRATCH/arch.err"; then
-	pass "other-architecture-refused"
-else
-	fail "other-architecture-refused" "restore --check exit $RRC: $(cat "$SCRATCH/arch.err")"
-fi
-
+refused newer-section-version-refused newer 'sec("vcpus")["version"] = 7' \
+	'section "vcpus" is of version 7; this pdvm reads versions 1 to [0-9]'
+refused other-architecture-refused arch 'm["arch"] = "aarch64"' 'architecture aarch64'
 # Format 2 must say what a reader needs to know of each section.
-c=$(edited noflag 'del sec("files")["required"]')
-restore_fg "$SCRATCH/noflag.out" "$SCRATCH/noflag.err" --check "$c"
-if [ "$RRC" = 2 ] && grep -q 'lacks its version or required flag' "$SCRATCH/noflag.err"; then
-	pass "format2-entry-without-flag-refused"
-else
-	fail "format2-entry-without-flag-refused" "restore --check exit $RRC: $(cat "$SCRATCH/noflag.err")"
-fi
+refused format2-entry-without-flag-refused noflag 'del sec("files")["required"]' \
+	'lacks its version or required flag'
 
 # State format 1 did not hold: threads' names, parent-death signals, nice values and
 # policies (vcpus 2), each
