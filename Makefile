@@ -14,7 +14,7 @@ DYN_BIN   := $(DYN_SRC:tests/guest/dyn/%.c=$(B)/guest/dyn/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all test check-headers test-asan fuzz-asan bench clean install
+.PHONY: all test check-headers test-asan fuzz-asan bench clean install conformance conformance-bins
 all: $(B)/pdvm $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN)
 
 # Layers point one way: vmm/ (the machine and the Linux ABI) sees only its own
@@ -66,8 +66,21 @@ $(B)/unit/%: $(B)/tests/unit/%.o $(VMM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-test: all check-headers
+test: all check-headers conformance-bins
 	B=$(B) tests/run.sh
+
+# Go standard library test binaries (tests/conformance/packages), built natively with
+# `go test -c`; `make test` runs the quick set (e2e/conformance), `make conformance` all
+# of them natively and in a domain and prints the comparison (tests/conformance/run.sh).
+CONF_PKGS := $(shell sed -e 's/\#.*//' -e '/^[[:space:]]*$$/d' -e 's/[[:space:]].*//' tests/conformance/packages)
+CONF_BIN  := $(foreach p,$(CONF_PKGS),$(B)/conformance/$(subst /,_,$(p)).test)
+conformance-bins: $(CONF_BIN)
+$(B)/conformance/%.test:
+	@mkdir -p $(dir $@)
+	go test -c -o $@ $(subst _,/,$*)
+
+conformance: all conformance-bins
+	B=$(B) tests/conformance/run.sh
 
 # Every header compiles on its own, so that any file may include it first:
 # vmm/'s with no include path (as vmm/ is built), the others with -I. like

@@ -194,6 +194,8 @@ static json_object *manifest_json(const struct img_writer *w, const struct img_m
 	gethostname(host, sizeof(host) - 1);
 	json_object_object_add(o, "host", json_object_new_string(host));
 	json_object_object_add(o, "arch", json_object_new_string(IMG_ARCH));
+	if (m->xcr0)
+		json_object_object_add(o, "xcr0", json_object_new_int64((int64_t)m->xcr0));
 	if (m->parent_id[0]) {
 		json_object *p = json_object_new_object();
 		json_object_object_add(p, "id", json_object_new_string(m->parent_id));
@@ -385,6 +387,15 @@ static int parse_manifest(struct img_reader *r, const char *txt, size_t len, cha
 	snprintf(r->meta.name, sizeof(r->meta.name), "%s", name);
 	r->meta.created_ns = (uint64_t)v;
 	json_object *p, *a;
+	/* Optional (written since format 2 by pdvm 0.x of 2026-12): XCR0 always
+	 * has x87 and SSE, and is never negative. */
+	if (json_object_object_get_ex(o, "xcr0", &p)) {
+		if (!jint(o, "xcr0", &v) || v <= 0 || (v & 3) != 3) {
+			bad(err, errlen, r->dir, "manifest.json: bad xcr0");
+			goto out;
+		}
+		r->meta.xcr0 = (uint64_t)v;
+	}
 	if (json_object_object_get_ex(o, "parent", &p)) {
 		const char *pid = jstr(p, "id"), *pdir = jstr(p, "dir");
 		if (!json_object_is_type(p, json_type_object) || !valid_id(pid) || !pdir ||

@@ -45,6 +45,7 @@ struct img_meta {
 	char parent_dir[PATH_MAX];        /* as written at snapshot time */
 	char name[256];
 	uint64_t created_ns;              /* CLOCK_REALTIME */
+	uint64_t xcr0;                    /* the guest's XSAVE features; 0: not recorded */
 };
 
 /* Starts an image that will replace `dir` when committed: a temporary

@@ -119,6 +119,23 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	int ret = EXIT_BAD_IMAGE;
 	struct frames *f = &d->frames;
 
+	/* The program sized its XSAVE areas (signal frames, ld.so's lazy
+	 * binding) for the features it started with, and may use their
+	 * instructions: on a host whose guests run with other ones it would
+	 * overrun its stack or fault (a ring-0 image on a PVM host with
+	 * AVX-512, whose guests run with the host's XCR0). Like CRIU's
+	 * --cpu-cap, refused unless asked. */
+	if (!dry && top->meta.xcr0 && top->meta.xcr0 != d->guest_xcr0) {
+		if (!o->any_cpu) {
+			fprintf(stderr, "pdvm restore: %s: the program ran with XSAVE features (XCR0) %#llx and "
+				"this host's guests run with %#llx: it cannot go on here safely "
+				"(--cpu-cap none restores it anyway)\n", top->dir,
+				(unsigned long long)top->meta.xcr0, (unsigned long long)d->guest_xcr0);
+			return EXIT_BAD_IMAGE;
+		}
+		dom_log(d, "XSAVE features differ: image %#llx, this host %#llx; restoring anyway (--cpu-cap none)",
+			(unsigned long long)top->meta.xcr0, (unsigned long long)d->guest_xcr0);
+	}
 	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
 	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)
 		memset(f->host, 0, f->size);

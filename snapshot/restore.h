@@ -10,6 +10,7 @@
 struct restore_opts {
 	const char *name;       /* NULL: the image's name */
 	bool force;             /* restore even if open files changed */
+	bool any_cpu;           /* restore even if the guest's XSAVE features differ */
 	bool lazy;              /* start before memory is loaded */
 	bool verbose;
 	const char *log_dir;    /* the domain log is LOG_DIR/NAME.log; NULL: none */

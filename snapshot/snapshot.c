@@ -92,6 +92,7 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	meta.created_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	meta.xcr0 = d->guest_xcr0;
 
 	struct mem_stats ms = { 0 };
 	if ((r = img_begin(&w, dir, err, errlen)))

@@ -14,6 +14,7 @@ PKGS=(
 	busybox-static cpio kmod xz-utils coreutils
 	qemu-system-x86 linux-image-amd64
 	nftables iproute2 procps
+	golang-go
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system

@@ -387,6 +387,10 @@ static const char restore_usage_text[] =
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
+	"      --cpu-cap CAP fpu (default): refuse an image whose program ran with\n"
+	"                    other XSAVE features (XCR0) than this host's guests\n"
+	"                    get, as it may overrun its save areas or use missing\n"
+	"                    instructions; none: restore it anyway\n"
 	"      --check       only validate the image (checksums, every field, that\n"
 	"                    its open files can be reopened) and exit: 0 if restore\n"
 	"                    would accept it; needs no /dev/kvm\n"
@@ -394,7 +398,7 @@ static const char restore_usage_text[] =
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: the program's, as for 'pdvm run'; 2 when the image is missing,\n"
-	"truncated, corrupt, from an incompatible pdvm, or its open files changed;\n"
+	"truncated, corrupt, from an incompatible pdvm or CPU, or its open files changed;\n"
 	"125 when pdvm itself fails.\n";
 
 static int cmd_restore(int argc, char **argv)
@@ -407,6 +411,7 @@ static int cmd_restore(int argc, char **argv)
 		{ "abstract-unix", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
+		{ "cpu-cap", required_argument, NULL, 'C' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -450,6 +455,14 @@ static int cmd_restore(int argc, char **argv)
 			break;
 		case 'l':
 			o.lazy = true;
+			break;
+		case 'C':
+			if (strcmp(optarg, "fpu") && strcmp(optarg, "none")) {
+				fprintf(stderr, "pdvm restore: --cpu-cap is fpu or none, not '%s'\n"
+					"See 'pdvm restore --help'.\n", optarg);
+				return EXIT_USAGE;
+			}
+			o.any_cpu = !strcmp(optarg, "none");
 			break;
 		case 'c':
 			check = true;

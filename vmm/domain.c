@@ -188,6 +188,8 @@ int dom_host_info(void)
 			printf("ring 0:        the trap stub only%s%s\n", p & CR4_SMEP ? ", SMEP" : "",
 			       p & CR4_SMAP ? ", SMAP" : "");
 		printf("KVM API:       %d\n", api);
+		printf("guest XCR0:    %#llx (the XSAVE features a program runs with)\n",
+		       (unsigned long long)d->guest_xcr0);
 		printf("guest TSC:     %s\n", stable ? "stable (the vDSO serves time without a trap)"
 			: "not reported stable (the vDSO makes system calls; PDVM_VDSO=force overrides)");
 	}

@@ -81,6 +81,10 @@ struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
 	struct kvm_vm vm;
 	const struct trap_backend *trap;
+	/* The XSAVE features (XCR0) the guest's code really runs with, read by
+	 * the probe with xgetbv at CPL3: on a PVM host the host's, whatever
+	 * KVM_SET_XCRS said; an image records it (restore compares). */
+	uint64_t guest_xcr0;
 	struct frames frames;       /* guest physical memory, one memfd */
 	struct mm *mms;             /* every address space (list on mm->next) */
 	uint64_t root_gen;          /* last mm.root_gen handed out (domain-wide:

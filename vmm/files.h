@@ -144,6 +144,15 @@ int path_open_root(struct files *f, const char *gpath, int flags, mode_t mode);
  * gpath (2 * PATH_MAX bytes, may be NULL) gets the absolute guest path. */
 int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t mode,
 	      char *gpath);
+/* Opening a FIFO without O_NONBLOCK waits for its other end, which must not
+ * happen under the domain lock (the thread that would open the other end could
+ * never run). If an open with these guest flags would wait so, returns an
+ * O_PATH host fd of the FIFO (gpath as for path_open), for path_reopen with
+ * the lock dropped; else -1, and the caller opens as usual. */
+int path_fifo_lookup(struct domain *d, int dirfd, const char *path, int flags, char *gpath);
+/* Opens the file of host fd `fd` anew with guest open flags (the magic link,
+ * as Linux follows /proc/self/fd/N). Returns a host fd or -errno. */
+int path_reopen(int fd, int flags);
 /* The guest open flags path_open really uses (unknown bits dropped). */
 int open_flags_clean(int flags);
 

@@ -420,6 +420,30 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	return path_open_root(f, g, flags, 0);
 }
 
+int path_fifo_lookup(struct domain *d, int dirfd, const char *path, int flags, char *gpath)
+{
+	struct stat st;
+	int fd;
+
+	flags = open_flags_clean(flags);
+	if ((flags & (O_NONBLOCK | O_PATH)) || (flags & O_ACCMODE) == O_RDWR ||
+	    (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return -1;
+	fd = path_open(d, dirfd, path, O_PATH | (flags & O_NOFOLLOW), 0, gpath);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int path_reopen(int fd, int flags)
+{
+	return reopen(fd, open_flags_clean(flags) & ~O_TRUNC, 0);
+}
+
 int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool dir)
 {
 	char g[PATH_MAX * 2];

@@ -48,7 +48,19 @@ static long do_open(struct thread *t, int dirfd, uint64_t upath, int flags, mode
 	r = fd_find_free(d, 0);
 	if (r < 0)
 		return r;
-	hfd = path_open(d, dirfd, path, flags, mode, g);
+	hfd = path_fifo_lookup(d, dirfd, path, flags, g);
+	if (hfd >= 0) {
+		int pfd = hfd;
+
+		dom_block_begin(t);
+		hfd = path_reopen(pfd, flags);
+		dom_block_end(t);
+		close(pfd);
+		if (hfd == -EINTR)
+			return -ERESTART_SYSCALL;
+	} else {
+		hfd = path_open(d, dirfd, path, flags, mode, g);
+	}
 	if (hfd < 0)
 		return hfd;
 	fl = open_flags_clean(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);

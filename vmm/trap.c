@@ -290,6 +290,7 @@ static const struct trap_backend *probe_classify(struct thread *t, char *err, si
 			snprintf(err, errlen, "probe: reading the stub's trap frame: %s", strerror(-r));
 			return NULL;
 		}
+		t->dom->guest_xcr0 = (t->regs.r13 << 32) | (uint32_t)t->regs.r12;
 		if (tr.kind == TRAP_SYSCALL)
 			return &trap_backend_ring0;
 		if (tr.kind == TRAP_EXCEPTION && tr.vector == 14 && t->regs.rip == KERN_STUB)
@@ -302,8 +303,10 @@ static const struct trap_backend *probe_classify(struct thread *t, char *err, si
 	if (run->exit_reason == KVM_EXIT_SHUTDOWN) {
 		struct kvm_regs k;
 		int r = vcpu_get_regs(&t->vcpu, &k);
-		if (!r && k.rip == KERN_STUB)
+		if (!r && k.rip == KERN_STUB) {
+			t->dom->guest_xcr0 = (k.r13 << 32) | (uint32_t)k.r12;
 			return &trap_backend_pvm;
+		}
 		snprintf(err, errlen, "probe: a guest syscall shut the vCPU down at RIP %#llx (not at LSTAR): "
 			 "no trap backend fits this host", r ? 0ULL : (unsigned long long)k.rip);
 		return NULL;
@@ -315,7 +318,10 @@ static const struct trap_backend *probe_classify(struct thread *t, char *err, si
 
 const struct trap_backend *trap_probe(struct domain *d, struct thread *t, char *err, size_t errlen)
 {
-	static const uint8_t code[] = { 0x0f, 0x05, 0x0f, 0x0b }; /* syscall; ud2 */
+	/* xor ecx,ecx; xgetbv; mov r12,rax; mov r13,rdx; mov eax,39; syscall; ud2:
+	 * the XCR0 the guest's code sees comes back in r12/r13. */
+	static const uint8_t code[] = { 0x31, 0xc9, 0x0f, 0x01, 0xd0, 0x49, 0x89, 0xc4, 0x49, 0x89, 0xd5,
+					0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0f, 0x0b };
 	gpa_t f = frames_alloc(&d->frames, false, false);
 	if (f == FRAME_NONE || pt_map(&dom_mm(d)->pt, PROBE_VA, f, PAGE_SIZE, PTE_P | PTE_U | PTE_A, false)) {
 		snprintf(err, errlen, "probe: out of guest memory");
