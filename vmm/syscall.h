@@ -55,6 +55,7 @@ extern const struct syscall_desc sys_net_table[];
 extern const struct syscall_desc sys_epoll_table[];
 extern const struct syscall_desc sys_evfd_table[];
 extern const struct syscall_desc sys_sched_table[];
+extern const struct syscall_desc sys_xattr_table[];
 
 void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */

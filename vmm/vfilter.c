@@ -51,6 +51,8 @@ static const char *const allowed[] = {
 	"faccessat", "faccessat2", "umask", "fadvise64", "getcwd", "chdir", "fchdir", "ioctl",
 	"pipe", "pipe2", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "poll",
 	"ppoll", "select", "pselect6", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+	"getxattr", "fgetxattr", "listxattr", "flistxattr", "setxattr", "fsetxattr", "removexattr",
+	"fremovexattr",
 	/* sockets */
 	"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "shutdown",
 	"getsockname", "getpeername", "getsockopt", "setsockopt", "sendmsg", "recvmsg", "sendto",

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -42,6 +42,27 @@ else
 $(diff "$SCRATCH/fscalls.nout" "$OUT" | head -n 12)
 $(last_output)"
 fi
+
+# compare_in_dir NAME: as fscalls, tests/guest/NAME run natively and in a domain, each in a
+# writable directory of its own, its output compared line by line.
+compare_in_dir() {
+	local name=$1 dn=$SCRATCH/$1-native dp=$SCRATCH/$1-pdvm nrc
+	domain_dir "$dn" "$dp"
+	run_native -- "$GUEST/$name" "$dn"
+	cp "$OUT" "$SCRATCH/$name.nout"
+	nrc=$RC
+	run_pdvm --writable "$dp" -- "$GUEST/$name" "$dp"
+	if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/$name.nout" "$OUT"; then
+		pass "$name"
+	else
+		fail "$name" "native exit $nrc, pdvm exit $RC
+$(diff "$SCRATCH/$name.nout" "$OUT" | head -n 12)
+$(last_output)"
+	fi
+}
+
+# Extended attributes: reads, writes in the writable tree, the errors.
+compare_in_dir xattr
 
 W=$SCRATCH/fileio
 domain_dir "$W"
