@@ -46,7 +46,7 @@ static int get_signals(struct sread *r, struct snap_ctx *c) { return snap_get_si
 static int get_vdso(struct sread *r, struct snap_ctx *c) { return snap_get_vdso(r, c->d); }
 static int get_shmaps(struct sread *r, struct snap_ctx *c)
 {
-	return snap_get_shmaps(r, c->d, c->dry, c->err, c->errlen);
+	return snap_get_shmaps(r, c->d, c->rs, c->version, c->dry, c->err, c->errlen);
 }
 static int get_procs(struct sread *r, struct snap_ctx *c)
 {
@@ -61,6 +61,8 @@ static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode;
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
  *   vcpus   2: each thread's name, parent-death signal, nice value and policy
+ *   files   2: memfds (name, mode, seals, contents)
+ *   shmaps  2: the memfd description a mapping writes back to
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -73,14 +75,14 @@ const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
 	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
-	{ "files",   1,  1,  true,    true,   NULL,          put_files,   get_files },
+	{ "files",   1,  2,  true,    true,   NULL,          put_files,   get_files },
 	{ "vcpus",   1,  2,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no
 	 * shared mappings. Required all the same: restoring without them
 	 * would drop signals, stop the guest's clock or lose writes. */
 	{ "signals", 1,  2,  true,    false,  NULL,          put_signals, get_signals },
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
-	{ "shmaps",  1,  1,  true,    false,  NULL,          put_shmaps,  get_shmaps },
+	{ "shmaps",  1,  2,  true,    false,  NULL,          put_shmaps,  get_shmaps },
 	{ "procs",   1,  2,  true,    false,  several_procs, put_procs,   get_procs },
 	{ "net",     1,  1,  true,    false,  own_netns,     put_net,     NULL },
 	/* snap_mem.c writes and reads these two itself. */

@@ -87,9 +87,25 @@ int snap_put_vdso(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_vdso(struct sread *r, struct domain *d);
 
 /* Section `shmaps` (optional): MAP_SHARED file mappings; restore reopens
- * each file read-write inside the root (after `files`). */
+ * each file read-write inside the root, or takes the memfd `files` made
+ * (after `files`). */
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
-int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+int snap_get_shmaps(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,
+		    char *err, size_t errlen);
+
+/* memfds inside `files` (snapshot/snap_memfd.c): description k of v, its
+ * contents with the first description of the file, or a reference to that
+ * one; on restore v holds the descriptions made so far. */
+int snap_put_memfd(struct ofd **v, int k, struct sbuf *b, char *err, size_t errlen);
+int snap_get_memfd(struct sread *r, struct domain *d, struct ofd **v, uint32_t k, int flags, struct ofd **out,
+		   char *err, size_t errlen);
+/* Which memfd description of v a shared mapping's host fd writes back to:
+ * its index, SNAP_MEMFD_NONE (no memfd: a file of the root, by path) or
+ * SNAP_MEMFD_ORPHAN (a memfd no fd names any more: nothing can read what
+ * the mapping writes back, so a restore drops the write-back). */
+#define SNAP_MEMFD_NONE   UINT32_MAX
+#define SNAP_MEMFD_ORPHAN (UINT32_MAX - 1)
+uint32_t snap_memfd_ref(struct ofd **v, int n, int fd);
 
 /* One address space's map inside the `mm` and `procs` sections: page-table
  * root and bookkeeping, VMAs, heap and stack bounds (frames are global). */

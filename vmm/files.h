@@ -27,6 +27,7 @@ enum ofd_kind {
 	OFD_EPOLL,      /* a host epoll instance (priv: struct epset) */
 	OFD_EVENTFD,    /* a host eventfd (aux: EFD_SEMAPHORE) */
 	OFD_TIMERFD,    /* a host timerfd (aux: its clock) */
+	OFD_MEMFD,      /* a host memfd (memfd_create; vmm/memfd.c) */
 };
 
 /* An open file description: shared by dup'ed fds, refcounted so a thread

@@ -12,6 +12,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "memfd.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -175,10 +176,14 @@ static long sys_fcntl(struct thread *t, const uint64_t a[6])
 			ofd_put(ref);
 		}
 		return ret;
+	case F_ADD_SEALS:
+		/* Not where a shared mapping would lose its write-back (memfd.c). */
+		if ((r = memfd_add_seals_check(d, o, (unsigned int)a[2])))
+			return r;
+		/* fall through */
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:
 	case F_GET_SEALS:
-	case F_ADD_SEALS:
 		/* Integer arguments only: safe to pass through. */
 		r = fcntl(o->hostfd, cmd, (int)a[2]);
 		return r < 0 ? -errno : r;

@@ -14,6 +14,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "memfd.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -64,7 +65,8 @@ static long do_open(struct thread *t, int dirfd, uint64_t upath, int flags, mode
 	if (hfd < 0)
 		return hfd;
 	fl = open_flags_clean(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-	o = ofd_new(hfd, fl, OFD_FILE, g);
+	/* /proc/self/fd/N of a memfd opens a new description of the memfd. */
+	o = ofd_new(hfd, fl, path_magic_fd(g) >= 0 && memfd_is(hfd) ? OFD_MEMFD : OFD_FILE, g);
 	if (!o)
 		return -ENOMEM;
 	return fd_install(d, o, 0, flags & O_CLOEXEC);

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "domain.h"
 #include "files.h"
+#include "memfd.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -69,6 +72,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		return -ENOMEM; /* no hugetlbfs pool, as on a default Linux */
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	int hostfd = -1, accmode = -1;
+	bool maywrite = true;
 	if (!(flags & MAP_ANONYMOUS)) {
 		hostfd = files_host_fd(d, fd);
 		if (hostfd < 0)
@@ -83,6 +87,14 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 			return -EACCES;
 		if (len > UINT64_MAX - off)
 			return -EOVERFLOW;
+		/* A memfd sealed against writing: no writable shared mapping,
+		 * and a read-only one never writes back. */
+		int e = type != MAP_PRIVATE ? memfd_mmap_check(hostfd, prot & PROT_WRITE, &maywrite) : 0;
+		if (e)
+			return e;
+		struct statfs sfs;
+		if (fstatfs(hostfd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
+			return -ENOMEM; /* a huge page file (MFD_HUGETLB): no pool, as for MAP_HUGETLB */
 	}
 	long r = mm_map(d, addr, len, prot, flags);
 	if (r < 0 || hostfd < 0)
@@ -91,7 +103,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	long f = fill_from_file(d, (gva_t)r, PAGE_ALIGN(len), hostfd, off);
 	/* Shared and writable through its fd: the file gets the guest's
 	 * changes back (msync, munmap, exit). */
-	if (!f && type != MAP_PRIVATE && accmode == O_RDWR)
+	if (!f && type != MAP_PRIVATE && accmode == O_RDWR && maywrite)
 		f = shmap_add(d, (gva_t)r, (gva_t)r + PAGE_ALIGN(len), hostfd, off, files_path(d, fd));
 	if (f < 0) {
 		mm_unmap(d, (gva_t)r, len);

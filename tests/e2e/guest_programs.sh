@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -65,6 +65,8 @@ $(last_output)"
 compare_in_dir xattr
 # copy_file_range, splice, tee and vmsplice: files, pipes, sockets, waits, the errors.
 compare_in_dir splice
+# memfd_create, seals, shared mappings of a memfd, /proc/self/fd.
+compare_in_dir memfd
 
 W=$SCRATCH/fileio
 domain_dir "$W"

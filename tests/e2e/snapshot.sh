@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" "$GUEST/filestate" /bin/busybox
+need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/memfdstate" /bin/busybox
 BB=/bin/busybox
 
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
@@ -504,6 +504,69 @@ $(tails "$d/restore.out" "$d/restore.err")"
 }
 echo "# ${SECONDS}s"
 foreign_dir
+
+# ---- memfds: their contents, seals, offsets and shared mappings across --stop and restore ------------
+memfds() {
+	local test=memfd-contents-seals-mappings d=$SCRATCH/memfd why=""
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$GUEST/memfdstate" 30 50
+	local natpid=$NATPID
+	start_run memfd "$d/run.out" "$d/run.err" -- "$GUEST/memfdstate" 30 50
+	local pid=$BGPID
+	if ! wait_sock memfd "$pid" || ! wait_lines "$d/run.out" 3 "$pid"; then
+		wait_pid "$pid"
+		wait "$natpid"
+		fail "$test" "the program did not get going (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		return
+	fi
+	snap --stop memfd "$d/img"
+	local src=$SRC
+	wait_pid "$pid"
+	if [ "$src" != 0 ] || [ "$WRC" != 0 ]; then
+		wait "$natpid"
+		fail "$test" "snapshot --stop exit $src, run exit $WRC
+$(tails "$SERR" "$d/run.out" "$d/run.err")"
+		return
+	fi
+	restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+	wait "$natpid"
+	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
+	[ "$RRC" = 0 ] || why="pdvm restore exited $RRC (want 0)"
+	[ "$(wc -l <"$d/run.out")" -lt 30 ] || why="${why:+$why
+}the snapshot came after the checks"
+	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" || why="${why:+$why
+}run+restore output differs from native:
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	if [ -z "$why" ]; then pass "$test"; else fail "$test" "$why
+$(tails "$d/restore.err")"; fi
+
+	# More memfd data than an image carries: the snapshot fails, saying why, and the domain goes on.
+	test=memfd-too-big-refused d=$SCRATCH/memfd-big why=""
+	mkdir -p "$d"
+	start_run memfdbig "$d/run.out" "$d/run.err" -- "$GUEST/memfdstate" 20 50 big
+	pid=$BGPID
+	if ! wait_sock memfdbig "$pid" || ! wait_lines "$d/run.out" 2 "$pid"; then
+		wait_pid "$pid"
+		fail "$test" "the program did not get going (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		return
+	fi
+	snap memfdbig "$d/img"
+	src=$SRC
+	wait_pid "$pid"
+	[ "$src" != 0 ] || why="the snapshot succeeded"
+	grep -q "memfd big: .*more than an image carries" "$SERR" || why="${why:+$why
+}the snapshot's error does not say why: $(head -c 300 "$SERR")"
+	[ "$WRC" = 0 ] && [ "$(tail -n 1 "$d/run.out")" = done ] || why="${why:+$why
+}the domain did not go on to its end (exit $WRC)"
+	[ ! -e "$d/img" ] || why="${why:+$why
+}an image was left behind"
+	if [ -z "$why" ]; then pass "$test"; else fail "$test" "$why
+$(tails "$d/run.out" "$d/run.err")"; fi
+}
+echo "# ${SECONDS}s"
+memfds
 
 echo "# ${SECONDS}s"
 finish

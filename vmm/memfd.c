@@ -1,0 +1,100 @@
+/* memfd.c: anonymous memory files — host memfds the domain owns, their seals against pdvm's shared mappings (which are copies written back, vmm/shmap.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "files.h"
+#include "memfd.h"
+
+#define F_SEALS_KNOWN (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
+
+bool memfd_is(int fd)
+{
+	char host[PATH_MAX];
+	struct stat st;
+
+	/* Only shmem and hugetlbfs files answer F_GET_SEALS; of those, only a
+	 * memfd is unlinked at the top of the internal mount. */
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0 &&
+	       fcntl(fd, F_GET_SEALS) >= 0 && host_fd_path(fd, host, sizeof(host)) == 0 &&
+	       !strncmp(host, "/memfd:", 7);
+}
+
+struct ofd *memfd_new(const char *name, unsigned int mfd_flags, int *err)
+{
+	char path[PATH_MAX];
+	int fd = memfd_create(name, mfd_flags | MFD_CLOEXEC);
+	struct ofd *o;
+
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	/* "/memfd:NAME (deleted)": what /proc/self/fd shows, as on Linux. */
+	if (host_fd_path(fd, path, sizeof(path)) < 0)
+		strcpy(path, "/memfd:");
+	o = ofd_new(fd, O_RDWR, OFD_MEMFD, path);
+	*err = o ? 0 : -ENOMEM;
+	return o;
+}
+
+int memfd_seals(int fd)
+{
+	int s = fcntl(fd, F_GET_SEALS);
+
+	return s < 0 ? 0 : s;
+}
+
+int memfd_mmap_check(int fd, bool writable, bool *maywrite)
+{
+	*maywrite = true;
+	if (!(memfd_seals(fd) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return 0;
+	if (writable)
+		return -EPERM;
+	*maywrite = false;
+	return 0;
+}
+
+/*
+ * Linux refuses F_SEAL_WRITE (EBUSY) while a shared mapping that may write
+ * the file exists. pdvm's host memfd has no mappings of its own — the
+ * guest's shared mapping is a copy in guest memory that shmap.c writes back
+ * with pwrite — so the host would accept the seal and the next write-back
+ * would fail. Any shared mapping of the file, in any address space of the
+ * domain, is such a mapping (shmap.c keeps only those that may write).
+ *
+ * F_SEAL_FUTURE_WRITE is where pdvm differs: Linux accepts it and lets the
+ * existing mappings go on writing, which a write-back by pwrite cannot do
+ * once the seal is there. pdvm answers EBUSY for it too while such a
+ * mapping exists, so a program learns at once instead of losing writes;
+ * sealed first and mapped after (the usual order), it behaves as on Linux.
+ */
+int memfd_add_seals_check(struct domain *d, struct ofd *o, unsigned int seals)
+{
+	int cur = fcntl(o->hostfd, F_GET_SEALS);
+	struct stat st, ms;
+
+	/* The host's own answers come first: EPERM for a read-only fd or a
+	 * sealed seal, EINVAL for unknown seals or a file with no seals. */
+	if (!(seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)) || (seals & ~F_SEALS_KNOWN) || cur < 0 ||
+	    (cur & F_SEAL_SEAL) || (o->flags & O_ACCMODE) == O_RDONLY)
+		return 0;
+	if (fstat(o->hostfd, &st))
+		return 0;
+	/* Sealing an executable file against exec seals it against writes
+	 * too (W^X; Linux 6.3 on), and the host checks the mappings first. */
+	if ((seals & F_SEAL_EXEC) && (st.st_mode & 0111))
+		seals |= F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+	if (!(seals & ~(unsigned int)cur & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return 0;
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		for (int i = 0; i < mm->nshmaps; i++)
+			if (fstat(mm->shmaps[i].fd, &ms) == 0 && ms.st_dev == st.st_dev && ms.st_ino == st.st_ino)
+				return -EBUSY;
+	return 0;
+}
