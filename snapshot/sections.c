@@ -61,7 +61,7 @@ static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode;
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
  *   vcpus   2: each thread's name, parent-death signal, nice value and policy
- *   files   2: memfds (name, mode, seals, contents)
+ *   files   2: memfds (name, mode, seals, contents) and pidfds
  *   shmaps  2: the memfd description a mapping writes back to
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)

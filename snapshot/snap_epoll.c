@@ -1,4 +1,4 @@
-/* snap_epoll.c: epoll sets, eventfds and timerfds in an image — read from the host's own fdinfo, rebuilt on restore once every description exists. */
+/* snap_epoll.c: epoll sets, eventfds, timerfds and pidfds in an image — read from the host's own fdinfo, rebuilt on restore once every description exists. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,6 +15,7 @@
 #include "vmm/domain.h"
 #include "vmm/epoll.h"
 #include "vmm/files.h"
+#include "vmm/pidfd.h"
 #include "snap_state.h"
 
 #define MAX_EP_ITEMS    (1 << 20)
@@ -284,4 +285,36 @@ void snap_epoll_release(struct snap_restore *rs)
 	free(rs->ep);
 	rs->ep = NULL;
 	rs->nep = rs->capep = 0;
+}
+
+/* ---- pidfds ---- */
+
+/* A pidfd names a pid of the domain's: the pid, and whether its process had
+ * exited (the pidfd polls readable) and been reaped (it names nothing).
+ * The processes come back with `procs`; a later exit finds the pidfd. */
+int snap_put_pidfd(struct ofd *o, struct sbuf *b)
+{
+	bool exited, reaped;
+	int pid = pidfd_target(o, &exited, &reaped);
+	if (pid < 0)
+		return pid;
+	sb_u32(b, (uint32_t)pid);
+	sb_u8(b, exited);
+	sb_u8(b, reaped);
+	return 0;
+}
+
+int snap_get_pidfd(struct sread *r, struct domain *d, int flags, struct ofd **out, char *err, size_t errlen)
+{
+	uint32_t pid = sr_u32(r);
+	uint8_t exited = sr_u8(r), reaped = sr_u8(r);
+	if (!r->bad && (pid == 0 || pid > 0x3fffffff || exited > 1 || reaped > 1))
+		sr_fail(r, "pidfd: pid or state out of range");
+	if (r->bad)
+		return -1;
+	int e;
+	*out = pidfd_new(d, (int)pid, flags & O_NONBLOCK, exited, reaped, &e);
+	if (!*out)
+		snprintf(err, errlen, "pidfd of process %u: %s", pid, strerror(-e));
+	return *out ? 0 : e;
 }

@@ -113,7 +113,7 @@ out:
 enum img_ofd_kind {
 	IMG_OFD_FILE = 0, IMG_OFD_STDIO = 1, IMG_OFD_PIPE = 2, IMG_OFD_SOCKET = 3,
 	IMG_OFD_EPOLL = 5, IMG_OFD_EVENTFD = 6, IMG_OFD_TIMERFD = 7,
-	IMG_OFD_MEMFD = 8,      /* files 2 */
+	IMG_OFD_MEMFD = 8, IMG_OFD_PIDFD = 9,  /* files 2 */
 };
 
 static uint32_t img_kind(enum ofd_kind k)
@@ -127,6 +127,7 @@ static uint32_t img_kind(enum ofd_kind k)
 	case OFD_EVENTFD: return IMG_OFD_EVENTFD;
 	case OFD_TIMERFD: return IMG_OFD_TIMERFD;
 	case OFD_MEMFD: return IMG_OFD_MEMFD;
+	case OFD_PIDFD: return IMG_OFD_PIDFD;
 	case OFD_OTHER: break;
 	}
 	return UINT32_MAX; /* refused before it is written */
@@ -200,6 +201,8 @@ static int put_ofd(struct domain *d, const struct snap_freeze *fz, struct ofd **
 		return snap_put_anon(d, v, n, k, b, err, errlen);
 	case OFD_MEMFD:
 		return snap_put_memfd(v, k, b, err, errlen);
+	case OFD_PIDFD:
+		return snap_put_pidfd(o, b);
 	default:
 		snprintf(err, errlen, "%s: this kind of open file cannot be checkpointed yet", o->path);
 		return -EOPNOTSUPP;
@@ -516,6 +519,9 @@ int snap_get_files(struct sread *r, struct domain *d, struct snap_restore *rs, b
 			break;
 		case IMG_OFD_MEMFD:
 			ret = snap_get_memfd(r, d, v, k, flags, &v[k], err, errlen);
+			break;
+		case IMG_OFD_PIDFD:
+			ret = snap_get_pidfd(r, d, flags, &v[k], err, errlen);
 			break;
 		default:
 			sr_fail(r, "unknown kind of open file");

@@ -139,6 +139,9 @@ int snap_put_anon(struct domain *d, struct ofd **v, int n, int k, struct sbuf *b
 int snap_get_anon(struct sread *r, struct snap_restore *rs, enum ofd_kind kind, int flags, struct ofd **out,
 		  const char *desc);
 int snap_epoll_finish(struct snap_restore *rs, struct ofd **v, uint32_t n, bool ok, char *err, size_t errlen);
+/* pidfds (files 2): the pid and whether its process exited, was reaped. */
+int snap_put_pidfd(struct ofd *o, struct sbuf *b);
+int snap_get_pidfd(struct sread *r, struct domain *d, int flags, struct ofd **out, char *err, size_t errlen);
 /* Drops the registrations a load left (snap_epoll_finish does). */
 void snap_epoll_release(struct snap_restore *rs);
 /* A running domain's socket whose queue a snapshot moved into its restart

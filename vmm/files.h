@@ -28,6 +28,7 @@ enum ofd_kind {
 	OFD_EVENTFD,    /* a host eventfd (aux: EFD_SEMAPHORE) */
 	OFD_TIMERFD,    /* a host timerfd (aux: its clock) */
 	OFD_MEMFD,      /* a host memfd (memfd_create; vmm/memfd.c) */
+	OFD_PIDFD,      /* a guest process's fd (priv: vmm/pidfd.c) */
 };
 
 /* An open file description: shared by dup'ed fds, refcounted so a thread

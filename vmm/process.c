@@ -7,6 +7,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "pidfd.h"
 #include "procfs.h"
 #include "process.h"
 
@@ -50,6 +51,7 @@ struct process *proc_find(struct domain *d, int pid)
 
 void proc_free(struct domain *d, struct process *p)
 {
+	pidfd_reaped(d, p->pid);
 	for (int i = 0; i < MAX_PROCS; i++)
 		if (d->procs[i] == p)
 			d->procs[i] = NULL;
@@ -155,6 +157,7 @@ void proc_last_thread_gone(struct process *p)
 			proc_free(d, c);
 	}
 	p->zombie = true;
+	pidfd_exited(d, p->pid);
 	if (notify_parent(p)) {
 		proc_free(d, p);
 		if (proc_current == p)

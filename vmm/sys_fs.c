@@ -189,6 +189,11 @@ static int fd_link_text(struct domain *d, int fd, char *out, size_t len)
 
 	if (!o)
 		return -ENOENT;
+	if (o->kind == OFD_PIDFD) {
+		/* Its host fd is an epoll set (pidfd.c); Linux shows this. */
+		snprintf(out, len, "%s", o->path);
+		return 0;
+	}
 	r = host_fd_path(o->hostfd, host, sizeof(host));
 	if (r < 0)
 		return r;

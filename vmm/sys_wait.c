@@ -1,5 +1,6 @@
 /* sys_wait.c: wait4 and waitid — reaping zombie children. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "files.h"
+#include "pidfd.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -113,10 +116,29 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 	if (!(options & (KWEXITED | KWUNTRACED | KWCONTINUED)))
 		return -EINVAL;
 	int which;
+	bool pidfd_nb = false;
 	switch (idtype) {
 	case P_ALL: which = WHICH_ALL; break;
 	case P_PID: which = WHICH_PID; if (id <= 0) return -EINVAL; break;
 	case P_PGID: which = WHICH_PGID; if (id < 0) return -EINVAL; if (!id) id = t->proc->pgid; break;
+	case P_PIDFD: {
+		/* The pidfd's process; a non-blocking pidfd waits as WNOHANG
+		 * and says EAGAIN where that finds nothing (Linux 5.10). */
+		struct ofd *o = id < 0 ? NULL : fd_peek(d, id);
+		bool exited, reaped;
+		if (id < 0)
+			return -EINVAL;
+		if (!o)
+			return -EBADF;
+		if ((id = pidfd_target(o, &exited, &reaped)) < 0)
+			return id;
+		if (reaped)
+			return -ECHILD;
+		pidfd_nb = (o->flags & O_NONBLOCK) && !(options & KWNOHANG);
+		options |= pidfd_nb ? KWNOHANG : 0;
+		which = WHICH_PID;
+		break;
+	}
 	default: return -EINVAL;
 	}
 	long ret = 0;
@@ -141,6 +163,8 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 		memcpy(i.raw + 8, &st, sizeof(st));
 	} else if (ret < 0) {
 		return ret;
+	} else if (pidfd_nb) {
+		return -EAGAIN;
 	}
 	if ((a[2] && copy_to_user(d, a[2], &i, sizeof(i))) || put_rusage(d, a[4]))
 		return -EFAULT;

@@ -20,7 +20,7 @@ void syscall_init(void)
 		sys_poll_table, sys_signal_table, sys_timer_table, sys_proc_table, sys_net_table,
 		sys_epoll_table, sys_evfd_table, sys_fs_table, sys_fd_table, sys_fork_table,
 		sys_exec_table, sys_wait_table, sys_sched_table, sys_xattr_table, sys_splice_table,
-		sys_memfd_table,
+		sys_memfd_table, sys_pidfd_table,
 	};
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
 		for (const struct syscall_desc *s = families[f]; s->nr >= 0; s++)

@@ -58,6 +58,7 @@ extern const struct syscall_desc sys_sched_table[];
 extern const struct syscall_desc sys_xattr_table[];
 extern const struct syscall_desc sys_splice_table[];
 extern const struct syscall_desc sys_memfd_table[];
+extern const struct syscall_desc sys_pidfd_table[];
 
 void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */

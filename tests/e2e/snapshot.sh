@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/memfdstate" /bin/busybox
+need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/anonstate" /bin/busybox
 BB=/bin/busybox
 
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
@@ -505,13 +505,13 @@ $(tails "$d/restore.out" "$d/restore.err")"
 echo "# ${SECONDS}s"
 foreign_dir
 
-# ---- memfds: their contents, seals, offsets and shared mappings across --stop and restore ------------
+# ---- memfds (contents, seals, offsets, shared mappings) and pidfds across --stop and restore -----------
 memfds() {
-	local test=memfd-contents-seals-mappings d=$SCRATCH/memfd why=""
+	local test=memfd-pidfd-state d=$SCRATCH/memfd why=""
 	mkdir -p "$d"
-	native_bg "$d/native.out" "$GUEST/memfdstate" 30 50
+	native_bg "$d/native.out" "$GUEST/anonstate" 30 50
 	local natpid=$NATPID
-	start_run memfd "$d/run.out" "$d/run.err" -- "$GUEST/memfdstate" 30 50
+	start_run memfd "$d/run.out" "$d/run.err" -- "$GUEST/anonstate" 30 50
 	local pid=$BGPID
 	if ! wait_sock memfd "$pid" || ! wait_lines "$d/run.out" 3 "$pid"; then
 		wait_pid "$pid"
@@ -533,7 +533,7 @@ $(tails "$SERR" "$d/run.out" "$d/run.err")"
 	wait "$natpid"
 	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
 	[ "$RRC" = 0 ] || why="pdvm restore exited $RRC (want 0)"
-	[ "$(wc -l <"$d/run.out")" -lt 30 ] || why="${why:+$why
+	[ "$(wc -l <"$d/run.out")" -lt 31 ] || why="${why:+$why
 }the snapshot came after the checks"
 	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" || why="${why:+$why
 }run+restore output differs from native:
@@ -544,7 +544,7 @@ $(tails "$d/restore.err")"; fi
 	# More memfd data than an image carries: the snapshot fails, saying why, and the domain goes on.
 	test=memfd-too-big-refused d=$SCRATCH/memfd-big why=""
 	mkdir -p "$d"
-	start_run memfdbig "$d/run.out" "$d/run.err" -- "$GUEST/memfdstate" 20 50 big
+	start_run memfdbig "$d/run.out" "$d/run.err" -- "$GUEST/anonstate" 20 50 big
 	pid=$BGPID
 	if ! wait_sock memfdbig "$pid" || ! wait_lines "$d/run.out" 2 "$pid"; then
 		wait_pid "$pid"

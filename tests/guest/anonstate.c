@@ -1,13 +1,21 @@
-/* memfdstate.c: memfds across a snapshot — contents with a hole, seals, offsets, a second description, a shared mapping with its fd and one without — deterministic output for snapshot/restore tests. */
+/* anonstate.c: memfds and pidfds across a snapshot — memfd contents with a hole, seals, offsets, a second description, a shared mapping with its fd and one without; pidfds of a running child, a zombie and a reaped child — deterministic output for snapshot/restore tests. */
 #include "guest.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 /*
- * Usage: memfdstate N PERIOD_MS [big]
+ * Usage: anonstate N PERIOD_MS [big]
  *
  * Sets up, then prints "ready" and "tick i" N times, PERIOD_MS apart (a
  * snapshot is taken among them), then checks what a restore must have kept
@@ -18,7 +26,10 @@
  *   c: "mapped", 16 KiB, shared mapping m written before the snapshot and
  *      after it (write-back goes on), fd kept;
  *   o: "orphan", a shared mapping whose fd was closed at once;
- *   e: "noexec", made with MFD_NOEXEC_SEAL.
+ *   e: "noexec", made with MFD_NOEXEC_SEAL;
+ *   rf: a non-blocking pidfd of a child blocked reading a pipe, in an epoll
+ *      set; it is signalled after the restore;
+ *   zf: a pidfd of a child that exited (a zombie); qf: of one reaped.
  * "big" adds a 160 MiB memfd of data: more than an image carries.
  */
 
@@ -63,6 +74,40 @@ static void show(const char *what, long r)
 		printf("%s: %ld\n", what, r);
 }
 
+static long readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	int r = poll(&p, 1, ms);
+	return r < 0 ? r : (p.revents & POLLIN) != 0;
+}
+
+static void show_wait(const char *what, int fd, int options)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	long r = waitid(P_PIDFD, (id_t)fd, &si, options);
+	if (r < 0)
+		printf("%s: %s\n", what, errname(errno));
+	else
+		printf("%s: %ld code %d status %d\n", what, r, si.si_code, si.si_status);
+}
+
+static pid_t child_on_pipe(int *w)
+{
+	int p[2];
+	if (pipe(p))
+		exit(2);
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		close(p[1]);
+		_exit(read(p[0], &b, 1) == 1 ? b : 7);
+	}
+	close(p[0]);
+	*w = p[1];
+	return c;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -97,6 +142,22 @@ int main(int argc, char **argv)
 		int big = memfd_create("big", 0);
 		fill(big, 0, 160 * MIB);
 	}
+	int rw, zw, qw;
+	pid_t rc = child_on_pipe(&rw);
+	int rf = (int)syscall(SYS_pidfd_open, rc, O_NONBLOCK);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 7 }, out;
+	epoll_ctl(ep, EPOLL_CTL_ADD, rf, &ev);
+	pid_t zc = child_on_pipe(&zw);
+	int zf = (int)syscall(SYS_pidfd_open, zc, 0);
+	if (write(zw, "\x03", 1) != 1 || readable(zf, 10000) != 1)
+		return 1;
+	pid_t qc = child_on_pipe(&qw);
+	int qf = (int)syscall(SYS_pidfd_open, qc, 0);
+	close(qw);
+	siginfo_t si;
+	if (waitid(P_PIDFD, (id_t)qf, &si, WEXITED))
+		return 1;
 	printf("ready\n");
 	fflush(stdout);
 	for (int i = 1; i <= n; i++) {
@@ -135,6 +196,22 @@ int main(int argc, char **argv)
 	fstat(e, &st);
 	show("noexec mode", st.st_mode & 07777);
 	show("noexec seals", fcntl(e, F_GET_SEALS));
+	show("running child: readable", readable(rf, 0));
+	show("running child: in the epoll set", epoll_wait(ep, &out, 1, 0));
+	show_wait("running child: waitid, non-blocking pidfd", rf, WEXITED);
+	show("running child: status flags", fcntl(rf, F_GETFL));
+	show("running child: SIGTERM", syscall(SYS_pidfd_send_signal, rf, SIGTERM, NULL, 0));
+	show("running child: readable at its exit", readable(rf, 10000));
+	show("running child: in the epoll set at its exit", epoll_wait(ep, &out, 1, 10000));
+	show("running child: epoll data", (long)out.data.u64);
+	show_wait("running child: waitid", rf, WEXITED);
+	show("zombie: readable", readable(zf, 0));
+	show("zombie: signal 0", syscall(SYS_pidfd_send_signal, zf, 0, NULL, 0));
+	show_wait("zombie: waitid", zf, WEXITED);
+	show("zombie: signal 0 once reaped", syscall(SYS_pidfd_send_signal, zf, 0, NULL, 0));
+	show("reaped: readable", readable(qf, 0));
+	show("reaped: signal 0", syscall(SYS_pidfd_send_signal, qf, 0, NULL, 0));
+	show_wait("reaped: waitid", qf, WEXITED);
 	printf("done\n");
 	return 0;
 }
