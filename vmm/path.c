@@ -140,6 +140,56 @@ static int dir_guest_path(struct files *f, int fd, char *out, size_t len)
 	return host_to_guest(f, host, out, len);
 }
 
+static int parse_fdnum(const char *s)
+{
+	long n = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || n > FD_LIMIT_MAX)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	return n > FD_LIMIT_MAX ? -1 : (int)n;
+}
+
+static const char *const magic_pre[] = { "/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/" };
+
+/* /dev/fd/N/REST (and /proc/self/fd/N/REST): the magic link of directory
+ * fd N walked through, as Linux does (a script run by execveat on a
+ * directory fd is named so): g becomes the directory's guest path and REST;
+ * ENOTDIR when fd N is no directory, ENOENT when it is not open. */
+static int magic_dir(struct domain *d, char *g, size_t len)
+{
+	char dir[PATH_MAX * 2], num[16];
+	for (size_t i = 0; i < ARRAY_SIZE(magic_pre); i++) {
+		size_t l = strlen(magic_pre[i]);
+		const char *slash = strncmp(g, magic_pre[i], l) ? NULL : strchr(g + l, '/');
+		if (!slash || (size_t)(slash - g - l) >= sizeof(num))
+			continue;
+		memcpy(num, g + l, (size_t)(slash - g - l));
+		num[slash - g - l] = '\0';
+		int n = parse_fdnum(num);
+		if (n < 0)
+			continue;
+		struct ofd *o = fd_peek(d, n);
+		if (!o)
+			return -ENOENT;
+		int r = dir_guest_path(proc_cur(d)->files, o->hostfd, dir, sizeof(dir));
+		if (r < 0)
+			return r;
+		if (strlen(dir) + strlen(slash) >= len)
+			return -ENAMETOOLONG;
+		size_t dl = strlen(dir);
+		const char *rest = slash + (dir[dl - 1] == '/'); /* the root "/" */
+		memmove(g + dl, rest, strlen(rest) + 1);
+		memcpy(g, dir, dl);
+		return 0;
+	}
+	return 0;
+}
+
 int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen)
 {
 	struct files *f = proc_cur(d)->files;
@@ -150,7 +200,7 @@ int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_
 		if (plen >= outlen)
 			return -ENAMETOOLONG;
 		memcpy(out, path, plen + 1);
-		return 0;
+		return magic_dir(d, out, outlen);
 	}
 	if (dirfd == AT_FDCWD) {
 		basefd = f->cwdfd;
@@ -172,21 +222,7 @@ int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_
 	if (out[blen - 1] != '/')
 		out[blen++] = '/';
 	memcpy(out + blen, path, plen + 1);
-	return 0;
-}
-
-static int parse_fdnum(const char *s)
-{
-	long n = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || n > FD_LIMIT_MAX)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	return n > FD_LIMIT_MAX ? -1 : (int)n;
+	return magic_dir(d, out, outlen);
 }
 
 /* /proc/self/exe names the guest's program, not the VMM: rewrites g. */
@@ -199,17 +235,15 @@ static void exe_alias(struct files *f, char *g, size_t len)
 
 int path_magic_fd(const char *g)
 {
-	static const char *const pre[] = { "/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/" };
-
 	if (!strcmp(g, "/dev/stdin"))
 		return 0;
 	if (!strcmp(g, "/dev/stdout"))
 		return 1;
 	if (!strcmp(g, "/dev/stderr"))
 		return 2;
-	for (size_t i = 0; i < ARRAY_SIZE(pre); i++)
-		if (!strncmp(g, pre[i], strlen(pre[i])))
-			return parse_fdnum(g + strlen(pre[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(magic_pre); i++)
+		if (!strncmp(g, magic_pre[i], strlen(magic_pre[i])))
+			return parse_fdnum(g + strlen(magic_pre[i]));
 	return -1;
 }
 

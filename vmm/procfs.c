@@ -63,8 +63,17 @@ static void tb_nulstrings(struct tbuf *b, char *const *v)
 	/* vsnprintf counts the NUL of "%c" with 0: a byte each time. */
 }
 
+/* The process's name, as /proc/PID shows it: its first thread's (exec and
+ * PR_SET_NAME set it; execveat by fd names it after the file), else the
+ * program's basename. */
 static const char *comm_of(struct domain *d)
 {
+	static __thread char comm[TASK_COMM_LEN];
+	struct thread *leader = thread_find(d, proc_cur(d)->pid);
+	if (leader) {
+		thread_get_comm(leader, comm);
+		return comm;
+	}
 	const char *p = proc_cur(d)->files && proc_cur(d)->files->exe ? proc_cur(d)->files->exe :
 			d->spec && d->spec->program ? d->spec->program : "";
 	const char *s = strrchr(p, '/');

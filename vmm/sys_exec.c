@@ -74,19 +74,59 @@ static int strv_from_user(struct domain *d, gva_t uv, struct strv *s)
 	return 0;
 }
 
-/* Opens an executable inside the root: -EACCES unless a regular file with
- * an execute bit. *gpath gets the absolute guest path. */
-static int open_exec(struct domain *d, const char *path, char *gpath)
+/* -EACCES unless host fd `fd` (taken over) is a regular file with an
+ * execute bit; else fd. */
+static int exec_file_ok(int fd)
 {
-	int fd = path_open(d, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, gpath);
-	if (fd < 0)
-		return fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))) {
 		close(fd);
 		return -EACCES;
 	}
 	return fd;
+}
+
+/* Opens an executable inside the root, relative to dirfd (AT_FDCWD: the
+ * cwd); nofollow: not through a final symlink (ELOOP). *gpath gets the
+ * absolute guest path. */
+static int open_exec_at(struct domain *d, int dirfd, const char *path, bool nofollow, char *gpath)
+{
+	return exec_file_ok(path_open(d, dirfd, path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0, gpath));
+}
+
+static int open_exec(struct domain *d, const char *path, char *gpath)
+{
+	return open_exec_at(d, AT_FDCWD, path, false, gpath);
+}
+
+/* The guest path of the file open on host fd `fd` into gpath (2 * PATH_MAX
+ * bytes): inside the root, or the kernel's text for what is in no tree (a
+ * memfd); left as it is when neither. */
+static void exe_path(struct domain *d, int fd, char *gpath)
+{
+	char host[PATH_MAX];
+	if (host_fd_path(fd, host, sizeof(host)) < 0)
+		return;
+	if (host_to_guest(proc_cur(d)->files, host, gpath, 2 * PATH_MAX) < 0 && !strncmp(host, "/memfd:", 7))
+		snprintf(gpath, 2 * PATH_MAX, "%s", host);
+}
+
+/* The name of the file host fd `fd` has in its directory (a memfd's is
+ * "memfd:NAME"), as Linux takes a task's name from the file's dentry. */
+static void file_name(int fd, char *out, size_t len)
+{
+	char host[PATH_MAX];
+	const char *del = " (deleted)";
+	struct stat st;
+	if (host_fd_path(fd, host, sizeof(host)) < 0) {
+		snprintf(out, len, "%d", fd);
+		return;
+	}
+	size_t n = strlen(host), k = strlen(del);
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0 && n >= k && !strcmp(host + n - k, del))
+		host[n - k] = 0;
+	const char *b = strrchr(host, '/');
+	snprintf(out, len, "%s", b ? b + 1 : host);
 }
 
 /* "#!interp [arg]": the interpreter and its argument, as binfmt_script
@@ -166,16 +206,24 @@ static void exec_reset(struct thread *t)
 	p->execed = true;
 }
 
-static long do_execve(struct thread *t, const char *path, struct strv *argv, struct strv *envp)
+/* How an exec was asked for (execveat naming the file by an fd). */
+#define EXEC_BY_FD      1       /* AT_EMPTY_PATH: the name is the file's own */
+#define EXEC_NO_SCRIPT  2       /* path is /dev/fd/N... of a close-on-exec fd */
+
+/* Runs the program open on host fd `fd` (taken over), whose absolute guest
+ * path is gpath (a 2 * PATH_MAX buffer; becomes /proc/self/exe), asked for
+ * as `path` (AT_EXECFN, a script's argument). */
+static long do_execve(struct thread *t, int fd, char *gpath, const char *path, int how, struct strv *argv,
+		      struct strv *envp)
 {
 	struct domain *d = t->dom;
 	struct process *p = t->proc;
-	static __thread char gpath[2 * 4096], ipath[2 * 4096], interp[256], iarg[256];
+	static __thread char ipath[2 * 4096], interp[256], iarg[256], comm[256];
 	char err[512] = "";
-	int fd = open_exec(d, path, gpath);
-	if (fd < 0)
-		return fd;
 	int sb = parse_shebang(fd, interp, sizeof(interp), iarg, sizeof(iarg));
+	if (sb > 0 && (how & EXEC_NO_SCRIPT))
+		sb = -ENOENT;   /* the interpreter could not open /dev/fd/N (Linux's
+				 * BINPRM_FLAGS_PATH_INACCESSIBLE) */
 	if (sb < 0) {
 		close(fd);
 		return sb;
@@ -202,7 +250,7 @@ static long do_execve(struct thread *t, const char *path, struct strv *argv, str
 			return r;
 		}
 		argv = &nargv;
-		snprintf(gpath, sizeof(gpath), "%s", ipath);
+		snprintf(gpath, 2 * 4096, "%s", ipath);
 		char probe[4];
 		if (pread(fd, probe, 2, 0) == 2 && probe[0] == '#' && probe[1] == '!') {
 			close(fd);
@@ -210,6 +258,18 @@ static long do_execve(struct thread *t, const char *path, struct strv *argv, str
 			return -ENOEXEC; /* one level of interpreter is enough here */
 		}
 	}
+	/* The name the new program runs under: the basename of what was
+	 * asked for, or with AT_EMPTY_PATH the name of the file that runs
+	 * (Linux 6.14's comm_from_dentry; a script's interpreter). */
+	if (how & EXEC_BY_FD) {
+		file_name(fd, comm, sizeof(comm));
+	} else {
+		const char *name = sb ? execfn : gpath, *b = strrchr(name, '/');
+		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN - 1, b ? b + 1 : name);
+	}
+	/* /proc/self/exe is the file that runs, symlinks resolved (a memfd:
+	 * /memfd:NAME (deleted)), as Linux's d_path of it. */
+	exe_path(d, fd, gpath);
 	if (p->nthreads > 1)
 		exec_kill_others(t);
 	struct mm *old = p->mm, *nm = mm_new(d);
@@ -242,7 +302,7 @@ static long do_execve(struct thread *t, const char *path, struct strv *argv, str
 	free(p->files->exe);
 	p->files->exe = strdup(gpath);
 	exec_reset(t);
-	thread_set_comm(t, sb ? execfn : gpath);
+	thread_set_comm(t, comm);
 	regs.rflags = 0x202;
 	t->regs = regs;
 	t->regs_dirty = true;
@@ -252,19 +312,57 @@ static long do_execve(struct thread *t, const char *path, struct strv *argv, str
 	return 0;
 }
 
-static long sys_execve(struct thread *t, const uint64_t a[6])
+/* The program execveat names: the file of fd itself (AT_EMPTY_PATH and an
+ * empty path), or path relative to the directory fd (or the cwd). *how and
+ * execfn (PATH_MAX + 32 bytes) say how it was named: /dev/fd/N[/path] when
+ * through an fd, as Linux's bprm->filename. Returns a host fd or -errno. */
+static int open_exec_fd(struct domain *d, int dirfd, const char *path, int flags, char *gpath, char *execfn,
+			int *how)
+{
+	int fd;
+	*how = 0;
+	if (dirfd == AT_FDCWD || path[0] == '/') {
+		snprintf(execfn, PATH_MAX + 32, "%s", path);
+		return open_exec_at(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
+	}
+	if (path[0]) {
+		snprintf(execfn, PATH_MAX + 32, "/dev/fd/%d/%s", dirfd, path);
+		fd = open_exec_at(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
+	} else {
+		/* The fd's own file, opened again for reading (also from an
+		 * O_PATH fd, as fexecve does). */
+		struct ofd *o = fd_peek(d, dirfd);
+		snprintf(execfn, PATH_MAX + 32, "/dev/fd/%d", dirfd);
+		*how = EXEC_BY_FD;
+		if (!o)
+			return -EBADF;
+		fd = exec_file_ok(path_reopen(o->hostfd, O_RDONLY | O_CLOEXEC));
+		snprintf(gpath, 2 * PATH_MAX, "%s", execfn);    /* do_execve finds the file's */
+	}
+	if (fd_get_cloexec(d, dirfd) > 0)
+		*how |= EXEC_NO_SCRIPT;
+	return fd;
+}
+
+/* execve, and execveat: dirfd, flags (-1: execve's). */
+static long exec_common(struct thread *t, int dirfd, uint64_t upath, uint64_t uargv, uint64_t uenvp, int flags)
 {
 	struct domain *d = t->dom;
-	static __thread char path[4096 + 1];
-	int r = path_from_user(d, a[0], path, false);
+	static __thread char path[4096 + 1], execfn[4096 + 32], gpath[2 * 4096];
+	int how = 0;
+	int r = path_from_user(d, upath, path, flags >= 0 && (flags & AT_EMPTY_PATH));
 	if (r < 0)
 		return r;
+	if (flags >= 0 && (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)))
+		return -EINVAL;
 	struct strv argv = { 0 }, envp = { 0 };
-	r = strv_from_user(d, a[1], &argv);
+	r = strv_from_user(d, uargv, &argv);
 	if (!r)
-		r = strv_from_user(d, a[2], &envp);
+		r = strv_from_user(d, uenvp, &envp);
 	if (!r)
-		r = (int)do_execve(t, path, &argv, &envp);
+		r = flags < 0 ? open_exec(d, path, gpath) : open_exec_fd(d, dirfd, path, flags, gpath, execfn, &how);
+	if (r >= 0)
+		r = (int)do_execve(t, r, gpath, flags < 0 ? path : execfn, how, &argv, &envp);
 	strv_free(&argv);
 	strv_free(&envp);
 	if (!r)
@@ -272,16 +370,14 @@ static long sys_execve(struct thread *t, const uint64_t a[6])
 	return r;
 }
 
+static long sys_execve(struct thread *t, const uint64_t a[6])
+{
+	return exec_common(t, AT_FDCWD, a[0], a[1], a[2], -1);
+}
+
 static long sys_execveat(struct thread *t, const uint64_t a[6])
 {
-	if (a[4] & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -EINVAL;
-	if ((int)a[0] != AT_FDCWD) {
-		dom_log(t->dom, "execveat with a directory fd: not supported (ENOSYS)");
-		return -ENOSYS;
-	}
-	uint64_t b[6] = { a[1], a[2], a[3], 0, 0, 0 };
-	return sys_execve(t, b);
+	return exec_common(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
 }
 
 const struct syscall_desc sys_exec_table[] = {

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -69,6 +69,8 @@ compare_in_dir splice
 compare_in_dir memfd
 # pidfd_open, pidfd_send_signal, waitid(P_PIDFD): readiness, zombies, scopes, the errors.
 compare_in_dir pidfd
+# execveat: a directory fd, AT_EMPTY_PATH (a memfd, an O_PATH fd, a script), what the program sees.
+compare_in_dir execat
 
 W=$SCRATCH/fileio
 domain_dir "$W"
