@@ -1,7 +1,8 @@
-/* sys_thread.c: threads and futexes — clone, exit, set_tid_address, futex; the futex operations are vmm/futex.c. */
+/* sys_thread.c: threads and futexes — clone, exit, set_tid_address, futex (the operations are vmm/futex.c), rseq. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -137,6 +138,52 @@ static long sys_futex(struct thread *t, const uint64_t a[6])
 	}
 }
 
+/* ---- rseq ---- */
+
+#define RSEQ_FLAG_UNREGISTER_K 1
+#define RSEQ_ORIG_SIZE         32      /* struct rseq as first defined, and its alignment */
+
+/*
+ * Restartable sequences are not offered: every registration is refused
+ * with EPERM, once the arguments are checked as Linux checks them (EINVAL
+ * for unknown flags, a length under 32, an area not 32-byte aligned, an
+ * unregistration of what is not registered; EFAULT for an area outside
+ * user memory).
+ *
+ * Why: an rseq critical section works on per-CPU data and relies on the
+ * kernel aborting it whenever its thread is preempted or migrated (and on
+ * signal delivery). pdvm could abort on delivery, and could write the CPU
+ * getcpu reports into cpu_id, but a vCPU thread's preemption and migration
+ * by the host happen inside KVM_RUN, where pdvm never learns of them: two
+ * guest threads could then run the same CPU's critical section at once and
+ * both commit (tcmalloc's per-CPU caches, librseq users). A refusal keeps
+ * programs correct: glibc (2.35 on registers every thread) takes any error
+ * as "no rseq" and its sched_getcpu asks getcpu instead; rseq users fall
+ * back to their locked paths. ENOSYS would say the same to glibc, but the
+ * call exists; EPERM is what a sandbox that denies it answers.
+ */
+static long sys_rseq(struct thread *t, const uint64_t a[6])
+{
+	static atomic_bool logged;
+	gva_t area = a[0];
+	uint32_t len = (uint32_t)a[1];
+	int flags = (int)a[2];
+
+	if (flags & RSEQ_FLAG_UNREGISTER_K)
+		return -EINVAL;         /* unknown flags, or nothing registered */
+	if (flags)
+		return -EINVAL;
+	if (len < RSEQ_ORIG_SIZE || (area & (RSEQ_ORIG_SIZE - 1)))
+		return -EINVAL;
+	if (area > USER_MAX || len > USER_MAX - area)
+		return -EFAULT;
+	if (!atomic_exchange(&logged, true))
+		dom_log(t->dom, "rseq: registration refused (EPERM): pdvm cannot see the host preempt or migrate "
+			"a vCPU thread, so it could not abort critical sections as Linux does; glibc runs without "
+			"rseq (reported once)");
+	return -EPERM;
+}
+
 const struct syscall_desc sys_thread_table[] = {
 	{ SYS_clone, "clone", sys_clone },
 	{ SYS_clone3, "clone3", sys_clone3 },
@@ -144,5 +191,6 @@ const struct syscall_desc sys_thread_table[] = {
 	{ SYS_exit_group, "exit_group", sys_exit_group },
 	{ SYS_set_tid_address, "set_tid_address", sys_set_tid_address },
 	{ SYS_futex, "futex", sys_futex },
+	{ SYS_rseq, "rseq", sys_rseq },
 	{ -1, NULL, NULL },
 };

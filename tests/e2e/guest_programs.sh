@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -71,6 +71,19 @@ compare_in_dir memfd
 compare_in_dir pidfd
 # execveat: a directory fd, AT_EMPTY_PATH (a memfd, an O_PATH fd, a script), what the program sees.
 compare_in_dir execat
+
+# rseq: its argument checks as Linux's (natively with glibc's own registration off); a valid
+# registration is refused (EPERM: pdvm cannot abort critical sections on host preemption), the
+# reason logged once however many threads ask.
+compare rseq --env GLIBC_TUNABLES=glibc.pthread.rseq=0 -- "$GUEST/rseq"
+run_pdvm --log "$SCRATCH/rseq.log" -- "$GUEST/rseq"
+if [ "$RC" = 0 ] && grep -q '^register: EPERM$' "$ERR" && grep -q '^again: EPERM$' "$ERR" &&
+	[ "$(grep -c 'rseq: registration refused (EPERM)' "$SCRATCH/rseq.log")" = 1 ]; then
+	pass rseq-refused-logged-once
+else
+	fail rseq-refused-logged-once "$(last_output)
+$(grep rseq "$SCRATCH/rseq.log")"
+fi
 
 W=$SCRATCH/fileio
 domain_dir "$W"
