@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #define PAGE 4096UL
 #define BUFSZ (64 * 1024UL)
@@ -242,7 +243,7 @@ static long one_call(long *nr_out)
 	long nr, r;
 
 	refill();
-	switch (rnd() % 72) {
+	switch (rnd() % 73) {
 	case 0: nr = SYS_read; a[0] = fd(); a[1] = ptr(); a[2] = len(); break;
 	case 1: nr = SYS_write; a[0] = fd(); a[1] = ptr(); a[2] = len(); break;
 	case 2: nr = SYS_pread64; a[0] = fd(); a[1] = ptr(); a[2] = len(); a[3] = len(); break;
@@ -426,6 +427,27 @@ static long one_call(long *nr_out)
 		}
 		break;
 	}
+	case 65 + 7: { /* issue 17's calls, never blocking (SPLICE_F_NONBLOCK, non-blocking pipes, WNOHANG),
+			 * never writing a file (no regular file is open for writing; no set/remove of xattrs),
+			 * never signalling (signal 0 or out of range), never executing */
+		switch (rnd() % 9) {
+		case 0: nr = SYS_splice; a[0] = fd(); a[1] = rnd() % 2 ? 0 : ptr(); a[2] = fd(); a[3] = rnd() % 2 ? 0 : ptr();
+			a[4] = len(); a[5] = flags() | SPLICE_F_NONBLOCK; break;
+		case 1: nr = SYS_tee; a[0] = fd(); a[1] = fd(); a[2] = len(); a[3] = flags() | SPLICE_F_NONBLOCK; break;
+		case 2: nr = SYS_vmsplice; a[0] = fd(); a[1] = iovecs(&cnt); a[2] = cnt; a[3] = flags() | SPLICE_F_NONBLOCK; break;
+		case 3: nr = SYS_copy_file_range; a[0] = fd(); a[1] = rnd() % 2 ? 0 : ptr(); a[2] = fd();
+			a[3] = rnd() % 2 ? 0 : ptr(); a[4] = len(); a[5] = rnd() % 2 ? 0 : flags(); break;
+		case 4: nr = SYS_pidfd_open; a[0] = rnd() % 2 ? (uint64_t)getpid() : smallint(); a[1] = flags(); break;
+		case 5: nr = SYS_pidfd_send_signal; a[0] = fd(); a[1] = rnd() % 2 ? 0 : 65 + rnd() % 100; a[2] = rnd() % 2 ? 0 : ptr();
+			a[3] = flags(); break;
+		case 6: nr = SYS_waitid; a[0] = 3 /* P_PIDFD */; a[1] = fd(); a[2] = ptr(); a[3] = flags() | 1 /* WNOHANG */;
+			a[4] = rnd() % 2 ? 0 : ptr(); break;
+		case 7: nr = SYS_rseq; a[0] = ptr(); a[1] = rnd() % 2 ? 32 : len(); a[2] = rnd() % 4 ? 0 : flags(); a[3] = rnd(); break;
+		default: nr = rnd() % 2 ? SYS_lgetxattr : SYS_listxattr; a[0] = path(); a[1] = nr == SYS_listxattr ? ptr() : path();
+			a[2] = nr == SYS_listxattr ? len() : ptr(); a[3] = len(); break;
+		}
+		break;
+	}
 	case 64: { /* UNIX socket addresses of every length up to past sizeof(sockaddr_un) (EINVAL on
 		    * Linux), abstract or under a directory that does not exist, on a fresh socket */
 		static const uint64_t calls[] = { SYS_bind, SYS_connect, SYS_sendto };
@@ -468,8 +490,11 @@ static long one_call(long *nr_out)
 	/* Clean up what the call may have created or changed. */
 	switch (nr) {
 	case SYS_open: case SYS_openat: case SYS_dup: case SYS_eventfd2: case SYS_epoll_create1:
-	case SYS_memfd_create: case SYS_socket:
+	case SYS_memfd_create: case SYS_socket: case SYS_pidfd_open:
 		close_if_new(r);
+		break;
+	case SYS_splice: case SYS_tee: case SYS_vmsplice:
+		restore_pipes();
 		break;
 	case SYS_bind: case SYS_connect: case SYS_sendto: /* case 64's socket */
 		close((int)a[0]);
