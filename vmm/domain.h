@@ -77,6 +77,8 @@ struct thread {
 	pthread_t host;
 };
 
+struct sock_bound;
+
 struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
 	struct kvm_vm vm;
@@ -85,6 +87,7 @@ struct domain {
 	 * the probe with xgetbv at CPL3: on a PVM host the host's, whatever
 	 * KVM_SET_XCRS said; an image records it (restore compares). */
 	uint64_t guest_xcr0;
+	struct sock_bound *unix_bound; /* UNIX paths its sockets bound (vmm/sock.h) */
 	struct frames frames;       /* guest physical memory, one memfd */
 	struct mm *mms;             /* every address space (list on mm->next) */
 	uint64_t root_gen;          /* last mm.root_gen handed out (domain-wide:

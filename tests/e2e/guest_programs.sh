@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/ipcnames" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -40,6 +40,21 @@ if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/fscalls.nout" "$OUT"; the
 else
 	fail fscalls "native exit $nrc, pdvm exit $RC
 $(diff "$SCRATCH/fscalls.nout" "$OUT" | head -n 12)
+$(last_output)"
+fi
+
+# FIFOs opened from two threads, UNIX datagram source paths, route netlink.
+FN=$SCRATCH/ipc-native FP=$SCRATCH/ipc-pdvm
+domain_dir "$FN" "$FP"
+run_native -- "$GUEST/ipcnames" "$FN"
+cp "$OUT" "$SCRATCH/ipcnames.nout"
+nrc=$RC
+run_pdvm --writable "$FP" -- "$GUEST/ipcnames" "$FP"
+if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/ipcnames.nout" "$OUT"; then
+	pass ipcnames
+else
+	fail ipcnames "native exit $nrc, pdvm exit $RC
+$(diff "$SCRATCH/ipcnames.nout" "$OUT" | head -n 12)
 $(last_output)"
 fi
 
