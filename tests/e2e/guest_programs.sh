@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/ipcnames" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -27,6 +27,9 @@ expect_ok misc -- "$GUEST/misc"
 
 # Scheduling calls as an unprivileged process sees them, line by line against native.
 compare sched -- "$GUEST/sched"
+
+# A pty pair from the host's devpts (grantpt and ptsname need TIOCGPTN).
+compare pty -- "$GUEST/pty"
 
 # mknod, chroot, sync and mincore likewise, each run in a writable directory of its own.
 FN=$SCRATCH/fscalls-native FP=$SCRATCH/fscalls-pdvm
