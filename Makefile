@@ -77,7 +77,7 @@ CONF_BIN  := $(foreach p,$(CONF_PKGS),$(B)/conformance/$(subst /,_,$(p)).test)
 conformance-bins: $(CONF_BIN)
 $(B)/conformance/%.test:
 	@mkdir -p $(dir $@)
-	go test -c -o $@ $(subst _,/,$*)
+	go test -c -tags timetzdata -o $@ $(subst _,/,$*)
 
 conformance: all conformance-bins
 	B=$(B) tests/conformance/run.sh
