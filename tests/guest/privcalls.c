@@ -263,6 +263,23 @@ static void namespaces(void)
 	unshare_child("unshare thread, single-threaded", CLONE_THREAD | CLONE_VM | CLONE_SIGHAND);
 	unshare_child("unshare bad flag", 0x100000000L);
 	unshare_child("unshare signal bits", SIGCHLD);
+	/* A child that should not exist leaves at once. */
+	static const struct { const char *what; long flags; } cl[] = {
+		{ "clone mount namespace", CLONE_NEWNS | SIGCHLD },
+		{ "clone net namespace", CLONE_NEWNET | SIGCHLD },
+		{ "clone mount namespace sharing fs", CLONE_NEWNS | CLONE_FS | SIGCHLD },
+	};
+	for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
+		fflush(stdout);
+		long r = syscall(SYS_clone, cl[i].flags, NULL, NULL, NULL, 0);
+		if (r == 0)
+			_exit(0);
+		int e = errno;
+		if (r > 0)
+			waitpid((pid_t)r, NULL, 0);
+		errno = e;
+		show(cl[i].what, r > 0 ? 0 : r);
+	}
 	show("setns closed fd", syscall(SYS_setns, 999, 0));
 	show("setns a file", syscall(SYS_setns, 0, CLONE_NEWNET));
 }
