@@ -57,6 +57,15 @@ extern const struct syscall_desc sys_evfd_table[];
 extern const struct syscall_desc sys_sched_table[];
 extern const struct syscall_desc sys_priv_table[];
 
+/* What the tables cannot say about a call: "partial: ...", "refused: ERRNO
+ * (why)" or "absent: why" (vmm/sys_notes.c, for docs/syscalls.md). The
+ * table ends with { -1, NULL }. */
+struct syscall_note {
+	int nr;
+	const char *note;
+};
+extern const struct syscall_note syscall_notes[];
+
 void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */
 void syscall_dispatch(struct thread *t);
