@@ -34,7 +34,8 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_fcntl, "partial: F_GETOWN, F_SETOWN(_EX), F_GETSIG, F_SETSIG, F_GETLEASE, F_SETLEASE, F_NOTIFY and "
 		     "the read/write hints are EINVAL; F_SETFL ignores O_ASYNC (no SIGIO)" },
 	{ SYS_ioctl, "partial: FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and the terminal requests (termios, window "
-		     "size, process group, flush, flow, break); every other request is ENOTTY" },
+		     "size, process group, output queue, flush, flow, break, a pseudo-terminal's number, lock, "
+		     "packet mode, peer and exclusive mode); every other request is ENOTTY" },
 	{ SYS_sync, "partial: flushes the file system of the domain's root, not every file system of the host" },
 	{ SYS_chroot, "refused: EPERM (no CAP_SYS_CHROOT; the directory is resolved first, as Linux does)" },
 
@@ -91,9 +92,9 @@ const struct syscall_note syscall_notes[] = {
 			    "alarm clocks are EINVAL); at most 31 timers a process (EAGAIN)" },
 
 	/* sockets */
-	{ SYS_socket, "partial: AF_UNIX, AF_INET and AF_INET6 only (AF_NETLINK, AF_PACKET, AF_VSOCK and the "
-		      "rest are EAFNOSUPPORT); raw sockets and privileged options as an unprivileged process "
-		      "gets them" },
+	{ SYS_socket, "partial: AF_UNIX, AF_INET, AF_INET6 and route netlink only (AF_PACKET, AF_VSOCK and the "
+		      "rest are EAFNOSUPPORT, other netlink protocols EPROTONOSUPPORT); raw sockets and "
+		      "privileged options as an unprivileged process gets them" },
 	{ SYS_socketpair, "partial: EAFNOSUPPORT for every family but AF_UNIX, where Linux says EOPNOTSUPP for "
 			  "one it has that makes no pairs (AF_INET, AF_INET6, AF_NETLINK)" },
 	{ SYS_sendmsg, "partial: SCM_RIGHTS passes descriptors; SCM_CREDENTIALS and the other SOL_SOCKET "
