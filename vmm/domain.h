@@ -133,7 +133,8 @@ struct domain {
 
 	FILE *log;                  /* the domain's log; may be NULL */
 	bool verbose;
-	uint64_t enosys_seen[8];    /* bitmap of reported unknown syscalls */
+	uint64_t syscalls_reported[8]; /* bitmap of the unknown and refused calls
+				     * the log has named (syscall.c) */
 	uint64_t start_ns;          /* host CLOCK_MONOTONIC at start */
 	int64_t mono_offset_ns;     /* guest monotonic = host monotonic + this */
 	uint64_t ntraps;            /* syscalls and exceptions handled */

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -59,6 +59,22 @@ else
 	fail ipcnames "native exit $nrc, pdvm exit $RC
 $(diff "$SCRATCH/ipcnames.nout" "$OUT" | head -n 12)
 $(last_output)"
+fi
+
+# Privileged and meaningless calls (vmm/sys_priv.c), line by line against native; then what
+# a domain refuses though Linux lets an unprivileged process do it (ptrace TRACEME, a user
+# namespace), and the log: one line per refused call, however often it is made.
+compare privcalls -- "$GUEST/privcalls"
+PLOG=$SCRATCH/privcalls.log
+expect_ok privcalls-domain -- "$GUEST/privcalls" domain
+run_pdvm --log "$PLOG" -- "$GUEST/privcalls"
+if [ "$RC" = 0 ] && [ "$(grep -c 'reboot: refused, EPERM (no CAP_SYS_BOOT' "$PLOG")" = 1 ] &&
+	grep -q 'nfsservctl: absent, ENOSYS' "$PLOG" && ! grep -q 'unsupported syscall 180' "$PLOG" &&
+	[ "$(grep -c 'refused, ' "$PLOG")" = "$(grep 'refused, ' "$PLOG" | cut -d' ' -f2 | sort -u | wc -l)" ]; then
+	pass privcalls-logged-once
+else
+	fail privcalls-logged-once "exit $RC
+$(grep -E 'refused|absent|unsupported' "$PLOG" | head -n 20)"
 fi
 
 W=$SCRATCH/fileio
