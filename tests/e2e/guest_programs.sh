@@ -85,7 +85,7 @@ expect_ok threads -- "$GUEST/threads"
 
 # Execs that kill threads in the middle of their traps, each followed by new threads
 # on those threads' vCPUs: a #PF left queued at LSTAR killed them at their first
-# instruction (1 run in ~70 on an Intel PVM host). PDVM_FAULT=pool-event queues an
+# instruction (3 runs of 200 execs in 3 on an Intel PVM host). PDVM_FAULT=pool-event queues an
 # exception on every vCPU that goes back to the pool, so the condition is certain.
 export PDVM_FAULT=pool-event
 expect_ok execstorm -- "$GUEST/execstorm" 5
