@@ -77,7 +77,7 @@ int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 /* A process's part of it: process-directed pending signals, timers. */
 struct process;
-void snap_put_sigstate(struct sbuf *b, const struct process *p);
+void snap_put_sigstate(struct sbuf *b, struct process *p);
 void snap_get_sigstate(struct sread *r, struct process *p, uint32_t version);
 int snap_get_signals(struct sread *r, struct domain *d, uint32_t version);
 

@@ -75,6 +75,8 @@ struct thread {
 		uint64_t nr, a1;
 	} intr;
 	pthread_t host;
+	clockid_t cpu_clock;        /* its host thread's CPU clock, while cpu_clock_ok */
+	bool cpu_clock_ok;
 };
 
 struct sock_bound;

@@ -86,10 +86,11 @@ const struct syscall_note syscall_notes[] = {
 			     "counts the whole pdvm process" },
 	{ SYS_clock_getres, "partial: the CPU clock of a given process or thread is EINVAL" },
 	{ SYS_clock_nanosleep, "partial: the CPU clock of a given process or thread is EINVAL" },
-	{ SYS_setitimer, "partial: ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL" },
-	{ SYS_getitimer, "partial: ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL" },
-	{ SYS_timer_create, "partial: CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME only (CPU-time and "
-			    "alarm clocks are EINVAL); at most 31 timers a process (EAGAIN)" },
+	{ SYS_setitimer, "partial: ITIMER_VIRTUAL counts system time too (as ITIMER_PROF); CPU time is the host "
+			 "threads', so pdvm's own work for a thread counts as its system time" },
+	{ SYS_getitimer, "partial: as setitimer" },
+	{ SYS_timer_create, "partial: CPU clocks of this process and its threads only (another process's is "
+			    "EINVAL); alarm clocks are EINVAL; at most 31 timers a process (EAGAIN)" },
 
 	/* sockets */
 	{ SYS_socket, "partial: AF_UNIX, AF_INET, AF_INET6 and route netlink only (AF_PACKET, AF_VSOCK and the "

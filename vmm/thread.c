@@ -366,6 +366,7 @@ static void *thread_main(void *arg)
 	if (!cr && !fr && fault && !strcmp(fault, "seccomp"))
 		syscall(SYS_setresuid, 0, 0, 0);
 	dom_lock(d);
+	t->cpu_clock_ok = pthread_getcpuclockid(pthread_self(), &t->cpu_clock) == 0;
 	if (cr || fr) {
 		fprintf(stderr, "pdvm: %s: thread %d: %s: %s\n", d->spec->name, t->tid,
 			cr ? "taking the domain's identity" : "seccomp filter", strerror(cr ? -cr : -fr));
@@ -435,6 +436,11 @@ static void *thread_main(void *arg)
 			continue;
 		handle_trap(t, &tr, &spurious);
 	}
+	/* The process's CPU clock keeps what this thread used. */
+	struct timespec cpu;
+	if (t->proc && !clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu))
+		t->proc->cpu_gone_ns += (uint64_t)cpu.tv_sec * 1000000000ULL + (uint64_t)cpu.tv_nsec;
+	t->cpu_clock_ok = false;
 	thread_release(t);
 	dom_unlock(d);
 	free(t);
