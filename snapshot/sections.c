@@ -25,6 +25,8 @@ static int put_vdso(struct sbuf *b, struct snap_ctx *c) { return snap_put_vdso(c
 static int put_shmaps(struct sbuf *b, struct snap_ctx *c) { return snap_put_shmaps(c->d, b, c->err, c->errlen); }
 static int put_procs(struct sbuf *b, struct snap_ctx *c) { return snap_put_procs(c->d, b, c->err, c->errlen); }
 static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->net, b); }
+static int put_shm(struct sbuf *b, struct snap_ctx *c) { return snap_put_shm(c->d, b, c->err, c->errlen); }
+static int get_shm(struct sread *r, struct snap_ctx *c) { return snap_get_shm(r, c->d, c->dry, c->err, c->errlen); }
 
 static int get_domain(struct sread *r, struct snap_ctx *c)
 {
@@ -55,12 +57,15 @@ static int get_procs(struct sread *r, struct snap_ctx *c)
 
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
 static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
+static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_private; }
 
 /* Version history (each reader keeps the older versions):
  *   domain  2: handlers, limits and the reported-syscall bitmap counted
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
  *   vcpus   2: each thread's name, parent-death signal, nice value and policy
+ *   signals 3 / procs 3: timers on CPU clocks (the thread counted; CPU time
+ *           left) and each process's ITIMER_VIRTUAL and ITIMER_PROF
  *   files   2: memfds (name, mode, seals, contents) and pidfds
  *   shmaps  2: the memfd description a mapping writes back to
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
@@ -75,15 +80,17 @@ const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
 	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
+	/* Before `files` and `shmaps`, which reopen its files by path. */
+	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
 	{ "files",   1,  2,  true,    true,   NULL,          put_files,   get_files },
 	{ "vcpus",   1,  2,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no
 	 * shared mappings. Required all the same: restoring without them
 	 * would drop signals, stop the guest's clock or lose writes. */
-	{ "signals", 1,  2,  true,    false,  NULL,          put_signals, get_signals },
+	{ "signals", 1,  3,  true,    false,  NULL,          put_signals, get_signals },
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
 	{ "shmaps",  1,  2,  true,    false,  NULL,          put_shmaps,  get_shmaps },
-	{ "procs",   1,  2,  true,    false,  several_procs, put_procs,   get_procs },
+	{ "procs",   1,  3,  true,    false,  several_procs, put_procs,   get_procs },
 	{ "net",     1,  1,  true,    false,  own_netns,     put_net,     NULL },
 	/* snap_mem.c writes and reads these two itself. */
 	{ "memory",  1,  1,  true,    true,   NULL,          NULL,        NULL },

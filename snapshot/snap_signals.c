@@ -61,23 +61,32 @@ static void get_pending(struct sread *r, uint64_t *pending, struct ksiginfo *inf
 	}
 }
 
-void snap_put_sigstate(struct sbuf *b, const struct process *p)
+/* A timer. Version 3 adds the thread a CPU clock counts, and a CPU-clock
+ * deadline is written as the CPU time left: the restored threads' clocks
+ * start again from zero. */
+static void put_timer(struct sbuf *b, struct process *p, const struct ktimer *k)
+{
+	sb_u64(b, k->used);
+	if (!k->used)
+		return;
+	sb_u64(b, (uint64_t)k->clock);
+	sb_u64(b, (uint64_t)k->notify);
+	sb_u64(b, (uint64_t)k->signo);
+	sb_u32(b, (uint32_t)k->tid);
+	sb_u64(b, k->value);
+	sb_u64(b, ktimer_is_cpu(k) && k->deadline_ns ? ktimer_left(p, k) : k->deadline_ns);
+	sb_u64(b, k->interval_ns);
+	sb_u64(b, (uint64_t)k->overrun);
+	sb_u32(b, (uint32_t)k->cpu_tid);
+}
+
+void snap_put_sigstate(struct sbuf *b, struct process *p)
 {
 	put_pending(b, p->sig_pending, p->sig_info);
-	for (int i = 0; i < MAX_KTIMERS; i++) {
-		const struct ktimer *k = &p->timers[i];
-		sb_u64(b, k->used);
-		if (!k->used)
-			continue;
-		sb_u64(b, (uint64_t)k->clock);
-		sb_u64(b, (uint64_t)k->notify);
-		sb_u64(b, (uint64_t)k->signo);
-		sb_u32(b, (uint32_t)k->tid);
-		sb_u64(b, k->value);
-		sb_u64(b, k->deadline_ns);
-		sb_u64(b, k->interval_ns);
-		sb_u64(b, (uint64_t)k->overrun);
-	}
+	for (int i = 0; i < MAX_KTIMERS; i++)
+		put_timer(b, p, &p->timers[i]);
+	for (int i = 0; i < 2; i++)
+		put_timer(b, p, &p->cputimers[i]);
 }
 
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
@@ -104,23 +113,44 @@ int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	return b->oom ? -ENOMEM : 0;
 }
 
+/* CPU-clock deadlines come back as CPU time left; ktimer_restart_cpu
+ * turns them into deadlines once the threads run. */
+static void get_timer(struct sread *r, struct ktimer *k, uint32_t version)
+{
+	memset(k, 0, sizeof(*k));
+	k->used = sr_range(r, 0, 1, "signals: timer flag") != 0;
+	if (!k->used)
+		return;
+	k->clock = (int)sr_range(r, 0, 11, "signals: timer clock");
+	k->notify = (int)sr_range(r, 0, 4, "signals: timer notification");
+	k->signo = (int)sr_range(r, 0, NSIG_K, "signals: timer signal");
+	k->tid = (int)sr_u32(r);
+	k->value = sr_u64(r);
+	k->deadline_ns = sr_u64(r);
+	k->interval_ns = sr_u64(r);
+	k->overrun = (int)sr_range(r, 0, INT32_MAX, "signals: timer overrun");
+	if (version >= 3) {
+		uint32_t tid = sr_u32(r);
+		if (tid > INT32_MAX)
+			sr_fail(r, "signals: timer thread");
+		k->cpu_tid = (int)tid;
+	}
+	k->cpu_rebase = ktimer_is_cpu(k) && k->deadline_ns;
+	if (ktimer_is_cpu(k) && version < 3)
+		sr_fail(r, "signals: a CPU-clock timer in an image of version 2");
+	if (k->cpu_tid && k->clock != 3)
+		sr_fail(r, "signals: a thread for a timer not on a thread's CPU clock");
+}
+
 void snap_get_sigstate(struct sread *r, struct process *p, uint32_t version)
 {
 	get_pending(r, &p->sig_pending, p->sig_info, version);
-	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++) {
-		struct ktimer *k = &p->timers[i];
-		memset(k, 0, sizeof(*k));
-		k->used = sr_range(r, 0, 1, "signals: timer flag") != 0;
-		if (!k->used)
-			continue;
-		k->clock = (int)sr_range(r, 0, 11, "signals: timer clock");
-		k->notify = (int)sr_range(r, 0, 4, "signals: timer notification");
-		k->signo = (int)sr_range(r, 0, NSIG_K, "signals: timer signal");
-		k->tid = (int)sr_u32(r);
-		k->value = sr_u64(r);
-		k->deadline_ns = sr_u64(r);
-		k->interval_ns = sr_u64(r);
-		k->overrun = (int)sr_range(r, 0, INT32_MAX, "signals: timer overrun");
+	for (int i = 0; i < MAX_KTIMERS && !r->bad; i++)
+		get_timer(r, &p->timers[i], version);
+	for (int i = 0; i < 2 && version >= 3 && !r->bad; i++) {
+		get_timer(r, &p->cputimers[i], version);
+		if (p->cputimers[i].used && p->cputimers[i].clock != 2)
+			sr_fail(r, "signals: an interval timer on another clock than the process's CPU time");
 	}
 }
 

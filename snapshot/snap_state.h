@@ -77,7 +77,7 @@ int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry
 int snap_put_signals(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 /* A process's part of it: process-directed pending signals, timers. */
 struct process;
-void snap_put_sigstate(struct sbuf *b, const struct process *p);
+void snap_put_sigstate(struct sbuf *b, struct process *p);
 void snap_get_sigstate(struct sread *r, struct process *p, uint32_t version);
 int snap_get_signals(struct sread *r, struct domain *d, uint32_t version);
 
@@ -89,6 +89,10 @@ int snap_get_vdso(struct sread *r, struct domain *d);
 /* Section `shmaps` (optional): MAP_SHARED file mappings; restore reopens
  * each file read-write inside the root, or takes the memfd `files` made
  * (after `files`). */
+/* Section `shm` (snap_shm.c): the files of a private /dev/shm, made again
+ * with the domain's identity on restore (before `files` reopens them). */
+int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_shmaps(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,
 		    char *err, size_t errlen);

@@ -147,6 +147,7 @@ void proc_last_thread_gone(struct process *p)
 	mm_put(d, p->mm);
 	p->mm = NULL;
 	memset(p->timers, 0, sizeof(p->timers));
+	memset(p->cputimers, 0, sizeof(p->cputimers));
 	/* Orphans go to the first process, as to init. */
 	for (int i = 0; i < MAX_PROCS; i++) {
 		struct process *c = d->procs[i];

@@ -33,6 +33,8 @@ struct process {
 	uint64_t sig_pending;       /* process-directed pending signals */
 	struct ksiginfo sig_info[NSIG_K];
 	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	struct ktimer cputimers[2];  /* ITIMER_VIRTUAL, ITIMER_PROF (KITIMER_*) */
+	uint64_t cpu_gone_ns;        /* CPU time of its threads that have ended */
 	struct { uint64_t cur, max; } rlimits[16];
 	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	int nthreads;               /* live threads */

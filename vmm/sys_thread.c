@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -148,7 +147,7 @@ static long sys_futex(struct thread *t, const uint64_t a[6])
  * with EPERM, once the arguments are checked as Linux checks them (EINVAL
  * for unknown flags, a length under 32, an area not 32-byte aligned, an
  * unregistration of what is not registered; EFAULT for an area outside
- * user memory).
+ * user memory). The domain's log says so once (syscall_refuse).
  *
  * Why: an rseq critical section works on per-CPU data and relies on the
  * kernel aborting it whenever its thread is preempted or migrated (and on
@@ -164,7 +163,6 @@ static long sys_futex(struct thread *t, const uint64_t a[6])
  */
 static long sys_rseq(struct thread *t, const uint64_t a[6])
 {
-	static atomic_bool logged;
 	gva_t area = a[0];
 	uint32_t len = (uint32_t)a[1];
 	int flags = (int)a[2];
@@ -177,11 +175,8 @@ static long sys_rseq(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (area > USER_MAX || len > USER_MAX - area)
 		return -EFAULT;
-	if (!atomic_exchange(&logged, true))
-		dom_log(t->dom, "rseq: registration refused (EPERM): pdvm cannot see the host preempt or migrate "
-			"a vCPU thread, so it could not abort critical sections as Linux does; glibc runs without "
-			"rseq (reported once)");
-	return -EPERM;
+	return syscall_refuse(t, SYS_rseq, -EPERM, "pdvm cannot see the host preempt or migrate a vCPU thread, "
+			      "so it could not abort critical sections as Linux does; glibc runs without rseq");
 }
 
 const struct syscall_desc sys_thread_table[] = {
