@@ -614,13 +614,46 @@ static void stopped_threads(void)
 	munmap((void *)spin_counter, 4096);
 }
 
-int main(void)
+/* `jobctl snap GO`: a child stopped across a snapshot. Once it has
+ * printed "ready" the test snapshots the domain, stops it and creates GO
+ * (natively GO exists from the start); the restored domain finds the child
+ * still stopped, its stop report kept, and continues it. */
+static int snap_case(const char *go)
+{
+	printf("== a stopped child across a snapshot\n");
+	struct kid k = spawn(KID_PLAIN);
+	kill(k.pid, SIGSTOP);
+	do_waitid("waitid WSTOPPED|WNOWAIT", k.pid, WSTOPPED | WNOWAIT);
+	take_chld("after the stop", k.pid, LONG_MS);
+	/* An order it can answer only once continued. */
+	put_byte(k.to, 'e');
+	printf("ready\n");
+	while (access(go, F_OK))
+		usleep(20000);
+	show_proc_state("after the restore", k.pid);
+	printf("the child answers before SIGCONT: %s\n", get_byte(k.from, 200) ? "yes" : "no");
+	do_waitpid("waitpid WUNTRACED|WNOHANG (the report kept)", k.pid, WUNTRACED | WNOHANG);
+	kill(k.pid, SIGCONT);
+	do_waitpid("waitpid WCONTINUED", k.pid, WCONTINUED);
+	char c = get_byte(k.from, LONG_MS);
+	printf("continued child answers: %c\n", c ? c : '-');
+	take_chld("after the continue", k.pid, LONG_MS);
+	put_byte(k.to, 'q');
+	do_waitpid("waitpid", k.pid, 0);
+	take_chld("after the exit", k.pid, LONG_MS);
+	kid_close(&k);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* SIGCHLD stays blocked (sigtimedwait takes it) except where a
 	 * handler is being tried. */
 	set_chld(0);
 	block_chld(SIG_BLOCK);
+	if (argc == 3 && !strcmp(argv[1], "snap"))
+		return snap_case(argv[2]);
 	stop_continue_wait4();
 	stop_continue_waitid();
 	nocldstop();
