@@ -1,4 +1,4 @@
-/* jobctl.c: job control as a parent sees it — stop signals and SIGCONT sent to children, wait4's WUNTRACED/WCONTINUED statuses, waitid's CLD_STOPPED/CLD_CONTINUED (and WNOWAIT), SIGCHLD with and without SA_NOCLDSTOP, a handled SIGTSTP, discarded SIGCONT and stop signals, SIGKILL of a stopped child, a stopped multi-threaded child — printed so that a native run and a domain's compare line by line. */
+/* jobctl.c: job control as a parent sees it — stop signals and SIGCONT sent to children, wait4's WUNTRACED/WCONTINUED statuses, waitid's CLD_STOPPED/CLD_CONTINUED (and WNOWAIT), SIGCHLD with and without SA_NOCLDSTOP, a handled SIGTSTP, discarded SIGCONT and stop signals, SIGKILL of a stopped child, SIGTERM held until SIGCONT, a stopped multi-threaded child — printed so that a native run and a domain's compare line by line. */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -484,6 +484,24 @@ static void tstp_default(void)
 	kid_close(&k);
 }
 
+static void fatal_while_stopped(void)
+{
+	/* No thread of a stopped process takes it: it waits for SIGCONT. */
+	printf("== SIGTERM to a stopped child waits for SIGCONT\n");
+	struct kid k = spawn(KID_PLAIN);
+	kill(k.pid, SIGSTOP);
+	do_waitpid("waitpid WUNTRACED", k.pid, WUNTRACED);
+	take_chld("after the stop", k.pid, LONG_MS);
+	kill(k.pid, SIGTERM);
+	do_waitpid("waitpid WNOHANG after SIGTERM", k.pid, WNOHANG);
+	show_proc_state("after SIGTERM", k.pid);
+	kill(k.pid, SIGCONT);
+	do_waitpid("waitpid after SIGCONT", k.pid, 0);
+	/* CLD_CONTINUED came first; the CLD_KILLED after it coalesced. */
+	take_chld("after the end", k.pid, LONG_MS);
+	kid_close(&k);
+}
+
 static void cont_discards_stop(void)
 {
 	printf("== SIGCONT discards a pending (blocked) SIGTSTP\n");
@@ -660,6 +678,7 @@ int main(int argc, char **argv)
 	chld_handler();
 	tstp_handled();
 	tstp_default();
+	fatal_while_stopped();
 	cont_discards_stop();
 	stop_discards_cont();
 	self_stop();
