@@ -64,8 +64,10 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
  *   vcpus   2: each thread's name, parent-death signal, nice value and policy
- *   signals 3 / procs 3: timers on CPU clocks (the thread counted; CPU time
- *           left) and each process's ITIMER_VIRTUAL and ITIMER_PROF
+ *   signals 3: job control (the first process's stop state, each thread's),
+ *           timers on CPU clocks (the thread counted; CPU time left) and the
+ *           process's ITIMER_VIRTUAL and ITIMER_PROF
+ *   procs   3: as signals 3 for each process
  *   files   2: memfds (name, mode, seals, contents) and pidfds
  *   shmaps  2: the memfd description a mapping writes back to
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs

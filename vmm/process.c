@@ -98,6 +98,8 @@ void proc_exit_group(struct process *p, int wstatus)
 		if (o->state == VCPU_RUNNING || o->blocked)
 			pthread_kill(o->host, sig);
 	}
+	/* Stopped threads wait there: SIGKILL ends them too. */
+	pthread_cond_broadcast(&d->park_cv);
 }
 
 /* The parent's view of a child's end: SIGCHLD with CLD_* siginfo, unless

@@ -44,6 +44,11 @@ struct process {
 	int wstatus;                /* wait status once exiting */
 	bool vfork_parent_waits;    /* a vfork parent sleeps until exec or exit */
 	bool execed;                /* has called execve (setpgid's EACCES) */
+	/* job control (vmm/jobctl.c): Linux's SIGNAL_STOP_STOPPED,
+	 * group_exit_code and SIGNAL_STOP_CONTINUED */
+	bool stopped;               /* a group stop is complete: every thread stopped */
+	int stop_sig;               /* the stop's signal; 0 once wait reported it */
+	bool continued;             /* SIGCONT ended a stop; wait has not reported it */
 	/* prctl and personality state; fork copies it (clone_cpu_state) */
 	int dumpable;               /* PR_SET_DUMPABLE: 0 or 1 (proc_new: 1) */
 	bool no_new_privs;          /* PR_SET_NO_NEW_PRIVS: once set, for good */

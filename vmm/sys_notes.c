@@ -55,13 +55,8 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_clone3, "partial: always ENOSYS, as a kernel before 5.3 answers: glibc falls back to clone" },
 	{ SYS_futex, "partial: no priority-inheritance operations (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, "
 		     "UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI: ENOSYS)" },
-	{ SYS_wait4, "partial: the rusage is all zero; no child ever stops or continues (WUNTRACED and "
-		     "WCONTINUED report nothing)" },
-	{ SYS_waitid, "partial: the rusage is all zero; no child ever stops or continues (WSTOPPED and "
-		      "WCONTINUED report nothing)" },
-	{ SYS_kill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
-	{ SYS_tkill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
-	{ SYS_tgkill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
+	{ SYS_wait4, "partial: the rusage is all zero" },
+	{ SYS_waitid, "partial: the rusage is all zero" },
 	{ SYS_prctl, "partial: PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_PDEATHSIG and "
 		     "PR_SET/GET_NO_NEW_PRIVS; the parent-death signal is kept but never sent; every other "
 		     "option is EINVAL" },
