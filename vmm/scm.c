@@ -12,6 +12,7 @@
 #include "domain.h"
 #include "epoll.h"
 #include "files.h"
+#include "posixlock.h"
 #include "scm.h"
 
 #define SCM_MAX_FD 253          /* Linux's per-message limit */
@@ -84,12 +85,12 @@ static struct ofd *adopt(struct domain *d, int hfd)
 {
 	struct stat st;
 	if (fstat(hfd, &st) < 0) {
-		close(hfd);
+		plock_host_close(hfd);
 		return NULL;
 	}
 	struct ofd *o = find_open(d, hfd, &st);
 	if (o) {
-		close(hfd);
+		plock_host_close(hfd);  /* a file the domain may hold locks on */
 		return o;
 	}
 	char link[PATH_MAX] = "", g[PATH_MAX];
@@ -141,7 +142,7 @@ size_t scm_to_guest(struct domain *d, const uint8_t *hctl, size_t hlen, uint8_t 
 			memcpy(&hfd, data + i * sizeof(int), sizeof(int));
 			struct ofd *o = i < fit ? adopt(d, hfd) : NULL;
 			if (i >= fit)
-				close(hfd);
+				plock_host_close(hfd);
 			int gfd = o ? fd_install(d, o, 0, cloexec) : -EMFILE;
 			if (gfd < 0) {
 				*ctrunc = 1;
