@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -51,6 +51,9 @@ compare_writable fscalls "$GUEST/fscalls"
 
 # POSIX record locks between a parent and its children.
 compare_writable posixlock "$GUEST/posixlock"
+
+# SCM_CREDENTIALS and SO_PEERCRED between a parent and its child (a path socket in the directory).
+compare_writable scmcred "$GUEST/scmcred"
 
 # lock_interop native|pdvm DIR OUT: the domain's locks as another host process sees them
 # (F_GETLK: a holder of pid > 0, the union of the domain's locks even after a close of
