@@ -17,9 +17,10 @@
 #include "uaccess.h"
 
 /*
- * Snapshots do not carry these locks: an image holds no lock table, so a
- * restored domain starts with none (README, Status). The host's locks of
- * the snapshotted pdvm go with it, as any process's do.
+ * Snapshots carry these locks (section `locks`, snapshot/snap_locks.c): a
+ * restore takes them again, in the domain and on the host, before any
+ * thread runs. The host's locks of the snapshotted pdvm go with it, as any
+ * process's do.
  */
 
 #define OFFSET_MAX              INT64_MAX
@@ -586,8 +587,11 @@ static long getlk(struct thread *t, struct ofd *o, struct plock *req, struct flo
 		return 0;
 	}
 	host_pid_out(&h);
-	*fl = h;
+	fl->l_type = h.l_type;
 	fl->l_whence = SEEK_SET;
+	fl->l_start = h.l_start;
+	fl->l_len = h.l_len;
+	fl->l_pid = h.l_pid;
 	return 0;
 }
 
@@ -613,8 +617,10 @@ static bool deadlock(struct plock_table *tab, const struct files *me, const stru
 }
 
 /* One try: with no conflict in the domain, the host's lock first (it may
- * be held outside the domain: -EAGAIN), then the table. host_mu taken. */
-static long acquire(struct plock_table *tab, struct ofd *o, const struct stat *st, const struct plock *req)
+ * be held outside the domain: -EAGAIN; with `host_optional` the domain
+ * takes it all the same), then the table. host_mu taken. */
+static long acquire(struct plock_table *tab, struct ofd *o, const struct stat *st, const struct plock *req,
+		    bool host_optional)
 {
 	long r = -ENOLCK;
 
@@ -627,6 +633,12 @@ static long acquire(struct plock_table *tab, struct ofd *o, const struct stat *s
 		/* No other process holds a conflicting lock here, so the union
 		 * on the range becomes exactly the new type. */
 		r = host_setlk(fd, req->type, req->start, req->end);
+		if (r == -EAGAIN && host_optional) {
+			dom_log(tab->dom, "fcntl locks: bytes %lld-%lld of inode %llu are locked by another host "
+				"process; the domain's lock there is its own alone",
+				(long long)req->start, (long long)req->end, (unsigned long long)st->st_ino);
+			r = 0;
+		}
 		if (!r && (r = lock_apply(pf, req)))
 			host_sync(tab, pf, req->start, req->end, false);
 	}
@@ -709,7 +721,7 @@ static long setlk(struct thread *t, int fd, struct ofd *o, const struct plock *r
 				break;
 			w.blocker = c->owner;
 		} else {
-			r = acquire(tab, o, &st, req);
+			r = acquire(tab, o, &st, req, false);
 			if (r != -EAGAIN || !wait)
 				break;
 			/* Held outside the domain (another process's lock, or an
@@ -802,4 +814,39 @@ void plock_kick(struct domain *d, struct ofd *o)
 
 	if (d->plocks && d->plocks->waiters && fstat(o->hostfd, &st) == 0)
 		wake_file(d->plocks, st.st_dev, st.st_ino);
+}
+
+/* ---- images ---- */
+
+int plock_each(struct domain *d, int (*fn)(const struct plock_info *l, void *arg), void *arg)
+{
+	struct plock_table *tab = d->plocks;
+
+	for (struct plock_file *pf = tab ? tab->files : NULL; pf; pf = pf->next)
+		for (struct plock *fl = pf->head.next; fl != &pf->head; fl = fl->next) {
+			struct plock_info l = {
+				.owner = fl->owner, .pid = fl->pid, .type = fl->type,
+				.start = fl->start, .end = fl->end, .dev = pf->dev, .ino = pf->ino,
+			};
+			int r = fn(&l, arg);
+			if (r)
+				return r;
+		}
+	return 0;
+}
+
+int plock_restore(struct domain *d, struct process *p, struct ofd *o, short type, int64_t start, int64_t end,
+		  bool force)
+{
+	struct plock_table *tab = table_get(d);
+	struct plock req = { .owner = p->files, .pid = p->pid, .type = type, .start = start, .end = end };
+	struct stat st;
+
+	if (!tab)
+		return -ENOMEM;
+	if (fstat(o->hostfd, &st) < 0)
+		return -errno;
+	if (first_conflict(file_find(tab, st.st_dev, st.st_ino), &req))
+		return -EDEADLK;
+	return (int)acquire(tab, o, &st, &req, force);
 }

@@ -3,11 +3,14 @@
 #define PDVM_POSIXLOCK_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct domain;
 struct files;
 struct ofd;
+struct process;
 struct thread;
 
 /*
@@ -51,5 +54,30 @@ void plock_host_close(int fd);
 
 /* dom_free: the domain's table (no process holds a lock any more). */
 void plock_table_free(struct domain *d);
+
+/* ---- images (snapshot/snap_locks.c) ---- */
+
+/* One lock as an image keeps it. */
+struct plock_info {
+	const struct files *owner;      /* the holder's fd table */
+	int pid;
+	short type;                     /* F_RDLCK or F_WRLCK */
+	int64_t start, end;             /* bytes [start, end]; end INT64_MAX: to EOF */
+	dev_t dev;                      /* the file */
+	ino_t ino;
+};
+
+/* Calls fn for every lock of the domain; stops at fn's first non-zero
+ * return, which it returns (else 0). */
+int plock_each(struct domain *d, int (*fn)(const struct plock_info *l, void *arg), void *arg);
+
+/* Restore: process p holds `type` on [start, end] of the file of its
+ * description o (open for that type). -EDEADLK when another of the
+ * domain's processes holds a conflicting lock (the image contradicts
+ * itself); -EAGAIN when a process outside the domain holds one now, unless
+ * `force`: then the lock is the domain's alone (the host's does not follow,
+ * and the log says so); other -errno. */
+int plock_restore(struct domain *d, struct process *p, struct ofd *o, short type, int64_t start, int64_t end,
+		  bool force);
 
 #endif

@@ -1,4 +1,4 @@
-/* posixlock.c: POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW) between a parent and its children — conflicts, F_GETLK's holder and pid, splitting and merging, release on close of another fd and at exit, kept across exec, F_SETLKW waking, EINTR and restart, EDEADLK, OFD locks against POSIX ones, errors — printed so that a native run and a domain's can be compared line by line. Usage: posixlock WRITABLE-DIR [interop] */
+/* posixlock.c: POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW) between a parent and its children — conflicts, F_GETLK's holder and pid, splitting and merging, release on close of another fd and at exit, kept across exec, F_SETLKW waking, EINTR and restart, EDEADLK, OFD locks against POSIX ones, errors — printed so that a native run and a domain's can be compared line by line. Usage: posixlock WRITABLE-DIR [interop | hold N MS] */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-static pid_t parent, child;
+static pid_t parent, child, holder;
 static const char *self;        /* argv[0], for the exec test */
 
 /* A pid as the output names it: pids differ between runs. */
@@ -24,6 +24,8 @@ static const char *who(pid_t p)
 		return "parent";
 	if (p == child && child)
 		return "child";
+	if (p == holder && holder)
+		return "holder";
 	slot = (slot + 1) % 4;
 	snprintf(buf[slot], sizeof(buf[slot]), "%d", (int)p);
 	return buf[slot];
@@ -217,10 +219,59 @@ static int interop(void)
 	return 0;
 }
 
+/*
+ * posixlock DIR hold N MS: locks held across a snapshot (tests/e2e/snapshot.sh).
+ * The parent write-locks 0..9, a child read-locks 100..199 and waits; then
+ * N lines, MS apart, each a third process's F_GETLK of both ranges.
+ */
+static void hold_probe(int fd)
+{
+	struct flock a = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	struct flock b = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 1 };
+
+	if (fcntl(fd, F_GETLK, &a) || fcntl(fd, F_GETLK, &b))
+		_exit(3);
+	printf("%s %lld %lld %s, %s %lld %lld %s", tname(a.l_type), (long long)a.l_start, (long long)a.l_len,
+	       who(a.l_pid), tname(b.l_type), (long long)b.l_start, (long long)b.l_len, who(b.l_pid));
+}
+
+static int hold(int n, int ms)
+{
+	int fd = open("lockfile", O_RDWR | O_CREAT, 0644), to_p[2], to_c[2];
+
+	if (fd < 0 || pipe(to_p) || pipe(to_c) || lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10))
+		return 2;
+	fflush(stdout);
+	if ((holder = fork()) == 0) {
+		if (lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 100, 100))
+			_exit(2);
+		send_byte(to_p[1], 'r');
+		wait_byte(to_c[0]);
+		_exit(0);
+	}
+	wait_byte(to_p[0]);
+	for (int i = 1; i <= n; i++) {
+		printf("%d ", i);
+		in_child(hold_probe, fd);
+		printf("\n");
+		fflush(stdout);
+		usleep((useconds_t)ms * 1000);
+	}
+	send_byte(to_c[1], 'g');
+	waitpid(holder, NULL, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "exec-child"))
 		return exec_child(argv);
+	if (argc == 5 && !strcmp(argv[2], "hold")) {
+		if (chdir(argv[1]))
+			return 2;
+		parent = getpid();
+		return hold(atoi(argv[3]), atoi(argv[4]));
+	}
 	if (argc == 3 && !strcmp(argv[2], "interop")) {
 		if (chdir(argv[1]))
 			return 2;
