@@ -5,7 +5,8 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -MMD -
 override LDLIBS  += -pthread -lconfig -ljson-c -llz4 -lz -lseccomp
 B       ?= build
 
-VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(filter-out tools/pdvm.c,$(wildcard tools/*.c))
+VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) \
+	     $(filter-out tools/pdvm.c tools/syscall_status.c,$(wildcard tools/*.c))
 VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o $(B)/guestshim/vdso_blob.o
 GUEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_BIN := $(GUEST_SRC:tests/guest/%.c=$(B)/guest/%)
@@ -14,8 +15,8 @@ DYN_BIN   := $(DYN_SRC:tests/guest/dyn/%.c=$(B)/guest/dyn/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all test check-headers test-asan fuzz-asan bench clean install conformance conformance-bins
-all: $(B)/pdvm $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN)
+.PHONY: all test check-headers test-asan fuzz-asan bench clean install conformance conformance-bins syscalls-doc
+all: $(B)/pdvm $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN) $(B)/syscall_status
 
 # Layers point one way: vmm/ (the machine and the Linux ABI) sees only its own
 # headers and the guest's (guestshim/); net/, snapshot/, tools/, the tests
@@ -66,6 +67,16 @@ $(B)/unit/%: $(B)/tests/unit/%.o $(VMM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Every system call and its status, from the dispatch tables and vmm/sys_notes.c:
+# docs/syscalls.md is what tools/gen-syscalls.sh makes of this program's output
+# (tests/unit/test_syscalls_doc fails when it is not).
+$(B)/syscall_status: $(B)/tools/syscall_status.o $(VMM_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+syscalls-doc: $(B)/syscall_status
+	tools/gen-syscalls.sh $(B)/syscall_status > docs/syscalls.md.new || { rm -f docs/syscalls.md.new; exit 1; }
+	mv docs/syscalls.md.new docs/syscalls.md
+
 test: all check-headers conformance-bins
 	B=$(B) tests/run.sh
 
@@ -77,7 +88,7 @@ CONF_BIN  := $(foreach p,$(CONF_PKGS),$(B)/conformance/$(subst /,_,$(p)).test)
 conformance-bins: $(CONF_BIN)
 $(B)/conformance/%.test:
 	@mkdir -p $(dir $@)
-	go test -c -o $@ $(subst _,/,$*)
+	go test -c -tags timetzdata -o $@ $(subst _,/,$*)
 
 conformance: all conformance-bins
 	B=$(B) tests/conformance/run.sh

@@ -333,6 +333,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	/* A namespace of its own has its own abstract names. */
 	cfg->abstract_host = o->abstract_host || rs->net.mode;
 	cfg->filter_all = o->filter_all;
+	cfg->shm_private = o->shm_private;
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {

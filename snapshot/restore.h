@@ -20,6 +20,7 @@ struct restore_opts {
 	struct dom_cred cred;   /* the domain's host identity (never the image's) */
 	bool abstract_host;     /* the host's abstract UNIX names reachable */
 	bool filter_all;        /* pdvm's own threads under seccomp too (the spawner runs) */
+	bool shm_private;       /* ROOT/dev/shm is a private tmpfs, to fill from the image */
 };
 
 /* A domain brought back: what it is made of lives as long as it runs. */

@@ -26,6 +26,8 @@ static int put_shmaps(struct sbuf *b, struct snap_ctx *c) { return snap_put_shma
 static int put_procs(struct sbuf *b, struct snap_ctx *c) { return snap_put_procs(c->d, b, c->err, c->errlen); }
 static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->net, b); }
 static int put_locks(struct sbuf *b, struct snap_ctx *c) { return snap_put_locks(c->d, b, c->err, c->errlen); }
+static int put_shm(struct sbuf *b, struct snap_ctx *c) { return snap_put_shm(c->d, b, c->err, c->errlen); }
+static int get_shm(struct sread *r, struct snap_ctx *c) { return snap_get_shm(r, c->d, c->dry, c->err, c->errlen); }
 
 static int get_domain(struct sread *r, struct snap_ctx *c)
 {
@@ -61,6 +63,7 @@ static int get_locks(struct sread *r, struct snap_ctx *c)
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
 static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
 static bool has_locks(const struct snap_ctx *c) { return snap_has_locks(c->d); }
+static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_private; }
 
 /* Version history (each reader keeps the older versions):
  *   domain  2: handlers, limits and the reported-syscall bitmap counted
@@ -79,6 +82,8 @@ const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
 	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
+	/* Before `files` and `shmaps`, which reopen its files by path. */
+	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
 	{ "files",   1,  1,  true,    true,   NULL,          put_files,   get_files },
 	{ "vcpus",   1,  2,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no

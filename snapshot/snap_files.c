@@ -344,6 +344,8 @@ static int get_file(struct sread *r, struct domain *d, int flags, bool force, st
 		ret = -ESTALE;
 		snprintf(err, errlen, "%s is no longer the same kind of file", g);
 	} else if (S_ISREG(st.st_mode) && !force && !procfs_is_synthetic(d, g) &&
+		   /* made again from the image's `shm` section: new inode and time */
+		   !(d->spec->shm_private && !strncmp(g, "/dev/shm/", 9)) &&
 		   ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino || (uint64_t)st.st_size != size ||
 		    (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec != mt)) {
 		ret = -ESTALE;

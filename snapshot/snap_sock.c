@@ -103,6 +103,10 @@ int snap_put_sock(struct domain *d, const struct snap_freeze *fz, struct ofd **v
 	struct sock *s = sock_of(o, false);
 	if (fam == AF_UNIX)
 		return snap_put_unix(d, v, n, o, b, err, errlen);
+	if (fam == AF_NETLINK) {
+		snprintf(err, errlen, "%s: a netlink socket cannot be checkpointed yet", o->path);
+		return -EOPNOTSUPP;
+	}
 	if (type != SOCK_STREAM && type != SOCK_DGRAM) {
 		snprintf(err, errlen, "%s: socket type %d cannot be checkpointed", o->path, type);
 		return -EOPNOTSUPP;

@@ -101,7 +101,7 @@ void snap_get_proc_core(struct sread *r, struct process *p, uint32_t version)
 	p->personality = sr_u32(r);
 }
 
-#define ENOSYS_WORDS (sizeof(((struct domain *)0)->enosys_seen) / sizeof(uint64_t))
+#define REPORTED_WORDS (sizeof(((struct domain *)0)->syscalls_reported) / sizeof(uint64_t))
 
 int snap_put_domain(struct domain *d, struct sbuf *b)
 {
@@ -120,9 +120,9 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	sb_u64(b, (uint64_t)d->next_tid);
 	sb_u64(b, guest_mono_ns(d));
 	snap_put_proc_core(b, proc_cur(d));
-	sb_u64(b, ENOSYS_WORDS);
-	for (size_t i = 0; i < ENOSYS_WORDS; i++)
-		sb_u64(b, d->enosys_seen[i]);
+	sb_u64(b, REPORTED_WORDS);
+	for (size_t i = 0; i < REPORTED_WORDS; i++)
+		sb_u64(b, d->syscalls_reported[i]);
 	sb_u64(b, d->ntraps);
 	return b->oom ? -ENOMEM : 0;
 }
@@ -159,9 +159,9 @@ int snap_get_domain(struct sread *r, struct domain *d, uint32_t version)
 	uint64_t mono = sr_u64(r);
 	snap_get_proc_core(r, proc_cur(d), version);
 	/* Version 1: eight words, uncounted. */
-	uint32_t nw = version < 2 ? 8 : (uint32_t)sr_range(r, 0, ENOSYS_WORDS, "too many reported-syscall words");
+	uint32_t nw = version < 2 ? 8 : (uint32_t)sr_range(r, 0, REPORTED_WORDS, "too many reported-syscall words");
 	for (uint32_t i = 0; i < nw && !r->bad; i++)
-		d->enosys_seen[i] = sr_u64(r);
+		d->syscalls_reported[i] = sr_u64(r);
 	d->ntraps = sr_u64(r);
 	if (!r->bad && r->pos != r->len)
 		sr_fail(r, "domain section has trailing bytes");

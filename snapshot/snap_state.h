@@ -88,6 +88,10 @@ int snap_get_vdso(struct sread *r, struct domain *d);
 
 /* Section `shmaps` (optional): MAP_SHARED file mappings; restore reopens
  * each file read-write inside the root (after `files`). */
+/* Section `shm` (snap_shm.c): the files of a private /dev/shm, made again
+ * with the domain's identity on restore (before `files` reopens them). */
+int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_shmaps(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 

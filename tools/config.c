@@ -12,6 +12,7 @@
 
 #include "vmm/status.h"
 #include "config.h"
+#include "devshm.h"
 #include "net/netns.h"
 
 #define MEMORY_DEFAULT	(512ULL << 20)
@@ -22,7 +23,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", "abstract_unix", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", "abstract_unix", "shm_size", NULL
 };
 
 static const char *const default_env[] = {
@@ -367,6 +368,17 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		} else {
 			c->dom.abstract_host = !strcmp(value, "host");
 		}
+	} else if (!strcmp(key, "shm_size")) {
+		uint64_t v;
+
+		if (config_parse_size(value, &v) < 0 || (v && v < 4096) || v > (64ULL << 30)) {
+			snprintf(why, n, "want 0 (no private /dev/shm) or a size from 4K to 64G like \"64M\", got '%s'",
+				 value);
+			r = -1;
+		} else {
+			c->shm_size = v;
+			c->shm_size_set = true;
+		}
 	} else if (!strcmp(key, "user")) {
 		if (!(r = check_user(value, why, n)))
 			replace(&c->user, xstrdup(value));
@@ -526,7 +538,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 		if (edit_distance(name, known_keys[i]) <= near)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, "
-		    "cwd, root, writable, memory, log, verbose, trap_backend, net)");
+		    "cwd, root, writable, memory, log, verbose, trap_backend, net, user, abstract_unix, shm_size)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -779,6 +791,8 @@ void config_defaults(struct domain_config *c)
 		c->dom.cwd = xstrdup("/");
 	if (!c->dom.root)
 		c->dom.root = xstrdup("/");
+	if (!c->shm_size_set)
+		c->shm_size = DEVSHM_DEFAULT_SIZE;
 	if (!c->dom.writable)
 		c->dom.writable = strv_from((const char *const[]){ NULL });
 	if (!c->dom.memory)

@@ -16,6 +16,9 @@ struct domain_config {
 	struct net_spec net;
 	char *user;          /* "root", an account name or UID[:GID]; default CONFIG_DEFAULT_USER;
 			      * config_resolve_user puts the answer in dom.cred */
+	uint64_t shm_size;   /* the private /dev/shm's size (tools/devshm.h); 0: none */
+	bool shm_size_set;   /* given by the operator (else the default, and no
+			      * private /dev/shm is no error) */
 };
 
 /* The account domains run as unless the operator names another:

@@ -5,6 +5,8 @@
 # checkpoints, network namespaces). Test: the nested harness (tests/nested/vm-run)
 # boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
 # also ships the kvm modules) and a busybox-static initramfs packed with cpio.
+# Conformance: Go's standard library tests (golang-go) are the yardstick (tests/conformance);
+# the time package's tests load a zone from the system's database (tzdata).
 # Repeated runs are fast: if dpkg already reports every package installed, nothing is run.
 set -euo pipefail
 
@@ -14,7 +16,7 @@ PKGS=(
 	busybox-static cpio kmod xz-utils coreutils
 	qemu-system-x86 linux-image-amd64
 	nftables iproute2 procps
-	golang-go
+	golang-go tzdata
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system

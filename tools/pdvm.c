@@ -13,6 +13,7 @@
 #include "net/netns.h"
 #include "net/tool.h"
 #include "control.h"
+#include "devshm.h"
 #include "snapshot/restore.h"
 #include "vmm/domain.h"
 
@@ -79,6 +80,9 @@ static const char run_usage_text[] =
 	"      --abstract-unix A  own (default): in the host's network, the domain\n"
 	"                         reaches only abstract UNIX names its own sockets\n"
 	"                         bound; host: also the host's (X11, D-Bus ...)\n"
+	"      --shm-size SIZE    the domain's /dev/shm: a private tmpfs of SIZE\n"
+	"                         (default 64M, as docker's) it may write; 0: the\n"
+	"                         host's, read-only. Needs root (a mount namespace)\n"
 	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
 	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
 	"                         fail at start-up unless the host works that way\n"
@@ -92,7 +96,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM,
 };
 
 static const struct option run_options[] = {
@@ -109,6 +113,7 @@ static const struct option run_options[] = {
 	{ "trap-backend", required_argument, NULL, OPT_TRAP },
 	{ "user",     required_argument, NULL, OPT_USER },
 	{ "abstract-unix", required_argument, NULL, OPT_ABSTRACT },
+	{ "shm-size", required_argument, NULL, OPT_SHM },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -144,6 +149,7 @@ static const char *option_key(int opt)
 	case OPT_ADDRESS: return "address";
 	case OPT_USER: return "user";
 	case OPT_ABSTRACT: return "abstract_unix";
+	case OPT_SHM: return "shm_size";
 	default: return NULL;
 	}
 }
@@ -181,6 +187,33 @@ static int resolve_root(struct domain_config *cfg)
 	}
 	free(cfg->dom.root);
 	cfg->dom.root = real;
+	return 0;
+}
+
+/* The domain's /dev/shm: a private tmpfs (tools/devshm.c) the domain may
+ * write, unless the operator asked for none (size 0). Without the privilege
+ * for a mount namespace pdvm keeps the host's, read-only as the rest of the
+ * root, and says so when asked for a size or verbose. 0 or -1. */
+static int setup_devshm(const char *cmd, struct domain_config *cfg)
+{
+	char err[600];
+
+	if (!cfg->shm_size)
+		return 0;
+	if (devshm_private(cfg->dom.root ? cfg->dom.root : "/", cfg->shm_size, err, sizeof(err)) < 0) {
+		if (cfg->shm_size_set) {
+			fprintf(stderr, "pdvm %s: --shm-size: %s\n", cmd, err);
+			return -1;
+		}
+		if (cfg->dom.verbose)
+			fprintf(stderr, "pdvm %s: /dev/shm stays the host's, read-only: %s\n", cmd, err);
+		return 0;
+	}
+	cfg->dom.shm_private = true;
+	if (config_set(cfg, "writable", "/dev/shm", err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm %s: %s\n", cmd, err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -314,6 +347,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
+	if (setup_devshm("run", &cfg) < 0)
+		goto out;
 	cfg.dom.filter_all = true;
 	if (cfg.net.mode) {
 		char addr[NETNS_ADDR_LEN];
@@ -387,6 +422,8 @@ static const char restore_usage_text[] =
 	"      --force       restore even if files the program had open changed\n"
 	"                    since the snapshot (size, mtime or inode)\n"
 	"      --lazy        start the program before all memory is loaded\n"
+	"      --shm-size SIZE  the private /dev/shm's size, as for 'pdvm run'\n"
+	"                    (default 64M); its files come from the image\n"
 	"      --cpu-cap CAP fpu (default): refuse an image whose program ran with\n"
 	"                    other XSAVE features (XCR0) than this host's guests\n"
 	"                    get, as it may overrun its save areas or use missing\n"
@@ -412,6 +449,7 @@ static int cmd_restore(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "cpu-cap", required_argument, NULL, 'C' },
+		{ "shm-size", required_argument, NULL, 'S' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -443,8 +481,9 @@ static int cmd_restore(int argc, char **argv)
 		case 'w':
 		case 'u':
 		case 'a':
+		case 'S':
 			if (config_set(&pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
-				       "abstract_unix", optarg, err, sizeof(err)) < 0) {
+				       opt == 'S' ? "shm_size" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
 				fprintf(stderr, "pdvm restore: --%s\nSee 'pdvm restore --help'.\n", err);
 				config_free(&pol);
 				return EXIT_USAGE;
@@ -498,7 +537,23 @@ static int cmd_restore(int argc, char **argv)
 			return EXIT_PDVM_ERROR;
 		}
 		o.filter_all = true;
+		if (!pol.shm_size_set)
+			pol.shm_size = DEVSHM_DEFAULT_SIZE;
+		if (setup_devshm("restore", &pol) < 0) {
+			config_free(&pol);
+			return EXIT_PDVM_ERROR;
+		}
+	} else if (!pol.shm_size_set || pol.shm_size) {
+		/* --check mounts nothing: it judges the image as a restore
+		 * with a private /dev/shm would. */
+		pol.dom.shm_private = true;
+		if (config_set(&pol, "writable", "/dev/shm", err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm restore: %s\n", err);
+			config_free(&pol);
+			return EXIT_PDVM_ERROR;
+		}
 	}
+	o.shm_private = pol.dom.shm_private;
 	o.cred = pol.dom.cred;
 	o.abstract_host = pol.dom.abstract_host;
 	o.root = pol.dom.root;

@@ -78,6 +78,8 @@ struct thread {
 	pthread_t host;
 };
 
+struct sock_bound;
+
 struct domain {
 	pthread_mutex_t lock;       /* the domain lock: held while handling traps */
 	struct kvm_vm vm;
@@ -86,6 +88,7 @@ struct domain {
 	 * the probe with xgetbv at CPL3: on a PVM host the host's, whatever
 	 * KVM_SET_XCRS said; an image records it (restore compares). */
 	uint64_t guest_xcr0;
+	struct sock_bound *unix_bound; /* UNIX paths its sockets bound (vmm/sock.h) */
 	struct frames frames;       /* guest physical memory, one memfd */
 	struct mm *mms;             /* every address space (list on mm->next) */
 	uint64_t root_gen;          /* last mm.root_gen handed out (domain-wide:
@@ -133,7 +136,8 @@ struct domain {
 
 	FILE *log;                  /* the domain's log; may be NULL */
 	bool verbose;
-	uint64_t enosys_seen[8];    /* bitmap of reported unknown syscalls */
+	uint64_t syscalls_reported[8]; /* bitmap of the unknown and refused calls
+				     * the log has named (syscall.c) */
 	uint64_t start_ns;          /* host CLOCK_MONOTONIC at start */
 	int64_t mono_offset_ns;     /* guest monotonic = host monotonic + this */
 	uint64_t ntraps;            /* syscalls and exceptions handled */

@@ -195,6 +195,21 @@ int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id)
 	return 0;
 }
 
+int kvm_vcpu_clear_events(struct vcpu *v)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	memset(&ev.exception, 0, sizeof(ev.exception));
+	memset(&ev.interrupt, 0, sizeof(ev.interrupt));
+	ev.nmi.injected = ev.nmi.pending = 0;
+	ev.triple_fault.pending = 0;
+	ev.exception_has_payload = 0;
+	ev.exception_payload = 0;
+	return ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ? -errno : 0;
+}
+
 void kvm_vcpu_destroy(struct vcpu *v)
 {
 	/* KVM cannot destroy a single vCPU; unmapping and closing lets the

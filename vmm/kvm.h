@@ -37,6 +37,10 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 uint32_t kvm_cpuid_reg(const struct kvm_vm *vm, uint32_t fn, uint32_t idx, int reg);
 int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id);
 void kvm_vcpu_destroy(struct vcpu *v);
+/* Drops whatever event a vCPU still holds (a queued or injected exception,
+ * a pending triple fault, NMI or interrupt): a vCPU back from the pool must
+ * start its new thread clean. 0 or -errno. */
+int kvm_vcpu_clear_events(struct vcpu *v);
 
 /* Drops every shadow page table KVM holds (add+delete a dummy memslot):
  * the "full resync" of DESIGN.md fact 6. */

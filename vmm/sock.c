@@ -34,6 +34,13 @@ static void sock_release(struct ofd *o)
 	sock_uname_free(s->peer);
 	if (s->pair && atomic_fetch_sub(&s->pair->refs, 1) == 1)
 		free(s->pair);
+	if (s->bound) {
+		*s->bound->pprev = s->bound->next;
+		if (s->bound->next)
+			s->bound->next->pprev = s->bound->pprev;
+		close(s->bound->dirfd);
+		free(s->bound);
+	}
 	for (int i = 0; i < s->naq; i++)
 		ofd_put(s->aq[i]);
 	free(s->aq);
@@ -185,6 +192,44 @@ int sock_aq_add(struct ofd *listener, struct ofd *conn)
 	s->aq = n;
 	s->aq[s->naq++] = conn;
 	return 0;
+}
+
+void sock_bound_add(struct domain *d, struct sock *s, const struct sockaddr_un *host, socklen_t hlen,
+		    int dirfd, const struct sock_uname *g)
+{
+	struct sock_bound *b = s && !s->bound && g && hlen <= sizeof(b->host) && g->len <= sizeof(b->guest)
+			       ? calloc(1, sizeof(*b)) : NULL;
+
+	if (!b) {
+		close(dirfd);   /* received addresses from it read as unnamed */
+		return;
+	}
+	b->dirfd = dirfd;
+	b->hlen = hlen;
+	memcpy(&b->host, host, hlen);
+	b->glen = g->len;
+	memcpy(&b->guest, &g->sa, g->len);
+	b->next = d->unix_bound;
+	if (b->next)
+		b->next->pprev = &b->next;
+	b->pprev = &d->unix_bound;
+	d->unix_bound = b;
+	s->bound = b;
+}
+
+socklen_t sock_bound_guest(const struct domain *d, struct sockaddr_storage *ss, socklen_t sl)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+
+	if (ss->ss_family != AF_UNIX || sl <= off || strncmp(un->sun_path, "/proc/self/fd/", 14))
+		return sl;
+	for (const struct sock_bound *b = d->unix_bound; b; b = b->next)
+		if (!strncmp(b->host.sun_path, un->sun_path, sizeof(un->sun_path))) {
+			memcpy(un, &b->guest, b->glen);
+			return b->glen;
+		}
+	return sizeof(sa_family_t);
 }
 
 struct sock_uname *sock_uname_dup(const struct sock_uname *u)

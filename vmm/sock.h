@@ -43,6 +43,7 @@ struct sock {
 	struct sock_dgram *dq;  /* datagrams, oldest first */
 	bool eof;               /* the peer had closed: reads end with 0 */
 	struct sock_uname *local, *peer; /* AF_UNIX names (bind, connect, accept) */
+	struct sock_bound *bound;       /* its bound path, as the host knows it */
 	struct ofd **aq;        /* a TCP listener's connections an image took out
 	                         * of the host's accept queue: accept() hands
 	                         * them out first, oldest first */
@@ -77,6 +78,28 @@ struct ofd *sock_aq_pop(struct ofd *listener);
 int sock_aq_add(struct ofd *listener, struct ofd *conn);
 
 /* Copies a name (NULL on ENOMEM or for NULL); frees one. */
+/*
+ * A UNIX path a socket of this domain is bound to. The host knows it by
+ * the /proc/self/fd/N/NAME string bind was given (sock_addr_host), so the
+ * source address of a datagram or of accept() from it reads so too: the
+ * domain keeps each such string with the guest's own address, and with N
+ * held open, so that the string names one socket while it lives.
+ */
+struct sock_bound {
+	struct sock_bound *next, **pprev;   /* the domain's list */
+	int dirfd;
+	socklen_t hlen, glen;
+	struct sockaddr_un host, guest;
+};
+/* Notes socket s's successful bind of host address (hlen bytes) through
+ * dirfd (taken over) as guest name g. */
+void sock_bound_add(struct domain *d, struct sock *s, const struct sockaddr_un *host, socklen_t hlen,
+		    int dirfd, const struct sock_uname *g);
+/* Turns a host UNIX address received from the host into the guest's: a
+ * bound path of this domain becomes its guest path, another confined
+ * /proc/self/fd/ path an unnamed address. Returns the new length. */
+socklen_t sock_bound_guest(const struct domain *d, struct sockaddr_storage *ss, socklen_t sl);
+
 struct sock_uname *sock_uname_dup(const struct sock_uname *u);
 void sock_uname_free(struct sock_uname *u);
 

@@ -6,6 +6,7 @@
 #include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include "sockpolicy.h"
 
@@ -24,6 +25,15 @@ int sockpolicy_socket(int family, int type, int proto)
 	int base = type & 0xf;
 	if (family == AF_UNIX)
 		return 0;               /* no privilege involved; the host decides */
+	/* Route netlink: what net.Interfaces, getifaddrs and `ip addr` read.
+	 * The socket is the vCPU thread's, which has no capabilities, so the
+	 * host answers a change (RTM_NEWADDR...) with EPERM as it would an
+	 * unprivileged process; the other netlink families are not offered. */
+	if (family == AF_NETLINK) {
+		if ((type & 0xf) != SOCK_RAW && (type & 0xf) != SOCK_DGRAM)
+			return -ESOCKTNOSUPPORT;
+		return proto == NETLINK_ROUTE ? 0 : -EPROTONOSUPPORT;
+	}
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
 	switch (base) {

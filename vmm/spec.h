@@ -22,6 +22,7 @@ struct domain_spec {
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */
 	bool filter_all;     /* pdvm's own threads under seccomp too, after set-up (vfilter.h) */
+	bool shm_private;    /* ROOT/dev/shm is a tmpfs of pdvm's own: images carry its files */
 	struct dom_cred cred; /* the host identity of guest work (cred.h) */
 };
 

@@ -237,8 +237,37 @@ static long ioctl_tty(struct thread *t, struct ofd *o, unsigned int cmd, uint64_
 		in = sizeof(struct winsize);
 		break;
 	case TIOCGPGRP:
+	case TIOCGPTN:          /* a pty master: ptsname, grantpt */
+	case TIOCGPTLCK:
+	case TIOCGPKT:
+	case TIOCOUTQ:
+	case TIOCGEXCL:
 		out = sizeof(int);
 		break;
+	case TIOCSPTLCK:        /* unlockpt */
+	case TIOCPKT:
+		in = sizeof(int);
+		break;
+	case TIOCEXCL:
+	case TIOCNXCL:
+		r = ioctl(o->hostfd, cmd);
+		return r < 0 ? -errno : r;
+	case TIOCGPTPEER: {
+		/* The slave of a master, opened without a path: a new fd. The
+		 * ptys are the host's devpts's (README: what is private). */
+		int flags = (int)arg;
+
+		if (flags & ~(O_ACCMODE | O_NOCTTY | O_NONBLOCK | O_CLOEXEC))
+			return -EINVAL;
+		r = ioctl(o->hostfd, cmd, (flags & ~O_CLOEXEC) | O_CLOEXEC | O_NOCTTY);
+		if (r < 0)
+			return -errno;
+		char name[64];
+
+		if (host_fd_path(r, name, sizeof(name)) < 0)
+			snprintf(name, sizeof(name), "/dev/pts/?");
+		return files_install(d, r, flags & (O_ACCMODE | O_NONBLOCK), OFD_FILE, name, flags & O_CLOEXEC);
+	}
 	case TCFLSH:
 	case TCXONC:
 		r = ioctl(o->hostfd, cmd, (int)arg);

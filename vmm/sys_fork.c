@@ -13,6 +13,10 @@
 #define CLONE_PROC_ALLOWED (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | \
 			    CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_PARENT | CLONE_SYSVSEM | \
 			    CLONE_FS | 0xff)
+/* clone(2)'s namespace flags (CLONE_NEWTIME is clone3's: in clone it is
+ * part of the exit signal's byte). */
+#define CLONE_NEW_K (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER | \
+		     CLONE_NEWPID | CLONE_NEWCGROUP)
 
 /* Waits, the domain lock held, until the vfork child `pid` has exec'd or
  * exited (Linux's wait_for_vfork_done). */
@@ -43,6 +47,13 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 	struct process *pp = t->proc;
 	int err = 0;
 
+	/* A process in a new namespace is refused as unshare refuses it
+	 * (sys_priv.c), after copy_process's checks of the combination. */
+	if (flags & CLONE_NEW_K) {
+		if ((flags & CLONE_FS) && (flags & (CLONE_NEWNS | CLONE_NEWUSER)))
+			return -EINVAL;
+		return syscall_refuse(t, SYS_clone, -EPERM, "a new namespace: no CAP_SYS_ADMIN; no user namespace in a chroot");
+	}
 	if (flags & ~(uint64_t)CLONE_PROC_ALLOWED) {
 		dom_log(d, "clone: flags %#llx are not supported for a new process (EINVAL)",
 			(unsigned long long)flags);

@@ -494,7 +494,7 @@ static long sys_chroot(struct thread *t, const uint64_t a[6])
 	if (h < 0)
 		return h;
 	close(h);
-	return -EPERM;
+	return syscall_refuse(t, SYS_chroot, -EPERM, "no CAP_SYS_CHROOT");
 }
 
 static long do_unlink(struct thread *t, int dirfd, uint64_t upath, int flags)

@@ -122,8 +122,9 @@ static long sys_setresgid(struct thread *t, const uint64_t a[6])
 /* Needs CAP_SETGID whatever the list: the domain has none. */
 static long sys_setgroups(struct thread *t, const uint64_t a[6])
 {
-	(void)t;
-	return (int)a[0] < 0 || a[0] > 65536 ? -EINVAL : -EPERM;
+	if ((int)a[0] < 0 || a[0] > 65536)
+		return -EINVAL;
+	return syscall_refuse(t, SYS_setgroups, -EPERM, "no CAP_SETGID");
 }
 
 static long sys_getgroups(struct thread *t, const uint64_t a[6])

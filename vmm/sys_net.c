@@ -29,7 +29,7 @@
 
 static bool family_ok(int f)
 {
-	return f == AF_INET || f == AF_INET6 || f == AF_UNIX;
+	return f == AF_INET || f == AF_INET6 || f == AF_UNIX || f == AF_NETLINK;
 }
 
 /* The description behind a socket fd: -EBADF, or -ENOTSOCK for another kind. */
@@ -149,14 +149,12 @@ static int addr_out(struct domain *d, const struct sockaddr_storage *ss, socklen
 		return -EFAULT;
 	if (glen < 0)
 		return -EINVAL;
-	if (ss->ss_family == AF_UNIX && sl > offsetof(struct sockaddr_un, sun_path)) {
-		/* A confined path shows as the host's /proc/self/fd/N/...: the
-		 * guest gets an unnamed address rather than a host path. */
-		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
-		if (!strncmp(un->sun_path, "/proc/self/fd/", 14))
-			sl = sizeof(sa_family_t);
-	}
-	if (copy_to_user(d, ua, ss, MIN((socklen_t)glen, sl)) || copy_to_user(d, ulen, &sl, 4))
+	/* A confined path shows as the host's /proc/self/fd/N/...: the guest
+	 * gets its own path for one of its sockets, else an unnamed address
+	 * rather than a host path. */
+	struct sockaddr_storage g = *ss;
+	sl = sock_bound_guest(d, &g, sl);
+	if (copy_to_user(d, ua, &g, MIN((socklen_t)glen, sl)) || copy_to_user(d, ulen, &sl, 4))
 		return -EFAULT;
 	return 0;
 }
@@ -174,6 +172,10 @@ static long sys_bind(struct thread *t, const uint64_t a[6])
 	long r = addr_in(d, a[1], a[2], &ss, &sl, true, &dirfd, &name);
 	if (!r)
 		r = bind(o->hostfd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
+	if (!r && dirfd >= 0) {
+		sock_bound_add(d, sock_of(o, true), (struct sockaddr_un *)&ss, sl, dirfd, name);
+		dirfd = -1;
+	}
 	if (dirfd >= 0)
 		close(dirfd);
 	keep_name(o, r, false, name);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "domain.h"
@@ -19,7 +20,7 @@ void syscall_init(void)
 		sys_file_table, sys_mem_table, sys_thread_table, sys_time_table, sys_misc_table,
 		sys_poll_table, sys_signal_table, sys_timer_table, sys_proc_table, sys_net_table,
 		sys_epoll_table, sys_evfd_table, sys_fs_table, sys_fd_table, sys_fork_table,
-		sys_exec_table, sys_wait_table, sys_sched_table,
+		sys_exec_table, sys_wait_table, sys_sched_table, sys_priv_table,
 	};
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
 		for (const struct syscall_desc *s = families[f]; s->nr >= 0; s++)
@@ -35,13 +36,37 @@ const char *syscall_name(int nr)
 	return nr >= 0 && nr < NR_MAX && table[nr] ? table[nr]->name : "unknown";
 }
 
-static void report_unknown(struct domain *d, uint64_t nr)
+const struct syscall_desc *syscall_lookup(int nr)
+{
+	return nr >= 0 && nr < NR_MAX ? table[nr] : NULL;
+}
+
+/* Whether call nr was already reported in the domain's log (and marks it
+ * reported): the log names each unknown or refused call once. A call is
+ * either unknown or has a handler, so one bitmap serves both. */
+static bool reported(struct domain *d, uint64_t nr)
 {
 	uint64_t bit = nr < 512 ? nr : 511;
-	if (d->enosys_seen[bit / 64] & (1ULL << (bit % 64)))
-		return;
-	d->enosys_seen[bit / 64] |= 1ULL << (bit % 64);
-	dom_log(d, "unsupported syscall %llu: returning ENOSYS (reported once)", (unsigned long long)nr);
+	if (d->syscalls_reported[bit / 64] & (1ULL << (bit % 64)))
+		return true;
+	d->syscalls_reported[bit / 64] |= 1ULL << (bit % 64);
+	return false;
+}
+
+static void report_unknown(struct domain *d, uint64_t nr)
+{
+	if (!reported(d, nr))
+		dom_log(d, "unsupported syscall %llu: returning ENOSYS (reported once)", (unsigned long long)nr);
+}
+
+long syscall_refuse(struct thread *t, int nr, long err, const char *why)
+{
+	if (!reported(t->dom, (uint64_t)nr)) {
+		const char *e = strerrorname_np((int)-err);
+		dom_log(t->dom, "%s: %s, %s (%s; reported once)", syscall_name(nr),
+			err == -ENOSYS ? "absent" : "refused", e ? e : "?", why);
+	}
+	return err;
 }
 
 static bool is_write_call(uint64_t nr)

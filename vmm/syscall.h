@@ -55,10 +55,28 @@ extern const struct syscall_desc sys_net_table[];
 extern const struct syscall_desc sys_epoll_table[];
 extern const struct syscall_desc sys_evfd_table[];
 extern const struct syscall_desc sys_sched_table[];
+extern const struct syscall_desc sys_priv_table[];
+
+/* What the tables cannot say about a call: "partial: ...", "refused: ERRNO
+ * (why)" or "absent: why" (vmm/sys_notes.c, for docs/syscalls.md). The
+ * table ends with { -1, NULL }. */
+struct syscall_note {
+	int nr;
+	const char *note;
+};
+extern const struct syscall_note syscall_notes[];
 
 void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */
 void syscall_dispatch(struct thread *t);
 const char *syscall_name(int nr);
+/* The handler of call nr (after syscall_init), or NULL: read only, for the
+ * table of calls and their status (docs/syscalls.md). */
+const struct syscall_desc *syscall_lookup(int nr);
+
+/* For a handler that refuses its call (as Linux refuses an unprivileged
+ * process) or answers one Linux itself does not have (err -ENOSYS): the
+ * domain's log says so, and why, once per domain and call. Returns err. */
+long syscall_refuse(struct thread *t, int nr, long err, const char *why);
 
 #endif

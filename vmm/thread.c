@@ -65,7 +65,18 @@ struct thread *thread_create(struct domain *d, int *err)
 	t->dom = d;
 	t->proc = proc_cur(d);
 	if (d->npool > 0) {
+		/* Its last thread may have gone in the middle of a trap (killed
+		 * by an exec or exit_group after a `syscall` had queued its #PF
+		 * at LSTAR): that would be this thread's first event, a SIGSEGV
+		 * at its first instruction. */
 		t->vcpu = d->vcpu_pool[--d->npool];
+		int r = kvm_vcpu_clear_events(&t->vcpu);
+		if (r) {
+			d->vcpu_pool[d->npool++] = t->vcpu;
+			free(t);
+			*err = r;
+			return NULL;
+		}
 	} else {
 		int r = kvm_vcpu_create(&d->vm, &t->vcpu, d->next_vcpu_id);
 		if (r) {
@@ -197,8 +208,19 @@ static void thread_release(struct thread *t)
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->threads[i] == t)
 			d->threads[i] = NULL;
-	if (t->vcpu.fd >= 0 && d->npool < MAX_THREADS)
+	if (t->vcpu.fd >= 0 && d->npool < MAX_THREADS) {
+		/* Test hook (as CRIU_FAULT): the vCPU goes back to the pool
+		 * with an exception queued, as a thread killed half way
+		 * through a trap leaves it. */
+		const char *fault = getenv("PDVM_FAULT");
+		struct kvm_vcpu_events ev;
+		if (fault && !strcmp(fault, "pool-event") && ioctl(t->vcpu.fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+			ev.exception.injected = 1;
+			ev.exception.nr = 6;    /* #UD */
+			ioctl(t->vcpu.fd, KVM_SET_VCPU_EVENTS, &ev);
+		}
 		d->vcpu_pool[d->npool++] = t->vcpu;
+	}
 	t->state = VCPU_DEAD;
 	d->nthreads--;
 	struct process *p = t->proc;
