@@ -70,6 +70,10 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   signals 2: siginfo as explicit fields, not the in-memory struct
  *   procs   2: as domain 2 and signals 2 for each process
  *   vcpus   2: each thread's name, parent-death signal, nice value and policy
+ *   signals 3: job control (the first process's stop state, each thread's),
+ *           timers on CPU clocks (the thread counted; CPU time left) and the
+ *           process's ITIMER_VIRTUAL and ITIMER_PROF
+ *   procs   3: as signals 3 for each process
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -89,10 +93,10 @@ const struct section sections[] = {
 	/* Absent from images of early builds: none pending, no vDSO, no
 	 * shared mappings. Required all the same: restoring without them
 	 * would drop signals, stop the guest's clock or lose writes. */
-	{ "signals", 1,  2,  true,    false,  NULL,          put_signals, get_signals },
+	{ "signals", 1,  3,  true,    false,  NULL,          put_signals, get_signals },
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
 	{ "shmaps",  1,  1,  true,    false,  NULL,          put_shmaps,  get_shmaps },
-	{ "procs",   1,  2,  true,    false,  several_procs, put_procs,   get_procs },
+	{ "procs",   1,  3,  true,    false,  several_procs, put_procs,   get_procs },
 	/* New with record locks: an image without it holds none. Required:
 	 * a pdvm that dropped them would let another process in. */
 	{ "locks",   1,  1,  true,    false,  has_locks,     put_locks,   get_locks },

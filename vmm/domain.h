@@ -55,7 +55,9 @@ struct thread {
 	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
-	bool parked;                /* waiting in thread_park for a resume */
+	bool parked;                /* waiting in thread_park for a resume, or stopped */
+	bool jobctl_stop;           /* must join its process's group stop (vmm/jobctl.c) */
+	bool stopped;               /* stopped by job control until SIGCONT or the end */
 	bool filter_inherited;      /* created by a filtered thread (vfilter.c) */
 	struct futex_waiter *waiting; /* set while blocked in futex wait */
 	struct {                    /* a timed call interrupted for a restart */
@@ -76,6 +78,8 @@ struct thread {
 		uint64_t nr, a1;
 	} intr;
 	pthread_t host;
+	clockid_t cpu_clock;        /* its host thread's CPU clock, while cpu_clock_ok */
+	bool cpu_clock_ok;
 };
 
 struct sock_bound;
@@ -184,6 +188,10 @@ struct thread *thread_self(void);
 struct thread *thread_target(struct thread *t, int pid);
 /* With the domain paused: waits, the user state in t->regs, for a resume. */
 void thread_park(struct thread *t);
+/* With a group stop to join (t->jobctl_stop) or joined: joins it and
+ * waits, the user state in t->regs, for SIGCONT or the end; counts as
+ * parked meanwhile, so that pause and snapshot need not wait for it. */
+void thread_stop(struct thread *t);
 /* Starts the host thread that runs t's vCPU. */
 int thread_start(struct thread *t);
 /* Ends the calling guest thread (exit(2)). */

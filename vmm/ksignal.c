@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "domain.h"
+#include "jobctl.h"
 #include "ksignal.h"
 #include "syscall.h"
 #include "trap.h"
@@ -77,9 +78,7 @@ static uint64_t host_xcr0(void)
 
 static bool sig_default_ignored(int sig)
 {
-	return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH ||
-	       /* No job control of a whole domain: stop signals do nothing. */
-	       sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+	return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
 }
 
 static bool sig_ignored(struct process *p, int sig)
@@ -122,6 +121,9 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 		proc_exit_group(t->proc, SIGKILL);
 		return;
 	}
+	/* SIGCONT resumes, and stop signals and SIGCONT cancel each other,
+	 * whatever the action or mask. */
+	jobctl_prepare(t->proc, sig);
 	if (sig_ignored(t->proc, sig) && !(t->sigmask & SIGBIT(sig)))
 		return;
 	if (t->sig_pending & SIGBIT(sig))
@@ -148,6 +150,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 		proc_exit_group(p, SIGKILL);
 		return;
 	}
+	jobctl_prepare(p, sig);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
 
@@ -172,7 +175,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 
 bool sig_deliverable(const struct thread *t)
 {
-	return ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
+	return t->jobctl_stop || ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
 }
 
 /* Takes the lowest pending unblocked signal (thread-directed first, as
@@ -354,6 +357,15 @@ void sig_deliver(struct thread *t)
 		if (sa->handler == KSIG_DFL) {
 			if (sig_default_ignored(sig))
 				continue;
+			if (jobctl_is_stop(sig)) {
+				if (!jobctl_stop_begin(t, sig))
+					continue; /* discarded (orphaned group) */
+				/* The thread stops first (thread_main). An
+				 * interrupted call and a swapped mask stay as
+				 * they are: after SIGCONT the next signal's
+				 * handler, or none, settles them. */
+				return;
+			}
 			settle_interrupted(t, 0);
 			kill_for(t, sig, "killed by");
 			return;
@@ -384,6 +396,14 @@ void sig_deliver(struct thread *t)
 		t->restore_sigmask = false;
 	}
 	t->intr.valid = false;
+}
+
+void sig_settle_for_stop(struct thread *t)
+{
+	uint64_t nr = t->intr.nr;
+
+	if (t->intr.valid && (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2))
+		settle_interrupted(t, 0);
 }
 
 void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6])

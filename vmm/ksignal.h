@@ -73,7 +73,8 @@ struct ksiginfo sig_info_user(int sig, int code, int pid);
 /* Makes t come out of the guest or of a wait to look at its signals. */
 void sig_wake(struct thread *t);
 
-/* Is there a pending signal t does not block? */
+/* Is there a pending signal t does not block, or a group stop it has yet
+ * to join? (Linux's signal_pending: what ends an interruptible wait.) */
 bool sig_deliverable(const struct thread *t);
 
 /* ppoll, pselect6, epoll_pwait, sigsuspend: the mask at guest address
@@ -90,6 +91,11 @@ long sig_mask_swap_out(struct thread *t, long ret);
  * unblocked signals — default action, or a frame for the handler — and
  * settles an interrupted system call (EINTR or restart). */
 void sig_deliver(struct thread *t);
+
+/* t joins a group stop: a call that a stop interrupts with EINTR on Linux
+ * whether a handler runs or not (epoll_wait and its variants; signal(7))
+ * is settled so. */
+void sig_settle_for_stop(struct thread *t);
 
 /* A system call returned -ERESTART_SYSCALL (its RIP and RAX already
  * rewound): remembers how a handler should settle it. */

@@ -1,7 +1,9 @@
 /* ktimer.c: POSIX timers and ITIMER_REAL — arming, expiry, overruns — and the domain's signal thread, which fires them, forwards host signals and re-kicks threads that have a signal to take. */
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "domain.h"
@@ -15,14 +17,46 @@
 /* Host signals that pdvm passes on to the domain, as `docker run` does. */
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
-void ktimer_arm(struct domain *d, struct ktimer *k, uint64_t value, uint64_t interval, bool abs)
+/* A host thread's CPU time: the guest thread's, plus pdvm's work for it. */
+static uint64_t host_thread_cpu_ns(const struct thread *t)
 {
-	uint64_t now = guest_mono_ns(d);
+	struct timespec ts;
+
+	if (!t->cpu_clock_ok || clock_gettime(t->cpu_clock, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ktimer_now(struct process *p, const struct ktimer *k)
+{
+	struct domain *d = p->dom;
+
+	if (!ktimer_is_cpu(k))
+		return guest_mono_ns(d);
+	if (k->cpu_tid) {
+		struct thread *t = thread_find(d, k->cpu_tid);
+		return t && t->proc == p ? host_thread_cpu_ns(t) : UINT64_MAX / 2;
+	}
+	uint64_t sum = p->cpu_gone_ns;
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (t && t->proc == p)
+			sum += host_thread_cpu_ns(t);
+	}
+	return sum;
+}
+
+void ktimer_arm(struct process *p, struct ktimer *k, uint64_t value, uint64_t interval, bool abs)
+{
+	struct domain *d = p->dom;
+	uint64_t now = ktimer_now(p, k);
 
 	k->interval_ns = interval;
 	k->overrun = 0;
 	if (!value) {
 		k->deadline_ns = 0;
+	} else if (abs && ktimer_is_cpu(k)) {
+		k->deadline_ns = value > now ? value : now + 1;
 	} else if (abs) {
 		struct timespec c;
 		uint64_t cnow = guest_clock_now(d, k->clock, &c) ? 0 : (uint64_t)c.tv_sec * NS + (uint64_t)c.tv_nsec;
@@ -34,9 +68,9 @@ void ktimer_arm(struct domain *d, struct ktimer *k, uint64_t value, uint64_t int
 		sig_thread_poke(d);
 }
 
-uint64_t ktimer_left(struct domain *d, const struct ktimer *k)
+uint64_t ktimer_left(struct process *p, const struct ktimer *k)
 {
-	uint64_t now = guest_mono_ns(d);
+	uint64_t now = ktimer_now(p, k);
 
 	if (!k->deadline_ns)
 		return 0;
@@ -45,11 +79,11 @@ uint64_t ktimer_left(struct domain *d, const struct ktimer *k)
 
 /* ---- the signal thread ---- */
 
-/* Timer k expired at guest time now: signal, count overruns, re-arm. */
-static void timer_fire(struct process *p, int idx, uint64_t now)
+/* Timer k (POSIX timer idx - 1, or with idx 0 an interval timer) expired
+ * at now on its clock: signal, count overruns, re-arm. */
+static void timer_fire(struct process *p, struct ktimer *k, int idx, uint64_t now)
 {
 	struct domain *d = p->dom;
-	struct ktimer *k = &p->timers[idx];
 	int missed = 0;
 
 	if (k->interval_ns) {
@@ -67,7 +101,7 @@ static void timer_fire(struct process *p, int idx, uint64_t now)
 	memset(&i, 0, sizeof(i));
 	i.signo = k->signo;
 	if (idx == 0) {
-		i.code = KSI_KERNEL;  /* ITIMER_REAL's SIGALRM */
+		i.code = KSI_KERNEL;  /* an interval timer's SIGALRM, SIGVTALRM or SIGPROF */
 	} else {
 		i.code = KSI_TIMER;
 		i.timer.tid = idx - 1;
@@ -104,6 +138,8 @@ static void *sig_thread_main(void *arg)
 	sigaddset(&set, thread_kick_signal());
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	dom_lock(d);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t ncpu = online > 0 ? (uint64_t)online : 1;
 	while (!d->sig_thread_quit) {
 		uint64_t wait = NS / 2;
 		if (!d->paused && !d->exiting) {
@@ -114,14 +150,27 @@ static void *sig_thread_main(void *arg)
 				struct process *p = d->procs[pi];
 				if (!p || p->zombie || p->exiting)
 					continue;
-				for (int i = 0; i < MAX_KTIMERS; i++) {
-					struct ktimer *k = &p->timers[i];
+				for (int i = 0; i < MAX_KTIMERS + 2; i++) {
+					struct ktimer *k = i < MAX_KTIMERS ? &p->timers[i] : &p->cputimers[i - MAX_KTIMERS];
 					if (!k->used || !k->deadline_ns)
 						continue;
-					if (k->deadline_ns <= now)
-						timer_fire(p, i, now);
-					if (k->deadline_ns && k->deadline_ns - now < wait)
-						wait = k->deadline_ns > now ? k->deadline_ns - now : 0;
+					bool cpu = ktimer_is_cpu(k);
+					uint64_t kn = cpu ? ktimer_now(p, k) : now;
+					if (k->cpu_rebase) {    /* restored: time left */
+						k->deadline_ns += kn;
+						k->cpu_rebase = false;
+					}
+					if (k->deadline_ns <= kn)
+						timer_fire(p, k, i < MAX_KTIMERS ? i : 0, kn);
+					if (!k->deadline_ns)
+						continue;
+					/* CPU time runs at most as fast as the
+					 * CPUs together: look again by then. */
+					uint64_t left = k->deadline_ns > kn ? k->deadline_ns - kn : 0;
+					if (cpu)
+						left /= ncpu;
+					if (left < wait)
+						wait = left;
 				}
 			}
 			/* A kick can land just before a host call and be lost:

@@ -96,6 +96,8 @@ void proc_exit_group(struct process *p, int wstatus)
 		if (o->state == VCPU_RUNNING || o->blocked)
 			pthread_kill(o->host, sig);
 	}
+	/* Stopped threads wait there: SIGKILL ends them too. */
+	pthread_cond_broadcast(&d->park_cv);
 }
 
 /* The parent's view of a child's end: SIGCHLD with CLD_* siginfo, unless
@@ -145,6 +147,7 @@ void proc_last_thread_gone(struct process *p)
 	mm_put(d, p->mm);
 	p->mm = NULL;
 	memset(p->timers, 0, sizeof(p->timers));
+	memset(p->cputimers, 0, sizeof(p->cputimers));
 	/* Orphans go to the first process, as to init. */
 	for (int i = 0; i < MAX_PROCS; i++) {
 		struct process *c = d->procs[i];

@@ -33,6 +33,8 @@ struct process {
 	uint64_t sig_pending;       /* process-directed pending signals */
 	struct ksiginfo sig_info[NSIG_K];
 	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
+	struct ktimer cputimers[2];  /* ITIMER_VIRTUAL, ITIMER_PROF (KITIMER_*) */
+	uint64_t cpu_gone_ns;        /* CPU time of its threads that have ended */
 	struct { uint64_t cur, max; } rlimits[16];
 	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	int nthreads;               /* live threads */
@@ -42,6 +44,11 @@ struct process {
 	int wstatus;                /* wait status once exiting */
 	bool vfork_parent_waits;    /* a vfork parent sleeps until exec or exit */
 	bool execed;                /* has called execve (setpgid's EACCES) */
+	/* job control (vmm/jobctl.c): Linux's SIGNAL_STOP_STOPPED,
+	 * group_exit_code and SIGNAL_STOP_CONTINUED */
+	bool stopped;               /* a group stop is complete: every thread stopped */
+	int stop_sig;               /* the stop's signal; 0 once wait reported it */
+	bool continued;             /* SIGCONT ended a stop; wait has not reported it */
 	/* prctl and personality state; fork copies it (clone_cpu_state) */
 	int dumpable;               /* PR_SET_DUMPABLE: 0 or 1 (proc_new: 1) */
 	bool no_new_privs;          /* PR_SET_NO_NEW_PRIVS: once set, for good */

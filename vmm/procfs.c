@@ -1,4 +1,4 @@
-/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/) and /proc/meminfo, generated from VMM state. */
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the status and stat of its other processes, and /proc/meminfo, generated from VMM state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "uaccess.h"
 #include "files.h"
+#include "jobctl.h"
 #include "procfs.h"
 
 /* A growing text buffer. */
@@ -63,18 +64,18 @@ static void tb_nulstrings(struct tbuf *b, char *const *v)
 	/* vsnprintf counts the NUL of "%c" with 0: a byte each time. */
 }
 
-static const char *comm_of(struct domain *d)
+static const char *comm_of(struct domain *d, const struct process *p)
 {
-	const char *p = proc_cur(d)->files && proc_cur(d)->files->exe ? proc_cur(d)->files->exe :
+	const char *e = p->files && p->files->exe ? p->files->exe :
 			d->spec && d->spec->program ? d->spec->program : "";
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
+	const char *s = strrchr(e, '/');
+	return s ? s + 1 : e;
 }
 
-/* The caller's parent as it sees it: the first process's is pdvm's own. */
-static int ppid_of(struct domain *d)
+/* A process's parent as the domain sees it: the first process's is pdvm's own. */
+static int ppid_of(struct domain *d, const struct process *p)
 {
-	return proc_cur(d) == d->init ? getppid() : proc_cur(d)->ppid;
+	return p == d->init ? getppid() : p->ppid;
 }
 
 /* cmdline and environ: the strings in the process's memory, as Linux
@@ -95,11 +96,11 @@ static void gen_strings(struct domain *d, struct tbuf *b, gva_t start, gva_t end
 	tb_nulstrings(b, fallback);
 }
 
-static uint64_t vm_bytes(struct domain *d)
+static uint64_t vm_bytes(const struct mm *mm)
 {
 	uint64_t n = 0;
-	for (int i = 0; i < dom_mm(d)->nvmas; i++)
-		n += dom_mm(d)->vmas[i].end - dom_mm(d)->vmas[i].start;
+	for (int i = 0; mm && i < mm->nvmas; i++)
+		n += mm->vmas[i].end - mm->vmas[i].start;
 	return n;
 }
 
@@ -108,56 +109,65 @@ static uint64_t rss_bytes(struct domain *d)
 	return d->frames.data_used * PAGE_SIZE;
 }
 
-static uint64_t sigset_of(struct domain *d, uint64_t want)
+static uint64_t sigset_of(const struct process *p, uint64_t want)
 {
 	uint64_t m = 0;
 	for (int s = 1; s <= NSIG_K; s++) {
-		uint64_t h = proc_cur(d)->sigactions[s - 1].handler;
+		uint64_t h = p->sigactions[s - 1].handler;
 		if ((want == KSIG_IGN && h == KSIG_IGN) || (want == 2 && h > KSIG_IGN))
 			m |= SIGBIT(s);
 	}
 	return m;
 }
 
-static void gen_status(struct domain *d, struct thread *t, struct tbuf *b)
+/* The State line of /proc/PID/status for jobctl_state's letter. */
+static const char *state_name(char c)
+{
+	return c == 'T' ? "T (stopped)" : c == 'Z' ? "Z (zombie)" : "R (running)";
+}
+
+/* /proc/PID/status of process p, as thread t sees it (t: the caller for
+ * its own process, else p's main thread; NULL for a zombie). */
+static void gen_status(struct domain *d, struct process *p, struct thread *t, struct tbuf *b)
 {
 	/* The domain's identity (cred.c) and the capabilities that come with
 	 * it: none, unless the operator opted in to root. */
 	uint32_t uid = d->cred.uid, gid = d->cred.gid;
 	unsigned long long caps = d->cred.as_root ? 0x1ffffffffffULL : 0;
-	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
+	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
-		  comm_of(d), proc_cur(d)->files ? (unsigned)proc_cur(d)->files->umask : 022, proc_cur(d)->pid,
-		  t ? t->tid : proc_cur(d)->pid, ppid_of(d),
+		  comm_of(d, p), p->files ? (unsigned)p->files->umask : 022, state_name(jobctl_state(p)), p->pid,
+		  t ? t->tid : p->pid, ppid_of(d, p),
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
-		  (unsigned long long)(vm_bytes(d) >> 10), (unsigned long long)(vm_bytes(d) >> 10),
+		  (unsigned long long)(vm_bytes(p->mm) >> 10), (unsigned long long)(vm_bytes(p->mm) >> 10),
 		  (unsigned long long)(rss_bytes(d) >> 10), (unsigned long long)(rss_bytes(d) >> 10),
-		  8192ULL, proc_cur(d)->nthreads);
+		  8192ULL, p->nthreads);
 	tb_printf(b, "SigQ:\t0/%llu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
 		  "SigIgn:\t%016llx\nSigCgt:\t%016llx\n",
-		  (unsigned long long)proc_cur(d)->rlimits[RLIMIT_SIGPENDING].cur,
-		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)proc_cur(d)->sig_pending,
-		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(d, KSIG_IGN),
-		  (unsigned long long)sigset_of(d, 2));
+		  (unsigned long long)p->rlimits[RLIMIT_SIGPENDING].cur,
+		  (unsigned long long)(t ? t->sig_pending : 0), (unsigned long long)p->sig_pending,
+		  (unsigned long long)(t ? t->sigmask : 0), (unsigned long long)sigset_of(p, KSIG_IGN),
+		  (unsigned long long)sigset_of(p, 2));
 	tb_printf(b, "CapInh:\t0000000000000000\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
 		  "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t%d\nSeccomp:\t0\n"
 		  "Cpus_allowed_list:\t0-%ld\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-		  caps, caps, proc_cur(d)->no_new_privs, sysconf(_SC_NPROCESSORS_ONLN) - 1);
+		  caps, caps, p->no_new_privs, sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
-static void gen_stat(struct domain *d, struct thread *t, struct tbuf *b)
+/* /proc/PID/stat, the same way. */
+static void gen_stat(struct domain *d, struct process *p, struct thread *t, struct tbuf *b)
 {
 	int nice = t ? t->nice : 0;
 	uint64_t start = (d->start_ns / 1000000000ULL) * (uint64_t)sysconf(_SC_CLK_TCK);
 	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
-	tb_printf(b, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 %d %d %d 0 %llu %llu %llu "
+	tb_printf(b, "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 %d %d %d 0 %llu %llu %llu "
 		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 %u 0 0 0 0 0 0 0 0 0 0 0\n",
-		  proc_cur(d)->pid, comm_of(d), ppid_of(d), proc_cur(d)->pgid, proc_cur(d)->sid,
-		  20 + nice, nice, proc_cur(d)->nthreads,
-		  (unsigned long long)start, (unsigned long long)vm_bytes(d),
-		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)dom_mm(d)->stack_top,
+		  p->pid, comm_of(d, p), jobctl_state(p), ppid_of(d, p), p->pgid, p->sid,
+		  20 + nice, nice, p->nthreads,
+		  (unsigned long long)start, (unsigned long long)vm_bytes(p->mm),
+		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)(p->mm ? p->mm->stack_top : 0),
 		  t ? t->sched_policy & 7 : 0);
 }
 
@@ -196,32 +206,61 @@ static void gen_meminfo(struct domain *d, struct tbuf *b)
 		  (unsigned long long)(used >> 10));
 }
 
-/* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" (our pid);
+/* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" where PID is
+ * a process of the domain (*p: which one; the caller's for the first two);
  * returns the rest, "" for the directory itself, or NULL. */
-static const char *self_rest(struct domain *d, const char *g)
+static const char *proc_rest(struct domain *d, const char *g, struct process **p)
 {
 	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
-	char mine[32];
-	snprintf(mine, sizeof(mine), "/proc/%d", proc_cur(d)->pid);
-	const char *cands[] = { pre[0], pre[1], mine };
-	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
-		size_t n = strlen(cands[i]);
-		if (!strncmp(g, cands[i], n) && (g[n] == '/' || !g[n]))
+	for (size_t i = 0; i < ARRAY_SIZE(pre); i++) {
+		size_t n = strlen(pre[i]);
+		if (!strncmp(g, pre[i], n) && (g[n] == '/' || !g[n])) {
+			*p = proc_cur(d);
 			return g[n] ? g + n + 1 : "";
+		}
 	}
-	return NULL;
+	if (strncmp(g, "/proc/", 6) || g[6] < '1' || g[6] > '9')
+		return NULL;
+	char *end;
+	errno = 0;
+	long pid = strtol(g + 6, &end, 10);
+	if (errno || pid > INT32_MAX || (*end != '/' && *end) || !(*p = proc_find(d, (int)pid)))
+		return NULL;
+	return *end ? end + 1 : "";
 }
 
 bool procfs_is_synthetic(struct domain *d, const char *g)
 {
 	if (strncmp(g, "/proc/", 6))
 		return false; /* every open passes here: the common case first */
-	const char *r = self_rest(d, g);
+	struct process *p;
+	const char *r = proc_rest(d, g, &p);
+	/* Of the domain's other processes: the state, for job control (a
+	 * stopped child shows T); what else a caller reads there is the
+	 * host's, as before. */
+	if (r && p != proc_cur(d))
+		return !strcmp(r, "status") || !strcmp(r, "stat");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
 		       !strcmp(r, "maps") || !strcmp(r, "fd");
 	return !strcmp(g, "/proc/meminfo");
+}
+
+/* The thread whose view /proc/PID shows: the caller in its own process,
+ * else p's main thread, or another of its threads once that one is gone;
+ * NULL for a zombie. */
+static struct thread *view_thread(struct domain *d, struct process *p, struct thread *t)
+{
+	if (p == proc_cur(d))
+		return t;
+	struct thread *m = thread_find(d, p->pid);
+	if (m && m->proc == p)
+		return m;
+	for (int i = 0; i < MAX_THREADS; i++)
+		if (d->threads[i] && d->threads[i]->proc == p && !d->threads[i]->exited)
+			return d->threads[i];
+	return NULL;
 }
 
 /* A read-only fd on the bytes: a memfd reopened O_RDONLY. */
@@ -308,7 +347,8 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 		return PROCFS_NOT_OURS;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		return -EACCES;
-	const char *r = self_rest(d, g);
+	struct process *p = NULL;
+	const char *r = proc_rest(d, g, &p);
 	if (r && !strcmp(r, "fd"))
 		return fd_dir(d);
 	if (flags & O_DIRECTORY)
@@ -321,13 +361,13 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	else if (!strcmp(r, "environ"))
 		gen_strings(d, &b, dom_mm(d)->env_start, dom_mm(d)->env_end, d->spec ? d->spec->envp : NULL);
 	else if (!strcmp(r, "comm"))
-		tb_printf(&b, "%.15s\n", comm_of(d));
+		tb_printf(&b, "%.15s\n", comm_of(d, p));
 	else if (!strcmp(r, "status"))
-		gen_status(d, t, &b);
+		gen_status(d, p, view_thread(d, p, t), &b);
 	else if (!strcmp(r, "stat"))
-		gen_stat(d, t, &b);
+		gen_stat(d, p, view_thread(d, p, t), &b);
 	else if (!strcmp(r, "statm"))
-		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(d) / PAGE_SIZE),
+		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(p->mm) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE));
 	else

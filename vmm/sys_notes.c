@@ -48,13 +48,8 @@ const struct syscall_note syscall_notes[] = {
 			"AT_EMPTY_PATH is ENOSYS (glibc's fexecve falls back to /proc/self/fd)" },
 	{ SYS_futex, "partial: no priority-inheritance operations (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, "
 		     "UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI: ENOSYS)" },
-	{ SYS_wait4, "partial: the rusage is all zero; no child ever stops or continues (WUNTRACED and "
-		     "WCONTINUED report nothing)" },
-	{ SYS_waitid, "partial: the rusage is all zero; no child ever stops or continues (WSTOPPED and "
-		      "WCONTINUED report nothing)" },
-	{ SYS_kill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
-	{ SYS_tkill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
-	{ SYS_tgkill, "partial: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU stop nothing: a domain has no job control" },
+	{ SYS_wait4, "partial: the rusage is all zero" },
+	{ SYS_waitid, "partial: the rusage is all zero" },
 	{ SYS_prctl, "partial: PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_PDEATHSIG and "
 		     "PR_SET/GET_NO_NEW_PRIVS; the parent-death signal is kept but never sent; every other "
 		     "option is EINVAL" },
@@ -86,10 +81,11 @@ const struct syscall_note syscall_notes[] = {
 			     "counts the whole pdvm process" },
 	{ SYS_clock_getres, "partial: the CPU clock of a given process or thread is EINVAL" },
 	{ SYS_clock_nanosleep, "partial: the CPU clock of a given process or thread is EINVAL" },
-	{ SYS_setitimer, "partial: ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL" },
-	{ SYS_getitimer, "partial: ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL" },
-	{ SYS_timer_create, "partial: CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME only (CPU-time and "
-			    "alarm clocks are EINVAL); at most 31 timers a process (EAGAIN)" },
+	{ SYS_setitimer, "partial: ITIMER_VIRTUAL counts system time too (as ITIMER_PROF); CPU time is the host "
+			 "threads', so pdvm's own work for a thread counts as its system time" },
+	{ SYS_getitimer, "partial: as setitimer" },
+	{ SYS_timer_create, "partial: CPU clocks of this process and its threads only (another process's is "
+			    "EINVAL); alarm clocks are EINVAL; at most 31 timers a process (EAGAIN)" },
 
 	/* sockets */
 	{ SYS_socket, "partial: AF_UNIX, AF_INET, AF_INET6 and route netlink only (AF_PACKET, AF_VSOCK and the "

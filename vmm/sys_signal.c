@@ -290,7 +290,9 @@ long sig_mask_swap_out(struct thread *t, long ret)
 }
 
 /* pause and sigsuspend: sleep until a signal is delivered, then -EINTR.
- * A snapshot pause re-issues the call (with the mask put back first). */
+ * Linux's -ERESTARTNOHAND: EINTR once a handler runs; a signal that runs
+ * none (a stop, then SIGCONT; one ignored) re-issues the call, as does a
+ * snapshot pause (with the mask put back first). */
 static long suspend_until_signal(struct thread *t)
 {
 	struct domain *d = t->dom;
@@ -299,7 +301,7 @@ static long suspend_until_signal(struct thread *t)
 		if (d->exiting || t->proc->exiting)
 			return -EINTR;
 		if (sig_deliverable(t))
-			return -EINTR;
+			return -ERESTART_SYSCALL;
 		if (d->paused)
 			return sig_mask_swap_out(t, -ERESTART_SYSCALL);
 		wait_once(t, 0);
@@ -375,9 +377,10 @@ static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
 			break;
 		if (d->exiting || t->proc->exiting)
 			return -EINTR;
-		/* Another unblocked signal ends the wait (EINTR after its handler). */
+		/* Another unblocked signal ends the wait with EINTR, whether
+		 * a handler runs or not: a stop ends it too (signal(7)). */
 		if (sig_deliverable(t))
-			return -ERESTART_SYSCALL;
+			return -EINTR;
 		if (d->paused)
 			return a[2] ? restart_at(t, gdeadline) : -ERESTART_SYSCALL;
 		if (a[2]) {

@@ -1,4 +1,4 @@
-/* sys_wait.c: wait4 and waitid — reaping zombie children. */
+/* sys_wait.c: wait4 and waitid — reaping zombie children, and reporting stopped and continued ones. */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,9 +22,27 @@
 
 enum { WHICH_PID, WHICH_PGID, WHICH_ALL };
 
-/* Looks for a child of t's process matching (which, id). Returns a zombie
- * to reap, or NULL with *any saying whether a matching child exists. */
-static struct process *find_child(struct thread *t, int which, int id, bool *any)
+/* What a wait reports of a child (wait_consider_task's order). */
+enum wait_event { EV_EXITED = 1, EV_STOPPED, EV_CONTINUED };
+
+/* The event a child c has for a wait with `options` (KWEXITED, KWUNTRACED,
+ * KWCONTINUED), or 0: its end; a group stop not yet reported; a continue
+ * not yet reported. */
+static int child_event(const struct process *c, int options)
+{
+	if (c->zombie)
+		return options & KWEXITED ? EV_EXITED : 0;
+	if ((options & KWUNTRACED) && c->stopped && c->stop_sig)
+		return EV_STOPPED;
+	if ((options & KWCONTINUED) && c->continued)
+		return EV_CONTINUED;
+	return 0;
+}
+
+/* Looks for a child of t's process matching (which, id) with an event to
+ * report (*ev). Returns it, or NULL with *any saying whether a matching
+ * child exists. */
+static struct process *find_child(struct thread *t, int which, int id, int options, bool *any, int *ev)
 {
 	struct domain *d = t->dom;
 	*any = false;
@@ -35,19 +53,20 @@ static struct process *find_child(struct thread *t, int which, int id, bool *any
 		if ((which == WHICH_PID && c->pid != id) || (which == WHICH_PGID && c->pgid != id))
 			continue;
 		*any = true;
-		if (c->zombie)
+		if ((*ev = child_event(c, options)))
 			return c;
 	}
 	return NULL;
 }
 
-/* The wait loop shared by wait4 and waitid: a zombie, or NULL with
- * *ret set (-ECHILD, 0 for WNOHANG, or a restart). */
-static struct process *wait_child(struct thread *t, int which, int id, int options, long *ret)
+/* The wait loop shared by wait4 and waitid: a child and its event (*ev),
+ * or NULL with *ret set (-ECHILD, 0 for WNOHANG, or a restart). A child's
+ * end, stop and continue wake it (proc_wake_waiters). */
+static struct process *wait_child(struct thread *t, int which, int id, int options, int *ev, long *ret)
 {
 	struct domain *d = t->dom;
 	bool any;
-	struct process *c = find_child(t, which, id, &any);
+	struct process *c = find_child(t, which, id, options, &any, ev);
 	if (c || !any || (options & KWNOHANG)) {
 		*ret = any ? 0 : -ECHILD;
 		return c;
@@ -66,7 +85,7 @@ static struct process *wait_child(struct thread *t, int which, int id, int optio
 		}
 		w.woken = false;
 		pthread_cond_wait(&w.cv, &d->lock);
-		if ((c = find_child(t, which, id, &any)) || !any) {
+		if ((c = find_child(t, which, id, options, &any, ev)) || !any) {
 			*ret = any ? 0 : -ECHILD;
 			break;
 		}
@@ -74,6 +93,17 @@ static struct process *wait_child(struct thread *t, int which, int id, int optio
 	t->waiting = NULL;
 	futex_waiter_unlink(d, &w);
 	return c;
+}
+
+/* Reports a stop or a continue once, unless WNOWAIT keeps it. */
+static void consume(struct process *c, int ev, int options)
+{
+	if (options & KWNOWAIT)
+		return;
+	if (ev == EV_STOPPED)
+		c->stop_sig = 0;
+	else if (ev == EV_CONTINUED)
+		c->continued = false;
 }
 
 static int put_rusage(struct domain *d, gva_t ru)
@@ -93,14 +123,19 @@ static long sys_wait4(struct thread *t, const uint64_t a[6])
 	int which = pid > 0 ? WHICH_PID : pid == -1 ? WHICH_ALL : WHICH_PGID;
 	int id = pid > 0 ? pid : pid == 0 ? t->proc->pgid : -pid;
 	long ret;
-	struct process *c = wait_child(t, which, id, options, &ret);
+	int ev;
+	struct process *c = wait_child(t, which, id, options | KWEXITED, &ev, &ret);
 	if (!c)
 		return ret;
-	int32_t st = c->wstatus;
+	/* A stop is (signal << 8) | 0x7f, a continue 0xffff (WIFCONTINUED). */
+	int32_t st = ev == EV_STOPPED ? (c->stop_sig << 8) | 0x7f : ev == EV_CONTINUED ? 0xffff : c->wstatus;
 	if ((a[1] && copy_to_user(d, a[1], &st, 4)) || put_rusage(d, a[3]))
 		return -EFAULT;
 	int cpid = c->pid;
-	proc_free(d, c);
+	if (ev == EV_EXITED)
+		proc_free(d, c);
+	else
+		consume(c, ev, options);
 	return cpid;
 }
 
@@ -120,32 +155,35 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 	default: return -EINVAL;
 	}
 	long ret = 0;
-	struct process *c = (options & KWEXITED) ? wait_child(t, which, id, options, &ret) : NULL;
-	if (!(options & KWEXITED)) {
-		/* No stopped or continued children ever: only WNOHANG returns. */
-		bool any;
-		find_child(t, which, id, &any);
-		if (!any)
-			return -ECHILD;
-		if (!(options & KWNOHANG))
-			return -ECHILD;
-	}
+	int ev = 0;
+	struct process *c = wait_child(t, which, id, options, &ev, &ret);
+	if (!c && ret < 0)
+		return ret;
 	struct ksiginfo i;
 	memset(&i, 0, sizeof(i));
 	if (c) {
 		i.signo = SIGCHLD;
-		i.code = WIFEXITED(c->wstatus) ? 1 : 2;
 		i.kill.pid = c->pid;
-		i.kill.uid = (uint32_t)getuid();
-		int32_t st = WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : WTERMSIG(c->wstatus);
+		i.kill.uid = d->cred.uid;
+		int32_t st;
+		if (ev == EV_STOPPED) {
+			i.code = CLD_STOPPED;
+			st = c->stop_sig;
+		} else if (ev == EV_CONTINUED) {
+			i.code = CLD_CONTINUED;
+			st = SIGCONT;
+		} else {
+			i.code = WIFEXITED(c->wstatus) ? CLD_EXITED : CLD_KILLED;
+			st = WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : WTERMSIG(c->wstatus);
+		}
 		memcpy(i.raw + 8, &st, sizeof(st));
-	} else if (ret < 0) {
-		return ret;
 	}
 	if ((a[2] && copy_to_user(d, a[2], &i, sizeof(i))) || put_rusage(d, a[4]))
 		return -EFAULT;
-	if (c && !(options & KWNOWAIT))
+	if (c && ev == EV_EXITED && !(options & KWNOWAIT))
 		proc_free(d, c);
+	else if (c)
+		consume(c, ev, options);
 	return 0;
 }
 

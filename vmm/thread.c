@@ -13,6 +13,7 @@
 #include "status.h"
 #include "domain.h"
 #include "fault.h"
+#include "jobctl.h"
 #include "syscall.h"
 #include "trap.h"
 #include "uaccess.h"
@@ -132,6 +133,9 @@ static void clone_inherit(const struct thread *t, struct thread *c)
 	bool reset = t->sched_policy & SCHED_RESET_ON_FORK;
 	c->nice = reset && t->nice < 0 ? 0 : t->nice;
 	c->sched_policy = reset ? SCHED_OTHER : t->sched_policy;
+	/* A thread made while its group stop waits for its maker joins the
+	 * stop too (task_join_group_stop). */
+	c->jobctl_stop = c->proc == t->proc && t->jobctl_stop;
 	if (c->proc != t->proc) {
 		c->proc->dumpable = t->proc->dumpable;
 		c->proc->no_new_privs = t->proc->no_new_privs;
@@ -205,6 +209,7 @@ void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN])
 static void thread_release(struct thread *t)
 {
 	struct domain *d = t->dom;
+	jobctl_thread_gone(t);
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->threads[i] == t)
 			d->threads[i] = NULL;
@@ -332,6 +337,21 @@ void thread_park(struct thread *t)
 	t->parked = false;
 }
 
+void thread_stop(struct thread *t)
+{
+	struct domain *d = t->dom;
+	jobctl_stop_join(t);
+	t->parked = true;
+	d->nparked++;
+	pthread_cond_broadcast(&d->parked_cv);
+	/* A pause that begins meanwhile finds it parked; one that is still on
+	 * when SIGCONT comes keeps it here, as parked as thread_park would. */
+	while ((t->stopped || d->paused) && !d->exiting && !t->proc->exiting)
+		pthread_cond_wait(&d->park_cv, &d->lock);
+	d->nparked--;
+	t->parked = false;
+}
+
 /* After a kick: makes t->regs the user state (regs_dirty) and handles a
  * trap the kick caught under way. 0, 1 if it handled such a trap (the
  * caller looks again at what it was about to do), -EAGAIN if the vCPU must
@@ -366,6 +386,7 @@ static void *thread_main(void *arg)
 	if (!cr && !fr && fault && !strcmp(fault, "seccomp"))
 		syscall(SYS_setresuid, 0, 0, 0);
 	dom_lock(d);
+	t->cpu_clock_ok = pthread_getcpuclockid(pthread_self(), &t->cpu_clock) == 0;
 	if (cr || fr) {
 		fprintf(stderr, "pdvm: %s: thread %d: %s: %s\n", d->spec->name, t->tid,
 			cr ? "taking the domain's identity" : "seccomp filter", strerror(cr ? -cr : -fr));
@@ -375,14 +396,18 @@ static void *thread_main(void *arg)
 		if (d->exiting || t->exited || t->proc->exiting)
 			break;
 		int r;
-		if (d->paused) {
+		if (d->paused || t->jobctl_stop || t->stopped) {
 			/* t->regs is the user state after a trap (regs_dirty);
-			 * after a kick the vCPU holds it. */
+			 * after a kick the vCPU holds it. A stopped thread
+			 * keeps it there, as a parked one does. */
 			r = t->regs_dirty ? 0 : thread_capture(t, &spurious);
 			if (r == 1)
 				continue;
 			if (!r) {
-				thread_park(t);
+				if (d->paused)
+					thread_park(t);
+				else
+					thread_stop(t);
 				continue;
 			}
 			if (r != -EAGAIN) {
@@ -401,6 +426,8 @@ static void *thread_main(void *arg)
 				sig_deliver(t);
 			if (d->exiting || t->proc->exiting)
 				break;
+			if (t->jobctl_stop)
+				continue; /* it took a stop signal: stop first */
 		}
 		r = sync_sregs(t);
 		if (r) {
@@ -435,6 +462,11 @@ static void *thread_main(void *arg)
 			continue;
 		handle_trap(t, &tr, &spurious);
 	}
+	/* The process's CPU clock keeps what this thread used. */
+	struct timespec cpu;
+	if (t->proc && !clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu))
+		t->proc->cpu_gone_ns += (uint64_t)cpu.tv_sec * 1000000000ULL + (uint64_t)cpu.tv_nsec;
+	t->cpu_clock_ok = false;
 	thread_release(t);
 	dom_unlock(d);
 	free(t);

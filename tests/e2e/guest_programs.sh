@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/execstorm" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/execstorm" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -30,6 +30,13 @@ compare sched -- "$GUEST/sched"
 
 # A pty pair from the host's devpts (grantpt and ptsname need TIOCGPTN).
 compare pty -- "$GUEST/pty"
+
+# Timers on CPU time: ITIMER_PROF, ITIMER_VIRTUAL, a thread's CPU clock (Go's profiler).
+compare cputimer -- "$GUEST/cputimer"
+
+# Job control as a parent sees it: stops and continues of children, the wait statuses and
+# siginfo they report, SIGCHLD's codes, /proc/PID's state, line by line against native.
+compare jobctl -- "$GUEST/jobctl"
 
 # compare_writable NAME PROG: PROG DIR run natively and in a domain, each in a writable
 # directory of its own, line by line.

@@ -5,7 +5,7 @@
 need_kvm
 need_pdvm
 DYN=$B/guest/dyn
-need_file "$DYN/sigtest" "$DYN/sigsnap"
+need_file "$DYN/sigtest" "$DYN/sigsnap" "$GUEST/cpuprof"
 
 # ---- semantics: identical output, natively and in pdvm ----------------------------------------
 compare sigtest -- "$DYN/sigtest"
@@ -61,5 +61,10 @@ done
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 stop_restore timers-pending-altstack-restored 8 / -- "$DYN/sigsnap" 30
 verdict timers-pending-altstack-restored
+
+# Timers on CPU time go on firing after a restore (the threads' CPU clocks start anew:
+# the image keeps the CPU time left).
+stop_restore cpu-timers-restored 4 / -- "$GUEST/cpuprof" 10
+verdict cpu-timers-restored
 
 finish

@@ -1,5 +1,5 @@
 #!/bin/bash
-# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, POSIX record locks.
+# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, a stopped child, POSIX record locks.
 # timeout: 600
 #
 # Every check compares against the same static program run natively: the output of
@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/posixlock" /bin/busybox
+need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/jobctl" "$GUEST/posixlock" /bin/busybox
 BB=/bin/busybox
 
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
@@ -505,7 +505,61 @@ $(tails "$d/restore.out" "$d/restore.err")"
 echo "# ${SECONDS}s"
 foreign_dir
 
-# ---- 11: POSIX record locks held across stop and restore ---------------------------------------------
+# ---- 11: a stopped child across snapshot --stop and restore; pause, resume, kill with one ----------
+# jobctl's snap mode stops a child (SIGSTOP, its report kept with WNOWAIT), hands it an order,
+# prints "ready" (line 4) and waits for the file GO. The domain is snapshotted with --stop, GO
+# made, the image restored: the child must still be stopped (state T, the order unanswered, its
+# stop reported), and go on to its end once continued. Natively GO is / and the run is straight.
+stopped_child() {
+	local d=$SCRATCH/jc why=""
+	mkdir -p "$d"
+	run_native -- "$GUEST/jobctl" snap /
+	cp "$OUT" "$d/native.out"
+	start_run jcsnap "$d/run.out" "$d/run.err" -- "$GUEST/jobctl" snap "$d/go"
+	local pid=$BGPID
+	if wait_sock jcsnap "$pid" && wait_lines "$d/run.out" 4 "$pid"; then
+		snap --stop jcsnap "$d/img"
+		wait_pid "$pid"
+		[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(head -c 400 "$SERR")
+$(tails "$d/run.err")"
+	else
+		wait_pid "$pid"
+		why="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
+	fi
+	if [ -z "$why" ]; then
+		touch "$d/go"
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
+	fi
+	if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
+		why="run+restore output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	fi
+	if [ -z "$why" ]; then pass "stopped-child-restored"; else fail "stopped-child-restored" "$why"; fi
+
+	# A domain whose child is stopped pauses, resumes and is killed like any other.
+	why=""
+	start_run jckill "$d/kill.out" "$d/kill.err" -- "$GUEST/jobctl" snap "$d/never"
+	pid=$BGPID
+	if wait_sock jckill "$pid" && wait_lines "$d/kill.out" 4 "$pid"; then
+		local v
+		for v in pause resume kill; do
+			timeout 20 "$PDVM" "$v" jckill >"$SCRATCH/.ctl.out" 2>&1 ||
+				why="${why:+$why
+}pdvm $v: $(head -c 300 "$SCRATCH/.ctl.out")"
+		done
+		wait_pid "$pid" 20
+		[ "$WRC" = 137 ] || why="${why:+$why
+}the killed domain exited $WRC (want 137)"
+	else
+		wait_pid "$pid"
+		why="the program did not get going (exit $WRC): $(tails "$d/kill.out" "$d/kill.err")"
+	fi
+	if [ -z "$why" ]; then pass "stopped-child-pause-resume-kill"; else fail "stopped-child-pause-resume-kill" "$why"; fi
+}
+echo "# ${SECONDS}s"
+stopped_child
+
+# ---- 12: POSIX record locks held across stop and restore ---------------------------------------------
 # Two processes hold locks; a third looks with F_GETLK every line. The image carries them (a
 # required `locks` section); a restore while another host process holds a conflicting lock
 # is refused; then the restored domain holds them again, with the same guest pids.

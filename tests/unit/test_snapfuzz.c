@@ -181,7 +181,8 @@ static void make_image(const char *dir, enum craft craft)
 	}
 	put(&w, "vcpus", &b);
 	/* Optional sections: pending signals with siginfo, a timer, an
-	 * altstack; the vvar address; a shared file mapping. */
+	 * altstack, a stopped thread; the vvar address; a shared file
+	 * mapping. */
 	proc_cur(d)->sig_pending = SIGBIT(10);
 	proc_cur(d)->sig_info[9] = (struct ksiginfo){ .signo = 10, .code = -6 };
 	proc_cur(d)->timers[0] = (struct ktimer){ .used = true, .clock = 1, .signo = 14, .deadline_ns = 123456789,
@@ -190,6 +191,8 @@ static void make_image(const char *dir, enum craft craft)
 	t[1].sig_info[11] = (struct ksiginfo){ .signo = 12 };
 	t[1].ss_sp = (uint64_t)a;
 	t[1].ss_size = 65536;
+	t[1].stopped = true;
+	proc_cur(d)->stop_sig = 19; /* SIGSTOP, not yet reported */
 	d->threads[0] = &t[0];
 	d->threads[1] = &t[1];
 	d->nthreads = 2;

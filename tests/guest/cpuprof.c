@@ -1,0 +1,57 @@
+/* cpuprof.c: ITIMER_PROF and a thread CPU-clock timer keep firing across a snapshot: N chunks of 50 ms of CPU time, each says whether both timers fired during it. */
+#include "guest.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+static volatile sig_atomic_t prof, thr;
+
+static void on_prof(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)uc;
+	if (si->si_code == SI_TIMER)
+		thr++;
+	else
+		prof++;
+}
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 10;
+	struct sigaction sa = { .sa_sigaction = on_prof, .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct itimerval it = { { 0, 10000 }, { 0, 10000 } };
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGPROF };
+	struct itimerspec its = { { 0, 10 * 1000 * 1000 }, { 0, 10 * 1000 * 1000 } };
+	timer_t id;
+
+	sigaction(SIGPROF, &sa, NULL);
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (setitimer(ITIMER_PROF, &it, NULL) || timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &id) ||
+	    timer_settime(id, 0, &its, NULL)) {
+		perror("timers");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		int p0 = prof, t0 = thr;
+		double end = thread_cpu() + 0.05;
+		volatile unsigned long x = 0;
+
+		while (thread_cpu() < end)
+			for (int k = 0; k < 10000; k++)
+				x += (unsigned long)k;
+		printf("chunk %d: profiling timer %s, thread timer %s\n", i, prof > p0 ? "fired" : "silent",
+		       thr > t0 ? "fired" : "silent");
+		fflush(stdout);
+		usleep(100 * 1000);    /* a snapshot lands here, most likely */
+	}
+	return 0;
+}
