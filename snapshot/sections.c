@@ -25,6 +25,7 @@ static int put_vdso(struct sbuf *b, struct snap_ctx *c) { return snap_put_vdso(c
 static int put_shmaps(struct sbuf *b, struct snap_ctx *c) { return snap_put_shmaps(c->d, b, c->err, c->errlen); }
 static int put_procs(struct sbuf *b, struct snap_ctx *c) { return snap_put_procs(c->d, b, c->err, c->errlen); }
 static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->net, b); }
+static int put_locks(struct sbuf *b, struct snap_ctx *c) { return snap_put_locks(c->d, b, c->err, c->errlen); }
 static int put_shm(struct sbuf *b, struct snap_ctx *c) { return snap_put_shm(c->d, b, c->err, c->errlen); }
 static int get_shm(struct sread *r, struct snap_ctx *c) { return snap_get_shm(r, c->d, c->dry, c->err, c->errlen); }
 
@@ -54,9 +55,14 @@ static int get_procs(struct sread *r, struct snap_ctx *c)
 {
 	return snap_get_procs(r, c->d, c->rs, c->version, c->dry, c->err, c->errlen);
 }
+static int get_locks(struct sread *r, struct snap_ctx *c)
+{
+	return snap_get_locks(r, c->d, c->dry, c->force, c->err, c->errlen);
+}
 
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
 static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
+static bool has_locks(const struct snap_ctx *c) { return snap_has_locks(c->d); }
 static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_private; }
 
 /* Version history (each reader keeps the older versions):
@@ -93,6 +99,9 @@ const struct section sections[] = {
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
 	{ "shmaps",  1,  2,  true,    false,  NULL,          put_shmaps,  get_shmaps },
 	{ "procs",   1,  3,  true,    false,  several_procs, put_procs,   get_procs },
+	/* New with record locks: an image without it holds none. Required:
+	 * a pdvm that dropped them would let another process in. */
+	{ "locks",   1,  1,  true,    false,  has_locks,     put_locks,   get_locks },
 	{ "net",     1,  1,  true,    false,  own_netns,     put_net,     NULL },
 	/* snap_mem.c writes and reads these two itself. */
 	{ "memory",  1,  1,  true,    true,   NULL,          NULL,        NULL },

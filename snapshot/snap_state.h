@@ -112,6 +112,14 @@ int snap_get_memfd(struct sread *r, struct domain *d, struct ofd **v, uint32_t k
 #define SNAP_MEMFD_ORPHAN (UINT32_MAX - 1)
 uint32_t snap_memfd_ref(struct ofd **v, int n, int fd);
 
+/* Section `locks` (required when present; only in images of domains that
+ * hold POSIX record locks): each lock's holder, an fd of its file, type and
+ * range; restore takes them again (after `procs`: every fd table exists).
+ * force: a lock another host process holds now stays the domain's alone. */
+bool snap_has_locks(struct domain *d);
+int snap_put_locks(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_locks(struct sread *r, struct domain *d, bool dry, bool force, char *err, size_t errlen);
+
 /* One address space's map inside the `mm` and `procs` sections: page-table
  * root and bookkeeping, VMAs, heap and stack bounds (frames are global). */
 struct mm;

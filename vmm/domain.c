@@ -20,6 +20,7 @@
 #include "fault.h"
 #include "files.h"
 #include "loader.h"
+#include "posixlock.h"
 #include "syscall.h"
 #include "trap.h"
 #include "vfilter.h"
@@ -283,6 +284,7 @@ void dom_free(struct domain *d)
 		files_put(d, p->files);
 		p->files = NULL;
 	}
+	plock_table_free(d);
 	kvm_vm_destroy(&d->vm);
 	mm_destroy(d);
 	for (int i = 0; i < MAX_PROCS; i++)

@@ -22,6 +22,7 @@
 #include "../guestshim/vvar.h"
 
 struct files;
+struct plock_table;
 struct trap_backend;
 
 #define MAX_THREADS 256
@@ -107,6 +108,8 @@ struct domain {
 	struct process *init;       /* the first process: its exit ends the domain */
 	int fg_pgid;                /* foreground process group of the terminal */
 	const struct domain_spec *spec; /* what it was made from (the caller keeps it) */
+	struct plock_table *plocks; /* POSIX record locks of its processes
+				     * (posixlock.c); NULL until the first */
 	struct dom_cred cred;       /* host identity of guest work (cred.c) */
 	bool abstract_host;         /* the host's abstract UNIX names reachable (sock.c) */
 

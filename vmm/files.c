@@ -14,6 +14,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "posixlock.h"
 
 /* ---- open file descriptions ---- */
 
@@ -62,8 +63,12 @@ void ofd_put(struct ofd *o)
 		return;
 	if (o->release)
 		o->release(o);
-	if (o->hostfd >= 0)
+	/* Any close of a file's fd drops pdvm's host locks on it: the
+	 * domain's POSIX locks are set again (an O_PATH fd drops none). */
+	if (o->hostfd >= 0 && (o->flags & O_PATH))
 		close(o->hostfd);
+	else if (o->hostfd >= 0)
+		plock_host_close(o->hostfd);
 	free(o->path);
 	free(o);
 }
@@ -142,6 +147,8 @@ int fd_install_at(struct domain *d, struct ofd *o, int fd, bool cloexec)
 	old = f->fds[fd].ofd;
 	f->fds[fd].ofd = o;
 	f->fds[fd].cloexec = cloexec;
+	if (old)
+		plock_fd_closed(d, f, old);
 	ofd_put(old);
 	return fd;
 }
@@ -170,6 +177,8 @@ int fd_close(struct domain *d, int fd)
 		return -EBADF;
 	proc_cur(d)->files->fds[fd].ofd = NULL;
 	proc_cur(d)->files->fds[fd].cloexec = false;
+	/* POSIX: closing any fd of a file releases the process's locks on it. */
+	plock_fd_closed(d, proc_cur(d)->files, o);
 	ofd_put(o);
 	return 0;
 }
@@ -380,9 +389,9 @@ fail:
 
 void files_put(struct domain *d, struct files *f)
 {
-	(void)d;
 	if (!f)
 		return;
+	plock_owner_gone(d, f);
 	for (int fd = 0; fd < f->nfds; fd++)
 		ofd_put(f->fds[fd].ofd);
 	free(f->fds);

@@ -1,4 +1,4 @@
-/* scm.c: SCM_RIGHTS for a domain — guest fds sent as their host fds, received host fds turned back into the domain's own descriptions (found by kcmp when the domain already has the file open, so offsets and socket state stay shared). */
+/* scm.c: control messages for a domain — SCM_RIGHTS guest fds sent as their host fds, received host fds turned back into the domain's own descriptions (found by kcmp when the domain already has the file open, so offsets and socket state stay shared); SCM_CREDENTIALS checked as Linux checks them and their pids turned from pdvm's into the guest's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -12,12 +12,48 @@
 #include "domain.h"
 #include "epoll.h"
 #include "files.h"
+#include "posixlock.h"
 #include "scm.h"
+#include "sock.h"
 
 #define SCM_MAX_FD 253          /* Linux's per-message limit */
 
-long scm_to_host(struct domain *d, const uint8_t *gctl, size_t glen, uint8_t *hctl, size_t hcap,
-		 struct ofd **held, int *nheld)
+/*
+ * SCM_CREDENTIALS on a UNIX socket: Linux's scm_check_creds for a process
+ * whose real, effective and saved ids are all the domain's and that has no
+ * CAP_SYS_ADMIN (any pid) — a domain run as root has CAP_SETUID and
+ * CAP_SETGID (any uid, gid) but still only its own pid: another guest pid
+ * has no host pid to become. The host gets pdvm's pid, which its own check
+ * wants; receivers in the domain turn it back into the sender (scm_to_guest).
+ */
+static long creds_to_host(struct domain *d, const struct cmsghdr *c, const uint8_t *data, uint8_t *out)
+{
+	struct ucred uc;
+
+	if (c->cmsg_len != CMSG_LEN(sizeof(uc)))
+		return -EINVAL;
+	memcpy(&uc, data, sizeof(uc));
+	if (uc.uid == (uid_t)-1 || uc.gid == (gid_t)-1)
+		return -EINVAL;
+	if (uc.pid != proc_cur(d)->pid)
+		return -EPERM;
+	if (!d->cred.as_root && (uc.uid != d->cred.uid || uc.gid != d->cred.gid))
+		return -EPERM;
+	uc.pid = getpid();
+	memcpy(out, &uc, sizeof(uc));
+	return 0;
+}
+
+static bool is_unix(struct ofd *sock)
+{
+	int fam = 0;
+	socklen_t l = sizeof(fam);
+
+	return getsockopt(sock->hostfd, SOL_SOCKET, SO_DOMAIN, &fam, &l) == 0 && fam == AF_UNIX;
+}
+
+long scm_to_host(struct domain *d, struct ofd *sock, const uint8_t *gctl, size_t glen, uint8_t *hctl,
+		 size_t hcap, struct ofd **held, int *nheld)
 {
 	size_t off = 0, hoff = 0;
 	int cap = *nheld;
@@ -46,8 +82,11 @@ long scm_to_host(struct domain *d, const uint8_t *gctl, size_t glen, uint8_t *hc
 				held[(*nheld)++] = o;
 				memcpy(CMSG_DATA(h) + i * sizeof(int), &o->hostfd, sizeof(int));
 			}
-		} else if (c.cmsg_level == SOL_SOCKET) {
-			/* SCM_CREDENTIALS would carry guest ids the host checks. */
+		} else if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_CREDENTIALS && is_unix(sock)) {
+			long e = creds_to_host(d, &c, data, CMSG_DATA(h));
+			if (e)
+				return e;
+		} else if (c.cmsg_level == SOL_SOCKET && c.cmsg_type != SCM_CREDENTIALS) {
 			dom_log(d, "sendmsg: control message type %d is not supported (EOPNOTSUPP)", c.cmsg_type);
 			return -EOPNOTSUPP;
 		} else {
@@ -84,12 +123,12 @@ static struct ofd *adopt(struct domain *d, int hfd)
 {
 	struct stat st;
 	if (fstat(hfd, &st) < 0) {
-		close(hfd);
+		plock_host_close(hfd);
 		return NULL;
 	}
 	struct ofd *o = find_open(d, hfd, &st);
 	if (o) {
-		close(hfd);
+		plock_host_close(hfd);  /* a file the domain may hold locks on */
 		return o;
 	}
 	char link[PATH_MAX] = "", g[PATH_MAX];
@@ -113,10 +152,31 @@ static struct ofd *adopt(struct domain *d, int hfd)
 	return ofd_new(hfd, fl < 0 ? O_RDWR : fl & ~O_CLOEXEC, kind, desc);
 }
 
-size_t scm_to_guest(struct domain *d, const uint8_t *hctl, size_t hlen, uint8_t *gctl, size_t gcap,
-		    int cloexec, int *ctrunc)
+/* A received SCM_CREDENTIALS' pid as the guest knows it: pdvm's is a
+ * process of the domain (sock_sender_pid, looked up once per message);
+ * any other host pid is a process outside the domain, which has no pid in
+ * it: 0, as Linux gives for a sender outside the receiver's pid namespace.
+ * uid and gid are the host's, which the domain's ids are. */
+static void creds_to_guest(struct domain *d, struct ofd *sock, uint8_t *data, int *sender)
+{
+	struct ucred uc;
+
+	memcpy(&uc, data, sizeof(uc));
+	if (uc.pid == getpid()) {
+		if (*sender < 0)
+			*sender = sock_sender_pid(d, sock);
+		uc.pid = *sender;
+	} else {
+		uc.pid = 0;
+	}
+	memcpy(data, &uc, sizeof(uc));
+}
+
+size_t scm_to_guest(struct domain *d, struct ofd *sock, const uint8_t *hctl, size_t hlen, uint8_t *gctl,
+		    size_t gcap, int cloexec, int *ctrunc)
 {
 	size_t off = 0, goff = 0;
+	int sender = -1;
 	while (off + sizeof(struct cmsghdr) <= hlen) {
 		struct cmsghdr c;
 		memcpy(&c, hctl + off, sizeof(c));
@@ -141,7 +201,7 @@ size_t scm_to_guest(struct domain *d, const uint8_t *hctl, size_t hlen, uint8_t 
 			memcpy(&hfd, data + i * sizeof(int), sizeof(int));
 			struct ofd *o = i < fit ? adopt(d, hfd) : NULL;
 			if (i >= fit)
-				close(hfd);
+				plock_host_close(hfd);
 			int gfd = o ? fd_install(d, o, 0, cloexec) : -EMFILE;
 			if (gfd < 0) {
 				*ctrunc = 1;
@@ -158,6 +218,9 @@ size_t scm_to_guest(struct domain *d, const uint8_t *hctl, size_t hlen, uint8_t 
 					break;
 				}
 				memcpy(out + CMSG_LEN(0), data, dlen);
+				if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_CREDENTIALS &&
+				    dlen >= sizeof(struct ucred))
+					creds_to_guest(d, sock, out + CMSG_LEN(0), &sender);
 			}
 			c.cmsg_len = len;
 			memcpy(out, &c, sizeof(c));

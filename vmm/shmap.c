@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "posixlock.h"
 #include "shmap.h"
 
 int shmap_add(struct domain *d, gva_t start, gva_t end, int hostfd, uint64_t off, const char *path)
@@ -82,8 +83,9 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 		if (shmap_sync(d, start, end, false))
 			dom_log(d, "MAP_SHARED write-back to %s failed", m->path);
 		if (start <= m->start && end >= m->end) {
-			/* Wholly gone. */
-			close(m->fd);
+			/* Wholly gone (the close drops pdvm's host locks on the
+			 * file: the domain's are set again). */
+			plock_host_close(m->fd);
 			free(m->path);
 			mm->shmaps[i--] = mm->shmaps[--mm->nshmaps];
 		} else if (start <= m->start) {
@@ -116,7 +118,7 @@ void shmap_unmap(struct domain *d, gva_t start, gva_t end)
 void shmap_release_mm(struct mm *mm)
 {
 	for (int i = 0; i < mm->nshmaps; i++) {
-		close(mm->shmaps[i].fd);
+		plock_host_close(mm->shmaps[i].fd);
 		free(mm->shmaps[i].path);
 	}
 	mm->nshmaps = 0;

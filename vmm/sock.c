@@ -1,6 +1,11 @@
-/* sock.c: the socket state beside each host socket — listen backlog, the restart queue served before the host socket — and the wait and SIGPIPE every socket call shares. */
+/* sock.c: the socket state beside each host socket — listen backlog, the restart queue served before the host socket, AF_UNIX peers and the guest pids of their credentials — and the wait and SIGPIPE every socket call shares. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,8 +13,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "domain.h"
 #include "files.h"
@@ -25,6 +32,8 @@ static void sock_release(struct ofd *o)
 	free(s->rbuf);
 	sock_uname_free(s->local);
 	sock_uname_free(s->peer);
+	if (s->pair && atomic_fetch_sub(&s->pair->refs, 1) == 1)
+		free(s->pair);
 	if (s->bound) {
 		*s->bound->pprev = s->bound->next;
 		if (s->bound->next)
@@ -402,4 +411,118 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 	if (name)
 		*name = u;
 	return 0;
+}
+
+/* ---- AF_UNIX peers ---- */
+
+static uint32_t ino_of(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+/* The inode of the socket connected to socket inode `ino` (sock_diag's
+ * UNIX_DIAG_PEER), or 0. */
+static uint32_t unix_peer_ino(uint32_t ino)
+{
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	struct {
+		struct nlmsghdr h;
+		struct unix_diag_req r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino, .udiag_show = UDIAG_SHOW_PEER,
+		       .udiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
+	};
+	union {
+		struct nlmsghdr h;
+		char b[1024];
+	} buf;
+	ssize_t n = -1;
+	uint32_t peer = 0;
+	if (send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req))
+		n = recv(nl, &buf, sizeof(buf), 0);
+	close(nl);
+	struct nlmsghdr *h = &buf.h;
+	if (n <= 0 || !NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return 0;
+	struct unix_diag_msg *m = NLMSG_DATA(h);
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->udiag_ino != ino)
+		return 0;
+	int left = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, left); a = RTA_NEXT(a, left))
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
+			memcpy(&peer, RTA_DATA(a), 4);
+	return peer;
+}
+
+struct ofd *sock_unix_peer(struct domain *d, struct ofd *o, int *holder)
+{
+	uint32_t peer = unix_peer_ino(ino_of(o->hostfd));
+
+	for (int i = 0; peer && i < MAX_PROCS; i++) {
+		struct files *f = d->procs[i] ? d->procs[i]->files : NULL;
+		for (int fd = 0; f && fd < f->nfds; fd++) {
+			struct ofd *c = f->fds[fd].ofd;
+			if (c && c->kind == OFD_SOCKET && ino_of(c->hostfd) == peer) {
+				if (holder)
+					*holder = d->procs[i]->pid;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool same_name(const struct sock_uname *a, const struct sock_uname *b)
+{
+	if (a->path || b->path)
+		return a->path && b->path && !strcmp(a->path, b->path);
+	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
+}
+
+struct ofd *sock_unix_listener(struct domain *d, const struct sock_uname *name)
+{
+	for (int i = 0; name && i < MAX_PROCS; i++) {
+		struct files *f = d->procs[i] ? d->procs[i]->files : NULL;
+		for (int fd = 0; f && fd < f->nfds; fd++) {
+			struct ofd *o = f->fds[fd].ofd;
+			struct sock *s = sock_of(o, false);
+			int on = 0;
+			socklen_t l = sizeof(on);
+			if (s && s->local && same_name(s->local, name) &&
+			    getsockopt(o->hostfd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l) == 0 && on)
+				return o;
+		}
+	}
+	return NULL;
+}
+
+int sock_pair_link(struct sock *a, struct sock *b)
+{
+	struct sock_pair *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	atomic_init(&p->refs, 2);
+	a->pair = b->pair = p;
+	a->end = 0;
+	b->end = 1;
+	return 0;
+}
+
+int sock_sender_pid(struct domain *d, struct ofd *o)
+{
+	struct sock *s = sock_of(o, false);
+	if (s && s->pair && s->pair->sent_by[!s->end])
+		return s->pair->sent_by[!s->end];
+	return sock_peer_pid(d, o);
+}
+
+int sock_peer_pid(struct domain *d, struct ofd *o)
+{
+	int holder = 0;
+	struct sock *ps = sock_of(sock_unix_peer(d, o, &holder), false);
+	return ps && ps->cred_pid ? ps->cred_pid : holder;
 }

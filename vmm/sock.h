@@ -1,7 +1,8 @@
-/* sock.h: per-socket state the VMM keeps beside the host socket — the listen backlog and the restart queue a restore fills. */
+/* sock.h: per-socket state the VMM keeps beside the host socket — the listen backlog, the restart queue a restore fills, the guest pids behind AF_UNIX credentials. */
 #ifndef PDVM_SOCK_H
 #define PDVM_SOCK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,25 @@ struct sock {
 	int naq;
 	struct sockaddr_storage dst; /* a TCP connect()'s target: getpeername */
 	socklen_t dstlen;            /* has none before the handshake ends */
+	/* AF_UNIX credentials as the guest knows them (guest pids; the host
+	 * knows every sender in the domain as pdvm). Not in images. */
+	int cred_pid;           /* what this socket's peer reads in SO_PEERCRED:
+	                         * the process that made the pair, connected,
+	                         * or listened (an accepted socket: the
+	                         * listener's) */
+	int peer_pid;           /* SO_PEERCRED's pid: the other end's cred_pid
+	                         * where it is the domain's; 0 unknown */
+	struct sock_pair *pair; /* both ends are the domain's: who sent last */
+	int end;                /* this socket's index in pair->sent_by */
+};
+
+/* A connection whose two ends are both the domain's (a socketpair, or a
+ * connect to a listener of the domain's once accepted): the process that
+ * last sent from each end, which SCM_CREDENTIALS names to the other end
+ * (the host names pdvm). Shared by the two ends' struct sock. */
+struct sock_pair {
+	atomic_int refs;
+	int sent_by[2];
 };
 
 /* Takes the oldest connection of the listener's own queue (NULL when
@@ -114,6 +134,26 @@ long sock_rq_read(struct ofd *o, void *buf, size_t len, int flags, struct sockad
 int sock_rq_add_bytes(struct ofd *o, const void *p, size_t len);
 int sock_rq_add_dgram(struct ofd *o, const void *p, size_t len, const struct sockaddr_storage *ss,
 		      socklen_t sl);
+
+/* The domain's description of the UNIX socket connected to o's (sock_diag
+ * names its inode), or NULL: not connected, not the domain's, or not
+ * handed out yet by accept. No reference; valid under the domain lock.
+ * *holder (may be NULL) gets the pid of a process with an fd of it. */
+struct ofd *sock_unix_peer(struct domain *d, struct ofd *o, int *holder);
+/* The domain's listening UNIX socket bound to `name`, or NULL. */
+struct ofd *sock_unix_listener(struct domain *d, const struct sock_uname *name);
+/* Makes a and b the two ends of one sock_pair. 0 or -ENOMEM. */
+int sock_pair_link(struct sock *a, struct sock *b);
+/* The guest pid a credential received on o names when the host says it came
+ * from pdvm: the process that last sent from the other end, else as
+ * sock_peer_pid; 0 when the sender cannot be told (an unconnected
+ * datagram). */
+int sock_sender_pid(struct domain *d, struct ofd *o);
+/* The domain's process behind o's connected peer: the one that made that
+ * end (cred_pid), else one holding an fd of it (a connection an image
+ * brought back: images keep no pids of sockets); 0 when the peer is not
+ * the domain's. */
+int sock_peer_pid(struct domain *d, struct ofd *o);
 
 struct thread;
 /* Waits, the domain lock dropped, for events on a host fd in slices:

@@ -1,5 +1,5 @@
-/* sys_fd.c: fd-table syscalls — close, dup*, fcntl, terminal ioctls, pipes,
- * flock — and sys_fd_table. */
+/* sys_fd.c: fd-table syscalls — close, dup*, fcntl (record locks through
+ * posixlock.c), terminal ioctls, pipes, flock — and sys_fd_table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "files.h"
 #include "memfd.h"
+#include "posixlock.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -104,15 +105,19 @@ static long sys_dup3(struct thread *t, const uint64_t a[6])
 	return do_dup3(t->dom, oldfd, newfd, flags & O_CLOEXEC);
 }
 
-static long fcntl_lock(struct thread *t, struct ofd *o, int cmd, uint64_t arg)
+/* OFD locks (F_OFD_*) are the host's: owned by the open file description,
+ * which the host's fd is. POSIX locks (F_GETLK, F_SETLK, F_SETLKW) are the
+ * domain's processes' own: posixlock.c. */
+static long fcntl_ofd_lock(struct thread *t, struct ofd *o, int cmd, uint64_t arg)
 {
 	struct domain *d = t->dom;
-	struct flock fl;
-	bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
+	struct flock fl, req;
+	bool wait = cmd == F_OFD_SETLKW;
 	int r, err;
 
 	if (copy_from_user(d, &fl, arg, sizeof(fl)) < 0)
 		return -EFAULT;
+	req = fl;
 	if (wait)
 		dom_block_begin(t);
 	r = fcntl(o->hostfd, cmd, &fl);
@@ -121,8 +126,12 @@ static long fcntl_lock(struct thread *t, struct ofd *o, int cmd, uint64_t arg)
 		dom_block_end(t);
 	if (r < 0)
 		return err == EINTR ? RESTART : -err;
-	if (cmd == F_GETLK || cmd == F_OFD_GETLK)
+	if (cmd == F_OFD_GETLK) {
+		plock_ofd_answer(d, o, &req, &fl);
 		return copy_to_user(d, arg, &fl, sizeof(fl));
+	}
+	/* POSIX waiters behind an OFD lock look again at once. */
+	plock_kick(d, o);
 	return 0;
 }
 
@@ -172,7 +181,10 @@ static long sys_fcntl(struct thread *t, const uint64_t a[6])
 		{
 			struct ofd *ref = ofd_get(o);
 
-			ret = fcntl_lock(t, ref, cmd, a[2]);
+			if (cmd == F_GETLK || cmd == F_SETLK || cmd == F_SETLKW)
+				ret = plock_fcntl(t, fd, ref, cmd, a[2]);
+			else
+				ret = fcntl_ofd_lock(t, ref, cmd, a[2]);
 			ofd_put(ref);
 		}
 		return ret;

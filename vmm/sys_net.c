@@ -97,11 +97,14 @@ static long sys_socketpair(struct thread *t, const uint64_t a[6])
 		fd_close(d, g[0]);
 		return g[1];
 	}
-	if (copy_to_user(d, a[3], g, sizeof(g))) {
+	/* Both ends' credentials are their maker's (SO_PEERCRED). */
+	struct sock *s0 = sock_of(fd_peek(d, g[0]), true), *s1 = sock_of(fd_peek(d, g[1]), true);
+	if (!s0 || !s1 || sock_pair_link(s0, s1) || copy_to_user(d, a[3], g, sizeof(g))) {
 		fd_close(d, g[0]);
 		fd_close(d, g[1]);
-		return -EFAULT;
+		return s0 && s1 && s0->pair ? -EFAULT : -ENOMEM;
 	}
+	s0->cred_pid = s0->peer_pid = s1->cred_pid = s1->peer_pid = t->proc->pid;
 	return 0;
 }
 
@@ -230,6 +233,14 @@ static long sys_connect(struct thread *t, const uint64_t a[6])
 		sock_uname_free(sock_of(o, false)->peer);
 		sock_of(o, false)->peer = NULL;
 	}
+	/* A UNIX connection: the peer's SO_PEERCRED is the connecting
+	 * process, ours the listener's, where the listener is the domain's. */
+	if (!r && name && (s = sock_of(o, true))) {
+		struct ofd *l = sock_unix_listener(d, name);
+		struct sock *ls = sock_of(l, false);
+		s->cred_pid = t->proc->pid;
+		s->peer_pid = ls ? ls->cred_pid : 0;
+	}
 out:
 	keep_name(o, r, true, name);
 	if (dirfd >= 0)
@@ -246,10 +257,33 @@ static long sys_listen(struct thread *t, const uint64_t a[6])
 		return err;
 	long r = listen(o->hostfd, (int)a[1]) < 0 ? -errno : 0;
 	struct sock *s = r ? NULL : sock_of(o, true);
-	if (s)
+	if (s) {
 		s->backlog = (int)a[1]; /* to listen again after a restore */
+		/* What its connections' peers read in SO_PEERCRED, and its
+		 * own SO_PEERCRED (Linux's init_peercred at listen). */
+		s->cred_pid = s->peer_pid = t->proc->pid;
+	}
 	ofd_put(o);
 	return r;
+}
+
+/* An accepted UNIX connection: its own credentials are the listener's; a
+ * client that is the domain's (the host names pdvm as the peer) is found
+ * by sock_diag, for SO_PEERCRED and as the other end of a sock_pair. */
+static void accepted_creds(struct domain *d, struct ofd *c, struct sock *ns, struct sock *ls)
+{
+	struct ucred uc;
+	socklen_t l = sizeof(uc);
+
+	ns->cred_pid = ls->cred_pid;
+	if (getsockopt(c->hostfd, SOL_SOCKET, SO_PEERCRED, &uc, &l) < 0 || uc.pid != getpid())
+		return;
+	struct sock *ps = sock_of(sock_unix_peer(d, c, NULL), false);
+	if (!ps)
+		return;
+	ns->peer_pid = ps->cred_pid;
+	if (!ps->pair)
+		sock_pair_link(ns, ps);
 }
 
 static long do_accept(struct thread *t, const uint64_t a[6], int flags)
@@ -303,6 +337,8 @@ static long do_accept(struct thread *t, const uint64_t a[6], int flags)
 			struct sock *ls = sock_of(o, false), *ns = r >= 0 ? sock_of(fd_peek(d, (int)r), true) : NULL;
 			if (ns && ls && ls->local)
 				ns->local = sock_uname_dup(ls->local);
+			if (ns && ls)
+				accepted_creds(d, fd_peek(d, (int)r), ns, ls);
 			if (r >= 0 && (err = addr_out(d, &ss, sl, a[1], a[2]))) {
 				fd_close(d, (int)r);
 				r = err;
@@ -409,6 +445,9 @@ long sock_xfer(struct thread *t, struct ofd *o, const struct gseg *seg, int nseg
 		      struct msghdr *hm, int flags, bool send)
 {
 	long r = -EOPNOTSUPP;
+	struct sock *s = send ? sock_of(o, false) : NULL;
+	if (s && s->pair)
+		s->pair->sent_by[s->end] = t->proc->pid; /* the sender its peer's credentials name */
 	if (send || !sock_rq_pending(o))
 		r = gio_nowait(t, o, seg, nseg, send, sum, hm, flags);
 	if (r == -EOPNOTSUPP)
@@ -467,15 +506,25 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 {
 	struct domain *d = t->dom;
 	struct msghdr m;
+	int err, dirfd = -1;
+	/* The socket first, as Linux looks it up before the message. */
+	struct ofd *o = sock_get(d, (int)a[0], &err);
+	if (!o)
+		return err;
+	long r = 0;
 	if (copy_from_user(d, &m, a[1], sizeof(m)))
-		return -EFAULT;
-	if (m.msg_iovlen > UIO_MAXIOV_K)
-		return -EMSGSIZE;
-	if (send && m.msg_controllen > SCM_CTL_MAX)
-		return -ENOBUFS;
+		r = -EFAULT;
+	else if (m.msg_iovlen > UIO_MAXIOV_K)
+		r = -EMSGSIZE;
+	else if (send && m.msg_controllen > SCM_CTL_MAX)
+		r = -ENOBUFS;
+	if (r) {
+		ofd_put(o);
+		return r;
+	}
 	struct gseg *seg = malloc((m.msg_iovlen ? m.msg_iovlen : 1) * sizeof(*seg));
 	int nseg = 0;
-	long r = seg ? gio_import(d, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen, seg, &nseg) : -ENOMEM;
+	r = seg ? gio_import(d, (gva_t)(uintptr_t)m.msg_iov, m.msg_iovlen, seg, &nseg) : -ENOMEM;
 	size_t total = 0;
 	for (int i = 0; i < nseg; i++)
 		total += seg[i].len;
@@ -489,15 +538,11 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	if (!r && send && gclen) {
 		if (copy_from_user(d, gctl, (gva_t)(uintptr_t)m.msg_control, gclen))
 			r = -EFAULT;
-		else if ((hclen = scm_to_host(d, gctl, gclen, hctl, SCM_CTL_MAX, held, &nheld)) < 0)
+		else if ((hclen = scm_to_host(d, o, gctl, gclen, hctl, SCM_CTL_MAX, held, &nheld)) < 0)
 			r = hclen;
 	} else {
 		nheld = 0;
 	}
-	int err, dirfd = -1;
-	struct ofd *o = r ? NULL : sock_get(d, (int)a[0], &err);
-	if (!r && !o)
-		r = err;
 	int flags = (int)a[2];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -517,9 +562,12 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 		r = sock_xfer(t, o, seg, nseg, total, &hm, flags & MSG_OK, send);
 		if (!send && r >= 0) {
 			int ctrunc = 0;
-			uint64_t glen = hm.msg_control ? scm_to_guest(d, hctl, hm.msg_controllen, gctl, gclen,
+			uint64_t glen = hm.msg_control ? scm_to_guest(d, o, hctl, hm.msg_controllen, gctl, gclen,
 								       flags & MSG_CMSG_CLOEXEC, &ctrunc) : 0;
-			int32_t fl = (hm.msg_flags & ~MSG_CMSG_CLOEXEC) | (ctrunc ? MSG_CTRUNC : 0);
+			/* The host always gets MSG_CMSG_CLOEXEC (for its fds); the
+			 * guest reads back the flag it gave, as on Linux. */
+			int32_t fl = (hm.msg_flags & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC) |
+				     (ctrunc ? MSG_CTRUNC : 0);
 			if (m.msg_name && m.msg_namelen) {
 				socklen_t cl = MIN((socklen_t)m.msg_namelen, hm.msg_namelen);
 				if (copy_to_user(d, (gva_t)(uintptr_t)m.msg_name, &ss, cl))
@@ -540,8 +588,7 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 	free(seg);
 	free(gctl);
 	free(hctl);
-	if (o)
-		ofd_put(o);
+	ofd_put(o);
 	return r;
 }
 
@@ -609,6 +656,23 @@ static long sys_setsockopt(struct thread *t, const uint64_t a[6])
 	return r;
 }
 
+/* SO_PEERCRED names pdvm when the peer is the domain's: the guest pid kept
+ * for it (0 when unknown, as for a peer outside the domain: its host pid
+ * would name another process or none inside it, as Linux gives 0 for a
+ * peer outside the caller's pid namespace). uid and gid are the host's. */
+static void peercred_out(struct domain *d, struct ofd *o, struct ucred *uc)
+{
+	struct sock *s = sock_of(o, false);
+
+	if (uc->pid != getpid()) {
+		uc->pid = 0;
+		return;
+	}
+	uc->pid = s ? s->peer_pid : 0;
+	if (!uc->pid)
+		uc->pid = sock_peer_pid(d, o); /* a connection a restore made */
+}
+
 static long sys_getsockopt(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
@@ -625,9 +689,12 @@ static long sys_getsockopt(struct thread *t, const uint64_t a[6])
 	long r;
 	socklen_t l = (socklen_t)MIN(glen, MAX_OPT);
 	r = sockpolicy_getsockopt(level, opt);
+	if (!r && getsockopt(o->hostfd, level, opt, v, &l) < 0)
+		r = -errno;
+	if (!r && level == SOL_SOCKET && opt == SO_PEERCRED && l >= sizeof(struct ucred))
+		peercred_out(d, o, (struct ucred *)v);
 	if (!r)
-		r = getsockopt(o->hostfd, level, opt, v, &l) < 0 ? -errno
-		    : copy_to_user(d, a[3], v, l) || copy_to_user(d, a[4], &l, 4) ? -EFAULT : 0;
+		r = copy_to_user(d, a[3], v, l) || copy_to_user(d, a[4], &l, 4) ? -EFAULT : 0;
 	ofd_put(o);
 	return r;
 }

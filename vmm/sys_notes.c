@@ -100,8 +100,11 @@ const struct syscall_note syscall_notes[] = {
 		      "privileged options as an unprivileged process gets them" },
 	{ SYS_socketpair, "partial: EAFNOSUPPORT for every family but AF_UNIX, where Linux says EOPNOTSUPP for "
 			  "one it has that makes no pairs (AF_INET, AF_INET6, AF_NETLINK)" },
-	{ SYS_sendmsg, "partial: SCM_RIGHTS passes descriptors; SCM_CREDENTIALS and the other SOL_SOCKET "
-		       "control messages are EOPNOTSUPP" },
+	{ SYS_sendmsg, "partial: SCM_RIGHTS passes descriptors, SCM_CREDENTIALS the sender's own (as Linux "
+		       "checks them); the other SOL_SOCKET control messages are EOPNOTSUPP" },
+	{ SYS_recvmsg, "partial: SCM_CREDENTIALS name the domain's sending process where a connection "
+		       "tells it; the sender of a datagram from an unconnected socket, and a process outside "
+		       "the domain, are pid 0" },
 
 	/* vmm/sys_priv.c: refused as Linux refuses an unprivileged process */
 	{ SYS_init_module, "refused: EPERM (no CAP_SYS_MODULE)" },

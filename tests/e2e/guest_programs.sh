@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/execstorm" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/execstorm" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
@@ -39,34 +39,85 @@ compare cputimer -- "$GUEST/cputimer"
 # siginfo they report, SIGCHLD's codes, /proc/PID's state, line by line against native.
 compare jobctl -- "$GUEST/jobctl"
 
-# mknod, chroot, sync and mincore likewise, each run in a writable directory of its own.
-FN=$SCRATCH/fscalls-native FP=$SCRATCH/fscalls-pdvm
-domain_dir "$FN" "$FP"
-run_native -- "$GUEST/fscalls" "$FN"
-cp "$OUT" "$SCRATCH/fscalls.nout"
-nrc=$RC
-run_pdvm --writable "$FP" -- "$GUEST/fscalls" "$FP"
-if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/fscalls.nout" "$OUT"; then
-	pass fscalls
-else
-	fail fscalls "native exit $nrc, pdvm exit $RC
-$(diff "$SCRATCH/fscalls.nout" "$OUT" | head -n 12)
+# compare_writable NAME PROG: PROG DIR run natively and in a domain, each in a writable
+# directory of its own, line by line.
+compare_writable() {
+	local name=$1 prog=$2 fn=$SCRATCH/$1-native fp=$SCRATCH/$1-pdvm nrc
+	domain_dir "$fn" "$fp"
+	run_native -- "$prog" "$fn"
+	cp "$OUT" "$SCRATCH/$name.nout"
+	nrc=$RC
+	run_pdvm --writable "$fp" -- "$prog" "$fp"
+	if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/$name.nout" "$OUT"; then
+		pass "$name"
+	else
+		fail "$name" "native exit $nrc, pdvm exit $RC
+$(diff "$SCRATCH/$name.nout" "$OUT" | head -n 12)
 $(last_output)"
-fi
+	fi
+}
+
+# mknod, chroot, sync and mincore likewise.
+compare_writable fscalls "$GUEST/fscalls"
 
 # FIFOs opened from two threads, UNIX datagram source paths, route netlink.
-FN=$SCRATCH/ipc-native FP=$SCRATCH/ipc-pdvm
-domain_dir "$FN" "$FP"
-run_native -- "$GUEST/ipcnames" "$FN"
-cp "$OUT" "$SCRATCH/ipcnames.nout"
-nrc=$RC
-run_pdvm --writable "$FP" -- "$GUEST/ipcnames" "$FP"
-if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/ipcnames.nout" "$OUT"; then
-	pass ipcnames
+compare_writable ipcnames "$GUEST/ipcnames"
+
+# POSIX record locks between a parent and its children.
+compare_writable posixlock "$GUEST/posixlock"
+
+# SCM_CREDENTIALS and SO_PEERCRED between a parent and its child (a path socket in the directory).
+compare_writable scmcred "$GUEST/scmcred"
+
+# lock_interop native|pdvm DIR OUT: the domain's locks as another host process sees them
+# (F_GETLK: a holder of pid > 0, the union of the domain's locks even after a close of
+# another fd of the file), and a lock of that process's that the program sees and waits for.
+lock_interop() {
+	local mode=$1 dir=$2 out=$3 pid i
+	domain_dir "$dir"
+	if [ "$mode" = native ]; then
+		setpriv --reuid="$DOMAIN_USER" --regid="$DOMAIN_USER" --clear-groups -- \
+			"$GUEST/posixlock" "$dir" interop >"$out.prog" 2>&1 &
+	else
+		timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --writable "$dir" -- \
+			"$GUEST/posixlock" "$dir" interop >"$out.prog" 2>&1 &
+	fi
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^ready' "$out.prog" && break
+		sleep 0.05
+	done
+	python3 - "$dir/lockfile" >"$out.host" 2>&1 <<'EOF'
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fmt = "hhxxxxqqixxxx"  # struct flock on x86-64
+names = {fcntl.F_RDLCK: "read", fcntl.F_WRLCK: "write", fcntl.F_UNLCK: "unlocked"}
+for start, length in ((0, 1), (9, 1), (10, 1), (100, 1), (150, 1), (199, 1), (200, 1), (249, 1), (0, 0)):
+    b = fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack(fmt, fcntl.F_WRLCK, 0, start, length, 0))
+    t, _, s, l, p = struct.unpack(fmt, b)
+    held = "" if t == fcntl.F_UNLCK else " pid>0" if p > 0 else " pid %d" % p
+    print("host: getlk write %d len %d: %s %d %d%s" % (start, length, names[t], s, l, held))
+fcntl.fcntl(fd, fcntl.F_SETLK, struct.pack(fmt, fcntl.F_WRLCK, 0, 300, 10, 0))
+with open(sys.argv[1] + ".holder", "w") as f:
+    f.write("%d\n" % os.getpid())
+open(os.path.join(os.path.dirname(sys.argv[1]), "go"), "w").close()
+time.sleep(0.3)
+os.close(fd)
+EOF
+	wait "$pid"
+	echo "exit $?" >>"$out.prog"
+	# A holder outside a domain reads as pid 0 in it (as on Linux for a holder outside
+	# the caller's pid namespace); natively it is that process's pid.
+	sed -i "s/ pid $(cat "$dir/lockfile.holder" 2>/dev/null || echo none) / pid 0 /" "$out.prog"
+}
+lock_interop native "$SCRATCH/interop-native" "$SCRATCH/interop.n"
+lock_interop pdvm "$SCRATCH/interop-pdvm" "$SCRATCH/interop.p"
+if cmp -s "$SCRATCH/interop.n.prog" "$SCRATCH/interop.p.prog" &&
+	cmp -s "$SCRATCH/interop.n.host" "$SCRATCH/interop.p.host"; then
+	pass posixlock-host-interop
 else
-	fail ipcnames "native exit $nrc, pdvm exit $RC
-$(diff "$SCRATCH/ipcnames.nout" "$OUT" | head -n 12)
-$(last_output)"
+	fail posixlock-host-interop "$(diff "$SCRATCH/interop.n.host" "$SCRATCH/interop.p.host" | head -n 12)
+$(diff "$SCRATCH/interop.n.prog" "$SCRATCH/interop.p.prog" | head -n 12)"
 fi
 
 # Privileged and meaningless calls (vmm/sys_priv.c), line by line against native; then what

@@ -1,5 +1,5 @@
 #!/bin/bash
-# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, a stopped child.
+# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, a stopped child, POSIX record locks.
 # timeout: 600
 #
 # Every check compares against the same static program run natively: the output of
@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/anonstate" "$GUEST/jobctl" /bin/busybox
+need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/anonstate" "$GUEST/jobctl" "$GUEST/posixlock" /bin/busybox
 BB=/bin/busybox
 
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
@@ -558,6 +558,72 @@ $(tails "$d/run.err")"
 }
 echo "# ${SECONDS}s"
 stopped_child
+
+# ---- 12: POSIX record locks held across stop and restore ---------------------------------------------
+# Two processes hold locks; a third looks with F_GETLK every line. The image carries them (a
+# required `locks` section); a restore while another host process holds a conflicting lock
+# is refused; then the restored domain holds them again, with the same guest pids.
+locks() {
+	local test=locks-survive-restore d=$SCRATCH/locks n=40 period=50 why=""
+	domain_dir "$d/nat" "$d/pd"
+	native_bg "$d/native.out" "$GUEST/posixlock" "$d/nat" hold "$n" "$period"
+	local natpid=$NATPID
+	start_run locks "$d/run.out" "$d/run.err" --writable "$d/pd" -- "$GUEST/posixlock" "$d/pd" hold "$n" "$period"
+	local pid=$BGPID
+	if ! wait_sock locks "$pid" || ! wait_lines "$d/run.out" 5 "$pid"; then
+		wait_pid "$pid"
+		fail "$test" "the program did not get going (run exit $WRC)
+$(tails "$d/run.out" "$d/run.err")"
+		return
+	fi
+	snap --stop locks "$d/img"
+	local src=$SRC
+	wait_pid "$pid"
+	if [ "$src" != 0 ]; then
+		fail "$test" "pdvm snapshot --stop locks: exit $src (run exit $WRC)
+$(tails "$SERR" "$d/run.out" "$d/run.err")"
+		return
+	fi
+	manifest_flat "$d/img" | grep -q '"name":"locks","file":"locks.bin","size":[0-9]*,"crc32":[0-9]*,"version":1,"required":true' ||
+		why="the manifest has no required locks section: $(manifest_flat "$d/img" | head -c 600)"
+
+	# Another host process takes the parent's range: the restore cannot take it back.
+	python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$d/pd/lockfile" "$d/held" &
+	local holder=$! i=0
+	while [ ! -e "$d/held" ] && [ $((i += 1)) -le 100 ]; do sleep 0.1; done
+	restore_fg "$d/refused.out" "$d/refused.err" --writable "$d/pd" "$d/img"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	if [ "$RRC" != 2 ] || ! grep -q 'another host process holds a conflicting lock' "$d/refused.err"; then
+		why="${why:+$why
+}a restore while another process held the lock: exit $RRC (want 2 and why)
+$(tails "$d/refused.out" "$d/refused.err")"
+	fi
+
+	restore_fg "$d/restore.out" "$d/restore.err" --writable "$d/pd" "$d/img"
+	wait "$natpid"
+	echo "# $test: $(wc -l <"$d/run.out") lines before the snapshot, $(wc -l <"$d/restore.out") after"
+	[ "$RRC" = 0 ] || why="${why:+$why
+}pdvm restore exited $RRC (want 0)"
+	[ -s "$d/restore.out" ] || why="${why:+$why
+}nothing after the restore (the snapshot was not mid-run)"
+	concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out" ||
+		why="${why:+$why
+}run+restore stdout differs from native:
+$(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	if [ -z "$why" ]; then
+		pass "$test"
+	else
+		fail "$test" "$why
+$(tails "$d/run.err" "$d/restore.err")"
+	fi
+}
+echo "# ${SECONDS}s"
+locks
 
 # ---- memfds (contents, seals, offsets, shared mappings) and pidfds across --stop and restore -----------
 memfds() {

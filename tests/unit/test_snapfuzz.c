@@ -210,6 +210,14 @@ static void make_image(const char *dir, enum craft craft)
 	close(sh);
 	snap_put_shmaps(d, &b, err, sizeof(err));
 	put(&w, "shmaps", &b);
+	/* A read lock of the first process on bytes 0..9 of data.txt (fd 3). */
+	sb_u64(&b, 1);
+	sb_u64(&b, (uint64_t)proc_cur(d)->pid);
+	sb_u64(&b, 3);
+	sb_u32(&b, 0);
+	sb_u64(&b, 0);
+	sb_u64(&b, 9);
+	put(&w, "locks", &b);
 	struct mem_stats st;
 	if (snap_mem_write(&w, &d->frames, NULL, 2, &st, err, sizeof(err)) || img_commit(&w, &m, err, sizeof(err)))
 		die(err);
@@ -221,8 +229,9 @@ static void make_image(const char *dir, enum craft craft)
 }
 
 static const char *files[] = { "domain.bin", "mm.bin", "files.bin", "vcpus.bin", "memory.bin", "memidx.bin",
-				"signals.bin", "vdso.bin", "shmaps.bin" };
-static const char *names[] = { "domain", "mm", "files", "vcpus", "memory", "memidx", "signals", "vdso", "shmaps" };
+				"signals.bin", "vdso.bin", "shmaps.bin", "locks.bin" };
+static const char *names[] = { "domain", "mm", "files", "vcpus", "memory", "memidx", "signals", "vdso", "shmaps",
+				"locks" };
 #define NSECTIONS (sizeof(files) / sizeof(files[0]))
 
 static uint8_t *slurp(const char *path, size_t *len)
