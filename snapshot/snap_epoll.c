@@ -78,8 +78,11 @@ static int put_epoll(struct domain *d, struct ofd *o, struct ofd **v, int n, str
 	unsigned ev;
 	unsigned long long data;
 	for (char *p = next_item(s, &tfd, &ev, &data); p; p = next_item(p, &tfd, &ev, &data)) {
+		/* A second fd of one description is registered through a
+		 * dup of its host fd (vmm/epoll.h). */
+		struct ofd *via = ep_reg_target(o, tfd);
 		int k = 0;
-		while (k < n && v[k]->hostfd != tfd)
+		while (k < n && v[k]->hostfd != tfd && v[k] != via)
 			k++;
 		if (k == n) {
 			dom_log(d, "%s: a registered fd no longer open in the domain is left out", o->path);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "epoll.h"
 #include "files.h"
 #include "posixlock.h"
 
@@ -61,6 +62,8 @@ void ofd_put(struct ofd *o)
 {
 	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
+	if (o->ep_regs)
+		ep_target_gone(o);
 	if (o->release)
 		o->release(o);
 	/* Any close of a file's fd drops pdvm's host locks on it: the

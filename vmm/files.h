@@ -33,6 +33,8 @@ enum ofd_kind {
 
 /* An open file description: shared by dup'ed fds, refcounted so a thread
  * blocked in a host call keeps it alive while another thread closes the fd. */
+struct ep_reg;
+
 struct ofd {
 	atomic_int refs;
 	int hostfd;             /* owned; closed with the last reference */
@@ -47,6 +49,7 @@ struct ofd {
 	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
 	int aux;                /* kind-specific: eventfd flags, timerfd clock */
 	void *priv;             /* family-private state (sockets) */
+	struct ep_reg *ep_regs; /* epoll registrations of it (vmm/epoll.h) */
 	void (*release)(struct ofd *o); /* frees priv; called before close */
 };
 

@@ -22,9 +22,106 @@
 			 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP | \
 			 EPOLLONESHOT | EPOLLET)
 
+/* ---- registrations (epoll.h, struct ep_reg) ---- */
+
+static void reg_unlink_target(struct ep_reg *g)
+{
+	for (struct ep_reg **p = &g->target->ep_regs; *p; p = &(*p)->next_of_target)
+		if (*p == g) {
+			*p = g->next_of_target;
+			return;
+		}
+}
+
+static void reg_unlink_set(struct ep_reg *g)
+{
+	struct epset *s = g->set->priv;
+
+	for (struct ep_reg **p = &s->regs; *p; p = &(*p)->next_in_set)
+		if (*p == g) {
+			*p = g->next_in_set;
+			return;
+		}
+}
+
+static void reg_free(struct ep_reg *g)
+{
+	if (g->hfd != g->target->hostfd)
+		close(g->hfd);      /* a dup: the host drops its registration */
+	free(g);
+}
+
+static struct ep_reg *reg_find(struct ofd *ep, struct ofd *target, int gfd)
+{
+	struct epset *s = ep->priv;
+
+	for (struct ep_reg *g = s->regs; g; g = g->next_in_set)
+		if (g->target == target && (gfd == -2 || g->gfd == gfd))
+			return g;
+	return NULL;
+}
+
+static int reg_add(struct ofd *ep, struct ofd *target, int gfd, int hfd)
+{
+	struct epset *s = ep->priv;
+	struct ep_reg *g = malloc(sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	*g = (struct ep_reg){ s->regs, target->ep_regs, ep, target, gfd, hfd };
+	s->regs = g;
+	target->ep_regs = g;
+	return 0;
+}
+
+void ep_target_gone(struct ofd *o)
+{
+	while (o->ep_regs) {
+		struct ep_reg *g = o->ep_regs;
+		o->ep_regs = g->next_of_target;
+		reg_unlink_set(g);
+		reg_free(g);
+	}
+}
+
+struct ofd *ep_reg_target(struct ofd *ep, int hfd)
+{
+	struct epset *s = ep->priv;
+
+	for (struct ep_reg *g = s ? s->regs : NULL; g; g = g->next_in_set)
+		if (g->hfd == hfd)
+			return g->target;
+	return NULL;
+}
+
+/* Adds target to the host set as registered through guest fd gfd: its own
+ * host fd the first time, a dup for a second guest fd. */
+static int reg_host_add(struct ofd *ep, struct ofd *target, int gfd, struct epoll_event *ev)
+{
+	int hfd = target->hostfd;
+
+	if (reg_find(ep, target, -2)) {
+		hfd = fcntl(target->hostfd, F_DUPFD_CLOEXEC, 0);
+		if (hfd < 0)
+			return -errno;
+	}
+	int r = epoll_ctl(ep->hostfd, EPOLL_CTL_ADD, hfd, ev) < 0 ? -errno : 0;
+	if (!r)
+		r = reg_add(ep, target, gfd, hfd);
+	if (r && hfd != target->hostfd)
+		close(hfd);
+	return r;
+}
+
 static void ep_release(struct ofd *o)
 {
 	struct epset *s = o->priv;
+	while (s && s->regs) {
+		struct ep_reg *g = s->regs;
+		s->regs = g->next_in_set;
+		reg_unlink_target(g);
+		reg_free(g);
+	}
 	while (s && s->watch) {
 		struct ep_watch *w = s->watch;
 		s->watch = w->next;
@@ -81,8 +178,9 @@ int ep_watch_add(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t d
 int ep_register(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = data };
-	if (epoll_ctl(ep->hostfd, EPOLL_CTL_ADD, target->hostfd, &ev) < 0)
-		return -errno;
+	int r = reg_host_add(ep, target, -1, &ev);
+	if (r)
+		return r;
 	return sock_rq_pending(target) ? ep_watch_add(ep, target, events, data) : 0;
 }
 
@@ -109,6 +207,27 @@ static long sys_epoll_create1(struct thread *t, const uint64_t a[6])
 	return do_create(t, (int)a[0]);
 }
 
+/* One epoll_ctl on the registration (ep, tg, gfd). */
+static long ctl(struct ofd *ep, struct ofd *tg, int gfd, int op, struct epoll_event *ev)
+{
+	struct ep_reg *g = reg_find(ep, tg, gfd);
+
+	if (op == EPOLL_CTL_ADD)
+		return g ? -EEXIST : reg_host_add(ep, tg, gfd, ev);
+	if (!g && (g = reg_find(ep, tg, -1)))
+		g->gfd = gfd;   /* restored without its fd: this is it */
+	if (!g)
+		return -ENOENT;
+	if (epoll_ctl(ep->hostfd, op, g->hfd, ev) < 0)
+		return -errno;
+	if (op == EPOLL_CTL_DEL) {
+		reg_unlink_set(g);
+		reg_unlink_target(g);
+		reg_free(g);
+	}
+	return 0;
+}
+
 static long sys_epoll_ctl(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
@@ -126,8 +245,8 @@ static long sys_epoll_ctl(struct thread *t, const uint64_t a[6])
 		r = -EINVAL;
 	else if (ev.events & ~EP_FLAGS_OK)
 		r = -EINVAL;
-	else if (epoll_ctl(ep->hostfd, op, tg->hostfd, &ev) < 0)
-		r = -errno;
+	else
+		r = ctl(ep, tg, (int)a[2], op, &ev);
 	if (!r && op != EPOLL_CTL_ADD) {
 		struct epset *s = ep->priv;
 		for (struct ep_watch *w = s->watch; w && op == EPOLL_CTL_MOD; w = w->next)

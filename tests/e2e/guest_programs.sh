@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/execstorm" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
@@ -34,6 +34,10 @@ compare pty -- "$GUEST/pty"
 
 # Timers on CPU time: ITIMER_PROF, ITIMER_VIRTUAL, a thread's CPU clock (Go's profiler).
 compare cputimer -- "$GUEST/cputimer"
+
+# epoll registrations by description and fd: a dup registers again (Go's FileListener,
+# os/exec's ExtraFiles), and a description's registrations go with it.
+compare epolldup -- "$GUEST/epolldup"
 
 # Job control as a parent sees it: stops and continues of children, the wait statuses and
 # siginfo they report, SIGCHLD's codes, /proc/PID's state, line by line against native.

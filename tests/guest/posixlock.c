@@ -455,8 +455,10 @@ int main(int argc, char **argv)
 	child = c;
 	wait_byte(to_p[0]);
 	usleep(300 * 1000);     /* the alarm has come and gone */
-	show("parent: unlock 0..9", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10));
+	/* Said once the child has said what it got: their lines race else. */
+	int u = lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
 	waitpid(c, NULL, 0);
+	show("parent: unlock 0..9", u);
 	child = 0;
 
 	/* ---- EDEADLK: two processes each waiting for the other ---- */
@@ -515,8 +517,9 @@ int main(int argc, char **argv)
 	child = c;
 	wait_byte(to_p[0]);
 	usleep(100 * 1000);
-	show("parent: unlock 0..9", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10));
-	wait_byte(to_p[0]);
+	u = lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
+	wait_byte(to_p[0]);     /* the child has its lock and has said so */
+	show("parent: unlock 0..9", u);
 	getlk("parent: getlk write 0..9 (child's OFD lock)", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 10);
 	/* A POSIX waiter behind an OFD lock: woken when the OFD lock goes. */
 	fflush(stdout);
