@@ -80,6 +80,7 @@ struct thread {
 	pthread_t host;
 	clockid_t cpu_clock;        /* its host thread's CPU clock, while cpu_clock_ok */
 	bool cpu_clock_ok;
+	uint64_t cpu_seen_ns;       /* its CPU time at the last process CPU-timer expiry */
 };
 
 struct sock_bound;

@@ -79,6 +79,30 @@ uint64_t ktimer_left(struct process *p, const struct ktimer *k)
 
 /* ---- the signal thread ---- */
 
+/* Linux sends a process CPU timer's signal to the thread running when it
+ * expires (the tick that finds it spent): a profiler samples that thread.
+ * Here: the one that used the most CPU since the last expiry, if it does
+ * not block the signal; NULL lets process delivery choose. */
+static struct thread *cpu_user(struct process *p, int signo)
+{
+	struct domain *d = p->dom;
+	struct thread *best = NULL;
+	uint64_t most = 0;
+
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (!t || t->proc != p || t->exited)
+			continue;
+		uint64_t now = host_thread_cpu_ns(t), used = now - t->cpu_seen_ns;
+		t->cpu_seen_ns = now;
+		if (used > most && !(t->sigmask & SIGBIT(signo))) {
+			most = used;
+			best = t;
+		}
+	}
+	return best;
+}
+
 /* Timer k (POSIX timer idx - 1, or with idx 0 an interval timer) expired
  * at now on its clock: signal, count overruns, re-arm. */
 static void timer_fire(struct process *p, struct ktimer *k, int idx, uint64_t now)
@@ -109,6 +133,8 @@ static void timer_fire(struct process *p, struct ktimer *k, int idx, uint64_t no
 	}
 	uint64_t pend = p->sig_pending;
 	struct thread *to = k->notify == KSIGEV_THREAD_ID ? thread_find(d, k->tid) : NULL;
+	if (!to && ktimer_is_cpu(k) && !k->cpu_tid)
+		to = cpu_user(p, k->signo);
 	if (to && to->proc != p)
 		to = NULL;
 	if (to)

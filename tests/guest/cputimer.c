@@ -88,6 +88,42 @@ static void *thread_timer(void *arg)
 	return NULL;
 }
 
+/* A process CPU timer's signal goes to the thread that used the time: a
+ * profiler samples the busy thread, not an idle main thread. */
+static volatile pid_t busy_tid;
+static volatile sig_atomic_t on_busy, on_other;
+
+static void on_prof_tid(int sig)
+{
+	(void)sig;
+	if ((pid_t)syscall(SYS_gettid) == busy_tid)
+		on_busy++;
+	else
+		on_other++;
+}
+
+static void *busy(void *arg)
+{
+	(void)arg;
+	busy_tid = (pid_t)syscall(SYS_gettid);
+	burn(0.3);
+	return NULL;
+}
+
+static void busy_thread_case(void)
+{
+	struct itimerval v = { { 0, 10000 }, { 0, 10000 } }, off = { { 0, 0 }, { 0, 0 } };
+	pthread_t t;
+
+	signal(SIGPROF, on_prof_tid);
+	setitimer(ITIMER_PROF, &v, NULL);
+	pthread_create(&t, NULL, busy, NULL);
+	pthread_join(t, NULL);     /* the main thread sleeps in here */
+	setitimer(ITIMER_PROF, &off, NULL);
+	check(on_busy >= 8 && on_other <= on_busy / 4, "ITIMER_PROF: SIGPROF goes to the thread using the CPU (%s)",
+	      on_busy >= 8 && on_other <= on_busy / 4 ? "mostly" : "not");
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -96,6 +132,7 @@ int main(void)
 	itimer_case(ITIMER_PROF, SIGPROF, "ITIMER_PROF");
 	itimer_case(ITIMER_VIRTUAL, SIGVTALRM, "ITIMER_VIRTUAL");
 	sleep_case();
+	busy_thread_case();
 	pthread_create(&t, NULL, thread_timer, NULL);
 	pthread_join(t, NULL);
 	check(timer_create(CLOCK_PROCESS_CPUTIME_ID, NULL, &id) == 0, "timer_create on the process's CPU clock");
