@@ -1,5 +1,5 @@
 #!/bin/bash
-# conformance.sh: the quick set of Go standard library test binaries, natively and in a domain, compared per test (tests/conformance/run.sh; `make conformance` runs them all).
+# conformance.sh: the quick set of Go standard library test binaries (os, os/exec, os/signal, syscall), natively and in a domain, compared per test (tests/conformance/run.sh; `make conformance` runs them all).
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
