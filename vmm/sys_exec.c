@@ -125,8 +125,10 @@ static void file_name(int fd, char *out, size_t len)
 	size_t n = strlen(host), k = strlen(del);
 	if (fstat(fd, &st) == 0 && st.st_nlink == 0 && n >= k && !strcmp(host + n - k, del))
 		host[n - k] = 0;
-	const char *b = strrchr(host, '/');
-	snprintf(out, len, "%s", b ? b + 1 : host);
+	const char *b = strrchr(host, '/'), *name = b ? b + 1 : host;
+	size_t m = strnlen(name, len - 1);    /* cut to the buffer, as a task name is */
+	memcpy(out, name, m);
+	out[m] = '\0';
 }
 
 /* "#!interp [arg]": the interpreter and its argument, as binfmt_script
