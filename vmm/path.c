@@ -460,7 +460,8 @@ int path_fifo_lookup(struct domain *d, int dirfd, const char *path, int flags, c
 	int fd;
 
 	flags = open_flags_clean(flags);
-	if ((flags & (O_NONBLOCK | O_PATH)) || (flags & O_ACCMODE) == O_RDWR ||
+	/* Cheap exits first: this costs every other open one more lookup. */
+	if ((flags & (O_NONBLOCK | O_PATH | O_DIRECTORY)) || (flags & O_ACCMODE) == O_RDWR ||
 	    (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		return -1;
 	fd = path_open(d, dirfd, path, O_PATH | (flags & O_NOFOLLOW), 0, gpath);
