@@ -224,6 +224,8 @@ size_t scm_to_guest(struct domain *d, struct ofd *sock, const uint8_t *hctl, siz
 			}
 			c.cmsg_len = len;
 			memcpy(out, &c, sizeof(c));
+			/* The alignment padding after it stays what the caller
+			 * put in gctl (the guest's own bytes, sys_net.c). */
 			goff += MIN(CMSG_SPACE(len - CMSG_LEN(0)), gcap - goff);
 		}
 		off += CMSG_ALIGN(clen);

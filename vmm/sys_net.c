@@ -542,6 +542,12 @@ static long msg(struct thread *t, const uint64_t a[6], bool send)
 			r = hclen;
 	} else {
 		nheld = 0;
+		/* Linux writes the control messages and leaves the padding
+		 * between them as the caller had it; the whole buffer goes back
+		 * from here, so it starts as the guest's (and never as what
+		 * pdvm's memory held: that would leak it). */
+		if (!r && gclen && copy_from_user(d, gctl, (gva_t)(uintptr_t)m.msg_control, gclen))
+			memset(gctl, 0, gclen);
 	}
 	int flags = (int)a[2];
 	struct sockaddr_storage ss;

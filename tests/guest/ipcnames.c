@@ -127,6 +127,33 @@ static void netlink_test(void)
 	close(fd);
 }
 
+/* Received control messages are written as Linux writes them: the padding
+ * after a message stays as the caller's buffer had it. */
+static void cmsg_padding_test(void)
+{
+	int sv[2], on = 1;
+	unsigned char ctl[64];
+	char c;
+	struct iovec io = { &c, 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+
+	check(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "socketpair");
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+	check(send(sv[0], "x", 1, 0) == 1, "send");
+	memset(ctl, 0xaa, sizeof(ctl));
+	check(recvmsg(sv[1], &m, 0) == 1, "recvmsg with SO_PASSCRED");
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	check(h && h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len == CMSG_LEN(sizeof(struct ucred)) &&
+	      m.msg_controllen == CMSG_SPACE(sizeof(struct ucred)), "one SCM_CREDENTIALS message");
+	size_t pad = CMSG_SPACE(sizeof(struct ucred)) - CMSG_LEN(sizeof(struct ucred));
+	int kept = 1;
+	for (size_t i = CMSG_LEN(sizeof(struct ucred)); i < CMSG_LEN(sizeof(struct ucred)) + pad; i++)
+		kept &= ctl[i] == 0xaa;
+	check(kept, "its %zu padding bytes are the caller's", pad);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -136,5 +163,6 @@ int main(int argc, char **argv)
 	fifo_test(argv[1]);
 	dgram_test(argv[1]);
 	netlink_test();
+	cmsg_padding_test();
 	return g_failures ? 1 : 0;
 }
