@@ -64,7 +64,7 @@ verdict timers-pending-altstack-restored
 
 # Timers on CPU time go on firing after a restore (the threads' CPU clocks start anew:
 # the image keeps the CPU time left).
-stop_restore cpu-timers-restored 4 / -- "$GUEST/cpuprof" 10
+stop_restore cpu-timers-restored 4 / -- "$GUEST/cpuprof" 30
 verdict cpu-timers-restored
 
 finish
