@@ -66,14 +66,6 @@ static void fill(int fd, off_t from, size_t n)
 	}
 }
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 static long readable(int fd, int ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };

@@ -3,7 +3,7 @@
 
 #include <sys/epoll.h>
 
-static void show(int ep, const char *when)
+static void show_ready(int ep, const char *when)
 {
 	struct epoll_event out[4];
 	int n = epoll_wait(ep, out, 4, 100);
@@ -36,14 +36,14 @@ int main(void)
 	ctl(ep, EPOLL_CTL_ADD, d, 2, "add the dup again");
 	if (write(p[1], "x", 1) != 1)
 		return 1;
-	show(ep, "both registered");
+	show_ready(ep, "both registered");
 	ctl(ep, EPOLL_CTL_MOD, d, 3, "modify the dup's");
 	ctl(ep, EPOLL_CTL_DEL, p[0], 0, "delete the first");
-	show(ep, "the dup's left");
+	show_ready(ep, "the dup's left");
 	ctl(ep, EPOLL_CTL_DEL, p[0], 0, "delete the first again");
 	close(d);
-	show(ep, "the dup closed, the description open");
+	show_ready(ep, "the dup closed, the description open");
 	close(p[0]);
-	show(ep, "every fd of it closed");
+	show_ready(ep, "every fd of it closed");
 	return 0;
 }

@@ -8,14 +8,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 2 || chdir(argv[1]))

@@ -56,6 +56,17 @@ static const char *errname(int e)
 	return num[slot];
 }
 
+/* Prints "what: RESULT", or "what: ENAME" for a call that failed (r < 0,
+ * errno set): the lines the comparisons with a native run read. */
+__attribute__((unused))
+static void show(const char *what, long r)
+{
+	if (r < 0)
+		printf("%s: %s\n", what, errname(errno));
+	else
+		printf("%s: %ld\n", what, r);
+}
+
 /* Checks that a call failed with -1 and a specific errno. */
 #define CHECK_ERR(expr, err, what)                                             \
 	do {                                                                   \

@@ -17,14 +17,6 @@
 
 static void *volatile bad_ptr = (void *)8;
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 static void show_link(const char *what, int fd)
 {
 	char p[64], l[512];

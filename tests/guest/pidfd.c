@@ -27,14 +27,6 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 	got_value = si->si_value.sival_int;
 }
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 static long pidfd_open(pid_t pid, unsigned int flags)
 {
 	return syscall(SYS_pidfd_open, pid, flags);

@@ -36,12 +36,10 @@ static const char *tname(int type)
 	return type == F_RDLCK ? "read" : type == F_WRLCK ? "write" : type == F_UNLCK ? "unlocked" : "?";
 }
 
-static void show(const char *what, long r)
+/* guest.h's show, flushed at once: parent and children write in turn. */
+static void shown(const char *what, long r)
 {
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
+	show(what, r);
 	fflush(stdout);
 }
 
@@ -101,10 +99,10 @@ static void probe_ranges(int fd)
 	getlk("child: getlk write 250..260", fd, F_GETLK, F_WRLCK, SEEK_SET, 250, 11);
 	getlk("child: getlk read 1000 (to-EOF lock)", fd, F_GETLK, F_RDLCK, SEEK_SET, 1000, 1);
 	getlk("child: getlk write 100..199 (free)", fd, F_GETLK, F_WRLCK, SEEK_SET, 100, 100);
-	show("child: setlk read 200..210", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 200, 11));
-	show("child: setlk write 50..60", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 50, 11));
-	show("child: setlk write 100..199", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 100, 100));
-	show("child: setlkw write 150..160 (own lock, no wait)", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 150, 11));
+	shown("child: setlk read 200..210", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 200, 11));
+	shown("child: setlk write 50..60", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 50, 11));
+	shown("child: setlk write 100..199", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 100, 100));
+	shown("child: setlkw write 150..160 (own lock, no wait)", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 150, 11));
 	/* The parent still sees its own locks? Not in F_GETLK: only the
 	 * child's are reported to it (after this child exits: none). */
 }
@@ -186,7 +184,7 @@ static int interop(void)
 
 	if (fd < 0 || pipe(to_p) || pipe(to_c))
 		return 2;
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 	fflush(stdout);
 	pid_t c = fork();
 	if (c == 0) {
@@ -197,8 +195,8 @@ static int interop(void)
 	}
 	child = c;
 	wait_byte(to_p[0]);
-	show("parent: setlk read 150..249", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 150, 100));
-	show("parent: unlock 150..249", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 150, 100));
+	shown("parent: setlk read 150..249", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 150, 100));
+	shown("parent: unlock 150..249", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 150, 100));
 	/* A third process's close releases its own locks (none), but it is a
 	 * close of pdvm's: the host drops all of pdvm's locks on the file. */
 	fflush(stdout);
@@ -207,13 +205,13 @@ static int interop(void)
 		_exit(close(open("lockfile", O_RDONLY)) ? 1 : 0);
 	int st = 0;
 	waitpid(c2, &st, 0);
-	show("second child: close of another fd of the file", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	shown("second child: close of another fd of the file", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	printf("ready\n");
 	fflush(stdout);
 	wait_file("go");
 	getlk("parent: getlk write 300..309 (held outside)", fd, F_GETLK, F_WRLCK, SEEK_SET, 300, 10);
-	show("parent: setlk write 300..309", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 300, 10));
-	show("parent: setlkw write 300..309", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 300, 10));
+	shown("parent: setlk write 300..309", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 300, 10));
+	shown("parent: setlkw write 300..309", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 300, 10));
 	send_byte(to_c[1], 'g');
 	waitpid(c, NULL, 0);
 	return 0;
@@ -291,43 +289,43 @@ int main(int argc, char **argv)
 		return 2;
 
 	/* ---- errors and ranges, one process ---- */
-	show("setlk bad type", lk(fd, F_SETLK, 99, SEEK_SET, 0, 1));
-	show("setlk bad whence", lk(fd, F_SETLK, F_WRLCK, 7, 0, 1));
-	show("getlk bad type", lk(fd, F_GETLK, 99, SEEK_SET, 0, 1));
-	show("getlk bad whence", lk(fd, F_GETLK, F_WRLCK, 7, 0, 1));
+	shown("setlk bad type", lk(fd, F_SETLK, 99, SEEK_SET, 0, 1));
+	shown("setlk bad whence", lk(fd, F_SETLK, F_WRLCK, 7, 0, 1));
+	shown("getlk bad type", lk(fd, F_GETLK, 99, SEEK_SET, 0, 1));
+	shown("getlk bad whence", lk(fd, F_GETLK, F_WRLCK, 7, 0, 1));
 	getlk("getlk type unlocked", fd, F_GETLK, F_UNLCK, SEEK_SET, 0, 1);
-	show("setlk write on read-only fd", lk(rd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
-	show("setlk read on write-only fd", lk(wr, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
-	show("setlk unlock on read-only fd", lk(rd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1));
-	show("setlk read on read-only fd", lk(rd, F_SETLK, F_RDLCK, SEEK_SET, 900, 1));
-	show("setlk write on write-only fd", lk(wr, F_SETLK, F_WRLCK, SEEK_SET, 901, 1));
-	show("setlk bad type on read-only fd", lk(rd, F_SETLK, 99, SEEK_SET, 0, 1));
-	show("setlk O_PATH fd", lk(pfd, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
-	show("getlk O_PATH fd", lk(pfd, F_GETLK, F_RDLCK, SEEK_SET, 0, 1));
-	show("setlk bad fd", lk(-1, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
-	show("setlk closed fd", lk(999, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
-	show("setlk bad pointer", fcntl(fd, F_SETLK, (struct flock *)8));
-	show("getlk bad pointer", fcntl(fd, F_GETLK, (struct flock *)8));
-	show("setlk negative start", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, -1, 1));
-	show("setlk negative len past 0", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 3, -5));
-	show("setlk start overflow", lk(fd, F_SETLK, F_WRLCK, SEEK_END, LLONG_MAX, 1));
-	show("setlk len overflow", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX - 5, 10));
-	show("setlk max range", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX - 5, 6));
-	show("unlock max range", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, LLONG_MAX - 5, 6));
-	show("getlk start overflow", lk(fd, F_GETLK, F_WRLCK, SEEK_END, LLONG_MAX, 1));
-	show("setlk on a pipe", ({ int pp[2]; pipe(pp) ? -1 : lk(pp[1], F_SETLK, F_WRLCK, SEEK_SET, 0, 1); }));
+	shown("setlk write on read-only fd", lk(rd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+	shown("setlk read on write-only fd", lk(wr, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+	shown("setlk unlock on read-only fd", lk(rd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1));
+	shown("setlk read on read-only fd", lk(rd, F_SETLK, F_RDLCK, SEEK_SET, 900, 1));
+	shown("setlk write on write-only fd", lk(wr, F_SETLK, F_WRLCK, SEEK_SET, 901, 1));
+	shown("setlk bad type on read-only fd", lk(rd, F_SETLK, 99, SEEK_SET, 0, 1));
+	shown("setlk O_PATH fd", lk(pfd, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+	shown("getlk O_PATH fd", lk(pfd, F_GETLK, F_RDLCK, SEEK_SET, 0, 1));
+	shown("setlk bad fd", lk(-1, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+	shown("setlk closed fd", lk(999, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+	shown("setlk bad pointer", fcntl(fd, F_SETLK, (struct flock *)8));
+	shown("getlk bad pointer", fcntl(fd, F_GETLK, (struct flock *)8));
+	shown("setlk negative start", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, -1, 1));
+	shown("setlk negative len past 0", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 3, -5));
+	shown("setlk start overflow", lk(fd, F_SETLK, F_WRLCK, SEEK_END, LLONG_MAX, 1));
+	shown("setlk len overflow", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX - 5, 10));
+	shown("setlk max range", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX - 5, 6));
+	shown("unlock max range", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, LLONG_MAX - 5, 6));
+	shown("getlk start overflow", lk(fd, F_GETLK, F_WRLCK, SEEK_END, LLONG_MAX, 1));
+	shown("setlk on a pipe", ({ int pp[2]; pipe(pp) ? -1 : lk(pp[1], F_SETLK, F_WRLCK, SEEK_SET, 0, 1); }));
 	getlk("getlk own lock is no conflict", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 0);
-	show("unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
+	shown("unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
 
 	/* negative lengths and SEEK_CUR/SEEK_END: [5, 9], [105, 114], [990, 994] */
-	show("lseek 100", lseek(fd, 100, SEEK_SET));
-	show("setlk negative len (5..9)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 10, -5));
-	show("setlk SEEK_CUR +5 len 10 (105..114)", lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, 5, 10));
-	show("setlk SEEK_END -10 len 5 (990..994)", lk(fd, F_SETLK, F_RDLCK, SEEK_END, -10, 5));
-	show("setlk SEEK_CUR -101", lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, -101, 1));
+	shown("lseek 100", lseek(fd, 100, SEEK_SET));
+	shown("setlk negative len (5..9)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 10, -5));
+	shown("setlk SEEK_CUR +5 len 10 (105..114)", lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, 5, 10));
+	shown("setlk SEEK_END -10 len 5 (990..994)", lk(fd, F_SETLK, F_RDLCK, SEEK_END, -10, 5));
+	shown("setlk SEEK_CUR -101", lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, -101, 1));
 	in_child(probe_whole, fd);
 	getlk("child view: write 100..200", fd, F_GETLK, F_WRLCK, SEEK_SET, 100, 100);
-	show("unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
+	shown("unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
 	fflush(stdout);
 	pid_t c = fork();
 	if (c == 0) {
@@ -339,31 +337,31 @@ int main(int argc, char **argv)
 	waitpid(c, NULL, 0);
 
 	/* ---- conflicts and F_GETLK between processes ---- */
-	show("parent: setlk write 0..99", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 100));
-	show("parent: setlk read 200..299", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 200, 100));
-	show("parent: setlk write 500..", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 500, 0));
+	shown("parent: setlk write 0..99", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 100));
+	shown("parent: setlk read 200..299", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 200, 100));
+	shown("parent: setlk write 500..", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 500, 0));
 	in_child(probe_ranges, fd);
 	getlk("parent: getlk write whole file (child gone)", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 0);
 
 	/* ---- splitting, downgrading, merging ---- */
-	show("parent: unlock 40..59", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 40, 20));
-	show("parent: read 10..19 inside write 0..39", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 10, 10));
-	show("parent: unlock 200..", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 200, 0));
-	show("parent: write 100..149 (merges with 60..99)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 100, 50));
+	shown("parent: unlock 40..59", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 40, 20));
+	shown("parent: read 10..19 inside write 0..39", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 10, 10));
+	shown("parent: unlock 200..", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 200, 0));
+	shown("parent: write 100..149 (merges with 60..99)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 100, 50));
 	in_child(probe_split, fd);
 
 	/* ---- closing another fd of the file releases every lock on it ---- */
 	int other = open("lockfile", O_RDONLY);
-	show("parent: close another fd of the file", close(other));
+	shown("parent: close another fd of the file", close(other));
 	in_child(probe_whole, fd);
 	int dupfd = dup(fd);
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
-	show("parent: dup2 over a dup of the fd", dup2(rd, dupfd));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: dup2 over a dup of the fd", dup2(rd, dupfd));
 	in_child(probe_whole, fd);
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
-	show("parent: close the O_PATH fd", close(pfd));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: close the O_PATH fd", close(pfd));
 	in_child(probe_whole, fd);
-	show("parent: unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
+	shown("parent: unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
 
 	/* ---- a child's lock, and its release when the child exits ---- */
 	int to_p[2], to_c[2];
@@ -373,7 +371,7 @@ int main(int argc, char **argv)
 	c = fork();
 	if (c == 0) {
 		child = getpid();
-		show("child: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+		shown("child: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 		int f2 = open("lockfile", O_RDONLY);
 		send_byte(to_p[1], 'r');
 		wait_byte(to_c[0]);
@@ -384,8 +382,8 @@ int main(int argc, char **argv)
 	child = c;
 	wait_byte(to_p[0]);
 	getlk("parent: getlk write 0..99 (child holds)", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 100);
-	show("parent: setlk read 5", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 5, 1));
-	show("parent: setlk read 10", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 10, 1));
+	shown("parent: setlk read 5", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 5, 1));
+	shown("parent: setlk read 10", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 10, 1));
 	other = open("lockfile", O_RDONLY);
 	close(other);
 	getlk("parent: getlk write 0..99 after closing another fd", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 100);
@@ -416,7 +414,7 @@ int main(int argc, char **argv)
 	getlk("parent: getlk after the exec'd child exited", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 100);
 
 	/* ---- F_SETLKW waits until the holder unlocks ---- */
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 	fflush(stdout);
 	c = fork();
 	if (c == 0) {
@@ -428,28 +426,28 @@ int main(int argc, char **argv)
 	}
 	child = c;
 	struct pollfd pl = { .fd = to_p[0], .events = POLLIN };
-	show("child still waiting after 200 ms", poll(&pl, 1, 200) == 0);
-	show("parent: unlock 0..9", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10));
+	shown("child still waiting after 200 ms", poll(&pl, 1, 200) == 0);
+	shown("parent: unlock 0..9", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10));
 	char got = 0;
-	show("child got the lock", read(to_p[0], &got, 1) == 1 && got == 'y');
+	shown("child got the lock", read(to_p[0], &got, 1) == 1 && got == 'y');
 	getlk("parent: getlk write 0..99", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 100);
 	send_byte(to_c[1], 'g');
 	waitpid(c, NULL, 0);
 	child = 0;
 
 	/* ---- a signal interrupts F_SETLKW: EINTR, or a restart with SA_RESTART ---- */
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 	fflush(stdout);
 	c = fork();
 	if (c == 0) {
 		child = getpid();
 		arm_alarm(100, false);
-		show("child: setlkw interrupted", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
-		show("child: alarms", alarms);
+		shown("child: setlkw interrupted", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
+		shown("child: alarms", alarms);
 		arm_alarm(100, true);
 		send_byte(to_p[1], 'r');
-		show("child: setlkw restarted after SA_RESTART handler", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
-		show("child: alarms", alarms);
+		shown("child: setlkw restarted after SA_RESTART handler", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
+		shown("child: alarms", alarms);
 		_exit(0);
 	}
 	child = c;
@@ -458,11 +456,11 @@ int main(int argc, char **argv)
 	/* Said once the child has said what it got: their lines race else. */
 	int u = lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
 	waitpid(c, NULL, 0);
-	show("parent: unlock 0..9", u);
+	shown("parent: unlock 0..9", u);
 	child = 0;
 
 	/* ---- EDEADLK: two processes each waiting for the other ---- */
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 	fflush(stdout);
 	c = fork();
 	if (c == 0) {
@@ -486,16 +484,16 @@ int main(int argc, char **argv)
 	waitpid(c, NULL, 0);
 	child = 0;
 	/* Exactly one of the two hears EDEADLK; the other gets its lock. */
-	show("deadlock: one EDEADLK", (pe == EDEADLK) != (got == 'd'));
-	show("parent: unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
+	shown("deadlock: one EDEADLK", (pe == EDEADLK) != (got == 'd'));
+	shown("parent: unlock all", lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
 
 	/* ---- OFD locks against POSIX locks ---- */
 	int ofd = open("lockfile", O_RDWR);
-	show("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: setlk write 0..9", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 	getlk("parent: ofd getlk write 0..9 (own POSIX lock conflicts)", ofd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 10);
-	show("parent: ofd setlk write 0..9", lk(ofd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
-	show("parent: ofd setlk write 20..29", lk(ofd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 20, 10));
-	show("parent: setlk write 20..29 (own OFD lock)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 20, 10));
+	shown("parent: ofd setlk write 0..9", lk(ofd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	shown("parent: ofd setlk write 20..29", lk(ofd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 20, 10));
+	shown("parent: setlk write 20..29 (own OFD lock)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 20, 10));
 	getlk("parent: getlk write 20..29", fd, F_GETLK, F_WRLCK, SEEK_SET, 20, 10);
 	fflush(stdout);
 	c = fork();
@@ -503,13 +501,13 @@ int main(int argc, char **argv)
 		child = getpid();
 		int o2 = open("lockfile", O_RDWR);
 		getlk("child: ofd getlk write 0..9", o2, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 10);
-		show("child: ofd setlk write 0..9", lk(o2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+		shown("child: ofd setlk write 0..9", lk(o2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
 		getlk("child: getlk write 20..29", fd, F_GETLK, F_WRLCK, SEEK_SET, 20, 10);
-		show("child: ofd getlk nonzero pid", ({ struct flock f = { .l_type = F_WRLCK, .l_pid = 1 };
+		shown("child: ofd getlk nonzero pid", ({ struct flock f = { .l_type = F_WRLCK, .l_pid = 1 };
 							 fcntl(o2, F_OFD_GETLK, &f); }));
 		send_byte(to_p[1], 'r');
 		/* Waits for the parent's POSIX lock to go. */
-		show("child: ofd setlkw write 0..9", lk(o2, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
+		shown("child: ofd setlkw write 0..9", lk(o2, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
 		send_byte(to_p[1], 'r');
 		wait_byte(to_c[0]);
 		_exit(0);
@@ -519,14 +517,14 @@ int main(int argc, char **argv)
 	usleep(100 * 1000);
 	u = lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
 	wait_byte(to_p[0]);     /* the child has its lock and has said so */
-	show("parent: unlock 0..9", u);
+	shown("parent: unlock 0..9", u);
 	getlk("parent: getlk write 0..9 (child's OFD lock)", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 10);
 	/* A POSIX waiter behind an OFD lock: woken when the OFD lock goes. */
 	fflush(stdout);
 	pid_t c2 = fork();
 	if (c2 == 0) {
 		child = 0;
-		show("second child: setlkw write 0..9 behind the OFD lock", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
+		shown("second child: setlkw write 0..9 behind the OFD lock", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
 		_exit(0);
 	}
 	usleep(100 * 1000);

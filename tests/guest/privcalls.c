@@ -32,14 +32,6 @@
 #define FAN_CLASS_NOTIF_K	0
 #define FAN_REPORT_FID_K	0x200
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 /* A call a kernel may be built without (CONFIG_MODULES, CONFIG_KEXEC,
  * CONFIG_X86_IOPL_IOPERM): its ENOSYS prints as what a kernel with it (as
  * Debian's) answers, so that such a host compares too. The domain's own

@@ -22,14 +22,6 @@ static long rseq(void *p, uint32_t len, int flags, uint32_t sig)
 	return syscall(SYS_rseq, p, len, flags, sig);
 }
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 int main(void)
 {
 	show("libc's registration size", &__rseq_size ? (long)__rseq_size : 0);

@@ -11,14 +11,6 @@
 #endif
 
 /* The call's result, or -errno by name. */
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 /* The raw getpriority: 20 - nice, as the kernel returns it. */
 static long raw_prio(int which, int who)
 {

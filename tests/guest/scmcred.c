@@ -29,12 +29,10 @@ static const char *who(pid_t p)
 	return buf[slot];
 }
 
-static void show(const char *what, long r)
+/* guest.h's show, flushed at once: parent and children write in turn. */
+static void shown(const char *what, long r)
 {
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
+	show(what, r);
 	fflush(stdout);
 }
 
@@ -153,34 +151,34 @@ static void one_process(int type, const char *tn)
 	if (socketpair(AF_UNIX, type, 0, sv))
 		exit(2);
 	snprintf(w, sizeof(w), "%s: SO_PASSCRED on end 0", tn);
-	show(w, passcred(sv[0]));
+	shown(w, passcred(sv[0]));
 	pid_t me = getpid();
 	snprintf(w, sizeof(w), "%s: send own credentials", tn);
-	show(w, send_creds(sv[1], 1, true, me, getuid(), getgid(), 0));
+	shown(w, send_creds(sv[1], 1, true, me, getuid(), getgid(), 0));
 	snprintf(w, sizeof(w), "%s: receive", tn);
 	recv_creds(w, sv[0], 256, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	snprintf(w, sizeof(w), "%s: send no credentials", tn);
-	show(w, send_creds(sv[1], 2, false, 0, 0, 0, 0));
+	shown(w, send_creds(sv[1], 2, false, 0, 0, 0, 0));
 	snprintf(w, sizeof(w), "%s: receive implicit", tn);
 	recv_creds(w, sv[0], 256, MSG_DONTWAIT);
 	snprintf(w, sizeof(w), "%s: send forged pid", tn);
-	show(w, send_creds(sv[1], 1, true, other, getuid(), getgid(), 0));
+	shown(w, send_creds(sv[1], 1, true, other, getuid(), getgid(), 0));
 	snprintf(w, sizeof(w), "%s: send forged uid 0", tn);
-	show(w, send_creds(sv[1], 1, true, me, 0, getgid(), 0));
+	shown(w, send_creds(sv[1], 1, true, me, 0, getgid(), 0));
 	snprintf(w, sizeof(w), "%s: send forged gid 0", tn);
-	show(w, send_creds(sv[1], 1, true, me, getuid(), 0, 0));
+	shown(w, send_creds(sv[1], 1, true, me, getuid(), 0, 0));
 	snprintf(w, sizeof(w), "%s: send uid -1", tn);
-	show(w, send_creds(sv[1], 1, true, me, (uid_t)-1, getgid(), 0));
+	shown(w, send_creds(sv[1], 1, true, me, (uid_t)-1, getgid(), 0));
 	snprintf(w, sizeof(w), "%s: send short cmsg", tn);
-	show(w, send_creds(sv[1], 1, true, me, getuid(), getgid(), CMSG_LEN(8)));
+	shown(w, send_creds(sv[1], 1, true, me, getuid(), getgid(), CMSG_LEN(8)));
 	snprintf(w, sizeof(w), "%s: send pid 0", tn);
-	show(w, send_creds(sv[1], 1, true, 0, getuid(), getgid(), 0));
+	shown(w, send_creds(sv[1], 1, true, 0, getuid(), getgid(), 0));
 	snprintf(w, sizeof(w), "%s: send to the end without SO_PASSCRED", tn);
-	show(w, send_creds(sv[0], 3, true, me, getuid(), getgid(), 0));
+	shown(w, send_creds(sv[0], 3, true, me, getuid(), getgid(), 0));
 	snprintf(w, sizeof(w), "%s: receive without SO_PASSCRED", tn);
 	recv_creds(w, sv[1], 256, MSG_DONTWAIT);
 	snprintf(w, sizeof(w), "%s: send own credentials", tn);
-	show(w, send_creds(sv[1], 4, true, me, getuid(), getgid(), 0));
+	shown(w, send_creds(sv[1], 4, true, me, getuid(), getgid(), 0));
 	snprintf(w, sizeof(w), "%s: receive with 8 bytes of control space", tn);
 	recv_creds(w, sv[0], 8, MSG_DONTWAIT);
 	snprintf(w, sizeof(w), "%s: SO_PEERCRED end 0", tn);
@@ -217,12 +215,12 @@ static void two_processes(int type, const char *tn, bool sloppy)
 		snprintf(w, sizeof(w), "%s%s: child: SO_PEERCRED", tn, sloppy ? " (both ends open)" : "");
 		peercred(w, sv[1]);
 		snprintf(w, sizeof(w), "%s: child: send the parent's pid", tn);
-		show(w, send_creds(sv[1], 1, true, parent, getuid(), getgid(), 0));
+		shown(w, send_creds(sv[1], 1, true, parent, getuid(), getgid(), 0));
 		snprintf(w, sizeof(w), "%s: child: send own credentials", tn);
-		show(w, send_creds(sv[1], 1, true, child, getuid(), getgid(), 0));
+		shown(w, send_creds(sv[1], 1, true, child, getuid(), getgid(), 0));
 		wait_byte(go[0]);
 		snprintf(w, sizeof(w), "%s: child: send no credentials", tn);
-		show(w, send_creds(sv[1], 2, false, 0, 0, 0, 0));
+		shown(w, send_creds(sv[1], 2, false, 0, 0, 0, 0));
 		snprintf(w, sizeof(w), "%s: child: receive the parent's", tn);
 		recv_creds(w, sv[1], 256, 0);
 		fflush(stdout);
@@ -239,7 +237,7 @@ static void two_processes(int type, const char *tn, bool sloppy)
 	snprintf(w, sizeof(w), "%s: parent: SO_PEERCRED", tn);
 	peercred(w, sv[0]);
 	snprintf(w, sizeof(w), "%s: parent: send no credentials", tn);
-	show(w, send_creds(sv[0], 3, false, 0, 0, 0, 0));
+	shown(w, send_creds(sv[0], 3, false, 0, 0, 0, 0));
 	child_done(c);
 	close(sv[0]);
 	if (sloppy)
@@ -257,7 +255,7 @@ static void path_socket(void)
 	unlink("sock");
 	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 4))
 		exit(2);
-	show("path: SO_PASSCRED on the listener", passcred(l));
+	shown("path: SO_PASSCRED on the listener", passcred(l));
 	peercred("path: SO_PEERCRED of the listener", l);
 	pid_t c = fork_logged();
 	if (c == 0) {
@@ -265,11 +263,11 @@ static void path_socket(void)
 		if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)))
 			_exit(2);
 		peercred("path: child: SO_PEERCRED of the connection", s);
-		show("path: child: send no credentials", send_creds(s, 2, false, 0, 0, 0, 0));
+		shown("path: child: send no credentials", send_creds(s, 2, false, 0, 0, 0, 0));
 		char b;
-		show("path: child: wait for the parent", read(s, &b, 1));
-		show("path: child: send own credentials", send_creds(s, 1, true, child, getuid(), getgid(), 0));
-		show("path: child: wait for the end", read(s, &b, 1));
+		shown("path: child: wait for the parent", read(s, &b, 1));
+		shown("path: child: send own credentials", send_creds(s, 1, true, child, getuid(), getgid(), 0));
+		shown("path: child: wait for the end", read(s, &b, 1));
 		fflush(stdout);
 		_exit(0);
 	}
@@ -310,8 +308,8 @@ int main(int argc, char **argv)
 	if (u >= 0 && !bind(u, (struct sockaddr *)&lo, sizeof(lo)) && !getsockname(u, (struct sockaddr *)&lo, &ll) &&
 	    !connect(u, (struct sockaddr *)&lo, sizeof(lo)))
 	{
-		show("udp: send credentials", send_creds(u, 1, true, getpid(), getuid(), getgid(), 0));
-		show("udp: send forged credentials", send_creds(u, 1, true, other, 0, 0, 0));
+		shown("udp: send credentials", send_creds(u, 1, true, getpid(), getuid(), getgid(), 0));
+		shown("udp: send forged credentials", send_creds(u, 1, true, other, 0, 0, 0));
 	}
 	kill(other, SIGKILL);
 	waitpid(other, NULL, 0);

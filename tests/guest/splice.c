@@ -21,14 +21,6 @@ static void on_sigpipe(int sig)
 	sigpipes++;
 }
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 /* The file's bytes from off, n of them, as text. */
 static void show_file(const char *what, const char *path, off_t off, size_t n)
 {

@@ -10,14 +10,6 @@
 static void *volatile bad_ptr = (void *)8;
 #define BAD bad_ptr
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
-
 /* A list of names, NULs shown as commas, sorted out of the file system's order. */
 static void show_list(const char *what, const char *b, long n)
 {
