@@ -140,34 +140,16 @@ else
 $(grep -E 'refused|absent|unsupported' "$PLOG" | head -n 20)"
 fi
 
-# compare_in_dir NAME: as fscalls, tests/guest/NAME run natively and in a domain, each in a
-# writable directory of its own, its output compared line by line.
-compare_in_dir() {
-	local name=$1 dn=$SCRATCH/$1-native dp=$SCRATCH/$1-pdvm nrc
-	domain_dir "$dn" "$dp"
-	run_native -- "$GUEST/$name" "$dn"
-	cp "$OUT" "$SCRATCH/$name.nout"
-	nrc=$RC
-	run_pdvm --writable "$dp" -- "$GUEST/$name" "$dp"
-	if [ "$RC" = 0 ] && [ "$nrc" = 0 ] && cmp -s "$SCRATCH/$name.nout" "$OUT"; then
-		pass "$name"
-	else
-		fail "$name" "native exit $nrc, pdvm exit $RC
-$(diff "$SCRATCH/$name.nout" "$OUT" | head -n 12)
-$(last_output)"
-	fi
-}
-
 # Extended attributes: reads, writes in the writable tree, the errors.
-compare_in_dir xattr
+compare_writable xattr "$GUEST/xattr"
 # copy_file_range, splice, tee and vmsplice: files, pipes, sockets, waits, the errors.
-compare_in_dir splice
+compare_writable splice "$GUEST/splice"
 # memfd_create, seals, shared mappings of a memfd, /proc/self/fd.
-compare_in_dir memfd
+compare_writable memfd "$GUEST/memfd"
 # pidfd_open, pidfd_send_signal, waitid(P_PIDFD): readiness, zombies, scopes, the errors.
-compare_in_dir pidfd
+compare_writable pidfd "$GUEST/pidfd"
 # execveat: a directory fd, AT_EMPTY_PATH (a memfd, an O_PATH fd, a script), what the program sees.
-compare_in_dir execat
+compare_writable execat "$GUEST/execat"
 
 # rseq: its argument checks as Linux's (natively with glibc's own registration off); a valid
 # registration is refused (EPERM: pdvm cannot abort critical sections on host preemption), the
