@@ -29,7 +29,7 @@ struct ep_watch {
 struct ep_reg {
 	struct ep_reg *next_in_set, *next_of_target;
 	struct ofd *set, *target;
-	int gfd;                /* -1: restored from an image, fd unknown */
+	int gfd;                /* the guest fd, or -1: restored from an image, fd unknown */
 	int hfd;                /* the host fd registered: target->hostfd or a dup */
 };
 

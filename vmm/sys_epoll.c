@@ -24,6 +24,9 @@
 
 /* ---- registrations (epoll.h, struct ep_reg) ---- */
 
+#define GFD_RESTORED    (-1)    /* a registration from an image: its fd unknown */
+#define GFD_ANY         (-2)    /* reg_find: any registration of the target */
+
 static void reg_unlink_target(struct ep_reg *g)
 {
 	for (struct ep_reg **p = &g->target->ep_regs; *p; p = &(*p)->next_of_target)
@@ -56,7 +59,7 @@ static struct ep_reg *reg_find(struct ofd *ep, struct ofd *target, int gfd)
 	struct epset *s = ep->priv;
 
 	for (struct ep_reg *g = s->regs; g; g = g->next_in_set)
-		if (g->target == target && (gfd == -2 || g->gfd == gfd))
+		if (g->target == target && (gfd == GFD_ANY || g->gfd == gfd))
 			return g;
 	return NULL;
 }
@@ -100,7 +103,7 @@ static int reg_host_add(struct ofd *ep, struct ofd *target, int gfd, struct epol
 {
 	int hfd = target->hostfd;
 
-	if (reg_find(ep, target, -2)) {
+	if (reg_find(ep, target, GFD_ANY)) {
 		hfd = fcntl(target->hostfd, F_DUPFD_CLOEXEC, 0);
 		if (hfd < 0)
 			return -errno;
@@ -178,7 +181,7 @@ int ep_watch_add(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t d
 int ep_register(struct ofd *ep, struct ofd *target, uint32_t events, uint64_t data)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = data };
-	int r = reg_host_add(ep, target, -1, &ev);
+	int r = reg_host_add(ep, target, GFD_RESTORED, &ev);
 	if (r)
 		return r;
 	return sock_rq_pending(target) ? ep_watch_add(ep, target, events, data) : 0;
@@ -214,7 +217,7 @@ static long ctl(struct ofd *ep, struct ofd *tg, int gfd, int op, struct epoll_ev
 
 	if (op == EPOLL_CTL_ADD)
 		return g ? -EEXIST : reg_host_add(ep, tg, gfd, ev);
-	if (!g && (g = reg_find(ep, tg, -1)))
+	if (!g && (g = reg_find(ep, tg, GFD_RESTORED)))
 		g->gfd = gfd;   /* restored without its fd: this is it */
 	if (!g)
 		return -ENOENT;
