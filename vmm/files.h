@@ -48,6 +48,9 @@ struct ofd {
 	char *path;             /* guest path at open time, or a description */
 	int stdio;              /* OFD_STDIO: which of pdvm's fds 0-2 it is */
 	int aux;                /* kind-specific: eventfd flags, timerfd clock */
+	int dir_pos;            /* /proc's root: 0 while listing the host's
+	                         * entries, then 1 + the domain pids listed
+	                         * (vmm/procdir.c) */
 	void *priv;             /* family-private state (sockets) */
 	struct ep_reg *ep_regs; /* epoll registrations of it (vmm/epoll.h) */
 	void (*release)(struct ofd *o); /* frees priv; called before close */

@@ -14,6 +14,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "procdir.h"
 #include "procfs.h"
 #include "uaccess.h"
 
@@ -249,7 +250,20 @@ int path_magic_fd(const char *g)
 
 int path_open_root(struct files *f, const char *gpath, int flags, mode_t mode)
 {
-	return (int)openat2_host(f->rootfd, gpath, flags, mode, RES_ROOT);
+	struct thread *t = thread_self();
+	char buf[PATH_MAX + 16];
+	const char *h = procdir_host_path(t ? t->dom : NULL, gpath, buf, sizeof(buf));
+	int fd;
+
+	if (!h)
+		return -errno;
+	fd = (int)openat2_host(f->rootfd, h, flags, mode, RES_ROOT);
+	/* Checked after the lookup: a symlink can lead into /proc too. */
+	if (fd >= 0 && procdir_fd_denied(fd)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
 }
 
 static int reopen(int fd, int flags, mode_t mode)

@@ -17,6 +17,7 @@
 #include "files.h"
 #include "syscall.h"
 #include "gio.h"
+#include "procdir.h"
 #include "sock.h"
 #include "uaccess.h"
 
@@ -350,6 +351,16 @@ static long sys_getdents64(struct thread *t, const uint64_t a[6])
 		return -EFAULT;
 	/* Directories never block: read straight into guest memory if we can. */
 	p = user_ptr(d, a[1], n, true);
+	if (o->kind == OFD_FILE && o->type == S_IFDIR) {
+		char *b = p ? p : bounce(MAX(n, 1));
+
+		r = b ? procdir_getdents(d, o, b, n) : -ENOMEM;
+		if (r != PROCDIR_NOT_OURS) {
+			if (r > 0 && !p && copy_to_user(d, a[1], b, (size_t)r) < 0)
+				return -EFAULT;
+			return r;
+		}
+	}
 	if (p) {
 		r = syscall(SYS_getdents64, o->hostfd, p, n);
 		return r < 0 ? -errno : r;

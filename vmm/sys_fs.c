@@ -15,6 +15,7 @@
 #include "domain.h"
 #include "files.h"
 #include "memfd.h"
+#include "procdir.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -236,6 +237,11 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 	if ((!strcmp(g, "/proc/self/exe") || !strcmp(g, "/proc/thread-self/exe")) && f->exe) {
 		n = (ssize_t)strlen(f->exe);
 		memcpy(text, f->exe, (size_t)n);
+		goto copy;
+	}
+	r = procdir_readlink(d, t, g, text, sizeof(text));
+	if (r != PROCDIR_NOT_OURS) {
+		n = r;
 		goto copy;
 	}
 	if (strncmp(g, "/dev/std", 8) && path_magic_fd(g) >= 0) {

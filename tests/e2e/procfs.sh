@@ -1,5 +1,5 @@
 #!/bin/bash
-# procfs.sh: the domain's own /proc/self (exe, cmdline, status, stat, maps, fd/) and /proc/meminfo, from a test program and from python3.
+# procfs.sh: the domain's own /proc/self (exe, cmdline, status, stat, maps, fd/) and /proc/meminfo, from a test program and from python3; /proc shows the domain's processes and nothing of the host's.
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -11,4 +11,35 @@ if [ "$RC" = 0 ] && grep -q '^# all 10 checks passed' "$OUT"; then pass "procsel
 
 run_pdvm -- /usr/bin/python3 -c 'import os; fds = sorted(os.listdir("/proc/self/fd")); print(fds[:3], os.getpid() == int(open("/proc/self/stat").read().split()[0]), open("/proc/self/comm").read().strip())'
 if [ "$RC" = 0 ] && grep -qx "\['0', '1', '2'\] True python3" "$OUT"; then pass "python-proc-self"; else fail "python-proc-self" "$(last_output)"; fi
+
+# The host's processes are not the domain's business: /proc lists the domain's pids
+# only, /proc/<host pid> does not exist (by name or through a symlink), /proc/self
+# names the guest's pid, and the VMM's own entries that describe it (mem, auxv,
+# task) are out of reach. A sleeping host process gives a pid that surely exists.
+sleep 60 &
+HOSTPID=$!
+mkdir -p "$SCRATCH/w" && chmod 777 "$SCRATCH/w"
+run_pdvm --writable "$SCRATCH/w" -- /usr/bin/python3 -c '
+import os, sys
+hp, w = int(sys.argv[1]), sys.argv[2]
+me = os.getpid()
+def gone(p):
+    try:
+        open(p).read()
+    except OSError:
+        return True
+    return False
+os.symlink("/proc/%d" % hp, w + "/l")
+print("list", sorted(n for n in os.listdir("/proc") if n.isdigit()) == [str(me)])
+print("self", os.readlink("/proc/self") == str(me), os.readlink("/proc/thread-self") == "%d/task/%d" % (me, me))
+print("host", gone("/proc/%d/cmdline" % hp), gone("/proc/1/cmdline"), not os.path.exists("/proc/%d" % hp), gone(w + "/l/cmdline"))
+print("vmm", gone("/proc/self/mem"), gone("/proc/%d/mem" % me), gone("/proc/self/auxv"))
+print("own", os.path.isdir("/proc/%d" % me), open("/proc/%d/limits" % me).read().startswith("Limit"), os.path.exists("/proc/self/maps"))
+' "$HOSTPID" "$SCRATCH/w"
+kill "$HOSTPID" 2>/dev/null
+if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "list True self True True host True True True True vmm True True True own True True True " ]; then
+	pass "proc-hides-host"
+else
+	fail "proc-hides-host" "$(last_output)"
+fi
 finish
