@@ -1,6 +1,7 @@
 /* memfd.c: anonymous memory files — host memfds the domain owns, their seals against pdvm's shared mappings (which are copies written back, vmm/shmap.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include "domain.h"
 #include "files.h"
 #include "memfd.h"
+#include "process.h"
 
 #define F_SEALS_KNOWN (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
 
@@ -97,4 +99,89 @@ int memfd_add_seals_check(struct domain *d, struct ofd *o, unsigned int seals)
 			if (fstat(mm->shmaps[i].fd, &ms) == 0 && ms.st_dev == st.st_dev && ms.st_ino == st.st_ino)
 				return -EBUSY;
 	return 0;
+}
+
+/* The host memory the domain's memfds hold (each file once). They live in
+ * the host's shmem, outside the guest's frames: without a bound a guest
+ * could fill the host's memory through them. */
+static uint64_t memfd_held(struct domain *d)
+{
+	ino_t seen[64];
+	int nseen = 0;
+	uint64_t held = 0;
+
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct process *p = d->procs[i];
+		bool dup = false;
+
+		if (!p || !p->files)
+			continue;
+		for (int j = 0; j < i && !dup; j++)
+			dup = d->procs[j] && d->procs[j]->files == p->files;
+		for (int fd = 0; !dup && fd < p->files->nfds; fd++) {
+			struct ofd *o = p->files->fds[fd].ofd;
+			struct stat st;
+			bool again = false;
+
+			if (!o || o->kind != OFD_MEMFD || fstat(o->hostfd, &st))
+				continue;
+			for (int k = 0; k < nseen && !again; k++)
+				again = seen[k] == st.st_ino;
+			if (again)
+				continue;
+			if (nseen < (int)ARRAY_SIZE(seen))
+				seen[nseen++] = st.st_ino;
+			held += (uint64_t)st.st_blocks * 512;
+		}
+	}
+	return held;
+}
+
+uint64_t memfd_room(struct domain *d, struct ofd *o, uint64_t growth)
+{
+	uint64_t budget = d->frames.data_limit * PAGE_SIZE, held;
+
+	if (o->kind != OFD_MEMFD || growth == 0)
+		return growth;
+	held = memfd_held(d);
+	return held >= budget ? 0 : MIN(growth, budget - held);
+}
+
+uint64_t memfd_write_growth(struct ofd *o, int64_t off, uint64_t len)
+{
+	struct stat st;
+	off_t pos = off;
+
+	if (o->kind != OFD_MEMFD || fstat(o->hostfd, &st))
+		return 0;
+	if (off < 0)
+		pos = (o->flags & O_APPEND) ? st.st_size : lseek(o->hostfd, 0, SEEK_CUR);
+	/* Rewriting bytes a fully held file has costs nothing; else count the
+	 * whole write (holes inside are not worth finding). */
+	if (pos >= 0 && (uint64_t)pos + len <= (uint64_t)st.st_size &&
+	    (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+		return 0;
+	return len;
+}
+
+uint64_t memfd_map_growth(struct ofd *o, uint64_t len)
+{
+	struct stat st;
+	uint64_t held;
+
+	if (o->kind != OFD_MEMFD || fstat(o->hostfd, &st))
+		return 0;
+	/* The shared mapping is a copy written back: at worst it fills the
+	 * file's holes in the mapped range. */
+	held = (uint64_t)st.st_blocks * 512;
+	return held >= (uint64_t)st.st_size ? 0 : MIN(len, (uint64_t)st.st_size - held);
+}
+
+long memfd_write_room(struct domain *d, struct ofd *o, int64_t off, uint64_t len)
+{
+	uint64_t g = memfd_write_growth(o, off, len), room = memfd_room(d, o, g);
+
+	if (room >= g)
+		return (long)MIN(len, (uint64_t)LONG_MAX);
+	return room ? (long)(len - (g - room)) : -ENOSPC;
 }

@@ -17,6 +17,7 @@
 #include "files.h"
 #include "syscall.h"
 #include "gio.h"
+#include "memfd.h"
 #include "procdir.h"
 #include "sock.h"
 #include "uaccess.h"
@@ -185,8 +186,20 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 	return (long)total;
 }
 
-static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, int64_t off,
-		  bool write)
+/* Shortens the segments to `keep` bytes in all. */
+static void trim_segs(struct gseg *seg, int *nseg, size_t keep)
+{
+	for (int i = 0; i < *nseg; i++) {
+		if (seg[i].len >= keep) {
+			seg[i].len = keep;
+			*nseg = i + 1;
+			return;
+		}
+		keep -= seg[i].len;
+	}
+}
+
+static long do_io(struct thread *t, int fd, struct gseg *seg, int nseg, int64_t off, bool write)
 {
 	struct ofd *o = fd_get(t->dom, fd);
 	size_t sum = 0;
@@ -200,6 +213,15 @@ static long do_io(struct thread *t, int fd, const struct gseg *seg, int nseg, in
 	}
 	for (int i = 0; i < nseg; i++)
 		sum += seg[i].len;
+	if (write && o->kind == OFD_MEMFD) {
+		r = memfd_write_room(t->dom, o, off, sum);
+		if (r < 0) {
+			ofd_put(o);
+			return r;
+		}
+		sum = (size_t)r;
+		trim_segs(seg, &nseg, sum);
+	}
 	r = -EOPNOTSUPP;
 	/* A socket's read and write are its recv and send (restart queue
 	 * included); syscall.c raises SIGPIPE for write calls. */
@@ -407,6 +429,10 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 	blocks = in->may_block || out->may_block;
 	/* Bounded so the domain lock is not held for long. */
 	count = MIN(count, blocks ? RW_MAX_CHUNK : 8 * RW_MAX_CHUNK);
+	r = memfd_write_room(d, out, -1, count);
+	if (r < 0)
+		goto done;
+	count = (size_t)r;
 	/* The domain's pipes never block on the host (host_nb): wait here
 	 * when the guest's descriptor would have. */
 	bool out_w = out->host_nb && !(out->flags & O_NONBLOCK), in_w = in->host_nb && !(in->flags & O_NONBLOCK);
@@ -505,6 +531,10 @@ static long sys_fallocate(struct thread *t, const uint64_t a[6])
 		return -EBADF;
 	if ((int64_t)a[2] < 0 || (int64_t)a[3] <= 0)
 		return -EINVAL;
+	/* Modes that only free or move blocks cost nothing. */
+	if (!((int)a[1] & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)) &&
+	    memfd_room(t->dom, o, a[3]) < a[3])
+		return -ENOSPC;
 	return fallocate(o->hostfd, (int)a[1], (off_t)a[2], (off_t)a[3]) < 0 ? -errno : 0;
 }
 

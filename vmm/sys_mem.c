@@ -92,6 +92,10 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		int e = type != MAP_PRIVATE ? memfd_mmap_check(hostfd, prot & PROT_WRITE, &maywrite) : 0;
 		if (e)
 			return e;
+		struct ofd *mo = fd_peek(d, fd);
+		uint64_t grow = type != MAP_PRIVATE && (prot & PROT_WRITE) && mo ? memfd_map_growth(mo, len) : 0;
+		if (grow && memfd_room(d, mo, grow) < grow)
+			return -ENOMEM;
 		struct statfs sfs;
 		if (fstatfs(hostfd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
 			return -ENOMEM; /* a huge page file (MFD_HUGETLB): no pool, as for MAP_HUGETLB */

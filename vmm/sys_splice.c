@@ -11,6 +11,7 @@
 
 #include "domain.h"
 #include "files.h"
+#include "memfd.h"
 #include "gio.h"
 #include "sock.h"
 #include "syscall.h"
@@ -51,8 +52,11 @@ static long sys_copy_file_range(struct thread *t, const uint64_t a[6])
 		return -EFAULT;
 	if (a[5])
 		return -EINVAL;
+	r = memfd_write_room(d, out, a[3] ? pout : -1, MIN(a[4], COPY_MAX));
+	if (r < 0)
+		return r;
 	r = copy_file_range(in->hostfd, a[1] ? &pin : NULL, out->hostfd, a[3] ? &pout : NULL,
-			    MIN(a[4], COPY_MAX), 0);
+			    (size_t)r, 0);
 	if (r < 0)
 		return errno == EINTR ? RESTART : -errno;
 	if (r > 0 && ((a[1] && copy_to_user(d, a[1], &pin, sizeof(pin))) ||
@@ -183,7 +187,9 @@ static long sys_splice(struct thread *t, const uint64_t a[6])
 	if ((r = offset_in(d, x.in, a[1], &vin, &pin)) || (r = offset_in(d, x.out, a[3], &vout, &pout)))
 		goto out;
 	xfer_ends(&x, flags);
-	r = xfer_run(t, &x, pin, pout, a[4], flags, false);
+	r = memfd_write_room(d, x.out, pout ? *pout : -1, a[4]);
+	if (r > 0)
+		r = xfer_run(t, &x, pin, pout, (size_t)r, flags, false);
 	if (r >= 0 && ((pin && copy_to_user(d, a[1], pin, sizeof(*pin))) ||
 		       (pout && copy_to_user(d, a[3], pout, sizeof(*pout)))))
 		r = -EFAULT;

@@ -238,4 +238,41 @@ if [ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT" && [ "${host_mode%% *}" = 755 ] &
 else
 	fail "no-setid-bits-no-chown-away" "host sees suid as '$host_mode', sgid-dir as $(stat -c %a "$W/sgid-dir" 2>/dev/null); $(grep '^not ok' "$OUT"); $(last_output)"
 fi
+# memfds live in the host's memory, beside the guest's frames: together they may hold
+# no more than the domain's memory limit. With --memory 64M, 1 MiB writes stop short of
+# 64 MiB with ENOSPC at the latest (a native run goes on); a sparse 1 GiB ftruncate costs nothing and
+# stays allowed; fallocate and a writable shared mapping of the 1 GiB hole do not fit.
+run_pdvm --memory 64M -- /usr/bin/python3 -c '
+import errno, mmap, os
+fds, n, err = [], 0, None
+try:
+    while n < 256:
+        if n % 16 == 0:
+            fds.append(os.memfd_create("m%d" % n))
+        os.write(fds[-1], b"x" * (1 << 20))
+        n += 1
+except OSError as e:
+    err = e.errno
+print("written", 48 <= n <= 64, err == errno.ENOSPC)
+for f in fds:
+    os.close(f)
+f = os.memfd_create("sparse")
+os.ftruncate(f, 1 << 30)
+try:
+    os.posix_fallocate(f, 0, 1 << 30); print("fallocate", "fits")
+except OSError as e:
+    print("fallocate", e.errno == errno.ENOSPC)
+try:
+    mmap.mmap(f, 1 << 30, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE); print("map", "fits")
+except OSError as e:
+    print("map", e.errno == errno.ENOMEM)
+os.write(f, b"small")
+print("again", os.pread(f, 5, 0) == b"small")
+'
+if [ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$OUT")" = "written True True fallocate True map True again True " ]; then
+	pass "memfd-bounded-by-memory-limit"
+else
+	fail "memfd-bounded-by-memory-limit" "$(last_output)"
+fi
+
 finish
