@@ -14,6 +14,7 @@
 
 #include "status.h"
 #include "domain.h"
+#include "exec_script.h"
 #include "vdso.h"
 #include "procfs.h"
 #include "process.h"
@@ -210,10 +211,27 @@ static int dom_exec(struct domain *d, struct thread *t)
 		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, c->program, strerror(-fd));
 		return fd == -ENOENT || fd == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
-	int r = elf_load(d, fd, path, c->argv, c->envp, &t->regs, err, sizeof(err));
+	/* A script runs as execve would run it: through its interpreter. */
+	static char gpath[2 * PATH_MAX];
+	char **sargv;
+	snprintf(gpath, sizeof(gpath), "%s", path);
+	int r = exec_script_chain(d, &fd, gpath, path, c->argv, false, &sargv);
+	if (r < 0) {
+		fprintf(stderr, "pdvm: %s: %s: %s%s\n", c->name, path, r == -ENOENT ? "its interpreter: " : "",
+			strerror(-r));
+		free(path);
+		return r == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	}
+	/* /proc/self/exe: the file that runs, symlinks resolved (as execve). */
+	exec_exe_path(d, fd, gpath);
+	struct files *fl = proc_cur(d)->files;
+	free(fl->exe);
+	fl->exe = strdup(gpath);
+	r = elf_load(d, fd, path, sargv ? sargv : c->argv, c->envp, &t->regs, err, sizeof(err));
 	close(fd);
+	exec_argv_free(sargv);
 	if (r) {
-		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, path, *err ? err : strerror(-r));
+		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, gpath, *err ? err : strerror(-r));
 		free(path);
 		return r == -ENOENT ? EXIT_NOT_FOUND :
 		       r == -ENOEXEC || r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_PDVM_ERROR;

@@ -36,7 +36,7 @@ static const char *const vmm_entries[] = {
 /* procfs.c's files: served by it when opened, so only their stat (an
  * O_PATH lookup) ever reaches the host. */
 static const char *const synthetic_entries[] = {
-	"cmdline", "comm", "environ", "status", "stat", "statm", "maps", "fd", "exe",
+	"cmdline", "comm", "environ", "status", "stat", "statm", "maps", "fd",
 };
 
 static bool in_list(const char *name, size_t len, const char *const *list, size_t n)
@@ -144,15 +144,48 @@ bool procdir_fd_denied(int fd)
 		 in_list(name, (size_t)(e - name), synthetic_entries, ARRAY_SIZE(synthetic_entries)));
 }
 
+/* "/proc/self", "/proc/thread-self" or "/proc/<pid of the domain>": the
+ * process (NULL if none) and the rest after it ("" or "/..."). */
+static struct process *pid_dir(struct domain *d, const char *g, const char **rest)
+{
+	const char *s = g + 6, *e;
+	long pid;
+
+	if (strncmp(g, "/proc/", 6))
+		return NULL;
+	e = strchrnul(s, '/');
+	*rest = e;
+	if ((e - s == 4 && !strncmp(s, "self", 4)) || (e - s == 11 && !strncmp(s, "thread-self", 11)))
+		return proc_cur(d);
+	pid = parse_pid(s, (size_t)(e - s));
+	return pid > 0 && pid <= INT32_MAX ? proc_find(d, (int)pid) : NULL;
+}
+
 int procdir_readlink(struct domain *d, struct thread *t, const char *g, char *out, size_t len)
 {
 	struct process *p = proc_cur(d);
+	const char *rest;
+	char host[PATH_MAX];
 
 	if (!strcmp(g, "/proc/self"))
 		return snprintf(out, len, "%d", p->pid);
 	if (!strcmp(g, "/proc/thread-self") && t)
 		return snprintf(out, len, "%d/task/%d", p->pid, t->tid);
-	return PROCDIR_NOT_OURS;
+	p = pid_dir(d, g, &rest);
+	if (!p || (strcmp(rest, "/exe") && strcmp(rest, "/cwd") && strcmp(rest, "/root")))
+		return PROCDIR_NOT_OURS;
+	/* The links of a process: its program, working and root directory
+	 * as the domain names them (a zombie has none). */
+	if (!p->files)
+		return -ENOENT;
+	if (!strcmp(rest, "/root"))
+		return snprintf(out, len, "/");
+	if (!strcmp(rest, "/exe"))
+		return p->files->exe ? snprintf(out, len, "%s", p->files->exe) : -ENOENT;
+	if (host_fd_path(p->files->cwdfd, host, sizeof(host)) < 0 ||
+	    host_to_guest(p->files, host, out, len) < 0)
+		return -ENOENT;
+	return (int)strlen(out);
 }
 
 /* procfs's root? Its listing names the host's processes. */

@@ -22,8 +22,10 @@ const char *procdir_host_path(struct domain *d, const char *g, char *buf, size_t
  * another host process's directory, or in the VMM's own on an entry that
  * shows the VMM rather than the guest. The caller closes it: ENOENT. */
 bool procdir_fd_denied(int fd);
-/* readlink of /proc/self and /proc/thread-self: the guest's pid (and
- * tid) into out; the length, or PROCDIR_NOT_OURS for any other path. */
+/* readlink of /proc/self and /proc/thread-self (the guest's pid and
+ * tid), and of exe, cwd and root under /proc/<a domain pid> (and self):
+ * the text into out and its length, -ENOENT, or PROCDIR_NOT_OURS for any
+ * other path. */
 int procdir_readlink(struct domain *d, struct thread *t, const char *g, char *out, size_t len);
 /* getdents64 on /proc's root: the host's entries without its pid
  * directories, then the domain's processes. The byte count, -errno, or

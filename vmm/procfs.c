@@ -1,4 +1,4 @@
-/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the status and stat of its other processes, and /proc/meminfo, generated from VMM state. */
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the cmdline, comm, environ, status, stat and statm of its other processes, and /proc/meminfo, generated from VMM state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -90,11 +90,31 @@ static int ppid_of(struct domain *d, const struct process *p)
 /* cmdline and environ: the strings in the process's memory, as Linux
  * reads them (a program that rewrites its argv shows it); the config's
  * when the range is unknown or unreadable. */
-static void gen_strings(struct domain *d, struct tbuf *b, gva_t start, gva_t end, char *const *fallback)
+/* Reads [src, src + n) of address space mm (not necessarily the caller's). */
+static int copy_from_mm(struct mm *mm, void *dst, gva_t src, size_t n)
 {
+	while (n) {
+		size_t avail;
+		void *h = mm_user_page_in(mm, src, false, &avail);
+
+		if (!h)
+			return -EFAULT;
+		avail = MIN(avail, n);
+		memcpy(dst, h, avail);
+		dst = (char *)dst + avail;
+		src += avail;
+		n -= avail;
+	}
+	return 0;
+}
+
+static void gen_strings(struct mm *mm, struct tbuf *b, gva_t start, gva_t end, char *const *fallback)
+{
+	if (!mm)
+		return; /* a zombie's are empty */
 	if (start && end > start && end - start <= (1u << 21)) {
 		char *buf = malloc(end - start);
-		if (buf && copy_from_user(d, buf, start, end - start) == 0) {
+		if (buf && copy_from_mm(mm, buf, start, end - start) == 0) {
 			for (gva_t i = 0; i < end - start; i++)
 				tb_printf(b, "%c", buf[i]);
 			free(buf);
@@ -248,7 +268,8 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	 * stopped child shows T); what else a caller reads there is the
 	 * host's, as before. */
 	if (r && p != proc_cur(d))
-		return !strcmp(r, "status") || !strcmp(r, "stat");
+		return !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "comm") ||
+		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
@@ -366,9 +387,11 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	if (!r)
 		gen_meminfo(d, &b);
 	else if (!strcmp(r, "cmdline"))
-		gen_strings(d, &b, dom_mm(d)->arg_start, dom_mm(d)->arg_end, d->spec ? d->spec->argv : NULL);
+		gen_strings(p->mm, &b, p->mm ? p->mm->arg_start : 0, p->mm ? p->mm->arg_end : 0,
+			    d->spec ? d->spec->argv : NULL);
 	else if (!strcmp(r, "environ"))
-		gen_strings(d, &b, dom_mm(d)->env_start, dom_mm(d)->env_end, d->spec ? d->spec->envp : NULL);
+		gen_strings(p->mm, &b, p->mm ? p->mm->env_start : 0, p->mm ? p->mm->env_end : 0,
+			    d->spec ? d->spec->envp : NULL);
 	else if (!strcmp(r, "comm"))
 		tb_printf(&b, "%.15s\n", comm_of(d, p));
 	else if (!strcmp(r, "status"))

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "exec_script.h"
 #include "files.h"
 #include "loader.h"
 #include "syscall.h"
@@ -74,41 +75,9 @@ static int strv_from_user(struct domain *d, gva_t uv, struct strv *s)
 	return 0;
 }
 
-/* -EACCES unless host fd `fd` (taken over) is a regular file with an
- * execute bit; else fd. */
-static int exec_file_ok(int fd)
-{
-	struct stat st;
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))) {
-		close(fd);
-		return -EACCES;
-	}
-	return fd;
-}
-
-/* Opens an executable inside the root, relative to dirfd (AT_FDCWD: the
- * cwd); nofollow: not through a final symlink (ELOOP). *gpath gets the
- * absolute guest path. */
-static int open_exec_at(struct domain *d, int dirfd, const char *path, bool nofollow, char *gpath)
-{
-	return exec_file_ok(path_open(d, dirfd, path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0, gpath));
-}
-
 static int open_exec(struct domain *d, const char *path, char *gpath)
 {
-	return open_exec_at(d, AT_FDCWD, path, false, gpath);
-}
-
-/* The guest path of the file open on host fd `fd` into gpath (2 * PATH_MAX
- * bytes): inside the root, or the kernel's text for what is in no tree (a
- * memfd); left as it is when neither. */
-static void exe_path(struct domain *d, int fd, char *gpath)
-{
-	char host[PATH_MAX];
-	if (host_fd_path(fd, host, sizeof(host)) < 0)
-		return;
-	if (host_to_guest(proc_cur(d)->files, host, gpath, 2 * PATH_MAX) < 0 && !strncmp(host, "/memfd:", 7))
-		snprintf(gpath, 2 * PATH_MAX, "%s", host);
+	return exec_open(d, AT_FDCWD, path, false, gpath);
 }
 
 /* The name of the file host fd `fd` has in its directory (a memfd's is
@@ -129,42 +98,6 @@ static void file_name(int fd, char *out, size_t len)
 	size_t m = strnlen(name, len - 1);    /* cut to the buffer, as a task name is */
 	memcpy(out, name, m);
 	out[m] = '\0';
-}
-
-/* "#!interp [arg]": the interpreter and its argument, as binfmt_script
- * parses them. 1 if the file is a script, 0 if not, or -errno. */
-static int parse_shebang(int fd, char *interp, size_t ilen, char *arg, size_t alen)
-{
-	char b[256 + 1];
-	ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
-	if (n < 0)
-		return -EIO;
-	if (n < 2 || b[0] != '#' || b[1] != '!')
-		return 0;
-	b[n] = 0;
-	char *e = strchr(b, '\n');
-	if (e)
-		*e = 0;
-	char *s = b + 2;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (!*s)
-		return -ENOEXEC;
-	char *end = s + strcspn(s, " \t");
-	char *a = end;
-	if (*a) {
-		*a++ = 0;
-		while (*a == ' ' || *a == '\t')
-			a++;
-		size_t l = strlen(a);
-		while (l && (a[l - 1] == ' ' || a[l - 1] == '\t'))
-			a[--l] = 0;
-	}
-	if (strlen(s) >= ilen || strlen(a) >= alen)
-		return -ENAMETOOLONG;
-	strcpy(interp, s);
-	strcpy(arg, a);
-	return 1;
 }
 
 /* Ends the other threads of t's process (de_thread) and waits for them. */
@@ -220,76 +153,44 @@ static long do_execve(struct thread *t, int fd, char *gpath, const char *path, i
 {
 	struct domain *d = t->dom;
 	struct process *p = t->proc;
-	static __thread char ipath[2 * 4096], interp[256], iarg[256], comm[256];
+	static __thread char comm[256];
 	char err[512] = "";
-	int sb = parse_shebang(fd, interp, sizeof(interp), iarg, sizeof(iarg));
-	if (sb > 0 && (how & EXEC_NO_SCRIPT))
-		sb = -ENOENT;   /* the interpreter could not open /dev/fd/N (Linux's
-				 * BINPRM_FLAGS_PATH_INACCESSIBLE) */
-	if (sb < 0) {
-		close(fd);
-		return sb;
-	}
 	const char *execfn = path;
-	struct strv nargv = { 0 };
-	if (sb) {
-		/* argv becomes: interp [arg] path argv[1..]. */
-		int ifd = open_exec(d, interp, ipath);
-		close(fd);
-		if (ifd < 0)
-			return ifd == -EACCES ? -EACCES : ifd == -ENOENT ? -ENOENT : ifd;
-		fd = ifd;
-		int r = strv_push(&nargv, interp);
-		if (!r && *iarg)
-			r = strv_push(&nargv, iarg);
-		if (!r)
-			r = strv_push(&nargv, path);
-		for (int i = 1; !r && i < argv->n; i++)
-			r = strv_push(&nargv, argv->v[i]);
-		if (r) {
-			close(fd);
-			strv_free(&nargv);
-			return r;
-		}
-		argv = &nargv;
-		snprintf(gpath, 2 * 4096, "%s", ipath);
-		char probe[4];
-		if (pread(fd, probe, 2, 0) == 2 && probe[0] == '#' && probe[1] == '!') {
-			close(fd);
-			strv_free(&nargv);
-			return -ENOEXEC; /* one level of interpreter is enough here */
-		}
-	}
+	char **sargv;
+	int r = exec_script_chain(d, &fd, gpath, path, argv->v, how & EXEC_NO_SCRIPT, &sargv);
+	if (r < 0)
+		return r;
+	char *const *args = sargv ? sargv : argv->v;
 	/* The name the new program runs under: the basename of what was
 	 * asked for, or with AT_EMPTY_PATH the name of the file that runs
 	 * (Linux 6.14's comm_from_dentry; a script's interpreter). */
 	if (how & EXEC_BY_FD) {
 		file_name(fd, comm, sizeof(comm));
 	} else {
-		const char *name = sb ? execfn : gpath, *b = strrchr(name, '/');
+		const char *name = sargv ? execfn : gpath, *b = strrchr(name, '/');
 		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN - 1, b ? b + 1 : name);
 	}
 	/* /proc/self/exe is the file that runs, symlinks resolved (a memfd:
 	 * /memfd:NAME (deleted)), as Linux's d_path of it. */
-	exe_path(d, fd, gpath);
+	exec_exe_path(d, fd, gpath);
 	if (p->nthreads > 1)
 		exec_kill_others(t);
 	struct mm *old = p->mm, *nm = mm_new(d);
 	if (!nm) {
 		close(fd);
-		strv_free(&nargv);
+		exec_argv_free(sargv);
 		return -ENOMEM;
 	}
 	p->mm = nm;
 	struct kvm_regs regs;
 	memset(&regs, 0, sizeof(regs));
-	int r = elf_load(d, fd, execfn, argv->v, envp->v, &regs, err, sizeof(err));
+	r = elf_load(d, fd, execfn, args, envp->v, &regs, err, sizeof(err));
 	close(fd);
 	if (r) {
 		dom_log(d, "execve %s: %s", gpath, *err ? err : strerror(-r));
 		p->mm = old;
 		mm_put(d, nm);
-		strv_free(&nargv);
+		exec_argv_free(sargv);
 		return r == -EIO ? -EIO : r == -ENOMEM ? -ENOMEM : r == -ENOENT ? -ENOENT :
 		       r == -E2BIG ? -E2BIG : r == -EACCES ? -EACCES : -ENOEXEC;
 	}
@@ -309,7 +210,7 @@ static long do_execve(struct thread *t, int fd, char *gpath, const char *path, i
 	t->regs = regs;
 	t->regs_dirty = true;
 	dom_log(d, "process %d: exec %s", p->pid, gpath);
-	strv_free(&nargv);
+	exec_argv_free(sargv);
 	vdso_calibrate(d);
 	return 0;
 }
@@ -325,11 +226,11 @@ static int open_exec_fd(struct domain *d, int dirfd, const char *path, int flags
 	*how = 0;
 	if (dirfd == AT_FDCWD || path[0] == '/') {
 		snprintf(execfn, PATH_MAX + 32, "%s", path);
-		return open_exec_at(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
+		return exec_open(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
 	}
 	if (path[0]) {
 		snprintf(execfn, PATH_MAX + 32, "/dev/fd/%d/%s", dirfd, path);
-		fd = open_exec_at(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
+		fd = exec_open(d, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, gpath);
 	} else {
 		/* The fd's own file, opened again for reading (also from an
 		 * O_PATH fd, as fexecve does). */

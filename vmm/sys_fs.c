@@ -207,7 +207,6 @@ static int fd_link_text(struct domain *d, int fd, char *out, size_t len)
 static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ubuf, int64_t size)
 {
 	struct domain *d = t->dom;
-	struct files *f = proc_cur(d)->files;
 	char path[PATH_MAX], g[PATH_MAX * 2], text[PATH_MAX];
 	struct stat st;
 	ssize_t n;
@@ -234,14 +233,11 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 	r = path_compose(d, dirfd, path, g, sizeof(g));
 	if (r < 0)
 		return r;
-	if ((!strcmp(g, "/proc/self/exe") || !strcmp(g, "/proc/thread-self/exe")) && f->exe) {
-		n = (ssize_t)strlen(f->exe);
-		memcpy(text, f->exe, (size_t)n);
-		goto copy;
-	}
 	r = procdir_readlink(d, t, g, text, sizeof(text));
 	if (r != PROCDIR_NOT_OURS) {
-		n = r;
+		if (r < 0)
+			return r;
+		n = MIN(r, (int)sizeof(text) - 1);
 		goto copy;
 	}
 	if (strncmp(g, "/dev/std", 8) && path_magic_fd(g) >= 0) {

@@ -18,6 +18,15 @@ compare proc-self-in-children -- /bin/sh -c 'p=$$; tr "\0" " " </proc/self/cmdli
 	grep -q "^PPid:[[:space:]]*$p\$" /proc/self/status && echo status-ppid-ok;
 	sh -c "test \$PPID = $p && echo ppid-ok"'
 compare exit-status-of-killed-child -- /bin/sh -c 'sh -c "kill -9 \$\$"; echo "status $?"'
+# A script whose interpreter is a script, five deep (Linux's limit), then six (ELOOP).
+mkdir -p "$SCRATCH/sb"
+printf '#!/bin/sh\necho "[$0] [$*]"\n' >"$SCRATCH/sb/s1"
+for i in 2 3 4 5 6; do printf '#!%s lvl%s\n' "$SCRATCH/sb/s$((i - 1))" "$i" >"$SCRATCH/sb/s$i"; done
+chmod 755 "$SCRATCH/sb" "$SCRATCH"/sb/s*
+compare script-as-the-program -- "$SCRATCH/sb/s3" a b
+compare proc-of-another-process --cwd /tmp -- /bin/sh -c 'sleep 5 & p=$!; cd /; readlink /proc/$p/exe /proc/$p/cwd /proc/$$/exe /proc/$$/cwd;
+	tr "\0" " " </proc/$p/cmdline; echo; cat /proc/$p/comm; wc -w </proc/$p/statm; kill $p'
+compare nested-interpreters -- /bin/sh -c "$SCRATCH/sb/s2 a; $SCRATCH/sb/s5 a b; $SCRATCH/sb/s6 a b 2>/dev/null; echo \"six: \$?\""
 
 # ---- a three-process pipeline snapshotted mid-run with data in both pipes, killed, restored ----
 # The producer writes ~110 KB, more than a pipe holds; the consumer is slow (a read loop that
