@@ -93,8 +93,8 @@ gpa_t frames_alloc(struct frames *f, bool huge, bool data)
 		for (uint64_t b = nblocks; b-- > 0;) {
 			if (f->block_used[b] == 0) {
 				mark(f, b * FRAMES_PER_BLOCK, FRAMES_PER_BLOCK, true);
-				if (data)
-					f->data_used += need;
+				if (data && (f->data_used += need) > f->data_peak)
+					f->data_peak = f->data_used;
 				return b * HPAGE_SIZE;
 			}
 		}
@@ -114,8 +114,8 @@ gpa_t frames_alloc(struct frames *f, bool huge, bool data)
 				continue;
 			mark(f, i, 1, true);
 			f->hint = i;
-			if (data)
-				f->data_used++;
+			if (data && ++f->data_used > f->data_peak)
+				f->data_peak = f->data_used;
 			return i * PAGE_SIZE;
 		}
 	}

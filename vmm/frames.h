@@ -15,6 +15,7 @@ struct frames {
 	uint16_t *block_used;   /* per 2 MiB block: frames allocated in it */
 	uint64_t data_limit;    /* frames the guest's own memory may use */
 	uint64_t data_used;
+	uint64_t data_peak;      /* the most data_used ever was (ru_maxrss) */
 	uint64_t hint;          /* next 4 KiB search position */
 	uint16_t *refs;         /* per frame: mappings beyond the first (shared
 				 * memory across fork); NULL until one is shared */

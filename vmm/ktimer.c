@@ -37,9 +37,15 @@ uint64_t ktimer_now(struct process *p, const struct ktimer *k)
 		struct thread *t = thread_find(d, k->cpu_tid);
 		return t && t->proc == p ? host_thread_cpu_ns(t) : UINT64_MAX / 2;
 	}
+	return ktimer_proc_cpu_ns(p);
+}
+
+uint64_t ktimer_proc_cpu_ns(struct process *p)
+{
 	uint64_t sum = p->cpu_gone_ns;
+
 	for (int i = 0; i < MAX_THREADS; i++) {
-		struct thread *t = d->threads[i];
+		struct thread *t = p->dom->threads[i];
 		if (t && t->proc == p)
 			sum += host_thread_cpu_ns(t);
 	}

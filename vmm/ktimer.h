@@ -43,6 +43,9 @@ static inline bool ktimer_is_cpu(const struct ktimer *k)
  * of its thread or of the process's threads (pdvm's host threads, so the
  * VMM's work for them counts too; a thread that is gone: UINT64_MAX/2). */
 uint64_t ktimer_now(struct process *p, const struct ktimer *k);
+/* Process p's CPU time: its live threads' (each host thread's: the guest's
+ * own and pdvm's work for it) and its ended threads'. */
+uint64_t ktimer_proc_cpu_ns(struct process *p);
 
 /* Arms (or, with value 0, disarms) timer k: value is relative, or absolute
  * on the timer's clock; interval re-arms it after each expiry (0: once). */

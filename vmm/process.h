@@ -35,6 +35,8 @@ struct process {
 	struct ktimer timers[MAX_KTIMERS]; /* [0]: ITIMER_REAL */
 	struct ktimer cputimers[2];  /* ITIMER_VIRTUAL, ITIMER_PROF (KITIMER_*) */
 	uint64_t cpu_gone_ns;        /* CPU time of its threads that have ended */
+	uint64_t cpu_children_ns;    /* of the children it waited for, theirs and
+	                              * their waited-for children's (RUSAGE_CHILDREN) */
 	struct { uint64_t cur, max; } rlimits[16];
 	char procfs_dir[4096];      /* private dir behind /proc/self/fd, or "" */
 	int nthreads;               /* live threads */

@@ -55,8 +55,9 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_clone3, "partial: always ENOSYS, as a kernel before 5.3 answers: glibc falls back to clone" },
 	{ SYS_futex, "partial: no priority-inheritance operations (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, "
 		     "UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI: ENOSYS)" },
-	{ SYS_wait4, "partial: the rusage is all zero" },
-	{ SYS_waitid, "partial: the rusage is all zero" },
+	{ SYS_wait4, "partial: the rusage has the child's CPU time (and its waited-for children's) all as "
+		     "user time, and the domain's peak resident size; the rest is zero" },
+	{ SYS_waitid, "partial: as wait4's rusage" },
 	{ SYS_prctl, "partial: PR_SET/GET_NAME, PR_SET/GET_DUMPABLE, PR_SET/GET_PDEATHSIG and "
 		     "PR_SET/GET_NO_NEW_PRIVS; the parent-death signal is kept but never sent; every other "
 		     "option is EINVAL" },
@@ -67,10 +68,9 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_prlimit64, "partial: the caller's own process only (ESRCH for another); every limit is kept, "
 			 "reported and inherited, only RLIMIT_NOFILE and RLIMIT_NICE are enforced" },
 	{ SYS_setgroups, "refused: EPERM (no CAP_SETGID, whatever the list)" },
-	{ SYS_getrusage, "partial: RUSAGE_SELF is the whole pdvm process (every process of the domain and "
-			 "pdvm's own threads), RUSAGE_CHILDREN its host children (none); RUSAGE_THREAD is exact" },
-	{ SYS_times, "partial: the whole pdvm process's times (every process of the domain together); the "
-		     "children's are its host children's (none)" },
+	{ SYS_getrusage, "partial: RUSAGE_SELF and RUSAGE_CHILDREN give CPU time all as user time and the "
+			 "domain's peak resident size, the rest zero; RUSAGE_THREAD is exact" },
+	{ SYS_times, "partial: the process's and its waited-for children's CPU time, all as user time" },
 
 	/* scheduling */
 	{ SYS_sched_setaffinity, "partial: the mask is checked and accepted, not applied: the vCPU threads run "

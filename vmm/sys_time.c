@@ -1,6 +1,7 @@
 /* sys_time.c: time syscalls — clocks, sleeps, times and getrusage — decoded here, served by vmm/clock.c and the host. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -10,6 +11,7 @@
 
 #include "clock.h"
 #include "domain.h"
+#include "ktimer.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -117,10 +119,29 @@ static long sys_clock_nanosleep(struct thread *t, const uint64_t a[6])
 	return rc;
 }
 
+static void ns_to_timeval(uint64_t ns, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ns / 1000000000ULL);
+	tv->tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000);
+}
+
+/* Clock ticks (USER_HZ, 100 on x86-64) in ns nanoseconds. */
+static clock_t ns_to_ticks(uint64_t ns)
+{
+	return (clock_t)(ns / (1000000000ULL / 100));
+}
+
+/* The host's times() and getrusage() count the whole pdvm process, every
+ * process of the domain and pdvm's own threads; these count the calling
+ * process, its CPU time all as user time. */
 static long sys_times(struct thread *t, const uint64_t a[6])
 {
 	struct tms tms;
 	long ticks = syscall(SYS_times, &tms);
+
+	memset(&tms, 0, sizeof(tms));
+	tms.tms_utime = ns_to_ticks(ktimer_proc_cpu_ns(t->proc));
+	tms.tms_cutime = ns_to_ticks(t->proc->cpu_children_ns);
 
 	/* times() cannot fail on the host with a valid buffer; its return
 	 * value is a tick count that may look negative, so pass it as is. */
@@ -137,9 +158,17 @@ static long sys_getrusage(struct thread *t, const uint64_t a[6])
 	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
 		return -EINVAL;
 	/* The handler runs on the thread's own host thread, so RUSAGE_THREAD
-	 * measures this guest thread's vCPU. */
-	if (getrusage(who, &ru) < 0)
-		return -errno;
+	 * measures this guest thread's vCPU (user and system time apart). */
+	if (who == RUSAGE_THREAD) {
+		if (getrusage(who, &ru) < 0)
+			return -errno;
+	} else {
+		memset(&ru, 0, sizeof(ru));
+		ns_to_timeval(who == RUSAGE_SELF ? ktimer_proc_cpu_ns(t->proc) : t->proc->cpu_children_ns,
+			      &ru.ru_utime);
+	}
+	/* Resident size: the domain's peak, the best pdvm knows (KiB). */
+	ru.ru_maxrss = (long)(t->dom->frames.data_peak * (PAGE_SIZE / 1024));
 	return copy_to_user(t->dom, a[1], &ru, sizeof(ru));
 }
 
