@@ -231,7 +231,20 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 			return -errno;
 		goto copy;
 	}
+	if (!strcmp(path, "/proc/self/cwd") || !strcmp(path, "/proc/thread-self/cwd")) {
+		/* The caller's working directory (the host's link is pdvm's). */
+		r = path_compose(d, AT_FDCWD, "", text, sizeof(text));
+		if (r < 0)
+			return r;
+		n = (ssize_t)strlen(text);
+		goto copy;
+	}
 	r = path_compose(d, dirfd, path, g, sizeof(g));
+	if (r == -ENAMETOOLONG && path[0] != '/') {
+		/* From a directory too deep to name: looked up from it. */
+		h = path_lookup(d, dirfd, path, false, false);
+		goto link;
+	}
 	if (r < 0)
 		return r;
 	if ((!strcmp(g, "/proc/self/exe") || !strcmp(g, "/proc/thread-self/exe")) && f->exe) {
@@ -252,6 +265,7 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 		goto copy;
 	}
 	h = path_lookup(d, AT_FDCWD, g, false, false);
+link:
 	if (h < 0)
 		return h;
 	if (fstat(h, &st) < 0 || !S_ISLNK(st.st_mode)) {
@@ -595,24 +609,6 @@ static long sys_renameat2(struct thread *t, const uint64_t a[6])
 	return do_rename(t, (int)a[0], a[1], (int)a[2], a[3], (unsigned int)a[4]);
 }
 
-/* Which writable tree holds host fd h: its index, or -1. */
-static int fd_tree(struct files *f, int h)
-{
-	char host[PATH_MAX];
-
-	if (host_fd_path(h, host, sizeof(host)) < 0)
-		return -1;
-	for (int i = 0; i < f->nwr; i++) {
-		struct wentry *w = &f->wr[i];
-
-		if (w->dir && (w->len == 0 ? host[0] == '/'
-			       : !strncmp(host, w->host, w->len) &&
-				 (host[w->len] == '/' || host[w->len] == '\0')))
-			return i;
-	}
-	return -1;
-}
-
 static long do_link(struct thread *t, int olddir, uint64_t oldp, int newdir, uint64_t newp,
 		    int flags)
 {
@@ -638,7 +634,7 @@ static long do_link(struct thread *t, int olddir, uint64_t oldp, int newdir, uin
 		r = -errno;
 	} else if (S_ISDIR(st.st_mode)) {
 		r = -EPERM;
-	} else if (fd_tree(proc_cur(d)->files, h) != pn.went) {
+	} else if (files_fd_tree(proc_cur(d)->files, h) != pn.went) {
 		/* The source lies in another (read-only) tree: a hard link would
 		 * make it writable. Linux says EXDEV across mounts. */
 		r = -EXDEV;
