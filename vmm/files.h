@@ -77,12 +77,37 @@ struct files {
 	size_t root_len;        /* 0 when the root is "/" */
 	struct wentry *wr;
 	int nwr;
-	int cwdfd;              /* O_PATH of the current directory */
-	mode_t umask;
+	int cwdfd;              /* O_PATH of the current directory of the
+	                         * threads without an fs of their own */
+	mode_t umask;           /* theirs likewise */
 	struct fdent *fds;
 	int nfds;               /* allocated slots */
 	char *exe;              /* guest path of the program (/proc/self/exe) */
 };
+
+/* A thread's own working directory and umask (Linux's fs_struct once
+ * unshared; vmm/fs.c). A thread without one (t->fs NULL) uses its
+ * process's, in struct files. */
+struct fs {
+	int users;              /* threads sharing it (domain lock) */
+	int cwdfd;              /* O_PATH of the current directory */
+	mode_t umask;
+};
+
+/* The working directory and umask the calling thread uses: its own fs, or
+ * its process's (proc_cur's, on a thread of the VMM's own). */
+int *fs_cwdfd(struct domain *d);
+mode_t *fs_umask(struct domain *d);
+/* An fs holding cwdfd (taken over). NULL on ENOMEM (cwdfd closed). */
+struct fs *fs_new(int cwdfd, mode_t umask);
+void fs_put(struct fs *fs);
+/* clone: thread c shares t's fs (CLONE_FS) or gets a copy of what t uses. */
+int fs_clone(struct thread *t, struct thread *c, bool share);
+/* unshare(CLONE_FS): t gets a copy of its fs unless it is t's alone. */
+int fs_unshare(struct thread *t);
+/* execve (t is its process's only thread): t's own fs becomes the
+ * process's. */
+void fs_to_process(struct thread *t);
 
 #define FD_LIMIT_DEFAULT 1024
 #define FD_LIMIT_MAX     (1 << 20)

@@ -203,7 +203,11 @@ static int magic_dir(struct domain *d, char *g, size_t len)
 		size_t l = strlen(cwd_pre[i]);
 		if (strncmp(g, cwd_pre[i], l) || (g[l] && g[l] != '/'))
 			continue;
-		int r = dir_guest_path(proc_cur(d)->files, proc_cur(d)->files->cwdfd, dir, sizeof(dir));
+		/* /proc/self is the process: its main thread's directory. */
+		struct thread *t = thread_self();
+		bool own = i == 1 || !t || t->tid == t->proc->pid;
+		int r = dir_guest_path(proc_cur(d)->files, own ? *fs_cwdfd(d) : proc_cur(d)->files->cwdfd,
+				       dir, sizeof(dir));
 		if (r < 0)
 			return r;
 		const char *rest = g + l;
@@ -264,7 +268,7 @@ static int compose(struct domain *d, int dirfd, const char *path, char *out, siz
 		return magic_dir(d, out, outlen);
 	}
 	if (dirfd == AT_FDCWD) {
-		basefd = f->cwdfd;
+		basefd = *fs_cwdfd(d);
 	} else {
 		struct ofd *o = fd_peek(d, dirfd);
 
@@ -595,7 +599,7 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	int base, r, n;
 
 	flags = open_flags_clean(flags);
-	mode = (mode & GUEST_MODE_BITS) & ~f->umask;
+	mode = (mode & GUEST_MODE_BITS) & ~*fs_umask(d);
 	r = compose(d, dirfd, path, g, PATH_MAX * 2, &base);
 	if (r == DEEP) {
 		snprintf(g, PATH_MAX * 2, "%s", path);  /* as much as is known */

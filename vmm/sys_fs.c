@@ -105,7 +105,7 @@ static int get_handle(struct domain *d, int dirfd, uint64_t upath, int flags, bo
 		return r;
 	if (path[0] == '\0') {
 		if (dirfd == AT_FDCWD)
-			return proc_cur(d)->files->cwdfd;
+			return *fs_cwdfd(d);
 		struct ofd *o = fd_peek(d, dirfd);
 
 		return o ? o->hostfd : -EBADF;
@@ -232,8 +232,9 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 		goto copy;
 	}
 	if (!strcmp(path, "/proc/self/cwd") || !strcmp(path, "/proc/thread-self/cwd")) {
-		/* The caller's working directory (the host's link is pdvm's). */
-		r = path_compose(d, AT_FDCWD, "", text, sizeof(text));
+		/* The caller's working directory (the host's link is pdvm's):
+		 * composed as the link resolves. */
+		r = path_compose(d, AT_FDCWD, path, text, sizeof(text));
 		if (r < 0)
 			return r;
 		n = (ssize_t)strlen(text);
@@ -364,8 +365,8 @@ static long set_cwd(struct domain *d, int h)
 		close(h);
 		return r;
 	}
-	close(proc_cur(d)->files->cwdfd);
-	proc_cur(d)->files->cwdfd = h;
+	close(*fs_cwdfd(d));
+	*fs_cwdfd(d) = h;
 	return 0;
 }
 
@@ -402,10 +403,9 @@ static long sys_fchdir(struct thread *t, const uint64_t a[6])
 
 static long sys_umask(struct thread *t, const uint64_t a[6])
 {
-	struct files *f = t->proc->files;
-	mode_t old = f->umask;
+	mode_t *um = fs_umask(t->dom), old = *um;
 
-	f->umask = (mode_t)a[0] & 0777;
+	*um = (mode_t)a[0] & 0777;
 	return old;
 }
 
@@ -451,7 +451,7 @@ static long do_mkdir(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = create_denied(&p);
 	} else {
 		old = host_umask_clear();
-		r = mkdirat(p.fd, p.name, mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask) < 0 ? -errno : 0;
+		r = mkdirat(p.fd, p.name, mode & GUEST_MODE_BITS & ~*fs_umask(d)) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
 	parent_done(&p);
@@ -491,7 +491,7 @@ static long do_mknod(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = -EPERM;
 	} else {
 		mode_t old = host_umask_clear();
-		mode_t perm = mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask;
+		mode_t perm = mode & GUEST_MODE_BITS & ~*fs_umask(d);
 		r = mknodat(p.fd, p.name, (type ? type : S_IFREG) | perm, 0) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
