@@ -232,6 +232,9 @@ int walk_up(struct files *f, int fd);
  * kept; ".", ".." stay literal, "" becomes "."), or -errno. */
 int walk_path(struct files *f, int basefd, const char *path, bool follow, char *name,
 	      size_t namelen);
+/* 0 if directory `dirfd` lies in the root (its nearest named ancestor
+ * does), else -ENOENT (as a named one outside answers) or -errno. */
+int walk_inside(struct files *f, int dirfd);
 /* Index of the writable tree directory `dirfd` lies in, or -1. */
 int walk_went(struct files *f, int dirfd);
 /* A file too deep to name has no path to place it by, and its directory is

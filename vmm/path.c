@@ -278,6 +278,10 @@ static int compose(struct domain *d, int dirfd, const char *path, char *out, siz
 	}
 	r = dir_guest_path(f, basefd, out, outlen);
 	if (r == -ENAMETOOLONG && plen) {
+		/* Only from inside the root, as a named base is checked. */
+		r = walk_inside(f, basefd);
+		if (r < 0)
+			return r;
 		*base = basefd;
 		return DEEP;
 	}

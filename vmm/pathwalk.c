@@ -201,6 +201,35 @@ out:
 	return r;
 }
 
+int walk_inside(struct files *f, int dirfd)
+{
+	char host[PATH_MAX], g[8];
+	int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 0), r = -ENOENT;
+
+	if (cur < 0)
+		return -errno;
+	for (int i = 0; i < MAX_UP; i++) {
+		int e = host_fd_path(cur, host, sizeof(host));
+
+		if (e == 0) {
+			r = host_to_guest(f, host, g, sizeof(g)) == -ENOENT ? -ENOENT : 0;
+			break;
+		}
+		if (e != -ENAMETOOLONG) {
+			r = e;
+			break;
+		}
+		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0) {
+			r = -errno;
+			break;
+		}
+		step(&cur, up);
+	}
+	close(cur);
+	return r;
+}
+
 int walk_went(struct files *f, int dirfd)
 {
 	char host[PATH_MAX];
