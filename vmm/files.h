@@ -153,6 +153,9 @@ int files_install(struct domain *d, int hostfd, int flags, enum ofd_kind kind,
 int host_fd_path(int fd, char *buf, size_t len);
 /* Guest path of a host path under the root; -ENOENT when outside. */
 int host_to_guest(struct files *f, const char *host, char *out, size_t len);
+/* Guest path of directory host fd `fd`: -ENOTDIR, -ENOENT (removed, or
+ * outside the root), -ENAMETOOLONG (too deep to name). */
+int files_dir_path(struct files *f, int fd, char *out, size_t len);
 /* Whether a host path lies inside a writable entry. */
 bool files_host_writable(struct files *f, const char *host);
 /* Whether the file open on host fd `fd` lies inside a writable entry (a

@@ -171,6 +171,11 @@ static int dir_guest_path(struct files *f, int fd, char *out, size_t len)
 	return host_to_guest(f, host, out, len);
 }
 
+int files_dir_path(struct files *f, int fd, char *out, size_t len)
+{
+	return dir_guest_path(f, fd, out, len);
+}
+
 static int parse_fdnum(const char *s)
 {
 	long n = 0;

@@ -1,4 +1,4 @@
-/* deepcwd.c: a working directory and directory fds deeper than PATH_MAX — relative creates, stats, opens, links, renames and removals there, getcwd's ENAMETOOLONG, walking back with "..", removing the tree — printed so that a native run and a domain's can be compared line by line. Usage: deepcwd WRITABLE-DIR */
+/* deepcwd.c: a working directory and directory fds deeper than PATH_MAX — relative creates, stats, opens, links, renames and removals there, getcwd's ENAMETOOLONG, walking back with "..", removing the tree — printed so that a native run and a domain's can be compared line by line. Usage: deepcwd WRITABLE-DIR [GO]: with GO it says "ready" once deep and waits for the file GO to exist (a snapshot, which must be refused, is tried meanwhile). */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	long fails = 0;
 	int fd, dfd;
 
-	if (argc != 2 || chdir(argv[1]))
+	if (argc < 2 || chdir(argv[1]))
 		return 2;
 	umask(022);
 	memset(name, 'a', 100);
@@ -35,6 +35,12 @@ int main(int argc, char **argv)
 		fails_of(chdir(name), &fails);
 	}
 	show("mkdir and chdir down, failures", fails);
+	if (argc > 2) {
+		printf("ready\n");
+		fflush(stdout);
+		while (access(argv[2], F_OK))
+			usleep(20000);
+	}
 	show("getcwd deep", syscall(SYS_getcwd, buf, sizeof(buf)));
 	show("getcwd deep, small buffer", syscall(SYS_getcwd, buf, 10));
 	show("readlink /proc/self/cwd deep", readlink("/proc/self/cwd", buf, sizeof(buf)));

@@ -1,18 +1,16 @@
-/* threadfs.c: a thread's own working directory and umask (Linux's fs_struct) — unshare(CLONE_FS) in a threaded process, threads made with and without CLONE_FS, fork from a thread of its own directory, /proc/self/cwd and /proc/thread-self/cwd — printed so that a native run and a domain's can be compared line by line. Usage: threadfs WRITABLE-DIR [--wait]: with --wait the program sets its threads up, says "ready", waits for SIGUSR1 (a snapshot is taken meanwhile) and then checks. */
+/* threadfs.c: a thread's own working directory and umask (Linux's fs_struct) — unshare(CLONE_FS) in a threaded process, threads made with and without CLONE_FS, fork from a thread of its own directory, /proc/self/cwd and /proc/thread-self/cwd — printed so that a native run and a domain's can be compared line by line. Usage: threadfs WRITABLE-DIR [GO]: with GO the program sets its threads up, says "ready", waits for the file GO to exist (a snapshot is taken meanwhile) and then checks again. */
 #include "guest.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 static pthread_barrier_t bar;
-static volatile sig_atomic_t go;
-static int waiting;
+static const char *waiting;     /* the file GO */
 
 /* Whether the calling thread's working directory ends in "/" name. */
 static int cwd_is(const char *name)
@@ -104,20 +102,13 @@ static int nofs_main(void *arg)
 	return 0;
 }
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-	go = 1;
-}
-
 int main(int argc, char **argv)
 {
 	pthread_t t1;
 
 	if (argc < 2 || chdir(argv[1]))
 		return 2;
-	waiting = argc > 2 && !strcmp(argv[2], "--wait");
-	signal(SIGUSR1, on_usr1);
+	waiting = argc > 2 ? argv[2] : NULL;
 	umask(022);
 	mkdir("a", 0755);
 	mkdir("b", 0755);
@@ -135,8 +126,8 @@ int main(int argc, char **argv)
 		pthread_barrier_wait(&bar);
 		printf("ready\n");
 		fflush(stdout);
-		while (!go)
-			pause();
+		while (access(waiting, F_OK))
+			usleep(20000);
 		show("main after the wait: cwd is the start", cwd_is(strrchr(argv[1], '/') + 1));
 		show("main after the wait: umask 022", umask_now() == 022);
 		pthread_barrier_wait(&bar);
