@@ -76,6 +76,9 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   procs   3: as signals 3 for each process
  *   files   2: memfds (name, mode, seals, contents) and pidfds
  *   shmaps  2: the memfd description a mapping writes back to
+ *   vcpus   3: each thread's working directory and umask: its process's,
+ *           its own (unshare(CLONE_FS), clone without CLONE_FS), or an
+ *           earlier thread's
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -91,7 +94,7 @@ const struct section sections[] = {
 	/* Before `files` and `shmaps`, which reopen its files by path. */
 	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
 	{ "files",   1,  2,  true,    true,   NULL,          put_files,   get_files },
-	{ "vcpus",   1,  2,  true,    true,   NULL,          put_vcpus,   get_vcpus },
+	{ "vcpus",   1,  3,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no
 	 * shared mappings. Required all the same: restoring without them
 	 * would drop signals, stop the guest's clock or lose writes. */

@@ -1,11 +1,14 @@
 /* snap_cpu.c: threads and their vCPUs in an image — user registers, FPU/XSAVE, XCRs, TSC, restart state. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "vmm/domain.h"
+#include "vmm/files.h"
 #include "snap_state.h"
 #include "vmm/trap.h"
 
@@ -34,7 +37,8 @@ static int get_tsc(struct vcpu *v, uint64_t *tsc)
 _Static_assert(sizeof(struct kvm_regs) == 18 * 8, "kvm_regs is the 18 registers");
 
 void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xsave *xs,
-		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc)
+		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc,
+		     const struct snap_thread_fs *fs)
 {
 	sb_u32(b, (uint32_t)t->tid);
 	REG_LIST(PUT_REG)
@@ -60,9 +64,45 @@ void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xs
 	sb_u64(b, (uint64_t)t->pdeathsig);
 	sb_u64(b, (uint64_t)(t->nice + 20));
 	sb_u32(b, t->sched_policy);
+	/* Version 3: its working directory and umask. */
+	sb_u32(b, fs ? fs->kind : SNAP_FS_PROCESS);
+	if (fs && fs->kind == SNAP_FS_OWN) {
+		sb_u32(b, fs->umask);
+		sb_str(b, fs->cwd);
+	} else if (fs && fs->kind == SNAP_FS_SHARED) {
+		sb_u32(b, fs->share);
+	}
 }
 
-static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen)
+/* Thread t's fs record; `done` are the threads written before it. */
+static int thread_fs(struct domain *d, struct thread *t, struct thread **done, uint32_t ndone,
+		     struct snap_thread_fs *fs, char *cwd, size_t len, char *err, size_t errlen)
+{
+	memset(fs, 0, sizeof(*fs));
+	if (!t->fs)
+		return 0;
+	for (uint32_t j = 0; j < ndone; j++) {
+		if (done[j]->fs == t->fs) {
+			fs->kind = SNAP_FS_SHARED;
+			fs->share = j;
+			return 0;
+		}
+	}
+	int r = files_dir_path(d->init->files, t->fs->cwdfd, cwd, len);
+	if (r < 0) {
+		snprintf(err, errlen, "thread %d: its own working directory %s", t->tid,
+			 r == -ENAMETOOLONG ? "is deeper than PATH_MAX: an image names it by path"
+					    : "cannot be named inside the root");
+		return r;
+	}
+	fs->kind = SNAP_FS_OWN;
+	fs->umask = t->fs->umask;
+	fs->cwd = cwd;
+	return 0;
+}
+
+static int put_thread(struct thread *t, struct sbuf *b, const struct snap_thread_fs *fs,
+		      char *err, size_t errlen)
 {
 	struct kvm_xsave xs;
 	struct kvm_xcrs xcrs;
@@ -73,27 +113,77 @@ static int put_thread(struct thread *t, struct sbuf *b, char *err, size_t errlen
 		snprintf(err, errlen, "thread %d: reading vCPU state: %s", t->tid, strerror(errno));
 		return -EIO;
 	}
-	snap_put_thread(b, t, &xs, &xcrs, &sregs, tsc);
+	snap_put_thread(b, t, &xs, &xcrs, &sregs, tsc, fs);
 	return 0;
 }
 
 int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
+	struct thread *done[MAX_THREADS];
+	uint32_t n = 0;
+	char cwd[PATH_MAX];
+
 	sb_u32(b, (uint32_t)d->nthreads);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
+		struct snap_thread_fs fs;
 		if (!t)
 			continue;
-		int r = put_thread(t, b, err, errlen);
+		int r = thread_fs(d, t, done, n, &fs, cwd, sizeof(cwd), err, errlen);
+		if (!r)
+			r = put_thread(t, b, &fs, err, errlen);
 		if (r)
 			return r;
+		done[n++] = t;
 	}
 	return b->oom ? -ENOMEM : 0;
 }
 
+/* A version-3 fs record into t (records: the threads read before it). */
+static void get_thread_fs(struct sread *r, struct domain *d, struct thread *t, struct thread **records,
+			  uint32_t nrec, bool dry, char *err, size_t errlen)
+{
+	uint32_t kind = sr_u32(r);
+	if (r->bad)
+		return;
+	if (kind == SNAP_FS_SHARED) {
+		uint32_t k = sr_u32(r);
+		if (!r->bad && (k >= nrec || !records[k]->fs))
+			sr_fail(r, "a thread's working directory names no earlier thread's own");
+		if (!r->bad && !dry) {
+			t->fs = records[k]->fs;
+			t->fs->users++;
+		}
+		return;
+	}
+	if (kind != SNAP_FS_OWN) {
+		if (kind != SNAP_FS_PROCESS)
+			sr_fail(r, "a thread's working directory is of an unknown kind");
+		return;
+	}
+	uint32_t um = sr_u32(r);
+	char *cwd = sr_str(r, PATH_MAX);
+	if (!r->bad && (um > 0777 || !cwd || cwd[0] != '/'))
+		sr_fail(r, "a thread's umask or working directory is out of range");
+	if (!r->bad && dry) {
+		/* Validation only (t is a plain record, never run or
+		 * released): any non-NULL value marks it as having one of its
+		 * own, for a later SHARED record's check. */
+		t->fs = (struct fs *)t;
+	} else if (!r->bad) {
+		int h = path_lookup(d, AT_FDCWD, cwd, true, true);
+		if (h < 0 || !(t->fs = fs_new(h, um))) {
+			snprintf(err, errlen, "thread %d: working directory %s: %s", t->tid, cwd,
+				 strerror(h < 0 ? -h : ENOMEM));
+			sr_fail(r, err);
+		}
+	}
+	free(cwd);
+}
+
 /* Fills thread t (with a fresh vCPU, unless dry) from one record. */
 static int get_thread(struct sread *r, struct domain *d, struct thread *t, uint32_t version, bool dry,
-		      char *err, size_t errlen)
+		      struct thread **records, uint32_t nrec, char *err, size_t errlen)
 {
 	struct kvm_xsave xs;
 	struct kvm_xcrs xcrs;
@@ -124,6 +214,8 @@ static int get_thread(struct sread *r, struct domain *d, struct thread *t, uint3
 		if (!r->bad && (t->sched_policy & ~(SCHED_POLICY_RESET | 7) || (pol != 0 && pol != 3 && pol != 5)))
 			sr_fail(r, "scheduling policy out of range");
 	}
+	if (version >= 3)
+		get_thread_fs(r, d, t, records, nrec, dry, err, errlen);
 	if (!r->bad && (t->tid <= 0 || t->tid > 0x3fffffff))
 		sr_fail(r, "thread id out of range");
 	if (!r->bad && (t->fs_base >= USER_TOP || t->gs_base >= USER_TOP))
@@ -182,8 +274,12 @@ int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry
 		return -1;
 	int ret = 0;
 	struct thread *seen = dry ? calloc(n, sizeof(*seen)) : NULL;
-	if (dry && !seen)
+	struct thread **records = calloc(n ? n : 1, sizeof(*records));
+	if ((dry && !seen) || !records) {
+		free(seen);
+		free(records);
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct thread *t = first;
 		if (dry) {
@@ -200,11 +296,12 @@ int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry
 				break;
 			}
 		}
-		int e = get_thread(r, d, t, version, dry, err, errlen);
+		int e = get_thread(r, d, t, version, dry, records, i, err, errlen);
 		if (e) {
 			ret = e;
 			break;
 		}
+		records[i] = t;
 	}
 	if (!ret && !r->bad && r->pos != r->len)
 		sr_fail(r, "vcpus section has trailing bytes");
@@ -212,5 +309,6 @@ int snap_get_vcpus(struct sread *r, struct domain *d, uint32_t version, bool dry
 		memset(d->threads, 0, sizeof(d->threads));
 		free(seen);
 	}
+	free(records);
 	return r->bad ? -1 : ret;
 }

@@ -216,7 +216,8 @@ static int put_fdhead(struct domain *d, struct sbuf *b, char *err, size_t errlen
 	char cwd[PATH_MAX * 2];
 	int r = path_compose(d, AT_FDCWD, "", cwd, sizeof(cwd));
 	if (r < 0) {
-		snprintf(err, errlen, "current directory: %s", strerror(-r));
+		snprintf(err, errlen, "current directory %s", r == -ENAMETOOLONG ?
+			 "is deeper than PATH_MAX: an image names it by path" : strerror(-r));
 		return r;
 	}
 	sb_u32(b, f->umask);

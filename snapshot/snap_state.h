@@ -188,7 +188,18 @@ struct thread;
 struct kvm_xsave;
 struct kvm_xcrs;
 struct kvm_sregs;
+/* A thread's working directory and umask (vcpus 3): its process's, its
+ * own, or the same as an earlier record's. */
+enum { SNAP_FS_PROCESS, SNAP_FS_OWN, SNAP_FS_SHARED };
+struct snap_thread_fs {
+	uint32_t kind;
+	uint32_t share;         /* SHARED: the earlier record whose fs it uses */
+	uint32_t umask;         /* OWN */
+	const char *cwd;        /* OWN: guest path */
+};
+/* fs NULL: the process's. */
 void snap_put_thread(struct sbuf *b, const struct thread *t, const struct kvm_xsave *xs,
-		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc);
+		     const struct kvm_xcrs *xcrs, const struct kvm_sregs *sregs, uint64_t tsc,
+		     const struct snap_thread_fs *fs);
 
 #endif

@@ -59,6 +59,7 @@ struct thread {
 	bool jobctl_stop;           /* must join its process's group stop (vmm/jobctl.c) */
 	bool stopped;               /* stopped by job control until SIGCONT or the end */
 	bool filter_inherited;      /* created by a filtered thread (vfilter.c) */
+	struct fs *fs;              /* its own cwd and umask, or NULL: its process's (vmm/fs.c) */
 	struct futex_waiter *waiting; /* set while blocked in futex wait */
 	struct {                    /* a timed call interrupted for a restart */
 		bool valid;

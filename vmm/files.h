@@ -10,6 +10,7 @@
 
 struct domain;
 struct domain_spec;
+struct stat;
 struct thread;
 
 /* The mode bits a guest may give a file: no set-user-ID or set-group-ID.
@@ -76,12 +77,37 @@ struct files {
 	size_t root_len;        /* 0 when the root is "/" */
 	struct wentry *wr;
 	int nwr;
-	int cwdfd;              /* O_PATH of the current directory */
-	mode_t umask;
+	int cwdfd;              /* O_PATH of the current directory of the
+	                         * threads without an fs of their own */
+	mode_t umask;           /* theirs likewise */
 	struct fdent *fds;
 	int nfds;               /* allocated slots */
 	char *exe;              /* guest path of the program (/proc/self/exe) */
 };
+
+/* A thread's own working directory and umask (Linux's fs_struct once
+ * unshared; vmm/fs.c). A thread without one (t->fs NULL) uses its
+ * process's, in struct files. */
+struct fs {
+	int users;              /* threads sharing it (domain lock) */
+	int cwdfd;              /* O_PATH of the current directory */
+	mode_t umask;
+};
+
+/* The working directory and umask the calling thread uses: its own fs, or
+ * its process's (proc_cur's, on a thread of the VMM's own). */
+int *fs_cwdfd(struct domain *d);
+mode_t *fs_umask(struct domain *d);
+/* An fs holding cwdfd (taken over). NULL on ENOMEM (cwdfd closed). */
+struct fs *fs_new(int cwdfd, mode_t umask);
+void fs_put(struct fs *fs);
+/* clone: thread c shares t's fs (CLONE_FS) or gets a copy of what t uses. */
+int fs_clone(struct thread *t, struct thread *c, bool share);
+/* unshare(CLONE_FS): t gets a copy of its fs unless it is t's alone. */
+int fs_unshare(struct thread *t);
+/* execve (t is its process's only thread): t's own fs becomes the
+ * process's. */
+void fs_to_process(struct thread *t);
 
 #define FD_LIMIT_DEFAULT 1024
 #define FD_LIMIT_MAX     (1 << 20)
@@ -127,10 +153,20 @@ int files_install(struct domain *d, int hostfd, int flags, enum ofd_kind kind,
 int host_fd_path(int fd, char *buf, size_t len);
 /* Guest path of a host path under the root; -ENOENT when outside. */
 int host_to_guest(struct files *f, const char *host, char *out, size_t len);
+/* Guest path of directory host fd `fd`: -ENOTDIR, -ENOENT (removed, or
+ * outside the root), -ENAMETOOLONG (too deep to name). */
+int files_dir_path(struct files *f, int fd, char *out, size_t len);
 /* Whether a host path lies inside a writable entry. */
 bool files_host_writable(struct files *f, const char *host);
-/* Whether the file open on host fd `fd` lies inside a writable entry. */
+/* Whether the file open on host fd `fd` lies inside a writable entry (a
+ * directory too deep to name is placed by its named ancestor; a file too
+ * deep to name is not writable through its fd). */
 bool files_fd_writable(struct files *f, int fd);
+/* Index of the writable tree host fd `fd` lies in (as files_fd_writable
+ * places it), or -1. */
+int files_fd_tree(struct files *f, int fd);
+/* Whether host path p lies in the tree w (of length wlen; 0 means "/"). */
+bool files_host_within(const char *p, const char *w, size_t wlen);
 
 /* Copies a guest path string (PATH_MAX): -EFAULT, -ENAMETOOLONG, and
  * -ENOENT for "" unless empty_ok. */
@@ -177,12 +213,39 @@ struct parent {
 	bool is_wroot;          /* names a writable entry itself */
 	bool wfile;             /* names a writable single-file entry */
 	int went;               /* index of the writable tree holding it, or -1 */
-	char host[PATH_MAX];    /* kernel-reported host path of the parent */
+	char host[PATH_MAX];    /* kernel-reported host path of the parent
+	                         * ("" when it is too deep to name) */
+	bool deep;              /* the parent is too deep to name: fd is all */
 };
 /* Resolves the parent inside the root. Returns 0 or -errno. p->fd must be
  * closed with parent_done. */
 int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p);
 void parent_done(struct parent *p);
+
+/* ---- lookups from a directory too deep to name (vmm/pathwalk.c) ----
+ * A relative path whose base directory's path, joined with it, would pass
+ * PATH_MAX is walked from the held directory instead of composed. */
+
+/* O_PATH fd of the parent of directory `fd`; the root's parent is the root.
+ * -EXDEV if the parent lies outside the root. */
+int walk_up(struct files *f, int fd);
+/* Walks `path` from directory basefd (the root if absolute) up to its final
+ * component, following symlinks on the way (and the final one when follow). Returns an O_PATH fd of
+ * the final component's directory and its name in `name` (a trailing slash
+ * kept; ".", ".." stay literal, "" becomes "."), or -errno. */
+int walk_path(struct files *f, int basefd, const char *path, bool follow, char *name,
+	      size_t namelen);
+/* 0 if directory `dirfd` lies in the root (its nearest named ancestor
+ * does), else -ENOENT (as a named one outside answers) or -errno. */
+int walk_inside(struct files *f, int dirfd);
+/* Index of the writable tree directory `dirfd` lies in, or -1. */
+int walk_went(struct files *f, int dirfd);
+/* A file too deep to name has no path to place it by, and its directory is
+ * known only to the lookup: the calling thread's last deep lookup remembers
+ * which tree held host fd `fd` (went, -1 for none) for the call that made
+ * it; walk_memo_went answers for the same fd on the same inode, else -1. */
+void walk_memo(int fd, int went);
+int walk_memo_went(int fd, const struct stat *st);
 
 /* Temporarily clears the host umask around a creating call (the guest's
  * umask is applied by hand); the domain lock serializes guest creations. */

@@ -86,8 +86,7 @@ int host_to_guest(struct files *f, const char *host, char *out, size_t len)
 	return 0;
 }
 
-/* p lies in the tree w (of length wlen; 0 means "/"). */
-static bool within(const char *p, const char *w, size_t wlen)
+bool files_host_within(const char *p, const char *w, size_t wlen)
 {
 	if (wlen == 0)
 		return p[0] == '/';
@@ -97,18 +96,49 @@ static bool within(const char *p, const char *w, size_t wlen)
 bool files_host_writable(struct files *f, const char *host)
 {
 	for (int i = 0; i < f->nwr; i++) {
-		if (f->wr[i].dir ? within(host, f->wr[i].host, f->wr[i].len)
+		if (f->wr[i].dir ? files_host_within(host, f->wr[i].host, f->wr[i].len)
 				 : !strcmp(host, f->wr[i].host))
 			return true;
 	}
 	return false;
 }
 
+/* Writable tree of a file too deep to name: a directory's by its named
+ * ancestor, another file's as the lookup that opened it found it. */
+static int deep_tree(struct files *f, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode))
+		return walk_went(f, fd);
+	return walk_memo_went(fd, &st);
+}
+
 bool files_fd_writable(struct files *f, int fd)
 {
 	char host[PATH_MAX];
+	int r = host_fd_path(fd, host, sizeof(host));
 
-	return host_fd_path(fd, host, sizeof(host)) == 0 && files_host_writable(f, host);
+	if (r == -ENAMETOOLONG)
+		return deep_tree(f, fd) >= 0;
+	return r == 0 && files_host_writable(f, host);
+}
+
+int files_fd_tree(struct files *f, int fd)
+{
+	char host[PATH_MAX];
+	int r = host_fd_path(fd, host, sizeof(host));
+
+	if (r == -ENAMETOOLONG)
+		return deep_tree(f, fd);
+	if (r < 0)
+		return -1;
+	for (int i = 0; i < f->nwr; i++)
+		if (f->wr[i].dir && files_host_within(host, f->wr[i].host, f->wr[i].len))
+			return i;
+	return -1;
 }
 
 int path_from_user(struct domain *d, uint64_t gva, char *buf, bool empty_ok)
@@ -141,6 +171,11 @@ static int dir_guest_path(struct files *f, int fd, char *out, size_t len)
 	return host_to_guest(f, host, out, len);
 }
 
+int files_dir_path(struct files *f, int fd, char *out, size_t len)
+{
+	return dir_guest_path(f, fd, out, len);
+}
+
 static int parse_fdnum(const char *s)
 {
 	long n = 0;
@@ -164,6 +199,32 @@ static const char *const magic_pre[] = { "/dev/fd/", "/proc/self/fd/", "/proc/th
 static int magic_dir(struct domain *d, char *g, size_t len)
 {
 	char dir[PATH_MAX * 2], num[16];
+	static const char *const cwd_pre[] = { "/proc/self/cwd", "/proc/thread-self/cwd" };
+
+	/* /proc/self/cwd[/REST]: the caller's working directory (the host's
+	 * link would name pdvm's own). Too deep to name: ENAMETOOLONG, as
+	 * Linux's d_path answers. */
+	for (size_t i = 0; i < ARRAY_SIZE(cwd_pre); i++) {
+		size_t l = strlen(cwd_pre[i]);
+		if (strncmp(g, cwd_pre[i], l) || (g[l] && g[l] != '/'))
+			continue;
+		/* /proc/self is the process: its main thread's directory. */
+		struct thread *t = thread_self();
+		bool own = i == 1 || !t || t->tid == t->proc->pid;
+		int r = dir_guest_path(proc_cur(d)->files, own ? *fs_cwdfd(d) : proc_cur(d)->files->cwdfd,
+				       dir, sizeof(dir));
+		if (r < 0)
+			return r;
+		const char *rest = g + l;
+		size_t dl = strlen(dir);
+		if (dir[dl - 1] == '/' && *rest == '/')
+			rest++;
+		if (dl + strlen(rest) >= len)
+			return -ENAMETOOLONG;
+		memmove(g + dl, rest, strlen(rest) + 1);
+		memcpy(g, dir, dl);
+		return 0;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(magic_pre); i++) {
 		size_t l = strlen(magic_pre[i]);
 		const char *slash = strncmp(g, magic_pre[i], l) ? NULL : strchr(g + l, '/');
@@ -191,7 +252,15 @@ static int magic_dir(struct domain *d, char *g, size_t len)
 	return 0;
 }
 
-int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen)
+#define DEEP 1 /* compose(): walk from the base instead (vmm/pathwalk.c) */
+
+/* path_compose, except that a relative path whose composed form would not
+ * fit PATH_MAX (its base directory too deep to name, or the two together too
+ * long for the host's lookup) is left alone: DEEP, with *base the held
+ * directory to walk it from. Linux looks such a path up from the base's
+ * dentry whatever its depth. */
+static int compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen,
+		   int *base)
 {
 	struct files *f = proc_cur(d)->files;
 	size_t plen = strlen(path), blen;
@@ -204,7 +273,7 @@ int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_
 		return magic_dir(d, out, outlen);
 	}
 	if (dirfd == AT_FDCWD) {
-		basefd = f->cwdfd;
+		basefd = *fs_cwdfd(d);
 	} else {
 		struct ofd *o = fd_peek(d, dirfd);
 
@@ -213,17 +282,51 @@ int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_
 		basefd = o->hostfd;
 	}
 	r = dir_guest_path(f, basefd, out, outlen);
+	if (r == -ENAMETOOLONG && plen) {
+		/* Only from inside the root, as a named base is checked. */
+		r = walk_inside(f, basefd);
+		if (r < 0)
+			return r;
+		*base = basefd;
+		return DEEP;
+	}
 	if (r < 0)
 		return r;
 	if (plen == 0)
 		return 0;
 	blen = strlen(out);
-	if (blen + 1 + plen >= outlen)
-		return -ENAMETOOLONG;
+	if (blen + 1 + plen >= PATH_MAX) {
+		*base = basefd;
+		return DEEP;
+	}
 	if (out[blen - 1] != '/')
 		out[blen++] = '/';
 	memcpy(out + blen, path, plen + 1);
 	return magic_dir(d, out, outlen);
+}
+
+int path_compose(struct domain *d, int dirfd, const char *path, char *out, size_t outlen)
+{
+	int base, r = compose(d, dirfd, path, out, outlen, &base);
+
+	return r == DEEP ? -ENAMETOOLONG : r;
+}
+
+/* The final open of a walked path: its name beneath the directory, ".." the
+ * directory's parent (the root's is the root). */
+static int open_final(struct files *f, int dirfd, const char *name, int flags, mode_t mode)
+{
+	int up, r;
+
+	if (strcmp(name, ".."))
+		return (int)openat2_host(dirfd, name, flags, mode,
+					 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+	up = walk_up(f, dirfd);
+	if (up < 0)
+		return up;
+	r = (int)openat2_host(up, ".", flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+	close(up);
+	return r;
 }
 
 /* /proc/self/exe names the guest's program, not the VMM: rewrites g. */
@@ -387,23 +490,16 @@ static int open_create(struct domain *d, const char *g, int flags, mode_t mode)
 	return (int)r;
 }
 
-/* Write intent on an existing file: pin it with O_PATH, check where the
- * kernel says it is, and reopen exactly that inode. */
-static int open_write(struct domain *d, const char *g, int flags, mode_t mode)
+/* Write intent on the existing file pinned by O_PATH fd `fd` (closed here):
+ * check what it is and where (writable: it lies in a writable tree), and
+ * reopen exactly that inode. */
+static int open_pinned(int fd, bool writable, int flags, mode_t mode)
 {
-	struct files *f = proc_cur(d)->files;
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 	struct stat st;
-	int fd, r;
 	mode_t old;
+	int r;
 
-	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !tmpfile)
-		return open_create(d, g, flags, mode);
-	fd = path_open_root(f, g, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
-	if (fd == -ENOENT && (flags & O_CREAT) && !tmpfile)
-		return open_create(d, g, flags, mode);
-	if (fd < 0)
-		return fd;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		goto out;
@@ -420,17 +516,79 @@ static int open_write(struct domain *d, const char *g, int flags, mode_t mode)
 		r = -ENOTDIR;
 		goto out;
 	}
-	if (!files_fd_writable(f, fd)) {
-		if (!type_writable(st.st_mode, st.st_rdev, flags, tmpfile)) {
-			r = -EROFS;
-			goto out;
-		}
+	if (!writable && !type_writable(st.st_mode, st.st_rdev, flags, tmpfile)) {
+		r = -EROFS;
+		goto out;
 	}
 	old = host_umask_clear();
 	r = reopen(fd, flags, mode);
 	host_umask_restore(old);
 out:
 	close(fd);
+	return r;
+}
+
+/* Write intent on an existing file: pin it with O_PATH, check where the
+ * kernel says it is, and reopen exactly that inode. */
+static int open_write(struct domain *d, const char *g, int flags, mode_t mode)
+{
+	struct files *f = proc_cur(d)->files;
+	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+	int fd;
+
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !tmpfile)
+		return open_create(d, g, flags, mode);
+	fd = path_open_root(f, g, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
+	if (fd == -ENOENT && (flags & O_CREAT) && !tmpfile)
+		return open_create(d, g, flags, mode);
+	if (fd < 0)
+		return fd;
+	return open_pinned(fd, files_fd_writable(f, fd), flags, mode);
+}
+
+/* path_open of a path walked from a directory too deep to name: the same
+ * rules, with the writable tree found from the final directory. */
+static int open_deep(struct files *f, int base, const char *path, int flags, mode_t mode)
+{
+	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+	bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !tmpfile;
+	char name[NAME_MAX + 2];
+	struct stat st;
+	int dfd, fd, r;
+	mode_t old;
+
+	dfd = walk_path(f, base, path, !(flags & O_NOFOLLOW) && !excl, name, sizeof(name));
+	if (dfd < 0)
+		return dfd;
+	if ((flags & O_PATH) || !write_intent(flags)) {
+		r = open_final(f, dfd, name, flags, 0);
+		if (r >= 0)
+			walk_memo(r, walk_went(f, dfd));
+		goto out;
+	}
+	fd = excl ? -ENOENT : open_final(f, dfd, name, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
+	if (fd >= 0) {
+		r = open_pinned(fd, walk_went(f, dfd) >= 0, flags, mode);
+		goto out;
+	}
+	if (fd != -ENOENT || !(flags & O_CREAT) || tmpfile) {
+		r = fd;
+		goto out;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		r = -EISDIR;
+	} else if (walk_went(f, dfd) < 0) {
+		r = excl && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? -EEXIST : -EROFS;
+	} else {
+		old = host_umask_clear();
+		r = (int)openat2_host(dfd, name, flags, mode,
+				      RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+		host_umask_restore(old);
+		if (r == -EXDEV)
+			r = -EROFS;
+	}
+out:
+	close(dfd);
 	return r;
 }
 
@@ -447,11 +605,15 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 {
 	struct files *f = proc_cur(d)->files;
 	char gbuf[PATH_MAX * 2], *g = gpath ? gpath : gbuf;
-	int r, n;
+	int base, r, n;
 
 	flags = open_flags_clean(flags);
-	mode = (mode & GUEST_MODE_BITS) & ~f->umask;
-	r = path_compose(d, dirfd, path, g, PATH_MAX * 2);
+	mode = (mode & GUEST_MODE_BITS) & ~*fs_umask(d);
+	r = compose(d, dirfd, path, g, PATH_MAX * 2, &base);
+	if (r == DEEP) {
+		snprintf(g, PATH_MAX * 2, "%s", path);  /* as much as is known */
+		return open_deep(f, base, path, flags, mode);
+	}
 	if (r < 0)
 		return r;
 	exe_alias(f, g, PATH_MAX * 2);
@@ -495,10 +657,24 @@ int path_reopen(int fd, int flags)
 
 int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool dir)
 {
+	int flags = O_PATH | (follow ? 0 : O_NOFOLLOW) | (dir ? O_DIRECTORY : 0);
+	struct files *f = proc_cur(d)->files;
 	char g[PATH_MAX * 2];
-	int r, n;
+	int base, r, n;
 
-	r = path_compose(d, dirfd, path, g, sizeof(g));
+	r = compose(d, dirfd, path, g, sizeof(g), &base);
+	if (r == DEEP) {
+		char name[NAME_MAX + 2];
+		int dfd = walk_path(f, base, path, follow, name, sizeof(name));
+
+		if (dfd < 0)
+			return dfd;
+		r = open_final(f, dfd, name, flags, 0);
+		if (r >= 0)
+			walk_memo(r, walk_went(f, dfd));
+		close(dfd);
+		return r;
+	}
 	if (r < 0)
 		return r;
 	if (follow)
@@ -512,8 +688,7 @@ int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool
 		r = fcntl(o->hostfd, F_DUPFD_CLOEXEC, 0);
 		return r < 0 ? -errno : r;
 	}
-	return path_open_root(proc_cur(d)->files, g,
-			      O_PATH | (follow ? 0 : O_NOFOLLOW) | (dir ? O_DIRECTORY : 0), 0);
+	return path_open_root(f, g, flags, 0);
 }
 
 int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p)
@@ -521,12 +696,25 @@ int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p)
 	struct files *f = proc_cur(d)->files;
 	char g[PATH_MAX * 2], target[PATH_MAX + NAME_MAX + 2];
 	size_t len, end, start, nlen, blen;
-	int r;
+	int base, r;
 
 	p->fd = -1;
-	p->dot = p->writable = p->is_wroot = p->wfile = false;
+	p->dot = p->writable = p->is_wroot = p->wfile = p->deep = false;
 	p->went = -1;
-	r = path_compose(d, dirfd, path, g, sizeof(g));
+	r = compose(d, dirfd, path, g, sizeof(g), &base);
+	if (r == DEEP) {
+		/* No writable entry is this deep: only the tree matters. */
+		r = walk_path(f, base, path, false, p->name, sizeof(p->name));
+		if (r < 0)
+			return r;
+		p->fd = r;
+		p->deep = true;
+		p->host[0] = '\0';
+		p->dot = !strcmp(p->name, ".") || !strcmp(p->name, "..");
+		p->went = walk_went(f, p->fd);
+		p->writable = p->went >= 0;
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	len = strlen(g);
@@ -572,7 +760,7 @@ int path_parent(struct domain *d, int dirfd, const char *path, struct parent *p)
 	for (int i = 0; i < f->nwr; i++) {
 		struct wentry *w = &f->wr[i];
 
-		if (w->dir && within(p->host, w->host, w->len) && p->went < 0) {
+		if (w->dir && files_host_within(p->host, w->host, w->len) && p->went < 0) {
 			p->writable = true;
 			p->went = i;
 		}

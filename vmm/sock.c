@@ -391,7 +391,10 @@ int sock_addr_host(struct domain *d, struct sockaddr_storage *ss, socklen_t *sl,
 		sock_uname_free(u);
 		return r;
 	}
-	int deny = under_denied(d, p.host) ? -EACCES : !p.writable ? -EROFS : 0;
+	/* A directory too deep to name cannot be checked against the denied
+	 * trees: refused as the composed path would have been. */
+	int deny = p.deep ? -ENAMETOOLONG : under_denied(d, p.host) ? -EACCES :
+		   !p.writable ? -EROFS : 0;
 	if (deny) {
 		parent_done(&p);
 		sock_uname_free(u);

@@ -202,6 +202,7 @@ static long do_execve(struct thread *t, int fd, char *gpath, const char *path, i
 		proc_wake_waiters(d);
 	}
 	files_exec_cloexec(d);
+	fs_to_process(t);
 	free(p->files->exe);
 	p->files->exe = strdup(gpath);
 	exec_reset(t);

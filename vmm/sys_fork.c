@@ -1,5 +1,6 @@
 /* sys_fork.c: a new process — fork, vfork, and clone without CLONE_THREAD (proc_clone, which sys_thread.c's clone calls too). */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -86,6 +87,15 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 		mm_put(d, p->mm);
 		proc_free(d, p);
 		return -ENOMEM;
+	}
+	if (t->fs) {
+		/* The calling thread's own directory and umask are the child's. */
+		int h = fcntl(t->fs->cwdfd, F_DUPFD_CLOEXEC, 0);
+		if (h >= 0) {
+			close(p->files->cwdfd);
+			p->files->cwdfd = h;
+		}
+		p->files->umask = t->fs->umask;
 	}
 	struct thread *c = thread_create(d, &err);
 	if (!c)

@@ -105,7 +105,7 @@ static int get_handle(struct domain *d, int dirfd, uint64_t upath, int flags, bo
 		return r;
 	if (path[0] == '\0') {
 		if (dirfd == AT_FDCWD)
-			return proc_cur(d)->files->cwdfd;
+			return *fs_cwdfd(d);
 		struct ofd *o = fd_peek(d, dirfd);
 
 		return o ? o->hostfd : -EBADF;
@@ -230,7 +230,21 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 			return -errno;
 		goto copy;
 	}
+	if (!strcmp(path, "/proc/self/cwd") || !strcmp(path, "/proc/thread-self/cwd")) {
+		/* The caller's working directory (the host's link is pdvm's):
+		 * composed as the link resolves. */
+		r = path_compose(d, AT_FDCWD, path, text, sizeof(text));
+		if (r < 0)
+			return r;
+		n = (ssize_t)strlen(text);
+		goto copy;
+	}
 	r = path_compose(d, dirfd, path, g, sizeof(g));
+	if (r == -ENAMETOOLONG && path[0] != '/') {
+		/* From a directory too deep to name: looked up from it. */
+		h = path_lookup(d, dirfd, path, false, false);
+		goto link;
+	}
 	if (r < 0)
 		return r;
 	r = procdir_readlink(d, t, g, text, sizeof(text));
@@ -248,6 +262,7 @@ static long do_readlink(struct thread *t, int dirfd, uint64_t upath, uint64_t ub
 		goto copy;
 	}
 	h = path_lookup(d, AT_FDCWD, g, false, false);
+link:
 	if (h < 0)
 		return h;
 	if (fstat(h, &st) < 0 || !S_ISLNK(st.st_mode)) {
@@ -346,8 +361,8 @@ static long set_cwd(struct domain *d, int h)
 		close(h);
 		return r;
 	}
-	close(proc_cur(d)->files->cwdfd);
-	proc_cur(d)->files->cwdfd = h;
+	close(*fs_cwdfd(d));
+	*fs_cwdfd(d) = h;
 	return 0;
 }
 
@@ -384,10 +399,9 @@ static long sys_fchdir(struct thread *t, const uint64_t a[6])
 
 static long sys_umask(struct thread *t, const uint64_t a[6])
 {
-	struct files *f = t->proc->files;
-	mode_t old = f->umask;
+	mode_t *um = fs_umask(t->dom), old = *um;
 
-	f->umask = (mode_t)a[0] & 0777;
+	*um = (mode_t)a[0] & 0777;
 	return old;
 }
 
@@ -433,7 +447,7 @@ static long do_mkdir(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = create_denied(&p);
 	} else {
 		old = host_umask_clear();
-		r = mkdirat(p.fd, p.name, mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask) < 0 ? -errno : 0;
+		r = mkdirat(p.fd, p.name, mode & GUEST_MODE_BITS & ~*fs_umask(d)) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
 	parent_done(&p);
@@ -473,7 +487,7 @@ static long do_mknod(struct thread *t, int dirfd, uint64_t upath, mode_t mode)
 		r = -EPERM;
 	} else {
 		mode_t old = host_umask_clear();
-		mode_t perm = mode & GUEST_MODE_BITS & ~proc_cur(d)->files->umask;
+		mode_t perm = mode & GUEST_MODE_BITS & ~*fs_umask(d);
 		r = mknodat(p.fd, p.name, (type ? type : S_IFREG) | perm, 0) < 0 ? -errno : 0;
 		host_umask_restore(old);
 	}
@@ -591,24 +605,6 @@ static long sys_renameat2(struct thread *t, const uint64_t a[6])
 	return do_rename(t, (int)a[0], a[1], (int)a[2], a[3], (unsigned int)a[4]);
 }
 
-/* Which writable tree holds host fd h: its index, or -1. */
-static int fd_tree(struct files *f, int h)
-{
-	char host[PATH_MAX];
-
-	if (host_fd_path(h, host, sizeof(host)) < 0)
-		return -1;
-	for (int i = 0; i < f->nwr; i++) {
-		struct wentry *w = &f->wr[i];
-
-		if (w->dir && (w->len == 0 ? host[0] == '/'
-			       : !strncmp(host, w->host, w->len) &&
-				 (host[w->len] == '/' || host[w->len] == '\0')))
-			return i;
-	}
-	return -1;
-}
-
 static long do_link(struct thread *t, int olddir, uint64_t oldp, int newdir, uint64_t newp,
 		    int flags)
 {
@@ -634,7 +630,7 @@ static long do_link(struct thread *t, int olddir, uint64_t oldp, int newdir, uin
 		r = -errno;
 	} else if (S_ISDIR(st.st_mode)) {
 		r = -EPERM;
-	} else if (fd_tree(proc_cur(d)->files, h) != pn.went) {
+	} else if (files_fd_tree(proc_cur(d)->files, h) != pn.went) {
 		/* The source lies in another (read-only) tree: a hard link would
 		 * make it writable. Linux says EXDEV across mounts. */
 		r = -EXDEV;

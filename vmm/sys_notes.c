@@ -49,8 +49,9 @@ const struct syscall_note syscall_notes[] = {
 			  "its process exits but never POLLHUP once it is reaped" },
 	{ SYS_rseq, "refused: EPERM (pdvm cannot see the host preempt or migrate a vCPU thread, so it could not "
 		    "abort a critical section; glibc runs without rseq; the arguments are checked first)" },
-	{ SYS_clone, "partial: a thread shares memory, files, fs and handlers (CLONE_VM, FS, FILES, SIGHAND with "
-		     "CLONE_THREAD), a new process shares neither files nor handlers (EINVAL); CLONE_PIDFD, "
+	{ SYS_clone, "partial: a thread shares memory, files and handlers (CLONE_VM, FILES, SIGHAND with "
+		     "CLONE_THREAD) and, with CLONE_FS, its working directory and umask (without, a copy of its "
+		     "own); a new process shares neither files nor handlers (EINVAL); CLONE_PIDFD, "
 		     "CLONE_IO, CLONE_UNTRACED and CLONE_PTRACE are EINVAL; a new namespace is EPERM" },
 	{ SYS_clone3, "partial: always ENOSYS, as a kernel before 5.3 answers: glibc falls back to clone" },
 	{ SYS_futex, "partial: no priority-inheritance operations (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, "
@@ -155,8 +156,9 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_open_by_handle_at, "refused: EPERM (no CAP_DAC_READ_SEARCH; fd and handle checked first, as "
 				 "Linux 6.10+)" },
 	{ SYS_unshare, "refused: EPERM for any namespace (no CAP_SYS_ADMIN; no user namespace in a chroot); "
-		       "files, fs and SysV undo of a single-threaded process are its own (0); a thread's own "
-		       "files or fs in a multi-threaded process is EINVAL" },
+		       "files, fs and SysV undo of a single-threaded process are its own (0); CLONE_FS gives a "
+		       "thread of a multi-threaded process its own working directory and umask; its own fd "
+		       "table there is EINVAL" },
 	{ SYS_setns, "refused: EPERM for a namespace file (no CAP_SYS_ADMIN); EBADF, or EINVAL for any other fd" },
 
 	/* vmm/sys_priv.c: ENOSYS, as x86-64 Linux answers */

@@ -259,7 +259,7 @@ static long sys_open_tree(struct thread *t, const uint64_t a[6])
 		/* AT_EMPTY_PATH: the file dirfd is open on, anew. */
 		int base;
 		if (dirfd == AT_FDCWD) {
-			base = proc_cur(d)->files->cwdfd;
+			base = *fs_cwdfd(d);
 			if (path_compose(d, AT_FDCWD, "", g, sizeof(g)) < 0)
 				g[0] = '\0';
 		} else {
@@ -604,11 +604,13 @@ static long sys_unshare(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (f & CLONE_NEWALL_K)
 		return syscall_refuse(t, SYS_unshare, -EPERM, "no CAP_SYS_ADMIN; no user namespace in a chroot");
-	/* A thread of its own fd table or working directory: the domain keeps
-	 * them per process. */
-	if ((f & (CLONE_FILES | CLONE_FS)) && !alone)
+	/* A thread of its own fd table: the domain keeps it per process. */
+	if ((f & CLONE_FILES) && !alone)
 		return syscall_refuse(t, SYS_unshare, -EINVAL,
-				      "a thread's own files or fs in a multi-threaded process is not supported");
+				      "a thread's own fd table in a multi-threaded process is not supported");
+	/* Its own working directory and umask (vmm/fs.c). */
+	if ((f & CLONE_FS) && !alone)
+		return fs_unshare(t);
 	return 0;
 }
 

@@ -6,12 +6,15 @@
 #include <time.h>
 
 #include "domain.h"
+#include "files.h"
 #include "futex.h"
 #include "syscall.h"
 #include "uaccess.h"
 
-#define CLONE_THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-#define CLONE_ALLOWED (CLONE_THREAD_FLAGS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
+/* A thread shares the process's fd table (kept per process here); without
+ * CLONE_FS it gets its own working directory and umask. */
+#define CLONE_THREAD_FLAGS (CLONE_VM | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+#define CLONE_ALLOWED (CLONE_THREAD_FLAGS | CLONE_FS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
 		       CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | 0xff)
 
 static long sys_clone(struct thread *t, const uint64_t a[6])
@@ -41,6 +44,8 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 		return err;
 	c->tid = d->next_tid++;
 	if ((err = clone_cpu_state(t, c, flags, newsp, tls)))
+		goto fail;
+	if ((err = fs_clone(t, c, flags & CLONE_FS)))
 		goto fail;
 	uint32_t tid = (uint32_t)c->tid;
 	if ((flags & CLONE_PARENT_SETTID) && copy_to_user(d, ptid, &tid, 4)) {

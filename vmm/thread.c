@@ -12,6 +12,7 @@
 
 #include "status.h"
 #include "domain.h"
+#include "files.h"
 #include "fault.h"
 #include "jobctl.h"
 #include "syscall.h"
@@ -175,6 +176,7 @@ void clone_abort(struct thread *c)
 		d->vcpu_pool[d->npool++] = c->vcpu;
 	d->nthreads--;
 	c->proc->nthreads--;
+	fs_put(c->fs);
 	free(c);
 }
 
@@ -228,6 +230,8 @@ static void thread_release(struct thread *t)
 	}
 	t->state = VCPU_DEAD;
 	d->nthreads--;
+	fs_put(t->fs);
+	t->fs = NULL;
 	struct process *p = t->proc;
 	if (p && --p->nthreads == 0)
 		proc_last_thread_gone(p);

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
@@ -69,6 +69,14 @@ compare_writable ipcnames "$GUEST/ipcnames"
 
 # POSIX record locks between a parent and its children.
 compare_writable posixlock "$GUEST/posixlock"
+
+# A working directory and directory fds deeper than PATH_MAX: relative lookups from them,
+# getcwd's ENAMETOOLONG, walking back with "..", removing the tree.
+compare_writable deepcwd "$GUEST/deepcwd"
+
+# A thread's own working directory and umask: unshare(CLONE_FS), threads made with and
+# without CLONE_FS, fork from such a thread, /proc/self/cwd against /proc/thread-self/cwd.
+compare_writable threadfs "$GUEST/threadfs"
 
 # SCM_CREDENTIALS and SO_PEERCRED between a parent and its child (a path socket in the directory).
 compare_writable scmcred "$GUEST/scmcred"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, a stopped child, POSIX record locks.
+# snapshot.sh: pdvm snapshot/restore end to end — stop+restore (1 and 4 threads), 10 cycles, incremental chain, lazy restore, a busybox applet, file offsets and writes, refused images, snapshot into a foreign directory, a stopped child, POSIX record locks, a thread's own working directory, a working directory too deep to name.
 # timeout: 600
 #
 # Every check compares against the same static program run natively: the output of
@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/anonstate" "$GUEST/jobctl" "$GUEST/posixlock" /bin/busybox
+need_file "$GUEST/ticker" "$GUEST/filestate" "$GUEST/anonstate" "$GUEST/jobctl" "$GUEST/posixlock" "$GUEST/threadfs" "$GUEST/deepcwd" /bin/busybox
 BB=/bin/busybox
 
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
@@ -624,6 +624,61 @@ $(tails "$d/run.err" "$d/restore.err")"
 }
 echo "# ${SECONDS}s"
 locks
+
+# ---- 13: a thread's own working directory and umask across --stop and restore; a working ---------------
+# directory too deep to name is refused. threadfs gives one thread its own directory and umask
+# (unshare(CLONE_FS)), shared with a thread it made, says "ready" (line 16) and waits for the
+# file GO; after the restore each thread must still have its own. deepcwd says "ready" (line 4)
+# deeper than PATH_MAX: the snapshot must fail, saying why, and the domain go on to its end.
+thread_fs() {
+	local d=$SCRATCH/tfs why="" pid
+	domain_dir "$d/n" "$d/p" "$d/deep"
+	run_native -- "$GUEST/threadfs" "$d/n" /
+	cp "$OUT" "$d/native.out"
+	start_run tfs "$d/run.out" "$d/run.err" --writable "$d/p" -- "$GUEST/threadfs" "$d/p" "$d/go"
+	pid=$BGPID
+	if wait_sock tfs "$pid" && wait_lines "$d/run.out" 16 "$pid"; then
+		snap --stop tfs "$d/img"
+		wait_pid "$pid"
+		[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(head -c 400 "$SERR")
+$(tails "$d/run.err")"
+	else
+		wait_pid "$pid"
+		why="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
+	fi
+	if [ -z "$why" ]; then
+		touch "$d/go"
+		restore_fg "$d/restore.out" "$d/restore.err" --writable "$d/p" "$d/img"
+		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
+	fi
+	if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
+		why="run+restore output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
+	fi
+	if [ -z "$why" ]; then pass "thread-own-cwd-restored"; else fail "thread-own-cwd-restored" "$why"; fi
+
+	why=""
+	start_run deepcwd "$d/deep.out" "$d/deep.err" --writable "$d/deep" -- "$GUEST/deepcwd" "$d/deep" "$d/deepgo"
+	pid=$BGPID
+	if wait_sock deepcwd "$pid" && wait_lines "$d/deep.out" 4 "$pid"; then
+		snap deepcwd "$d/deepimg"
+		[ "$SRC" != 0 ] || why="the snapshot succeeded"
+		grep -q "deeper than PATH_MAX" "$SERR" || why="${why:+$why
+}the snapshot's error does not say why: $(head -c 300 "$SERR")"
+		[ ! -e "$d/deepimg" ] || why="${why:+$why
+}an image was left behind"
+		touch "$d/deepgo"
+		wait_pid "$pid"
+		[ "$WRC" = 0 ] && ! grep -q "^not ok" "$d/deep.out" && [ "$(tail -n 1 "$d/deep.out")" = "rmdir top: 0" ] ||
+			why="${why:+$why
+}the domain did not go on to its end (exit $WRC): $(tails "$d/deep.out" "$d/deep.err")"
+	else
+		wait_pid "$pid"
+		why="the program did not get going (exit $WRC): $(tails "$d/deep.out" "$d/deep.err")"
+	fi
+	if [ -z "$why" ]; then pass "deep-cwd-snapshot-refused"; else fail "deep-cwd-snapshot-refused" "$why"; fi
+}
+echo "# ${SECONDS}s"
+thread_fs
 
 # ---- memfds (contents, seals, offsets, shared mappings) and pidfds across --stop and restore -----------
 memfds() {

@@ -51,6 +51,47 @@ static void try_read(const char *path)
 		check(r_ < 0 && errno == EROFS, "%s: EROFS (got %ld/%s)", (what), r_, errname(errno)); \
 	} while (0)
 
+/* 3b. a working directory deeper than PATH_MAX (looked up from the held
+ * directory, not by name): ".." past the root, absolute and upward symlinks,
+ * a write outside the writable directory, all from there. */
+static void deep_checks(const char *w)
+{
+	enum { LEVELS = 45 };
+	char name[101], *up = malloc(3 * (LEVELS + 10) + 32);
+	int ok = 1;
+
+	memset(name, 'd', 100);
+	name[100] = '\0';
+	check(chdir(w) == 0, "chdir %s", w);
+	for (int i = 0; i < LEVELS && ok; i++)
+		ok = mkdir(name, 0700) == 0 && chdir(name) == 0;
+	check(ok, "a tree deeper than PATH_MAX");
+	up[0] = '\0';
+	for (int i = 0; i < LEVELS + 10; i++)
+		strcat(up, "../");
+	strcat(up, "etc/passwd");
+	try_read(up);
+	check(symlink("/etc/passwd", "abs") == 0, "symlink abs");
+	try_read("abs");
+	check(symlink(up, "rel") == 0, "symlink rel");
+	try_read("rel");
+	int dfd = open(".", O_RDONLY | O_DIRECTORY);
+	try_read_at(dfd, up);
+	strcpy(strrchr(up, '/') + 1, "../outside.txt");
+	MUST_EROFS(open(up, O_CREAT | O_WRONLY, 0644), "create outside from deep");
+	strcpy(strrchr(up, '/') + 1, "../etc/passwd");
+	MUST_EROFS(open(up, O_WRONLY), "write /etc/passwd from deep");
+	MUST_EROFS(openat(dfd, up, O_WRONLY | O_TRUNC), "truncate /etc/passwd from a deep fd");
+	close(dfd);
+	unlink("abs");
+	unlink("rel");
+	for (int i = 0; i < LEVELS; i++)
+		ok = chdir("..") == 0 && rmdir(name) == 0 && ok;
+	check(ok, "the deep tree removed");
+	free(up);
+	chdir("/");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -106,6 +147,8 @@ int main(int argc, char **argv)
 	char target[256];
 	ssize_t n = readlink("/etc_link", target, sizeof(target) - 1);
 	check(n > 0, "readlink /etc_link");
+
+	deep_checks(w);
 
 	/* 4. writes outside the writable directory */
 	MUST_EROFS(open("/outside.txt", O_CREAT | O_WRONLY, 0644), "create /outside.txt");

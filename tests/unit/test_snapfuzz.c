@@ -177,7 +177,9 @@ static void make_image(const char *dir, enum craft craft)
 		t[i].tid = 100 + i;
 		t[i].regs.rip = (uint64_t)a;
 		t[i].fs_base = (uint64_t)a + 4096;
-		snap_put_thread(&b, &t[i], &xs, &xcrs, &sregs, 12345);
+		/* The second thread has a working directory of its own. */
+		struct snap_thread_fs own = { .kind = SNAP_FS_OWN, .umask = 077, .cwd = "/" };
+		snap_put_thread(&b, &t[i], &xs, &xcrs, &sregs, 12345, i ? &own : NULL);
 	}
 	put(&w, "vcpus", &b);
 	/* Optional sections: pending signals with siginfo, a timer, an
