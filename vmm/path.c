@@ -318,14 +318,20 @@ static int open_final(struct files *f, int dirfd, const char *name, int flags, m
 {
 	int up, r;
 
-	if (strcmp(name, ".."))
-		return (int)openat2_host(dirfd, name, flags, mode,
-					 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-	up = walk_up(f, dirfd);
-	if (up < 0)
-		return up;
-	r = (int)openat2_host(up, ".", flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-	close(up);
+	if (strcmp(name, "..")) {
+		r = (int)openat2_host(dirfd, name, flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+	} else {
+		up = walk_up(f, dirfd);
+		if (up < 0)
+			return up;
+		r = (int)openat2_host(up, ".", flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+		close(up);
+	}
+	/* A walk may end in /proc too (a symlink restarts at the root). */
+	if (r >= 0 && procdir_fd_denied(r)) {
+		close(r);
+		return -ENOENT;
+	}
 	return r;
 }
 
