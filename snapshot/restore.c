@@ -145,7 +145,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .rs = rs, .err = err, .errlen = sizeof(err) };
 	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;
-	if (snap_get_mm(&rd, d)) {
+	if (snap_get_mm(&rd, d, ctx.version)) {
 		ret = image_error(top->dir, rd.bad);
 		goto out;
 	}

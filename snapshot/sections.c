@@ -79,6 +79,9 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   vcpus   3: each thread's working directory and umask: its process's,
  *           its own (unshare(CLONE_FS), clone without CLONE_FS), or an
  *           earlier thread's
+ *   mm      2: the files VMAs map (path, device, inode, offset), for
+ *           /proc/PID/maps; version 1 reads as anonymous memory
+ *   procs   4: as mm 2 for each process's address space
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -90,7 +93,7 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
 const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
 	{ "domain",  1,  2,  true,    true,   NULL,          put_domain,  get_domain },
-	{ "mm",      1,  1,  true,    true,   NULL,          put_mm,      NULL },
+	{ "mm",      1,  2,  true,    true,   NULL,          put_mm,      NULL },
 	/* Before `files` and `shmaps`, which reopen its files by path. */
 	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
 	{ "files",   1,  2,  true,    true,   NULL,          put_files,   get_files },
@@ -101,7 +104,7 @@ const struct section sections[] = {
 	{ "signals", 1,  3,  true,    false,  NULL,          put_signals, get_signals },
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
 	{ "shmaps",  1,  2,  true,    false,  NULL,          put_shmaps,  get_shmaps },
-	{ "procs",   1,  3,  true,    false,  several_procs, put_procs,   get_procs },
+	{ "procs",   1,  4,  true,    false,  several_procs, put_procs,   get_procs },
 	/* New with record locks: an image without it holds none. Required:
 	 * a pdvm that dropped them would let another process in. */
 	{ "locks",   1,  1,  true,    false,  has_locks,     put_locks,   get_locks },

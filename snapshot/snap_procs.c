@@ -150,7 +150,7 @@ static int get_one(struct sread *r, struct domain *d, const struct snap_restore 
 		p->mm->arg_start = as, p->mm->arg_end = ae;
 		p->mm->env_start = es, p->mm->env_end = ee;
 		const char *why;
-		if (snap_get_mm_map(r, d, p->mm))
+		if (snap_get_mm_map(r, d, p->mm, version >= 4))
 			return -1;
 		if (snap_check_mm_tables(d, p->mm, &why)) {
 			sr_fail(r, why);

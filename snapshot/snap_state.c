@@ -1,5 +1,6 @@
 /* snap_state.c: the domain-wide and memory-map sections — config, ids, clocks, signal state, VMAs, frames, page tables. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -201,6 +202,69 @@ int snap_put_mm(struct domain *d, struct sbuf *b)
 	return b->oom ? -ENOMEM : 0;
 }
 
+/* The files mapped (mm 2, procs 4): a table of each distinct record —
+ * guest path, device, inode, whether it was deleted — that VMAs name by
+ * index (0: anonymous) with their offset, so that mappings of one file
+ * are one record again after a restore. */
+#define VMFILE_GONE 1u
+
+struct vmref {
+	struct vmfile *f;
+	int vma;
+};
+
+static int vmref_cmp(const void *a, const void *b)
+{
+	const struct vmref *x = a, *y = b;
+	if (x->f != y->f)
+		return (uintptr_t)x->f < (uintptr_t)y->f ? -1 : 1;
+	return x->vma - y->vma;
+}
+
+static void put_vmas(struct sbuf *b, struct mm *mm)
+{
+	/* Sorted by record: each distinct one gets the next index. */
+	struct vmref *refs = calloc((size_t)mm->nvmas + 1, sizeof(*refs));
+	uint32_t *idx = calloc((size_t)mm->nvmas + 1, sizeof(*idx));
+	int n = 0;
+	if (!refs || !idx) {
+		b->oom = true;
+		free(refs);
+		free(idx);
+		return;
+	}
+	for (int i = 0; i < mm->nvmas; i++)
+		if (mm->vmas[i].file)
+			refs[n++] = (struct vmref){ mm->vmas[i].file, i };
+	qsort(refs, (size_t)n, sizeof(*refs), vmref_cmp);
+	uint32_t nfiles = 0;
+	for (int k = 0; k < n; k++) {
+		if (!k || refs[k].f != refs[k - 1].f)
+			nfiles++;
+		idx[refs[k].vma] = nfiles;
+	}
+	sb_u32(b, nfiles);
+	for (int k = 0; k < n; k++) {
+		if (k && refs[k].f == refs[k - 1].f)
+			continue;
+		sb_str(b, refs[k].f->path);
+		sb_u64(b, refs[k].f->dev);
+		sb_u64(b, refs[k].f->ino);
+		sb_u32(b, atomic_load(&refs[k].f->gone) ? VMFILE_GONE : 0);
+	}
+	sb_u32(b, (uint32_t)mm->nvmas);
+	for (int i = 0; i < mm->nvmas; i++) {
+		sb_u64(b, mm->vmas[i].start);
+		sb_u64(b, mm->vmas[i].end);
+		sb_u32(b, (uint32_t)mm->vmas[i].prot);
+		sb_u32(b, (uint32_t)mm->vmas[i].flags);
+		sb_u32(b, idx[i]);
+		sb_u64(b, mm->vmas[i].pgoff);
+	}
+	free(refs);
+	free(idx);
+}
+
 void snap_put_mm_map(struct sbuf *b, struct mm *mm)
 {
 	struct frames *f = mm->frames;
@@ -214,13 +278,7 @@ void snap_put_mm_map(struct sbuf *b, struct mm *mm)
 		sb_u64(b, pt->pending[i].gpa);
 		sb_u64(b, pt->pending[i].n);
 	}
-	sb_u32(b, (uint32_t)mm->nvmas);
-	for (int i = 0; i < mm->nvmas; i++) {
-		sb_u64(b, mm->vmas[i].start);
-		sb_u64(b, mm->vmas[i].end);
-		sb_u32(b, (uint32_t)mm->vmas[i].prot);
-		sb_u32(b, (uint32_t)mm->vmas[i].flags);
-	}
+	put_vmas(b, mm);
 	sb_u64(b, mm->brk_start);
 	sb_u64(b, mm->brk_cur);
 	sb_u64(b, mm->brk_end);
@@ -229,6 +287,53 @@ void snap_put_mm_map(struct sbuf *b, struct mm *mm)
 	sb_u64(b, mm->root_gen);
 	sb_u64(b, mm->flushes);
 	sb_u64(b, mm->resyncs);
+}
+
+static void put_vmfiles(struct vmfile **tab, uint32_t n)
+{
+	for (uint32_t k = 0; tab && k < n; k++)
+		vmfile_put(tab[k]);
+	free(tab);
+}
+
+/* The table put_vmas wrote. A file still at its path in the domain's root
+ * is named by what it is now (a restore on another host finds other device
+ * and inode numbers, as a container's would); one that is not is deleted.
+ * 0, or -1 with r->bad. */
+static int get_vmfiles(struct sread *r, struct domain *d, struct vmfile ***tabp, uint32_t *np)
+{
+	uint32_t n = sr_u32(r);
+	if (n > MAX_VMAS)
+		sr_fail(r, "too many mapped files");
+	struct vmfile **tab = r->bad ? NULL : calloc(n ? n : 1, sizeof(*tab));
+	if (!tab) {
+		if (!r->bad)
+			sr_fail(r, "out of memory");
+		return -1;
+	}
+	struct files *fs = d->init ? d->init->files : NULL;
+	for (uint32_t k = 0; k < n && !r->bad; k++) {
+		char *path = sr_str(r, PATH_MAX - 1);
+		uint64_t dev = sr_u64(r), ino = sr_u64(r);
+		uint32_t fl = sr_u32(r);
+		if (!r->bad && (!path || path[0] != '/' || (fl & ~VMFILE_GONE)))
+			sr_fail(r, "a mapped file's record is malformed");
+		if (!r->bad) {
+			tab[k] = vmfile_new(path, dev, ino, fl & VMFILE_GONE);
+			if (!tab[k])
+				sr_fail(r, "out of memory");
+			else if (!(fl & VMFILE_GONE) && fs)
+				vmfile_rebind(tab[k], fs);
+		}
+		free(path);
+	}
+	*tabp = tab;
+	*np = n;
+	if (r->bad) {
+		put_vmfiles(tab, n);
+		return -1;
+	}
+	return 0;
 }
 
 static bool used(const struct frames *f, uint64_t fr)
@@ -255,7 +360,7 @@ static gpa_t *get_frames(struct sread *r, const struct frames *f, size_t *n, siz
 
 /* Loads the map over the fresh mm of a new domain (its memory already
  * holds the image's frames). */
-int snap_get_mm(struct sread *r, struct domain *d)
+int snap_get_mm(struct sread *r, struct domain *d, uint32_t version)
 {
 	struct mm *mm = dom_mm(d);
 	struct frames *f = mm->frames;
@@ -278,14 +383,14 @@ int snap_get_mm(struct sread *r, struct domain *d)
 			n += (unsigned)__builtin_popcountll(f->used[b * 8 + (uint64_t)k]);
 		f->block_used[b] = (uint16_t)n;
 	}
-	if (snap_get_mm_map(r, d, mm))
+	if (snap_get_mm_map(r, d, mm, version >= 2))
 		return -1;
 	if (!r->bad && r->pos != r->len)
 		sr_fail(r, "mm section has trailing bytes");
 	return r->bad ? -1 : 0;
 }
 
-int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm)
+int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm, bool with_files)
 {
 	struct frames *f = mm->frames;
 	struct pgtable *pt = &mm->pt;
@@ -319,16 +424,22 @@ int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm)
 		    !used(f, fr) || !used(f, fr + pt->pending[i].n - 1))
 			sr_fail(r, "pending frame run out of range");
 	}
+	struct vmfile **tab = NULL;
+	uint32_t nf = 0;
+	if (with_files && get_vmfiles(r, d, &tab, &nf))
+		return -1;
 	uint32_t nv = sr_u32(r);
 	if (nv > MAX_VMAS)
 		sr_fail(r, "too many memory areas");
-	if (r->bad)
-		return -1;
-	struct vma *v = calloc(nv ? nv : 1, sizeof(*v));
+	struct vma *v = r->bad ? NULL : calloc(nv ? nv : 1, sizeof(*v));
 	if (!v) {
-		sr_fail(r, "out of memory");
+		if (!r->bad)
+			sr_fail(r, "out of memory");
+		put_vmfiles(tab, nf);
 		return -1;
 	}
+	for (int i = 0; i < mm->nvmas; i++)
+		vmfile_put(mm->vmas[i].file);
 	free(mm->vmas);
 	mm->vmas = v;
 	mm->nvmas = (int)nv;
@@ -343,7 +454,18 @@ int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm)
 		    v[i].end > USER_MAX || (v[i].prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
 			sr_fail(r, "memory area out of order, misaligned or out of range");
 		prev = v[i].end;
+		if (!with_files)
+			continue;
+		uint32_t k = sr_u32(r);
+		if (k > nf)
+			sr_fail(r, "memory area names a file not in the table");
+		v[i].pgoff = sr_u64(r);
+		if (v[i].pgoff % 4096 || (!k && v[i].pgoff) || v[i].pgoff > UINT64_MAX - (v[i].end - v[i].start))
+			sr_fail(r, "memory area's file offset misaligned or out of range");
+		if (!r->bad && k)
+			v[i].file = vmfile_get(tab[k - 1]);
 	}
+	put_vmfiles(tab, nf);
 	mm->brk_start = sr_u64(r);
 	mm->brk_cur = sr_u64(r);
 	mm->brk_end = sr_u64(r);

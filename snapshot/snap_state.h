@@ -63,7 +63,7 @@ int snap_put_vcpus(struct domain *d, struct sbuf *b, char *err, size_t errlen);
  * r->bad set (an image error) or returns -errno with err (a host error). */
 int snap_get_spec(struct sread *r, struct domain_spec *c);
 int snap_get_domain(struct sread *r, struct domain *d, uint32_t version);
-int snap_get_mm(struct sread *r, struct domain *d);
+int snap_get_mm(struct sread *r, struct domain *d, uint32_t version);
 /* Checks every page-table entry reachable from the root lies inside guest
  * memory: the VMM walks these tables itself. */
 int snap_check_pgtables(struct domain *d, const char **why);
@@ -121,10 +121,12 @@ int snap_put_locks(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_locks(struct sread *r, struct domain *d, bool dry, bool force, char *err, size_t errlen);
 
 /* One address space's map inside the `mm` and `procs` sections: page-table
- * root and bookkeeping, VMAs, heap and stack bounds (frames are global). */
+ * root and bookkeeping, VMAs, heap and stack bounds (frames are global);
+ * with_files (mm 2, procs 4): the files VMAs map, by path, device, inode
+ * and offset; older images read as anonymous memory. */
 struct mm;
 void snap_put_mm_map(struct sbuf *b, struct mm *mm);
-int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm);
+int snap_get_mm_map(struct sread *r, struct domain *d, struct mm *mm, bool with_files);
 int snap_check_mm_tables(struct domain *d, struct mm *mm, const char **why);
 
 /* Section `files` lists the open file descriptions of every process (each

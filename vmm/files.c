@@ -16,6 +16,7 @@
 #include "epoll.h"
 #include "files.h"
 #include "posixlock.h"
+#include "vmfile.h"
 
 /* ---- open file descriptions ---- */
 
@@ -72,6 +73,7 @@ void ofd_put(struct ofd *o)
 		close(o->hostfd);
 	else if (o->hostfd >= 0)
 		plock_host_close(o->hostfd);
+	vmfile_put(o->vmfile);
 	free(o->path);
 	free(o);
 }

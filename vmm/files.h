@@ -35,6 +35,7 @@ enum ofd_kind {
 /* An open file description: shared by dup'ed fds, refcounted so a thread
  * blocked in a host call keeps it alive while another thread closes the fd. */
 struct ep_reg;
+struct vmfile;
 
 struct ofd {
 	atomic_int refs;
@@ -54,6 +55,8 @@ struct ofd {
 	                         * (vmm/procdir.c) */
 	void *priv;             /* family-private state (sockets) */
 	struct ep_reg *ep_regs; /* epoll registrations of it (vmm/epoll.h) */
+	struct vmfile *vmfile;  /* what its mappings are named by in /proc/PID/maps
+	                         * (vmm/vmfile.h), made at its first mmap */
 	void (*release)(struct ofd *o); /* frees priv; called before close */
 };
 

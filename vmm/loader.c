@@ -16,6 +16,7 @@
 #include "files.h"
 #include "mm.h"
 #include "vdso.h"
+#include "vmfile.h"
 
 #define STACK_SIZE		(8UL << 20)
 #define DEFAULT_STACK_TOP	0x7ffffffff000UL
@@ -117,6 +118,28 @@ static int copy_segments(struct domain *d, int fd, const struct elf_info *info,
 	}
 	free(buf);
 	return 0;
+}
+
+/* Names the pages each segment maps from the file as that file at the
+ * segment's offset, as Linux's elf_map leaves them: /proc/PID/maps shows
+ * the program and ld.so by path, offset and inode (pprof symbolizes by
+ * them). Where segments share a page, the later one names it, as its
+ * MAP_FIXED mapping would; what lies beyond a segment's file pages (its
+ * bss) stays anonymous. A program whose file cannot be named runs all the
+ * same. */
+static void name_segments(struct domain *d, int fd, const char *fallback, const struct elf_info *info)
+{
+	struct vmfile *file = vmfile_of_fd(proc_cur(d)->files, fd, fallback);
+	if (!file)
+		return;
+	for (int i = 0; i < info->nsegs; i++) {
+		const struct elf_seg *s = &info->segs[i];
+		uint64_t start = s->vaddr & PAGE_MASK, head = s->vaddr - start;
+		if (!s->filesz || s->offset < head)
+			continue;
+		mm_name_range(d, start, PAGE_ALIGN(s->vaddr + s->filesz), file, s->offset - head);
+	}
+	vmfile_put(file);
 }
 
 static uint64_t host_hwcap(void)
@@ -259,6 +282,8 @@ static int load_interp(struct domain *d, const char *path, uint64_t *entry,
 	rc = map_segments(d, ii, err, errlen);
 	if (rc == 0)
 		rc = copy_segments(d, fd, ii, err, errlen);
+	if (rc == 0)
+		name_segments(d, fd, path, ii);
 	*entry = ii->entry;
 	*bias = ii->bias;
 out:
@@ -299,6 +324,7 @@ int elf_load(struct domain *d, int fd, const char *execfn, char *const argv[],
 	rc = copy_segments(d, fd, info, err, errlen);
 	if (rc < 0)
 		goto out;
+	name_segments(d, fd, execfn, info);
 	/* brk starts right after the highest segment, as with Linux without
 	 * brk randomisation; mm_brk grows it from here. */
 	dom_mm(d)->brk_start = dom_mm(d)->brk_cur = dom_mm(d)->brk_end = info->end;

@@ -146,6 +146,8 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 		goto nomem;
 	memcpy(mm->vmas, src->vmas, (size_t)src->nvmas * sizeof(struct vma));
 	mm->nvmas = mm->cap = src->nvmas;
+	for (int i = 0; i < mm->nvmas; i++)
+		vmfile_get(mm->vmas[i].file);
 	mm->brk_start = src->brk_start, mm->brk_cur = src->brk_cur, mm->brk_end = src->brk_end;
 	mm->mmap_base = src->mmap_base;
 	mm->stack_top = src->stack_top;
@@ -192,6 +194,16 @@ nomem:
 	return NULL;
 }
 
+/* Frees the VMA array and drops the references it holds. */
+static void vmas_free(struct mm *mm)
+{
+	for (int i = 0; i < mm->nvmas; i++)
+		vmfile_put(mm->vmas[i].file);
+	free(mm->vmas);
+	mm->vmas = NULL;
+	mm->nvmas = mm->cap = 0;
+}
+
 static void mm_unlink(struct domain *d, struct mm *mm)
 {
 	for (struct mm **pp = &d->mms; *pp; pp = &(*pp)->next) {
@@ -214,7 +226,7 @@ void mm_put(struct domain *d, struct mm *mm)
 	if (d->trap && d->trap->needs_pt_quarantine && kvm_resync(&d->vm) == 0)
 		mm->resyncs++;
 	pt_teardown(&mm->pt, USER_MAX);
-	free(mm->vmas);
+	vmas_free(mm);
 	free(mm);
 }
 
@@ -224,7 +236,7 @@ void mm_destroy(struct domain *d)
 		struct mm *mm = d->mms;
 		d->mms = mm->next;
 		pt_destroy(&mm->pt);
-		free(mm->vmas);
+		vmas_free(mm);
 		free(mm);
 	}
 	frames_destroy(&d->frames);
@@ -273,30 +285,55 @@ static int vma_insert_at(struct mm *mm, int i, struct vma v)
 	return 0;
 }
 
-/* Inserts v and merges it with equal neighbours, as Linux does, so that a
- * grown mapping is one VMA again. */
+/* Whether Linux would make a and the VMA right after it one: adjacent,
+ * alike, and the same file at contiguous offsets (or both anonymous). */
+static bool vma_mergeable(const struct vma *a, const struct vma *b)
+{
+	return a->end == b->start && a->prot == b->prot && a->flags == b->flags && a->file == b->file &&
+	       (!a->file || a->pgoff + (a->end - a->start) == b->pgoff);
+}
+
+/* Merges VMA i with i + 1 if they may be one. */
+static bool vma_merge_next(struct mm *mm, int i)
+{
+	struct vma *a = mm->vmas;
+	if (i < 0 || i + 1 >= mm->nvmas || !vma_mergeable(&a[i], &a[i + 1]))
+		return false;
+	a[i].end = a[i + 1].end;
+	vmfile_put(a[i + 1].file);
+	memmove(&a[i + 1], &a[i + 2], (size_t)(mm->nvmas - i - 2) * sizeof(*a));
+	mm->nvmas--;
+	return true;
+}
+
+/* Merges what may be merged among VMAs lo .. hi (indices, clamped). */
+static void vma_merge_range(struct mm *mm, int lo, int hi)
+{
+	for (int i = lo < 0 ? 0 : lo; i < hi && i + 1 < mm->nvmas;) {
+		if (vma_merge_next(mm, i))
+			hi--;
+		else
+			i++;
+	}
+}
+
+/* Inserts v (its file reference taken over) and merges it with equal
+ * neighbours, as Linux does, so that a grown mapping is one VMA again. */
 static int vma_insert(struct mm *mm, struct vma v)
 {
 	int i = vma_find(mm, v.start);
 	int r = vma_insert_at(mm, i, v);
-	if (r)
+	if (r) {
+		vmfile_put(v.file);
 		return r;
-	struct vma *a = mm->vmas;
-	if (i + 1 < mm->nvmas && a[i + 1].start == a[i].end && a[i + 1].prot == a[i].prot &&
-	    a[i + 1].flags == a[i].flags) {
-		a[i].end = a[i + 1].end;
-		memmove(&a[i + 1], &a[i + 2], (size_t)(mm->nvmas - i - 2) * sizeof(*a));
-		mm->nvmas--;
 	}
-	if (i > 0 && a[i - 1].end == a[i].start && a[i - 1].prot == a[i].prot && a[i - 1].flags == a[i].flags) {
-		a[i - 1].end = a[i].end;
-		memmove(&a[i], &a[i + 1], (size_t)(mm->nvmas - i - 1) * sizeof(*a));
-		mm->nvmas--;
-	}
+	vma_merge_next(mm, i);
+	vma_merge_next(mm, i - 1);
 	return 0;
 }
 
-/* Splits the VMA containing addr (if any) so that addr is a boundary. */
+/* Splits the VMA containing addr (if any) so that addr is a boundary; the
+ * upper part maps the file from further on. */
 static int vma_split(struct mm *mm, gva_t addr)
 {
 	int i = vma_find(mm, addr);
@@ -304,8 +341,23 @@ static int vma_split(struct mm *mm, gva_t addr)
 		return 0;
 	struct vma hi = mm->vmas[i];
 	hi.start = addr;
-	mm->vmas[i].end = addr;
-	return vma_insert_at(mm, i + 1, hi);
+	if (hi.file)
+		hi.pgoff += addr - mm->vmas[i].start;
+	int r = vma_insert_at(mm, i + 1, hi);
+	if (!r) {
+		mm->vmas[i].end = addr;
+		vmfile_get(hi.file);
+	}
+	return r;
+}
+
+/* Drops VMAs i .. j - 1 from the list. */
+static void vmas_remove(struct mm *mm, int i, int j)
+{
+	for (int k = i; k < j; k++)
+		vmfile_put(mm->vmas[k].file);
+	memmove(&mm->vmas[i], &mm->vmas[j], (size_t)(mm->nvmas - j) * sizeof(struct vma));
+	mm->nvmas -= j - i;
 }
 
 static bool range_free(struct mm *mm, gva_t start, gva_t end)
@@ -402,12 +454,29 @@ static int unmap_range(struct domain *d, gva_t start, gva_t end)
 	int i = vma_find(mm, start), j = i;
 	while (j < mm->nvmas && mm->vmas[j].start < end)
 		j++;
-	memmove(&mm->vmas[i], &mm->vmas[j], (size_t)(mm->nvmas - j) * sizeof(struct vma));
-	mm->nvmas -= j - i;
+	vmas_remove(mm, i, j);
 	return pt_edit(&mm->pt, start, end - start, unmap_pte, &mm->pt);
 }
 
+/* What of mmap's flags a VMA keeps: what tells mappings apart (Linux's
+ * vm_flags); MAP_SHARED_VALIDATE is MAP_SHARED. A private writable
+ * mapping is charged (VMA_ACCOUNT) unless MAP_NORESERVE. */
+static int vma_flags(int flags, int prot, bool file)
+{
+	int type = flags & 0x0f;
+	int keep = flags & ((file ? 0 : MAP_ANONYMOUS) | MAP_GROWSDOWN | MAP_NORESERVE | VMA_ACCOUNT);
+	if (type == MAP_PRIVATE && (prot & PROT_WRITE) && !(flags & MAP_NORESERVE))
+		keep |= VMA_ACCOUNT;
+	return keep | (type == MAP_SHARED_VALIDATE ? MAP_SHARED : type);
+}
+
 long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
+{
+	return mm_map_file(d, addr, len, prot, flags, NULL, 0);
+}
+
+long mm_map_file(struct domain *d, gva_t addr, size_t len, int prot, int flags, struct vmfile *file,
+		 uint64_t pgoff)
 {
 	struct mm *mm = dom_mm(d);
 	if (!len)
@@ -435,7 +504,8 @@ long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
 		if (!addr)
 			return -ENOMEM;
 	}
-	struct vma v = { .start = addr, .end = addr + len, .prot = prot, .flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE) };
+	struct vma v = { .start = addr, .end = addr + len, .prot = prot, .flags = vma_flags(flags, prot, file != NULL),
+			 .file = vmfile_get(file), .pgoff = file ? pgoff : 0 };
 	int r = vma_insert(mm, v);
 	if (!r)
 		r = populate(mm, addr, addr + len, prot);
@@ -494,14 +564,45 @@ long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 		return -ENOMEM;
 	if (vma_split(mm, addr) || vma_split(mm, end))
 		return -ENOMEM;
-	for (int i = vma_find(mm, addr); i < mm->nvmas && mm->vmas[i].start < end; i++)
-		mm->vmas[i].prot = prot;
+	int first = vma_find(mm, addr), i = first;
+	for (; i < mm->nvmas && mm->vmas[i].start < end; i++) {
+		struct vma *v = &mm->vmas[i];
+		/* Made writable, a private mapping is charged from now on,
+		 * read-only again or not (mprotect_fixup's VM_ACCOUNT). */
+		if ((prot & PROT_WRITE) && !(v->prot & PROT_WRITE) && !(v->flags & (MAP_SHARED | MAP_NORESERVE)))
+			v->flags |= VMA_ACCOUNT;
+		v->prot = prot;
+	}
+	/* What now matches its neighbours is one VMA again (mprotect_fixup's
+	 * vma_merge). */
+	vma_merge_range(mm, first - 1, i);
 	uint64_t flags = pt_prot_flags(prot);
 	int r = pt_edit(&mm->pt, addr, end - addr, protect_pte, &flags);
 	if (!r)
 		r = populate(mm, addr, end, prot);
 	mm_commit(d);
 	return r;
+}
+
+int mm_name_range(struct domain *d, gva_t start, gva_t end, struct vmfile *file, uint64_t pgoff)
+{
+	struct mm *mm = dom_mm(d);
+	if (start & ~PAGE_MASK || end & ~PAGE_MASK || start >= end)
+		return -EINVAL;
+	if (!range_mapped(mm, start, end))
+		return -ENOMEM;
+	if (vma_split(mm, start) || vma_split(mm, end))
+		return -ENOMEM;
+	int first = vma_find(mm, start), i = first;
+	for (; i < mm->nvmas && mm->vmas[i].start < end; i++) {
+		struct vma *v = &mm->vmas[i];
+		vmfile_put(v->file);
+		v->file = vmfile_get(file);
+		v->pgoff = file ? pgoff + (v->start - start) : 0;
+		v->flags = vma_flags(v->flags, v->prot, file != NULL);
+	}
+	vma_merge_range(mm, first - 1, i);
+	return 0;
 }
 
 long mm_brk(struct domain *d, gva_t brk)
@@ -573,6 +674,9 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 	if (i == mm->nvmas || mm->vmas[i].start > old || mm->vmas[i].end < oend)
 		return -EFAULT;
 	struct vma v = mm->vmas[i];
+	/* The file offset at old: a moved or grown file mapping goes on
+	 * mapping the file from there. */
+	uint64_t voff = v.file ? v.pgoff + (old - v.start) : 0;
 	if (!(flags & MREMAP_FIXED)) {
 		if (newlen <= oend - old) {
 			if (old + newlen < oend) {
@@ -586,7 +690,8 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 		if (old + newlen <= USER_MAX && range_free(mm, oend, old + newlen)) {
 			if (vma_split(mm, oend))
 				return -ENOMEM;
-			int r = vma_insert(mm, (struct vma){ oend, old + newlen, v.prot, v.flags });
+			int r = vma_insert(mm, (struct vma){ oend, old + newlen, v.prot, v.flags, vmfile_get(v.file),
+							     v.file ? voff + (oend - old) : 0 });
 			if (!r)
 				r = populate(mm, oend, old + newlen, v.prot);
 			mm_commit(d);
@@ -635,9 +740,10 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 		while (!r && b < mm->nvmas && mm->vmas[b].start < old + keep)
 			b++;
 		if (!r) {
-			memmove(&mm->vmas[a], &mm->vmas[b], (size_t)(mm->nvmas - b) * sizeof(struct vma));
-			mm->nvmas -= b - a;
-			r = vma_insert(mm, (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags });
+			/* The new VMA's reference, taken before the old ones go. */
+			struct vmfile *file = vmfile_get(v.file);
+			vmas_remove(mm, a, b);
+			r = vma_insert(mm, (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags, file, voff });
 		}
 	}
 	if (!r)

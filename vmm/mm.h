@@ -8,12 +8,22 @@
 #include "frames.h"
 #include "pgtable.h"
 #include "shmap.h"
+#include "vmfile.h"
+
+/* In vma.flags beside the MAP_* bits (where mmap's huge page size bits
+ * would be, which a VMA does not keep): a private mapping that was
+ * writable at some time (Linux's VM_ACCOUNT), which never merges with one
+ * that never was — ld.so's RELRO stays apart from the read-only data
+ * before it. */
+#define VMA_ACCOUNT 0x40000000
 
 /* Protection bits: the PROT_* values of <sys/mman.h>. */
 struct vma {
 	gva_t start, end;
 	int prot;
 	int flags;              /* MAP_PRIVATE/MAP_SHARED/MAP_ANONYMOUS/MAP_GROWSDOWN... */
+	struct vmfile *file;    /* the mapped file (one reference per VMA), NULL: anonymous */
+	uint64_t pgoff;         /* file offset of start (0 when anonymous) */
 };
 
 struct mm {
@@ -62,6 +72,13 @@ struct mm *dom_mm(struct domain *d);
 /* Maps anonymous zeroed memory. addr==0 or !MAP_FIXED: a free range is
  * chosen. Returns the address or -errno. */
 long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags);
+/* The same, the VMA naming `file` at offset pgoff (a reference is taken;
+ * the caller fills the pages). */
+long mm_map_file(struct domain *d, gva_t addr, size_t len, int prot, int flags, struct vmfile *file,
+		 uint64_t pgoff);
+/* Names the mapped range [start, end) as `file` from offset pgoff (the
+ * loader's ELF segments, mapped first as one anonymous run). 0 or -errno. */
+int mm_name_range(struct domain *d, gva_t start, gva_t end, struct vmfile *file, uint64_t pgoff);
 long mm_unmap(struct domain *d, gva_t addr, size_t len);
 long mm_protect(struct domain *d, gva_t addr, size_t len, int prot);
 long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int flags, gva_t newaddr);

@@ -1,4 +1,4 @@
-/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the cmdline, comm, environ, status, stat and statm of its other processes, and /proc/meminfo, generated from VMM state. */
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the same but fd/ of its other processes, and /proc/meminfo, generated from VMM state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -200,25 +201,68 @@ static void gen_stat(struct domain *d, struct process *p, struct thread *t, stru
 		  t ? t->sched_policy & 7 : 0);
 }
 
-static void gen_maps(struct domain *d, struct tbuf *b)
+/* Appends a mapping's file name as Linux's seq_file_path does: a newline
+ * in it as the octal escape \012, so that every mapping stays one line. */
+static void tb_path(struct tbuf *b, const char *path)
 {
-	struct mm *mm = dom_mm(d);
-	for (int i = 0; i < mm->nvmas; i++) {
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "\n");
+		tb_printf(b, "%.*s", (int)n, p);
+		p += n;
+		if (*p) {
+			tb_printf(b, "\\012");
+			p++;
+		}
+	}
+}
+
+/* /proc/PID/maps of process p, line for line as Linux's show_map_vma: the
+ * name (a file's path, or [heap], [stack], [vvar], [vdso]) starts in
+ * column 73, after the header padded with spaces. */
+static void gen_maps(struct domain *d, struct process *p, struct tbuf *b)
+{
+	struct mm *mm = p->mm;
+	gva_t vvar = mm && mm->vvar_gva ? mm->vvar_gva : d->vvar_gva;
+	struct vmfile *checked = NULL;
+	bool gone = false;
+	for (int i = 0; mm && i < mm->nvmas; i++) {
 		const struct vma *v = &mm->vmas[i];
 		const char *name = "";
-		if (d->vvar_gva && v->start <= d->vvar_gva && d->vvar_gva < v->end)
+		if (v->file)
+			name = v->file->path;
+		else if (vvar && v->start <= vvar && vvar < v->end)
 			name = "[vvar]";
-		else if (d->vvar_gva && v->start <= d->vvar_gva + PAGE_SIZE && d->vvar_gva + PAGE_SIZE < v->end)
+		else if (vvar && v->start <= vvar + PAGE_SIZE && vvar + PAGE_SIZE < v->end)
 			name = "[vdso]";
 		else if (v->start >= mm->brk_start && v->end <= mm->brk_end && mm->brk_end > mm->brk_start)
 			name = "[heap]";
 		else if (v->end == mm->stack_top || (v->flags & MAP_GROWSDOWN))
 			name = "[stack]";
-		tb_printf(b, "%08llx-%08llx %c%c%c%c 00000000 00:00 0%s%s\n",
+		unsigned long long dev = v->file ? v->file->dev : 0;
+		size_t at = b->len;
+		tb_printf(b, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu ",
 			  (unsigned long long)v->start, (unsigned long long)v->end,
 			  v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
 			  v->prot & PROT_EXEC ? 'x' : '-', (v->flags & MAP_SHARED) ? 's' : 'p',
-			  *name ? "                          " : "", name);
+			  (unsigned long long)v->pgoff, major(dev), minor(dev),
+			  (unsigned long long)(v->file ? v->file->ino : 0));
+		if (*name) {
+			size_t used = b->len - at;
+			tb_printf(b, "%*s ", used < 72 ? (int)(72 - used) : 0, "");
+			if (v->file) {
+				/* Mappings of one file come in runs: one
+				 * lookup per run. */
+				if (v->file != checked)
+					gone = vmfile_deleted(v->file, p->files);
+				checked = v->file;
+				tb_path(b, name);
+				if (gone)
+					tb_printf(b, " (deleted)");
+			} else {
+				tb_printf(b, "%s", name);
+			}
+		}
+		tb_printf(b, "\n");
 	}
 }
 
@@ -265,11 +309,12 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	struct process *p;
 	const char *r = proc_rest(d, g, &p);
 	/* Of the domain's other processes: the state, for job control (a
-	 * stopped child shows T); what else a caller reads there is the
-	 * host's, as before. */
+	 * stopped child shows T), what their memory holds and the memory
+	 * map; what else a caller reads there is the host's, as before. */
 	if (r && p != proc_cur(d))
 		return !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "comm") ||
-		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm");
+		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm") ||
+		       !strcmp(r, "maps");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
@@ -403,7 +448,7 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE));
 	else
-		gen_maps(d, &b);
+		gen_maps(d, p, &b);
 	int fd = b.oom ? -ENOMEM : text_fd(&b);
 	free(b.p);
 	return fd;

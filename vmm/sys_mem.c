@@ -5,6 +5,8 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +52,23 @@ static long fill_from_file(struct domain *d, gva_t addr, size_t len, int hostfd,
 	return r;
 }
 
+/* What /proc/PID/maps names a mapping of guest fd `fd` by: the record its
+ * description made at its first mapping (Linux's vm_file is the description
+ * too). /dev/zero maps anonymous memory; NULL then, or when out of memory. */
+static struct vmfile *map_name(struct domain *d, int fd, int hostfd)
+{
+	struct ofd *o = fd_peek(d, fd);
+	struct stat st;
+	if (!o)
+		return NULL;
+	if (!o->vmfile) {
+		if (fstat(hostfd, &st) < 0 || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5)))
+			return NULL;
+		o->vmfile = vmfile_of_fd(proc_cur(d)->files, hostfd, o->path);
+	}
+	return o->vmfile;
+}
+
 static long sys_mmap(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
@@ -73,6 +92,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	int hostfd = -1, accmode = -1;
 	bool maywrite = true;
+	struct vmfile *file = NULL;
 	if (!(flags & MAP_ANONYMOUS)) {
 		hostfd = files_host_fd(d, fd);
 		if (hostfd < 0)
@@ -99,8 +119,9 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		struct statfs sfs;
 		if (fstatfs(hostfd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
 			return -ENOMEM; /* a huge page file (MFD_HUGETLB): no pool, as for MAP_HUGETLB */
+		file = map_name(d, fd, hostfd);
 	}
-	long r = mm_map(d, addr, len, prot, flags);
+	long r = mm_map_file(d, addr, len, prot, flags, file, off);
 	if (r < 0 || hostfd < 0)
 		return r;
 	/* PROT_NONE now may become readable later (mprotect): fill anyway. */
