@@ -5,7 +5,7 @@
 need_kvm
 need_pdvm
 need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" \
-	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
+	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/filemaps" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
@@ -154,6 +154,10 @@ compare_writable xattr "$GUEST/xattr"
 compare_writable splice "$GUEST/splice"
 # memfd_create, seals, shared mappings of a memfd, /proc/self/fd.
 compare_writable memfd "$GUEST/memfd"
+
+# /proc/self/maps of file mappings (private, shared, split by munmap, mprotect and MAP_FIXED,
+# moved by mremap, deleted, a memfd), a child's, and the program's own segments.
+compare_writable filemaps "$GUEST/filemaps"
 # pidfd_open, pidfd_send_signal, waitid(P_PIDFD): readiness, zombies, scopes, the errors.
 compare_writable pidfd "$GUEST/pidfd"
 # execveat: a directory fd, AT_EMPTY_PATH (a memfd, an O_PATH fd, a script), what the program sees.

@@ -1,10 +1,10 @@
 #!/bin/bash
-# shmap.sh: MAP_SHARED file mappings write back on msync, munmap and exit, exactly as natively (files compared byte for byte); and still after a snapshot/restore.
+# shmap.sh: MAP_SHARED file mappings write back on msync, munmap and exit, exactly as natively (files compared byte for byte); and still after a snapshot/restore; /proc/self/maps names file mappings the same after a restore.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/shmap"
+need_file "$GUEST/shmap" "$GUEST/filemaps"
 
 N=$SCRATCH/native P=$SCRATCH/pdvm
 domain_dir "$N" "$P"
@@ -44,4 +44,33 @@ if [ -z "$why" ]; then
 	grep -q late-write "$S/atexit" || why="$why; the write after restore is not in the file"
 fi
 if [ -z "$why" ]; then pass "shared-mapping-survives-restore"; else fail "shared-mapping-survives-restore" "$why"; fi
+
+# /proc/self/maps names the same files at the same offsets after a restore (mm 2): the
+# program compares its lines before the snapshot with those after.
+F=$SCRATCH/mapsdir
+domain_dir "$F"
+start_run fmaps "$SCRATCH/fm.out" "$SCRATCH/fm.err" --writable "$F" -- "$GUEST/filemaps" "$F" hold
+pid=$BGPID
+why=""
+for ((i = 0; i < 200; i++)); do
+	grep -q '^holding' "$SCRATCH/fm.out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if wait_sock fmaps "$pid" && grep -q '^holding' "$SCRATCH/fm.out"; then
+	snap fmaps "$SCRATCH/fmimg" --stop
+	wait_pid "$pid"
+	[ "$SRC" = 0 ] || why="snapshot exit $SRC: $(cat "$SERR")"
+	if [ -z "$why" ]; then
+		restore_fg "$SCRATCH/fmr.out" "$SCRATCH/fmr.err" --writable "$F" "$SCRATCH/fmimg"
+		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$SCRATCH/fmr.out" "$SCRATCH/fmr.err")"
+		grep -q '^ok .* - the same after a restore' "$SCRATCH/fmr.out" ||
+			why="$why; the maps differ after restore: $(tails "$SCRATCH/fmr.out")"
+	fi
+else
+	wait_pid "$pid"
+	why="the program did not reach 'holding': $(tails "$SCRATCH/fm.out" "$SCRATCH/fm.err")"
+fi
+grep -q '^not ok' "$SCRATCH/fm.out" && why="$why; before the snapshot: $(grep '^not ok' "$SCRATCH/fm.out")"
+if [ -z "$why" ]; then pass "file-mapping-names-survive-restore"; else fail "file-mapping-names-survive-restore" "$why"; fi
 finish

@@ -1,5 +1,6 @@
 /* test_mm.c: unit tests of the address-space code (VMAs, page tables, path copies) without KVM. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,63 @@ static void test_limit(struct domain *d)
 	      "unaligned fixed EINVAL");
 }
 
+static int refs(struct vmfile *f)
+{
+	return atomic_load(&f->refs);
+}
+
+/* File mappings: a split's upper part maps the file from further on, only
+ * the same record at contiguous offsets merges, every VMA (and a forked
+ * copy's) holds one reference, and all of them go with the mappings. */
+static void test_file_vmas(struct domain *d)
+{
+	const gva_t P = PAGE_SIZE;
+	struct mm *mm = dom_mm(d);
+	struct vmfile *f = vmfile_new("/lib/x.so", 0x801, 42, false), *g = vmfile_new("/lib/x.so", 0x801, 42, false);
+	long r = mm_map(d, 0, 64 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	CHECK(r > 0 && f && g, "a reservation");
+	gva_t a = (gva_t)r;
+	CHECK(mm_map_file(d, a, 8 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, f, 16 * P) == (long)a && refs(f) == 2,
+	      "a file mapping holds a reference");
+	const struct vma *v = mm_vma_at(mm, a);
+	CHECK(v && v->file == f && v->pgoff == 16 * P && v->end == a + 8 * P, "one VMA at the offset");
+	CHECK(mm_unmap(d, a + 2 * P, P) == 0, "munmap of a middle page");
+	v = mm_vma_at(mm, a + 3 * P);
+	CHECK(v && v->start == a + 3 * P && v->file == f && v->pgoff == 19 * P && refs(f) == 3,
+	      "the upper part maps from offset + 3 pages (%llx)", v ? (unsigned long long)v->pgoff : 0ULL);
+	CHECK(mm_protect(d, a + 5 * P, P, PROT_READ | PROT_WRITE) == 0, "mprotect of a middle page");
+	v = mm_vma_at(mm, a + 6 * P);
+	CHECK(v && v->start == a + 6 * P && v->pgoff == 22 * P && refs(f) == 5, "split in three");
+	CHECK(mm_protect(d, a + 5 * P, P, PROT_READ) == 0 && mm_vma_at(mm, a + 5 * P)->start == a + 5 * P,
+	      "once writable, a private page stays apart (VM_ACCOUNT)");
+	CHECK(mm_map_file(d, a + 8 * P, 2 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, f, 24 * P) == (long)(a + 8 * P),
+	      "the file again, right after");
+	v = mm_vma_at(mm, a + 9 * P);
+	CHECK(v && v->start == a + 6 * P && v->end == a + 10 * P && refs(f) == 5, "contiguous offsets merge");
+	CHECK(mm_map_file(d, a + 10 * P, P, PROT_READ, MAP_PRIVATE | MAP_FIXED, g, 26 * P) == (long)(a + 10 * P) &&
+	      mm_vma_at(mm, a + 10 * P)->start == a + 10 * P, "another description of the file does not");
+	CHECK(mm_map_file(d, a + 11 * P, P, PROT_READ, MAP_PRIVATE | MAP_FIXED, g, 28 * P) == (long)(a + 11 * P) &&
+	      mm_vma_at(mm, a + 11 * P)->start == a + 11 * P, "nor the same one at another offset");
+	CHECK(mm_remap(d, a + 3 * P, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, a + 40 * P) == (long)(a + 40 * P),
+	      "mremap moves two pages");
+	v = mm_vma_at(mm, a + 41 * P);
+	CHECK(v && v->start == a + 40 * P && v->file == f && v->pgoff == 19 * P && !mm_vma_at(mm, a + 3 * P),
+	      "the moved VMA keeps its offset");
+	CHECK(mm_unmap(d, a + 42 * P, 2 * P) == 0 && mm_remap(d, a + 40 * P, 2 * P, 3 * P, 0, 0) == (long)(a + 40 * P) &&
+	      mm_vma_at(mm, a + 42 * P) == mm_vma_at(mm, a + 40 * P), "grown in place, still one VMA");
+	CHECK(mm_map(d, a + 41 * P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) == (long)(a + 41 * P) &&
+	      mm_vma_at(mm, a + 42 * P)->pgoff == 21 * P && !mm_vma_at(mm, a + 41 * P)->file,
+	      "MAP_FIXED anonymous memory over the middle");
+	int before = refs(f), err = 0;
+	struct mm *child = mm_fork(d, mm, &err);
+	CHECK(child && refs(f) == 2 * before - 1, "fork copies the references (%d -> %d)", before, refs(f));
+	mm_put(d, child);
+	CHECK(refs(f) == before, "and its end drops them");
+	CHECK(mm_unmap(d, a, 64 * P) == 0 && refs(f) == 1 && refs(g) == 1, "unmapped, only ours are left");
+	vmfile_put(f);
+	vmfile_put(g);
+}
+
 int main(void)
 {
 	struct domain *d = new_domain(64UL << 20);
@@ -146,6 +204,7 @@ int main(void)
 	test_path_copy(d);
 	test_huge(d);
 	test_limit(d);
+	test_file_vmas(d);
 	printf("test_mm: %d checks, %d failed (quarantine %zu, resync attempts %llu)\n", checks, failures,
 	       dom_mm(d)->pt.nquar, (unsigned long long)dom_mm(d)->resyncs);
 	mm_destroy(d);

@@ -132,6 +132,11 @@ static void make_image(const char *dir, enum craft craft)
 	if (!o || fd_install_at(d, o, 3, false) != 3 || fd_install_at(d, ofd_get(o), 7, true) != 7)
 		die("file fds");
 	lseek(h, 5, SEEK_SET);
+	/* Two pages of the memory mapping the file (mm 2's file table). */
+	struct vmfile *vf = vmfile_of_fd(d->init->files, h, "/data.txt");
+	if (!vf || mm_name_range(d, (gva_t)a + (1 << 20), (gva_t)a + (1 << 20) + 8192, vf, 4096))
+		die("name a mapping");
+	vmfile_put(vf);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) || write(p[1], "in flight", 9) != 9)
 		die("pipe");
