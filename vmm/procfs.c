@@ -234,8 +234,8 @@ static void gen_maps(struct domain *d, struct process *p, struct tbuf *b)
 			name = "[vvar]";
 		else if (vvar && v->start <= vvar + PAGE_SIZE && vvar + PAGE_SIZE < v->end)
 			name = "[vdso]";
-		else if (v->start >= mm->brk_start && v->end <= mm->brk_end && mm->brk_end > mm->brk_start)
-			name = "[heap]";
+		else if (v->start < mm->brk_cur && v->end > mm->brk_start)
+			name = "[heap]"; /* Linux's vma_is_initial_heap */
 		else if (v->end == mm->stack_top || (v->flags & MAP_GROWSDOWN))
 			name = "[stack]";
 		unsigned long long dev = v->file ? v->file->dev : 0;
