@@ -243,6 +243,13 @@ int main(int argc, char **argv)
 		/* A snapshot is taken here (an image cannot hold an open fd
 		 * of a deleted file; its mapping it holds). */
 		close(gfd);
+		/* A second process in the image too (section procs). */
+		pid = fork();
+		if (pid == 0) {
+			sleep(4);
+			char *m = slurp("/proc/self/maps");
+			_exit(strcmp(show_area(m, "after"), text) ? 3 : 0);
+		}
 		printf("holding\n");
 		fflush(stdout);
 		sleep(3);
@@ -252,6 +259,9 @@ int main(int argc, char **argv)
 		if (strcmp(t, text))
 			fputs(t, stdout);
 		free(after);
+		waitpid(pid, &status, 0);
+		check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "and in a child that was in the image (%d)",
+		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	free(text);
 	free(mine);
