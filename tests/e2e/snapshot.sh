@@ -505,20 +505,19 @@ $(tails "$d/restore.out" "$d/restore.err")"
 echo "# ${SECONDS}s"
 foreign_dir
 
-# ---- 11: a stopped child across snapshot --stop and restore; pause, resume, kill with one ----------
-# jobctl's snap mode stops a child (SIGSTOP, its report kept with WNOWAIT), hands it an order,
-# prints "ready" (line 4) and waits for the file GO. The domain is snapshotted with --stop, GO
-# made, the image restored: the child must still be stopped (state T, the order unanswered, its
-# stop reported), and go on to its end once continued. Natively GO is / and the run is straight.
-stopped_child() {
-	local d=$SCRATCH/jc why=""
-	mkdir -p "$d"
-	run_native -- "$GUEST/jobctl" snap /
-	cp "$OUT" "$d/native.out"
-	start_run jcsnap "$d/run.out" "$d/run.err" -- "$GUEST/jobctl" snap "$d/go"
-	local pid=$BGPID
-	if wait_sock jcsnap "$pid" && wait_lines "$d/run.out" 4 "$pid"; then
-		snap --stop jcsnap "$d/img"
+# stop_go_restore NAME DIR LINES [OPTION...] -- PROGRAM...: runs PROGRAM in a domain (with the
+# pdvm run OPTIONs) until it has printed LINES lines and waits for the file DIR/go; snapshots it
+# with --stop, makes DIR/go, restores the image (the same OPTIONs) and compares what the run and
+# the restore printed with DIR/native.out. WHY says what went wrong, empty when all went well.
+stop_go_restore() {
+	local t=$1 d=$2 lines=$3 opts=() pid why=""
+	shift 3
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	start_run "$t" "$d/run.out" "$d/run.err" ${opts[@]+"${opts[@]}"} -- "$@"
+	pid=$BGPID
+	if wait_sock "$t" "$pid" && wait_lines "$d/run.out" "$lines" "$pid"; then
+		snap --stop "$t" "$d/img"
 		wait_pid "$pid"
 		[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(head -c 400 "$SERR")
 $(tails "$d/run.err")"
@@ -528,12 +527,27 @@ $(tails "$d/run.err")"
 	fi
 	if [ -z "$why" ]; then
 		touch "$d/go"
-		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		restore_fg "$d/restore.out" "$d/restore.err" ${opts[@]+"${opts[@]}"} "$d/img"
 		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
 	fi
 	if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
 		why="run+restore output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
 	fi
+	WHY=$why
+}
+
+# ---- 11: a stopped child across snapshot --stop and restore; pause, resume, kill with one ----------
+# jobctl's snap mode stops a child (SIGSTOP, its report kept with WNOWAIT), hands it an order,
+# prints "ready" (line 4) and waits for the file GO. The domain is snapshotted with --stop, GO
+# made, the image restored: the child must still be stopped (state T, the order unanswered, its
+# stop reported), and go on to its end once continued. Natively GO is / and the run is straight.
+stopped_child() {
+	local d=$SCRATCH/jc why="" pid
+	mkdir -p "$d"
+	run_native -- "$GUEST/jobctl" snap /
+	cp "$OUT" "$d/native.out"
+	stop_go_restore jcsnap "$d" 4 -- "$GUEST/jobctl" snap "$d/go"
+	why=$WHY
 	if [ -z "$why" ]; then pass "stopped-child-restored"; else fail "stopped-child-restored" "$why"; fi
 
 	# A domain whose child is stopped pauses, resumes and is killed like any other.
@@ -635,25 +649,8 @@ thread_fs() {
 	domain_dir "$d/n" "$d/p" "$d/deep"
 	run_native -- "$GUEST/threadfs" "$d/n" /
 	cp "$OUT" "$d/native.out"
-	start_run tfs "$d/run.out" "$d/run.err" --writable "$d/p" -- "$GUEST/threadfs" "$d/p" "$d/go"
-	pid=$BGPID
-	if wait_sock tfs "$pid" && wait_lines "$d/run.out" 16 "$pid"; then
-		snap --stop tfs "$d/img"
-		wait_pid "$pid"
-		[ "$SRC" = 0 ] && [ "$WRC" = 0 ] || why="snapshot exit $SRC, run exit $WRC: $(head -c 400 "$SERR")
-$(tails "$d/run.err")"
-	else
-		wait_pid "$pid"
-		why="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
-	fi
-	if [ -z "$why" ]; then
-		touch "$d/go"
-		restore_fg "$d/restore.out" "$d/restore.err" --writable "$d/p" "$d/img"
-		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$d/restore.out" "$d/restore.err")"
-	fi
-	if [ -z "$why" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/restore.out"; then
-		why="run+restore output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/restore.out")"
-	fi
+	stop_go_restore tfs "$d" 16 --writable "$d/p" -- "$GUEST/threadfs" "$d/p" "$d/go"
+	why=$WHY
 	if [ -z "$why" ]; then pass "thread-own-cwd-restored"; else fail "thread-own-cwd-restored" "$why"; fi
 
 	why=""
