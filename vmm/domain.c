@@ -252,6 +252,7 @@ struct domain *dom_new(const struct domain_spec *c)
 		fprintf(stderr, "pdvm: out of memory\n");
 		return NULL;
 	}
+	ptyjob_init(d);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -17,6 +17,7 @@
 #include "ksignal.h"
 #include "shmap.h"
 #include "process.h"
+#include "ptyjob.h"
 #include "cred.h"
 #include "spec.h"
 #include "../guestshim/vvar.h"
@@ -109,6 +110,9 @@ struct domain {
 	struct process *procs[MAX_PROCS];
 	struct process *init;       /* the first process: its exit ends the domain */
 	int fg_pgid;                /* foreground process group of the terminal */
+	/* The ptys the domain made that control one of its sessions
+	 * (ptyjob.c); not in images, which cannot carry a pty. */
+	struct pty_job ptyjobs[MAX_PTYJOBS];
 	const struct domain_spec *spec; /* what it was made from (the caller keeps it) */
 	struct plock_table *plocks; /* POSIX record locks of its processes
 				     * (posixlock.c); NULL until the first */

@@ -346,6 +346,18 @@ static long sys_ioctl(struct thread *t, const uint64_t a[6])
 	/* Every other request is a terminal's: only character devices. */
 	if (!S_ISCHR(o->type))
 		return -ENOTTY;
+	if (cmd == TIOCSCTTY || cmd == TIOCSPGRP || cmd == TIOCGPGRP || cmd == TIOCGSID) {
+		/* A pty of the domain's own: its session and groups are kept
+		 * here (ptyjob.c). */
+		if (cmd == TIOCSPGRP && copy_from_user(d, &v, a[2], sizeof(v)) < 0)
+			return -EFAULT;
+		ret = ptyjob_ioctl(d, t->proc, o->hostfd, cmd, &v);
+		if (ret != PTYJOB_NOT_OURS)
+			return ret == 0 && (cmd == TIOCGPGRP || cmd == TIOCGSID) ?
+			       copy_to_user(d, a[2], &v, sizeof(v)) : ret;
+		if (cmd == TIOCSCTTY)
+			return isatty(o->hostfd) ? -EPERM : -ENOTTY; /* pdvm's own terminal */
+	}
 	if (cmd == TIOCSPGRP) {
 		/* tcsetpgrp: the domain's own foreground group (which Ctrl-C
 		 * signals); the host terminal's stays pdvm's. */

@@ -19,6 +19,7 @@
 #include "gio.h"
 #include "memfd.h"
 #include "procdir.h"
+#include "ptyjob.h"
 #include "sock.h"
 #include "uaccess.h"
 
@@ -179,6 +180,8 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 				return (long)total;
 			return err == EINTR ? RESTART : -err;
 		}
+		if (S_ISCHR(o->type))
+			ptyjob_typed(d, o->hostfd, buf, (size_t)r);
 		total += (size_t)r;
 		if ((size_t)r < n || fault || !ok)
 			break;

@@ -40,7 +40,8 @@ const struct syscall_note syscall_notes[] = {
 		     "the read/write hints are EINVAL; F_SETFL ignores O_ASYNC (no SIGIO)" },
 	{ SYS_ioctl, "partial: FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and the terminal requests (termios, window "
 		     "size, process group, output queue, flush, flow, break, a pseudo-terminal's number, lock, "
-		     "packet mode, peer and exclusive mode); every other request is ENOTTY" },
+		     "packet mode, peer and exclusive mode, controlling terminal and session of the domain's own "
+		     "ptys); every other request is ENOTTY" },
 	{ SYS_sync, "partial: flushes the file system of the domain's root, not every file system of the host" },
 	{ SYS_chroot, "refused: EPERM (no CAP_SYS_CHROOT; the directory is resolved first, as Linux does)" },
 
