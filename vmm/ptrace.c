@@ -45,9 +45,13 @@ int ptrace_any(struct domain *d)
 		if (o && !o->exited && ptrace_traced(&o->pt))
 			return o->tid;
 	}
+	/* Ends a tracer has yet to reap count as well. */
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->pt_zombies[i].tid)
 			return d->pt_zombies[i].tid;
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (d->procs[i] && d->procs[i]->ptrace_reaper)
+			return d->procs[i]->pid;
 	return 0;
 }
 

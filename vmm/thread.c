@@ -377,8 +377,10 @@ static int thread_capture(struct thread *t, int *spurious)
 	if (r)
 		return r;
 	t->regs_dirty = true;
-	if (tr.kind == TRAP_KICK)
+	if (tr.kind == TRAP_KICK) {
+		t->pt.orig_rax = (uint64_t)-1; /* stopped in user code, no call */
 		return 0;
+	}
 	handle_trap(t, &tr, spurious);
 	return 1;
 }
