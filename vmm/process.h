@@ -56,6 +56,8 @@ struct process {
 	bool no_new_privs;          /* PR_SET_NO_NEW_PRIVS: once set, for good */
 	uint32_t personality;       /* personality(2); 0 = PER_LINUX */
 	uint64_t start_ns;          /* guest monotonic at fork */
+	int fork_tid;               /* the parent's thread that made it (TRACEME's
+				     * tracer, as Linux's real_parent); 0: unknown */
 	int ptrace_reaper;          /* its leader was traced at its end: the tracer's
 				     * pid, whose wait reports the zombie first */
 };

@@ -70,6 +70,7 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 		return -EAGAIN;
 	d->next_tid++;
 	p->ppid = (flags & CLONE_PARENT) ? pp->ppid : pp->pid;
+	p->fork_tid = (flags & CLONE_PARENT) ? 0 : t->tid;
 	p->pgid = pp->pgid;
 	p->sid = pp->sid;
 	p->exit_signal = (int)(flags & 0xff);

@@ -293,9 +293,11 @@ static long do_traceme(struct thread *t)
 
 	if (!pp || pp == t->proc || pp->zombie || pp->exiting)
 		return -EPERM;  /* the first process's parent is outside the domain */
-	/* The parent's thread that forks is its main one, as a rule; any
-	 * live one of it otherwise. */
-	struct thread *tracer = thread_find(d, pp->pid);
+	/* The parent's thread that forked it (Linux's real_parent), else
+	 * its main thread, else any live one of it. */
+	struct thread *tracer = t->proc->fork_tid ? thread_find(d, t->proc->fork_tid) : NULL;
+	if (!tracer || tracer->proc != pp)
+		tracer = thread_find(d, pp->pid);
 	for (int i = 0; !tracer && i < MAX_THREADS; i++)
 		if (d->threads[i] && d->threads[i]->proc == pp && !d->threads[i]->exited)
 			tracer = d->threads[i];
