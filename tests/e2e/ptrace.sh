@@ -1,10 +1,10 @@
 #!/bin/bash
-# ptrace.sh: tracing inside a domain — strace -f as it runs natively, and a snapshot refused while a process is traced (the tracer program tests/guest/ptrace.c runs in guest_programs.sh).
+# ptrace.sh: tracing inside a domain — strace -f as it runs natively, and a snapshot refused while a process is traced (the tracer program tests/guest/ptrace.c runs in guest_programs.sh), hostile requests.
 # timeout: 240
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/strace
+need_file "$GUEST/ptrace" /usr/bin/strace
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 # strace: its start-up probes (SEIZE, TRACEME, GET_SYSCALL_INFO), the seized child's
@@ -27,6 +27,14 @@ if [ "$nrc" = "$RC" ] && cmp -s "$SCRATCH/strace-f.native" "$SCRATCH/strace-f.pd
 else
 	fail strace-follow-forks "exit native $nrc, pdvm $RC
 $(diff "$SCRATCH/strace-f.native" "$SCRATCH/strace-f.pdvm" | head -n 20)"
+fi
+
+# Hostile requests at a stopped tracee: every answer a Linux errno, the VMM alive.
+run_pdvm -- "$GUEST/ptrace" fuzz 20000
+if [ "$RC" = 0 ] && grep -q "^fuzz: 20000 requests, 0 not an errno, the tracee killed$" "$OUT"; then
+	pass ptrace-hostile-requests
+else
+	fail ptrace-hostile-requests "$(last_output)"
 fi
 
 # A snapshot while strace holds a tracee is refused, saying why; the domain runs on.

@@ -1,4 +1,4 @@
-/* ptrace.c: a tracer and its tracee — TRACEME and exec, syscall stops (counted and changed), PEEK/POKE, registers, an int3 breakpoint, single steps, signals suppressed and injected, DETACH, SEIZE with INTERRUPT, fork following — printed so that a native run and a domain's compare line by line. Usage: ptrace (the tracer; it runs itself as "ptrace target") */
+/* ptrace.c: a tracer and its tracee — TRACEME and exec, syscall stops (counted and changed), PEEK/POKE, registers, an int3 breakpoint, single steps, signals suppressed and injected, DETACH, SEIZE with INTERRUPT, fork following — printed so that a native run and a domain's compare line by line. Usage: ptrace (the tracer; it runs itself as "ptrace target"), or ptrace fuzz N (N hostile requests) */
 #include "guest.h"
 
 #include <signal.h>
@@ -264,10 +264,79 @@ static void seize_and_follow(void)
 	}
 }
 
+/* Hostile requests: random requests, addresses and data (bad pointers,
+ * kernel addresses, garbage registers and FPU images) at a stopped
+ * tracee, which is resumed and stopped again now and then, and
+ * process_vm_readv with random iovecs. Every answer must be 0, a value
+ * or a Linux errno; the tracer's VMM must live on. */
+static uint64_t fz_state = 12345;
+
+static uint64_t fz_rnd(void)
+{
+	fz_state ^= fz_state << 13;
+	fz_state ^= fz_state >> 7;
+	fz_state ^= fz_state << 17;
+	return fz_state;
+}
+
+static uint64_t fz_val(void)
+{
+	static char buf[4096];
+	switch (fz_rnd() % 8) {
+	case 0: return 0;
+	case 1: return fz_rnd();
+	case 2: return (uint64_t)buf + fz_rnd() % 4096;
+	case 3: return 0xffff800000000000ULL + fz_rnd() % 0x1000000;
+	case 4: return fz_rnd() % 1024;
+	case 5: return (uint64_t)-1;
+	case 6: return 0x7ffffffff000ULL + fz_rnd() % 0x2000;
+	default: return fz_rnd() % 64;
+	}
+}
+
+static int fuzz(int n)
+{
+	static const long reqs[] = { 1, 2, 3, 4, 5, 6, 12, 13, 14, 15, 18, 19, 25, 30, 0x4200, 0x4201,
+				     0x4202, 0x4203, 0x4204, 0x4205, 0x4207, 0x4208, 0x4209, 0x420a,
+				     0x420b, 0x420e, 9999 };
+	int bad = 0, st;
+	pid_t c = fork();
+	if (c == 0) {
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		for (;;)
+			getppid();
+	}
+	waitpid(c, &st, 0);
+	for (int i = 0; i < n; i++) {
+		long r = reqs[fz_rnd() % (sizeof(reqs) / sizeof(reqs[0]))];
+		uint64_t a = fz_val(), b = fz_val();
+		if (syscall(SYS_ptrace, r, c, a, b) == -1 && (errno <= 0 || errno > 133))
+			bad++;
+		if (i % 97 == 0 && syscall(SYS_ptrace, PTRACE_SYSCALL, c, 0, 0) == 0 &&
+		    (waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st))) {
+			printf("fuzz: the tracee is gone: %#x\n", st);
+			return 1;
+		}
+		long lc = (long)(fz_rnd() % 4), rc = (long)(fz_rnd() % 4);
+		a = fz_val(), b = fz_val();
+		if (syscall(SYS_process_vm_readv, c, a, lc, b, rc, fz_rnd() % 2 ? 0 : fz_val()) == -1 &&
+		    (errno <= 0 || errno > 133))
+			bad++;
+	}
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	printf("fuzz: %d requests, %d not an errno, the tracee %s\n", n, bad,
+	       WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "killed" : "not killed");
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "target"))
 		return target();
+	if (argc > 2 && !strcmp(argv[1], "fuzz"))
+		return fuzz(atoi(argv[2]));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	show("ptrace attach self", ptrace(PTRACE_ATTACH, getpid(), 0, 0));
 	show("peek a non-tracee", ptrace(PTRACE_PEEKDATA, getppid(), 0, 0));
