@@ -77,6 +77,14 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 			r = -EAGAIN;
 		}
 	}
+	int traced = r ? 0 : ptrace_any(d);
+	if (traced) {
+		/* A tracer's hold on its tracees (their stops, its waits) is
+		 * not part of an image. */
+		snprintf(err, errlen, "thread %d is traced (ptrace): a domain cannot be checkpointed while "
+			 "one of its processes traces another; detach first", traced);
+		r = -EBUSY;
+	}
 	if (r) {
 		dom_unlock(d);
 		return r;

@@ -17,6 +17,7 @@
 #include "ksignal.h"
 #include "shmap.h"
 #include "process.h"
+#include "ptrace.h"
 #include "ptyjob.h"
 #include "cred.h"
 #include "spec.h"
@@ -83,6 +84,7 @@ struct thread {
 	clockid_t cpu_clock;        /* its host thread's CPU clock, while cpu_clock_ok */
 	bool cpu_clock_ok;
 	uint64_t cpu_seen_ns;       /* its CPU time at the last process CPU-timer expiry */
+	struct pt_state pt;         /* tracing, as tracee (vmm/ptrace.c) */
 };
 
 struct sock_bound;
@@ -125,6 +127,7 @@ struct domain {
 	int npool;
 	int next_vcpu_id;
 	struct futex_waiter *futex_waiters;
+	struct pt_zombie pt_zombies[MAX_THREADS]; /* traced threads gone, for their tracers */
 	int next_tid;
 	int pid;                    /* the first process's pid */
 	/* vDSO time data (vmm/vdso.c) */

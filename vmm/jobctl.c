@@ -95,6 +95,7 @@ void jobctl_prepare(struct process *p, int sig)
 		p->stop_sig = 0;
 		notify_parent(p, why);
 	}
+	ptrace_continued(p);
 	pthread_cond_broadcast(&d->park_cv);
 }
 

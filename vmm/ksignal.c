@@ -124,7 +124,8 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 	/* SIGCONT resumes, and stop signals and SIGCONT cancel each other,
 	 * whatever the action or mask. */
 	jobctl_prepare(t->proc, sig);
-	if (sig_ignored(t->proc, sig) && !(t->sigmask & SIGBIT(sig)))
+	/* A tracer sees even ignored signals (Linux's sig_ignored). */
+	if (sig_ignored(t->proc, sig) && !(t->sigmask & SIGBIT(sig)) && !ptrace_traced(&t->pt))
 		return;
 	if (t->sig_pending & SIGBIT(sig))
 		return; /* one instance per signal number */
@@ -142,7 +143,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 {
 	struct domain *d = p->dom;
 	int sig = info->signo;
-	bool blocked_all = true;
+	bool blocked_all = true, traced = false;
 
 	if (p->zombie || p->exiting)
 		return;
@@ -156,8 +157,10 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 
 		if (o && o->proc == p && !o->exited && !(o->sigmask & SIGBIT(sig)))
 			blocked_all = false;
+		if (o && o->proc == p && !o->exited && ptrace_traced(&o->pt))
+			traced = true;
 	}
-	if (sig_ignored(p, sig) && !blocked_all)
+	if (sig_ignored(p, sig) && !blocked_all && !traced)
 		return;
 	if (p->sig_pending & SIGBIT(sig))
 		return;
@@ -175,7 +178,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 
 bool sig_deliverable(const struct thread *t)
 {
-	return t->jobctl_stop || ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
+	return t->jobctl_stop || t->pt.interrupt || ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
 }
 
 /* Takes the lowest pending unblocked signal (thread-directed first, as
@@ -349,7 +352,13 @@ void sig_deliver(struct thread *t)
 	struct ksiginfo info;
 	int sig;
 
+	/* A trap stop a tracer asked for comes before any signal. */
+	ptrace_trap_check(t);
 	while (!d->exiting && !t->proc->exiting && (sig = dequeue(t, &info)) != 0) {
+		/* A tracee's signal is its tracer's first: it may change it
+		 * or suppress it (signal-delivery-stop). */
+		if (!(sig = ptrace_signal(t, sig, &info)) || d->exiting || t->proc->exiting)
+			continue;
 		struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
 
 		if (sa->handler == KSIG_IGN)

@@ -202,6 +202,17 @@ static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t b
 		struct mm *mm = dom_mm(d);
 		elf_stack_strings(&p, top, &mm->arg_start, &mm->env_start, &mm->env_end);
 		mm->arg_end = mm->env_start;
+		/* And its auxv, for /proc/PID/auxv (a debugger finds the
+		 * program's entry there): after argc, argv and envp. */
+		const uint64_t *w = (const uint64_t *)(const void *)((uint8_t *)img + (*sp - (top - len)));
+		size_t i = 1 + w[0] + 1, words = (top - *sp) / 8;
+		while (i < words && w[i])
+			i++;
+		size_t a = ++i;
+		while (i + 1 < words && w[i])
+			i += 2;
+		mm->auxv_start = *sp + a * 8;
+		mm->auxv_len = (i + 2 - a) * 8;
 	}
 	free(img);
 	if (rc < 0) {

@@ -153,6 +153,7 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 	mm->stack_top = src->stack_top;
 	mm->arg_start = src->arg_start, mm->arg_end = src->arg_end;
 	mm->env_start = src->env_start, mm->env_end = src->env_end;
+	mm->auxv_start = src->auxv_start, mm->auxv_len = src->auxv_len;
 	mm->vvar_gva = src->vvar_gva;
 	for (int i = 0; i < src->nvmas; i++) {
 		for (gva_t va = src->vmas[i].start; va < src->vmas[i].end;) {

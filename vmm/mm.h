@@ -42,6 +42,8 @@ struct mm {
 	uint64_t resyncs;       /* full shadow resyncs */
 	gva_t vvar_gva;         /* the vDSO's data page here, 0 = none */
 	gva_t arg_start, arg_end, env_start, env_end; /* /proc/self/cmdline, environ */
+	gva_t auxv_start;       /* the initial stack's auxv, for /proc/PID/auxv (0: unknown) */
+	uint64_t auxv_len;
 	struct shmap shmaps[MAX_SHMAPS]; /* MAP_SHARED file mappings (vmm/shmap.c) */
 	int nshmaps;
 };

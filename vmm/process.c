@@ -160,12 +160,26 @@ void proc_last_thread_gone(struct process *p)
 			proc_free(d, c);
 	}
 	p->zombie = true;
+	ptrace_proc_gone(p);
 	pidfd_exited(d, p->pid);
-	if (notify_parent(p)) {
+	/* A traced leader's zombie is its tracer's first: the parent hears
+	 * of it once the tracer has reaped it (proc_zombie_released). */
+	bool tracer_first = p->ptrace_reaper && p->ptrace_reaper != p->ppid;
+	if (!tracer_first && notify_parent(p)) {
 		proc_free(d, p);
 		if (proc_current == p)
 			proc_current = NULL;
 	}
+	proc_wake_waiters(d);
+}
+
+void proc_zombie_released(struct process *p)
+{
+	struct domain *d = p->dom;
+
+	p->ptrace_reaper = 0;
+	if (notify_parent(p))
+		proc_free(d, p);
 	proc_wake_waiters(d);
 }
 

@@ -56,6 +56,10 @@ struct process {
 	bool no_new_privs;          /* PR_SET_NO_NEW_PRIVS: once set, for good */
 	uint32_t personality;       /* personality(2); 0 = PER_LINUX */
 	uint64_t start_ns;          /* guest monotonic at fork */
+	int fork_tid;               /* the parent's thread that made it (TRACEME's
+				     * tracer, as Linux's real_parent); 0: unknown */
+	int ptrace_reaper;          /* its leader was traced at its end: the tracer's
+				     * pid, whose wait reports the zombie first */
 };
 
 /* The process whose thread runs on this host thread, or NULL on the VMM's
@@ -81,6 +85,9 @@ void proc_exit_group(struct process *p, int wstatus);
 /* After p's last thread left: release memory and files, become a zombie,
  * reparent children, notify the parent (SIGCHLD, wait4). */
 void proc_last_thread_gone(struct process *p);
+/* The tracer of zombie p's leader has reaped it (or is gone): now the
+ * parent is told, as Linux's __ptrace_detach does. */
+void proc_zombie_released(struct process *p);
 /* Wakes threads sleeping in wait4/waitid (a child changed state). */
 void proc_wake_waiters(struct domain *d);
 

@@ -1,4 +1,4 @@
-/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, fd/), the same but fd/ of its other processes, and /proc/meminfo, generated from VMM state. */
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, auxv, fd/), the same but fd/ of its other processes (also under task/TID/), and /proc/meminfo, generated from VMM state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -165,9 +165,9 @@ static void gen_status(struct domain *d, struct process *p, struct thread *t, st
 	uint32_t uid = d->cred.uid, gid = d->cred.gid;
 	unsigned long long caps = d->cred.as_root ? 0x1ffffffffffULL : 0;
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
-		  "PPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
+		  "PPid:\t%d\nTracerPid:\t%d\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
 		  comm_of(d, p), p->files ? (unsigned)p->files->umask : 022, state_name(jobctl_state(p)), p->pid,
-		  t ? t->tid : p->pid, ppid_of(d, p),
+		  t ? t->tid : p->pid, ppid_of(d, p), t ? t->pt.tracer_pid : 0,
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
@@ -266,6 +266,20 @@ static void gen_maps(struct domain *d, struct process *p, struct tbuf *b)
 	}
 }
 
+/* The auxv the program started with, from its stack (Linux keeps a copy:
+ * here a program that overwrote it shows what it wrote). A debugger finds
+ * a PIE's entry there. */
+static void gen_auxv(struct mm *mm, struct tbuf *b)
+{
+	uint8_t buf[64 * 16];
+	if (!mm || !mm->auxv_start || !mm->auxv_len || mm->auxv_len > sizeof(buf) ||
+	    copy_from_mm(mm, buf, mm->auxv_start, mm->auxv_len))
+		return;
+	/* Binary: the text buffer takes it a byte at a time. */
+	for (uint64_t i = 0; i < mm->auxv_len; i++)
+		tb_printf(b, "%c", buf[i]);
+}
+
 static void gen_meminfo(struct domain *d, struct tbuf *b)
 {
 	uint64_t total = d->frames.data_limit * PAGE_SIZE, used = rss_bytes(d);
@@ -279,9 +293,25 @@ static void gen_meminfo(struct domain *d, struct tbuf *b)
 		  (unsigned long long)(used >> 10));
 }
 
+/* "task/TID/REST" of process p, TID one of its threads: REST (the
+ * process's file stands for the thread's); anything else as it is. */
+static const char *task_rest(struct domain *d, struct process *p, const char *r)
+{
+	if (strncmp(r, "task/", 5) || r[5] < '1' || r[5] > '9')
+		return r;
+	char *end;
+	errno = 0;
+	long tid = strtol(r + 5, &end, 10);
+	struct thread *t = errno || tid > INT32_MAX ? NULL : thread_find(d, (int)tid);
+	if (!t || t->proc != p || *end != '/')
+		return r;
+	return end + 1;
+}
+
 /* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" where PID is
- * a process of the domain (*p: which one; the caller's for the first two);
- * returns the rest, "" for the directory itself, or NULL. */
+ * a process of the domain (*p: which one; the caller's for the first two),
+ * and "task/TID/" after it; returns the rest, "" for the directory itself,
+ * or NULL. */
 static const char *proc_rest(struct domain *d, const char *g, struct process **p)
 {
 	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
@@ -289,7 +319,7 @@ static const char *proc_rest(struct domain *d, const char *g, struct process **p
 		size_t n = strlen(pre[i]);
 		if (!strncmp(g, pre[i], n) && (g[n] == '/' || !g[n])) {
 			*p = proc_cur(d);
-			return g[n] ? g + n + 1 : "";
+			return g[n] ? task_rest(d, *p, g + n + 1) : "";
 		}
 	}
 	if (strncmp(g, "/proc/", 6) || g[6] < '1' || g[6] > '9')
@@ -299,7 +329,7 @@ static const char *proc_rest(struct domain *d, const char *g, struct process **p
 	long pid = strtol(g + 6, &end, 10);
 	if (errno || pid > INT32_MAX || (*end != '/' && *end) || !(*p = proc_find(d, (int)pid)))
 		return NULL;
-	return *end ? end + 1 : "";
+	return *end ? task_rest(d, *p, end + 1) : "";
 }
 
 bool procfs_is_synthetic(struct domain *d, const char *g)
@@ -314,11 +344,11 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	if (r && p != proc_cur(d))
 		return !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "comm") ||
 		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps");
+		       !strcmp(r, "maps") || !strcmp(r, "auxv");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps") || !strcmp(r, "fd");
+		       !strcmp(r, "maps") || !strcmp(r, "fd") || !strcmp(r, "auxv");
 	return !strcmp(g, "/proc/meminfo");
 }
 
@@ -447,6 +477,8 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(p->mm) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE));
+	else if (!strcmp(r, "auxv"))
+		gen_auxv(p->mm, &b);
 	else
 		gen_maps(d, p, &b);
 	int fd = b.oom ? -ENOMEM : text_fd(&b);

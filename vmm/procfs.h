@@ -12,9 +12,10 @@ struct thread;
 
 /* For the guest path g (already composed, absolute): a host fd with
  * generated content for /proc/self/{cmdline,comm,environ,status,stat,
- * statm,maps,fd} (also as /proc/PID and /proc/thread-self) and
- * /proc/meminfo; -errno (-EACCES for writing); or PROCFS_NOT_OURS. t may
- * be NULL (thread-specific lines then show nothing pending). */
+ * statm,maps,auxv,fd} (also as /proc/PID and /proc/thread-self, and
+ * under task/TID/; another process's but fd) and /proc/meminfo; -errno
+ * (-EACCES for writing); or PROCFS_NOT_OURS. t may be NULL
+ * (thread-specific lines then show nothing pending). */
 int procfs_open(struct domain *d, struct thread *t, const char *g, int flags);
 /* True for the paths procfs_open generates: restore regenerates them
  * rather than checking them for changes. */

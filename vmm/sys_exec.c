@@ -213,6 +213,8 @@ static long do_execve(struct thread *t, int fd, char *gpath, const char *path, i
 	dom_log(d, "process %d: exec %s", p->pid, gpath);
 	exec_argv_free(sargv);
 	vdso_calibrate(d);
+	/* The exec event (or SIGTRAP) of a tracee, in the new program. */
+	ptrace_exec(t, t->tid);
 	return 0;
 }
 

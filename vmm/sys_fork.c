@@ -70,6 +70,7 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 		return -EAGAIN;
 	d->next_tid++;
 	p->ppid = (flags & CLONE_PARENT) ? pp->ppid : pp->pid;
+	p->fork_tid = (flags & CLONE_PARENT) ? 0 : t->tid;
 	p->pgid = pp->pgid;
 	p->sid = pp->sid;
 	p->exit_signal = (int)(flags & 0xff);
@@ -132,11 +133,17 @@ long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t
 		c->clear_child_tid = ctid;
 	if (flags & CLONE_VFORK)
 		p->vfork_parent_waits = true;
+	/* A tracer that follows forks has the child from its start. */
+	int ev = ptrace_clone(t, c, flags);
 	if ((err = thread_start(c)))
 		goto fail_thread;
 	dom_log(d, "process %d: %s child %d", pp->pid, (flags & CLONE_VFORK) ? "vfork" : "fork", pid);
-	if (flags & CLONE_VFORK)
+	if (ev)
+		ptrace_event(t, ev, (uint64_t)pid);
+	if (flags & CLONE_VFORK) {
 		vfork_wait(t, pid);
+		ptrace_event(t, PT_EVENT_VFORK_DONE, (uint64_t)pid);
+	}
 	return pid;
 fail_thread:
 	clone_abort(c);

@@ -146,8 +146,9 @@ const struct syscall_note syscall_notes[] = {
 	{ SYS_ioperm, "refused: EPERM to grant ports (no CAP_SYS_RAWIO); revoking them succeeds" },
 	{ SYS_quotactl, "refused: EPERM on a block device (the host's quotas); Q_SYNC without a device 0, "
 			"other commands without one ENODEV, a path that is no block device ENOTBLK" },
-	{ SYS_ptrace, "refused: EPERM for PTRACE_TRACEME, ATTACH and SEIZE (as with Yama's ptrace_scope 3); "
-		      "ESRCH for the rest: nothing is traced" },
+	{ SYS_ptrace, "partial: between the domain's own processes (any other pid is ESRCH); no hardware "
+		      "breakpoints or watchpoints (a debug register enabled through POKEUSER is EIO), no "
+		      "PEEKSIGINFO, SYSEMU or seccomp stops; a snapshot is refused while a process is traced" },
 	{ SYS_bpf, "refused: EPERM (unprivileged BPF disabled, Debian's default); a command on an object's fd "
 		   "is EPERM too where Linux says EBADF or EINVAL" },
 	{ SYS_perf_event_open, "refused: EACCES (as with perf_event_paranoid 3, Debian's default: the host's "

@@ -1,4 +1,4 @@
-/* sys_priv.c: the calls only a privileged process may make — modules, reboot, kexec, swap, mounts, setting clocks and host names, I/O ports, quotas, the kernel log, ptrace, bpf, namespaces, perf — answered as Linux answers an unprivileged one, and the calls Linux itself no longer has. */
+/* sys_priv.c: the calls only a privileged process may make — modules, reboot, kexec, swap, mounts, setting clocks and host names, I/O ports, quotas, the kernel log, bpf, namespaces, perf — answered as Linux answers an unprivileged one, and the calls Linux itself no longer has. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -489,35 +489,6 @@ static long sys_quotactl(struct thread *t, const uint64_t a[6])
 	return syscall_refuse(t, SYS_quotactl, -EPERM, "quotas are the host's");
 }
 
-/* ---- tracing ---- */
-
-#define PTRACE_TRACEME_K	0
-#define PTRACE_ATTACH_K		16
-#define PTRACE_SEIZE_K		0x4206
-#define PTRACE_O_MASK_K		(0xffUL | (1UL << 20) | (1UL << 21))
-
-/* No process of a domain may trace another, nor ask to be traced: every
- * tracing request is EPERM, as with Yama's ptrace_scope 3 (and Go's
- * syscall tests accept "operation not permitted"). The vCPU threads are
- * pdvm's, so tracing would need a debugger stub, not the host's ptrace.
- * What is left is Linux's answer for a tracee it does not have. */
-static long sys_ptrace(struct thread *t, const uint64_t a[6])
-{
-	long req = (long)a[0];
-	int pid = (int)a[1];
-
-	if (req == PTRACE_TRACEME_K)
-		return syscall_refuse(t, SYS_ptrace, -EPERM, "as with Yama's ptrace_scope 3");
-	if (pid <= 0 || (!thread_find(t->dom, pid) && !proc_find(t->dom, pid)))
-		return -ESRCH;
-	if (req == PTRACE_SEIZE_K && (a[2] || (a[3] & ~PTRACE_O_MASK_K)))
-		return -EIO;
-	if (req == PTRACE_ATTACH_K || req == PTRACE_SEIZE_K)
-		return syscall_refuse(t, SYS_ptrace, -EPERM, "as with Yama's ptrace_scope 3");
-	/* Every other request needs a tracee stopped for the caller. */
-	return -ESRCH;
-}
-
 /* ---- bpf ---- */
 
 #define BPF_CMD_LAST_K 37 /* BPF_PROG_STREAM_READ_BY_FD, Linux 6.17 */
@@ -691,7 +662,6 @@ const struct syscall_desc sys_priv_table[] = {
 	{ SYS_iopl, "iopl", sys_iopl },
 	{ SYS_ioperm, "ioperm", sys_ioperm },
 	{ SYS_quotactl, "quotactl", sys_quotactl },
-	{ SYS_ptrace, "ptrace", sys_ptrace },
 	{ SYS_bpf, "bpf", sys_bpf },
 	{ SYS_perf_event_open, "perf_event_open", sys_perf_event_open },
 	{ SYS_fanotify_init, "fanotify_init", sys_fanotify_init },

@@ -58,8 +58,11 @@ static long sys_clone(struct thread *t, const uint64_t a[6])
 	}
 	if (flags & CLONE_CHILD_CLEARTID)
 		c->clear_child_tid = ctid;
+	int ev = ptrace_clone(t, c, flags);
 	if ((err = thread_start(c)))
 		goto fail;
+	if (ev)
+		ptrace_event(t, ev, (uint64_t)c->tid);
 	return c->tid;
 fail:
 	clone_abort(c);

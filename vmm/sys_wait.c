@@ -28,15 +28,16 @@
 enum { WHICH_PID, WHICH_PGID, WHICH_ALL };
 
 /* What a wait reports of a child (wait_consider_task's order). */
-enum wait_event { EV_EXITED = 1, EV_STOPPED, EV_CONTINUED };
+enum wait_event { EV_EXITED = 1, EV_STOPPED, EV_CONTINUED, EV_PTRACE };
 
 /* The event a child c has for a wait with `options` (KWEXITED, KWUNTRACED,
  * KWCONTINUED), or 0: its end; a group stop not yet reported; a continue
  * not yet reported. */
-static int child_event(const struct process *c, int options)
+static int child_event(const struct process *c, int options, int me)
 {
+	/* A traced leader's end goes to its tracer first. */
 	if (c->zombie)
-		return options & KWEXITED ? EV_EXITED : 0;
+		return options & KWEXITED && (!c->ptrace_reaper || c->ptrace_reaper == me) ? EV_EXITED : 0;
 	if ((options & KWUNTRACED) && c->stopped && c->stop_sig)
 		return EV_STOPPED;
 	if ((options & KWCONTINUED) && c->continued)
@@ -45,20 +46,30 @@ static int child_event(const struct process *c, int options)
 }
 
 /* Looks for a child of t's process matching (which, id) with an event to
- * report (*ev). Returns it, or NULL with *any saying whether a matching
- * child exists. */
-static struct process *find_child(struct thread *t, int which, int id, int options, bool *any, int *ev)
+ * report (*ev), or a tracee of t's with a stop or an end (*pr, *ev
+ * EV_PTRACE: vmm/ptrace.c). Returns the child, or NULL with *any saying
+ * whether a matching child or tracee exists. */
+static struct process *find_child(struct thread *t, int which, int id, int options, bool *any, int *ev,
+				  struct pt_report *pr)
 {
 	struct domain *d = t->dom;
+	int me = t->proc->pid;
 	*any = false;
+	*ev = 0;
+	if (ptrace_wait_find(t, which, id, options & KWNOTHREAD, any, pr)) {
+		*ev = EV_PTRACE;
+		return NULL;
+	}
 	for (int i = 0; i < MAX_PROCS; i++) {
 		struct process *c = d->procs[i];
-		if (!c || c == t->proc || c->ppid != t->proc->pid)
+		if (!c || c == t->proc)
+			continue;
+		if (c->ppid != me && !(c->zombie && c->ptrace_reaper == me))
 			continue;
 		if ((which == WHICH_PID && c->pid != id) || (which == WHICH_PGID && c->pgid != id))
 			continue;
 		*any = true;
-		if ((*ev = child_event(c, options)))
+		if ((*ev = child_event(c, options, me)))
 			return c;
 	}
 	return NULL;
@@ -67,12 +78,13 @@ static struct process *find_child(struct thread *t, int which, int id, int optio
 /* The wait loop shared by wait4 and waitid: a child and its event (*ev),
  * or NULL with *ret set (-ECHILD, 0 for WNOHANG, or a restart). A child's
  * end, stop and continue wake it (proc_wake_waiters). */
-static struct process *wait_child(struct thread *t, int which, int id, int options, int *ev, long *ret)
+static struct process *wait_child(struct thread *t, int which, int id, int options, int *ev, long *ret,
+				   struct pt_report *pr)
 {
 	struct domain *d = t->dom;
 	bool any;
-	struct process *c = find_child(t, which, id, options, &any, ev);
-	if (c || !any || (options & KWNOHANG)) {
+	struct process *c = find_child(t, which, id, options, &any, ev, pr);
+	if (c || *ev || !any || (options & KWNOHANG)) {
 		*ret = any ? 0 : -ECHILD;
 		return c;
 	}
@@ -90,7 +102,7 @@ static struct process *wait_child(struct thread *t, int which, int id, int optio
 		}
 		w.woken = false;
 		pthread_cond_wait(&w.cv, &d->lock);
-		if ((c = find_child(t, which, id, options, &any, ev)) || !any) {
+		if ((c = find_child(t, which, id, options, &any, ev, pr)) || *ev || !any) {
 			*ret = any ? 0 : -ECHILD;
 			break;
 		}
@@ -133,11 +145,17 @@ static int put_rusage(struct domain *d, gva_t ru, struct process *c)
 }
 
 /* Reaping c: its CPU time joins its parent's RUSAGE_CHILDREN (Linux's
- * wait_task_zombie; an auto-reaped child does not count). */
-static void reap(struct domain *d, struct process *parent, struct process *c)
+ * wait_task_zombie; an auto-reaped child does not count). A tracer that
+ * is not the parent reaps it for itself only: then the parent hears of
+ * it (Linux's ptrace_unlink). */
+static void reap(struct thread *t, struct process *c)
 {
-	parent->cpu_children_ns += c->cpu_gone_ns + c->cpu_children_ns;
-	proc_free(d, c);
+	if (c->ptrace_reaper && c->ppid != t->proc->pid) {
+		proc_zombie_released(c);
+		return;
+	}
+	t->proc->cpu_children_ns += c->cpu_gone_ns + c->cpu_children_ns;
+	proc_free(t->dom, c);
 }
 
 static long sys_wait4(struct thread *t, const uint64_t a[6])
@@ -152,7 +170,15 @@ static long sys_wait4(struct thread *t, const uint64_t a[6])
 	int id = pid > 0 ? pid : pid == 0 ? t->proc->pgid : -pid;
 	long ret;
 	int ev;
-	struct process *c = wait_child(t, which, id, options | KWEXITED, &ev, &ret);
+	struct pt_report pr;
+	struct process *c = wait_child(t, which, id, options | KWEXITED, &ev, &ret, &pr);
+	if (ev == EV_PTRACE) {
+		/* A tracee's stop or end (vmm/ptrace.c). */
+		if ((a[1] && copy_to_user(d, a[1], &pr.status, 4)) || put_rusage(d, a[3], NULL))
+			return -EFAULT;
+		ptrace_wait_consume(d, &pr);
+		return pr.tid;
+	}
 	if (!c)
 		return ret;
 	/* A stop is (signal << 8) | 0x7f, a continue 0xffff (WIFCONTINUED). */
@@ -161,7 +187,7 @@ static long sys_wait4(struct thread *t, const uint64_t a[6])
 		return -EFAULT;
 	int cpid = c->pid;
 	if (ev == EV_EXITED)
-		reap(d, t->proc, c);
+		reap(t, c);
 	else
 		consume(c, ev, options);
 	return cpid;
@@ -203,12 +229,19 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 	}
 	long ret = 0;
 	int ev = 0;
-	struct process *c = wait_child(t, which, id, options, &ev, &ret);
-	if (!c && ret < 0)
+	struct pt_report pr;
+	struct process *c = wait_child(t, which, id, options, &ev, &ret, &pr);
+	if (!c && !ev && ret < 0)
 		return ret;
 	struct ksiginfo i;
 	memset(&i, 0, sizeof(i));
-	if (c) {
+	if (ev == EV_PTRACE) {
+		i.signo = SIGCHLD;
+		i.code = pr.cld;
+		i.kill.pid = pr.tid;
+		i.kill.uid = d->cred.uid;
+		memcpy(i.raw + 8, &pr.child_status, 4);
+	} else if (c) {
 		i.signo = SIGCHLD;
 		i.kill.pid = c->pid;
 		i.kill.uid = d->cred.uid;
@@ -229,8 +262,10 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 	}
 	if ((a[2] && copy_to_user(d, a[2], &i, sizeof(i))) || put_rusage(d, a[4], c))
 		return -EFAULT;
-	if (c && ev == EV_EXITED && !(options & KWNOWAIT))
-		reap(d, t->proc, c);
+	if (ev == EV_PTRACE && !(options & KWNOWAIT))
+		ptrace_wait_consume(d, &pr);
+	else if (c && ev == EV_EXITED && !(options & KWNOWAIT))
+		reap(t, c);
 	else if (c)
 		consume(c, ev, options);
 	return 0;

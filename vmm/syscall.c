@@ -21,7 +21,7 @@ void syscall_init(void)
 		sys_poll_table, sys_signal_table, sys_timer_table, sys_proc_table, sys_net_table,
 		sys_epoll_table, sys_evfd_table, sys_fs_table, sys_fd_table, sys_fork_table,
 		sys_exec_table, sys_wait_table, sys_sched_table, sys_priv_table, sys_xattr_table,
-		sys_splice_table, sys_memfd_table, sys_pidfd_table,
+		sys_splice_table, sys_memfd_table, sys_pidfd_table, sys_ptrace_table,
 	};
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
 		for (const struct syscall_desc *s = families[f]; s->nr >= 0; s++)
@@ -94,7 +94,7 @@ long restart_at(struct thread *t, uint64_t deadline_ns)
 	return -ERESTART_SYSCALL;
 }
 
-void syscall_dispatch(struct thread *t)
+long syscall_dispatch(struct thread *t)
 {
 	struct kvm_regs *r = &t->regs;
 	uint64_t nr = r->rax;
@@ -112,7 +112,7 @@ void syscall_dispatch(struct thread *t)
 			(unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
 			(unsigned long long)a[3], ret);
 	if (nr == SYS_rt_sigreturn)
-		return; /* every register came from the signal frame */
+		return ret; /* every register came from the signal frame */
 	if (ret != -ERESTART_SYSCALL)
 		t->restart.valid = false;
 	if (ret == -ERESTART_SYSCALL) {
@@ -122,7 +122,7 @@ void syscall_dispatch(struct thread *t)
 		r->rip -= 2;
 		r->rax = nr;
 		sig_note_interrupted(t, nr, a);
-		return;
+		return ret;
 	}
 	/* A write to a pipe nobody reads raises SIGPIPE (the default action
 	 * ends the program, as on Linux). */
@@ -131,4 +131,5 @@ void syscall_dispatch(struct thread *t)
 		sig_send_thread(t, &i);
 	}
 	r->rax = (uint64_t)ret;
+	return ret;
 }

@@ -60,6 +60,7 @@ extern const struct syscall_desc sys_xattr_table[];
 extern const struct syscall_desc sys_splice_table[];
 extern const struct syscall_desc sys_memfd_table[];
 extern const struct syscall_desc sys_pidfd_table[];
+extern const struct syscall_desc sys_ptrace_table[];
 
 /* What the tables cannot say about a call: "partial: ...", "refused: ERRNO
  * (why)" or "absent: why" (vmm/sys_notes.c, for docs/syscalls.md). The
@@ -71,8 +72,9 @@ struct syscall_note {
 extern const struct syscall_note syscall_notes[];
 
 void syscall_init(void);
-/* Handles the syscall in t->regs (RAX = number), sets RAX to the result. */
-void syscall_dispatch(struct thread *t);
+/* Handles the syscall in t->regs (RAX = number), sets RAX to the result,
+ * which it returns too (-ERESTART_SYSCALL: rewound for a restart). */
+long syscall_dispatch(struct thread *t);
 const char *syscall_name(int nr);
 /* The handler of call nr (after syscall_init), or NULL: read only, for the
  * table of calls and their status (docs/syscalls.md). */

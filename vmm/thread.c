@@ -211,6 +211,7 @@ void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN])
 static void thread_release(struct thread *t)
 {
 	struct domain *d = t->dom;
+	ptrace_thread_gone(t);
 	jobctl_thread_gone(t);
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->threads[i] == t)
@@ -298,7 +299,9 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	if (tr->kind == TRAP_SYSCALL) {
 		*spurious = 0;
 		vdso_trap_check(d, t);
-		syscall_dispatch(t);
+		/* A tracee's syscall-enter and -exit stops (vmm/ptrace.c). */
+		long ret = ptrace_syscall_enter(t) ? syscall_dispatch(t) : (long)t->regs.rax;
+		ptrace_syscall_exit(t, ret);
 		t->regs_dirty = true;
 		return;
 	}
@@ -311,7 +314,8 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 			t->regs_dirty = true;
 			return;
 		}
-		if (!sig_fault(t, tr))
+		/* A tracee's fault is its tracer's first (int3, a step). */
+		if (!ptrace_fault(t, tr) && !sig_fault(t, tr))
 			fault_kill(t, tr);
 		return;
 	}
@@ -345,15 +349,21 @@ void thread_stop(struct thread *t)
 {
 	struct domain *d = t->dom;
 	jobctl_stop_join(t);
+	/* A tracee's group stop is a ptrace-stop (resumed by its tracer). */
+	if (ptrace_group_stop(t))
+		return;
 	t->parked = true;
 	d->nparked++;
 	pthread_cond_broadcast(&d->parked_cv);
 	/* A pause that begins meanwhile finds it parked; one that is still on
 	 * when SIGCONT comes keeps it here, as parked as thread_park would. */
-	while ((t->stopped || d->paused) && !d->exiting && !t->proc->exiting)
+	while ((t->stopped || d->paused) && !d->exiting && !t->proc->exiting && !t->pt.stopped)
 		pthread_cond_wait(&d->park_cv, &d->lock);
 	d->nparked--;
 	t->parked = false;
+	/* Attached while stopped: the stop became a ptrace-stop. */
+	if (t->pt.stopped)
+		ptrace_stopped_wait(t);
 }
 
 /* After a kick: makes t->regs the user state (regs_dirty) and handles a
@@ -367,8 +377,10 @@ static int thread_capture(struct thread *t, int *spurious)
 	if (r)
 		return r;
 	t->regs_dirty = true;
-	if (tr.kind == TRAP_KICK)
+	if (tr.kind == TRAP_KICK) {
+		t->pt.orig_rax = (uint64_t)-1; /* stopped in user code, no call */
 		return 0;
+	}
 	handle_trap(t, &tr, spurious);
 	return 1;
 }

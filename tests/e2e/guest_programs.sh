@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" "$GUEST/ptrace" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/filemaps" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
@@ -42,6 +42,11 @@ compare epolldup -- "$GUEST/epolldup"
 # Job control as a parent sees it: stops and continues of children, the wait statuses and
 # siginfo they report, SIGCHLD's codes, /proc/PID's state, line by line against native.
 compare jobctl -- "$GUEST/jobctl"
+
+# ptrace between the domain's processes: TRACEME and exec, syscall stops (counted, one
+# changed), PEEK/POKE (int3 into read-only text), registers, single steps, signals
+# suppressed and injected, DETACH, SEIZE/INTERRUPT and fork following, against native.
+compare ptrace -- "$GUEST/ptrace"
 
 # compare_writable NAME PROG: PROG DIR run natively and in a domain, each in a writable
 # directory of its own, line by line.
@@ -133,7 +138,7 @@ $(diff "$SCRATCH/interop.n.prog" "$SCRATCH/interop.p.prog" | head -n 12)"
 fi
 
 # Privileged and meaningless calls (vmm/sys_priv.c), line by line against native; then what
-# a domain refuses though Linux lets an unprivileged process do it (ptrace TRACEME, a user
+# a domain refuses though Linux lets an unprivileged process do it (a user
 # namespace), and the log: one line per refused call, however often it is made.
 compare privcalls -- "$GUEST/privcalls"
 PLOG=$SCRATCH/privcalls.log

@@ -14,8 +14,8 @@ if [ "$RC" = 0 ] && grep -qx "\['0', '1', '2'\] True python3" "$OUT"; then pass 
 
 # The host's processes are not the domain's business: /proc lists the domain's pids
 # only, /proc/<host pid> does not exist (by name or through a symlink), /proc/self
-# names the guest's pid, and the VMM's own entries that describe it (mem, auxv,
-# task) are out of reach. A sleeping host process gives a pid that surely exists.
+# names the guest's pid, and the VMM's own entries that describe it (mem, task) are
+# out of reach; auxv is the guest program's own (AT_PAGESZ 4096, AT_NULL last). A sleeping host process gives a pid that surely exists.
 sleep 60 &
 HOSTPID=$!
 mkdir -p "$SCRATCH/w" && chmod 777 "$SCRATCH/w"
@@ -29,11 +29,16 @@ def gone(p):
     except OSError:
         return True
     return False
+def guest_auxv(p):
+    import struct
+    b = open(p, "rb").read()
+    v = [struct.unpack_from("QQ", b, i) for i in range(0, len(b) - len(b) % 16, 16)]
+    return len(b) % 16 == 0 and (6, 4096) in v and v[-1] == (0, 0)
 os.symlink("/proc/%d" % hp, w + "/l")
 print("list", sorted(n for n in os.listdir("/proc") if n.isdigit()) == [str(me)])
 print("self", os.readlink("/proc/self") == str(me), os.readlink("/proc/thread-self") == "%d/task/%d" % (me, me))
 print("host", gone("/proc/%d/cmdline" % hp), gone("/proc/1/cmdline"), not os.path.exists("/proc/%d" % hp), gone(w + "/l/cmdline"))
-print("vmm", gone("/proc/self/mem"), gone("/proc/%d/mem" % me), gone("/proc/self/auxv"))
+print("vmm", gone("/proc/self/mem"), gone("/proc/%d/mem" % me), guest_auxv("/proc/self/auxv"))
 print("own", os.path.isdir("/proc/%d" % me), open("/proc/%d/limits" % me).read().startswith("Limit"), os.path.exists("/proc/self/maps"))
 ' "$HOSTPID" "$SCRATCH/w"
 kill "$HOSTPID" 2>/dev/null
