@@ -37,6 +37,23 @@ bool jobctl_is_stop(int sig)
 	for (int i_ = 0; i_ < MAX_THREADS; i_++)                               \
 		if (((o) = (d)->threads[i_]) && (o)->proc == (p) && !(o)->exited)
 
+void jobctl_sigchld(struct process *to, int code, int pid, int32_t status)
+{
+	const struct sigaction_k *sa = &to->sigactions[SIGCHLD - 1];
+
+	if (sa->handler != KSIG_IGN && !(sa->flags & KSA_NOCLDSTOP)) {
+		struct ksiginfo i;
+		memset(&i, 0, sizeof(i));
+		i.signo = SIGCHLD;
+		i.code = code;
+		i.kill.pid = pid;
+		i.kill.uid = to->dom->cred.uid;
+		/* si_status follows si_uid. */
+		memcpy(i.raw + 8, &status, sizeof(status));
+		sig_send_process(to, &i);
+	}
+}
+
 /* do_notify_parent_cldstop: SIGCHLD unless the parent ignores it or set
  * SA_NOCLDSTOP; its waits wake up either way. The first process's parent
  * is outside the domain: nobody to tell. */
@@ -47,19 +64,8 @@ static void notify_parent(struct process *p, int why)
 
 	if (!pp || pp == p || pp->zombie)
 		return;
-	const struct sigaction_k *sa = &pp->sigactions[SIGCHLD - 1];
-	if (sa->handler != KSIG_IGN && !(sa->flags & KSA_NOCLDSTOP)) {
-		struct ksiginfo i;
-		memset(&i, 0, sizeof(i));
-		i.signo = SIGCHLD;
-		i.code = why;
-		i.kill.pid = p->pid;
-		i.kill.uid = d->cred.uid;
-		/* si_status follows si_uid: the stop's signal, or SIGCONT. */
-		int32_t st = why == CLD_CONTINUED ? SIGCONT : p->stop_sig & 0x7f;
-		memcpy(i.raw + 8, &st, sizeof(st));
-		sig_send_process(pp, &i);
-	}
+	/* The status: the stop's signal, or SIGCONT. */
+	jobctl_sigchld(pp, why, p->pid, why == CLD_CONTINUED ? SIGCONT : p->stop_sig & 0x7f);
 	proc_wake_waiters(d);
 }
 

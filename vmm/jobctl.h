@@ -3,6 +3,7 @@
 #define PDVM_JOBCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct process;
 struct thread;
@@ -34,5 +35,10 @@ void jobctl_thread_gone(struct thread *t);
 /* 'T' when p's main thread (or, once it is gone, p) is stopped, 'Z' for a
  * zombie, else 'R': the state letter of /proc/PID/stat. */
 char jobctl_state(const struct process *p);
+/* SIGCHLD with code (CLD_STOPPED, CLD_CONTINUED, CLD_TRAPPED) about pid
+ * and its status to process `to`, unless it ignores SIGCHLD or set
+ * SA_NOCLDSTOP (do_notify_parent_cldstop). Waking its waits is the
+ * caller's. */
+void jobctl_sigchld(struct process *to, int code, int pid, int32_t status);
 
 #endif

@@ -64,20 +64,8 @@ static void notify_tracer(struct thread *t)
 	struct domain *d = t->dom;
 	struct process *tp = proc_find(d, t->pt.tracer_pid);
 
-	if (tp && !tp->zombie && !tp->exiting) {
-		const struct sigaction_k *sa = &tp->sigactions[SIGCHLD - 1];
-		if (sa->handler != KSIG_IGN && !(sa->flags & 1 /* SA_NOCLDSTOP */)) {
-			struct ksiginfo i;
-			memset(&i, 0, sizeof(i));
-			i.signo = SIGCHLD;
-			i.code = CLD_TRAPPED_K;
-			i.kill.pid = t->tid;
-			i.kill.uid = d->cred.uid;
-			int32_t st = t->pt.code;
-			memcpy(i.raw + 8, &st, sizeof(st));
-			sig_send_process(tp, &i);
-		}
-	}
+	if (tp && !tp->zombie && !tp->exiting)
+		jobctl_sigchld(tp, CLD_TRAPPED_K, t->tid, t->pt.code);
 	proc_wake_waiters(d);
 }
 
