@@ -54,7 +54,8 @@ const struct syscall_note syscall_notes[] = {
 		     "CLONE_THREAD) and, with CLONE_FS, its working directory and umask (without, a copy of its "
 		     "own); a new process shares neither files nor handlers (EINVAL); CLONE_PIDFD, "
 		     "CLONE_IO, CLONE_UNTRACED and CLONE_PTRACE are EINVAL; a new namespace is EPERM" },
-	{ SYS_clone3, "partial: always ENOSYS, as a kernel before 5.3 answers: glibc falls back to clone" },
+	{ SYS_clone3, "partial: as clone, with CLONE_CLEAR_SIGHAND; CLONE_PIDFD and CLONE_INTO_CGROUP are ENOSYS "
+		      "(a caller falls back to clone as on an older kernel), set_tid EPERM" },
 	{ SYS_futex, "partial: no priority-inheritance operations (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, "
 		     "UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI: ENOSYS)" },
 	{ SYS_wait4, "partial: the rusage has the child's CPU time (and its waited-for children's) all as "

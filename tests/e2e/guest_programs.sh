@@ -28,6 +28,7 @@ expect_ok misc -- "$GUEST/misc"
 
 # Scheduling calls as an unprivileged process sees them, line by line against native.
 compare sched -- "$GUEST/sched"
+compare clone3 -- "$GUEST/clone3"
 
 # A pty pair from the host's devpts (grantpt and ptsname need TIOCGPTN).
 compare pty -- "$GUEST/pty"
