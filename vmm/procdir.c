@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "files.h"
 #include "procdir.h"
+#include "procfs.h"
 #include "process.h"
 
 /* procfs's root directory inode (PROC_ROOT_INO in fs/proc). */
@@ -122,6 +123,7 @@ bool procdir_fd_denied(int fd)
 	char host[PATH_MAX];
 	struct statfs sf;
 	const char *r, *e, *name;
+	long pid;
 	int fl;
 
 	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
@@ -129,9 +131,10 @@ bool procdir_fd_denied(int fd)
 	if (host_fd_path(fd, host, sizeof(host)) < 0 || !(r = below_mount(host)))
 		return true;
 	e = strchrnul(r, '/');
-	if (parse_pid(r, (size_t)(e - r)) < 0)
+	pid = parse_pid(r, (size_t)(e - r));
+	if (pid < 0)
 		return false; /* not a pid directory: the host's, as in a container */
-	if (parse_pid(r, (size_t)(e - r)) != getpid())
+	if (pid != getpid())
 		return true; /* another host process */
 	if (!*e)
 		return false; /* the directory itself */
@@ -144,23 +147,6 @@ bool procdir_fd_denied(int fd)
 		 in_list(name, (size_t)(e - name), synthetic_entries, ARRAY_SIZE(synthetic_entries)));
 }
 
-/* "/proc/self", "/proc/thread-self" or "/proc/<pid of the domain>": the
- * process (NULL if none) and the rest after it ("" or "/..."). */
-static struct process *pid_dir(struct domain *d, const char *g, const char **rest)
-{
-	const char *s = g + 6, *e;
-	long pid;
-
-	if (strncmp(g, "/proc/", 6))
-		return NULL;
-	e = strchrnul(s, '/');
-	*rest = e;
-	if ((e - s == 4 && !strncmp(s, "self", 4)) || (e - s == 11 && !strncmp(s, "thread-self", 11)))
-		return proc_cur(d);
-	pid = parse_pid(s, (size_t)(e - s));
-	return pid > 0 && pid <= INT32_MAX ? proc_find(d, (int)pid) : NULL;
-}
-
 int procdir_readlink(struct domain *d, struct thread *t, const char *g, char *out, size_t len)
 {
 	struct process *p = proc_cur(d);
@@ -171,16 +157,16 @@ int procdir_readlink(struct domain *d, struct thread *t, const char *g, char *ou
 		return snprintf(out, len, "%d", p->pid);
 	if (!strcmp(g, "/proc/thread-self") && t)
 		return snprintf(out, len, "%d/task/%d", p->pid, t->tid);
-	p = pid_dir(d, g, &rest);
-	if (!p || (strcmp(rest, "/exe") && strcmp(rest, "/cwd") && strcmp(rest, "/root")))
+	rest = procfs_rest(d, g, &p);
+	if (!rest || (strcmp(rest, "exe") && strcmp(rest, "cwd") && strcmp(rest, "root")))
 		return PROCDIR_NOT_OURS;
 	/* The links of a process: its program, working and root directory
 	 * as the domain names them (a zombie has none). */
 	if (!p->files)
 		return -ENOENT;
-	if (!strcmp(rest, "/root"))
+	if (!strcmp(rest, "root"))
 		return snprintf(out, len, "/");
-	if (!strcmp(rest, "/exe"))
+	if (!strcmp(rest, "exe"))
 		return p->files->exe ? snprintf(out, len, "%s", p->files->exe) : -ENOENT;
 	if (host_fd_path(p->files->cwdfd, host, sizeof(host)) < 0 ||
 	    host_to_guest(p->files, host, out, len) < 0)

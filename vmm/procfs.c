@@ -308,11 +308,7 @@ static const char *task_rest(struct domain *d, struct process *p, const char *r)
 	return end + 1;
 }
 
-/* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" where PID is
- * a process of the domain (*p: which one; the caller's for the first two),
- * and "task/TID/" after it; returns the rest, "" for the directory itself,
- * or NULL. */
-static const char *proc_rest(struct domain *d, const char *g, struct process **p)
+const char *procfs_rest(struct domain *d, const char *g, struct process **p)
 {
 	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
 	for (size_t i = 0; i < ARRAY_SIZE(pre); i++) {
@@ -337,7 +333,7 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	if (strncmp(g, "/proc/", 6))
 		return false; /* every open passes here: the common case first */
 	struct process *p;
-	const char *r = proc_rest(d, g, &p);
+	const char *r = procfs_rest(d, g, &p);
 	/* Of the domain's other processes: the state, for job control (a
 	 * stopped child shows T), what their memory holds and the memory
 	 * map; what else a caller reads there is the host's, as before. */
@@ -453,7 +449,7 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		return -EACCES;
 	struct process *p = NULL;
-	const char *r = proc_rest(d, g, &p);
+	const char *r = procfs_rest(d, g, &p);
 	if (r && !strcmp(r, "fd"))
 		return fd_dir(d);
 	if (flags & O_DIRECTORY)

@@ -17,6 +17,12 @@ struct thread;
  * (-EACCES for writing); or PROCFS_NOT_OURS. t may be NULL
  * (thread-specific lines then show nothing pending). */
 int procfs_open(struct domain *d, struct thread *t, const char *g, int flags);
+/* Strips "/proc/self/", "/proc/thread-self/" or "/proc/PID/" where PID is
+ * a process of the domain (*p: which one; the caller's for the first two),
+ * and "task/TID/" after it; returns the rest, "" for the directory itself,
+ * or NULL. */
+struct process;
+const char *procfs_rest(struct domain *d, const char *g, struct process **p);
 /* True for the paths procfs_open generates: restore regenerates them
  * rather than checking them for changes. */
 bool procfs_is_synthetic(struct domain *d, const char *g);
