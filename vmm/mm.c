@@ -550,6 +550,15 @@ static uint64_t protect_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 	return addr | flags | (pte & PTE_PS);
 }
 
+/* [start, end), all of it mapped, as whole VMAs of their own (mprotect's
+ * and naming's first step): the index of the first, or -ENOMEM. */
+static int vma_isolate(struct mm *mm, gva_t start, gva_t end)
+{
+	if (!range_mapped(mm, start, end) || vma_split(mm, start) || vma_split(mm, end))
+		return -ENOMEM;
+	return vma_find(mm, start);
+}
+
 long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 {
 	struct mm *mm = dom_mm(d);
@@ -561,11 +570,9 @@ long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	if (addr == end)
 		return 0;
-	if (!range_mapped(mm, addr, end))
-		return -ENOMEM;
-	if (vma_split(mm, addr) || vma_split(mm, end))
-		return -ENOMEM;
-	int first = vma_find(mm, addr), i = first;
+	int first = vma_isolate(mm, addr, end), i = first;
+	if (first < 0)
+		return first;
 	for (; i < mm->nvmas && mm->vmas[i].start < end; i++) {
 		struct vma *v = &mm->vmas[i];
 		/* Made writable, a private mapping is charged from now on,
@@ -590,11 +597,9 @@ int mm_name_range(struct domain *d, gva_t start, gva_t end, struct vmfile *file,
 	struct mm *mm = dom_mm(d);
 	if (start & ~PAGE_MASK || end & ~PAGE_MASK || start >= end)
 		return -EINVAL;
-	if (!range_mapped(mm, start, end))
-		return -ENOMEM;
-	if (vma_split(mm, start) || vma_split(mm, end))
-		return -ENOMEM;
-	int first = vma_find(mm, start), i = first;
+	int first = vma_isolate(mm, start, end), i = first;
+	if (first < 0)
+		return first;
 	for (; i < mm->nvmas && mm->vmas[i].start < end; i++) {
 		struct vma *v = &mm->vmas[i];
 		vmfile_put(v->file);
