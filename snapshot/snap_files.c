@@ -128,7 +128,7 @@ static uint32_t img_kind(enum ofd_kind k)
 	case OFD_TIMERFD: return IMG_OFD_TIMERFD;
 	case OFD_MEMFD: return IMG_OFD_MEMFD;
 	case OFD_PIDFD: return IMG_OFD_PIDFD;
-	case OFD_OTHER: break;
+	case OFD_OTHER: case OFD_PROCMEM: break;
 	}
 	return UINT32_MAX; /* refused before it is written */
 }

@@ -30,6 +30,7 @@ enum ofd_kind {
 	OFD_TIMERFD,    /* a host timerfd (aux: its clock) */
 	OFD_MEMFD,      /* a host memfd (memfd_create; vmm/memfd.c) */
 	OFD_PIDFD,      /* a guest process's fd (priv: vmm/pidfd.c) */
+	OFD_PROCMEM,    /* /proc/PID/mem (aux: the pid; vmm/procmem.c) */
 };
 
 /* An open file description: shared by dup'ed fds, refcounted so a thread

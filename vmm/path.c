@@ -444,7 +444,14 @@ static int open_magic(struct domain *d, int n, int flags, mode_t mode)
 		if (!type_writable(st.st_mode, st.st_rdev, flags, false))
 			return -EROFS;
 	}
-	return reopen(o->hostfd, flags, mode);
+	int r = reopen(o->hostfd, flags, mode);
+	/* An O_PATH fd of a /proc entry the guest may only look at (the
+	 * VMM's own maps or mem behind a synthetic name) opens no further. */
+	if (r >= 0 && procdir_fd_denied(r)) {
+		close(r);
+		return -ENOENT;
+	}
+	return r;
 }
 
 /* Creation: the parent must be in a writable tree and the final component is

@@ -37,7 +37,7 @@ static const char *const vmm_entries[] = {
 /* procfs.c's files: served by it when opened, so only their stat (an
  * O_PATH lookup) ever reaches the host. */
 static const char *const synthetic_entries[] = {
-	"cmdline", "comm", "environ", "status", "stat", "statm", "maps", "fd",
+	"cmdline", "comm", "environ", "status", "stat", "statm", "maps", "fd", "auxv", "mem",
 };
 
 static bool in_list(const char *name, size_t len, const char *const *list, size_t n)

@@ -340,11 +340,11 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	if (r && p != proc_cur(d))
 		return !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "comm") ||
 		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps") || !strcmp(r, "auxv");
+		       !strcmp(r, "maps") || !strcmp(r, "auxv") || !strcmp(r, "mem");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps") || !strcmp(r, "fd") || !strcmp(r, "auxv");
+		       !strcmp(r, "maps") || !strcmp(r, "fd") || !strcmp(r, "auxv") || !strcmp(r, "mem");
 	return !strcmp(g, "/proc/meminfo");
 }
 
@@ -446,10 +446,18 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 {
 	if (!procfs_is_synthetic(d, g))
 		return PROCFS_NOT_OURS;
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
-		return -EACCES;
 	struct process *p = NULL;
 	const char *r = procfs_rest(d, g, &p);
+	/* /proc/PID/mem: read and written by the VMM (vmm/procmem.c); the
+	 * host fd, an empty memfd, only keeps the file position. */
+	if (r && !strcmp(r, "mem")) {
+		if (flags & O_DIRECTORY)
+			return -ENOTDIR;
+		int m = memfd_create("pdvm-mem", MFD_CLOEXEC);
+		return m < 0 ? -errno : m;
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
+		return -EACCES;
 	if (r && !strcmp(r, "fd"))
 		return fd_dir(d);
 	if (flags & O_DIRECTORY)

@@ -19,6 +19,7 @@
 #include "gio.h"
 #include "memfd.h"
 #include "procdir.h"
+#include "procmem.h"
 #include "ptyjob.h"
 #include "sock.h"
 #include "uaccess.h"
@@ -228,7 +229,9 @@ static long do_io(struct thread *t, int fd, struct gseg *seg, int nseg, int64_t 
 	r = -EOPNOTSUPP;
 	/* A socket's read and write are its recv and send (restart queue
 	 * included); syscall.c raises SIGPIPE for write calls. */
-	if (o->kind == OFD_SOCKET && off < 0)
+	if (o->kind == OFD_PROCMEM)
+		r = procmem_io(t, o, seg, nseg, off, write);
+	else if (o->kind == OFD_SOCKET && off < 0)
 		r = sock_xfer(t, o, seg, nseg, sum, NULL, write ? MSG_NOSIGNAL : 0, write);
 	else if (o->kind == OFD_PIPE && off < 0)
 		r = gio_nowait(t, o, seg, nseg, write, sum, NULL, 0);

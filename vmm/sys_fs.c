@@ -16,6 +16,7 @@
 #include "files.h"
 #include "memfd.h"
 #include "procdir.h"
+#include "procmem.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -67,9 +68,11 @@ static long do_open(struct thread *t, int dirfd, uint64_t upath, int flags, mode
 		return hfd;
 	fl = open_flags_clean(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
 	/* /proc/self/fd/N of a memfd opens a new description of the memfd. */
-	o = ofd_new(hfd, fl, path_magic_fd(g) >= 0 && memfd_is(hfd) ? OFD_MEMFD : OFD_FILE, g);
+	int mem_pid = procmem_target(d, g);
+	o = ofd_new(hfd, fl, mem_pid ? OFD_PROCMEM : path_magic_fd(g) >= 0 && memfd_is(hfd) ? OFD_MEMFD : OFD_FILE, g);
 	if (!o)
 		return -ENOMEM;
+	o->aux = mem_pid;
 	return fd_install(d, o, 0, flags & O_CLOEXEC);
 }
 

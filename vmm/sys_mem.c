@@ -97,6 +97,8 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		hostfd = files_host_fd(d, fd);
 		if (hostfd < 0)
 			return -EBADF;
+		if (fd_peek(d, fd)->kind == OFD_PROCMEM)
+			return -ENODEV; /* /proc/PID/mem has no mmap, as on Linux */
 		int fl = fcntl(hostfd, F_GETFL);
 		if (fl < 0)
 			return -EBADF;

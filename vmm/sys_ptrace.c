@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "domain.h"
+#include "procmem.h"
 #include "ptrace.h"
 #include "syscall.h"
 #include "uaccess.h"
@@ -40,45 +41,6 @@ enum {
 #define NT_X86_XSTATE_K  0x202
 #define AUDIT_ARCH_X86_64_K 0xc000003eU
 #define EFLAGS_SETTABLE  0x50dd5ULL     /* CF PF AF ZF SF TF DF OF RF AC, as putreg */
-
-/* ---- memory of another process ---- */
-
-/* Copies n bytes between buf and address addr of process p's memory.
- * `force`: a write goes into read-only private memory too (breakpoints in
- * text), as Linux's FOLL_FORCE does. 0 or -EFAULT. */
-static int mem_access(struct domain *d, struct process *p, gva_t addr, void *buf, size_t n, bool write,
-		      bool force)
-{
-	struct process *me = proc_current;
-	int r;
-
-	if (!p->mm)
-		return -EFAULT;
-	proc_current = p;
-	if (!write) {
-		r = copy_from_user(d, buf, addr, n);
-	} else if (!force) {
-		r = copy_to_user(d, addr, buf, n);
-	} else {
-		/* Not past what is mapped, nor into a shared mapping the
-		 * process cannot write (the file's pages). */
-		r = 0;
-		for (gva_t a = addr; !r && a < addr + n;) {
-			const struct vma *v = mm_vma_at(p->mm, a);
-			if (!v || !(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) ||
-			    ((v->flags & MAP_SHARED) && !(v->prot & PROT_WRITE)))
-				r = -EFAULT;
-			else
-				a = v->end;
-		}
-		if (!r && (addr >= USER_MAX || n > USER_MAX - addr))
-			r = -EFAULT;
-		if (!r)
-			r = mm_poke(d, addr, buf, n);
-	}
-	proc_current = me;
-	return r;
-}
 
 /* ---- registers ---- */
 
@@ -330,12 +292,12 @@ static long sys_ptrace(struct thread *t, const uint64_t a[6])
 	switch (req) {
 	case PTR_PEEKTEXT: case PTR_PEEKDATA: {
 		uint64_t w;
-		if (mem_access(d, c->proc, addr, &w, 8, false, false))
+		if (procmem_access(d, c->proc, addr, &w, 8, false, false))
 			return -EIO;
 		return copy_to_user(d, data, &w, 8) ? -EFAULT : 0;
 	}
 	case PTR_POKETEXT: case PTR_POKEDATA:
-		return mem_access(d, c->proc, addr, &data, 8, true, true) ? -EIO : 0;
+		return procmem_access(d, c->proc, addr, &data, 8, true, true) ? -EIO : 0;
 	case PTR_PEEKUSR: {
 		uint64_t w;
 		long r = user_word(c, addr, &w, false);
@@ -466,14 +428,14 @@ static long vm_rw(struct thread *t, const uint64_t a[6], bool write)
 		size_t n = MIN(MIN(l.len - loff, r.len - roff), sizeof(buf));
 		/* A partial transfer stops at the first fault, as Linux's. */
 		if (!write) {
-			if (mem_access(d, p, r.base + roff, buf, n, false, false))
+			if (procmem_access(d, p, r.base + roff, buf, n, false, false))
 				return done ? done : -EFAULT;
 			if (copy_to_user(d, l.base + loff, buf, n))
 				return done ? done : -EFAULT;
 		} else {
 			if (copy_from_user(d, buf, l.base + loff, n))
 				return done ? done : -EFAULT;
-			if (mem_access(d, p, r.base + roff, buf, n, true, false))
+			if (procmem_access(d, p, r.base + roff, buf, n, true, false))
 				return done ? done : -EFAULT;
 		}
 		done += (long)n;

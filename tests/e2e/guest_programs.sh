@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" "$GUEST/ptrace" \
+need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" "$GUEST/ptrace" "$GUEST/procmem" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/filemaps" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
 	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
@@ -48,6 +48,11 @@ compare jobctl -- "$GUEST/jobctl"
 # changed), PEEK/POKE (int3 into read-only text), registers, single steps, signals
 # suppressed and injected, DETACH, SEIZE/INTERRUPT and fork following, against native.
 compare ptrace -- "$GUEST/ptrace"
+
+# /proc/PID/mem, gdb's way into the inferior: pread/pwrite at addresses, the file
+# position, a write into read-only data, EIO and short counts at unmapped pages,
+# ENODEV for mmap, a child's memory read and written, nothing once it is reaped.
+compare procmem -- "$GUEST/procmem"
 
 # compare_writable NAME PROG: PROG DIR run natively and in a domain, each in a writable
 # directory of its own, line by line.
