@@ -335,12 +335,17 @@ static int open_final(struct files *f, int dirfd, const char *name, int flags, m
 	return r;
 }
 
-/* /proc/self/exe names the guest's program, not the VMM: rewrites g. */
-static void exe_alias(struct files *f, char *g, size_t len)
+/* /proc/self/exe, /proc/PID/exe and task/TID/exe name a guest program,
+ * not the VMM: rewrites g to that program's path. */
+static void exe_alias(struct domain *d, char *g, size_t len)
 {
-	if (f->exe && strlen(f->exe) < len &&
-	    (!strcmp(g, "/proc/self/exe") || !strcmp(g, "/proc/thread-self/exe")))
-		strcpy(g, f->exe);
+	struct process *p;
+	const char *r;
+
+	if (strncmp(g, "/proc/", 6) || !(r = procfs_rest(d, g, &p)) || strcmp(r, "exe"))
+		return;
+	if (p->files && p->files->exe && strlen(p->files->exe) < len)
+		snprintf(g, len, "%s", p->files->exe);
 }
 
 int path_magic_fd(const char *g)
@@ -629,7 +634,7 @@ int path_open(struct domain *d, int dirfd, const char *path, int flags, mode_t m
 	}
 	if (r < 0)
 		return r;
-	exe_alias(f, g, PATH_MAX * 2);
+	exe_alias(d, g, PATH_MAX * 2);
 	n = path_magic_fd(g);
 	if (n >= 0)
 		return open_magic(d, n, flags, mode);
@@ -691,7 +696,7 @@ int path_lookup(struct domain *d, int dirfd, const char *path, bool follow, bool
 	if (r < 0)
 		return r;
 	if (follow)
-		exe_alias(proc_cur(d)->files, g, sizeof(g));
+		exe_alias(d, g, sizeof(g));
 	n = follow ? path_magic_fd(g) : -1;
 	if (n >= 0) {
 		struct ofd *o = fd_peek(d, n);

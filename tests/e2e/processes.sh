@@ -26,7 +26,8 @@ chmod 755 "$SCRATCH/sb" "$SCRATCH"/sb/s*
 compare rusage-counts-cpu-time -- /usr/bin/python3 "$ROOTDIR/tests/guest/py/rusage.py"
 compare script-as-the-program -- "$SCRATCH/sb/s3" a b
 compare proc-of-another-process --cwd /tmp -- /bin/sh -c 'sleep 5 & p=$!; cd /; readlink /proc/$p/exe /proc/$p/cwd /proc/$$/exe /proc/$$/cwd;
-	tr "\0" " " </proc/$p/cmdline; echo; cat /proc/$p/comm; wc -w </proc/$p/statm; kill $p'
+	tr "\0" " " </proc/$p/cmdline; echo; cat /proc/$p/comm; wc -w </proc/$p/statm;
+	cmp /proc/$p/exe "$(readlink /proc/$p/exe)" && cmp /proc/$$/exe /bin/dash && echo exe-opens; kill $p'
 compare nested-interpreters -- /bin/sh -c "$SCRATCH/sb/s2 a; $SCRATCH/sb/s5 a b; $SCRATCH/sb/s6 a b 2>/dev/null; echo \"six: \$?\""
 
 # ---- a three-process pipeline snapshotted mid-run with data in both pipes, killed, restored ----
