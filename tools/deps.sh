@@ -6,7 +6,8 @@
 # boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
 # also ships the kvm modules) and a busybox-static initramfs packed with cpio.
 # Conformance: Go's standard library tests (golang-go) are the yardstick (tests/conformance);
-# the time package's tests load a zone from the system's database (tzdata).
+# the time package's tests load a zone from the system's database (tzdata). strace, gdb and
+# python3 run in domains in the e2e tests (and gdb in runtime's tests).
 # Repeated runs are fast: if dpkg already reports every package installed, nothing is run.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ PKGS=(
 	qemu-system-x86 linux-image-amd64
 	nftables iproute2 procps
 	golang-go tzdata
+	strace gdb python3
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system

@@ -80,13 +80,21 @@ const char *procdir_host_path(struct domain *d, const char *g, char *buf, size_t
 		return g;
 	s = g + 6;
 	rest = strchrnul(s, '/');
-	if (!strncmp(s, "thread-self", 11) && rest == s + 11)
+	if ((!strncmp(s, "thread-self", 11) && rest == s + 11) || (!strncmp(s, "self", 4) && rest == s + 4))
 		pid = 0;
 	else if ((pid = parse_pid(s, (size_t)(rest - s))) < 0)
-		return g; /* /proc/self, /proc/cpuinfo, /proc/sys/...: as they are */
+		return g; /* /proc/cpuinfo, /proc/sys/...: as they are */
 	if (pid > 0 && (!d || !domain_pid(d, pid))) {
 		errno = ENOENT;
 		return NULL;
+	}
+	/* task/TID of a domain thread is its process's directory again
+	 * (the VMM's own has no thread of that id). */
+	if (!strncmp(rest, "/task/", 6)) {
+		const char *t = rest + 6, *te = strchrnul(t, '/');
+		long tid = parse_pid(t, (size_t)(te - t));
+		if (tid > 0 && d && tid <= INT32_MAX && thread_find(d, (int)tid))
+			rest = te;
 	}
 	/* The guest's pid directory is the VMM's: the entries that may pass
 	 * are the same for all of the domain's processes. */

@@ -1,4 +1,4 @@
-/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, auxv, fd/), the same but fd/ of its other processes (also under task/TID/), and /proc/meminfo, generated from VMM state. */
+/* procfs.c: the domain's own /proc/self (cmdline, comm, environ, status, stat, statm, maps, auxv, fd/, task/), the same but fd/ of its other processes (also under task/TID/, where stat and status are the thread's), /proc/PID/mem's open, and /proc/meminfo, generated from VMM state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -158,7 +158,7 @@ static const char *state_name(char c)
 
 /* /proc/PID/status of process p, as thread t sees it (t: the caller for
  * its own process, else p's main thread; NULL for a zombie). */
-static void gen_status(struct domain *d, struct process *p, struct thread *t, struct tbuf *b)
+static void gen_status(struct domain *d, struct process *p, struct thread *t, int id, struct tbuf *b)
 {
 	/* The domain's identity (cred.c) and the capabilities that come with
 	 * it: none, unless the operator opted in to root. */
@@ -167,7 +167,7 @@ static void gen_status(struct domain *d, struct process *p, struct thread *t, st
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t%d\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
 		  comm_of(d, p), p->files ? (unsigned)p->files->umask : 022, state_name(jobctl_state(p)), p->pid,
-		  t ? t->tid : p->pid, ppid_of(d, p), t ? t->pt.tracer_pid : 0,
+		  id, ppid_of(d, p), t ? t->pt.tracer_pid : 0,
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
@@ -187,14 +187,14 @@ static void gen_status(struct domain *d, struct process *p, struct thread *t, st
 }
 
 /* /proc/PID/stat, the same way. */
-static void gen_stat(struct domain *d, struct process *p, struct thread *t, struct tbuf *b)
+static void gen_stat(struct domain *d, struct process *p, struct thread *t, int id, struct tbuf *b)
 {
 	int nice = t ? t->nice : 0;
 	uint64_t start = (d->start_ns / 1000000000ULL) * (uint64_t)sysconf(_SC_CLK_TCK);
 	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
 	tb_printf(b, "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 %d %d %d 0 %llu %llu %llu "
 		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 %u 0 0 0 0 0 0 0 0 0 0 0\n",
-		  p->pid, comm_of(d, p), jobctl_state(p), ppid_of(d, p), p->pgid, p->sid,
+		  id, comm_of(d, p), jobctl_state(p), ppid_of(d, p), p->pgid, p->sid,
 		  20 + nice, nice, p->nthreads,
 		  (unsigned long long)start, (unsigned long long)vm_bytes(p->mm),
 		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)(p->mm ? p->mm->stack_top : 0),
@@ -340,11 +340,12 @@ bool procfs_is_synthetic(struct domain *d, const char *g)
 	if (r && p != proc_cur(d))
 		return !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "comm") ||
 		       !strcmp(r, "cmdline") || !strcmp(r, "environ") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps") || !strcmp(r, "auxv") || !strcmp(r, "mem");
+		       !strcmp(r, "maps") || !strcmp(r, "auxv") || !strcmp(r, "mem") || !strcmp(r, "task");
 	if (r)
 		return !strcmp(r, "cmdline") || !strcmp(r, "comm") || !strcmp(r, "environ") ||
 		       !strcmp(r, "status") || !strcmp(r, "stat") || !strcmp(r, "statm") ||
-		       !strcmp(r, "maps") || !strcmp(r, "fd") || !strcmp(r, "auxv") || !strcmp(r, "mem");
+		       !strcmp(r, "maps") || !strcmp(r, "fd") || !strcmp(r, "auxv") || !strcmp(r, "mem") ||
+		       !strcmp(r, "task");
 	return !strcmp(g, "/proc/meminfo");
 }
 
@@ -362,6 +363,22 @@ static struct thread *view_thread(struct domain *d, struct process *p, struct th
 		if (d->threads[i] && d->threads[i]->proc == p && !d->threads[i]->exited)
 			return d->threads[i];
 	return NULL;
+}
+
+/* The thread g names as /proc/thread-self or .../task/TID/ (procfs_rest
+ * checked it is p's), or NULL: then the view is the process's. */
+static struct thread *named_thread(struct domain *d, struct process *p, struct thread *t, const char *g)
+{
+	if (!strncmp(g, "/proc/thread-self/", 18))
+		return t;
+	const char *s = strstr(g + 6, "/task/");
+	if (!s)
+		return NULL;
+	char *end;
+	errno = 0;
+	long tid = strtol(s + 6, &end, 10);
+	struct thread *n = errno || tid <= 0 || tid > INT32_MAX || *end != '/' ? NULL : thread_find(d, (int)tid);
+	return n && n->proc == p ? n : NULL;
 }
 
 /* A read-only fd on the bytes: a memfd reopened O_RDONLY. */
@@ -388,29 +405,41 @@ static int text_fd(const struct tbuf *b)
 	return fd < 0 ? -e : fd;
 }
 
-/* /proc/self/fd: a directory of symlinks named by the guest's fds, made
- * fresh in a private host directory at every open. */
-static int fd_dir(struct domain *d)
+/* A subdirectory `name` of the caller's private directory for listings
+ * (made at first use by the calling vCPU thread, so with the domain's
+ * identity, cred.c: in $TMPDIR if that user may write there, else /tmp),
+ * emptied and opened. */
+static int fresh_listing(struct domain *d, const char *name)
 {
-	struct files *f = proc_cur(d)->files;
-	/* Made by the calling vCPU thread, so with the domain's identity
-	 * (cred.c): in $TMPDIR if that user may write there, else /tmp. */
+	struct process *me = proc_cur(d);
 	const char *base = getenv("TMPDIR");
 	const char *const bases[] = { base && *base ? base : "/tmp", "/tmp" };
-	for (int i = 0; i < 2 && !proc_cur(d)->procfs_dir[0]; i++) {
-		snprintf(proc_cur(d)->procfs_dir, sizeof(proc_cur(d)->procfs_dir), "%s/pdvm-procfd-XXXXXX",
-			 bases[i]);
-		if (!mkdtemp(proc_cur(d)->procfs_dir)) {
+	for (int i = 0; i < 2 && !me->procfs_dir[0]; i++) {
+		snprintf(me->procfs_dir, sizeof(me->procfs_dir), "%s/pdvm-procfd-XXXXXX", bases[i]);
+		if (!mkdtemp(me->procfs_dir)) {
 			int e = errno;
-			proc_cur(d)->procfs_dir[0] = '\0';
+			me->procfs_dir[0] = '\0';
 			if (i == 1)
 				return -e;
 		}
 	}
-	procfs_cleanup_dir(proc_cur(d)->procfs_dir, false);
-	int dfd = open(proc_cur(d)->procfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	char sub[sizeof(me->procfs_dir) + 16];
+	snprintf(sub, sizeof(sub), "%s/%s", me->procfs_dir, name);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	procfs_cleanup_dir(sub, false);
+	int dfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return dfd < 0 ? -errno : dfd;
+}
+
+/* /proc/self/fd: a directory of symlinks named by the guest's fds, made
+ * fresh at every open. */
+static int fd_dir(struct domain *d)
+{
+	struct files *f = proc_cur(d)->files;
+	int dfd = fresh_listing(d, "fd");
+	if (dfd < 0)
+		return dfd;
 	for (int i = 0; f && i < f->nfds; i++) {
 		if (!f->fds[i].ofd)
 			continue;
@@ -426,18 +455,59 @@ static int fd_dir(struct domain *d)
 	return dfd;
 }
 
+/* /proc/PID/task: a directory of p's thread ids (gdb attaching to a
+ * process, ps -L), made fresh at every open; what is below an id is
+ * served by its path (task/TID/...). */
+static int task_dir(struct domain *d, struct process *p)
+{
+	int dfd = fresh_listing(d, "task");
+	if (dfd < 0)
+		return dfd;
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct thread *t = d->threads[i];
+		if (!t || t->proc != p || t->exited)
+			continue;
+		char name[16];
+		snprintf(name, sizeof(name), "%d", t->tid);
+		if (mkdirat(dfd, name, 0555) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(dfd);
+			return -e;
+		}
+	}
+	return dfd;
+}
+
+/* Empties dir: files and links, and subdirectories (the listings, and the
+ * thread directories in task/) with what is in them. */
+static void cleanup_at(int dfd, int depth)
+{
+	DIR *dd = fdopendir(dfd);
+	if (!dd) {
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(dd))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(dd), e->d_name, 0) == 0 || errno != EISDIR || depth > 2)
+			continue;
+		int sub = openat(dirfd(dd), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			cleanup_at(sub, depth + 1);
+		unlinkat(dirfd(dd), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(dd);
+}
+
 void procfs_cleanup_dir(const char *dir, bool remove_dir)
 {
 	if (!dir || !dir[0])
 		return;
-	DIR *dd = opendir(dir);
-	if (dd) {
-		struct dirent *e;
-		while ((e = readdir(dd)))
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(dd), e->d_name, 0);
-		closedir(dd);
-	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		cleanup_at(dfd, 0);
 	if (remove_dir)
 		rmdir(dir);
 }
@@ -460,6 +530,8 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 		return -EACCES;
 	if (r && !strcmp(r, "fd"))
 		return fd_dir(d);
+	if (r && !strcmp(r, "task"))
+		return task_dir(d, p);
 	if (flags & O_DIRECTORY)
 		return -ENOTDIR;
 	struct tbuf b = { 0 };
@@ -473,10 +545,13 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 			    d->spec ? d->spec->envp : NULL);
 	else if (!strcmp(r, "comm"))
 		tb_printf(&b, "%.15s\n", comm_of(d, p));
-	else if (!strcmp(r, "status"))
-		gen_status(d, p, view_thread(d, p, t), &b);
-	else if (!strcmp(r, "stat"))
-		gen_stat(d, p, view_thread(d, p, t), &b);
+	else if (!strcmp(r, "status") || !strcmp(r, "stat")) {
+		struct thread *n = named_thread(d, p, t, g);
+		if (r[4])
+			gen_status(d, p, n ? n : view_thread(d, p, t), n ? n->tid : p->pid, &b);
+		else
+			gen_stat(d, p, n ? n : view_thread(d, p, t), n ? n->tid : p->pid, &b);
+	}
 	else if (!strcmp(r, "statm"))
 		tb_printf(&b, "%llu %llu 0 0 0 %llu 0\n", (unsigned long long)(vm_bytes(p->mm) / PAGE_SIZE),
 			  (unsigned long long)(rss_bytes(d) / PAGE_SIZE),

@@ -5,7 +5,7 @@
 need_kvm
 need_pdvm
 DYN=$B/guest/dyn
-need_file "$DYN/proctest" "$DYN/treesnap" /bin/busybox /usr/bin/python3 tests/guest/sh/pipeline.sh tests/guest/py/subproc.py tests/guest/py/rusage.py
+need_file "$DYN/proctest" "$DYN/treesnap" /bin/busybox /usr/bin/python3 tests/guest/sh/pipeline.sh tests/guest/py/subproc.py tests/guest/py/rusage.py tests/guest/py/tasks.py
 ROOTDIR=$(pwd)
 
 compare proctest -- "$DYN/proctest"
@@ -24,6 +24,7 @@ printf '#!/bin/sh\necho "[$0] [$*]"\n' >"$SCRATCH/sb/s1"
 for i in 2 3 4 5 6; do printf '#!%s lvl%s\n' "$SCRATCH/sb/s$((i - 1))" "$i" >"$SCRATCH/sb/s$i"; done
 chmod 755 "$SCRATCH/sb" "$SCRATCH"/sb/s*
 compare rusage-counts-cpu-time -- /usr/bin/python3 "$ROOTDIR/tests/guest/py/rusage.py"
+compare proc-task-listing -- /usr/bin/python3 "$ROOTDIR/tests/guest/py/tasks.py"
 compare script-as-the-program -- "$SCRATCH/sb/s3" a b
 compare proc-of-another-process --cwd /tmp -- /bin/sh -c 'sleep 5 & p=$!; cd /; readlink /proc/$p/exe /proc/$p/cwd /proc/$$/exe /proc/$$/cwd;
 	tr "\0" " " </proc/$p/cmdline; echo; cat /proc/$p/comm; wc -w </proc/$p/statm;

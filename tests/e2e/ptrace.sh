@@ -29,6 +29,20 @@ else
 $(diff "$SCRATCH/strace-f.native" "$SCRATCH/strace-f.pdvm" | head -n 20)"
 fi
 
+# gdb attaching to a running process by pid: it finds the threads by listing
+# /proc/PID/task and reads memory through /proc/PID/mem; all three threads of the
+# python3 process are listed with their stacks.
+if [ -x /usr/bin/gdb ]; then
+	run_pdvm -- /bin/sh -c '/usr/bin/python3 -c "import os, threading, time
+[threading.Thread(target=time.sleep, args=(60,), daemon=True).start() for i in range(2)]
+print(os.getpid(), flush=True); time.sleep(60)" | { read p; /usr/bin/gdb -nx -q -batch -p $p -ex "info threads" 2>&1; kill $p; }'
+	n=$(grep -cE '^[* ] +[0-9]+ +Thread .*clock_nanosleep' "$OUT")
+	if [ "$n" = 3 ]; then pass gdb-attach-threads; else fail gdb-attach-threads "$n threads listed
+$(last_output)"; fi
+else
+	skip gdb-attach-threads "no /usr/bin/gdb"
+fi
+
 # Hostile requests at a stopped tracee: every answer a Linux errno, the VMM alive.
 run_pdvm -- "$GUEST/ptrace" fuzz 20000
 if [ "$RC" = 0 ] && grep -q "^fuzz: 20000 requests, 0 not an errno, the tracee killed$" "$OUT"; then
