@@ -69,7 +69,7 @@ static DIR *opendir_nofollow(const char *path)
 
 /* rm -r of a directory holding only files (an image); if something else was swapped
  * in at `path`, only that entry goes, never what it points to. */
-static void remove_flat_dir(const char *path)
+void img_remove(const char *path)
 {
 	DIR *dp = opendir_nofollow(path);
 	if (!dp) {
@@ -269,7 +269,7 @@ int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t
 			snprintf(err, errlen, "rename %s to %s: %s", w->tmp, w->dir, strerror(-r));
 			return r;
 		}
-		remove_flat_dir(w->tmp);
+		img_remove(w->tmp);
 	} else if (rename(w->tmp, w->dir) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "rename %s to %s: %s", w->tmp, w->dir, strerror(-r));
@@ -295,7 +295,7 @@ void img_abort(struct img_writer *w)
 		w->dirfd = -1;
 	}
 	if (w->tmp[0])
-		remove_flat_dir(w->tmp);
+		img_remove(w->tmp);
 }
 
 /* ---- reading ---- */

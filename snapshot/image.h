@@ -62,6 +62,8 @@ int img_put_done(struct img_writer *w, const char *name, uint32_t version, bool 
 /* Writes the manifest, syncs, and renames the image into place (an
  * existing image there is replaced atomically). */
 int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t errlen);
+/* Removes an image directory (its files, then it). */
+void img_remove(const char *path);
 /* Removes the temporary directory of an image that will not be committed. */
 void img_abort(struct img_writer *w);
 

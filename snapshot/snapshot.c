@@ -56,13 +56,14 @@ static int check_parent(struct domain *d, const char *parent, struct img_meta *m
 	return 0;
 }
 
-int snapshot_domain(struct domain *d, const struct net_spec *net, const char *dir, bool stop,
-		    const char *parent, char *err, size_t errlen)
+int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent,
+		  struct snap_hold *h, char *err, size_t errlen)
 {
 	struct img_meta meta = { 0 };
 	struct img_writer w;
 	uint64_t *dirty = NULL;
 	*err = 0;
+	memset(h, 0, sizeof(*h));
 	lazy_wait(); /* an image needs all of memory in place */
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
@@ -110,13 +111,12 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		img_abort(&w);
 		goto resume;
 	}
-	struct snap_freeze fz = { 0 };
-	if ((r = snap_sock_freeze(d, &fz, w.id, err, errlen))) {
+	if ((r = snap_sock_freeze(d, &h->fz, w.id, err, errlen))) {
 		img_abort(&w);
 		goto resume;
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct snap_ctx ctx = { .d = d, .net = net, .nprocs = nprocs, .freeze = &fz, .err = err, .errlen = errlen };
+	struct snap_ctx ctx = { .d = d, .net = net, .nprocs = nprocs, .freeze = &h->fz, .err = err, .errlen = errlen };
 	for (size_t i = 0; i < nsections && !r; i++)
 		if (sections[i].put && (!sections[i].wanted || sections[i].wanted(&ctx)))
 			r = section_write(&w, &sections[i], &ctx);
@@ -129,13 +129,12 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		size_t words = (d->frames.nframes + 63) / 64;
 		for (size_t i = 0; i < words; i++)
 			d->frames.vdirty[i] |= dirty[i];
-		snap_sock_thaw(&fz, false);
+		snap_sock_thaw(&h->fz, false);
 		goto resume;
 	}
-	snap_sock_thaw(&fz, stop);
 	memcpy(d->last_snap, w.id, sizeof(d->last_snap));
 	memset(d->frames.vdirty, 0, (d->frames.nframes + 63) / 64 * 8);
-	if (!d->vm.dirty_log && !stop) {
+	if (!d->vm.dirty_log) {
 		/* From the first snapshot on, KVM logs the guest's writes, so
 		 * the next one can be incremental. */
 		int e = kvm_set_dirty_log(&d->vm, true);
@@ -149,14 +148,42 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		parent ? "parent)" : "", (unsigned long long)ms.pages, (unsigned long long)ms.resident,
 		(unsigned long long)ms.zero, (unsigned long long)(ms.bytes >> 10),
 		(double)(t_paused - t0) / 1e6, (double)(t1 - t_paused) / 1e6);
-	if (stop) {
-		dom_log(d, "stopped after the snapshot");
-		fprintf(stderr, "pdvm: %s: checkpointed to %s and stopped\n", d->spec->name, dir);
-		dom_exit_group(d, 0);
-	}
+	free(dirty);
+	h->held = true;
+	dom_unlock(d);
+	return 0;
 resume:
 	free(dirty);
 	dom_resume_locked(d);
 	dom_unlock(d);
 	return r;
+}
+
+void snapshot_release(struct domain *d, struct snap_hold *h, bool stop)
+{
+	if (!h->held)
+		return;
+	h->held = false;
+	dom_lock(d);
+	/* Ending: its connections live on in the image (or elsewhere). */
+	snap_sock_thaw(&h->fz, stop);
+	if (stop)
+		dom_exit_group(d, 0);
+	dom_resume_locked(d);
+	dom_unlock(d);
+}
+
+int snapshot_domain(struct domain *d, const struct net_spec *net, const char *dir, bool stop,
+		    const char *parent, char *err, size_t errlen)
+{
+	struct snap_hold h;
+	int r = snapshot_hold(d, net, dir, parent, &h, err, errlen);
+	if (r)
+		return r;
+	if (stop) {
+		dom_log(d, "stopped after the snapshot");
+		fprintf(stderr, "pdvm: %s: checkpointed to %s and stopped\n", d->spec->name, dir);
+	}
+	snapshot_release(d, &h, stop);
+	return 0;
 }

@@ -16,4 +16,19 @@ struct net_spec;
 int snapshot_domain(struct domain *d, const struct net_spec *net, const char *dir, bool stop,
 		    const char *parent, char *err, size_t errlen);
 
+/* A snapshot whose domain stays paused (its TCP connections frozen) after
+ * the image is committed, until snapshot_release: migration sends the
+ * image, then ends the domain here or lets it go on. */
+#include "snap_state.h"
+struct snap_hold {
+	struct snap_freeze fz;
+	bool held;
+};
+/* snapshot_domain's first half: 0 with the domain paused and the image in
+ * dir, or -errno (err says why) with the domain going on. */
+int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent,
+		  struct snap_hold *h, char *err, size_t errlen);
+/* The second: `stop` ends the domain (exit status 0), else it goes on. */
+void snapshot_release(struct domain *d, struct snap_hold *h, bool stop);
+
 #endif

@@ -1,4 +1,4 @@
-/* control.c: the per-domain control socket server — a JSON-lines server on a thread of its own that pauses, resumes, kills and snapshots its domain. */
+/* control.c: the per-domain control socket server — a JSON-lines server on a thread of its own that pauses, resumes, kills, snapshots and migrates its domain. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +24,7 @@
 #include "control.h"
 #include "vmm/domain.h"
 #include "ctl_proto.h"
+#include "snapshot/migrate.h"
 #include "snapshot/snapshot.h"
 #include "vmm/status.h"
 
@@ -174,6 +175,27 @@ static struct json_object *do_snapshot(struct control *c, struct json_object *re
 	return o;
 }
 
+static struct json_object *do_migrate(struct control *c, struct json_object *req)
+{
+	struct migrate_opts o = { 0 };
+	struct json_object *v;
+	char err[1024] = "";
+
+	if (!json_object_object_get_ex(req, "to", &v) || !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v)))
+		return error_response("migrate needs \"to\", a HOST:PORT string");
+	o.to = json_object_get_string(v);
+	if (json_object_object_get_ex(req, "insecure", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_response("\"insecure\" must be true or false");
+		o.insecure = json_object_get_boolean(v);
+	}
+	int r = migrate_domain(c->d, c->net, &o, err, sizeof(err));
+	if (r)
+		return error_response("%s", err[0] ? err : strerror(-r));
+	return ok_response();
+}
+
 static const struct ctl_cmd {
 	const char *name;
 	const char *const *keys;        /* the members it accepts besides "cmd" */
@@ -184,6 +206,7 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume },
 	{ "kill", (const char *const[]){ NULL }, do_kill },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot },
+	{ "migrate", (const char *const[]){ "to", "insecure", NULL }, do_migrate },
 };
 
 /* One request line to one response object (NULL only when out of memory). */
@@ -210,7 +233,7 @@ static struct json_object *ctl_handle(struct control *c, const char *line, size_
 		if (!strcmp(name, ctl_cmds[i].name))
 			cmd = &ctl_cmds[i];
 	if (!cmd) {
-		resp = error_response("unknown cmd \"%.64s\" (known: info, pause, resume, kill, snapshot)",
+		resp = error_response("unknown cmd \"%.64s\" (known: info, pause, resume, kill, snapshot, migrate)",
 				      name);
 		goto out;
 	}

@@ -40,5 +40,9 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+/* tools/restore_cli.c */
+int cmd_restore(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 #endif

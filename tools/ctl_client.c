@@ -1,4 +1,4 @@
-/* ctl_client.c: the pdvm commands that talk to running domains — list, pause, resume, kill, snapshot. */
+/* ctl_client.c: the pdvm commands that talk to running domains — list, pause, resume, kill, snapshot, migrate. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -210,6 +210,25 @@ static char *absolute_path(const char *path)
 	return out;
 }
 
+/* After the options: exactly NAME, a valid domain name, and one more
+ * argument (`what`). 0, or EXIT_USAGE having said what is wrong. */
+static int name_and(int argc, char **argv, const char *what)
+{
+	char msg[64];
+	if (argc - optind < 2) {
+		snprintf(msg, sizeof(msg), argc == optind ? "no NAME and %s given" : "no %s given", what);
+		return usage_error(argv[0], "%s", msg);
+	}
+	if (argc - optind > 2)
+		return usage_error(argv[0], "unexpected argument '%s'", argv[optind + 2]);
+	if (!ctl_name_valid(argv[optind])) {
+		fprintf(stderr, "pdvm %s: bad domain name \"%s\": %s\n", argv[0], argv[optind],
+			ctl_bad_name_why);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	static const char usage[] =
@@ -258,16 +277,8 @@ int cmd_snapshot(int argc, char **argv)
 			break;
 		}
 	}
-	if (argc - optind < 2)
-		return usage_error(argv[0], "%s", argc == optind ? "no NAME and DIR given"
-							    : "no DIR given");
-	if (argc - optind > 2)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind + 2]);
-	if (!ctl_name_valid(argv[optind])) {
-		fprintf(stderr, "pdvm %s: bad domain name \"%s\": %s\n", argv[0], argv[optind],
-			ctl_bad_name_why);
+	if (name_and(argc, argv, "DIR"))
 		return EXIT_USAGE;
-	}
 	if (!argv[optind + 1][0] || (parent && !parent[0]))
 		return usage_error(argv[0], "%s", "empty directory name");
 	dir = absolute_path(argv[optind + 1]);
@@ -290,6 +301,68 @@ int cmd_snapshot(int argc, char **argv)
 	json_object_put(req);
 	free(dir);
 	free(par);
+	return rc;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	static const char usage[] =
+		"Usage: pdvm migrate [--insecure] NAME HOST:PORT\n"
+		"\n"
+		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
+		"the domain pauses, its image goes over one TCP connection, the target\n"
+		"rebuilds it under its own policy, and once the target says it is ready the\n"
+		"domain ends here (its pdvm exits 0) and runs there. Until then any failure\n"
+		"(a cut link, a target that refuses the image or dies) lets it go on here,\n"
+		"and this command says why. Stop-and-copy for now: the domain stays paused\n"
+		"while its whole image is written, sent and loaded.\n"
+		"\n"
+		"Options:\n"
+		"      --insecure    send to a target that is not on loopback: the stream is\n"
+		"                    neither authenticated nor encrypted yet\n"
+		"  -h, --help        show this help\n"
+		"\n"
+		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
+		"(the domain goes on here, or stays paused here when the target may run it:\n"
+		"the message says which), 2 for a usage error.\n";
+	enum { OPT_INSECURE = 256 };
+	static const struct option opts[] = {
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json_object *req;
+	bool insecure = false;
+	int opt, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = next_opt(argc, argv, ":h", opts)) != -1) {
+		switch (opt) {
+		case -2:
+			return EXIT_USAGE;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_INSECURE:
+			insecure = true;
+			break;
+		}
+	}
+	if (name_and(argc, argv, "HOST:PORT"))
+		return EXIT_USAGE;
+	const char *to = argv[optind + 1], *colon = strrchr(to, ':');
+	if (!colon || colon == to || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(to) > 255)
+		return usage_error(argv[0], "'%s' is not HOST:PORT", to);
+	req = simple_request("migrate");
+	if (req) {
+		json_object_object_add(req, "to", json_object_new_string(to));
+		json_object_object_add(req, "insecure", json_object_new_boolean(insecure));
+	}
+	/* No timeout: a big domain's image takes as long as it takes. */
+	rc = client_request(argv[0], argv[optind], req, -1);
+	json_object_put(req);
 	return rc;
 }
 

@@ -13,6 +13,7 @@ struct json_object;
  * Protocol: one JSON object per line each way. A request is
  *   {"cmd":"info"|"pause"|"resume"|"kill"}
  *   {"cmd":"snapshot","dir":"/abs","stop":bool (optional),"parent":"/abs" (optional)}
+ *   {"cmd":"migrate","to":"HOST:PORT","insecure":bool (optional)}
  * and its response {"ok":true, ...} or {"ok":false,"error":"why"}. A connection
  * may carry several requests, one after another.
  */

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "tools/config.h"
 #include "tools/devshm.h"
 
 /*
@@ -48,6 +49,33 @@ int devshm_private(const char *root, uint64_t size, char *err, size_t errlen)
 		snprintf(err, errlen, "mounting a %llu-byte tmpfs on %s: %s", (unsigned long long)size, dir,
 			 strerror(e));
 		return -e;
+	}
+	return 0;
+}
+
+/* The domain's /dev/shm: a private tmpfs (tools/devshm.c) the domain may
+ * write, unless the operator asked for none (size 0). Without the privilege
+ * for a mount namespace pdvm keeps the host's, read-only as the rest of the
+ * root, and says so when asked for a size or verbose. 0 or -1. */
+int devshm_setup(const char *cmd, struct domain_config *cfg)
+{
+	char err[600];
+
+	if (!cfg->shm_size)
+		return 0;
+	if (devshm_private(cfg->dom.root ? cfg->dom.root : "/", cfg->shm_size, err, sizeof(err)) < 0) {
+		if (cfg->shm_size_set) {
+			fprintf(stderr, "pdvm %s: --shm-size: %s\n", cmd, err);
+			return -1;
+		}
+		if (cfg->dom.verbose)
+			fprintf(stderr, "pdvm %s: /dev/shm stays the host's, read-only: %s\n", cmd, err);
+		return 0;
+	}
+	cfg->dom.shm_private = true;
+	if (config_set(cfg, "writable", "/dev/shm", err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm %s: %s\n", cmd, err);
+		return -1;
 	}
 	return 0;
 }

@@ -15,4 +15,11 @@
  * -ENOENT when the root has no /dev/shm directory. */
 int devshm_private(const char *root, uint64_t size, char *err, size_t errlen);
 
+/* The domain's /dev/shm as the operator configured it (cfg->shm_size; 0:
+ * the host's): mounted, cfg->dom.shm_private set and /dev/shm made
+ * writable, or, when pdvm may not mount and no size was asked for, the
+ * host's left read-only. cmd names the command in messages. 0 or -1. */
+struct domain_config;
+int devshm_setup(const char *cmd, struct domain_config *cfg);
+
 #endif

@@ -14,7 +14,6 @@
 #include "net/tool.h"
 #include "control.h"
 #include "devshm.h"
-#include "snapshot/restore.h"
 #include "vmm/domain.h"
 
 #ifndef PDVM_VERSION
@@ -35,6 +34,8 @@ static const char usage_text[] =
 	"  kill      end a domain (its pdvm exits with 137)\n"
 	"  snapshot  write a running domain to an image directory\n"
 	"  restore   bring a domain back from an image and wait for it to end\n"
+	"  migrate   move a running domain to a 'pdvm receive' on another host\n"
+	"  receive   wait for a migrating domain, then run it like restore\n"
 	"  info      what kind of KVM host this is and which trap backend works\n"
 	"\n"
 	"Run 'pdvm COMMAND --help' for a command's options, and 'man pdvm' (in the\n"
@@ -190,33 +191,6 @@ static int resolve_root(struct domain_config *cfg)
 	return 0;
 }
 
-/* The domain's /dev/shm: a private tmpfs (tools/devshm.c) the domain may
- * write, unless the operator asked for none (size 0). Without the privilege
- * for a mount namespace pdvm keeps the host's, read-only as the rest of the
- * root, and says so when asked for a size or verbose. 0 or -1. */
-static int setup_devshm(const char *cmd, struct domain_config *cfg)
-{
-	char err[600];
-
-	if (!cfg->shm_size)
-		return 0;
-	if (devshm_private(cfg->dom.root ? cfg->dom.root : "/", cfg->shm_size, err, sizeof(err)) < 0) {
-		if (cfg->shm_size_set) {
-			fprintf(stderr, "pdvm %s: --shm-size: %s\n", cmd, err);
-			return -1;
-		}
-		if (cfg->dom.verbose)
-			fprintf(stderr, "pdvm %s: /dev/shm stays the host's, read-only: %s\n", cmd, err);
-		return 0;
-	}
-	cfg->dom.shm_private = true;
-	if (config_set(cfg, "writable", "/dev/shm", err, sizeof(err)) < 0) {
-		fprintf(stderr, "pdvm %s: %s\n", cmd, err);
-		return -1;
-	}
-	return 0;
-}
-
 static void print_config(const struct domain_config *cfg)
 {
 	fprintf(stderr, "pdvm: domain %s: program %s, root %s, cwd %s, memory %llu MiB, log %s\n",
@@ -347,7 +321,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
-	if (setup_devshm("run", &cfg) < 0)
+	if (devshm_setup("run", &cfg) < 0)
 		goto out;
 	cfg.dom.filter_all = true;
 	if (cfg.net.mode) {
@@ -373,208 +347,6 @@ out:
 	return rc;
 }
 
-/* A restored domain's hooks: the control socket, and the lazy loader
- * stopped before the domain goes. */
-struct restore_run {
-	struct control_attach ctl;
-	struct restore *rs;
-};
-
-static int restore_hook_start(struct domain *d, void *arg)
-{
-	return control_hook_start(d, &((struct restore_run *)arg)->ctl);
-}
-
-static void restore_hook_stop(struct domain *d, void *arg)
-{
-	control_hook_stop(d, &((struct restore_run *)arg)->ctl);
-}
-
-static void restore_hook_release(struct domain *d, void *arg)
-{
-	restore_release(d, ((struct restore_run *)arg)->rs);
-}
-
-#define RESTORE_HOOKS(rr) ((struct domain_hooks){ .start = restore_hook_start, \
-	.stop = restore_hook_stop, .release = restore_hook_release, .arg = (rr) })
-
-static const char restore_usage_text[] =
-	"Usage: pdvm restore [OPTIONS] DIR\n"
-	"\n"
-	"Brings back the domain saved in the image directory DIR by 'pdvm snapshot'\n"
-	"(with its parents, for an incremental image) and runs it in the foreground,\n"
-	"like 'pdvm run': the program goes on where it stopped, with its memory,\n"
-	"threads, open files and working directory. Its stdin, stdout and stderr are\n"
-	"this pdvm's. CLOCK_MONOTONIC goes on from its value at the snapshot;\n"
-	"CLOCK_REALTIME is the real time.\n"
-	"\n"
-	"Options:\n"
-	"      --name NAME   domain name (default: the name in the image)\n"
-	"      --root DIR    what the domain may see, as for 'pdvm run' (default /):\n"
-	"                    the image's root must lie inside it\n"
-	"      --writable PATH  a path under --root the domain may write\n"
-	"                    (repeatable; default none): every path the image\n"
-	"                    writes must lie inside one of them. The image only\n"
-	"                    narrows what the operator allows, never widens it\n"
-	"      --user USER   the domain's host identity, as for 'pdvm run' (default\n"
-	"                    " CONFIG_DEFAULT_USER "); never taken from the image\n"
-	"      --abstract-unix A  own or host, as for 'pdvm run' (default own)\n"
-	"      --force       restore even if files the program had open changed\n"
-	"                    since the snapshot (size, mtime or inode)\n"
-	"      --lazy        start the program before all memory is loaded\n"
-	"      --shm-size SIZE  the private /dev/shm's size, as for 'pdvm run'\n"
-	"                    (default 64M); its files come from the image\n"
-	"      --cpu-cap CAP fpu (default): refuse an image whose program ran with\n"
-	"                    other XSAVE features (XCR0) than this host's guests\n"
-	"                    get, as it may overrun its save areas or use missing\n"
-	"                    instructions; none: restore it anyway\n"
-	"      --check       only validate the image (checksums, every field, that\n"
-	"                    its open files can be reopened) and exit: 0 if restore\n"
-	"                    would accept it; needs no /dev/kvm\n"
-	"  -v, --verbose     also write the domain log to stderr\n"
-	"  -h, --help        show this help\n"
-	"\n"
-	"Exit status: the program's, as for 'pdvm run'; 2 when the image is missing,\n"
-	"truncated, corrupt, from an incompatible pdvm or CPU, or its open files changed;\n"
-	"125 when pdvm itself fails.\n";
-
-static int cmd_restore(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "writable", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "abstract-unix", required_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "lazy", no_argument, NULL, 'l' },
-		{ "cpu-cap", required_argument, NULL, 'C' },
-		{ "shm-size", required_argument, NULL, 'S' },
-		{ "check", no_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct restore_opts o = { 0 };
-	/* --root and --writable are checked and kept as pdvm run's are. */
-	struct domain_config pol = { 0 };
-	char err[600];
-	bool check = false;
-	int opt;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(restore_usage_text, stdout);
-			return 0;
-		case 'n': {
-			char why[160];
-			if (spec_check_name(optarg, why, sizeof(why))) {
-				fprintf(stderr, "pdvm restore: --name: %s\nSee 'pdvm restore --help'.\n", why);
-				return EXIT_USAGE;
-			}
-			o.name = optarg;
-			break;
-		}
-		case 'r':
-		case 'w':
-		case 'u':
-		case 'a':
-		case 'S':
-			if (config_set(&pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
-				       opt == 'S' ? "shm_size" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
-				fprintf(stderr, "pdvm restore: --%s\nSee 'pdvm restore --help'.\n", err);
-				config_free(&pol);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			o.force = true;
-			break;
-		case 'l':
-			o.lazy = true;
-			break;
-		case 'C':
-			if (strcmp(optarg, "fpu") && strcmp(optarg, "none")) {
-				fprintf(stderr, "pdvm restore: --cpu-cap is fpu or none, not '%s'\n"
-					"See 'pdvm restore --help'.\n", optarg);
-				return EXIT_USAGE;
-			}
-			o.any_cpu = !strcmp(optarg, "none");
-			break;
-		case 'c':
-			check = true;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case ':':
-			fprintf(stderr, "pdvm restore: option '%s' needs a value\nSee 'pdvm restore --help'.\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr, "pdvm restore: unknown option '%s'\nSee 'pdvm restore --help'.\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "pdvm restore: %s\nSee 'pdvm restore --help'.\n",
-			optind >= argc ? "no image DIR given" : "too many arguments");
-		return EXIT_USAGE;
-	}
-	if (config_resolve_user(&pol, err, sizeof(err)) < 0) {
-		fprintf(stderr, "pdvm restore: %s\n", err);
-		config_free(&pol);
-		return EXIT_PDVM_ERROR;
-	}
-	fflush(stdout);
-	if (!check) {
-		if (tool_spawner_start(err, sizeof(err)) < 0) {
-			fprintf(stderr, "pdvm restore: %s\n", err);
-			config_free(&pol);
-			return EXIT_PDVM_ERROR;
-		}
-		o.filter_all = true;
-		if (!pol.shm_size_set)
-			pol.shm_size = DEVSHM_DEFAULT_SIZE;
-		if (setup_devshm("restore", &pol) < 0) {
-			config_free(&pol);
-			return EXIT_PDVM_ERROR;
-		}
-	} else if (!pol.shm_size_set || pol.shm_size) {
-		/* --check mounts nothing: it judges the image as a restore
-		 * with a private /dev/shm would. */
-		pol.dom.shm_private = true;
-		if (config_set(&pol, "writable", "/dev/shm", err, sizeof(err)) < 0) {
-			fprintf(stderr, "pdvm restore: %s\n", err);
-			config_free(&pol);
-			return EXIT_PDVM_ERROR;
-		}
-	}
-	o.shm_private = pol.dom.shm_private;
-	o.cred = pol.dom.cred;
-	o.abstract_host = pol.dom.abstract_host;
-	o.root = pol.dom.root;
-	o.writable = pol.dom.writable;
-	o.log_dir = CONFIG_LOG_DIR;
-	int st;
-	if (check) {
-		st = restore_check(argv[optind], &o);
-	} else {
-		struct restore rs;
-		st = restore_prepare(argv[optind], &o, &rs);
-		if (rs.d) {
-			struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs };
-			st = dom_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
-		}
-		restore_done(&rs);
-	}
-	config_free(&pol);
-	return st;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -595,6 +367,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "restore"))
 		return cmd_restore(argc - 1, argv + 1);
+	if (!strcmp(cmd, "receive"))
+		return cmd_receive(argc - 1, argv + 1);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause"))

@@ -1,0 +1,445 @@
+/* migrate.c: live migration, stop-and-copy — the source pauses the domain, streams its image, and stops it only once the target has rebuilt it; the target accepts, receives, and starts it on the source's go. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "migrate.h"
+#include "snapshot.h"
+#include "vmm/clock.h"
+#include "vmm/domain.h"
+
+#define MAX_FILES       (IMG_MAX_SECTIONS + 1)  /* sections and the manifest */
+
+/* "HOST:PORT" or "[V6]:PORT" into its parts. 0 or -EINVAL. */
+static int split_addr(const char *a, char *host, size_t hcap, char *port, size_t pcap)
+{
+	const char *colon = strrchr(a, ':');
+	if (!colon || !colon[1] || strlen(colon + 1) >= pcap)
+		return -EINVAL;
+	const char *h = a;
+	size_t hl = (size_t)(colon - a);
+	if (hl >= 2 && a[0] == '[' && colon[-1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hcap)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, pcap, "%s", colon + 1);
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	return 0;
+}
+
+static struct addrinfo *resolve(const char *a, bool passive, char *err, size_t errlen)
+{
+	char host[256], port[8];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) };
+	struct addrinfo *ai = NULL;
+	if (split_addr(a, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "%s: not HOST:PORT", a);
+		return NULL;
+	}
+	int r = getaddrinfo(host, port, &hints, &ai);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", a, gai_strerror(r));
+		return NULL;
+	}
+	return ai;
+}
+
+static bool loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static const char *peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char h[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, h, sizeof(h));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, h, sizeof(h));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	snprintf(buf, len, "%s:%d", h, port);
+	return buf;
+}
+
+/* The reason a peer gave in MS_ERROR, or a description of what came. */
+static void peer_said(const char *peer, enum ms_type t, const uint8_t *b, size_t n, const char *expected, char *err,
+		      size_t errlen)
+{
+	char why[MS_SMALL_MAX];
+	size_t pos = 0;
+	if (t == MS_ERROR && !ms_get_str(b, n, &pos, why, sizeof(why)))
+		snprintf(err, errlen, "the %s gave up: %s", peer, why);
+	else
+		snprintf(err, errlen, "protocol error: message %d where %s was due", (int)t, expected);
+}
+
+static int stream_error(int r, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what,
+		 r == -EPROTO ? "malformed stream (not a pdvm migration peer, or a corrupted one)" :
+		 r == -ECONNRESET ? "the connection was closed" : strerror(-r));
+	return r;
+}
+
+/* ---- source ---- */
+
+static int connect_to(const char *to, bool insecure, char *err, size_t errlen)
+{
+	struct addrinfo *ai = resolve(to, false, err, errlen);
+	if (!ai)
+		return -EINVAL;
+	int fd = -1, e = 0;
+	for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
+		struct sockaddr_storage ss = { 0 };
+		memcpy(&ss, p->ai_addr, p->ai_addrlen);
+		if (!insecure && !loopback(&ss)) {
+			e = EPERM;
+			continue;
+		}
+		fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct timeval tv = { MIGRATE_TIMEOUT_MS / 1000, 0 };
+		if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+				connect(fd, p->ai_addr, p->ai_addrlen) < 0)) {
+			e = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		if (e == EPERM)
+			snprintf(err, errlen, "%s is not a loopback address: without a key a migration stream "
+				 "is neither authenticated nor encrypted (--insecure sends it anyway)", to);
+		else
+			snprintf(err, errlen, "connecting to %s: %s", to, strerror(e ? e : EHOSTUNREACH));
+		return -(e ? e : EHOSTUNREACH);
+	}
+	return fd;
+}
+
+/* Sends every file of the image in dir, the manifest last (a target that
+ * lost the rest has no image). */
+static int send_image(struct mstream *s, const char *dir, char *err, size_t errlen)
+{
+	DIR *dp = opendir(dir);
+	if (!dp) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	int r = 0;
+	struct dirent *e;
+	for (int pass = 0; pass < 2 && !r; pass++) {
+		rewinddir(dp);
+		while (!r && (e = readdir(dp))) {
+			if (e->d_name[0] == '.' || (pass == 0) == !strcmp(e->d_name, IMG_MANIFEST))
+				continue;
+			int fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			struct stat st;
+			if (fd < 0 || fstat(fd, &st) < 0) {
+				r = -errno;
+				snprintf(err, errlen, "%s/%s: %s", dir, e->d_name, strerror(errno));
+			} else if ((r = ms_send_file(s, e->d_name, fd, (uint64_t)st.st_size))) {
+				stream_error(r, "sending the image", err, errlen);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	closedir(dp);
+	return r;
+}
+
+int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o, char *err,
+		   size_t errlen)
+{
+	struct mstream s;
+	uint8_t b[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n;
+	char work[PATH_MAX], img[PATH_MAX + 8];
+	int r;
+
+	*err = 0;
+	if (net) {
+		snprintf(err, errlen, "a domain with its own network (--net netns) cannot migrate yet: its "
+			 "namespace and address are not re-created on the target");
+		return -EOPNOTSUPP;
+	}
+	int fd = connect_to(o->to, o->insecure, err, errlen);
+	if (fd < 0)
+		return fd;
+	if ((r = ms_init(&s, fd, MIGRATE_TIMEOUT_MS))) {
+		close(fd);
+		return stream_error(r, "socket", err, errlen);
+	}
+	n = 0;
+	b[n++] = MS_PROTO & 0xff;
+	b[n++] = 0;
+	b[n++] = 0;
+	b[n++] = 0;
+	n += ms_put_str(b + n, sizeof(b) - n, d->spec->name);
+	if ((r = ms_send(&s, MS_HELLO, b, n))) {
+		close(fd);
+		return stream_error(r, "sending to the target", err, errlen);
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(work, sizeof(work), "%s/pdvm-migrate-%s-XXXXXX",
+		 o->work_dir ? o->work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp", d->spec->name);
+	if (!mkdtemp(work)) {
+		r = -errno;
+		snprintf(err, errlen, "staging directory %s: %s", work, strerror(errno));
+		ms_send_error(&s, "the source failed to stage the image");
+		close(fd);
+		return r;
+	}
+	snprintf(img, sizeof(img), "%s/image", work);
+
+	uint64_t t0 = host_mono_ns();
+	struct snap_hold h;
+	/* A vfork child about to exec makes a snapshot wait a moment (the
+	 * parent sleeps on memory it uses): try again for a while. */
+	for (int i = 0; (r = snapshot_hold(d, NULL, img, NULL, &h, err, errlen)) == -EAGAIN && i < 250; i++)
+		usleep(20000);
+	if (r) {
+		ms_send_error(&s, err);
+		goto out;
+	}
+	uint64_t t_img = host_mono_ns();
+	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
+		if (!*err)
+			stream_error(r, "sending the image", err, errlen);
+		goto resume;
+	}
+	uint64_t t_sent = host_mono_ns();
+	if ((r = ms_recv(&s, &t, b, sizeof(b), &n))) {
+		stream_error(r, "waiting for the target to rebuild the domain", err, errlen);
+		goto resume;
+	}
+	if (t != MS_READY) {
+		peer_said("target", t, b, n, "READY", err, errlen);
+		r = -ECONNABORTED;
+		goto resume;
+	}
+	/* Past this point the domain never runs here again unless the target
+	 * says it did not get the go: two copies must never both run. */
+	if ((r = ms_send(&s, MS_GO, NULL, 0))) {
+		stream_error(r, "sending the go", err, errlen);
+		goto resume;
+	}
+	r = ms_recv(&s, &t, b, sizeof(b), &n);
+	if (r || t != MS_STARTED) {
+		if (!r)
+			peer_said("target", t, b, n, "STARTED", err, errlen);
+		else
+			stream_error(r, "waiting for the target to confirm", err, errlen);
+		/* It may run there or not: keep it paused here, as a user's
+		 * pause, for the operator to resume or kill. */
+		size_t l = strlen(err);
+		snprintf(err + l, errlen - l, "; the target had the go and may be running the domain: it stays "
+			 "paused here (pdvm resume %s if the target does not run it, else pdvm kill %s)",
+			 d->spec->name, d->spec->name);
+		dom_lock(d);
+		d->user_paused = true;
+		dom_unlock(d);
+		snap_sock_thaw(&h.fz, false);
+		h.held = false;
+		r = -ETIMEDOUT;
+		goto out;
+	}
+	uint64_t t_done = host_mono_ns();
+	dom_log(d, "migrated to %s: image %.1f ms, sent %llu KiB in %.1f ms, rebuilt and started there in %.1f ms "
+		"(paused %.1f ms in all)", o->to, (double)(t_img - t0) / 1e6, (unsigned long long)(s.sent >> 10),
+		(double)(t_sent - t_img) / 1e6, (double)(t_done - t_sent) / 1e6, (double)(t_done - t0) / 1e6);
+	fprintf(stderr, "pdvm: %s: migrated to %s\n", d->spec->name, o->to);
+	snapshot_release(d, &h, true);
+	r = 0;
+	goto out;
+resume:
+	dom_log(d, "migration to %s failed, the domain goes on here: %s", o->to, err);
+	ms_send_error(&s, err);
+	snapshot_release(d, &h, false);
+out:
+	img_remove(img);
+	rmdir(work);
+	close(fd);
+	return r;
+}
+
+/* ---- target ---- */
+
+int migrate_listen(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo *ai = resolve(addr, true, err, errlen);
+	if (!ai)
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4) < 0) {
+		snprintf(err, errlen, "listening on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t errlen)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char who[80];
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			snprintf(err, errlen, "accept: %s", strerror(errno));
+			return -errno;
+		}
+		int r = ms_init(s, fd, MIGRATE_TIMEOUT_MS);
+		if (r) {
+			close(fd);
+			snprintf(err, errlen, "socket: %s", strerror(-r));
+			return r;
+		}
+		if (insecure || loopback(&ss))
+			return 0;
+		fprintf(stderr, "pdvm receive: turned away %s: not a loopback address, and without a key the "
+			"stream is not authenticated (--insecure takes it)\n", peer_name(&ss, who, sizeof(who)));
+		ms_send_error(s, "this target takes unauthenticated streams from loopback only");
+		close(fd);
+	}
+}
+
+/* A file name the image may have: letters, digits, '.', '_' and '-', not
+ * starting with '.'. */
+static bool name_ok(const char *n)
+{
+	if (!n[0] || n[0] == '.')
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, char *err, size_t errlen)
+{
+	uint8_t b[MS_SMALL_MAX];
+	char files[MAX_FILES][MS_NAME_MAX + 1];
+	int nfiles = 0;
+	enum ms_type t;
+	size_t n, pos = 4;
+	int r = ms_recv(s, &t, b, sizeof(b), &n);
+	if (r)
+		return stream_error(r, "receiving the hello", err, errlen);
+	if (t != MS_HELLO || n < 4 || ms_get_str(b, n, &pos, name, namecap)) {
+		snprintf(err, errlen, "protocol error: no hello from the source");
+		ms_send_error(s, err);
+		return -EPROTO;
+	}
+	uint32_t proto = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	if (proto != MS_PROTO) {
+		snprintf(err, errlen, "the source speaks migration protocol %u, this pdvm %u", proto, MS_PROTO);
+		ms_send_error(s, err);
+		return -EPROTO;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		ms_send_error(s, "the target cannot stage the image");
+		return -errno;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (;;) {
+		if (dfd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			break;
+		}
+		if ((r = ms_recv(s, &t, b, sizeof(b), &n))) {
+			stream_error(r, "receiving the image", err, errlen);
+			break;
+		}
+		if (t == MS_DONE)
+			break;
+		if (t != MS_FILE) {
+			peer_said("source", t, b, n, "an image file", err, errlen);
+			r = -EPROTO;
+			break;
+		}
+		const char *f = (const char *)b;
+		bool dup = false;
+		for (int i = 0; i < nfiles; i++)
+			dup |= !strcmp(files[i], f);
+		if (!name_ok(f) || dup || nfiles == MAX_FILES) {
+			snprintf(err, errlen, "the source sent a file the image cannot have (%.64s)", f);
+			r = -EPROTO;
+			break;
+		}
+		memcpy(files[nfiles++], f, strlen(f) + 1); /* ms_recv: at most MS_NAME_MAX */
+		int fd = openat(dfd, f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s/%s: %s", dir, f, strerror(errno));
+			break;
+		}
+		r = ms_recv_file(s, fd, UINT64_MAX);
+		close(fd);
+		if (r) {
+			stream_error(r, "receiving the image", err, errlen);
+			break;
+		}
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (r) {
+		ms_send_error(s, err);
+		img_remove(dir);
+	}
+	return r;
+}
+
+int migrate_ready(struct mstream *s, char *err, size_t errlen)
+{
+	uint8_t b[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n;
+	int r = ms_send(s, MS_READY, NULL, 0);
+	if (r)
+		return stream_error(r, "telling the source", err, errlen);
+	if ((r = ms_recv(s, &t, b, sizeof(b), &n)))
+		return stream_error(r, "waiting for the source's go", err, errlen);
+	if (t != MS_GO) {
+		peer_said("source", t, b, n, "GO", err, errlen);
+		return -ECONNABORTED;
+	}
+	if ((r = ms_send(s, MS_STARTED, NULL, 0)))
+		return stream_error(r, "confirming to the source", err, errlen);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* migrate.h: `pdvm migrate` and `pdvm receive` — a running domain moved to another pdvm over one TCP connection (snapshot/migrate.c). */
+#ifndef PDVM_MIGRATE_H
+#define PDVM_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mstream.h"
+
+struct domain;
+struct net_spec;
+
+/* Stream timeouts: a peer silent this long is gone. */
+#define MIGRATE_TIMEOUT_MS  60000
+
+struct migrate_opts {
+	const char *to;         /* HOST:PORT of a `pdvm receive` */
+	bool insecure;          /* allow a target that is not on loopback (no key yet) */
+	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
+};
+
+/* Source side, in the domain's own process (the control thread): pauses
+ * the domain, sends its image, and once the target has rebuilt it, stops
+ * it here (exit status 0) and lets the target start it. Any failure before
+ * that resumes the domain here. 0, or -errno with the reason in err. */
+int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o, char *err,
+		   size_t errlen);
+
+/* Target side. A listening socket on ADDR:PORT (host or [v6]; 0 or -1
+ * with err). */
+int migrate_listen(const char *addr, char *err, size_t errlen);
+/* The next source: a connection from loopback, or from anywhere with
+ * `insecure` (others are turned away, and we wait on). 0 with s set up, or
+ * -errno. */
+int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t errlen);
+/* Receives the image into the new directory dir (its name, as the source
+ * calls the domain, in name). 0 or -errno with err; the source has been
+ * told why. */
+int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, char *err, size_t errlen);
+/* The domain is rebuilt: tells the source and waits for its go (the
+ * source has stopped it for good). 0, or -errno: do not start it. */
+int migrate_ready(struct mstream *s, char *err, size_t errlen);
+
+#endif

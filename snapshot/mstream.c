@@ -1,0 +1,247 @@
+/* mstream.c: the migration stream — every message a checked header, a body and its CRC-32, over a blocking socket with timeouts; files streamed without holding them in memory. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "mstream.h"
+
+#define MS_MAGIC        0x4d564450u     /* "PDVM" */
+#define MS_HEAD         24              /* magic, type, length, head CRC, 0 */
+#define MS_FILE_MAX     (1ULL << 40)    /* no image file is larger */
+#define MS_CHUNK        (1u << 20)      /* file data per read and send */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+int ms_init(struct mstream *s, int fd, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int send_all(struct mstream *s, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = send(s->fd, b, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		b += w;
+		n -= (size_t)w;
+		s->sent += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int recv_all(struct mstream *s, void *p, size_t n)
+{
+	uint8_t *b = p;
+	while (n) {
+		ssize_t r = recv(s->fd, b, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (r == 0)
+			return -ECONNRESET; /* the peer went away mid-stream */
+		b += r;
+		n -= (size_t)r;
+		s->received += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int send_head(struct mstream *s, enum ms_type type, uint64_t len)
+{
+	uint8_t h[MS_HEAD] = { 0 };
+	put32(h, MS_MAGIC);
+	put32(h + 4, (uint32_t)type);
+	put64(h + 8, len);
+	put32(h + 16, img_crc(0, h, 16));
+	return send_all(s, h, sizeof(h));
+}
+
+int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
+{
+	uint8_t c[4];
+	if (n > MS_SMALL_MAX || type == MS_FILE)
+		return -EINVAL;
+	put32(c, img_crc(0, p, n));
+	int r = send_head(s, type, n);
+	if (!r && n)
+		r = send_all(s, p, n);
+	return r ? r : send_all(s, c, 4);
+}
+
+void ms_send_error(struct mstream *s, const char *why)
+{
+	uint8_t b[MS_SMALL_MAX];
+	size_t n = ms_put_str(b, sizeof(b), why);
+	(void)ms_send(s, MS_ERROR, b, n);
+}
+
+int ms_send_file(struct mstream *s, const char *name, int fd, uint64_t size)
+{
+	uint8_t nb[4 + MS_NAME_MAX];
+	size_t nl = strlen(name);
+	if (nl == 0 || nl > MS_NAME_MAX || size > MS_FILE_MAX)
+		return -EINVAL;
+	uint8_t *buf = malloc(MS_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	put32(nb, (uint32_t)nl);
+	memcpy(nb + 4, name, nl);
+	uint32_t crc = img_crc(0, nb, 4 + nl);
+	int r = send_head(s, MS_FILE, 4 + nl + size);
+	if (!r)
+		r = send_all(s, nb, 4 + nl);
+	for (uint64_t off = 0; !r && off < size;) {
+		ssize_t n = pread(fd, buf, size - off < MS_CHUNK ? (size_t)(size - off) : MS_CHUNK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO; /* the file shrank under us */
+		else
+			r = send_all(s, buf, (size_t)n);
+		if (!r)
+			crc = img_crc(crc, buf, (size_t)n);
+		off += (uint64_t)(n > 0 ? n : 0);
+	}
+	free(buf);
+	uint8_t c[4];
+	put32(c, crc);
+	return r ? r : send_all(s, c, 4);
+}
+
+int ms_recv(struct mstream *s, enum ms_type *type, uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t h[MS_HEAD], c[4];
+	if (s->file_left || cap < MS_SMALL_MAX)
+		return -EINVAL;
+	int r = recv_all(s, h, sizeof(h));
+	if (r)
+		return r;
+	uint32_t t = get32(h + 4);
+	uint64_t n = get64(h + 8);
+	if (get32(h) != MS_MAGIC || get32(h + 16) != img_crc(0, h, 16) || get32(h + 20) ||
+	    t == 0 || t >= MS_TYPE_MAX)
+		return -EPROTO;
+	*type = (enum ms_type)t;
+	if (t == MS_FILE) {
+		uint8_t nb[4];
+		if (n < 5 || (r = recv_all(s, nb, 4)))
+			return r ? r : -EPROTO;
+		uint32_t nl = get32(nb);
+		if (nl == 0 || nl > MS_NAME_MAX || n - 4 < nl || n - 4 - nl > MS_FILE_MAX)
+			return -EPROTO;
+		if ((r = recv_all(s, buf, nl)))
+			return r;
+		buf[nl] = '\0';
+		if (memchr(buf, '\0', nl))
+			return -EPROTO;
+		*len = nl;
+		s->file_crc = img_crc(img_crc(0, nb, 4), buf, nl);
+		s->file_left = n - 4 - nl;
+		if (s->file_left == 0)
+			s->file_left = UINT64_MAX; /* an empty file still has its CRC to read */
+		return 0;
+	}
+	if (n > MS_SMALL_MAX)
+		return -EPROTO;
+	if ((n && (r = recv_all(s, buf, (size_t)n))) || (r = recv_all(s, c, 4)))
+		return r;
+	if (get32(c) != img_crc(0, buf, (size_t)n))
+		return -EPROTO;
+	*len = (size_t)n;
+	return 0;
+}
+
+int ms_recv_file(struct mstream *s, int fd, uint64_t max)
+{
+	uint64_t left = s->file_left == UINT64_MAX ? 0 : s->file_left;
+	uint8_t c[4];
+	int r = 0;
+	if (!s->file_left)
+		return -EINVAL;
+	s->file_left = 0;
+	if (left > max)
+		return -EFBIG;
+	uint8_t *buf = malloc(MS_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	while (left && !r) {
+		size_t n = left < MS_CHUNK ? (size_t)left : MS_CHUNK;
+		r = recv_all(s, buf, n);
+		if (r)
+			break;
+		s->file_crc = img_crc(s->file_crc, buf, n);
+		for (size_t off = 0; off < n && !r;) {
+			ssize_t w = write(fd, buf + off, n - off);
+			if (w < 0 && errno != EINTR)
+				r = -errno;
+			off += (size_t)(w > 0 ? w : 0);
+		}
+		left -= n;
+	}
+	free(buf);
+	if (!r)
+		r = recv_all(s, c, 4);
+	if (r)
+		return r;
+	return get32(c) == s->file_crc ? 0 : -EPROTO;
+}
+
+size_t ms_put_str(uint8_t *p, size_t cap, const char *str)
+{
+	size_t n = strlen(str);
+	if (cap < 4)
+		return 0;
+	if (n > cap - 4)
+		n = cap - 4;
+	put32(p, (uint32_t)n);
+	memcpy(p + 4, str, n);
+	return 4 + n;
+}
+
+int ms_get_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t outcap)
+{
+	if (*pos > len || len - *pos < 4)
+		return -EPROTO;
+	uint32_t n = get32(p + *pos);
+	if (n > len - *pos - 4 || n >= outcap || memchr(p + *pos + 4, '\0', n))
+		return -EPROTO;
+	memcpy(out, p + *pos + 4, n);
+	out[n] = '\0';
+	*pos += 4 + n;
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* mstream.h: the migration stream — framed, checksummed messages over one TCP connection (snapshot/mstream.c). */
+#ifndef PDVM_MSTREAM_H
+#define PDVM_MSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Stream protocol version: HELLO carries it; a peer of another refuses. */
+#define MS_PROTO        1
+
+enum ms_type {
+	MS_HELLO = 1,   /* source: u32 protocol, string domain name */
+	MS_FILE,        /* source: string file name, then the file's bytes */
+	MS_DONE,        /* source: every file of the image is sent */
+	MS_READY,       /* target: the domain is rebuilt, its threads not started */
+	MS_GO,          /* source: it has stopped for good here: start it */
+	MS_STARTED,     /* target: it runs */
+	MS_ERROR,       /* either side: string why; the stream ends */
+	MS_TYPE_MAX
+};
+
+/* Small messages (all but MS_FILE) are at most this long. */
+#define MS_SMALL_MAX    4096
+/* The longest file name (an image's section files and manifest). */
+#define MS_NAME_MAX     63
+
+struct mstream {
+	int fd;
+	uint64_t sent, received;        /* bytes on the wire */
+	uint64_t file_left;             /* of the MS_FILE being received */
+	uint32_t file_crc;
+};
+
+/* Sets the send and receive timeouts (a peer gone quiet is an error, not
+ * a hang). 0 or -errno. */
+int ms_init(struct mstream *s, int fd, int timeout_ms);
+/* Sends a small message. 0 or -errno. */
+int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n);
+/* Sends MS_ERROR with a formatted reason (best effort). */
+void ms_send_error(struct mstream *s, const char *why);
+/* Sends the file open on fd (size bytes from offset 0) as MS_FILE name. */
+int ms_send_file(struct mstream *s, const char *name, int fd, uint64_t size);
+
+/* Receives the next message's header and, for a small message, its body
+ * into buf (cap >= MS_SMALL_MAX; *len its length, checksum verified); for
+ * MS_FILE the body is the name (NUL-terminated in buf), and the caller
+ * must take the data with ms_recv_file (s->file_left bytes). A malformed
+ * stream is -EPROTO. */
+int ms_recv(struct mstream *s, enum ms_type *type, uint8_t *buf, size_t cap, size_t *len);
+/* The data of the MS_FILE just received, written to fd; its checksum is
+ * verified at the end. At most `max` bytes are accepted (-EFBIG). */
+int ms_recv_file(struct mstream *s, int fd, uint64_t max);
+
+/* Body helpers: a u32-length-prefixed string. */
+size_t ms_put_str(uint8_t *p, size_t cap, const char *str);
+/* The string at p (len bytes of body): NUL-terminated into out, or -EPROTO. */
+int ms_get_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t outcap);
+
+#endif

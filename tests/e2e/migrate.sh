@@ -1,0 +1,209 @@
+#!/bin/bash
+# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
+# timeout: 300
+#
+# Stop-and-copy over loopback: the source pauses, streams its image, the target rebuilds it,
+# says ready, gets the go, starts it; the source's pdvm then exits 0. The output of the run
+# before the move followed by the receiver's must be exactly the native output.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file "$GUEST/ticker" /usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+
+RUN_B=$SCRATCH/run-b            # the target's control sockets: another "host"
+WORK=$SCRATCH/work              # where both sides stage images
+mkdir -p -m 700 "$RUN_B" "$WORK"
+
+# start_receive OUT ERR PORT [RECEIVE-OPTS...]: `pdvm receive` in the background on
+# 127.0.0.1:PORT with the target's run directory; waits until it listens; sets RCVPID.
+start_receive() {
+	local out=$1 err=$2 port=$3 i
+	shift 3
+	PDVM_RUN_DIR=$RUN_B timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" receive --listen "127.0.0.1:$port" \
+		--work-dir "$WORK" "$@" </dev/null >"$out" 2>"$err" &
+	RCVPID=$!
+	BGPIDS+=("$RCVPID")
+	for ((i = 0; i < 100; i++)); do
+		grep -q "waiting on" "$err" 2>/dev/null && return 0
+		kill -0 "$RCVPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# migrate NAME PORT: `pdvm migrate NAME 127.0.0.1:PORT`; sets MRC and MERR (its stderr file).
+MERR=$SCRATCH/.migrate.err
+migrate() {
+	timeout -k 5 120 "$PDVM" migrate "$1" "127.0.0.1:$2" </dev/null >/dev/null 2>"$MERR"
+	MRC=$?
+}
+
+# move TEST LINES RCV-EXIT [RUN-OPTS...] -- PROG ARGS...: PROG natively and in a domain;
+# after LINES lines the domain migrates to a receiver, which must exit RCV-EXIT (the
+# program's status) while the source exits 0; run + receive output must be native's.
+move() {
+	local t=$1 lines=$2 want=$3 d=$SCRATCH/$1 port
+	shift 3
+	local opts=()
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$@"
+	local natpid=$NATPID
+	port=$(free_port)
+	WHY=""
+	if ! start_receive "$d/recv.out" "$d/recv.err" "$port"; then
+		WHY="the receiver did not listen: $(tails "$d/recv.err")"
+		return
+	fi
+	local rcv=$RCVPID
+	start_run "$t" "$d/run.out" "$d/run.err" ${opts[@]+"${opts[@]}"} -- "$@"
+	local pid=$BGPID
+	if wait_sock "$t" "$pid" && wait_lines "$d/run.out" "$lines" "$pid"; then
+		migrate "$t" "$port"
+		wait_pid "$pid"
+		local src=$WRC
+		wait_pid "$rcv"
+		[ "$MRC" = 0 ] && [ "$src" = 0 ] && [ "$WRC" = "$want" ] ||
+			WHY="migrate exit $MRC ($(head -c 300 "$MERR")), source exit $src, receive exit $WRC (want $want)
+$(tails "$d/run.err" "$d/recv.err")"
+	else
+		wait_pid "$pid"
+		WHY="the program did not get going (exit $WRC): $(tails "$d/run.out" "$d/run.err")"
+	fi
+	wait "$natpid"
+	if [ -z "$WHY" ] && ! concat_is_native "$d/native.out" "$d/run.out" "$d/recv.out"; then
+		WHY="run+receive output differs from native: $(diff_native "$d/native.out" "$d/run.out" "$d/recv.out")"
+	fi
+	if [ -z "$WHY" ] && [ "$(wc -l <"$d/run.out")" -ge "$(wc -l <"$d/native.out")" ]; then
+		WHY="the migration came after the end"
+	fi
+	[ -n "$WHY" ] || echo "# $t: $(wc -l <"$d/run.out") lines before the move, $(wc -l <"$d/recv.out") after"
+}
+
+# Nothing staged stays: the receiver's work directory is empty, the source's too.
+left_behind() {
+	find "$WORK" "${TMPDIR:-/var/tmp}" -maxdepth 1 -name 'pdvm-receive-*' -o -maxdepth 1 -name "pdvm-migrate-$1-*" 2>/dev/null | head -n 3
+}
+
+# ---- a ticker of two threads moves mid-run -----------------------------------------------
+move migrate-ticker 5 0 -- "$GUEST/ticker" 40 50 2
+verdict migrate-ticker "$(left_behind migrate-ticker)"
+
+# ---- a pipeline: two processes, the pipe between them full, the program's status --------
+move migrate-pipeline 20 3 -- /bin/sh -c 'i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done |
+	{ while read -r l; do echo "got $l"; sleep 0.01; done; exit 3; }'
+verdict migrate-pipeline "$(left_behind migrate-pipeline)"
+
+# ---- failures before the go: the domain goes on at the source ------------------------------
+# goes_on TEST: the program ran to its end at the source, exactly as natively, with its
+# status; the migration failed with a message matching PATTERN.
+goes_on() {
+	local t=$1 pat=$2 d=$SCRATCH/$1
+	wait_pid "$SRCPID"
+	wait "$NATPID"
+	if [ "$MRC" != 1 ] || ! grep -q -- "$pat" "$MERR"; then
+		fail "$t" "migrate exit $MRC, want 1 and /$pat/: $(head -c 400 "$MERR")"
+	elif [ "$WRC" != 0 ] || ! cmp -s "$d/native.out" "$d/run.out"; then
+		fail "$t" "source exit $WRC; output vs native: $(diff "$d/native.out" "$d/run.out" | head -n 5)
+$(tails "$d/run.err")"
+	elif [ -n "$(left_behind "$t")" ]; then
+		fail "$t" "left behind: $(left_behind "$t")"
+	else
+		pass "$t"
+	fi
+}
+
+# start_ticker TEST: the reference and the domain, once it has printed 3 lines; sets SRCPID.
+start_ticker() {
+	local d=$SCRATCH/$1
+	mkdir -p "$d"
+	native_bg "$d/native.out" "$GUEST/ticker" 30 50 1
+	start_run "$1" "$d/run.out" "$d/run.err" "${@:2}" -- "$GUEST/ticker" 30 50 1
+	SRCPID=$BGPID
+	wait_sock "$1" "$SRCPID" && wait_lines "$d/run.out" 3 "$SRCPID"
+}
+
+# The target's policy refuses the image: the program holds a file open for writing in a
+# tree the receiver does not let it write.
+t=migrate-refused
+mkdir -p "$SCRATCH/$t"
+domain_dir "$SCRATCH/$t/w"
+port=$(free_port)
+start_receive "$SCRATCH/$t/recv.out" "$SCRATCH/$t/recv.err" "$port"
+native_bg "$SCRATCH/$t/native.out" /bin/sh -c "exec 3>>$SCRATCH/$t/w/native.log; $GUEST/ticker 30 50 1"
+mkdir -p "$SCRATCH/$t"
+start_run "$t" "$SCRATCH/$t/run.out" "$SCRATCH/$t/run.err" --writable "$SCRATCH/$t/w" \
+	-- /bin/sh -c "exec 3>>$SCRATCH/$t/w/run.log; $GUEST/ticker 30 50 1"
+SRCPID=$BGPID
+if wait_sock "$t" "$SRCPID" && wait_lines "$SCRATCH/$t/run.out" 3 "$SRCPID"; then
+	migrate "$t" "$port"
+	wait_pid "$RCVPID"
+	[ "$WRC" = 2 ] || echo "# receive exit $WRC (want 2): $(tail -n 3 "$SCRATCH/$t/recv.err")"
+fi
+goes_on "$t" "gave up"
+
+# The target dies mid-stream: a listener that takes 64 KiB and closes.
+t=migrate-target-dies
+port=$(free_port)
+python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("up", flush=True)
+c, _ = s.accept(); n = 0
+while n < 65536:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+c.close()' "$port" >"$SCRATCH/fake.out" 2>&1 &
+FAKE=$!
+BGPIDS+=("$FAKE")
+for ((i = 0; i < 50; i++)); do grep -q up "$SCRATCH/fake.out" 2>/dev/null && break; sleep 0.1; done
+if start_ticker "$t"; then
+	migrate "$t" "$port"
+fi
+goes_on "$t" "closed\|reset\|Broken pipe"
+wait "$FAKE" 2>/dev/null
+
+# ---- the receiver and hostile input -------------------------------------------------------
+# Garbage instead of a migration stream: the receiver says so and exits 1, leaving nothing.
+t=receive-garbage
+port=$(free_port)
+mkdir -p "$SCRATCH/$t"
+start_receive "$SCRATCH/$t/out" "$SCRATCH/$t/err" "$port"
+python3 -c 'import socket, sys, os
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(os.urandom(4096)); c.shutdown(socket.SHUT_WR); c.recv(100)' "$port" 2>/dev/null
+wait_pid "$RCVPID" 20
+if [ "$WRC" = 1 ] && grep -q "malformed stream" "$SCRATCH/$t/err" && [ -z "$(left_behind nothing)" ]; then
+	pass "$t"
+else
+	fail "$t" "receive exit $WRC: $(tail -n 3 "$SCRATCH/$t/err"); left: $(left_behind nothing)"
+fi
+
+# Usage: what is wrong is said before anything moves.
+"$PDVM" migrate >/dev/null 2>&1; u1=$?
+"$PDVM" migrate somename not-an-address >/dev/null 2>&1; u2=$?
+"$PDVM" receive extra >/dev/null 2>&1; u3=$?
+"$PDVM" receive --lazy >/dev/null 2>&1; u4=$?
+"$PDVM" migrate no-such-domain 127.0.0.1:1 >/dev/null 2>"$SCRATCH/nosuch.err"; u5=$?
+if [ "$u1$u2$u3$u4$u5" = 22221 ] && grep -q "no such domain" "$SCRATCH/nosuch.err"; then
+	pass migrate-usage
+else
+	fail migrate-usage "exit statuses $u1 $u2 $u3 $u4 $u5 (want 2 2 2 2 1): $(cat "$SCRATCH/nosuch.err")"
+fi
+
+# Without a key, only loopback: a target at this host's own non-loopback address is refused
+# before anything is sent, and the domain goes on.
+ip4=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
+if [ -n "$ip4" ]; then
+	t=migrate-needs-loopback
+	if start_ticker "$t"; then
+		timeout -k 5 60 "$PDVM" migrate "$t" "$ip4:9" </dev/null >/dev/null 2>"$MERR"
+		MRC=$?
+	fi
+	goes_on "$t" "not a loopback address"
+else
+	skip migrate-needs-loopback "no non-loopback IPv4 address here"
+fi
+finish

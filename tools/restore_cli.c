@@ -1,0 +1,370 @@
+/* restore_cli.c: `pdvm restore` and `pdvm receive` — a domain brought back from an image directory, or from a migration stream, under this operator's policy, and run in the foreground. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/status.h"
+#include "config.h"
+#include "control.h"
+#include "devshm.h"
+#include "net/tool.h"
+#include "snapshot/image.h"
+#include "snapshot/migrate.h"
+#include "snapshot/restore.h"
+#include "vmm/domain.h"
+
+/* A restored domain's hooks: the control socket, the lazy loader stopped
+ * before the domain goes, and for a received one the source's go. */
+struct restore_run {
+	struct control_attach ctl;
+	struct restore *rs;
+	struct mstream *ms;     /* receive: the source, waiting for READY */
+};
+
+static int restore_hook_start(struct domain *d, void *arg)
+{
+	struct restore_run *rr = arg;
+	int r = control_hook_start(d, &rr->ctl);
+	if (r || !rr->ms)
+		return r;
+	/* Everything is in place: the source stops the domain for good and
+	 * says go; without the go it goes on there, so it must not start. */
+	char err[600];
+	if (migrate_ready(rr->ms, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s: %s; the domain goes on at the source\n", d->spec->name, err);
+		control_hook_stop(d, &rr->ctl);
+		return EXIT_FAILED;
+	}
+	close(rr->ms->fd);
+	rr->ms->fd = -1;
+	return 0;
+}
+
+static void restore_hook_stop(struct domain *d, void *arg)
+{
+	control_hook_stop(d, &((struct restore_run *)arg)->ctl);
+}
+
+static void restore_hook_release(struct domain *d, void *arg)
+{
+	restore_release(d, ((struct restore_run *)arg)->rs);
+}
+
+#define RESTORE_HOOKS(rr) ((struct domain_hooks){ .start = restore_hook_start, \
+	.stop = restore_hook_stop, .release = restore_hook_release, .arg = (rr) })
+
+#define POLICY_HELP \
+	"      --name NAME   domain name (default: the name in the image)\n" \
+	"      --root DIR    what the domain may see, as for 'pdvm run' (default /):\n" \
+	"                    the image's root must lie inside it\n" \
+	"      --writable PATH  a path under --root the domain may write\n" \
+	"                    (repeatable; default none): every path the image\n" \
+	"                    writes must lie inside one of them. The image only\n" \
+	"                    narrows what the operator allows, never widens it\n" \
+	"      --user USER   the domain's host identity, as for 'pdvm run' (default\n" \
+	"                    " CONFIG_DEFAULT_USER "); never taken from the image\n" \
+	"      --abstract-unix A  own or host, as for 'pdvm run' (default own)\n" \
+	"      --force       restore even if files the program had open changed\n" \
+	"                    since the snapshot (size, mtime or inode)\n"
+
+#define CPU_HELP \
+	"      --shm-size SIZE  the private /dev/shm's size, as for 'pdvm run'\n" \
+	"                    (default 64M); its files come from the image\n" \
+	"      --cpu-cap CAP fpu (default): refuse an image whose program ran with\n" \
+	"                    other XSAVE features (XCR0) than this host's guests\n" \
+	"                    get, as it may overrun its save areas or use missing\n" \
+	"                    instructions; none: restore it anyway\n"
+
+static const char restore_usage_text[] =
+	"Usage: pdvm restore [OPTIONS] DIR\n"
+	"\n"
+	"Brings back the domain saved in the image directory DIR by 'pdvm snapshot'\n"
+	"(with its parents, for an incremental image) and runs it in the foreground,\n"
+	"like 'pdvm run': the program goes on where it stopped, with its memory,\n"
+	"threads, open files and working directory. Its stdin, stdout and stderr are\n"
+	"this pdvm's. CLOCK_MONOTONIC goes on from its value at the snapshot;\n"
+	"CLOCK_REALTIME is the real time.\n"
+	"\n"
+	"Options:\n"
+	POLICY_HELP
+	"      --lazy        start the program before all memory is loaded\n"
+	CPU_HELP
+	"      --check       only validate the image (checksums, every field, that\n"
+	"                    its open files can be reopened) and exit: 0 if restore\n"
+	"                    would accept it; needs no /dev/kvm\n"
+	"  -v, --verbose     also write the domain log to stderr\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Exit status: the program's, as for 'pdvm run'; 2 when the image is missing,\n"
+	"truncated, corrupt, from an incompatible pdvm or CPU, or its open files changed;\n"
+	"125 when pdvm itself fails.\n";
+
+static const char receive_usage_text[] =
+	"Usage: pdvm receive [OPTIONS]\n"
+	"\n"
+	"Waits for one domain sent by 'pdvm migrate', rebuilds it under this\n"
+	"command's policy (the stream carries state, never policy: the same checks\n"
+	"as 'pdvm restore'), and once the source has stopped it for good, runs it in\n"
+	"the foreground like 'pdvm restore'. It prints one line on stderr when it\n"
+	"listens. A source that is not on loopback is turned away unless --insecure:\n"
+	"the stream is neither authenticated nor encrypted yet.\n"
+	"\n"
+	"Options:\n"
+	"      --listen ADDR:PORT  where to wait (default 0.0.0.0:7890; [::]:PORT for v6)\n"
+	"      --insecure    take a source from any address\n"
+	"      --work-dir DIR  where the received image is staged until the domain is\n"
+	"                    rebuilt (default $TMPDIR, else /var/tmp)\n"
+	POLICY_HELP
+	CPU_HELP
+	"  -v, --verbose     also write the domain log to stderr\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Exit status: the program's, as for 'pdvm run'; 1 when the migration failed\n"
+	"(the domain goes on at the source); 2 when the image is refused; 125 when\n"
+	"pdvm itself fails.\n";
+
+/* Both commands' options; receive's own are refused by restore and the
+ * other way round. */
+struct restore_cli {
+	struct restore_opts o;
+	struct domain_config pol;       /* --root, --writable, ... as pdvm run keeps them */
+	bool check;
+	const char *listen, *work_dir;
+	bool insecure;
+};
+
+static int parse(const char *cmd, bool receive, int argc, char **argv, struct restore_cli *c)
+{
+	enum { O_LISTEN = 256, O_INSECURE, O_WORK };
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "writable", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "abstract-unix", required_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "lazy", no_argument, NULL, 'l' },
+		{ "cpu-cap", required_argument, NULL, 'C' },
+		{ "shm-size", required_argument, NULL, 'S' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "insecure", no_argument, NULL, O_INSECURE },
+		{ "work-dir", required_argument, NULL, O_WORK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[600];
+	int opt;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		bool mine = receive ? opt != 'l' && opt != 'c' : opt != O_LISTEN && opt != O_INSECURE && opt != O_WORK;
+		if (!mine)
+			opt = '?';
+		switch (opt) {
+		case 'h':
+			fputs(receive ? receive_usage_text : restore_usage_text, stdout);
+			return 0;
+		case 'n': {
+			char why[160];
+			if (spec_check_name(optarg, why, sizeof(why))) {
+				fprintf(stderr, "pdvm %s: --name: %s\nSee 'pdvm %s --help'.\n", cmd, why, cmd);
+				return EXIT_USAGE;
+			}
+			c->o.name = optarg;
+			break;
+		}
+		case 'r':
+		case 'w':
+		case 'u':
+		case 'a':
+		case 'S':
+			if (config_set(&c->pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
+				       opt == 'S' ? "shm_size" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "pdvm %s: --%s\nSee 'pdvm %s --help'.\n", cmd, err, cmd);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			c->o.force = true;
+			break;
+		case 'l':
+			c->o.lazy = true;
+			break;
+		case 'C':
+			if (strcmp(optarg, "fpu") && strcmp(optarg, "none")) {
+				fprintf(stderr, "pdvm %s: --cpu-cap is fpu or none, not '%s'\n"
+					"See 'pdvm %s --help'.\n", cmd, optarg, cmd);
+				return EXIT_USAGE;
+			}
+			c->o.any_cpu = !strcmp(optarg, "none");
+			break;
+		case 'c':
+			c->check = true;
+			break;
+		case O_LISTEN:
+			c->listen = optarg;
+			break;
+		case O_INSECURE:
+			c->insecure = true;
+			break;
+		case O_WORK:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "pdvm %s: --work-dir must be an absolute path\n", cmd);
+				return EXIT_USAGE;
+			}
+			c->work_dir = optarg;
+			break;
+		case 'v':
+			c->o.verbose = true;
+			break;
+		case ':':
+			fprintf(stderr, "pdvm %s: option '%s' needs a value\nSee 'pdvm %s --help'.\n", cmd,
+				argv[optind - 1], cmd);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "pdvm %s: unknown option '%s'\nSee 'pdvm %s --help'.\n", cmd,
+				argv[optind - 1], cmd);
+			return EXIT_USAGE;
+		}
+	}
+	int want = receive ? 0 : 1;
+	if (argc - optind != want) {
+		fprintf(stderr, "pdvm %s: %s\nSee 'pdvm %s --help'.\n", cmd,
+			argc - optind < want ? "no image DIR given" :
+			receive ? "takes no arguments (the image comes from 'pdvm migrate')" : "too many arguments", cmd);
+		return EXIT_USAGE;
+	}
+	if (config_resolve_user(&c->pol, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm %s: %s\n", cmd, err);
+		return EXIT_PDVM_ERROR;
+	}
+	return -1;
+}
+
+/* The operator's policy into c->o: the spawner, the private /dev/shm (or
+ * for --check, what a restore with one would allow). 0 or an exit status. */
+static int policy(const char *cmd, struct restore_cli *c)
+{
+	char err[600];
+	if (!c->check) {
+		if (tool_spawner_start(err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm %s: %s\n", cmd, err);
+			return EXIT_PDVM_ERROR;
+		}
+		c->o.filter_all = true;
+		if (!c->pol.shm_size_set)
+			c->pol.shm_size = DEVSHM_DEFAULT_SIZE;
+		if (devshm_setup(cmd, &c->pol) < 0)
+			return EXIT_PDVM_ERROR;
+	} else if (!c->pol.shm_size_set || c->pol.shm_size) {
+		/* --check mounts nothing: it judges the image as a restore
+		 * with a private /dev/shm would. */
+		c->pol.dom.shm_private = true;
+		if (config_set(&c->pol, "writable", "/dev/shm", err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm %s: %s\n", cmd, err);
+			return EXIT_PDVM_ERROR;
+		}
+	}
+	c->o.shm_private = c->pol.dom.shm_private;
+	c->o.cred = c->pol.dom.cred;
+	c->o.abstract_host = c->pol.dom.abstract_host;
+	c->o.root = c->pol.dom.root;
+	c->o.writable = c->pol.dom.writable;
+	c->o.log_dir = CONFIG_LOG_DIR;
+	return 0;
+}
+
+/* Rebuilds the image in dir and runs it; ms: the source of a received one. */
+static int restore_and_run(const char *dir, struct restore_cli *c, struct mstream *ms)
+{
+	struct restore rs;
+	int st = restore_prepare(dir, &c->o, &rs);
+	if (ms) {
+		/* Loaded: the staged copy is no longer needed. */
+		img_remove(dir);
+		if (st && !rs.d)
+			ms_send_error(ms, "the target refused the image (its stderr says why)");
+	}
+	if (rs.d) {
+		struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs, .ms = ms };
+		if (st && ms)
+			ms_send_error(ms, "the target could not rebuild the domain (its stderr says why)");
+		st = dom_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
+	}
+	restore_done(&rs);
+	return st;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct restore_cli c = { 0 };
+	int st = parse("restore", false, argc, argv, &c);
+	if (st < 0) {
+		fflush(stdout);
+		st = policy("restore", &c);
+		if (!st)
+			st = c.check ? restore_check(argv[optind], &c.o) : restore_and_run(argv[optind], &c, NULL);
+	}
+	config_free(&c.pol);
+	return st;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	struct restore_cli c = { 0 };
+	struct mstream ms = { .fd = -1 };
+	char err[1024], name[256], work[PATH_MAX], dir[PATH_MAX + 8];
+	int st = parse("receive", true, argc, argv, &c), lfd = -1;
+	if (st >= 0)
+		goto out;
+	const char *listen = c.listen ? c.listen : "0.0.0.0:7890";
+	if ((lfd = migrate_listen(listen, err, sizeof(err))) < 0) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	fprintf(stderr, "pdvm receive: waiting on %s\n", listen);
+	if (migrate_accept(lfd, c.insecure, &ms, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	close(lfd);
+	lfd = -1;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(work, sizeof(work), "%s/pdvm-receive-XXXXXX",
+		 c.work_dir ? c.work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp");
+	if (!mkdtemp(work)) {
+		fprintf(stderr, "pdvm receive: staging directory %s: %s\n", work, strerror(errno));
+		ms_send_error(&ms, "the target cannot stage the image");
+		st = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/image", work);
+	if (migrate_recv_image(&ms, dir, name, sizeof(name), err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		rmdir(work);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	fflush(stdout);
+	st = policy("receive", &c);
+	if (st)
+		ms_send_error(&ms, "the target's policy could not be set up");
+	else
+		st = restore_and_run(dir, &c, &ms);
+	img_remove(dir);
+	rmdir(work);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (ms.fd >= 0)
+		close(ms.fd);
+	config_free(&c.pol);
+	return st;
+}
