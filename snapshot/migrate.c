@@ -1,4 +1,4 @@
-/* migrate.c: live migration, stop-and-copy — the source pauses the domain, streams its image, and stops it only once the target has rebuilt it; the target accepts, receives, and starts it on the source's go. */
+/* migrate.c: live migration — the source pre-copies memory while the domain runs, pauses it, streams its image, and stops it only once the target has rebuilt it; the target accepts, receives, and starts it on the source's go. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 
 #include "image.h"
 #include "migrate.h"
+#include "precopy.h"
 #include "snapshot.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
@@ -181,6 +182,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	enum ms_type t;
 	size_t n;
 	char work[PATH_MAX], img[PATH_MAX + 8];
+	uint64_t *acc = NULL;
 	int r;
 
 	*err = 0;
@@ -201,7 +203,9 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	b[n++] = 0;
 	b[n++] = 0;
 	b[n++] = 0;
-	n += ms_put_str(b + n, sizeof(b) - n, d->spec->name);
+	n += ms_put_str(b + n, sizeof(b) - 8 - n, d->spec->name);
+	for (int i = 0; i < 8; i++)
+		b[n++] = (uint8_t)(d->frames.size >> (8 * i));
 	if ((r = ms_send(&s, MS_HELLO, b, n))) {
 		close(fd);
 		return stream_error(r, "sending to the target", err, errlen);
@@ -218,11 +222,26 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	}
 	snprintf(img, sizeof(img), "%s/image", work);
 
+	/* Memory first, while the domain runs; then only what it wrote since
+	 * goes with the image. */
+	uint64_t tp = host_mono_ns();
+	struct precopy_stats pst;
+	struct snap_hold h = { .held = false };
+	acc = calloc((d->frames.nframes + 63) / 64, 8);
+	if (!acc) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		ms_send_error(&s, err);
+		goto out;
+	}
+	if ((r = precopy_run(d, &s, acc, &pst, err, errlen))) {
+		ms_send_error(&s, err);
+		goto out;
+	}
 	uint64_t t0 = host_mono_ns();
-	struct snap_hold h;
 	/* A vfork child about to exec makes a snapshot wait a moment (the
 	 * parent sleeps on memory it uses): try again for a while. */
-	for (int i = 0; (r = snapshot_hold(d, NULL, img, NULL, &h, err, errlen)) == -EAGAIN && i < 250; i++)
+	for (int i = 0; (r = snapshot_hold(d, NULL, img, NULL, true, &h, err, errlen)) == -EAGAIN && i < 250; i++)
 		usleep(20000);
 	if (r) {
 		ms_send_error(&s, err);
@@ -271,9 +290,15 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto out;
 	}
 	uint64_t t_done = host_mono_ns();
-	dom_log(d, "migrated to %s: image %.1f ms, sent %llu KiB in %.1f ms, rebuilt and started there in %.1f ms "
-		"(paused %.1f ms in all)", o->to, (double)(t_img - t0) / 1e6, (unsigned long long)(s.sent >> 10),
-		(double)(t_sent - t_img) / 1e6, (double)(t_done - t_sent) / 1e6, (double)(t_done - t0) / 1e6);
+	char rounds[160] = "";
+	for (int i = 0, l = 0; i < pst.rounds && l < (int)sizeof(rounds) - 24; i++)
+		l += snprintf(rounds + l, sizeof(rounds) - (size_t)l, "%s%llu", i ? "+" : "",
+			      (unsigned long long)pst.pages[i]);
+	dom_log(d, "migrated to %s: pre-copy %d rounds (%s pages, %llu KiB) in %.1f ms, stopped with %llu pages "
+		"left (%s); paused %.1f ms: image %.1f ms, sent in %.1f ms, rebuilt and started there in %.1f ms",
+		o->to, pst.rounds, rounds, (unsigned long long)(pst.bytes >> 10), (double)(t0 - tp) / 1e6,
+		(unsigned long long)pst.left, pst.why ? pst.why : "?", (double)(t_done - t0) / 1e6,
+		(double)(t_img - t0) / 1e6, (double)(t_sent - t_img) / 1e6, (double)(t_done - t_sent) / 1e6);
 	fprintf(stderr, "pdvm: %s: migrated to %s\n", d->spec->name, o->to);
 	snapshot_release(d, &h, true);
 	r = 0;
@@ -283,6 +308,15 @@ resume:
 	ms_send_error(&s, err);
 	snapshot_release(d, &h, false);
 out:
+	if (r && acc) {
+		/* What pre-copy took from KVM's log is still news to the next
+		 * incremental snapshot. */
+		dom_lock(d);
+		for (uint64_t i = 0; i < (d->frames.nframes + 63) / 64; i++)
+			d->frames.vdirty[i] |= acc[i];
+		dom_unlock(d);
+	}
+	free(acc);
 	img_remove(img);
 	rmdir(work);
 	close(fd);
@@ -349,26 +383,56 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, char *err, size_t errlen)
+static int recv_image(struct mstream *s, uint8_t *b, const char *dir, char *name, size_t namecap,
+		      struct premem *mem, char *err, size_t errlen);
+
+int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, struct premem *mem,
+		       char *err, size_t errlen)
 {
-	uint8_t b[MS_SMALL_MAX];
+	uint8_t *b = malloc(MS_PAGES_MAX);
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	mem->fd = -1;
+	mem->host = NULL;
+	mem->raw = NULL;
+	int r = recv_image(s, b, dir, name, namecap, mem, err, errlen);
+	free(b);
+	if (r)
+		premem_free(mem);
+	return r;
+}
+
+static int recv_image(struct mstream *s, uint8_t *b, const char *dir, char *name, size_t namecap,
+		      struct premem *mem, char *err, size_t errlen)
+{
 	char files[MAX_FILES][MS_NAME_MAX + 1];
 	int nfiles = 0;
 	enum ms_type t;
 	size_t n, pos = 4;
-	int r = ms_recv(s, &t, b, sizeof(b), &n);
+	int r = ms_recv(s, &t, b, MS_PAGES_MAX, &n);
 	if (r)
 		return stream_error(r, "receiving the hello", err, errlen);
-	if (t != MS_HELLO || n < 4 || ms_get_str(b, n, &pos, name, namecap)) {
+	if (t != MS_HELLO || n < 4 || ms_get_str(b, n, &pos, name, namecap) || n - pos != 8) {
 		snprintf(err, errlen, "protocol error: no hello from the source");
 		ms_send_error(s, err);
 		return -EPROTO;
 	}
+	uint64_t memsize = 0;
+	for (int i = 7; i >= 0; i--)
+		memsize = memsize << 8 | b[pos + (size_t)i];
 	uint32_t proto = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 	if (proto != MS_PROTO) {
 		snprintf(err, errlen, "the source speaks migration protocol %u, this pdvm %u", proto, MS_PROTO);
 		ms_send_error(s, err);
 		return -EPROTO;
+	}
+	if ((r = premem_init(mem, memsize))) {
+		snprintf(err, errlen, "guest memory of %llu bytes: %s", (unsigned long long)memsize,
+			 r == -EINVAL ? "not a size pdvm makes" : strerror(-r));
+		ms_send_error(s, err);
+		return r;
 	}
 	if (mkdir(dir, 0700) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -382,12 +446,19 @@ int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t na
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 			break;
 		}
-		if ((r = ms_recv(s, &t, b, sizeof(b), &n))) {
+		if ((r = ms_recv(s, &t, b, MS_PAGES_MAX, &n))) {
 			stream_error(r, "receiving the image", err, errlen);
 			break;
 		}
 		if (t == MS_DONE)
 			break;
+		if (t == MS_PAGES && nfiles == 0) {
+			if ((r = precopy_apply(mem, b, n))) {
+				snprintf(err, errlen, "the source sent a malformed memory block");
+				break;
+			}
+			continue;
+		}
 		if (t != MS_FILE) {
 			peer_said("source", t, b, n, "an image file", err, errlen);
 			r = -EPROTO;

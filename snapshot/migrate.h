@@ -33,10 +33,13 @@ int migrate_listen(const char *addr, char *err, size_t errlen);
  * `insecure` (others are turned away, and we wait on). 0 with s set up, or
  * -errno. */
 int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t errlen);
-/* Receives the image into the new directory dir (its name, as the source
- * calls the domain, in name). 0 or -errno with err; the source has been
- * told why. */
-int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, char *err, size_t errlen);
+/* Receives the pre-copied memory into mem (made here; premem_free it)
+ * and the image into the new directory dir (its name, as the source calls
+ * the domain, in name). 0 or -errno with err; the source has been told
+ * why. */
+struct premem;
+int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, struct premem *mem,
+		       char *err, size_t errlen);
 /* The domain is rebuilt: tells the source and waits for its go (the
  * source has stopped it for good). 0, or -errno: do not start it. */
 int migrate_ready(struct mstream *s, char *err, size_t errlen);

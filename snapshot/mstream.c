@@ -94,7 +94,7 @@ static int send_head(struct mstream *s, enum ms_type type, uint64_t len)
 int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 {
 	uint8_t c[4];
-	if (n > MS_SMALL_MAX || type == MS_FILE)
+	if (n > (type == MS_PAGES ? MS_PAGES_MAX : MS_SMALL_MAX) || type == MS_FILE)
 		return -EINVAL;
 	put32(c, img_crc(0, p, n));
 	int r = send_head(s, type, n);
@@ -176,7 +176,7 @@ int ms_recv(struct mstream *s, enum ms_type *type, uint8_t *buf, size_t cap, siz
 			s->file_left = UINT64_MAX; /* an empty file still has its CRC to read */
 		return 0;
 	}
-	if (n > MS_SMALL_MAX)
+	if (n > (t == MS_PAGES ? MS_PAGES_MAX : MS_SMALL_MAX) || n > cap)
 		return -EPROTO;
 	if ((n && (r = recv_all(s, buf, (size_t)n))) || (r = recv_all(s, c, 4)))
 		return r;

@@ -6,21 +6,25 @@
 #include <stdint.h>
 
 /* Stream protocol version: HELLO carries it; a peer of another refuses. */
-#define MS_PROTO        1
+#define MS_PROTO        2
 
 enum ms_type {
-	MS_HELLO = 1,   /* source: u32 protocol, string domain name */
+	MS_HELLO = 1,   /* source: u32 protocol, string domain name, u64 guest memory bytes */
 	MS_FILE,        /* source: string file name, then the file's bytes */
 	MS_DONE,        /* source: every file of the image is sent */
 	MS_READY,       /* target: the domain is rebuilt, its threads not started */
 	MS_GO,          /* source: it has stopped for good here: start it */
 	MS_STARTED,     /* target: it runs */
 	MS_ERROR,       /* either side: string why; the stream ends */
+	MS_PAGES,       /* source, before the image: one 2 MiB chunk's pages (precopy.c) */
 	MS_TYPE_MAX
 };
 
-/* Small messages (all but MS_FILE) are at most this long. */
+/* Small messages (all but MS_FILE and MS_PAGES) are at most this long. */
 #define MS_SMALL_MAX    4096
+/* An MS_PAGES body: a chunk's header and its pages, lz4 (which may grow
+ * incompressible data a little). */
+#define MS_PAGES_MAX    (2u * 1024 * 1024 + 64 * 1024)
 /* The longest file name (an image's section files and manifest). */
 #define MS_NAME_MAX     63
 
@@ -34,7 +38,7 @@ struct mstream {
 /* Sets the send and receive timeouts (a peer gone quiet is an error, not
  * a hang). 0 or -errno. */
 int ms_init(struct mstream *s, int fd, int timeout_ms);
-/* Sends a small message. 0 or -errno. */
+/* Sends a small message (or MS_PAGES, up to MS_PAGES_MAX). 0 or -errno. */
 int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n);
 /* Sends MS_ERROR with a formatted reason (best effort). */
 void ms_send_error(struct mstream *s, const char *why);
@@ -42,7 +46,8 @@ void ms_send_error(struct mstream *s, const char *why);
 int ms_send_file(struct mstream *s, const char *name, int fd, uint64_t size);
 
 /* Receives the next message's header and, for a small message, its body
- * into buf (cap >= MS_SMALL_MAX; *len its length, checksum verified); for
+ * into buf (cap >= MS_SMALL_MAX, and an MS_PAGES body must fit in cap; *len
+ * its length, checksum verified); for
  * MS_FILE the body is the name (NUL-terminated in buf), and the caller
  * must take the data with ms_recv_file (s->file_left bytes). A malformed
  * stream is -EPROTO. */

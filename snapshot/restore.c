@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "vmm/status.h"
 #include "net/netns.h"
@@ -108,6 +110,30 @@ static void punch_unused(struct frames *f)
 	}
 }
 
+/* Guest memory becomes the file fd (a migration's pre-copy) in place of
+ * the domain's own: mapped over it at the same address, which KVM's slot
+ * names. 0 or -1 with err. */
+static int adopt_memory(struct frames *f, int fd, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != f->size) {
+		snprintf(err, errlen, "the migrated memory is %lld bytes, the domain's %llu",
+			 (long long)st.st_size, (unsigned long long)f->size);
+		return -1;
+	}
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd < 0 || mmap(f->host, f->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, nfd,
+			    0) == MAP_FAILED) {
+		snprintf(err, errlen, "taking the migrated memory: %s", strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
+		return -1;
+	}
+	close(f->memfd);
+	f->memfd = nfd;
+	return 0;
+}
+
 /* Everything after dom_boot: the domain's state from the chain. Returns
  * 0, EXIT_BAD_IMAGE or EXIT_PDVM_ERROR, having printed why. */
 static int load(struct domain *d, struct chain *ch, const struct restore_opts *o, bool dry)
@@ -136,9 +162,20 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		dom_log(d, "XSAVE features differ: image %#llx, this host %#llx; restoring anyway (--cpu-cap none)",
 			(unsigned long long)top->meta.xcr0, (unsigned long long)d->guest_xcr0);
 	}
-	/* Fresh memory: the boot's own frames (probe, kernel area) go. */
-	if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0)
+	/* Fresh memory: the boot's own frames (probe, kernel area) go, or a
+	 * migration's pre-copied memory takes their place. */
+	if (o->premem && !dry) {
+		if (o->lazy || ch->n != 1) {
+			fprintf(stderr, "pdvm restore: pre-copied memory goes with one image, loaded eagerly\n");
+			return EXIT_PDVM_ERROR;
+		}
+		if (adopt_memory(f, o->premem_fd, err, sizeof(err))) {
+			fprintf(stderr, "pdvm restore: %s\n", err);
+			return EXIT_BAD_IMAGE;
+		}
+	} else if (fallocate(f->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)f->size) < 0) {
 		memset(f->host, 0, f->size);
+	}
 	struct snap_restore *rs = calloc(1, sizeof(*rs)); /* large: keep it off the stack */
 	if (!rs)
 		return EXIT_PDVM_ERROR;

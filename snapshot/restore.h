@@ -21,6 +21,9 @@ struct restore_opts {
 	bool abstract_host;     /* the host's abstract UNIX names reachable */
 	bool filter_all;        /* pdvm's own threads under seccomp too (the spawner runs) */
 	bool shm_private;       /* ROOT/dev/shm is a private tmpfs, to fill from the image */
+	bool premem;            /* guest memory is premem_fd's (a migration's pre-copy),
+				 * and the image's memory only what changed since */
+	int premem_fd;
 };
 
 /* A domain brought back: what it is made of lives as long as it runs. */

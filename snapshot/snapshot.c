@@ -56,7 +56,7 @@ static int check_parent(struct domain *d, const char *parent, struct img_meta *m
 	return 0;
 }
 
-int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent,
+int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent, bool delta,
 		  struct snap_hold *h, char *err, size_t errlen)
 {
 	struct img_meta meta = { 0 };
@@ -121,7 +121,7 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 		if (sections[i].put && (!sections[i].wanted || sections[i].wanted(&ctx)))
 			r = section_write(&w, &sections[i], &ctx);
 	if (r ||
-	    (r = snap_mem_write(&w, &d->frames, parent ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
+	    (r = snap_mem_write(&w, &d->frames, parent || delta ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {
 		img_abort(&w);
@@ -177,7 +177,7 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		    const char *parent, char *err, size_t errlen)
 {
 	struct snap_hold h;
-	int r = snapshot_hold(d, net, dir, parent, &h, err, errlen);
+	int r = snapshot_hold(d, net, dir, parent, false, &h, err, errlen);
 	if (r)
 		return r;
 	if (stop) {

@@ -25,8 +25,10 @@ struct snap_hold {
 	bool held;
 };
 /* snapshot_domain's first half: 0 with the domain paused and the image in
- * dir, or -errno (err says why) with the domain going on. */
-int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent,
+ * dir, or -errno (err says why) with the domain going on. `delta`: its
+ * memory is only the frames written since the last pre-copy round (KVM's
+ * log and vdirty), to lay over memory the reader already has. */
+int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent, bool delta,
 		  struct snap_hold *h, char *err, size_t errlen);
 /* The second: `stop` ends the domain (exit status 0), else it goes on. */
 void snapshot_release(struct domain *d, struct snap_hold *h, bool stop);

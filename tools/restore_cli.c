@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "vmm/status.h"
 #include "config.h"
@@ -13,6 +14,7 @@
 #include "net/tool.h"
 #include "snapshot/image.h"
 #include "snapshot/migrate.h"
+#include "snapshot/precopy.h"
 #include "snapshot/restore.h"
 #include "vmm/domain.h"
 
@@ -318,6 +320,7 @@ int cmd_receive(int argc, char **argv)
 {
 	struct restore_cli c = { 0 };
 	struct mstream ms = { .fd = -1 };
+	struct premem mem = { .fd = -1 };
 	char err[1024], name[256], work[PATH_MAX], dir[PATH_MAX + 8];
 	int st = parse("receive", true, argc, argv, &c), lfd = -1;
 	if (st >= 0)
@@ -346,12 +349,18 @@ int cmd_receive(int argc, char **argv)
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s/image", work);
-	if (migrate_recv_image(&ms, dir, name, sizeof(name), err, sizeof(err))) {
+	if (migrate_recv_image(&ms, dir, name, sizeof(name), &mem, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		rmdir(work);
 		st = EXIT_FAILED;
 		goto out;
 	}
+	/* The pre-copied memory becomes the domain's (its mapping here is
+	 * not needed any more). */
+	munmap(mem.host, mem.size);
+	mem.host = NULL;
+	c.o.premem = true;
+	c.o.premem_fd = mem.fd;
 	fflush(stdout);
 	st = policy("receive", &c);
 	if (st)
@@ -365,6 +374,7 @@ out:
 		close(lfd);
 	if (ms.fd >= 0)
 		close(ms.fd);
+	premem_free(&mem);
 	config_free(&c.pol);
 	return st;
 }

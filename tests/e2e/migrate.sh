@@ -1,14 +1,15 @@
 #!/bin/bash
-# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
+# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
 # timeout: 300
 #
-# Stop-and-copy over loopback: the source pauses, streams its image, the target rebuilds it,
-# says ready, gets the go, starts it; the source's pdvm then exits 0. The output of the run
+# Over loopback: the source pre-copies memory while the domain runs, pauses, streams its image
+# (with the pages written since), the target rebuilds it, says ready, gets the go, starts it;
+# the source's pdvm then exits 0. The output of the run
 # before the move followed by the receiver's must be exactly the native output.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/ticker" /usr/bin/python3
+need_file "$GUEST/ticker" "$GUEST/memfill" "$GUEST/dirtier" /usr/bin/python3
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 RUN_B=$SCRATCH/run-b            # the target's control sockets: another "host"
@@ -95,6 +96,56 @@ verdict migrate-ticker "$(left_behind migrate-ticker)"
 move migrate-pipeline 20 3 -- /bin/sh -c 'i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done |
 	{ while read -r l; do echo "got $l"; sleep 0.01; done; exit 3; }'
 verdict migrate-pipeline "$(left_behind migrate-pipeline)"
+
+# ---- memory: pre-copied while the program runs, the rest with the image ---------------------
+# stopfile_move TEST WANT [ENV...] -- PROG ARGS... STOPFILE: PROG (which prints "ready", then
+# works until STOPFILE exists) migrates once ready; STOPFILE is made after the move, and the
+# receiver's output must be WANT. The source's domain log goes to $SCRATCH/TEST/run.log.
+stopfile_move() {
+	local t=$1 want=$2 d=$SCRATCH/$1 port envs=()
+	shift 2
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	local stop=${*: -1}
+	mkdir -p "$d"
+	port=$(free_port)
+	WHY=""
+	start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d" || { WHY="no receiver"; return; }
+	local rcv=$RCVPID
+	domain_dir "$d"
+	env ${envs[@]+"${envs[@]}"} timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$t" --log "$d/run.log" \
+		--writable "$d" --memory 1G -- "$@" </dev/null >"$d/run.out" 2>"$d/run.err" &
+	local pid=$!
+	BGPIDS+=("$pid")
+	if wait_sock "$t" "$pid" && wait_lines "$d/run.out" 1 "$pid"; then
+		migrate "$t" "$port"
+		touch "$stop"
+		wait_pid "$pid"
+		local src=$WRC
+		wait_pid "$rcv"
+		[ "$MRC" = 0 ] && [ "$src" = 0 ] && [ "$WRC" = 0 ] ||
+			WHY="migrate exit $MRC ($(head -c 300 "$MERR")), source exit $src, receive exit $WRC
+$(tails "$d/run.err" "$d/recv.err")"
+	else
+		wait_pid "$pid"
+		WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+	fi
+	[ -n "$WHY" ] || [ "$(cat "$d/recv.out")" = "$want" ] || WHY="the target printed: $(head -c 300 "$d/recv.out")"
+	[ -n "$WHY" ] || grep -q "migrated to .*pre-copy" "$d/run.log" || WHY="no pre-copy in the log: $(tail -n 3 "$d/run.log")"
+	[ -n "$WHY" ] || echo "# $t: $(grep -o 'pre-copy.*' "$d/run.log")"
+}
+
+# 128 MiB of zero, random and text pages: the sum over all of it after the move is native's.
+stopfile_move migrate-memory-intact "$("$GUEST/memfill" 128 2>/dev/null | grep sum)" -- "$GUEST/memfill" 128 "$SCRATCH/migrate-memory-intact/stop"
+verdict migrate-memory-intact
+
+# A program rewriting 64 MiB without pause checks each word against the previous pass: a
+# page written after it was pre-copied and not sent again would be stale. Once with the
+# rounds as they come, once with one round only, so the image carries thousands of pages.
+stopfile_move migrate-dirtying "consistent" -- "$GUEST/dirtier" 64 "$SCRATCH/migrate-dirtying/stop"
+verdict migrate-dirtying
+stopfile_move migrate-dirtying-1round "consistent" PDVM_PRECOPY_ROUNDS=1 -- "$GUEST/dirtier" 64 "$SCRATCH/migrate-dirtying-1round/stop"
+verdict migrate-dirtying-1round "$(grep -q 'round limit' "$SCRATCH/migrate-dirtying-1round/run.log" || echo "not stopped by the round limit")"
 
 # ---- failures before the go: the domain goes on at the source ------------------------------
 # goes_on TEST: the program ran to its end at the source, exactly as natively, with its

@@ -1,0 +1,273 @@
+/* precopy.c: memory pre-copy for migration — the source reads guest frames while the domain runs (a page torn by a concurrent write is dirty, so it goes again), one lz4 block per 2 MiB chunk; the target checks and lands each block in its memory file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "mstream.h"
+#include "precopy.h"
+#include "vmm/domain.h"
+
+#define CHUNK_PAGES     512
+#define WORDS           (CHUNK_PAGES / 64)
+#define HEAD            (8 + 8 * WORDS + 4)     /* chunk, page map, flags */
+#define BLK_ZERO        1u                      /* the pages are zero: no data */
+#define ENOUGH_LEFT     256                     /* pages: stop pre-copy under this */
+#define PREMEM_MAX      (1ULL << 40)
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < 512; i++)
+		acc |= q[i];
+	return acc == 0;
+}
+
+/* The frames written since the last call: KVM's log and the VMM's vdirty
+ * (taken and cleared under the domain lock, where the VMM writes). */
+static int take_dirty(struct domain *d, uint64_t *m, uint64_t *acc, size_t words)
+{
+	memset(m, 0, words * 8);
+	dom_lock(d);
+	int r = kvm_get_dirty_log(&d->vm, m);
+	for (size_t i = 0; i < words; i++) {
+		acc[i] |= m[i];
+		m[i] |= d->frames.vdirty[i];
+		d->frames.vdirty[i] = 0;
+	}
+	dom_unlock(d);
+	return r;
+}
+
+/* Sends the pages of chunk c that `want` marks and the domain uses: one
+ * block of data, one of zero pages. */
+static int send_chunk(struct domain *d, struct mstream *s, uint64_t c, const uint64_t *want, uint8_t *raw,
+		      uint8_t *msg, uint64_t *npages)
+{
+	struct frames *f = &d->frames;
+	uint64_t data[WORDS] = { 0 }, zero[WORDS] = { 0 };
+	size_t np = 0;
+	for (int w = 0; w < WORDS; w++) {
+		uint64_t bits = want[c * WORDS + (uint64_t)w] &
+				__atomic_load_n(&f->used[c * WORDS + (uint64_t)w], __ATOMIC_RELAXED);
+		while (bits) {
+			int b = __builtin_ctzll(bits);
+			bits &= bits - 1;
+			uint64_t fr = c * CHUNK_PAGES + (uint64_t)(w * 64 + b);
+			const uint8_t *p = f->host + fr * 4096;
+			if (page_zero(p)) {
+				zero[w] |= 1ULL << b;
+			} else {
+				memcpy(raw + np * 4096, p, 4096);
+				data[w] |= 1ULL << b;
+				np++;
+			}
+			(*npages)++;
+		}
+	}
+	int r = 0;
+	for (int kind = 0; kind < 2 && !r; kind++) {
+		const uint64_t *map = kind ? zero : data;
+		bool any = false;
+		for (int w = 0; w < WORDS; w++)
+			any |= map[w] != 0;
+		if (!any)
+			continue;
+		put64(msg, c);
+		for (int w = 0; w < WORDS; w++)
+			put64(msg + 8 + 8 * w, map[w]);
+		uint32_t flags = kind ? BLK_ZERO : 0;
+		memcpy(msg + 8 + 8 * WORDS, &flags, 4);
+		size_t len = HEAD;
+		if (!kind) {
+			int cl = LZ4_compress_default((const char *)raw, (char *)msg + HEAD, (int)(np * 4096),
+						      (int)(MS_PAGES_MAX - HEAD));
+			if (cl <= 0)
+				return -EIO;
+			len += (size_t)cl;
+		}
+		r = ms_send(s, MS_PAGES, msg, len);
+	}
+	return r;
+}
+
+static uint64_t count(const uint64_t *m, const uint64_t *used, size_t words)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(m[i] & __atomic_load_n(&used[i], __ATOMIC_RELAXED));
+	return n;
+}
+
+int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct precopy_stats *st, char *err,
+		size_t errlen)
+{
+	struct frames *f = &d->frames;
+	size_t words = (f->nframes + 63) / 64;
+	uint64_t *m = calloc(words, 8);
+	uint8_t *raw = malloc(CHUNK_PAGES * 4096UL), *msg = malloc(MS_PAGES_MAX);
+	int r = m && raw && msg ? 0 : -ENOMEM;
+	memset(st, 0, sizeof(*st));
+	/* From here KVM logs the guest's writes; what it logged before is
+	 * taken now (the full round sends everything anyway). */
+	if (!r && !d->vm.dirty_log)
+		r = kvm_set_dirty_log(&d->vm, true);
+	if (!r)
+		r = take_dirty(d, m, acc, words);
+	if (r) {
+		snprintf(err, errlen, "dirty logging: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < words; i++)
+		m[i] = ~0ULL; /* the first round: every used frame */
+	/* Test hook: fewer rounds, so that the image carries much (e2e/migrate). */
+	const char *e = getenv("PDVM_PRECOPY_ROUNDS");
+	int max = e && atoi(e) >= 1 && atoi(e) <= PRECOPY_MAX_ROUNDS ? atoi(e) : PRECOPY_MAX_ROUNDS;
+	uint64_t prev = UINT64_MAX, sent0 = s->sent;
+	for (int round = 0;; round++) {
+		uint64_t n = 0;
+		for (uint64_t c = 0; !r && c < f->nframes / CHUNK_PAGES; c++)
+			r = send_chunk(d, s, c, m, raw, msg, &n);
+		if (r) {
+			snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
+				 strerror(-r));
+			break;
+		}
+		st->pages[round] = n;
+		st->rounds = round + 1;
+		if ((r = take_dirty(d, m, acc, words))) {
+			snprintf(err, errlen, "dirty log: %s", strerror(-r));
+			break;
+		}
+		uint64_t left = count(m, f->used, words);
+		st->left = left;
+		st->why = left < ENOUGH_LEFT ? "few pages left" :
+			  round + 1 == max ? "round limit" :
+			  round >= 1 && left * 10 > prev * 9 ? "not converging" : NULL;
+		if (st->why)
+			break;
+		prev = left;
+	}
+	st->bytes = s->sent - sent0;
+	/* What the last round did not send goes with the image. */
+	dom_lock(d);
+	for (size_t i = 0; i < words; i++)
+		f->vdirty[i] |= m[i];
+	dom_unlock(d);
+out:
+	free(m);
+	free(raw);
+	free(msg);
+	return r;
+}
+
+int premem_init(struct premem *m, uint64_t size)
+{
+	m->fd = -1;
+	m->host = NULL;
+	m->size = size;
+	m->raw = NULL;
+	if (!size || size % (CHUNK_PAGES * 4096ULL) || size > PREMEM_MAX)
+		return -EINVAL;
+	m->fd = memfd_create("pdvm-incoming-ram", MFD_CLOEXEC);
+	if (m->fd < 0 || ftruncate(m->fd, (off_t)size) < 0)
+		goto fail;
+	if (!(m->raw = malloc(CHUNK_PAGES * 4096UL))) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
+	if (m->host == MAP_FAILED) {
+		m->host = NULL;
+		goto fail;
+	}
+	return 0;
+fail:;
+	int e = errno;
+	premem_free(m);
+	return -e;
+}
+
+void premem_free(struct premem *m)
+{
+	if (m->host)
+		munmap(m->host, m->size);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->raw);
+	m->host = NULL;
+	m->raw = NULL;
+	m->fd = -1;
+}
+
+/* Zeroes n pages at page index first of m: holes again, not zero-filled
+ * memory (a fresh file is all hole). */
+static void zero_run(struct premem *m, uint64_t first, uint64_t n)
+{
+	if (n && fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(first * 4096),
+			   (off_t)(n * 4096)) < 0)
+		memset(m->host + first * 4096, 0, n * 4096);
+}
+
+int precopy_apply(struct premem *m, const uint8_t *body, size_t len)
+{
+	if (len < HEAD)
+		return -EPROTO;
+	uint64_t c = get64(body), map[WORDS];
+	uint32_t flags;
+	memcpy(&flags, body + 8 + 8 * WORDS, 4);
+	size_t np = 0;
+	for (int w = 0; w < WORDS; w++) {
+		map[w] = get64(body + 8 + 8 * w);
+		np += (size_t)__builtin_popcountll(map[w]);
+	}
+	if (c >= m->size / (CHUNK_PAGES * 4096ULL) || np == 0 || (flags & ~BLK_ZERO) ||
+	    ((flags & BLK_ZERO) && len != HEAD))
+		return -EPROTO;
+	uint64_t first = c * CHUNK_PAGES;
+	if (flags & BLK_ZERO) {
+		/* Runs of zero pages, punched. */
+		uint64_t run = 0, start = 0;
+		for (uint64_t i = 0; i <= CHUNK_PAGES; i++) {
+			bool z = i < CHUNK_PAGES && (map[i / 64] >> (i % 64) & 1);
+			if (z && !run)
+				start = i;
+			if (z) {
+				run++;
+			} else if (run) {
+				zero_run(m, first + start, run);
+				run = 0;
+			}
+		}
+		return 0;
+	}
+	int n = LZ4_decompress_safe((const char *)body + HEAD, (char *)m->raw, (int)(len - HEAD), (int)(np * 4096));
+	if (n != (int)(np * 4096))
+		return -EPROTO;
+	size_t k = 0;
+	for (int w = 0; w < WORDS; w++)
+		for (uint64_t bits = map[w]; bits; bits &= bits - 1)
+			memcpy(m->host + (first + (uint64_t)(w * 64 + __builtin_ctzll(bits))) * 4096,
+			       m->raw + 4096 * k++, 4096);
+	return 0;
+}

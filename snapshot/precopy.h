@@ -1,0 +1,45 @@
+/* precopy.h: guest memory sent while the domain runs — rounds of the pages dirtied since the last, KVM's dirty log and the VMM's own (snapshot/precopy.c) — and their landing in the target's memory file. */
+#ifndef PDVM_PRECOPY_H
+#define PDVM_PRECOPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct domain;
+struct mstream;
+
+#define PRECOPY_MAX_ROUNDS 10
+
+struct precopy_stats {
+	int rounds;
+	uint64_t pages[PRECOPY_MAX_ROUNDS];     /* sent per round (zero ones included) */
+	uint64_t left;                          /* dirty when it stopped: the final round's */
+	uint64_t bytes;                         /* MS_PAGES bytes on the wire */
+	const char *why;                        /* why it stopped */
+};
+
+/* Source: sends every used frame, then rounds of those written since the
+ * previous round, until few are left, the rounds stop shrinking, or
+ * PRECOPY_MAX_ROUNDS. The pages written since the last round it sent are
+ * left marked in frames.vdirty for the final image (snapshot_hold's delta).
+ * Every dirty bit it took from KVM's log is also ORed into acc (a frame
+ * bitmap): a migration that fails ORs acc back into vdirty, so the next
+ * incremental snapshot still sees those writes. 0 or -errno with err. */
+int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct precopy_stats *st, char *err,
+		size_t errlen);
+
+/* Target: a memory file of `size` bytes (2 MiB multiple, at most 1 TiB)
+ * and its mapping, for precopy_apply. 0 or -errno. */
+struct premem {
+	int fd;
+	uint8_t *host;
+	uint64_t size;
+	uint8_t *raw;           /* one chunk, decompressed */
+};
+int premem_init(struct premem *m, uint64_t size);
+void premem_free(struct premem *m);
+/* One MS_PAGES body into m: every field checked (a hostile source). 0 or
+ * -EPROTO. */
+int precopy_apply(struct premem *m, const uint8_t *body, size_t len);
+
+#endif
