@@ -148,7 +148,7 @@ int img_create(struct img_writer *w, const char *name, char *err, size_t errlen)
 int img_put_done(struct img_writer *w, const char *name, uint32_t version, bool required, int fd,
 		 uint64_t size, uint32_t crc, char *err, size_t errlen)
 {
-	int r = fsync(fd) < 0 ? -errno : 0;
+	int r = !w->nosync && fsync(fd) < 0 ? -errno : 0;
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (r) {
@@ -246,7 +246,7 @@ int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t
 	if (r)
 		return r;
 	w->nsec--; /* the manifest is not a section of itself */
-	if (renameat(w->dirfd, "manifest.bin", w->dirfd, IMG_MANIFEST) < 0 || fsync(w->dirfd) < 0) {
+	if (renameat(w->dirfd, "manifest.bin", w->dirfd, IMG_MANIFEST) < 0 || (!w->nosync && fsync(w->dirfd) < 0)) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", w->tmp, strerror(-r));
 		return r;
@@ -276,7 +276,7 @@ int img_commit(struct img_writer *w, const struct img_meta *m, char *err, size_t
 		return r;
 	}
 	char parent[PATH_MAX];
-	if (parent_of(w->dir, parent, sizeof(parent)) == 0) {
+	if (!w->nosync && parent_of(w->dir, parent, sizeof(parent)) == 0) {
 		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pfd >= 0) {
 			fsync(pfd);

@@ -35,6 +35,8 @@ struct img_writer {
 	struct img_section sec[IMG_MAX_SECTIONS];
 	int nsec;
 	char id[IMG_ID_LEN + 1];
+	bool nosync;            /* no fsync: an image read back at once and thrown
+				 * away (a migration's), where durability buys nothing */
 };
 
 /* What the manifest says beyond its sections. */

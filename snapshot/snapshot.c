@@ -106,6 +106,8 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 	struct mem_stats ms = { 0 };
 	if ((r = img_begin(&w, dir, err, errlen)))
 		goto resume;
+	/* A migration's image is sent at once and thrown away. */
+	w.nosync = delta;
 	if ((r = dirty_frames(d, parent != NULL, &dirty))) {
 		snprintf(err, errlen, "KVM_GET_DIRTY_LOG: %s", strerror(-r));
 		img_abort(&w);

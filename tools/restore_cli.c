@@ -325,6 +325,11 @@ int cmd_receive(int argc, char **argv)
 	int st = parse("receive", true, argc, argv, &c), lfd = -1;
 	if (st >= 0)
 		goto out;
+	/* The policy first (the spawner, the private /dev/shm): its cost is
+	 * not the domain's downtime then. */
+	fflush(stdout);
+	if ((st = policy("receive", &c)))
+		goto out;
 	const char *listen = c.listen ? c.listen : "0.0.0.0:7890";
 	if ((lfd = migrate_listen(listen, err, sizeof(err))) < 0) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
@@ -361,12 +366,7 @@ int cmd_receive(int argc, char **argv)
 	mem.host = NULL;
 	c.o.premem = true;
 	c.o.premem_fd = mem.fd;
-	fflush(stdout);
-	st = policy("receive", &c);
-	if (st)
-		ms_send_error(&ms, "the target's policy could not be set up");
-	else
-		st = restore_and_run(dir, &c, &ms);
+	st = restore_and_run(dir, &c, &ms);
 	img_remove(dir);
 	rmdir(work);
 out:
