@@ -174,8 +174,8 @@ static int send_image(struct mstream *s, const char *dir, char *err, size_t errl
 	return r;
 }
 
-int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o, char *err,
-		   size_t errlen)
+int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o,
+		   struct migrate_stats *ms, char *err, size_t errlen)
 {
 	struct mstream s;
 	uint8_t b[MS_SMALL_MAX];
@@ -226,6 +226,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	 * goes with the image. */
 	uint64_t tp = host_mono_ns();
 	struct precopy_stats pst;
+	memset(ms, 0, sizeof(*ms));
 	struct snap_hold h = { .held = false };
 	acc = calloc((d->frames.nframes + 63) / 64, 8);
 	if (!acc) {
@@ -234,7 +235,8 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms_send_error(&s, err);
 		goto out;
 	}
-	if ((r = precopy_run(d, &s, acc, &pst, err, errlen))) {
+	int budget = o->max_downtime_ms > 0 ? o->max_downtime_ms : MIGRATE_MAX_DOWNTIME_MS;
+	if ((r = precopy_run(d, &s, budget, acc, &pst, err, errlen))) {
 		ms_send_error(&s, err);
 		goto out;
 	}
@@ -247,13 +249,14 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms_send_error(&s, err);
 		goto out;
 	}
-	uint64_t t_img = host_mono_ns();
+	uint64_t t_img = host_mono_ns(), sent_img = s.sent;
 	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
 		if (!*err)
 			stream_error(r, "sending the image", err, errlen);
 		goto resume;
 	}
 	uint64_t t_sent = host_mono_ns();
+	ms->image_bytes = s.sent - sent_img;
 	if ((r = ms_recv(&s, &t, b, sizeof(b), &n))) {
 		stream_error(r, "waiting for the target to rebuild the domain", err, errlen);
 		goto resume;
@@ -290,15 +293,22 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto out;
 	}
 	uint64_t t_done = host_mono_ns();
+	ms->pre = pst;
+	ms->precopy_ms = (double)(t0 - tp) / 1e6;
+	ms->paused_ms = (double)(t_done - t0) / 1e6;
+	ms->image_ms = (double)(t_img - t0) / 1e6;
+	ms->send_ms = (double)(t_sent - t_img) / 1e6;
+	ms->target_ms = (double)(t_done - t_sent) / 1e6;
+	ms->bytes = s.sent;
 	char rounds[160] = "";
 	for (int i = 0, l = 0; i < pst.rounds && l < (int)sizeof(rounds) - 24; i++)
 		l += snprintf(rounds + l, sizeof(rounds) - (size_t)l, "%s%llu", i ? "+" : "",
 			      (unsigned long long)pst.pages[i]);
 	dom_log(d, "migrated to %s: pre-copy %d rounds (%s pages, %llu KiB) in %.1f ms, stopped with %llu pages "
-		"left (%s); paused %.1f ms: image %.1f ms, sent in %.1f ms, rebuilt and started there in %.1f ms",
-		o->to, pst.rounds, rounds, (unsigned long long)(pst.bytes >> 10), (double)(t0 - tp) / 1e6,
-		(unsigned long long)pst.left, pst.why ? pst.why : "?", (double)(t_done - t0) / 1e6,
-		(double)(t_img - t0) / 1e6, (double)(t_sent - t_img) / 1e6, (double)(t_done - t_sent) / 1e6);
+		"left, estimated %.1f ms to send (%s); paused %.1f ms (budget %d ms): image %.1f ms, sent in %.1f ms, "
+		"rebuilt and started there in %.1f ms", o->to, pst.rounds, rounds, (unsigned long long)(pst.bytes >> 10),
+		ms->precopy_ms, (unsigned long long)pst.left, pst.est_ms, pst.why ? pst.why : "?", ms->paused_ms, budget,
+		ms->image_ms, ms->send_ms, ms->target_ms);
 	fprintf(stderr, "pdvm: %s: migrated to %s\n", d->spec->name, o->to);
 	snapshot_release(d, &h, true);
 	r = 0;

@@ -13,18 +13,34 @@ struct net_spec;
 /* Stream timeouts: a peer silent this long is gone. */
 #define MIGRATE_TIMEOUT_MS  60000
 
+#include "precopy.h"
+
+/* The default downtime budget (--max-downtime). */
+#define MIGRATE_MAX_DOWNTIME_MS 20
+
 struct migrate_opts {
 	const char *to;         /* HOST:PORT of a `pdvm receive` */
 	bool insecure;          /* allow a target that is not on loopback (no key yet) */
 	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
+	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
+};
+
+/* What a migration did, for the log and `pdvm migrate --json`. */
+struct migrate_stats {
+	struct precopy_stats pre;
+	double precopy_ms;      /* the domain running, memory going */
+	double paused_ms;       /* from the pause to the target's STARTED */
+	double image_ms, send_ms, target_ms;    /* its parts */
+	uint64_t bytes;         /* sent in all */
+	uint64_t image_bytes;   /* of which the image */
 };
 
 /* Source side, in the domain's own process (the control thread): pauses
  * the domain, sends its image, and once the target has rebuilt it, stops
  * it here (exit status 0) and lets the target start it. Any failure before
  * that resumes the domain here. 0, or -errno with the reason in err. */
-int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o, char *err,
-		   size_t errlen);
+int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o,
+		   struct migrate_stats *ms, char *err, size_t errlen);
 
 /* Target side. A listening socket on ADDR:PORT (host or [v6]; 0 or -1
  * with err). */

@@ -11,6 +11,7 @@
 #include "image.h"
 #include "mstream.h"
 #include "precopy.h"
+#include "vmm/clock.h"
 #include "vmm/domain.h"
 
 #define CHUNK_PAGES     512
@@ -119,8 +120,8 @@ static uint64_t count(const uint64_t *m, const uint64_t *used, size_t words)
 	return n;
 }
 
-int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct precopy_stats *st, char *err,
-		size_t errlen)
+int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
+		char *err, size_t errlen)
 {
 	struct frames *f = &d->frames;
 	size_t words = (f->nframes + 63) / 64;
@@ -145,7 +146,7 @@ int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct preco
 	int max = e && atoi(e) >= 1 && atoi(e) <= PRECOPY_MAX_ROUNDS ? atoi(e) : PRECOPY_MAX_ROUNDS;
 	uint64_t prev = UINT64_MAX, sent0 = s->sent;
 	for (int round = 0;; round++) {
-		uint64_t n = 0;
+		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent;
 		for (uint64_t c = 0; !r && c < f->nframes / CHUNK_PAGES; c++)
 			r = send_chunk(d, s, c, m, raw, msg, &n);
 		if (r) {
@@ -160,8 +161,12 @@ int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct preco
 			break;
 		}
 		uint64_t left = count(m, f->used, words);
+		/* At this round's rate and bytes per page, what the rest takes. */
+		double ms = (double)(host_mono_ns() - t0) / 1e6, bytes = (double)(s->sent - b0);
 		st->left = left;
+		st->est_ms = n && bytes > 0 ? (double)left * (bytes / (double)n) / (bytes / (ms > 0.001 ? ms : 0.001)) : 0;
 		st->why = left < ENOUGH_LEFT ? "few pages left" :
+			  st->est_ms <= max_downtime_ms / 2.0 ? "the rest fits the downtime budget" :
 			  round + 1 == max ? "round limit" :
 			  round >= 1 && left * 10 > prev * 9 ? "not converging" : NULL;
 		if (st->why)

@@ -15,18 +15,20 @@ struct precopy_stats {
 	uint64_t pages[PRECOPY_MAX_ROUNDS];     /* sent per round (zero ones included) */
 	uint64_t left;                          /* dirty when it stopped: the final round's */
 	uint64_t bytes;                         /* MS_PAGES bytes on the wire */
+	double est_ms;                          /* what sending `left` was estimated to take */
 	const char *why;                        /* why it stopped */
 };
 
 /* Source: sends every used frame, then rounds of those written since the
- * previous round, until few are left, the rounds stop shrinking, or
- * PRECOPY_MAX_ROUNDS. The pages written since the last round it sent are
+ * previous round, until what is left would take at most half of
+ * max_downtime_ms to send at the last round's rate (or fewer than 256
+ * pages are left), the rounds stop shrinking, or PRECOPY_MAX_ROUNDS. The pages written since the last round it sent are
  * left marked in frames.vdirty for the final image (snapshot_hold's delta).
  * Every dirty bit it took from KVM's log is also ORed into acc (a frame
  * bitmap): a migration that fails ORs acc back into vdirty, so the next
  * incremental snapshot still sees those writes. 0 or -errno with err. */
-int precopy_run(struct domain *d, struct mstream *s, uint64_t *acc, struct precopy_stats *st, char *err,
-		size_t errlen);
+int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
+		char *err, size_t errlen);
 
 /* Target: a memory file of `size` bytes (2 MiB multiple, at most 1 TiB)
  * and its mapping, for precopy_apply. 0 or -errno. */

@@ -190,10 +190,41 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"insecure\" must be true or false");
 		o.insecure = json_object_get_boolean(v);
 	}
-	int r = migrate_domain(c->d, c->net, &o, err, sizeof(err));
+	if (json_object_object_get_ex(req, "max_downtime_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 3600000)
+			return error_response("\"max_downtime_ms\" must be a number of milliseconds, 1 to 3600000");
+		o.max_downtime_ms = (int)json_object_get_int64(v);
+	}
+	struct migrate_stats st;
+	int r = migrate_domain(c->d, c->net, &o, &st, err, sizeof(err));
 	if (r)
 		return error_response("%s", err[0] ? err : strerror(-r));
-	return ok_response();
+	struct json_object *resp = ok_response(), *s = json_object_new_object(), *pages = json_object_new_array();
+	if (!resp || !s || !pages) {
+		json_object_put(s);
+		json_object_put(pages);
+		return resp;
+	}
+	for (int i = 0; i < st.pre.rounds; i++)
+		json_object_array_add(pages, json_object_new_int64((int64_t)st.pre.pages[i]));
+	json_object_object_add(s, "rounds", json_object_new_int(st.pre.rounds));
+	json_object_object_add(s, "pages_per_round", pages);
+	json_object_object_add(s, "precopy_bytes", json_object_new_int64((int64_t)st.pre.bytes));
+	json_object_object_add(s, "precopy_ms", json_object_new_double(st.precopy_ms));
+	json_object_object_add(s, "pages_left", json_object_new_int64((int64_t)st.pre.left));
+	json_object_object_add(s, "estimated_ms", json_object_new_double(st.pre.est_ms));
+	json_object_object_add(s, "precopy_stopped", json_object_new_string(st.pre.why ? st.pre.why : ""));
+	json_object_object_add(s, "max_downtime_ms", json_object_new_int(o.max_downtime_ms ? o.max_downtime_ms :
+									   MIGRATE_MAX_DOWNTIME_MS));
+	json_object_object_add(s, "paused_ms", json_object_new_double(st.paused_ms));
+	json_object_object_add(s, "image_ms", json_object_new_double(st.image_ms));
+	json_object_object_add(s, "send_ms", json_object_new_double(st.send_ms));
+	json_object_object_add(s, "target_ms", json_object_new_double(st.target_ms));
+	json_object_object_add(s, "image_bytes", json_object_new_int64((int64_t)st.image_bytes));
+	json_object_object_add(s, "bytes", json_object_new_int64((int64_t)st.bytes));
+	json_object_object_add(resp, "stats", s);
+	return resp;
 }
 
 static const struct ctl_cmd {
@@ -206,7 +237,7 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume },
 	{ "kill", (const char *const[]){ NULL }, do_kill },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot },
-	{ "migrate", (const char *const[]){ "to", "insecure", NULL }, do_migrate },
+	{ "migrate", (const char *const[]){ "to", "insecure", "max_downtime_ms", NULL }, do_migrate },
 };
 
 /* One request line to one response object (NULL only when out of memory). */

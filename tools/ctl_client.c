@@ -79,8 +79,9 @@ static struct json_object *simple_request(const char *cmd)
 }
 
 /* Sends req to NAME and reports failure as "pdvm CMD: NAME: why". */
-static int client_request(const char *cmd, const char *name, struct json_object *req,
-			  int timeout_ms)
+/* One request; on success *out (if asked for) is the response. */
+static int client_call(const char *cmd, const char *name, struct json_object *req, int timeout_ms,
+		       struct json_object **out)
 {
 	const char *dir = control_dir();
 	struct json_object *resp = NULL, *e;
@@ -110,9 +111,18 @@ static int client_request(const char *cmd, const char *name, struct json_object 
 								    : "failed (no reason given)");
 	} else {
 		rc = 0;
+		if (out) {
+			*out = resp;
+			resp = NULL;
+		}
 	}
 	json_object_put(resp);
 	return rc;
+}
+
+static int client_request(const char *cmd, const char *name, struct json_object *req, int timeout_ms)
+{
+	return client_call(cmd, name, req, timeout_ms, NULL);
 }
 
 /* pause, resume and kill: one NAME, one request cmd, silence on success. */
@@ -307,7 +317,7 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: pdvm migrate [--insecure] NAME HOST:PORT\n"
+		"Usage: pdvm migrate [--max-downtime MS] [--json] [--insecure] NAME HOST:PORT\n"
 		"\n"
 		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
 		"its memory and then its image go over one TCP connection, the target\n"
@@ -319,6 +329,12 @@ int cmd_migrate(int argc, char **argv)
 		"rest of its state. The source's domain log says how long.\n"
 		"\n"
 		"Options:\n"
+		"      --max-downtime MS  pre-copy goes on until the rest would take at most\n"
+		"                    half of MS milliseconds to send (default 20); rounds\n"
+		"                    that stop shrinking end it too. A budget, not a promise\n"
+		"      --json        print what it did as JSON on success: rounds, pages per\n"
+		"                    round, bytes, how long the domain was paused and where\n"
+		"                    the time went\n"
 		"      --insecure    send to a target that is not on loopback: the stream is\n"
 		"                    neither authenticated nor encrypted yet\n"
 		"  -h, --help        show this help\n"
@@ -326,14 +342,18 @@ int cmd_migrate(int argc, char **argv)
 		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
 		"(the domain goes on here, or stays paused here when the target may run it:\n"
 		"the message says which), 2 for a usage error.\n";
-	enum { OPT_INSECURE = 256 };
+	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON };
 	static const struct option opts[] = {
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "max-downtime", required_argument, NULL, OPT_DOWNTIME },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct json_object *req;
-	bool insecure = false;
+	struct json_object *req, *resp = NULL, *st;
+	bool insecure = false, json = false;
+	long downtime = 0;
+	char *end;
 	int opt, rc;
 
 	opterr = 0;
@@ -348,6 +368,16 @@ int cmd_migrate(int argc, char **argv)
 		case OPT_INSECURE:
 			insecure = true;
 			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_DOWNTIME:
+			errno = 0;
+			downtime = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || downtime < 1 || downtime > 3600000)
+				return usage_error(argv[0], "--max-downtime takes milliseconds, 1 to 3600000, not '%s'",
+						   optarg);
+			break;
 		}
 	}
 	if (name_and(argc, argv, "HOST:PORT"))
@@ -360,10 +390,15 @@ int cmd_migrate(int argc, char **argv)
 	if (req) {
 		json_object_object_add(req, "to", json_object_new_string(to));
 		json_object_object_add(req, "insecure", json_object_new_boolean(insecure));
+		if (downtime)
+			json_object_object_add(req, "max_downtime_ms", json_object_new_int64(downtime));
 	}
 	/* No timeout: a big domain's image takes as long as it takes. */
-	rc = client_request(argv[0], argv[optind], req, -1);
+	rc = client_call(argv[0], argv[optind], req, -1, &resp);
 	json_object_put(req);
+	if (!rc && json && json_object_object_get_ex(resp, "stats", &st))
+		printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+	json_object_put(resp);
 	return rc;
 }
 
