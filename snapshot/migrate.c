@@ -108,7 +108,7 @@ static int stream_error(int r, const char *what, char *err, size_t errlen)
 
 /* ---- source ---- */
 
-static int connect_to(const char *to, bool insecure, char *err, size_t errlen)
+static int connect_to(const char *to, bool anywhere, char *err, size_t errlen)
 {
 	struct addrinfo *ai = resolve(to, false, err, errlen);
 	if (!ai)
@@ -117,7 +117,7 @@ static int connect_to(const char *to, bool insecure, char *err, size_t errlen)
 	for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
 		struct sockaddr_storage ss = { 0 };
 		memcpy(&ss, p->ai_addr, p->ai_addrlen);
-		if (!insecure && !loopback(&ss)) {
+		if (!anywhere && !loopback(&ss)) {
 			e = EPERM;
 			continue;
 		}
@@ -133,8 +133,8 @@ static int connect_to(const char *to, bool insecure, char *err, size_t errlen)
 	freeaddrinfo(ai);
 	if (fd < 0) {
 		if (e == EPERM)
-			snprintf(err, errlen, "%s is not a loopback address: without a key a migration stream "
-				 "is neither authenticated nor encrypted (--insecure sends it anyway)", to);
+			snprintf(err, errlen, "%s is not a loopback address: without a key (--key) a migration "
+				 "stream is neither authenticated nor encrypted (--insecure sends it anyway)", to);
 		else
 			snprintf(err, errlen, "connecting to %s: %s", to, strerror(e ? e : EHOSTUNREACH));
 		return -(e ? e : EHOSTUNREACH);
@@ -191,12 +191,19 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 			 "namespace and address are not re-created on the target");
 		return -EOPNOTSUPP;
 	}
-	int fd = connect_to(o->to, o->insecure, err, errlen);
+	struct ms_key key;
+	if (o->key && (r = ms_key_load(o->key, &key, err, errlen)))
+		return r;
+	int fd = connect_to(o->to, o->insecure || o->key, err, errlen);
 	if (fd < 0)
 		return fd;
 	if ((r = ms_init(&s, fd, MIGRATE_TIMEOUT_MS))) {
 		close(fd);
 		return stream_error(r, "socket", err, errlen);
+	}
+	if (o->key && (r = ms_tls(&s, false, &key, err, errlen))) {
+		close(fd);
+		return r;
 	}
 	n = 0;
 	b[n++] = MS_PROTO & 0xff;
@@ -207,7 +214,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	for (int i = 0; i < 8; i++)
 		b[n++] = (uint8_t)(d->frames.size >> (8 * i));
 	if ((r = ms_send(&s, MS_HELLO, b, n))) {
-		close(fd);
+		ms_close(&s);
 		return stream_error(r, "sending to the target", err, errlen);
 	}
 	const char *tmp = getenv("TMPDIR");
@@ -217,7 +224,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		r = -errno;
 		snprintf(err, errlen, "staging directory %s: %s", work, strerror(errno));
 		ms_send_error(&s, "the source failed to stage the image");
-		close(fd);
+		ms_close(&s);
 		return r;
 	}
 	snprintf(img, sizeof(img), "%s/image", work);
@@ -329,7 +336,7 @@ out:
 	free(acc);
 	img_remove(img);
 	rmdir(work);
-	close(fd);
+	ms_close(&s);
 	return r;
 }
 
@@ -352,7 +359,7 @@ int migrate_listen(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
-int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t errlen)
+int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstream *s, char *err, size_t errlen)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -370,6 +377,14 @@ int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t 
 			close(fd);
 			snprintf(err, errlen, "socket: %s", strerror(-r));
 			return r;
+		}
+		if (key) {
+			char why[300];
+			if (!ms_tls(s, true, key, why, sizeof(why)))
+				return 0;
+			fprintf(stderr, "pdvm receive: turned away %s: %s\n", peer_name(&ss, who, sizeof(who)), why);
+			close(fd);
+			continue;
 		}
 		if (insecure || loopback(&ss))
 			return 0;

@@ -20,7 +20,8 @@ struct net_spec;
 
 struct migrate_opts {
 	const char *to;         /* HOST:PORT of a `pdvm receive` */
-	bool insecure;          /* allow a target that is not on loopback (no key yet) */
+	bool insecure;          /* without a key: allow a target that is not on loopback */
+	const char *key;        /* a pre-shared key file: TLS 1.3 (NULL: plain) */
 	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
 	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
 };
@@ -45,10 +46,11 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 /* Target side. A listening socket on ADDR:PORT (host or [v6]; 0 or -1
  * with err). */
 int migrate_listen(const char *addr, char *err, size_t errlen);
-/* The next source: a connection from loopback, or from anywhere with
- * `insecure` (others are turned away, and we wait on). 0 with s set up, or
+/* The next source: with a key, one that completes TLS with it, from
+ * anywhere; without, a connection from loopback, or from anywhere with
+ * `insecure`. Others are turned away, and we wait on. 0 with s set up, or
  * -errno. */
-int migrate_accept(int lfd, bool insecure, struct mstream *s, char *err, size_t errlen);
+int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstream *s, char *err, size_t errlen);
 /* Receives the pre-copied memory into mem (made here; premem_free it)
  * and the image into the new directory dir (its name, as the source calls
  * the domain, in name). 0 or -errno with err; the source has been told

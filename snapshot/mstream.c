@@ -1,10 +1,14 @@
 /* mstream.c: the migration stream — every message a checked header, a body and its CRC-32, over a blocking socket with timeouts; files streamed without holding them in memory. */
 #include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -53,9 +57,30 @@ int ms_init(struct mstream *s, int fd, int timeout_ms)
 	return 0;
 }
 
+/* A GnuTLS result as -errno: timeouts, a peer gone, anything else EPROTO
+ * (a bad record: tampering, or another key). */
+static int tls_errno(ssize_t r)
+{
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return -ETIMEDOUT;
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR || r == GNUTLS_E_PULL_ERROR)
+		return -ECONNRESET;
+	return -EPROTO;
+}
+
 static int send_all(struct mstream *s, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	while (n && s->tls) {
+		ssize_t w = gnutls_record_send(s->tls, b, n);
+		if (w == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (w < 0)
+			return tls_errno(w);
+		b += w;
+		n -= (size_t)w;
+		s->sent += (uint64_t)w;
+	}
 	while (n) {
 		ssize_t w = send(s->fd, b, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -72,6 +97,18 @@ static int send_all(struct mstream *s, const void *p, size_t n)
 static int recv_all(struct mstream *s, void *p, size_t n)
 {
 	uint8_t *b = p;
+	while (n && s->tls) {
+		ssize_t r = gnutls_record_recv(s->tls, b, n);
+		if (r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r < 0)
+			return tls_errno(r);
+		if (r == 0)
+			return -ECONNRESET;
+		b += r;
+		n -= (size_t)r;
+		s->received += (uint64_t)r;
+	}
 	while (n) {
 		ssize_t r = recv(s->fd, b, n, 0);
 		if (r < 0 && errno == EINTR)
@@ -107,6 +144,17 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 	put64(h + 8, n);
 	put32(h + 16, img_crc(0, h, 16));
 	put32(c, img_crc(0, p, n));
+	if (s->tls) {
+		/* One record, as one sendmsg below. */
+		gnutls_record_cork(s->tls);
+		int r = send_all(s, h, sizeof(h));
+		if (!r && n)
+			r = send_all(s, p, n);
+		if (!r)
+			r = send_all(s, c, 4);
+		ssize_t u = gnutls_record_uncork(s->tls, GNUTLS_RECORD_WAIT);
+		return r ? r : u < 0 ? tls_errno(u) : 0;
+	}
 	/* One call: a message in pieces would wait on Nagle and the peer's
 	 * delayed ACK (40 ms for READY and GO, measured). */
 	struct iovec v[3] = { { h, sizeof(h) }, { (void *)p, n }, { c, 4 } };
@@ -276,4 +324,116 @@ int ms_get_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t outc
 	out[n] = '\0';
 	*pos += 4 + n;
 	return 0;
+}
+
+int ms_key_load(const char *path, struct ms_key *k, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "key %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	int r = 0;
+	if (!S_ISREG(st.st_mode) || st.st_size < MS_KEY_MIN || st.st_size > MS_KEY_MAX) {
+		snprintf(err, errlen, "key %s: must be a file of %d to %d bytes (e.g. head -c 32 /dev/urandom)", path,
+			 MS_KEY_MIN, MS_KEY_MAX);
+		r = -EINVAL;
+	} else if (st.st_mode & 077) {
+		snprintf(err, errlen, "key %s: others may read it (mode %04o): chmod 600 it", path,
+			 (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+	} else if (read(fd, k->b, (size_t)st.st_size) != (ssize_t)st.st_size) {
+		snprintf(err, errlen, "key %s: short read", path);
+		r = -EIO;
+	}
+	k->len = r ? 0 : (size_t)st.st_size;
+	close(fd);
+	return r;
+}
+
+/* TLS 1.3 only, with a pre-shared key and an ephemeral ECDHE share. */
+#define MS_TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-PSK"
+#define MS_PSK_USER     "pdvm-migrate"
+
+static const struct ms_key *server_key; /* one receive per process */
+
+static int server_psk(gnutls_session_t ss, const char *user, gnutls_datum_t *key)
+{
+	(void)ss;
+	if (strcmp(user, MS_PSK_USER) || !server_key)
+		return -1;
+	key->data = gnutls_malloc(server_key->len);
+	if (!key->data)
+		return -1;
+	memcpy(key->data, server_key->b, server_key->len);
+	key->size = (unsigned)server_key->len;
+	return 0;
+}
+
+int ms_tls(struct mstream *s, bool server, const struct ms_key *k, char *err, size_t errlen)
+{
+	gnutls_session_t ss = NULL;
+	gnutls_psk_client_credentials_t cc = NULL;
+	gnutls_psk_server_credentials_t sc = NULL;
+	gnutls_datum_t key = { (unsigned char *)k->b, (unsigned)k->len };
+	int r = gnutls_init(&ss, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_SIGNAL);
+	if (!r && server) {
+		server_key = k;
+		r = gnutls_psk_allocate_server_credentials(&sc);
+		if (!r) {
+			gnutls_psk_set_server_credentials_function(sc, server_psk);
+			r = gnutls_credentials_set(ss, GNUTLS_CRD_PSK, sc);
+		}
+	} else if (!r) {
+		r = gnutls_psk_allocate_client_credentials(&cc);
+		if (!r)
+			r = gnutls_psk_set_client_credentials(cc, MS_PSK_USER, &key, GNUTLS_PSK_KEY_RAW);
+		if (!r)
+			r = gnutls_credentials_set(ss, GNUTLS_CRD_PSK, cc);
+	}
+	if (!r)
+		r = gnutls_priority_set_direct(ss, MS_TLS_PRIORITY, NULL);
+	if (!r) {
+		gnutls_transport_set_int(ss, s->fd);
+		do
+			r = gnutls_handshake(ss);
+		while (r == GNUTLS_E_INTERRUPTED);
+	}
+	if (r) {
+		/* GnuTLS cannot tell a wrong key from a peer that hung up. */
+		snprintf(err, errlen, "TLS handshake: %s (do both sides have the same --key?)", gnutls_strerror(r));
+		if (ss)
+			gnutls_deinit(ss);
+		if (cc)
+			gnutls_psk_free_client_credentials(cc);
+		if (sc)
+			gnutls_psk_free_server_credentials(sc);
+		return r == GNUTLS_E_AGAIN ? -ETIMEDOUT : -EPROTO;
+	}
+	/* The credentials must outlive the session: freed with it. */
+	gnutls_session_set_ptr(ss, server ? (void *)sc : (void *)cc);
+	s->tls = ss;
+	s->tls_server = server;
+	return 0;
+}
+
+void ms_close(struct mstream *s)
+{
+	if (s->tls) {
+		gnutls_bye(s->tls, GNUTLS_SHUT_WR);
+		void *cred = gnutls_session_get_ptr(s->tls);
+		gnutls_deinit(s->tls);
+		if (s->tls_server)
+			gnutls_psk_free_server_credentials(cred);
+		else
+			gnutls_psk_free_client_credentials(cred);
+		s->tls = NULL;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }

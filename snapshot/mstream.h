@@ -2,6 +2,7 @@
 #ifndef PDVM_MSTREAM_H
 #define PDVM_MSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,10 +31,31 @@ enum ms_type {
 
 struct mstream {
 	int fd;
-	uint64_t sent, received;        /* bytes on the wire */
+	void *tls;                      /* a GnuTLS session once ms_tls succeeded, else NULL */
+	bool tls_server;
+	uint64_t sent, received;        /* bytes of messages (before TLS) */
 	uint64_t file_left;             /* of the MS_FILE being received */
 	uint32_t file_crc;
 };
+
+/* A pre-shared key (`--key FILE`): 16 to 1024 bytes of a regular file no
+ * one but its owner may read. */
+#define MS_KEY_MIN      16
+#define MS_KEY_MAX      1024
+struct ms_key {
+	uint8_t b[MS_KEY_MAX];
+	size_t len;
+};
+/* Loads it. 0, or -errno with the reason in err. */
+int ms_key_load(const char *path, struct ms_key *k, char *err, size_t errlen);
+
+/* TLS 1.3 with the pre-shared key (ECDHE-PSK: each stream its own keys)
+ * over the connected socket: as the server (the target) or the client.
+ * From here every message is encrypted and authenticated; a peer with
+ * another key fails the handshake. 0 or -errno with err. */
+int ms_tls(struct mstream *s, bool server, const struct ms_key *k, char *err, size_t errlen);
+/* Ends TLS (if any) and closes the socket. */
+void ms_close(struct mstream *s);
 
 /* Sets the send and receive timeouts (a peer gone quiet is an error, not
  * a hang). 0 or -errno. */

@@ -135,7 +135,7 @@ static int path_member(struct json_object *req, const char *key, bool required,
 	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
 		if (!required)
 			return 0;
-		snprintf(err, errlen, "snapshot needs \"%s\"", key);
+		snprintf(err, errlen, "the request needs \"%s\"", key);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
@@ -190,6 +190,8 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"insecure\" must be true or false");
 		o.insecure = json_object_get_boolean(v);
 	}
+	if (path_member(req, "key", false, &o.key, err, sizeof(err)))
+		return error_response("%s", err);
 	if (json_object_object_get_ex(req, "max_downtime_ms", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
 		    json_object_get_int64(v) > 3600000)
@@ -237,7 +239,7 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume },
 	{ "kill", (const char *const[]){ NULL }, do_kill },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot },
-	{ "migrate", (const char *const[]){ "to", "insecure", "max_downtime_ms", NULL }, do_migrate },
+	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", NULL }, do_migrate },
 };
 
 /* One request line to one response object (NULL only when out of memory). */

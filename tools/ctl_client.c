@@ -317,7 +317,7 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: pdvm migrate [--max-downtime MS] [--json] [--insecure] NAME HOST:PORT\n"
+		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS] [--json] NAME HOST:PORT\n"
 		"\n"
 		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
 		"its memory and then its image go over one TCP connection, the target\n"
@@ -335,16 +335,20 @@ int cmd_migrate(int argc, char **argv)
 		"      --json        print what it did as JSON on success: rounds, pages per\n"
 		"                    round, bytes, how long the domain was paused and where\n"
 		"                    the time went\n"
-		"      --insecure    send to a target that is not on loopback: the stream is\n"
-		"                    neither authenticated nor encrypted yet\n"
+		"      --key FILE    the pre-shared key the target has too (16 to 1024 bytes,\n"
+		"                    e.g. head -c 32 /dev/urandom; mode 600): the stream is TLS\n"
+		"                    1.3 with it (ECDHE-PSK), to any address\n"
+		"      --insecure    without a key, send to a target that is not on loopback:\n"
+		"                    the stream is then neither authenticated nor encrypted\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
 		"(the domain goes on here, or stays paused here when the target may run it:\n"
 		"the message says which), 2 for a usage error.\n";
-	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON };
+	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY };
 	static const struct option opts[] = {
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "max-downtime", required_argument, NULL, OPT_DOWNTIME },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -353,7 +357,7 @@ int cmd_migrate(int argc, char **argv)
 	struct json_object *req, *resp = NULL, *st;
 	bool insecure = false, json = false;
 	long downtime = 0;
-	char *end;
+	char *end, *key = NULL, keybuf[PATH_MAX];
 	int opt, rc;
 
 	opterr = 0;
@@ -371,6 +375,17 @@ int cmd_migrate(int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
+		case OPT_KEY: {
+			char *a = optarg[0] ? absolute_path(optarg) : NULL;
+			if (!a || strlen(a) >= sizeof(keybuf)) {
+				fprintf(stderr, "pdvm %s: --key: %s\n", argv[0], optarg[0] ? "bad path" : "empty");
+				free(a);
+				return EXIT_USAGE;
+			}
+			key = strcpy(keybuf, a);
+			free(a);
+			break;
+		}
 		case OPT_DOWNTIME:
 			errno = 0;
 			downtime = strtol(optarg, &end, 10);
@@ -392,6 +407,8 @@ int cmd_migrate(int argc, char **argv)
 		json_object_object_add(req, "insecure", json_object_new_boolean(insecure));
 		if (downtime)
 			json_object_object_add(req, "max_downtime_ms", json_object_new_int64(downtime));
+		if (key)
+			json_object_object_add(req, "key", json_object_new_string(key));
 	}
 	/* No timeout: a big domain's image takes as long as it takes. */
 	rc = client_call(argv[0], argv[optind], req, -1, &resp);

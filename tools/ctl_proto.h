@@ -13,7 +13,8 @@ struct json_object;
  * Protocol: one JSON object per line each way. A request is
  *   {"cmd":"info"|"pause"|"resume"|"kill"}
  *   {"cmd":"snapshot","dir":"/abs","stop":bool (optional),"parent":"/abs" (optional)}
- *   {"cmd":"migrate","to":"HOST:PORT","insecure":bool (optional),"max_downtime_ms":N (optional)}
+ *   {"cmd":"migrate","to":"HOST:PORT","insecure":bool (optional),"key":"/abs" (optional),
+ *    "max_downtime_ms":N (optional)}
  *     (its response has "stats": rounds, pages per round, bytes, times)
  * and its response {"ok":true, ...} or {"ok":false,"error":"why"}. A connection
  * may carry several requests, one after another.

@@ -105,18 +105,21 @@ static const char restore_usage_text[] =
 	"125 when pdvm itself fails.\n";
 
 static const char receive_usage_text[] =
-	"Usage: pdvm receive [OPTIONS]\n"
+	"Usage: pdvm receive [--listen ADDR:PORT] [--key FILE | --insecure] [OPTIONS]\n"
 	"\n"
 	"Waits for one domain sent by 'pdvm migrate', rebuilds it under this\n"
 	"command's policy (the stream carries state, never policy: the same checks\n"
 	"as 'pdvm restore'), and once the source has stopped it for good, runs it in\n"
 	"the foreground like 'pdvm restore'. It prints one line on stderr when it\n"
-	"listens. A source that is not on loopback is turned away unless --insecure:\n"
-	"the stream is neither authenticated nor encrypted yet.\n"
+	"listens. With --key the stream is TLS 1.3 with that pre-shared key, and a\n"
+	"source without it is turned away; without a key, a source that is not on\n"
+	"loopback is turned away unless --insecure.\n"
 	"\n"
 	"Options:\n"
 	"      --listen ADDR:PORT  where to wait (default 0.0.0.0:7890; [::]:PORT for v6)\n"
-	"      --insecure    take a source from any address\n"
+	"      --key FILE    the pre-shared key both sides have (16 to 1024 bytes, e.g.\n"
+	"                    head -c 32 /dev/urandom; mode 600): TLS 1.3, ECDHE-PSK\n"
+	"      --insecure    without a key, take a source from any address\n"
 	"      --work-dir DIR  where the received image is staged until the domain is\n"
 	"                    rebuilt (default $TMPDIR, else /var/tmp)\n"
 	POLICY_HELP
@@ -134,13 +137,13 @@ struct restore_cli {
 	struct restore_opts o;
 	struct domain_config pol;       /* --root, --writable, ... as pdvm run keeps them */
 	bool check;
-	const char *listen, *work_dir;
+	const char *listen, *work_dir, *key;
 	bool insecure;
 };
 
 static int parse(const char *cmd, bool receive, int argc, char **argv, struct restore_cli *c)
 {
-	enum { O_LISTEN = 256, O_INSECURE, O_WORK };
+	enum { O_LISTEN = 256, O_INSECURE, O_WORK, O_KEY };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
@@ -155,6 +158,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "work-dir", required_argument, NULL, O_WORK },
+		{ "key", required_argument, NULL, O_KEY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -164,7 +168,8 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
-		bool mine = receive ? opt != 'l' && opt != 'c' : opt != O_LISTEN && opt != O_INSECURE && opt != O_WORK;
+		bool mine = receive ? opt != 'l' && opt != 'c' :
+				      opt != O_LISTEN && opt != O_INSECURE && opt != O_WORK && opt != O_KEY;
 		if (!mine)
 			opt = '?';
 		switch (opt) {
@@ -213,6 +218,9 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 			break;
 		case O_INSECURE:
 			c->insecure = true;
+			break;
+		case O_KEY:
+			c->key = optarg;
 			break;
 		case O_WORK:
 			if (optarg[0] != '/') {
@@ -325,6 +333,12 @@ int cmd_receive(int argc, char **argv)
 	int st = parse("receive", true, argc, argv, &c), lfd = -1;
 	if (st >= 0)
 		goto out;
+	struct ms_key key;
+	if (c.key && ms_key_load(c.key, &key, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		st = EXIT_USAGE;
+		goto out;
+	}
 	/* The policy first (the spawner, the private /dev/shm): its cost is
 	 * not the domain's downtime then. */
 	fflush(stdout);
@@ -337,7 +351,7 @@ int cmd_receive(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "pdvm receive: waiting on %s\n", listen);
-	if (migrate_accept(lfd, c.insecure, &ms, err, sizeof(err))) {
+	if (migrate_accept(lfd, c.insecure, c.key ? &key : NULL, &ms, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		st = EXIT_FAILED;
 		goto out;

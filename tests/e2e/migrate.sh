@@ -1,5 +1,5 @@
 #!/bin/bash
-# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
+# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; a pre-shared key makes it TLS, and another key is turned away; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
 # timeout: 300
 #
 # Over loopback: the source pre-copies memory while the domain runs, pauses, streams its image
@@ -38,6 +38,7 @@ start_receive() {
 MERR=$SCRATCH/.migrate.err
 MOUT=$SCRATCH/.migrate.out
 MIGRATE_OPTS=()
+RECEIVE_OPTS=()
 migrate() {
 	timeout -k 5 120 "$PDVM" migrate --json ${MIGRATE_OPTS[@]+"${MIGRATE_OPTS[@]}"} "$1" "127.0.0.1:$2" \
 		</dev/null >"$MOUT" 2>"$MERR"
@@ -120,7 +121,8 @@ stopfile_move() {
 	mkdir -p "$d"
 	port=$(free_port)
 	WHY=""
-	start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d" || { WHY="no receiver"; return; }
+	start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d" ${RECEIVE_OPTS[@]+"${RECEIVE_OPTS[@]}"} ||
+		{ WHY="no receiver"; return; }
 	local rcv=$RCVPID
 	domain_dir "$d"
 	env ${envs[@]+"${envs[@]}"} timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run --name "$t" --log "$d/run.log" \
@@ -168,6 +170,16 @@ stopfile_move migrate-dirtying "consistent" -- "$GUEST/dirtier" 64 "$SCRATCH/mig
 verdict migrate-dirtying
 stopfile_move migrate-dirtying-1round "consistent" PDVM_PRECOPY_ROUNDS=1 -- "$GUEST/dirtier" 64 "$SCRATCH/migrate-dirtying-1round/stop"
 verdict migrate-dirtying-1round "$(grep -q 'round limit' "$SCRATCH/migrate-dirtying-1round/run.log" || echo "not stopped by the round limit")"
+
+# ---- a pre-shared key: TLS 1.3 -----------------------------------------------------------------
+KEY=$SCRATCH/key KEY2=$SCRATCH/key2
+head -c 32 /dev/urandom >"$KEY"
+head -c 32 /dev/urandom >"$KEY2"
+chmod 600 "$KEY" "$KEY2"
+RECEIVE_OPTS=(--key "$KEY") MIGRATE_OPTS=(--key "$KEY")
+stopfile_move migrate-tls "consistent" -- "$GUEST/dirtier" 16 "$SCRATCH/migrate-tls/stop"
+RECEIVE_OPTS=() MIGRATE_OPTS=()
+verdict migrate-tls
 
 # ---- failures before the go: the domain goes on at the source ------------------------------
 # goes_on TEST: the program ran to its end at the source, exactly as natively, with its
@@ -237,6 +249,34 @@ if start_ticker "$t"; then
 fi
 goes_on "$t" "closed\|reset\|Broken pipe"
 wait "$FAKE" 2>/dev/null
+
+# Another key, and none, against a receiver with a key: the handshake fails, the domain goes
+# on; the receiver turns them away and waits on.
+t=migrate-wrong-key
+port=$(free_port)
+mkdir -p "$SCRATCH/$t"
+start_receive "$SCRATCH/$t/recv.out" "$SCRATCH/$t/recv.err" "$port" --key "$KEY"
+KEYRCV=$RCVPID
+if start_ticker "$t"; then
+	MIGRATE_OPTS=(--key "$KEY2")
+	migrate "$t" "$port"
+	MIGRATE_OPTS=()
+	nokey=$MRC
+	migrate "$t" "$port"
+	[ "$nokey" = 1 ] || MRC="$MRC, and $nokey with another key"
+fi
+goes_on "$t" "TLS handshake\|closed\|malformed"
+kill "$KEYRCV" 2>/dev/null
+grep -q "turned away.*TLS" "$SCRATCH/$t/recv.err" || fail migrate-wrong-key-receiver "$(tail -n 3 "$SCRATCH/$t/recv.err")"
+
+# A key others may read is refused, before anything moves.
+chmod 644 "$KEY2"
+if "$PDVM" migrate --key "$KEY2" no-such-domain 127.0.0.1:1 2>&1 | grep -q "chmod 600" ||
+	"$PDVM" receive --key "$KEY2" --listen 127.0.0.1:1 2>&1 | grep -q "chmod 600"; then
+	pass migrate-key-mode
+else
+	fail migrate-key-mode "a world-readable key was taken"
+fi
 
 # ---- the receiver and hostile input -------------------------------------------------------
 # Garbage instead of a migration stream: the receiver says so and exits 1, leaving nothing.

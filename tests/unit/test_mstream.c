@@ -1,4 +1,4 @@
-/* test_mstream.c: the migration stream over a socketpair — small messages and files round-trip with their checksums; a flipped bit, a bad header, a truncated stream, an over-long file or name, and string bounds all fail cleanly. */
+/* test_mstream.c: the migration stream over a socketpair — TLS with one key carries messages and two keys do not meet; small messages and files round-trip with their checksums; a flipped bit, a bad header, a truncated stream, an over-long file or name, and string bounds all fail cleanly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -204,8 +204,58 @@ static void strings(void)
 	CHECK(ms_get_str(b, n, &pos, out, sizeof(out)) == -EPROTO, "a NUL inside");
 }
 
+struct tls_side {
+	struct mstream s;
+	struct ms_key k;
+	int r;
+	char err[300];
+};
+
+static void *tls_server(void *arg)
+{
+	struct tls_side *x = arg;
+	uint8_t buf[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n;
+	x->r = ms_tls(&x->s, true, &x->k, x->err, sizeof(x->err));
+	if (!x->r)
+		x->r = ms_recv(&x->s, &t, buf, sizeof(buf), &n) || t != MS_GO || n != 5 || memcmp(buf, "hello", 5);
+	return NULL;
+}
+
+/* TLS with one key on both sides carries messages; different keys fail
+ * the handshake on both sides. */
+static void tls(void)
+{
+	for (int same = 1; same >= 0; same--) {
+		int sv[2];
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+		struct tls_side srv = { .k = { .len = 32 } }, cli = { .k = { .len = 32 } };
+		memset(srv.k.b, 7, 32);
+		memset(cli.k.b, same ? 7 : 8, 32);
+		ms_init(&srv.s, sv[0], 5000);
+		ms_init(&cli.s, sv[1], 5000);
+		pthread_t th;
+		pthread_create(&th, NULL, tls_server, &srv);
+		cli.r = ms_tls(&cli.s, false, &cli.k, cli.err, sizeof(cli.err));
+		if (!cli.r)
+			cli.r = ms_send(&cli.s, MS_GO, "hello", 5);
+		if (!same)
+			shutdown(sv[1], SHUT_RDWR); /* a failed client hangs up */
+		pthread_join(th, NULL);
+		if (same)
+			CHECK(cli.r == 0 && srv.r == 0, "same key: %s / %s", cli.err, srv.err);
+		else
+			CHECK(cli.r != 0 && srv.r != 0 && strstr(srv.err, "--key"), "other key: %d %d %s", cli.r, srv.r,
+			      srv.err);
+		ms_close(&cli.s);
+		ms_close(&srv.s);
+	}
+}
+
 int main(void)
 {
+	tls();
 	roundtrip();
 	corrupted();
 	bad_files();
