@@ -14,4 +14,10 @@ print("files", open("/proc/self/task/%d/comm" % tid).read().strip(),
 print("pid-of-thread", open("/proc/%d/task/%d/stat" % (me, tid)).read().split()[0] == str(tid))
 ev.set()
 th.join()
+# join returns once the thread's Python part is done; the OS thread ends a
+# moment later (natively too), so wait for it to leave the list.
+import time
+deadline = time.monotonic() + 5
+while os.listdir("/proc/self/task") != [str(me)] and time.monotonic() < deadline:
+    time.sleep(0.01)
 print("after", os.listdir("/proc/self/task") == [str(me)])
