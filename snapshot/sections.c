@@ -82,6 +82,9 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   mm      2: the files VMAs map (path, device, inode, offset), for
  *           /proc/PID/maps; version 1 reads as anonymous memory
  *   procs   4: as mm 2 for each process's address space
+ *   shmaps  3: the page cache — each file (path or memfd, written back
+ *           or not) and its pages' frames — instead of ranges of private
+ *           copies; read after `procs` (it was read before)
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -103,8 +106,10 @@ const struct section sections[] = {
 	 * would drop signals, stop the guest's clock or lose writes. */
 	{ "signals", 1,  3,  true,    false,  NULL,          put_signals, get_signals },
 	{ "vdso",    1,  1,  true,    false,  NULL,          put_vdso,    get_vdso },
-	{ "shmaps",  1,  2,  true,    false,  NULL,          put_shmaps,  get_shmaps },
 	{ "procs",   1,  4,  true,    false,  several_procs, put_procs,   get_procs },
+	/* After `procs`: the cached pages are checked against every
+	 * address space's mappings. */
+	{ "shmaps",  1,  3,  true,    false,  NULL,          put_shmaps,  get_shmaps },
 	/* New with record locks: an image without it holds none. Required:
 	 * a pdvm that dropped them would let another process in. */
 	{ "locks",   1,  1,  true,    false,  has_locks,     put_locks,   get_locks },

@@ -201,12 +201,14 @@ int snap_get_procs(struct sread *r, struct domain *d, const struct snap_restore 
 	uint64_t nref = sr_range(r, 0, f->nframes, "procs: shared frame count out of range");
 	for (uint64_t i = 0; i < nref && !r->bad; i++) {
 		uint64_t fr = sr_range(r, 0, f->nframes - 1, "procs: shared frame out of range");
-		uint64_t c = sr_range(r, 1, MAX_PROCS, "procs: shared frame count out of range");
-		if (!r->bad && !(f->used[fr / 64] & (1ULL << (fr % 64))))
+		/* A cached file page is mapped once per VMA page: up to the
+		 * VMA limit in each process. */
+		uint64_t c = sr_range(r, 1, UINT32_MAX - 1, "procs: shared frame count out of range");
+		if (!r->bad && !frames_in_use(f, fr * PAGE_SIZE))
 			sr_fail(r, "procs: a shared frame is not in use");
-		for (uint64_t k = 0; k < c && !r->bad; k++)
-			if (frames_ref(f, fr * PAGE_SIZE, 1))
-				sr_fail(r, "procs: out of memory for shared frames");
+		uint32_t have = !r->bad && f->refs ? f->refs[fr] : 0;
+		if (!r->bad && (c > UINT32_MAX - 1 - have || frames_set_refs(f, fr * PAGE_SIZE, (uint32_t)(have + c))))
+			sr_fail(r, "procs: out of memory for shared frames");
 	}
 	/* Every live process needs a thread; a zombie has none. */
 	for (int i = 0; i < MAX_PROCS && !r->bad && !dry; i++) {

@@ -87,9 +87,11 @@ int snap_get_signals(struct sread *r, struct domain *d, uint32_t version);
 int snap_put_vdso(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_vdso(struct sread *r, struct domain *d);
 
-/* Section `shmaps` (optional): MAP_SHARED file mappings; restore reopens
- * each file read-write inside the root, or takes the memfd `files` made
- * (after `files`). */
+/* Section `shmaps` (optional): the page cache of MAP_SHARED file mappings
+ * (version 3; 1 and 2: ranges of private copies); restore reopens each
+ * file inside the root (read-write when it is written back), or takes the
+ * memfd `files` made, and checks the cached frames against every address
+ * space's mappings (after `files` and `procs`). */
 /* Section `shm` (snap_shm.c): the files of a private /dev/shm, made again
  * with the domain's identity on restore (before `files` reopens them). */
 int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen);

@@ -284,8 +284,7 @@ struct domain *dom_new(const struct domain_spec *c)
 
 void dom_free(struct domain *d)
 {
-	for (struct mm *mm = d->mms; mm; mm = mm->next)
-		shmap_release_mm(mm);
+	pcache_free(d);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {
@@ -394,8 +393,7 @@ int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
 			(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
 	/* The threads are gone: memory is final. */
-	for (struct mm *mm = d->mms; mm; mm = mm->next)
-		shmap_exit_mm(d, mm);
+	pcache_exit(d);
 	dom_unlock(d);
 	sig_thread_stop(d);
 	if (h && h->stop)

@@ -15,7 +15,7 @@
 #include "fault.h"
 #include "futex.h"
 #include "ksignal.h"
-#include "shmap.h"
+#include "pcache.h"
 #include "process.h"
 #include "ptrace.h"
 #include "ptyjob.h"
@@ -99,6 +99,7 @@ struct domain {
 	uint64_t guest_xcr0;
 	struct sock_bound *unix_bound; /* UNIX paths its sockets bound (vmm/sock.h) */
 	struct frames frames;       /* guest physical memory, one memfd */
+	struct pcache pcache;       /* MAP_SHARED file pages (vmm/pcache.c) */
 	struct mm *mms;             /* every address space (list on mm->next) */
 	uint64_t root_gen;          /* last mm.root_gen handed out (domain-wide:
 				     * vCPUs compare generations across mms) */

@@ -130,12 +130,29 @@ int frames_ref(struct frames *f, gpa_t gpa, uint64_t n)
 	if (!f->refs && !(f->refs = calloc(f->nframes, sizeof(*f->refs))))
 		return -ENOMEM;
 	for (uint64_t k = 0; k < n; k++) {
-		if (f->refs[i + k] == UINT16_MAX)
+		if (f->refs[i + k] == UINT32_MAX)
 			return -ENOMEM;
 	}
 	for (uint64_t k = 0; k < n; k++)
 		f->refs[i + k]++;
 	return 0;
+}
+
+int frames_set_refs(struct frames *f, gpa_t gpa, uint32_t refs)
+{
+	uint64_t i = gpa / PAGE_SIZE;
+	if (i >= f->nframes)
+		return -EINVAL;
+	if (!f->refs && !(f->refs = calloc(f->nframes, sizeof(*f->refs))))
+		return -ENOMEM;
+	f->refs[i] = refs;
+	return 0;
+}
+
+bool frames_in_use(const struct frames *f, gpa_t gpa)
+{
+	uint64_t i = gpa / PAGE_SIZE;
+	return i < f->nframes && (f->used[i / 64] & (1ULL << (i % 64)));
 }
 
 void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data)

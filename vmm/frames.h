@@ -17,8 +17,9 @@ struct frames {
 	uint64_t data_used;
 	uint64_t data_peak;      /* the most data_used ever was (ru_maxrss) */
 	uint64_t hint;          /* next 4 KiB search position */
-	uint16_t *refs;         /* per frame: mappings beyond the first (shared
-				 * memory across fork); NULL until one is shared */
+	uint32_t *refs;         /* per frame: mappings beyond the first (shared
+				 * memory across fork, cached file pages);
+				 * NULL until one is shared */
 	gpa_t pinned;           /* a data frame never freed: the vDSO's vvar
 				 * page, shared by every mm (0 = none) */
 	volatile bool lazy;     /* a lazy restore is still filling memory */
@@ -58,6 +59,11 @@ gpa_t frames_alloc(struct frames *f, bool huge, bool data);
 /* One more mapping of the n frames at gpa (MAP_SHARED memory in a fork
  * child): the next frames_free of them only drops that. 0 or -errno. */
 int frames_ref(struct frames *f, gpa_t gpa, uint64_t n);
+/* Sets the frame at gpa's count of uses beyond the first to `refs`
+ * (restore). 0 or -errno. */
+int frames_set_refs(struct frames *f, gpa_t gpa, uint32_t refs);
+/* Whether the frame at gpa is allocated. */
+bool frames_in_use(const struct frames *f, gpa_t gpa);
 /* Frees `n` frames starting at gpa; their contents are discarded (hole
  * punched), so they are zero when allocated again. */
 void frames_free(struct frames *f, gpa_t gpa, uint64_t n, bool data);

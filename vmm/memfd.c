@@ -1,4 +1,4 @@
-/* memfd.c: anonymous memory files — host memfds the domain owns, their seals against pdvm's shared mappings (which are copies written back, vmm/shmap.c). */
+/* memfd.c: anonymous memory files — host memfds the domain owns, their seals against pdvm's shared mappings (page-cache frames written back, vmm/pcache.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "files.h"
 #include "memfd.h"
+#include "pcache.h"
 #include "process.h"
 
 #define F_SEALS_KNOWN (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
@@ -65,10 +66,10 @@ int memfd_mmap_check(int fd, bool writable, bool *maywrite)
 /*
  * Linux refuses F_SEAL_WRITE (EBUSY) while a shared mapping that may write
  * the file exists. pdvm's host memfd has no mappings of its own — the
- * guest's shared mapping is a copy in guest memory that shmap.c writes back
- * with pwrite — so the host would accept the seal and the next write-back
- * would fail. Any shared mapping of the file, in any address space of the
- * domain, is such a mapping (shmap.c keeps only those that may write).
+ * guest's shared mapping maps page-cache frames in guest memory that
+ * pcache.c writes back with pwrite — so the host would accept the seal and
+ * the next write-back would fail. The cache counts the mappings that may
+ * write, in every address space of the domain.
  *
  * F_SEAL_FUTURE_WRITE is where pdvm differs: Linux accepts it and lets the
  * existing mappings go on writing, which a write-back by pwrite cannot do
@@ -79,7 +80,7 @@ int memfd_mmap_check(int fd, bool writable, bool *maywrite)
 int memfd_add_seals_check(struct domain *d, struct ofd *o, unsigned int seals)
 {
 	int cur = fcntl(o->hostfd, F_GET_SEALS);
-	struct stat st, ms;
+	struct stat st;
 
 	/* The host's own answers come first: EPERM for a read-only fd or a
 	 * sealed seal, EINVAL for unknown seals or a file with no seals. */
@@ -94,11 +95,8 @@ int memfd_add_seals_check(struct domain *d, struct ofd *o, unsigned int seals)
 		seals |= F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 	if (!(seals & ~(unsigned int)cur & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return 0;
-	for (struct mm *mm = d->mms; mm; mm = mm->next)
-		for (int i = 0; i < mm->nshmaps; i++)
-			if (fstat(mm->shmaps[i].fd, &ms) == 0 && ms.st_dev == st.st_dev && ms.st_ino == st.st_ino)
-				return -EBUSY;
-	return 0;
+	struct pcfile *pc = pcache_find(d, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	return pc && pc->nwmap ? -EBUSY : 0;
 }
 
 /* The host memory the domain's memfds hold (each file once). They live in
@@ -171,8 +169,8 @@ uint64_t memfd_map_growth(struct ofd *o, uint64_t len)
 
 	if (o->kind != OFD_MEMFD || fstat(o->hostfd, &st))
 		return 0;
-	/* The shared mapping is a copy written back: at worst it fills the
-	 * file's holes in the mapped range. */
+	/* The shared mapping's pages are written back: at worst they fill
+	 * the file's holes in the mapped range. */
 	held = (uint64_t)st.st_blocks * 512;
 	return held >= (uint64_t)st.st_size ? 0 : MIN(len, (uint64_t)st.st_size - held);
 }

@@ -8,6 +8,7 @@
 
 #include "domain.h"
 #include "mm.h"
+#include "pcache.h"
 #include "trap.h"
 
 #define STACK_TOP     USER_MAX
@@ -146,8 +147,16 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 		goto nomem;
 	memcpy(mm->vmas, src->vmas, (size_t)src->nvmas * sizeof(struct vma));
 	mm->nvmas = mm->cap = src->nvmas;
-	for (int i = 0; i < mm->nvmas; i++)
-		vmfile_get(mm->vmas[i].file);
+	for (int i = 0; i < mm->nvmas; i++) {
+		struct vma *v = &mm->vmas[i];
+		vmfile_get(v->file);
+		/* The child's copy maps the same cached pages (fork_leaf
+		 * shares their frames): one mapping more each. */
+		struct pcfile *pc = mm_vma_pcache(d, v);
+		if (pc)
+			pcache_dup(d, pc, v->pgoff / PAGE_SIZE, (v->end - v->start) / PAGE_SIZE,
+				   v->flags & VMA_MAYWRITE);
+	}
 	mm->brk_start = src->brk_start, mm->brk_cur = src->brk_cur, mm->brk_end = src->brk_end;
 	mm->mmap_base = src->mmap_base;
 	mm->stack_top = src->stack_top;
@@ -169,21 +178,6 @@ struct mm *mm_fork(struct domain *d, struct mm *src, int *err)
 			va = base + sz;
 		}
 	}
-	/* Shared file mappings: the child writes back too (same frames). */
-	for (int i = 0; i < src->nshmaps; i++) {
-		struct shmap m = src->shmaps[i];
-		m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 0);
-		m.path = strdup(m.path ? m.path : "");
-		if (m.fd < 0 || !m.path) {
-			if (m.fd >= 0)
-				close(m.fd);
-			free(m.path);
-			*err = -ENOMEM;
-			mm_put(d, mm);
-			return NULL;
-		}
-		mm->shmaps[mm->nshmaps++] = m;
-	}
 	/* Once the child runs, KVM may shadow these tables, and on PVM hosts
 	 * it never notices an edit (DESIGN.md): from now on they change by
 	 * path copy, like any used table. */
@@ -193,6 +187,26 @@ nomem:
 	*err = -ENOMEM;
 	mm_put(d, mm);
 	return NULL;
+}
+
+struct pcfile *mm_vma_pcache(struct domain *d, const struct vma *v)
+{
+	if (!(v->flags & VMA_CACHED) || !v->file)
+		return NULL;
+	return pcache_find(d, v->file->dev, v->file->ino);
+}
+
+/* VMAs i .. j - 1 go: their cached pages are mapped once less (the last
+ * mapping of a page writes it back). */
+static void vmas_release(struct domain *d, struct mm *mm, int i, int j)
+{
+	for (int k = i; k < j; k++) {
+		const struct vma *v = &mm->vmas[k];
+		struct pcfile *pc = mm_vma_pcache(d, v);
+		if (pc)
+			pcache_release(d, pc, v->pgoff / PAGE_SIZE, (v->end - v->start) / PAGE_SIZE,
+				       v->flags & VMA_MAYWRITE);
+	}
 }
 
 /* Frees the VMA array and drops the references it holds. */
@@ -219,7 +233,7 @@ void mm_put(struct domain *d, struct mm *mm)
 {
 	if (!mm || --mm->users > 0)
 		return;
-	shmap_exit_mm(d, mm);
+	vmas_release(d, mm, 0, mm->nvmas);
 	mm_unlink(d, mm);
 	/* Where KVM never notices edits of a table it has used (PVM hosts),
 	 * it may hold shadows of these: drop every shadow before the frames
@@ -448,13 +462,12 @@ static int populate(struct mm *mm, gva_t start, gva_t end, int prot)
 static int unmap_range(struct domain *d, gva_t start, gva_t end)
 {
 	struct mm *mm = dom_mm(d);
-	if (dom_mm(d)->nshmaps)
-		shmap_unmap(d, start, end); /* shared file pages go back first */
 	if (vma_split(mm, start) || vma_split(mm, end))
 		return -ENOMEM;
 	int i = vma_find(mm, start), j = i;
 	while (j < mm->nvmas && mm->vmas[j].start < end)
 		j++;
+	vmas_release(d, mm, i, j); /* shared file pages go back first */
 	vmas_remove(mm, i, j);
 	return pt_edit(&mm->pt, start, end - start, unmap_pte, &mm->pt);
 }
@@ -465,10 +478,40 @@ static int unmap_range(struct domain *d, gva_t start, gva_t end)
 static int vma_flags(int flags, int prot, bool file)
 {
 	int type = flags & 0x0f;
-	int keep = flags & ((file ? 0 : MAP_ANONYMOUS) | MAP_GROWSDOWN | MAP_NORESERVE | VMA_ACCOUNT);
+	int keep = flags & ((file ? 0 : MAP_ANONYMOUS) | MAP_GROWSDOWN | MAP_NORESERVE | VMA_ACCOUNT | VMA_MAYWRITE |
+			    VMA_CACHED);
 	if (type == MAP_PRIVATE && (prot & PROT_WRITE) && !(flags & MAP_NORESERVE))
 		keep |= VMA_ACCOUNT;
 	return keep | (type == MAP_SHARED_VALIDATE ? MAP_SHARED : type);
+}
+
+/* Adds VMA v (its file reference taken over) with its pages: the cache's
+ * for a VMA_CACHED one, fresh zeroed frames otherwise. 0 or -errno, and
+ * then nothing of v is left (the caller commits). */
+static int vma_add(struct domain *d, struct mm *mm, struct vma v)
+{
+	struct pcfile *pc = mm_vma_pcache(d, &v);
+	uint64_t idx = v.pgoff / PAGE_SIZE, n = (v.end - v.start) / PAGE_SIZE;
+	bool mw = v.flags & VMA_MAYWRITE;
+	int r;
+	if ((v.flags & VMA_CACHED) && !pc)
+		r = -ENOMEM; /* the caller pins the file's record */
+	else
+		r = pc ? pcache_hold(d, pc, idx, n, mw) : 0;
+	if (r) {
+		vmfile_put(v.file);
+		return r;
+	}
+	r = vma_insert(mm, v);
+	if (r) {
+		if (pc)
+			pcache_release(d, pc, idx, n, mw);
+		return r;
+	}
+	r = pc ? pcache_install(d, mm, pc, v.start, idx, n, v.prot) : populate(mm, v.start, v.end, v.prot);
+	if (r)
+		unmap_range(d, v.start, v.end);
+	return r;
 }
 
 long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags)
@@ -507,16 +550,9 @@ long mm_map_file(struct domain *d, gva_t addr, size_t len, int prot, int flags, 
 	}
 	struct vma v = { .start = addr, .end = addr + len, .prot = prot, .flags = vma_flags(flags, prot, file != NULL),
 			 .file = vmfile_get(file), .pgoff = file ? pgoff : 0 };
-	int r = vma_insert(mm, v);
-	if (!r)
-		r = populate(mm, addr, addr + len, prot);
-	if (r) {
-		unmap_range(d, addr, addr + len);
-		mm_commit(d);
-		return r;
-	}
+	int r = vma_add(d, mm, v);
 	mm_commit(d);
-	return (long)addr;
+	return r ? r : (long)addr;
 }
 
 static int check_range(gva_t addr, size_t len, gva_t *end)
@@ -570,6 +606,12 @@ long mm_protect(struct domain *d, gva_t addr, size_t len, int prot)
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	if (addr == end)
 		return 0;
+	/* A shared mapping of a file not open for writing never becomes
+	 * writable (Linux: no VM_MAYWRITE, EACCES). */
+	if ((prot & PROT_WRITE) && range_mapped(mm, addr, end))
+		for (int k = vma_find(mm, addr); k < mm->nvmas && mm->vmas[k].start < end; k++)
+			if ((mm->vmas[k].flags & MAP_SHARED) && mm->vmas[k].file && !(mm->vmas[k].flags & VMA_MAYWRITE))
+				return -EACCES;
 	int first = vma_isolate(mm, addr, end), i = first;
 	if (first < 0)
 		return first;
@@ -696,10 +738,8 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 		if (old + newlen <= USER_MAX && range_free(mm, oend, old + newlen)) {
 			if (vma_split(mm, oend))
 				return -ENOMEM;
-			int r = vma_insert(mm, (struct vma){ oend, old + newlen, v.prot, v.flags, vmfile_get(v.file),
+			int r = vma_add(d, mm, (struct vma){ oend, old + newlen, v.prot, v.flags, vmfile_get(v.file),
 							     v.file ? voff + (oend - old) : 0 });
-			if (!r)
-				r = populate(mm, oend, old + newlen, v.prot);
 			mm_commit(d);
 			return r ? r : (long)old;
 		}
@@ -749,13 +789,82 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 			/* The new VMA's reference, taken before the old ones go. */
 			struct vmfile *file = vmfile_get(v.file);
 			vmas_remove(mm, a, b);
-			r = vma_insert(mm, (struct vma){ newaddr, newaddr + newlen, v.prot, v.flags, file, voff });
+			r = vma_insert(mm, (struct vma){ newaddr, newaddr + keep, v.prot, v.flags, file, voff });
 		}
 	}
-	if (!r)
-		r = populate(mm, newaddr + keep, newaddr + newlen, v.prot);
+	/* The grown part: the file's next pages, or fresh memory. */
+	if (!r && newlen > keep)
+		r = vma_add(d, mm, (struct vma){ newaddr + keep, newaddr + newlen, v.prot, v.flags, vmfile_get(v.file),
+						 v.file ? voff + keep : 0 });
 	mm_commit(d);
 	return r ? r : (long)newaddr;
+}
+
+int mm_sync(struct domain *d, gva_t start, gva_t end, bool wait)
+{
+	struct mm *mm = dom_mm(d);
+	uint64_t stamp = pcache_stamp(d);
+	int ret = 0;
+	for (int i = vma_find(mm, start); i < mm->nvmas && mm->vmas[i].start < end; i++) {
+		const struct vma *v = &mm->vmas[i];
+		struct pcfile *pc = mm_vma_pcache(d, v);
+		if (!pc)
+			continue;
+		gva_t s = MAX(start, v->start), e = MIN(end, v->end);
+		int r = pcache_sync(d, pc, (v->pgoff + (s - v->start)) / PAGE_SIZE, (e - s) / PAGE_SIZE, stamp, wait);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+static uint64_t keep_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size, (void)arg;
+	return pte;
+}
+
+int mm_mark_cached(struct mm *mm, gva_t start, gva_t end, struct vmfile *file, uint64_t pgoff)
+{
+	if (start & ~PAGE_MASK || end & ~PAGE_MASK || start >= end)
+		return -EINVAL;
+	int i = vma_isolate(mm, start, end);
+	if (i < 0)
+		return i;
+	for (; i < mm->nvmas && mm->vmas[i].start < end; i++) {
+		struct vma *v = &mm->vmas[i];
+		if (!(v->flags & MAP_SHARED))
+			return -EINVAL;
+		if (!v->file) {
+			v->file = vmfile_get(file);
+			v->pgoff = pgoff + (v->start - start);
+		}
+		v->flags |= VMA_CACHED | VMA_MAYWRITE;
+	}
+	/* A cached page is one 4 KiB frame: 2 MiB leaves become 512. */
+	for (gva_t va = start; va < end; va += PAGE_SIZE) {
+		uint64_t sz = PAGE_SIZE;
+		if ((pt_lookup(&mm->pt, va, &sz) & (PTE_P | PTE_HELD)) && sz == HPAGE_SIZE &&
+		    pt_edit(&mm->pt, va, PAGE_SIZE, keep_pte, NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint64_t repoint_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size;
+	return (pte & ~PTE_ADDR) | *(gpa_t *)arg;
+}
+
+gpa_t mm_leaf_frame(struct mm *mm, gva_t va, gpa_t to)
+{
+	uint64_t sz = PAGE_SIZE, e = va < USER_MAX ? pt_lookup(&mm->pt, va, &sz) : 0;
+	if (!(e & (PTE_P | PTE_HELD)) || sz != PAGE_SIZE || (e & PTE_ADDR) >= mm->frames->size)
+		return FRAME_NONE;
+	if (to != FRAME_NONE && pt_edit(&mm->pt, va, PAGE_SIZE, repoint_pte, &to))
+		return FRAME_NONE;
+	return e & PTE_ADDR;
 }
 
 void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail)

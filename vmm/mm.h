@@ -7,7 +7,7 @@
 #include "types.h"
 #include "frames.h"
 #include "pgtable.h"
-#include "shmap.h"
+#include "pcache.h"
 #include "vmfile.h"
 
 /* In vma.flags beside the MAP_* bits (where mmap's huge page size bits
@@ -16,6 +16,12 @@
  * that never was — ld.so's RELRO stays apart from the read-only data
  * before it. */
 #define VMA_ACCOUNT 0x40000000
+/* A shared mapping that may be made writable (Linux's VM_MAYWRITE: the
+ * file was open for writing and not sealed against it). */
+#define VMA_MAYWRITE 0x20000000
+/* A shared file mapping whose pages are the page cache's (vmm/pcache.c):
+ * every page of it maps the cached frame of its file page. */
+#define VMA_CACHED 0x10000000
 
 /* Protection bits: the PROT_* values of <sys/mman.h>. */
 struct vma {
@@ -44,8 +50,6 @@ struct mm {
 	gva_t arg_start, arg_end, env_start, env_end; /* /proc/self/cmdline, environ */
 	gva_t auxv_start;       /* the initial stack's auxv, for /proc/PID/auxv (0: unknown) */
 	uint64_t auxv_len;
-	struct shmap shmaps[MAX_SHMAPS]; /* MAP_SHARED file mappings (vmm/shmap.c) */
-	int nshmaps;
 };
 
 struct domain;
@@ -75,7 +79,8 @@ struct mm *dom_mm(struct domain *d);
  * chosen. Returns the address or -errno. */
 long mm_map(struct domain *d, gva_t addr, size_t len, int prot, int flags);
 /* The same, the VMA naming `file` at offset pgoff (a reference is taken;
- * the caller fills the pages). */
+ * the caller fills the pages). With VMA_CACHED in flags (the file's record
+ * pinned in the page cache), the pages are the cache's. */
 long mm_map_file(struct domain *d, gva_t addr, size_t len, int prot, int flags, struct vmfile *file,
 		 uint64_t pgoff);
 /* Names the mapped range [start, end) as `file` from offset pgoff (the
@@ -87,6 +92,20 @@ long mm_remap(struct domain *d, gva_t old, size_t oldlen, size_t newlen, int fla
 long mm_brk(struct domain *d, gva_t brk);
 /* The VMA holding addr, or NULL. */
 const struct vma *mm_vma_at(struct mm *mm, gva_t addr);
+/* The page cache's record of a VMA_CACHED VMA's file, else NULL. */
+struct pcfile *mm_vma_pcache(struct domain *d, const struct vma *v);
+/* msync: writes back the changed cached pages mapped in [start, end) of
+ * the calling process. 0 or -EIO. */
+int mm_sync(struct domain *d, gva_t start, gva_t end, bool wait);
+
+/* Restore of images whose shared file mappings were private copies
+ * (shmaps 1 and 2): marks [start, end) (shared mappings) VMA_CACHED and
+ * VMA_MAYWRITE, naming `file` from pgoff where a VMA names none, with 4 KiB
+ * leaves only. 0 or -errno. */
+int mm_mark_cached(struct mm *mm, gva_t start, gva_t end, struct vmfile *file, uint64_t pgoff);
+/* The 4 KiB frame a page-table entry (present or held) maps at va, or
+ * FRAME_NONE; with `to` not FRAME_NONE, the entry maps `to` instead. */
+gpa_t mm_leaf_frame(struct mm *mm, gva_t va, gpa_t to);
 
 /* Translates a user address for access (write or read); returns the host
  * pointer and the number of bytes until the end of that page, or NULL. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "pcache.h"
 #include "files.h"
 #include "syscall.h"
 #include "gio.h"
@@ -235,9 +236,17 @@ static long do_io(struct thread *t, int fd, struct gseg *seg, int nseg, int64_t 
 		r = sock_xfer(t, o, seg, nseg, sum, NULL, write ? MSG_NOSIGNAL : 0, write);
 	else if (o->kind == OFD_PIPE && off < 0)
 		r = gio_nowait(t, o, seg, nseg, write, sum, NULL, 0);
-	if (r == -EOPNOTSUPP)
-		r = o->may_block ? io_bounce(t, o, seg, nseg, off, write, sum)
-				 : io_direct(t->dom, o, seg, nseg, off, write);
+	if (r == -EOPNOTSUPP && o->may_block) {
+		r = io_bounce(t, o, seg, nseg, off, write, sum);
+	} else if (r == -EOPNOTSUPP) {
+		/* A file with cached pages: what the mappings changed goes
+		 * to the file first, what the write changed into the cache
+		 * after. */
+		struct pcio io;
+		pcio_begin(t->dom, o->hostfd, off, sum, write, &io);
+		r = io_direct(t->dom, o, seg, nseg, off, write);
+		pcio_end(t->dom, &io);
+	}
 	ofd_put(o);
 	return r;
 }
@@ -442,6 +451,9 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 	/* The domain's pipes never block on the host (host_nb): wait here
 	 * when the guest's descriptor would have. */
 	bool out_w = out->host_nb && !(out->flags & O_NONBLOCK), in_w = in->host_nb && !(in->flags & O_NONBLOCK);
+	struct pcio pin, pout;
+	pcio_begin(d, in->hostfd, a[2] ? off : -1, count, false, &pin);
+	pcio_begin(d, out->hostfd, -1, count, true, &pout);
 	for (;;) {
 		if (blocks)
 			dom_block_begin(t);
@@ -456,9 +468,14 @@ static long sys_sendfile(struct thread *t, const uint64_t a[6])
 		int w = sock_wait(t, on_out ? out->hostfd : in->hostfd, on_out ? POLLOUT : POLLIN);
 		if (w <= 0) {
 			r = w ? w : RESTART;
-			goto done;
+			err = 0;
+			break;
 		}
 	}
+	pcio_end(d, &pin);
+	pcio_end(d, &pout);
+	if (r < 0 && !err)
+		goto done; /* the wait's answer */
 	if (r < 0) {
 		r = err == EINTR ? RESTART : -err;
 		goto done;
@@ -522,7 +539,13 @@ static long sys_ftruncate(struct thread *t, const uint64_t a[6])
 		return -EBADF;
 	if ((int64_t)a[1] < 0)
 		return -EINVAL;
-	return ftruncate(o->hostfd, (off_t)a[1]) < 0 ? -errno : 0;
+	/* Cached pages past the new end read as zero, as the file would
+	 * if it grew again. */
+	struct pcio io;
+	pcio_truncate_begin(t->dom, o->hostfd, (int64_t)a[1], &io);
+	long r = ftruncate(o->hostfd, (off_t)a[1]) < 0 ? -errno : 0;
+	pcio_end(t->dom, &io);
+	return r;
 }
 
 /* The host fd has the guest's access mode and file type, so the host's
@@ -541,7 +564,14 @@ static long sys_fallocate(struct thread *t, const uint64_t a[6])
 	if (!((int)a[1] & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)) &&
 	    memfd_room(t->dom, o, a[3]) < a[3])
 		return -ENOSPC;
-	return fallocate(o->hostfd, (int)a[1], (off_t)a[2], (off_t)a[3]) < 0 ? -errno : 0;
+	/* Cached pages of the range (the rest of the file for modes that
+	 * move blocks) follow what the call did to the file. */
+	struct pcio io;
+	bool moves = (int)a[1] & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+	pcio_begin(t->dom, o->hostfd, (int64_t)a[2], moves ? UINT64_MAX - a[2] : a[3], true, &io);
+	long r = fallocate(o->hostfd, (int)a[1], (off_t)a[2], (off_t)a[3]) < 0 ? -errno : 0;
+	pcio_end(t->dom, &io);
+	return r;
 }
 
 static long sys_fadvise64(struct thread *t, const uint64_t a[6])

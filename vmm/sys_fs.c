@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "pcache.h"
 #include "files.h"
 #include "memfd.h"
 #include "procdir.h"
@@ -902,8 +903,11 @@ static long sys_truncate(struct thread *t, const uint64_t a[6])
 	else if (!files_fd_writable(proc_cur(d)->files, h))
 		r = -EROFS;
 	else {
+		struct pcio io;
 		proc_fd_path(h, link, sizeof(link));
+		pcio_truncate_begin(d, h, (int64_t)a[1], &io);
 		r = truncate(link, (off_t)a[1]) < 0 ? -errno : 0;
+		pcio_end(d, &io);
 	}
 	close(h);
 	return r;

@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "files.h"
 #include "memfd.h"
+#include "pcache.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -90,9 +91,13 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	if (flags & MAP_HUGETLB)
 		return -ENOMEM; /* no hugetlbfs pool, as on a default Linux */
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	/* The huge page size bits mean nothing without MAP_HUGETLB; a VMA
+	 * keeps its own bits there. */
+	flags &= ~(0x3f << 26);
 	int hostfd = -1, accmode = -1;
 	bool maywrite = true;
 	struct vmfile *file = NULL;
+	struct pcfile *pc = NULL;
 	if (!(flags & MAP_ANONYMOUS)) {
 		hostfd = files_host_fd(d, fd);
 		if (hostfd < 0)
@@ -122,16 +127,29 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 		if (fstatfs(hostfd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
 			return -ENOMEM; /* a huge page file (MFD_HUGETLB): no pool, as for MAP_HUGETLB */
 		file = map_name(d, fd, hostfd);
+		struct stat st;
+		if (type != MAP_PRIVATE && fstat(hostfd, &st) == 0 && S_ISREG(st.st_mode)) {
+			/* A shared mapping of a file maps the domain's page
+			 * cache: every mapping of a page is the same frame,
+			 * written back when it changed (msync, the page's last
+			 * munmap, exit) when the fd may write. */
+			maywrite = maywrite && accmode == O_RDWR;
+			int e = 0;
+			if (!file || !(pc = pcache_attach(d, hostfd, files_path(d, fd), maywrite, &e)))
+				return e ? e : -ENOMEM;
+			flags |= VMA_CACHED;
+		}
+		if (type != MAP_PRIVATE && accmode == O_RDWR && maywrite)
+			flags |= VMA_MAYWRITE;
 	}
 	long r = mm_map_file(d, addr, len, prot, flags, file, off);
-	if (r < 0 || hostfd < 0)
+	pcache_unpin(d, pc);
+	if (r < 0 || hostfd < 0 || pc)
 		return r;
-	/* PROT_NONE now may become readable later (mprotect): fill anyway. */
+	/* A private copy (or a shared mapping of what is no regular file,
+	 * which pdvm maps as one). PROT_NONE now may become readable later
+	 * (mprotect): fill anyway. */
 	long f = fill_from_file(d, (gva_t)r, PAGE_ALIGN(len), hostfd, off);
-	/* Shared and writable through its fd: the file gets the guest's
-	 * changes back (msync, munmap, exit). */
-	if (!f && type != MAP_PRIVATE && accmode == O_RDWR && maywrite)
-		f = shmap_add(d, (gva_t)r, (gva_t)r + PAGE_ALIGN(len), hostfd, off, files_path(d, fd));
 	if (f < 0) {
 		mm_unmap(d, (gva_t)r, len);
 		return f;
@@ -159,12 +177,14 @@ static long sys_brk(struct thread *t, const uint64_t a[6])
 	return mm_brk(t->dom, a[0]);
 }
 
-/* MADV_DONTNEED on private anonymous memory: the pages read back as zero. */
+/* MADV_DONTNEED on private anonymous memory: the pages read back as zero.
+ * Shared memory keeps its contents (Linux drops only the page-table
+ * entries; the pages come back from the file or shmem). */
 static uint64_t zap_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 {
 	struct domain *d = arg;
-	(void)va;
-	if (pte & PTE_P) {
+	const struct vma *v = mm_vma_at(dom_mm(d), va);
+	if ((pte & PTE_P) && !(v && (v->flags & MAP_SHARED))) {
 		gpa_t base = pte & PTE_ADDR & (size == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK);
 		/* A punched hole reads as zeros for the guest and gives the
 		 * memory back to the host. */
@@ -219,7 +239,7 @@ static long sys_msync(struct thread *t, const uint64_t a[6])
 		return -EINVAL;
 	if (addr > USER_MAX || len > USER_MAX - addr)
 		return -ENOMEM;
-	int r = shmap_sync(t->dom, addr, addr + len, (a[2] & MS_SYNC) != 0);
+	int r = mm_sync(t->dom, addr, addr + len, (a[2] & MS_SYNC) != 0);
 	return r == -EIO ? -EIO : 0;
 }
 

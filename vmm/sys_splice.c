@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "pcache.h"
 #include "files.h"
 #include "memfd.h"
 #include "gio.h"
@@ -55,8 +56,15 @@ static long sys_copy_file_range(struct thread *t, const uint64_t a[6])
 	r = memfd_write_room(d, out, a[3] ? pout : -1, MIN(a[4], COPY_MAX));
 	if (r < 0)
 		return r;
+	struct pcio cin, cout;
+	pcio_begin(d, in->hostfd, a[1] ? pin : -1, (uint64_t)r, false, &cin);
+	pcio_begin(d, out->hostfd, a[3] ? pout : -1, (uint64_t)r, true, &cout);
 	r = copy_file_range(in->hostfd, a[1] ? &pin : NULL, out->hostfd, a[3] ? &pout : NULL,
 			    (size_t)r, 0);
+	int err = errno;
+	pcio_end(d, &cin);
+	pcio_end(d, &cout);
+	errno = err;
 	if (r < 0)
 		return errno == EINTR ? RESTART : -errno;
 	if (r > 0 && ((a[1] && copy_to_user(d, a[1], &pin, sizeof(pin))) ||
@@ -132,6 +140,11 @@ static long xfer_run(struct thread *t, struct xfer *x, loff_t *pin, loff_t *pout
 	if (!blocks)
 		len = MIN(len, COPY_MAX);
 	for (;;) {
+		/* A file end with cached pages (splice moves file data
+		 * without a pipe end's copy into guest memory). */
+		struct pcio cin, cout;
+		pcio_begin(t->dom, x->in->hostfd, pin ? *pin : -1, len, false, &cin);
+		pcio_begin(t->dom, x->out->hostfd, pout ? *pout : -1, len, true, &cout);
 		if (blocks)
 			dom_block_begin(t);
 		r = tee_only ? tee(x->in->hostfd, x->out->hostfd, len, flags)
@@ -139,6 +152,8 @@ static long xfer_run(struct thread *t, struct xfer *x, loff_t *pin, loff_t *pout
 		err = errno;
 		if (blocks)
 			dom_block_end(t);
+		pcio_end(t->dom, &cin);
+		pcio_end(t->dom, &cout);
 		if (r >= 0)
 			return r;
 		if (err == EPIPE)

@@ -6,7 +6,7 @@ need_kvm
 need_pdvm
 need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" "$GUEST/ptrace" "$GUEST/procmem" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/filemaps" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
-	"$GUEST/bigmem" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
+	"$GUEST/bigmem" "$GUEST/pagecache" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
 expect_ok() {
@@ -74,6 +74,11 @@ $(last_output)"
 
 # mknod, chroot, sync and mincore likewise.
 compare_writable fscalls "$GUEST/fscalls"
+
+# MAP_SHARED file mappings as one page cache: two mappings and two unrelated processes see
+# each other, read/write/copy_file_range/sendfile/truncate agree with the mappings, msync,
+# partial munmap, mremap, and 20,000 mappings of one page.
+compare_writable pagecache "$GUEST/pagecache"
 
 # FIFOs opened from two threads, UNIX datagram source paths, route netlink.
 compare_writable ipcnames "$GUEST/ipcnames"

@@ -137,6 +137,16 @@ static void make_image(const char *dir, enum craft craft)
 	if (!vf || mm_name_range(d, (gva_t)a + (1 << 20), (gva_t)a + (1 << 20) + 8192, vf, 4096))
 		die("name a mapping");
 	vmfile_put(vf);
+	/* Two pages of a shared mapping of a file: the page cache's. */
+	int sh = path_open(d, AT_FDCWD, "/w/shared.txt", O_RDWR | O_CREAT, 0644, NULL), e = 0;
+	struct pcfile *pc = sh >= 0 && write(sh, "shared\n", 7) == 7 ? pcache_attach(d, sh, "/w/shared.txt", true, &e) : NULL;
+	struct vmfile *sf = pc ? vmfile_of_fd(d->init->files, sh, "/w/shared.txt") : NULL;
+	if (!sf || mm_map_file(d, (gva_t)a + (2 << 20), 8192, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED | VMA_CACHED | VMA_MAYWRITE, sf, 0) != a + (2 << 20))
+		die("shared mapping");
+	pcache_unpin(d, pc);
+	vmfile_put(sf);
+	close(sh);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) || write(p[1], "in flight", 9) != 9)
 		die("pipe");
@@ -211,10 +221,6 @@ static void make_image(const char *dir, enum craft craft)
 	d->vvar_gva = (gva_t)a;
 	snap_put_vdso(d, &b, err, sizeof(err));
 	put(&w, "vdso", &b);
-	int sh = path_open(d, AT_FDCWD, "/w/shared.txt", O_RDWR | O_CREAT, 0644, NULL);
-	if (sh < 0 || write(sh, "shared\n", 7) != 7 || shmap_add(d, (gva_t)a, (gva_t)a + 8192, sh, 0, "/w/shared.txt"))
-		die("shmap");
-	close(sh);
 	snap_put_shmaps(d, &b, err, sizeof(err));
 	put(&w, "shmaps", &b);
 	/* A read lock of the first process on bytes 0..9 of data.txt (fd 3). */
