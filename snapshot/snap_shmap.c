@@ -14,18 +14,16 @@
 #define SHMAP_RW 1u            /* the file is written back to */
 #define V1_MAX_RANGES 256      /* what versions 1 and 2 could hold */
 
-/* Dirty pages are written back before the image is cut: the file then
- * holds what the image's frames hold, so a restore (here, or from copies
- * of image and files elsewhere) starts from a file and a cache that agree,
- * and a domain killed after the snapshot loses nothing. The frames travel
- * in `memory` like all guest memory; this section says whose they are. */
+/* Dirty pages are written back before the image is cut (snapshot.c, before
+ * `files` records the files' sizes and times): the file then holds what
+ * the image's frames hold, so a restore (here, or from copies of image and
+ * files elsewhere) starts from a file and a cache that agree, and a domain
+ * killed after the snapshot loses nothing. The frames travel in `memory`
+ * like all guest memory; this section says whose they are. */
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 {
+	(void)err, (void)errlen;
 	struct ofd **v;
-	if (pcache_sync_all(d, false)) {
-		snprintf(err, errlen, "MAP_SHARED write-back failed before the snapshot");
-		return -EIO;
-	}
 	int n = snap_collect_ofds(d, &v);
 	if (n < 0)
 		return n;
@@ -205,8 +203,8 @@ static int get_v3(struct sread *r, struct domain *d, const struct snap_restore *
 
 /* Versions 1 and 2: the first process's shared file mappings as ranges of
  * private copies. Each becomes cached: a page's first copy is the cached
- * frame, a later copy of the same file page is written back (as its
- * munmap would have done) and its mapping pointed at the first. */
+ * frame, a later copy of the same file page gives it the bytes it changed
+ * (where it differs from the file) and its mapping points at it. */
 static int adopt_range(struct domain *d, struct mm *mm, struct pcfile *f, struct vmfile *vf, gva_t start, gva_t end,
 		       uint64_t off)
 {
@@ -220,14 +218,16 @@ static int adopt_range(struct domain *d, struct mm *mm, struct pcfile *f, struct
 		if (!pcache_adopt_page(d, f, idx, g, &p)) {
 			e = frames_ref(&d->frames, g, 1); /* the cache's use */
 		} else if (p && p->gpa != g) {
-			if (f->rw) {
-				uint8_t *h = frames_host(&d->frames, g);
-				static uint8_t disk[PAGE_SIZE];
-				ssize_t got = pread(f->fd, disk, PAGE_SIZE, (off_t)(idx * PAGE_SIZE));
-				if (got > 0 && memcmp(h, disk, (size_t)got) &&
-				    pwrite(f->fd, h, (size_t)got, (off_t)(idx * PAGE_SIZE)) != got)
-					dom_log(d, "MAP_SHARED write-back to %s failed", f->path);
-			}
+			/* The bytes this copy changed (it differs from the
+			 * file there) go into the cached page. */
+			static uint8_t disk[PAGE_SIZE];
+			const uint8_t *h = frames_host(&d->frames, g);
+			uint8_t *c = frames_host(&d->frames, p->gpa);
+			ssize_t got = pread(f->fd, disk, PAGE_SIZE, (off_t)(idx * PAGE_SIZE));
+			for (ssize_t b = 0; b < got; b++)
+				if (h[b] != disk[b])
+					c[b] = h[b];
+			frames_touch(&d->frames, p->gpa, PAGE_SIZE);
 			if (mm_leaf_frame(mm, va, p->gpa) == FRAME_NONE || frames_ref(&d->frames, p->gpa, 1))
 				return -ENOMEM;
 			frames_free(&d->frames, g, 1, true);

@@ -104,6 +104,13 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 	meta.xcr0 = d->guest_xcr0;
 
 	struct mem_stats ms = { 0 };
+	/* Shared file mappings' changes go to their files before any
+	 * section records a file's size and time (see snap_shmap.c). */
+	if (pcache_sync_all(d, false)) {
+		snprintf(err, errlen, "MAP_SHARED write-back failed before the snapshot");
+		r = -EIO;
+		goto resume;
+	}
 	if ((r = img_begin(&w, dir, err, errlen)))
 		goto resume;
 	/* A migration's image is sent at once and thrown away. */

@@ -1,10 +1,10 @@
 #!/bin/bash
-# shmap.sh: MAP_SHARED file mappings write back on msync, munmap and exit, exactly as natively (files compared byte for byte); and still after a snapshot/restore; /proc/self/maps names file mappings the same after a restore.
+# shmap.sh: MAP_SHARED file mappings write back on msync, munmap and exit, exactly as natively (files compared byte for byte); and still after a snapshot/restore, sharing their pages; an image of shmaps 2 (private copies) restores into the page cache; /proc/self/maps names file mappings the same after a restore.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/shmap" "$GUEST/filemaps"
+need_file "$GUEST/shmap" "$GUEST/filemaps" tests/fixtures/shmaps2/img/manifest.json
 
 N=$SCRATCH/native P=$SCRATCH/pdvm
 domain_dir "$N" "$P"
@@ -42,8 +42,30 @@ fi
 if [ -z "$why" ]; then
 	grep -q exit-write "$S/atexit" || why="the write before the snapshot is not in the file"
 	grep -q late-write "$S/atexit" || why="$why; the write after restore is not in the file"
+	grep -q '^ok .* - after the restore the two mappings still share' "$SCRATCH/restore.out" ||
+		why="$why; the mappings no longer share after restore: $(tails "$SCRATCH/restore.out")"
+	! grep -q '^not ok' "$SCRATCH/restore.out" || why="$why; $(grep '^not ok' "$SCRATCH/restore.out")"
 fi
 if [ -z "$why" ]; then pass "shared-mapping-survives-restore"; else fail "shared-mapping-survives-restore" "$why"; fi
+
+# An image of shmaps 2 (tests/fixtures/shmaps2, written by pdvm as of b298121, when shared
+# mappings were private copies): restored, its two copies of one file page become one cached
+# page with both stores, the mappings share it and write back.
+X=/var/tmp/pdvm-shmaps2
+why=""
+rm -rf "$X"
+mkdir -p -m 777 "$X/dir"
+cp -p tests/fixtures/shmaps2/files/* "$X/dir/"
+cp -r tests/fixtures/shmaps2/img "$SCRATCH/oldimg"
+# Copies of the files: new inodes, hence --force.
+restore_fg "$SCRATCH/old.out" "$SCRATCH/old.err" --force --writable "$X/dir" "$SCRATCH/oldimg"
+[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$SCRATCH/old.out" "$SCRATCH/old.err")"
+grep -q '^ok .* - after the restore the two mappings still share' "$SCRATCH/old.out" ||
+	why="$why; the copies do not share after restore: $(tails "$SCRATCH/old.out")"
+grep -q late-write "$X/dir/atexit" && grep -q exit-write "$X/dir/atexit" ||
+	why="$why; the writes are not in the file"
+rm -rf "$X"
+if [ -z "$why" ]; then pass "shmaps2-image-restores-into-the-cache"; else fail "shmaps2-image-restores-into-the-cache" "$why"; fi
 
 # /proc/self/maps names the same files at the same offsets after a restore (mm 2, and procs 4
 # for a child alive in the image): the program compares its lines before the snapshot with

@@ -61,11 +61,22 @@ int main(int argc, char **argv)
 	close(fd);
 	memcpy(m + PG + 100, "exit-write", 10);
 	if (argc > 2 && !strcmp(argv[2], "hold")) {
-		/* For a snapshot: the mapping must still write back after restore. */
+		/* For a snapshot: the mapping must still write back after
+		 * restore, and still share its pages with a second mapping,
+		 * a later one and the file's reads. */
+		int fd2 = open(p3, O_RDWR);
+		char *m2 = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0);
+		m2[PG + 300] = 'S';
 		printf("holding\n");
 		fflush(stdout);
 		sleep(3);
 		memcpy(m + 200, "late-write", 10);
+		check(m2 != MAP_FAILED && !memcmp(m2 + 200, "late-write", 10) && m[PG + 300] == 'S',
+		      "after the restore the two mappings still share");
+		char *m3 = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd2, 0);
+		check(m3 != MAP_FAILED && !memcmp(m3 + 200, "late-write", 10), "a new mapping maps the same pages");
+		check(at(fd2, 200) == 'l' && at(fd2, PG + 300) == 'S', "read() sees the stores");
+		close(fd2);
 	}
 	return done_testing();
 }
