@@ -17,9 +17,13 @@
  */
 const struct syscall_note syscall_notes[] = {
 	/* memory */
-	{ SYS_mmap, "partial: a MAP_SHARED file mapping is a copy written back on msync, munmap and exit, "
-		    "not kept coherent with the file's other users; MAP_HUGETLB is ENOMEM (no huge page pool)" },
-	{ SYS_madvise, "partial: only MADV_DONTNEED acts (the pages read back as zero); the other advice Linux "
+	{ SYS_mmap, "partial: MAP_SHARED file mappings map the domain's page cache (one frame per file page, "
+		    "coherent with the domain's other mappings and its read/write of the file, written back on "
+		    "msync, the page's last munmap and exit), not the host's: a writer outside the domain is "
+		    "seen only by pages mapped after it; pages past EOF read as zero instead of raising SIGBUS "
+		    "(stores there are not written back); MAP_HUGETLB is ENOMEM (no huge page pool)" },
+	{ SYS_madvise, "partial: only MADV_DONTNEED acts (private pages read back as zero, shared ones keep "
+		       "their contents); the other advice Linux "
 		       "takes is accepted and ignored (MADV_FREE keeps the data, MADV_DONTFORK still copies), "
 		       "MADV_REMOVE, MADV_WIPEONFORK, MADV_POPULATE_READ/WRITE and newer advice are EINVAL" },
 	{ SYS_mlock, "partial: accepted, nothing is locked (the host may swap the domain's memory)" },
