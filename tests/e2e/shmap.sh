@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/shmap" "$GUEST/filemaps" tests/fixtures/shmaps2/img/manifest.json
+need_file "$GUEST/shmap" "$GUEST/filemaps" "$GUEST/pagecache" tests/fixtures/shmaps2/img/manifest.json
 
 N=$SCRATCH/native P=$SCRATCH/pdvm
 domain_dir "$N" "$P"
@@ -47,6 +47,29 @@ if [ -z "$why" ]; then
 	! grep -q '^not ok' "$SCRATCH/restore.out" || why="$why; $(grep '^not ok' "$SCRATCH/restore.out")"
 fi
 if [ -z "$why" ]; then pass "shared-mapping-survives-restore"; else fail "shared-mapping-survives-restore" "$why"; fi
+
+# Two processes that mapped one file each on its own, snapshotted while they hold their
+# mappings: after the restore each sees the other's stores (every address space's mappings
+# point at the restored cache) and the file gets both.
+S2=$SCRATCH/twoproc
+domain_dir "$S2"
+start_run pc2 "$SCRATCH/pc2.out" "$SCRATCH/pc2.err" --writable "$S2" -- "$GUEST/pagecache" "$S2" hold
+pid=$BGPID
+why=""
+if wait_sock pc2 "$pid" && wait_lines "$SCRATCH/pc2.out" 2 "$pid" && grep -q holding "$SCRATCH/pc2.out"; then
+	snap pc2 "$SCRATCH/pc2img" --stop
+	wait_pid "$pid"
+	[ "$SRC" = 0 ] || why="snapshot exit $SRC: $(cat "$SERR")"
+	if [ -z "$why" ]; then
+		restore_fg "$SCRATCH/pc2r.out" "$SCRATCH/pc2r.err" --writable "$S2" "$SCRATCH/pc2img"
+		[ "$RRC" = 0 ] || why="restore exit $RRC: $(tails "$SCRATCH/pc2r.out" "$SCRATCH/pc2r.err")"
+		grep -q '^ok .* - the file has both' "$SCRATCH/pc2r.out" || why="$why; $(tails "$SCRATCH/pc2r.out")"
+	fi
+else
+	wait_pid "$pid"
+	why="the program did not reach 'holding': $(tails "$SCRATCH/pc2.out" "$SCRATCH/pc2.err")"
+fi
+if [ -z "$why" ]; then pass "two-processes-share-after-restore"; else fail "two-processes-share-after-restore" "$why"; fi
 
 # An image of shmaps 2 (tests/fixtures/shmaps2, written by pdvm as of b298121, when shared
 # mappings were private copies): restored, its two copies of one file page become one cached

@@ -1,4 +1,4 @@
-/* pagecache.c: MAP_SHARED file mappings are one page cache — mappings of a file see each other (one process, unrelated processes), write() and read() agree with them, msync, partial munmap, mremap, truncate and 20,000 mappings of one file behave as on Linux. Usage: pagecache DIR */
+/* pagecache.c: MAP_SHARED file mappings are one page cache — mappings of a file see each other (one process, unrelated processes), write() and read() agree with them, msync, partial munmap, mremap, truncate and 20,000 mappings of one file behave as on Linux. Usage: pagecache DIR [hold] (hold: two processes hold mappings of one file for a snapshot, then check each other's stores) */
 #include "guest.h"
 
 #include <fcntl.h>
@@ -200,12 +200,47 @@ static void many(void)
 	close(fd);
 }
 
+/* For a snapshot: a parent and a process that mapped the file on its own
+ * hold their mappings; after the restore each sees the other's stores. */
+static int hold(void)
+{
+	int fd = make_file(path, 2 * PG, 'h'), go[2], back[2];
+	char *p = map(fd, 2 * PG, PROT_READ | PROT_WRITE, 0), x;
+	if (!p || pipe(go) || pipe(back))
+		return 1;
+	pid_t c = fork();
+	if (c == 0) {
+		munmap(p, 2 * PG);
+		char *q = map(open(path, O_RDWR), 2 * PG, PROT_READ | PROT_WRITE, PG);
+		if (!q || write(back[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(2);
+		q[10] = 'c';
+		if (write(back[1], "s", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(2);
+		_exit(q[20] == 'p' ? 0 : 1);
+	}
+	int st;
+	check(read(back[0], &x, 1) == 1, "the other process holds its mapping");
+	printf("holding\n");
+	fflush(stdout);
+	sleep(3);
+	check(write(go[1], "g", 1) == 1 && read(back[0], &x, 1) == 1 && p[PG + 10] == 'c',
+	      "after the restore the parent sees the other process's store");
+	p[PG + 20] = 'p';
+	check(write(go[1], "g", 1) == 1 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "and the other process the parent's");
+	check(file_byte(PG + 10) == 'c' && file_byte(PG + 20) == 'p', "the file has both");
+	return g_failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
 	snprintf(path, sizeof(path), "%s/pc-file", argv[1]);
 	snprintf(path2, sizeof(path2), "%s/pc-other", argv[1]);
+	if (argc > 2 && !strcmp(argv[2], "hold"))
+		return hold();
 	int fd = make_file(path, 8 * PG, '.');
 	if (!check(fd >= 0, "file made"))
 		return 1;
