@@ -129,8 +129,13 @@ static int rebuild(struct domain *d, bool exact, char *err, size_t errlen)
 		}
 	}
 	for (size_t j = 0; j < n && !bad; j++) {
+		/* `procs` (several processes) counted each frame's uses beyond
+		 * the first: for a cached page, one per mapping. */
+		uint32_t had = d->frames.refs ? d->frames.refs[v[j]->gpa / PAGE_SIZE] : 0;
 		if (!v[j]->maps)
 			bad = "a cached page no mapping maps";
+		else if (exact && had && had != v[j]->maps)
+			bad = "a cached page has other mappings than the cached ones";
 		else if (exact && frames_set_refs(&d->frames, v[j]->gpa, v[j]->maps))
 			bad = "out of memory for the cached pages";
 	}

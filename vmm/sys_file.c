@@ -488,12 +488,22 @@ done:
 	return r;
 }
 
+/* What shared mappings changed in the file goes to it first, as Linux's
+ * fsync writes the file's dirty cached pages. */
+static void sync_cached(struct domain *d, int hostfd)
+{
+	struct pcio io;
+	pcio_begin(d, hostfd, 0, UINT64_MAX, false, &io);
+	pcio_end(d, &io);
+}
+
 static long sys_fsync(struct thread *t, const uint64_t a[6])
 {
 	struct ofd *o = fd_peek(t->dom, (int)a[0]);
 
 	if (!o || (o->flags & O_PATH))
 		return -EBADF;
+	sync_cached(t->dom, o->hostfd);
 	return fsync(o->hostfd) < 0 ? -errno : 0;
 }
 
@@ -503,6 +513,7 @@ static long sys_fdatasync(struct thread *t, const uint64_t a[6])
 
 	if (!o || (o->flags & O_PATH))
 		return -EBADF;
+	sync_cached(t->dom, o->hostfd);
 	return fdatasync(o->hostfd) < 0 ? -errno : 0;
 }
 
@@ -513,6 +524,8 @@ static long sys_syncfs(struct thread *t, const uint64_t a[6])
 
 	if (!o || (o->flags & O_PATH))
 		return -EBADF;
+	if (pcache_sync_all(t->dom, false))
+		dom_log(t->dom, "MAP_SHARED write-back failed at syncfs");
 	return syncfs(o->hostfd) < 0 ? -errno : 0;
 }
 
@@ -521,6 +534,8 @@ static long sys_syncfs(struct thread *t, const uint64_t a[6])
 static long sys_sync(struct thread *t, const uint64_t a[6])
 {
 	(void)a;
+	if (pcache_sync_all(t->dom, false))
+		dom_log(t->dom, "MAP_SHARED write-back failed at sync");
 	int fd = openat(proc_cur(t->dom)->files->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		dom_block_begin(t);
