@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -269,8 +270,26 @@ void pcache_release(struct domain *d, struct pcfile *f, uint64_t idx, uint64_t n
 	pcache_unpin(d, f);
 }
 
+/* Fills n new pages of consecutive indices from the file with one read
+ * (their frames are fresh: zero past what the file has). */
+#define FILL_BATCH 256
+static void fill_run(struct domain *d, struct pcfile *f, struct pcpage **run, int n)
+{
+	struct iovec iov[FILL_BATCH];
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = frames_host(&d->frames, run[i]->gpa);
+		iov[i].iov_len = PAGE_SIZE;
+		frames_touch(&d->frames, run[i]->gpa, PAGE_SIZE);
+	}
+	if (n && f->fd >= 0 && preadv(f->fd, iov, n, (off_t)(run[0]->idx * PAGE_SIZE)) < 0)
+		for (int i = 0; i < n; i++)
+			memset(iov[i].iov_base, 0, PAGE_SIZE); /* a failed read leaves zeros */
+}
+
 int pcache_hold(struct domain *d, struct pcfile *f, uint64_t idx, uint64_t n, bool maywrite)
 {
+	struct pcpage *run[FILL_BATCH];
+	int nrun = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		struct pcpage *p = pcache_page(d, f, idx + i);
 		if (!p) {
@@ -278,16 +297,25 @@ int pcache_hold(struct domain *d, struct pcfile *f, uint64_t idx, uint64_t n, bo
 			if (gpa == FRAME_NONE || !(p = page_new(d, f, idx + i, gpa))) {
 				if (gpa != FRAME_NONE)
 					frames_free(&d->frames, gpa, 1, true);
+				fill_run(d, f, run, nrun);
 				pcache_release(d, f, idx, i, maywrite);
 				return -ENOMEM;
 			}
-			/* The frame is fresh (zero): the file's bytes, as far
-			 * as it goes. */
-			page_refresh(d, p);
+			/* The file's bytes for a run of new pages (of
+			 * consecutive indices), in one call. */
+			run[nrun++] = p;
+			if (nrun == FILL_BATCH) {
+				fill_run(d, f, run, nrun);
+				nrun = 0;
+			}
+		} else if (nrun) {
+			fill_run(d, f, run, nrun);
+			nrun = 0;
 		}
 		p->maps++;
 		f->nwmap += maywrite;
 	}
+	fill_run(d, f, run, nrun);
 	return 0;
 }
 
