@@ -79,6 +79,8 @@ why=""
 rm -rf "$X"
 mkdir -p -m 777 "$X/dir"
 cp -p tests/fixtures/shmaps2/files/* "$X/dir/"
+# A checkout does not keep their owner: the domain's user writes them back.
+chown "$DOMAIN_USER" "$X/dir/"* 2>/dev/null || chmod 666 "$X/dir/"*
 cp -r tests/fixtures/shmaps2/img "$SCRATCH/oldimg"
 # Copies of the files: new inodes, hence --force.
 restore_fg "$SCRATCH/old.out" "$SCRATCH/old.err" --force --writable "$X/dir" "$SCRATCH/oldimg"
