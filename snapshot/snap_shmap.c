@@ -27,8 +27,15 @@ int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	int n = snap_collect_ofds(d, &v);
 	if (n < 0)
 		return n;
-	sb_u64(b, (uint64_t)d->pcache.nfiles);
+	/* A record with no pages (a call pinned it across the pause) has
+	 * nothing to restore. */
+	uint64_t nf = 0;
+	for (struct pcfile *f = d->pcache.files; f; f = f->next)
+		nf += f->npages != 0;
+	sb_u64(b, nf);
 	for (struct pcfile *f = d->pcache.files; f; f = f->next) {
+		if (!f->npages)
+			continue;
 		sb_str(b, f->path);
 		/* A memfd has no path to reopen: the description `files`
 		 * carries it with its contents (index in snap_collect_ofds's
