@@ -97,7 +97,7 @@ static struct pcpage *by_gpa(struct pcpage **v, size_t n, gpa_t gpa)
  * names the VMA's file by the reopened file, and (exact) sets each frame's
  * count of uses — the cache's and one per mapping. A page no mapping maps
  * is refused: nothing could reach it. */
-static int rebuild(struct domain *d, bool exact, char *err, size_t errlen)
+static int rebuild(struct sread *r, struct domain *d, bool exact)
 {
 	size_t n = (size_t)d->pcache.npages, k = 0;
 	struct pcpage **v = malloc((n ? n : 1) * sizeof(*v));
@@ -116,14 +116,14 @@ static int rebuild(struct domain *d, bool exact, char *err, size_t errlen)
 			gpa_t g = mm_leaf_frame(mm, a->start, FRAME_NONE);
 			struct pcpage *p0 = g == FRAME_NONE ? NULL : by_gpa(v, n, g);
 			if (!a->file || !(a->flags & MAP_SHARED) || !p0 || p0->idx != a->pgoff / PAGE_SIZE) {
-				bad = "a cached mapping maps no cached page of its file";
+				bad = "shmaps: a cached mapping maps no cached page of its file";
 				break;
 			}
 			struct pcfile *f = p0->file;
 			for (gva_t va = a->start; va < a->end; va += PAGE_SIZE) {
 				struct pcpage *p = pcache_page(d, f, (a->pgoff + (va - a->start)) / PAGE_SIZE);
 				if (!p || mm_leaf_frame(mm, va, FRAME_NONE) != p->gpa) {
-					bad = "a cached mapping maps another frame than its file's page";
+					bad = "shmaps: a cached mapping maps another frame than its file's page";
 					break;
 				}
 				p->maps++;
@@ -140,16 +140,16 @@ static int rebuild(struct domain *d, bool exact, char *err, size_t errlen)
 		 * the first: for a cached page, one per mapping. */
 		uint32_t had = d->frames.refs ? d->frames.refs[v[j]->gpa / PAGE_SIZE] : 0;
 		if (!v[j]->maps)
-			bad = "a cached page no mapping maps";
+			bad = "shmaps: a cached page no mapping maps";
 		else if (exact && had && had != v[j]->maps)
-			bad = "a cached page has other mappings than the cached ones";
+			bad = "shmaps: a cached page has other mappings than the cached ones";
 		else if (exact && frames_set_refs(&d->frames, v[j]->gpa, v[j]->maps))
-			bad = "out of memory for the cached pages";
+			bad = "shmaps: out of memory for the cached pages";
 	}
 	free(v);
 	if (bad) {
-		snprintf(err, errlen, "shmaps: %s", bad);
-		return -EINVAL;
+		sr_fail(r, bad);
+		return -1;
 	}
 	return 0;
 }
@@ -176,9 +176,11 @@ static int get_v3(struct sread *r, struct domain *d, const struct snap_restore *
 		    (ref >= rs->nofds || !rs->ofds[ref] || rs->ofds[ref]->kind != OFD_MEMFD))
 			sr_fail(r, "shmaps: the memfd of a mapping is out of range");
 		struct pcfile *f = NULL;
-		if (!r->bad && !dry) {
-			int fd = reopen(d, rs, ref, path, fl & SHMAP_RW), e = 0;
-			if (fd < 0) {
+		if (!r->bad) {
+			/* A check (dry) opens nothing but checks the pages
+			 * against the mappings all the same. */
+			int fd = dry ? -1 : reopen(d, rs, ref, path, fl & SHMAP_RW), e = 0;
+			if (fd < 0 && !dry) {
 				snprintf(err, errlen, "cannot reopen %s for its MAP_SHARED mapping: %s", path,
 					 strerror(-fd));
 				free(path);
@@ -210,7 +212,7 @@ static int get_v3(struct sread *r, struct domain *d, const struct snap_restore *
 		sr_fail(r, "shmaps section has trailing bytes");
 	if (r->bad)
 		return -1;
-	return dry ? 0 : rebuild(d, true, err, errlen);
+	return rebuild(r, d, true);
 }
 
 /* Versions 1 and 2: the first process's shared file mappings as ranges of
@@ -293,7 +295,7 @@ static int get_v1(struct sread *r, struct domain *d, const struct snap_restore *
 	}
 	if (r->bad)
 		return -1;
-	return dry ? 0 : rebuild(d, false, err, errlen);
+	return dry ? 0 : rebuild(r, d, false);
 }
 
 int snap_get_shmaps(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,

@@ -483,6 +483,12 @@ void pcache_free(struct domain *d)
 struct pcfile *pcache_adopt_file(struct domain *d, int fd, bool rw, const char *path, int *err)
 {
 	struct stat st;
+	if (fd < 0) {
+		/* A check of an image: no file, a key nothing else has. */
+		struct pcfile *f = file_new(d, -1, false, UINT64_MAX, ++d->pcache.stamp, path);
+		*err = f ? 0 : -ENOMEM;
+		return f;
+	}
 	if (fstat(fd, &st) < 0) {
 		*err = -errno;
 		close(fd);

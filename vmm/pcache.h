@@ -99,8 +99,9 @@ void pcio_truncate_begin(struct domain *d, int hostfd, int64_t size, struct pcio
 void pcache_exit(struct domain *d);
 void pcache_free(struct domain *d);
 
-/* Restore: a file record over an open host fd (taken over), and a page of
- * it at an existing frame (no fill). NULL / -errno. */
+/* Restore: a file record over an open host fd (taken over; -1: a record
+ * of no file, for checking an image), and a page of it at an existing
+ * frame (no fill). NULL / -errno. */
 struct pcfile *pcache_adopt_file(struct domain *d, int fd, bool rw, const char *path, int *err);
 int pcache_adopt_page(struct domain *d, struct pcfile *f, uint64_t idx, gpa_t gpa, struct pcpage **out);
 struct pcpage *pcache_page(struct domain *d, struct pcfile *f, uint64_t idx);

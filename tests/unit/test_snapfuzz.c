@@ -86,7 +86,8 @@ static void (*policy_lie)(struct domain_spec *c);
 
 /* Hand-made hostile images: page tables that would give the guest its own
  * tables or the trap stub. */
-enum craft { CRAFT_NONE, CRAFT_USER_MAPS_TABLE, CRAFT_USER_KERNEL_PAGE, CRAFT_STUB_GARBAGE, CRAFT_BAD_NAME };
+enum craft { CRAFT_NONE, CRAFT_USER_MAPS_TABLE, CRAFT_USER_KERNEL_PAGE, CRAFT_STUB_GARBAGE, CRAFT_BAD_NAME,
+	     CRAFT_STRAY_CACHED_PAGE };
 
 /* A small domain without KVM: memory with data and zero pages, a file
  * shared by two fds, a pipe holding data, two thread records; in dir,
@@ -144,6 +145,13 @@ static void make_image(const char *dir, enum craft craft)
 	if (!sf || mm_map_file(d, (gva_t)a + (2 << 20), 8192, PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_FIXED | VMA_CACHED | VMA_MAYWRITE, sf, 0) != a + (2 << 20))
 		die("shared mapping");
+	/* A cached page no mapping maps (an anonymous page's frame): nothing
+	 * could reach it, and its write-back would put that page into the
+	 * file. */
+	struct pcpage *stray;
+	if (craft == CRAFT_STRAY_CACHED_PAGE &&
+	    pcache_adopt_page(d, pc, 99, pt_lookup(&dom_mm(d)->pt, (gva_t)a, NULL) & PTE_ADDR & HPAGE_MASK, &stray))
+		die("craft: a stray cached page");
 	pcache_unpin(d, pc);
 	vmfile_put(sf);
 	close(sh);
@@ -453,6 +461,7 @@ int main(void)
 		{ CRAFT_USER_KERNEL_PAGE, EXIT_BAD_IMAGE, "the IDT open to user mode" },
 		{ CRAFT_STUB_GARBAGE, 0, "garbage in the stub's code page" },
 		{ CRAFT_BAD_NAME, EXIT_BAD_IMAGE, "a domain name with a newline" },
+		{ CRAFT_STRAY_CACHED_PAGE, EXIT_BAD_IMAGE, "a cached file page no mapping maps" },
 	};
 	for (size_t i = 0; i < sizeof(crafts) / sizeof(crafts[0]); i++) {
 		char dir[300];
