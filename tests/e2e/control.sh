@@ -305,7 +305,7 @@ for req in [b'not json', b'{"cmd":"frob"}', b'[1]', b'{"cmd":"info","extra":1}',
 EOF
 )
 	want="False - malformed JSON: null expected
-False - unknown cmd \"frob\" (known: info, pause, resume, kill, snapshot)
+False - unknown cmd \"frob\" (known: info, pause, resume, kill, snapshot, migrate)
 False - a request must be a JSON object
 False - info: unknown member \"extra\"
 False - malformed JSON: more after the value
