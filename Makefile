@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -MMD -MP
-override LDLIBS  += -pthread -lconfig -ljson-c -llz4 -lz -lseccomp -lgnutls
+override LDLIBS  += -pthread -lconfig -ljson-c -llz4 -lz -lseccomp
 B       ?= build
 
 VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) \

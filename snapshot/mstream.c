@@ -1,7 +1,6 @@
 /* mstream.c: the migration stream — every message a checked header, a body and its CRC-32, over a blocking socket with timeouts; files streamed without holding them in memory. */
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,10 @@
 
 #include "image.h"
 #include "mstream.h"
+#include "tlslib.h"
+
+/* GnuTLS (tlslib.c): loaded by the first ms_tls; s->tls implies it is. */
+#define T (tlslib_get(NULL, 0))
 
 #define MS_MAGIC        0x4d564450u     /* "PDVM" */
 #define MS_HEAD         24              /* magic, type, length, head CRC, 0 */
@@ -72,7 +75,7 @@ static int send_all(struct mstream *s, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	while (n && s->tls) {
-		ssize_t w = gnutls_record_send(s->tls, b, n);
+		ssize_t w = T->record_send(s->tls, b, n);
 		if (w == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (w < 0)
@@ -98,7 +101,7 @@ static int recv_all(struct mstream *s, void *p, size_t n)
 {
 	uint8_t *b = p;
 	while (n && s->tls) {
-		ssize_t r = gnutls_record_recv(s->tls, b, n);
+		ssize_t r = T->record_recv(s->tls, b, n);
 		if (r == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (r < 0)
@@ -146,13 +149,13 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 	put32(c, img_crc(0, p, n));
 	if (s->tls) {
 		/* One record, as one sendmsg below. */
-		gnutls_record_cork(s->tls);
+		T->record_cork(s->tls);
 		int r = send_all(s, h, sizeof(h));
 		if (!r && n)
 			r = send_all(s, p, n);
 		if (!r)
 			r = send_all(s, c, 4);
-		ssize_t u = gnutls_record_uncork(s->tls, GNUTLS_RECORD_WAIT);
+		ssize_t u = T->record_uncork(s->tls, GNUTLS_RECORD_WAIT);
 		return r ? r : u < 0 ? tls_errno(u) : 0;
 	}
 	/* One call: a message in pieces would wait on Nagle and the peer's
@@ -366,7 +369,7 @@ static int server_psk(gnutls_session_t ss, const char *user, gnutls_datum_t *key
 	(void)ss;
 	if (strcmp(user, MS_PSK_USER) || !server_key)
 		return -1;
-	key->data = gnutls_malloc(server_key->len);
+	key->data = (*T->malloc)(server_key->len);
 	if (!key->data)
 		return -1;
 	memcpy(key->data, server_key->b, server_key->len);
@@ -380,42 +383,44 @@ int ms_tls(struct mstream *s, bool server, const struct ms_key *k, char *err, si
 	gnutls_psk_client_credentials_t cc = NULL;
 	gnutls_psk_server_credentials_t sc = NULL;
 	gnutls_datum_t key = { (unsigned char *)k->b, (unsigned)k->len };
-	int r = gnutls_init(&ss, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_SIGNAL);
+	if (!tlslib_get(err, errlen))
+		return -ENOSYS;
+	int r = T->init(&ss, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_SIGNAL);
 	if (!r && server) {
 		server_key = k;
-		r = gnutls_psk_allocate_server_credentials(&sc);
+		r = T->psk_allocate_server_credentials(&sc);
 		if (!r) {
-			gnutls_psk_set_server_credentials_function(sc, server_psk);
-			r = gnutls_credentials_set(ss, GNUTLS_CRD_PSK, sc);
+			T->psk_set_server_credentials_function(sc, server_psk);
+			r = T->credentials_set(ss, GNUTLS_CRD_PSK, sc);
 		}
 	} else if (!r) {
-		r = gnutls_psk_allocate_client_credentials(&cc);
+		r = T->psk_allocate_client_credentials(&cc);
 		if (!r)
-			r = gnutls_psk_set_client_credentials(cc, MS_PSK_USER, &key, GNUTLS_PSK_KEY_RAW);
+			r = T->psk_set_client_credentials(cc, MS_PSK_USER, &key, GNUTLS_PSK_KEY_RAW);
 		if (!r)
-			r = gnutls_credentials_set(ss, GNUTLS_CRD_PSK, cc);
+			r = T->credentials_set(ss, GNUTLS_CRD_PSK, cc);
 	}
 	if (!r)
-		r = gnutls_priority_set_direct(ss, MS_TLS_PRIORITY, NULL);
+		r = T->priority_set_direct(ss, MS_TLS_PRIORITY, NULL);
 	if (!r) {
-		gnutls_transport_set_int(ss, s->fd);
+		T->transport_set_int2(ss, s->fd, s->fd);
 		do
-			r = gnutls_handshake(ss);
+			r = T->handshake(ss);
 		while (r == GNUTLS_E_INTERRUPTED);
 	}
 	if (r) {
 		/* GnuTLS cannot tell a wrong key from a peer that hung up. */
-		snprintf(err, errlen, "TLS handshake: %s (do both sides have the same --key?)", gnutls_strerror(r));
+		snprintf(err, errlen, "TLS handshake: %s (do both sides have the same --key?)", T->strerror(r));
 		if (ss)
-			gnutls_deinit(ss);
+			T->deinit(ss);
 		if (cc)
-			gnutls_psk_free_client_credentials(cc);
+			T->psk_free_client_credentials(cc);
 		if (sc)
-			gnutls_psk_free_server_credentials(sc);
+			T->psk_free_server_credentials(sc);
 		return r == GNUTLS_E_AGAIN ? -ETIMEDOUT : -EPROTO;
 	}
 	/* The credentials must outlive the session: freed with it. */
-	gnutls_session_set_ptr(ss, server ? (void *)sc : (void *)cc);
+	T->session_set_ptr(ss, server ? (void *)sc : (void *)cc);
 	s->tls = ss;
 	s->tls_server = server;
 	return 0;
@@ -424,13 +429,13 @@ int ms_tls(struct mstream *s, bool server, const struct ms_key *k, char *err, si
 void ms_close(struct mstream *s)
 {
 	if (s->tls) {
-		gnutls_bye(s->tls, GNUTLS_SHUT_WR);
-		void *cred = gnutls_session_get_ptr(s->tls);
-		gnutls_deinit(s->tls);
+		T->bye(s->tls, GNUTLS_SHUT_WR);
+		void *cred = T->session_get_ptr(s->tls);
+		T->deinit(s->tls);
 		if (s->tls_server)
-			gnutls_psk_free_server_credentials(cred);
+			T->psk_free_server_credentials(cred);
 		else
-			gnutls_psk_free_client_credentials(cred);
+			T->psk_free_client_credentials(cred);
 		s->tls = NULL;
 	}
 	if (s->fd >= 0)

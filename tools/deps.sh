@@ -1,7 +1,7 @@
 #!/bin/bash
 # deps.sh: installs (as root, on Debian 12) every package needed to build and test pdvm; idempotent.
 #
-# Build: gcc/make, libconfig, lz4, json-c, libseccomp, GnuTLS (the migration stream's TLS 1.3 with a pre-shared key). Run: the unprivileged account 'pdvm'. Run: nftables and iproute2 (the network lock of TCP
+# Build: gcc/make, libconfig, lz4, json-c, libseccomp, GnuTLS's header (the migration stream's TLS 1.3 with a pre-shared key; the library, libgnutls30, is loaded only when a stream uses it). Run: the unprivileged account 'pdvm'. Run: nftables and iproute2 (the network lock of TCP
 # checkpoints, network namespaces). Test: the nested harness (tests/nested/vm-run)
 # boots a QEMU TCG VM with nested SVM using the Debian kernel (linux-image-amd64, which
 # also ships the kvm modules) and a busybox-static initramfs packed with cpio.
