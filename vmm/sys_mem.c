@@ -93,7 +93,7 @@ static long sys_mmap(struct thread *t, const uint64_t a[6])
 	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	/* The huge page size bits mean nothing without MAP_HUGETLB; a VMA
 	 * keeps its own bits there. */
-	flags &= ~(0x3f << 26);
+	flags = (int)((unsigned)flags & ~(0x3fu << 26)); /* unsigned: bit 31 is among them */
 	int hostfd = -1, accmode = -1;
 	bool maywrite = true;
 	struct vmfile *file = NULL;
