@@ -375,6 +375,7 @@ int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstr
 		int r = ms_init(s, fd, MIGRATE_TIMEOUT_MS);
 		if (r) {
 			close(fd);
+			s->fd = -1;
 			snprintf(err, errlen, "socket: %s", strerror(-r));
 			return r;
 		}
@@ -384,6 +385,7 @@ int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstr
 				return 0;
 			fprintf(stderr, "pdvm receive: turned away %s: %s\n", peer_name(&ss, who, sizeof(who)), why);
 			close(fd);
+			s->fd = -1;
 			continue;
 		}
 		if (insecure || loopback(&ss))
@@ -392,6 +394,7 @@ int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstr
 			"stream is not authenticated (--insecure takes it)\n", peer_name(&ss, who, sizeof(who)));
 		ms_send_error(s, "this target takes unauthenticated streams from loopback only");
 		close(fd);
+		s->fd = -1;
 	}
 }
 

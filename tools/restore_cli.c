@@ -40,8 +40,7 @@ static int restore_hook_start(struct domain *d, void *arg)
 		control_hook_stop(d, &rr->ctl);
 		return EXIT_FAILED;
 	}
-	close(rr->ms->fd);
-	rr->ms->fd = -1;
+	ms_close(rr->ms);
 	return 0;
 }
 
@@ -386,8 +385,7 @@ int cmd_receive(int argc, char **argv)
 out:
 	if (lfd >= 0)
 		close(lfd);
-	if (ms.fd >= 0)
-		close(ms.fd);
+	ms_close(&ms);
 	premem_free(&mem);
 	config_free(&c.pol);
 	return st;
