@@ -14,6 +14,7 @@
 #include "image.h"
 #include "migrate.h"
 #include "precopy.h"
+#include "sbuf.h"
 #include "snapshot.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
@@ -205,15 +206,13 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		close(fd);
 		return r;
 	}
-	n = 0;
-	b[n++] = MS_PROTO & 0xff;
-	b[n++] = 0;
-	b[n++] = 0;
-	b[n++] = 0;
-	n += ms_put_str(b + n, sizeof(b) - 8 - n, d->spec->name);
-	for (int i = 0; i < 8; i++)
-		b[n++] = (uint8_t)(d->frames.size >> (8 * i));
-	if ((r = ms_send(&s, MS_HELLO, b, n))) {
+	struct sbuf hello = { 0 };
+	sb_u32(&hello, MS_PROTO);
+	sb_str(&hello, d->spec->name);
+	sb_u64(&hello, d->frames.size);
+	r = hello.oom ? -ENOMEM : ms_send(&s, MS_HELLO, hello.p, hello.len);
+	sb_free(&hello);
+	if (r) {
 		ms_close(&s);
 		return stream_error(r, "sending to the target", err, errlen);
 	}
@@ -438,19 +437,23 @@ static int recv_image(struct mstream *s, uint8_t *b, const char *dir, char *name
 	char files[MAX_FILES][MS_NAME_MAX + 1];
 	int nfiles = 0;
 	enum ms_type t;
-	size_t n, pos = 4;
+	size_t n;
 	int r = ms_recv(s, &t, b, MS_PAGES_MAX, &n);
 	if (r)
 		return stream_error(r, "receiving the hello", err, errlen);
-	if (t != MS_HELLO || n < 4 || ms_get_str(b, n, &pos, name, namecap) || n - pos != 8) {
+	struct sread rd;
+	sr_init(&rd, b, t == MS_HELLO ? n : 0);
+	uint32_t proto = sr_u32(&rd);
+	char *nm = sr_str(&rd, namecap - 1);
+	uint64_t memsize = sr_u64(&rd);
+	if (t != MS_HELLO || rd.bad || !nm || rd.pos != rd.len) {
+		free(nm);
 		snprintf(err, errlen, "protocol error: no hello from the source");
 		ms_send_error(s, err);
 		return -EPROTO;
 	}
-	uint64_t memsize = 0;
-	for (int i = 7; i >= 0; i--)
-		memsize = memsize << 8 | b[pos + (size_t)i];
-	uint32_t proto = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	snprintf(name, namecap, "%s", nm);
+	free(nm);
 	if (proto != MS_PROTO) {
 		snprintf(err, errlen, "the source speaks migration protocol %u, this pdvm %u", proto, MS_PROTO);
 		ms_send_error(s, err);

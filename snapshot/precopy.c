@@ -11,10 +11,11 @@
 #include "image.h"
 #include "mstream.h"
 #include "precopy.h"
+#include "snap_mem.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
 
-#define CHUNK_PAGES     512
+#define CHUNK_PAGES     CHUNK                   /* snap_mem.h's 2 MiB chunk */
 #define WORDS           (CHUNK_PAGES / 64)
 #define HEAD            (8 + 8 * WORDS + 4)     /* chunk, page map, flags */
 #define BLK_ZERO        1u                      /* the pages are zero: no data */
@@ -33,15 +34,6 @@ static uint64_t get64(const uint8_t *p)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *q = (const uint64_t *)p;
-	uint64_t acc = 0;
-	for (size_t i = 0; i < 512; i++)
-		acc |= q[i];
-	return acc == 0;
 }
 
 /* The frames written since the last call: KVM's log and the VMM's vdirty
@@ -76,7 +68,7 @@ static int send_chunk(struct domain *d, struct mstream *s, uint64_t c, const uin
 			bits &= bits - 1;
 			uint64_t fr = c * CHUNK_PAGES + (uint64_t)(w * 64 + b);
 			const uint8_t *p = f->host + fr * 4096;
-			if (page_zero(p)) {
+			if (snap_page_zero(p)) {
 				zero[w] |= 1ULL << b;
 			} else {
 				memcpy(raw + np * 4096, p, 4096);

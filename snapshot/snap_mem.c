@@ -41,7 +41,7 @@ struct wjob {
 	struct mem_stats st;
 };
 
-static bool page_zero(const uint8_t *p)
+bool snap_page_zero(const uint8_t *p)
 {
 	const uint64_t *q = (const uint64_t *)p;
 	uint64_t acc = 0;
@@ -116,7 +116,7 @@ static int do_chunk(struct wjob *j, uint64_t c, uint8_t *raw, uint8_t *out, int 
 		if (resident != (j->pass == 0))
 			continue;
 		const uint8_t *p = f->host + fr * 4096;
-		if (hole || page_zero(p)) {
+		if (hole || snap_page_zero(p)) {
 			if (j->only) {
 				z.map[i / 64] |= 1ULL << (i % 64);
 				nz++;

@@ -2,6 +2,7 @@
 #ifndef PDVM_SNAP_MEM_H
 #define PDVM_SNAP_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@ struct mem_stats {
  * first, then the rest (swapped out), per the host's pagemap. */
 int snap_mem_write(struct img_writer *w, struct frames *f, const uint64_t *only, int nthreads,
 		   struct mem_stats *st, char *err, size_t errlen);
+
+/* Whether the 4 KiB page at p is all zero. */
+bool snap_page_zero(const uint8_t *p);
 
 #define CHUNK           512                     /* frames per block at most */
 #define CHUNK_BYTES     (CHUNK * 4096UL)

@@ -295,7 +295,9 @@ static void gen_meminfo(struct domain *d, struct tbuf *b)
 
 /* "task/TID/REST" of process p, TID one of its threads: REST (the
  * process's file stands for the thread's); anything else as it is. */
-static const char *task_rest(struct domain *d, struct process *p, const char *r)
+/* After /proc/PID/: "task/TID/" of one of p's threads is skipped, and
+ * that thread is *named's. */
+static const char *task_rest(struct domain *d, struct process *p, const char *r, struct thread **named)
 {
 	if (strncmp(r, "task/", 5) || r[5] < '1' || r[5] > '9')
 		return r;
@@ -305,17 +307,24 @@ static const char *task_rest(struct domain *d, struct process *p, const char *r)
 	struct thread *t = errno || tid > INT32_MAX ? NULL : thread_find(d, (int)tid);
 	if (!t || t->proc != p || *end != '/')
 		return r;
+	*named = t;
 	return end + 1;
 }
 
-const char *procfs_rest(struct domain *d, const char *g, struct process **p)
+/* procfs_rest, and the thread g names (*named): /proc/thread-self's is
+ * self, task/TID's that thread, else NULL (the view is the process's). */
+static const char *rest_of(struct domain *d, const char *g, struct process **p, struct thread *self,
+			   struct thread **named)
 {
 	static const char *const pre[] = { "/proc/self", "/proc/thread-self" };
+	*named = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(pre); i++) {
 		size_t n = strlen(pre[i]);
 		if (!strncmp(g, pre[i], n) && (g[n] == '/' || !g[n])) {
 			*p = proc_cur(d);
-			return g[n] ? task_rest(d, *p, g + n + 1) : "";
+			if (i == 1)
+				*named = self;
+			return g[n] ? task_rest(d, *p, g + n + 1, named) : "";
 		}
 	}
 	if (strncmp(g, "/proc/", 6) || g[6] < '1' || g[6] > '9')
@@ -325,7 +334,13 @@ const char *procfs_rest(struct domain *d, const char *g, struct process **p)
 	long pid = strtol(g + 6, &end, 10);
 	if (errno || pid > INT32_MAX || (*end != '/' && *end) || !(*p = proc_find(d, (int)pid)))
 		return NULL;
-	return *end ? task_rest(d, *p, end + 1) : "";
+	return *end ? task_rest(d, *p, end + 1, named) : "";
+}
+
+const char *procfs_rest(struct domain *d, const char *g, struct process **p)
+{
+	struct thread *named;
+	return rest_of(d, g, p, NULL, &named);
 }
 
 bool procfs_is_synthetic(struct domain *d, const char *g)
@@ -363,22 +378,6 @@ static struct thread *view_thread(struct domain *d, struct process *p, struct th
 		if (d->threads[i] && d->threads[i]->proc == p && !d->threads[i]->exited)
 			return d->threads[i];
 	return NULL;
-}
-
-/* The thread g names as /proc/thread-self or .../task/TID/ (procfs_rest
- * checked it is p's), or NULL: then the view is the process's. */
-static struct thread *named_thread(struct domain *d, struct process *p, struct thread *t, const char *g)
-{
-	if (!strncmp(g, "/proc/thread-self/", 18))
-		return t;
-	const char *s = strstr(g + 6, "/task/");
-	if (!s)
-		return NULL;
-	char *end;
-	errno = 0;
-	long tid = strtol(s + 6, &end, 10);
-	struct thread *n = errno || tid <= 0 || tid > INT32_MAX || *end != '/' ? NULL : thread_find(d, (int)tid);
-	return n && n->proc == p ? n : NULL;
 }
 
 /* A read-only fd on the bytes: a memfd reopened O_RDONLY. */
@@ -517,7 +516,8 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	if (!procfs_is_synthetic(d, g))
 		return PROCFS_NOT_OURS;
 	struct process *p = NULL;
-	const char *r = procfs_rest(d, g, &p);
+	struct thread *n;
+	const char *r = rest_of(d, g, &p, t, &n);
 	/* /proc/PID/mem: read and written by the VMM (vmm/procmem.c); the
 	 * host fd, an empty memfd, only keeps the file position. */
 	if (r && !strcmp(r, "mem")) {
@@ -546,7 +546,6 @@ int procfs_open(struct domain *d, struct thread *t, const char *g, int flags)
 	else if (!strcmp(r, "comm"))
 		tb_printf(&b, "%.15s\n", comm_of(d, p));
 	else if (!strcmp(r, "status") || !strcmp(r, "stat")) {
-		struct thread *n = named_thread(d, p, t, g);
 		if (r[4])
 			gen_status(d, p, n ? n : view_thread(d, p, t), n ? n->tid : p->pid, &b);
 		else
