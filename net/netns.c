@@ -140,7 +140,11 @@ static int sysctl_set(const char *path, const char *v, char *err, size_t errlen)
 }
 
 /* NAT to the outside, and each published port (also from the host's own
- * 127.0.0.1, as `curl localhost:PORT` expects). */
+ * 127.0.0.1, as `curl localhost:PORT` expects). Only a SYN starts a NATed
+ * TCP connection: a connection restored here from another host (a
+ * migration) is picked up by conntrack mid-stream, and masquerading its
+ * first segment would hide the domain's address from a peer that connected
+ * to it, whose stack would answer with a reset. */
 static int nat_rules(const struct net_spec *c, const char *addr, char *err, size_t errlen)
 {
 	size_t cap = 2048 + 512 * (size_t)(c->publish ? 64 : 1), off;
@@ -153,9 +157,10 @@ static int nat_rules(const struct net_spec *c, const char *addr, char *err, size
 		"add chain ip %s post { type nat hook postrouting priority 100; }\n"
 		"add chain ip %s pre { type nat hook prerouting priority -100; }\n"
 		"add chain ip %s out { type nat hook output priority -100; }\n"
+		"add rule ip %s post ip saddr %s oifname != \"" NETNS_BRIDGE "\" tcp flags & (syn | ack) != syn return\n"
 		"add rule ip %s post ip saddr %s oifname != \"" NETNS_BRIDGE "\" masquerade\n"
 		"add rule ip %s post ip saddr 127.0.0.0/8 ip daddr %s masquerade\n",
-		t, t, t, t, t, addr, t, addr);
+		t, t, t, t, t, addr, t, addr, t, addr);
 	for (int i = 0; c->publish && c->publish[i] && off < cap - 512; i++) {
 		unsigned hp, dp;
 		bool udp;
@@ -186,6 +191,11 @@ int netns_enter(const char *name, const struct net_spec *c, char addr[NETNS_ADDR
 	snprintf(cur.name, sizeof(cur.name), "pdvm-%s", name);
 	snprintf(cur.rec, sizeof(cur.rec), REC_DIR "/%s.rec", cur.name);
 	if (c->address) {
+		unsigned v;
+		if (sscanf(c->address, NETNS_PREFIX "%u", &v) == 1 && v < 256 && used[v]) {
+			snprintf(err, errlen, "address %s is taken by another domain here", c->address);
+			return -EADDRINUSE;
+		}
 		snprintf(addr, NETNS_ADDR_LEN, "%s", c->address);
 	} else {
 		int v = 2;
@@ -247,6 +257,22 @@ int netns_enter(const char *name, const struct net_spec *c, char addr[NETNS_ADDR
 	if ((r = sysctl_set("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n", err, errlen)))
 		return r;
 	return 0;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool net_spec_same(const struct net_spec *a, const struct net_spec *b)
+{
+	if (!str_same(a->mode, b->mode) || !str_same(a->address, b->address))
+		return false;
+	size_t i = 0;
+	for (; a->publish && a->publish[i]; i++)
+		if (!b->publish || !str_same(a->publish[i], b->publish[i]))
+			return false;
+	return !b->publish || !b->publish[i];
 }
 
 void net_spec_free(struct net_spec *n)

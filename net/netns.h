@@ -19,6 +19,8 @@ struct net_spec {
 /* Frees the strings of n and clears it. */
 void net_spec_free(struct net_spec *n);
 
+/* Whether a and b place a domain alike (mode, address, published ports). */
+bool net_spec_same(const struct net_spec *a, const struct net_spec *b);
 /* Parses "HOSTPORT:DOMAINPORT" or ".../udp". 0 or -1. */
 int netns_parse_publish(const char *s, unsigned *hport, unsigned *dport, bool *udp);
 /* Whether s is an address a domain may take (NETNS_PREFIX .2 to .254). */

@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "net/netns.h"
 #include "migrate.h"
 #include "precopy.h"
 #include "sbuf.h"
+#include "snap_state.h"
 #include "snapshot.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
+#include "vmm/spec.h"
 
 #define MAX_FILES       (IMG_MAX_SECTIONS + 1)  /* sections and the manifest */
 
@@ -109,6 +112,21 @@ static int stream_error(int r, const char *what, char *err, size_t errlen)
 
 /* ---- source ---- */
 
+/* A send failed because the target closed: it usually said why first (an
+ * ERROR waits in the socket). That reason replaces err when it is there. */
+static void target_said(struct mstream *s, int r, char *err, size_t errlen)
+{
+	uint8_t b[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n;
+	if (r != -ECONNRESET && r != -EPIPE)
+		return;
+	struct timeval tv = { 1, 0 };
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!ms_recv(s, &t, b, sizeof(b), &n) && t == MS_ERROR)
+		peer_said("target", t, b, n, "", err, errlen);
+}
+
 static int connect_to(const char *to, bool anywhere, char *err, size_t errlen)
 {
 	struct addrinfo *ai = resolve(to, false, err, errlen);
@@ -187,11 +205,6 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	int r;
 
 	*err = 0;
-	if (net) {
-		snprintf(err, errlen, "a domain with its own network (--net netns) cannot migrate yet: its "
-			 "namespace and address are not re-created on the target");
-		return -EOPNOTSUPP;
-	}
 	struct ms_key key;
 	if (o->key && (r = ms_key_load(o->key, &key, err, errlen)))
 		return r;
@@ -210,6 +223,11 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	sb_u32(&hello, MS_PROTO);
 	sb_str(&hello, d->spec->name);
 	sb_u64(&hello, d->frames.size);
+	/* The network goes first: the target makes the namespace while the
+	 * domain still runs here, not in its downtime. */
+	sb_u8(&hello, net != NULL);
+	if (net)
+		snap_put_net(net, &hello);
 	r = hello.oom ? -ENOMEM : ms_send(&s, MS_HELLO, hello.p, hello.len);
 	sb_free(&hello);
 	if (r) {
@@ -243,13 +261,14 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	}
 	int budget = o->max_downtime_ms > 0 ? o->max_downtime_ms : MIGRATE_MAX_DOWNTIME_MS;
 	if ((r = precopy_run(d, &s, budget, acc, &pst, err, errlen))) {
+		target_said(&s, r, err, errlen);
 		ms_send_error(&s, err);
 		goto out;
 	}
 	uint64_t t0 = host_mono_ns();
 	/* A vfork child about to exec makes a snapshot wait a moment (the
 	 * parent sleeps on memory it uses): try again for a while. */
-	for (int i = 0; (r = snapshot_hold(d, NULL, img, NULL, true, &h, err, errlen)) == -EAGAIN && i < 250; i++)
+	for (int i = 0; (r = snapshot_hold(d, net, img, NULL, true, &h, err, errlen)) == -EAGAIN && i < 250; i++)
 		usleep(20000);
 	if (r) {
 		ms_send_error(&s, err);
@@ -259,6 +278,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
 		if (!*err)
 			stream_error(r, "sending the image", err, errlen);
+		target_said(&s, r, err, errlen);
 		goto resume;
 	}
 	uint64_t t_sent = host_mono_ns();
@@ -410,61 +430,76 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-static int recv_image(struct mstream *s, uint8_t *b, const char *dir, char *name, size_t namecap,
-		      struct premem *mem, char *err, size_t errlen);
+int migrate_recv_hello(struct mstream *s, struct migrate_hello *h, char *err, size_t errlen)
+{
+	uint8_t b[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n;
+	memset(h, 0, sizeof(*h));
+	int r = ms_recv(s, &t, b, sizeof(b), &n);
+	if (r)
+		return stream_error(r, "receiving the hello", err, errlen);
+	struct sread rd;
+	sr_init(&rd, b, t == MS_HELLO ? n : 0);
+	uint32_t proto = sr_u32(&rd);
+	if (t == MS_HELLO && !rd.bad && proto != MS_PROTO) {
+		snprintf(err, errlen, "the source speaks migration protocol %u, this pdvm %u", proto, MS_PROTO);
+		ms_send_error(s, err);
+		return -EPROTO;
+	}
+	char *nm = sr_str(&rd, sizeof(h->name) - 1);
+	h->memsize = sr_u64(&rd);
+	h->has_net = sr_u8(&rd);
+	if (h->has_net == 1 && !rd.bad && snap_get_net(&rd, &h->net))
+		h->has_net = 0;
+	char why[128];
+	if (t != MS_HELLO || rd.bad || !nm || h->has_net > 1 || rd.pos != rd.len || spec_check_name(nm, why, sizeof(why))) {
+		free(nm);
+		net_spec_free(&h->net);
+		snprintf(err, errlen, "protocol error: no hello from the source");
+		ms_send_error(s, err);
+		return -EPROTO;
+	}
+	snprintf(h->name, sizeof(h->name), "%s", nm);
+	free(nm);
+	return 0;
+}
 
-int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, struct premem *mem,
+static int recv_image(struct mstream *s, uint8_t *b, const char *dir, struct premem *mem, char *err,
+		      size_t errlen);
+
+int migrate_recv_image(struct mstream *s, const struct migrate_hello *h, const char *dir, struct premem *mem,
 		       char *err, size_t errlen)
 {
+	int r;
+	mem->fd = -1;
+	mem->host = NULL;
+	mem->raw = NULL;
+	if ((r = premem_init(mem, h->memsize))) {
+		snprintf(err, errlen, "guest memory of %llu bytes: %s", (unsigned long long)h->memsize,
+			 r == -EINVAL ? "not a size pdvm makes" : strerror(-r));
+		ms_send_error(s, err);
+		return r;
+	}
 	uint8_t *b = malloc(MS_PAGES_MAX);
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	mem->fd = -1;
-	mem->host = NULL;
-	mem->raw = NULL;
-	int r = recv_image(s, b, dir, name, namecap, mem, err, errlen);
+	r = recv_image(s, b, dir, mem, err, errlen);
 	free(b);
 	if (r)
 		premem_free(mem);
 	return r;
 }
 
-static int recv_image(struct mstream *s, uint8_t *b, const char *dir, char *name, size_t namecap,
-		      struct premem *mem, char *err, size_t errlen)
+static int recv_image(struct mstream *s, uint8_t *b, const char *dir, struct premem *mem, char *err,
+		      size_t errlen)
 {
 	char files[MAX_FILES][MS_NAME_MAX + 1];
-	int nfiles = 0;
+	int nfiles = 0, r;
 	enum ms_type t;
 	size_t n;
-	int r = ms_recv(s, &t, b, MS_PAGES_MAX, &n);
-	if (r)
-		return stream_error(r, "receiving the hello", err, errlen);
-	struct sread rd;
-	sr_init(&rd, b, t == MS_HELLO ? n : 0);
-	uint32_t proto = sr_u32(&rd);
-	char *nm = sr_str(&rd, namecap - 1);
-	uint64_t memsize = sr_u64(&rd);
-	if (t != MS_HELLO || rd.bad || !nm || rd.pos != rd.len) {
-		free(nm);
-		snprintf(err, errlen, "protocol error: no hello from the source");
-		ms_send_error(s, err);
-		return -EPROTO;
-	}
-	snprintf(name, namecap, "%s", nm);
-	free(nm);
-	if (proto != MS_PROTO) {
-		snprintf(err, errlen, "the source speaks migration protocol %u, this pdvm %u", proto, MS_PROTO);
-		ms_send_error(s, err);
-		return -EPROTO;
-	}
-	if ((r = premem_init(mem, memsize))) {
-		snprintf(err, errlen, "guest memory of %llu bytes: %s", (unsigned long long)memsize,
-			 r == -EINVAL ? "not a size pdvm makes" : strerror(-r));
-		ms_send_error(s, err);
-		return r;
-	}
 	if (mkdir(dir, 0700) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		ms_send_error(s, "the target cannot stage the image");

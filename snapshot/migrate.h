@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 #include "mstream.h"
+#include "net/netns.h"
 
 struct domain;
-struct net_spec;
 
 /* Stream timeouts: a peer silent this long is gone. */
 #define MIGRATE_TIMEOUT_MS  60000
@@ -51,12 +51,21 @@ int migrate_listen(const char *addr, char *err, size_t errlen);
  * `insecure`. Others are turned away, and we wait on. 0 with s set up, or
  * -errno. */
 int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstream *s, char *err, size_t errlen);
+/* What the source says first. */
+struct migrate_hello {
+	char name[256];         /* the domain's, as the source calls it (checked: a file name) */
+	uint64_t memsize;       /* guest memory */
+	uint8_t has_net;        /* the domain has its own network (--net netns): */
+	struct net_spec net;    /* its address and ports, re-created here before the image */
+};
+/* Receives the hello. 0 or -errno with err (the source has been told);
+ * net_spec_free h->net after. */
+int migrate_recv_hello(struct mstream *s, struct migrate_hello *h, char *err, size_t errlen);
 /* Receives the pre-copied memory into mem (made here; premem_free it)
- * and the image into the new directory dir (its name, as the source calls
- * the domain, in name). 0 or -errno with err; the source has been told
- * why. */
+ * and the image into the new directory dir. 0 or -errno with err; the
+ * source has been told why. */
 struct premem;
-int migrate_recv_image(struct mstream *s, const char *dir, char *name, size_t namecap, struct premem *mem,
+int migrate_recv_image(struct mstream *s, const struct migrate_hello *h, const char *dir, struct premem *mem,
 		       char *err, size_t errlen);
 /* The domain is rebuilt: tells the source and waits for its go (the
  * source has stopped it for good). 0, or -errno: do not start it. */

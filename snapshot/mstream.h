@@ -7,10 +7,11 @@
 #include <stdint.h>
 
 /* Stream protocol version: HELLO carries it; a peer of another refuses. */
-#define MS_PROTO        2
+#define MS_PROTO        3
 
 enum ms_type {
-	MS_HELLO = 1,   /* source: u32 protocol, string domain name, u64 guest memory bytes */
+	MS_HELLO = 1,   /* source: u32 protocol, string domain name, u64 guest memory bytes,
+			 * u8 has-network, then (if 1) the network as the image's `net` section */
 	MS_FILE,        /* source: string file name, then the file's bytes */
 	MS_DONE,        /* source: every file of the image is sent */
 	MS_READY,       /* target: the domain is rebuilt, its threads not started */

@@ -179,6 +179,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	struct snap_restore *rs = calloc(1, sizeof(*rs)); /* large: keep it off the stack */
 	if (!rs)
 		return EXIT_PDVM_ERROR;
+	rs->fresh_net = has_section(top, "net");
 	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .rs = rs, .err = err, .errlen = sizeof(err) };
 	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;
@@ -360,11 +361,20 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 			goto out;
 		}
 		char addr[NETNS_ADDR_LEN];
-		if (netns_enter(cfg->name, &rs->net, addr, err, sizeof(err)) < 0) {
+		if (o->net_entered) {
+			if (!net_spec_same(o->net_entered, &rs->net)) {
+				fprintf(stderr, "pdvm restore: %s: the image's network is not the one announced\n", dir);
+				goto out;
+			}
+		} else if (netns_enter(cfg->name, &rs->net, addr, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pdvm restore: network: %s\n", err);
 			status = EXIT_PDVM_ERROR;
 			goto out;
 		}
+	}
+	if (o->net_entered && !rs->net.mode) {
+		fprintf(stderr, "pdvm restore: %s: the image has no network of its own, as announced\n", dir);
+		goto out;
 	}
 	cfg->cred = o->cred;
 	/* A namespace of its own has its own abstract names. */

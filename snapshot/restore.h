@@ -24,6 +24,9 @@ struct restore_opts {
 	bool premem;            /* guest memory is premem_fd's (a migration's pre-copy),
 				 * and the image's memory only what changed since */
 	int premem_fd;
+	const struct net_spec *net_entered; /* this process is in the domain's network
+					     * namespace already (a migration's
+					     * target): the image's must be this one */
 };
 
 /* A domain brought back: what it is made of lives as long as it runs. */

@@ -43,6 +43,8 @@ struct snap_restore {
 	int nuconns;
 	char *locks[SNAP_MAX_LOCKS];
 	int nlocks;
+	bool fresh_net;         /* the domain's network namespace is new: the locks
+				 * died with the old one (no nft run to look) */
 };
 /* Drops what is left: the descriptions' references (else pipe ends stay
  * open in pdvm itself), pending registrations and pairs. */

@@ -486,6 +486,10 @@ void tcp_note_lock(struct snap_restore *rs, const char *name)
 void snap_sock_restore_done(struct domain *d, struct snap_restore *rs)
 {
 	char err[256];
+	for (int i = 0; i < rs->nlocks && rs->fresh_net; i++)
+		free(rs->locks[i]);
+	if (rs->fresh_net)
+		rs->nlocks = 0;
 	for (int i = 0; i < rs->nlocks; i++) {
 		uint64_t t0 = host_mono_ns();
 		if (rs->locks[i] && netlock_del(rs->locks[i], err, sizeof(err)))

@@ -328,7 +328,8 @@ int cmd_receive(int argc, char **argv)
 	struct restore_cli c = { 0 };
 	struct mstream ms = { .fd = -1 };
 	struct premem mem = { .fd = -1 };
-	char err[1024], name[256], work[PATH_MAX], dir[PATH_MAX + 8];
+	struct migrate_hello hello = { 0 };
+	char err[1024], work[PATH_MAX], dir[PATH_MAX + 8];
 	int st = parse("receive", true, argc, argv, &c), lfd = -1;
 	if (st >= 0)
 		goto out;
@@ -357,6 +358,26 @@ int cmd_receive(int argc, char **argv)
 	}
 	close(lfd);
 	lfd = -1;
+	if (migrate_recv_hello(&ms, &hello, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	if (hello.has_net) {
+		/* The domain's namespace and address, made while it still runs
+		 * at the source (a few ms of ip and nft, not downtime); a taken
+		 * address turns the source away before it stops anything. */
+		char addr[NETNS_ADDR_LEN];
+		if (netns_enter(c.o.name ? c.o.name : hello.name, &hello.net, addr, err, sizeof(err)) < 0) {
+			char why[sizeof(err) + 32];
+			snprintf(why, sizeof(why), "the domain's network: %s", err);
+			fprintf(stderr, "pdvm receive: %s\n", why);
+			ms_send_error(&ms, why);
+			st = EXIT_PDVM_ERROR;
+			goto out;
+		}
+		c.o.net_entered = &hello.net;
+	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(work, sizeof(work), "%s/pdvm-receive-XXXXXX",
 		 c.work_dir ? c.work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp");
@@ -367,7 +388,7 @@ int cmd_receive(int argc, char **argv)
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s/image", work);
-	if (migrate_recv_image(&ms, dir, name, sizeof(name), &mem, err, sizeof(err))) {
+	if (migrate_recv_image(&ms, &hello, dir, &mem, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		rmdir(work);
 		st = EXIT_FAILED;
@@ -387,6 +408,7 @@ out:
 		close(lfd);
 	ms_close(&ms);
 	premem_free(&mem);
+	net_spec_free(&hello.net);
 	config_free(&c.pol);
 	return st;
 }

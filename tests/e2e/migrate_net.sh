@@ -1,0 +1,190 @@
+#!/bin/bash
+# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops, and the domain goes on serving there.
+# timeout: 240
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" tests/host/tcpclient.py
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+ECHO=$B/guest/dyn/tcpecho
+CLIENT=$(pwd)/tests/host/tcpclient.py
+
+if ! command -v nft >/dev/null || ! command -v unshare >/dev/null || ! ip netns add pdvmm-c 2>/dev/null; then
+	skip migrate-net "needs nft, unshare and network namespaces"
+	finish
+fi
+NS=(pdvmm-c)
+cleanup_ns() {
+	local n
+	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+}
+trap '_snap_cleanup; cleanup_ns' EXIT
+
+# Hosts a and b, the client's namespace c; c reaches the domains' 10.231.0.0/24 through
+# a (until the test moves the route: the network following the address, as a fabric would).
+#   c 10.79.1.1 -- a 10.79.1.2      c 10.79.2.1 -- b 10.79.2.2      a 10.79.3.1 -- b 10.79.3.2
+topology() {
+	local n
+	for n in pdvmm-a pdvmm-b; do ip netns add "$n" && NS+=("$n") || return 1; done
+	ip link add ca netns pdvmm-c type veth peer name ac netns pdvmm-a &&
+	ip link add cb netns pdvmm-c type veth peer name bc netns pdvmm-b &&
+	ip link add ab netns pdvmm-a type veth peer name ba netns pdvmm-b || return 1
+	ip -n pdvmm-c addr add 10.79.1.1/24 dev ca && ip -n pdvmm-a addr add 10.79.1.2/24 dev ac &&
+	ip -n pdvmm-c addr add 10.79.2.1/24 dev cb && ip -n pdvmm-b addr add 10.79.2.2/24 dev bc &&
+	ip -n pdvmm-a addr add 10.79.3.1/24 dev ab && ip -n pdvmm-b addr add 10.79.3.2/24 dev ba || return 1
+	for n in c:ca c:cb a:ac a:ab b:bc b:ba c:lo a:lo b:lo; do
+		ip -n "pdvmm-${n%%:*}" link set "${n#*:}" up || return 1
+	done
+	ip -n pdvmm-c route add 10.231.0.0/24 via 10.79.1.2 &&
+	ip -n pdvmm-b route add 10.79.1.0/24 via 10.79.2.1 &&
+	ip netns exec pdvmm-c sysctl -qw net.ipv4.ip_forward=1
+}
+if ! topology; then
+	skip migrate-net "cannot make veth pairs here"
+	finish
+fi
+
+# on_host a|b CMD...: CMD on host a or b: in its network namespace, with its own
+# /run/netns and /run/pdvm/net (another machine's) and its own control sockets.
+mkdir -p -m 700 "$SCRATCH/run-a" "$SCRATCH/run-b" "$SCRATCH/work"
+mkdir -p "$SCRATCH/host-a/netns" "$SCRATCH/host-a/net" "$SCRATCH/host-b/netns" "$SCRATCH/host-b/net"
+on_host() {
+	local h=$1
+	shift
+	PDVM_RUN_DIR=$SCRATCH/run-$h HOSTDIR=$SCRATCH/host-$h ip netns exec "pdvmm-$h" unshare -m --propagation slave \
+		sh -c 'mount --bind "$HOSTDIR/netns" /run/netns && mount --make-shared /run/netns &&
+		 mkdir -p /run/pdvm/net && mount --bind "$HOSTDIR/net" /run/pdvm/net && exec "$@"' on_host "$@"
+}
+
+KEY=$SCRATCH/key
+head -c 32 /dev/urandom >"$KEY"
+chmod 600 "$KEY"
+
+# receive_on_b OUT ERR PORT: `pdvm receive` on host b, on the link; waits until it
+# listens; sets RCVPID.
+receive_on_b() {
+	local out=$1 err=$2 port=$3 i
+	: >"$err"
+	on_host b timeout -k 5 120 "$PDVM" receive -v --listen "10.79.3.2:$port" --key "$KEY" \
+		--work-dir "$SCRATCH/work" </dev/null >"$out" 2>"$err" &
+	RCVPID=$!
+	BGPIDS+=("$RCVPID")
+	for ((i = 0; i < 100; i++)); do
+		grep -q "waiting on" "$err" 2>/dev/null && return 0
+		kill -0 "$RCVPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# serve_on_a NAME ADDR PORT CONNS: the echo server (send buffers of 64 KiB: queues fill
+# soon) in a domain on host a at ADDR; waits until it listens; sets SRVPID.
+serve_on_a() {
+	local name=$1 addr=$2 port=$3 conns=$4 d=$SCRATCH/$1
+	mkdir -p "$d"
+	: >"$d/run.out"
+	on_host a timeout -k 5 120 "$PDVM" run --name "$name" --net netns --address "$addr" --log "$d/run.log" \
+		-- "$ECHO" "$port" "$conns" poll 0.0.0.0 65536 </dev/null >"$d/run.out" 2>"$d/run.err" &
+	SRVPID=$!
+	BGPIDS+=("$SRVPID")
+	wait_lines "$d/run.out" 1 "$SRVPID"
+}
+
+# migrate_from_a NAME PORT: `pdvm migrate` on host a to b's receiver; sets MRC.
+migrate_from_a() {
+	local d=$SCRATCH/$1
+	PDVM_RUN_DIR=$SCRATCH/run-a ip netns exec pdvmm-a timeout -k 5 120 "$PDVM" migrate --json --key "$KEY" \
+		"$1" "10.79.3.2:$2" </dev/null >"$d/migrate.out" 2>"$d/migrate.err"
+	MRC=$?
+}
+
+# ---- three clients mid-stream, queues full both ways, follow the domain to b -------------
+T=migrate-net-tcp-clients
+d=$SCRATCH/$T
+port=$(free_port)
+mport=$(free_port)
+CONNS=3
+BYTES=$((4 << 20))
+WHY="the test broke off"
+if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+	WHY="the receiver did not listen: $(tails "$d.recv.err")"
+elif ! serve_on_a "$T" 10.231.0.77 "$port" "$CONNS"; then
+	WHY="the server did not start: $(tails "$d/run.out" "$d/run.err")"
+else
+	# Half way the clients stop reading but go on sending: the domain's send queues fill,
+	# then, as it stops reading what it cannot echo, its receive queues.
+	ip netns exec pdvmm-c timeout -k 5 150 /usr/bin/python3 "$CLIENT" --host 10.231.0.77 --port "$port" \
+		--conns "$CONNS" --bytes "$BYTES" --chunk 16384 --progress "$d/half" --stall "$d/go" --timeout 60 \
+		>"$d/client.out" 2>&1 &
+	cpid=$!
+	BGPIDS+=("$cpid")
+	for _ in $(seq 300); do [ -e "$d/half" ] && break; sleep 0.1; done
+	sleep 2
+	migrate_from_a "$T" "$mport"
+	ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.2.2
+	: >"$d/go"
+	wait_pid "$SRVPID" 30
+	src=$WRC
+	wait_pid "$cpid" 70
+	crc=$WRC
+	wait_pid "$RCVPID" 30
+	rrc=$WRC
+	WHY=""
+	if [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$crc" != 0 ] || [ "$rrc" != 0 ] ||
+	   ! grep -q "^OK $CONNS connections, $BYTES bytes each" "$d/client.out" ||
+	   ! grep -q "^done $CONNS connections, $((CONNS * BYTES)) bytes echoed" "$d.recv.out"; then
+		WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, client $crc, receive $rrc
+$(tails "$d/client.out" "$d.recv.out" "$d.recv.err" "$d/run.err" "$d/run.log")"
+	fi
+	# The move happened with bytes in flight both ways (else it proves little).
+	q=$(grep -o "[0-9]* bytes unacknowledged ([0-9]* of them unsent), [0-9]* unread" "$d/run.log" |
+		awk '$1 > 0 && $8 > 0' | head -n 1)
+	[ -n "$WHY" ] || [ -n "$q" ] || WHY="no connection had bytes queued both ways: $(grep TCP "$d/run.log")"
+	[ -n "$WHY" ] || echo "# $T: $q; $(head -c 400 "$d/migrate.out")"
+fi
+verdict "$T"
+ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.1.2
+
+# ---- the target has a domain at that address: the source keeps its domain -----------------
+T=migrate-net-address-taken
+d=$SCRATCH/$T
+mkdir -p "$d"
+port=$(free_port)
+mport=$(free_port)
+WHY="the test broke off"
+on_host b timeout -k 5 120 "$PDVM" run --name blocker --net netns --address 10.231.0.78 -- /bin/sleep 100 \
+	</dev/null >"$d/blocker.out" 2>"$d/blocker.err" &
+bpid=$!
+BGPIDS+=("$bpid")
+for _ in $(seq 100); do ip -n pdvmm-b -o link | grep -q "master pdvm0" && break; sleep 0.1; done
+if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+	WHY="the receiver did not listen: $(tails "$d.recv.err")"
+elif ! serve_on_a "$T" 10.231.0.78 "$port" 1; then
+	WHY="the server did not start: $(tails "$d/run.out" "$d/run.err")"
+else
+	ip netns exec pdvmm-c timeout -k 5 100 /usr/bin/python3 "$CLIENT" --host 10.231.0.78 --port "$port" \
+		--conns 1 --bytes $((256 << 10)) --chunk 4096 --progress "$d/half" --pause "$d/go" --timeout 60 \
+		>"$d/client.out" 2>&1 &
+	cpid=$!
+	BGPIDS+=("$cpid")
+	for _ in $(seq 300); do [ -e "$d/half" ] && break; sleep 0.1; done
+	links_before=$(ip -n pdvmm-b -o link | grep -c "master pdvm0")
+	migrate_from_a "$T" "$mport"
+	: >"$d/go"
+	wait_pid "$cpid" 70
+	crc=$WRC
+	wait_pid "$RCVPID" 30
+	rrc=$WRC
+	wait_pid "$SRVPID" 30
+	src=$WRC
+	links_after=$(ip -n pdvmm-b -o link | grep -c "master pdvm0")
+	WHY=""
+	if [ "$MRC" = 0 ] || ! grep -q "taken" "$d/migrate.err" || [ "$rrc" = 0 ] || [ "$crc" != 0 ] ||
+	   [ "$src" != 0 ] || ! grep -q "^done 1 connections" "$d/run.out" || [ "$links_before" != "$links_after" ]; then
+		WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), receive $rrc, client $crc, source $src, b's domain links $links_before then $links_after
+$(tails "$d/client.out" "$d/run.out" "$d.recv.err")"
+	fi
+fi
+verdict "$T"
+kill "$bpid" 2>/dev/null
+finish
