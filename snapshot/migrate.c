@@ -127,7 +127,15 @@ static void target_said(struct mstream *s, int r, char *err, size_t errlen)
 		peer_said("target", t, b, n, "", err, errlen);
 }
 
-static int connect_to(const char *to, bool anywhere, char *err, size_t errlen)
+void migrate_stall(const char *phase)
+{
+	const char *e = getenv("PDVM_MIGRATE_STALL");
+	size_t l = strlen(phase);
+	if (e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0)
+		usleep((useconds_t)atoi(e + l + 1) * 1000);
+}
+
+static int connect_to(const char *to, bool anywhere, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo *ai = resolve(to, false, err, errlen);
 	if (!ai)
@@ -141,7 +149,7 @@ static int connect_to(const char *to, bool anywhere, char *err, size_t errlen)
 			continue;
 		}
 		fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct timeval tv = { MIGRATE_TIMEOUT_MS / 1000, 0 };
+		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 		if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 				connect(fd, p->ai_addr, p->ai_addrlen) < 0)) {
 			e = errno;
@@ -208,10 +216,11 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	struct ms_key key;
 	if (o->key && (r = ms_key_load(o->key, &key, err, errlen)))
 		return r;
-	int fd = connect_to(o->to, o->insecure || o->key, err, errlen);
+	int timeout = o->timeout_ms > 0 ? o->timeout_ms : MIGRATE_TIMEOUT_MS;
+	int fd = connect_to(o->to, o->insecure || o->key, timeout, err, errlen);
 	if (fd < 0)
 		return fd;
-	if ((r = ms_init(&s, fd, MIGRATE_TIMEOUT_MS))) {
+	if ((r = ms_init(&s, fd, timeout))) {
 		close(fd);
 		return stream_error(r, "socket", err, errlen);
 	}
@@ -260,8 +269,10 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto out;
 	}
 	int budget = o->max_downtime_ms > 0 ? o->max_downtime_ms : MIGRATE_MAX_DOWNTIME_MS;
+	migrate_stall("precopy");
 	if ((r = precopy_run(d, &s, budget, acc, &pst, err, errlen))) {
 		target_said(&s, r, err, errlen);
+		dom_log(d, "migration to %s failed in pre-copy, the domain goes on here: %s", o->to, err);
 		ms_send_error(&s, err);
 		goto out;
 	}
@@ -274,6 +285,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms_send_error(&s, err);
 		goto out;
 	}
+	migrate_stall("paused");
 	uint64_t t_img = host_mono_ns(), sent_img = s.sent;
 	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
 		if (!*err)
@@ -299,7 +311,20 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto resume;
 	}
 	r = ms_recv(&s, &t, b, sizeof(b), &n);
+	if (r == -ECONNRESET || (!r && t == MS_ERROR)) {
+		/* The target closed or refused: a target that closes has
+		 * ended, and the domain it rebuilt ran (if at all) inside that
+		 * process and ended with it. Only here can it go on. */
+		if (r)
+			stream_error(r, "waiting for the target to confirm", err, errlen);
+		else
+			peer_said("target", t, b, n, "STARTED", err, errlen);
+		r = -ECONNABORTED;
+		goto resume;
+	}
 	if (r || t != MS_STARTED) {
+		/* Silence (a cut link, a target host gone) or garbage: the
+		 * target may be running the domain. */
 		if (!r)
 			peer_said("target", t, b, n, "STARTED", err, errlen);
 		else
@@ -378,7 +403,8 @@ int migrate_listen(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
-int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstream *s, char *err, size_t errlen)
+int migrate_accept(int lfd, bool insecure, const struct ms_key *key, int timeout_ms, struct mstream *s, char *err,
+		   size_t errlen)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -391,7 +417,7 @@ int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstr
 			snprintf(err, errlen, "accept: %s", strerror(errno));
 			return -errno;
 		}
-		int r = ms_init(s, fd, MIGRATE_TIMEOUT_MS);
+		int r = ms_init(s, fd, timeout_ms > 0 ? timeout_ms : MIGRATE_TIMEOUT_MS);
 		if (r) {
 			close(fd);
 			s->fd = -1;
@@ -518,6 +544,13 @@ static int recv_image(struct mstream *s, uint8_t *b, const char *dir, struct pre
 		}
 		if (t == MS_DONE)
 			break;
+		if (t == MS_ROUND && nfiles == 0) {
+			if ((r = ms_send(s, MS_ROUND_DONE, NULL, 0))) {
+				stream_error(r, "answering the source", err, errlen);
+				break;
+			}
+			continue;
+		}
 		if (t == MS_PAGES && nfiles == 0) {
 			if ((r = precopy_apply(mem, b, n))) {
 				snprintf(err, errlen, "the source sent a malformed memory block");
@@ -576,6 +609,7 @@ int migrate_ready(struct mstream *s, char *err, size_t errlen)
 		peer_said("source", t, b, n, "GO", err, errlen);
 		return -ECONNABORTED;
 	}
+	migrate_stall("go");
 	if ((r = ms_send(s, MS_STARTED, NULL, 0)))
 		return stream_error(r, "confirming to the source", err, errlen);
 	return 0;

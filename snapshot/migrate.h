@@ -10,7 +10,7 @@
 
 struct domain;
 
-/* Stream timeouts: a peer silent this long is gone. */
+/* Stream timeouts (--timeout): a peer silent this long is gone. */
 #define MIGRATE_TIMEOUT_MS  60000
 
 #include "precopy.h"
@@ -24,7 +24,14 @@ struct migrate_opts {
 	const char *key;        /* a pre-shared key file: TLS 1.3 (NULL: plain) */
 	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
 	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
+	int timeout_ms;         /* a target silent this long is gone (0: MIGRATE_TIMEOUT_MS) */
 };
+
+/* Test hook: PDVM_MIGRATE_STALL=PHASE:MS makes the side that reaches PHASE
+ * wait MS there, so that a test can cut the link or kill a side in it:
+ * precopy (source, after the hello), paused (source, the domain just
+ * paused), go (target, the go received, before the domain starts). */
+void migrate_stall(const char *phase);
 
 /* What a migration did, for the log and `pdvm migrate --json`. */
 struct migrate_stats {
@@ -50,7 +57,8 @@ int migrate_listen(const char *addr, char *err, size_t errlen);
  * anywhere; without, a connection from loopback, or from anywhere with
  * `insecure`. Others are turned away, and we wait on. 0 with s set up, or
  * -errno. */
-int migrate_accept(int lfd, bool insecure, const struct ms_key *key, struct mstream *s, char *err, size_t errlen);
+int migrate_accept(int lfd, bool insecure, const struct ms_key *key, int timeout_ms, struct mstream *s, char *err,
+		   size_t errlen);
 /* What the source says first. */
 struct migrate_hello {
 	char name[256];         /* the domain's, as the source calls it (checked: a file name) */

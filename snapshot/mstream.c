@@ -155,7 +155,12 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 			r = send_all(s, p, n);
 		if (!r)
 			r = send_all(s, c, 4);
-		ssize_t u = T->record_uncork(s->tls, GNUTLS_RECORD_WAIT);
+		/* Not GNUTLS_RECORD_WAIT: that retries a timed-out send for
+		 * ever, and a cut link must end in the stream's timeout. */
+		ssize_t u;
+		do
+			u = T->record_uncork(s->tls, 0);
+		while (u == GNUTLS_E_INTERRUPTED);
 		return r ? r : u < 0 ? tls_errno(u) : 0;
 	}
 	/* One call: a message in pieces would wait on Nagle and the peer's

@@ -19,6 +19,8 @@ enum ms_type {
 	MS_STARTED,     /* target: it runs */
 	MS_ERROR,       /* either side: string why; the stream ends */
 	MS_PAGES,       /* source, before the image: one 2 MiB chunk's pages (precopy.c) */
+	MS_ROUND,       /* source, after a pre-copy round: answer once all before is applied */
+	MS_ROUND_DONE,  /* target: the answer */
 	MS_TYPE_MAX
 };
 

@@ -112,6 +112,33 @@ static uint64_t count(const uint64_t *m, const uint64_t *used, size_t words)
 	return n;
 }
 
+/* Waits until the target has applied everything sent so far: a round's
+ * time is then the link's and the target's, not the socket buffer's (a
+ * last round still queued there would be sent in the downtime), and a
+ * target gone silent is found while the domain still runs. */
+static int sync_round(struct mstream *s, char *err, size_t errlen)
+{
+	uint8_t b[MS_SMALL_MAX];
+	char why[MS_SMALL_MAX];
+	enum ms_type t;
+	size_t n, pos = 0;
+	int r = ms_send(s, MS_ROUND, NULL, 0);
+	if (!r)
+		r = ms_recv(s, &t, b, sizeof(b), &n);
+	if (r) {
+		snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
+			 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
+		return r;
+	}
+	if (t == MS_ROUND_DONE)
+		return 0;
+	if (t == MS_ERROR && !ms_get_str(b, n, &pos, why, sizeof(why)))
+		snprintf(err, errlen, "the target gave up: %s", why);
+	else
+		snprintf(err, errlen, "protocol error: message %d where ROUND_DONE was due", (int)t);
+	return -ECONNABORTED;
+}
+
 int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
 		char *err, size_t errlen)
 {
@@ -143,9 +170,11 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 			r = send_chunk(d, s, c, m, raw, msg, &n);
 		if (r) {
 			snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
-				 strerror(-r));
+				 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
 			break;
 		}
+		if ((r = sync_round(s, err, errlen)))
+			break;
 		st->pages[round] = n;
 		st->rounds = round + 1;
 		if ((r = take_dirty(d, m, acc, words))) {

@@ -20,8 +20,10 @@
 #include "lazy.h"
 #include "restore.h"
 #include "sections.h"
+#include "tcp_repair.h"
 #include "snap_mem.h"
 #include "snap_state.h"
+#include "tcp_repair.h"
 
 #define MAX_CHAIN       64
 
@@ -136,7 +138,7 @@ static int adopt_memory(struct frames *f, int fd, char *err, size_t errlen)
 
 /* Everything after dom_boot: the domain's state from the chain. Returns
  * 0, EXIT_BAD_IMAGE or EXIT_PDVM_ERROR, having printed why. */
-static int load(struct domain *d, struct chain *ch, const struct restore_opts *o, bool dry)
+static int load(struct domain *d, struct chain *ch, const struct restore_opts *o, bool dry, struct restore *out)
 {
 	struct img_reader *top = &ch->img[0];
 	char err[1024] = "";
@@ -180,6 +182,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	if (!rs)
 		return EXIT_PDVM_ERROR;
 	rs->fresh_net = has_section(top, "net");
+	rs->hold_tcp = o->hold_tcp && !dry;
 	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .rs = rs, .err = err, .errlen = sizeof(err) };
 	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;
@@ -250,6 +253,10 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 	memset(f->vdirty, 0, (f->nframes + 63) / 64 * 8);
 	if (kvm_set_dirty_log(&d->vm, true))
 		dom_log(d, "dirty logging unavailable: incremental snapshots will fail");
+	out->held = rs->held;
+	out->nheld = rs->nheld;
+	rs->held = NULL;
+	rs->nheld = 0;
 	ret = 0;
 	goto out;
 msg:
@@ -398,7 +405,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	status = dom_boot(d, &t);
 	uint64_t t1 = host_mono_ns();
 	if (!status)
-		status = load(d, &ch, o, false);
+		status = load(d, &ch, o, false, rs);
 	if (!status && ch.ignored[0])
 		dom_log(d, "restore: ignored optional section(s) %s, unknown to this pdvm", ch.ignored);
 	if (!status) {
@@ -421,8 +428,30 @@ void restore_release(struct domain *d, void *rs)
 	lazy_stop(d);
 }
 
+int restore_go(struct restore *rs)
+{
+	char err[256];
+	int bad = 0;
+	for (int i = 0; i < rs->nheld; i++) {
+		if (tcp_held_go(&rs->held[i], err, sizeof(err))) {
+			dom_log(rs->d, "%s", err);
+			bad++;
+		}
+		tcp_held_drop(&rs->held[i]);
+	}
+	free(rs->held);
+	rs->held = NULL;
+	rs->nheld = 0;
+	return bad ? -EIO : 0;
+}
+
 void restore_done(struct restore *rs)
 {
+	for (int i = 0; i < rs->nheld; i++)
+		tcp_held_drop(&rs->held[i]);
+	free(rs->held);
+	rs->held = NULL;
+	rs->nheld = 0;
 	spec_free(&rs->spec);
 	net_spec_free(&rs->net);
 }
@@ -466,7 +495,7 @@ int restore_check(const char *dir, const struct restore_opts *o)
 		fprintf(stderr, "pdvm restore: %s: %s\n", dir, err);
 		status = EXIT_BAD_IMAGE;
 	} else {
-		status = load(d, &ch, o, true);
+		status = load(d, &ch, o, true, NULL);
 	}
 	dom_free(d);
 out:

@@ -24,16 +24,22 @@ struct restore_opts {
 	bool premem;            /* guest memory is premem_fd's (a migration's pre-copy),
 				 * and the image's memory only what changed since */
 	int premem_fd;
+	bool hold_tcp;          /* TCP connections stay in repair mode (silent, no
+				 * reset if we die) until restore_go */
 	const struct net_spec *net_entered; /* this process is in the domain's network
 					     * namespace already (a migration's
 					     * target): the image's must be this one */
 };
+
+struct tcp_held;
 
 /* A domain brought back: what it is made of lives as long as it runs. */
 struct restore {
 	struct domain *d;       /* NULL if it never got as far as a domain */
 	struct domain_spec spec;
 	struct net_spec net;    /* mode NULL: the host's network */
+	struct tcp_held *held;  /* connections held in repair mode (hold_tcp) */
+	int nheld;
 };
 
 /* Rebuilds the image in dir (its network namespace entered) as a domain
@@ -46,6 +52,9 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 /* A domain hook: stops the lazy loader before the domain is freed. */
 void restore_release(struct domain *d, void *rs);
 void restore_done(struct restore *rs);
+/* Lets the held connections go live (the domain is about to run): 0, or
+ * -EIO if some could not (logged; those are broken). */
+int restore_go(struct restore *rs);
 /* Validates the image as restore would, without KVM or running anything:
  * 0 when restore would accept it, else as restore_prepare. */
 int restore_check(const char *dir, const struct restore_opts *o);

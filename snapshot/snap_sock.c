@@ -282,7 +282,19 @@ static int get_inet(struct sread *r, struct snap_restore *rs, int fam, int type,
 	if (conn) {
 		if (t.lock && t.lock[0])
 			tcp_note_lock(rs, t.lock);
-		ret = tcp_conn_restore(fd, &t, &la, ll, &pa, pl, err, errlen);
+		struct tcp_held *h = NULL;
+		if (rs->hold_tcp) {
+			h = realloc(rs->held, ((size_t)rs->nheld + 1) * sizeof(*h));
+			if (h)
+				rs->held = h;
+			h = h ? &rs->held[rs->nheld] : NULL;
+		}
+		if (rs->hold_tcp && !h) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+		} else if (!(ret = tcp_conn_restore(fd, &t, &la, ll, &pa, pl, h, err, errlen)) && h) {
+			rs->nheld++;
+		}
 	} else if (bound && (ret = connecting ? tcp_bind_forced(fd, &la, ll)
 					     : bind(fd, (struct sockaddr *)&la, ll) < 0 ? -errno : 0)) {
 		snprintf(err, errlen, "%s socket on %s: bind: %s%s", type == SOCK_STREAM ? "TCP" : "UDP", ls,

@@ -32,6 +32,7 @@ struct snap_ep_item {
 };
 #define SNAP_MAX_UPAIRS 256
 #define SNAP_MAX_LOCKS  64
+struct tcp_held;
 struct snap_restore {
 	struct ofd **ofds;
 	uint32_t nofds;
@@ -45,6 +46,9 @@ struct snap_restore {
 	int nlocks;
 	bool fresh_net;         /* the domain's network namespace is new: the locks
 				 * died with the old one (no nft run to look) */
+	bool hold_tcp;          /* connections stay in repair mode (held) until */
+	struct tcp_held *held;  /* the caller lets them go live (a migration's go) */
+	int nheld;
 };
 /* Drops what is left: the descriptions' references (else pipe ends stay
  * open in pdvm itself), pending registrations and pairs. */

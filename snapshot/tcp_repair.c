@@ -382,7 +382,8 @@ void tcp_conn_get(struct sread *r, struct tcp_rec *t)
  * peer's address without a handshake, options, window, the send queue
  * (what was sent goes back as sent, the rest is sent normally). */
 int tcp_conn_restore(int fd, struct tcp_rec *t, const struct sockaddr_storage *la, socklen_t ll,
-			const struct sockaddr_storage *pa, socklen_t pl, char *err, size_t errlen)
+		     const struct sockaddr_storage *pa, socklen_t pl, struct tcp_held *hold, char *err,
+		     size_t errlen)
 {
 	char ls[80], ps[80];
 	snap_addr_text(la, ls, sizeof(ls));
@@ -443,22 +444,54 @@ int tcp_conn_restore(int fd, struct tcp_rec *t, const struct sockaddr_storage *l
 		snprintf(err, errlen, "TCP window of %s -> %s: %s", ls, ps, strerror(errno));
 		return r;
 	}
-	/* Leaving repair mode sends a window probe: the peer learns at once
-	 * that the connection is there again. */
-	if ((r = snap_sopt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) ||
-	    (r = send_all(fd, t->outq + t->outq_len - t->unsent, t->unsent, 0, true))) {
-		snprintf(err, errlen, "TCP connection %s -> %s: %s", ls, ps, strerror(-r));
+	struct tcp_held h = { .fd = fd, .unsent_len = t->unsent, .fin = tcp_fin_sent((int)t->state) };
+	snprintf(h.what, sizeof(h.what), "%s -> %s", ls, ps);
+	if (!hold) {
+		h.unsent = (uint8_t *)t->outq + t->outq_len - t->unsent;
+		r = tcp_held_go(&h, err, errlen);
 		return r;
 	}
+	h.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	h.unsent = t->unsent ? malloc(t->unsent) : NULL;
+	if (h.fd < 0 || (t->unsent && !h.unsent)) {
+		r = h.fd < 0 ? -errno : -ENOMEM;
+		snprintf(err, errlen, "TCP connection %s -> %s: %s", ls, ps, strerror(-r));
+		h.unsent = NULL;
+		tcp_held_drop(&h);
+		return r;
+	}
+	if (t->unsent)
+		memcpy(h.unsent, t->outq + t->outq_len - t->unsent, t->unsent);
+	*hold = h;
+	return 0;
+}
+
+int tcp_held_go(struct tcp_held *h, char *err, size_t errlen)
+{
+	/* Leaving repair mode sends a window probe: the peer learns at once
+	 * that the connection is there again. */
+	int r = snap_sopt(h->fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+	if (!r)
+		r = send_all(h->fd, h->unsent, h->unsent_len, 0, true);
+	if (r)
+		snprintf(err, errlen, "TCP connection %s: %s", h->what, strerror(-r));
 	/* The guest had shut down its sending half: the FIN goes out again
 	 * with its old sequence number, behind the data. A peer that had it
 	 * acknowledges the duplicate, and writes get EPIPE as before. */
-	if (tcp_fin_sent((int)t->state) && shutdown(fd, SHUT_WR) < 0) {
+	else if (h->fin && shutdown(h->fd, SHUT_WR) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "TCP connection %s -> %s: shutdown: %s", ls, ps, strerror(errno));
-		return r;
+		snprintf(err, errlen, "TCP connection %s: shutdown: %s", h->what, strerror(errno));
 	}
-	return 0;
+	return r;
+}
+
+void tcp_held_drop(struct tcp_held *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h->unsent);
+	h->fd = -1;
+	h->unsent = NULL;
 }
 
 /* The old local address of a connect in its handshake. connect() had

@@ -50,10 +50,27 @@ struct tcp_rec {
 /* Reads a record (its queues point into the section); r->bad if out of
  * range. */
 void tcp_conn_get(struct sread *r, struct tcp_rec *t);
-/* The connection on a new socket fd, in repair mode, from la to pa; 0 or
+/* A restored connection still in repair mode: it says nothing to its peer,
+ * and closing it sends no reset, until tcp_held_go. */
+struct tcp_held {
+	int fd;                 /* a dup of the socket */
+	uint8_t *unsent;        /* queued but never sent: goes out once live */
+	uint32_t unsent_len;
+	bool fin;               /* the guest had shut down its sending half */
+	char what[176];         /* "local -> peer", for messages */
+};
+/* The connection on a new socket fd, in repair mode, from la to pa; live
+ * when it returns, or with hold held in repair mode for tcp_held_go. 0 or
  * -errno with err. */
 int tcp_conn_restore(int fd, struct tcp_rec *t, const struct sockaddr_storage *la, socklen_t ll,
-		     const struct sockaddr_storage *pa, socklen_t pl, char *err, size_t errlen);
+		     const struct sockaddr_storage *pa, socklen_t pl, struct tcp_held *hold, char *err,
+		     size_t errlen);
+/* Takes h's connection out of repair mode (a window probe tells the peer
+ * it is back) and sends what was unsent; then frees h's own. 0 or -errno
+ * with err. */
+int tcp_held_go(struct tcp_held *h, char *err, size_t errlen);
+/* Frees h's own; the connection stays as it is. */
+void tcp_held_drop(struct tcp_held *h);
 /* Binds to la even if a connection holds the port (a connect that was in
  * its handshake). 0 or -errno. */
 int tcp_bind_forced(int fd, const struct sockaddr_storage *la, socklen_t ll);

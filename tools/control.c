@@ -198,6 +198,12 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"max_downtime_ms\" must be a number of milliseconds, 1 to 3600000");
 		o.max_downtime_ms = (int)json_object_get_int64(v);
 	}
+	if (json_object_object_get_ex(req, "timeout_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 3600000)
+			return error_response("\"timeout_ms\" must be a number of milliseconds, 1 to 3600000");
+		o.timeout_ms = (int)json_object_get_int64(v);
+	}
 	struct migrate_stats st;
 	int r = migrate_domain(c->d, c->net, &o, &st, err, sizeof(err));
 	if (r)
@@ -239,7 +245,7 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume },
 	{ "kill", (const char *const[]){ NULL }, do_kill },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot },
-	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", NULL }, do_migrate },
+	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", NULL }, do_migrate },
 };
 
 /* One request line to one response object (NULL only when out of memory). */

@@ -317,7 +317,8 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS] [--json] NAME HOST:PORT\n"
+		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS] [--timeout SEC] [--json]\n"
+		"                    NAME HOST:PORT\n"
 		"\n"
 		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
 		"its memory and then its image go over one TCP connection, the target\n"
@@ -340,23 +341,26 @@ int cmd_migrate(int argc, char **argv)
 		"                    1.3 with it (ECDHE-PSK), to any address\n"
 		"      --insecure    without a key, send to a target that is not on loopback:\n"
 		"                    the stream is then neither authenticated nor encrypted\n"
+		"      --timeout SEC  a target silent this long is gone (default 60): before\n"
+		"                    the go the domain then goes on here\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
 		"(the domain goes on here, or stays paused here when the target may run it:\n"
 		"the message says which), 2 for a usage error.\n";
-	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY };
+	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY, OPT_TIMEOUT };
 	static const struct option opts[] = {
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "max-downtime", required_argument, NULL, OPT_DOWNTIME },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req, *resp = NULL, *st;
 	bool insecure = false, json = false;
-	long downtime = 0;
+	long downtime = 0, timeout = 0;
 	char *end, *key = NULL, keybuf[PATH_MAX];
 	int opt, rc;
 
@@ -393,6 +397,12 @@ int cmd_migrate(int argc, char **argv)
 				return usage_error(argv[0], "--max-downtime takes milliseconds, 1 to 3600000, not '%s'",
 						   optarg);
 			break;
+		case OPT_TIMEOUT:
+			errno = 0;
+			timeout = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || timeout < 1 || timeout > 3600)
+				return usage_error(argv[0], "--timeout takes seconds, 1 to 3600, not '%s'", optarg);
+			break;
 		}
 	}
 	if (name_and(argc, argv, "HOST:PORT"))
@@ -407,6 +417,8 @@ int cmd_migrate(int argc, char **argv)
 		json_object_object_add(req, "insecure", json_object_new_boolean(insecure));
 		if (downtime)
 			json_object_object_add(req, "max_downtime_ms", json_object_new_int64(downtime));
+		if (timeout)
+			json_object_object_add(req, "timeout_ms", json_object_new_int64(timeout * 1000));
 		if (key)
 			json_object_object_add(req, "key", json_object_new_string(key));
 	}

@@ -1,10 +1,13 @@
 /* restore_cli.c: `pdvm restore` and `pdvm receive` — a domain brought back from an image directory, or from a migration stream, under this operator's policy, and run in the foreground. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 
 #include "vmm/status.h"
@@ -41,6 +44,9 @@ static int restore_hook_start(struct domain *d, void *arg)
 		return EXIT_FAILED;
 	}
 	ms_close(rr->ms);
+	/* Its connections were held in repair mode until now: had we died
+	 * before the go, their peers would have seen nothing, not a reset. */
+	restore_go(rr->rs);
 	return 0;
 }
 
@@ -121,6 +127,7 @@ static const char receive_usage_text[] =
 	"      --insecure    without a key, take a source from any address\n"
 	"      --work-dir DIR  where the received image is staged until the domain is\n"
 	"                    rebuilt (default $TMPDIR, else /var/tmp)\n"
+	"      --timeout SEC  a source silent this long is gone (default 60)\n"
 	POLICY_HELP
 	CPU_HELP
 	"  -v, --verbose     also write the domain log to stderr\n"
@@ -138,11 +145,12 @@ struct restore_cli {
 	bool check;
 	const char *listen, *work_dir, *key;
 	bool insecure;
+	int timeout_ms;         /* --timeout (0: the default) */
 };
 
 static int parse(const char *cmd, bool receive, int argc, char **argv, struct restore_cli *c)
 {
-	enum { O_LISTEN = 256, O_INSECURE, O_WORK, O_KEY };
+	enum { O_LISTEN = 256, O_INSECURE, O_WORK, O_KEY, O_TIMEOUT };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
@@ -158,6 +166,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "work-dir", required_argument, NULL, O_WORK },
 		{ "key", required_argument, NULL, O_KEY },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -168,7 +177,8 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
 		bool mine = receive ? opt != 'l' && opt != 'c' :
-				      opt != O_LISTEN && opt != O_INSECURE && opt != O_WORK && opt != O_KEY;
+				      opt != O_LISTEN && opt != O_INSECURE && opt != O_WORK && opt != O_KEY &&
+				      opt != O_TIMEOUT;
 		if (!mine)
 			opt = '?';
 		switch (opt) {
@@ -221,6 +231,18 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		case O_KEY:
 			c->key = optarg;
 			break;
+		case O_TIMEOUT: {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 3600) {
+				fprintf(stderr, "pdvm %s: --timeout takes seconds, 1 to 3600, not '%s'\n"
+					"See 'pdvm %s --help'.\n", cmd, optarg, cmd);
+				return EXIT_USAGE;
+			}
+			c->timeout_ms = (int)v * 1000;
+			break;
+		}
 		case O_WORK:
 			if (optarg[0] != '/') {
 				fprintf(stderr, "pdvm %s: --work-dir must be an absolute path\n", cmd);
@@ -294,8 +316,16 @@ static int restore_and_run(const char *dir, struct restore_cli *c, struct mstrea
 	struct restore rs;
 	int st = restore_prepare(dir, &c->o, &rs);
 	if (ms) {
-		/* Loaded: the staged copy is no longer needed. */
+		/* Loaded: the staged copy is no longer needed (nor its
+		 * directory: a target killed from here on leaves nothing). */
 		img_remove(dir);
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", dir);
+		char *sl = strrchr(parent, '/');
+		if (sl && sl != parent) {
+			*sl = '\0';
+			rmdir(parent);
+		}
 		if (st && !rs.d)
 			ms_send_error(ms, "the target refused the image (its stderr says why)");
 	}
@@ -323,6 +353,30 @@ int cmd_restore(int argc, char **argv)
 	return st;
 }
 
+/* Staging directories of receivers that are gone (killed mid-transfer):
+ * a live one holds a lock on its directory. */
+static void sweep_staging(const char *base)
+{
+	DIR *dp = opendir(base);
+	struct dirent *e;
+	while (dp && (e = readdir(dp))) {
+		if (strncmp(e->d_name, "pdvm-receive-", 13))
+			continue;
+		int fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!flock(fd, LOCK_EX | LOCK_NB)) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s/%s/image", base, e->d_name);
+			img_remove(p);
+			unlinkat(dirfd(dp), e->d_name, AT_REMOVEDIR);
+		}
+		close(fd);
+	}
+	if (dp)
+		closedir(dp);
+}
+
 int cmd_receive(int argc, char **argv)
 {
 	struct restore_cli c = { 0 };
@@ -330,7 +384,7 @@ int cmd_receive(int argc, char **argv)
 	struct premem mem = { .fd = -1 };
 	struct migrate_hello hello = { 0 };
 	char err[1024], work[PATH_MAX], dir[PATH_MAX + 8];
-	int st = parse("receive", true, argc, argv, &c), lfd = -1;
+	int st = parse("receive", true, argc, argv, &c), lfd = -1, wfd = -1;
 	if (st >= 0)
 		goto out;
 	struct ms_key key;
@@ -344,6 +398,9 @@ int cmd_receive(int argc, char **argv)
 	fflush(stdout);
 	if ((st = policy("receive", &c)))
 		goto out;
+	const char *tmp = getenv("TMPDIR"), *base = c.work_dir ? c.work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp";
+	snprintf(work, sizeof(work), "%s/pdvm-receive-XXXXXX", base);
+	sweep_staging(base);
 	const char *listen = c.listen ? c.listen : "0.0.0.0:7890";
 	if ((lfd = migrate_listen(listen, err, sizeof(err))) < 0) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
@@ -351,7 +408,7 @@ int cmd_receive(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "pdvm receive: waiting on %s\n", listen);
-	if (migrate_accept(lfd, c.insecure, c.key ? &key : NULL, &ms, err, sizeof(err))) {
+	if (migrate_accept(lfd, c.insecure, c.key ? &key : NULL, c.timeout_ms, &ms, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		st = EXIT_FAILED;
 		goto out;
@@ -378,10 +435,8 @@ int cmd_receive(int argc, char **argv)
 		}
 		c.o.net_entered = &hello.net;
 	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(work, sizeof(work), "%s/pdvm-receive-XXXXXX",
-		 c.work_dir ? c.work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp");
-	if (!mkdtemp(work)) {
+	if (!mkdtemp(work) || (wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(wfd, LOCK_EX) < 0) {
 		fprintf(stderr, "pdvm receive: staging directory %s: %s\n", work, strerror(errno));
 		ms_send_error(&ms, "the target cannot stage the image");
 		st = EXIT_PDVM_ERROR;
@@ -400,12 +455,15 @@ int cmd_receive(int argc, char **argv)
 	mem.host = NULL;
 	c.o.premem = true;
 	c.o.premem_fd = mem.fd;
+	c.o.hold_tcp = true;
 	st = restore_and_run(dir, &c, &ms);
 	img_remove(dir);
 	rmdir(work);
 out:
 	if (lfd >= 0)
 		close(lfd);
+	if (wfd >= 0)
+		close(wfd);
 	ms_close(&ms);
 	premem_free(&mem);
 	net_spec_free(&hello.net);

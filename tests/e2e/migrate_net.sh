@@ -1,5 +1,5 @@
 #!/bin/bash
-# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops, and the domain goes on serving there.
+# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops; a link cut in pre-copy or while paused, and a target killed after the go, each leave the domain serving at the source with no reset seen by its client and nothing kept on the target.
 # timeout: 240
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -9,6 +9,7 @@ need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" tests/host/tcpclient.py
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
 
+for n in pdvmm-a pdvmm-b pdvmm-c; do ip netns del "$n" 2>/dev/null; done # a killed run's
 if ! command -v nft >/dev/null || ! command -v unshare >/dev/null || ! ip netns add pdvmm-c 2>/dev/null; then
 	skip migrate-net "needs nft, unshare and network namespaces"
 	finish
@@ -16,6 +17,9 @@ fi
 NS=(pdvmm-c)
 cleanup_ns() {
 	local n
+	# The background jobs are subshells around `ip netns exec`: end what runs inside
+	# (every command line here names the scratch directory).
+	pkill -TERM -f -- "$SCRATCH" && sleep 1
 	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
 }
 trap '_snap_cleanup; cleanup_ns' EXIT
@@ -60,12 +64,15 @@ KEY=$SCRATCH/key
 head -c 32 /dev/urandom >"$KEY"
 chmod 600 "$KEY"
 
-# receive_on_b OUT ERR PORT: `pdvm receive` on host b, on the link; waits until it
-# listens; sets RCVPID.
+# receive_on_b OUT ERR PORT: `pdvm receive ${RCV_OPTS[@]}` (environment RCV_ENV) on host
+# b, on the link; waits until it listens; sets RCVPID.
+RCV_OPTS=()
+RCV_ENV=()
 receive_on_b() {
 	local out=$1 err=$2 port=$3 i
 	: >"$err"
-	on_host b timeout -k 5 120 "$PDVM" receive -v --listen "10.79.3.2:$port" --key "$KEY" \
+	on_host b env ${RCV_ENV[@]+"${RCV_ENV[@]}"} timeout -k 5 120 "$PDVM" receive -v \
+		${RCV_OPTS[@]+"${RCV_OPTS[@]}"} --listen "10.79.3.2:$port" --key "$KEY" \
 		--work-dir "$SCRATCH/work" </dev/null >"$out" 2>"$err" &
 	RCVPID=$!
 	BGPIDS+=("$RCVPID")
@@ -78,24 +85,29 @@ receive_on_b() {
 }
 
 # serve_on_a NAME ADDR PORT CONNS: the echo server (send buffers of 64 KiB: queues fill
-# soon) in a domain on host a at ADDR; waits until it listens; sets SRVPID.
+# soon) in a domain on host a at ADDR (environment SRC_ENV); waits until it listens; sets
+# SRVPID.
+SRC_ENV=()
 serve_on_a() {
 	local name=$1 addr=$2 port=$3 conns=$4 d=$SCRATCH/$1
 	mkdir -p "$d"
 	: >"$d/run.out"
-	on_host a timeout -k 5 120 "$PDVM" run --name "$name" --net netns --address "$addr" --log "$d/run.log" \
+	on_host a env ${SRC_ENV[@]+"${SRC_ENV[@]}"} timeout -k 5 120 "$PDVM" run --name "$name" --net netns --address "$addr" --log "$d/run.log" \
 		-- "$ECHO" "$port" "$conns" poll 0.0.0.0 65536 </dev/null >"$d/run.out" 2>"$d/run.err" &
 	SRVPID=$!
 	BGPIDS+=("$SRVPID")
 	wait_lines "$d/run.out" 1 "$SRVPID"
 }
 
-# migrate_from_a NAME PORT: `pdvm migrate` on host a to b's receiver; sets MRC.
+# migrate_from_a NAME PORT: `pdvm migrate ${MIG_OPTS[@]}` on host a to b's receiver;
+# sets MRC.
+MIG_OPTS=()
 migrate_from_a() {
 	local d=$SCRATCH/$1
 	PDVM_RUN_DIR=$SCRATCH/run-a ip netns exec pdvmm-a timeout -k 5 120 "$PDVM" migrate --json --key "$KEY" \
-		"$1" "10.79.3.2:$2" </dev/null >"$d/migrate.out" 2>"$d/migrate.err"
+		${MIG_OPTS[@]+"${MIG_OPTS[@]}"} "$1" "10.79.3.2:$2" </dev/null >"$d/migrate.out" 2>"$d/migrate.err"
 	MRC=$?
+	echo "$MRC" >"$d/migrate.rc"
 }
 
 # ---- three clients mid-stream, queues full both ways, follow the domain to b -------------
@@ -152,7 +164,8 @@ mkdir -p "$d"
 port=$(free_port)
 mport=$(free_port)
 WHY="the test broke off"
-on_host b timeout -k 5 120 "$PDVM" run --name blocker --net netns --address 10.231.0.78 -- /bin/sleep 100 \
+on_host b timeout -k 5 120 "$PDVM" run --name blocker --net netns --address 10.231.0.78 --log "$d/blocker.log" \
+	-- /bin/sleep 100 \
 	</dev/null >"$d/blocker.out" 2>"$d/blocker.err" &
 bpid=$!
 BGPIDS+=("$bpid")
@@ -186,5 +199,99 @@ $(tails "$d/client.out" "$d/run.out" "$d.recv.err")"
 	fi
 fi
 verdict "$T"
-kill "$bpid" 2>/dev/null
+pkill -TERM -f -- "--log $d/blocker.log"
+wait_pid "$bpid" 10
+
+# ---- faults: the domain goes on at the source, its client sees no reset, b keeps nothing ----
+# The link between the hosts is cut silently (segments dropped both ways; the source's
+# stream leaves from the domain's namespace, so through a's forward hook) while a side
+# waits in the phase under test (PDVM_MIGRATE_STALL), or the target is killed there.
+cut_link() {
+	ip netns exec pdvmm-a nft -f - <<-'EOF'
+	table inet pdvmm-cut {
+		chain o { type filter hook output priority 0; ip daddr 10.79.3.2 drop; }
+		chain i { type filter hook input priority 0; ip saddr 10.79.3.2 drop; }
+		chain f { type filter hook forward priority 0; ip saddr 10.79.3.2 drop; ip daddr 10.79.3.2 drop; }
+	}
+	EOF
+}
+uncut_link() { ip netns exec pdvmm-a nft delete table inet pdvmm-cut 2>/dev/null; }
+# kill_target: once the target has rebuilt the domain (and so got the go, in its stall).
+kill_target() {
+	for _ in $(seq 100); do grep -q "restored from" "$SCRATCH/$T.recv.err" && break; sleep 0.1; done
+	sleep 0.5
+	pkill -KILL -f "receive -v --timeout 2 --listen 10.79.3.2:$mport"
+}
+# b_leftovers: what b still holds of domains: namespaces, records, links on its bridge,
+# staged images.
+b_leftovers() {
+	find "$SCRATCH/host-b/netns" "$SCRATCH/host-b/net" "$SCRATCH/work" -mindepth 1
+	ip -n pdvmm-b -o link | grep "master pdvm0"
+	ip netns exec pdvmm-b nft list tables | grep "pdvm-"
+}
+
+# fault TEST ADDR WHAT WHEN SIDE STALL LOGPAT: migrate with SIDE (src|rcv) stalled at
+# STALL (PHASE:MS); WHAT (cut_link|kill_target) after WHEN seconds; the source's domain log
+# must say LOGPAT (where it found the fault).
+fault() {
+	local T=$1 addr=$2 what=$3 when=$4 side=$5 stall=$6 logpat=$7 d=$SCRATCH/$1
+	mkdir -p "$d"
+	port=$(free_port)
+	mport=$(free_port)
+	WHY="the test broke off"
+	SRC_ENV=()
+	RCV_ENV=()
+	if [ "$side" = src ]; then SRC_ENV=("PDVM_MIGRATE_STALL=$stall"); else RCV_ENV=("PDVM_MIGRATE_STALL=$stall"); fi
+	RCV_OPTS=(--timeout 2)
+	MIG_OPTS=(--timeout 2)
+	if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+		WHY="the receiver did not listen: $(tails "$d.recv.err")"
+	elif ! serve_on_a "$T" "$addr" "$port" 1; then
+		WHY="the server did not start: $(tails "$d/run.out" "$d/run.err")"
+	else
+		# One client, paced so that it is mid-stream from before the move to after it.
+		ip netns exec pdvmm-c timeout -k 5 100 /usr/bin/python3 "$CLIENT" --host "$addr" --port "$port" \
+			--conns 1 --bytes $((3 << 20)) --chunk 8192 --pace 0.05 --progress "$d/half" --timeout 60 \
+			>"$d/client.out" 2>&1 &
+		local cpid=$!
+		BGPIDS+=("$cpid")
+		for _ in $(seq 300); do [ -e "$d/half" ] && break; sleep 0.1; done
+		migrate_from_a "$T" "$mport" &
+		local mpid=$!
+		sleep "$when"
+		$what
+		wait "$mpid"
+		MRC=$(cat "$d/migrate.rc" 2>/dev/null || echo "?")
+		wait_pid "$RCVPID" 30
+		local rrc=$WRC
+		uncut_link
+		wait_pid "$cpid" 70
+		local crc=$WRC
+		wait_pid "$SRVPID" 30
+		local src=$WRC
+		# The next pdvm on b sweeps what a killed one could not remove.
+		on_host b "$PDVM" run --net netns -- /bin/true >/dev/null 2>&1
+		local left
+		left=$(b_leftovers)
+		WHY=""
+		if [ "$src" != 0 ] || [ "$crc" != 0 ] || [ "$rrc" = 0 ] || ! grep -q "^done 1 connections" "$d/run.out" ||
+		   ! grep -q "$logpat" "$d/run.log" || [ -n "$left" ]; then
+			WHY="source $src, client $crc, receive $rrc; migrate said: $(cat "$d/migrate.err")
+b keeps: $left
+$(tails "$d/client.out" "$d/run.out" "$d.recv.err" "$d/run.log")"
+		fi
+		[ -n "$WHY" ] || echo "# $T: $(cat "$d/migrate.err")"
+	fi
+	verdict "$T"
+	uncut_link
+}
+# Cut in pre-copy: found while the domain still runs (it never pauses).
+fault migrate-net-link-cut-in-precopy 10.231.0.81 cut_link 0.5 src precopy:1500 \
+	"failed in pre-copy, the domain goes on here: .*timed out"
+fault migrate-net-link-cut-while-paused 10.231.0.82 cut_link 0.5 src paused:1500 \
+	"failed, the domain goes on here: waiting for the target to rebuild the domain: .*timed out"
+# Killed after the go: the domain it rebuilt died with it, so it goes on here; its
+# connections were held in repair mode there, so the client saw no reset from b.
+fault migrate-net-target-killed-after-go 10.231.0.83 kill_target 0 rcv go:3000 \
+	"failed, the domain goes on here: waiting for the target to confirm: the connection was closed"
 finish
