@@ -160,11 +160,16 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 	}
 	for (size_t i = 0; i < words; i++)
 		m[i] = ~0ULL; /* the first round: every used frame */
-	/* Test hook: fewer rounds, so that the image carries much (e2e/migrate). */
+	/* Test hook: fewer rounds, so that the image carries much (e2e/migrate);
+	 * 0: none, a plain stop-and-copy (make bench's comparison). */
 	const char *e = getenv("PDVM_PRECOPY_ROUNDS");
-	int max = e && atoi(e) >= 1 && atoi(e) <= PRECOPY_MAX_ROUNDS ? atoi(e) : PRECOPY_MAX_ROUNDS;
+	int max = e && atoi(e) >= 0 && atoi(e) <= PRECOPY_MAX_ROUNDS && *e ? atoi(e) : PRECOPY_MAX_ROUNDS;
 	uint64_t prev = UINT64_MAX, sent0 = s->sent;
-	for (int round = 0;; round++) {
+	if (max == 0) {
+		st->why = "stop-and-copy (no pre-copy rounds)";
+		st->left = count(m, f->used, words);
+	}
+	for (int round = 0; max > 0; round++) {
 		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent;
 		for (uint64_t c = 0; !r && c < f->nframes / CHUNK_PAGES; c++)
 			r = send_chunk(d, s, c, m, raw, msg, &n);
