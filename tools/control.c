@@ -41,7 +41,29 @@ struct control {
 	bool bound;
 	pthread_t thread;
 	struct linebuf lb;
+	/* A snapshot or migration runs in a worker thread, so that `pdvm list`
+	 * and info get answers meanwhile (state "snapshotting", "migrating"). */
+	pthread_mutex_t mu;
+	const char *busy;       /* under mu: the long operation at hand, or NULL */
+	pthread_t worker;
+	bool worker_started;
+	uint64_t incoming_bytes; /* d == NULL: a migration's target waiting for it */
 };
+
+/* The domain log, or for an incoming domain (none yet) stderr. */
+__attribute__((format(printf, 2, 3)))
+static void ctl_log(struct control *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (c->d)
+		dom_log(c->d, "%s", buf);
+	else
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, buf);
+}
 
 static struct json_object *error_response(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -71,8 +93,9 @@ static struct json_object *ok_response(void)
 	return o;
 }
 
-static struct json_object *do_info(struct control *c, struct json_object *req)
+static struct json_object *do_info(struct control *c, struct json_object *req, bool run)
 {
+	(void)run;
 	struct json_object *o = ok_response();
 	struct dom_info in;
 	char up[32];
@@ -80,12 +103,22 @@ static struct json_object *do_info(struct control *c, struct json_object *req)
 	(void)req;
 	if (!o)
 		return NULL;
+	if (!c->d) {
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "pid", json_object_new_int(getpid()));
+		json_object_object_add(o, "state", json_object_new_string("incoming"));
+		json_object_object_add(o, "memory_limit", json_object_new_int64((int64_t)c->incoming_bytes));
+		return o;
+	}
 	dom_get_info(c->d, &in);
 	/* Milliseconds are plenty, and json-c would print a double with 17 digits. */
 	snprintf(up, sizeof(up), "%.3f", (double)in.uptime_ns / 1e9);
 	json_object_object_add(o, "name", json_object_new_string(in.name));
 	json_object_object_add(o, "pid", json_object_new_int(in.pid));
-	json_object_object_add(o, "state", json_object_new_string(dom_state_name(in.state)));
+	pthread_mutex_lock(&c->mu);
+	const char *busy = c->busy;
+	pthread_mutex_unlock(&c->mu);
+	json_object_object_add(o, "state", json_object_new_string(busy ? busy : dom_state_name(in.state)));
 	json_object_object_add(o, "memory", json_object_new_int64((int64_t)in.mem_bytes));
 	json_object_object_add(o, "memory_limit", json_object_new_int64((int64_t)in.mem_limit));
 	json_object_object_add(o, "uptime", json_object_new_double_s((double)in.uptime_ns / 1e9, up));
@@ -93,8 +126,9 @@ static struct json_object *do_info(struct control *c, struct json_object *req)
 	return o;
 }
 
-static struct json_object *do_pause(struct control *c, struct json_object *req)
+static struct json_object *do_pause(struct control *c, struct json_object *req, bool run)
 {
+	(void)run;
 	int r = dom_pause(c->d);
 
 	(void)req;
@@ -105,8 +139,9 @@ static struct json_object *do_pause(struct control *c, struct json_object *req)
 	return r ? error_response("%s", strerror(-r)) : ok_response();
 }
 
-static struct json_object *do_resume(struct control *c, struct json_object *req)
+static struct json_object *do_resume(struct control *c, struct json_object *req, bool run)
 {
+	(void)run;
 	int r = dom_resume(c->d);
 
 	(void)req;
@@ -117,8 +152,9 @@ static struct json_object *do_resume(struct control *c, struct json_object *req)
 	return r ? error_response("%s", strerror(-r)) : ok_response();
 }
 
-static struct json_object *do_kill(struct control *c, struct json_object *req)
+static struct json_object *do_kill(struct control *c, struct json_object *req, bool run)
 {
+	(void)run;
 	(void)req;
 	dom_kill(c->d);
 	return ok_response();
@@ -150,7 +186,7 @@ static int path_member(struct json_object *req, const char *key, bool required,
 	return 0;
 }
 
-static struct json_object *do_snapshot(struct control *c, struct json_object *req)
+static struct json_object *do_snapshot(struct control *c, struct json_object *req, bool run)
 {
 	const char *dir, *parent;
 	struct json_object *v, *o;
@@ -166,6 +202,8 @@ static struct json_object *do_snapshot(struct control *c, struct json_object *re
 			return error_response("\"stop\" must be true or false");
 		stop = json_object_get_boolean(v);
 	}
+	if (!run)
+		return NULL;
 	r = snapshot_domain(c->d, c->net, dir, stop, parent, err, sizeof(err));
 	if (r)
 		return error_response("%s", err[0] ? err : strerror(-r));
@@ -175,7 +213,7 @@ static struct json_object *do_snapshot(struct control *c, struct json_object *re
 	return o;
 }
 
-static struct json_object *do_migrate(struct control *c, struct json_object *req)
+static struct json_object *do_migrate(struct control *c, struct json_object *req, bool run)
 {
 	struct migrate_opts o = { 0 };
 	struct json_object *v;
@@ -204,6 +242,8 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"timeout_ms\" must be a number of milliseconds, 1 to 3600000");
 		o.timeout_ms = (int)json_object_get_int64(v);
 	}
+	if (!run)
+		return NULL;
 	struct migrate_stats st;
 	int r = migrate_domain(c->d, c->net, &o, &st, err, sizeof(err));
 	if (r)
@@ -223,6 +263,11 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 	json_object_object_add(s, "pages_left", json_object_new_int64((int64_t)st.pre.left));
 	json_object_object_add(s, "estimated_ms", json_object_new_double(st.pre.est_ms));
 	json_object_object_add(s, "precopy_stopped", json_object_new_string(st.pre.why ? st.pre.why : ""));
+	json_object_object_add(s, "hot_chunks", json_object_new_int64((int64_t)st.pre.hot_chunks));
+	json_object_object_add(s, "deferred_pages", json_object_new_int64((int64_t)st.pre.deferred));
+	json_object_object_add(s, "dirty_mbps", json_object_new_double(st.pre.dirty_mbps));
+	json_object_object_add(s, "link_mbps", json_object_new_double(st.pre.link_mbps));
+	json_object_object_add(s, "decision", json_object_new_string(st.pre.decision ? st.pre.decision : ""));
 	json_object_object_add(s, "max_downtime_ms", json_object_new_int(o.max_downtime_ms ? o.max_downtime_ms :
 									   MIGRATE_MAX_DOWNTIME_MS));
 	json_object_object_add(s, "paused_ms", json_object_new_double(st.paused_ms));
@@ -238,18 +283,75 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 static const struct ctl_cmd {
 	const char *name;
 	const char *const *keys;        /* the members it accepts besides "cmd" */
-	struct json_object *(*fn)(struct control *c, struct json_object *req);
+	/* run false: only check req (NULL: fine, else the error to answer) */
+	struct json_object *(*fn)(struct control *c, struct json_object *req, bool run);
+	const char *busy;               /* a long one: runs in the worker, the state meanwhile */
 } ctl_cmds[] = {
-	{ "info", (const char *const[]){ NULL }, do_info },
-	{ "pause", (const char *const[]){ NULL }, do_pause },
-	{ "resume", (const char *const[]){ NULL }, do_resume },
-	{ "kill", (const char *const[]){ NULL }, do_kill },
-	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot },
-	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", NULL }, do_migrate },
+	{ "info", (const char *const[]){ NULL }, do_info, NULL },
+	{ "pause", (const char *const[]){ NULL }, do_pause, NULL },
+	{ "resume", (const char *const[]){ NULL }, do_resume, NULL },
+	{ "kill", (const char *const[]){ NULL }, do_kill, NULL },
+	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot, "snapshotting" },
+	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", NULL }, do_migrate,
+	  "migrating" },
 };
 
-/* One request line to one response object (NULL only when out of memory). */
-static struct json_object *ctl_handle(struct control *c, const char *line, size_t len)
+/* A long request handed to the worker: it answers on fd and closes it. */
+struct ctl_job {
+	struct control *c;
+	const struct ctl_cmd *cmd;
+	struct json_object *req;
+	int fd;
+};
+
+static void *ctl_worker(void *arg)
+{
+	struct ctl_job *j = arg;
+	struct json_object *resp = j->cmd->fn(j->c, j->req, true);
+	if (!resp)
+		ctl_log(j->c, "control: out of memory for a response");
+	else
+		ctl_send_json(j->fd, resp);
+	json_object_put(resp);
+	json_object_put(j->req);
+	close(j->fd);
+	pthread_mutex_lock(&j->c->mu);
+	j->c->busy = NULL;
+	pthread_mutex_unlock(&j->c->mu);
+	free(j);
+	return NULL;
+}
+
+/* Starts cmd in the worker (the previous one has ended: busy was NULL).
+ * Takes req and fd. 0, or -errno (both untouched). */
+static int ctl_start_job(struct control *c, const struct ctl_cmd *cmd, struct json_object *req, int fd)
+{
+	struct ctl_job *j = malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	*j = (struct ctl_job){ .c = c, .cmd = cmd, .req = req, .fd = fd };
+	if (c->worker_started)
+		pthread_join(c->worker, NULL);
+	c->worker_started = false;
+	pthread_mutex_lock(&c->mu);
+	c->busy = cmd->busy;
+	pthread_mutex_unlock(&c->mu);
+	int r = -pthread_create(&c->worker, NULL, ctl_worker, j);
+	if (r) {
+		pthread_mutex_lock(&c->mu);
+		c->busy = NULL;
+		pthread_mutex_unlock(&c->mu);
+		free(j);
+		return r;
+	}
+	c->worker_started = true;
+	return 0;
+}
+
+/* One request line to one response object (NULL only when out of memory),
+ * or for a long request started in the worker, NULL with *taken set (the
+ * worker answers on fd). */
+static struct json_object *ctl_handle(struct control *c, const char *line, size_t len, int fd, bool *taken)
 {
 	const struct ctl_cmd *cmd = NULL;
 	struct json_object *req, *v, *resp;
@@ -292,15 +394,35 @@ static struct json_object *ctl_handle(struct control *c, const char *line, size_
 			goto out;
 		}
 	}
-	resp = cmd->fn(c, req);
+	pthread_mutex_lock(&c->mu);
+	const char *busy = c->busy;
+	pthread_mutex_unlock(&c->mu);
+	if (!c->d && strcmp(cmd->name, "info")) {
+		resp = error_response("domain %s is incoming (a migration is bringing it here): it does not run yet",
+				      c->name);
+	} else if (busy && strcmp(cmd->name, "info")) {
+		resp = error_response("domain is %s: try again when that has ended", busy);
+	} else if (cmd->busy && (resp = cmd->fn(c, req, false))) {
+		/* A bad request is answered here; the connection goes on. */
+	} else if (cmd->busy) {
+		int r = ctl_start_job(c, cmd, req, fd);
+		if (!r) {
+			*taken = true;
+			return NULL;
+		}
+		resp = error_response("starting %s: %s", cmd->name, strerror(-r));
+	} else {
+		resp = cmd->fn(c, req, true);
+	}
 out:
 	json_object_put(req);
 	return resp;
 }
 
 /* Serves one connection until it closes, idles for CTL_REQUEST_MS, misbehaves,
- * or control_stop is called. */
-static void ctl_serve(struct control *c, int fd)
+ * or control_stop is called. Returns whether the worker took fd (a long
+ * request: the connection is the worker's until it has answered). */
+static bool ctl_serve(struct control *c, int fd)
 {
 	struct timeval tv = { CTL_REQUEST_MS / 1000, 0 };
 	struct ucred cred;
@@ -313,21 +435,21 @@ static void ctl_serve(struct control *c, int fd)
 	/* The directory is private, but it may be the user's own choice with
 	 * looser permissions: only our user (and root) may control us. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-		dom_log(c->d, "control: SO_PEERCRED: %s", strerror(errno));
-		return;
+		ctl_log(c, "control: SO_PEERCRED: %s", strerror(errno));
+		return false;
 	}
 	if (cred.uid != geteuid() && cred.uid != 0) {
-		dom_log(c->d, "control: refused a client of uid %u (pid %d)", cred.uid, cred.pid);
+		ctl_log(c, "control: refused a client of uid %u (pid %d)", cred.uid, cred.pid);
 		resp = error_response("permission denied");
 		if (resp)
 			ctl_send_json(fd, resp);
 		json_object_put(resp);
-		return;
+		return false;
 	}
 	/* A client that does not read its answers must not hold us either. */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		dom_log(c->d, "control: SO_SNDTIMEO: %s", strerror(errno));
-		return;
+		ctl_log(c, "control: SO_SNDTIMEO: %s", strerror(errno));
+		return false;
 	}
 	c->lb.len = c->lb.used = 0;
 	c->lb.eof = c->lb.skipping = false;
@@ -340,19 +462,22 @@ static void ctl_serve(struct control *c, int fd)
 		if (r == -EMSGSIZE) {
 			resp = error_response("request longer than %d bytes", CTL_LINE_MAX);
 		} else if (r <= 0) {
-			return; /* closed, idle too long, or we are stopping */
+			return false; /* closed, idle too long, or we are stopping */
 		} else {
-			resp = ctl_handle(c, line, len);
+			bool taken = false;
+			resp = ctl_handle(c, line, len, fd, &taken);
+			if (taken)
+				return true;
 			deadline = ctl_deadline_after(CTL_REQUEST_MS);
 		}
 		if (!resp) {
-			dom_log(c->d, "control: out of memory for a response");
-			return;
+			ctl_log(c, "control: out of memory for a response");
+			return false;
 		}
 		r = ctl_send_json(fd, resp);
 		json_object_put(resp);
 		if (r)
-			return;
+			return false;
 	}
 }
 
@@ -366,7 +491,7 @@ static void *ctl_thread(void *arg)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			dom_log(c->d, "control: poll: %s", strerror(errno));
+			ctl_log(c, "control: poll: %s", strerror(errno));
 			break;
 		}
 		if (p[1].revents)
@@ -378,15 +503,15 @@ static void *ctl_thread(void *arg)
 				continue;
 			/* Out of fds or memory: say so, back off, try again
 			 * (waking at once for control_stop). */
-			dom_log(c->d, "control: accept: %s", strerror(errno));
+			ctl_log(c, "control: accept: %s", strerror(errno));
 			struct pollfd w = { c->wakefd, POLLIN, 0 };
 
 			if (poll(&w, 1, 100) > 0)
 				break;
 			continue;
 		}
-		ctl_serve(c, fd);
-		close(fd);
+		if (!ctl_serve(c, fd))
+			close(fd);
 	}
 	return NULL;
 }
@@ -403,13 +528,13 @@ static void ctl_unlink(struct control *c)
 		return;
 	snprintf(sock, sizeof(sock), "%s" CTL_SUFFIX, c->name);
 	if (flock(c->dirfd, LOCK_EX) < 0)
-		dom_log(c->d, "control: flock %s: %s", c->dir, strerror(errno));
+		ctl_log(c, "control: flock %s: %s", c->dir, strerror(errno));
 	if (fstatat(c->dirfd, sock, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == c->dev && st.st_ino == c->ino &&
 	    unlinkat(c->dirfd, sock, 0) < 0)
-		dom_log(c->d, "control: unlink %s/%s: %s", c->dir, sock, strerror(errno));
+		ctl_log(c, "control: unlink %s/%s: %s", c->dir, sock, strerror(errno));
 	if (flock(c->dirfd, LOCK_UN) < 0)
-		dom_log(c->d, "control: flock %s: %s", c->dir, strerror(errno));
+		ctl_log(c, "control: flock %s: %s", c->dir, strerror(errno));
 	c->bound = false;
 }
 
@@ -423,6 +548,7 @@ static void ctl_free(struct control *c)
 		close(c->wakefd);
 	if (c->dirfd >= 0)
 		close(c->dirfd);
+	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
@@ -577,8 +703,8 @@ unlock:
 	return r;
 }
 
-int control_start(struct domain *d, const char *name, const struct net_spec *net, struct control **out,
-		  char *err, size_t errlen)
+static int ctl_start(struct domain *d, const char *name, const struct net_spec *net, uint64_t incoming_bytes,
+		     struct control **out, char *err, size_t errlen)
 {
 	struct control *c;
 	sigset_t all, old;
@@ -597,6 +723,8 @@ int control_start(struct domain *d, const char *name, const struct net_spec *net
 	c->d = d;
 	c->net = net;
 	c->lfd = c->wakefd = -1;
+	pthread_mutex_init(&c->mu, NULL);
+	c->incoming_bytes = incoming_bytes;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	if ((size_t)snprintf(c->dir, sizeof(c->dir), "%s", control_dir()) >= sizeof(c->dir)) {
 		snprintf(err, errlen, "control directory path too long");
@@ -611,7 +739,7 @@ int control_start(struct domain *d, const char *name, const struct net_spec *net
 	}
 	/* The domain's guest must never reach these sockets (sock.c). */
 	struct stat dst;
-	if (fstat(c->dirfd, &dst) == 0) {
+	if (d && fstat(c->dirfd, &dst) == 0) {
 		d->deny_dev = dst.st_dev;
 		d->deny_ino = dst.st_ino;
 		d->deny_dir_set = true;
@@ -660,11 +788,25 @@ void control_stop(struct control *c)
 	if (write(c->wakefd, &one, sizeof(one)) != sizeof(one)) {
 		/* Cannot happen for an eventfd at 0; if it did, the thread would
 		 * still use c: leave it (and the socket) be rather than free it. */
-		dom_log(c->d, "control: waking the control thread: %s", strerror(errno));
+		ctl_log(c, "control: waking the control thread: %s", strerror(errno));
 		return;
 	}
 	pthread_join(c->thread, NULL);
+	/* A snapshot or migration under way ends first (its answer goes out). */
+	if (c->worker_started)
+		pthread_join(c->worker, NULL);
 	ctl_free(c);
+}
+
+int control_start(struct domain *d, const char *name, const struct net_spec *net, struct control **out,
+		  char *err, size_t errlen)
+{
+	return ctl_start(d, name, net, 0, out, err, errlen);
+}
+
+int control_start_incoming(const char *name, uint64_t mem_bytes, struct control **out, char *err, size_t errlen)
+{
+	return ctl_start(NULL, name, NULL, mem_bytes, out, err, errlen);
 }
 
 int control_hook_start(struct domain *d, void *attach)

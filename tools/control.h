@@ -3,6 +3,7 @@
 #define PDVM_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/domain.h"
 
@@ -18,7 +19,11 @@ const char *control_dir(void);
  * 0 and *out, or -errno with the reason in err. */
 int control_start(struct domain *d, const char *name, const struct net_spec *net, struct control **out,
 		  char *err, size_t errlen);
-/* Stops serving and removes the socket. Safe with NULL. */
+/* The name of a domain a migration is bringing here, claimed while it
+ * arrives: `pdvm list` shows it "incoming", other commands are refused. */
+int control_start_incoming(const char *name, uint64_t mem_bytes, struct control **out, char *err, size_t errlen);
+/* Stops serving and removes the socket (waiting for a snapshot or
+ * migration under way). Safe with NULL. */
 void control_stop(struct control *c);
 
 /* The hooks of a domain that `pdvm run` or `pdvm restore` runs: its control

@@ -499,8 +499,9 @@ int cmd_list(int argc, char **argv)
 		"\n"
 		"Lists the running domains: those with a control socket in $PDVM_RUN_DIR\n"
 		"(default /run/pdvm). Columns: NAME; PID, of the 'pdvm run' process; STATE,\n"
-		"running, paused or exiting (unknown: it did not answer, e.g. busy writing a\n"
-		"snapshot; the reason goes to stderr); MEMORY, guest memory in use; UPTIME.\n"
+		"running, paused, exiting, snapshotting, migrating, or incoming (a 'pdvm\n"
+		"receive' a domain of that name is migrating to; unknown: it did not\n"
+		"answer, the reason goes to stderr); MEMORY, guest memory in use; UPTIME.\n"
 		"Sockets left behind by domains that ended abruptly are removed.\n"
 		"\n"
 		"Options:\n"
@@ -621,7 +622,7 @@ int cmd_list(int argc, char **argv)
 						    JSON_C_TO_STRING_SPACED |
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
-		printf("%-*s %8s %-8s %8s %s\n", width, "NAME", "PID", "STATE", "MEMORY", "UPTIME");
+		printf("%-*s %8s %-9s %8s %s\n", width, "NAME", "PID", "STATE", "MEMORY", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			struct json_object *o = json_object_array_get_idx(arr, i), *v;
 			char mem[16] = "-", up[32] = "-", pid[16] = "-";
@@ -632,7 +633,7 @@ int cmd_list(int argc, char **argv)
 				human_size(mem, sizeof(mem), (uint64_t)json_object_get_int64(v));
 			if (json_object_object_get_ex(o, "uptime", &v))
 				human_uptime(up, sizeof(up), json_object_get_double(v));
-			printf("%-*s %8s %-8s %8s %s\n", width,
+			printf("%-*s %8s %-9s %8s %s\n", width,
 			       json_object_get_string(json_object_object_get(o, "name")), pid,
 			       json_object_get_string(json_object_object_get(o, "state")), mem, up);
 		}

@@ -27,11 +27,16 @@ struct restore_run {
 	struct control_attach ctl;
 	struct restore *rs;
 	struct mstream *ms;     /* receive: the source, waiting for READY */
+	struct control **incoming; /* receive: the name held while it arrived */
 };
 
 static int restore_hook_start(struct domain *d, void *arg)
 {
 	struct restore_run *rr = arg;
+	if (rr->incoming) {
+		control_stop(*rr->incoming);
+		*rr->incoming = NULL;
+	}
 	int r = control_hook_start(d, &rr->ctl);
 	if (r || !rr->ms)
 		return r;
@@ -146,6 +151,7 @@ struct restore_cli {
 	const char *listen, *work_dir, *key;
 	bool insecure;
 	int timeout_ms;         /* --timeout (0: the default) */
+	struct control *incoming; /* receive: "incoming" in pdvm list until it runs */
 };
 
 static int parse(const char *cmd, bool receive, int argc, char **argv, struct restore_cli *c)
@@ -330,7 +336,8 @@ static int restore_and_run(const char *dir, struct restore_cli *c, struct mstrea
 			ms_send_error(ms, "the target refused the image (its stderr says why)");
 	}
 	if (rs.d) {
-		struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs, .ms = ms };
+		struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs, .ms = ms,
+					  .incoming = ms ? &c->incoming : NULL };
 		if (st && ms)
 			ms_send_error(ms, "the target could not rebuild the domain (its stderr says why)");
 		st = dom_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
@@ -420,12 +427,13 @@ int cmd_receive(int argc, char **argv)
 		st = EXIT_FAILED;
 		goto out;
 	}
+	const char *dname = c.o.name ? c.o.name : hello.name;
 	if (hello.has_net) {
 		/* The domain's namespace and address, made while it still runs
 		 * at the source (a few ms of ip and nft, not downtime); a taken
 		 * address turns the source away before it stops anything. */
 		char addr[NETNS_ADDR_LEN];
-		if (netns_enter(c.o.name ? c.o.name : hello.name, &hello.net, addr, err, sizeof(err)) < 0) {
+		if (netns_enter(dname, &hello.net, addr, err, sizeof(err)) < 0) {
 			char why[sizeof(err) + 32];
 			snprintf(why, sizeof(why), "the domain's network: %s", err);
 			fprintf(stderr, "pdvm receive: %s\n", why);
@@ -434,6 +442,14 @@ int cmd_receive(int argc, char **argv)
 			goto out;
 		}
 		c.o.net_entered = &hello.net;
+	}
+	/* The name is ours while the domain arrives (pdvm list: incoming), and
+	 * one in use here turns the source away before it pauses. */
+	if (control_start_incoming(dname, hello.memsize, &c.incoming, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
+		ms_send_error(&ms, err);
+		st = EXIT_FAILED;
+		goto out;
 	}
 	if (!mkdtemp(work) || (wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    flock(wfd, LOCK_EX) < 0) {
@@ -466,6 +482,7 @@ out:
 		close(wfd);
 	ms_close(&ms);
 	premem_free(&mem);
+	control_stop(c.incoming);
 	net_spec_free(&hello.net);
 	config_free(&c.pol);
 	return st;

@@ -294,6 +294,57 @@ else
 	fail "$t" "receive exit $WRC: $(tail -n 3 "$SCRATCH/$t/err"); left: $(left_behind nothing)"
 fi
 
+# The target already runs a domain of that name: turned away at the hello, before the
+# source pauses.
+t=migrate-name-taken-at-target
+port=$(free_port)
+mkdir -p "$SCRATCH/$t"
+PDVM_RUN_DIR=$RUN_B start_run "$t" "$SCRATCH/$t/other.out" "$SCRATCH/$t/other.err" -- /bin/busybox sleep 60
+other=$BGPID
+PDVM_RUN_DIR=$RUN_B wait_sock "$t" "$other"
+if start_receive "$SCRATCH/$t/recv.out" "$SCRATCH/$t/recv.err" "$port" && start_ticker "$t"; then
+	migrate "$t" "$port"
+fi
+goes_on "$t" "already running"
+kill "$other" 2>/dev/null
+
+# While it moves: `pdvm list` answers at once, "migrating" at the source and "incoming" at
+# the target; pause is refused there, not queued behind the migration. The source waits
+# in pre-copy (test hook) long enough to look.
+t=migrate-list-states
+d=$SCRATCH/$t
+mkdir -p "$d"
+port=$(free_port)
+WHY="the test broke off"
+if start_receive "$d/recv.out" "$d/recv.err" "$port"; then
+	rcv=$RCVPID
+	PDVM_MIGRATE_STALL=precopy:2500 start_run "$t" "$d/run.out" "$d/run.err" -- "$GUEST/ticker" 120 50 1
+	src=$BGPID
+	if wait_sock "$t" "$src" && wait_lines "$d/run.out" 3 "$src"; then
+		timeout -k 5 60 "$PDVM" migrate "$t" "127.0.0.1:$port" </dev/null >"$d/migrate.out" 2>"$d/migrate.err" &
+		mpid=$!
+		sleep 1
+		t0=$(date +%s%N)
+		a=$(timeout 5 "$PDVM" list 2>&1 | awk -v n="$t" '$1 == n { print $3 }')
+		t1=$(date +%s%N)
+		b=$(PDVM_RUN_DIR=$RUN_B timeout 5 "$PDVM" list 2>&1 | awk -v n="$t" '$1 == n { print $3 }')
+		p=$(timeout 5 "$PDVM" pause "$t" 2>&1)
+		prc=$?
+		wait "$mpid"
+		mrc=$?
+		wait_pid "$src"
+		srcrc=$WRC
+		wait_pid "$rcv"
+		WHY=""
+		if [ "$a" != migrating ] || [ $(((t1 - t0) / 1000000)) -gt 1000 ] || [ "$b" != incoming ] ||
+		   [ "$prc" = 0 ] || [[ $p != *migrating* ]] || [ "$mrc" != 0 ] || [ "$srcrc" != 0 ] || [ "$WRC" != 0 ]; then
+			WHY="source list: '$a' in $(((t1 - t0) / 1000000)) ms; target list: '$b'; pause exit $prc: $p
+migrate exit $mrc: $(cat "$d/migrate.err"); source exit $srcrc, receive exit $WRC"
+		fi
+	fi
+fi
+verdict "$t"
+
 # Usage: what is wrong is said before anything moves.
 "$PDVM" migrate >/dev/null 2>&1; u1=$?
 "$PDVM" migrate somename not-an-address >/dev/null 2>&1; u2=$?
