@@ -357,9 +357,11 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 			      (unsigned long long)pst.pages[i]);
 	dom_log(d, "migrated to %s: pre-copy %d rounds (%s pages, %llu KiB) in %.1f ms, stopped with %llu pages "
 		"left, estimated %.1f ms to send (%s); paused %.1f ms (budget %d ms): image %.1f ms, sent in %.1f ms, "
-		"rebuilt and started there in %.1f ms", o->to, pst.rounds, rounds, (unsigned long long)(pst.bytes >> 10),
+		"rebuilt and started there in %.1f ms; last round: %.0f MB/s written, %.0f MB/s sent, %llu hot chunks "
+		"(%llu pages held back): %s", o->to, pst.rounds, rounds, (unsigned long long)(pst.bytes >> 10),
 		ms->precopy_ms, (unsigned long long)pst.left, pst.est_ms, pst.why ? pst.why : "?", ms->paused_ms, budget,
-		ms->image_ms, ms->send_ms, ms->target_ms);
+		ms->image_ms, ms->send_ms, ms->target_ms, pst.dirty_mbps, pst.link_mbps,
+		(unsigned long long)pst.hot_chunks, (unsigned long long)pst.deferred, pst.decision ? pst.decision : "?");
 	fprintf(stderr, "pdvm: %s: migrated to %s\n", d->spec->name, o->to);
 	snapshot_release(d, &h, true);
 	r = 0;

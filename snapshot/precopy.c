@@ -36,8 +36,8 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
-/* The frames written since the last call: KVM's log and the VMM's vdirty
- * (taken and cleared under the domain lock, where the VMM writes). */
+/* The frames written since the last call, into m: KVM's log and the VMM's
+ * vdirty (taken and cleared under the domain lock, where the VMM writes). */
 static int take_dirty(struct domain *d, uint64_t *m, uint64_t *acc, size_t words)
 {
 	memset(m, 0, words * 8);
@@ -144,9 +144,11 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 {
 	struct frames *f = &d->frames;
 	size_t words = (f->nframes + 63) / 64;
-	uint64_t *m = calloc(words, 8);
+	uint64_t *m = calloc(words, 8), *fresh = calloc(words, 8);
+	size_t nchunks = f->nframes / CHUNK_PAGES;
+	uint8_t *heat = calloc(nchunks ? nchunks : 1, 1);
 	uint8_t *raw = malloc(CHUNK_PAGES * 4096UL), *msg = malloc(MS_PAGES_MAX);
-	int r = m && raw && msg ? 0 : -ENOMEM;
+	int r = m && fresh && heat && raw && msg ? 0 : -ENOMEM;
 	memset(st, 0, sizeof(*st));
 	/* From here KVM logs the guest's writes; what it logged before is
 	 * taken now (the full round sends everything anyway). */
@@ -170,9 +172,16 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 		st->left = count(m, f->used, words);
 	}
 	for (int round = 0; max > 0; round++) {
-		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent;
-		for (uint64_t c = 0; !r && c < f->nframes / CHUNK_PAGES; c++)
+		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent, deferred = 0;
+		for (uint64_t c = 0; !r && c < nchunks; c++) {
+			if (heat[c] >= PRECOPY_HOT_ROUNDS) {
+				/* Hot: it would only go again next round. */
+				deferred += count(m + c * WORDS, f->used + c * WORDS, WORDS);
+				continue;
+			}
 			r = send_chunk(d, s, c, m, raw, msg, &n);
+			memset(m + c * WORDS, 0, WORDS * 8);
+		}
 		if (r) {
 			snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
 				 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
@@ -182,13 +191,27 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 			break;
 		st->pages[round] = n;
 		st->rounds = round + 1;
-		if ((r = take_dirty(d, m, acc, words))) {
+		st->deferred = deferred;
+		if ((r = take_dirty(d, fresh, acc, words))) {
 			snprintf(err, errlen, "dirty log: %s", strerror(-r));
 			break;
+		}
+		uint64_t written = count(fresh, f->used, words);
+		st->hot_chunks = 0;
+		for (uint64_t c = 0; c < nchunks; c++) {
+			bool any = false;
+			for (int w = 0; w < WORDS; w++) {
+				any |= fresh[c * WORDS + (uint64_t)w] != 0;
+				m[c * WORDS + (uint64_t)w] |= fresh[c * WORDS + (uint64_t)w];
+			}
+			heat[c] = any ? (uint8_t)(heat[c] < 255 ? heat[c] + 1 : 255) : 0;
+			st->hot_chunks += heat[c] >= PRECOPY_HOT_ROUNDS;
 		}
 		uint64_t left = count(m, f->used, words);
 		/* At this round's rate and bytes per page, what the rest takes. */
 		double ms = (double)(host_mono_ns() - t0) / 1e6, bytes = (double)(s->sent - b0);
+		st->dirty_mbps = ms > 0.001 ? (double)written * 4096 / 1e6 / (ms / 1e3) : 0;
+		st->link_mbps = ms > 0.001 ? bytes / 1e6 / (ms / 1e3) : 0;
 		st->left = left;
 		st->est_ms = n && bytes > 0 ? (double)left * (bytes / (double)n) / (bytes / (ms > 0.001 ? ms : 0.001)) : 0;
 		st->why = left < ENOUGH_LEFT ? "few pages left" :
@@ -199,6 +222,13 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 			break;
 		prev = left;
 	}
+	/* Post-copy (not built yet) is the answer to memory written faster
+	 * than the link carries; say so, so that the stats show the case. */
+	st->decision = max == 0 ? "stop-and-copy" :
+		       st->link_mbps > 0 && st->dirty_mbps > st->link_mbps ?
+		       "pre-copy, then stop-and-copy of the rest: memory is written faster than the link carries "
+		       "(post-copy would suit; not built yet)" :
+		       st->hot_chunks ? "pre-copy with hot chunks held for the final round" : "pre-copy";
 	st->bytes = s->sent - sent0;
 	/* What the last round did not send goes with the image. */
 	dom_lock(d);
@@ -207,6 +237,8 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 	dom_unlock(d);
 out:
 	free(m);
+	free(fresh);
+	free(heat);
 	free(raw);
 	free(msg);
 	return r;

@@ -17,7 +17,16 @@ struct precopy_stats {
 	uint64_t bytes;                         /* MS_PAGES bytes on the wire */
 	double est_ms;                          /* what sending `left` was estimated to take */
 	const char *why;                        /* why it stopped */
+	/* Access pattern: a 2 MiB chunk written in PRECOPY_HOT_ROUNDS rounds
+	 * in a row is hot; its pages wait for the final round instead of going
+	 * again every round. */
+	uint64_t hot_chunks;                    /* hot when it stopped */
+	uint64_t deferred;                      /* pages held back in the last round */
+	double dirty_mbps, link_mbps;           /* the last round's: MB/s written, sent */
+	const char *decision;                   /* what that suggests, for the stats */
 };
+
+#define PRECOPY_HOT_ROUNDS 2
 
 /* Source: sends every used frame, then rounds of those written since the
  * previous round, until what is left would take at most half of
