@@ -270,7 +270,9 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	}
 	int budget = o->max_downtime_ms > 0 ? o->max_downtime_ms : MIGRATE_MAX_DOWNTIME_MS;
 	migrate_stall("precopy");
-	if ((r = precopy_run(d, &s, budget, acc, &pst, err, errlen))) {
+	if (o->progress)
+		o->progress->phase = MP_PRECOPY;
+	if ((r = precopy_run(d, &s, budget, acc, &pst, o->progress, err, errlen))) {
 		target_said(&s, r, err, errlen);
 		dom_log(d, "migration to %s failed in pre-copy, the domain goes on here: %s", o->to, err);
 		ms_send_error(&s, err);
@@ -285,6 +287,8 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms_send_error(&s, err);
 		goto out;
 	}
+	if (o->progress)
+		o->progress->phase = MP_PAUSED;
 	migrate_stall("paused");
 	uint64_t t_img = host_mono_ns(), sent_img = s.sent;
 	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
@@ -294,6 +298,10 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto resume;
 	}
 	uint64_t t_sent = host_mono_ns();
+	if (o->progress) {
+		o->progress->phase = MP_TARGET;
+		o->progress->sent = s.sent;
+	}
 	ms->image_bytes = s.sent - sent_img;
 	if ((r = ms_recv(&s, &t, b, sizeof(b), &n))) {
 		stream_error(r, "waiting for the target to rebuild the domain", err, errlen);

@@ -140,7 +140,7 @@ static int sync_round(struct mstream *s, char *err, size_t errlen)
 }
 
 int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
-		char *err, size_t errlen)
+		struct precopy_progress *pg, char *err, size_t errlen)
 {
 	struct frames *f = &d->frames;
 	size_t words = (f->nframes + 63) / 64;
@@ -181,6 +181,8 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 			}
 			r = send_chunk(d, s, c, m, raw, msg, &n);
 			memset(m + c * WORDS, 0, WORDS * 8);
+			if (pg)
+				pg->sent = s->sent;
 		}
 		if (r) {
 			snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
@@ -212,8 +214,15 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 		double ms = (double)(host_mono_ns() - t0) / 1e6, bytes = (double)(s->sent - b0);
 		st->dirty_mbps = ms > 0.001 ? (double)written * 4096 / 1e6 / (ms / 1e3) : 0;
 		st->link_mbps = ms > 0.001 ? bytes / 1e6 / (ms / 1e3) : 0;
+		if (pg) {
+			pg->round = round + 1;
+			pg->left = left;
+			pg->dirty_mbps = st->dirty_mbps;
+		}
 		st->left = left;
 		st->est_ms = n && bytes > 0 ? (double)left * (bytes / (double)n) / (bytes / (ms > 0.001 ? ms : 0.001)) : 0;
+		if (pg)
+			pg->est_ms = st->est_ms;
 		st->why = left < ENOUGH_LEFT ? "few pages left" :
 			  st->est_ms <= max_downtime_ms / 2.0 ? "the rest fits the downtime budget" :
 			  round + 1 == max ? "round limit" :

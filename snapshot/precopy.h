@@ -28,6 +28,17 @@ struct precopy_stats {
 
 #define PRECOPY_HOT_ROUNDS 2
 
+/* Where a migration is, for a progress display (written by the migrating
+ * thread, read by the control thread's info). */
+enum migrate_phase { MP_CONNECTING, MP_PRECOPY, MP_PAUSED, MP_TARGET };
+struct precopy_progress {
+	_Atomic int phase;
+	_Atomic int round;
+	_Atomic uint64_t sent;                  /* bytes on the wire so far */
+	_Atomic uint64_t left;                  /* dirty pages after the last round */
+	_Atomic double dirty_mbps, est_ms;
+};
+
 /* Source: sends every used frame, then rounds of those written since the
  * previous round, until what is left would take at most half of
  * max_downtime_ms to send at the last round's rate (or fewer than 256
@@ -37,7 +48,7 @@ struct precopy_stats {
  * bitmap): a migration that fails ORs acc back into vdirty, so the next
  * incremental snapshot still sees those writes. 0 or -errno with err. */
 int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
-		char *err, size_t errlen);
+		struct precopy_progress *pg, char *err, size_t errlen);
 
 /* Target: a memory file of `size` bytes (2 MiB multiple, at most 1 TiB)
  * and its mapping, for precopy_apply. 0 or -errno. */

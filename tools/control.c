@@ -48,6 +48,7 @@ struct control {
 	pthread_t worker;
 	bool worker_started;
 	uint64_t incoming_bytes; /* d == NULL: a migration's target waiting for it */
+	struct precopy_progress progress; /* of the migration at hand (info shows it) */
 };
 
 /* The domain log, or for an incoming domain (none yet) stderr. */
@@ -119,6 +120,19 @@ static struct json_object *do_info(struct control *c, struct json_object *req, b
 	const char *busy = c->busy;
 	pthread_mutex_unlock(&c->mu);
 	json_object_object_add(o, "state", json_object_new_string(busy ? busy : dom_state_name(in.state)));
+	if (busy && !strcmp(busy, "migrating")) {
+		static const char *const phases[] = { "connecting", "pre-copy", "paused", "target" };
+		struct precopy_progress *p = &c->progress;
+		struct json_object *m = json_object_new_object();
+		int ph = p->phase;
+		json_object_object_add(m, "phase", json_object_new_string(phases[ph >= 0 && ph < 4 ? ph : 0]));
+		json_object_object_add(m, "round", json_object_new_int(p->round));
+		json_object_object_add(m, "sent_bytes", json_object_new_int64((int64_t)p->sent));
+		json_object_object_add(m, "left_pages", json_object_new_int64((int64_t)p->left));
+		json_object_object_add(m, "dirty_mbps", json_object_new_double(p->dirty_mbps));
+		json_object_object_add(m, "estimated_ms", json_object_new_double(p->est_ms));
+		json_object_object_add(o, "migration", m);
+	}
 	json_object_object_add(o, "memory", json_object_new_int64((int64_t)in.mem_bytes));
 	json_object_object_add(o, "memory_limit", json_object_new_int64((int64_t)in.mem_limit));
 	json_object_object_add(o, "uptime", json_object_new_double_s((double)in.uptime_ns / 1e9, up));
@@ -244,6 +258,11 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 	}
 	if (!run)
 		return NULL;
+	c->progress.phase = MP_CONNECTING;
+	c->progress.round = 0;
+	c->progress.sent = c->progress.left = 0;
+	c->progress.dirty_mbps = c->progress.est_ms = 0;
+	o.progress = &c->progress;
 	struct migrate_stats st;
 	int r = migrate_domain(c->d, c->net, &o, &st, err, sizeof(err));
 	if (r)

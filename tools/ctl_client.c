@@ -314,6 +314,55 @@ int cmd_snapshot(int argc, char **argv)
 	return rc;
 }
 
+/* The progress line of a migration on a terminal: asks the domain's info
+ * four times a second (the migration itself holds the other connection). */
+struct progress_ctx {
+	const char *name;
+	int wakefd;             /* readable: stop */
+	bool printed;
+};
+
+static void *progress_thread(void *arg)
+{
+	struct progress_ctx *p = arg;
+	const char *dir = control_dir();
+	struct json_object *req = simple_request("info");
+	for (;;) {
+		struct pollfd w = { p->wakefd, POLLIN, 0 };
+		if (poll(&w, 1, 250) != 0)
+			break;
+		int dirfd = open_dir_client(dir);
+		struct json_object *resp = NULL, *m, *v;
+		char err[256], line[160];
+		if (dirfd < 0)
+			continue;
+		int r = ctl_call(dirfd, dir, p->name, req, 1000, &resp, err, sizeof(err));
+		close(dirfd);
+		if (!r && json_object_object_get_ex(resp, "migration", &m)) {
+			double mib = 0, rate = 0, est = 0;
+			int round = 0;
+			const char *phase = "?";
+			if (json_object_object_get_ex(m, "phase", &v))
+				phase = json_object_get_string(v);
+			if (json_object_object_get_ex(m, "round", &v))
+				round = json_object_get_int(v);
+			if (json_object_object_get_ex(m, "sent_bytes", &v))
+				mib = (double)json_object_get_int64(v) / (1 << 20);
+			if (json_object_object_get_ex(m, "dirty_mbps", &v))
+				rate = json_object_get_double(v);
+			if (json_object_object_get_ex(m, "estimated_ms", &v))
+				est = json_object_get_double(v);
+			snprintf(line, sizeof(line), "%s: %s, round %d, %.1f MiB sent, dirtying %.0f MB/s, "
+				 "downtime est. %.1f ms", p->name, phase, round, mib, rate, est);
+			fprintf(stderr, "\r%-100.100s", line);
+			p->printed = true;
+		}
+		json_object_put(resp);
+	}
+	json_object_put(req);
+	return NULL;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
@@ -422,8 +471,23 @@ int cmd_migrate(int argc, char **argv)
 		if (key)
 			json_object_object_add(req, "key", json_object_new_string(key));
 	}
+	/* A progress line on a terminal, nothing otherwise. */
+	struct progress_ctx pc = { .name = argv[optind], .wakefd = -1 };
+	pthread_t pt;
+	bool pt_on = false;
+	if (isatty(STDERR_FILENO) && (pc.wakefd = eventfd(0, EFD_CLOEXEC)) >= 0)
+		pt_on = !pthread_create(&pt, NULL, progress_thread, &pc);
 	/* No timeout: a big domain's image takes as long as it takes. */
 	rc = client_call(argv[0], argv[optind], req, -1, &resp);
+	if (pt_on) {
+		uint64_t one = 1;
+		if (write(pc.wakefd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(pt, NULL);
+		if (pc.printed)
+			fprintf(stderr, "\r%100s\r", "");
+	}
+	if (pc.wakefd >= 0)
+		close(pc.wakefd);
 	json_object_put(req);
 	if (!rc && json && json_object_object_get_ex(resp, "stats", &st))
 		printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
