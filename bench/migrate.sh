@@ -1,6 +1,6 @@
 #!/bin/bash
 # migrate.sh: the live-migration rows of `make bench`, sourced by bench/run.sh — downtime and total time of `pdvm migrate` for 64 MiB and 1 GiB domains, idle and with a writer dirtying 50 MB/s, stop-and-copy beside pre-copy, between two hosts (network namespaces) joined by a link limited to 1 Gbit/s.
-# Needs from run.sh: PDVM, B, TMP, median, ratio, num_or_na, timed, tmo, secs_left, wait_line, gone, why (and jnum, jstr for
+# Needs from run.sh: PDVM, B, TMP, HOST_KIND, median, ratio, num_or_na, timed, tmo, secs_left, wait_line, gone, why (and jnum, jstr for
 # mig_json). Sets MIG_*; mig_report prints the rows, mig_json the results. Never fails the bench: what cannot run is n/a.
 #
 # Hosts a and b are network namespaces joined by a veth pair, each with its own run directory (control sockets);
@@ -277,14 +277,14 @@ mig_report() {
 	else
 		printf '  targets (1 GiB, writer %s MB/s, pre-copy): n/a, no 1 GiB case run\n' "$MIG_WRITER_MBPS"
 	fi
-	printf '  post-copy: n/a (not built yet). %s%s s\n\n' "${MIG_NOTE:+$MIG_NOTE; }" "$MIG_SECONDS"
+	printf '  post-copy: n/a (not built yet). Host: %s. %s%s s\n\n' "${HOST_KIND:-n/a}" "${MIG_NOTE:+$MIG_NOTE; }" "$MIG_SECONDS"
 }
 
 mig_bool() { case "$1" in yes) echo true ;; no) echo false ;; *) echo null ;; esac; }
 mig_json() {
 	local k sep="" mib mbps mode
-	printf '{ "available": %s, "why": %s, "note": %s, "quick": %s, "link_limit_mbit": %s, "link_measured_mbit": %s, ' \
-		"$([ -z "$MIG_WHY" ] && echo true || echo false)" "$(jstr "$MIG_WHY")" "$(jstr "$MIG_NOTE")" \
+	printf '{ "available": %s, "why": %s, "note": %s, "host_kind": %s, "quick": %s, "link_limit_mbit": %s, "link_measured_mbit": %s, ' \
+		"$([ -z "$MIG_WHY" ] && echo true || echo false)" "$(jstr "$MIG_WHY")" "$(jstr "$MIG_NOTE")" "$(jstr "${HOST_KIND:-}")" \
 		"$([ -n "${BENCH_QUICK:-}" ] && echo true || echo false)" "$((MIG_RATE_BITS / 1000000))" "$(jnum "$MIG_LINK_MBIT")"
 	printf '"link_as_limited": %s, "link_unlimited_mbit": %s, "tls": true, "writer_mbps": %s, "post_copy": "n/a (not built yet)",\n' \
 		"$(mig_bool "$MIG_LINK_OK")" "$(jnum "$MIG_LINK_FREE_MBIT")" "$MIG_WRITER_MBPS"
