@@ -52,6 +52,8 @@ $(B)/pdvm: $(B)/tools/pdvm.o $(VMM_OBJ)
 $(B)/guest/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	gcc -O2 -g -static -std=gnu11 -Wall -Wextra -Werror -pthread -o $@ $<
+# ratewriter fills its memory with memfill's bytes (it includes memfill.c).
+$(B)/guest/ratewriter: tests/guest/memfill.c
 
 # Dynamically linked guest programs (Debian's glibc and ld.so).
 $(B)/guest/dyn/%: tests/guest/dyn/%.c

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh: pdvm benchmarks side by side: CPU-bound ratio, syscall trap cost vs the platform floor, startup time, remap churn,
 # python3 start-up, a syscall-heavy tool (du), clock_gettime (system call vs vDSO), signal delivery,
-# and snapshots: a 1 GiB image against memcpy and lz4 (bench/memlz4.c), an incremental image, eager vs lazy restore.
+# snapshots: a 1 GiB image against memcpy and lz4 (bench/memlz4.c), an incremental image, eager vs lazy restore;
+# networking (bench/net.sh) and live migration over a 1 Gbit/s link, stop-and-copy vs pre-copy (bench/migrate.sh).
 #
 # Usage: B=build bench/run.sh         (what `make bench` runs)
 # Runs where /dev/kvm exists: directly, or inside the nested VM (tests/nested/vm-run --mem 10G) when this host has none.
@@ -470,6 +471,9 @@ done
 # ---- (f) networking: TCP throughput, round trips, 100 connections through a checkpoint (bench/net.sh) ----
 . "$HERE/net.sh"
 
+# ---- (g) live migration between two hosts over a 1 Gbit/s link: stop-and-copy vs pre-copy (bench/migrate.sh) ----
+. "$HERE/migrate.sh"
+
 # ---- report --------------------------------------------------------------------------------
 printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
@@ -495,6 +499,7 @@ printf '%-44s %14s %14s %10s\n' "signal raise+handle us (vs 5 trap floors)" "$SI
 printf '%-44s %14s %14s %10s\n' "  (native signal raise+handle, us)" "$SIG_N" "" ""
 printf '%-44s %14s %14s %10s\n\n' "fork+exec+wait of busybox true, us/iteration" "$FE_NATIVE_US" "$FE_PDVM_US" "$FE_RATIO"
 net_report
+mig_report
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -598,6 +603,7 @@ cat >"$OUTF" <<EOF
                 "startup_root_ms": $(jnum "$ID_ST_ROOT"), "startup_user_ms": $(jnum "$ID_ST"), "startup_ratio": $(jnum "$(ratio "$ID_ST" "$ID_ST_ROOT")"),
                 "du_root_ms": $(jnum "$ID_DU_ROOT"), "du_user_ms": $(jnum "$ID_DU"), "du_ratio": $(jnum "$(ratio "$ID_DU" "$ID_DU_ROOT")") },
   "net": $(net_json),
+  "migrate": $(mig_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

@@ -6,7 +6,7 @@ need_kvm
 need_pdvm
 need_file "$GUEST/hello" "$GUEST/misc" "$GUEST/sched" "$GUEST/jobctl" "$GUEST/fscalls" "$GUEST/posixlock" "$GUEST/deepcwd" "$GUEST/threadfs" "$GUEST/scmcred" "$GUEST/privcalls" "$GUEST/ipcnames" "$GUEST/pty" "$GUEST/cputimer" "$GUEST/epolldup" "$GUEST/execstorm" "$GUEST/ptrace" "$GUEST/procmem" \
 	"$GUEST/xattr" "$GUEST/splice" "$GUEST/memfd" "$GUEST/filemaps" "$GUEST/pidfd" "$GUEST/execat" "$GUEST/rseq" "$GUEST/fileio" "$GUEST/threads" "$GUEST/futex" "$GUEST/remap" \
-	"$GUEST/bigmem" "$GUEST/pagecache" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
+	"$GUEST/bigmem" "$GUEST/pagecache" "$GUEST/ratewriter" "$GUEST/fault_segv" "$GUEST/fault_fpe" "$GUEST/fault_ill"
 
 # expect_ok NAME PDVM-OPTS... -- PROG ARGS...: exit 0 and a clean TAP summary.
 expect_ok() {
@@ -223,6 +223,23 @@ if [ "$RC" -ge 1 ] && [ "$RC" -le 127 ] && grep -q 'not ok .* mmap 1024 MiB' "$O
 	pass "bigmem-over-limit-gets-ENOMEM"
 else
 	fail "bigmem-over-limit-gets-ENOMEM" "$(last_output)"
+fi
+
+# make bench's migration writer: once it is ready, half a second of writes paced at 50 MB/s (1 ms slices on the
+# domain's clock; never ahead of the pace), then every page holds its last write and the rest its sum.
+RW=$SCRATCH/ratewriter
+domain_dir "$RW"
+: >"$OUT"
+(for _ in $(seq 200); do grep -q '^ready' "$OUT" 2>/dev/null && break; sleep 0.1; done; sleep 0.5; touch "$RW/stop") &
+rwpid=$!
+run_pdvm --memory 256M -- "$GUEST/ratewriter" 32 50 "$RW/stop"
+wait "$rwpid"
+rate=$(sed -n 's/^wrote [1-9][0-9]* pages in [0-9]* ms: \([0-9.]*\) MB\/s.*/\1/p' "$OUT")
+if [ "$RC" = 0 ] && grep -qx consistent "$OUT" && awk -v r="${rate:-0}" 'BEGIN { exit !(r >= 10 && r <= 51) }'; then
+	pass ratewriter
+else
+	fail ratewriter "rate ${rate:-none}
+$(last_output)"
 fi
 
 # ---- faults: exit 128+signal, one line on stderr naming the signal, the address and RIP ----------

@@ -126,6 +126,7 @@ static void mf_fill(unsigned char *p, size_t size)
 }
 
 /* A 64-bit hash of p[0..size) (size a multiple of 8), position-sensitive. */
+__attribute__((unused))
 static uint64_t mf_sum(const unsigned char *p, size_t size)
 {
 	const uint64_t *w = (const uint64_t *)p;
