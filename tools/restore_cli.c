@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 
 #include "vmm/status.h"
 #include "config.h"
@@ -465,10 +464,9 @@ int cmd_receive(int argc, char **argv)
 		st = EXIT_FAILED;
 		goto out;
 	}
-	/* The pre-copied memory becomes the domain's (its mapping here is
-	 * not needed any more). */
-	munmap(mem.host, mem.size);
-	mem.host = NULL;
+	/* The pre-copied memory becomes the domain's. Our own mapping of it
+	 * stays until the end: unmapping 1 GiB of it here took 10-17 ms, all
+	 * of it downtime (the source is paused, waiting for READY). */
 	c.o.premem = true;
 	c.o.premem_fd = mem.fd;
 	c.o.hold_tcp = true;
