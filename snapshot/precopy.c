@@ -166,7 +166,11 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 	 * 0: none, a plain stop-and-copy (make bench's comparison). */
 	const char *e = getenv("PDVM_PRECOPY_ROUNDS");
 	int max = e && atoi(e) >= 0 && atoi(e) <= PRECOPY_MAX_ROUNDS && *e ? atoi(e) : PRECOPY_MAX_ROUNDS;
+	/* Test hook: no stop before this many rounds (e2e/migrate's hot chunk). */
+	const char *mr = getenv("PDVM_PRECOPY_MIN_ROUNDS");
+	int min_rounds = mr && atoi(mr) > 0 ? atoi(mr) : 0;
 	uint64_t prev = UINT64_MAX, sent0 = s->sent;
+	double bpp = 0, rate = 0;       /* bytes per page, bytes per ms: the last round that sent */
 	if (max == 0) {
 		st->why = "stop-and-copy (no pre-copy rounds)";
 		st->left = count(m, f->used, words);
@@ -174,7 +178,7 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 	for (int round = 0; max > 0; round++) {
 		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent, deferred = 0;
 		for (uint64_t c = 0; !r && c < nchunks; c++) {
-			if (heat[c] >= PRECOPY_HOT_ROUNDS) {
+			if (__builtin_popcount(heat[c]) >= PRECOPY_HOT_ROUNDS) {
 				/* Hot: it would only go again next round. */
 				deferred += count(m + c * WORDS, f->used + c * WORDS, WORDS);
 				continue;
@@ -206,27 +210,38 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 				any |= fresh[c * WORDS + (uint64_t)w] != 0;
 				m[c * WORDS + (uint64_t)w] |= fresh[c * WORDS + (uint64_t)w];
 			}
-			heat[c] = any ? (uint8_t)(heat[c] < 255 ? heat[c] + 1 : 255) : 0;
-			st->hot_chunks += heat[c] >= PRECOPY_HOT_ROUNDS;
+			/* The last three collections, one bit each. */
+			heat[c] = (uint8_t)((heat[c] << 1 | any) & 7);
+			st->hot_chunks += __builtin_popcount(heat[c]) >= PRECOPY_HOT_ROUNDS;
 		}
 		uint64_t left = count(m, f->used, words);
 		/* At this round's rate and bytes per page, what the rest takes. */
 		double ms = (double)(host_mono_ns() - t0) / 1e6, bytes = (double)(s->sent - b0);
 		st->dirty_mbps = ms > 0.001 ? (double)written * 4096 / 1e6 / (ms / 1e3) : 0;
-		st->link_mbps = ms > 0.001 ? bytes / 1e6 / (ms / 1e3) : 0;
+		if (n && bytes > 0)
+			st->link_mbps = bytes / 1e6 / ((ms > 0.001 ? ms : 0.001) / 1e3);
 		if (pg) {
 			pg->round = round + 1;
 			pg->left = left;
 			pg->dirty_mbps = st->dirty_mbps;
 		}
 		st->left = left;
-		st->est_ms = n && bytes > 0 ? (double)left * (bytes / (double)n) / (bytes / (ms > 0.001 ? ms : 0.001)) : 0;
+		/* A round that held everything back sent nothing: the estimate
+		 * keeps the last rate seen (else "0 ms" would end pre-copy with
+		 * a hot chunk's thousands of pages still to go). */
+		if (n && bytes > 0) {
+			bpp = bytes / (double)n;
+			rate = bytes / (ms > 0.001 ? ms : 0.001);
+		}
+		st->est_ms = rate > 0 ? (double)left * bpp / rate : left ? 1e9 : 0;
 		if (pg)
 			pg->est_ms = st->est_ms;
 		st->why = left < ENOUGH_LEFT ? "few pages left" :
 			  st->est_ms <= max_downtime_ms / 2.0 ? "the rest fits the downtime budget" :
 			  round + 1 == max ? "round limit" :
 			  round >= 1 && left * 10 > prev * 9 ? "not converging" : NULL;
+		if (st->why && round + 1 < min_rounds && round + 1 < max)
+			st->why = NULL;
 		if (st->why)
 			break;
 		prev = left;

@@ -17,9 +17,9 @@ struct precopy_stats {
 	uint64_t bytes;                         /* MS_PAGES bytes on the wire */
 	double est_ms;                          /* what sending `left` was estimated to take */
 	const char *why;                        /* why it stopped */
-	/* Access pattern: a 2 MiB chunk written in PRECOPY_HOT_ROUNDS rounds
-	 * in a row is hot; its pages wait for the final round instead of going
-	 * again every round. */
+	/* Access pattern: a 2 MiB chunk written in PRECOPY_HOT_ROUNDS of the
+	 * last three rounds is hot; its pages wait for the final round instead
+	 * of going again every round. */
 	uint64_t hot_chunks;                    /* hot when it stopped */
 	uint64_t deferred;                      /* pages held back in the last round */
 	double dirty_mbps, link_mbps;           /* the last round's: MB/s written, sent */

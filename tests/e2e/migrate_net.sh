@@ -69,19 +69,14 @@ chmod 600 "$KEY"
 RCV_OPTS=()
 RCV_ENV=()
 receive_on_b() {
-	local out=$1 err=$2 port=$3 i
+	local out=$1 err=$2 port=$3
 	: >"$err"
 	on_host b env ${RCV_ENV[@]+"${RCV_ENV[@]}"} timeout -k 5 120 "$PDVM" receive -v \
 		${RCV_OPTS[@]+"${RCV_OPTS[@]}"} --listen "10.79.3.2:$port" --key "$KEY" \
 		--work-dir "$SCRATCH/work" </dev/null >"$out" 2>"$err" &
 	RCVPID=$!
 	BGPIDS+=("$RCVPID")
-	for ((i = 0; i < 100; i++)); do
-		grep -q "waiting on" "$err" 2>/dev/null && return 0
-		kill -0 "$RCVPID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_listening "$err" "$RCVPID"
 }
 
 # serve_on_a NAME ADDR PORT CONNS: the echo server (send buffers of 64 KiB: queues fill
@@ -110,7 +105,8 @@ migrate_from_a() {
 	echo "$MRC" >"$d/migrate.rc"
 }
 
-# ---- three clients mid-stream, queues full both ways, follow the domain to b -------------
+# ---- three clients mid-stream, queues full both ways, follow the domain to b; a fourth ---
+# ---- connects after the move: the listening socket came along too -----------------------
 T=migrate-net-tcp-clients
 d=$SCRATCH/$T
 port=$(free_port)
@@ -120,7 +116,7 @@ BYTES=$((4 << 20))
 WHY="the test broke off"
 if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
 	WHY="the receiver did not listen: $(tails "$d.recv.err")"
-elif ! serve_on_a "$T" 10.231.0.77 "$port" "$CONNS"; then
+elif ! serve_on_a "$T" 10.231.0.77 "$port" $((CONNS + 1)); then
 	WHY="the server did not start: $(tails "$d/run.out" "$d/run.err")"
 else
 	# Half way the clients stop reading but go on sending: the domain's send queues fill,
@@ -135,6 +131,9 @@ else
 	migrate_from_a "$T" "$mport"
 	ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.2.2
 	: >"$d/go"
+	ip netns exec pdvmm-c timeout -k 5 100 /usr/bin/python3 "$CLIENT" --host 10.231.0.77 --port "$port" \
+		--conns 1 --bytes $((256 << 10)) --chunk 16384 --timeout 60 >"$d/client2.out" 2>&1
+	crc2=$?
 	wait_pid "$SRVPID" 30
 	src=$WRC
 	wait_pid "$cpid" 70
@@ -142,11 +141,12 @@ else
 	wait_pid "$RCVPID" 30
 	rrc=$WRC
 	WHY=""
-	if [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$crc" != 0 ] || [ "$rrc" != 0 ] ||
+	if [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$crc" != 0 ] || [ "$crc2" != 0 ] || [ "$rrc" != 0 ] ||
 	   ! grep -q "^OK $CONNS connections, $BYTES bytes each" "$d/client.out" ||
-	   ! grep -q "^done $CONNS connections, $((CONNS * BYTES)) bytes echoed" "$d.recv.out"; then
-		WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, client $crc, receive $rrc
-$(tails "$d/client.out" "$d.recv.out" "$d.recv.err" "$d/run.err" "$d/run.log")"
+	   ! grep -q "^OK 1 connections" "$d/client2.out" ||
+	   ! grep -q "^done $((CONNS + 1)) connections, $((CONNS * BYTES + (256 << 10))) bytes echoed" "$d.recv.out"; then
+		WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, clients $crc $crc2, receive $rrc
+$(tails "$d/client.out" "$d/client2.out" "$d.recv.out" "$d.recv.err" "$d/run.err" "$d/run.log")"
 	fi
 	# The move happened with bytes in flight both ways (else it proves little).
 	q=$(grep -o "[0-9]* bytes unacknowledged ([0-9]* of them unsent), [0-9]* unread" "$d/run.log" |
