@@ -116,6 +116,12 @@ static uint64_t count(const uint64_t *m, const uint64_t *used, size_t words)
  * time is then the link's and the target's, not the socket buffer's (a
  * last round still queued there would be sent in the downtime), and a
  * target gone silent is found while the domain still runs. */
+static void send_failed(int r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
+		 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
+}
+
 static int sync_round(struct mstream *s, char *err, size_t errlen)
 {
 	uint8_t b[MS_SMALL_MAX];
@@ -126,8 +132,7 @@ static int sync_round(struct mstream *s, char *err, size_t errlen)
 	if (!r)
 		r = ms_recv(s, &t, b, sizeof(b), &n);
 	if (r) {
-		snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
-			 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
+		send_failed(r, err, errlen);
 		return r;
 	}
 	if (t == MS_ROUND_DONE)
@@ -189,8 +194,7 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 				pg->sent = s->sent;
 		}
 		if (r) {
-			snprintf(err, errlen, "sending memory: %s", r == -ECONNRESET ? "the connection was closed" :
-				 r == -ETIMEDOUT ? "the target stopped answering (timed out)" : strerror(-r));
+			send_failed(r, err, errlen);
 			break;
 		}
 		if ((r = sync_round(s, err, errlen)))
@@ -218,21 +222,20 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 		/* At this round's rate and bytes per page, what the rest takes. */
 		double ms = (double)(host_mono_ns() - t0) / 1e6, bytes = (double)(s->sent - b0);
 		st->dirty_mbps = ms > 0.001 ? (double)written * 4096 / 1e6 / (ms / 1e3) : 0;
-		if (n && bytes > 0)
-			st->link_mbps = bytes / 1e6 / ((ms > 0.001 ? ms : 0.001) / 1e3);
+		/* A round that held everything back sent nothing: the rates keep
+		 * the last round that sent (else a "0 ms" estimate would end
+		 * pre-copy with a hot chunk's thousands of pages still to go). */
+		if (n && bytes > 0) {
+			bpp = bytes / (double)n;
+			rate = bytes / (ms > 0.001 ? ms : 0.001);
+		}
+		st->link_mbps = rate / 1e3; /* bytes per ms to MB/s */
 		if (pg) {
 			pg->round = round + 1;
 			pg->left = left;
 			pg->dirty_mbps = st->dirty_mbps;
 		}
 		st->left = left;
-		/* A round that held everything back sent nothing: the estimate
-		 * keeps the last rate seen (else "0 ms" would end pre-copy with
-		 * a hot chunk's thousands of pages still to go). */
-		if (n && bytes > 0) {
-			bpp = bytes / (double)n;
-			rate = bytes / (ms > 0.001 ? ms : 0.001);
-		}
 		st->est_ms = rate > 0 ? (double)left * bpp / rate : left ? 1e9 : 0;
 		if (pg)
 			pg->est_ms = st->est_ms;

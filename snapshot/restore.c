@@ -20,7 +20,6 @@
 #include "lazy.h"
 #include "restore.h"
 #include "sections.h"
-#include "tcp_repair.h"
 #include "snap_mem.h"
 #include "snap_state.h"
 #include "tcp_repair.h"
@@ -437,21 +436,14 @@ int restore_go(struct restore *rs)
 			dom_log(rs->d, "%s", err);
 			bad++;
 		}
-		tcp_held_drop(&rs->held[i]);
 	}
-	free(rs->held);
-	rs->held = NULL;
-	rs->nheld = 0;
+	tcp_held_free(&rs->held, &rs->nheld);
 	return bad ? -EIO : 0;
 }
 
 void restore_done(struct restore *rs)
 {
-	for (int i = 0; i < rs->nheld; i++)
-		tcp_held_drop(&rs->held[i]);
-	free(rs->held);
-	rs->held = NULL;
-	rs->nheld = 0;
+	tcp_held_free(&rs->held, &rs->nheld);
 	spec_free(&rs->spec);
 	net_spec_free(&rs->net);
 }

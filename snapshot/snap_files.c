@@ -408,11 +408,7 @@ void snap_restore_release(struct snap_restore *rs)
 	for (int i = 0; i < rs->nlocks; i++)
 		free(rs->locks[i]);
 	rs->nlocks = 0;
-	for (int i = 0; i < rs->nheld; i++)
-		tcp_held_drop(&rs->held[i]);
-	free(rs->held);
-	rs->held = NULL;
-	rs->nheld = 0;
+	tcp_held_free(&rs->held, &rs->nheld);
 }
 
 /* umask, cwd, exe into the calling view's (proc_cur) table. */

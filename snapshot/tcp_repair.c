@@ -494,6 +494,15 @@ void tcp_held_drop(struct tcp_held *h)
 	h->unsent = NULL;
 }
 
+void tcp_held_free(struct tcp_held **v, int *n)
+{
+	for (int i = 0; i < *n; i++)
+		tcp_held_drop(&(*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
 /* The old local address of a connect in its handshake. connect() had
  * picked that port while another socket may hold it towards another peer
  * (a port is shared between distinct 4-tuples), which a plain bind()
@@ -519,17 +528,16 @@ void tcp_note_lock(struct snap_restore *rs, const char *name)
 void snap_sock_restore_done(struct domain *d, struct snap_restore *rs)
 {
 	char err[256];
-	for (int i = 0; i < rs->nlocks && rs->fresh_net; i++)
-		free(rs->locks[i]);
-	if (rs->fresh_net)
-		rs->nlocks = 0;
 	for (int i = 0; i < rs->nlocks; i++) {
 		uint64_t t0 = host_mono_ns();
-		if (rs->locks[i] && netlock_del(rs->locks[i], err, sizeof(err)))
-			dom_log(d, "releasing network lock %s: %s", rs->locks[i], err);
-		else if (rs->locks[i])
-			dom_log(d, "released network lock %s in %.1f ms", rs->locks[i],
-				(double)(host_mono_ns() - t0) / 1e6);
+		/* A namespace made for this restore holds no lock: no nft run. */
+		if (!rs->fresh_net && rs->locks[i]) {
+			if (netlock_del(rs->locks[i], err, sizeof(err)))
+				dom_log(d, "releasing network lock %s: %s", rs->locks[i], err);
+			else
+				dom_log(d, "released network lock %s in %.1f ms", rs->locks[i],
+					(double)(host_mono_ns() - t0) / 1e6);
+		}
 		free(rs->locks[i]);
 	}
 	rs->nlocks = 0;

@@ -66,11 +66,12 @@ int tcp_conn_restore(int fd, struct tcp_rec *t, const struct sockaddr_storage *l
 		     const struct sockaddr_storage *pa, socklen_t pl, struct tcp_held *hold, char *err,
 		     size_t errlen);
 /* Takes h's connection out of repair mode (a window probe tells the peer
- * it is back) and sends what was unsent; then frees h's own. 0 or -errno
- * with err. */
+ * it is back) and sends what was unsent. 0 or -errno with err. */
 int tcp_held_go(struct tcp_held *h, char *err, size_t errlen);
 /* Frees h's own; the connection stays as it is. */
 void tcp_held_drop(struct tcp_held *h);
+/* Drops the n held in the array *v and frees it (*v NULL, *n 0 after). */
+void tcp_held_free(struct tcp_held **v, int *n);
 /* Binds to la even if a connection holds the port (a connect that was in
  * its handshake). 0 or -errno. */
 int tcp_bind_forced(int fd, const struct sockaddr_storage *la, socklen_t ll);

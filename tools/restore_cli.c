@@ -316,7 +316,9 @@ static int policy(const char *cmd, struct restore_cli *c)
 }
 
 /* Rebuilds the image in dir and runs it; ms: the source of a received one. */
-static int restore_and_run(const char *dir, struct restore_cli *c, struct mstream *ms)
+/* Restores dir and runs it; for a migration's target (ms), stage is the
+ * staging directory dir lies in. */
+static int restore_and_run(const char *dir, const char *stage, struct restore_cli *c, struct mstream *ms)
 {
 	struct restore rs;
 	int st = restore_prepare(dir, &c->o, &rs);
@@ -324,13 +326,7 @@ static int restore_and_run(const char *dir, struct restore_cli *c, struct mstrea
 		/* Loaded: the staged copy is no longer needed (nor its
 		 * directory: a target killed from here on leaves nothing). */
 		img_remove(dir);
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%s", dir);
-		char *sl = strrchr(parent, '/');
-		if (sl && sl != parent) {
-			*sl = '\0';
-			rmdir(parent);
-		}
+		rmdir(stage);
 		if (st && !rs.d)
 			ms_send_error(ms, "the target refused the image (its stderr says why)");
 	}
@@ -353,7 +349,7 @@ int cmd_restore(int argc, char **argv)
 		fflush(stdout);
 		st = policy("restore", &c);
 		if (!st)
-			st = c.check ? restore_check(argv[optind], &c.o) : restore_and_run(argv[optind], &c, NULL);
+			st = c.check ? restore_check(argv[optind], &c.o) : restore_and_run(argv[optind], NULL, &c, NULL);
 	}
 	config_free(&c.pol);
 	return st;
@@ -470,9 +466,7 @@ int cmd_receive(int argc, char **argv)
 	c.o.premem = true;
 	c.o.premem_fd = mem.fd;
 	c.o.hold_tcp = true;
-	st = restore_and_run(dir, &c, &ms);
-	img_remove(dir);
-	rmdir(work);
+	st = restore_and_run(dir, work, &c, &ms);
 out:
 	if (lfd >= 0)
 		close(lfd);

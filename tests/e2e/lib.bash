@@ -55,6 +55,18 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
 }
 
+# wait_text FILE TEXT PID [SECS]: 0 once FILE contains TEXT (a grep pattern; up to SECS,
+# default 20), 1 if PID ended first or the time ran out.
+wait_text() {
+	local i
+	for ((i = 0; i < ${4:-20} * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # Shows the tail of the last run's stdout/stderr (for failure messages).
 last_output() {
 	echo "exit status: $RC"

@@ -25,7 +25,7 @@ start_receive() {
 		--work-dir "$WORK" "$@" </dev/null >"$out" 2>"$err" &
 	RCVPID=$!
 	BGPIDS+=("$RCVPID")
-	wait_listening "$err" "$RCVPID"
+	wait_text "$err" "waiting on" "$RCVPID" 10
 }
 
 # migrate NAME PORT: `pdvm migrate --json ${MIGRATE_OPTS[@]} NAME 127.0.0.1:PORT`; sets MRC,

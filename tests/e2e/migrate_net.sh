@@ -76,7 +76,7 @@ receive_on_b() {
 		--work-dir "$SCRATCH/work" </dev/null >"$out" 2>"$err" &
 	RCVPID=$!
 	BGPIDS+=("$RCVPID")
-	wait_listening "$err" "$RCVPID"
+	wait_text "$err" "waiting on" "$RCVPID" 10
 }
 
 # serve_on_a NAME ADDR PORT CONNS: the echo server (send buffers of 64 KiB: queues fill

@@ -14,19 +14,9 @@ run_pdvm -- "$DYN/sigtest" die
 if [ "$RC" = 143 ]; then pass "sigterm-exit-143"; else fail "sigterm-exit-143" "$(last_output)"; fi
 
 # ---- host signals reach the domain ------------------------------------------------------------
-# wait_out FILE TEXT PID: 0 once FILE contains TEXT (up to 20 s), 1 if PID ended first.
-wait_out() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 "$PDVM" run -- "$DYN/sigtest" wait-int >"$SCRATCH/int.out" 2>"$SCRATCH/int.err" </dev/null &
 P=$!
-if wait_out "$SCRATCH/int.out" ready "$P"; then
+if wait_text "$SCRATCH/int.out" ready "$P"; then
 	kill -INT "$P"
 	for ((i = 0; i < 100; i++)); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$P" 2>/dev/null && kill -KILL "$P"

@@ -91,18 +91,6 @@ wait_lines() {
 	return 1
 }
 
-# wait_listening ERR PID: 0 once the `pdvm receive` writing ERR says it waits (up to
-# ~10 s), 1 if PID ended first or it never did.
-wait_listening() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "waiting on" "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # snap ARGS...: `pdvm snapshot ARGS`; sets SRC, SERR (its stderr file).
 SERR=$SCRATCH/.snap.err
 SNAP_TIMEOUT=60
