@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mstream.h"
@@ -27,6 +28,15 @@ struct serve {
 	uint8_t *raw, *msg, *buf;
 	struct pc_serve_stats *st;
 };
+
+/* An asked page waits behind every pushed block already queued: keep the
+ * queue short. */
+void pc_queue_small(struct mstream *s)
+{
+	int n = PC_QUEUE_BYTES;
+	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+}
 
 static uint64_t count(const uint64_t *m, uint64_t words)
 {
@@ -176,6 +186,7 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 		goto out;
 	}
 	memcpy(v.todo, later, words * 8);
+	pc_queue_small(s);
 	st->pages = v.left = count(later, words);
 	bool end_sent = false, hold = ms_stall_ms("postcopy") > 0;   /* test hook */
 	for (;;) {

@@ -161,26 +161,35 @@ static void give_up(struct postcopy *pc, const char *why)
 	set_go(pc, -1, why);
 }
 
-/* A block the source sent: its pages that are still to come go in. */
+/* A block the source sent: its pages that are still to come go in, a run
+ * of them at a time (data pages lie in raw in page order). */
 static int take_pages(struct postcopy *pc, size_t len)
 {
 	uint64_t c, map[CHUNK / 64];
 	enum pages_kind kind;
 	if (precopy_decode(pc->buf, len, pc->nchunks, pc->raw, &c, map, &kind) || kind == PAGES_LATER)
 		return -EPROTO;
-	uint64_t k = 0;
-	for (int w = 0; w < CHUNK / 64; w++) {
-		for (uint64_t bits = map[w]; bits; bits &= bits - 1) {
-			uint64_t p = c * CHUNK + (uint64_t)(w * 64 + __builtin_ctzll(bits));
-			const uint8_t *src = kind == PAGES_DATA ? pc->raw + 4096 * k++ : NULL;
-			/* One the domain has had already stays as it is now. */
-			if (!test(pc->later, p))
-				continue;
-			int r = place(pc, p * 4096, src, 4096);
-			if (r)
-				return r;
-			arrived(pc, p);
+	uint64_t k = 0, first = c * CHUNK;
+	for (uint64_t i = 0; i < CHUNK;) {
+		if (!(map[i / 64] >> (i % 64) & 1)) {
+			i++;
+			continue;
 		}
+		/* A run: in the block, and all still to come (one the domain
+		 * has had already stays as it is now). */
+		uint64_t s = i, ks = k;
+		bool want = test(pc->later, first + i);
+		while (i < CHUNK && (map[i / 64] >> (i % 64) & 1) && test(pc->later, first + i) == want) {
+			i++;
+			k++;
+		}
+		if (!want)
+			continue;
+		int r = place(pc, (first + s) * 4096, kind == PAGES_DATA ? pc->raw + 4096 * ks : NULL, (i - s) * 4096);
+		if (r)
+			return r;
+		for (uint64_t p = first + s; p < first + i; p++)
+			arrived(pc, p);
 	}
 	return 0;
 }
@@ -427,6 +436,7 @@ int postcopy_start(struct postcopy *pc, struct domain *d, char *err, size_t errl
 		return -1;
 	}
 	pc->f->lazy = true;
+	pc_queue_small(pc->s);
 	pc->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pc->evfd < 0 || pthread_create(&pc->th, NULL, pc_thread, pc)) {
 		snprintf(err, errlen, "starting the post-copy thread failed");

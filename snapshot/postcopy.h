@@ -27,6 +27,11 @@ struct postcopy_counts {
 
 /* ---- source (pc_serve.c) ---- */
 
+/* Socket buffers during post-copy, both sides: an asked page waits behind
+ * at most this much of pushed pages in each. */
+#define PC_QUEUE_BYTES  (256 * 1024)
+void pc_queue_small(struct mstream *s);
+
 /* Where the serving got: the target's STARTED makes the domain its. */
 enum pc_phase { PCS_BEFORE_GO, PCS_GO_SENT, PCS_STARTED };
 

@@ -48,7 +48,10 @@ static size_t put_head(uint8_t *msg, uint64_t c, const uint64_t *map, uint32_t f
 }
 
 /* The frames written since the last call, into m: KVM's log and the VMM's
- * vdirty (taken and cleared under the domain lock, where the VMM writes). */
+ * vdirty (taken and cleared under the domain lock, where the VMM writes).
+ * On PVM the log shows a running guest's writes in bursts, some rounds
+ * late (a vCPU kicked out first changes nothing, measured): the final
+ * pause, with every vCPU parked, is what catches them all. */
 static int take_dirty(struct domain *d, uint64_t *m, uint64_t *acc, size_t words)
 {
 	memset(m, 0, words * 8);

@@ -134,12 +134,18 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 			r = section_write(&w, &sections[i], &ctx);
 	size_t words = (d->frames.nframes + 63) / 64;
 	if (!r && mem == SNAP_MEM_LATER) {
-		/* The frames go later: the image's memory is empty. */
+		/* The frames go later, but for the page tables and the kernel
+		 * area: the target's rebuild reads those first, and each
+		 * would wait for its page behind the pushed ones (they are
+		 * few). */
 		h->later = calloc(words, 8);
 		r = h->later ? 0 : -ENOMEM;
+		if (!r && snap_vmm_frames(d, h->later))
+			memset(h->later, 0, words * 8);
 		for (size_t i = 0; !r && i < words; i++) {
-			h->later[i] = dirty[i] & d->frames.used[i];
-			dirty[i] = 0;
+			uint64_t now = dirty[i] & h->later[i];
+			h->later[i] = dirty[i] & d->frames.used[i] & ~h->later[i];
+			dirty[i] = now;
 		}
 	}
 	if (r ||
