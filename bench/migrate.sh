@@ -10,7 +10,9 @@
 # writer's "consistent" (every page holds its last write, the rest its sum). Downtime is the source's paused_ms
 # (pause to the target's STARTED); total time is the migrate command's wall time, also as a multiple of memory size /
 # link bandwidth. Stop-and-copy is the same source with PDVM_PRECOPY_ROUNDS=0; both with --postcopy never, so that
-# the columns stay what they say. Post-copy's column is not measured yet: n/a.
+# the columns stay what they say. Post-copy is --postcopy always (no pre-copy round: the domain starts at the
+# target at once, every page follows): its downtime is the time to the first instruction there, its total the
+# time until the target has every page.
 
 MIG_T0=$SECONDS
 MIG_RATE_BITS=1000000000                  # the link limit, bit/s
@@ -117,12 +119,13 @@ mig_field() {
 }
 mig_str() { python3 -c 'import json, sys; print(json.load(open(sys.argv[2])).get(sys.argv[1], ""))' "$1" "$2" 2>/dev/null; }
 
-# mig_one MIB MBPS MODE (sc|pc) REP: one migration a -> b; sets M_DOWN, M_TOTAL (ms), M_ROUNDS, M_BYTES, M_WRITER
+# mig_one MIB MBPS MODE (sc|pc|po) REP: one migration a -> b; sets M_DOWN, M_TOTAL (ms), M_ROUNDS, M_BYTES, M_WRITER
 # (the writer's line), M_CHECK (ok or what went wrong), M_STATS (the JSON line, if valid), M_PAUSE (where it went)
 mig_one() {
 	local mib=$1 mbps=$2 mode=$3 name=bmig$1-$2-$3-$4 d=$MIG_DIR/$1-$2-$3-$4 port=$((20000 + RANDOM % 12000)) rpid spid
-	local envs=() rrc src mrc
+	local envs=() rrc src mrc post=never
 	[ "$mode" = sc ] && envs=(PDVM_PRECOPY_ROUNDS=0)
+	[ "$mode" = po ] && post=always
 	M_DOWN=n/a M_TOTAL=n/a M_ROUNDS=n/a M_BYTES=n/a M_WRITER="" M_STATS="" M_STOPPED="" M_PAUSE="n/a"
 	mkdir -p "$d/work"
 	chmod 755 "$d" # the domain runs as the unprivileged user: it looks for its stop file in here
@@ -142,7 +145,7 @@ mig_one() {
 		kill "$spid" "$rpid" 2>/dev/null; wait "$spid" "$rpid"; return
 	fi
 	timed ip netns exec "$MIG_NS_A" env PDVM_RUN_DIR="$MIG_DIR/run-a" timeout -k 5 "$(mig_tmo 300)" "$PDVM" migrate --json \
-		--postcopy never --key "$MIG_DIR/key" "$name" "$MIG_ADDR_B:$port" </dev/null >"$d/migrate.out" 2>"$d/migrate.err"
+		--postcopy "$post" --key "$MIG_DIR/key" "$name" "$MIG_ADDR_B:$port" </dev/null >"$d/migrate.out" 2>"$d/migrate.err"
 	mrc=$?
 	M_TOTAL=$T_MS
 	: >"$d/stop"
@@ -157,6 +160,7 @@ mig_one() {
 		M_BYTES=$(mig_field bytes "$d/migrate.out")
 		M_STOPPED=$(mig_str precopy_stopped "$d/migrate.out")
 		M_PAUSE="image $(mig_field image_ms "$d/migrate.out") + sent $(mig_field send_ms "$d/migrate.out") + target $(mig_field target_ms "$d/migrate.out") ms"
+		[ "$mode" = po ] && M_PAUSE+="; then $(python3 -c 'import json, sys; p = json.load(open(sys.argv[1])).get("postcopy_stats") or {}; print("%s pages in %.0f ms, %s touches waited, longest %.1f ms" % (p.get("pages"), p.get("ms", 0), p.get("faults"), p.get("fault_wait_max_ms", 0)))' "$d/migrate.out" 2>/dev/null)"
 	fi
 	# the target's part of the pause: its own restore's time to running, the rest is receiving and the hand-over
 	M_PAUSE+=" (its restore $(num_or_na "$(sed -n 's/.*restored from .* in \([0-9.]*\) ms.*/\1/p' "$d/recv.err" | head -n1)") ms)"
@@ -167,8 +171,10 @@ mig_one() {
 		M_CHECK="source exit $src, receiver exit $rrc: $(why "$d/recv.err")"
 	elif ! grep -qx consistent "$d/recv.out"; then
 		M_CHECK="WRONG: $(why "$d/recv.out")"
-	elif [ "$mode" = sc ] && [ "$M_ROUNDS" != 0 ]; then
-		M_CHECK="stop-and-copy ran $M_ROUNDS pre-copy rounds"
+	elif [ "$mode" != pc ] && [ "$M_ROUNDS" != 0 ]; then
+		M_CHECK="$mode ran $M_ROUNDS pre-copy rounds"
+	elif [ "$(mig_str postcopy "$d/migrate.out")" != "$([ "$mode" = po ] && echo True || echo False)" ]; then
+		M_CHECK="$mode: post-copy $(mig_str postcopy "$d/migrate.out")"
 	else
 		M_CHECK=ok
 	fi
@@ -198,7 +204,7 @@ elif mig_topology; then
 	for mib in "${MIG_SIZES[@]}"; do
 		for mbps in 0 "$MIG_WRITER_MBPS"; do
 			for rep in $(seq "$(mig_reps "$mib" "$mbps")"); do
-				for mode in sc pc; do
+				for mode in sc pc po; do
 					k=$mib-$mbps-$mode
 					[ "$rep" = 1 ] && MIG_CASES+=("$k")
 					mig_one "$mib" "$mbps" "$mode" "$rep"
@@ -210,7 +216,7 @@ elif mig_topology; then
 					fi
 				done
 			done
-			for mode in sc pc; do
+			for mode in sc pc po; do
 				k=$mib-$mbps-$mode
 				MIG_DOWN[$k]=$(mig_median "${MIG_DOWN_ALL[$k]}" 2)
 				MIG_TOTAL[$k]=$(mig_median "${MIG_TOTAL_ALL[$k]}" 1)
@@ -245,7 +251,7 @@ mig_mb() { awk -v b="$1" 'BEGIN { if (b !~ /^[0-9.]+$/) print "n/a"; else printf
 
 mig_report() {
 	local mib mbps k label
-	printf '%-44s %14s %14s %10s\n' "live migration, 1 Gbit/s link, TLS, ms" "stop-and-copy" "pre-copy" "post-copy"
+	printf '%-44s %14s %14s %14s\n' "live migration, 1 Gbit/s link, TLS, ms" "stop-and-copy" "pre-copy" "post-copy"
 	if [ -n "$MIG_WHY" ]; then
 		printf '  n/a: %s\n\n' "$MIG_WHY"
 		return
@@ -253,17 +259,18 @@ mig_report() {
 	for mib in "${MIG_SIZES[@]}"; do
 		for mbps in 0 "$MIG_WRITER_MBPS"; do
 			label="$([ "$mib" -ge 1024 ] && echo "$((mib / 1024)) GiB" || echo "$mib MiB"), $([ "$mbps" = 0 ] && echo idle || echo "writer $mbps MB/s")"
-			printf '%-44s %14s %14s %10s\n' "  $label: downtime" "$(mig_cell "$mib-$mbps-sc" down)" \
-				"$(mig_cell "$mib-$mbps-pc" down)" "n/a"
-			printf '%-44s %14s %14s %10s\n' "    total (x size/link)" "$(mig_cell "$mib-$mbps-sc" total)" \
-				"$(mig_cell "$mib-$mbps-pc" total)" "n/a"
-			for k in "$mib-$mbps-sc" "$mib-$mbps-pc"; do
+			printf '%-44s %14s %14s %14s\n' "  $label: downtime" "$(mig_cell "$mib-$mbps-sc" down)" \
+				"$(mig_cell "$mib-$mbps-pc" down)" "$(mig_cell "$mib-$mbps-po" down)"
+			printf '%-44s %14s %14s %14s\n' "    total (x size/link)" "$(mig_cell "$mib-$mbps-sc" total)" \
+				"$(mig_cell "$mib-$mbps-pc" total)" "$(mig_cell "$mib-$mbps-po" total)"
+			for k in "$mib-$mbps-sc" "$mib-$mbps-pc" "$mib-$mbps-po"; do
 				[ "${MIG_CHECK[$k]:-}" = ok ] || printf '    %s: %s\n' "$k" "${MIG_CHECK[$k]:-not run}"
 			done
 			k=$mib-$mbps-pc
 			printf '    MB sent %s | %s; pre-copy %s rounds, stopped: %s\n' "$(mig_mb "${MIG_BYTES[$mib-$mbps-sc]:-n/a}")" \
 				"$(mig_mb "${MIG_BYTES[$k]:-n/a}")" "${MIG_ROUNDS[$k]:-n/a}" "${MIG_STOPPED[$k]:-n/a}"
 			printf '    pause: %s | %s\n' "${MIG_PAUSE[$mib-$mbps-sc]:-n/a}" "${MIG_PAUSE[$k]:-n/a}"
+			printf '    post-copy: %s\n' "${MIG_PAUSE[$mib-$mbps-po]:-n/a}"
 			[ "$(mig_reps "$mib" "$mbps")" = 1 ] || printf '    each run, downtime; total ms: %s; %s | %s; %s\n' \
 				"$(mig_list "${MIG_DOWN_ALL[$mib-$mbps-sc]:-}")" "$(mig_list "${MIG_TOTAL_ALL[$mib-$mbps-sc]:-}")" \
 				"$(mig_list "${MIG_DOWN_ALL[$k]:-}")" "$(mig_list "${MIG_TOTAL_ALL[$k]:-}")"
@@ -278,7 +285,8 @@ mig_report() {
 	else
 		printf '  targets (1 GiB, writer %s MB/s, pre-copy): n/a, no 1 GiB case run\n' "$MIG_WRITER_MBPS"
 	fi
-	printf '  post-copy: n/a (not measured here yet). Host: %s. %s%s s\n\n' "${HOST_KIND:-n/a}" "${MIG_NOTE:+$MIG_NOTE; }" "$MIG_SECONDS"
+	printf '  post-copy: --postcopy always (its downtime: to the first instruction at the target). Host: %s. %s%s s\n\n' \
+		"${HOST_KIND:-n/a}" "${MIG_NOTE:+$MIG_NOTE; }" "$MIG_SECONDS"
 }
 
 mig_bool() { case "$1" in yes) echo true ;; no) echo false ;; *) echo null ;; esac; }
@@ -287,7 +295,7 @@ mig_json() {
 	printf '{ "available": %s, "why": %s, "note": %s, "host_kind": %s, "quick": %s, "link_limit_mbit": %s, "link_measured_mbit": %s, ' \
 		"$([ -z "$MIG_WHY" ] && echo true || echo false)" "$(jstr "$MIG_WHY")" "$(jstr "$MIG_NOTE")" "$(jstr "${HOST_KIND:-}")" \
 		"$([ -n "${BENCH_QUICK:-}" ] && echo true || echo false)" "$((MIG_RATE_BITS / 1000000))" "$(jnum "$MIG_LINK_MBIT")"
-	printf '"link_as_limited": %s, "link_unlimited_mbit": %s, "tls": true, "writer_mbps": %s, "post_copy": "n/a (not measured yet)",\n' \
+	printf '"link_as_limited": %s, "link_unlimited_mbit": %s, "tls": true, "writer_mbps": %s, "post_copy": "--postcopy always",\n' \
 		"$(mig_bool "$MIG_LINK_OK")" "$(jnum "$MIG_LINK_FREE_MBIT")" "$MIG_WRITER_MBPS"
 	printf '    "targets": { "downtime_1g_writer_ms": %s, "downtime_under_20ms": %s, "total_over_size_link_1g_writer": %s, "total_within_1_3x": %s },\n' \
 		"$(jnum "$MIG_T_DOWN")" "$(mig_bool "$MIG_T_DOWN_OK")" "$(jnum "$MIG_T_OVER")" "$(mig_bool "$MIG_T_OVER_OK")"
@@ -295,7 +303,7 @@ mig_json() {
 	for k in ${MIG_CASES[@]+"${MIG_CASES[@]}"}; do
 		IFS=- read -r mib mbps mode <<<"$k"
 		printf '%s\n      { "mib": %s, "writer_mbps": %s, "mode": "%s", "downtime_ms": %s, "total_ms": %s, "size_over_link_ms": %s, ' \
-			"$sep" "$mib" "$mbps" "$([ "$mode" = sc ] && echo stop-and-copy || echo pre-copy)" "$(jnum "${MIG_DOWN[$k]:-}")" \
+			"$sep" "$mib" "$mbps" "$(case $mode in sc) echo stop-and-copy ;; pc) echo pre-copy ;; *) echo post-copy ;; esac)" "$(jnum "${MIG_DOWN[$k]:-}")" \
 			"$(jnum "${MIG_TOTAL[$k]:-}")" "$(mig_ideal_ms "$mib")"
 		printf '"total_over_size_link": %s, "repetitions": %s, "downtime_all": [%s], "total_all": [%s], "check": %s, "writer": %s,\n        "pause": %s, "stats": %s }' \
 			"$(jnum "$(mig_over "${MIG_TOTAL[$k]:-n/a}" "$mib")")" "$(mig_reps "$mib" "$mbps")" \

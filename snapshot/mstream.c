@@ -192,18 +192,12 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 	return 0;
 }
 
-int ms_stall_ms(const char *phase)
+void ms_stall(const char *phase)
 {
 	const char *e = getenv("PDVM_MIGRATE_STALL");
 	size_t l = strlen(phase);
-	return e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0 ? atoi(e + l + 1) : 0;
-}
-
-void ms_stall(const char *phase)
-{
-	int ms = ms_stall_ms(phase);
-	if (ms)
-		usleep((useconds_t)ms * 1000);
+	if (e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0)
+		usleep((useconds_t)atoi(e + l + 1) * 1000);
 }
 
 bool ms_waiting(struct mstream *s, int timeout_ms)

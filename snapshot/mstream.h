@@ -26,6 +26,7 @@ enum ms_type {
 	MS_PC_END,      /* source: every page left is pushed */
 	MS_PC_ACK,      /* target: all arrived (or the domain ended): its counts */
 	MS_PC_RESUME,   /* source, first on a new connection: the migration's id */
+	MS_PC_TAKEN,    /* target: u64 stream bytes received so far (the source's window) */
 	MS_TYPE_MAX
 };
 
@@ -93,11 +94,9 @@ int ms_recv_file(struct mstream *s, int fd, uint64_t max);
  * wait MS there, so that a test can cut the link or kill a side in it:
  * precopy (source, after the hello), paused (source, the domain just
  * paused), go (target, the go received, before the domain starts),
- * postcopy (source: no page pushed before the target runs the domain, and
- * then the wait). */
+ * postcopy (source, the target runs the domain, before the first page is
+ * pushed). */
 void ms_stall(const char *phase);
-/* MS, or 0 when PHASE is not the one. */
-int ms_stall_ms(const char *phase);
 
 /* Body helpers: a u32-length-prefixed string. */
 size_t ms_put_str(uint8_t *p, size_t cap, const char *str);

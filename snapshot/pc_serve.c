@@ -25,6 +25,7 @@ struct serve {
 	const uint8_t *heat;
 	uint64_t cursor;                /* push order: hot chunks' words, then the others' */
 	uint64_t near;                  /* the chunk of the last page asked for: its rest next */
+	uint64_t taken;                 /* stream bytes the target has taken in (MS_PC_TAKEN) */
 	uint8_t *raw, *msg, *buf;
 	struct pc_serve_stats *st;
 };
@@ -113,6 +114,7 @@ static int relearn(struct serve *v)
 	v->left = 0;
 	v->cursor = 0;
 	v->near = NONE;
+	v->taken = 0; /* a new stream: its byte counts start again */
 	for (;;) {
 		int r = ms_recv(v->s, &t, v->buf, MS_PAGES_MAX, &n);
 		if (r)
@@ -188,9 +190,14 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 	memcpy(v.todo, later, words * 8);
 	pc_queue_small(s);
 	st->pages = v.left = count(later, words);
-	bool end_sent = false, hold = ms_stall_ms("postcopy") > 0;   /* test hook */
+	bool end_sent = false;
 	for (;;) {
-		bool done = v.left == 0 || (hold && *phase != PCS_STARTED);
+		/* Nothing is pushed before the target runs the domain: READY
+		 * and GO would wait behind it, and its rebuild asks for the few
+		 * pages it reads. Then at most PC_WINDOW bytes the target has
+		 * not taken yet: an asked page waits behind no more, whatever
+		 * the link's queues would hold. */
+		bool done = v.left == 0 || *phase != PCS_STARTED || s->sent - v.taken >= PC_WINDOW;
 		if (!done && !ms_waiting(s, 0)) {
 			if ((r = push_one(&v, &done)))
 				goto broken;
@@ -200,7 +207,7 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 			}
 			continue;
 		}
-		if (done && *phase == PCS_STARTED && !end_sent) {
+		if (v.left == 0 && *phase == PCS_STARTED && !end_sent) {
 			if ((r = ms_send(s, MS_PC_END, NULL, 0)))
 				goto broken;
 			end_sent = true;
@@ -211,6 +218,11 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 			goto broken;
 		if (t == MS_PC_REQ) {
 			r = answer(&v, n);
+		} else if (t == MS_PC_TAKEN) {
+			r = n == 8 ? 0 : -EPROTO;
+			v.taken = 0;
+			for (int i = 7; !r && i >= 0; i--)
+				v.taken = v.taken << 8 | v.buf[i];
 		} else if (t == MS_READY && *phase == PCS_BEFORE_GO) {
 			/* From here on the domain never runs here again unless the
 			 * target says it did not get the go (migrate.c). */

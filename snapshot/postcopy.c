@@ -33,6 +33,7 @@ struct postcopy {
 	uint64_t *later;                /* pages still to come */
 	uint64_t *asked;                /* of those, asked for */
 	uint64_t left;
+	uint64_t told;                  /* s->received last told the source (MS_PC_TAKEN) */
 	struct domain *d;
 	struct frames *f;
 	uint64_t nchunks;
@@ -253,6 +254,7 @@ static void resume(struct postcopy *pc)
 		ms_close(pc->s); /* the old connection is dead, it just has not noticed */
 	*pc->s = ns;
 	pc->connected = true;
+	pc->told = 0;
 	uint8_t *msg = malloc(MS_PAGES_MAX);
 	r = msg ? 0 : -ENOMEM;
 	for (uint64_t c = 0; !r && c < pc->nchunks; c++)
@@ -314,6 +316,18 @@ static void fault(struct postcopy *pc, uint64_t addr)
 		lost(pc, r, "asking the source for a page");
 }
 
+/* Tells the source how much of the stream has been taken in: its window. */
+static int taken(struct postcopy *pc)
+{
+	uint8_t b[8];
+	if (pc->s->received - pc->told < PC_TAKEN_EVERY)
+		return 0;
+	pc->told = pc->s->received;
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(pc->told >> (8 * i));
+	return ms_send(pc->s, MS_PC_TAKEN, b, sizeof(b));
+}
+
 /* One message from the source. false: the thread is done. */
 static bool message(struct postcopy *pc)
 {
@@ -325,7 +339,7 @@ static bool message(struct postcopy *pc)
 		return true;
 	}
 	if (t == MS_PAGES) {
-		if ((r = take_pages(pc, n)))
+		if ((r = take_pages(pc, n)) || (r = taken(pc)))
 			lost(pc, r, "placing pages");
 	} else if (t == MS_GO && pc->go == 0) {
 		if ((r = ms_send(pc->s, MS_STARTED, NULL, 0))) {

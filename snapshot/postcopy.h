@@ -30,6 +30,12 @@ struct postcopy_counts {
 /* Socket buffers during post-copy, both sides: an asked page waits behind
  * at most this much of pushed pages in each. */
 #define PC_QUEUE_BYTES  (256 * 1024)
+/* Stream bytes the source has ahead of what the target took in: the most
+ * an asked page waits behind (16 ms at 1 Gbit/s), and what a path's
+ * bandwidth-delay product may use (2 MiB over 20 ms: 800 Mbit/s). The
+ * target tells every PC_TAKEN_EVERY bytes. */
+#define PC_WINDOW       (2u << 20)
+#define PC_TAKEN_EVERY  (256u << 10)
 void pc_queue_small(struct mstream *s);
 
 /* Where the serving got: the target's STARTED makes the domain its. */
