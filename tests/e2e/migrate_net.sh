@@ -1,10 +1,10 @@
 #!/bin/bash
-# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops; a link cut in pre-copy or while paused, and a target killed after the go, each leave the domain serving at the source with no reset seen by its client and nothing kept on the target; a link cut while the domain runs at the target in post-copy is made again and the domain goes on there, its client seeing no reset; a program writing memory faster than a slow link carries goes post-copy by itself.
+# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops; a link cut in pre-copy or while paused, and a target killed after the go, each leave the domain serving at the source with no reset seen by its client and nothing kept on the target; UDP datagrams queued in the domain's socket arrive there once each, in order; a link cut while the domain runs at the target in post-copy is made again and the domain goes on there, its client seeing no reset; a program writing memory faster than a slow link carries goes post-copy by itself.
 # timeout: 240
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/ratewriter" tests/host/tcpclient.py
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/dyn/udprecv" "$B/guest/ratewriter" tests/host/tcpclient.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -285,6 +285,66 @@ $(tails "$d/client.out" "$d/run.out" "$d.recv.err" "$d/run.log")"
 	verdict "$T"
 	uncut_link
 }
+# ---- UDP: datagrams queued in the domain's socket move with it ---------------------------------
+# The receiver reads nothing until its go file exists: four datagrams from c queue in its socket
+# at a, the domain moves to b, two more and END come there (c's route moved), then the go: all
+# six, in order, once each.
+T=migrate-net-udp
+d=$SCRATCH/$T
+mkdir -p "$d"
+port=$(free_port)
+mport=$(free_port)
+WHY="the test broke off"
+udp_to() { ip netns exec pdvmm-c /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for m in sys.argv[2:]: s.sendto(m.encode(), ("10.231.0.86", int(sys.argv[1])))' "$port" "$@"; }
+# udp_queued: the bytes queued on the receiver's socket at a (seen from the domain's pdvm, which
+# lives in the domain's namespace), once two looks 0.1 s apart agree
+udp_queued() {
+	local q p=-1 vmm
+	vmm=$(pgrep -o -f "^$PDVM run --name $T ")
+	for _ in $(seq 50); do
+		q=$(nsenter -t "$vmm" -n ss -Hunl "sport = :$port" | awk '{ print $2 }')
+		[ -n "$q" ] && [ "$q" != 0 ] && [ "$q" = "$p" ] && { echo "$q"; return 0; }
+		p=$q
+		sleep 0.1
+	done
+	return 1
+}
+if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+	WHY="the receiver did not listen: $(tails "$d.recv.err")"
+else
+	: >"$d/run.out"
+	on_host a timeout -k 5 120 "$PDVM" run --name "$T" --net netns --address 10.231.0.86 --log "$d/run.log" \
+		-- "$B/guest/dyn/udprecv" "$port" "$d/go" 0.0.0.0 </dev/null >"$d/run.out" 2>"$d/run.err" &
+	pid=$!
+	BGPIDS+=("$pid")
+	if wait_lines "$d/run.out" 1 "$pid"; then
+		udp_to u1 u2 u3 u4
+		q=$(udp_queued)
+		migrate_from_a "$T" "$mport"
+		ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.2.2
+		udp_to u5 u6 END
+		: >"$d/go"
+		wait_pid "$pid" 30
+		src=$WRC
+		wait_pid "$RCVPID" 30
+		rrc=$WRC
+		got=$(sed 's/ from 10\.79\.[12]\.1$//' "$d.recv.out" | tr '\n' ' ')
+		WHY=""
+		if [ -z "$q" ] || [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$rrc" != 0 ] || [ "$got" != "u1 u2 u3 u4 u5 u6 " ] ||
+		   [ "$(tr -d '\n' <"$d/run.out")" != ready ]; then
+			WHY="queued ${q:-nothing} bytes; migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, receive $rrc; got: $got
+$(tails "$d/run.out" "$d.recv.out" "$d.recv.err" "$d/run.log")"
+		fi
+		[ -n "$WHY" ] || echo "# $T: $q bytes queued at a; b printed: $got"
+	else
+		WHY="the receiver did not get going: $(tails "$d/run.out" "$d/run.err")"
+	fi
+fi
+verdict "$T"
+ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.1.2
+
 # ---- post-copy: the link cut while the domain runs at b without all of its memory ---------------
 # The source pushes nothing before b runs the domain, then waits 1.5 s (test hook): the link
 # is cut then, and the client's route moves to b. The echo server's touches of pages still at

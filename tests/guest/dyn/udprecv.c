@@ -1,4 +1,4 @@
-/* udprecv.c: a UDP receiver for the datagram-checkpoint test — binds, says "ready", waits for file GO to exist while datagrams queue up (the snapshot lands here), then prints each datagram until "END". */
+/* udprecv.c: a UDP receiver for the datagram-checkpoint and migration tests — binds (loopback, or ADDR), says "ready", waits for file GO to exist while datagrams queue up (the snapshot or migration lands here), then prints each datagram and its sender until "END". */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,12 +10,16 @@
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: udprecv PORT GOFILE\n");
+		fprintf(stderr, "usage: udprecv PORT GOFILE [ADDR]\n");
 		return 2;
 	}
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (argc > 3 && inet_pton(AF_INET, argv[3], &a.sin_addr) != 1) {
+		fprintf(stderr, "udprecv: %s: not an IPv4 address\n", argv[3]);
+		return 2;
+	}
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		perror("bind");
 		return 1;
@@ -36,7 +40,9 @@ int main(int argc, char **argv)
 		buf[n] = '\0';
 		if (!strcmp(buf, "END"))
 			break;
-		printf("%s from %s\n", buf, from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) ? "loopback" : "?");
+		char who[INET_ADDRSTRLEN] = "?";
+		inet_ntop(AF_INET, &from.sin_addr, who, sizeof(who));
+		printf("%s from %s\n", buf, from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) ? "loopback" : who);
 	}
 	return 0;
 }
