@@ -25,6 +25,7 @@ struct migrate_opts {
 	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
 	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
 	int timeout_ms;         /* a target silent this long is gone (0: MIGRATE_TIMEOUT_MS) */
+	bool copy_writable;     /* the writable trees' contents go with the domain */
 	struct precopy_progress *progress; /* NULL, or kept up to date */
 };
 

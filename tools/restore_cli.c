@@ -15,6 +15,7 @@
 #include "devshm.h"
 #include "net/tool.h"
 #include "snapshot/image.h"
+#include "snapshot/mfiles.h"
 #include "snapshot/migrate.h"
 #include "snapshot/precopy.h"
 #include "snapshot/restore.h"
@@ -443,6 +444,13 @@ int cmd_receive(int argc, char **argv)
 	if (control_start_incoming(dname, hello.memsize, &c.incoming, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		ms_send_error(&ms, err);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	/* The files it has open are here and the same, or the source keeps
+	 * it, told which are not: before it pauses anything. */
+	if (mfiles_verify(&ms, &c.o, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
 		st = EXIT_FAILED;
 		goto out;
 	}
