@@ -378,7 +378,8 @@ if unshare -m --propagation private true 2>/dev/null; then
 
 	# --copy-writable: the target's writable directory starts empty. The program appends
 	# numbered lines to a file there through an fd it keeps open (every 10 ms, through a
-	# pre-copy held to six rounds), next to a subdirectory, a file and a symlink made before;
+	# pre-copy held to six rounds after a 300 ms wait), next to a subdirectory, a file and a
+	# symlink made before;
 	# after the move it goes on appending there. The target's file must hold every line
 	# once, in order; the source's copy, the lines before the pause; the rest as made.
 	t=migrate-copy-writable
@@ -395,7 +396,7 @@ if unshare -m --propagation private true 2>/dev/null; then
 	WHY=""
 	if start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d/w"; then
 		rcv=$RCVPID
-		PDVM_PRECOPY_MIN_ROUNDS=6 start_run "$t" "$d/run.out" "$d/run.err" --writable "$d/w" --log "$d/run.log" -- \
+		PDVM_PRECOPY_MIN_ROUNDS=6 PDVM_MIGRATE_STALL=precopy:300 start_run "$t" "$d/run.out" "$d/run.err" --writable "$d/w" --log "$d/run.log" -- \
 			/bin/sh -c "exec 3>>$d/w/log; echo started; i=0; while [ \$i -lt 300 ]; do echo \$i >&3; i=\$((i+1)); sleep 0.01; done; echo done"
 		src=$BGPID
 		if wait_sock "$t" "$src" && wait_lines "$d/run.out" 1 "$src" && wait_text "$d/w/log" "^20$" "$src"; then
