@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "precopy.h"
 #include "sbuf.h"
 #include "snap_state.h"
+#include "snap_mem.h"
 #include "snapshot.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
@@ -129,14 +131,6 @@ static void target_said(struct mstream *s, int r, char *err, size_t errlen)
 		peer_said("target", t, b, n, "", err, errlen);
 }
 
-void migrate_stall(const char *phase)
-{
-	const char *e = getenv("PDVM_MIGRATE_STALL");
-	size_t l = strlen(phase);
-	if (e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0)
-		usleep((useconds_t)atoi(e + l + 1) * 1000);
-}
-
 static int connect_to(const char *to, bool anywhere, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo *ai = resolve(to, false, err, errlen);
@@ -203,6 +197,83 @@ static int send_image(struct mstream *s, const char *dir, char *err, size_t errl
 	return r;
 }
 
+/* Post-copy recovery: the target, again, told which migration this is. */
+struct reconn {
+	const struct migrate_opts *o;
+	const struct ms_key *key;
+	int timeout;
+	const uint8_t *id;
+};
+
+static int reconnect(void *arg, struct mstream *s)
+{
+	struct reconn *rc = arg;
+	char err[512];
+	int fd = connect_to(rc->o->to, rc->o->insecure || rc->key, rc->timeout, err, sizeof(err));
+	if (fd < 0)
+		return fd;
+	int r = ms_init(s, fd, rc->timeout);
+	if (r) {
+		close(fd);
+		s->fd = -1;
+		return r;
+	}
+	if (rc->key && (r = ms_tls(s, false, rc->key, err, sizeof(err))))
+		return r;
+	return ms_send(s, MS_PC_RESUME, rc->id, MIGRATE_ID_LEN);
+}
+
+/* Whether what pre-copy left is post-copy's, and why, into st->decision. */
+static bool choose_postcopy(const struct migrate_opts *o, int budget, struct precopy_stats *st)
+{
+	if (o->postcopy == POSTCOPY_ALWAYS) {
+		st->decision = "post-copy from the start (--postcopy always)";
+		return true;
+	}
+	/* Stop-and-copy of the rest would blow the budget: the domain starts
+	 * at the target instead, and the rest follows. */
+	bool over = st->left >= 256 && st->est_ms > budget;
+	if (!over)
+		return false;
+	if (o->postcopy == POSTCOPY_NEVER) {
+		st->decision = "stop-and-copy of the rest over the downtime budget (--postcopy never)";
+		return false;
+	}
+	st->decision = st->link_mbps > 0 && st->dirty_mbps > st->link_mbps ?
+		       "post-copy: memory is written faster than the link carries" :
+		       "post-copy: the rest would not fit the downtime budget";
+	return true;
+}
+
+/* Before the image: the pages that come after the domain starts there. */
+static int send_later(struct mstream *s, const uint64_t *later, uint64_t nframes)
+{
+	uint8_t *msg = malloc(MS_PAGES_MAX);
+	int r = msg ? 0 : -ENOMEM;
+	for (uint64_t c = 0; !r && c < nframes / CHUNK; c++)
+		r = precopy_send_later(s, c, later + c * (CHUNK / 64), msg);
+	free(msg);
+	return r;
+}
+
+/* The image is sent, the rest of memory is post-copy's: serves it. 0
+ * once the target has it all; -EAGAIN: the domain goes on here (the target
+ * never started it); -ETIMEDOUT: the target went silent after the go (it
+ * may run the domain); else the domain ran there and is gone. */
+static int postcopy(struct domain *d, struct mstream *s, const struct migrate_opts *o, const struct ms_key *key,
+		    const uint8_t *id, const uint64_t *later, const uint8_t *heat, struct migrate_stats *ms, char *err,
+		    size_t errlen)
+{
+	struct reconn rc = { o, key, o->timeout_ms > 0 ? o->timeout_ms : MIGRATE_TIMEOUT_MS, id };
+	enum pc_phase ph;
+	int r = pc_serve(d, s, later, heat, reconnect, &rc, o->progress, &ph, &ms->pc, err, errlen);
+	if (!r)
+		return 0;
+	if (ph == PCS_BEFORE_GO || (ph == PCS_GO_SENT && (r == -ECONNRESET || r == -ECONNABORTED)))
+		return -EAGAIN;
+	return ph == PCS_GO_SENT ? -ETIMEDOUT : r;
+}
+
 int migrate_domain(struct domain *d, const struct net_spec *net, const struct migrate_opts *o,
 		   struct migrate_stats *ms, char *err, size_t errlen)
 {
@@ -212,6 +283,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	size_t n;
 	char work[PATH_MAX], img[PATH_MAX + 8];
 	uint64_t *acc = NULL;
+	uint8_t *heat = NULL;
 	int r;
 
 	*err = 0;
@@ -230,8 +302,16 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		close(fd);
 		return r;
 	}
+	uint8_t id[MIGRATE_ID_LEN];
+	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+		r = -errno;
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		ms_close(&s);
+		return r;
+	}
 	struct sbuf hello = { 0 };
 	sb_u32(&hello, MS_PROTO);
+	sb_put(&hello, id, sizeof(id));
 	sb_str(&hello, d->spec->name);
 	sb_u64(&hello, d->frames.size);
 	/* The network goes first: the target makes the namespace while the
@@ -280,10 +360,19 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		goto out;
 	}
 	int budget = o->max_downtime_ms > 0 ? o->max_downtime_ms : MIGRATE_MAX_DOWNTIME_MS;
-	migrate_stall("precopy");
+	heat = calloc(d->frames.nframes / CHUNK + 1, 1);
+	if (!heat) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		ms_send_error(&s, err);
+		goto out;
+	}
+	ms_stall("precopy");
 	if (o->progress)
 		o->progress->phase = MP_PRECOPY;
-	if ((r = precopy_run(d, &s, budget, acc, &pst, o->progress, err, errlen))) {
+	struct precopy_opts po = { .max_downtime_ms = budget, .no_rounds = o->postcopy == POSTCOPY_ALWAYS,
+				   .heat = heat };
+	if ((r = precopy_run(d, &s, &po, acc, &pst, o->progress, err, errlen))) {
 		target_said(&s, r, err, errlen);
 		dom_log(d, "migration to %s failed in pre-copy, the domain goes on here: %s", o->to, err);
 		ms_send_error(&s, err);
@@ -292,7 +381,9 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	uint64_t t0 = host_mono_ns();
 	/* A vfork child about to exec makes a snapshot wait a moment (the
 	 * parent sleeps on memory it uses): try again for a while. */
-	for (int i = 0; (r = snapshot_hold(d, net, img, NULL, true, &h, err, errlen)) == -EAGAIN && i < 250; i++)
+	ms->postcopy = choose_postcopy(o, budget, &pst);
+	for (int i = 0; (r = snapshot_hold(d, net, img, NULL, ms->postcopy ? SNAP_MEM_LATER : SNAP_MEM_DELTA, &h, err,
+					  errlen)) == -EAGAIN && i < 250; i++)
 		usleep(20000);
 	if (r) {
 		ms_send_error(&s, err);
@@ -300,14 +391,15 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	}
 	if (o->progress)
 		o->progress->phase = MP_PAUSED;
-	migrate_stall("paused");
+	ms_stall("paused");
 	/* --copy-writable: what changed there since the first pass. */
 	if (tree && (r = mtree_resend(d, &s, tree, err, errlen))) {
 		target_said(&s, r, err, errlen);
 		goto resume;
 	}
 	uint64_t t_img = host_mono_ns(), sent_img = s.sent;
-	if ((r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
+	if ((ms->postcopy && (r = send_later(&s, h.later, d->frames.nframes))) ||
+	    (r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
 		if (!*err)
 			stream_error(r, "sending the image", err, errlen);
 		target_said(&s, r, err, errlen);
@@ -319,6 +411,21 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		o->progress->sent = s.sent;
 	}
 	ms->image_bytes = s.sent - sent_img;
+	if (ms->postcopy) {
+		r = postcopy(d, &s, o, o->key ? &key : NULL, id, h.later, heat, ms, err, errlen);
+		if (r == -EAGAIN)
+			goto resume;
+		if (r == -ETIMEDOUT)
+			goto keep_paused;
+		if (r) {
+			/* It ran there and ended with the target: nothing of it
+			 * can go on here (its peers have seen it move on). */
+			dom_log(d, "migration to %s: %s", o->to, err);
+			snapshot_release(d, &h, true);
+			goto out;
+		}
+		goto done;
+	}
 	if ((r = ms_recv(&s, &t, b, sizeof(b), &n))) {
 		stream_error(r, "waiting for the target to rebuild the domain", err, errlen);
 		goto resume;
@@ -353,6 +460,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 			peer_said("target", t, b, n, "STARTED", err, errlen);
 		else
 			stream_error(r, "waiting for the target to confirm", err, errlen);
+keep_paused:;
 		/* It may run there or not: keep it paused here, as a user's
 		 * pause, for the operator to resume or kill. */
 		size_t l = strlen(err);
@@ -367,7 +475,8 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		r = -ETIMEDOUT;
 		goto out;
 	}
-	uint64_t t_done = host_mono_ns();
+done:;
+	uint64_t t_done = ms->postcopy ? t_sent + (uint64_t)(ms->pc.started_ms * 1e6) : host_mono_ns();
 	ms->pre = pst;
 	ms->precopy_ms = (double)(t0 - tp) / 1e6;
 	ms->paused_ms = (double)(t_done - t0) / 1e6;
@@ -386,6 +495,13 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms->precopy_ms, (unsigned long long)pst.left, pst.est_ms, pst.why ? pst.why : "?", ms->paused_ms, budget,
 		ms->image_ms, ms->send_ms, ms->target_ms, pst.dirty_mbps, pst.link_mbps,
 		(unsigned long long)pst.hot_chunks, (unsigned long long)pst.deferred, pst.decision ? pst.decision : "?");
+	if (ms->postcopy)
+		dom_log(d, "post-copy: %llu pages came after the start there (%llu pushed, %llu asked for first) in "
+			"%.1f ms; the domain waited for one %llu times (%.1f ms in all, longest %.1f ms)%s; %llu "
+			"reconnections", (unsigned long long)ms->pc.pages, (unsigned long long)ms->pc.pushed,
+			(unsigned long long)ms->pc.asked, ms->pc.ms, (unsigned long long)ms->pc.target.faults,
+			(double)ms->pc.target.wait_us / 1e3, (double)ms->pc.target.wait_max_us / 1e3,
+			ms->pc.target.ended ? "; it ended there first" : "", (unsigned long long)ms->pc.reconnects);
 	fprintf(stderr, "pdvm: %s: migrated to %s\n", d->spec->name, o->to);
 	snapshot_release(d, &h, true);
 	r = 0;
@@ -405,6 +521,8 @@ out:
 	}
 	free(acc);
 	mtree_free(tree);
+	free(heat);
+	free(h.later);
 	img_remove(img);
 	rmdir(work);
 	ms_close(&s);
@@ -500,6 +618,7 @@ int migrate_recv_hello(struct mstream *s, struct migrate_hello *h, char *err, si
 		ms_send_error(s, err);
 		return -EPROTO;
 	}
+	sr_get(&rd, h->id, sizeof(h->id));
 	char *nm = sr_str(&rd, sizeof(h->name) - 1);
 	h->memsize = sr_u64(&rd);
 	h->has_net = sr_u8(&rd);
@@ -642,7 +761,7 @@ int migrate_ready(struct mstream *s, char *err, size_t errlen)
 		peer_said("source", t, b, n, "GO", err, errlen);
 		return -ECONNABORTED;
 	}
-	migrate_stall("go");
+	ms_stall("go");
 	if ((r = ms_send(s, MS_STARTED, NULL, 0)))
 		return stream_error(r, "confirming to the source", err, errlen);
 	return 0;

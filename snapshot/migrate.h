@@ -13,6 +13,7 @@ struct domain;
 /* Stream timeouts (--timeout): a peer silent this long is gone. */
 #define MIGRATE_TIMEOUT_MS  60000
 
+#include "postcopy.h"
 #include "precopy.h"
 
 /* The default downtime budget (--max-downtime). */
@@ -25,15 +26,11 @@ struct migrate_opts {
 	const char *work_dir;   /* where the image is staged (NULL: $TMPDIR, else /var/tmp) */
 	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
 	int timeout_ms;         /* a target silent this long is gone (0: MIGRATE_TIMEOUT_MS) */
+	enum postcopy_mode postcopy;
 	bool copy_writable;     /* the writable trees' contents go with the domain */
 	struct precopy_progress *progress; /* NULL, or kept up to date */
 };
 
-/* Test hook: PDVM_MIGRATE_STALL=PHASE:MS makes the side that reaches PHASE
- * wait MS there, so that a test can cut the link or kill a side in it:
- * precopy (source, after the hello), paused (source, the domain just
- * paused), go (target, the go received, before the domain starts). */
-void migrate_stall(const char *phase);
 
 /* What a migration did, for the log and `pdvm migrate --json`. */
 struct migrate_stats {
@@ -43,6 +40,8 @@ struct migrate_stats {
 	double image_ms, send_ms, target_ms;    /* its parts */
 	uint64_t bytes;         /* sent in all */
 	uint64_t image_bytes;   /* of which the image */
+	bool postcopy;          /* the domain started at the target before its memory */
+	struct pc_serve_stats pc;
 };
 
 /* Source side, in the domain's own process (the control thread): pauses
@@ -67,6 +66,7 @@ struct migrate_hello {
 	uint64_t memsize;       /* guest memory */
 	uint8_t has_net;        /* the domain has its own network (--net netns): */
 	struct net_spec net;    /* its address and ports, re-created here before the image */
+	uint8_t id[MIGRATE_ID_LEN]; /* this migration's: a source that reconnects proves it */
 };
 /* Receives the hello. 0 or -errno with err (the source has been told);
  * net_spec_free h->net after. */
@@ -78,7 +78,8 @@ struct premem;
 int migrate_recv_image(struct mstream *s, const struct migrate_hello *h, const char *dir, struct premem *mem,
 		       char *err, size_t errlen);
 /* The domain is rebuilt: tells the source and waits for its go (the
- * source has stopped it for good). 0, or -errno: do not start it. */
+ * source has stopped it for good). 0, or -errno: do not start it. (With
+ * pages to come, postcopy_ready does this.) */
 int migrate_ready(struct mstream *s, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* mstream.c: the migration stream — every message a checked header, a body and its CRC-32, over a blocking socket with timeouts; files streamed without holding them in memory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,34 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 		}
 	}
 	return 0;
+}
+
+int ms_stall_ms(const char *phase)
+{
+	const char *e = getenv("PDVM_MIGRATE_STALL");
+	size_t l = strlen(phase);
+	return e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0 ? atoi(e + l + 1) : 0;
+}
+
+void ms_stall(const char *phase)
+{
+	int ms = ms_stall_ms(phase);
+	if (ms)
+		usleep((useconds_t)ms * 1000);
+}
+
+bool ms_waiting(struct mstream *s, int timeout_ms)
+{
+	if (s->fd < 0)
+		return false;
+	if (s->tls && T->record_check_pending(s->tls))
+		return true;
+	struct pollfd p = { s->fd, POLLIN, 0 };
+	int n;
+	while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	/* Readable, closed or broken: the next ms_recv says which. */
+	return n > 0;
 }
 
 void ms_send_error(struct mstream *s, const char *why)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Stream protocol version: HELLO carries it; a peer of another refuses. */
-#define MS_PROTO        3
+#define MS_PROTO        4
 
 enum ms_type {
 	MS_HELLO = 1,   /* source: u32 protocol, string domain name, u64 guest memory bytes,
@@ -21,6 +21,11 @@ enum ms_type {
 	MS_PAGES,       /* source, before the image: one 2 MiB chunk's pages (precopy.c) */
 	MS_ROUND,       /* source, after a pre-copy round: answer once all before is applied */
 	MS_ROUND_DONE,  /* target: the answer */
+	/* Post-copy (snapshot/postcopy.h): */
+	MS_PC_REQ,      /* target: u64 page: a fault waits for it */
+	MS_PC_END,      /* source: every page left is pushed */
+	MS_PC_ACK,      /* target: all arrived (or the domain ended): its counts */
+	MS_PC_RESUME,   /* source, first on a new connection: the migration's id */
 	MS_FILES,       /* source, after the hello: u32 count, then per file string guest path,
 			 * u8 flags (1: open for writing), u64 size, u32 CRC-32 (mfiles.c) */
 	MS_FILES_END,   /* source: u32 files listed in all, string the domain's root, u8 copy-writable */
@@ -76,6 +81,9 @@ void ms_close(struct mstream *s);
 /* Sets the send and receive timeouts (a peer gone quiet is an error, not
  * a hang). 0 or -errno. */
 int ms_init(struct mstream *s, int fd, int timeout_ms);
+/* Whether a message is waiting: bytes TLS has decrypted already, or the
+ * socket readable within timeout_ms (0: now, -1: for ever). */
+bool ms_waiting(struct mstream *s, int timeout_ms);
 /* Sends a small message (or an MS_BIG one, up to MS_PAGES_MAX). 0 or -errno. */
 int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n);
 /* Sends MS_ERROR with a formatted reason (best effort). */
@@ -93,6 +101,16 @@ int ms_recv(struct mstream *s, enum ms_type *type, uint8_t *buf, size_t cap, siz
 /* The data of the MS_FILE just received, written to fd; its checksum is
  * verified at the end. At most `max` bytes are accepted (-EFBIG). */
 int ms_recv_file(struct mstream *s, int fd, uint64_t max);
+
+/* Test hook: PDVM_MIGRATE_STALL=PHASE:MS makes the side that reaches PHASE
+ * wait MS there, so that a test can cut the link or kill a side in it:
+ * precopy (source, after the hello), paused (source, the domain just
+ * paused), go (target, the go received, before the domain starts),
+ * postcopy (source: no page pushed before the target runs the domain, and
+ * then the wait). */
+void ms_stall(const char *phase);
+/* MS, or 0 when PHASE is not the one. */
+int ms_stall_ms(const char *phase);
 
 /* Body helpers: a u32-length-prefixed string. */
 size_t ms_put_str(uint8_t *p, size_t cap, const char *str);

@@ -19,6 +19,7 @@
 #define WORDS           (CHUNK_PAGES / 64)
 #define HEAD            (8 + 8 * WORDS + 4)     /* chunk, page map, flags */
 #define BLK_ZERO        1u                      /* the pages are zero: no data */
+#define BLK_LATER       2u                      /* post-copy: the pages come later: no data */
 #define ENOUGH_LEFT     256                     /* pages: stop pre-copy under this */
 #define PREMEM_MAX      (1ULL << 40)
 
@@ -36,8 +37,21 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
+/* An MS_PAGES body's head: chunk, page map, flags. Its length. */
+static size_t put_head(uint8_t *msg, uint64_t c, const uint64_t *map, uint32_t flags)
+{
+	put64(msg, c);
+	for (int w = 0; w < WORDS; w++)
+		put64(msg + 8 + 8 * w, map[w]);
+	memcpy(msg + 8 + 8 * WORDS, &flags, 4);
+	return HEAD;
+}
+
 /* The frames written since the last call, into m: KVM's log and the VMM's
- * vdirty (taken and cleared under the domain lock, where the VMM writes). */
+ * vdirty (taken and cleared under the domain lock, where the VMM writes).
+ * On PVM the log shows a running guest's writes in bursts, some rounds
+ * late (a vCPU kicked out first changes nothing, measured): the final
+ * pause, with every vCPU parked, is what catches them all. */
 static int take_dirty(struct domain *d, uint64_t *m, uint64_t *acc, size_t words)
 {
 	memset(m, 0, words * 8);
@@ -52,17 +66,14 @@ static int take_dirty(struct domain *d, uint64_t *m, uint64_t *acc, size_t words
 	return r;
 }
 
-/* Sends the pages of chunk c that `want` marks and the domain uses: one
- * block of data, one of zero pages. */
-static int send_chunk(struct domain *d, struct mstream *s, uint64_t c, const uint64_t *want, uint8_t *raw,
-		      uint8_t *msg, uint64_t *npages)
+int precopy_send(struct domain *d, struct mstream *s, uint64_t c, const uint64_t *want, uint8_t *raw,
+		 uint8_t *msg, uint64_t *npages)
 {
 	struct frames *f = &d->frames;
 	uint64_t data[WORDS] = { 0 }, zero[WORDS] = { 0 };
 	size_t np = 0;
 	for (int w = 0; w < WORDS; w++) {
-		uint64_t bits = want[c * WORDS + (uint64_t)w] &
-				__atomic_load_n(&f->used[c * WORDS + (uint64_t)w], __ATOMIC_RELAXED);
+		uint64_t bits = want[w] & __atomic_load_n(&f->used[c * WORDS + (uint64_t)w], __ATOMIC_RELAXED);
 		while (bits) {
 			int b = __builtin_ctzll(bits);
 			bits &= bits - 1;
@@ -86,12 +97,7 @@ static int send_chunk(struct domain *d, struct mstream *s, uint64_t c, const uin
 			any |= map[w] != 0;
 		if (!any)
 			continue;
-		put64(msg, c);
-		for (int w = 0; w < WORDS; w++)
-			put64(msg + 8 + 8 * w, map[w]);
-		uint32_t flags = kind ? BLK_ZERO : 0;
-		memcpy(msg + 8 + 8 * WORDS, &flags, 4);
-		size_t len = HEAD;
+		size_t len = put_head(msg, c, map, kind ? BLK_ZERO : 0);
 		if (!kind) {
 			int cl = LZ4_compress_default((const char *)raw, (char *)msg + HEAD, (int)(np * 4096),
 						      (int)(MS_PAGES_MAX - HEAD));
@@ -102,6 +108,14 @@ static int send_chunk(struct domain *d, struct mstream *s, uint64_t c, const uin
 		r = ms_send(s, MS_PAGES, msg, len);
 	}
 	return r;
+}
+
+int precopy_send_later(struct mstream *s, uint64_t c, const uint64_t *later, uint8_t *msg)
+{
+	bool any = false;
+	for (int w = 0; w < WORDS; w++)
+		any |= later[w] != 0;
+	return any ? ms_send(s, MS_PAGES, msg, put_head(msg, c, later, BLK_LATER)) : 0;
 }
 
 static uint64_t count(const uint64_t *m, const uint64_t *used, size_t words)
@@ -144,9 +158,10 @@ static int sync_round(struct mstream *s, char *err, size_t errlen)
 	return -ECONNABORTED;
 }
 
-int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64_t *acc, struct precopy_stats *st,
-		struct precopy_progress *pg, char *err, size_t errlen)
+int precopy_run(struct domain *d, struct mstream *s, const struct precopy_opts *o, uint64_t *acc,
+		struct precopy_stats *st, struct precopy_progress *pg, char *err, size_t errlen)
 {
+	int max_downtime_ms = o->max_downtime_ms;
 	struct frames *f = &d->frames;
 	size_t words = (f->nframes + 63) / 64;
 	uint64_t *m = calloc(words, 8), *fresh = calloc(words, 8);
@@ -171,13 +186,16 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 	 * 0: none, a plain stop-and-copy (make bench's comparison). */
 	const char *e = getenv("PDVM_PRECOPY_ROUNDS");
 	int max = e && atoi(e) >= 0 && atoi(e) <= PRECOPY_MAX_ROUNDS && *e ? atoi(e) : PRECOPY_MAX_ROUNDS;
+	if (o->no_rounds)
+		max = 0;
 	/* Test hook: no stop before this many rounds (e2e/migrate's hot chunk). */
 	const char *mr = getenv("PDVM_PRECOPY_MIN_ROUNDS");
 	int min_rounds = mr && atoi(mr) > 0 ? atoi(mr) : 0;
 	uint64_t prev = UINT64_MAX, sent0 = s->sent;
 	double bpp = 0, rate = 0;       /* bytes per page, bytes per ms: the last round that sent */
 	if (max == 0) {
-		st->why = "stop-and-copy (no pre-copy rounds)";
+		st->why = o->no_rounds ? "post-copy from the start (--postcopy always)" :
+			  "stop-and-copy (no pre-copy rounds)";
 		st->left = count(m, f->used, words);
 	}
 	for (int round = 0; max > 0; round++) {
@@ -188,7 +206,7 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 				deferred += count(m + c * WORDS, f->used + c * WORDS, WORDS);
 				continue;
 			}
-			r = send_chunk(d, s, c, m, raw, msg, &n);
+			r = precopy_send(d, s, c, m + c * WORDS, raw, msg, &n);
 			memset(m + c * WORDS, 0, WORDS * 8);
 			if (pg)
 				pg->sent = s->sent;
@@ -249,13 +267,10 @@ int precopy_run(struct domain *d, struct mstream *s, int max_downtime_ms, uint64
 			break;
 		prev = left;
 	}
-	/* Post-copy (not built yet) is the answer to memory written faster
-	 * than the link carries; say so, so that the stats show the case. */
 	st->decision = max == 0 ? "stop-and-copy" :
-		       st->link_mbps > 0 && st->dirty_mbps > st->link_mbps ?
-		       "pre-copy, then stop-and-copy of the rest: memory is written faster than the link carries "
-		       "(post-copy would suit; not built yet)" :
 		       st->hot_chunks ? "pre-copy with hot chunks held for the final round" : "pre-copy";
+	if (o->heat)
+		memcpy(o->heat, heat, nchunks);
 	st->bytes = s->sent - sent0;
 	/* What the last round did not send goes with the image. */
 	dom_lock(d);
@@ -277,6 +292,8 @@ int premem_init(struct premem *m, uint64_t size)
 	m->host = NULL;
 	m->size = size;
 	m->raw = NULL;
+	m->later = NULL;
+	m->nlater = 0;
 	if (!size || size % (CHUNK_PAGES * 4096ULL) || size > PREMEM_MAX)
 		return -EINVAL;
 	m->fd = memfd_create("pdvm-incoming-ram", MFD_CLOEXEC);
@@ -305,38 +322,69 @@ void premem_free(struct premem *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	free(m->raw);
+	free(m->later);
 	m->host = NULL;
 	m->raw = NULL;
+	m->later = NULL;
+	m->nlater = 0;
 	m->fd = -1;
 }
 
 /* Zeroes n pages at page index first of m: holes again, not zero-filled
- * memory (a fresh file is all hole). */
-static void zero_run(struct premem *m, uint64_t first, uint64_t n)
+ * memory (a fresh file is all hole). A page to come must be a hole (its
+ * first touch is what asks for it): -errno if it cannot be. */
+static int zero_run(struct premem *m, uint64_t first, uint64_t n, bool hole)
 {
-	if (n && fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(first * 4096),
-			   (off_t)(n * 4096)) < 0)
-		memset(m->host + first * 4096, 0, n * 4096);
+	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(first * 4096),
+		      (off_t)(n * 4096)) == 0)
+		return 0;
+	if (hole)
+		return -errno;
+	memset(m->host + first * 4096, 0, n * 4096);
+	return 0;
 }
 
-int precopy_apply(struct premem *m, const uint8_t *body, size_t len)
+int precopy_decode(const uint8_t *body, size_t len, uint64_t nchunks, uint8_t *raw, uint64_t *c, uint64_t *map,
+		   enum pages_kind *kind)
 {
 	if (len < HEAD)
 		return -EPROTO;
-	uint64_t c = get64(body), map[WORDS];
 	uint32_t flags;
 	memcpy(&flags, body + 8 + 8 * WORDS, 4);
 	size_t np = 0;
+	*c = get64(body);
 	for (int w = 0; w < WORDS; w++) {
 		map[w] = get64(body + 8 + 8 * w);
 		np += (size_t)__builtin_popcountll(map[w]);
 	}
-	if (c >= m->size / (CHUNK_PAGES * 4096ULL) || np == 0 || (flags & ~BLK_ZERO) ||
-	    ((flags & BLK_ZERO) && len != HEAD))
+	if (*c >= nchunks || np == 0 || (flags != 0 && flags != BLK_ZERO && flags != BLK_LATER) ||
+	    (flags && len != HEAD))
+		return -EPROTO;
+	*kind = flags == BLK_ZERO ? PAGES_ZERO : flags == BLK_LATER ? PAGES_LATER : PAGES_DATA;
+	if (flags)
+		return 0;
+	int n = LZ4_decompress_safe((const char *)body + HEAD, (char *)raw, (int)(len - HEAD), (int)(np * 4096));
+	return n == (int)(np * 4096) ? 0 : -EPROTO;
+}
+
+int precopy_apply(struct premem *m, const uint8_t *body, size_t len)
+{
+	uint64_t c, map[WORDS], nchunks = m->size / (CHUNK_PAGES * 4096ULL);
+	enum pages_kind kind;
+	if (precopy_decode(body, len, nchunks, m->raw, &c, map, &kind))
 		return -EPROTO;
 	uint64_t first = c * CHUNK_PAGES;
-	if (flags & BLK_ZERO) {
-		/* Runs of zero pages, punched. */
+	if (kind == PAGES_LATER) {
+		if (!m->later && !(m->later = calloc(nchunks * WORDS, 8)))
+			return -ENOMEM;
+		for (int w = 0; w < WORDS; w++) {
+			m->nlater += (uint64_t)__builtin_popcountll(map[w] & ~m->later[c * WORDS + (uint64_t)w]);
+			m->later[c * WORDS + (uint64_t)w] |= map[w];
+		}
+	}
+	if (kind != PAGES_DATA) {
+		/* Runs of zero pages, or of pages to come (an old copy here
+		 * is stale: a hole, filled when they arrive), punched. */
 		uint64_t run = 0, start = 0;
 		for (uint64_t i = 0; i <= CHUNK_PAGES; i++) {
 			bool z = i < CHUNK_PAGES && (map[i / 64] >> (i % 64) & 1);
@@ -345,15 +393,14 @@ int precopy_apply(struct premem *m, const uint8_t *body, size_t len)
 			if (z) {
 				run++;
 			} else if (run) {
-				zero_run(m, first + start, run);
+				int r = zero_run(m, first + start, run, kind == PAGES_LATER);
+				if (r)
+					return r;
 				run = 0;
 			}
 		}
 		return 0;
 	}
-	int n = LZ4_decompress_safe((const char *)body + HEAD, (char *)m->raw, (int)(len - HEAD), (int)(np * 4096));
-	if (n != (int)(np * 4096))
-		return -EPROTO;
 	size_t k = 0;
 	for (int w = 0; w < WORDS; w++)
 		for (uint64_t bits = map[w]; bits; bits &= bits - 1)

@@ -18,6 +18,7 @@
 #include "vmm/files.h"
 #include "image.h"
 #include "lazy.h"
+#include "postcopy.h"
 #include "restore.h"
 #include "sections.h"
 #include "snap_mem.h"
@@ -201,6 +202,10 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 			if (snap_mem_read(&ch->img[i], f, (int)(ncpu > 0 ? ncpu : 1), err, sizeof(err)))
 				goto msg;
 		punch_unused(f);
+		/* The pages still to come are holes: a touch asks for them,
+		 * from the page-table check below on. */
+		if (o->postcopy && !dry && postcopy_start(o->postcopy, d, err, sizeof(err)))
+			goto msg;
 	}
 	const char *why;
 	if (snap_check_pgtables(d, &why)) {
@@ -426,6 +431,7 @@ void restore_release(struct domain *d, void *rs)
 {
 	(void)rs;
 	lazy_stop(d);
+	postcopy_stop(d);
 }
 
 int restore_go(struct restore *rs)

@@ -26,12 +26,14 @@ struct restore_opts {
 	int premem_fd;
 	bool hold_tcp;          /* TCP connections stay in repair mode (silent, no
 				 * reset if we die) until restore_go */
+	struct postcopy *postcopy; /* a migration's pages to come (snapshot/postcopy.h) */
 	const struct net_spec *net_entered; /* this process is in the domain's network
 					     * namespace already (a migration's
 					     * target): the image's must be this one */
 };
 
 struct tcp_held;
+struct postcopy;
 
 /* A domain brought back: what it is made of lives as long as it runs. */
 struct restore {
@@ -49,7 +51,7 @@ struct restore {
  * runs it on 0) with restore_release among its release hooks, then calls
  * restore_done. */
 int restore_prepare(const char *dir, const struct restore_opts *o, struct restore *rs);
-/* A domain hook: stops the lazy loader before the domain is freed. */
+/* A domain hook: stops the lazy loader and post-copy before the domain is freed. */
 void restore_release(struct domain *d, void *rs);
 void restore_done(struct restore *rs);
 /* Lets the held connections go live (the domain is about to run): 0, or

@@ -562,6 +562,20 @@ static int walk_table(struct pt_walk *w, gpa_t t, int level, gva_t va, bool user
 	return 0;
 }
 
+int snap_vmm_frames(struct domain *d, uint64_t *map)
+{
+	/* The tables' and the kernel area's frames, marked by the check's
+	 * first pass over every process's tables. */
+	struct pt_walk w = { .d = d, .tables = map, .kernel = map };
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct process *p = d->procs[i];
+		w.budget = (int)MIN(d->frames.nframes * 4, (uint64_t)1 << 30);
+		if (p && p->mm && walk_table(&w, p->mm->pt.root, 4, 0, false))
+			return -1;
+	}
+	return 0;
+}
+
 int snap_check_pgtables(struct domain *d, const char **why)
 {
 	return snap_check_mm_tables(d, dom_mm(d), why);

@@ -76,6 +76,10 @@ int snap_get_mm(struct sread *r, struct domain *d, uint32_t version);
 /* Checks every page-table entry reachable from the root lies inside guest
  * memory: the VMM walks these tables itself. */
 int snap_check_pgtables(struct domain *d, const char **why);
+/* ORs into map (a frame bitmap) the frames of every process's page tables
+ * and of the kernel area: what the VMM itself reads first at a restore.
+ * 0, or -1 if the tables are malformed. */
+int snap_vmm_frames(struct domain *d, uint64_t *map);
 int snap_get_files(struct sread *r, struct domain *d, struct snap_restore *rs, bool force, char *err,
 		   size_t errlen);
 /* dry: validate only (no vCPUs are touched). */

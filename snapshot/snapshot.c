@@ -13,6 +13,7 @@
 #include "vmm/domain.h"
 #include "image.h"
 #include "lazy.h"
+#include "postcopy.h"
 #include "snap_mem.h"
 #include "snap_state.h"
 
@@ -56,15 +57,17 @@ static int check_parent(struct domain *d, const char *parent, struct img_meta *m
 	return 0;
 }
 
-int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent, bool delta,
-		  struct snap_hold *h, char *err, size_t errlen)
+int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir, const char *parent,
+		  enum snap_mem_mode mem, struct snap_hold *h, char *err, size_t errlen)
 {
 	struct img_meta meta = { 0 };
 	struct img_writer w;
 	uint64_t *dirty = NULL;
 	*err = 0;
 	memset(h, 0, sizeof(*h));
+	bool delta = mem != SNAP_MEM_ALL;
 	lazy_wait(); /* an image needs all of memory in place */
+	postcopy_wait();
 	dom_lock(d);
 	int r = parent ? check_parent(d, parent, &meta, err, errlen) : 0;
 	int nprocs = 0;
@@ -129,15 +132,32 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 	for (size_t i = 0; i < nsections && !r; i++)
 		if (sections[i].put && (!sections[i].wanted || sections[i].wanted(&ctx)))
 			r = section_write(&w, &sections[i], &ctx);
+	size_t words = (d->frames.nframes + 63) / 64;
+	if (!r && mem == SNAP_MEM_LATER) {
+		/* The frames go later, but for the page tables and the kernel
+		 * area: the target's rebuild reads those first, and each
+		 * would wait for its page behind the pushed ones (they are
+		 * few). */
+		h->later = calloc(words, 8);
+		r = h->later ? 0 : -ENOMEM;
+		if (!r && snap_vmm_frames(d, h->later))
+			memset(h->later, 0, words * 8);
+		for (size_t i = 0; !r && i < words; i++) {
+			uint64_t now = dirty[i] & h->later[i];
+			h->later[i] = dirty[i] & d->frames.used[i] & ~h->later[i];
+			dirty[i] = now;
+		}
+	}
 	if (r ||
 	    (r = snap_mem_write(&w, &d->frames, parent || delta ? dirty : NULL, (int)(ncpu > 0 ? ncpu : 1), &ms,
 				err, errlen)) ||
 	    (r = img_commit(&w, &meta, err, errlen))) {
 		img_abort(&w);
 		/* Keep what changed since the latest good image for the next. */
-		size_t words = (d->frames.nframes + 63) / 64;
 		for (size_t i = 0; i < words; i++)
-			d->frames.vdirty[i] |= dirty[i];
+			d->frames.vdirty[i] |= dirty[i] | (h->later ? h->later[i] : 0);
+		free(h->later);
+		h->later = NULL;
 		snap_sock_thaw(&h->fz, false);
 		goto resume;
 	}
@@ -188,7 +208,7 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		    const char *parent, char *err, size_t errlen)
 {
 	struct snap_hold h;
-	int r = snapshot_hold(d, net, dir, parent, false, &h, err, errlen);
+	int r = snapshot_hold(d, net, dir, parent, SNAP_MEM_ALL, &h, err, errlen);
 	if (r)
 		return r;
 	if (stop) {

@@ -32,6 +32,7 @@ static void load(void)
 		S(priority_set_direct, "priority_set_direct"), S(transport_set_int2, "transport_set_int2"),
 		S(handshake, "handshake"), S(strerror, "strerror"), S(record_send, "record_send"),
 		S(record_recv, "record_recv"), S(record_cork, "record_cork"), S(record_uncork, "record_uncork"),
+		S(record_check_pending, "record_check_pending"),
 		S(bye, "bye"), S(session_set_ptr, "session_set_ptr"), S(session_get_ptr, "session_get_ptr"),
 		S(malloc, "malloc"),
 #undef S

@@ -26,6 +26,7 @@ struct tlslib {
 	ssize_t (*record_recv)(gnutls_session_t, void *, size_t);
 	void (*record_cork)(gnutls_session_t);
 	int (*record_uncork)(gnutls_session_t, unsigned int);
+	size_t (*record_check_pending)(gnutls_session_t);
 	int (*bye)(gnutls_session_t, gnutls_close_request_t);
 	void (*session_set_ptr)(gnutls_session_t, void *);
 	void *(*session_get_ptr)(gnutls_session_t);

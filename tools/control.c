@@ -121,11 +121,11 @@ static struct json_object *do_info(struct control *c, struct json_object *req, b
 	pthread_mutex_unlock(&c->mu);
 	json_object_object_add(o, "state", json_object_new_string(busy ? busy : dom_state_name(in.state)));
 	if (busy && !strcmp(busy, "migrating")) {
-		static const char *const phases[] = { "connecting", "pre-copy", "paused", "target" };
+		static const char *const phases[] = { "connecting", "pre-copy", "paused", "target", "post-copy" };
 		struct precopy_progress *p = &c->progress;
 		struct json_object *m = json_object_new_object();
 		int ph = p->phase;
-		json_object_object_add(m, "phase", json_object_new_string(phases[ph >= 0 && ph < 4 ? ph : 0]));
+		json_object_object_add(m, "phase", json_object_new_string(phases[ph >= 0 && ph < 5 ? ph : 0]));
 		json_object_object_add(m, "round", json_object_new_int(p->round));
 		json_object_object_add(m, "sent_bytes", json_object_new_int64((int64_t)p->sent));
 		json_object_object_add(m, "left_pages", json_object_new_int64((int64_t)p->left));
@@ -261,6 +261,17 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"timeout_ms\" must be a number of milliseconds, 1 to 3600000");
 		o.timeout_ms = (int)json_object_get_int64(v);
 	}
+	if (json_object_object_get_ex(req, "postcopy", &v)) {
+		const char *m = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (!strcmp(m, "auto"))
+			o.postcopy = POSTCOPY_AUTO;
+		else if (!strcmp(m, "never"))
+			o.postcopy = POSTCOPY_NEVER;
+		else if (!strcmp(m, "always"))
+			o.postcopy = POSTCOPY_ALWAYS;
+		else
+			return error_response("\"postcopy\" must be \"never\", \"auto\" or \"always\"");
+	}
 	if (!run)
 		return NULL;
 	c->progress.phase = MP_CONNECTING;
@@ -300,6 +311,23 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 	json_object_object_add(s, "target_ms", json_object_new_double(st.target_ms));
 	json_object_object_add(s, "image_bytes", json_object_new_int64((int64_t)st.image_bytes));
 	json_object_object_add(s, "bytes", json_object_new_int64((int64_t)st.bytes));
+	json_object_object_add(s, "postcopy", json_object_new_boolean(st.postcopy));
+	if (st.postcopy) {
+		struct json_object *p = json_object_new_object();
+		if (p) {
+			json_object_object_add(p, "pages", json_object_new_int64((int64_t)st.pc.pages));
+			json_object_object_add(p, "pushed", json_object_new_int64((int64_t)st.pc.pushed));
+			json_object_object_add(p, "asked", json_object_new_int64((int64_t)st.pc.asked));
+			json_object_object_add(p, "faults", json_object_new_int64((int64_t)st.pc.target.faults));
+			json_object_object_add(p, "fault_wait_ms", json_object_new_double((double)st.pc.target.wait_us / 1e3));
+			json_object_object_add(p, "fault_wait_max_ms",
+					       json_object_new_double((double)st.pc.target.wait_max_us / 1e3));
+			json_object_object_add(p, "ms", json_object_new_double(st.pc.ms));
+			json_object_object_add(p, "reconnects", json_object_new_int64((int64_t)st.pc.reconnects));
+			json_object_object_add(p, "ended_first", json_object_new_boolean(st.pc.target.ended));
+			json_object_object_add(s, "postcopy_stats", p);
+		}
+	}
 	json_object_object_add(resp, "stats", s);
 	return resp;
 }
@@ -316,8 +344,8 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume, NULL },
 	{ "kill", (const char *const[]){ NULL }, do_kill, NULL },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot, "snapshotting" },
-	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", "copy_writable",
-					       NULL }, do_migrate,
+	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", "postcopy",
+					       "copy_writable", NULL }, do_migrate,
 	  "migrating" },
 };
 

@@ -366,7 +366,8 @@ static void *progress_thread(void *arg)
 int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS] [--timeout SEC]\n"
+		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS]\n"
+		"                    [--postcopy never|auto|always] [--timeout SEC]\n"
 		"                    [--copy-writable] [--json] NAME HOST:PORT\n"
 		"\n"
 		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
@@ -384,6 +385,15 @@ int cmd_migrate(int argc, char **argv)
 		"      --max-downtime MS  pre-copy goes on until the rest would take at most\n"
 		"                    half of MS milliseconds to send (default 20); rounds\n"
 		"                    that stop shrinking end it too. A budget, not a promise\n"
+		"      --postcopy WHEN  auto (default): when pre-copy cannot get the rest under\n"
+		"                    the budget (memory written faster than the link carries),\n"
+		"                    the domain starts on the target first and its missing\n"
+		"                    pages follow: the target asks for a page it touches, the\n"
+		"                    rest is pushed. always: so from the start, without\n"
+		"                    pre-copy. never: a stop-and-copy of the rest instead.\n"
+		"                    Once the target runs the domain, this command waits until\n"
+		"                    it has every page; a connection that breaks meanwhile is\n"
+		"                    made again (the domain waits there for the pages it lacks)\n"
 		"      --json        print what it did as JSON on success: rounds, pages per\n"
 		"                    round, bytes, how long the domain was paused and where\n"
 		"                    the time went\n"
@@ -404,12 +414,13 @@ int cmd_migrate(int argc, char **argv)
 		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
 		"(the domain goes on here, or stays paused here when the target may run it:\n"
 		"the message says which), 2 for a usage error.\n";
-	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY, OPT_TIMEOUT, OPT_COPYW };
+	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY, OPT_TIMEOUT, OPT_POSTCOPY, OPT_COPYW };
 	static const struct option opts[] = {
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "max-downtime", required_argument, NULL, OPT_DOWNTIME },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "postcopy", required_argument, NULL, OPT_POSTCOPY },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "copy-writable", no_argument, NULL, OPT_COPYW },
 		{ "help", no_argument, NULL, 'h' },
@@ -419,6 +430,7 @@ int cmd_migrate(int argc, char **argv)
 	bool insecure = false, json = false, copyw = false;
 	long downtime = 0, timeout = 0;
 	char *end, *key = NULL, keybuf[PATH_MAX];
+	const char *postcopy = NULL;
 	int opt, rc;
 
 	opterr = 0;
@@ -463,6 +475,11 @@ int cmd_migrate(int argc, char **argv)
 			if (errno || end == optarg || *end || timeout < 1 || timeout > 3600)
 				return usage_error(argv[0], "--timeout takes seconds, 1 to 3600, not '%s'", optarg);
 			break;
+		case OPT_POSTCOPY:
+			if (strcmp(optarg, "never") && strcmp(optarg, "auto") && strcmp(optarg, "always"))
+				return usage_error(argv[0], "--postcopy takes never, auto or always, not '%s'", optarg);
+			postcopy = optarg;
+			break;
 		}
 	}
 	if (name_and(argc, argv, "HOST:PORT"))
@@ -481,6 +498,8 @@ int cmd_migrate(int argc, char **argv)
 			json_object_object_add(req, "max_downtime_ms", json_object_new_int64(downtime));
 		if (timeout)
 			json_object_object_add(req, "timeout_ms", json_object_new_int64(timeout * 1000));
+		if (postcopy)
+			json_object_object_add(req, "postcopy", json_object_new_string(postcopy));
 		if (key)
 			json_object_object_add(req, "key", json_object_new_string(key));
 	}

@@ -17,6 +17,7 @@
 #include "snapshot/image.h"
 #include "snapshot/mfiles.h"
 #include "snapshot/migrate.h"
+#include "snapshot/postcopy.h"
 #include "snapshot/precopy.h"
 #include "snapshot/restore.h"
 #include "vmm/domain.h"
@@ -27,6 +28,7 @@ struct restore_run {
 	struct control_attach ctl;
 	struct restore *rs;
 	struct mstream *ms;     /* receive: the source, waiting for READY */
+	struct postcopy *pc;    /* receive: pages to come (then it speaks to the source) */
 	struct control **incoming; /* receive: the name held while it arrived */
 };
 
@@ -43,12 +45,13 @@ static int restore_hook_start(struct domain *d, void *arg)
 	/* Everything is in place: the source stops the domain for good and
 	 * says go; without the go it goes on there, so it must not start. */
 	char err[600];
-	if (migrate_ready(rr->ms, err, sizeof(err))) {
+	if (rr->pc ? postcopy_ready(rr->pc, err, sizeof(err)) : migrate_ready(rr->ms, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s: %s; the domain goes on at the source\n", d->spec->name, err);
 		control_hook_stop(d, &rr->ctl);
 		return EXIT_FAILED;
 	}
-	ms_close(rr->ms);
+	if (!rr->pc)
+		ms_close(rr->ms);
 	/* Its connections were held in repair mode until now: had we died
 	 * before the go, their peers would have seen nothing, not a reset. */
 	restore_go(rr->rs);
@@ -336,9 +339,12 @@ static int restore_and_run(const char *dir, const char *stage, struct restore_cl
 	}
 	if (rs.d) {
 		struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs, .ms = ms,
-					  .incoming = ms ? &c->incoming : NULL };
-		if (st && ms)
+					  .pc = c->o.postcopy, .incoming = ms ? &c->incoming : NULL };
+		if (st && ms) {
+			/* Post-copy's thread speaks to the source: it goes first. */
+			postcopy_stop(rs.d);
 			ms_send_error(ms, "the target could not rebuild the domain (its stderr says why)");
+		}
 		st = dom_start_wait(rs.d, st, &RESTORE_HOOKS(&rr));
 	}
 	restore_done(&rs);
@@ -383,12 +389,30 @@ static void sweep_staging(const char *base)
 		closedir(dp);
 }
 
+/* A source back after a broken post-copy connection: as the first. */
+struct accept_again {
+	int lfd;
+	struct restore_cli *c;
+	const struct ms_key *key;
+};
+
+static int accept_again(void *arg, struct mstream *s)
+{
+	struct accept_again *a = arg;
+	char err[512];
+	int r = migrate_accept(a->lfd, a->c->insecure, a->key, a->c->timeout_ms, s, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "pdvm receive: %s\n", err);
+	return r;
+}
+
 int cmd_receive(int argc, char **argv)
 {
 	struct restore_cli c = { 0 };
 	struct mstream ms = { .fd = -1 };
 	struct premem mem = { .fd = -1 };
 	struct migrate_hello hello = { 0 };
+	struct postcopy *pc = NULL;
 	char err[1024], work[PATH_MAX], dir[PATH_MAX + 8];
 	int st = parse("receive", true, argc, argv, &c), lfd = -1, wfd = -1;
 	if (st >= 0)
@@ -419,8 +443,6 @@ int cmd_receive(int argc, char **argv)
 		st = EXIT_FAILED;
 		goto out;
 	}
-	close(lfd);
-	lfd = -1;
 	if (migrate_recv_hello(&ms, &hello, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		st = EXIT_FAILED;
@@ -477,7 +499,22 @@ int cmd_receive(int argc, char **argv)
 	c.o.premem = true;
 	c.o.premem_fd = mem.fd;
 	c.o.hold_tcp = true;
+	/* Post-copy: the listening socket stays, for a source whose
+	 * connection breaks while the domain runs here without all of it. */
+	struct accept_again aa = { lfd, &c, c.key ? &key : NULL };
+	if (mem.later && !(pc = postcopy_new(&ms, mem.later, mem.nlater, hello.id, lfd, accept_again, &aa))) {
+		fprintf(stderr, "pdvm receive: out of memory\n");
+		ms_send_error(&ms, "the target is out of memory");
+		st = EXIT_PDVM_ERROR;
+		goto out;
+	}
+	if (!pc) {
+		close(lfd);
+		lfd = -1;
+	}
+	c.o.postcopy = pc;
 	st = restore_and_run(dir, work, &c, &ms);
+	postcopy_free(pc);
 out:
 	if (lfd >= 0)
 		close(lfd);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; a pre-shared key makes it TLS, and another key is turned away; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
+# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; post-copy (the domain started here first, its memory following, asked for or pushed) of a rewriting program, a pipeline and 128 MiB over TLS ends as natively; a pre-shared key makes it TLS, and another key is turned away; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
 # timeout: 300
 #
 # Over loopback: the source pre-copies memory while the domain runs, pauses, streams its image
@@ -12,6 +12,10 @@ need_pdvm
 need_file "$GUEST/ticker" "$GUEST/memfill" "$GUEST/dirtier" "$GUEST/hotpage" "$GUEST/writeonce" /usr/bin/python3
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
+KEY=$SCRATCH/key KEY2=$SCRATCH/key2
+head -c 32 /dev/urandom >"$KEY"
+head -c 32 /dev/urandom >"$KEY2"
+chmod 600 "$KEY" "$KEY2"
 RUN_B=$SCRATCH/run-b            # the target's control sockets: another "host"
 WORK=$SCRATCH/work              # where both sides stage images
 mkdir -p -m 700 "$RUN_B" "$WORK"
@@ -165,8 +169,12 @@ verdict migrate-budget "$(stats 's["rounds"] == 1 and s["precopy_stopped"] in ("
 # rounds as they come, once with one round only, so the image carries thousands of pages.
 stopfile_move migrate-dirtying "consistent" -- "$GUEST/dirtier" 64 "$SCRATCH/migrate-dirtying/stop"
 verdict migrate-dirtying
+# (--postcopy never: else what the one round leaves, over the budget, would go post-copy.)
+MIGRATE_OPTS=(--postcopy never)
 stopfile_move migrate-dirtying-1round "consistent" PDVM_PRECOPY_ROUNDS=1 -- "$GUEST/dirtier" 64 "$SCRATCH/migrate-dirtying-1round/stop"
-verdict migrate-dirtying-1round "$(grep -q 'round limit' "$SCRATCH/migrate-dirtying-1round/run.log" || echo "not stopped by the round limit")"
+MIGRATE_OPTS=()
+verdict migrate-dirtying-1round "$(grep -q 'round limit' "$SCRATCH/migrate-dirtying-1round/run.log" &&
+	stats 'not s["postcopy"]' || echo "not stopped by the round limit, or went post-copy")"
 
 # A program rewriting the same four pages without pause, a system call after each write:
 # held to six rounds (test hook), its chunk is hot when written in two of the last three
@@ -188,11 +196,33 @@ stopfile_move migrate-writes-without-exits "all 4096 writes there" PDVM_PRECOPY_
 	"$GUEST/writeonce" 4096 500 "$SCRATCH/migrate-writes-without-exits/stop"
 verdict migrate-writes-without-exits
 
+# ---- post-copy: the domain starts at the target first, its memory follows ----------------------
+# pstats EXPR: stats, with the post-copy figures as `p`.
+pstats() { stats 's["postcopy"] and (lambda p: '"$1"')(s["postcopy_stats"])'; }
+
+# --postcopy always: no pre-copy round; every page comes after the start, pushed in order or
+# asked for when touched. The program rewrites 64 MiB throughout and checks every word; the
+# source pushes nothing for its first 300 ms there (test hook), so its touches must ask.
+MIGRATE_OPTS=(--postcopy always)
+stopfile_move migrate-postcopy-always "consistent" PDVM_MIGRATE_STALL=postcopy:300 -- "$GUEST/dirtier" 64 \
+	"$SCRATCH/migrate-postcopy-always/stop"
+verdict migrate-postcopy-always "$(pstats 's["rounds"] == 0 and p["pages"] >= 16384 and p["faults"] >= 1 and
+	p["asked"] >= 1 and p["pushed"] + p["asked"] == p["pages"] and p["reconnects"] == 0 and
+	not p["ended_first"] and s["precopy_bytes"] == 0' || echo "statistics: $(head -c 900 "$MOUT")")"
+
+# Two processes and a full pipe between them, post-copy.
+move migrate-postcopy-pipeline 20 3 -- /bin/sh -c 'i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done |
+	{ while read -r l; do echo "got $l"; sleep 0.01; done; exit 3; }'
+verdict migrate-postcopy-pipeline "$(left_behind migrate-postcopy-pipeline)"
+
+# 128 MiB of zero, random and text pages, all post-copied over TLS: the sum is native's.
+RECEIVE_OPTS=(--key "$KEY") MIGRATE_OPTS=(--key "$KEY" --postcopy always)
+stopfile_move migrate-postcopy-tls "$("$GUEST/memfill" 128 2>/dev/null | grep sum)" -- "$GUEST/memfill" 128 \
+	"$SCRATCH/migrate-postcopy-tls/stop"
+RECEIVE_OPTS=() MIGRATE_OPTS=()
+verdict migrate-postcopy-tls "$(pstats 'p["pages"] >= 20000' || echo "statistics: $(head -c 900 "$MOUT")")"
+
 # ---- a pre-shared key: TLS 1.3 -----------------------------------------------------------------
-KEY=$SCRATCH/key KEY2=$SCRATCH/key2
-head -c 32 /dev/urandom >"$KEY"
-head -c 32 /dev/urandom >"$KEY2"
-chmod 600 "$KEY" "$KEY2"
 RECEIVE_OPTS=(--key "$KEY") MIGRATE_OPTS=(--key "$KEY")
 stopfile_move migrate-tls "consistent" -- "$GUEST/dirtier" 16 "$SCRATCH/migrate-tls/stop"
 RECEIVE_OPTS=() MIGRATE_OPTS=()

@@ -1,10 +1,10 @@
 #!/bin/bash
-# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops; a link cut in pre-copy or while paused, and a target killed after the go, each leave the domain serving at the source with no reset seen by its client and nothing kept on the target.
+# migrate_net.sh: live migration of a domain with its own network (--net netns) between two "hosts" — network namespaces, each with its own /run/netns, run directory and pdvm0 bridge, joined by a link — while clients in a third namespace stream through it with data queued both ways: every byte arrives in order and nothing is reset; an address already taken on the target turns the source away before it stops; a link cut in pre-copy or while paused, and a target killed after the go, each leave the domain serving at the source with no reset seen by its client and nothing kept on the target; a link cut while the domain runs at the target in post-copy is made again and the domain goes on there, its client seeing no reset; a program writing memory faster than a slow link carries goes post-copy by itself.
 # timeout: 240
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" tests/host/tcpclient.py
+need_file /usr/bin/python3 "$B/guest/dyn/tcpecho" "$B/guest/ratewriter" tests/host/tcpclient.py
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 ECHO=$B/guest/dyn/tcpecho
 CLIENT=$(pwd)/tests/host/tcpclient.py
@@ -285,6 +285,102 @@ $(tails "$d/client.out" "$d/run.out" "$d.recv.err" "$d/run.log")"
 	verdict "$T"
 	uncut_link
 }
+# ---- post-copy: the link cut while the domain runs at b without all of its memory ---------------
+# The source pushes nothing before b runs the domain, then waits 1.5 s (test hook): the link
+# is cut then, and the client's route moves to b. The echo server's touches of pages still at
+# a wait; the source finds the cut (its 2 s timeout), connects again once the link is back,
+# b says what it still lacks, and the domain goes on at b: every byte, no reset.
+T=migrate-net-postcopy-link-cut
+d=$SCRATCH/$T
+mkdir -p "$d"
+port=$(free_port)
+mport=$(free_port)
+WHY="the test broke off"
+SRC_ENV=("PDVM_MIGRATE_STALL=postcopy:1500")
+RCV_ENV=()
+RCV_OPTS=(--timeout 2)
+MIG_OPTS=(--timeout 2 --postcopy always)
+if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+	WHY="the receiver did not listen: $(tails "$d.recv.err")"
+elif ! serve_on_a "$T" 10.231.0.84 "$port" 1; then
+	WHY="the server did not start: $(tails "$d/run.out" "$d/run.err")"
+else
+	ip netns exec pdvmm-c timeout -k 5 100 /usr/bin/python3 "$CLIENT" --host 10.231.0.84 --port "$port" \
+		--conns 1 --bytes $((2 << 20)) --chunk 8192 --pace 0.05 --progress "$d/half" --timeout 60 \
+		>"$d/client.out" 2>&1 &
+	cpid=$!
+	BGPIDS+=("$cpid")
+	for _ in $(seq 300); do [ -e "$d/half" ] && break; sleep 0.1; done
+	migrate_from_a "$T" "$mport" &
+	mpid=$!
+	wait_text "$d.recv.err" "restored from" "$RCVPID" 20
+	sleep 0.3
+	cut_link
+	ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.2.2
+	sleep 4
+	uncut_link
+	wait "$mpid"
+	MRC=$(cat "$d/migrate.rc" 2>/dev/null || echo "?")
+	wait_pid "$cpid" 70
+	crc=$WRC
+	wait_pid "$SRVPID" 30
+	src=$WRC
+	wait_pid "$RCVPID" 30
+	rrc=$WRC
+	WHY=""
+	if [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$crc" != 0 ] || [ "$rrc" != 0 ] ||
+	   ! grep -q "^OK 1 connections" "$d/client.out" || ! grep -q "^done 1 connections" "$d.recv.out" ||
+	   ! python3 -c 'import json, sys; p = json.load(open(sys.argv[1]))["postcopy_stats"]; sys.exit(0 if p["reconnects"] >= 1 and p["pages"] > 0 else 1)' "$d/migrate.out"; then
+		WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, client $crc, receive $rrc
+$(head -c 600 "$d/migrate.out")
+$(tails "$d/client.out" "$d.recv.out" "$d.recv.err" "$d/run.err" "$d/run.log")"
+	fi
+	[ -n "$WHY" ] || echo "# $T: $(grep -o 'post-copy: [0-9]* pages came.*' "$d/run.log")"
+fi
+verdict "$T"
+uncut_link
+ip -n pdvmm-c route replace 10.231.0.0/24 via 10.79.1.2
+SRC_ENV=() RCV_OPTS=() MIG_OPTS=()
+
+# ---- memory written faster than the link carries: post-copy by itself ---------------------------
+# A 40 Mbit/s link (5 MB/s) and a program dirtying 32 MiB at 20 MB/s: pre-copy cannot get the rest
+# under the budget, so the domain starts at b and the rest follows; every page is checked there.
+T=migrate-net-postcopy-auto
+d=$SCRATCH/$T
+mkdir -p "$d"
+mport=$(free_port)
+WHY="the test broke off"
+ip netns exec pdvmm-a tc qdisc add dev ab root tbf rate 40mbit burst 32kb latency 400ms
+if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
+	WHY="the receiver did not listen: $(tails "$d.recv.err")"
+else
+	: >"$d/run.out"
+	on_host a timeout -k 5 120 "$PDVM" run --name "$T" --log "$d/run.log" --memory 1G \
+		-- "$B/guest/ratewriter" 32 20 "$d/stop" </dev/null >"$d/run.out" 2>"$d/run.err" &
+	pid=$!
+	BGPIDS+=("$pid")
+	if wait_lines "$d/run.out" 1 "$pid"; then
+		migrate_from_a "$T" "$mport"
+		: >"$d/stop"
+		wait_pid "$pid" 30
+		src=$WRC
+		wait_pid "$RCVPID" 30
+		rrc=$WRC
+		WHY=""
+		if [ "$MRC" != 0 ] || [ "$src" != 0 ] || [ "$rrc" != 0 ] || [ "$(tail -n 1 "$d.recv.out")" != consistent ] ||
+		   ! python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s["postcopy"] and s["rounds"] >= 1 and s["decision"].startswith("post-copy") else 1)' "$d/migrate.out"; then
+			WHY="migrate $MRC ($(head -c 300 "$d/migrate.err")), source $src, receive $rrc
+$(head -c 900 "$d/migrate.out")
+$(tails "$d.recv.out" "$d.recv.err" "$d/run.err" "$d/run.log")"
+		fi
+		[ -n "$WHY" ] || echo "# $T: $(grep -o 'post-copy: [0-9]* pages came.*' "$d/run.log")"
+	else
+		WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+	fi
+fi
+verdict "$T"
+ip netns exec pdvmm-a tc qdisc del dev ab root 2>/dev/null
+
 # Cut in pre-copy: found while the domain still runs (it never pauses).
 fault migrate-net-link-cut-in-precopy 10.231.0.81 cut_link 0.5 src precopy:1500 \
 	"failed in pre-copy, the domain goes on here: .*timed out"

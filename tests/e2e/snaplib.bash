@@ -83,6 +83,7 @@ wait_sock() {
 wait_lines() {
 	local i lines
 	for ((i = 0; i < 200; i++)); do
+		lines=()
 		mapfile -t lines <"$1" 2>/dev/null
 		[ "${#lines[@]}" -ge "$2" ] && return 0
 		kill -0 "$3" 2>/dev/null || return 1
