@@ -412,58 +412,66 @@ if unshare -m --propagation private true 2>/dev/null; then
 	# symlink made before;
 	# after the move it goes on appending there. The target's file must hold every line
 	# once, in order; the source's copy, the lines before the pause; the rest as made.
-	t=migrate-copy-writable
-	d=$SCRATCH/$t
-	mkdir -p "$d"
-	domain_dir "$d/w" "$d/there"
-	mkdir "$d/w/sub"
-	head -c 300000 /dev/urandom >"$d/w/sub/blob"
-	ln -s sub/blob "$d/w/link"
-	chown -R "$DOMAIN_USER:" "$d/w"
-	chmod 640 "$d/w/sub/blob"
-	target_sees "$d/there" "$d/w"
-	port=$(free_port)
-	WHY=""
-	if start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d/w"; then
-		rcv=$RCVPID
-		PDVM_PRECOPY_MIN_ROUNDS=6 PDVM_MIGRATE_STALL=precopy:300 start_run "$t" "$d/run.out" "$d/run.err" --writable "$d/w" --log "$d/run.log" -- \
-			/bin/sh -c "exec 3>>$d/w/log; echo started; i=0; while [ \$i -lt 300 ]; do echo \$i >&3; i=\$((i+1)); sleep 0.01; done; echo done"
-		src=$BGPID
-		if wait_sock "$t" "$src" && wait_lines "$d/run.out" 1 "$src" && wait_text "$d/w/log" "^20$" "$src"; then
-			MIGRATE_OPTS=(--copy-writable)
-			migrate "$t" "$port"
-			MIGRATE_OPTS=()
-			wait_pid "$src"
-			srcrc=$WRC
-			wait_pid "$rcv"
-			[ "$MRC" = 0 ] && [ "$srcrc" = 0 ] && [ "$WRC" = 0 ] ||
-				WHY="migrate exit $MRC ($(head -c 300 "$MERR")), source exit $srcrc, receive exit $WRC
+	# copy_writable TEST [MIGRATE-OPTS...]
+	copy_writable() {
+		local t=$1 d=$SCRATCH/$1 port rcv src srcrc n
+		shift
+		mkdir -p "$d"
+		domain_dir "$d/w" "$d/there"
+		mkdir "$d/w/sub"
+		head -c 300000 /dev/urandom >"$d/w/sub/blob"
+		ln -s sub/blob "$d/w/link"
+		chown -R "$DOMAIN_USER:" "$d/w"
+		chmod 640 "$d/w/sub/blob"
+		target_sees "$d/there" "$d/w"
+		port=$(free_port)
+		WHY=""
+		if start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d/w"; then
+			rcv=$RCVPID
+			PDVM_PRECOPY_MIN_ROUNDS=6 PDVM_MIGRATE_STALL=precopy:300 start_run "$t" "$d/run.out" "$d/run.err" --writable "$d/w" --log "$d/run.log" -- \
+				/bin/sh -c "exec 3>>$d/w/log; echo started; i=0; while [ \$i -lt 300 ]; do echo \$i >&3; i=\$((i+1)); sleep 0.01; done; echo done"
+			src=$BGPID
+			if wait_sock "$t" "$src" && wait_lines "$d/run.out" 1 "$src" && wait_text "$d/w/log" "^20$" "$src"; then
+				MIGRATE_OPTS=(--copy-writable "$@")
+				migrate "$t" "$port"
+				MIGRATE_OPTS=()
+				wait_pid "$src"
+				srcrc=$WRC
+				wait_pid "$rcv"
+				[ "$MRC" = 0 ] && [ "$srcrc" = 0 ] && [ "$WRC" = 0 ] ||
+					WHY="migrate exit $MRC ($(head -c 300 "$MERR")), source exit $srcrc, receive exit $WRC
 $(tails "$d/run.err" "$d/recv.err")"
+			else
+				wait_pid "$src"
+				WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+			fi
 		else
-			wait_pid "$src"
-			WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+			WHY="no receiver: $(tails "$d/recv.err")"
 		fi
-	else
-		WHY="no receiver: $(tails "$d/recv.err")"
-	fi
-	RECEIVE_WRAP=()
-	n=$(wc -l <"$d/w/log" 2>/dev/null)
-	[ -n "$WHY" ] || cmp -s "$d/there/log" <(seq 0 299) ||
-		WHY="the target's file is not every line once: $(diff <(seq 0 299) "$d/there/log" | head -n 5)"
-	[ -n "$WHY" ] || { [ "$n" -ge 20 ] && [ "$n" -lt 300 ] && cmp -s "$d/w/log" <(seq 0 $((n - 1))); } ||
-		WHY="the source's file has $n lines: not the lines before the move"
-	[ -n "$WHY" ] || { cmp -s "$d/w/sub/blob" "$d/there/sub/blob" && [ "$(readlink "$d/there/link")" = sub/blob ] &&
-		[ "$(stat -c '%a %U' "$d/there/sub/blob")" = "640 $(id -un "$DOMAIN_USER")" ]; } ||
-		WHY="the rest differs there: $(ls -lR "$d/there" | head -n 12)"
-	[ -n "$WHY" ] || [ "$(cat "$d/recv.out")" = done ] || WHY="the target printed: $(head -c 200 "$d/recv.out")"
-	[ -n "$WHY" ] || grep -q "copying the writable paths again, paused: [1-9]" "$d/run.log" ||
-		WHY="no second pass in the log: $(grep copying "$d/run.log")"
-	[ -n "$WHY" ] || echo "# $t: $n lines before the move; $(grep -o 'copying the writable paths again.*' "$d/run.log")"
-	verdict "$t"
+		RECEIVE_WRAP=()
+		n=$(wc -l <"$d/w/log" 2>/dev/null)
+		[ -n "$WHY" ] || cmp -s "$d/there/log" <(seq 0 299) ||
+			WHY="the target's file is not every line once: $(diff <(seq 0 299) "$d/there/log" | head -n 5)"
+		[ -n "$WHY" ] || { [ "$n" -ge 20 ] && [ "$n" -lt 300 ] && cmp -s "$d/w/log" <(seq 0 $((n - 1))); } ||
+			WHY="the source's file has $n lines: not the lines before the move"
+		[ -n "$WHY" ] || { cmp -s "$d/w/sub/blob" "$d/there/sub/blob" && [ "$(readlink "$d/there/link")" = sub/blob ] &&
+			[ "$(stat -c '%a %U' "$d/there/sub/blob")" = "640 $(id -un "$DOMAIN_USER")" ]; } ||
+			WHY="the rest differs there: $(ls -lR "$d/there" | head -n 12)"
+		[ -n "$WHY" ] || [ "$(cat "$d/recv.out")" = done ] || WHY="the target printed: $(head -c 200 "$d/recv.out")"
+		[ -n "$WHY" ] || grep -q "copying the writable paths again, paused: [1-9]" "$d/run.log" ||
+			WHY="no second pass in the log: $(grep copying "$d/run.log")"
+		[ -n "$WHY" ] || echo "# $t: $n lines before the move; $(grep -o 'copying the writable paths again.*' "$d/run.log")"
+		verdict "$t"
+	}
+	copy_writable migrate-copy-writable
+	# With post-copy from the start: the second pass still goes while paused, before the
+	# domain starts there.
+	copy_writable migrate-copy-writable-postcopy --postcopy always
 else
 	skip migrate-file-copy "no mount namespaces here (unshare -m)"
 	skip migrate-file-changed "no mount namespaces here (unshare -m)"
 	skip migrate-copy-writable "no mount namespaces here (unshare -m)"
+	skip migrate-copy-writable-postcopy "no mount namespaces here (unshare -m)"
 fi
 
 # The target already runs a domain of that name: turned away at the hello, before the
