@@ -14,7 +14,9 @@
 
 #include "image.h"
 #include "net/netns.h"
+#include "mfiles.h"
 #include "migrate.h"
+#include "mtree.h"
 #include "precopy.h"
 #include "sbuf.h"
 #include "snap_state.h"
@@ -323,6 +325,14 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		ms_close(&s);
 		return stream_error(r, "sending to the target", err, errlen);
 	}
+	/* The files it has open must be at the target, the same: checked
+	 * while it runs here, not found out in its downtime. */
+	struct mtree *tree = NULL;
+	if ((r = mfiles_check(d, &s, o->copy_writable, &tree, err, errlen))) {
+		dom_log(d, "migration to %s refused before the pause, the domain goes on here: %s", o->to, err);
+		ms_close(&s);
+		return r;
+	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(work, sizeof(work), "%s/pdvm-migrate-%s-XXXXXX",
 		 o->work_dir ? o->work_dir : tmp && tmp[0] == '/' ? tmp : "/var/tmp", d->spec->name);
@@ -331,6 +341,7 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 		snprintf(err, errlen, "staging directory %s: %s", work, strerror(errno));
 		ms_send_error(&s, "the source failed to stage the image");
 		ms_close(&s);
+		mtree_free(tree);
 		return r;
 	}
 	snprintf(img, sizeof(img), "%s/image", work);
@@ -381,6 +392,11 @@ int migrate_domain(struct domain *d, const struct net_spec *net, const struct mi
 	if (o->progress)
 		o->progress->phase = MP_PAUSED;
 	ms_stall("paused");
+	/* --copy-writable: what changed there since the first pass. */
+	if (tree && (r = mtree_resend(d, &s, tree, err, errlen))) {
+		target_said(&s, r, err, errlen);
+		goto resume;
+	}
 	uint64_t t_img = host_mono_ns(), sent_img = s.sent;
 	if ((ms->postcopy && (r = send_later(&s, h.later, d->frames.nframes))) ||
 	    (r = send_image(&s, img, err, errlen)) || (r = ms_send(&s, MS_DONE, NULL, 0))) {
@@ -504,6 +520,7 @@ out:
 		dom_unlock(d);
 	}
 	free(acc);
+	mtree_free(tree);
 	free(heat);
 	free(h.later);
 	img_remove(img);
@@ -685,6 +702,12 @@ static int recv_image(struct mstream *s, uint8_t *b, const char *dir, struct pre
 				snprintf(err, errlen, "the source sent a malformed memory block");
 				break;
 			}
+			continue;
+		}
+		if (mtree_msg(t) && nfiles == 0) {
+			/* --copy-writable: what changed there while paused. */
+			if ((r = mtree_recv(t, b, n, err, errlen)) < 0)
+				break;
 			continue;
 		}
 		if (t != MS_FILE) {

@@ -27,6 +27,7 @@ struct migrate_opts {
 	int max_downtime_ms;    /* pre-copy goes on until the rest fits half of it (0: default) */
 	int timeout_ms;         /* a target silent this long is gone (0: MIGRATE_TIMEOUT_MS) */
 	enum postcopy_mode postcopy;
+	bool copy_writable;     /* the writable trees' contents go with the domain */
 	struct precopy_progress *progress; /* NULL, or kept up to date */
 };
 

@@ -141,7 +141,7 @@ static int send_head(struct mstream *s, enum ms_type type, uint64_t len)
 int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 {
 	uint8_t h[MS_HEAD] = { 0 }, c[4];
-	if (n > (type == MS_PAGES ? MS_PAGES_MAX : MS_SMALL_MAX) || type == MS_FILE)
+	if (n > (MS_BIG(type) ? MS_PAGES_MAX : MS_SMALL_MAX) || type == MS_FILE)
 		return -EINVAL;
 	put32(h, MS_MAGIC);
 	put32(h + 4, (uint32_t)type);
@@ -287,7 +287,7 @@ int ms_recv(struct mstream *s, enum ms_type *type, uint8_t *buf, size_t cap, siz
 			s->file_left = UINT64_MAX; /* an empty file still has its CRC to read */
 		return 0;
 	}
-	if (n > (t == MS_PAGES ? MS_PAGES_MAX : MS_SMALL_MAX) || n > cap)
+	if (n > (MS_BIG(t) ? MS_PAGES_MAX : MS_SMALL_MAX) || n > cap)
 		return -EPROTO;
 	if ((n && (r = recv_all(s, buf, (size_t)n))) || (r = recv_all(s, c, 4)))
 		return r;

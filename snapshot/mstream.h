@@ -27,11 +27,24 @@ enum ms_type {
 	MS_PC_ACK,      /* target: all arrived (or the domain ended): its counts */
 	MS_PC_RESUME,   /* source, first on a new connection: the migration's id */
 	MS_PC_TAKEN,    /* target: u64 stream bytes received so far (the source's window) */
+	MS_FILES,       /* source, after the hello: u32 count, then per file string guest path,
+			 * u8 flags (1: open for writing), u64 size, u32 CRC-32 (mfiles.c) */
+	MS_FILES_END,   /* source: u32 files listed in all, string the domain's root, u8 copy-writable */
+	MS_FILES_OK,    /* target: every listed file is here and the same (and the
+			 * writable paths were written) */
+	MS_TREE,        /* source, --copy-writable: an entry of a writable path: string the
+			 * writable path, string the entry's path below it, u8 kind (1 directory,
+			 * 2 file, 3 symlink, 4 gone), u32 mode, u64 mtime ns, for a symlink
+			 * string its target; a file's data follows (mtree.c) */
+	MS_TREE_DATA,   /* source: the next bytes of that file (up to 1 MiB); empty: its end */
+	MS_TREE_END,    /* source: u32 entries sent in this pass */
 	MS_TYPE_MAX
 };
 
-/* Small messages (all but MS_FILE and MS_PAGES) are at most this long. */
+/* Small messages (all but MS_FILE, MS_PAGES and MS_TREE_DATA) are at most this long. */
 #define MS_SMALL_MAX    4096
+/* Whether a message's body may be as long as MS_PAGES_MAX. */
+#define MS_BIG(t)       ((t) == MS_PAGES || (t) == MS_TREE_DATA)
 /* An MS_PAGES body: a chunk's header and its pages, lz4 (which may grow
  * incompressible data a little). */
 #define MS_PAGES_MAX    (2u * 1024 * 1024 + 64 * 1024)
@@ -72,7 +85,7 @@ int ms_init(struct mstream *s, int fd, int timeout_ms);
 /* Whether a message is waiting: bytes TLS has decrypted already, or the
  * socket readable within timeout_ms (0: now, -1: for ever). */
 bool ms_waiting(struct mstream *s, int timeout_ms);
-/* Sends a small message (or MS_PAGES, up to MS_PAGES_MAX). 0 or -errno. */
+/* Sends a small message (or an MS_BIG one, up to MS_PAGES_MAX). 0 or -errno. */
 int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n);
 /* Sends MS_ERROR with a formatted reason (best effort). */
 void ms_send_error(struct mstream *s, const char *why);
@@ -80,7 +93,7 @@ void ms_send_error(struct mstream *s, const char *why);
 int ms_send_file(struct mstream *s, const char *name, int fd, uint64_t size);
 
 /* Receives the next message's header and, for a small message, its body
- * into buf (cap >= MS_SMALL_MAX, and an MS_PAGES body must fit in cap; *len
+ * into buf (cap >= MS_SMALL_MAX, and an MS_BIG body must fit in cap; *len
  * its length, checksum verified); for
  * MS_FILE the body is the name (NUL-terminated in buf), and the caller
  * must take the data with ms_recv_file (s->file_left bytes). A malformed

@@ -183,6 +183,7 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		return EXIT_PDVM_ERROR;
 	rs->fresh_net = has_section(top, "net");
 	rs->hold_tcp = o->hold_tcp && !dry;
+	rs->migration = o->premem;
 	struct snap_ctx ctx = { .d = d, .dry = dry, .force = o->force, .rs = rs, .err = err, .errlen = sizeof(err) };
 	if (section(top, "mm", &buf, &rd, &ctx, err, sizeof(err)))
 		goto msg;

@@ -317,7 +317,7 @@ static int get_pipe(struct sread *r, struct rpipe *pipes, int *np, int flags, st
 	return *out ? 0 : -ENOMEM;
 }
 
-static int get_file(struct sread *r, struct domain *d, int flags, bool force, struct ofd **out,
+static int get_file(struct sread *r, struct domain *d, int flags, bool force, bool migration, struct ofd **out,
 		    const char *desc, char *err, size_t errlen)
 {
 	char *g = sr_str(r, PATH_MAX - 1);
@@ -354,11 +354,14 @@ static int get_file(struct sread *r, struct domain *d, int flags, bool force, st
 	} else if (S_ISREG(st.st_mode) && !force && !procfs_is_synthetic(d, g) &&
 		   /* made again from the image's `shm` section: new inode and time */
 		   !(d->spec->shm_private && !strncmp(g, "/dev/shm/", 9)) &&
-		   ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino || (uint64_t)st.st_size != size ||
-		    (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec != mt)) {
+		   /* A migration's target checked the contents before the
+		    * source paused; on another host the identity differs. */
+		   ((!migration && ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino ||
+				    (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec != mt)) ||
+		    (uint64_t)st.st_size != size)) {
 		ret = -ESTALE;
 		snprintf(err, errlen, "%s changed since the snapshot (%s); use --force to restore anyway", g,
-			 (uint64_t)st.st_ino != ino ? "another file" :
+			 !migration && (uint64_t)st.st_ino != ino ? "another file" :
 			 (uint64_t)st.st_size != size ? "size differs" : "modified");
 	} else if (off != (uint64_t)-1 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
 		   lseek(hfd, (off_t)off, SEEK_SET) < 0) {
@@ -504,7 +507,7 @@ int snap_get_files(struct sread *r, struct domain *d, struct snap_restore *rs, b
 			ret = get_stdio(r, flags, &v[k], desc);
 			break;
 		case IMG_OFD_FILE:
-			ret = get_file(r, d, flags, force, &v[k], desc, err, errlen);
+			ret = get_file(r, d, flags, force, rs->migration, &v[k], desc, err, errlen);
 			break;
 		case IMG_OFD_PIPE:
 			ret = get_pipe(r, pipes, &np, flags, &v[k], desc);

@@ -46,6 +46,9 @@ struct snap_restore {
 	int nlocks;
 	bool fresh_net;         /* the domain's network namespace is new: the locks
 				 * died with the old one (no nft run to look) */
+	bool migration;         /* a migration's target: the open files were checked by
+				 * content before the source paused (mfiles.c); device,
+				 * inode and time differ between hosts, the size must not */
 	bool hold_tcp;          /* connections stay in repair mode (held) until */
 	struct tcp_held *held;  /* the caller lets them go live (a migration's go) */
 	int nheld;

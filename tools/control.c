@@ -242,6 +242,11 @@ static struct json_object *do_migrate(struct control *c, struct json_object *req
 			return error_response("\"insecure\" must be true or false");
 		o.insecure = json_object_get_boolean(v);
 	}
+	if (json_object_object_get_ex(req, "copy_writable", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_response("\"copy_writable\" must be true or false");
+		o.copy_writable = json_object_get_boolean(v);
+	}
 	if (path_member(req, "key", false, &o.key, err, sizeof(err)))
 		return error_response("%s", err);
 	if (json_object_object_get_ex(req, "max_downtime_ms", &v)) {
@@ -339,8 +344,8 @@ static const struct ctl_cmd {
 	{ "resume", (const char *const[]){ NULL }, do_resume, NULL },
 	{ "kill", (const char *const[]){ NULL }, do_kill, NULL },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot, "snapshotting" },
-	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", "postcopy", NULL },
-	  do_migrate,
+	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", "postcopy",
+					       "copy_writable", NULL }, do_migrate,
 	  "migrating" },
 };
 

@@ -367,8 +367,8 @@ int cmd_migrate(int argc, char **argv)
 {
 	static const char usage[] =
 		"Usage: pdvm migrate [--key FILE | --insecure] [--max-downtime MS]\n"
-		"                    [--postcopy never|auto|always] [--timeout SEC] [--json]\n"
-		"                    NAME HOST:PORT\n"
+		"                    [--postcopy never|auto|always] [--timeout SEC]\n"
+		"                    [--copy-writable] [--json] NAME HOST:PORT\n"
 		"\n"
 		"Moves the running domain NAME to the 'pdvm receive' waiting on HOST:PORT:\n"
 		"its memory and then its image go over one TCP connection, the target\n"
@@ -377,7 +377,9 @@ int cmd_migrate(int argc, char **argv)
 		"(a cut link, a target that refuses the image or dies) lets it go on here,\n"
 		"and this command says why. Memory is sent first while the domain runs\n"
 		"(pre-copy); the domain is paused only for the pages written since and the\n"
-		"rest of its state. The source's domain log says how long.\n"
+		"rest of its state. The source's domain log says how long. The files it has\n"
+		"open must be on the target, the same (size and contents): checked before it\n"
+		"pauses, a missing or different one named and the domain left running here.\n"
 		"\n"
 		"Options:\n"
 		"      --max-downtime MS  pre-copy goes on until the rest would take at most\n"
@@ -402,12 +404,17 @@ int cmd_migrate(int argc, char **argv)
 		"                    the stream is then neither authenticated nor encrypted\n"
 		"      --timeout SEC  a target silent this long is gone (default 60): before\n"
 		"                    the go the domain then goes on here\n"
+		"      --copy-writable  also copy the contents of the domain's writable paths\n"
+		"                    (directories, files, symlinks) to the same paths on the\n"
+		"                    target, which must let it write there: all of it while\n"
+		"                    it runs, then what changed since while it is paused\n"
+		"                    (downtime). Its open files there are then not checked\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"Exit status: 0 when the domain runs on the target, 1 if the migration failed\n"
 		"(the domain goes on here, or stays paused here when the target may run it:\n"
 		"the message says which), 2 for a usage error.\n";
-	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY, OPT_TIMEOUT, OPT_POSTCOPY };
+	enum { OPT_INSECURE = 256, OPT_DOWNTIME, OPT_JSON, OPT_KEY, OPT_TIMEOUT, OPT_POSTCOPY, OPT_COPYW };
 	static const struct option opts[] = {
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "key", required_argument, NULL, OPT_KEY },
@@ -415,11 +422,12 @@ int cmd_migrate(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "postcopy", required_argument, NULL, OPT_POSTCOPY },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "copy-writable", no_argument, NULL, OPT_COPYW },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req, *resp = NULL, *st;
-	bool insecure = false, json = false;
+	bool insecure = false, json = false, copyw = false;
 	long downtime = 0, timeout = 0;
 	char *end, *key = NULL, keybuf[PATH_MAX];
 	const char *postcopy = NULL;
@@ -439,6 +447,9 @@ int cmd_migrate(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_COPYW:
+			copyw = true;
 			break;
 		case OPT_KEY: {
 			char *a = optarg[0] ? absolute_path(optarg) : NULL;
@@ -481,6 +492,8 @@ int cmd_migrate(int argc, char **argv)
 	if (req) {
 		json_object_object_add(req, "to", json_object_new_string(to));
 		json_object_object_add(req, "insecure", json_object_new_boolean(insecure));
+		if (copyw)
+			json_object_object_add(req, "copy_writable", json_object_new_boolean(true));
 		if (downtime)
 			json_object_object_add(req, "max_downtime_ms", json_object_new_int64(downtime));
 		if (timeout)

@@ -15,6 +15,7 @@
 #include "devshm.h"
 #include "net/tool.h"
 #include "snapshot/image.h"
+#include "snapshot/mfiles.h"
 #include "snapshot/migrate.h"
 #include "snapshot/postcopy.h"
 #include "snapshot/precopy.h"
@@ -125,7 +126,10 @@ static const char receive_usage_text[] =
 	"the foreground like 'pdvm restore'. It prints one line on stderr when it\n"
 	"listens. With --key the stream is TLS 1.3 with that pre-shared key, and a\n"
 	"source without it is turned away; without a key, a source that is not on\n"
-	"loopback is turned away unless --insecure.\n"
+	"loopback is turned away unless --insecure. The files the domain has open\n"
+	"must be here, the same (checked before the source pauses, which is told\n"
+	"which are not); from 'pdvm migrate --copy-writable' its writable paths come\n"
+	"along, written as the domain where --writable lets it write.\n"
 	"\n"
 	"Options:\n"
 	"      --listen ADDR:PORT  where to wait (default 0.0.0.0:7890; [::]:PORT for v6)\n"
@@ -465,6 +469,13 @@ int cmd_receive(int argc, char **argv)
 	if (control_start_incoming(dname, hello.memsize, &c.incoming, err, sizeof(err))) {
 		fprintf(stderr, "pdvm receive: %s\n", err);
 		ms_send_error(&ms, err);
+		st = EXIT_FAILED;
+		goto out;
+	}
+	/* The files it has open are here and the same, or the source keeps
+	 * it, told which are not: before it pauses anything. */
+	if (mfiles_verify(&ms, &c.o, err, sizeof(err))) {
+		fprintf(stderr, "pdvm receive: %s\n", err);
 		st = EXIT_FAILED;
 		goto out;
 	}

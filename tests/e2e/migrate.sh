@@ -22,11 +22,13 @@ mkdir -p -m 700 "$RUN_B" "$WORK"
 
 # start_receive OUT ERR PORT [RECEIVE-OPTS...]: `pdvm receive` in the background on
 # 127.0.0.1:PORT with the target's run directory; waits until it listens; sets RCVPID.
+# RECEIVE_WRAP: a command the receiver runs under (another host's view of the files).
+RECEIVE_WRAP=()
 start_receive() {
 	local out=$1 err=$2 port=$3
 	shift 3
-	PDVM_RUN_DIR=$RUN_B timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" receive --listen "127.0.0.1:$port" \
-		--work-dir "$WORK" "$@" </dev/null >"$out" 2>"$err" &
+	PDVM_RUN_DIR=$RUN_B timeout -k 5 "$PDVM_TIMEOUT" ${RECEIVE_WRAP[@]+"${RECEIVE_WRAP[@]}"} "$PDVM" receive \
+		--listen "127.0.0.1:$port" --work-dir "$WORK" "$@" </dev/null >"$out" 2>"$err" &
 	RCVPID=$!
 	BGPIDS+=("$RCVPID")
 	wait_text "$err" "waiting on" "$RCVPID" 10
@@ -274,18 +276,33 @@ if wait_sock "$t" "$SRCPID" && wait_lines "$SCRATCH/$t/run.out" 3 "$SRCPID"; the
 fi
 goes_on "$t" "gave up"
 
-# The target dies mid-stream: a listener that takes 64 KiB and closes.
+# The target dies mid-stream: a relay to a receiver that passes the answers back (the open
+# files' verdict) and cuts both ways once 64 KiB have gone, in pre-copy.
 t=migrate-target-dies
+mkdir -p "$SCRATCH/$t"
 port=$(free_port)
-python3 -c 'import socket, sys
+rport=$(free_port)
+start_receive "$SCRATCH/$t/recv.out" "$SCRATCH/$t/recv.err" "$rport"
+python3 -c 'import socket, sys, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("up", flush=True)
-c, _ = s.accept(); n = 0
+c, _ = s.accept(); t = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+def back():
+    try:
+        while True:
+            b = t.recv(65536)
+            if not b: break
+            c.sendall(b)
+    except OSError:
+        pass
+threading.Thread(target=back, daemon=True).start()
+n = 0
 while n < 65536:
-    b = c.recv(65536)
+    b = c.recv(65536 - n)
     if not b: break
+    t.sendall(b)
     n += len(b)
-c.close()' "$port" >"$SCRATCH/fake.out" 2>&1 &
+c.shutdown(socket.SHUT_RDWR); c.close(); t.close()' "$port" "$rport" >"$SCRATCH/fake.out" 2>&1 &
 FAKE=$!
 BGPIDS+=("$FAKE")
 for ((i = 0; i < 50; i++)); do grep -q up "$SCRATCH/fake.out" 2>/dev/null && break; sleep 0.1; done
@@ -294,6 +311,8 @@ if start_ticker "$t"; then
 fi
 goes_on "$t" "closed\|reset\|Broken pipe"
 wait "$FAKE" 2>/dev/null
+wait_pid "$RCVPID"
+[ "$WRC" = 1 ] || fail migrate-target-dies-receiver "receive exit $WRC (want 1): $(tail -n 3 "$SCRATCH/$t/recv.err")"
 
 # Another key, and none, against a receiver with a key: the handshake fails, the domain goes
 # on; the receiver turns them away and waits on.
@@ -337,6 +356,122 @@ if [ "$WRC" = 1 ] && grep -q "malformed stream" "$SCRATCH/$t/err" && [ -z "$(lef
 	pass "$t"
 else
 	fail "$t" "receive exit $WRC: $(tail -n 3 "$SCRATCH/$t/err"); left: $(left_behind nothing)"
+fi
+
+# ---- the files the domain has open: checked at the target before the source pauses --------
+# The receiver sees another host's files: it runs in a mount namespace of its own, with a
+# directory bound over the one the domain's file is in. A copy of the file there (another
+# inode and time, the same contents) is the same file; another content, or none, turns the
+# source away while the domain runs, naming the file, and it goes on there.
+if unshare -m --propagation private true 2>/dev/null; then
+	# target_sees DIR OVER: the next receivers see DIR at OVER.
+	target_sees() {
+		RECEIVE_WRAP=(unshare -m --propagation private -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+			sh "$1" "$2")
+	}
+	t=migrate-file-copy
+	mkdir -p "$SCRATCH/$t/data" "$SCRATCH/$t/there"
+	seq 1 1000 >"$SCRATCH/$t/data/input"
+	sleep 0.01
+	cp "$SCRATCH/$t/data/input" "$SCRATCH/$t/there/input"
+	target_sees "$SCRATCH/$t/there" "$SCRATCH/$t/data"
+	# It reads the file through the fd it opened before the move, after it.
+	move "$t" 5 0 -- /bin/sh -c "exec 3<$SCRATCH/$t/data/input; $GUEST/ticker 40 50 2; wc -l <&3"
+	RECEIVE_WRAP=()
+	verdict "$t"
+
+	# file_refused TEST WHAT PATTERN: the target's copy of the domain's open file is WHAT
+	# (other: another content of the same size; none: missing); migrate must fail with PATTERN.
+	file_refused() {
+		local t=$1 d=$SCRATCH/$1 port
+		MRC="not run"
+		mkdir -p "$d/data" "$d/there"
+		printf 'the source copy\n' >"$d/data/input"
+		[ "$2" = none ] || printf 'the target copy\n' >"$d/there/input"
+		target_sees "$d/there" "$d/data"
+		port=$(free_port)
+		native_bg "$d/native.out" /bin/sh -c "exec 3<$d/data/input; exec $GUEST/ticker 30 50 1"
+		if start_receive "$d/recv.out" "$d/recv.err" "$port"; then
+			start_run "$t" "$d/run.out" "$d/run.err" -- /bin/sh -c "exec 3<$d/data/input; exec $GUEST/ticker 30 50 1"
+			SRCPID=$BGPID
+			if wait_sock "$t" "$SRCPID" && wait_lines "$d/run.out" 3 "$SRCPID"; then
+				migrate "$t" "$port"
+				wait_pid "$RCVPID"
+				[ "$WRC" = 1 ] || MRC="$MRC (receive exit $WRC, want 1: $(tail -n 2 "$d/recv.err"))"
+			fi
+		fi
+		RECEIVE_WRAP=()
+		goes_on "$t" "$3"
+	}
+	file_refused migrate-file-changed other "gave up: a file the domain has open differs on the target: $SCRATCH/migrate-file-changed/data/input: content differs"
+	file_refused migrate-file-missing none "gave up: .*$SCRATCH/migrate-file-missing/data/input: missing"
+
+	# --copy-writable: the target's writable directory starts empty. The program appends
+	# numbered lines to a file there through an fd it keeps open (every 10 ms, through a
+	# pre-copy held to six rounds after a 300 ms wait), next to a subdirectory, a file and a
+	# symlink made before;
+	# after the move it goes on appending there. The target's file must hold every line
+	# once, in order; the source's copy, the lines before the pause; the rest as made.
+	# copy_writable TEST [MIGRATE-OPTS...]
+	copy_writable() {
+		local t=$1 d=$SCRATCH/$1 port rcv src srcrc n
+		shift
+		mkdir -p "$d"
+		domain_dir "$d/w" "$d/there"
+		mkdir "$d/w/sub"
+		head -c 300000 /dev/urandom >"$d/w/sub/blob"
+		ln -s sub/blob "$d/w/link"
+		chown -R "$DOMAIN_USER:" "$d/w"
+		chmod 640 "$d/w/sub/blob"
+		target_sees "$d/there" "$d/w"
+		port=$(free_port)
+		WHY=""
+		if start_receive "$d/recv.out" "$d/recv.err" "$port" --writable "$d/w"; then
+			rcv=$RCVPID
+			PDVM_PRECOPY_MIN_ROUNDS=6 PDVM_MIGRATE_STALL=precopy:300 start_run "$t" "$d/run.out" "$d/run.err" --writable "$d/w" --log "$d/run.log" -- \
+				/bin/sh -c "exec 3>>$d/w/log; echo started; i=0; while [ \$i -lt 300 ]; do echo \$i >&3; i=\$((i+1)); sleep 0.01; done; echo done"
+			src=$BGPID
+			if wait_sock "$t" "$src" && wait_lines "$d/run.out" 1 "$src" && wait_text "$d/w/log" "^20$" "$src"; then
+				MIGRATE_OPTS=(--copy-writable "$@")
+				migrate "$t" "$port"
+				MIGRATE_OPTS=()
+				wait_pid "$src"
+				srcrc=$WRC
+				wait_pid "$rcv"
+				[ "$MRC" = 0 ] && [ "$srcrc" = 0 ] && [ "$WRC" = 0 ] ||
+					WHY="migrate exit $MRC ($(head -c 300 "$MERR")), source exit $srcrc, receive exit $WRC
+$(tails "$d/run.err" "$d/recv.err")"
+			else
+				wait_pid "$src"
+				WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+			fi
+		else
+			WHY="no receiver: $(tails "$d/recv.err")"
+		fi
+		RECEIVE_WRAP=()
+		n=$(wc -l <"$d/w/log" 2>/dev/null)
+		[ -n "$WHY" ] || cmp -s "$d/there/log" <(seq 0 299) ||
+			WHY="the target's file is not every line once: $(diff <(seq 0 299) "$d/there/log" | head -n 5)"
+		[ -n "$WHY" ] || { [ "$n" -ge 20 ] && [ "$n" -lt 300 ] && cmp -s "$d/w/log" <(seq 0 $((n - 1))); } ||
+			WHY="the source's file has $n lines: not the lines before the move"
+		[ -n "$WHY" ] || { cmp -s "$d/w/sub/blob" "$d/there/sub/blob" && [ "$(readlink "$d/there/link")" = sub/blob ] &&
+			[ "$(stat -c '%a %U' "$d/there/sub/blob")" = "640 $(id -un "$DOMAIN_USER")" ]; } ||
+			WHY="the rest differs there: $(ls -lR "$d/there" | head -n 12)"
+		[ -n "$WHY" ] || [ "$(cat "$d/recv.out")" = done ] || WHY="the target printed: $(head -c 200 "$d/recv.out")"
+		[ -n "$WHY" ] || grep -q "copying the writable paths again, paused: [1-9]" "$d/run.log" ||
+			WHY="no second pass in the log: $(grep copying "$d/run.log")"
+		[ -n "$WHY" ] || echo "# $t: $n lines before the move; $(grep -o 'copying the writable paths again.*' "$d/run.log")"
+		verdict "$t"
+	}
+	copy_writable migrate-copy-writable
+	# With post-copy from the start: the second pass still goes while paused, before the
+	# domain starts there.
+	copy_writable migrate-copy-writable-postcopy --postcopy always
+else
+	skip migrate-file-copy "no mount namespaces here (unshare -m)"
+	skip migrate-file-changed "no mount namespaces here (unshare -m)"
+	skip migrate-copy-writable "no mount namespaces here (unshare -m)"
+	skip migrate-copy-writable-postcopy "no mount namespaces here (unshare -m)"
 fi
 
 # The target already runs a domain of that name: turned away at the hello, before the
