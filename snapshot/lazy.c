@@ -1,17 +1,14 @@
 /* lazy.c: lazy restore — a userfaultfd thread fills guest memory from image blocks on demand and in the background. */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <lz4.h>
 #include <poll.h>
-#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmm/status.h"
@@ -19,6 +16,7 @@
 #include "image.h"
 #include "lazy.h"
 #include "snap_mem.h"
+#include "uffd.h"
 
 #define MAX_IMGS 64
 
@@ -133,19 +131,14 @@ static void serve(struct lazy *z, uint64_t addr)
 	z->faults++;
 	fill_chunk(z, off / CHUNK_BYTES);
 	/* Still a hole: a zero or unused page, or one freed since. */
-	struct uffdio_zeropage zp = { .range = { (uint64_t)(uintptr_t)z->f->host + off, 4096 } };
-	if (ioctl(z->uffd, UFFDIO_ZEROPAGE, &zp) < 0) {
-		struct uffdio_range w = { (uint64_t)(uintptr_t)z->f->host + off, 4096 };
-		ioctl(z->uffd, UFFDIO_WAKE, &w); /* filled already: wake the faulter */
-	}
+	uffd_zero_or_wake(z->uffd, z->f, off);
 }
 
 static void finish(struct lazy *z)
 {
 	/* Everything is in place: later holes (freed frames) are ordinary
 	 * zero pages again. */
-	struct uffdio_range r = { (uint64_t)(uintptr_t)z->f->host, z->f->size };
-	ioctl(z->uffd, UFFDIO_UNREGISTER, &r);
+	uffd_unregister_frames(z->uffd, z->f);
 	z->f->lazy = false;
 	pthread_mutex_lock(&z->lock);
 	z->finished = true;
@@ -156,10 +149,7 @@ static void finish(struct lazy *z)
 static void *lazy_thread(void *arg)
 {
 	struct lazy *z = arg;
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSYS); /* seccomp's report (vmm/vfilter.c) */
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	uffd_thread_signals();
 	for (;;) {
 		struct pollfd p[2] = { { z->uffd, POLLIN, 0 }, { z->stopfd, POLLIN, 0 } };
 		int n = poll(p, 2, z->cursor < z->nchunks ? 0 : -1);
@@ -219,14 +209,9 @@ int lazy_start(struct domain *d, struct img_reader *imgs, int n, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	z->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MISSING_SHMEM };
-	struct uffdio_register reg = {
-		.range = { (uint64_t)(uintptr_t)z->f->host, z->f->size },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
-	};
-	if (z->uffd < 0 || ioctl(z->uffd, UFFDIO_API, &api) < 0 || ioctl(z->uffd, UFFDIO_REGISTER, &reg) < 0) {
-		snprintf(err, errlen, "userfaultfd: %s (try without --lazy)", strerror(errno));
+	z->uffd = uffd_register_frames(z->f);
+	if (z->uffd < 0) {
+		snprintf(err, errlen, "userfaultfd: %s (try without --lazy)", strerror(-z->uffd));
 		return -1;
 	}
 	z->f->lazy = true;

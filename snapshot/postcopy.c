@@ -1,16 +1,13 @@
 /* postcopy.c: post-copy on the target — a userfaultfd thread places the pages the source pushes, asks for a page the domain touches before it came, and waits for a source that lost the connection to come back. */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mstream.h"
@@ -18,6 +15,7 @@
 #include "precopy.h"
 #include "sbuf.h"
 #include "snap_mem.h"
+#include "uffd.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
 
@@ -278,8 +276,7 @@ static void resume(struct postcopy *pc)
  * and the thread must go on serving them. */
 static bool finish(struct postcopy *pc)
 {
-	struct uffdio_range r = { (uint64_t)(uintptr_t)pc->f->host, pc->f->size };
-	bool off = ioctl(pc->uffd, UFFDIO_UNREGISTER, &r) == 0;
+	bool off = uffd_unregister_frames(pc->uffd, pc->f);
 	if (!off)
 		dom_log(pc->d, "post-copy: unregistering memory from userfaultfd: %s (its touches go on "
 			"through the post-copy thread)", strerror(errno));
@@ -299,10 +296,7 @@ static void fault(struct postcopy *pc, uint64_t addr)
 		return;
 	if (!test(pc->later, p)) {
 		/* A zero page, or one placed since the touch. */
-		if (place(pc, off, NULL, 4096)) {
-			struct uffdio_range w = { (uint64_t)(uintptr_t)pc->f->host + off, 4096 };
-			ioctl(pc->uffd, UFFDIO_WAKE, &w);
-		}
+		uffd_zero_or_wake(pc->uffd, pc->f, off);
 		return;
 	}
 	if (test(pc->asked, p))
@@ -382,10 +376,7 @@ static bool message(struct postcopy *pc)
 static void *pc_thread(void *arg)
 {
 	struct postcopy *pc = arg;
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSYS); /* seccomp's report (vmm/vfilter.c) */
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	uffd_thread_signals();
 	bool ready_sent = false;
 	for (;;) {
 		bool waiting = pc->connected && ms_waiting(pc->s, 0);
@@ -439,14 +430,9 @@ int postcopy_start(struct postcopy *pc, struct domain *d, char *err, size_t errl
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	pc->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MISSING_SHMEM };
-	struct uffdio_register reg = {
-		.range = { (uint64_t)(uintptr_t)pc->f->host, pc->f->size },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
-	};
-	if (pc->uffd < 0 || ioctl(pc->uffd, UFFDIO_API, &api) < 0 || ioctl(pc->uffd, UFFDIO_REGISTER, &reg) < 0) {
-		snprintf(err, errlen, "userfaultfd: %s (try --postcopy never at the source)", strerror(errno));
+	pc->uffd = uffd_register_frames(pc->f);
+	if (pc->uffd < 0) {
+		snprintf(err, errlen, "userfaultfd: %s (try --postcopy never at the source)", strerror(-pc->uffd));
 		return -1;
 	}
 	pc->f->lazy = true;
