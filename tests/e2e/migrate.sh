@@ -1,5 +1,5 @@
 #!/bin/bash
-# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; post-copy (the domain started here first, its memory following, asked for or pushed) of a rewriting program, a pipeline and 128 MiB over TLS ends as natively; a pre-shared key makes it TLS, and another key is turned away; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
+# migrate.sh: pdvm migrate / pdvm receive on one host (two run directories): a ticker and a pipeline with data in flight move and finish there as natively; memory pre-copied while a program rewrites it arrives intact; post-copy (the domain started here first, its memory following, asked for or pushed) of a rewriting program, a pipeline and 128 MiB over TLS ends as natively, and a target killed in it ends the source with the reason; a pre-shared key makes it TLS, and another key is turned away; a refusing target, a dying target and a garbage stream each leave the domain going on at the source; nothing staged is left behind.
 # timeout: 300
 #
 # Over loopback: the source pre-copies memory while the domain runs, pauses, streams its image
@@ -221,6 +221,36 @@ stopfile_move migrate-postcopy-tls "$("$GUEST/memfill" 128 2>/dev/null | grep su
 	"$SCRATCH/migrate-postcopy-tls/stop"
 RECEIVE_OPTS=() MIGRATE_OPTS=()
 verdict migrate-postcopy-tls "$(pstats 'p["pages"] >= 20000' || echo "statistics: $(head -c 900 "$MOUT")")"
+
+# The target killed while the domain runs there in post-copy (the source holds its pushes 2 s,
+# test hook): the domain ended with it. The source finds the connection gone, and nothing
+# listening when it connects again: migrate says so (exit 1), the source's pdvm ends, and the
+# receiver's staging is gone.
+t=migrate-postcopy-target-killed
+mkdir -p "$SCRATCH/$t"
+port=$(free_port)
+start_receive "$SCRATCH/$t/recv.out" "$SCRATCH/$t/recv.err" "$port" -v
+export PDVM_MIGRATE_STALL=postcopy:2000
+start_run "$t" "$SCRATCH/$t/run.out" "$SCRATCH/$t/run.err" -- "$GUEST/ticker" 30 50 1
+unset PDVM_MIGRATE_STALL
+SRCPID=$BGPID
+WHY="the program did not get going"
+if wait_sock "$t" "$SRCPID" && wait_lines "$SCRATCH/$t/run.out" 3 "$SRCPID"; then
+	WHY=""
+	timeout -k 5 120 "$PDVM" migrate --postcopy always "$t" "127.0.0.1:$port" </dev/null >"$MOUT" 2>"$MERR" &
+	mpid=$!
+	wait_text "$SCRATCH/$t/recv.err" "restored from" "$RCVPID" 20 || WHY="the target did not say it restored"
+	sleep 0.5
+	pkill -KILL -f "$PDVM receive --listen 127.0.0.1:$port "
+	wait "$mpid"
+	MRC=$?
+	wait_pid "$SRCPID" 30
+	[ -n "$WHY" ] || { [ "$MRC" = 1 ] && grep -q "post-copy: the target is gone" "$MERR"; } ||
+		WHY="migrate exit $MRC: $(head -c 400 "$MERR")"
+	[ -n "$WHY" ] || [ "$WRC" = 0 ] || WHY="the source's pdvm exited $WRC: $(tails "$SCRATCH/$t/run.err")"
+	[ -n "$WHY" ] || [ -z "$(left_behind "$t")" ] || WHY="left behind: $(left_behind "$t")"
+fi
+verdict "$t"
 
 # ---- a pre-shared key: TLS 1.3 -----------------------------------------------------------------
 RECEIVE_OPTS=(--key "$KEY") MIGRATE_OPTS=(--key "$KEY")
