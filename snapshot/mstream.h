@@ -26,7 +26,7 @@ enum ms_type {
 	MS_PC_END,      /* source: every page left is pushed */
 	MS_PC_ACK,      /* target: all arrived (or the domain ended): its counts */
 	MS_PC_RESUME,   /* source, first on a new connection: the migration's id */
-	MS_PC_TAKEN,    /* target: u64 stream bytes received so far (the source's window) */
+	MS_PC_TAKEN,    /* target: u64 stream bytes, u64 pages received so far (the source's window) */
 	MS_FILES,       /* source, after the hello: u32 count, then per file string guest path,
 			 * u8 flags (1: open for writing), u64 size, u32 CRC-32 (mfiles.c) */
 	MS_FILES_END,   /* source: u32 files listed in all, string the domain's root, u8 copy-writable */

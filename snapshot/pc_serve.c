@@ -25,7 +25,8 @@ struct serve {
 	const uint8_t *heat;
 	uint64_t cursor;                /* push order: hot chunks' words, then the others' */
 	uint64_t near;                  /* the chunk of the last page asked for: its rest next */
-	uint64_t taken;                 /* stream bytes the target has taken in (MS_PC_TAKEN) */
+	uint64_t taken, taken_pages;    /* stream bytes and pages the target has taken in (MS_PC_TAKEN) */
+	uint64_t pages_out;             /* pages sent on this stream */
 	uint8_t *raw, *msg, *buf;
 	struct pc_serve_stats *st;
 };
@@ -55,6 +56,7 @@ static int send_word(struct serve *v, uint64_t c, int w, uint64_t bits, uint64_t
 	v->todo[c * WORDS + (uint64_t)w] &= ~bits;
 	int r = precopy_send(v->d, v->s, c, want, v->raw, v->msg, &n);
 	*counter += n;
+	v->pages_out += n;
 	v->left -= (uint64_t)__builtin_popcountll(bits);
 	return r;
 }
@@ -114,7 +116,7 @@ static int relearn(struct serve *v)
 	v->left = 0;
 	v->cursor = 0;
 	v->near = NONE;
-	v->taken = 0; /* a new stream: its byte counts start again */
+	v->taken = v->taken_pages = v->pages_out = 0; /* a new stream: its counts start again */
 	for (;;) {
 		int r = ms_recv(v->s, &t, v->buf, MS_PAGES_MAX, &n);
 		if (r)
@@ -194,10 +196,13 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 	for (;;) {
 		/* Nothing is pushed before the target runs the domain: READY
 		 * and GO would wait behind it, and its rebuild asks for the few
-		 * pages it reads. Then at most PC_WINDOW bytes the target has
-		 * not taken yet: an asked page waits behind no more, whatever
-		 * the link's queues would hold. */
-		bool done = v.left == 0 || *phase != PCS_STARTED || s->sent - v.taken >= PC_WINDOW;
+		 * pages it reads. Then at most PC_WINDOW bytes, and
+		 * PC_WINDOW_PAGES pages, the target has not taken yet: an asked
+		 * page waits behind no more, whatever the link's queues would
+		 * hold (bytes) and however cheap the pages are to send but not
+		 * to place (zero pages: no bytes at all). */
+		bool done = v.left == 0 || *phase != PCS_STARTED || s->sent - v.taken >= PC_WINDOW ||
+			    v.pages_out - v.taken_pages >= PC_WINDOW_PAGES;
 		if (!done && !ms_waiting(s, 0)) {
 			if ((r = push_one(&v, &done)))
 				goto broken;
@@ -219,10 +224,11 @@ int pc_serve(struct domain *d, struct mstream *s, const uint64_t *later, const u
 		if (t == MS_PC_REQ) {
 			r = answer(&v, n);
 		} else if (t == MS_PC_TAKEN) {
-			r = n == 8 ? 0 : -EPROTO;
-			v.taken = 0;
-			for (int i = 7; !r && i >= 0; i--)
-				v.taken = v.taken << 8 | v.buf[i];
+			struct sread rd;
+			sr_init(&rd, v.buf, n);
+			v.taken = sr_u64(&rd);
+			v.taken_pages = sr_u64(&rd);
+			r = rd.bad || rd.pos != rd.len ? -EPROTO : 0;
 		} else if (t == MS_READY && *phase == PCS_BEFORE_GO) {
 			/* From here on the domain never runs here again unless the
 			 * target says it did not get the go (migrate.c). */

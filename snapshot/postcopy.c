@@ -31,7 +31,8 @@ struct postcopy {
 	uint64_t *later;                /* pages still to come */
 	uint64_t *asked;                /* of those, asked for */
 	uint64_t left;
-	uint64_t told;                  /* s->received last told the source (MS_PC_TAKEN) */
+	uint64_t told, told_pages;      /* s->received and pages_in last told the source (MS_PC_TAKEN) */
+	uint64_t pages_in;              /* pages of the blocks received on this stream */
 	struct domain *d;
 	struct frames *f;
 	uint64_t nchunks;
@@ -168,6 +169,8 @@ static int take_pages(struct postcopy *pc, size_t len)
 	enum pages_kind kind;
 	if (precopy_decode(pc->buf, len, pc->nchunks, pc->raw, &c, map, &kind) || kind == PAGES_LATER)
 		return -EPROTO;
+	for (int w = 0; w < CHUNK / 64; w++)
+		pc->pages_in += (uint64_t)__builtin_popcountll(map[w]);
 	uint64_t k = 0, first = c * CHUNK;
 	for (uint64_t i = 0; i < CHUNK;) {
 		if (!(map[i / 64] >> (i % 64) & 1)) {
@@ -252,7 +255,7 @@ static void resume(struct postcopy *pc)
 		ms_close(pc->s); /* the old connection is dead, it just has not noticed */
 	*pc->s = ns;
 	pc->connected = true;
-	pc->told = 0;
+	pc->told = pc->told_pages = pc->pages_in = 0;
 	uint8_t *msg = malloc(MS_PAGES_MAX);
 	r = msg ? 0 : -ENOMEM;
 	for (uint64_t c = 0; !r && c < pc->nchunks; c++)
@@ -310,16 +313,20 @@ static void fault(struct postcopy *pc, uint64_t addr)
 		lost(pc, r, "asking the source for a page");
 }
 
-/* Tells the source how much of the stream has been taken in: its window. */
+/* Tells the source how much of the stream, and how many pages, have been
+ * taken in: its window. */
 static int taken(struct postcopy *pc)
 {
-	uint8_t b[8];
-	if (pc->s->received - pc->told < PC_TAKEN_EVERY)
+	if (pc->s->received - pc->told < PC_TAKEN_EVERY && pc->pages_in - pc->told_pages < PC_TAKEN_EVERY / 1024)
 		return 0;
 	pc->told = pc->s->received;
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(pc->told >> (8 * i));
-	return ms_send(pc->s, MS_PC_TAKEN, b, sizeof(b));
+	pc->told_pages = pc->pages_in;
+	struct sbuf b = { 0 };
+	sb_u64(&b, pc->told);
+	sb_u64(&b, pc->told_pages);
+	int r = b.oom ? -ENOMEM : ms_send(pc->s, MS_PC_TAKEN, b.p, b.len);
+	sb_free(&b);
+	return r;
 }
 
 /* One message from the source. false: the thread is done. */
