@@ -330,17 +330,27 @@ void premem_free(struct premem *m)
 	m->fd = -1;
 }
 
-/* Zeroes n pages at page index first of m: holes again, not zero-filled
- * memory (a fresh file is all hole). A page to come must be a hole (its
- * first touch is what asks for it): -errno if it cannot be. */
+/* Zeroes n pages at page index first of m. A page to come (post-copy)
+ * must be a hole: its first touch is what asks for it (-errno if it cannot
+ * be one). A zero page of the domain's is allocated, as it is at the
+ * source (a frame in use there): left a hole, the page the program writes
+ * next would be allocated in the final round, in the downtime — ~11 us a
+ * page on this project's PVM host, whose own memory is a VM's that has
+ * never been touched, against ~1.6 us for a page there already. */
 static int zero_run(struct premem *m, uint64_t first, uint64_t n, bool hole)
 {
-	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(first * 4096),
-		      (off_t)(n * 4096)) == 0)
+	off_t off = (off_t)(first * 4096), len = (off_t)(n * 4096);
+	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0) {
+		if (hole)
+			return -errno;
+		memset(m->host + off, 0, (size_t)len);
 		return 0;
-	if (hole)
-		return -errno;
-	memset(m->host + first * 4096, 0, n * 4096);
+	}
+	/* Faulted in writable, so zeroed now (fallocate alone leaves the
+	 * zeroing, and the host's cost, to the first write). Best effort:
+	 * else a hole, only slower later. */
+	if (!hole)
+		(void)madvise(m->host + off, (size_t)len, MADV_POPULATE_WRITE);
 	return 0;
 }
 
