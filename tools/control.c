@@ -94,6 +94,15 @@ static struct json_object *ok_response(void)
 	return o;
 }
 
+/* The long operation at hand (the worker's), or NULL. */
+static const char *ctl_busy(struct control *c)
+{
+	pthread_mutex_lock(&c->mu);
+	const char *busy = c->busy;
+	pthread_mutex_unlock(&c->mu);
+	return busy;
+}
+
 static struct json_object *do_info(struct control *c, struct json_object *req, bool run)
 {
 	(void)run;
@@ -116,9 +125,7 @@ static struct json_object *do_info(struct control *c, struct json_object *req, b
 	snprintf(up, sizeof(up), "%.3f", (double)in.uptime_ns / 1e9);
 	json_object_object_add(o, "name", json_object_new_string(in.name));
 	json_object_object_add(o, "pid", json_object_new_int(in.pid));
-	pthread_mutex_lock(&c->mu);
-	const char *busy = c->busy;
-	pthread_mutex_unlock(&c->mu);
+	const char *busy = ctl_busy(c);
 	json_object_object_add(o, "state", json_object_new_string(busy ? busy : dom_state_name(in.state)));
 	if (busy && !strcmp(busy, "migrating")) {
 		static const char *const phases[] = { "connecting", "pre-copy", "paused", "target", "post-copy" };
@@ -447,9 +454,7 @@ static struct json_object *ctl_handle(struct control *c, const char *line, size_
 			goto out;
 		}
 	}
-	pthread_mutex_lock(&c->mu);
-	const char *busy = c->busy;
-	pthread_mutex_unlock(&c->mu);
+	const char *busy = ctl_busy(c);
 	if (!c->d && strcmp(cmd->name, "info")) {
 		resp = error_response("domain %s is incoming (a migration is bringing it here): it does not run yet",
 				      c->name);
