@@ -30,7 +30,16 @@ int uffd_register_frames(struct frames *f)
 bool uffd_unregister_frames(int uffd, struct frames *f)
 {
 	struct uffdio_range r = { (uint64_t)(uintptr_t)f->host, f->size };
-	return ioctl(uffd, UFFDIO_UNREGISTER, &r) == 0;
+	if (ioctl(uffd, UFFDIO_UNREGISTER, &r) < 0)
+		return false;
+	/* The kernel wakes the range's waiters before it takes the memory
+	 * out of userfaultfd, and a touch under the per-VMA lock may start
+	 * waiting in between: seen on this project's PVM host (6.18), a
+	 * post-copied domain's exec stuck in handle_userfault after every
+	 * page had come and the filler thread had gone. Wake them once
+	 * more: they retry, and fault normally now. */
+	ioctl(uffd, UFFDIO_WAKE, &r);
+	return true;
 }
 
 void uffd_zero_or_wake(int uffd, struct frames *f, uint64_t off)
