@@ -7,7 +7,7 @@ B       ?= build
 
 VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) \
 	     $(filter-out tools/pdvm.c tools/syscall_status.c,$(wildcard tools/*.c))
-VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o $(B)/guestshim/vdso_blob.o
+VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o $(B)/guestshim/exl.o $(B)/guestshim/vdso_blob.o
 GUEST_SRC := $(wildcard tests/guest/*.c)
 GUEST_BIN := $(GUEST_SRC:tests/guest/%.c=$(B)/guest/%)
 DYN_SRC   := $(wildcard tests/guest/dyn/*.c)
@@ -28,6 +28,10 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) $(INC) -c -o $@ $<
 
 $(B)/guestshim/stub.o: guestshim/stub.S
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror -MMD -MP,$(CFLAGS)) -c -o $@ $<
+
+$(B)/guestshim/exl.o: guestshim/exl.S guestshim/exl_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror -MMD -MP,$(CFLAGS)) -c -o $@ $<
 

@@ -474,6 +474,9 @@ done
 # ---- (g) live migration between two hosts over a 1 Gbit/s link: stop-and-copy vs pre-copy (bench/migrate.sh) ----
 . "$HERE/migrate.sh"
 
+# ---- (h) the syscall path: exitless against the exit, per workload (bench/exitless.sh) ----
+. "$HERE/exitless.sh"
+
 # ---- report --------------------------------------------------------------------------------
 printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
@@ -500,6 +503,7 @@ printf '%-44s %14s %14s %10s\n' "  (native signal raise+handle, us)" "$SIG_N" ""
 printf '%-44s %14s %14s %10s\n\n' "fork+exec+wait of busybox true, us/iteration" "$FE_NATIVE_US" "$FE_PDVM_US" "$FE_RATIO"
 net_report
 mig_report
+exl_report
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -604,6 +608,7 @@ cat >"$OUTF" <<EOF
                 "du_root_ms": $(jnum "$ID_DU_ROOT"), "du_user_ms": $(jnum "$ID_DU"), "du_ratio": $(jnum "$(ratio "$ID_DU" "$ID_DU_ROOT")") },
   "net": $(net_json),
   "migrate": $(mig_json),
+  "exitless": $(exl_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

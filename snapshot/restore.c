@@ -212,6 +212,9 @@ static int load(struct domain *d, struct chain *ch, const struct restore_opts *o
 		ret = image_error(top->dir, why);
 		goto out;
 	}
+	/* The boot's exitless pages are gone with its memory; the image's
+	 * are taken over when the restored threads attach (vmm/exl.c). */
+	exl_free(d);
 	/* New address spaces (fork after the restore) map the kernel area
 	 * the image's tables hold. */
 	if (trap_kpages_rebuild(d, dom_mm(d))) {

@@ -547,13 +547,15 @@ static int walk_table(struct pt_walk *w, gpa_t t, int level, gva_t va, bool user
 		}
 		bool kernel = v >= KERN_BASE;
 		if (!users && kernel) {
-			if (e[i] & PTE_U) {
+			/* Open to user mode there: only the exitless entry pages
+			 * and slots (vmm/exl.h), with exactly their rights. */
+			if ((e[i] & PTE_U) && (sz != PAGE_SIZE || !exl_image_pte_ok(v, e[i]))) {
 				w->why = "the kernel area is mapped for user mode";
 				return -1;
 			}
 			mark(w->kernel, a / 4096, sz / 4096);
 		}
-		if (users && (e[i] & PTE_U) &&
+		if (users && !kernel && (e[i] & PTE_U) &&
 		    (any_marked(w->tables, a / 4096, sz / 4096) || any_marked(w->kernel, a / 4096, sz / 4096))) {
 			w->why = "a user page maps a page-table or kernel-area frame";
 			return -1;

@@ -87,6 +87,9 @@ done
 # /dev/kvm runs every script in the nested VM (ring0). Results of the nested pass on a
 # PVM host are named "ring0/e2e/X".
 RING0_SUBSET=(kvm_present cli signals snapshot security)
+# On a PVM host a domain's default syscall path is exitless (vmm/exl.c): these scripts run
+# once more with every call a VM exit (PDVM_SYSCALL_PATH=exit), named "exit/e2e/X".
+EXIT_SUBSET=(signals processes ptrace hostile)
 e2e=()
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
@@ -225,6 +228,17 @@ if [ ${#e2e[@]} -gt 0 ]; then
 	pvm)
 		e2e_pass e2e "" "" "${e2e[@]}"
 		backends="pvm natively"
+		sub=()
+		for t in "${e2e[@]}"; do
+			for n in "${EXIT_SUBSET[@]}"; do [ "$(basename "$t" .sh)" = "$n" ] && sub+=("$t"); done
+		done
+		if [ ${#sub[@]} -gt 0 ]; then
+			echo "run.sh: the exit syscall path, natively: ${#sub[@]} script(s)"
+			export PDVM_SYSCALL_PATH=exit
+			e2e_pass exit exit/ "" "${sub[@]}"
+			unset PDVM_SYSCALL_PATH
+			backends+=" (and with the exit syscall path for ${#sub[@]})"
+		fi
 		sub=()
 		for t in "${e2e[@]}"; do
 			for n in "${RING0_SUBSET[@]}"; do [ "$(basename "$t" .sh)" = "$n" ] && sub+=("$t"); done

@@ -23,7 +23,7 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", "net", "user", "abstract_unix", "shm_size", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size", NULL
 };
 
 static const char *const default_env[] = {
@@ -338,6 +338,16 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		} else {
 			replace(&c->dom.trap_backend, strcmp(value, "auto") ? xstrdup(value) : NULL);
 		}
+	} else if (!strcmp(key, "syscall_path")) {
+		static const char *const paths[] = { "auto", "exitless", "exit" };  /* enum syscall_path */
+		r = -1;
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(value, paths[i])) {
+				c->dom.syscall_path = i;
+				r = 0;
+			}
+		if (r)
+			snprintf(why, n, "want auto, exitless or exit, got '%s'", value);
 	} else if (!strcmp(key, "net")) {
 		if (strcmp(value, "host") && strcmp(value, "netns")) {
 			snprintf(why, n, "want host or netns, got '%s'", value);
@@ -538,7 +548,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 		if (edit_distance(name, known_keys[i]) <= near)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, "
-		    "cwd, root, writable, memory, log, verbose, trap_backend, net, user, abstract_unix, shm_size)");
+		    "cwd, root, writable, memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -663,7 +673,7 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
 		replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, host_path(l, v));
-	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, trap_backend */
+	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, trap_backend, syscall_path */
 		return fail(l, s, key, "%s", why);
 	}
 	return 0;

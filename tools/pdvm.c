@@ -87,6 +87,10 @@ static const char run_usage_text[] =
 	"      --trap-backend B   auto (default), pvm (KVM_EXIT_SHUTDOWN traps, PVM\n"
 	"                         hosts) or ring0 (the guest stub, standard KVM):\n"
 	"                         fail at start-up unless the host works that way\n"
+	"      --syscall-path P   auto (default: exitless where it works), exitless\n"
+	"                         (calls that cannot block are answered without a VM\n"
+	"                         exit; pvm backend only for now) or exit (every call\n"
+	"                         is a VM exit)\n"
 	"  -v, --verbose          also write the domain log to stderr\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -97,7 +101,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH,
 };
 
 static const struct option run_options[] = {
@@ -112,6 +116,7 @@ static const struct option run_options[] = {
 	{ "publish",  required_argument, NULL, OPT_PUBLISH },
 	{ "address",  required_argument, NULL, OPT_ADDRESS },
 	{ "trap-backend", required_argument, NULL, OPT_TRAP },
+	{ "syscall-path", required_argument, NULL, OPT_SYSPATH },
 	{ "user",     required_argument, NULL, OPT_USER },
 	{ "abstract-unix", required_argument, NULL, OPT_ABSTRACT },
 	{ "shm-size", required_argument, NULL, OPT_SHM },
@@ -145,6 +150,7 @@ static const char *option_key(int opt)
 	case OPT_ENV: return "env";
 	case OPT_LOG: return "log";
 	case OPT_TRAP: return "trap_backend";
+	case OPT_SYSPATH: return "syscall_path";
 	case OPT_NET: return "net";
 	case OPT_PUBLISH: return "publish";
 	case OPT_ADDRESS: return "address";

@@ -156,6 +156,12 @@ int dom_boot(struct domain *d, struct thread **first)
 			d->trap->host, d->trap->name);
 		return EXIT_PDVM_ERROR;
 	}
+	if (c->syscall_path == SYSCALL_PATH_EXITLESS && !d->exl.on) {
+		fprintf(stderr, "pdvm: %s: exitless system calls need the pvm trap backend for now, and this "
+			"domain runs %s; use --syscall-path exit or auto\n", c->name, d->trap->name);
+		return EXIT_PDVM_ERROR;
+	}
+	dom_log(d, "syscall path: %s", d->exl.on ? "exitless (answered in the guest where they can be)" : "exit");
 	return 0;
 }
 
@@ -183,6 +189,8 @@ int dom_host_info(void)
 		int api = ioctl(d->vm.kvm, KVM_GET_API_VERSION, 0);
 		printf("host:          %s\n", d->trap->host);
 		printf("trap backend:  %s\n", d->trap->name);
+		printf("syscall path:  %s\n", d->exl.on ? "exitless (calls that cannot block are answered by a "
+		       "VMM thread without a VM exit; --syscall-path exit turns it off)" : "exit (every call is a VM exit)");
 		/* What the vCPU really has, read back. */
 		struct kvm_sregs s;
 		uint64_t p = ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) == 0 ? s.cr4 : 0;
@@ -285,6 +293,7 @@ struct domain *dom_new(const struct domain_spec *c)
 void dom_free(struct domain *d)
 {
 	pcache_free(d);
+	exl_free(d);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {
@@ -344,8 +353,12 @@ int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 		for (int i = 0; i < MAX_THREADS; i++)
 			if (d->threads[i])
 				todo[n++] = d->threads[i];
-		int sr = sig_thread_start(d);
-		if (sr) {
+		int sr = sig_thread_start(d), er = sr ? 0 : exl_start(d);
+		if (er) {
+			fprintf(stderr, "pdvm: %s: exitless server thread: %s\n", c->name, strerror(-er));
+			dom_exit_group(d, EXIT_PDVM_ERROR);
+			n = 0;
+		} else if (sr) {
 			fprintf(stderr, "pdvm: %s: signal thread: %s\n", c->name, strerror(-sr));
 			dom_exit_group(d, EXIT_PDVM_ERROR);
 			n = 0;
@@ -389,12 +402,17 @@ int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 		flushes += mm->flushes, resyncs += mm->resyncs;
 	dom_log(d, "exited with status %d (traps %llu, flushes %llu, resyncs %llu)", status,
 		(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
+	if (d->exl.on)
+		dom_log(d, "exitless: %llu calls answered in the guest, %llu sent to the exit, %llu doorbells",
+			(unsigned long long)d->exl.served, (unsigned long long)d->exl.slow,
+			(unsigned long long)d->exl.wakeups);
 	if (c->verbose)
 		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
 			(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
 	/* The threads are gone: memory is final. */
 	pcache_exit(d);
 	dom_unlock(d);
+	exl_stop(d);
 	sig_thread_stop(d);
 	if (h && h->stop)
 		h->stop(d, h->arg);

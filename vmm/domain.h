@@ -20,6 +20,7 @@
 #include "ptrace.h"
 #include "ptyjob.h"
 #include "cred.h"
+#include "exl.h"
 #include "spec.h"
 #include "../guestshim/vvar.h"
 
@@ -54,6 +55,8 @@ struct thread {
 	bool regs_dirty;            /* regs must be pushed before re-entry */
 	bool sregs_dirty;           /* fs/gs base changed: push before re-entry */
 	bool in_stub;               /* ring0 backend: vCPU waits at ring 0 for an iret */
+	uint64_t lstar;             /* its LSTAR: a syscall's trap when nothing is mapped there */
+	bool exl_unstick;           /* kicked out of entry code waiting on a forged state (exl_serve.c) */
 	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */
@@ -155,6 +158,7 @@ struct domain {
 	uint64_t start_ns;          /* host CLOCK_MONOTONIC at start */
 	int64_t mono_offset_ns;     /* guest monotonic = host monotonic + this */
 	uint64_t ntraps;            /* syscalls and exceptions handled */
+	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */
 	int paused;                 /* pause depth: threads park while > 0 */
@@ -194,6 +198,9 @@ struct thread *thread_create(struct domain *d, int *err);
 struct thread *thread_find(struct domain *d, int tid);
 /* The guest thread the calling host thread runs; NULL on pdvm's own. */
 struct thread *thread_self(void);
+/* The exitless server runs a call as thread t (NULL: as nobody again):
+ * thread_self() and the current process are t's. */
+void thread_act_as(struct thread *t);
 /* What a pid argument of a per-thread call names: 0 is the caller. */
 struct thread *thread_target(struct thread *t, int pid);
 /* With the domain paused: waits, the user state in t->regs, for a resume. */

@@ -234,6 +234,7 @@ void mm_put(struct domain *d, struct mm *mm)
 	if (!mm || --mm->users > 0)
 		return;
 	vmas_release(d, mm, 0, mm->nvmas);
+	exl_mm_release(d, mm);
 	mm_unlink(d, mm);
 	/* Where KVM never notices edits of a table it has used (PVM hosts),
 	 * it may hold shadows of these: drop every shadow before the frames

@@ -20,6 +20,7 @@ struct domain_spec {
 	char *log;           /* the domain log's path; NULL: none */
 	bool verbose;        /* the log goes to stderr too */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
+	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */
 	bool filter_all;     /* pdvm's own threads under seccomp too, after set-up (vfilter.h) */
 	bool shm_private;    /* ROOT/dev/shm is a tmpfs of pdvm's own: images carry its files */

@@ -196,6 +196,7 @@ static long do_execve(struct thread *t, int fd, char *gpath, const char *path, i
 	}
 	/* The point of no return. */
 	mm_commit(d);
+	exl_attach(t);  /* its entry page and slot in the new address space */
 	mm_put(d, old);
 	if (p->vfork_parent_waits) {
 		p->vfork_parent_waits = false;

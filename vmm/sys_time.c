@@ -30,9 +30,17 @@ static long sys_clock_gettime(struct thread *t, const uint64_t a[6])
 
 	if (rc < 0)
 		return rc;
-	rc = guest_clock_now(t->dom, clk, &ts);
-	if (rc < 0)
+	if (clk == CLOCK_PROCESS_CPUTIME_ID) {
+		/* The process's threads, not pdvm's host process: that one
+		 * also holds the VMM's own threads (the exitless server spins
+		 * while the domain is busy), and getrusage and times count
+		 * the threads too. */
+		uint64_t ns = ktimer_proc_cpu_ns(t->proc);
+		ts.tv_sec = (time_t)(ns / 1000000000ULL);
+		ts.tv_nsec = (long)(ns % 1000000000ULL);
+	} else if ((rc = guest_clock_now(t->dom, clk, &ts)) < 0) {
 		return rc;
+	}
 	return copy_to_user(t->dom, a[1], &ts, sizeof(ts));
 }
 

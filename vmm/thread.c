@@ -29,6 +29,12 @@ struct thread *thread_self(void)
 	return tls_thread;
 }
 
+void thread_act_as(struct thread *t)
+{
+	tls_thread = t;
+	proc_current = t ? t->proc : NULL;
+}
+
 /* The kick signal: leaves KVM_RUN at once, even if it arrives just before
  * the ioctl (immediate_exit), and interrupts blocking host calls. */
 static void kick_handler(int sig)
@@ -213,6 +219,7 @@ static void thread_release(struct thread *t)
 	struct domain *d = t->dom;
 	ptrace_thread_gone(t);
 	jobctl_thread_gone(t);
+	exl_detach(t);
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->threads[i] == t)
 			d->threads[i] = NULL;
@@ -299,6 +306,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	if (tr->kind == TRAP_SYSCALL) {
 		*spurious = 0;
 		vdso_trap_check(d, t);
+		exl_doorbell(d, t->regs.rax);
 		/* A tracee's syscall-enter and -exit stops (vmm/ptrace.c). */
 		long ret = ptrace_syscall_enter(t) ? syscall_dispatch(t) : (long)t->regs.rax;
 		ptrace_syscall_exit(t, ret);
@@ -432,6 +440,13 @@ static void *thread_main(void *arg)
 				dom_exit_group(d, EXIT_PDVM_ERROR);
 				break;
 			}
+		}
+		if (t->exl_unstick) {
+			/* Its slot said "taken" with nobody serving it (another
+			 * thread wrote it): caught, its call runs again. */
+			t->exl_unstick = false;
+			if (!t->regs_dirty && thread_capture(t, &spurious) == 1)
+				continue;
 		}
 		if (sig_deliverable(t) || t->restore_sigmask) {
 			/* After a kick the vCPU holds the user state: fetch it,

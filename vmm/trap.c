@@ -211,14 +211,23 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 		return -errno;
 	t->loaded_gen = mm->root_gen;
 
+	/* On a PVM host each vCPU's LSTAR is its exitless entry page
+	 * (vmm/exl.c), unless the domain takes the exit for every call. */
+	if (d->trap)
+		exl_choose(d);
 	uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS };
-	uint64_t val[] = { (0x23ULL << 48) | ((uint64_t)SEL_KCODE << 32), b->lstar, KERN_LSTAR_NONE,
+	uint64_t val[] = { (0x23ULL << 48) | ((uint64_t)SEL_KCODE << 32), d->trap ? exl_lstar(d, t) : b->lstar, KERN_LSTAR_NONE,
 			   0x47700 /* TF DF IF IOPL NT AC, like Linux */, 0 };
 	int r = kvm_set_msrs(&t->vcpu, idx, val, 5);
 	if (r)
 		return r;
 	t->in_stub = false;
-	return 0;
+	t->lstar = val[1];
+	/* Without its pages (no memory) a call faults at LSTAR: the pvm
+	 * backend takes that for the syscall it is, so nothing is lost. An
+	 * image whose exitless pages are not what pdvm makes is refused. */
+	r = exl_attach(t);
+	return r == -EINVAL ? r : 0;
 }
 
 static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)

@@ -12,7 +12,7 @@
  * return address, R11 the flags. */
 static bool syscall_at_lstar(struct thread *t, struct trap *tr)
 {
-	if (t->regs.rip != KERN_LSTAR_NONE)
+	if (t->regs.rip != KERN_LSTAR_NONE && t->regs.rip != t->lstar)
 		return false;
 	tr->kind = TRAP_SYSCALL;
 	t->regs.rip = t->regs.rcx;
@@ -67,7 +67,9 @@ static int pvm_capture(struct thread *t, struct trap *tr)
 	r = trap_take_queued(t, tr);
 	if (r < 0)
 		return r;
-	if (!syscall_at_lstar(t, tr) && r == 0)
+	if (r == 0 && exl_capture(t))
+		tr->kind = TRAP_KICK;   /* caught in its entry code: before or after its call */
+	else if (!syscall_at_lstar(t, tr) && r == 0)
 		tr->kind = TRAP_KICK;
 	return 0;
 }

@@ -1,0 +1,111 @@
+# exitless.sh: the exitless rows of `make bench`, sourced by bench/run.sh — each workload natively, in a domain with the default syscall path (exitless where it works) and with `--syscall-path exit`, side by side in one run; an idle domain's CPU use; eight getpid domains at once against one.
+#
+# Uses run.sh's PDVM, GUEST, TMP, REPS, median, ratio, ms_now, us_to_ms_f, jnum.
+
+EXL_DEFAULT=$("$PDVM" info 2>/dev/null | sed -n 's/^syscall path: *\([a-z]*\).*/\1/p')
+EXL_DEFAULT=${EXL_DEFAULT:-n/a}
+
+# exl_us PROG-OUTPUT-PATTERN CMD...: the median of REPS runs of CMD, the number its output
+# matches (sed -n with \1), or n/a.
+exl_med() {
+	local pat=$1 v=()
+	shift
+	for _ in $(seq "$REPS"); do v+=("$("$@" 2>/dev/null | sed -n "$pat")"); done
+	printf '%s\n' "${v[@]}" | grep . | median
+}
+# exl_wall CMD...: the median wall time of REPS runs of CMD, ms.
+exl_wall() {
+	local v=() t0 t1
+	for _ in $(seq "$REPS"); do
+		t0=$(ms_now); "$@" >/dev/null 2>&1; t1=$(ms_now)
+		v+=("$((t1 - t0))")
+	done
+	printf '%s\n' "${v[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
+}
+
+EXL_GP_PAT='s/.*, \([0-9.]*\) us\/call.*/\1/p'
+EXL_RD_PAT='s/.*, \([0-9.]*\) us\/read.*/\1/p'
+declare -A EXL_N EXL_X EXL_E   # native, exitless (default), exit
+EXL_ROWS=(getpid read1 read64k du python fork)
+EXL_N[getpid]=$(exl_med "$EXL_GP_PAT" "$GUEST/getpid_loop" 20000)
+EXL_X[getpid]=$(exl_med "$EXL_GP_PAT" "$PDVM" run -- "$GUEST/getpid_loop" 20000)
+EXL_E[getpid]=$(exl_med "$EXL_GP_PAT" "$PDVM" run --syscall-path exit -- "$GUEST/getpid_loop" 20000)
+EXL_N[read1]=$(exl_med "$EXL_RD_PAT" "$GUEST/read_loop" 20000 1)
+EXL_X[read1]=$(exl_med "$EXL_RD_PAT" "$PDVM" run -- "$GUEST/read_loop" 20000 1)
+EXL_E[read1]=$(exl_med "$EXL_RD_PAT" "$PDVM" run --syscall-path exit -- "$GUEST/read_loop" 20000 1)
+EXL_N[read64k]=$(exl_med "$EXL_RD_PAT" "$GUEST/read_loop" 5000 65536)
+EXL_X[read64k]=$(exl_med "$EXL_RD_PAT" "$PDVM" run -- "$GUEST/read_loop" 5000 65536)
+EXL_E[read64k]=$(exl_med "$EXL_RD_PAT" "$PDVM" run --syscall-path exit -- "$GUEST/read_loop" 5000 65536)
+EXL_N[du]=$(exl_wall du -s /usr/share/zoneinfo)
+EXL_X[du]=$(exl_wall "$PDVM" run -- /usr/bin/du -s /usr/share/zoneinfo)
+EXL_E[du]=$(exl_wall "$PDVM" run --syscall-path exit -- /usr/bin/du -s /usr/share/zoneinfo)
+EXL_N[python]=$(exl_wall /usr/bin/python3 -c pass)
+EXL_X[python]=$(exl_wall "$PDVM" run -- /usr/bin/python3 -c pass)
+EXL_E[python]=$(exl_wall "$PDVM" run --syscall-path exit -- /usr/bin/python3 -c pass)
+EXL_FE='i=0; while [ $i -lt 40 ]; do /bin/busybox true; i=$((i + 1)); done'
+EXL_N[fork]=$(exl_wall /bin/busybox sh -c "$EXL_FE")
+EXL_X[fork]=$(exl_wall "$PDVM" run -- /bin/busybox sh -c "$EXL_FE")
+EXL_E[fork]=$(exl_wall "$PDVM" run --syscall-path exit -- /bin/busybox sh -c "$EXL_FE")
+
+# An idle domain: a thread blocked in read on a pipe for 5 s; pdvm's CPU time over that.
+exl_idle_pct() {
+	local pid t0 t1
+	sleep 6 | "$PDVM" run "$@" -- /bin/busybox cat >/dev/null 2>&1 &
+	sleep 0.5
+	pid=$(pgrep -n -f "^$PDVM run $* -- /bin/busybox cat" || true)
+	[ -n "$pid" ] || { echo n/a; wait; return; }
+	t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep 5
+	t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo "$t0")
+	wait
+	awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 5 * 100 }'
+}
+EXL_IDLE_X=$(exl_idle_pct)
+EXL_IDLE_E=$(exl_idle_pct --syscall-path exit)
+
+# Eight domains each running a getpid loop on this host's CPUs, against one alone: wall time
+# of the eight over eight times one's.
+exl_crowd() {
+	local t0 t1 one eight
+	t0=$(ms_now); "$PDVM" run "$@" -- "$GUEST/getpid_loop" 20000 >/dev/null 2>&1; t1=$(ms_now); one=$((t1 - t0))
+	t0=$(ms_now)
+	for _ in 1 2 3 4 5 6 7 8; do "$PDVM" run "$@" -- "$GUEST/getpid_loop" 20000 >/dev/null 2>&1 & done
+	wait
+	t1=$(ms_now); eight=$((t1 - t0))
+	awk -v a="$eight" -v b="$one" 'BEGIN { printf "%.2f", a / (8 * b) }'
+}
+EXL_CROWD_X=$(exl_crowd)
+EXL_CROWD_E=$(exl_crowd --syscall-path exit)
+
+exl_report() {
+	printf '%-44s %12s %12s %12s %8s %8s\n' "syscall path (default here: $EXL_DEFAULT)" "native" "default" "exit" \
+		"dflt/nat" "exit/dflt"
+	local k label
+	for k in "${EXL_ROWS[@]}"; do
+		case $k in
+		getpid) label="getpid round trip, us" ;;
+		read1) label="1-byte read of /dev/zero, us" ;;
+		read64k) label="64 KiB read of /dev/zero, us" ;;
+		du) label="du -s /usr/share/zoneinfo, ms" ;;
+		python) label="python3 -c pass, ms" ;;
+		fork) label="40 x fork+exec+wait busybox true, ms" ;;
+		esac
+		printf '%-44s %12s %12s %12s %8s %8s\n' "  $label" "${EXL_N[$k]:-n/a}" "${EXL_X[$k]:-n/a}" "${EXL_E[$k]:-n/a}" \
+			"$(ratio "${EXL_X[$k]:-n/a}" "${EXL_N[$k]:-n/a}")" "$(ratio "${EXL_E[$k]:-n/a}" "${EXL_X[$k]:-n/a}")"
+	done
+	printf '%-44s %12s %12s %12s\n' "  idle domain (read on a pipe), % of a CPU" "" "$EXL_IDLE_X" "$EXL_IDLE_E"
+	printf '%-44s %12s %12s %12s\n\n' "  8 getpid domains at once / 8 x one" "" "$EXL_CROWD_X" "$EXL_CROWD_E"
+}
+
+exl_json() {
+	local k first=1
+	printf '{ "default_path": "%s", "rows": {' "$EXL_DEFAULT"
+	for k in "${EXL_ROWS[@]}"; do
+		[ -n "$first" ] || printf ','
+		first=
+		printf ' "%s": { "native": %s, "default": %s, "exit": %s }' "$k" "$(jnum "${EXL_N[$k]:-}")" \
+			"$(jnum "${EXL_X[$k]:-}")" "$(jnum "${EXL_E[$k]:-}")"
+	done
+	printf ' }, "idle_cpu_pct": { "default": %s, "exit": %s }, "eight_over_eight_times_one": { "default": %s, "exit": %s } }' \
+		"$(jnum "$EXL_IDLE_X")" "$(jnum "$EXL_IDLE_E")" "$(jnum "$EXL_CROWD_X")" "$(jnum "$EXL_CROWD_E")"
+}

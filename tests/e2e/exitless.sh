@@ -1,0 +1,118 @@
+#!/bin/bash
+# exitless.sh: exitless system calls (vmm/exl.c): calls that cannot block are answered in the guest by the VMM's server thread, counted in the domain log; `--syscall-path exit` and the config key turn it off; signals hitting threads mid-call lose or double no call; pauses and a snapshot taken mid-call restore with every call counted once; threads scribbling on every slot of their process neither crash nor hang pdvm; exec'd processes get their own slots.
+# timeout: 200
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble"
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
+
+LOG=$SCRATCH/dom.log
+
+# answered LOG: how many calls the domain's server answered in the guest (0 if none).
+answered() {
+	grep -o 'exitless: [0-9]* calls answered' "$1" 2>/dev/null | tail -n 1 | grep -o '[0-9]*' || echo 0
+}
+
+# The host's default: exitless on the pvm backend (elsewhere the exit, for now).
+"$PDVM" info >"$SCRATCH/info" 2>&1
+if ! grep -q '^syscall path: *exitless' "$SCRATCH/info"; then
+	grep -q '^syscall path: *exit' "$SCRATCH/info" && pass info-says-syscall-path ||
+		fail info-says-syscall-path "$(cat "$SCRATCH/info")"
+	for t in exitless-answers-getpid exitless-off-by-flag exitless-off-by-config exitless-signal-storm \
+		exitless-signal-storm-threads exitless-pause-snapshot-restore exitless-scribblers exitless-exec; do
+		skip "$t" "the exitless path runs on the pvm backend only for now"
+	done
+	run_pdvm --syscall-path exitless -- "$GUEST/getpid_loop" 10
+	[ "$RC" = 125 ] && grep -q "exitless system calls need the pvm trap backend" "$ERR" &&
+		pass exitless-refused-where-it-cannot-work || fail exitless-refused-where-it-cannot-work "$(last_output)"
+	finish
+fi
+pass info-says-syscall-path
+
+# A raw getpid loop: nearly every call answered in the guest, each with the right pid.
+run_pdvm --log "$LOG" -- "$GUEST/getpid_loop" 3000
+n=$(answered "$LOG")
+if [ "$RC" = 0 ] && grep -q "syscall path: exitless" "$LOG" && [ "$n" -ge 1500 ]; then
+	pass exitless-answers-getpid
+else
+	fail exitless-answers-getpid "exit $RC, $n answered: $(last_output; tail -n 3 "$LOG")"
+fi
+
+# Off: by flag, and by the config key.
+rm -f "$LOG"
+run_pdvm --syscall-path exit --log "$LOG" -- "$GUEST/getpid_loop" 300
+[ "$RC" = 0 ] && grep -q "syscall path: exit$" "$LOG" && ! grep -q "exitless:" "$LOG" &&
+	pass exitless-off-by-flag || fail exitless-off-by-flag "exit $RC: $(tail -n 3 "$LOG")"
+rm -f "$LOG"
+printf 'program = "%s"\nargs = [ "300" ]\nsyscall_path = "exit"\nlog = "%s"\n' "$GUEST/getpid_loop" "$LOG" \
+	>"$SCRATCH/exit.cfg"
+timeout -k 5 60 "$PDVM" run "$SCRATCH/exit.cfg" </dev/null >"$OUT" 2>"$ERR"
+RC=$?
+[ "$RC" = 0 ] && grep -q "syscall path: exit$" "$LOG" && pass exitless-off-by-config ||
+	fail exitless-off-by-config "exit $RC: $(last_output; tail -n 3 "$LOG")"
+run_pdvm --syscall-path fast -- "$GUEST/getpid_loop" 10
+[ "$RC" = 125 ] && grep -q "want auto, exitless or exit" "$ERR" && pass syscall-path-bad-value ||
+	fail syscall-path-bad-value "$(last_output)"
+
+# Signals from a 1 ms timer and tgkill hit threads looping on lseek(fd, 1, SEEK_CUR), a call
+# the server answers: the file offset must equal the calls made (none lost, none run twice
+# when a kick catches a thread inside its entry code) and every signal must be handled.
+for nw in 1 2; do
+	t=exitless-signal-storm$([ "$nw" = 1 ] || echo -threads)
+	rm -f "$LOG"
+	run_pdvm --log "$LOG" -- "$GUEST/sig_storm" "$nw" 1500 lseek
+	n=$(answered "$LOG")
+	[ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT" && [ "$n" -ge 100 ] && pass "$t" ||
+		fail "$t" "exit $RC, $n answered: $(grep '^not ok' "$OUT"; last_output)"
+done
+
+# Paused twenty times and then snapshotted mid-loop, the lseek counter restores and goes on:
+# its count of calls and the file offset agree at the end.
+t=exitless-pause-snapshot-restore
+d=$SCRATCH/$t
+domain_dir "$d"
+WHY=""
+start_run "$t" "$d/run.out" "$d/run.err" --writable "$d" --log "$d/run.log" -- "$GUEST/seek_count" "$d/stop"
+pid=$BGPID
+if wait_sock "$t" "$pid" && wait_lines "$d/run.out" 1 "$pid"; then
+	for i in $(seq 20); do
+		timeout 20 "$PDVM" pause "$t" >/dev/null 2>&1 && timeout 20 "$PDVM" resume "$t" >/dev/null 2>&1 ||
+			{ WHY="pause/resume $i failed"; break; }
+	done
+	[ -n "$WHY" ] || { snap --stop "$t" "$d/img"; [ "$SRC" = 0 ] || WHY="snapshot failed: $(cat "$SERR")"; }
+	wait_pid "$pid"
+	if [ -z "$WHY" ]; then
+		start_restore "$t" "$d/restore.out" "$d/restore.err" --writable "$d" "$d/img"
+		rpid=$BGPID
+		sleep 1
+		touch "$d/stop"
+		wait_pid "$rpid"
+		[ "$WRC" = 0 ] && grep -q "equal" "$d/restore.out" ||
+			WHY="restore exit $WRC: $(tails "$d/restore.out" "$d/restore.err")"
+		n=$(answered "/var/log/pdvm/$t.log")   # the restored domain's log: the default place
+		[ -n "$WHY" ] || [ "$n" -ge 100 ] || WHY="the restored domain answered $n calls in the guest"
+	fi
+else
+	wait_pid "$pid"
+	WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+fi
+[ -n "$WHY" ] || echo "# $t: $(cat "$d/restore.out" | tail -n 1)"
+verdict "$t"
+
+# Threads writing anything into every slot of their process (their calls' numbers, arguments,
+# results and states), beside threads calling getpid: pdvm neither crashes nor hangs, and the
+# program ends by itself.
+rm -f "$LOG"
+run_pdvm --log "$LOG" -- "$GUEST/exlscribble" 1500
+[ "$RC" = 0 ] && grep -q "exlscribble: done" "$OUT" && ! grep -q "^pdvm:" "$ERR" && pass exitless-scribblers ||
+	fail exitless-scribblers "exit $RC: $(last_output; tail -n 3 "$LOG")"
+
+# Processes exec'd by a shell (fork, exec, vfork) get slots of their own.
+rm -f "$LOG"
+run_pdvm --log "$LOG" -- /bin/sh -c "$GUEST/getpid_loop 1000 && $GUEST/getpid_loop 1000 | cat && $GUEST/getpid_loop 1000"
+n=$(answered "$LOG")
+[ "$RC" = 0 ] && [ "$(grep -c 'getpid_loop: 1000 calls' "$OUT")" = 3 ] && [ "$n" -ge 1500 ] && pass exitless-exec ||
+	fail exitless-exec "exit $RC, $n answered: $(last_output)"
+
+finish

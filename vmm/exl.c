@@ -1,0 +1,249 @@
+/* exl.c: exitless system calls on PVM hosts — the entry pages and slots in each address space, and what a kick finds of a thread inside its entry code. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+#include "exl.h"
+#include "trap.h"
+
+extern const uint8_t pdvm_exl_start[], pdvm_exl_posted[], pdvm_exl_done[], pdvm_exl_end[];
+
+_Static_assert(EXL_FALLBACK == KERN_LSTAR_NONE, "the entry code's exit is the pvm backend's LSTAR");
+_Static_assert(EXL_FASTMAP + 64 <= 4096, "the call bitmap in the code page");
+_Static_assert(MAX_THREADS_EXL == MAX_THREADS, "one entry page per vCPU id");
+_Static_assert(EXL_END - KERN_BASE < (1ULL << 39), "inside the kernel area's PML4 slot");
+
+#define CODE_FLAGS (PTE_P | PTE_U | PTE_A)
+#define SLOT_FLAGS (PTE_P | PTE_U | PTE_W | PTE_A | PTE_D | PTE_NX)
+
+void exl_choose(struct domain *d)
+{
+	/* PDVM_SYSCALL_PATH=exit: the default for domains that name no path
+	 * (the test suite's exit-path pass). */
+	const char *e = getenv("PDVM_SYSCALL_PATH");
+	int path = d->spec->syscall_path;
+	if (path == SYSCALL_PATH_AUTO && e && !strcmp(e, "exit"))
+		path = SYSCALL_PATH_EXIT;
+	d->exl.on = d->trap == &trap_backend_pvm && path != SYSCALL_PATH_EXIT;
+}
+
+uint64_t exl_lstar(struct domain *d, struct thread *t)
+{
+	return d->exl.on && t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? EXL_CODE(t->vcpu.id) : d->trap->lstar;
+}
+
+/* What is mapped at va in mm: 0 and *g = FRAME_NONE if nothing, 0 and the
+ * frame if a page with exactly these rights, -EINVAL if something else. */
+static int mapped(struct mm *mm, gva_t va, uint64_t flags, gpa_t *g)
+{
+	uint64_t sz = 0, e = pt_lookup(&mm->pt, va, &sz);
+	*g = FRAME_NONE;
+	if (!(e & PTE_P))
+		return 0;
+	if (sz != PAGE_SIZE || (e & ~PTE_ADDR & ~(uint64_t)(PTE_A | PTE_D)) != (flags & ~(uint64_t)(PTE_A | PTE_D)) ||
+	    (e & PTE_ADDR) + PAGE_SIZE > mm->frames->size)
+		return -EINVAL;
+	*g = e & PTE_ADDR;
+	return 0;
+}
+
+static bool owned(struct domain *d, gpa_t g)
+{
+	uint64_t i = g / PAGE_SIZE;
+	return d->exl.owned[i / 64] & (1ULL << (i % 64));
+}
+
+static void set_owned(struct domain *d, gpa_t g, bool on)
+{
+	uint64_t i = g / PAGE_SIZE;
+	if (on)
+		d->exl.owned[i / 64] |= 1ULL << (i % 64);
+	else
+		d->exl.owned[i / 64] &= ~(1ULL << (i % 64));
+}
+
+/* Takes over the entry pages and slots an image's address spaces map
+ * (the page-table check let them through with exactly their rights): each
+ * frame once. One mapped twice would be freed twice, or serve two threads
+ * one slot: -EINVAL, the image is refused. */
+static int adopt(struct domain *d)
+{
+	d->exl.owned = calloc((d->frames.nframes + 63) / 64, sizeof(uint64_t));
+	if (!d->exl.owned)
+		return -ENOMEM;
+	d->exl.adopted = true;
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		for (int i = 0; i < 2 * MAX_THREADS; i++) {
+			gpa_t g;
+			gva_t va = EXL_CODE(i / 2) + (i % 2) * PAGE_SIZE;
+			if (mapped(mm, va, i % 2 ? SLOT_FLAGS : CODE_FLAGS, &g))
+				return -EINVAL;
+			if (g == FRAME_NONE)
+				continue;
+			if (owned(d, g))
+				return -EINVAL;
+			set_owned(d, g, true);
+		}
+	return 0;
+}
+
+static int map_one(struct domain *d, struct mm *mm, gva_t va, uint64_t flags, gpa_t *g)
+{
+	if (mapped(mm, va, flags, g))
+		return -EINVAL;
+	if (*g != FRAME_NONE)
+		return owned(d, *g) ? 0 : -EINVAL;
+	*g = frames_alloc(&d->frames, false, false);
+	if (*g == FRAME_NONE)
+		return -ENOMEM;
+	set_owned(d, *g, true);
+	memset(frames_host(&d->frames, *g), 0, PAGE_SIZE);
+	frames_touch(&d->frames, *g, PAGE_SIZE);
+	/* A place this address space never had a mapping: KVM walks the new
+	 * entries at the first touch, no flush needed (DESIGN.md, fact 6). */
+	if (pt_map(&mm->pt, va, *g, PAGE_SIZE, flags, false)) {
+		set_owned(d, *g, false);
+		frames_free(&d->frames, *g, 1, false);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int exl_attach(struct thread *t)
+{
+	struct domain *d = t->dom;
+	int id = t->vcpu.id;
+	if (!d->exl.on || id < 0 || id >= MAX_THREADS)
+		return 0;
+	struct mm *mm = t->proc ? t->proc->mm : dom_mm(d);
+	gpa_t code, slot;
+	if (!d->exl.adopted) {
+		int a = adopt(d);
+		if (a)
+			return a;
+	}
+	/* The slot first: code at LSTAR without its slot would fault inside. */
+	int r = map_one(d, mm, EXL_SLOT(id), SLOT_FLAGS, &slot);
+	if (!r)
+		r = map_one(d, mm, EXL_CODE(id), CODE_FLAGS, &code);
+	if (r) {
+		exl_detach(t);
+		return r;
+	}
+	/* The code always comes from pdvm's binary (an image's is ignored). */
+	uint8_t *c = frames_host(&d->frames, code);
+	memset(c, 0xcc, PAGE_SIZE);
+	memcpy(c, pdvm_exl_start, (size_t)(pdvm_exl_end - pdvm_exl_start));
+	memset(c + EXL_FASTMAP, 0, 64);
+	for (unsigned nr = 0; nr < 512; nr++)
+		if (exl_fast_nr(nr))
+			c[EXL_FASTMAP + nr / 8] |= (uint8_t)(1u << (nr % 8));
+	frames_touch(&d->frames, code, PAGE_SIZE);
+	uint8_t *s = frames_host(&d->frames, slot);
+	uint32_t spin = atomic_load(&d->exl.asleep) ? 0 : EXL_SPIN;
+	__atomic_store_n((uint32_t *)(s + EXL_O_STATE), EXL_ST_IDLE, __ATOMIC_RELEASE);
+	__atomic_store_n((uint32_t *)(s + EXL_O_SPIN), spin, __ATOMIC_RELAXED);
+	frames_touch(&d->frames, slot, PAGE_SIZE);
+	d->exl.owner[id] = t;
+	d->exl.mm[id] = mm;
+	atomic_store(&d->exl.slot[id], s);
+	if (atomic_load(&d->exl.nslots) <= id)
+		atomic_store(&d->exl.nslots, id + 1);
+	return 0;
+}
+
+void exl_detach(struct thread *t)
+{
+	struct domain *d = t->dom;
+	int id = t->vcpu.id;
+	if (id < 0 || id >= MAX_THREADS || d->exl.owner[id] != t)
+		return;
+	atomic_store(&d->exl.slot[id], NULL);
+	d->exl.owner[id] = NULL;
+	d->exl.mm[id] = NULL;
+}
+
+void exl_mm_release(struct domain *d, struct mm *mm)
+{
+	if (!d->exl.owned)
+		return;
+	for (int i = 0; i < MAX_THREADS; i++) {
+		gpa_t s, c;
+		/* A thread still attached here (killed by an exec, not yet
+		 * gone) is served no more: its slot's frame is freed now. */
+		if (d->exl.owner[i] && d->exl.mm[i] == mm)
+			exl_detach(d->exl.owner[i]);
+		if (!mapped(mm, EXL_SLOT(i), SLOT_FLAGS, &s) && s != FRAME_NONE && owned(d, s)) {
+			set_owned(d, s, false);
+			frames_free(&d->frames, s, 1, false);
+		}
+		if (!mapped(mm, EXL_CODE(i), CODE_FLAGS, &c) && c != FRAME_NONE && owned(d, c)) {
+			set_owned(d, c, false);
+			frames_free(&d->frames, c, 1, false);
+		}
+	}
+}
+
+void exl_free(struct domain *d)
+{
+	free(d->exl.owned);
+	d->exl.owned = NULL;
+	d->exl.adopted = false;
+	for (int i = 0; i < MAX_THREADS; i++) {
+		atomic_store(&d->exl.slot[i], NULL);
+		d->exl.owner[i] = NULL;
+		d->exl.mm[i] = NULL;
+	}
+	atomic_store(&d->exl.nslots, 0);
+}
+
+static uint64_t slot_u64(const uint8_t *s, int off)
+{
+	return __atomic_load_n((const uint64_t *)(s + off), __ATOMIC_RELAXED);
+}
+
+bool exl_capture(struct thread *t)
+{
+	struct domain *d = t->dom;
+	struct kvm_regs *r = &t->regs;
+	int id = t->vcpu.id;
+	if (!d->exl.on || id < 0 || id >= MAX_THREADS || r->rip < EXL_CODE(id) || r->rip >= EXL_SLOT(id))
+		return false;
+	uint64_t off = r->rip - EXL_CODE(id);
+	uint8_t *s = atomic_load(&d->exl.slot[id]);
+	if (off < (uint64_t)(pdvm_exl_posted - pdvm_exl_start) || !s) {
+		/* Not posted yet: the registers are the syscall's. */
+		r->rip = r->rcx - 2;
+		r->rflags = r->r11;
+		return true;
+	}
+	/* The server answers under the domain lock, which the caller holds:
+	 * the call is either answered (DONE) or not begun, never half-done.
+	 * A posted one is withdrawn, so the server never takes it later. */
+	uint32_t st = EXL_ST_POSTED;
+	__atomic_compare_exchange_n((uint32_t *)(s + EXL_O_STATE), &st, EXL_ST_IDLE, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	bool served = off >= (uint64_t)(pdvm_exl_done - pdvm_exl_start) || st == EXL_ST_DONE;
+	uint64_t rip = slot_u64(s, EXL_O_RIP), flags = slot_u64(s, EXL_O_FLAGS);
+	if (served) {
+		r->rax = slot_u64(s, EXL_O_RET);
+		r->rip = rip;
+	} else {
+		r->rax = slot_u64(s, EXL_O_NR);
+		r->rip = rip - 2;
+	}
+	r->rcx = rip;
+	r->r11 = flags;
+	r->rflags = flags;
+	__atomic_store_n((uint32_t *)(s + EXL_O_STATE), EXL_ST_IDLE, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool exl_image_pte_ok(uint64_t va, uint64_t pte)
+{
+	if (va < EXL_BASE || va >= EXL_END || (va & 0xfff))
+		return false;
+	uint64_t want = ((va - EXL_BASE) & 0x1000) ? SLOT_FLAGS : CODE_FLAGS;
+	return (pte & ~PTE_ADDR & ~(uint64_t)(PTE_A | PTE_D)) == (want & ~(uint64_t)(PTE_A | PTE_D));
+}

@@ -1,0 +1,250 @@
+/* exl_serve.c: the VMM thread that answers exitless system calls — polls the slots, takes a call once, runs it if it cannot block, and sleeps when the domain goes quiet until a call's exit rings for it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "status.h"
+#include "domain.h"
+#include "exl.h"
+#include "fault.h"
+#include "files.h"
+#include "syscall.h"
+#include "vfilter.h"
+
+/* The server spins this long without a call before it sleeps: long enough
+ * to span the gap between two calls of a busy program (one `syscall`
+ * costs ~20 us on the PVM host measured), short enough that an idle domain
+ * costs nothing. */
+#define IDLE_NS         (2 * 1000 * 1000ULL)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A file call that completes without waiting: regular files, directories
+ * and the memory devices (files.c's may_block). */
+static bool file_never_blocks(struct thread *t, uint64_t fd)
+{
+	struct ofd *o = fd <= INT32_MAX ? fd_peek(t->dom, (int)fd) : NULL;
+	return o && o->kind == OFD_FILE && !o->may_block;
+}
+
+bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
+{
+	switch (nr) {
+	case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid: case SYS_geteuid:
+	case SYS_getgid: case SYS_getegid: case SYS_getpgrp:
+		return true;
+	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_lseek:
+	case SYS_fstat:
+		return file_never_blocks(t, a[0]);
+	default:
+		return false;
+	}
+}
+
+bool exl_fast_nr(uint64_t nr)
+{
+	switch (nr) {
+	case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid: case SYS_geteuid:
+	case SYS_getgid: case SYS_getegid: case SYS_getpgrp: case SYS_read: case SYS_write:
+	case SYS_pread64: case SYS_pwrite64: case SYS_lseek: case SYS_fstat:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Everything that must see the call on the exit path: signals to deliver,
+ * a pause or stop, a tracer, an exit under way. */
+static bool thread_quiet(struct thread *t)
+{
+	struct domain *d = t->dom;
+	return !d->paused && !d->exiting && !t->exited && t->proc && !t->proc->exiting && !t->stopped &&
+	       !t->jobctl_stop && !t->pt.tracer && !t->restore_sigmask && !sig_deliverable(t);
+}
+
+static void set_spin(struct domain *d, uint32_t spin)
+{
+	int n = atomic_load(&d->exl.nslots);
+	for (int i = 0; i < n; i++) {
+		uint8_t *s = atomic_load(&d->exl.slot[i]);
+		if (s)
+			__atomic_store_n((uint32_t *)(s + EXL_O_SPIN), spin, __ATOMIC_RELAXED);
+	}
+}
+
+/* Slot i holds a posted call: take it (once), answer it or send it to
+ * the exit. Under the domain lock, so that a kick's capture (also under
+ * it) sees the call either not taken or answered. */
+static void serve(struct domain *d, int i)
+{
+	dom_lock(d);
+	uint8_t *s = atomic_load(&d->exl.slot[i]);
+	struct thread *t = d->exl.owner[i];
+	uint32_t st = EXL_ST_POSTED;
+	if (!s || !t || !__atomic_compare_exchange_n((uint32_t *)(s + EXL_O_STATE), &st, EXL_ST_TAKEN, false,
+						     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		dom_unlock(d);
+		return;
+	}
+	/* One copy: the guest may rewrite its slot from another thread. */
+	uint64_t nr = __atomic_load_n((uint64_t *)(s + EXL_O_NR), __ATOMIC_RELAXED), a[6];
+	for (int k = 0; k < 6; k++)
+		a[k] = __atomic_load_n((uint64_t *)(s + EXL_O_ARGS + 8 * k), __ATOMIC_RELAXED);
+	const struct syscall_desc *desc = syscall_lookup((int)(nr < 512 ? nr : 511));
+	uint32_t done = EXL_ST_SLOW;
+	if (nr < 512 && desc && thread_quiet(t) && exl_fast_call(t, nr, a)) {
+		thread_act_as(t);
+		t->intr.valid = false;
+		long ret = desc->fn(t, a);
+		thread_act_as(NULL);
+		t->restart.valid = false;
+		__atomic_store_n((uint64_t *)(s + EXL_O_RET), (uint64_t)ret, __ATOMIC_RELAXED);
+		done = EXL_ST_DONE;
+		d->exl.served++;
+		d->ntraps++;
+	} else {
+		d->exl.slow++;
+	}
+	__atomic_store_n((uint32_t *)(s + EXL_O_STATE), done, __ATOMIC_RELEASE);
+	dom_unlock(d);
+}
+
+/* Slot i says TAKEN outside serve(): nobody serves it, another thread of
+ * the process wrote it, and the owner may wait on it for ever inside its
+ * entry code. Its kick's capture takes it out, its call not run. */
+static void unstick(struct domain *d, int i)
+{
+	dom_lock(d);
+	uint8_t *s = atomic_load(&d->exl.slot[i]);
+	struct thread *t = d->exl.owner[i];
+	if (s && t && t->state == VCPU_RUNNING && !t->exl_unstick &&
+	    __atomic_load_n((uint32_t *)(s + EXL_O_STATE), __ATOMIC_ACQUIRE) == EXL_ST_TAKEN) {
+		t->exl_unstick = true;
+		pthread_kill(t->host, thread_kick_signal());
+	}
+	dom_unlock(d);
+}
+
+/* One pass over the slots: answers what is posted (or, if !answer, only
+ * says whether anything is), and unsticks forged TAKEN slots on the way. */
+static bool scan(struct domain *d, bool answer)
+{
+	int n = atomic_load(&d->exl.nslots);
+	bool posted = false;
+	for (int i = 0; i < n; i++) {
+		uint8_t *s = atomic_load(&d->exl.slot[i]);
+		uint32_t st = s ? __atomic_load_n((uint32_t *)(s + EXL_O_STATE), __ATOMIC_ACQUIRE) : EXL_ST_IDLE;
+		if (st == EXL_ST_POSTED) {
+			posted = true;
+			if (answer)
+				serve(d, i);
+		} else if (st == EXL_ST_TAKEN) {
+			unstick(d, i);
+		}
+	}
+	return posted;
+}
+
+static void *server_main(void *arg)
+{
+	struct domain *d = arg;
+	/* Its host calls are the guest's: the guest's identity and filter,
+	 * as a vCPU thread's. Signals are the vCPU threads' business. */
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	int cr = cred_enter(&d->cred), fr = cr ? 0 : vfilter_enter(d->exl.filter_inherited);
+	if (cr || fr) {
+		fprintf(stderr, "pdvm: %s: exitless server: %s: %s\n", d->spec->name,
+			cr ? "taking the domain's identity" : "seccomp filter", strerror(cr ? -cr : -fr));
+		dom_lock(d);
+		dom_exit_group(d, EXIT_PDVM_ERROR);    /* as a vCPU thread that cannot */
+		dom_unlock(d);
+		return NULL;
+	}
+	uint64_t last = now_ns();
+	unsigned idle = 0;
+	while (!atomic_load(&d->exl.stop)) {
+		if (scan(d, true)) {
+			idle = 0;
+			last = now_ns();
+			continue;
+		}
+		uint64_t busy = atomic_load_explicit(&d->exl.exit_ns, memory_order_relaxed);
+		if (busy > last)
+			last = busy;    /* calls through the exit keep it awake too */
+		if (++idle % 64)
+			__builtin_ia32_pause();
+		else if (now_ns() - last < IDLE_NS)
+			sched_yield();  /* other domains' threads on a crowded host */
+		else {
+			/* Quiet: calls now take the exit at once, and the first
+			 * one that could have come here rings. A call posted
+			 * before the guests saw spin 0 is caught by the look
+			 * after, or withdrawn by its guest. */
+			set_spin(d, 0);
+			atomic_store(&d->exl.asleep, 1);
+			/* A look every 100 ms: a slot made TAKEN by another
+			 * thread while this one slept is unstuck (10 wake-ups a
+			 * second of an idle domain cost nothing measurable). */
+			while (!scan(d, false) && atomic_load(&d->exl.asleep) && !atomic_load(&d->exl.stop)) {
+				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				syscall(SYS_futex, &d->exl.asleep, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+			}
+			atomic_store(&d->exl.asleep, 0);
+			set_spin(d, EXL_SPIN);
+			idle = 0;
+			last = now_ns();
+		}
+	}
+	return NULL;
+}
+
+int exl_start(struct domain *d)
+{
+	if (!d->exl.on || d->exl.server_started)
+		return 0;
+	atomic_store(&d->exl.stop, false);
+	d->exl.filter_inherited = vfilter_active();
+	int r = pthread_create(&d->exl.server, NULL, server_main, d);
+	if (r)
+		return -r;
+	d->exl.server_started = true;
+	return 0;
+}
+
+void exl_stop(struct domain *d)
+{
+	if (!d->exl.server_started)
+		return;
+	atomic_store(&d->exl.stop, true);
+	atomic_store(&d->exl.asleep, 0);
+	syscall(SYS_futex, &d->exl.asleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_join(d->exl.server, NULL);
+	d->exl.server_started = false;
+}
+
+void exl_doorbell(struct domain *d, uint64_t nr)
+{
+	if (!d->exl.on)
+		return;
+	atomic_store_explicit(&d->exl.exit_ns, now_ns(), memory_order_relaxed);
+	if (!atomic_load(&d->exl.asleep) || !exl_fast_nr(nr))
+		return;
+	if (atomic_exchange(&d->exl.asleep, 0)) {
+		d->exl.wakeups++;
+		syscall(SYS_futex, &d->exl.asleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+}
