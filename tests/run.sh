@@ -89,7 +89,7 @@ done
 RING0_SUBSET=(kvm_present cli signals snapshot security)
 # On a PVM host a domain's default syscall path is exitless (vmm/exl.c): these scripts run
 # once more with every call a VM exit (PDVM_SYSCALL_PATH=exit), named "exit/e2e/X".
-EXIT_SUBSET=(signals processes ptrace hostile)
+EXIT_SUBSET=(signals ptrace hostile)
 e2e=()
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
