@@ -50,9 +50,9 @@ EXL_E[fork]=$(exl_wall "$PDVM" run --syscall-path exit -- /bin/busybox sh -c "$E
 # An idle domain: a thread blocked in read on a pipe for 5 s; pdvm's CPU time over that.
 exl_idle_pct() {
 	local pid t0 t1
-	sleep 6 | "$PDVM" run "$@" -- /bin/busybox cat >/dev/null 2>&1 &
+	sleep 6 | "$PDVM" run --name pdvmb-idle "$@" -- /bin/busybox cat >/dev/null 2>&1 &
 	sleep 0.5
-	pid=$(pgrep -n -f "^$PDVM run $* -- /bin/busybox cat" || true)
+	pid=$(pgrep -n -f "^$PDVM run --name pdvmb-idle " || true)
 	[ -n "$pid" ] || { echo n/a; wait; return; }
 	t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
 	sleep 5
@@ -69,7 +69,7 @@ exl_crowd() {
 	local t0 t1 one eight
 	t0=$(ms_now); "$PDVM" run "$@" -- "$GUEST/getpid_loop" 20000 >/dev/null 2>&1; t1=$(ms_now); one=$((t1 - t0))
 	t0=$(ms_now)
-	for _ in 1 2 3 4 5 6 7 8; do "$PDVM" run "$@" -- "$GUEST/getpid_loop" 20000 >/dev/null 2>&1 & done
+	for i in 1 2 3 4 5 6 7 8; do "$PDVM" run --name "pdvmb-crowd-$i" "$@" -- "$GUEST/getpid_loop" 20000 >/dev/null 2>&1 & done
 	wait
 	t1=$(ms_now); eight=$((t1 - t0))
 	awk -v a="$eight" -v b="$one" 'BEGIN { printf "%.2f", a / (8 * b) }'

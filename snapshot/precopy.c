@@ -199,11 +199,12 @@ int precopy_run(struct domain *d, struct mstream *s, const struct precopy_opts *
 		st->left = count(m, f->used, words);
 	}
 	for (int round = 0; max > 0; round++) {
-		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent, deferred = 0;
+		uint64_t n = 0, t0 = host_mono_ns(), b0 = s->sent, deferred = 0, held = 0;
 		for (uint64_t c = 0; !r && c < nchunks; c++) {
 			if (__builtin_popcount(heat[c]) >= PRECOPY_HOT_ROUNDS) {
 				/* Hot: it would only go again next round. */
 				deferred += count(m + c * WORDS, f->used + c * WORDS, WORDS);
+				held++;
 				continue;
 			}
 			r = precopy_send(d, s, c, m + c * WORDS, raw, msg, &n);
@@ -219,13 +220,15 @@ int precopy_run(struct domain *d, struct mstream *s, const struct precopy_opts *
 			break;
 		st->pages[round] = n;
 		st->rounds = round + 1;
+		/* The chunks held back this round and their pages: one
+		 * round's figures (the heat after it may have cooled). */
 		st->deferred = deferred;
+		st->hot_chunks = held;
 		if ((r = take_dirty(d, fresh, acc, words))) {
 			snprintf(err, errlen, "dirty log: %s", strerror(-r));
 			break;
 		}
 		uint64_t written = count(fresh, f->used, words);
-		st->hot_chunks = 0;
 		for (uint64_t c = 0; c < nchunks; c++) {
 			bool any = false;
 			for (int w = 0; w < WORDS; w++) {
@@ -234,7 +237,6 @@ int precopy_run(struct domain *d, struct mstream *s, const struct precopy_opts *
 			}
 			/* The last three collections, one bit each. */
 			heat[c] = (uint8_t)((heat[c] << 1 | any) & 7);
-			st->hot_chunks += __builtin_popcount(heat[c]) >= PRECOPY_HOT_ROUNDS;
 		}
 		uint64_t left = count(m, f->used, words);
 		/* At this round's rate and bytes per page, what the rest takes. */

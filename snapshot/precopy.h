@@ -21,7 +21,7 @@ struct precopy_stats {
 	/* Access pattern: a 2 MiB chunk written in PRECOPY_HOT_ROUNDS of the
 	 * last three rounds is hot; its pages wait for the final round instead
 	 * of going again every round. */
-	uint64_t hot_chunks;                    /* hot when it stopped */
+	uint64_t hot_chunks;                    /* held back in the last round (with deferred) */
 	uint64_t deferred;                      /* pages held back in the last round */
 	double dirty_mbps, link_mbps;           /* the last round's: MB/s written, sent */
 	const char *decision;                   /* what that suggests, for the stats */

@@ -403,9 +403,9 @@ int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 	dom_log(d, "exited with status %d (traps %llu, flushes %llu, resyncs %llu)", status,
 		(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);
 	if (d->exl.on)
-		dom_log(d, "exitless: %llu calls answered in the guest, %llu sent to the exit, %llu doorbells",
-			(unsigned long long)d->exl.served, (unsigned long long)d->exl.slow,
-			(unsigned long long)d->exl.wakeups);
+		dom_log(d, "exitless: %llu calls answered in the guest, %llu sent to the exit, %llu doorbells, "
+			"%llu not taken in time", (unsigned long long)d->exl.served, (unsigned long long)d->exl.slow,
+			(unsigned long long)d->exl.wakeups, (unsigned long long)d->exl.missed);
 	if (c->verbose)
 		fprintf(stderr, "pdvm: stats: traps=%llu flushes=%llu resyncs=%llu\n",
 			(unsigned long long)d->ntraps, (unsigned long long)flushes, (unsigned long long)resyncs);

@@ -57,6 +57,7 @@ struct thread {
 	bool in_stub;               /* ring0 backend: vCPU waits at ring 0 for an iret */
 	uint64_t lstar;             /* its LSTAR: a syscall's trap when nothing is mapped there */
 	bool exl_unstick;           /* kicked out of entry code waiting on a forged state (exl_serve.c) */
+	bool exl_sent_slow;         /* the server sent its last call to the exit */
 	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */

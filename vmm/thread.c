@@ -306,7 +306,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 	if (tr->kind == TRAP_SYSCALL) {
 		*spurious = 0;
 		vdso_trap_check(d, t);
-		exl_doorbell(d, t->regs.rax);
+		exl_doorbell(t, t->regs.rax);
 		/* A tracee's syscall-enter and -exit stops (vmm/ptrace.c). */
 		long ret = ptrace_syscall_enter(t) ? syscall_dispatch(t) : (long)t->regs.rax;
 		ptrace_syscall_exit(t, ret);

@@ -57,13 +57,15 @@ run_pdvm --syscall-path fast -- "$GUEST/getpid_loop" 10
 
 # Signals from a 1 ms timer and tgkill hit threads looping on lseek(fd, 1, SEEK_CUR), a call
 # the server answers: the file offset must equal the calls made (none lost, none run twice
-# when a kick catches a thread inside its entry code) and every signal must be handled.
+# when a kick catches a thread inside its entry code) and every signal must be handled. How
+# many the server answers varies (3% to 90% here: the storm holds the domain lock it needs),
+# so the check is only that it answered some.
 for nw in 1 2; do
 	t=exitless-signal-storm$([ "$nw" = 1 ] || echo -threads)
 	rm -f "$LOG"
 	run_pdvm --log "$LOG" -- "$GUEST/sig_storm" "$nw" 1500 lseek
 	n=$(answered "$LOG")
-	[ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT" && [ "$n" -ge 100 ] && pass "$t" ||
+	[ "$RC" = 0 ] && ! grep -q '^not ok' "$OUT" && [ "$n" -ge 20 ] && pass "$t" ||
 		fail "$t" "exit $RC, $n answered: $(grep '^not ok' "$OUT"; last_output)"
 done
 
