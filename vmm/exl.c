@@ -63,28 +63,25 @@ static void set_owned(struct domain *d, gpa_t g, bool on)
 		d->exl.owned[i / 64] &= ~(1ULL << (i % 64));
 }
 
-/* Takes over the entry pages and slots an image's address spaces map
- * (the page-table check let them through with exactly their rights): each
- * frame once. One mapped twice would be freed twice, or serve two threads
- * one slot: -EINVAL, the image is refused. */
-static int adopt(struct domain *d)
+/* Takes over the entry pages and slots an address space maps when pdvm
+ * first attaches a thread to it — an image's (the page-table check let
+ * them through with exactly their rights); a new one has none. Each frame
+ * once: one mapped twice would be freed twice, or serve two threads one
+ * slot: -EINVAL, the image is refused. */
+static int adopt(struct domain *d, struct mm *mm)
 {
-	d->exl.owned = calloc((d->frames.nframes + 63) / 64, sizeof(uint64_t));
-	if (!d->exl.owned)
-		return -ENOMEM;
-	d->exl.adopted = true;
-	for (struct mm *mm = d->mms; mm; mm = mm->next)
-		for (int i = 0; i < 2 * MAX_THREADS; i++) {
-			gpa_t g;
-			gva_t va = EXL_CODE(i / 2) + (i % 2) * PAGE_SIZE;
-			if (mapped(mm, va, i % 2 ? SLOT_FLAGS : CODE_FLAGS, &g))
-				return -EINVAL;
-			if (g == FRAME_NONE)
-				continue;
-			if (owned(d, g))
-				return -EINVAL;
-			set_owned(d, g, true);
-		}
+	mm->exl_adopted = true;
+	for (int i = 0; i < 2 * MAX_THREADS; i++) {
+		gpa_t g;
+		gva_t va = EXL_CODE(i / 2) + (i % 2) * PAGE_SIZE;
+		if (mapped(mm, va, i % 2 ? SLOT_FLAGS : CODE_FLAGS, &g))
+			return -EINVAL;
+		if (g == FRAME_NONE)
+			continue;
+		if (owned(d, g))
+			return -EINVAL;
+		set_owned(d, g, true);
+	}
 	return 0;
 }
 
@@ -118,8 +115,10 @@ int exl_attach(struct thread *t)
 		return 0;
 	struct mm *mm = t->proc ? t->proc->mm : dom_mm(d);
 	gpa_t code, slot;
-	if (!d->exl.adopted) {
-		int a = adopt(d);
+	if (!d->exl.owned && !(d->exl.owned = calloc((d->frames.nframes + 63) / 64, sizeof(uint64_t))))
+		return -ENOMEM;
+	if (!mm->exl_adopted) {
+		int a = adopt(d, mm);
 		if (a)
 			return a;
 	}
@@ -189,7 +188,8 @@ void exl_free(struct domain *d)
 {
 	free(d->exl.owned);
 	d->exl.owned = NULL;
-	d->exl.adopted = false;
+	for (struct mm *mm = d->mms; mm; mm = mm->next)
+		mm->exl_adopted = false;
 	for (int i = 0; i < MAX_THREADS; i++) {
 		atomic_store(&d->exl.slot[i], NULL);
 		d->exl.owner[i] = NULL;

@@ -56,10 +56,10 @@ struct exl_dom {
 	uint64_t missed;
 	uint64_t served, slow, wakeups; /* calls answered in the guest, sent to the exit; doorbells */
 	/* Frames of entry pages and slots this domain owns (frees with their
-	 * address space), one bit each; an image's are taken over once, at
-	 * the first attach, and a frame mapped twice refuses the image. */
+	 * address space), one bit each; an image's are taken over at the
+	 * first attach to each address space, and a frame mapped twice
+	 * refuses the image. */
 	uint64_t *owned;
-	bool adopted;
 };
 
 /* Whether the domain runs exitless: the pvm backend and a path that is not

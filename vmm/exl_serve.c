@@ -46,6 +46,10 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
 	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
 		return file_never_blocks(t, a[0]);
+	case SYS_fcntl:
+		/* The descriptor flags and a dup, never a lock (F_SETLKW waits). */
+		return a[1] == F_GETFD || a[1] == F_SETFD || a[1] == F_GETFL || a[1] == F_DUPFD ||
+		       a[1] == F_DUPFD_CLOEXEC;
 	default:
 		return exl_fast_nr(nr);
 	}
@@ -60,6 +64,7 @@ bool exl_fast_nr(uint64_t nr)
 	/* files that never block (exl_fast_call checks the fd) */
 	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
 	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
+	case SYS_fcntl: case SYS_dup:
 	/* paths: looked up, never opened (an open of a FIFO waits) */
 	case SYS_newfstatat: case SYS_statx: case SYS_readlinkat: case SYS_readlink: case SYS_faccessat:
 	case SYS_faccessat2: case SYS_access: case SYS_stat: case SYS_lstat:

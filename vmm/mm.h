@@ -50,6 +50,7 @@ struct mm {
 	gva_t arg_start, arg_end, env_start, env_end; /* /proc/self/cmdline, environ */
 	gva_t auxv_start;       /* the initial stack's auxv, for /proc/PID/auxv (0: unknown) */
 	uint64_t auxv_len;
+	bool exl_adopted;       /* its exitless pages (an image's) taken over (vmm/exl.c) */
 };
 
 struct domain;

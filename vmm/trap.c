@@ -227,6 +227,8 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	 * backend takes that for the syscall it is, so nothing is lost. An
 	 * image whose exitless pages are not what pdvm makes is refused. */
 	r = exl_attach(t);
+	if (r)
+		dom_log(d, "thread %d: no exitless page (vCPU %d): %s", t->tid, t->vcpu.id, strerror(-r));
 	return r == -EINVAL ? r : 0;
 }
 

@@ -102,6 +102,32 @@ fi
 [ -n "$WHY" ] || echo "# $t: $(cat "$d/restore.out" | tail -n 1)"
 verdict "$t"
 
+# A second process whose vfork children had slots in its address space, snapshotted and
+# restored: the restore takes over those pages (each address space at its first attach), and
+# the next vfork child gets one of them (a slot the restore did not own was refused:
+# "Cannot fork" after a migration).
+t=exitless-restore-second-process-vforks
+d=$SCRATCH/$t
+mkdir -p "$d"
+WHY=""
+start_run "$t" "$d/run.out" "$d/run.err" -- /bin/sh -c '( i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); echo $i; done ); exit 3'
+pid=$BGPID
+if wait_sock "$t" "$pid" && wait_lines "$d/run.out" 20 "$pid"; then
+	snap --stop "$t" "$d/img"
+	wait_pid "$pid"
+	if [ "$SRC" = 0 ]; then
+		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+		[ "$RRC" = 3 ] && [ "$(tail -n 1 "$d/restore.out")" = 300 ] ||
+			WHY="restore exit $RRC (want 3): $(tails "$d/restore.out" "$d/restore.err")"
+	else
+		WHY="snapshot failed: $(cat "$SERR")"
+	fi
+else
+	wait_pid "$pid"
+	WHY="the program did not get going: $(tails "$d/run.out" "$d/run.err")"
+fi
+verdict "$t"
+
 # Threads writing anything into every slot of their process (their calls' numbers, arguments,
 # results and states), beside threads calling getpid: pdvm neither crashes nor hangs, and the
 # program ends by itself.
