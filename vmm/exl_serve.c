@@ -25,13 +25,6 @@
  * 2 CPUs; 0.5 ms, even. */
 #define IDLE_NS         (500 * 1000ULL)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* A file call that completes without waiting: regular files, directories
  * and the memory devices (files.c's may_block). */
 static bool file_never_blocks(struct thread *t, uint64_t fd)
@@ -185,12 +178,12 @@ static void *server_main(void *arg)
 		dom_unlock(d);
 		return NULL;
 	}
-	uint64_t last = now_ns();
+	uint64_t last = host_mono_ns();
 	unsigned idle = 0;
 	while (!atomic_load(&d->exl.stop)) {
 		if (scan(d, true)) {
 			idle = 0;
-			last = now_ns();
+			last = host_mono_ns();
 			continue;
 		}
 		uint64_t busy = atomic_load_explicit(&d->exl.exit_ns, memory_order_relaxed);
@@ -198,7 +191,7 @@ static void *server_main(void *arg)
 			last = busy;    /* calls through the exit keep it awake too */
 		if (++idle % 64)
 			__builtin_ia32_pause();
-		else if (now_ns() - last < IDLE_NS)
+		else if (host_mono_ns() - last < IDLE_NS)
 			sched_yield();  /* other domains' threads on a crowded host */
 		else {
 			/* Quiet: calls now take the exit at once, and the first
@@ -217,7 +210,7 @@ static void *server_main(void *arg)
 			atomic_store(&d->exl.asleep, 0);
 			set_spin(d, EXL_SPIN);
 			idle = 0;
-			last = now_ns();
+			last = host_mono_ns();
 		}
 	}
 	return NULL;
@@ -256,7 +249,7 @@ void exl_doorbell(struct thread *t, uint64_t nr)
 		t->exl_sent_slow = false;       /* the server looked at it */
 		return;
 	}
-	uint64_t now = now_ns();
+	uint64_t now = host_mono_ns();
 	atomic_store_explicit(&d->exl.exit_ns, now, memory_order_relaxed);
 	if (!atomic_load(&d->exl.asleep)) {
 		/* Awake for a while (not just woken: it has not told the
