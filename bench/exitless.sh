@@ -5,7 +5,7 @@
 EXL_DEFAULT=$("$PDVM" info 2>/dev/null | sed -n 's/^syscall path: *\([a-z]*\).*/\1/p')
 EXL_DEFAULT=${EXL_DEFAULT:-n/a}
 
-# exl_us PROG-OUTPUT-PATTERN CMD...: the median of REPS runs of CMD, the number its output
+# exl_med SED-PATTERN CMD...: the median of REPS runs of CMD, the number its output
 # matches (sed -n with \1), or n/a.
 exl_med() {
 	local pat=$1 v=()

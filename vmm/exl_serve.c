@@ -35,6 +35,8 @@ static bool file_never_blocks(struct thread *t, uint64_t fd)
 
 bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 {
+	if (!exl_fast_nr(nr))
+		return false;
 	switch (nr) {
 	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
 	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
@@ -44,7 +46,7 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 		return a[1] == F_GETFD || a[1] == F_SETFD || a[1] == F_GETFL || a[1] == F_DUPFD ||
 		       a[1] == F_DUPFD_CLOEXEC;
 	default:
-		return exl_fast_nr(nr);
+		return true;
 	}
 }
 
@@ -104,9 +106,10 @@ static void serve(struct domain *d, int i)
 	uint64_t nr = __atomic_load_n((uint64_t *)(s + EXL_O_NR), __ATOMIC_RELAXED), a[6];
 	for (int k = 0; k < 6; k++)
 		a[k] = __atomic_load_n((uint64_t *)(s + EXL_O_ARGS + 8 * k), __ATOMIC_RELAXED);
-	const struct syscall_desc *desc = syscall_lookup((int)(nr < 512 ? nr : 511));
+	/* exl_fast_call only takes numbers with a handler (exl_fast_nr). */
 	uint32_t done = EXL_ST_SLOW;
-	if (nr < 512 && desc && thread_quiet(t) && exl_fast_call(t, nr, a)) {
+	const struct syscall_desc *desc = thread_quiet(t) && exl_fast_call(t, nr, a) ? syscall_lookup((int)nr) : NULL;
+	if (desc) {
 		thread_act_as(t);
 		t->intr.valid = false;
 		long ret = desc->fn(t, a);
