@@ -1,43 +1,48 @@
-/* exl.S: the exitless syscall entry, copied into each vCPU's page at its LSTAR on PVM hosts — posts the call to the slot page after it, waits for the VMM's answer, and takes the exit when none comes.
+/* exl.S: the exitless syscall entry, copied into each vCPU's page at its LSTAR — posts the call to the slot page after it, waits for the VMM's answer, and takes the exit when none comes.
  *
- * It runs at CPL3 on the program's own stack, so it never touches that
- * stack (the red zone may be live). A `syscall` leaves RCX = return address
- * and R11 = RFLAGS; this code may use RAX, RCX and R11 and restores every
- * other register the ABI preserves, RFLAGS included (lahf/sahf, and OF by
- * an overflowing add), as Linux's sysret does. The VMM's kick handling
- * (vmm/exl.c) reads the user's state at any instruction here from the three
- * regions: before POSTED (registers intact), between POSTED and DONE (the
- * slot holds the call; it was served iff the state is DONE), the DONE tail
- * (served). Keep the labels where those regions change. */
+ * Two variants of one body. On a PVM host (pdvm_exl_*) the page is open to
+ * user mode and the code runs at CPL3; on standard KVM (pdvm_exl0_*) it is
+ * a supervisor page and the code runs at ring 0, where the ring-0 stub
+ * would have run its `out`. Either way it runs on the program's own stack
+ * pointer, so it never touches the stack (the red zone may be live; at
+ * ring 0 a push would also write a user page, which SMAP forbids). A
+ * `syscall` leaves RCX = return address and R11 = RFLAGS; this code may use
+ * RAX, RCX and R11 and restores every other register the ABI preserves,
+ * RFLAGS included, as Linux's sysret does: at CPL3 by lahf/sahf and an
+ * overflowing add (OF), at ring 0 by sysretq itself. The VMM's kick
+ * handling (vmm/exl.c) reads the user's state at any instruction here from
+ * three regions: before POSTED (registers intact), between POSTED and DONE
+ * (the slot holds the call; it was served iff the state is DONE), the DONE
+ * tail (served). Keep the labels where those regions change. */
 #include "exl_abi.h"
 
-#define SLOT(o) (pdvm_exl_start + 4096 + (o))(%rip)
-
+	.altmacro
+	.macro exl_entry name, fallback, ring0
 	.section .rodata
 	.balign 4096
-	.globl pdvm_exl_start, pdvm_exl_posted, pdvm_exl_done, pdvm_exl_end
-pdvm_exl_start:
+	.globl \name\()_start, \name\()_posted, \name\()_done, \name\()_end
+\name\()_start:
 	cmp $511, %rax
 	ja 5f
-	bt %rax, (pdvm_exl_start + EXL_FASTMAP)(%rip)
+	bt %rax, (\name\()_start + EXL_FASTMAP)(%rip)
 	jc 6f
-5:	jmp *fallback(%rip)     /* never answered here: the exit, registers as they are */
-6:	mov %rax, SLOT(EXL_O_NR)
-	mov %rdi, SLOT(EXL_O_ARGS)
-	mov %rsi, SLOT(EXL_O_ARGS + 8)
-	mov %rdx, SLOT(EXL_O_ARGS + 16)
-	mov %r10, SLOT(EXL_O_ARGS + 24)
-	mov %r8, SLOT(EXL_O_ARGS + 32)
-	mov %r9, SLOT(EXL_O_ARGS + 40)
-	mov %rcx, SLOT(EXL_O_RIP)
-	mov %r11, SLOT(EXL_O_FLAGS)
+5:	jmp *\name\()_fallback(%rip)   /* never answered here: the exit, registers as they are */
+6:	mov %rax, (\name\()_start + 4096 + EXL_O_NR)(%rip)
+	mov %rdi, (\name\()_start + 4096 + EXL_O_ARGS)(%rip)
+	mov %rsi, (\name\()_start + 4096 + EXL_O_ARGS + 8)(%rip)
+	mov %rdx, (\name\()_start + 4096 + EXL_O_ARGS + 16)(%rip)
+	mov %r10, (\name\()_start + 4096 + EXL_O_ARGS + 24)(%rip)
+	mov %r8, (\name\()_start + 4096 + EXL_O_ARGS + 32)(%rip)
+	mov %r9, (\name\()_start + 4096 + EXL_O_ARGS + 40)(%rip)
+	mov %rcx, (\name\()_start + 4096 + EXL_O_RIP)(%rip)
+	mov %r11, (\name\()_start + 4096 + EXL_O_FLAGS)(%rip)
 	/* x86 stores are seen in order: the call is there before the state. */
-	movl $EXL_ST_POSTED, SLOT(EXL_O_STATE)
-pdvm_exl_posted:
-	mov SLOT(EXL_O_SPIN), %ecx
-1:	mov SLOT(EXL_O_STATE), %eax
+	movl $EXL_ST_POSTED, (\name\()_start + 4096 + EXL_O_STATE)(%rip)
+\name\()_posted:
+	mov (\name\()_start + 4096 + EXL_O_SPIN)(%rip), %ecx
+1:	mov (\name\()_start + 4096 + EXL_O_STATE)(%rip), %eax
 	cmp $EXL_ST_DONE, %eax
-	je pdvm_exl_done
+	je \name\()_done
 	cmp $EXL_ST_POSTED, %eax
 	jne 3f
 	pause
@@ -46,7 +51,7 @@ pdvm_exl_posted:
 	/* Not taken in time: withdraw it, unless the VMM took it meanwhile. */
 	mov $EXL_ST_POSTED, %eax
 	mov $EXL_ST_IDLE, %ecx
-	lock cmpxchg %ecx, SLOT(EXL_O_STATE)
+	lock cmpxchg %ecx, (\name\()_start + 4096 + EXL_O_STATE)(%rip)
 	je 4f
 	jmp 1b
 3:	cmp $EXL_ST_TAKEN, %eax
@@ -54,13 +59,23 @@ pdvm_exl_posted:
 	pause                   /* taken: the answer comes */
 	jmp 1b
 4:	/* The exit: the registers as the `syscall` left them. */
-	movl $EXL_ST_IDLE, SLOT(EXL_O_STATE)
-	mov SLOT(EXL_O_NR), %rax
-	mov SLOT(EXL_O_RIP), %rcx
-	mov SLOT(EXL_O_FLAGS), %r11
-	jmp *fallback(%rip)
-pdvm_exl_done:
-	mov SLOT(EXL_O_FLAGS), %r11
+	movl $EXL_ST_IDLE, (\name\()_start + 4096 + EXL_O_STATE)(%rip)
+	mov (\name\()_start + 4096 + EXL_O_NR)(%rip), %rax
+	mov (\name\()_start + 4096 + EXL_O_RIP)(%rip), %rcx
+	mov (\name\()_start + 4096 + EXL_O_FLAGS)(%rip), %r11
+	jmp *\name\()_fallback(%rip)
+\name\()_done:
+	.if \ring0
+	/* The slot is the VMM's and this code's only (a supervisor page), and
+	 * the VMM answers no call whose return address is not canonical, so
+	 * sysretq cannot fault here at ring 0. */
+	mov (\name\()_start + 4096 + EXL_O_FLAGS)(%rip), %r11
+	mov (\name\()_start + 4096 + EXL_O_RET)(%rip), %rax
+	mov (\name\()_start + 4096 + EXL_O_RIP)(%rip), %rcx
+	movl $EXL_ST_IDLE, (\name\()_start + 4096 + EXL_O_STATE)(%rip)
+	sysretq
+	.else
+	mov (\name\()_start + 4096 + EXL_O_FLAGS)(%rip), %r11
 	mov %r11d, %eax
 	shr $11, %eax
 	and $1, %eax            /* AL = OF */
@@ -68,13 +83,18 @@ pdvm_exl_done:
 	mov %cl, %ah            /* AH = SF ZF AF PF CF */
 	add $0x7f, %al          /* sets OF iff AL was 1 */
 	sahf
-	mov SLOT(EXL_O_RET), %rax
-	mov SLOT(EXL_O_RIP), %rcx
-	movl $EXL_ST_IDLE, SLOT(EXL_O_STATE)
+	mov (\name\()_start + 4096 + EXL_O_RET)(%rip), %rax
+	mov (\name\()_start + 4096 + EXL_O_RIP)(%rip), %rcx
+	movl $EXL_ST_IDLE, (\name\()_start + 4096 + EXL_O_STATE)(%rip)
 	jmp *%rcx
+	.endif
 	.balign 8
-fallback:
-	.quad EXL_FALLBACK
-pdvm_exl_end:
-	.org pdvm_exl_start + EXL_FASTMAP      /* an error if the code runs into its call bitmap */
+\name\()_fallback:
+	.quad \fallback
+\name\()_end:
+	.org \name\()_start + EXL_FASTMAP      /* an error if the code runs into its call bitmap */
+	.endm
+
+	exl_entry pdvm_exl, EXL_FALLBACK, 0
+	exl_entry pdvm_exl0, EXL_FALLBACK0, 1
 	.section .note.GNU-stack,"",@progbits

@@ -1,11 +1,11 @@
-/* exl_abi.h: the exitless system-call slot — its layout and states, shared by the guest's entry code (guestshim/exl.S) and the VMM (vmm/exl.c); plain defines, for both. */
+/* exl_abi.h: the exitless system-call slot — its layout and states, shared by the guest's entry code (guestshim/exl.S, both variants) and the VMM (vmm/exl.c); plain defines, for both. */
 #ifndef PDVM_EXL_ABI_H
 #define PDVM_EXL_ABI_H
 
 /* A vCPU's slot is the page right after its entry code (EXL_SLOT = EXL_CODE
- * + 4096), so the code finds it RIP-relative, with no register. The guest
- * can write all of it at any time: the VMM copies a request once and
- * validates the copy. */
+ * + 4096), so the code finds it RIP-relative, with no register. On a PVM
+ * host the guest can write all of it at any time (a user page): the VMM
+ * copies a request once and validates the copy. */
 #define EXL_ST_IDLE     0       /* nothing asked */
 #define EXL_ST_POSTED   1       /* guest: a call is in the slot */
 #define EXL_ST_TAKEN    2       /* VMM: serving it (under the domain lock) */
@@ -25,9 +25,11 @@
  * once, without waiting for an answer that cannot come. */
 #define EXL_FASTMAP     0x800
 
-/* Where the entry code jumps to take the exit: the pvm backend's LSTAR
- * when there is no entry code, never mapped (vmm/trap.h KERN_LSTAR_NONE),
- * so the fetch ends KVM_RUN as a syscall trap with the user's registers. */
+/* Where the entry code jumps to take the exit. PVM: the pvm backend's
+ * LSTAR when there is no entry code, never mapped (vmm/trap.h
+ * KERN_LSTAR_NONE), so the fetch ends KVM_RUN as a syscall trap with the
+ * user's registers. Ring 0: the stub's syscall `out` (KERN_STUB). */
 #define EXL_FALLBACK    0xffffff80003ff000
+#define EXL_FALLBACK0   0xffffff8000000000
 
 #endif

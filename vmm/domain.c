@@ -156,11 +156,6 @@ int dom_boot(struct domain *d, struct thread **first)
 			d->trap->host, d->trap->name);
 		return EXIT_PDVM_ERROR;
 	}
-	if (c->syscall_path == SYSCALL_PATH_EXITLESS && !d->exl.on) {
-		fprintf(stderr, "pdvm: %s: exitless system calls need the pvm trap backend for now, and this "
-			"domain runs %s; use --syscall-path exit or auto\n", c->name, d->trap->name);
-		return EXIT_PDVM_ERROR;
-	}
 	dom_log(d, "syscall path: %s", d->exl.on ? "exitless (answered in the guest where they can be)" : "exit");
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* exl.c: exitless system calls on PVM hosts — the entry pages and slots in each address space, and what a kick finds of a thread inside its entry code. */
+/* exl.c: exitless system calls — the entry pages and slots in each address space (user pages run at CPL3 on PVM hosts, supervisor pages run at ring 0 on standard KVM), and what a kick finds of a thread inside its entry code. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +8,36 @@
 #include "trap.h"
 
 extern const uint8_t pdvm_exl_start[], pdvm_exl_posted[], pdvm_exl_done[], pdvm_exl_end[];
+extern const uint8_t pdvm_exl0_start[], pdvm_exl0_posted[], pdvm_exl0_done[], pdvm_exl0_end[];
 
-_Static_assert(EXL_FALLBACK == KERN_LSTAR_NONE, "the entry code's exit is the pvm backend's LSTAR");
+_Static_assert(EXL_FALLBACK == KERN_LSTAR_NONE, "the PVM entry code's exit is the pvm backend's LSTAR");
+_Static_assert(EXL_FALLBACK0 == KERN_STUB, "the ring-0 entry code's exit is the stub's syscall `out`");
 _Static_assert(EXL_FASTMAP + 64 <= 4096, "the call bitmap in the code page");
 _Static_assert(MAX_THREADS_EXL == MAX_THREADS, "one entry page per vCPU id");
 _Static_assert(EXL_END - KERN_BASE < (1ULL << 39), "inside the kernel area's PML4 slot");
 
-#define CODE_FLAGS (PTE_P | PTE_U | PTE_A)
-#define SLOT_FLAGS (PTE_P | PTE_U | PTE_W | PTE_A | PTE_D | PTE_NX)
+/* One backend's entry code and the rights of its pages. */
+struct exl_variant {
+	const uint8_t *start, *posted, *done, *end;
+	uint64_t code_flags, slot_flags;
+};
+
+static const struct exl_variant variant_pvm = {
+	pdvm_exl_start, pdvm_exl_posted, pdvm_exl_done, pdvm_exl_end,
+	PTE_P | PTE_U | PTE_A, PTE_P | PTE_U | PTE_W | PTE_A | PTE_D | PTE_NX,
+};
+/* Ring 0: supervisor pages — user code can neither read the entry code
+ * nor touch a slot; SMEP lets ring 0 run the one, SMAP does not concern
+ * either. */
+static const struct exl_variant variant_ring0 = {
+	pdvm_exl0_start, pdvm_exl0_posted, pdvm_exl0_done, pdvm_exl0_end,
+	PTE_P | PTE_A, PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX,
+};
+
+static const struct exl_variant *variant(const struct domain *d)
+{
+	return d->trap == &trap_backend_ring0 ? &variant_ring0 : &variant_pvm;
+}
 
 void exl_choose(struct domain *d)
 {
@@ -25,7 +47,7 @@ void exl_choose(struct domain *d)
 	int path = d->spec->syscall_path;
 	if (path == SYSCALL_PATH_AUTO && e && !strcmp(e, "exit"))
 		path = SYSCALL_PATH_EXIT;
-	d->exl.on = d->trap == &trap_backend_pvm && path != SYSCALL_PATH_EXIT;
+	d->exl.on = (d->trap == &trap_backend_pvm || d->trap == &trap_backend_ring0) && path != SYSCALL_PATH_EXIT;
 }
 
 uint64_t exl_lstar(struct domain *d, struct thread *t)
@@ -63,19 +85,32 @@ static void set_owned(struct domain *d, gpa_t g, bool on)
 		d->exl.owned[i / 64] &= ~(1ULL << (i % 64));
 }
 
+static uint64_t set_flags(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size;
+	return (pte & PTE_ADDR) | *(const uint64_t *)arg;
+}
+
 /* Takes over the entry pages and slots an address space maps when pdvm
  * first attaches a thread to it — an image's (the page-table check let
- * them through with exactly their rights); a new one has none. Each frame
- * once: one mapped twice would be freed twice, or serve two threads one
- * slot: -EINVAL, the image is refused. */
+ * them through with exactly their rights); a new one has none. An image
+ * from the other kind of host has the other variant's rights: its pages
+ * get this one's (the code is rewritten at attach, a slot holds no call).
+ * Each frame once: one mapped twice would be freed twice, or serve two
+ * threads one slot: -EINVAL, the image is refused. */
 static int adopt(struct domain *d, struct mm *mm)
 {
+	const struct exl_variant *v = variant(d), *o = v == &variant_pvm ? &variant_ring0 : &variant_pvm;
 	mm->exl_adopted = true;
 	for (int i = 0; i < 2 * MAX_THREADS; i++) {
 		gpa_t g;
 		gva_t va = EXL_CODE(i / 2) + (i % 2) * PAGE_SIZE;
-		if (mapped(mm, va, i % 2 ? SLOT_FLAGS : CODE_FLAGS, &g))
-			return -EINVAL;
+		uint64_t want = i % 2 ? v->slot_flags : v->code_flags;
+		if (mapped(mm, va, want, &g)) {
+			uint64_t other = i % 2 ? o->slot_flags : o->code_flags;
+			if (mapped(mm, va, other, &g) || pt_edit(&mm->pt, va, PAGE_SIZE, set_flags, &want))
+				return -EINVAL;
+		}
 		if (g == FRAME_NONE)
 			continue;
 		if (owned(d, g))
@@ -114,26 +149,30 @@ int exl_attach(struct thread *t)
 	if (!d->exl.on || id < 0 || id >= MAX_THREADS)
 		return 0;
 	struct mm *mm = t->proc ? t->proc->mm : dom_mm(d);
-	gpa_t code, slot;
+	const struct exl_variant *v = variant(d);
+	gpa_t code = FRAME_NONE, slot = FRAME_NONE;
+	int r = 0;
 	if (!d->exl.owned && !(d->exl.owned = calloc((d->frames.nframes + 63) / 64, sizeof(uint64_t))))
-		return -ENOMEM;
-	if (!mm->exl_adopted) {
-		int a = adopt(d, mm);
-		if (a)
-			return a;
-	}
+		r = -ENOMEM;
+	if (!r && !mm->exl_adopted)
+		r = adopt(d, mm);
 	/* The slot first: code at LSTAR without its slot would fault inside. */
-	int r = map_one(d, mm, EXL_SLOT(id), SLOT_FLAGS, &slot);
 	if (!r)
-		r = map_one(d, mm, EXL_CODE(id), CODE_FLAGS, &code);
+		r = map_one(d, mm, EXL_SLOT(id), v->slot_flags, &slot);
+	if (!r)
+		r = map_one(d, mm, EXL_CODE(id), v->code_flags, &code);
 	if (r) {
+		/* No entry page here: its calls take the backend's way (a
+		 * ring-0 `syscall` to a missing page would fault at ring 0). */
 		exl_detach(t);
+		if (t->lstar != d->trap->lstar)
+			trap_set_lstar(t, d->trap->lstar);
 		return r;
 	}
 	/* The code always comes from pdvm's binary (an image's is ignored). */
 	uint8_t *c = frames_host(&d->frames, code);
 	memset(c, 0xcc, PAGE_SIZE);
-	memcpy(c, pdvm_exl_start, (size_t)(pdvm_exl_end - pdvm_exl_start));
+	memcpy(c, v->start, (size_t)(v->end - v->start));
 	memset(c + EXL_FASTMAP, 0, 64);
 	for (unsigned nr = 0; nr < 512; nr++)
 		if (exl_fast_nr(nr))
@@ -144,6 +183,8 @@ int exl_attach(struct thread *t)
 	__atomic_store_n((uint32_t *)(s + EXL_O_STATE), EXL_ST_IDLE, __ATOMIC_RELEASE);
 	__atomic_store_n((uint32_t *)(s + EXL_O_SPIN), spin, __ATOMIC_RELAXED);
 	frames_touch(&d->frames, slot, PAGE_SIZE);
+	if (t->lstar != EXL_CODE(id) && (r = trap_set_lstar(t, EXL_CODE(id))))
+		return r;
 	d->exl.owner[id] = t;
 	d->exl.mm[id] = mm;
 	atomic_store(&d->exl.slot[id], s);
@@ -165,6 +206,7 @@ void exl_detach(struct thread *t)
 
 void exl_mm_release(struct domain *d, struct mm *mm)
 {
+	const struct exl_variant *v = variant(d);
 	if (!d->exl.owned)
 		return;
 	for (int i = 0; i < MAX_THREADS; i++) {
@@ -173,11 +215,11 @@ void exl_mm_release(struct domain *d, struct mm *mm)
 		 * gone) is served no more: its slot's frame is freed now. */
 		if (d->exl.owner[i] && d->exl.mm[i] == mm)
 			exl_detach(d->exl.owner[i]);
-		if (!mapped(mm, EXL_SLOT(i), SLOT_FLAGS, &s) && s != FRAME_NONE && owned(d, s)) {
+		if (!mapped(mm, EXL_SLOT(i), v->slot_flags, &s) && s != FRAME_NONE && owned(d, s)) {
 			set_owned(d, s, false);
 			frames_free(&d->frames, s, 1, false);
 		}
-		if (!mapped(mm, EXL_CODE(i), CODE_FLAGS, &c) && c != FRAME_NONE && owned(d, c)) {
+		if (!mapped(mm, EXL_CODE(i), v->code_flags, &c) && c != FRAME_NONE && owned(d, c)) {
 			set_owned(d, c, false);
 			frames_free(&d->frames, c, 1, false);
 		}
@@ -207,12 +249,13 @@ bool exl_capture(struct thread *t)
 {
 	struct domain *d = t->dom;
 	struct kvm_regs *r = &t->regs;
+	const struct exl_variant *v = variant(d);
 	int id = t->vcpu.id;
 	if (!d->exl.on || id < 0 || id >= MAX_THREADS || r->rip < EXL_CODE(id) || r->rip >= EXL_SLOT(id))
 		return false;
 	uint64_t off = r->rip - EXL_CODE(id);
 	uint8_t *s = atomic_load(&d->exl.slot[id]);
-	if (off < (uint64_t)(pdvm_exl_posted - pdvm_exl_start) || !s) {
+	if (off < (uint64_t)(v->posted - v->start) || !s) {
 		/* Not posted yet: the registers are the syscall's. */
 		r->rip = r->rcx - 2;
 		r->rflags = r->r11;
@@ -224,7 +267,7 @@ bool exl_capture(struct thread *t)
 	uint32_t st = EXL_ST_POSTED;
 	__atomic_compare_exchange_n((uint32_t *)(s + EXL_O_STATE), &st, EXL_ST_IDLE, false,
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	bool served = off >= (uint64_t)(pdvm_exl_done - pdvm_exl_start) || st == EXL_ST_DONE;
+	bool served = off >= (uint64_t)(v->done - v->start) || st == EXL_ST_DONE;
 	uint64_t rip = slot_u64(s, EXL_O_RIP), flags = slot_u64(s, EXL_O_FLAGS);
 	if (served) {
 		r->rax = slot_u64(s, EXL_O_RET);
@@ -244,6 +287,6 @@ bool exl_image_pte_ok(uint64_t va, uint64_t pte)
 {
 	if (va < EXL_BASE || va >= EXL_END || (va & 0xfff))
 		return false;
-	uint64_t want = ((va - EXL_BASE) & 0x1000) ? SLOT_FLAGS : CODE_FLAGS;
+	uint64_t want = ((va - EXL_BASE) & 0x1000) ? variant_pvm.slot_flags : variant_pvm.code_flags;
 	return (pte & ~PTE_ADDR & ~(uint64_t)(PTE_A | PTE_D)) == (want & ~(uint64_t)(PTE_A | PTE_D));
 }

@@ -1,4 +1,4 @@
-/* exl.h: exitless system calls on PVM hosts — each vCPU's entry page at LSTAR and the slot after it, the VMM thread that answers the calls it can without blocking, and the kick's view of a thread caught inside the entry code. */
+/* exl.h: exitless system calls — each vCPU's entry page at LSTAR and the slot after it, the VMM thread that answers the calls it can without blocking, and the kick's view of a thread caught inside the entry code. */
 #ifndef PDVM_EXL_H
 #define PDVM_EXL_H
 
@@ -14,8 +14,9 @@ struct domain;
 struct thread;
 struct mm;
 
-/* In the kernel half (guest mappings can never go there) but open to user
- * mode: vCPU i's entry code at EXL_CODE(i) (read-only, executable), its
+/* In the kernel half (guest mappings can never go there), open to user
+ * mode on a PVM host, supervisor pages under the ring-0 backend: vCPU i's
+ * entry code at EXL_CODE(i) (read-only, executable), its
  * slot at EXL_SLOT(i) (writable, not executable). Mapped only in the
  * address space of the thread that has the vCPU, so a process can never
  * post a call as another process's thread. */
@@ -62,15 +63,16 @@ struct exl_dom {
 	uint64_t *owned;
 };
 
-/* Whether the domain runs exitless: the pvm backend and a path that is not
- * "exit". Sets d->exl.on; call once the backend is known. */
+/* Whether the domain runs exitless: a path that is not "exit" (either
+ * backend: the pvm one runs the entry code at CPL3, the ring0 one at ring
+ * 0). Sets d->exl.on; call once the backend is known. */
 void exl_choose(struct domain *d);
 /* The LSTAR vCPU t gets: its entry page, or the backend's. */
 uint64_t exl_lstar(struct domain *d, struct thread *t);
 /* Maps t's entry page and slot in t's address space (reusing what is there:
- * a vCPU back in the same process, a restored image) and publishes the slot.
- * Without them (no memory), a call from t faults at its LSTAR, which the pvm
- * backend takes for the syscall it is. 0 or -errno. */
+ * a vCPU back in the same process, a restored image), points t's LSTAR at
+ * it and publishes the slot. Without them (no memory) t's LSTAR is the
+ * backend's: every call an exit. 0 or -errno. */
 int exl_attach(struct thread *t);
 /* t leaves its vCPU: its slot is no longer served. */
 void exl_detach(struct thread *t);

@@ -107,8 +107,14 @@ static void serve(struct domain *d, int i)
 	for (int k = 0; k < 6; k++)
 		a[k] = __atomic_load_n((uint64_t *)(s + EXL_O_ARGS + 8 * k), __ATOMIC_RELAXED);
 	/* exl_fast_call only takes numbers with a handler (exl_fast_nr). */
+	/* A return address that is not canonical would make the ring-0 entry
+	 * code's sysretq fault at ring 0: such a call takes the exit, where
+	 * the stub's iretq raises the user's #GP as Linux does. */
+	uint64_t rip = __atomic_load_n((uint64_t *)(s + EXL_O_RIP), __ATOMIC_RELAXED);
+	bool canonical = rip < 0x800000000000ULL;
 	uint32_t done = EXL_ST_SLOW;
-	const struct syscall_desc *desc = thread_quiet(t) && exl_fast_call(t, nr, a) ? syscall_lookup((int)nr) : NULL;
+	const struct syscall_desc *desc = canonical && thread_quiet(t) && exl_fast_call(t, nr, a) ?
+					  syscall_lookup((int)nr) : NULL;
 	if (desc) {
 		thread_act_as(t);
 		t->intr.valid = false;

@@ -223,9 +223,9 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 		return r;
 	t->in_stub = false;
 	t->lstar = val[1];
-	/* Without its pages (no memory) a call faults at LSTAR: the pvm
-	 * backend takes that for the syscall it is, so nothing is lost. An
-	 * image whose exitless pages are not what pdvm makes is refused. */
+	/* Without its pages (no memory) its LSTAR is the backend's again
+	 * (exl_attach), so nothing is lost. An image whose exitless pages are
+	 * not what pdvm makes is refused. */
 	r = exl_attach(t);
 	if (r)
 		dom_log(d, "thread %d: no exitless page (vCPU %d): %s", t->tid, t->vcpu.id, strerror(-r));
@@ -236,6 +236,15 @@ static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 {
 	(void)pte, (void)va, (void)size, (void)arg;
 	return 0;
+}
+
+int trap_set_lstar(struct thread *t, uint64_t lstar)
+{
+	uint32_t idx = MSR_LSTAR;
+	int r = kvm_set_msrs(&t->vcpu, &idx, &lstar, 1);
+	if (!r)
+		t->lstar = lstar;
+	return r;
 }
 
 int trap_exception(struct thread *t, struct trap *tr, int vector, uint32_t error_code)

@@ -65,6 +65,10 @@ struct trap_backend {
 extern const struct trap_backend trap_backend_pvm;
 extern const struct trap_backend trap_backend_ring0;
 
+/* Points t's vCPU's `syscall` at lstar (its exitless entry page, or the
+ * backend's own when it has none). 0 or -errno. */
+int trap_set_lstar(struct thread *t, uint64_t lstar);
+
 /* Maps the kernel area (stub, GDT, IDT) into the domain. */
 int trap_kernel_init(struct domain *d);
 /* Restore: reads the kernel area's pages back from mm's tables into

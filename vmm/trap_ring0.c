@@ -1,9 +1,10 @@
-/* trap_ring0.c: the ring0 trap backend, for standard KVM — the guestshim ring-0 stub exits with `out`. */
+/* trap_ring0.c: the ring0 trap backend, for standard KVM — the guestshim ring-0 stub exits with `out` (or the exitless entry code answers at ring 0, vmm/exl.c). */
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "domain.h"
+#include "exl.h"
 #include "trap.h"
 
 #define PORT_SYSCALL   0x10
@@ -90,6 +91,16 @@ static int ring0_capture(struct thread *t, struct trap *tr)
 		t->regs = k;
 		e = trap_take_queued(t, tr);
 		return e < 0 ? e : 0;
+	}
+	if (k.rip >= EXL_BASE && k.rip < EXL_END) {
+		/* Inside its exitless entry code (vmm/exl.c): the user state of
+		 * before or after its call; the vCPU is at ring 0 as in the
+		 * stub, and resumes to user mode the same way. */
+		t->regs = k;
+		if (!exl_capture(t))
+			return -EAGAIN;
+		t->in_stub = true;
+		return 0;
 	}
 	if (k.rip == STUB_IRETQ) {
 		/* Kicked before the iretq of a resume: the user state is still
