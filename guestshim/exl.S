@@ -8,8 +8,9 @@
  * ring 0 a push would also write a user page, which SMAP forbids). A
  * `syscall` leaves RCX = return address and R11 = RFLAGS; this code may use
  * RAX, RCX and R11 and restores every other register the ABI preserves,
- * RFLAGS included, as Linux's sysret does: at CPL3 by lahf/sahf and an
- * overflowing add (OF), at ring 0 by sysretq itself. The VMM's kick
+ * RFLAGS included, as Linux's sysret does: at CPL3 by sahf and an
+ * overflowing add (OF), for calls made with TF, DF and AC clear (others
+ * take the exit), at ring 0 by sysretq itself. The VMM's kick
  * handling (vmm/exl.c) reads the user's state at any instruction here from
  * three regions: before POSTED (registers intact), between POSTED and DONE
  * (the slot holds the call; it was served iff the state is DONE), the DONE
@@ -22,6 +23,13 @@
 	.balign 4096
 	.globl \name\()_start, \name\()_posted, \name\()_done, \name\()_end
 \name\()_start:
+	.if !\ring0
+	/* TF, DF or AC set at the call: only popf could give them back at
+	 * CPL3, and that needs a stack; such rare calls take the exit, which
+	 * restores every flag. (sysretq does it at ring 0.) */
+	test $EXL_EXIT_FLAGS, %r11d
+	jnz 5f
+	.endif
 	cmp $511, %rax
 	ja 5f
 	bt %rax, (\name\()_start + EXL_FASTMAP)(%rip)

@@ -25,6 +25,10 @@
  * once, without waiting for an answer that cannot come. */
 #define EXL_FASTMAP     0x800
 
+/* RFLAGS bits (TF DF AC) that send a call to the exit on a PVM host: the
+ * entry code cannot give them back at CPL3 without a stack. */
+#define EXL_EXIT_FLAGS  0x40500
+
 /* Where the entry code jumps to take the exit. PVM: the pvm backend's
  * LSTAR when there is no entry code, never mapped (vmm/trap.h
  * KERN_LSTAR_NONE), so the fetch ends KVM_RUN as a syscall trap with the

@@ -15,6 +15,7 @@
 #include "fault.h"
 #include "files.h"
 #include "syscall.h"
+#include "trap.h"
 #include "vfilter.h"
 
 /* The server spins this long without a call before it sleeps: long enough
@@ -252,8 +253,9 @@ void exl_stop(struct domain *d)
 void exl_doorbell(struct thread *t, uint64_t nr)
 {
 	struct domain *d = t->dom;
-	if (!d->exl.on || !exl_fast_nr(nr))
-		return;
+	if (!d->exl.on || !exl_fast_nr(nr) ||
+	    (d->trap == &trap_backend_pvm && (t->regs.rflags & EXL_EXIT_FLAGS)))
+		return;         /* the entry code never posts it */
 	if (t->exl_sent_slow) {
 		t->exl_sent_slow = false;       /* the server looked at it */
 		return;

@@ -1,10 +1,10 @@
 #!/bin/bash
-# exitless.sh: exitless system calls (vmm/exl.c): calls that cannot block are answered in the guest by the VMM's server thread, counted in the domain log; `--syscall-path exit` and the config key turn it off; signals hitting threads mid-call lose or double no call; pauses and a snapshot taken mid-call restore with every call counted once; threads scribbling on every slot of their process neither crash nor hang pdvm; exec'd processes get their own slots.
+# exitless.sh: exitless system calls (vmm/exl.c): calls that cannot block are answered in the guest by the VMM's server thread, counted in the domain log; `--syscall-path exit` and the config key turn it off; signals hitting threads mid-call lose or double no call; pauses and a snapshot taken mid-call restore with every call counted once; threads scribbling on every slot of their process neither crash nor hang pdvm; exec'd processes get their own slots; registers and flags come back as Linux's sysret leaves them.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble"
+need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble" "$GUEST/regsave"
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 LOG=$SCRATCH/dom.log
@@ -138,5 +138,25 @@ run_pdvm --log "$LOG" -- /bin/sh -c "$GUEST/getpid_loop 1000 && $GUEST/getpid_lo
 n=$(answered "$LOG")
 [ "$RC" = 0 ] && [ "$(grep -c 'getpid_loop: 1000 calls' "$OUT")" = 3 ] && [ "$n" -ge 100 ] && pass exitless-exec ||
 	fail exitless-exec "exit $RC, $n answered: $(last_output)"
+
+# A raw `syscall` leaves the registers as Linux's sysret does (every register but RAX RCX
+# R11 kept, RCX the return address, R11 and RFLAGS the call's flags), answered in the guest
+# or not, under every combination of the arithmetic flags and DF: natively first (the
+# program's premise), then in a domain on each path.
+t=exitless-registers-and-flags
+WHY=""
+"$GUEST/regsave" 2 >"$OUT" 2>&1 || WHY="natively: $(last_output)"
+if [ -z "$WHY" ]; then
+	rm -f "$LOG"
+	run_pdvm --log "$LOG" -- "$GUEST/regsave" 4
+	n=$(answered "$LOG")
+	[ "$RC" = 0 ] || WHY="exitless: exit $RC: $(grep '^not ok' "$OUT"; last_output)"
+	[ -n "$WHY" ] || [ "$n" -ge 100 ] || WHY="only $n calls answered in the guest"
+fi
+if [ -z "$WHY" ]; then
+	run_pdvm --syscall-path exit -- "$GUEST/regsave" 1
+	[ "$RC" = 0 ] || WHY="exit path: exit $RC: $(grep '^not ok' "$OUT"; last_output)"
+fi
+verdict "$t"
 
 finish
