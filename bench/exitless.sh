@@ -1,4 +1,4 @@
-# exitless.sh: the exitless rows of `make bench`, sourced by bench/run.sh — each workload natively, in a domain with the default syscall path (exitless where it works) and with `--syscall-path exit`, side by side in one run; an idle domain's CPU use; eight getpid domains at once against one.
+# exitless.sh: the exitless rows of `make bench`, sourced by bench/run.sh — each workload natively, in a domain with the default syscall path (exitless where it works) and with `--syscall-path exit`, side by side in one run; an idle domain's CPU use; eight getpid domains at once against one; on a PVM host, the ring-0 variant's getpid in the nested VM (TCG's ratio).
 #
 # Uses run.sh's PDVM, GUEST, TMP, REPS, median, ratio, ms_now, us_to_ms_f, jnum.
 
@@ -77,6 +77,16 @@ exl_crowd() {
 EXL_CROWD_X=$(exl_crowd)
 EXL_CROWD_E=$(exl_crowd --syscall-path exit)
 
+# On a PVM host the ring-0 variant of the entry code runs only in the nested VM: a getpid
+# row there, exitless against the exit in one boot (TCG's ratio: not a speed).
+EXL_R0_X=n/a EXL_R0_E=n/a
+if [ "${BACKEND:-}" = pvm ] && [ -z "${BENCH_INNER:-}" ]; then
+	EXL_R0_OUT=$(tests/nested/vm-run --nested --timeout 300 -- sh -c "for p in exitless exit; do \"$PDVM\" run \
+		--syscall-path \$p -- \"$GUEST/getpid_loop\" 20000 2>&1 | sed \"s/^/\$p: /\"; done" 2>/dev/null)
+	EXL_R0_X=$(echo "$EXL_R0_OUT" | grep '^exitless: ' | sed -n "$EXL_GP_PAT")
+	EXL_R0_E=$(echo "$EXL_R0_OUT" | grep '^exit: ' | sed -n "$EXL_GP_PAT")
+fi
+
 exl_report() {
 	printf '%-44s %12s %12s %12s %8s %8s\n' "syscall path (default here: $EXL_DEFAULT)" "native" "default" "exit" \
 		"dflt/nat" "exit/dflt"
@@ -94,7 +104,11 @@ exl_report() {
 			"$(ratio "${EXL_X[$k]:-n/a}" "${EXL_N[$k]:-n/a}")" "$(ratio "${EXL_E[$k]:-n/a}" "${EXL_X[$k]:-n/a}")"
 	done
 	printf '%-44s %12s %12s %12s\n' "  idle domain (read on a pipe), % of a CPU" "" "$EXL_IDLE_X" "$EXL_IDLE_E"
-	printf '%-44s %12s %12s %12s\n\n' "  8 getpid domains at once / 8 x one" "" "$EXL_CROWD_X" "$EXL_CROWD_E"
+	printf '%-44s %12s %12s %12s\n' "  8 getpid domains at once / 8 x one" "" "$EXL_CROWD_X" "$EXL_CROWD_E"
+	[ "$EXL_R0_X" = n/a ] ||
+		printf '%-44s %12s %12s %12s %8s %8s\n' "  ring0 in the nested VM (TCG): getpid, us" "" "${EXL_R0_X:-n/a}" \
+			"${EXL_R0_E:-n/a}" "" "$(ratio "${EXL_R0_E:-n/a}" "${EXL_R0_X:-n/a}")"
+	echo
 }
 
 exl_json() {
@@ -106,6 +120,7 @@ exl_json() {
 		printf ' "%s": { "native": %s, "default": %s, "exit": %s }' "$k" "$(jnum "${EXL_N[$k]:-}")" \
 			"$(jnum "${EXL_X[$k]:-}")" "$(jnum "${EXL_E[$k]:-}")"
 	done
-	printf ' }, "idle_cpu_pct": { "default": %s, "exit": %s }, "eight_over_eight_times_one": { "default": %s, "exit": %s } }' \
+	printf ' }, "idle_cpu_pct": { "default": %s, "exit": %s }, "eight_over_eight_times_one": { "default": %s, "exit": %s },' \
 		"$(jnum "$EXL_IDLE_X")" "$(jnum "$EXL_IDLE_E")" "$(jnum "$EXL_CROWD_X")" "$(jnum "$EXL_CROWD_E")"
+	printf ' "ring0_nested_tcg_getpid_us": { "exitless": %s, "exit": %s } }' "$(jnum "${EXL_R0_X:-}")" "$(jnum "${EXL_R0_E:-}")"
 }
