@@ -208,7 +208,12 @@ int snapshot_domain(struct domain *d, const struct net_spec *net, const char *di
 		    const char *parent, char *err, size_t errlen)
 {
 	struct snap_hold h;
-	int r = snapshot_hold(d, net, dir, parent, SNAP_MEM_ALL, &h, err, errlen);
+	/* A vfork child about to exec holds the snapshot a moment (its parent
+	 * sleeps on memory it uses): wait for it, as a migration does, for up
+	 * to 5 s, and only then say "try again". */
+	int r;
+	for (int i = 0; (r = snapshot_hold(d, net, dir, parent, SNAP_MEM_ALL, &h, err, errlen)) == -EAGAIN && i < 250; i++)
+		usleep(20000);
 	if (r)
 		return r;
 	if (stop) {

@@ -39,6 +39,10 @@ void dom_unlock(struct domain *d)
 
 void dom_block_begin(struct thread *t)
 {
+	/* The exitless server must never wait for the guest (exl_fast_call
+	 * keeps such calls off its list): a bug, said where it shows. */
+	if (exl_serving())
+		dom_log(t->dom, "BUG: the exitless server blocked in a call of thread %d", t->tid);
 	t->blocked = true;
 	dom_unlock(t->dom);
 }

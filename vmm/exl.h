@@ -93,6 +93,10 @@ void exl_stop(struct domain *d);
  * the call is one the server answers and the server sleeps, wake it (the
  * guest's exit is the doorbell). */
 void exl_doorbell(struct thread *t, uint64_t nr);
+/* Whether this host thread is a domain's exitless server: a handler that
+ * would have to wait returns -ERESTART_SYSCALL there instead, untouched
+ * by the call, and the call takes the exit (the server never blocks). */
+bool exl_serving(void);
 /* Whether the server ever answers call nr (exl_serve.c). */
 bool exl_fast_nr(uint64_t nr);
 /* Whether the server may answer call nr with these arguments for t now

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,13 @@
  * 2 CPUs; 0.5 ms, even. */
 #define IDLE_NS         (500 * 1000ULL)
 
+static __thread bool serving;
+
+bool exl_serving(void)
+{
+	return serving;
+}
+
 /* A file call that completes without waiting: regular files, directories
  * and the memory devices (files.c's may_block). */
 static bool file_never_blocks(struct thread *t, uint64_t fd)
@@ -46,6 +55,13 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 		/* The descriptor flags and a dup, never a lock (F_SETLKW waits). */
 		return a[1] == F_GETFD || a[1] == F_SETFD || a[1] == F_GETFL || a[1] == F_DUPFD ||
 		       a[1] == F_DUPFD_CLOEXEC;
+	case SYS_ioctl: {
+		/* The descriptor requests, and anything on a file that is not a
+		 * character device (ENOTTY); a terminal's may wait (TCSETSW). */
+		struct ofd *o = a[0] <= INT32_MAX ? fd_peek(t->dom, (int)a[0]) : NULL;
+		return a[1] == FIOCLEX || a[1] == FIONCLEX || a[1] == FIONBIO || a[1] == FIONREAD ||
+		       (o && !S_ISCHR(o->type));
+	}
 	default:
 		return true;
 	}
@@ -60,7 +76,11 @@ bool exl_fast_nr(uint64_t nr)
 	/* files that never block (exl_fast_call checks the fd) */
 	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
 	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
-	case SYS_fcntl: case SYS_dup:
+	case SYS_fcntl: case SYS_dup: case SYS_ioctl:
+	/* opens: a FIFO's, which waits, returns to the exit (exl_serving) */
+	case SYS_open: case SYS_openat:
+	/* signal dispositions: plain data */
+	case SYS_rt_sigaction:
 	/* paths: looked up, never opened (an open of a FIFO waits) */
 	case SYS_newfstatat: case SYS_statx: case SYS_readlinkat: case SYS_readlink: case SYS_faccessat:
 	case SYS_faccessat2: case SYS_access: case SYS_stat: case SYS_lstat:
@@ -122,11 +142,14 @@ static void serve(struct domain *d, int i)
 		long ret = desc->fn(t, a);
 		thread_act_as(NULL);
 		t->restart.valid = false;
-		__atomic_store_n((uint64_t *)(s + EXL_O_RET), (uint64_t)ret, __ATOMIC_RELAXED);
-		done = EXL_ST_DONE;
-		d->exl.served++;
-		d->ntraps++;
-	} else {
+		if (ret != -ERESTART_SYSCALL) {
+			__atomic_store_n((uint64_t *)(s + EXL_O_RET), (uint64_t)ret, __ATOMIC_RELAXED);
+			done = EXL_ST_DONE;
+			d->exl.served++;
+			d->ntraps++;
+		}
+	}
+	if (done == EXL_ST_SLOW) {
 		d->exl.slow++;
 		t->exl_sent_slow = true;        /* its exit is no doorbell */
 	}
@@ -179,6 +202,7 @@ static void *server_main(void *arg)
 	sigfillset(&all);
 	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	serving = true;
 	int cr = cred_enter(&d->cred), fr = cr ? 0 : vfilter_enter(d->exl.filter_inherited);
 	if (cr || fr) {
 		fprintf(stderr, "pdvm: %s: exitless server: %s: %s\n", d->spec->name,

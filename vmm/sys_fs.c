@@ -56,6 +56,10 @@ static long do_open(struct thread *t, int dirfd, uint64_t upath, int flags, mode
 	if (hfd >= 0) {
 		int pfd = hfd;
 
+		if (exl_serving()) {
+			close(pfd);
+			return -ERESTART_SYSCALL;       /* it waits: the exit's to do */
+		}
 		dom_block_begin(t);
 		hfd = path_reopen(pfd, flags);
 		dom_block_end(t);

@@ -139,6 +139,18 @@ n=$(answered "$LOG")
 [ "$RC" = 0 ] && [ "$(grep -c 'getpid_loop: 1000 calls' "$OUT")" = 3 ] && [ "$n" -ge 100 ] && pass exitless-exec ||
 	fail exitless-exec "exit $RC, $n answered: $(last_output)"
 
+# Opens are answered in the guest, but not a FIFO's, which waits for its other end: the server
+# sends it to the exit (it never blocks: a wait on the server thread is logged as a BUG), and
+# the reader gets what a writer started later sends.
+t=exitless-fifo-open-takes-the-exit
+d=$SCRATCH/$t
+domain_dir "$d"
+rm -f "$LOG"
+run_pdvm --cwd "$d" --writable "$d" --log "$LOG" -- /bin/busybox sh -c \
+	'mkfifo f; for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; done; (sleep 0.3; echo through >f) & cat f; wait'
+[ "$RC" = 0 ] && [ "$(cat "$OUT")" = through ] && ! grep -q "BUG" "$LOG" && [ "$(answered "$LOG")" -ge 20 ] &&
+	pass "$t" || fail "$t" "exit $RC, $(answered "$LOG") answered: $(last_output; grep BUG "$LOG")"
+
 # A raw `syscall` leaves the registers as Linux's sysret does (every register but RAX RCX
 # R11 kept, RCX the return address, R11 and RFLAGS the call's flags), answered in the guest
 # or not, under every combination of the arithmetic flags and DF: natively first (the
