@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble" "$GUEST/regsave"
+need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble" "$GUEST/regsave" "$GUEST/mmstorm"
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 LOG=$SCRATCH/dom.log
@@ -150,6 +150,12 @@ run_pdvm --cwd "$d" --writable "$d" --log "$LOG" -- /bin/busybox sh -c \
 	'mkfifo f; for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; done; (sleep 0.3; echo through >f) & cat f; wait'
 [ "$RC" = 0 ] && [ "$(cat "$OUT")" = through ] && ! grep -q "BUG" "$LOG" && [ "$(answered "$LOG")" -ge 20 ] &&
 	pass "$t" || fail "$t" "exit $RC, $(answered "$LOG") answered: $(last_output; grep BUG "$LOG")"
+
+# Threads map, fill, protect and unmap memory while the others do: mmap is answered in the
+# guest (a shootdown then kicks its caller out of the entry code), the rest through the exit;
+# pages read back what was written and a page taken away faults at once in its thread.
+run_pdvm -- "$GUEST/mmstorm" 2 300
+[ "$RC" = 0 ] && pass exitless-mmap-storm || fail exitless-mmap-storm "exit $RC: $(grep '^not ok' "$OUT"; last_output)"
 
 # A raw `syscall` leaves the registers as Linux's sysret does (every register but RAX RCX
 # R11 kept, RCX the return address, R11 and RFLAGS the call's flags), answered in the guest
