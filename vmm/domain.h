@@ -58,6 +58,10 @@ struct thread {
 	uint64_t lstar;             /* its LSTAR: a syscall's trap when nothing is mapped there */
 	bool exl_unstick;           /* kicked out of entry code waiting on a forged state (exl_serve.c) */
 	bool exl_sent_slow;         /* the server sent its last call to the exit */
+	/* The server answered its call but the call raised a signal for it
+	 * (SIGPIPE): the slot stays TAKEN with the result in it until the
+	 * kick's capture takes it as served and delivers the signal. */
+	bool exl_done_pending;
 	gpa_t kstack_gpa;           /* this vCPU's ring-0 stack page (ring0 backend) */
 	bool exited;
 	bool blocked;               /* inside dom_block_begin/end */

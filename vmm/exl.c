@@ -267,7 +267,9 @@ bool exl_capture(struct thread *t)
 	uint32_t st = EXL_ST_POSTED;
 	__atomic_compare_exchange_n((uint32_t *)(s + EXL_O_STATE), &st, EXL_ST_IDLE, false,
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	bool served = off >= (uint64_t)(v->done - v->start) || st == EXL_ST_DONE;
+	bool served = off >= (uint64_t)(v->done - v->start) || st == EXL_ST_DONE ||
+		      (st == EXL_ST_TAKEN && t->exl_done_pending);
+	t->exl_done_pending = false;
 	uint64_t rip = slot_u64(s, EXL_O_RIP), flags = slot_u64(s, EXL_O_FLAGS);
 	if (served) {
 		r->rax = slot_u64(s, EXL_O_RET);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -35,12 +36,32 @@ bool exl_serving(void)
 	return serving;
 }
 
+static struct ofd *ofd_of(struct thread *t, uint64_t fd)
+{
+	return fd <= INT32_MAX ? fd_peek(t->dom, (int)fd) : NULL;
+}
+
 /* A file call that completes without waiting: regular files, directories
  * and the memory devices (files.c's may_block). */
 static bool file_never_blocks(struct thread *t, uint64_t fd)
 {
-	struct ofd *o = fd <= INT32_MAX ? fd_peek(t->dom, (int)fd) : NULL;
+	struct ofd *o = ofd_of(t, fd);
 	return o && o->kind == OFD_FILE && !o->may_block;
+}
+
+/* A read of a pipe or socket: one that would wait goes back to the exit
+ * before it has read anything (wait_slices, io_bounce), so any may come
+ * here but MSG_WAITALL's, which waits after a partial read. A write there
+ * only if it never waits: Linux's blocking write goes on until all is
+ * written, and the server could not stop half way. */
+static bool stream_ok(struct thread *t, uint64_t fd, bool write, uint64_t flags)
+{
+	struct ofd *o = ofd_of(t, fd);
+	if (!o || (o->kind != OFD_PIPE && o->kind != OFD_SOCKET))
+		return false;
+	if (!write)
+		return !(flags & MSG_WAITALL);
+	return (o->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 }
 
 bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
@@ -48,8 +69,20 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 	if (!exl_fast_nr(nr))
 		return false;
 	switch (nr) {
-	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
-	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
+	case SYS_read: case SYS_readv:
+		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], false, 0);
+	case SYS_write: case SYS_writev:
+		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], true, 0);
+	case SYS_recvfrom:
+		return stream_ok(t, a[0], false, a[3]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+	case SYS_recvmsg:
+		return stream_ok(t, a[0], false, a[2]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+	case SYS_sendto:
+		return stream_ok(t, a[0], true, a[3]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+	case SYS_sendmsg:
+		return stream_ok(t, a[0], true, a[2]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+	case SYS_pread64: case SYS_pwrite64: case SYS_lseek: case SYS_fstat: case SYS_getdents64:
+	case SYS_close:
 		return file_never_blocks(t, a[0]);
 	case SYS_fcntl:
 		/* The descriptor flags and a dup, never a lock (F_SETLKW waits). */
@@ -77,6 +110,8 @@ bool exl_fast_nr(uint64_t nr)
 	case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
 	case SYS_writev: case SYS_lseek: case SYS_fstat: case SYS_getdents64: case SYS_close:
 	case SYS_fcntl: case SYS_dup: case SYS_ioctl:
+	/* pipes and sockets: reads, and writes that never wait (exl_fast_call) */
+	case SYS_recvfrom: case SYS_recvmsg: case SYS_sendto: case SYS_sendmsg:
 	/* opens: a FIFO's, which waits, returns to the exit (exl_serving) */
 	case SYS_open: case SYS_openat:
 	/* signal dispositions: plain data */
@@ -144,7 +179,10 @@ static void serve(struct domain *d, int i)
 	if (desc) {
 		thread_act_as(t);
 		t->intr.valid = false;
+		t->exl_done_pending = false;
 		long ret = desc->fn(t, a);
+		if (ret != -ERESTART_SYSCALL)
+			syscall_raise_sigpipe(t, nr, ret);
 		thread_act_as(NULL);
 		t->restart.valid = false;
 		if (ret != -ERESTART_SYSCALL) {
@@ -152,13 +190,23 @@ static void serve(struct domain *d, int i)
 			done = EXL_ST_DONE;
 			d->exl.served++;
 			d->ntraps++;
+			if (sig_deliverable(t)) {
+				/* The call raised a signal for its caller (SIGPIPE),
+				 * which Linux delivers before the call returns: the
+				 * slot stays TAKEN, the kick's capture takes the
+				 * call as answered and delivers it. */
+				t->exl_done_pending = true;
+				done = EXL_ST_TAKEN;
+				pthread_kill(t->host, thread_kick_signal());
+			}
 		}
 	}
 	if (done == EXL_ST_SLOW) {
 		d->exl.slow++;
 		t->exl_sent_slow = true;        /* its exit is no doorbell */
 	}
-	__atomic_store_n((uint32_t *)(s + EXL_O_STATE), done, __ATOMIC_RELEASE);
+	if (done != EXL_ST_TAKEN)
+		__atomic_store_n((uint32_t *)(s + EXL_O_STATE), done, __ATOMIC_RELEASE);
 	dom_unlock(d);
 }
 

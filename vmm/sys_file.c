@@ -124,8 +124,11 @@ static long io_bounce(struct thread *t, struct ofd *o, const struct gseg *seg, i
 	ssize_t r;
 	int err;
 	bool ok = true;
-	char *buf = bounce(MIN(MAX(sum, 1), RW_MAX_CHUNK));
+	char *buf;
 
+	if (exl_serving())
+		return RESTART;         /* it may wait: the exit's to do, nothing done yet */
+	buf = bounce(MIN(MAX(sum, 1), RW_MAX_CHUNK));
 	if (!buf)
 		return -ENOMEM;
 	if (!wr) {

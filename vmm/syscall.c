@@ -124,12 +124,17 @@ long syscall_dispatch(struct thread *t)
 		sig_note_interrupted(t, nr, a);
 		return ret;
 	}
+	syscall_raise_sigpipe(t, nr, ret);
+	r->rax = (uint64_t)ret;
+	return ret;
+}
+
+void syscall_raise_sigpipe(struct thread *t, uint64_t nr, long ret)
+{
 	/* A write to a pipe nobody reads raises SIGPIPE (the default action
 	 * ends the program, as on Linux). */
 	if (ret == -EPIPE && is_write_call(nr)) {
 		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->dom->pid);
 		sig_send_thread(t, &i);
 	}
-	r->rax = (uint64_t)ret;
-	return ret;
 }

@@ -75,6 +75,9 @@ void syscall_init(void);
 /* Handles the syscall in t->regs (RAX = number), sets RAX to the result,
  * which it returns too (-ERESTART_SYSCALL: rewound for a restart). */
 long syscall_dispatch(struct thread *t);
+/* After call nr returned ret (the dispatcher's, and the exitless server's
+ * for the calls it answers): SIGPIPE for a write that found no reader. */
+void syscall_raise_sigpipe(struct thread *t, uint64_t nr, long ret);
 const char *syscall_name(int nr);
 /* The handler of call nr (after syscall_init), or NULL: read only, for the
  * table of calls and their status (docs/syscalls.md). */

@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble" "$GUEST/regsave" "$GUEST/mmstorm"
+need_file "$GUEST/getpid_loop" "$GUEST/sig_storm" "$GUEST/seek_count" "$GUEST/exlscribble" "$GUEST/regsave" "$GUEST/mmstorm" "$GUEST/streamio"
 . "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 LOG=$SCRATCH/dom.log
@@ -156,6 +156,16 @@ run_pdvm --cwd "$d" --writable "$d" --log "$LOG" -- /bin/busybox sh -c \
 # pages read back what was written and a page taken away faults at once in its thread.
 run_pdvm -- "$GUEST/mmstorm" 2 300
 [ "$RC" = 0 ] && pass exitless-mmap-storm || fail exitless-mmap-storm "exit $RC: $(grep '^not ok' "$OUT"; last_output)"
+
+# Pipes and sockets: non-blocking echo loops answered in the guest carry every byte; a
+# blocking read that must wait, and MSG_WAITALL, go back to the exit and get what another
+# thread writes later; a write to a pipe nobody reads has run its SIGPIPE handler when it
+# returns EPIPE (the server holds the answer until the signal is delivered).
+t=exitless-pipes-and-sockets
+rm -f "$LOG"
+run_pdvm --log "$LOG" -- "$GUEST/streamio" 3000
+n=$(answered "$LOG")
+[ "$RC" = 0 ] && [ "$n" -ge 100 ] && pass "$t" || fail "$t" "exit $RC, $n answered: $(grep '^not ok' "$OUT"; last_output)"
 
 # A raw `syscall` leaves the registers as Linux's sysret does (every register but RAX RCX
 # R11 kept, RCX the return address, R11 and RFLAGS the call's flags), answered in the guest
