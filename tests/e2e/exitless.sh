@@ -106,14 +106,14 @@ t=exitless-restore-second-process-vforks
 d=$SCRATCH/$t
 mkdir -p "$d"
 WHY=""
-start_run "$t" "$d/run.out" "$d/run.err" -- /bin/sh -c '( i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); echo $i; done ); exit 3'
+start_run "$t" "$d/run.out" "$d/run.err" -- /bin/sh -c '( i=0; while [ $i -lt 80 ]; do /bin/true; i=$((i+1)); echo $i; done ); exit 3'
 pid=$BGPID
 if wait_sock "$t" "$pid" && wait_lines "$d/run.out" 20 "$pid"; then
 	snap --stop "$t" "$d/img"
 	wait_pid "$pid"
 	if [ "$SRC" = 0 ]; then
 		restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
-		[ "$RRC" = 3 ] && [ "$(tail -n 1 "$d/restore.out")" = 300 ] ||
+		[ "$RRC" = 3 ] && [ "$(tail -n 1 "$d/restore.out")" = 80 ] ||
 			WHY="restore exit $RRC (want 3): $(tails "$d/restore.out" "$d/restore.err")"
 	else
 		WHY="snapshot failed: $(cat "$SERR")"
