@@ -16,7 +16,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
 .PHONY: all test check-headers test-asan fuzz-asan bench clean install conformance conformance-bins syscalls-doc
-all: $(B)/pdvm $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN) $(B)/syscall_status
+all: $(B)/pdvm $(B)/pdvm-oci $(GUEST_BIN) $(DYN_BIN) $(UNIT_BIN) $(B)/syscall_status
 
 # Layers point one way: vmm/ (the machine and the Linux ABI) sees only its own
 # headers and the guest's (guestshim/); net/, snapshot/, tools/, the tests
@@ -51,6 +51,10 @@ $(B)/guestshim/vdso_blob.o: guestshim/vdso_blob.S $(B)/guestshim/vdso.so
 
 $(B)/pdvm: $(B)/tools/pdvm.o $(VMM_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The OCI runtime: pdvm under the name engines exec (tools/oci.c).
+$(B)/pdvm-oci: $(B)/pdvm
+	ln -sf pdvm $@
 
 # Guest programs: plain static Linux executables, no sanitizers.
 $(B)/guest/%: tests/guest/%.c tests/guest/guest.h
@@ -126,6 +130,7 @@ bench: all
 
 install: $(B)/pdvm
 	install -D -m 755 $(B)/pdvm $(DESTDIR)/usr/local/bin/pdvm
+	ln -sf pdvm $(DESTDIR)/usr/local/bin/pdvm-oci
 	install -D -m 644 docs/pdvm.1 $(DESTDIR)/usr/local/share/man/man1/pdvm.1
 
 clean:

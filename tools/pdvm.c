@@ -14,6 +14,7 @@
 #include "net/tool.h"
 #include "control.h"
 #include "devshm.h"
+#include "oci.h"
 #include "vmm/domain.h"
 
 #ifndef PDVM_VERSION
@@ -356,6 +357,13 @@ out:
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	/* Under the name engines exec (runc's command line), or `pdvm oci`. */
+	if (!strcmp(self, "pdvm-oci"))
+		return oci_main(argc, argv);
+	if (cmd && !strcmp(cmd, "oci"))
+		return oci_main(argc - 1, argv + 1);
 
 	if (!cmd) {
 		fputs(usage_text, stderr);

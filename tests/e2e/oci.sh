@@ -1,0 +1,150 @@
+#!/bin/bash
+# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run, and create/start/state/pause/resume/kill/delete on a busybox bundle, the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
+# timeout: 200
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_kvm
+need_pdvm
+need_file /bin/busybox
+
+OCI="$B/pdvm-oci"
+[ -x "$OCI" ] || { fail setup "$OCI is missing (make builds it)"; finish; }
+ROOT=$SCRATCH/state
+BUNDLE=$SCRATCH/bundle
+mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp"
+cp /bin/busybox "$BUNDLE/rootfs/bin/"
+for a in sh echo cat sleep true id; do ln -s busybox "$BUNDLE/rootfs/bin/$a"; done
+domain_dir "$BUNDLE/rootfs/tmp"
+
+# config ARGS-JSON [EXTRA-TOP-LEVEL-JSON]: writes $BUNDLE/config.json (python3 builds it).
+config() {
+	python3 - "$BUNDLE/config.json" "$1" "${2:-{\}}" <<'EOF'
+import json, sys
+c = {
+    "ociVersion": "1.0.2",
+    "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": json.loads(sys.argv[2]),
+                "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/tmp", "noNewPrivileges": True},
+    "root": {"path": "rootfs", "readonly": True},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}],
+              "resources": {"memory": {"limit": 100663296}, "devices": [{"allow": False, "access": "rwm"}]}},
+    "annotations": {"org.example.pdvm": "yes"},
+}
+for k, v in json.loads(sys.argv[3]).items():
+    if v is None:
+        c.pop(k, None)
+    elif isinstance(v, dict) and isinstance(c.get(k), dict):
+        c[k].update(v)
+    else:
+        c[k] = v
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF
+}
+oci() { (cd "$BUNDLE" && timeout -k 5 60 "$OCI" --root "$ROOT" "$@") </dev/null >"$OUT" 2>"$ERR"; RC=$?; }
+status_of() { timeout 20 "$OCI" --root "$ROOT" state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo none; }
+
+# run: the program's output, status and working directory; the container is gone after.
+config '["/bin/sh", "-c", "echo hello from $(pwd); exit 7"]'
+oci run r1
+[ "$RC" = 7 ] && [ "$(cat "$OUT")" = "hello from /tmp" ] && [ "$(status_of r1)" = none ] && pass run-foreground ||
+	fail run-foreground "exit $RC: $(last_output)"
+
+# create: the process waits (the program has not run), state says created with the pid of
+# the pid file; start runs it; pause/resume; kill TERM reaches the program's handler; stopped.
+t=lifecycle
+WHY=""
+config '["/bin/sh", "-c", "echo started >/tmp/out; trap \"echo got TERM >>/tmp/out; exit 3\" TERM; while true; do sleep 0.05; done"]' \
+	'{"root": {"readonly": false}}'
+rm -f "$BUNDLE/rootfs/tmp/out"
+oci create --pid-file "$SCRATCH/pid" c1
+[ "$RC" = 0 ] || WHY="create: exit $RC: $(last_output)"
+if [ -z "$WHY" ]; then
+	timeout 20 "$OCI" --root "$ROOT" state c1 >"$SCRATCH/state.json" 2>&1
+	python3 - "$SCRATCH/state.json" "$(cat "$SCRATCH/pid" 2>/dev/null)" "$BUNDLE" <<'EOF' || WHY="state after create: $(cat "$SCRATCH/state.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["status"] == "created" and s["id"] == "c1" and str(s["pid"]) == sys.argv[2] and s["bundle"] == sys.argv[3], s
+assert s["annotations"] == {"org.example.pdvm": "yes"} and s["ociVersion"].startswith("1."), s
+EOF
+	sleep 0.3
+	[ -n "$WHY" ] || [ ! -e "$BUNDLE/rootfs/tmp/out" ] || WHY="the program ran before start"
+fi
+[ -n "$WHY" ] || { oci start c1; [ "$RC" = 0 ] || WHY="start: exit $RC: $(last_output)"; }
+if [ -z "$WHY" ]; then
+	for _ in $(seq 100); do [ -s "$BUNDLE/rootfs/tmp/out" ] && break; sleep 0.1; done
+	[ "$(status_of c1)" = running ] && [ -s "$BUNDLE/rootfs/tmp/out" ] || WHY="after start: $(status_of c1)"
+fi
+[ -n "$WHY" ] || { oci start c1; [ "$RC" = 1 ] || WHY="a second start: exit $RC (want 1)"; }
+[ -n "$WHY" ] || { oci pause c1; [ "$RC" = 0 ] && [ "$(status_of c1)" = paused ] || WHY="pause: exit $RC, $(status_of c1)"; }
+[ -n "$WHY" ] || { oci resume c1; [ "$RC" = 0 ] && [ "$(status_of c1)" = running ] || WHY="resume: exit $RC, $(status_of c1)"; }
+[ -n "$WHY" ] || { oci delete c1; [ "$RC" = 1 ] && grep -q "not stopped" "$ERR" || WHY="delete of a running one: exit $RC"; }
+if [ -z "$WHY" ]; then
+	oci kill c1 TERM
+	for _ in $(seq 100); do [ "$(status_of c1)" = stopped ] && break; sleep 0.1; done
+	[ "$RC" = 0 ] && [ "$(status_of c1)" = stopped ] && grep -q "got TERM" "$BUNDLE/rootfs/tmp/out" ||
+		WHY="kill TERM: exit $RC, $(status_of c1), out: $(cat "$BUNDLE/rootfs/tmp/out")"
+fi
+[ -n "$WHY" ] || { oci delete c1; [ "$RC" = 0 ] && [ "$(status_of c1)" = none ] || WHY="delete: exit $RC"; }
+[ -n "$WHY" ] || { oci state c1; [ "$RC" = 1 ] && grep -q "does not exist" "$ERR" || WHY="state after delete: exit $RC"; }
+oci delete --force c1
+[ -z "$WHY" ] && pass "$t" || fail "$t" "$WHY"
+
+# delete --force of a running container, and kill KILL.
+config '["/bin/sleep", "100"]'
+oci run -d c2
+r1=$RC
+oci delete --force c2
+[ "$r1" = 0 ] && [ "$RC" = 0 ] && [ "$(status_of c2)" = none ] && pass delete-force-running ||
+	fail delete-force-running "run -d: $r1, delete --force: $RC: $(last_output)"
+oci run -d c3
+oci kill c3 KILL
+for _ in $(seq 50); do [ "$(status_of c3)" = stopped ] && break; sleep 0.1; done
+[ "$RC" = 0 ] && [ "$(status_of c3)" = stopped ] && pass kill-kill || fail kill-kill "exit $RC, $(status_of c3)"
+oci delete c3
+
+# The same id twice; an id that does not exist; a bad id.
+oci create d1
+oci create d1
+[ "$RC" = 1 ] && grep -q "already exists" "$ERR" && pass duplicate-id || fail duplicate-id "exit $RC: $(last_output)"
+oci delete d1
+oci kill nosuch KILL
+[ "$RC" = 1 ] && grep -q "does not exist" "$ERR" && pass unknown-id || fail unknown-id "exit $RC: $(last_output)"
+oci state ../etc
+[ "$RC" = 1 ] && pass bad-id || fail bad-id "exit $RC: $(last_output)"
+
+# Fields pdvm cannot honour are errors naming them (and create leaves nothing behind).
+bad() {
+	local name=$1 field=$2 extra=$3
+	config '["/bin/true"]' "$extra"
+	oci create x1
+	if [ "$RC" = 1 ] && grep -qF "$field" "$ERR" && [ "$(status_of x1)" = none ]; then
+		pass "refuses-$name"
+	else
+		fail "refuses-$name" "exit $RC (want 1, naming $field): $(last_output)"
+	fi
+	oci delete --force x1
+}
+bad hostname hostname '{"hostname": "box"}'
+bad bind-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "bind", "source": "/etc"}]}'
+bad terminal process.terminal '{"process": {"terminal": true, "args": ["/bin/true"], "cwd": "/"}}'
+bad capabilities process.capabilities '{"process": {"args": ["/bin/true"], "cwd": "/", "capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}'
+bad user-namespace 'linux.namespaces[0]' '{"linux": {"namespaces": [{"type": "user"}]}}'
+bad unknown-field seccompX '{"seccompX": {}}'
+
+# --log-format json: the error as runc writes it, one JSON object a line.
+config '["/bin/true"]' '{"hostname": "box"}'
+rm -f "$SCRATCH/oci.log"
+(cd "$BUNDLE" && timeout 20 "$OCI" --root "$ROOT" --log "$SCRATCH/oci.log" --log-format json create j1) </dev/null >/dev/null 2>&1
+python3 -c 'import json,sys; o = json.loads(open(sys.argv[1]).readline()); assert o["level"] == "error" and "hostname" in o["msg"], o' \
+	"$SCRATCH/oci.log" 2>/dev/null && pass log-json || fail log-json "$(cat "$SCRATCH/oci.log" 2>&1)"
+
+# The memory limit becomes the domain's memory.
+config '["/bin/true"]'
+rm -f /var/log/pdvm/m1.log
+oci run m1
+grep -q "memory 96 MiB" /var/log/pdvm/m1.log 2>/dev/null && [ "$RC" = 0 ] && pass memory-limit ||
+	fail memory-limit "exit $RC: $(grep -h started /var/log/pdvm/m1.log 2>/dev/null | tail -n 1)"
+
+oci features
+[ "$RC" = 0 ] && python3 -m json.tool "$OUT" >/dev/null && pass features || fail features "$(last_output)"
+finish

@@ -1,0 +1,646 @@
+/* oci.c: pdvm as an OCI runtime — runc's command line over pdvm domains, with each container's state in a directory under --root. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctl_proto.h"
+#include "oci.h"
+#include "oci_spec.h"
+#include "vmm/spec.h"
+#include "vmm/status.h"
+
+#define OCI_VERSION     "1.1.0"
+#define DEFAULT_ROOT    "/run/pdvm-oci"
+#define START_WAIT_S    10
+
+static const char *state_root = DEFAULT_ROOT;
+static const char *log_path;
+static bool log_json;
+
+/* An error: on stderr, and in --log (as runc writes it, text or JSON),
+ * where engines read why a runtime call failed. */
+__attribute__((format(printf, 1, 2)))
+static int oci_err(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pdvm-oci: %s\n", msg);
+	FILE *f = log_path ? fopen(log_path, "ae") : NULL;
+	if (f) {
+		char when[64];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		if (log_json) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "level", json_object_new_string("error"));
+			json_object_object_add(o, "msg", json_object_new_string(msg));
+			json_object_object_add(o, "time", json_object_new_string(when));
+			fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else {
+			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+		}
+		fclose(f);
+	}
+	return EXIT_FAILED;
+}
+
+static void cdir(char *buf, size_t n, const char *id, const char *file)
+{
+	snprintf(buf, n, "%s/%s%s%s", state_root, id, file ? "/" : "", file ? file : "");
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat), so that a recycled
+ * pid is not taken for the container; 0 if it is gone or a zombie. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	unsigned long long v = 0;
+	p += 2;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p, " %llu", &v) == 1 ? v : 0;
+}
+
+struct cstate {
+	char id[SPEC_NAME_MAX + 1];
+	pid_t pid;
+	unsigned long long start;
+	char bundle[PATH_MAX];
+	char created[64];
+	struct json_object *annotations;
+	const char *status;             /* created, running, paused, stopped */
+};
+
+/* What the domain says of itself: "paused" or "running" (NULL: no answer). */
+static const char *domain_state(const char *id)
+{
+	const char *dir = control_dir();
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct json_object *req = json_object_new_object(), *resp = NULL, *v;
+	char err[256];
+	const char *st = NULL;
+	if (dirfd < 0 || !req) {
+		if (dirfd >= 0)
+			close(dirfd);
+		json_object_put(req);
+		return NULL;
+	}
+	json_object_object_add(req, "cmd", json_object_new_string("info"));
+	if (!ctl_call(dirfd, dir, id, req, 5000, &resp, err, sizeof(err)) &&
+	    json_object_object_get_ex(resp, "state", &v))
+		st = !strcmp(json_object_get_string(v), "paused") ? "paused" : "running";
+	close(dirfd);
+	json_object_put(resp);
+	return st;
+}
+
+/* Loads the state of container id; 0, or an error said (no such container). */
+static int load(const char *id, struct cstate *c)
+{
+	char path[PATH_MAX];
+	struct json_object *j, *v;
+	memset(c, 0, sizeof(*c));
+	if (spec_check_name(id, path, sizeof(path)))
+		return oci_err("container id '%s': %s", id, path);
+	cdir(path, sizeof(path), id, "state.json");
+	if (!(j = json_object_from_file(path)))
+		return oci_err("container %s does not exist", id);
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->pid = json_object_object_get_ex(j, "pid", &v) ? json_object_get_int(v) : 0;
+	c->start = json_object_object_get_ex(j, "starttime", &v) ? (unsigned long long)json_object_get_int64(v) : 0;
+	if (json_object_object_get_ex(j, "bundle", &v))
+		snprintf(c->bundle, sizeof(c->bundle), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(j, "created", &v))
+		snprintf(c->created, sizeof(c->created), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(j, "annotations", &v))
+		c->annotations = json_object_get(v);
+	json_object_put(j);
+	/* The status, as it is now. */
+	cdir(path, sizeof(path), id, "exec.fifo");
+	if (c->pid <= 0 || proc_start(c->pid) != c->start)
+		c->status = "stopped";
+	else if (access(path, F_OK) == 0)
+		c->status = "created";
+	else if (!(c->status = domain_state(id)))
+		c->status = "running";  /* not answering yet: just started */
+	return 0;
+}
+
+static void cstate_free(struct cstate *c)
+{
+	json_object_put(c->annotations);
+	c->annotations = NULL;
+}
+
+static int oci_state(int argc, char **argv)
+{
+	struct cstate c;
+	if (argc != 2)
+		return oci_err("state: want one container id");
+	if (load(argv[1], &c))
+		return EXIT_FAILED;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
+	json_object_object_add(o, "id", json_object_new_string(c.id));
+	json_object_object_add(o, "pid", json_object_new_int(strcmp(c.status, "stopped") ? c.pid : 0));
+	json_object_object_add(o, "status", json_object_new_string(c.status));
+	json_object_object_add(o, "bundle", json_object_new_string(c.bundle));
+	json_object_object_add(o, "rootfs", json_object_new_string(""));
+	json_object_object_add(o, "created", json_object_new_string(c.created));
+	json_object_object_add(o, "annotations", c.annotations ? json_object_get(c.annotations) : json_object_new_object());
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	json_object_put(o);
+	cstate_free(&c);
+	return 0;
+}
+
+/* Writes str to path atomically (a reader sees the old file or the new). */
+static int write_atomic(const char *path, const char *str)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(str);
+	bool ok = write(fd, str, len) == (ssize_t)len && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_dir(const char *id)
+{
+	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", NULL };
+	char path[PATH_MAX];
+	for (int i = 0; files[i]; i++) {
+		cdir(path, sizeof(path), id, files[i]);
+		unlink(path);
+	}
+	cdir(path, sizeof(path), id, NULL);
+	rmdir(path);
+}
+
+/* The container's process until `start`: waits on the FIFO, then becomes
+ * `pdvm run` of the domain (same pid: what --pid-file and the engine
+ * hold). Never returns. */
+static void init_process(const char *id, bool daemon)
+{
+	char fifo[PATH_MAX], cfg[PATH_MAX];
+	cdir(fifo, sizeof(fifo), id, "exec.fifo");
+	cdir(cfg, sizeof(cfg), id, "domain.cfg");
+	if (daemon)
+		setsid();
+	int fd = open(fifo, O_WRONLY | O_CLOEXEC);      /* until a `start` opens it */
+	if (fd < 0)
+		_exit(EXIT_PDVM_ERROR);
+	close(fd);
+	execl("/proc/self/exe", "pdvm", "run", cfg, (char *)NULL);
+	fprintf(stderr, "pdvm-oci: %s: running pdvm: %s\n", id, strerror(errno));
+	_exit(EXIT_PDVM_ERROR);
+}
+
+/* create's work, shared with run: the state directory, the domain.cfg, the
+ * FIFO and the process that waits on it. 0 and *pid, or an error said. */
+static int do_create(const char *id, const char *bundle_arg, const char *pid_file, bool daemon, pid_t *pid)
+{
+	char dir[PATH_MAX], path[PATH_MAX], bundle[PATH_MAX], why[512];
+	struct oci_spec s;
+	if (spec_check_name(id, why, sizeof(why)))
+		return oci_err("container id '%s': %s", id, why);
+	if (!realpath(bundle_arg, bundle))
+		return oci_err("bundle %s: %s", bundle_arg, strerror(errno));
+	if (mkdir(state_root, 0711) && errno != EEXIST)
+		return oci_err("--root %s: %s", state_root, strerror(errno));
+	cdir(dir, sizeof(dir), id, NULL);
+	if (mkdir(dir, 0700))
+		return errno == EEXIST ? oci_err("container %s already exists", id)
+				       : oci_err("%s: %s", dir, strerror(errno));
+	if (oci_spec_load(bundle, &s, why, sizeof(why))) {
+		remove_dir(id);
+		return oci_err("%s", why);
+	}
+	cdir(path, sizeof(path), id, "domain.cfg");
+	int r = oci_spec_write_cfg(&s, id, path, why, sizeof(why));
+	char *annotations = strdup(s.annotations);
+	oci_spec_free(&s);
+	if (r || !annotations) {
+		free(annotations);
+		remove_dir(id);
+		return oci_err("%s", r ? why : "out of memory");
+	}
+	cdir(path, sizeof(path), id, "exec.fifo");
+	if (mkfifo(path, 0600)) {
+		free(annotations);
+		remove_dir(id);
+		return oci_err("%s: %s", path, strerror(errno));
+	}
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		free(annotations);
+		remove_dir(id);
+		return oci_err("fork: %s", strerror(errno));
+	}
+	if (*pid == 0)
+		init_process(id, daemon);
+	/* The state, then the pid file: an engine reads the pid file once
+	 * create has returned. */
+	char when[64];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
+	unsigned long long start = 0;
+	for (int i = 0; i < 100 && !(start = proc_start(*pid)); i++)
+		usleep(1000);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "pid", json_object_new_int(*pid));
+	json_object_object_add(o, "starttime", json_object_new_int64((int64_t)start));
+	json_object_object_add(o, "bundle", json_object_new_string(bundle));
+	json_object_object_add(o, "created", json_object_new_string(when));
+	json_object_object_add(o, "annotations", json_tokener_parse(annotations));
+	free(annotations);
+	cdir(path, sizeof(path), id, "state.json");
+	r = write_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	char pidbuf[32];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)*pid);
+	if (r || (pid_file && write_atomic(pid_file, pidbuf))) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		remove_dir(id);
+		return oci_err("writing %s: %s", r ? path : pid_file, strerror(errno));
+	}
+	return 0;
+}
+
+/* Lets the process of a created container go on: it runs the program. */
+static int do_start(const char *id)
+{
+	struct cstate c;
+	char fifo[PATH_MAX];
+	if (load(id, &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	if (strcmp(st, "created"))
+		return oci_err("cannot start container %s: it is %s, not created", id, st);
+	cdir(fifo, sizeof(fifo), id, "exec.fifo");
+	/* The init process waits in its open for writing; if it died just
+	 * now, nobody ever will: give up after a while. */
+	alarm(START_WAIT_S);
+	int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+	alarm(0);
+	if (fd < 0)
+		return oci_err("cannot start container %s: %s", id, strerror(errno));
+	close(fd);
+	unlink(fifo);
+	return 0;
+}
+
+struct opt_set {
+	const char *bundle, *pid_file, *console;
+	bool detach, force;
+};
+
+/* The options create, run and delete take (runc's), then the id. */
+static int parse_opts(int argc, char **argv, struct opt_set *o, const char **id)
+{
+	static const struct option lo[] = {
+		{ "bundle", required_argument, NULL, 'b' }, { "pid-file", required_argument, NULL, 'p' },
+		{ "console-socket", required_argument, NULL, 'c' }, { "detach", no_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'f' }, { "no-pivot", no_argument, NULL, 'P' },
+		{ "no-new-keyring", no_argument, NULL, 'K' }, { "preserve-fds", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	memset(o, 0, sizeof(*o));
+	o->bundle = ".";
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+b:dfp:", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'b': o->bundle = optarg; break;
+		case 'p': o->pid_file = optarg; break;
+		case 'c': o->console = optarg; break;
+		case 'd': o->detach = true; break;
+		case 'f': o->force = true; break;
+		case 'P': case 'K': break;      /* pdvm has no pivot_root or keyrings to skip */
+		case 'F':
+			if (strcmp(optarg, "0"))
+				return oci_err("%s: --preserve-fds: passing extra fds is not supported yet", argv[0]);
+			break;
+		default:
+			return oci_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
+		}
+	}
+	if (o->console)
+		return oci_err("%s: --console-socket: a terminal is not supported yet", argv[0]);
+	if (argc - optind != 1)
+		return oci_err("%s: want one container id", argv[0]);
+	*id = argv[optind];
+	return 0;
+}
+
+static int oci_create(int argc, char **argv)
+{
+	struct opt_set o;
+	const char *id;
+	pid_t pid;
+	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, true, &pid))
+		return EXIT_FAILED;
+	return 0;
+}
+
+static int oci_start(int argc, char **argv)
+{
+	if (argc != 2)
+		return oci_err("start: want one container id");
+	return do_start(argv[1]) ? EXIT_FAILED : 0;
+}
+
+/* Waits up to 5 s for pid to be gone; whether it is. */
+static bool wait_gone(pid_t pid, unsigned long long start)
+{
+	for (int i = 0; i < 500; i++) {
+		if (proc_start(pid) != start)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static int oci_delete(int argc, char **argv)
+{
+	struct opt_set o;
+	const char *id;
+	struct cstate c;
+	if (parse_opts(argc, argv, &o, &id) || load(id, &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	/* As runc: a created container may go (its program never ran); a
+	 * running or paused one only with --force. */
+	if (strcmp(st, "stopped") && strcmp(st, "created") && !o.force)
+		return oci_err("cannot delete container %s that is not stopped: %s", id, st);
+	if (strcmp(st, "stopped")) {
+		kill(c.pid, SIGKILL);
+		if (!wait_gone(c.pid, c.start))
+			return oci_err("container %s: process %d did not end after SIGKILL", id, (int)c.pid);
+	}
+	remove_dir(id);
+	return 0;
+}
+
+static int parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "STOP", SIGSTOP }, { "CONT", SIGCONT }, { "WINCH", SIGWINCH },
+	};
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name))
+			return names[i].sig;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *s && !*end && v > 0 && v < NSIG ? (int)v : -1;
+}
+
+static int oci_kill(int argc, char **argv)
+{
+	int i = 1;
+	if (i < argc && (!strcmp(argv[i], "--all") || !strcmp(argv[i], "-a")))
+		i++;    /* a domain's processes all end with it */
+	if (argc - i < 1 || argc - i > 2)
+		return oci_err("kill: want a container id and maybe a signal");
+	const char *id = argv[i];
+	int sig = argc - i == 2 ? parse_signal(argv[i + 1]) : SIGTERM;
+	struct cstate c;
+	if (sig < 0)
+		return oci_err("kill: unknown signal '%s'", argv[i + 1]);
+	if (load(id, &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	if (!strcmp(st, "stopped"))
+		return oci_err("cannot kill container %s: it is stopped", id);
+	/* Before start any signal ends the waiting process; after it, pdvm
+	 * passes these on to the program (vmm/ktimer.c) and SIGKILL ends the
+	 * domain at once. */
+	if (!strcmp(st, "running") || !strcmp(st, "paused")) {
+		if (sig != SIGKILL && sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT)
+			return oci_err("kill: signal %d cannot reach a domain's program yet (KILL, TERM, INT, HUP and "
+				       "QUIT can)", sig);
+	}
+	if (kill(c.pid, sig))
+		return oci_err("kill %s: %s", id, strerror(errno));
+	return 0;
+}
+
+static int pause_resume(int argc, char **argv, bool pause)
+{
+	struct cstate c;
+	if (argc != 2)
+		return oci_err("%s: want one container id", argv[0]);
+	if (load(argv[1], &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	if (strcmp(st, pause ? "running" : "paused"))
+		return oci_err("cannot %s container %s: it is %s", argv[0], argv[1], st);
+	char *av[] = { pause ? "pause" : "resume", argv[1], NULL };
+	return pause ? cmd_pause(2, av) : cmd_resume(2, av);
+}
+
+static int oci_run(int argc, char **argv)
+{
+	struct opt_set o;
+	const char *id;
+	pid_t pid;
+	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, o.detach, &pid))
+		return EXIT_FAILED;
+	if (do_start(id)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		remove_dir(id);
+		return EXIT_FAILED;
+	}
+	if (o.detach)
+		return 0;
+	/* In the foreground: the program's status is run's, as runc's; the
+	 * container goes with it. Signals for run go to the program. */
+	int status;
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	remove_dir(id);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int oci_list(int argc, char **argv)
+{
+	bool quiet = argc > 1 && (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet"));
+	DIR *d = opendir(state_root);
+	struct dirent *e;
+	if (!quiet)
+		printf("%-24s %-8s %-8s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+	while (d && (e = readdir(d))) {
+		struct cstate c;
+		char p[PATH_MAX];
+		if (e->d_name[0] == '.')
+			continue;
+		cdir(p, sizeof(p), e->d_name, "state.json");
+		if (access(p, F_OK) || load(e->d_name, &c))
+			continue;
+		if (quiet)
+			printf("%s\n", c.id);
+		else
+			printf("%-24s %-8d %-8s %-40s %s\n", c.id, strcmp(c.status, "stopped") ? (int)c.pid : 0, c.status,
+			       c.bundle, c.created);
+		cstate_free(&c);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static int oci_features(void)
+{
+	/* The runtime-spec's features document: what this runtime honours. */
+	printf("{\n  \"ociVersionMin\": \"1.0.0\",\n  \"ociVersionMax\": \"%s\",\n  \"hooks\": [],\n"
+	       "  \"mountOptions\": [],\n  \"linux\": {\n    \"namespaces\": [\"pid\", \"ipc\", \"uts\", \"mount\", "
+	       "\"network\", \"cgroup\"],\n    \"capabilities\": [],\n    \"cgroup\": { \"v1\": false, \"v2\": false },\n"
+	       "    \"seccomp\": { \"enabled\": false },\n    \"apparmor\": { \"enabled\": false },\n"
+	       "    \"selinux\": { \"enabled\": false }\n  },\n  \"annotations\": {\n"
+	       "    \"org.opencontainers.runc.checkpoint.enabled\": \"false\"\n  }\n}\n", OCI_VERSION);
+	return 0;
+}
+
+static const char usage[] =
+	"Usage: pdvm-oci [GLOBAL OPTIONS] COMMAND [ARGS...]   (also: pdvm oci ...)\n"
+	"\n"
+	"pdvm as an OCI runtime: runc's command line, each container a pdvm domain.\n"
+	"\n"
+	"Commands:\n"
+	"  create [--bundle DIR] [--pid-file FILE] ID   make the container; its program waits\n"
+	"  start ID                                     run its program\n"
+	"  run [--bundle DIR] [--pid-file FILE] [-d] ID create and start (in the foreground\n"
+	"                                               without -d: run's status is the program's)\n"
+	"  state ID                                     its OCI state, as JSON\n"
+	"  kill [--all] ID [SIGNAL]                     signal it (default TERM; running: KILL, TERM,\n"
+	"                                               INT, HUP, QUIT)\n"
+	"  pause ID, resume ID                          freeze and thaw it\n"
+	"  delete [--force] ID                          remove a stopped (or created) container\n"
+	"  list [-q]                                    the containers under --root\n"
+	"  features                                     what this runtime honours, as JSON\n"
+	"\n"
+	"Global options:\n"
+	"  --root DIR          container state (default " DEFAULT_ROOT ")\n"
+	"  --log FILE          append errors there too (engines read it)\n"
+	"  --log-format F      text (default) or json\n"
+	"  --systemd-cgroup    accepted (pdvm makes no cgroups)\n"
+	"  --debug             accepted\n"
+	"  -v, --version       the runtime and spec versions\n"
+	"\n"
+	"config.json fields pdvm cannot honour are errors naming the field (see pdvm(1),\n"
+	"OCI RUNTIME). Exit status: 0, 1 when a command fails, the program's for run.\n";
+
+int oci_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "root", required_argument, NULL, 'r' }, { "log", required_argument, NULL, 'l' },
+		{ "log-format", required_argument, NULL, 'F' }, { "systemd-cgroup", no_argument, NULL, 's' },
+		{ "debug", no_argument, NULL, 'D' }, { "rootless", required_argument, NULL, 'R' },
+		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'r': state_root = optarg; break;
+		case 'l': log_path = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return oci_err("--log-format: want text or json, got '%s'", optarg);
+			log_json = !strcmp(optarg, "json");
+			break;
+		case 's': case 'D': case 'R': break;
+		case 'v':
+			printf("pdvm-oci version %s\nspec: %s\n", "0.1.0-dev", OCI_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return oci_err("unknown global option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	char **av = argv + optind;
+	int ac = argc - optind;
+	const char *cmd = av[0];
+	if (!strcmp(cmd, "create"))
+		return oci_create(ac, av);
+	if (!strcmp(cmd, "start"))
+		return oci_start(ac, av);
+	if (!strcmp(cmd, "run"))
+		return oci_run(ac, av);
+	if (!strcmp(cmd, "state"))
+		return oci_state(ac, av);
+	if (!strcmp(cmd, "kill"))
+		return oci_kill(ac, av);
+	if (!strcmp(cmd, "delete"))
+		return oci_delete(ac, av);
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
+		return pause_resume(ac, av, !strcmp(cmd, "pause"));
+	if (!strcmp(cmd, "list"))
+		return oci_list(ac, av);
+	if (!strcmp(cmd, "features"))
+		return oci_features();
+	return oci_err("unknown command '%s' (exec, ps, events, checkpoint and restore are not there yet)", cmd);
+}

@@ -1,0 +1,405 @@
+/* oci_spec.c: an OCI bundle's config.json as a pdvm domain — the fields pdvm honours become a domain.cfg, and any other is an error that names it. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "oci_spec.h"
+
+#define MEMORY_MIN (16ULL << 20)        /* tools/config.c's range */
+#define MEMORY_MAX (64ULL << 30)
+
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t n, const char *field, const char *fmt, ...)
+{
+	char why[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, n, "config.json: %s: %s", field, why);
+	return -1;
+}
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(s, *set))
+			return true;
+	return false;
+}
+
+/* Every member of o is in known, else an error naming the first that is
+ * not (prefix: the object's own field name). */
+static int only_known(struct json_object *o, const char *prefix, const char *const *known, char *err, size_t n)
+{
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (!one_of(key, known)) {
+			char f[128];
+			snprintf(f, sizeof(f), "%s%s%s", prefix, *prefix ? "." : "", key);
+			return fail(err, n, f, "pdvm cannot honour this field (not supported)");
+		}
+	}
+	return 0;
+}
+
+/* An array of strings as a NULL-terminated copy; -1 if a member is not a string. */
+static int strings(struct json_object *a, char ***out)
+{
+	size_t len = json_object_array_length(a);
+	char **v = calloc(len + 1, sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_string) || !(v[i] = strdup(json_object_get_string(e)))) {
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return -1;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* Whether o (absent, an array or an object of arrays) holds anything. */
+static bool nonempty(struct json_object *o)
+{
+	if (!o || json_object_is_type(o, json_type_null))
+		return false;
+	if (json_object_is_type(o, json_type_array))
+		return json_object_array_length(o) > 0;
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (nonempty(v))
+				return true;
+		}
+		return false;
+	}
+	if (json_object_is_type(o, json_type_string))
+		return *json_object_get_string(o) != 0;
+	return true;
+}
+
+static int get_u32(struct json_object *o, const char *key, uint32_t *out, bool *set)
+{
+	struct json_object *v;
+	*set = json_object_object_get_ex(o, key, &v);
+	if (!*set)
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -1;
+	int64_t x = json_object_get_int64(v);
+	if (x < 0 || x > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int load_process(struct json_object *p, struct oci_spec *s, char *err, size_t n)
+{
+	static const char *const known[] = { "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities",
+					     "rlimits", "noNewPrivileges", "apparmorProfile", "selinuxLabel", NULL };
+	struct json_object *v;
+	if (!json_object_is_type(p, json_type_object))
+		return fail(err, n, "process", "want an object");
+	if (only_known(p, "process", known, err, n))
+		return -1;
+	if (json_object_object_get_ex(p, "terminal", &v) && json_object_get_boolean(v))
+		return fail(err, n, "process.terminal", "a terminal (--console-socket) is not supported yet");
+	if (!json_object_object_get_ex(p, "args", &v) || !json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) == 0 || strings(v, &s->args))
+		return fail(err, n, "process.args", "want a non-empty array of strings");
+	if (json_object_object_get_ex(p, "env", &v)) {
+		if (!json_object_is_type(v, json_type_array) || strings(v, &s->env))
+			return fail(err, n, "process.env", "want an array of strings");
+		for (char **e = s->env; *e; e++)
+			if (!strchr(*e, '=') || **e == '=')
+				return fail(err, n, "process.env", "'%s' is not KEY=VALUE", *e);
+	} else if (!(s->env = calloc(1, sizeof(char *)))) {
+		return fail(err, n, "process.env", "out of memory");
+	}
+	if (!json_object_object_get_ex(p, "cwd", &v) || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string(v)[0] != '/')
+		return fail(err, n, "process.cwd", "want an absolute path");
+	if (!(s->cwd = strdup(json_object_get_string(v))))
+		return fail(err, n, "process.cwd", "out of memory");
+	if (json_object_object_get_ex(p, "user", &v)) {
+		static const char *const uknown[] = { "uid", "gid", "additionalGids", "umask", NULL };
+		bool us, gs;
+		if (!json_object_is_type(v, json_type_object) || only_known(v, "process.user", uknown, err, n))
+			return json_object_is_type(v, json_type_object) ? -1 : fail(err, n, "process.user", "want an object");
+		if (get_u32(v, "uid", &s->uid, &us) || get_u32(v, "gid", &s->gid, &gs))
+			return fail(err, n, "process.user", "uid and gid must be numbers from 0 to 4294967295");
+		struct json_object *g;
+		if (json_object_object_get_ex(v, "additionalGids", &g) && nonempty(g))
+			return fail(err, n, "process.user.additionalGids", "supplementary groups are not supported yet");
+		if (json_object_object_get_ex(v, "umask", &g) &&
+		    (!json_object_is_type(g, json_type_int) || json_object_get_int(g) != 022))
+			return fail(err, n, "process.user.umask", "only 022, pdvm's, is supported yet");
+		/* uid 0 runs as pdvm's unprivileged account: nothing a guest
+		 * asks for runs with root's identity. */
+		s->user_set = s->uid != 0;
+		if (s->user_set && !gs)
+			s->gid = s->uid;
+	}
+	if (json_object_object_get_ex(p, "capabilities", &v) && nonempty(v))
+		return fail(err, n, "process.capabilities",
+			    "a domain holds no capabilities (pdvm answers its calls as an unprivileged process's)");
+	if (json_object_object_get_ex(p, "rlimits", &v) && nonempty(v))
+		return fail(err, n, "process.rlimits", "not supported yet");
+	if (json_object_object_get_ex(p, "apparmorProfile", &v) && nonempty(v))
+		return fail(err, n, "process.apparmorProfile", "not supported");
+	if (json_object_object_get_ex(p, "selinuxLabel", &v) && nonempty(v))
+		return fail(err, n, "process.selinuxLabel", "not supported");
+	/* noNewPrivileges: a domain never gains privileges, whatever it says. */
+	return 0;
+}
+
+static int load_root(struct json_object *r, const char *bundle, struct oci_spec *s, char *err, size_t n)
+{
+	static const char *const known[] = { "path", "readonly", NULL };
+	struct json_object *v;
+	char joined[PATH_MAX * 2], real[PATH_MAX];
+	struct stat st;
+	if (!json_object_is_type(r, json_type_object))
+		return fail(err, n, "root", "want an object");
+	if (only_known(r, "root", known, err, n))
+		return -1;
+	if (!json_object_object_get_ex(r, "path", &v) || !json_object_is_type(v, json_type_string) ||
+	    !*json_object_get_string(v))
+		return fail(err, n, "root.path", "want a path");
+	const char *p = json_object_get_string(v);
+	snprintf(joined, sizeof(joined), "%s%s%s", p[0] == '/' ? "" : bundle, p[0] == '/' ? "" : "/", p);
+	errno = 0;
+	if (!realpath(joined, real) || stat(real, &st) || !S_ISDIR(st.st_mode))
+		return fail(err, n, "root.path", "%s: %s", joined, errno ? strerror(errno) : "not a directory");
+	if (!(s->root = strdup(real)))
+		return fail(err, n, "root.path", "out of memory");
+	s->readonly = json_object_object_get_ex(r, "readonly", &v) && json_object_get_boolean(v);
+	return 0;
+}
+
+/* The mounts a container expects that pdvm's view of the root provides
+ * itself (its own /proc, /dev, /sys); any other is an error. */
+static int load_mounts(struct json_object *m, char *err, size_t n)
+{
+	static const char *const provided[] = { "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys",
+						"/sys/fs/cgroup", NULL };
+	if (!json_object_is_type(m, json_type_array))
+		return fail(err, n, "mounts", "want an array");
+	for (size_t i = 0; i < json_object_array_length(m); i++) {
+		struct json_object *e = json_object_array_get_idx(m, i), *d;
+		char f[64];
+		snprintf(f, sizeof(f), "mounts[%zu]", i);
+		if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "destination", &d) ||
+		    !json_object_is_type(d, json_type_string))
+			return fail(err, n, f, "want an object with a destination");
+		if (!one_of(json_object_get_string(d), provided))
+			return fail(err, n, f, "%s: bind and other mounts are not supported yet (pdvm provides /proc, "
+				    "/dev and /sys itself)", json_object_get_string(d));
+	}
+	return 0;
+}
+
+static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size_t n)
+{
+	/* cgroupsPath names a cgroup pdvm does not make (it places domains in
+	 * none of their own): accepted, as the manual says. */
+	static const char *const known[] = { "namespaces", "resources", "cgroupsPath", "uidMappings", "gidMappings",
+					     "maskedPaths", "readonlyPaths", NULL };
+	static const char *const ns_ok[] = { "pid", "ipc", "uts", "mount", "network", "cgroup", NULL };
+	struct json_object *v;
+	if (!json_object_is_type(l, json_type_object))
+		return fail(err, n, "linux", "want an object");
+	if (only_known(l, "linux", known, err, n))
+		return -1;
+	if (json_object_object_get_ex(l, "namespaces", &v)) {
+		if (!json_object_is_type(v, json_type_array))
+			return fail(err, n, "linux.namespaces", "want an array");
+		/* A domain is all of these already: its own processes, IPC,
+		 * names, view of files; the network is the host's (for now). */
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *e = json_object_array_get_idx(v, i), *t, *p;
+			char f[64];
+			snprintf(f, sizeof(f), "linux.namespaces[%zu]", i);
+			if (!json_object_object_get_ex(e, "type", &t) || !json_object_is_type(t, json_type_string) ||
+			    !one_of(json_object_get_string(t), ns_ok))
+				return fail(err, n, f, "type %s is not supported",
+					    t ? json_object_get_string(t) : "(none)");
+			if (json_object_object_get_ex(e, "path", &p) && nonempty(p))
+				return fail(err, n, f, "joining an existing namespace (path) is not supported yet");
+		}
+	}
+	if (json_object_object_get_ex(l, "resources", &v)) {
+		static const char *const rknown[] = { "memory", "devices", NULL };
+		struct json_object *m, *x;
+		if (!json_object_is_type(v, json_type_object) || only_known(v, "linux.resources", rknown, err, n))
+			return json_object_is_type(v, json_type_object) ? -1 : fail(err, n, "linux.resources", "want an object");
+		if (json_object_object_get_ex(v, "memory", &m)) {
+			static const char *const mknown[] = { "limit", NULL };
+			if (only_known(m, "linux.resources.memory", mknown, err, n))
+				return -1;
+			if (json_object_object_get_ex(m, "limit", &x)) {
+				int64_t lim = json_object_get_int64(x);
+				if (!json_object_is_type(x, json_type_int) || lim < (int64_t)MEMORY_MIN ||
+				    (uint64_t)lim > MEMORY_MAX)
+					return fail(err, n, "linux.resources.memory.limit", "want 16M to 64G bytes");
+				s->memory = (uint64_t)lim & ~4095ULL;
+			}
+		}
+		/* Devices: only "deny all", which is what a domain has. */
+		if (json_object_object_get_ex(v, "devices", &m)) {
+			for (size_t i = 0; json_object_is_type(m, json_type_array) && i < json_object_array_length(m); i++) {
+				struct json_object *e = json_object_array_get_idx(m, i), *a;
+				if (!json_object_object_get_ex(e, "allow", &a) || json_object_get_boolean(a))
+					return fail(err, n, "linux.resources.devices", "only denying all devices is supported");
+			}
+		}
+	}
+	const char *const unsupported[] = { "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", NULL };
+	for (int i = 0; unsupported[i]; i++) {
+		char f[64];
+		snprintf(f, sizeof(f), "linux.%s", unsupported[i]);
+		if (json_object_object_get_ex(l, unsupported[i], &v) && nonempty(v))
+			return fail(err, n, f, "not supported yet");
+	}
+	return 0;
+}
+
+int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t n)
+{
+	static const char *const known[] = { "ociVersion", "process", "root", "mounts", "linux", "annotations",
+					     "hostname", "domainname", "hooks", NULL };
+	char path[PATH_MAX];
+	struct json_object *j, *v;
+	int r = -1;
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if (!(j = json_object_from_file(path)))
+		return fail(err, n, path, "cannot read or parse it: %s", json_util_get_last_err());
+	if (!json_object_is_type(j, json_type_object)) {
+		fail(err, n, "(top)", "want an object");
+		goto out;
+	}
+	if (only_known(j, "", known, err, n))
+		goto out;
+	if (!json_object_object_get_ex(j, "ociVersion", &v) || !json_object_is_type(v, json_type_string) ||
+	    strncmp(json_object_get_string(v), "1.", 2)) {
+		fail(err, n, "ociVersion", "want a 1.x version");
+		goto out;
+	}
+	if (json_object_object_get_ex(j, "hostname", &v) && nonempty(v)) {
+		fail(err, n, "hostname", "a domain sees the host's name; setting one is not supported yet");
+		goto out;
+	}
+	if (json_object_object_get_ex(j, "domainname", &v) && nonempty(v)) {
+		fail(err, n, "domainname", "not supported yet");
+		goto out;
+	}
+	if (json_object_object_get_ex(j, "hooks", &v) && nonempty(v)) {
+		fail(err, n, "hooks", "not supported yet");
+		goto out;
+	}
+	if (!json_object_object_get_ex(j, "process", &v)) {
+		fail(err, n, "process", "missing (pdvm runs a process in every container)");
+		goto out;
+	}
+	if (load_process(v, s, err, n))
+		goto out;
+	if (!json_object_object_get_ex(j, "root", &v)) {
+		fail(err, n, "root", "missing");
+		goto out;
+	}
+	if (load_root(v, bundle, s, err, n))
+		goto out;
+	if (json_object_object_get_ex(j, "mounts", &v) && load_mounts(v, err, n))
+		goto out;
+	if (json_object_object_get_ex(j, "linux", &v) && load_linux(v, s, err, n))
+		goto out;
+	struct json_object *ann = NULL;
+	if (json_object_object_get_ex(j, "annotations", &ann) && !json_object_is_type(ann, json_type_object)) {
+		fail(err, n, "annotations", "want an object");
+		goto out;
+	}
+	const char *a = ann ? json_object_to_json_string_ext(ann, JSON_C_TO_STRING_PLAIN) : "{}";
+	if (!(s->annotations = strdup(a))) {
+		fail(err, n, "annotations", "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	json_object_put(j);
+	if (r)
+		oci_spec_free(s);
+	return r;
+}
+
+static int add_strings(config_setting_t *parent, const char *key, char *const *v)
+{
+	config_setting_t *a = config_setting_add(parent, key, CONFIG_TYPE_ARRAY);
+	if (!a)
+		return -1;
+	for (; v && *v; v++)
+		if (!config_setting_set_string_elem(a, -1, *v))
+			return -1;
+	return 0;
+}
+
+static int add_string(config_setting_t *parent, const char *key, const char *v)
+{
+	config_setting_t *s = config_setting_add(parent, key, CONFIG_TYPE_STRING);
+	return s && config_setting_set_string(s, v) ? 0 : -1;
+}
+
+int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *path, char *err, size_t n)
+{
+	config_t cf;
+	char buf[64];
+	config_init(&cf);
+	config_setting_t *root = config_root_setting(&cf);
+	char *const writable[] = { "/", NULL };
+	int r = add_string(root, "name", name) || add_strings(root, "command", s->args) ||
+		add_strings(root, "env", s->env) || add_string(root, "cwd", s->cwd) || add_string(root, "root", s->root);
+	if (!r && !s->readonly)
+		r = add_strings(root, "writable", writable);
+	if (!r && s->memory) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->memory);
+		r = add_string(root, "memory", buf);
+	}
+	if (!r && s->user_set) {
+		snprintf(buf, sizeof(buf), "%u:%u", s->uid, s->gid);
+		r = add_string(root, "user", buf);
+	}
+	if (!r && !config_write_file(&cf, path))
+		r = -1;
+	if (r)
+		snprintf(err, n, "writing %s: %s", path, errno ? strerror(errno) : "libconfig failed");
+	config_destroy(&cf);
+	return r ? -1 : 0;
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void oci_spec_free(struct oci_spec *s)
+{
+	free_strv(s->args);
+	free_strv(s->env);
+	free(s->cwd);
+	free(s->root);
+	free(s->annotations);
+	memset(s, 0, sizeof(*s));
+}

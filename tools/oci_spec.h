@@ -1,0 +1,29 @@
+/* oci_spec.h: an OCI bundle's config.json as a pdvm domain — what pdvm honours, and an error naming any field it cannot. */
+#ifndef PDVM_OCI_SPEC_H
+#define PDVM_OCI_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oci_spec {
+	char **args;            /* process.args, NULL-terminated */
+	char **env;             /* process.env, NULL-terminated (may be empty) */
+	char *cwd;              /* process.cwd */
+	char *root;             /* root.path, absolute */
+	bool readonly;          /* root.readonly */
+	bool user_set;          /* process.user.uid other than 0 */
+	uint32_t uid, gid;
+	uint64_t memory;        /* linux.resources.memory.limit; 0: pdvm's default */
+	char *annotations;      /* the annotations object as JSON ("{}" if none) */
+};
+
+/* Reads BUNDLE/config.json into s. 0, or -1 with "config.json: FIELD: why"
+ * in err (a field pdvm cannot honour is an error, never ignored). */
+int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t errlen);
+/* Writes s as a domain.cfg (tools/config.c's format) for a domain named
+ * name. 0, or -1 with why in err. */
+int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *path, char *err, size_t errlen);
+void oci_spec_free(struct oci_spec *s);
+
+#endif
