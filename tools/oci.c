@@ -233,6 +233,42 @@ static void init_process(const char *id, bool daemon)
 	_exit(EXIT_PDVM_ERROR);
 }
 
+/* The state of a container whose process is pid, then the pid file (an
+ * engine reads it once create has returned). On failure the process is
+ * killed and the container removed: an error said. */
+static int publish(const char *id, pid_t pid, const char *bundle, const char *annotations, const char *pid_file)
+{
+	char when[64], path[PATH_MAX];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
+	unsigned long long start = 0;
+	for (int i = 0; i < 100 && !(start = proc_start(pid)); i++)
+		usleep(1000);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "starttime", json_object_new_int64((int64_t)start));
+	json_object_object_add(o, "bundle", json_object_new_string(bundle));
+	json_object_object_add(o, "created", json_object_new_string(when));
+	json_object_object_add(o, "annotations", json_tokener_parse(annotations));
+	cdir(path, sizeof(path), id, "state.json");
+	int r = write_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	char pidbuf[32];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	if (r || (pid_file && write_atomic(pid_file, pidbuf))) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		remove_dir(id);
+		return oci_err("writing %s: %s", r ? path : pid_file, strerror(e));
+	}
+	return 0;
+}
+
 /* create's work, shared with run: the state directory, the domain.cfg, the
  * FIFO and the process that waits on it. 0 and *pid, or an error said. */
 static int do_create(const char *id, const char *bundle_arg, const char *pid_file, bool daemon, pid_t *pid)
@@ -277,37 +313,9 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	}
 	if (*pid == 0)
 		init_process(id, daemon);
-	/* The state, then the pid file: an engine reads the pid file once
-	 * create has returned. */
-	char when[64];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
-	unsigned long long start = 0;
-	for (int i = 0; i < 100 && !(start = proc_start(*pid)); i++)
-		usleep(1000);
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "pid", json_object_new_int(*pid));
-	json_object_object_add(o, "starttime", json_object_new_int64((int64_t)start));
-	json_object_object_add(o, "bundle", json_object_new_string(bundle));
-	json_object_object_add(o, "created", json_object_new_string(when));
-	json_object_object_add(o, "annotations", json_tokener_parse(annotations));
+	r = publish(id, *pid, bundle, annotations, pid_file);
 	free(annotations);
-	cdir(path, sizeof(path), id, "state.json");
-	r = write_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	char pidbuf[32];
-	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)*pid);
-	if (r || (pid_file && write_atomic(pid_file, pidbuf))) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-		remove_dir(id);
-		return oci_err("writing %s: %s", r ? path : pid_file, strerror(errno));
-	}
-	return 0;
+	return r;
 }
 
 /* Lets the process of a created container go on: it runs the program. */
@@ -516,6 +524,178 @@ static int oci_run(int argc, char **argv)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The options of checkpoint and restore (runc's, which podman and
+ * containerd pass). */
+struct cr_opts {
+	const char *image, *parent, *bundle, *pid_file;
+	bool leave_running, pre_dump, lazy, detach;
+};
+
+static int parse_cr(int argc, char **argv, struct cr_opts *o, const char **id)
+{
+	static const struct option lo[] = {
+		{ "image-path", required_argument, NULL, 'i' }, { "work-path", required_argument, NULL, 'w' },
+		{ "parent-path", required_argument, NULL, 'P' }, { "leave-running", no_argument, NULL, 'L' },
+		{ "pre-dump", no_argument, NULL, 'D' }, { "lazy-pages", no_argument, NULL, 'z' },
+		{ "bundle", required_argument, NULL, 'b' }, { "pid-file", required_argument, NULL, 'p' },
+		{ "detach", no_argument, NULL, 'd' }, { "console-socket", required_argument, NULL, 'c' },
+		{ "page-server", required_argument, NULL, 'S' },
+		/* What pdvm always does: TCP connections, file locks, UNIX
+		 * sockets and a shell's job all travel in its images; it makes no
+		 * cgroups or namespaces to manage. */
+		{ "tcp-established", no_argument, NULL, 'a' }, { "file-locks", no_argument, NULL, 'a' },
+		{ "ext-unix-sk", no_argument, NULL, 'a' }, { "shell-job", no_argument, NULL, 'a' },
+		{ "tcp-skip-in-flight", no_argument, NULL, 'a' }, { "link-remap", no_argument, NULL, 'a' },
+		{ "auto-dedup", no_argument, NULL, 'a' }, { "no-subreaper", no_argument, NULL, 'a' },
+		{ "no-pivot", no_argument, NULL, 'a' }, { "manage-cgroups-mode", required_argument, NULL, 'a' },
+		{ "empty-ns", required_argument, NULL, 'a' }, { "status-fd", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	memset(o, 0, sizeof(*o));
+	o->image = "checkpoint";
+	o->bundle = ".";
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+b:dp:", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'i': o->image = optarg; break;
+		case 'w': case 'a': break;
+		case 'P': o->parent = optarg; break;
+		case 'L': o->leave_running = true; break;
+		case 'D': o->pre_dump = true; break;
+		case 'z': o->lazy = true; break;
+		case 'b': o->bundle = optarg; break;
+		case 'p': o->pid_file = optarg; break;
+		case 'd': o->detach = true; break;
+		case 'c': return oci_err("%s: --console-socket: a terminal is not supported yet", argv[0]);
+		case 'S': return oci_err("%s: --page-server: not supported (pdvm migrate moves a domain live)", argv[0]);
+		default: return oci_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return oci_err("%s: want one container id", argv[0]);
+	*id = argv[optind];
+	return 0;
+}
+
+/* An image of the running container (pdvm snapshot): it ends after, unless
+ * --leave-running or --pre-dump; --parent-path (relative to the image, as
+ * runc takes it) makes the image incremental. */
+static int oci_checkpoint(int argc, char **argv)
+{
+	struct cr_opts o;
+	const char *id;
+	struct cstate c;
+	char img[PATH_MAX], parent[PATH_MAX * 2];
+	if (parse_cr(argc, argv, &o, &id))
+		return EXIT_FAILED;
+	if (o.lazy)
+		return oci_err("checkpoint: --lazy-pages: not supported (restore --lazy-pages is)");
+	if (load(id, &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	if (strcmp(st, "running") && strcmp(st, "paused"))
+		return oci_err("cannot checkpoint container %s: it is %s", id, st);
+	if (mkdir(o.image, 0700) && errno != EEXIST)
+		return oci_err("--image-path %s: %s", o.image, strerror(errno));
+	if (!realpath(o.image, img))
+		return oci_err("--image-path %s: %s", o.image, strerror(errno));
+	char *av[8];
+	int ac = 0;
+	av[ac++] = "snapshot";
+	if (!o.leave_running && !o.pre_dump)
+		av[ac++] = "--stop";
+	if (o.parent) {
+		snprintf(parent, sizeof(parent), "%s%s%s", o.parent[0] == '/' ? "" : img, o.parent[0] == '/' ? "" : "/",
+			 o.parent);
+		av[ac++] = "--parent";
+		av[ac++] = parent;
+	}
+	av[ac++] = (char *)id;
+	av[ac++] = img;
+	av[ac] = NULL;
+	int r = cmd_snapshot(ac, av);
+	/* As runc: when checkpoint returns, a container it stops is stopped. */
+	if (!r && !o.leave_running && !o.pre_dump && !wait_gone(c.pid, c.start))
+		return oci_err("container %s: still running after its checkpoint", id);
+	return r;
+}
+
+/* A container from an image (pdvm restore), with the bundle's root and
+ * user: running at once, in the foreground unless --detach. */
+static int oci_restore(int argc, char **argv)
+{
+	struct cr_opts o;
+	const char *id;
+	struct oci_spec s;
+	char img[PATH_MAX], bundle[PATH_MAX], dir[PATH_MAX], why[512], user[32];
+	pid_t pid;
+	if (parse_cr(argc, argv, &o, &id))
+		return EXIT_FAILED;
+	if (spec_check_name(id, why, sizeof(why)))
+		return oci_err("container id '%s': %s", id, why);
+	if (!realpath(o.image, img))
+		return oci_err("--image-path %s: %s", o.image, strerror(errno));
+	if (!realpath(o.bundle, bundle))
+		return oci_err("bundle %s: %s", o.bundle, strerror(errno));
+	if (oci_spec_load(bundle, &s, why, sizeof(why)))
+		return oci_err("%s", why);
+	if (mkdir(state_root, 0711) && errno != EEXIST) {
+		oci_spec_free(&s);
+		return oci_err("--root %s: %s", state_root, strerror(errno));
+	}
+	cdir(dir, sizeof(dir), id, NULL);
+	if (mkdir(dir, 0700)) {
+		oci_spec_free(&s);
+		return errno == EEXIST ? oci_err("container %s already exists", id) : oci_err("%s: %s", dir, strerror(errno));
+	}
+	char *av[16];
+	int ac = 0;
+	av[ac++] = "pdvm";
+	av[ac++] = "restore";
+	av[ac++] = "--name";
+	av[ac++] = (char *)id;
+	av[ac++] = "--root";
+	av[ac++] = s.root;
+	if (!s.readonly) {
+		av[ac++] = "--writable";
+		av[ac++] = "/";
+	}
+	if (s.user_set) {
+		snprintf(user, sizeof(user), "%u:%u", s.uid, s.gid);
+		av[ac++] = "--user";
+		av[ac++] = user;
+	}
+	if (o.lazy)
+		av[ac++] = "--lazy";
+	av[ac++] = img;
+	av[ac] = NULL;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		oci_spec_free(&s);
+		remove_dir(id);
+		return oci_err("fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		if (o.detach)
+			setsid();
+		execv("/proc/self/exe", av);
+		fprintf(stderr, "pdvm-oci: %s: running pdvm restore: %s\n", id, strerror(errno));
+		_exit(EXIT_PDVM_ERROR);
+	}
+	int r = publish(id, pid, bundle, s.annotations, o.pid_file);
+	oci_spec_free(&s);
+	if (r || o.detach)
+		return r;
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	remove_dir(id);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int oci_list(int argc, char **argv)
 {
 	bool quiet = argc > 1 && (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet"));
@@ -551,7 +731,7 @@ static int oci_features(void)
 	       "\"network\", \"cgroup\"],\n    \"capabilities\": [],\n    \"cgroup\": { \"v1\": false, \"v2\": false },\n"
 	       "    \"seccomp\": { \"enabled\": false },\n    \"apparmor\": { \"enabled\": false },\n"
 	       "    \"selinux\": { \"enabled\": false }\n  },\n  \"annotations\": {\n"
-	       "    \"org.opencontainers.runc.checkpoint.enabled\": \"false\"\n  }\n}\n", OCI_VERSION);
+	       "    \"org.opencontainers.runc.checkpoint.enabled\": \"true\"\n  }\n}\n", OCI_VERSION);
 	return 0;
 }
 
@@ -571,6 +751,11 @@ static const char usage[] =
 	"  pause ID, resume ID                          freeze and thaw it\n"
 	"  delete [--force] ID                          remove a stopped (or created) container\n"
 	"  list [-q]                                    the containers under --root\n"
+	"  checkpoint [--image-path DIR] [--leave-running] [--pre-dump] [--parent-path DIR] ID\n"
+	"                                               an image of it (pdvm snapshot); it ends\n"
+	"                                               unless --leave-running or --pre-dump\n"
+	"  restore [--image-path DIR] [--bundle DIR] [--pid-file FILE] [-d] [--lazy-pages] ID\n"
+	"                                               a container from an image (pdvm restore)\n"
 	"  features                                     what this runtime honours, as JSON\n"
 	"\n"
 	"Global options:\n"
@@ -642,5 +827,9 @@ int oci_main(int argc, char **argv)
 		return oci_list(ac, av);
 	if (!strcmp(cmd, "features"))
 		return oci_features();
-	return oci_err("unknown command '%s' (exec, ps, events, checkpoint and restore are not there yet)", cmd);
+	if (!strcmp(cmd, "checkpoint"))
+		return oci_checkpoint(ac, av);
+	if (!strcmp(cmd, "restore"))
+		return oci_restore(ac, av);
+	return oci_err("unknown command '%s' (exec, ps and events are not there yet)", cmd);
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run, and create/start/state/pause/resume/kill/delete on a busybox bundle, the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
+# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run, and create/start/state/pause/resume/kill/delete on a busybox bundle, checkpoint/restore (also incremental after a pre-dump, and leaving it running), the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -147,4 +147,47 @@ grep -q "memory 96 MiB" /var/log/pdvm/m1.log 2>/dev/null && [ "$RC" = 0 ] && pas
 
 oci features
 [ "$RC" = 0 ] && python3 -m json.tool "$OUT" >/dev/null && pass features || fail features "$(last_output)"
+
+# checkpoint and restore, as podman and containerd call them: a counter checkpointed (it
+# stops), deleted, restored under the same id from the image; it counts on from where it was.
+# --pre-dump then --parent-path: an incremental image restores too; --leave-running keeps it.
+config '["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.02; done"]' \
+	'{"root": {"readonly": false}}'
+count() { cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0; }
+wait_count() { for _ in $(seq 200); do [ "$(count)" -ge "$1" ] && return 0; sleep 0.05; done; return 1; }
+t=checkpoint-restore
+WHY=""
+rm -f "$BUNDLE/rootfs/tmp/n"
+oci run -d k1
+wait_count 10 || WHY="the counter did not count: $(last_output)"
+[ -n "$WHY" ] || { oci checkpoint --image-path "$SCRATCH/ck" --tcp-established --file-locks k1
+	[ "$RC" = 0 ] && [ "$(status_of k1)" = stopped ] || WHY="checkpoint: exit $RC, $(status_of k1): $(last_output)"; }
+at=$(count)
+sleep 0.3
+[ -n "$WHY" ] || [ "$(count)" = "$at" ] || WHY="it went on counting after its checkpoint ($at, then $(count))"
+[ -n "$WHY" ] || { oci delete k1; oci restore -d --image-path "$SCRATCH/ck" --pid-file "$SCRATCH/rpid" k1
+	[ "$RC" = 0 ] || WHY="restore: exit $RC: $(last_output)"; }
+[ -n "$WHY" ] || wait_count $((at + 10)) || WHY="the restored counter did not go on from $at: $(count)"
+[ -n "$WHY" ] || [ "$(status_of k1)" = running ] && [ "$(cat "$SCRATCH/rpid")" = "$(timeout 20 "$OCI" --root "$ROOT" state k1 |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" ] || WHY="${WHY:-state after restore: $(status_of k1)}"
+if [ -z "$WHY" ]; then
+	oci checkpoint --image-path "$SCRATCH/pre" --pre-dump k1
+	[ "$RC" = 0 ] && [ "$(status_of k1)" = running ] || WHY="pre-dump: exit $RC, $(status_of k1): $(last_output)"
+fi
+if [ -z "$WHY" ]; then
+	oci checkpoint --image-path "$SCRATCH/final" --parent-path ../pre k1
+	[ "$RC" = 0 ] && [ "$(status_of k1)" = stopped ] || WHY="checkpoint on a pre-dump: exit $RC: $(last_output)"
+	at=$(count)
+	oci delete k1
+	oci restore -d --image-path "$SCRATCH/final" k1
+	[ "$RC" = 0 ] && wait_count $((at + 10)) || WHY="restore of the incremental image: exit $RC, $at then $(count)"
+fi
+if [ -z "$WHY" ]; then
+	oci checkpoint --image-path "$SCRATCH/live" --leave-running k1
+	at=$(count)
+	[ "$RC" = 0 ] && [ -s "$SCRATCH/live/manifest.json" ] && wait_count $((at + 10)) && [ "$(status_of k1)" = running ] ||
+		WHY="--leave-running: exit $RC, $(status_of k1)"
+fi
+oci delete --force k1
+[ -z "$WHY" ] && pass "$t" || fail "$t" "$WHY"
 finish
