@@ -79,13 +79,6 @@ static size_t strv_len(char **v)
 	return n;
 }
 
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Appends s (taking ownership) and keeps the vector NULL-terminated. */
 static char **strv_push(char **v, char *s)
 {
@@ -479,7 +472,7 @@ static int want_strings(struct loader *l, const config_setting_t *s, char ***out
 	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
 		return fail(l, s, key, "want a list of strings like [\"a\", \"b\"], got %s",
 			    type_name(type));
-	strv_free(*out);
+	spec_strv_free(*out);
 	*out = xrealloc(NULL, sizeof(**out));
 	(*out)[0] = NULL;
 	n = config_setting_length(s);
@@ -587,15 +580,15 @@ static int load_net(struct loader *l, struct domain_config *c, const config_sett
 		if (!strcmp(k, "publish")) {
 			char **list = NULL;
 			if (want_strings(l, e, &list, NULL) < 0) {
-				strv_free(list);
+				spec_strv_free(list);
 				return -1;
 			}
 			for (size_t j = 0; list[j]; j++)
 				if (set_key(c, "publish", list[j], why, sizeof(why)) < 0) {
-					strv_free(list);
+					spec_strv_free(list);
 					return fail(l, e, "net.publish", "%s", why);
 				}
-			strv_free(list);
+			spec_strv_free(list);
 		} else if (!strcmp(k, "mode") || !strcmp(k, "address")) {
 			if (want_string(l, e, &v) < 0)
 				return -1;
@@ -625,28 +618,28 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		else
 			r = want_strings(l, s, &list, NULL);
 		if (r < 0) {
-			strv_free(list);
+			spec_strv_free(list);
 			return -1;
 		}
 		if (!strcmp(key, "command")) {
 			if (!list[0]) {
-				strv_free(list);
+				spec_strv_free(list);
 				return fail(l, s, key, "empty (want [\"/path/to/program\", \"arg\", ...])");
 			}
-			strv_free(c->dom.argv);
+			spec_strv_free(c->dom.argv);
 			c->dom.argv = list;
 		} else if (!strcmp(key, "args")) {
-			strv_free(c->dom.argv);
+			spec_strv_free(c->dom.argv);
 			c->dom.argv = list;  /* argv[0] is put in front once 'program' is known */
 		} else if (!strcmp(key, "env")) {
 			/* An 'env' list is the whole environment: a later duplicate KEY wins. */
-			strv_free(c->dom.envp);
+			spec_strv_free(c->dom.envp);
 			c->dom.envp = strv_from((const char *const[]){ NULL });
 			for (size_t i = 0; list[i]; i++)
 				c->dom.envp = env_set(c->dom.envp, list[i]);
-			strv_free(list);
+			spec_strv_free(list);
 		} else {
-			strv_free(c->dom.writable);
+			spec_strv_free(c->dom.writable);
 			c->dom.writable = list;
 		}
 		return 0;
@@ -708,7 +701,7 @@ static int load_command(struct loader *l, struct domain_config *c, config_t *cf)
 
 		for (size_t i = 0; c->dom.argv && c->dom.argv[i]; i++)
 			argv = strv_push(argv, xstrdup(c->dom.argv[i]));
-		strv_free(c->dom.argv);
+		spec_strv_free(c->dom.argv);
 		c->dom.argv = argv;
 	} else {
 		snprintf(l->err, l->errlen, "%s: no command (set e.g. command = [\"/bin/busybox\", "

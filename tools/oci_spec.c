@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "oci_spec.h"
+#include "vmm/spec.h"
 
 #define MEMORY_MIN (16ULL << 20)        /* tools/config.c's range */
 #define MEMORY_MAX (64ULL << 30)
@@ -387,17 +388,10 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 	return r ? -1 : 0;
 }
 
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 void oci_spec_free(struct oci_spec *s)
 {
-	free_strv(s->args);
-	free_strv(s->env);
+	spec_strv_free(s->args);
+	spec_strv_free(s->env);
 	free(s->cwd);
 	free(s->root);
 	free(s->annotations);

@@ -30,7 +30,7 @@ int spec_check_name(const char *s, char *why, size_t n)
 	return 0;
 }
 
-static void strv_free(char **v)
+void spec_strv_free(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
@@ -41,11 +41,11 @@ void spec_free(struct domain_spec *s)
 {
 	free(s->name);
 	free(s->program);
-	strv_free(s->argv);
-	strv_free(s->envp);
+	spec_strv_free(s->argv);
+	spec_strv_free(s->envp);
 	free(s->cwd);
 	free(s->root);
-	strv_free(s->writable);
+	spec_strv_free(s->writable);
 	free(s->log);
 	free(s->trap_backend);
 	memset(s, 0, sizeof(*s));

@@ -33,6 +33,8 @@ struct domain_spec {
 #define SPEC_NAME_MAX 64
 int spec_check_name(const char *s, char *why, size_t n);
 bool spec_name_char_ok(char ch, bool first);
+/* Frees a NULL-terminated array of malloc'ed strings, and the array (NULL: nothing). */
+void spec_strv_free(char **v);
 /* Frees every string of s (allocated with malloc) and zeroes it. */
 void spec_free(struct domain_spec *s);
 
