@@ -419,7 +419,17 @@ static int oci_delete(int argc, char **argv)
 	struct opt_set o;
 	const char *id;
 	struct cstate c;
-	if (parse_opts(argc, argv, &o, &id) || load(id, &c))
+	char path[PATH_MAX], why[256];
+	if (parse_opts(argc, argv, &o, &id))
+		return EXIT_FAILED;
+	/* As runc: --force of a container that does not exist (a create that
+	 * failed half way) removes what is left and succeeds. */
+	cdir(path, sizeof(path), id, "state.json");
+	if (o.force && !spec_check_name(id, why, sizeof(why)) && access(path, F_OK)) {
+		remove_dir(id);
+		return 0;
+	}
+	if (load(id, &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
 	cstate_free(&c);

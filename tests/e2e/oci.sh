@@ -111,6 +111,12 @@ oci kill nosuch KILL
 [ "$RC" = 1 ] && grep -q "does not exist" "$ERR" && pass unknown-id || fail unknown-id "exit $RC: $(last_output)"
 oci state ../etc
 [ "$RC" = 1 ] && pass bad-id || fail bad-id "exit $RC: $(last_output)"
+# As runc: delete --force of what does not exist succeeds (an engine cleaning up after a
+# create that failed); without --force it is an error.
+oci delete nosuch
+r1=$RC
+oci delete --force nosuch
+[ "$r1" = 1 ] && [ "$RC" = 0 ] && pass delete-force-missing || fail delete-force-missing "delete: $r1, --force: $RC"
 
 # Fields pdvm cannot honour are errors naming them (and create leaves nothing behind).
 bad() {
