@@ -125,6 +125,7 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	for (size_t i = 0; i < REPORTED_WORDS; i++)
 		sb_u64(b, d->syscalls_reported[i]);
 	sb_u64(b, d->ntraps);
+	sb_str(b, d->hostname);         /* version 3 */
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -164,6 +165,15 @@ int snap_get_domain(struct sread *r, struct domain *d, uint32_t version)
 	for (uint32_t i = 0; i < nw && !r->bad; i++)
 		d->syscalls_reported[i] = sr_u64(r);
 	d->ntraps = sr_u64(r);
+	if (version >= 3) {
+		char *h = sr_str(r, SPEC_HOSTNAME_MAX);
+		char why[160];
+		if (!r->bad && h && *h && spec_check_hostname(h, why, sizeof(why)))
+			sr_fail(r, "the host name is not a valid name");
+		if (!r->bad && h)
+			snprintf(d->hostname, sizeof(d->hostname), "%s", h);
+		free(h);
+	}
 	if (!r->bad && r->pos != r->len)
 		sr_fail(r, "domain section has trailing bytes");
 	if (r->bad)

@@ -23,7 +23,8 @@
 /* Every key domain.cfg may hold; anything else is an error so typos show. */
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
-	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size", NULL
+	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
+	"hostname", NULL
 };
 
 static const char *const default_env[] = {
@@ -319,6 +320,9 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 	} else if (!strcmp(key, "cwd")) {
 		if (!(r = check_abs(value, why, n)))
 			replace(&c->dom.cwd, xstrdup(value));
+	} else if (!strcmp(key, "hostname")) {
+		if (!(r = spec_check_hostname(value, why, n)))
+			replace(&c->dom.hostname, xstrdup(value));
 	} else if (!strcmp(key, "memory")) {
 		r = set_memory_str(c, value, why, n);
 	} else if (!strcmp(key, "writable")) {
@@ -666,7 +670,7 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
 		replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, host_path(l, v));
-	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, trap_backend, syscall_path */
+	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, hostname, trap_backend, syscall_path */
 		return fail(l, s, key, "%s", why);
 	}
 	return 0;

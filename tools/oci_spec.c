@@ -299,8 +299,16 @@ int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t n)
 		goto out;
 	}
 	if (json_object_object_get_ex(j, "hostname", &v) && nonempty(v)) {
-		fail(err, n, "hostname", "a domain sees the host's name; setting one is not supported yet");
-		goto out;
+		char why[160];
+		if (!json_object_is_type(v, json_type_string) ||
+		    spec_check_hostname(json_object_get_string(v), why, sizeof(why))) {
+			fail(err, n, "hostname", "%s", json_object_is_type(v, json_type_string) ? why : "want a string");
+			goto out;
+		}
+		if (!(s->hostname = strdup(json_object_get_string(v)))) {
+			fail(err, n, "hostname", "out of memory");
+			goto out;
+		}
 	}
 	if (json_object_object_get_ex(j, "domainname", &v) && nonempty(v)) {
 		fail(err, n, "domainname", "not supported yet");
@@ -372,6 +380,8 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		add_strings(root, "env", s->env) || add_string(root, "cwd", s->cwd) || add_string(root, "root", s->root);
 	if (!r && !s->readonly)
 		r = add_strings(root, "writable", writable);
+	if (!r && s->hostname)
+		r = add_string(root, "hostname", s->hostname);
 	if (!r && s->memory) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->memory);
 		r = add_string(root, "memory", buf);
@@ -395,5 +405,6 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->cwd);
 	free(s->root);
 	free(s->annotations);
+	free(s->hostname);
 	memset(s, 0, sizeof(*s));
 }

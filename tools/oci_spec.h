@@ -15,6 +15,7 @@ struct oci_spec {
 	bool user_set;          /* process.user.uid other than 0 */
 	uint32_t uid, gid;
 	uint64_t memory;        /* linux.resources.memory.limit; 0: pdvm's default */
+	char *hostname;         /* hostname (NULL: the host's) */
 	char *annotations;      /* the annotations object as JSON ("{}" if none) */
 };
 

@@ -90,8 +90,9 @@ static const char run_usage_text[] =
 	"                         fail at start-up unless the host works that way\n"
 	"      --syscall-path P   auto (default: exitless where it works), exitless\n"
 	"                         (calls that cannot block are answered without a VM\n"
-	"                         exit; pvm backend only for now) or exit (every call\n"
-	"                         is a VM exit)\n"
+	"                         exit) or exit (every call is a VM exit)\n"
+	"      --hostname NAME    the node name uname gives the program (default:\n"
+	"                         the host's)\n"
 	"  -v, --verbose          also write the domain log to stderr\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -102,7 +103,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME,
 };
 
 static const struct option run_options[] = {
@@ -121,6 +122,7 @@ static const struct option run_options[] = {
 	{ "user",     required_argument, NULL, OPT_USER },
 	{ "abstract-unix", required_argument, NULL, OPT_ABSTRACT },
 	{ "shm-size", required_argument, NULL, OPT_SHM },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -158,6 +160,7 @@ static const char *option_key(int opt)
 	case OPT_USER: return "user";
 	case OPT_ABSTRACT: return "abstract_unix";
 	case OPT_SHM: return "shm_size";
+	case OPT_HOSTNAME: return "hostname";
 	default: return NULL;
 	}
 }

@@ -270,6 +270,8 @@ struct domain *dom_new(const struct domain_spec *c)
 	pthread_condattr_destroy(&ca);
 	d->spec = c;
 	d->cred = c->cred;
+	if (c->hostname)
+		snprintf(d->hostname, sizeof(d->hostname), "%s", c->hostname);
 	d->abstract_host = c->abstract_host;
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();

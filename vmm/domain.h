@@ -163,6 +163,8 @@ struct domain {
 	uint64_t start_ns;          /* host CLOCK_MONOTONIC at start */
 	int64_t mono_offset_ns;     /* guest monotonic = host monotonic + this */
 	uint64_t ntraps;            /* syscalls and exceptions handled */
+	/* uname's node name ("": the host's), from the spec or an image. */
+	char hostname[SPEC_HOSTNAME_MAX + 1];
 	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */

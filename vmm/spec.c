@@ -30,6 +30,24 @@ int spec_check_name(const char *s, char *why, size_t n)
 	return 0;
 }
 
+int spec_check_hostname(const char *s, char *why, size_t n)
+{
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') && ch != '-' &&
+		    ch != '.' && ch != '_') {
+			snprintf(why, n, "bad host name \"%s\" (use letters, digits, '-', '.', '_')", s);
+			return -1;
+		}
+	}
+	if (len == 0 || len > SPEC_HOSTNAME_MAX) {
+		snprintf(why, n, "bad host name \"%s\" (1 to %d characters)", s, SPEC_HOSTNAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 void spec_strv_free(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -47,6 +65,7 @@ void spec_free(struct domain_spec *s)
 	free(s->root);
 	spec_strv_free(s->writable);
 	free(s->log);
+	free(s->hostname);
 	free(s->trap_backend);
 	memset(s, 0, sizeof(*s));
 }

@@ -18,6 +18,7 @@ struct domain_spec {
 	char **writable;     /* NULL-terminated paths inside root */
 	uint64_t memory;     /* bytes of guest memory */
 	char *log;           /* the domain log's path; NULL: none */
+	char *hostname;      /* what uname says the node is (NULL: the host's name) */
 	bool verbose;        /* the log goes to stderr too */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
@@ -32,6 +33,10 @@ struct domain_spec {
  * 1 to SPEC_NAME_MAX characters. 0, or -1 with why. */
 #define SPEC_NAME_MAX 64
 int spec_check_name(const char *s, char *why, size_t n);
+/* A host name as uname gives it: 1 to SPEC_HOSTNAME_MAX letters, digits,
+ * '-', '.' or '_'. 0, or -1 with why. */
+#define SPEC_HOSTNAME_MAX 64
+int spec_check_hostname(const char *s, char *why, size_t n);
 bool spec_name_char_ok(char ch, bool first);
 /* Frees a NULL-terminated array of malloc'ed strings, and the array (NULL: nothing). */
 void spec_strv_free(char **v);

@@ -170,9 +170,12 @@ static long sys_uname(struct thread *t, const uint64_t a[6])
 {
 	struct utsname u;
 
-	/* Host values: `uname -a` inside and outside a domain agree. */
+	/* Host values: `uname -a` inside and outside a domain agree, but
+	 * for the node name a domain was given (pdvm run --hostname). */
 	if (uname(&u) < 0)
 		return -errno;
+	if (t->dom->hostname[0])
+		snprintf(u.nodename, sizeof(u.nodename), "%s", t->dom->hostname);
 	return copy_to_user(t->dom, a[0], &u, sizeof(u));
 }
 

@@ -130,7 +130,7 @@ bad() {
 	fi
 	oci delete --force x1
 }
-bad hostname hostname '{"hostname": "box"}'
+bad hostname hostname '{"hostname": "no/slash"}'
 bad bind-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "bind", "source": "/etc"}]}'
 bad terminal process.terminal '{"process": {"terminal": true, "args": ["/bin/true"], "cwd": "/"}}'
 bad capabilities process.capabilities '{"process": {"args": ["/bin/true"], "cwd": "/", "capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}'
@@ -138,10 +138,10 @@ bad user-namespace 'linux.namespaces[0]' '{"linux": {"namespaces": [{"type": "us
 bad unknown-field seccompX '{"seccompX": {}}'
 
 # --log-format json: the error as runc writes it, one JSON object a line.
-config '["/bin/true"]' '{"hostname": "box"}'
+config '["/bin/true"]' '{"hooks": {"prestart": [{"path": "/bin/true"}]}}'
 rm -f "$SCRATCH/oci.log"
 (cd "$BUNDLE" && timeout 20 "$OCI" --root "$ROOT" --log "$SCRATCH/oci.log" --log-format json create j1) </dev/null >/dev/null 2>&1
-python3 -c 'import json,sys; o = json.loads(open(sys.argv[1]).readline()); assert o["level"] == "error" and "hostname" in o["msg"], o' \
+python3 -c 'import json,sys; o = json.loads(open(sys.argv[1]).readline()); assert o["level"] == "error" and "hooks" in o["msg"], o' \
 	"$SCRATCH/oci.log" 2>/dev/null && pass log-json || fail log-json "$(cat "$SCRATCH/oci.log" 2>&1)"
 
 # The memory limit becomes the domain's memory.
@@ -196,4 +196,19 @@ if [ -z "$WHY" ]; then
 fi
 oci delete --force k1
 [ -z "$WHY" ] && pass "$t" || fail "$t" "$WHY"
+
+# hostname: the node name uname gives the program, kept by a checkpoint and restore.
+config '["/bin/sh", "-c", "while true; do uname -n >/tmp/h.new; mv /tmp/h.new /tmp/h; sleep 0.02; done"]' \
+	'{"root": {"readonly": false}, "hostname": "ctr-1"}'
+hn() { cat "$BUNDLE/rootfs/tmp/h" 2>/dev/null; }
+wait_hn() { for _ in $(seq 200); do [ "$(hn)" = ctr-1 ] && return 0; sleep 0.05; done; return 1; }
+rm -f "$BUNDLE/rootfs/tmp/h"
+oci run -d h1
+WHY=""
+wait_hn || WHY="before: uname -n said '$(hn)'"
+[ -n "$WHY" ] || { oci checkpoint --image-path "$SCRATCH/hck" h1; [ "$RC" = 0 ] || WHY="checkpoint: exit $RC"; }
+[ -n "$WHY" ] || { rm -f "$BUNDLE/rootfs/tmp/h"; oci delete h1; oci restore -d --image-path "$SCRATCH/hck" h1
+	wait_hn || WHY="after restore: uname -n said '$(hn)' (restore exit $RC)"; }
+oci delete --force h1
+[ -z "$WHY" ] && pass hostname-kept-by-checkpoint || fail hostname-kept-by-checkpoint "$WHY"
 finish

@@ -28,7 +28,7 @@ static struct json_object *base(void)
 		"{ \"ociVersion\": \"1.0.2\","
 		"  \"process\": { \"args\": [\"/bin/sh\", \"-c\", \"echo 'quoted' \\\"too\\\"\"], \"env\": [\"PATH=/bin\", \"A=b=c\"],"
 		"                 \"cwd\": \"/tmp\", \"user\": { \"uid\": 0, \"gid\": 0, \"umask\": 18 }, \"noNewPrivileges\": true },"
-		"  \"root\": { \"path\": \"rootfs\" },"
+		"  \"root\": { \"path\": \"rootfs\" }, \"hostname\": \"box-1\","
 		"  \"mounts\": [ { \"destination\": \"/proc\", \"type\": \"proc\" } ],"
 		"  \"linux\": { \"namespaces\": [ { \"type\": \"pid\" } ], \"resources\": { \"memory\": { \"limit\": 67108864 } } } }");
 }
@@ -69,6 +69,7 @@ static void test_good(void)
 	CHECK(c.dom.cwd && !strcmp(c.dom.cwd, "/tmp"));
 	CHECK(c.dom.writable && !strcmp(c.dom.writable[0], "/"));
 	CHECK(c.dom.memory == 64ULL << 20);
+	CHECK(c.dom.hostname && !strcmp(c.dom.hostname, "box-1"));
 	CHECK(!c.user, "uid 0 must stay pdvm's account, got %s", c.user);
 	config_free(&c);
 	oci_spec_free(&s);
@@ -129,7 +130,7 @@ static void test_refused(void)
 	refused("process.user.umask", "63", "process.user.umask");
 	refused("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 1}]", "process.rlimits");
 	refused("root.path", "\"missing\"", "root.path");
-	refused("hostname", "\"box\"", "hostname");
+	refused("hostname", "\"box/1\"", "hostname");
 	refused("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}", "hooks");
 	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/etc\"}]", "mounts[0]");
 	refused("linux.namespaces", "[{\"type\": \"network\", \"path\": \"/run/netns/x\"}]", "linux.namespaces[0]");
@@ -153,7 +154,6 @@ static void test_podman(void)
 		return;
 	json_object_object_add(json_object_object_get(o, "root"), "path", json_object_new_string("rootfs"));
 	static const struct { const char *field, *obj, *key; } gaps[] = {
-		{ "hostname", NULL, "hostname" },
 		{ "process.capabilities", "process", "capabilities" },
 		{ "process.rlimits", "process", "rlimits" },
 		{ "mounts[5]", NULL, "mounts" },        /* /etc/resolv.conf, a bind mount */
