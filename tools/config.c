@@ -24,7 +24,7 @@
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
-	"hostname", NULL
+	"hostname", "ulimits", NULL
 };
 
 static const char *const default_env[] = {
@@ -306,6 +306,26 @@ static void replace(char **field, char *v)
 
 /* Sets one key from a string; on error writes the reason (without the key)
  * to why. */
+static int check_ulimit(const char *v, char *why, size_t n)
+{
+	int res;
+	uint64_t cur, max;
+	return spec_parse_ulimit(v, &res, &cur, &max, why, n);
+}
+
+/* One NAME=SOFT[:HARD] limit into the spec (a later one for the same NAME wins). */
+static int set_ulimit(struct domain_config *c, const char *v, char *why, size_t n)
+{
+	int res;
+	uint64_t cur, max;
+	if (spec_parse_ulimit(v, &res, &cur, &max, why, n))
+		return -1;
+	c->dom.rlimit_set |= 1u << res;
+	c->dom.rlimit_cur[res] = cur;
+	c->dom.rlimit_max[res] = max;
+	return 0;
+}
+
 static int set_key(struct domain_config *c, const char *key, const char *value,
 		   char *why, size_t n)
 {
@@ -320,6 +340,8 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 	} else if (!strcmp(key, "cwd")) {
 		if (!(r = check_abs(value, why, n)))
 			replace(&c->dom.cwd, xstrdup(value));
+	} else if (!strcmp(key, "ulimit")) {
+		r = set_ulimit(c, value, why, n);
 	} else if (!strcmp(key, "hostname")) {
 		if (!(r = spec_check_hostname(value, why, n)))
 			replace(&c->dom.hostname, xstrdup(value));
@@ -607,6 +629,15 @@ static int load_net(struct loader *l, struct domain_config *c, const config_sett
 
 static int load_setting(struct loader *l, struct domain_config *c, const config_setting_t *s)
 {
+	if (!strcmp(config_setting_name(s), "ulimits")) {
+		char **list = NULL, why[512];
+		int r = want_strings(l, s, &list, check_ulimit);
+		for (size_t i = 0; !r && list[i]; i++)
+			if (set_ulimit(c, list[i], why, sizeof(why)))
+				r = fail(l, s, "ulimits", "%s", why);
+		spec_strv_free(list);
+		return r < 0 ? -1 : 0;
+	}
 	const char *key = config_setting_name(s), *v = NULL;
 	char why[512];
 

@@ -105,6 +105,37 @@ static int get_u32(struct json_object *o, const char *key, uint32_t *out, bool *
 	return 0;
 }
 
+/* process.rlimits: each {type RLIMIT_X, soft, hard} as pdvm's --ulimit x=SOFT:HARD. */
+static int load_rlimits(struct json_object *a, struct oci_spec *s, char *err, size_t n)
+{
+	if (!json_object_is_type(a, json_type_array))
+		return fail(err, n, "process.rlimits", "want an array");
+	size_t len = json_object_array_length(a);
+	if (!(s->ulimits = calloc(len + 1, sizeof(char *))))
+		return fail(err, n, "process.rlimits", "out of memory");
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i), *t, *so, *h;
+		char f[64], u[96], why[256];
+		int res;
+		uint64_t cur, max;
+		snprintf(f, sizeof(f), "process.rlimits[%zu]", i);
+		if (!json_object_object_get_ex(e, "type", &t) || !json_object_is_type(t, json_type_string) ||
+		    strncmp(json_object_get_string(t), "RLIMIT_", 7) || !json_object_object_get_ex(e, "soft", &so) ||
+		    !json_object_object_get_ex(e, "hard", &h) || !json_object_is_type(so, json_type_int) ||
+		    !json_object_is_type(h, json_type_int))
+			return fail(err, n, f, "want {type: RLIMIT_..., soft: N, hard: N}");
+		snprintf(u, sizeof(u), "%s=%llu:%llu", json_object_get_string(t) + 7,
+			 (unsigned long long)json_object_get_uint64(so), (unsigned long long)json_object_get_uint64(h));
+		for (char *c = u; *c && *c != '='; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+		if (spec_parse_ulimit(u, &res, &cur, &max, why, sizeof(why)))
+			return fail(err, n, f, "%s", why);
+		if (!(s->ulimits[i] = strdup(u)))
+			return fail(err, n, f, "out of memory");
+	}
+	return 0;
+}
+
 static int load_process(struct json_object *p, struct oci_spec *s, char *err, size_t n)
 {
 	static const char *const known[] = { "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities",
@@ -155,8 +186,8 @@ static int load_process(struct json_object *p, struct oci_spec *s, char *err, si
 	if (json_object_object_get_ex(p, "capabilities", &v) && nonempty(v))
 		return fail(err, n, "process.capabilities",
 			    "a domain holds no capabilities (pdvm answers its calls as an unprivileged process's)");
-	if (json_object_object_get_ex(p, "rlimits", &v) && nonempty(v))
-		return fail(err, n, "process.rlimits", "not supported yet");
+	if (json_object_object_get_ex(p, "rlimits", &v) && load_rlimits(v, s, err, n))
+		return -1;
 	if (json_object_object_get_ex(p, "apparmorProfile", &v) && nonempty(v))
 		return fail(err, n, "process.apparmorProfile", "not supported");
 	if (json_object_object_get_ex(p, "selinuxLabel", &v) && nonempty(v))
@@ -382,6 +413,8 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		r = add_strings(root, "writable", writable);
 	if (!r && s->hostname)
 		r = add_string(root, "hostname", s->hostname);
+	if (!r && s->ulimits && s->ulimits[0])
+		r = add_strings(root, "ulimits", s->ulimits);
 	if (!r && s->memory) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->memory);
 		r = add_string(root, "memory", buf);
@@ -406,5 +439,6 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->root);
 	free(s->annotations);
 	free(s->hostname);
+	spec_strv_free(s->ulimits);
 	memset(s, 0, sizeof(*s));
 }

@@ -16,6 +16,7 @@ struct oci_spec {
 	uint32_t uid, gid;
 	uint64_t memory;        /* linux.resources.memory.limit; 0: pdvm's default */
 	char *hostname;         /* hostname (NULL: the host's) */
+	char **ulimits;         /* process.rlimits as "nofile=SOFT:HARD", NULL-terminated */
 	char *annotations;      /* the annotations object as JSON ("{}" if none) */
 };
 

@@ -93,6 +93,8 @@ static const char run_usage_text[] =
 	"                         exit) or exit (every call is a VM exit)\n"
 	"      --hostname NAME    the node name uname gives the program (default:\n"
 	"                         the host's)\n"
+	"      --ulimit L=S[:H]   a resource limit the program starts with, as\n"
+	"                         docker's (e.g. nofile=1024:4096; repeatable)\n"
 	"  -v, --verbose          also write the domain log to stderr\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -103,7 +105,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT,
 };
 
 static const struct option run_options[] = {
@@ -123,6 +125,7 @@ static const struct option run_options[] = {
 	{ "abstract-unix", required_argument, NULL, OPT_ABSTRACT },
 	{ "shm-size", required_argument, NULL, OPT_SHM },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "ulimit", required_argument, NULL, OPT_ULIMIT },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -161,6 +164,7 @@ static const char *option_key(int opt)
 	case OPT_ABSTRACT: return "abstract_unix";
 	case OPT_SHM: return "shm_size";
 	case OPT_HOSTNAME: return "hostname";
+	case OPT_ULIMIT: return "ulimit";
 	default: return NULL;
 	}
 }

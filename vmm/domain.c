@@ -438,6 +438,7 @@ int dom_run(const struct domain_spec *c, const struct domain_hooks *h)
 		fprintf(stderr, "pdvm: %s: becoming uid %u: %s\n", c->name, d->cred.uid, strerror(-status));
 		status = EXIT_PDVM_ERROR;
 	} else if (!status) {
+		rlimits_setup(d);
 		status = dom_exec(d, t);
 		cred_leave(&d->cred);
 	}

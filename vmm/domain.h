@@ -189,6 +189,10 @@ void dom_block_begin(struct thread *t);
 bool dom_block_end(struct thread *t);
 
 /* Message to the domain log (always) and to stderr (when verbose). */
+/* The first process's resource limits: pdvm's defaults, then the spec's
+ * (vmm/sys_misc.c). */
+void rlimits_setup(struct domain *d);
+
 void dom_log(struct domain *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,4 +1,5 @@
-/* spec.c: a domain spec's name rule and its release. */
+/* spec.c: a domain spec's name rules, its ulimit syntax, and its release. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,57 @@ int spec_check_hostname(const char *s, char *why, size_t n)
 	}
 	if (len == 0 || len > SPEC_HOSTNAME_MAX) {
 		snprintf(why, n, "bad host name \"%s\" (1 to %d characters)", s, SPEC_HOSTNAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const limit_names[SPEC_NLIMITS] = {
+	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+};      /* in RLIMIT_* order */
+
+static int limit_value(const char *s, size_t len, uint64_t *v)
+{
+	char buf[32], *end;
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	if (!strcmp(buf, "unlimited") || !strcmp(buf, "-1")) {
+		*v = ~0ULL;
+		return 0;
+	}
+	if (buf[0] < '0' || buf[0] > '9')
+		return -1;
+	errno = 0;
+	unsigned long long x = strtoull(buf, &end, 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int spec_parse_ulimit(const char *s, int *res, uint64_t *cur, uint64_t *max, char *why, size_t n)
+{
+	const char *eq = strchr(s, '=');
+	*res = -1;
+	for (int i = 0; eq && i < SPEC_NLIMITS; i++)
+		if (strlen(limit_names[i]) == (size_t)(eq - s) && !strncmp(s, limit_names[i], (size_t)(eq - s)))
+			*res = i;
+	if (*res < 0) {
+		snprintf(why, n, "'%s': want NAME=SOFT[:HARD] with NAME one of cpu, fsize, data, stack, core, rss, "
+			 "nproc, nofile, memlock, as, locks, sigpending, msgqueue, nice, rtprio, rttime", s);
+		return -1;
+	}
+	const char *v = eq + 1, *colon = strchr(v, ':');
+	if (limit_value(v, colon ? (size_t)(colon - v) : strlen(v), cur) ||
+	    limit_value(colon ? colon + 1 : v, strlen(colon ? colon + 1 : v), max)) {
+		snprintf(why, n, "'%s': want numbers or unlimited", s);
+		return -1;
+	}
+	if (*cur > *max) {
+		snprintf(why, n, "'%s': the soft limit is above the hard one", s);
 		return -1;
 	}
 	return 0;

@@ -8,6 +8,8 @@
 
 #include "cred.h"
 
+#define SPEC_NLIMITS 16       /* RLIMIT_CPU .. RLIMIT_RTTIME */
+
 struct domain_spec {
 	char *name;          /* the domain's name: logs and messages */
 	char *program;       /* path inside root (or bare name searched in PATH) */
@@ -19,6 +21,10 @@ struct domain_spec {
 	uint64_t memory;     /* bytes of guest memory */
 	char *log;           /* the domain log's path; NULL: none */
 	char *hostname;      /* what uname says the node is (NULL: the host's name) */
+	/* Resource limits the first process starts with (bit i of
+	 * rlimit_set: RLIMIT number i given); the rest are pdvm's defaults. */
+	uint32_t rlimit_set;
+	uint64_t rlimit_cur[SPEC_NLIMITS], rlimit_max[SPEC_NLIMITS];
 	bool verbose;        /* the log goes to stderr too */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
@@ -37,6 +43,10 @@ int spec_check_name(const char *s, char *why, size_t n);
  * '-', '.' or '_'. 0, or -1 with why. */
 #define SPEC_HOSTNAME_MAX 64
 int spec_check_hostname(const char *s, char *why, size_t n);
+/* "nofile=1024:4096", "nofile=1024" (soft = hard) or "stack=unlimited", as
+ * docker's --ulimit: the RLIMIT number and the soft and hard values
+ * (unlimited: ~0). 0, or -1 with why. */
+int spec_parse_ulimit(const char *s, int *res, uint64_t *cur, uint64_t *max, char *why, size_t n);
 bool spec_name_char_ok(char ch, bool first);
 /* Frees a NULL-terminated array of malloc'ed strings, and the array (NULL: nothing). */
 void spec_strv_free(char **v);

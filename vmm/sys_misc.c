@@ -304,6 +304,16 @@ static void rlimits_init(struct domain *d)
 		proc_cur(d)->rlimits[RLIMIT_AS].cur = proc_cur(d)->rlimits[RLIMIT_AS].max = d->spec->memory;
 }
 
+void rlimits_setup(struct domain *d)
+{
+	rlimits_init(d);
+	for (int i = 0; d->spec && i < NLIMITS; i++)
+		if (d->spec->rlimit_set & (1u << i)) {
+			proc_cur(d)->rlimits[i].cur = d->spec->rlimit_cur[i];
+			proc_cur(d)->rlimits[i].max = d->spec->rlimit_max[i];
+		}
+}
+
 static uint64_t nr_open(void)
 {
 	static uint64_t cached;

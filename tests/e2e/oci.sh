@@ -151,6 +151,12 @@ oci run m1
 grep -q "memory 96 MiB" /var/log/pdvm/m1.log 2>/dev/null && [ "$RC" = 0 ] && pass memory-limit ||
 	fail memory-limit "exit $RC: $(grep -h started /var/log/pdvm/m1.log 2>/dev/null | tail -n 1)"
 
+# process.rlimits: the limits the program starts with (RLIMIT_NOFILE is enforced).
+config '["/bin/sh", "-c", "ulimit -n; ulimit -Hn"]' \
+	'{"process": {"args": ["/bin/sh", "-c", "ulimit -n; ulimit -Hn"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]}}'
+oci run l1
+[ "$RC" = 0 ] && [ "$(cat "$OUT" | tr '\n' ' ')" = "256 512 " ] && pass rlimits || fail rlimits "exit $RC: $(last_output)"
+
 oci features
 [ "$RC" = 0 ] && python3 -m json.tool "$OUT" >/dev/null && pass features || fail features "$(last_output)"
 

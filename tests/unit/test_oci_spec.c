@@ -27,7 +27,8 @@ static struct json_object *base(void)
 	return json_tokener_parse(
 		"{ \"ociVersion\": \"1.0.2\","
 		"  \"process\": { \"args\": [\"/bin/sh\", \"-c\", \"echo 'quoted' \\\"too\\\"\"], \"env\": [\"PATH=/bin\", \"A=b=c\"],"
-		"                 \"cwd\": \"/tmp\", \"user\": { \"uid\": 0, \"gid\": 0, \"umask\": 18 }, \"noNewPrivileges\": true },"
+		"                 \"cwd\": \"/tmp\", \"user\": { \"uid\": 0, \"gid\": 0, \"umask\": 18 }, \"noNewPrivileges\": true,"
+		"                 \"rlimits\": [ { \"type\": \"RLIMIT_NOFILE\", \"soft\": 512, \"hard\": 2048 } ] },"
 		"  \"root\": { \"path\": \"rootfs\" }, \"hostname\": \"box-1\","
 		"  \"mounts\": [ { \"destination\": \"/proc\", \"type\": \"proc\" } ],"
 		"  \"linux\": { \"namespaces\": [ { \"type\": \"pid\" } ], \"resources\": { \"memory\": { \"limit\": 67108864 } } } }");
@@ -70,6 +71,7 @@ static void test_good(void)
 	CHECK(c.dom.writable && !strcmp(c.dom.writable[0], "/"));
 	CHECK(c.dom.memory == 64ULL << 20);
 	CHECK(c.dom.hostname && !strcmp(c.dom.hostname, "box-1"));
+	CHECK(c.dom.rlimit_set == 1u << 7 && c.dom.rlimit_cur[7] == 512 && c.dom.rlimit_max[7] == 2048);
 	CHECK(!c.user, "uid 0 must stay pdvm's account, got %s", c.user);
 	config_free(&c);
 	oci_spec_free(&s);
@@ -128,7 +130,8 @@ static void test_refused(void)
 	refused("process.terminal", "true", "process.terminal");
 	refused("process.user.uid", "-1", "process.user");
 	refused("process.user.umask", "63", "process.user.umask");
-	refused("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 1}]", "process.rlimits");
+	refused("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]", "process.rlimits[0]");
+	refused("process.rlimits", "[{\"type\": \"RLIMIT_FOO\", \"hard\": 1, \"soft\": 1}]", "process.rlimits[0]");
 	refused("root.path", "\"missing\"", "root.path");
 	refused("hostname", "\"box/1\"", "hostname");
 	refused("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}", "hooks");
@@ -155,7 +158,6 @@ static void test_podman(void)
 	json_object_object_add(json_object_object_get(o, "root"), "path", json_object_new_string("rootfs"));
 	static const struct { const char *field, *obj, *key; } gaps[] = {
 		{ "process.capabilities", "process", "capabilities" },
-		{ "process.rlimits", "process", "rlimits" },
 		{ "mounts[5]", NULL, "mounts" },        /* /etc/resolv.conf, a bind mount */
 		{ "linux.sysctl", "linux", "sysctl" },
 		{ "linux.seccomp", "linux", "seccomp" },
