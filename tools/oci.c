@@ -18,6 +18,7 @@
 #include "control.h"
 #include "ctl_proto.h"
 #include "oci.h"
+#include "oci_console.h"
 #include "oci_spec.h"
 #include "vmm/spec.h"
 #include "vmm/status.h"
@@ -217,13 +218,15 @@ static void remove_dir(const char *id)
 /* The container's process until `start`: waits on the FIFO, then becomes
  * `pdvm run` of the domain (same pid: what --pid-file and the engine
  * hold). Never returns. */
-static void init_process(const char *id, bool daemon)
+static void init_process(const char *id, bool daemon, int tty)
 {
 	char fifo[PATH_MAX], cfg[PATH_MAX];
 	cdir(fifo, sizeof(fifo), id, "exec.fifo");
 	cdir(cfg, sizeof(cfg), id, "domain.cfg");
-	if (daemon)
-		setsid();
+	if (tty >= 0 ? oci_console_attach(tty) : daemon ? setsid() < 0 : 0) {
+		fprintf(stderr, "pdvm-oci: %s: its terminal: %s\n", id, strerror(errno));
+		_exit(EXIT_PDVM_ERROR);
+	}
 	int fd = open(fifo, O_WRONLY | O_CLOEXEC);      /* until a `start` opens it */
 	if (fd < 0)
 		_exit(EXIT_PDVM_ERROR);
@@ -271,7 +274,8 @@ static int publish(const char *id, pid_t pid, const char *bundle, const char *an
 
 /* create's work, shared with run: the state directory, the domain.cfg, the
  * FIFO and the process that waits on it. 0 and *pid, or an error said. */
-static int do_create(const char *id, const char *bundle_arg, const char *pid_file, bool daemon, pid_t *pid)
+static int do_create(const char *id, const char *bundle_arg, const char *pid_file, const char *console, bool daemon,
+		     pid_t *pid)
 {
 	char dir[PATH_MAX], path[PATH_MAX], bundle[PATH_MAX], why[512];
 	struct oci_spec s;
@@ -289,14 +293,29 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		remove_dir(id);
 		return oci_err("%s", why);
 	}
+	/* As runc: a terminal comes through --console-socket, and only
+	 * when config.json asks for one. */
+	if (s.terminal != (console != NULL)) {
+		oci_spec_free(&s);
+		remove_dir(id);
+		return oci_err(console ? "--console-socket given, but config.json's process.terminal is false"
+				       : "config.json: process.terminal: a terminal needs --console-socket");
+	}
 	cdir(path, sizeof(path), id, "domain.cfg");
 	int r = oci_spec_write_cfg(&s, id, path, why, sizeof(why));
 	char *annotations = strdup(s.annotations);
+	unsigned rows = s.rows, cols = s.cols;
 	oci_spec_free(&s);
 	if (r || !annotations) {
 		free(annotations);
 		remove_dir(id);
 		return oci_err("%s", r ? why : "out of memory");
+	}
+	int tty = console ? oci_console_open(console, rows, cols, why, sizeof(why)) : -1;
+	if (console && tty < 0) {
+		free(annotations);
+		remove_dir(id);
+		return oci_err("%s", why);
 	}
 	cdir(path, sizeof(path), id, "exec.fifo");
 	if (mkfifo(path, 0600)) {
@@ -307,12 +326,16 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	fflush(NULL);
 	*pid = fork();
 	if (*pid < 0) {
+		if (tty >= 0)
+			close(tty);
 		free(annotations);
 		remove_dir(id);
 		return oci_err("fork: %s", strerror(errno));
 	}
 	if (*pid == 0)
-		init_process(id, daemon);
+		init_process(id, daemon, tty);
+	if (tty >= 0)
+		close(tty);
 	r = publish(id, *pid, bundle, annotations, pid_file);
 	free(annotations);
 	return r;
@@ -378,8 +401,6 @@ static int parse_opts(int argc, char **argv, struct opt_set *o, const char **id)
 			return oci_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
 		}
 	}
-	if (o->console)
-		return oci_err("%s: --console-socket: a terminal is not supported yet", argv[0]);
 	if (argc - optind != 1)
 		return oci_err("%s: want one container id", argv[0]);
 	*id = argv[optind];
@@ -391,7 +412,7 @@ static int oci_create(int argc, char **argv)
 	struct opt_set o;
 	const char *id;
 	pid_t pid;
-	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, true, &pid))
+	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, o.console, true, &pid))
 		return EXIT_FAILED;
 	return 0;
 }
@@ -513,7 +534,7 @@ static int oci_run(int argc, char **argv)
 	struct opt_set o;
 	const char *id;
 	pid_t pid;
-	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, o.detach, &pid))
+	if (parse_opts(argc, argv, &o, &id) || do_create(id, o.bundle, o.pid_file, o.console, o.detach, &pid))
 		return EXIT_FAILED;
 	if (do_start(id)) {
 		kill(pid, SIGKILL);
@@ -751,7 +772,9 @@ static const char usage[] =
 	"pdvm as an OCI runtime: runc's command line, each container a pdvm domain.\n"
 	"\n"
 	"Commands:\n"
-	"  create [--bundle DIR] [--pid-file FILE] ID   make the container; its program waits\n"
+	"  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID\n"
+	"                                               make the container; its program waits\n"
+	"                                               (a terminal: its pty's master goes to SOCK)\n"
 	"  start ID                                     run its program\n"
 	"  run [--bundle DIR] [--pid-file FILE] [-d] ID create and start (in the foreground\n"
 	"                                               without -d: run's status is the program's)\n"

@@ -145,8 +145,15 @@ static int load_process(struct json_object *p, struct oci_spec *s, char *err, si
 		return fail(err, n, "process", "want an object");
 	if (only_known(p, "process", known, err, n))
 		return -1;
-	if (json_object_object_get_ex(p, "terminal", &v) && json_object_get_boolean(v))
-		return fail(err, n, "process.terminal", "a terminal (--console-socket) is not supported yet");
+	s->terminal = json_object_object_get_ex(p, "terminal", &v) && json_object_get_boolean(v);
+	if (json_object_object_get_ex(p, "consoleSize", &v)) {
+		uint32_t h = 0, w = 0;
+		bool hs, ws;
+		if (get_u32(v, "height", &h, &hs) || get_u32(v, "width", &w, &ws) || h > 65535 || w > 65535)
+			return fail(err, n, "process.consoleSize", "want height and width from 0 to 65535");
+		s->rows = h;
+		s->cols = w;
+	}
 	if (!json_object_object_get_ex(p, "args", &v) || !json_object_is_type(v, json_type_array) ||
 	    json_object_array_length(v) == 0 || strings(v, &s->args))
 		return fail(err, n, "process.args", "want a non-empty array of strings");

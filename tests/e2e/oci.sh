@@ -151,6 +151,45 @@ oci run m1
 grep -q "memory 96 MiB" /var/log/pdvm/m1.log 2>/dev/null && [ "$RC" = 0 ] && pass memory-limit ||
 	fail memory-limit "exit $RC: $(grep -h started /var/log/pdvm/m1.log 2>/dev/null | tail -n 1)"
 
+# process.terminal with --console-socket: the engine gets the pty's master over the socket
+# (SCM_RIGHTS, runc's protocol) and reads the program's output there; the program's stdio is
+# a terminal of the given size.
+t=console-socket
+config '["/bin/sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; stty size"]' \
+	'{"process": {"terminal": true, "consoleSize": {"height": 33, "width": 101}, "args": ["/bin/sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; stty size"], "cwd": "/"}}'
+rm -f "$SCRATCH/console.sock" "$SCRATCH/console.out"
+cat >"$SCRATCH/console.py" <<'EOF'
+import os, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1])
+srv.listen(1)
+conn, _ = srv.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 256, 1)
+out = b"name:" + msg + b"\n"
+while True:
+    try:
+        d = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+open(sys.argv[2], "wb").write(out)
+EOF
+timeout 60 python3 "$SCRATCH/console.py" "$SCRATCH/console.sock" "$SCRATCH/console.out" &
+helper=$!
+for _ in $(seq 100); do [ -S "$SCRATCH/console.sock" ] && break; sleep 0.05; done
+oci run --console-socket "$SCRATCH/console.sock" tty1
+wait "$helper"
+out=$(tr -d '\r' <"$SCRATCH/console.out" 2>/dev/null)
+[ "$RC" = 0 ] && grep -q "^name:/dev/pts/" <<<"$out" && grep -q "^is-a-tty$" <<<"$out" && grep -q "^33 101$" <<<"$out" &&
+	pass "$t" || fail "$t" "run exit $RC: $(last_output); the console read: $out"
+config '["/bin/true"]'
+oci create --console-socket "$SCRATCH/console.sock" tty2
+[ "$RC" = 1 ] && grep -q "process.terminal is false" "$ERR" && pass console-socket-needs-terminal-true ||
+	fail console-socket-needs-terminal-true "exit $RC: $(last_output)"
+oci delete --force tty2
+
 # process.rlimits: the limits the program starts with (RLIMIT_NOFILE is enforced).
 config '["/bin/sh", "-c", "ulimit -n; ulimit -Hn"]' \
 	'{"process": {"args": ["/bin/sh", "-c", "ulimit -n; ulimit -Hn"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]}}'

@@ -127,7 +127,7 @@ static void test_refused(void)
 	refused("process.args", "[\"/bin/sh\", 3]", "process.args");
 	refused("process.env", "[\"NOEQUALS\"]", "process.env");
 	refused("process.cwd", "\"tmp\"", "process.cwd");
-	refused("process.terminal", "true", "process.terminal");
+	refused("process.consoleSize", "{\"height\": 70000, \"width\": 80}", "process.consoleSize");
 	refused("process.user.uid", "-1", "process.user");
 	refused("process.user.umask", "63", "process.user.umask");
 	refused("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]", "process.rlimits[0]");
