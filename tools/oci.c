@@ -121,6 +121,7 @@ static const char *domain_state(const char *id)
 	    json_object_object_get_ex(resp, "state", &v))
 		st = !strcmp(json_object_get_string(v), "paused") ? "paused" : "running";
 	close(dirfd);
+	json_object_put(req);   /* ctl_call does not take it */
 	json_object_put(resp);
 	return st;
 }
