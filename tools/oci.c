@@ -755,6 +755,50 @@ static int oci_list(int argc, char **argv)
 	return 0;
 }
 
+/* The container's host processes: a domain is one, pdvm (its program's
+ * processes are the domain's own, not the host's). --format json as
+ * containerd asks for it, else ps's table. */
+static int oci_ps(int argc, char **argv)
+{
+	bool json = false;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--format=json") || (!strcmp(argv[i], "--format") && i + 1 < argc &&
+							  !strcmp(argv[i + 1], "json") && ++i))
+			json = true;
+		else if (!strcmp(argv[i], "--format=table") || (!strcmp(argv[i], "--format") && i + 1 < argc &&
+								 !strcmp(argv[i + 1], "table") && ++i))
+			json = false;
+		else
+			return oci_err("ps: unknown option '%s'", argv[i]);
+	}
+	if (argc - i != 1)
+		return oci_err("ps: want one container id (ps options are not supported)");
+	struct cstate c;
+	if (load(argv[i], &c))
+		return EXIT_FAILED;
+	const char *st = c.status;
+	cstate_free(&c);
+	if (!strcmp(st, "stopped"))
+		return oci_err("cannot ps container %s: it is stopped", argv[i]);
+	if (json) {
+		printf("[%d]\n", (int)c.pid);
+		return 0;
+	}
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		execlp("ps", "ps", "-f", "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (p < 0 || waitpid(p, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return oci_err("ps: running ps failed");
+	return 0;
+}
+
 static int oci_features(void)
 {
 	/* The runtime-spec's features document: what this runtime honours. */
@@ -785,6 +829,7 @@ static const char usage[] =
 	"  pause ID, resume ID                          freeze and thaw it\n"
 	"  delete [--force] ID                          remove a stopped (or created) container\n"
 	"  list [-q]                                    the containers under --root\n"
+	"  ps [--format table|json] ID                  its host process (a domain is one)\n"
 	"  checkpoint [--image-path DIR] [--leave-running] [--pre-dump] [--parent-path DIR] ID\n"
 	"                                               an image of it (pdvm snapshot); it ends\n"
 	"                                               unless --leave-running or --pre-dump\n"
@@ -863,7 +908,9 @@ int oci_main(int argc, char **argv)
 		return oci_features();
 	if (!strcmp(cmd, "checkpoint"))
 		return oci_checkpoint(ac, av);
+	if (!strcmp(cmd, "ps"))
+		return oci_ps(ac, av);
 	if (!strcmp(cmd, "restore"))
 		return oci_restore(ac, av);
-	return oci_err("unknown command '%s' (exec, ps and events are not there yet)", cmd);
+	return oci_err("unknown command '%s' (exec and events are not there yet)", cmd);
 }

@@ -97,6 +97,9 @@ oci delete --force c2
 [ "$r1" = 0 ] && [ "$RC" = 0 ] && [ "$(status_of c2)" = none ] && pass delete-force-running ||
 	fail delete-force-running "run -d: $r1, delete --force: $RC: $(last_output)"
 oci run -d c3
+pid3=$(timeout 20 "$OCI" --root "$ROOT" state c3 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+oci ps --format json c3
+[ "$RC" = 0 ] && [ "$(cat "$OUT")" = "[$pid3]" ] && pass ps-json || fail ps-json "exit $RC: $(last_output) (pid $pid3)"
 oci kill c3 KILL
 for _ in $(seq 50); do [ "$(status_of c3)" = stopped ] && break; sleep 0.1; done
 [ "$RC" = 0 ] && [ "$(status_of c3)" = stopped ] && pass kill-kill || fail kill-kill "exit $RC, $(status_of c3)"
