@@ -49,15 +49,16 @@ static bool file_never_blocks(struct thread *t, uint64_t fd)
 	return o && o->kind == OFD_FILE && !o->may_block;
 }
 
-/* A read of a pipe or socket: one that would wait goes back to the exit
- * before it has read anything (wait_slices, io_bounce), so any may come
- * here but MSG_WAITALL's, which waits after a partial read. A write there
- * only if it never waits: Linux's blocking write goes on until all is
- * written, and the server could not stop half way. */
-static bool stream_ok(struct thread *t, uint64_t fd, bool write, uint64_t flags)
+/* A read of a pipe or socket (only a socket for the socket calls): one
+ * that would wait goes back to the exit before it has read anything
+ * (wait_slices, io_bounce), so any may come here but MSG_WAITALL's, which
+ * waits after a partial read. A write there only if it never waits:
+ * Linux's blocking write goes on until all is written, and the server
+ * could not stop half way. */
+static bool stream_ok(struct thread *t, uint64_t fd, bool sock_call, bool write, uint64_t flags)
 {
 	struct ofd *o = ofd_of(t, fd);
-	if (!o || (o->kind != OFD_PIPE && o->kind != OFD_SOCKET))
+	if (!o || (o->kind != OFD_SOCKET && (sock_call || o->kind != OFD_PIPE)))
 		return false;
 	if (!write)
 		return !(flags & MSG_WAITALL);
@@ -70,17 +71,17 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 		return false;
 	switch (nr) {
 	case SYS_read: case SYS_readv:
-		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], false, 0);
+		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], false, false, 0);
 	case SYS_write: case SYS_writev:
-		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], true, 0);
+		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], false, true, 0);
 	case SYS_recvfrom:
-		return stream_ok(t, a[0], false, a[3]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+		return stream_ok(t, a[0], true, false, a[3]);
 	case SYS_recvmsg:
-		return stream_ok(t, a[0], false, a[2]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+		return stream_ok(t, a[0], true, false, a[2]);
 	case SYS_sendto:
-		return stream_ok(t, a[0], true, a[3]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+		return stream_ok(t, a[0], true, true, a[3]);
 	case SYS_sendmsg:
-		return stream_ok(t, a[0], true, a[2]) && ofd_of(t, a[0])->kind == OFD_SOCKET;
+		return stream_ok(t, a[0], true, true, a[2]);
 	case SYS_pread64: case SYS_pwrite64: case SYS_lseek: case SYS_fstat: case SYS_getdents64:
 	case SYS_close:
 		return file_never_blocks(t, a[0]);
@@ -91,7 +92,7 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 	case SYS_ioctl: {
 		/* The descriptor requests, and anything on a file that is not a
 		 * character device (ENOTTY); a terminal's may wait (TCSETSW). */
-		struct ofd *o = a[0] <= INT32_MAX ? fd_peek(t->dom, (int)a[0]) : NULL;
+		struct ofd *o = ofd_of(t, a[0]);
 		return a[1] == FIOCLEX || a[1] == FIONCLEX || a[1] == FIONBIO || a[1] == FIONREAD ||
 		       (o && !S_ISCHR(o->type));
 	}
