@@ -28,6 +28,8 @@ static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->
 static int put_locks(struct sbuf *b, struct snap_ctx *c) { return snap_put_locks(c->d, b, c->err, c->errlen); }
 static int put_shm(struct sbuf *b, struct snap_ctx *c) { return snap_put_shm(c->d, b, c->err, c->errlen); }
 static int get_shm(struct sread *r, struct snap_ctx *c) { return snap_get_shm(r, c->d, c->dry, c->err, c->errlen); }
+static int put_gfilter(struct sbuf *b, struct snap_ctx *c) { return snap_put_gfilter(c->d, b); }
+static int get_gfilter(struct sread *r, struct snap_ctx *c) { return snap_get_gfilter(r, c->d); }
 
 static int get_domain(struct sread *r, struct snap_ctx *c)
 {
@@ -63,6 +65,7 @@ static int get_locks(struct sread *r, struct snap_ctx *c)
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
 static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
 static bool has_locks(const struct snap_ctx *c) { return snap_has_locks(c->d); }
+static bool has_gfilter(const struct snap_ctx *c) { return snap_has_gfilter(c->d); }
 static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_private; }
 
 /* Version history (each reader keeps the older versions):
@@ -85,6 +88,8 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  *   shmaps  3: the page cache — each file (path or memfd, written back
  *           or not) and its pages' frames — instead of ranges of private
  *           copies; read after `procs` (it was read before)
+ *   domain  3: the host name (uname's node name)
+ *   domain  4: the pids limit (most live threads)
  * (domain 2 and procs 2 also carry each process's dumpable, no_new_privs
  * and personality.)
  *
@@ -95,7 +100,7 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  * which breaks old images: say so in snapshot/README.md). */
 const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
-	{ "domain",  1,  3,  true,    true,   NULL,          put_domain,  get_domain },
+	{ "domain",  1,  4,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  2,  true,    true,   NULL,          put_mm,      NULL },
 	/* Before `files` and `shmaps`, which reopen its files by path. */
 	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
@@ -114,6 +119,9 @@ const struct section sections[] = {
 	 * a pdvm that dropped them would let another process in. */
 	{ "locks",   1,  1,  true,    false,  has_locks,     put_locks,   get_locks },
 	{ "net",     1,  1,  true,    false,  own_netns,     put_net,     NULL },
+	/* New with seccomp profiles: required, so that no pdvm restores a
+	 * domain without the profile it ran under. */
+	{ "gfilter", 1,  1,  true,    false,  has_gfilter,   put_gfilter, get_gfilter },
 	/* snap_mem.c writes and reads these two itself. */
 	{ "memory",  1,  1,  true,    true,   NULL,          NULL,        NULL },
 	{ "memidx",  1,  1,  true,    true,   NULL,          NULL,        NULL },

@@ -126,6 +126,7 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 		sb_u64(b, d->syscalls_reported[i]);
 	sb_u64(b, d->ntraps);
 	sb_str(b, d->hostname);         /* version 3 */
+	sb_u64(b, d->pids_max);         /* version 4 */
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -174,6 +175,8 @@ int snap_get_domain(struct sread *r, struct domain *d, uint32_t version)
 			snprintf(d->hostname, sizeof(d->hostname), "%s", h);
 		free(h);
 	}
+	if (version >= 4)
+		d->pids_max = (uint32_t)sr_range(r, 0, UINT32_MAX, "pids limit out of range");
 	if (!r->bad && r->pos != r->len)
 		sr_fail(r, "domain section has trailing bytes");
 	if (r->bad)

@@ -131,6 +131,10 @@ uint32_t snap_memfd_ref(struct ofd **v, int n, int fd);
  * hold POSIX record locks): each lock's holder, an fd of its file, type and
  * range; restore takes them again (after `procs`: every fd table exists).
  * force: a lock another host process holds now stays the domain's alone. */
+/* Section `gfilter` (snap_gfilter.c): the seccomp profile, if any. */
+bool snap_has_gfilter(struct domain *d);
+int snap_put_gfilter(struct domain *d, struct sbuf *b);
+int snap_get_gfilter(struct sread *r, struct domain *d);
 bool snap_has_locks(struct domain *d);
 int snap_put_locks(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_locks(struct sread *r, struct domain *d, bool dry, bool force, char *err, size_t errlen);

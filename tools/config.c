@@ -14,6 +14,9 @@
 #include "config.h"
 #include "devshm.h"
 #include "net/netns.h"
+#include "volumes.h"
+#include "seccomp_profile.h"
+#include "vmm/gfilter.h"
 
 #define MEMORY_DEFAULT	(512ULL << 20)
 #define MEMORY_MIN	(16ULL << 20)
@@ -24,7 +27,7 @@
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
-	"hostname", "ulimits", NULL
+	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", NULL
 };
 
 static const char *const default_env[] = {
@@ -304,6 +307,25 @@ static void replace(char **field, char *v)
 	*field = v;
 }
 
+static int check_plain(const char *v, char *why, size_t n)
+{
+	if (volume_plain_path(v))
+		return 0;
+	snprintf(why, n, "'%s': want an absolute path other than / without //, . or ..", v);
+	return -1;
+}
+
+static int check_volume(const char *v, char *why, size_t n)
+{
+	char *src, *dst;
+	bool ro;
+	if (volume_parse(v, &src, &dst, &ro, why, n))
+		return -1;
+	free(src);
+	free(dst);
+	return 0;
+}
+
 /* Sets one key from a string; on error writes the reason (without the key)
  * to why. */
 static int check_ulimit(const char *v, char *why, size_t n)
@@ -342,6 +364,31 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 			replace(&c->dom.cwd, xstrdup(value));
 	} else if (!strcmp(key, "ulimit")) {
 		r = set_ulimit(c, value, why, n);
+	} else if (!strcmp(key, "seccomp_profile")) {
+		struct gfilter *g;
+		if (!(r = seccomp_profile_load(value, &g, why, n))) {
+			gfilter_free(c->dom.gfilter);
+			c->dom.gfilter = g;
+		}
+	} else if (!strcmp(key, "pids_limit")) {
+		/* docker's --pids-limit: a count, or -1 for none. */
+		char *end;
+		errno = 0;
+		long long v = strtoll(value, &end, 10);
+		if (errno || end == value || *end || v < -1 || v == 0 || v > 4194304) {
+			snprintf(why, n, "want a number from 1 to 4194304, or -1 for no limit, got '%s'", value);
+			r = -1;
+		} else {
+			c->dom.pids_max = v < 0 ? 0 : (uint32_t)v;
+		}
+	} else if (!strcmp(key, "mask") || !strcmp(key, "read_only")) {
+		if (!(r = check_plain(value, why, n))) {
+			char ***l = !strcmp(key, "mask") ? &c->masked : &c->rdonly;
+			*l = strv_push(*l, xstrdup(value));
+		}
+	} else if (!strcmp(key, "volume")) {
+		if (!(r = check_volume(value, why, n)))
+			c->volumes = strv_push(c->volumes, xstrdup(value));
 	} else if (!strcmp(key, "hostname")) {
 		if (!(r = spec_check_hostname(value, why, n)))
 			replace(&c->dom.hostname, xstrdup(value));
@@ -566,8 +613,9 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 	for (size_t i = 0; known_keys[i]; i++)
 		if (edit_distance(name, known_keys[i]) <= near)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
-	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, "
-		    "cwd, root, writable, memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size)");
+	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
+		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -629,6 +677,19 @@ static int load_net(struct loader *l, struct domain_config *c, const config_sett
 
 static int load_setting(struct loader *l, struct domain_config *c, const config_setting_t *s)
 {
+	if (!strcmp(config_setting_name(s), "volumes") || !strcmp(config_setting_name(s), "masked_paths") ||
+	    !strcmp(config_setting_name(s), "readonly_paths")) {
+		bool vol = !strcmp(config_setting_name(s), "volumes");
+		char **list = NULL, ***field = vol ? &c->volumes :
+					    !strcmp(config_setting_name(s), "masked_paths") ? &c->masked : &c->rdonly;
+		if (want_strings(l, s, &list, vol ? check_volume : check_plain) < 0) {
+			spec_strv_free(list);
+			return -1;
+		}
+		spec_strv_free(*field);
+		*field = list;
+		return 0;
+	}
 	if (!strcmp(config_setting_name(s), "ulimits")) {
 		char **list = NULL, why[512];
 		int r = want_strings(l, s, &list, check_ulimit);
@@ -688,6 +749,11 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 	}
 	if (!strcmp(key, "memory"))
 		return load_memory(l, c, s);
+	if (!strcmp(key, "pids_limit") && config_setting_type(s) == CONFIG_TYPE_INT) {
+		char num[32];
+		snprintf(num, sizeof(num), "%d", config_setting_get_int(s));
+		return set_key(c, key, num, why, sizeof(why)) < 0 ? fail(l, s, key, "%s", why) : 0;
+	}
 	if (!strcmp(key, "net"))
 		return load_net(l, c, s);
 
@@ -701,6 +767,13 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
 		replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, host_path(l, v));
+	} else if (!strcmp(key, "seccomp_profile")) {
+		/* Relative to the config file, as root and log are. */
+		char *p = host_path(l, v);
+		int r = set_key(c, key, p, why, sizeof(why));
+		free(p);
+		if (r < 0)
+			return fail(l, s, key, "%s", why);
 	} else if (set_key(c, key, v, why, sizeof(why)) < 0) {   /* name, cwd, hostname, trap_backend, syscall_path */
 		return fail(l, s, key, "%s", why);
 	}
@@ -849,5 +922,8 @@ void config_free(struct domain_config *c)
 	spec_free(&c->dom);
 	net_spec_free(&c->net);
 	free(c->user);
+	spec_strv_free(c->volumes);
+	spec_strv_free(c->masked);
+	spec_strv_free(c->rdonly);
 	memset(c, 0, sizeof(*c));
 }

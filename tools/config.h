@@ -19,6 +19,9 @@ struct domain_config {
 	uint64_t shm_size;   /* the private /dev/shm's size (tools/devshm.h); 0: none */
 	bool shm_size_set;   /* given by the operator (else the default, and no
 			      * private /dev/shm is no error) */
+	char **volumes;      /* "SRC:DST[:ro]" host paths bound into the root (tools/volumes.h) */
+	char **masked;       /* paths in the root hidden, and */
+	char **rdonly;       /* made read-only (tools/masks.h) */
 };
 
 /* The account domains run as unless the operator names another:

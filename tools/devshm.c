@@ -1,6 +1,5 @@
-/* devshm.c: a domain's private, size-limited /dev/shm — a tmpfs in a mount namespace of pdvm's own, as a container gets. */
+/* devshm.c: a domain's private, size-limited /dev/shm — a tmpfs in pdvm's own mount namespace, as a container gets. */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -8,16 +7,10 @@
 
 #include "tools/config.h"
 #include "tools/devshm.h"
+#include "tools/mountns.h"
 
-/*
- * Why a mount namespace: the guest's paths are resolved by the host kernel
- * inside the root (vmm/path.c), so the tmpfs must sit at ROOT/dev/shm as pdvm
- * sees the file system, and nowhere anybody else looks. unshare(CLONE_NEWNS)
- * gives pdvm (and no other process) its own view; MS_SLAVE lets the host's
- * later mounts (a netns's /run/netns/NAME) still reach it while this one
- * never leaves it. The mount goes when pdvm exits, with its namespace. It
- * must run while pdvm has one thread (CLONE_NEWNS implies CLONE_FS).
- */
+/* The tmpfs sits at ROOT/dev/shm in pdvm's own mount namespace
+ * (tools/mountns.c); it goes when pdvm exits, with the namespace. */
 int devshm_private(const char *root, uint64_t size, char *err, size_t errlen)
 {
 	char dir[4096], opts[64];
@@ -31,16 +24,9 @@ int devshm_private(const char *root, uint64_t size, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, errno ? strerror(errno) : "not a directory");
 		return -ENOENT;
 	}
-	if (unshare(CLONE_NEWNS) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "a mount namespace for a private /dev/shm: unshare: %s", strerror(e));
-		return -e;
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "making pdvm's mounts its own: %s", strerror(e));
-		return -e;
-	}
+	int r = mountns_own(err, errlen);
+	if (r < 0)
+		return r;
 	/* Mode 1777 as the host's /dev/shm: any user makes files, removes
 	 * only its own. */
 	snprintf(opts, sizeof(opts), "size=%llu,mode=1777", (unsigned long long)size);

@@ -19,6 +19,7 @@
 #include "ctl_proto.h"
 #include "oci.h"
 #include "oci_console.h"
+#include "oci_netns.h"
 #include "oci_spec.h"
 #include "vmm/spec.h"
 #include "vmm/status.h"
@@ -31,8 +32,31 @@ static const char *state_root = DEFAULT_ROOT;
 static const char *log_path;
 static bool log_json;
 
-/* An error: on stderr, and in --log (as runc writes it, text or JSON),
- * where engines read why a runtime call failed. */
+/* A line in --log, as runc writes it (text or JSON), where engines read
+ * why a runtime call failed. */
+static void log_line(const char *level, const char *msg)
+{
+	FILE *f = log_path ? fopen(log_path, "ae") : NULL;
+	if (!f)
+		return;
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	if (log_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "level", json_object_new_string(level));
+		json_object_object_add(o, "msg", json_object_new_string(msg));
+		json_object_object_add(o, "time", json_object_new_string(when));
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", when, level, msg);
+	}
+	fclose(f);
+}
+
+/* An error: on stderr and in --log. */
 __attribute__((format(printf, 1, 2)))
 static int oci_err(const char *fmt, ...)
 {
@@ -42,24 +66,7 @@ static int oci_err(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "pdvm-oci: %s\n", msg);
-	FILE *f = log_path ? fopen(log_path, "ae") : NULL;
-	if (f) {
-		char when[64];
-		time_t now = time(NULL);
-		struct tm tm;
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-		if (log_json) {
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "level", json_object_new_string("error"));
-			json_object_object_add(o, "msg", json_object_new_string(msg));
-			json_object_object_add(o, "time", json_object_new_string(when));
-			fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-			json_object_put(o);
-		} else {
-			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
-		}
-		fclose(f);
-	}
+	log_line("error", msg);
 	return EXIT_FAILED;
 }
 
@@ -206,7 +213,7 @@ static int write_atomic(const char *path, const char *str)
 
 static void remove_dir(const char *id)
 {
-	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", NULL };
+	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", "seccomp.json", NULL };
 	char path[PATH_MAX];
 	for (int i = 0; files[i]; i++) {
 		cdir(path, sizeof(path), id, files[i]);
@@ -302,8 +309,13 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		return oci_err(console ? "--console-socket given, but config.json's process.terminal is false"
 				       : "config.json: process.terminal: a terminal needs --console-socket");
 	}
+	if (s.notice)
+		log_line("warning", s.notice);
 	cdir(path, sizeof(path), id, "domain.cfg");
 	int r = oci_spec_write_cfg(&s, id, path, why, sizeof(why));
+	/* Before the fork: the container's process is born in it. */
+	if (!r && s.netns)
+		r = oci_netns_join(s.netns, s.sysctl, why, sizeof(why));
 	char *annotations = strdup(s.annotations);
 	unsigned rows = s.rows, cols = s.cols;
 	oci_spec_free(&s);
@@ -683,8 +695,23 @@ static int oci_restore(int argc, char **argv)
 		oci_spec_free(&s);
 		return errno == EEXIST ? oci_err("container %s already exists", id) : oci_err("%s: %s", dir, strerror(errno));
 	}
-	char *av[16];
+	if (s.netns && oci_netns_join(s.netns, s.sysctl, why, sizeof(why))) {
+		oci_spec_free(&s);
+		remove_dir(id);
+		return oci_err("%s", why);
+	}
+	/* The options below, and two words for each volume and path. */
+	size_t nv = 0;
+	for (char **l[] = { s.volumes, s.masked, s.rdonly }, ***p = l; p < l + 3; p++)
+		for (char **e = *p; e && *e; e++)
+			nv++;
+	char **av = calloc(16 + 2 * nv, sizeof(*av));
 	int ac = 0;
+	if (!av) {
+		oci_spec_free(&s);
+		remove_dir(id);
+		return oci_err("out of memory");
+	}
 	av[ac++] = "pdvm";
 	av[ac++] = "restore";
 	av[ac++] = "--name";
@@ -700,12 +727,25 @@ static int oci_restore(int argc, char **argv)
 		av[ac++] = "--user";
 		av[ac++] = user;
 	}
+	for (char **e = s.volumes; e && *e; e++) {
+		av[ac++] = "--volume";
+		av[ac++] = *e;
+	}
+	for (char **e = s.masked; e && *e; e++) {
+		av[ac++] = "--mask";
+		av[ac++] = *e;
+	}
+	for (char **e = s.rdonly; e && *e; e++) {
+		av[ac++] = "--read-only";
+		av[ac++] = *e;
+	}
 	if (o.lazy)
 		av[ac++] = "--lazy";
 	av[ac++] = img;
 	av[ac] = NULL;
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
+		free(av);
 		oci_spec_free(&s);
 		remove_dir(id);
 		return oci_err("fork: %s", strerror(errno));
@@ -717,6 +757,7 @@ static int oci_restore(int argc, char **argv)
 		fprintf(stderr, "pdvm-oci: %s: running pdvm restore: %s\n", id, strerror(errno));
 		_exit(EXIT_PDVM_ERROR);
 	}
+	free(av);
 	int r = publish(id, pid, bundle, s.annotations, o.pid_file);
 	oci_spec_free(&s);
 	if (r || o.detach)

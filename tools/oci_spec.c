@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 
 #include "oci_spec.h"
+#include "volumes.h"
+#include "seccomp_profile.h"
+#include "vmm/gfilter.h"
 #include "vmm/spec.h"
 
 #define MEMORY_MIN (16ULL << 20)        /* tools/config.c's range */
@@ -136,6 +139,46 @@ static int load_rlimits(struct json_object *a, struct oci_spec *s, char *err, si
 	return 0;
 }
 
+/*
+ * A domain holds no capabilities: pdvm answers its calls as an unprivileged
+ * process's, whatever its user (DESIGN.md, security model). Engines give
+ * every container a default set; holding fewer than granted never lets a
+ * program do more than its engine allowed, so those defaults (the union of
+ * podman's, docker's and containerd's) are taken, and the engine's log
+ * says they are not held. Anything beyond them asks for a privilege a
+ * program would miss (CAP_SYS_ADMIN, CAP_NET_ADMIN ...): an error.
+ */
+static int load_caps(struct json_object *c, struct oci_spec *s, char *err, size_t n)
+{
+	static const char *const defaults[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+						"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID",
+						"CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT", "CAP_MKNOD",
+						"CAP_NET_RAW", "CAP_AUDIT_WRITE", NULL };
+	static const char *const sets[] = { "bounding", "effective", "permitted", "inheritable", "ambient", NULL };
+	if (!json_object_is_type(c, json_type_object))
+		return fail(err, n, "process.capabilities", "want an object");
+	if (only_known(c, "process.capabilities", sets, err, n))
+		return -1;
+	size_t held = 0;
+	json_object_object_foreach(c, set, list) {
+		char f[96];
+		snprintf(f, sizeof(f), "process.capabilities.%s", set);
+		if (!json_object_is_type(list, json_type_array))
+			return fail(err, n, f, "want an array of capability names");
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			const char *cap = json_object_get_string(json_object_array_get_idx(list, i));
+			if (!cap || !one_of(cap, defaults))
+				return fail(err, n, f, "%s: a domain holds no capabilities; only an engine's defaults "
+					    "are taken (as not held)", cap ? cap : "(not a string)");
+			held++;
+		}
+	}
+	if (held && asprintf(&s->notice, "process.capabilities: the domain holds none of them (pdvm answers "
+			     "its calls as an unprivileged process's)") < 0)
+		s->notice = NULL;
+	return 0;
+}
+
 static int load_process(struct json_object *p, struct oci_spec *s, char *err, size_t n)
 {
 	static const char *const known[] = { "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities",
@@ -190,9 +233,8 @@ static int load_process(struct json_object *p, struct oci_spec *s, char *err, si
 		if (s->user_set && !gs)
 			s->gid = s->uid;
 	}
-	if (json_object_object_get_ex(p, "capabilities", &v) && nonempty(v))
-		return fail(err, n, "process.capabilities",
-			    "a domain holds no capabilities (pdvm answers its calls as an unprivileged process's)");
+	if (json_object_object_get_ex(p, "capabilities", &v) && nonempty(v) && load_caps(v, s, err, n))
+		return -1;
 	if (json_object_object_get_ex(p, "rlimits", &v) && load_rlimits(v, s, err, n))
 		return -1;
 	if (json_object_object_get_ex(p, "apparmorProfile", &v) && nonempty(v))
@@ -227,24 +269,80 @@ static int load_root(struct json_object *r, const char *bundle, struct oci_spec 
 	return 0;
 }
 
+/* A bind mount as a pdvm volume (tools/volumes.c), its options checked:
+ * propagation and atime are a host's matters (the bind lives in pdvm's own
+ * namespace and the domain cannot mount), nosuid and nodev hold for every
+ * file a domain reaches (it never gains privileges from a set-id file and
+ * never opens a host device through one); others are errors. */
+static int load_bind(struct json_object *e, const char *f, const char *dst, struct oci_spec *s, char *err, size_t n)
+{
+	static const char *const harmless[] = { "bind", "rbind", "rprivate", "private", "rslave", "slave", "nosuid",
+						"nodev", "relatime", "norelatime", "noatime", "strictatime", "rw", NULL };
+	struct json_object *src, *o;
+	bool ro = false;
+	char fo[128], spec[8192], why[256];
+	if (!json_object_object_get_ex(e, "source", &src) || !json_object_is_type(src, json_type_string) ||
+	    json_object_get_string(src)[0] != '/')
+		return fail(err, n, f, "%s: a bind mount wants an absolute source", dst);
+	if (json_object_object_get_ex(e, "options", &o)) {
+		for (size_t i = 0; json_object_is_type(o, json_type_array) && i < json_object_array_length(o); i++) {
+			const char *opt = json_object_get_string(json_object_array_get_idx(o, i));
+			snprintf(fo, sizeof(fo), "%s.options[%zu]", f, i);
+			if (!opt)
+				return fail(err, n, fo, "want a string");
+			if (!strcmp(opt, "ro"))
+				ro = true;
+			else if (!one_of(opt, harmless))
+				return fail(err, n, fo, "%s: option %s is not supported for bind mounts", dst, opt);
+		}
+	}
+	snprintf(spec, sizeof(spec), "%s:%s%s", json_object_get_string(src), dst, ro ? ":ro" : "");
+	char *vs, *vd;
+	bool vro;
+	if (volume_parse(spec, &vs, &vd, &vro, why, sizeof(why)))
+		return fail(err, n, f, "%s", why);
+	free(vs);
+	free(vd);
+	size_t k = 0;
+	while (s->volumes && s->volumes[k])
+		k++;
+	char **v = realloc(s->volumes, (k + 2) * sizeof(*v));
+	if (!v)
+		return fail(err, n, f, "out of memory");
+	s->volumes = v;
+	if (!(v[k] = strdup(spec)))
+		return fail(err, n, f, "out of memory");
+	v[k + 1] = NULL;
+	return 0;
+}
+
 /* The mounts a container expects that pdvm's view of the root provides
- * itself (its own /proc, /dev, /sys); any other is an error. */
-static int load_mounts(struct json_object *m, char *err, size_t n)
+ * itself (its own /proc, /dev, /sys, and /dev/shm: a private tmpfs that
+ * images carry, where an engine would bind a directory of its own); bind
+ * mounts become volumes; any other is an error. */
+static int load_mounts(struct json_object *m, struct oci_spec *s, char *err, size_t n)
 {
 	static const char *const provided[] = { "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys",
 						"/sys/fs/cgroup", NULL };
 	if (!json_object_is_type(m, json_type_array))
 		return fail(err, n, "mounts", "want an array");
 	for (size_t i = 0; i < json_object_array_length(m); i++) {
-		struct json_object *e = json_object_array_get_idx(m, i), *d;
+		struct json_object *e = json_object_array_get_idx(m, i), *d, *t;
 		char f[64];
 		snprintf(f, sizeof(f), "mounts[%zu]", i);
 		if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "destination", &d) ||
 		    !json_object_is_type(d, json_type_string))
 			return fail(err, n, f, "want an object with a destination");
-		if (!one_of(json_object_get_string(d), provided))
-			return fail(err, n, f, "%s: bind and other mounts are not supported yet (pdvm provides /proc, "
-				    "/dev and /sys itself)", json_object_get_string(d));
+		const char *dst = json_object_get_string(d);
+		if (one_of(dst, provided))
+			continue;
+		if (json_object_object_get_ex(e, "type", &t) && !strcmp(json_object_get_string(t), "bind")) {
+			if (load_bind(e, f, dst, s, err, n))
+				return -1;
+			continue;
+		}
+		return fail(err, n, f, "%s: only bind mounts are supported (pdvm provides /proc, /dev and /sys "
+			    "itself)", dst);
 	}
 	return 0;
 }
@@ -254,7 +352,7 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 	/* cgroupsPath names a cgroup pdvm does not make (it places domains in
 	 * none of their own): accepted, as the manual says. */
 	static const char *const known[] = { "namespaces", "resources", "cgroupsPath", "uidMappings", "gidMappings",
-					     "maskedPaths", "readonlyPaths", NULL };
+					     "maskedPaths", "readonlyPaths", "sysctl", "seccomp", NULL };
 	static const char *const ns_ok[] = { "pid", "ipc", "uts", "mount", "network", "cgroup", NULL };
 	struct json_object *v;
 	if (!json_object_is_type(l, json_type_object))
@@ -265,7 +363,8 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 		if (!json_object_is_type(v, json_type_array))
 			return fail(err, n, "linux.namespaces", "want an array");
 		/* A domain is all of these already: its own processes, IPC,
-		 * names, view of files; the network is the host's (for now). */
+		 * names, view of files; the network is the host's, or the
+		 * namespace at the path given (an engine's, set up by CNI). */
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			struct json_object *e = json_object_array_get_idx(v, i), *t, *p;
 			char f[64];
@@ -274,12 +373,60 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 			    !one_of(json_object_get_string(t), ns_ok))
 				return fail(err, n, f, "type %s is not supported",
 					    t ? json_object_get_string(t) : "(none)");
-			if (json_object_object_get_ex(e, "path", &p) && nonempty(p))
-				return fail(err, n, f, "joining an existing namespace (path) is not supported yet");
+			if (!json_object_object_get_ex(e, "path", &p) || !nonempty(p))
+				continue;
+			if (strcmp(json_object_get_string(t), "network"))
+				return fail(err, n, f, "joining an existing %s namespace (path) is not supported",
+					    json_object_get_string(t));
+			if (!json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/')
+				return fail(err, n, f, "want an absolute path");
+			free(s->netns);
+			if (!(s->netns = strdup(json_object_get_string(p))))
+				return fail(err, n, f, "out of memory");
+		}
+	}
+	/* The profile is checked here, field by field, and read again by
+	 * pdvm run from the copy create keeps (seccomp.json). */
+	if (json_object_object_get_ex(l, "seccomp", &v) && !json_object_is_type(v, json_type_null)) {
+		struct gfilter *g;
+		if (seccomp_profile_parse(v, "linux.seccomp", &g, err, n)) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, n, "config.json: %s", why);
+			return -1;
+		}
+		gfilter_free(g);
+		if (!(s->seccomp = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))))
+			return fail(err, n, "linux.seccomp", "out of memory");
+	}
+	/* Only the network's: they are set in the namespace joined, as runc
+	 * sets them in the container's; any other would be the host's. */
+	if (json_object_object_get_ex(l, "sysctl", &v) && nonempty(v)) {
+		if (!json_object_is_type(v, json_type_object))
+			return fail(err, n, "linux.sysctl", "want an object");
+		size_t k = 0;
+		if (!(s->sysctl = calloc((size_t)json_object_object_length(v) + 1, sizeof(char *))))
+			return fail(err, n, "linux.sysctl", "out of memory");
+		json_object_object_foreach(v, key, val) {
+			char f[192];
+			snprintf(f, sizeof(f), "linux.sysctl.%s", key);
+			bool ok = !strncmp(key, "net.", 4) && !strstr(key, "..") && key[strlen(key) - 1] != '.';
+			for (const char *c = key; ok && *c; c++)
+				ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
+				     *c == '-';
+			if (!ok)
+				return fail(err, n, f, "only net.* settings, of the container's network namespace");
+			if (!s->netns)
+				return fail(err, n, f, "needs a network namespace path (pdvm would set the host's)");
+			char *kv;
+			if (!json_object_is_type(val, json_type_string) ||
+			    asprintf(&kv, "%s=%s", key, json_object_get_string(val)) < 0)
+				return fail(err, n, f, "want a string");
+			s->sysctl[k++] = kv;
 		}
 	}
 	if (json_object_object_get_ex(l, "resources", &v)) {
-		static const char *const rknown[] = { "memory", "devices", NULL };
+		static const char *const rknown[] = { "memory", "devices", "pids", NULL };
 		struct json_object *m, *x;
 		if (!json_object_is_type(v, json_type_object) || only_known(v, "linux.resources", rknown, err, n))
 			return json_object_is_type(v, json_type_object) ? -1 : fail(err, n, "linux.resources", "want an object");
@@ -295,6 +442,19 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 				s->memory = (uint64_t)lim & ~4095ULL;
 			}
 		}
+		if (json_object_object_get_ex(v, "pids", &m)) {
+			static const char *const pknown[] = { "limit", NULL };
+			if (only_known(m, "linux.resources.pids", pknown, err, n))
+				return -1;
+			/* 0 or less: no limit (runtime-spec); a domain has at most
+			 * 256 threads whatever the limit. */
+			if (json_object_object_get_ex(m, "limit", &x)) {
+				if (!json_object_is_type(x, json_type_int))
+					return fail(err, n, "linux.resources.pids.limit", "want a number");
+				int64_t p = json_object_get_int64(x);
+				s->pids = p > 0 ? (p > 4194304 ? 4194304 : p) : 0;
+			}
+		}
 		/* Devices: only "deny all", which is what a domain has. */
 		if (json_object_object_get_ex(v, "devices", &m)) {
 			for (size_t i = 0; json_object_is_type(m, json_type_array) && i < json_object_array_length(m); i++) {
@@ -304,7 +464,27 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 			}
 		}
 	}
-	const char *const unsupported[] = { "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", NULL };
+	/* Masked and read-only paths: mounts in pdvm's namespace over those
+	 * the root has (tools/masks.c), as runc makes them in a container's. */
+	for (int ro = 0; ro < 2; ro++) {
+		const char *key = ro ? "readonlyPaths" : "maskedPaths";
+		char f[64];
+		snprintf(f, sizeof(f), "linux.%s", key);
+		if (!json_object_object_get_ex(l, key, &v))
+			continue;
+		char **list;
+		if (!json_object_is_type(v, json_type_array) || strings(v, &list))
+			return fail(err, n, f, "want an array of strings");
+		if (ro)
+			s->rdonly = list;
+		else
+			s->masked = list;
+		for (size_t i = 0; list[i]; i++)
+			if (!volume_plain_path(list[i]))
+				return fail(err, n, f, "'%s': want an absolute path other than / without //, . or ..",
+					    list[i]);
+	}
+	const char *const unsupported[] = { "uidMappings", "gidMappings", NULL };
 	for (int i = 0; unsupported[i]; i++) {
 		char f[64];
 		snprintf(f, sizeof(f), "linux.%s", unsupported[i]);
@@ -368,7 +548,7 @@ int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t n)
 	}
 	if (load_root(v, bundle, s, err, n))
 		goto out;
-	if (json_object_object_get_ex(j, "mounts", &v) && load_mounts(v, err, n))
+	if (json_object_object_get_ex(j, "mounts", &v) && load_mounts(v, s, err, n))
 		goto out;
 	if (json_object_object_get_ex(j, "linux", &v) && load_linux(v, s, err, n))
 		goto out;
@@ -420,6 +600,28 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		r = add_strings(root, "writable", writable);
 	if (!r && s->hostname)
 		r = add_string(root, "hostname", s->hostname);
+	if (!r && s->volumes && s->volumes[0])
+		r = add_strings(root, "volumes", s->volumes);
+	if (!r && s->pids) {
+		config_setting_t *p = config_setting_add(root, "pids_limit", CONFIG_TYPE_INT);
+		r = !p || !config_setting_set_int(p, (int)s->pids);
+	}
+	if (!r && s->seccomp) {
+		/* Beside the domain.cfg, which names it. */
+		char sp[4096];
+		const char *slash = strrchr(path, '/');
+		snprintf(sp, sizeof(sp), "%.*sseccomp.json", slash ? (int)(slash - path + 1) : 0, path);
+		FILE *f = fopen(sp, "we");
+		r = !f || fputs(s->seccomp, f) < 0;
+		if (f && fclose(f))
+			r = 1;
+		if (!r)
+			r = add_string(root, "seccomp_profile", sp);
+	}
+	if (!r && s->masked && s->masked[0])
+		r = add_strings(root, "masked_paths", s->masked);
+	if (!r && s->rdonly && s->rdonly[0])
+		r = add_strings(root, "readonly_paths", s->rdonly);
 	if (!r && s->ulimits && s->ulimits[0])
 		r = add_strings(root, "ulimits", s->ulimits);
 	if (!r && s->memory) {
@@ -447,5 +649,12 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->annotations);
 	free(s->hostname);
 	spec_strv_free(s->ulimits);
+	spec_strv_free(s->volumes);
+	spec_strv_free(s->masked);
+	spec_strv_free(s->rdonly);
+	spec_strv_free(s->sysctl);
+	free(s->netns);
+	free(s->notice);
+	free(s->seccomp);
 	memset(s, 0, sizeof(*s));
 }

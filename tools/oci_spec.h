@@ -20,6 +20,13 @@ struct oci_spec {
 	bool terminal;          /* process.terminal: stdio is a pty (--console-socket) */
 	unsigned rows, cols;    /* process.consoleSize (0: unset) */
 	char *annotations;      /* the annotations object as JSON ("{}" if none) */
+	char **volumes;         /* bind mounts as pdvm volumes "SRC:DST[:ro]", NULL-terminated */
+	char **masked, **rdonly; /* linux.maskedPaths, linux.readonlyPaths (NULL: none) */
+	int64_t pids;           /* linux.resources.pids.limit (0: none) */
+	char *netns;            /* the network namespace to join (a path; NULL: the host's) */
+	char **sysctl;          /* linux.sysctl as "net.x.y=value", set in netns */
+	char *seccomp;          /* linux.seccomp as JSON text (NULL: none), checked */
+	char *notice;           /* what the engine should hear (NULL: nothing): the capabilities not held */
 };
 
 /* Reads BUNDLE/config.json into s. 0, or -1 with "config.json: FIELD: why"

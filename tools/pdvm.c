@@ -14,6 +14,8 @@
 #include "net/tool.h"
 #include "control.h"
 #include "devshm.h"
+#include "masks.h"
+#include "volumes.h"
 #include "oci.h"
 #include "vmm/domain.h"
 
@@ -95,6 +97,22 @@ static const char run_usage_text[] =
 	"                         the host's)\n"
 	"      --ulimit L=S[:H]   a resource limit the program starts with, as\n"
 	"                         docker's (e.g. nofile=1024:4096; repeatable)\n"
+	"      --volume SRC:DST[:ro]\n"
+	"                         bind host file or directory SRC (absolute) on DST\n"
+	"                         inside the root, made if missing, writable unless\n"
+	"                         :ro, as docker -v (repeatable). Needs root (a\n"
+	"                         mount namespace)\n"
+	"      --pids-limit N     at most N threads at once (clone and fork then\n"
+	"                         fail with EAGAIN), as docker's; -1: no limit but\n"
+	"                         pdvm's own (256)\n"
+	"      --seccomp-profile FILE\n"
+	"                         hold the program to a seccomp profile in the OCI\n"
+	"                         form (docker's, podman's JSON): pdvm answers the\n"
+	"                         calls it refuses as the kernel would\n"
+	"      --mask PATH        hide PATH in the root if it is there: an empty\n"
+	"                         file or directory in its place (repeatable)\n"
+	"      --read-only PATH   make PATH in the root read-only if it is there,\n"
+	"                         also inside a writable tree (repeatable)\n"
 	"  -v, --verbose          also write the domain log to stderr\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -105,7 +123,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT, OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP,
 };
 
 static const struct option run_options[] = {
@@ -126,6 +144,11 @@ static const struct option run_options[] = {
 	{ "shm-size", required_argument, NULL, OPT_SHM },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "ulimit", required_argument, NULL, OPT_ULIMIT },
+	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "mask", required_argument, NULL, OPT_MASK },
+	{ "pids-limit", required_argument, NULL, OPT_PIDS },
+	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP },
+	{ "read-only", required_argument, NULL, OPT_RDONLY },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -165,6 +188,11 @@ static const char *option_key(int opt)
 	case OPT_SHM: return "shm_size";
 	case OPT_HOSTNAME: return "hostname";
 	case OPT_ULIMIT: return "ulimit";
+	case OPT_VOLUME: return "volume";
+	case OPT_MASK: return "mask";
+	case OPT_PIDS: return "pids_limit";
+	case OPT_SECCOMP: return "seccomp_profile";
+	case OPT_RDONLY: return "read_only";
 	default: return NULL;
 	}
 }
@@ -216,6 +244,8 @@ static void print_config(const struct domain_config *cfg)
 		fprintf(stderr, "pdvm:   env %s\n", *e);
 	for (char **w = cfg->dom.writable; *w; w++)
 		fprintf(stderr, "pdvm:   writable %s\n", *w);
+	for (char **v = cfg->volumes; v && *v; v++)
+		fprintf(stderr, "pdvm:   volume %s\n", *v);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -335,7 +365,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
-	if (devshm_setup("run", &cfg) < 0)
+	if (devshm_setup("run", &cfg) < 0 || volumes_setup("run", &cfg) < 0 || masks_setup("run", &cfg) < 0)
 		goto out;
 	cfg.dom.filter_all = true;
 	if (cfg.net.mode) {

@@ -13,6 +13,8 @@
 #include "config.h"
 #include "control.h"
 #include "devshm.h"
+#include "masks.h"
+#include "volumes.h"
 #include "net/tool.h"
 #include "snapshot/image.h"
 #include "snapshot/mfiles.h"
@@ -82,6 +84,10 @@ static void restore_hook_release(struct domain *d, void *arg)
 	"      --user USER   the domain's host identity, as for 'pdvm run' (default\n" \
 	"                    " CONFIG_DEFAULT_USER "); never taken from the image\n" \
 	"      --abstract-unix A  own or host, as for 'pdvm run' (default own)\n" \
+	"      --volume SRC:DST[:ro]  bind a host path into the root, as for\n" \
+	"                    'pdvm run' (repeatable): give the volumes the domain\n" \
+	"                    had, as its open files there are found by path\n" \
+	"      --mask PATH, --read-only PATH  as for 'pdvm run' (repeatable)\n" \
 	"      --force       restore even if files the program had open changed\n" \
 	"                    since the snapshot (size, mtime or inode)\n"
 
@@ -173,6 +179,9 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "cpu-cap", required_argument, NULL, 'C' },
 		{ "shm-size", required_argument, NULL, 'S' },
+		{ "volume", required_argument, NULL, 'V' },
+		{ "mask", required_argument, NULL, 'M' },
+		{ "read-only", required_argument, NULL, 'R' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -211,8 +220,12 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		case 'u':
 		case 'a':
 		case 'S':
+		case 'V':
+		case 'M':
+		case 'R':
 			if (config_set(&c->pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
-				       opt == 'S' ? "shm_size" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
+				       opt == 'S' ? "shm_size" : opt == 'V' ? "volume" : opt == 'M' ? "mask" :
+				       opt == 'R' ? "read_only" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
 				fprintf(stderr, "pdvm %s: --%s\nSee 'pdvm %s --help'.\n", cmd, err, cmd);
 				return EXIT_USAGE;
 			}
@@ -302,7 +315,7 @@ static int policy(const char *cmd, struct restore_cli *c)
 		c->o.filter_all = true;
 		if (!c->pol.shm_size_set)
 			c->pol.shm_size = DEVSHM_DEFAULT_SIZE;
-		if (devshm_setup(cmd, &c->pol) < 0)
+		if (devshm_setup(cmd, &c->pol) < 0 || volumes_setup(cmd, &c->pol) < 0 || masks_setup(cmd, &c->pol) < 0)
 			return EXIT_PDVM_ERROR;
 	} else if (!c->pol.shm_size_set || c->pol.shm_size) {
 		/* --check mounts nothing: it judges the image as a restore
@@ -313,6 +326,8 @@ static int policy(const char *cmd, struct restore_cli *c)
 			return EXIT_PDVM_ERROR;
 		}
 	}
+	if (c->check && volumes_writable(cmd, &c->pol) < 0)
+		return EXIT_PDVM_ERROR;
 	c->o.shm_private = c->pol.dom.shm_private;
 	c->o.cred = c->pol.dom.cred;
 	c->o.abstract_host = c->pol.dom.abstract_host;

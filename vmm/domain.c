@@ -272,6 +272,12 @@ struct domain *dom_new(const struct domain_spec *c)
 	d->cred = c->cred;
 	if (c->hostname)
 		snprintf(d->hostname, sizeof(d->hostname), "%s", c->hostname);
+	d->pids_max = c->pids_max;
+	if (c->gfilter && !(d->gfilter = gfilter_dup(c->gfilter))) {
+		fprintf(stderr, "pdvm: out of memory\n");
+		free(d);
+		return NULL;
+	}
 	d->abstract_host = c->abstract_host;
 	d->verbose = c->verbose;
 	d->pid = d->host_pid = getpid();
@@ -295,6 +301,7 @@ void dom_free(struct domain *d)
 {
 	pcache_free(d);
 	exl_free(d);
+	gfilter_free(d->gfilter);
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *t = d->threads[i];
 		if (t) {

@@ -21,6 +21,7 @@
 #include "ptyjob.h"
 #include "cred.h"
 #include "exl.h"
+#include "gfilter.h"
 #include "spec.h"
 #include "../guestshim/vvar.h"
 
@@ -165,6 +166,9 @@ struct domain {
 	uint64_t ntraps;            /* syscalls and exceptions handled */
 	/* uname's node name ("": the host's), from the spec or an image. */
 	char hostname[SPEC_HOSTNAME_MAX + 1];
+	uint32_t pids_max;          /* the spec's or an image's (0: none but MAX_THREADS) */
+	struct gfilter *gfilter;    /* the operator's seccomp profile (NULL: none), the domain's copy */
+	uint64_t gfilter_logged[GF_MAX_NR / 64]; /* calls its LOG rules have named */
 	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */

@@ -69,6 +69,11 @@ bool exl_fast_call(struct thread *t, uint64_t nr, const uint64_t a[6])
 {
 	if (!exl_fast_nr(nr))
 		return false;
+	/* A call the operator's profile does anything but allow takes the
+	 * exit, where gfilter_apply answers it (a signal, a log line). */
+	uint16_t e;
+	if (t->dom->gfilter && gfilter_check(t->dom->gfilter, nr, a, &e) != GF_ALLOW)
+		return false;
 	switch (nr) {
 	case SYS_read: case SYS_readv:
 		return file_never_blocks(t, a[0]) || stream_ok(t, a[0], false, false, 0);

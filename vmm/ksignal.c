@@ -448,17 +448,25 @@ void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6])
 	t->intr.a1 = a1;
 }
 
-bool sig_fault(struct thread *t, const struct trap *tr)
+bool sig_force(struct thread *t, const struct ksiginfo *info)
 {
-	struct ksiginfo info;
-	int sig = fault_siginfo(t, tr, &info);
+	int sig = info->signo;
 	struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
 
 	/* Linux's force_sig: blocked or ignored means the default: death. */
 	if (sa->handler == KSIG_DFL || sa->handler == KSIG_IGN || (t->sigmask & SIGBIT(sig)))
 		return false;
 	t->sig_pending |= SIGBIT(sig);
-	t->sig_info[sig - 1] = info;
+	t->sig_info[sig - 1] = *info;
+	return true;
+}
+
+bool sig_fault(struct thread *t, const struct trap *tr)
+{
+	struct ksiginfo info;
+	fault_siginfo(t, tr, &info);
+	if (!sig_force(t, &info))
+		return false;
 	sig_deliver(t);
 	return true;
 }

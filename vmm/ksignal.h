@@ -101,6 +101,10 @@ void sig_settle_for_stop(struct thread *t);
  * rewound): remembers how a handler should settle it. */
 void sig_note_interrupted(struct thread *t, uint64_t nr, const uint64_t a[6]);
 
+/* A synchronous signal the thread cannot refuse (Linux's force_sig):
+ * made pending for its handler and true, or false when the program must
+ * die of it (no handler, blocked or ignored). */
+bool sig_force(struct thread *t, const struct ksiginfo *info);
 /* A CPU exception: delivers the signal to a handler and returns true, or
  * false when the program must die (no handler, blocked or ignored). */
 bool sig_fault(struct thread *t, const struct trap *tr);

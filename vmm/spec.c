@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "spec.h"
+#include "gfilter.h"
 
 bool spec_name_char_ok(char ch, bool first)
 {
@@ -119,5 +120,6 @@ void spec_free(struct domain_spec *s)
 	free(s->log);
 	free(s->hostname);
 	free(s->trap_backend);
+	gfilter_free(s->gfilter);
 	memset(s, 0, sizeof(*s));
 }

@@ -21,6 +21,8 @@ struct domain_spec {
 	uint64_t memory;     /* bytes of guest memory */
 	char *log;           /* the domain log's path; NULL: none */
 	char *hostname;      /* what uname says the node is (NULL: the host's name) */
+	uint32_t pids_max;   /* most live threads at once, as a pids cgroup (0: MAX_THREADS only) */
+	struct gfilter *gfilter; /* a seccomp profile over the guest's calls (gfilter.h; NULL: none) */
 	/* Resource limits the first process starts with (bit i of
 	 * rlimit_set: RLIMIT number i given); the rest are pdvm's defaults. */
 	uint32_t rlimit_set;

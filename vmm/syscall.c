@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include "domain.h"
+#include "gfilter.h"
 #include "syscall.h"
 
 #define NR_MAX 512
@@ -101,7 +102,9 @@ long syscall_dispatch(struct thread *t)
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	long ret;
 	t->intr.valid = false;
-	if (nr < NR_MAX && table[nr]) {
+	if (t->dom->gfilter && !gfilter_apply(t, nr, a, &ret)) {
+		/* The operator's profile answered: the call is not made. */
+	} else if (nr < NR_MAX && table[nr]) {
 		ret = table[nr]->fn(t, a);
 	} else {
 		report_unknown(t->dom, nr);

@@ -61,7 +61,8 @@ void thread_install_kick(void)
 
 struct thread *thread_create(struct domain *d, int *err)
 {
-	if (d->nthreads >= MAX_THREADS) {
+	/* A pids cgroup's answer when its limit is reached: EAGAIN. */
+	if (d->nthreads >= MAX_THREADS || (d->pids_max && (uint32_t)d->nthreads >= d->pids_max)) {
 		*err = -EAGAIN;
 		return NULL;
 	}

@@ -46,10 +46,15 @@ for p in "${PROGS[@]}"; do
 done
 
 # 1. Here, on the PVM backend: run each until 6 lines, snapshot --stop.
+# The static ticker's glibc picks its string functions by CPUID at start: on a host with
+# AVX-512 it takes EVEX code that the nested VM's TCG CPU lacks (SIGILL after the restore).
+# The tunable keeps it to SSE, as an operator who moves a program to an older CPU must.
 for p in "${P2R[@]}"; do
 	: >"$X/$p.pvm-run"
 	# shellcheck disable=SC2086
-	start_run "xk-$p" "$X/$p.pvm-run" "$X/$p.pvm-run.err" --cwd / -- ${CMD[$p]}
+	start_run "xk-$p" "$X/$p.pvm-run" "$X/$p.pvm-run.err" --cwd / \
+		--env GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX,-BMI1,-BMI2 \
+		-- ${CMD[$p]}
 	pid=$BGPID
 	if wait_sock "xk-$p" "$pid" && wait_lines "$X/$p.pvm-run" 6 "$pid"; then
 		snap --stop "xk-$p" "$X/$p.pvm-img"

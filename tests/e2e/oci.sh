@@ -1,5 +1,5 @@
 #!/bin/bash
-# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run, and create/start/state/pause/resume/kill/delete on a busybox bundle, checkpoint/restore (also incremental after a pre-dump, and leaving it running), the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
+# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run (with the bind mounts, capabilities, seccomp profile, masked paths and pids limit engines give), and create/start/state/pause/resume/kill/delete on a busybox bundle, checkpoint/restore (also incremental after a pre-dump, and leaving it running), the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -48,6 +48,36 @@ config '["/bin/sh", "-c", "echo hello from $(pwd); exit 7"]'
 oci run r1
 [ "$RC" = 7 ] && [ "$(cat "$OUT")" = "hello from /tmp" ] && [ "$(status_of r1)" = none ] && pass run-foreground ||
 	fail run-foreground "exit $RC: $(last_output)"
+
+# What engines put in every config: bind mounts (a writable directory, a read-only file),
+# their default capabilities (taken as not held, which --log says), a seccomp profile
+# (uname refused), a masked path, a pids limit.
+HOSTDIR=$SCRATCH/ocidata
+domain_dir "$HOSTDIR"
+echo greetings > "$SCRATCH/greet"
+mkdir -p "$BUNDLE/rootfs/etc"
+echo secret > "$BUNDLE/rootfs/etc/secret"
+config '["/bin/sh", "-c", "cat /etc/greet; echo hi > /data/x; [ \"$(busybox uname -s)\" = Linux ] && echo uname-ran || echo uname-refused; echo \"[$(cat /etc/secret)]\"; echo no > /etc/greet"]' "$(cat <<JSON
+{"mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/data", "type": "bind", "source": "$HOSTDIR", "options": ["rbind", "rprivate"]},
+            {"destination": "/etc/greet", "type": "bind", "source": "$SCRATCH/greet", "options": ["bind", "ro", "nosuid"]}],
+ "process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "effective": ["CAP_KILL"]}},
+ "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]},
+           "maskedPaths": ["/etc/secret", "/proc/kcore"], "resources": {"pids": {"limit": 64}}}}
+JSON
+)"
+rm -f "$SCRATCH/oci-warn.log"
+(cd "$BUNDLE" && timeout -k 5 60 "$OCI" --root "$ROOT" --log "$SCRATCH/oci-warn.log" run e1) </dev/null >"$OUT" 2>"$ERR"
+RC=$?
+want=$(printf 'greetings\nuname-refused\n[]')
+if [ "$RC" != 0 ] && [ "$(cat "$OUT")" = "$want" ] && [ "$(cat "$HOSTDIR/x" 2>/dev/null)" = hi ] &&
+   grep -q "Read-only file system" "$ERR" && grep -q 'level=warning.*process.capabilities' "$SCRATCH/oci-warn.log" &&
+   [ "$(cat "$SCRATCH/greet")" = greetings ]; then
+	pass engine-defaults-honoured
+else
+	fail engine-defaults-honoured "$(last_output); log: $(cat "$SCRATCH/oci-warn.log" 2>&1)"
+fi
+rm -f "$BUNDLE/rootfs/etc/secret"
 
 # create: the process waits (the program has not run), state says created with the pid of
 # the pid file; start runs it; pause/resume; kill TERM reaches the program's handler; stopped.
@@ -134,7 +164,7 @@ bad() {
 	oci delete --force x1
 }
 bad hostname hostname '{"hostname": "no/slash"}'
-bad bind-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "bind", "source": "/etc"}]}'
+bad tmpfs-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "tmpfs", "source": "tmpfs"}]}'
 bad terminal process.terminal '{"process": {"terminal": true, "args": ["/bin/true"], "cwd": "/"}}'
 bad capabilities process.capabilities '{"process": {"args": ["/bin/true"], "cwd": "/", "capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}'
 bad user-namespace 'linux.namespaces[0]' '{"linux": {"namespaces": [{"type": "user"}]}}'

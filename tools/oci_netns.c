@@ -1,0 +1,53 @@
+/* oci_netns.c: a container's network — pdvm-oci joins the namespace the engine made (CNI set it up) and sets the config's net.* sysctls there, so the domain's sockets live in it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oci_netns.h"
+
+/* /proc/sys/net is the namespace of whoever opens it: after setns, ours. */
+static int set_sysctl(const char *kv, char *err, size_t n)
+{
+	char path[512];
+	const char *eq = strchr(kv, '=');
+	if (!eq || (size_t)(eq - kv) > 256) {
+		snprintf(err, n, "sysctl %s: want KEY=VALUE", kv);
+		return -1;
+	}
+	int len = snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(eq - kv), kv);
+	for (char *c = path + 10; c < path + len; c++)
+		if (*c == '.')
+			*c = '/';
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	size_t vl = strlen(eq + 1);
+	ssize_t w = fd < 0 ? -1 : write(fd, eq + 1, vl);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (w != (ssize_t)vl) {
+		snprintf(err, n, "config.json: linux.sysctl.%.*s: %s: %s", (int)(eq - kv), kv, path,
+			 w < 0 ? strerror(e) : "short write");
+		return -1;
+	}
+	return 0;
+}
+
+int oci_netns_join(const char *path, char *const *sysctl, char *err, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		snprintf(err, n, "config.json: linux.namespaces: joining the network namespace %s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (; sysctl && *sysctl; sysctl++)
+		if (set_sysctl(*sysctl, err, n) < 0)
+			return -1;
+	return 0;
+}
