@@ -13,6 +13,7 @@
 #include "config.h"
 #include "control.h"
 #include "devshm.h"
+#include "devfs.h"
 #include "masks.h"
 #include "volumes.h"
 #include "net/tool.h"
@@ -88,6 +89,7 @@ static void restore_hook_release(struct domain *d, void *arg)
 	"                    'pdvm run' (repeatable): give the volumes the domain\n" \
 	"                    had, as its open files there are found by path\n" \
 	"      --mask PATH, --read-only PATH  as for 'pdvm run' (repeatable)\n" \
+	"      --private-dev as for 'pdvm run'\n" \
 	"      --force       restore even if files the program had open changed\n" \
 	"                    since the snapshot (size, mtime or inode)\n"
 
@@ -182,6 +184,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "volume", required_argument, NULL, 'V' },
 		{ "mask", required_argument, NULL, 'M' },
 		{ "read-only", required_argument, NULL, 'R' },
+		{ "private-dev", no_argument, NULL, 'P' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -229,6 +232,9 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 				fprintf(stderr, "pdvm %s: --%s\nSee 'pdvm %s --help'.\n", cmd, err, cmd);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'P':
+			c->pol.private_dev = true;
 			break;
 		case 'f':
 			c->o.force = true;
@@ -315,7 +321,8 @@ static int policy(const char *cmd, struct restore_cli *c)
 		c->o.filter_all = true;
 		if (!c->pol.shm_size_set)
 			c->pol.shm_size = DEVSHM_DEFAULT_SIZE;
-		if (devshm_setup(cmd, &c->pol) < 0 || volumes_setup(cmd, &c->pol) < 0 || masks_setup(cmd, &c->pol) < 0)
+		if (devfs_setup(cmd, &c->pol) < 0 || devshm_setup(cmd, &c->pol) < 0 || volumes_setup(cmd, &c->pol) < 0 ||
+		    masks_setup(cmd, &c->pol) < 0)
 			return EXIT_PDVM_ERROR;
 	} else if (!c->pol.shm_size_set || c->pol.shm_size) {
 		/* --check mounts nothing: it judges the image as a restore
