@@ -507,8 +507,12 @@ int img_open_section(struct img_reader *r, const char *name, uint64_t *size, cha
 	int fd = openat(r->dirfd, s->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != s->size) {
-		snprintf(err, errlen, "%s: not a valid pdvm image: %s is missing, truncated or the wrong size",
-			 r->dir, s->file);
+		if (fd < 0 || !S_ISREG(st.st_mode))
+			snprintf(err, errlen, "%s: not a valid pdvm image: %s: %s", r->dir, s->file,
+				 fd < 0 ? strerror(errno) : "not a regular file");
+		else
+			snprintf(err, errlen, "%s: not a valid pdvm image: %s holds %llu bytes, the manifest says %llu",
+				 r->dir, s->file, (unsigned long long)st.st_size, (unsigned long long)s->size);
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -350,6 +350,18 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 		status = image_error(dir, rd.bad);
 		goto out;
 	}
+	/* A container's root moves with its engine's store (podman's import
+	 * mounts the image's layers anew): the domain names its files from its
+	 * own /, so only the host directory under it changes. */
+	if (o->new_root && o->root) {
+		char *nr = strdup(o->root);
+		if (!nr) {
+			fprintf(stderr, "pdvm restore: out of memory\n");
+			goto out;
+		}
+		free(cfg->root);
+		cfg->root = nr;
+	}
 	if ((status = check_policy(cfg, o, dir)))
 		goto out;
 	status = EXIT_BAD_IMAGE;

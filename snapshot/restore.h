@@ -16,6 +16,7 @@ struct restore_opts {
 	const char *log_dir;    /* the domain log is LOG_DIR/NAME.log; NULL: none */
 	/* The operator's policy; the image may only narrow it. */
 	const char *root;       /* NULL: "/" */
+	bool new_root;          /* root is the domain's / now, wherever the image's was */
 	char **writable;        /* guest paths under root, NULL-terminated; NULL: none */
 	struct dom_cred cred;   /* the domain's host identity (never the image's) */
 	bool abstract_host;     /* the host's abstract UNIX names reachable */

@@ -27,6 +27,7 @@
 #define OCI_VERSION     "1.1.0"
 #define DEFAULT_ROOT    "/run/pdvm-oci"
 #define START_WAIT_S    10
+#define RESTORE_WAIT_S  300     /* a large image loads for a while */
 
 static const char *state_root = DEFAULT_ROOT;
 static const char *log_path;
@@ -661,10 +662,39 @@ static int oci_checkpoint(int argc, char **argv)
 	av[ac++] = img;
 	av[ac] = NULL;
 	int r = cmd_snapshot(ac, av);
+	/* Engines built around CRIU take a checkpoint directory without its
+	 * inventory.img for an incomplete one (podman refuses to restore it):
+	 * a marker that names what the directory really holds. */
+	if (!r) {
+		char inv[PATH_MAX + 32];
+		snprintf(inv, sizeof(inv), "%s/inventory.img", img);
+		if (write_atomic(inv, "pdvm image (not CRIU's): see manifest.json\n"))
+			return oci_err("%s: %s", inv, strerror(errno));
+	}
 	/* As runc: when checkpoint returns, a container it stops is stopped. */
 	if (!r && !o.leave_running && !o.pre_dump && !wait_gone(c.pid, c.start))
 		return oci_err("container %s: still running after its checkpoint", id);
 	return r;
+}
+
+/* restore --detach returns, as runc's with CRIU, once the container runs
+ * from its image: engines remove the image then (podman does, at once).
+ * The domain's control socket answers once the restore is done. */
+static int wait_restored(const char *id, pid_t pid)
+{
+	for (int i = 0; i < RESTORE_WAIT_S * 50; i++) {
+		int status;
+		if (domain_state(id))
+			return 0;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			remove_dir(id);
+			return oci_err("container %s: pdvm restore failed (%s %d)", id,
+				       WIFEXITED(status) ? "exit status" : "signal",
+				       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		}
+		usleep(20000);
+	}
+	return oci_err("container %s: not restored after %d s", id, RESTORE_WAIT_S);
 }
 
 /* A container from an image (pdvm restore), with the bundle's root and
@@ -716,7 +746,9 @@ static int oci_restore(int argc, char **argv)
 	av[ac++] = "restore";
 	av[ac++] = "--name";
 	av[ac++] = (char *)id;
-	av[ac++] = "--root";
+	/* The bundle's root is the container's /, wherever the image's was
+	 * (podman's restore --import mounts its layers at a new path). */
+	av[ac++] = "--new-root";
 	av[ac++] = s.root;
 	if (!s.readonly) {
 		av[ac++] = "--writable";
@@ -762,8 +794,10 @@ static int oci_restore(int argc, char **argv)
 	free(av);
 	int r = publish(id, pid, bundle, s.annotations, o.pid_file);
 	oci_spec_free(&s);
-	if (r || o.detach)
+	if (r)
 		return r;
+	if (o.detach)
+		return wait_restored(id, pid);
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -931,6 +965,13 @@ int oci_main(int argc, char **argv)
 	char **av = argv + optind;
 	int ac = argc - optind;
 	const char *cmd = av[0];
+	/* COMMAND --help, as runc answers it (podman asks `checkpoint --help`
+	 * to learn whether a runtime can checkpoint). */
+	for (int i = 1; i < ac && strcmp(av[i], "--"); i++)
+		if (!strcmp(av[i], "--help") || !strcmp(av[i], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
 	if (!strcmp(cmd, "create"))
 		return oci_create(ac, av);
 	if (!strcmp(cmd, "start"))

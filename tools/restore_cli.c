@@ -78,6 +78,9 @@ static void restore_hook_release(struct domain *d, void *arg)
 	"      --name NAME   domain name (default: the name in the image)\n" \
 	"      --root DIR    what the domain may see, as for 'pdvm run' (default /):\n" \
 	"                    the image's root must lie inside it\n" \
+	"      --new-root DIR  the domain's / is DIR now, wherever its root was at\n" \
+	"                    the snapshot (a container's root in another store);\n" \
+	"                    sets --root DIR\n" \
 	"      --writable PATH  a path under --root the domain may write\n" \
 	"                    (repeatable; default none): every path the image\n" \
 	"                    writes must lie inside one of them. The image only\n" \
@@ -185,6 +188,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "mask", required_argument, NULL, 'M' },
 		{ "read-only", required_argument, NULL, 'R' },
 		{ "private-dev", no_argument, NULL, 'P' },
+		{ "new-root", required_argument, NULL, 'N' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -235,6 +239,13 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 			break;
 		case 'P':
 			c->pol.private_dev = true;
+			break;
+		case 'N':
+			c->o.new_root = true;
+			if (config_set(&c->pol, "root", optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "pdvm %s: --new-root: %s\nSee 'pdvm %s --help'.\n", cmd, err, cmd);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'f':
 			c->o.force = true;
