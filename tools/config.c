@@ -27,7 +27,7 @@
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
-	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "private_dev", NULL
+	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", NULL
 };
 
 static const char *const default_env[] = {
@@ -364,8 +364,8 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 			replace(&c->dom.cwd, xstrdup(value));
 	} else if (!strcmp(key, "ulimit")) {
 		r = set_ulimit(c, value, why, n);
-	} else if (!strcmp(key, "private_dev")) {
-		c->private_dev = true;  /* the flag's value is ignored: --private-dev has none */
+	} else if (!strcmp(key, "container_fs")) {
+		c->container_fs = true;  /* the flag's value is ignored: --container-fs has none */
 	} else if (!strcmp(key, "seccomp_profile")) {
 		struct gfilter *g;
 		if (!(r = seccomp_profile_load(value, &g, why, n))) {
@@ -617,7 +617,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
 		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
-		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, private_dev)");
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -742,11 +742,11 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		}
 		return 0;
 	}
-	if (!strcmp(key, "verbose") || !strcmp(key, "private_dev")) {
+	if (!strcmp(key, "verbose") || !strcmp(key, "container_fs")) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return fail(l, s, key, "want true or false, got %s",
 				    type_name(config_setting_type(s)));
-		*(!strcmp(key, "verbose") ? &c->dom.verbose : &c->private_dev) = config_setting_get_bool(s);
+		*(!strcmp(key, "verbose") ? &c->dom.verbose : &c->container_fs) = config_setting_get_bool(s);
 		return 0;
 	}
 	if (!strcmp(key, "memory"))

@@ -19,6 +19,7 @@ PKGS=(
 	nftables iproute2 procps
 	golang-go tzdata
 	strace gdb python3
+	podman runc conmon netavark aardvark-dns iptables criu
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system

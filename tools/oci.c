@@ -771,8 +771,8 @@ static int oci_restore(int argc, char **argv)
 		av[ac++] = "--read-only";
 		av[ac++] = *e;
 	}
-	if (s.private_dev)
-		av[ac++] = "--private-dev";
+	if (s.container_fs)
+		av[ac++] = "--container-fs";
 	if (o.lazy)
 		av[ac++] = "--lazy";
 	av[ac++] = img;

@@ -334,8 +334,8 @@ static int load_mounts(struct json_object *m, struct oci_spec *s, char *err, siz
 		    !json_object_is_type(d, json_type_string))
 			return fail(err, n, f, "want an object with a destination");
 		const char *dst = json_object_get_string(d);
-		if (!strcmp(dst, "/dev"))
-			s->private_dev = true;
+		if (!strcmp(dst, "/dev") || !strcmp(dst, "/proc") || !strcmp(dst, "/sys"))
+			s->container_fs = true;
 		if (one_of(dst, provided))
 			continue;
 		if (json_object_object_get_ex(e, "type", &t) && !strcmp(json_object_get_string(t), "bind")) {
@@ -602,8 +602,8 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		r = add_strings(root, "writable", writable);
 	if (!r && s->hostname)
 		r = add_string(root, "hostname", s->hostname);
-	if (!r && s->private_dev) {
-		config_setting_t *p = config_setting_add(root, "private_dev", CONFIG_TYPE_BOOL);
+	if (!r && s->container_fs) {
+		config_setting_t *p = config_setting_add(root, "container_fs", CONFIG_TYPE_BOOL);
 		r = !p || !config_setting_set_bool(p, 1);
 	}
 	if (!r && s->volumes && s->volumes[0])

@@ -14,7 +14,7 @@
 #include "net/tool.h"
 #include "control.h"
 #include "devshm.h"
-#include "devfs.h"
+#include "containerfs.h"
 #include "masks.h"
 #include "volumes.h"
 #include "oci.h"
@@ -110,10 +110,11 @@ static const char run_usage_text[] =
 	"                         hold the program to a seccomp profile in the OCI\n"
 	"                         form (docker's, podman's JSON): pdvm answers the\n"
 	"                         calls it refuses as the kernel would\n"
-	"      --private-dev      a container's /dev in the root (made if missing):\n"
-	"                         null, zero, full, random, urandom, tty, a pts of\n"
-	"                         its own, shm. Needs root (a mount namespace)\n"
-	"      --mask PATH        hide PATH in the root if it is there: an empty\n"
+	"      --container-fs     what a container runtime mounts in the root (made\n"
+	"                         if missing): /proc (the domain's processes only),\n"
+	"                         /sys read-only, and a /dev of null, zero, full,\n"
+	"                         random, urandom, tty, a pts of its own, shm.\n"
+	"                         Needs root (a mount namespace)\n"	"      --mask PATH        hide PATH in the root if it is there: an empty\n"
 	"                         file or directory in its place (repeatable)\n"
 	"      --read-only PATH   make PATH in the root read-only if it is there,\n"
 	"                         also inside a writable tree (repeatable)\n"
@@ -127,7 +128,7 @@ static const char run_usage_text[] =
 
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
-	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT, OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_PRIVDEV,
+	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT, OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_CONTAINERFS,
 };
 
 static const struct option run_options[] = {
@@ -152,7 +153,7 @@ static const struct option run_options[] = {
 	{ "mask", required_argument, NULL, OPT_MASK },
 	{ "pids-limit", required_argument, NULL, OPT_PIDS },
 	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP },
-	{ "private-dev", no_argument, NULL, OPT_PRIVDEV },
+	{ "container-fs", no_argument, NULL, OPT_CONTAINERFS },
 	{ "read-only", required_argument, NULL, OPT_RDONLY },
 	{ "verbose",  no_argument,       NULL, 'v' },
 	{ "help",     no_argument,       NULL, 'h' },
@@ -197,7 +198,7 @@ static const char *option_key(int opt)
 	case OPT_MASK: return "mask";
 	case OPT_PIDS: return "pids_limit";
 	case OPT_SECCOMP: return "seccomp_profile";
-	case OPT_PRIVDEV: return "private_dev";
+	case OPT_CONTAINERFS: return "container_fs";
 	case OPT_RDONLY: return "read_only";
 	default: return NULL;
 	}
@@ -299,7 +300,7 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		default:
 			ov[nov].key = option_key(opt);
-			ov[nov++].value = optarg ? optarg : "true";     /* a flag: --private-dev */
+			ov[nov++].value = optarg ? optarg : "true";     /* a flag: --container-fs */
 			break;
 		}
 	}
@@ -371,7 +372,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "pdvm run: %s\n", err);
 		goto out;
 	}
-	if (devfs_setup("run", &cfg) < 0 || devshm_setup("run", &cfg) < 0 || volumes_setup("run", &cfg) < 0 ||
+	if (containerfs_setup("run", &cfg) < 0 || devshm_setup("run", &cfg) < 0 || volumes_setup("run", &cfg) < 0 ||
 	    masks_setup("run", &cfg) < 0)
 		goto out;
 	cfg.dom.filter_all = true;

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "control.h"
 #include "devshm.h"
-#include "devfs.h"
+#include "containerfs.h"
 #include "masks.h"
 #include "volumes.h"
 #include "net/tool.h"
@@ -92,7 +92,7 @@ static void restore_hook_release(struct domain *d, void *arg)
 	"                    'pdvm run' (repeatable): give the volumes the domain\n" \
 	"                    had, as its open files there are found by path\n" \
 	"      --mask PATH, --read-only PATH  as for 'pdvm run' (repeatable)\n" \
-	"      --private-dev as for 'pdvm run'\n" \
+	"      --container-fs as for 'pdvm run'\n" \
 	"      --force       restore even if files the program had open changed\n" \
 	"                    since the snapshot (size, mtime or inode)\n"
 
@@ -187,7 +187,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "volume", required_argument, NULL, 'V' },
 		{ "mask", required_argument, NULL, 'M' },
 		{ "read-only", required_argument, NULL, 'R' },
-		{ "private-dev", no_argument, NULL, 'P' },
+		{ "container-fs", no_argument, NULL, 'P' },
 		{ "new-root", required_argument, NULL, 'N' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -238,7 +238,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 			}
 			break;
 		case 'P':
-			c->pol.private_dev = true;
+			c->pol.container_fs = true;
 			break;
 		case 'N':
 			c->o.new_root = true;
@@ -332,7 +332,7 @@ static int policy(const char *cmd, struct restore_cli *c)
 		c->o.filter_all = true;
 		if (!c->pol.shm_size_set)
 			c->pol.shm_size = DEVSHM_DEFAULT_SIZE;
-		if (devfs_setup(cmd, &c->pol) < 0 || devshm_setup(cmd, &c->pol) < 0 || volumes_setup(cmd, &c->pol) < 0 ||
+		if (containerfs_setup(cmd, &c->pol) < 0 || devshm_setup(cmd, &c->pol) < 0 || volumes_setup(cmd, &c->pol) < 0 ||
 		    masks_setup(cmd, &c->pol) < 0)
 			return EXIT_PDVM_ERROR;
 	} else if (!c->pol.shm_size_set || c->pol.shm_size) {

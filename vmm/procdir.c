@@ -105,25 +105,57 @@ const char *procdir_host_path(struct domain *d, const char *g, char *buf, size_t
 	return buf;
 }
 
-/* The part of host path `host` below the procfs mount it lies in. */
-static const char *below_mount(const char *host)
+/* Where the mount fd lies on is mounted, found by its id (statx) in
+ * /proc/self/mountinfo — not by walking up the host's path, which the
+ * domain's identity may not search (podman's storage is 0700 root).
+ * Cached per thread: a domain's procfs mounts are one or two. 0 or -1. */
+static int mount_point(int fd, char *out, size_t n)
 {
-	char pre[PATH_MAX];
-	struct statfs sf;
-	size_t n = strlen(host);
-
-	if (n >= sizeof(pre))
-		return NULL;
-	/* The shortest prefix on procfs is the mount point. */
-	for (size_t i = 1; i <= n; i++) {
-		if (i < n && host[i] != '/')
-			continue;
-		memcpy(pre, host, i);
-		pre[i] = '\0';
-		if (statfs(pre, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
-			return host[i] == '/' ? host + i + 1 : host + i;
+	static __thread uint64_t cached_id;
+	static __thread char cached[PATH_MAX];
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return -1;
+	if (cached_id != sx.stx_mnt_id || !cached[0]) {
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		char line[PATH_MAX * 2], mp[PATH_MAX];
+		unsigned long long id;
+		cached[0] = 0;
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "%llu %*u %*s %*s %4095s", &id, mp) == 2 && id == sx.stx_mnt_id) {
+				/* mountinfo writes space, tab, newline and \ as \ooo. */
+				size_t k = 0;
+				for (const char *c = mp; *c && k + 1 < sizeof(cached); k++) {
+					if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[3] >= '0') {
+						cached[k] = (char)((c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'));
+						c += 4;
+					} else {
+						cached[k] = *c++;
+					}
+				}
+				cached[k] = 0;
+				break;
+			}
+		if (f)
+			fclose(f);
+		cached_id = cached[0] ? sx.stx_mnt_id : 0;
+		if (!cached[0])
+			return -1;
 	}
-	return NULL;
+	snprintf(out, n, "%s", cached);
+	return 0;
+}
+
+/* The part of host path `host` (fd's) below the procfs mount it lies in. */
+static const char *below_mount(int fd, const char *host)
+{
+	char mp[PATH_MAX];
+	if (mount_point(fd, mp, sizeof(mp)) < 0)
+		return NULL;
+	size_t m = strcmp(mp, "/") ? strlen(mp) : 0;
+	if (strncmp(host, mp, m) || (host[m] && host[m] != '/'))
+		return NULL;
+	return host[m] == '/' ? host + m + 1 : host + m;
 }
 
 bool procdir_fd_denied(int fd)
@@ -136,7 +168,7 @@ bool procdir_fd_denied(int fd)
 
 	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
 		return false;
-	if (host_fd_path(fd, host, sizeof(host)) < 0 || !(r = below_mount(host)))
+	if (host_fd_path(fd, host, sizeof(host)) < 0 || !(r = below_mount(fd, host)))
 		return true;
 	e = strchrnul(r, '/');
 	pid = parse_pid(r, (size_t)(e - r));

@@ -1,5 +1,5 @@
 #!/bin/bash
-# volumes.sh: --volume SRC:DST[:ro] binds host files and directories into a domain's root (as docker -v) in pdvm's own mount namespace: writable or read-only, made in the root when missing, symbolic links in the image resolved inside the root, the host's mounts untouched, bad specs refused, and a restore given the volume finds the file the program had open there; --private-dev's /dev.
+# volumes.sh: --volume SRC:DST[:ro] binds host files and directories into a domain's root (as docker -v) in pdvm's own mount namespace: writable or read-only, made in the root when missing, symbolic links in the image resolved inside the root, the host's mounts untouched, bad specs refused, and a restore given the volume finds the file the program had open there; --container-fs's /dev.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
@@ -75,17 +75,19 @@ else
 	fail config-key "$(last_output)"
 fi
 
-# --private-dev: a container's /dev in a root that has none — the harmless devices,
-# a devpts of its own (no host pty listed), a writable private /dev/shm — and the host's
-# devices nowhere else.
-run_pdvm --root "$R" --private-dev -- /bin/busybox sh -c 'echo x > /dev/null && echo null-ok;
+# --container-fs: a container's /proc, /sys and /dev in a root that has none — the
+# domain's processes only, sysfs read-only, the harmless devices, a devpts of its own (no
+# host pty listed), a writable private /dev/shm — and the host's devices nowhere else.
+run_pdvm --root "$R" --container-fs -- /bin/busybox sh -c 'n=$(/bin/busybox ls /proc | /bin/busybox grep -c "^[0-9]");
+	[ "$n" -ge 1 ] && [ "$n" -le 4 ] && echo own-pids;
+	[ -d /sys/kernel ] && echo sys-ok; echo x > /sys/kernel/x 2>/dev/null || echo sys-ro; echo x > /dev/null && echo null-ok;
 	/bin/busybox head -c 5 /dev/urandom | /bin/busybox wc -c; echo s > /dev/shm/f && cat /dev/shm/f;
 	/bin/busybox ls /dev/pts; /bin/busybox ls /dev | /bin/busybox tr "\n" " "; [ -e /dev/sda ] || echo no-disk'
-want=$(printf 'null-ok\n5\ns\nptmx\nfd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero no-disk')
-if [ "$RC" = 0 ] && [ "$(cat "$OUT")" = "$want" ] && [ -d "$R/dev" ] && [ -z "$(ls "$R/dev")" ]; then
-	pass private-dev
+want=$(printf 'own-pids\nsys-ok\nsys-ro\nnull-ok\n5\ns\nptmx\nfd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero no-disk')
+if [ "$RC" = 0 ] && [ "$(cat "$OUT")" = "$want" ] && [ -d "$R/dev" ] && [ -z "$(find "$R/dev" "$R/proc" "$R/sys" -mindepth 1)" ]; then
+	pass container-fs
 else
-	fail private-dev "$(last_output)"
+	fail container-fs "$(last_output)"
 fi
 
 # Snapshot and restore: the program has a file open in the volume and

@@ -1,4 +1,4 @@
-/* devfs.c: a container's /dev — a small tmpfs on ROOT/dev with the harmless devices, a devpts instance of its own and the usual links, as runc makes one (pdvm run --private-dev; pdvm-oci for an engine's /dev mount). */
+/* containerfs.c: what a container runtime mounts in a root — proc, a read-only sysfs, and a small tmpfs /dev with the harmless devices, a devpts instance of its own and the usual links, as runc makes them (pdvm run --container-fs; pdvm-oci for an engine's mounts). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "tools/config.h"
-#include "tools/devfs.h"
+#include "tools/containerfs.h"
 #include "tools/mountns.h"
 #include "tools/volumes.h"
 
@@ -57,38 +57,47 @@ static int populate(int dir, char *err, size_t n)
 	return r;
 }
 
-int devfs_setup(const char *cmd, struct domain_config *cfg)
+/* A file system of type on DIR in the root (made if missing). */
+static int mount_at(const char *root, const char *dir, const char *type, unsigned long flags, const char *opts,
+		    char *err, size_t n)
+{
+	char at[64];
+	int fd = volume_target(root, dir, VOLUME_MAKE_DIR, err, n);
+	if (fd < 0)
+		return -1;
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	int r = mount(type, at, type, flags, opts);
+	if (r < 0)
+		snprintf(err, n, "%s on %s%s: %s", type, root, dir, strerror(errno));
+	close(fd);
+	return r;
+}
+
+int containerfs_setup(const char *cmd, struct domain_config *cfg)
 {
 	const char *root = cfg->dom.root ? cfg->dom.root : "/";
-	char err[1200], at[64];
-	if (!cfg->private_dev)
+	char err[1200];
+	if (!cfg->container_fs)
 		return 0;
 	if (!strcmp(root, "/")) {
-		fprintf(stderr, "pdvm %s: --private-dev: the root is the host's /: its /dev stays\n", cmd);
+		fprintf(stderr, "pdvm %s: --container-fs: the root is the host's /: its /proc, /sys and /dev stay\n", cmd);
 		return -1;
 	}
-	int fd = mountns_own(err, sizeof(err));
-	if (fd >= 0)
-		fd = volume_target(root, "/dev", VOLUME_MAKE_DIR, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "pdvm %s: --private-dev: %s\n", cmd, err);
-		return -1;
-	}
-	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
-	/* Not nodev: the devices below must open. 64 MiB as runc's. */
-	int r = mount("pdvm-dev", at, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-	close(fd);
-	if (r < 0) {
-		fprintf(stderr, "pdvm %s: --private-dev: a tmpfs on %s/dev: %s\n", cmd, root, strerror(errno));
+	/* Not nodev on /dev: the devices below must open. 64 MiB as runc's. */
+	if (mountns_own(err, sizeof(err)) < 0 ||
+	    mount_at(root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, sizeof(err)) < 0 ||
+	    mount_at(root, "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, sizeof(err)) < 0 ||
+	    mount_at(root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err, sizeof(err)) < 0) {
+		fprintf(stderr, "pdvm %s: --container-fs: %s\n", cmd, err);
 		return -1;
 	}
 	/* The tmpfs, as the path names it now. */
-	fd = volume_target(root, "/dev", VOLUME_LOOKUP, err, sizeof(err));
-	r = fd < 0 ? -1 : populate(fd, err, sizeof(err));
+	int fd = volume_target(root, "/dev", VOLUME_LOOKUP, err, sizeof(err));
+	int r = fd < 0 ? -1 : populate(fd, err, sizeof(err));
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		fprintf(stderr, "pdvm %s: --private-dev: %s\n", cmd, err);
+		fprintf(stderr, "pdvm %s: --container-fs: %s\n", cmd, err);
 		return -1;
 	}
 	return 0;
