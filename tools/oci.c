@@ -317,6 +317,8 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	/* Before the fork: the container's process is born in it. */
 	if (!r && s.netns)
 		r = oci_netns_join(s.netns, s.sysctl, why, sizeof(why));
+	else if (!r && s.new_netns)
+		r = oci_netns_new(s.sysctl, why, sizeof(why));
 	char *annotations = strdup(s.annotations);
 	unsigned rows = s.rows, cols = s.cols;
 	oci_spec_free(&s);
@@ -725,7 +727,8 @@ static int oci_restore(int argc, char **argv)
 		oci_spec_free(&s);
 		return errno == EEXIST ? oci_err("container %s already exists", id) : oci_err("%s: %s", dir, strerror(errno));
 	}
-	if (s.netns && oci_netns_join(s.netns, s.sysctl, why, sizeof(why))) {
+	if (s.netns ? oci_netns_join(s.netns, s.sysctl, why, sizeof(why)) :
+	    s.new_netns ? oci_netns_new(s.sysctl, why, sizeof(why)) : 0) {
 		oci_spec_free(&s);
 		remove_dir(id);
 		return oci_err("%s", why);

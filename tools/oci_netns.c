@@ -1,10 +1,13 @@
-/* oci_netns.c: a container's network — pdvm-oci joins the namespace the engine made (CNI set it up) and sets the config's net.* sysctls there, so the domain's sockets live in it. */
+/* oci_netns.c: a container's network — pdvm-oci joins the namespace the engine made (CNI set it up), or makes an empty one, and sets the config's net.* sysctls there, so the domain's sockets live in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "oci_netns.h"
 
@@ -46,6 +49,29 @@ int oci_netns_join(const char *path, char *const *sysctl, char *err, size_t n)
 		return -1;
 	}
 	close(fd);
+	for (; sysctl && *sysctl; sysctl++)
+		if (set_sysctl(*sysctl, err, n) < 0)
+			return -1;
+	return 0;
+}
+
+int oci_netns_new(char *const *sysctl, char *err, size_t n)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		snprintf(err, n, "config.json: linux.namespaces: a network namespace: %s", strerror(errno));
+		return -1;
+	}
+	/* runc brings lo up in a new one: 127.0.0.1 answers there. */
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
+		snprintf(err, n, "config.json: linux.namespaces: bringing lo up: %s", strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	close(s);
 	for (; sysctl && *sysctl; sysctl++)
 		if (set_sysctl(*sysctl, err, n) < 0)
 			return -1;

@@ -10,4 +10,9 @@
  * /proc/sys there. 0, or -1 with why in err. */
 int oci_netns_join(const char *path, char *const *sysctl, char *err, size_t errlen);
 
+/* A network namespace of the calling process's own, as a config's network
+ * namespace without a path asks: only a loopback, brought up; then the
+ * sysctls as above. 0, or -1 with why in err. */
+int oci_netns_new(char *const *sysctl, char *err, size_t errlen);
+
 #endif

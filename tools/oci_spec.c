@@ -365,8 +365,9 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 		if (!json_object_is_type(v, json_type_array))
 			return fail(err, n, "linux.namespaces", "want an array");
 		/* A domain is all of these already: its own processes, IPC,
-		 * names, view of files; the network is the host's, or the
-		 * namespace at the path given (an engine's, set up by CNI). */
+		 * names, view of files; the network is the namespace at the path
+		 * given (an engine's, set up by CNI), an empty one of its own
+		 * without a path, or the host's without a network entry. */
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			struct json_object *e = json_object_array_get_idx(v, i), *t, *p;
 			char f[64];
@@ -375,14 +376,18 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 			    !one_of(json_object_get_string(t), ns_ok))
 				return fail(err, n, f, "type %s is not supported",
 					    t ? json_object_get_string(t) : "(none)");
-			if (!json_object_object_get_ex(e, "path", &p) || !nonempty(p))
+			if (!json_object_object_get_ex(e, "path", &p) || !nonempty(p)) {
+				if (!strcmp(json_object_get_string(t), "network"))
+					s->new_netns = true;
 				continue;
+			}
 			if (strcmp(json_object_get_string(t), "network"))
 				return fail(err, n, f, "joining an existing %s namespace (path) is not supported",
 					    json_object_get_string(t));
 			if (!json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/')
 				return fail(err, n, f, "want an absolute path");
 			free(s->netns);
+			s->new_netns = false;
 			if (!(s->netns = strdup(json_object_get_string(p))))
 				return fail(err, n, f, "out of memory");
 		}
@@ -418,8 +423,8 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 				     *c == '-';
 			if (!ok)
 				return fail(err, n, f, "only net.* settings, of the container's network namespace");
-			if (!s->netns)
-				return fail(err, n, f, "needs a network namespace path (pdvm would set the host's)");
+			if (!s->netns && !s->new_netns)
+				return fail(err, n, f, "needs a network namespace of the container's (pdvm would set the host's)");
 			char *kv;
 			if (!json_object_is_type(val, json_type_string) ||
 			    asprintf(&kv, "%s=%s", key, json_object_get_string(val)) < 0)

@@ -25,6 +25,7 @@ struct oci_spec {
 	char **masked, **rdonly; /* linux.maskedPaths, linux.readonlyPaths (NULL: none) */
 	int64_t pids;           /* linux.resources.pids.limit (0: none) */
 	char *netns;            /* the network namespace to join (a path; NULL: the host's) */
+	bool new_netns;         /* a network namespace without a path: an empty one of its own */
 	char **sysctl;          /* linux.sysctl as "net.x.y=value", set in netns */
 	char *seccomp;          /* linux.seccomp as JSON text (NULL: none), checked */
 	char *notice;           /* what the engine should hear (NULL: nothing): the capabilities not held */

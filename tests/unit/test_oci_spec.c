@@ -169,6 +169,26 @@ static void test_refused(void)
 	refused("linux.resources.pids", "{\"limit\": \"many\"}", "linux.resources.pids.limit");
 }
 
+/* A network namespace without a path is an empty one of the container's
+ * own, where its net.* sysctls go. */
+static void test_new_netns(void)
+{
+	struct json_object *o = base();
+	json_object_object_add(json_object_object_get(o, "linux"), "namespaces",
+			       json_tokener_parse("[{\"type\": \"network\"}]"));
+	json_object_object_add(json_object_object_get(o, "linux"), "sysctl",
+			       json_tokener_parse("{\"net.ipv4.ping_group_range\": \"0 0\"}"));
+	write_json(o);
+	struct oci_spec s;
+	const char *e = load(&s);
+	CHECK(!*e, "%s", e);
+	if (!*e) {
+		CHECK(s.new_netns && !s.netns && s.sysctl && !strcmp(s.sysctl[0], "net.ipv4.ping_group_range=0 0"));
+		oci_spec_free(&s);
+	}
+	json_object_put(o);
+}
+
 /* podman 4.3.1's config.json for `podman run IMAGE sh -c ...` (captured on
  * a machine of this project, tests/fixtures/oci) loads whole: each of its
  * fields honoured as the manual says. */
@@ -209,6 +229,7 @@ int main(void)
 	mkdir(root, 0755);
 	test_good();
 	test_refused();
+	test_new_netns();
 	test_podman();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
