@@ -2,7 +2,8 @@
 # run.sh: pdvm benchmarks side by side: CPU-bound ratio, syscall trap cost vs the platform floor, startup time, remap churn,
 # python3 start-up, a syscall-heavy tool (du), clock_gettime (system call vs vDSO), signal delivery,
 # snapshots: a 1 GiB image against memcpy and lz4 (bench/memlz4.c), an incremental image, eager vs lazy restore;
-# networking (bench/net.sh) and live migration over a 1 Gbit/s link, stop-and-copy vs pre-copy (bench/migrate.sh).
+# networking (bench/net.sh) and live migration over a 1 Gbit/s link, stop-and-copy vs pre-copy (bench/migrate.sh);
+# exitless against exit syscalls (bench/exitless.sh); pdvm-oci against runc under podman (bench/oci.sh).
 #
 # Usage: B=build bench/run.sh         (what `make bench` runs)
 # Runs where /dev/kvm exists: directly, or inside the nested VM (tests/nested/vm-run --mem 10G) when this host has none.
@@ -477,6 +478,9 @@ done
 # ---- (h) the syscall path: exitless against the exit, per workload (bench/exitless.sh) ----
 . "$HERE/exitless.sh"
 
+# ---- (i) the OCI runtime under podman: run --rm true, checkpoint + restore with TCP, against runc (bench/oci.sh) ----
+. "$HERE/oci.sh"
+
 # ---- report --------------------------------------------------------------------------------
 printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
@@ -609,6 +613,7 @@ cat >"$OUTF" <<EOF
   "net": $(net_json),
   "migrate": $(mig_json),
   "exitless": $(exl_json),
+  "oci": $(oci_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

@@ -20,6 +20,7 @@ PKGS=(
 	golang-go tzdata
 	strace gdb python3
 	podman runc conmon netavark aardvark-dns iptables criu
+	containerd python3-yaml
 )
 
 # The account domains run as by default (config `user`, docs/SECURITY.md): a system
