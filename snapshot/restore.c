@@ -408,6 +408,18 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	cfg->abstract_host = o->abstract_host || rs->net.mode;
 	cfg->filter_all = o->filter_all;
 	cfg->shm_private = o->shm_private;
+	/* The tmpfs this restore mounted (section `tmpfs` fills them). */
+	size_t nt = 0;
+	while (o->tmpfs && o->tmpfs[nt])
+		nt++;
+	if (nt && (cfg->tmpfs = calloc(nt + 1, sizeof(char *))))
+		for (size_t i = 0; i < nt; i++)
+			cfg->tmpfs[i] = strdup(o->tmpfs[i]);
+	if (nt && (!cfg->tmpfs || !cfg->tmpfs[nt - 1])) {
+		fprintf(stderr, "pdvm restore: out of memory\n");
+		status = EXIT_PDVM_ERROR;
+		goto out;
+	}
 	if (!cfg->cwd)
 		cfg->cwd = strdup("/");
 	if (!cfg->name || !cfg->cwd) {

@@ -22,6 +22,7 @@ struct restore_opts {
 	bool abstract_host;     /* the host's abstract UNIX names reachable */
 	bool filter_all;        /* pdvm's own threads under seccomp too (the spawner runs) */
 	bool shm_private;       /* ROOT/dev/shm is a private tmpfs, to fill from the image */
+	char **tmpfs;           /* guest paths of the tmpfs this restore mounted (--tmpfs) */
 	bool premem;            /* guest memory is premem_fd's (a migration's pre-copy),
 				 * and the image's memory only what changed since */
 	int premem_fd;

@@ -28,6 +28,8 @@ static int put_net(struct sbuf *b, struct snap_ctx *c) { return snap_put_net(c->
 static int put_locks(struct sbuf *b, struct snap_ctx *c) { return snap_put_locks(c->d, b, c->err, c->errlen); }
 static int put_shm(struct sbuf *b, struct snap_ctx *c) { return snap_put_shm(c->d, b, c->err, c->errlen); }
 static int get_shm(struct sread *r, struct snap_ctx *c) { return snap_get_shm(r, c->d, c->dry, c->err, c->errlen); }
+static int put_tmpfs(struct sbuf *b, struct snap_ctx *c) { return snap_put_tmpfs(c->d, b, c->err, c->errlen); }
+static int get_tmpfs(struct sread *r, struct snap_ctx *c) { return snap_get_tmpfs(r, c->d, c->dry, c->err, c->errlen); }
 static int put_gfilter(struct sbuf *b, struct snap_ctx *c) { return snap_put_gfilter(c->d, b); }
 static int get_gfilter(struct sread *r, struct snap_ctx *c) { return snap_get_gfilter(r, c->d); }
 
@@ -65,6 +67,7 @@ static int get_locks(struct sread *r, struct snap_ctx *c)
 static bool several_procs(const struct snap_ctx *c) { return c->nprocs > 1; }
 static bool own_netns(const struct snap_ctx *c) { return c->net && c->net->mode; }
 static bool has_locks(const struct snap_ctx *c) { return snap_has_locks(c->d); }
+static bool has_tmpfs(const struct snap_ctx *c) { return snap_has_tmpfs(c->d); }
 static bool has_gfilter(const struct snap_ctx *c) { return snap_has_gfilter(c->d); }
 static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_private; }
 
@@ -104,6 +107,8 @@ const struct section sections[] = {
 	{ "mm",      1,  2,  true,    true,   NULL,          put_mm,      NULL },
 	/* Before `files` and `shmaps`, which reopen its files by path. */
 	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },
+	/* New with tmpfs volumes; required: files must not be lost. */
+	{ "tmpfs",   1,  1,  true,    false,  has_tmpfs,     put_tmpfs,   get_tmpfs },
 	{ "files",   1,  2,  true,    true,   NULL,          put_files,   get_files },
 	{ "vcpus",   1,  3,  true,    true,   NULL,          put_vcpus,   get_vcpus },
 	/* Absent from images of early builds: none pending, no vDSO, no

@@ -1,4 +1,4 @@
-/* snap_shm.c: section `shm` — the files of a domain's private /dev/shm (POSIX shared memory and semaphores), written out whole and made again on restore. */
+/* snap_shm.c: sections `shm` and `tmpfs` — the files of a domain's private tmpfs mounts (its /dev/shm: POSIX shared memory and semaphores; the tmpfs volumes a container has), written out whole and made again on restore. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,15 +25,17 @@ enum { SHM_END = 0, SHM_DIR = 1, SHM_FILE = 2, SHM_LINK = 3 };
 struct walk {
 	struct sbuf *b;
 	int n;
+	const char *label;      /* the tmpfs as the domain names it, for messages */
 	char *err;
 	size_t errlen;
 };
 
-static int shm_dir(const struct domain *d, char *out, size_t len)
+/* ROOT/guest, the tmpfs as pdvm sees it (in its own mount namespace). */
+static int host_dir(const struct domain *d, const char *guest, char *out, size_t len)
 {
 	const char *root = d->spec->root && strcmp(d->spec->root, "/") ? d->spec->root : "";
 
-	return snprintf(out, len, "%s/dev/shm", root) >= (int)len ? -ENAMETOOLONG : 0;
+	return snprintf(out, len, "%s%s", root, guest) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
 static int put_file(struct walk *w, int dfd, const char *name, const char *rel, off_t size)
@@ -43,7 +45,7 @@ static int put_file(struct walk *w, int dfd, const char *name, const char *rel, 
 
 	if (fd < 0 || size < 0 || (uint64_t)size > SHM_FILE_MAX || !(buf = malloc(size ? (size_t)size : 1))) {
 		int e = fd < 0 ? errno : size > SHM_FILE_MAX ? EFBIG : ENOMEM;
-		snprintf(w->err, w->errlen, "/dev/shm/%s: %s", rel, strerror(e));
+		snprintf(w->err, w->errlen, "%s/%s: %s", w->label, rel, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -e;
@@ -51,7 +53,7 @@ static int put_file(struct walk *w, int dfd, const char *name, const char *rel, 
 	ssize_t n = pread(fd, buf, (size_t)size, 0);
 	close(fd);
 	if (n != size) {
-		snprintf(w->err, w->errlen, "/dev/shm/%s: changed while it was read", rel);
+		snprintf(w->err, w->errlen, "%s/%s: changed while it was read", w->label, rel);
 		free(buf);
 		return -EIO;
 	}
@@ -80,7 +82,7 @@ static int put_tree(struct walk *w, int dfd, const char *rel, int depth)
 			continue;
 		if (snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", e->d_name) >= (int)sizeof(path) ||
 		    ++w->n > SHM_ENTRIES_MAX || depth > SHM_DEPTH_MAX) {
-			snprintf(w->err, w->errlen, "/dev/shm holds too many or too deep entries to carry");
+			snprintf(w->err, w->errlen, "%s holds too many or too deep entries to carry", w->label);
 			r = -E2BIG;
 			break;
 		}
@@ -107,19 +109,20 @@ static int put_tree(struct walk *w, int dfd, const char *rel, int depth)
 			sb_str(w->b, path);
 			sb_str(w->b, to);
 		}
-		/* FIFOs and sockets in /dev/shm carry no data; not kept. */
+		/* FIFOs and sockets in a tmpfs carry no data; not kept. */
 	}
 	closedir(dir);
 	return r;
 }
 
-int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+/* One tmpfs's tree, ended by SHM_END. */
+static int put_dir(struct domain *d, const char *guest, struct sbuf *b, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
-	struct walk w = { .b = b, .err = err, .errlen = errlen };
+	struct walk w = { .b = b, .label = guest, .err = err, .errlen = errlen };
 	int fd, r;
 
-	if ((r = shm_dir(d, dir, sizeof(dir))) < 0 ||
+	if ((r = host_dir(d, guest, dir, sizeof(dir))) < 0 ||
 	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(r < 0 ? -r : errno));
 		return r < 0 ? r : -errno;
@@ -127,6 +130,32 @@ int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen)
 	r = put_tree(&w, fd, "", 0);
 	sb_u8(b, SHM_END);
 	return r ? r : b->oom ? -ENOMEM : 0;
+}
+
+int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	return put_dir(d, "/dev/shm", b, err, errlen);
+}
+
+bool snap_has_tmpfs(const struct domain *d)
+{
+	return d->spec->tmpfs && d->spec->tmpfs[0];
+}
+
+/* Section `tmpfs`: how many, then each one's guest path and tree. */
+int snap_put_tmpfs(struct domain *d, struct sbuf *b, char *err, size_t errlen)
+{
+	uint32_t n = 0;
+	for (char **t = d->spec->tmpfs; t && *t; t++)
+		n++;
+	sb_u64(b, n);
+	for (char **t = d->spec->tmpfs; t && *t; t++) {
+		sb_str(b, *t);
+		int r = put_dir(d, *t, b, err, errlen);
+		if (r)
+			return r;
+	}
+	return b->oom ? -ENOMEM : 0;
 }
 
 /* A relative path with no empty, "." or ".." component. */
@@ -198,18 +227,15 @@ static int make_entry(int dfd, int kind, const char *rel, uint32_t mode, const u
 	return r;
 }
 
-int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
+/* Reads one tree (up to SHM_END) and, unless dry, makes it under the
+ * tmpfs at guest. */
+static int get_dir(struct sread *r, struct domain *d, const char *guest, bool dry, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	int dfd = -1, ret = 0, n = 0;
 
-	if (!dry && !d->spec->shm_private) {
-		snprintf(err, errlen, "the image carries the files of a private /dev/shm and this restore has none "
-			 "(it needs root for a mount namespace; --shm-size 0 asks for none)");
-		return -EINVAL;
-	}
 	if (!dry) {
-		if ((ret = shm_dir(d, dir, sizeof(dir))) < 0 ||
+		if ((ret = host_dir(d, guest, dir, sizeof(dir))) < 0 ||
 		    (dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			ret = ret < 0 ? ret : -errno;
 			snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
@@ -218,7 +244,7 @@ int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t 
 		/* The files are the domain's, made with its identity. */
 		if ((ret = cred_enter(&d->cred))) {
 			close(dfd);
-			snprintf(err, errlen, "/dev/shm: %s", strerror(-ret));
+			snprintf(err, errlen, "%s: %s", guest, strerror(-ret));
 			return ret;
 		}
 	}
@@ -244,7 +270,7 @@ int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t 
 		if (!r->bad && !dry && !ret) {
 			ret = make_entry(dfd, kind, rel, mode, data, len, to);
 			if (ret)
-				snprintf(err, errlen, "/dev/shm/%s: %s", rel, strerror(-ret));
+				snprintf(err, errlen, "%s/%s: %s", guest, rel, strerror(-ret));
 		}
 		free(rel);
 		free(to);
@@ -252,6 +278,46 @@ int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t 
 	if (!dry) {
 		cred_leave(&d->cred);
 		close(dfd);
+	}
+	return r->bad ? -1 : ret;
+}
+
+int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
+{
+	if (!dry && !d->spec->shm_private) {
+		snprintf(err, errlen, "the image carries the files of a private /dev/shm and this restore has none "
+			 "(it needs root for a mount namespace; --shm-size 0 asks for none)");
+		return -EINVAL;
+	}
+	return get_dir(r, d, "/dev/shm", dry, err, errlen);
+}
+
+static bool has(char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* Each of the image's tmpfs must be one this restore mounted (--tmpfs):
+ * its files go there, or the restore stops rather than lose them. */
+int snap_get_tmpfs(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen)
+{
+	uint32_t n = (uint32_t)sr_range(r, 0, 64, "tmpfs: too many");
+	int ret = 0;
+	for (uint32_t i = 0; i < n && !r->bad && !ret; i++) {
+		char *g = sr_str(r, PATH_MAX - 1);
+		if (!r->bad && (!g || g[0] != '/' || !rel_ok(g + 1)))
+			sr_fail(r, "tmpfs: bad path");
+		if (!r->bad && !dry && !has(d->spec->tmpfs, g)) {
+			snprintf(err, errlen, "the image carries the files of a tmpfs on %s and this restore mounts none "
+				 "there (--tmpfs %s)", g, g);
+			ret = -EINVAL;
+		}
+		if (!r->bad && !ret)
+			ret = get_dir(r, d, g, dry, err, errlen);
+		free(g);
 	}
 	return r->bad ? -1 : ret;
 }

@@ -109,6 +109,10 @@ int snap_get_vdso(struct sread *r, struct domain *d);
  * with the domain's identity on restore (before `files` reopens them). */
 int snap_put_shm(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_shm(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
+/* Section `tmpfs` (snap_shm.c): the files of the spec's tmpfs mounts. */
+bool snap_has_tmpfs(const struct domain *d);
+int snap_put_tmpfs(struct domain *d, struct sbuf *b, char *err, size_t errlen);
+int snap_get_tmpfs(struct sread *r, struct domain *d, bool dry, char *err, size_t errlen);
 int snap_put_shmaps(struct domain *d, struct sbuf *b, char *err, size_t errlen);
 int snap_get_shmaps(struct sread *r, struct domain *d, const struct snap_restore *rs, uint32_t version, bool dry,
 		    char *err, size_t errlen);

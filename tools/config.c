@@ -27,7 +27,7 @@
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
-	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", NULL
+	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", "tmpfs", NULL
 };
 
 static const char *const default_env[] = {
@@ -315,6 +315,17 @@ static int check_plain(const char *v, char *why, size_t n)
 	return -1;
 }
 
+static int check_tmpfs(const char *v, char *why, size_t n)
+{
+	char *dst, data[600];
+	unsigned long flags;
+	bool ro;
+	if (tmpfs_parse(v, &dst, &flags, data, sizeof(data), &ro, why, n))
+		return -1;
+	free(dst);
+	return 0;
+}
+
 static int check_volume(const char *v, char *why, size_t n)
 {
 	char *src, *dst;
@@ -388,6 +399,9 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 			char ***l = !strcmp(key, "mask") ? &c->masked : &c->rdonly;
 			*l = strv_push(*l, xstrdup(value));
 		}
+	} else if (!strcmp(key, "tmpfs")) {
+		if (!(r = check_tmpfs(value, why, n)))
+			c->tmpfs_mounts = strv_push(c->tmpfs_mounts, xstrdup(value));
 	} else if (!strcmp(key, "volume")) {
 		if (!(r = check_volume(value, why, n)))
 			c->volumes = strv_push(c->volumes, xstrdup(value));
@@ -617,7 +631,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
 		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
-		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs)");
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -680,11 +694,12 @@ static int load_net(struct loader *l, struct domain_config *c, const config_sett
 static int load_setting(struct loader *l, struct domain_config *c, const config_setting_t *s)
 {
 	if (!strcmp(config_setting_name(s), "volumes") || !strcmp(config_setting_name(s), "masked_paths") ||
-	    !strcmp(config_setting_name(s), "readonly_paths")) {
-		bool vol = !strcmp(config_setting_name(s), "volumes");
-		char **list = NULL, ***field = vol ? &c->volumes :
-					    !strcmp(config_setting_name(s), "masked_paths") ? &c->masked : &c->rdonly;
-		if (want_strings(l, s, &list, vol ? check_volume : check_plain) < 0) {
+	    !strcmp(config_setting_name(s), "readonly_paths") || !strcmp(config_setting_name(s), "tmpfs")) {
+		const char *k = config_setting_name(s);
+		char **list = NULL, ***field = !strcmp(k, "volumes") ? &c->volumes : !strcmp(k, "tmpfs") ? &c->tmpfs_mounts :
+					    !strcmp(k, "masked_paths") ? &c->masked : &c->rdonly;
+		if (want_strings(l, s, &list, !strcmp(k, "volumes") ? check_volume : !strcmp(k, "tmpfs") ? check_tmpfs :
+					      check_plain) < 0) {
 			spec_strv_free(list);
 			return -1;
 		}
@@ -925,6 +940,7 @@ void config_free(struct domain_config *c)
 	net_spec_free(&c->net);
 	free(c->user);
 	spec_strv_free(c->volumes);
+	spec_strv_free(c->tmpfs_mounts);
 	spec_strv_free(c->masked);
 	spec_strv_free(c->rdonly);
 	memset(c, 0, sizeof(*c));

@@ -20,6 +20,7 @@ struct domain_config {
 	bool shm_size_set;   /* given by the operator (else the default, and no
 			      * private /dev/shm is no error) */
 	char **volumes;      /* "SRC:DST[:ro]" host paths bound into the root (tools/volumes.h) */
+	char **tmpfs_mounts; /* "DST[:OPTIONS]" tmpfs mounted in the root (tools/volumes.h) */
 	bool container_fs;   /* /proc, /sys and /dev in the root, as a container has (tools/containerfs.h) */
 	char **masked;       /* paths in the root hidden, and */
 	char **rdonly;       /* made read-only (tools/masks.h) */

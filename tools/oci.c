@@ -71,6 +71,27 @@ static int oci_err(const char *fmt, ...)
 	return EXIT_FAILED;
 }
 
+/* --root and the directories above it, as runc makes them (containerd's
+ * shim names /run/containerd/runc/NAMESPACE). 0, or -1 with errno. */
+static int make_state_root(void)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof(p), "%s", state_root) >= (int)sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *c = p + 1; ; c++) {
+		if (*c && *c != '/')
+			continue;
+		char was = *c;
+		*c = 0;
+		if (mkdir(p, 0711) && errno != EEXIST)
+			return -1;
+		if (!(*c = was))
+			return 0;
+	}
+}
+
 static void cdir(char *buf, size_t n, const char *id, const char *file)
 {
 	snprintf(buf, n, "%s/%s%s%s", state_root, id, file ? "/" : "", file ? file : "");
@@ -292,7 +313,7 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		return oci_err("container id '%s': %s", id, why);
 	if (!realpath(bundle_arg, bundle))
 		return oci_err("bundle %s: %s", bundle_arg, strerror(errno));
-	if (mkdir(state_root, 0711) && errno != EEXIST)
+	if (make_state_root())
 		return oci_err("--root %s: %s", state_root, strerror(errno));
 	cdir(dir, sizeof(dir), id, NULL);
 	if (mkdir(dir, 0700))
@@ -401,7 +422,7 @@ static int parse_opts(int argc, char **argv, struct opt_set *o, const char **id)
 	o->bundle = ".";
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+b:dfp:", lo, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+b:dfp:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'b': o->bundle = optarg; break;
 		case 'p': o->pid_file = optarg; break;
@@ -604,7 +625,9 @@ static int parse_cr(int argc, char **argv, struct cr_opts *o, const char **id)
 	o->bundle = ".";
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+b:dp:", lo, NULL)) != -1) {
+	/* _only: Go callers (containerd's go-runc) write long options with
+	 * one dash (-no-subreaper), as runc's flag parser accepts. */
+	while ((opt = getopt_long_only(argc, argv, "+b:dp:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'i': o->image = optarg; break;
 		case 'w': case 'a': break;
@@ -718,7 +741,7 @@ static int oci_restore(int argc, char **argv)
 		return oci_err("bundle %s: %s", o.bundle, strerror(errno));
 	if (oci_spec_load(bundle, &s, why, sizeof(why)))
 		return oci_err("%s", why);
-	if (mkdir(state_root, 0711) && errno != EEXIST) {
+	if (make_state_root()) {
 		oci_spec_free(&s);
 		return oci_err("--root %s: %s", state_root, strerror(errno));
 	}
@@ -735,7 +758,7 @@ static int oci_restore(int argc, char **argv)
 	}
 	/* The options below, and two words for each volume and path. */
 	size_t nv = 0;
-	for (char **l[] = { s.volumes, s.masked, s.rdonly }, ***p = l; p < l + 3; p++)
+	for (char **l[] = { s.volumes, s.masked, s.rdonly, s.tmpfs }, ***p = l; p < l + 4; p++)
 		for (char **e = *p; e && *e; e++)
 			nv++;
 	char **av = calloc(16 + 2 * nv, sizeof(*av));
@@ -764,6 +787,10 @@ static int oci_restore(int argc, char **argv)
 	}
 	for (char **e = s.volumes; e && *e; e++) {
 		av[ac++] = "--volume";
+		av[ac++] = *e;
+	}
+	for (char **e = s.tmpfs; e && *e; e++) {
+		av[ac++] = "--tmpfs";
 		av[ac++] = *e;
 	}
 	for (char **e = s.masked; e && *e; e++) {
@@ -940,7 +967,7 @@ int oci_main(int argc, char **argv)
 	int opt;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+vh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': state_root = optarg; break;
 		case 'l': log_path = optarg; break;

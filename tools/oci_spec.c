@@ -173,8 +173,8 @@ static int load_caps(struct json_object *c, struct oci_spec *s, char *err, size_
 			held++;
 		}
 	}
-	if (held && asprintf(&s->notice, "process.capabilities: the domain holds none of them (pdvm answers "
-			     "its calls as an unprivileged process's)") < 0)
+	if (held && !s->notice && asprintf(&s->notice, "process.capabilities: the domain holds none of them (pdvm "
+					   "answers its calls as an unprivileged process's)") < 0)
 		s->notice = NULL;
 	return 0;
 }
@@ -222,8 +222,15 @@ static int load_process(struct json_object *p, struct oci_spec *s, char *err, si
 		if (get_u32(v, "uid", &s->uid, &us) || get_u32(v, "gid", &s->gid, &gs))
 			return fail(err, n, "process.user", "uid and gid must be numbers from 0 to 4294967295");
 		struct json_object *g;
-		if (json_object_object_get_ex(v, "additionalGids", &g) && nonempty(g))
-			return fail(err, n, "process.user.additionalGids", "supplementary groups are not supported yet");
+		/* Root's groups (containerd gives them to uid 0) go with root's
+		 * identity, which the domain never has: not held, as the
+		 * capabilities. Another user's would be host groups: not yet. */
+		if (json_object_object_get_ex(v, "additionalGids", &g) && nonempty(g)) {
+			if (s->uid != 0)
+				return fail(err, n, "process.user.additionalGids",
+					    "supplementary groups of a user other than root are not supported yet");
+			s->gids_not_held = true;
+		}
 		if (json_object_object_get_ex(v, "umask", &g) &&
 		    (!json_object_is_type(g, json_type_int) || json_object_get_int(g) != 022))
 			return fail(err, n, "process.user.umask", "only 022, pdvm's, is supported yet");
@@ -316,6 +323,41 @@ static int load_bind(struct json_object *e, const char *f, const char *dst, stru
 	return 0;
 }
 
+/* A tmpfs mount as pdvm's --tmpfs DST:OPTIONS (tools/volumes.c checks
+ * them; propagation options are a host's matter). Images carry its files. */
+static int load_tmpfs(struct json_object *e, const char *f, const char *dst, struct oci_spec *s, char *err, size_t n)
+{
+	struct json_object *o;
+	char spec[4096], why[384], *vd, data[600];
+	size_t used = (size_t)snprintf(spec, sizeof(spec), "%s:", dst);
+	if (json_object_object_get_ex(e, "options", &o))
+		for (size_t i = 0; json_object_is_type(o, json_type_array) && i < json_object_array_length(o); i++) {
+			const char *opt = json_object_get_string(json_object_array_get_idx(o, i));
+			if (!opt || !strcmp(opt, "rprivate") || !strcmp(opt, "private") || !strcmp(opt, "tmpcopyup"))
+				continue;
+			used += (size_t)snprintf(spec + used, sizeof(spec) - used, "%s%s", spec[used - 1] == ':' ? "" : ",",
+						 opt);
+			if (used >= sizeof(spec))
+				return fail(err, n, f, "%s: too many options", dst);
+		}
+	if (spec[used - 1] == ':')
+		spec[used - 1] = 0;
+	unsigned long flags;
+	bool ro;
+	if (tmpfs_parse(spec, &vd, &flags, data, sizeof(data), &ro, why, sizeof(why)))
+		return fail(err, n, f, "%s", why);
+	free(vd);
+	size_t k = 0;
+	while (s->tmpfs && s->tmpfs[k])
+		k++;
+	char **v = realloc(s->tmpfs, (k + 2) * sizeof(*v));
+	if (!v || !(v[k] = strdup(spec)))
+		return fail(err, n, f, "out of memory");
+	v[k + 1] = NULL;
+	s->tmpfs = v;
+	return 0;
+}
+
 /* The mounts a container expects that pdvm's view of the root provides
  * itself (its own /proc, /dev, /sys, and /dev/shm: a private tmpfs that
  * images carry, where an engine would bind a directory of its own); bind
@@ -343,10 +385,41 @@ static int load_mounts(struct json_object *m, struct oci_spec *s, char *err, siz
 				return -1;
 			continue;
 		}
-		return fail(err, n, f, "%s: only bind mounts are supported (pdvm provides /proc, /dev and /sys "
-			    "itself)", dst);
+		if (t && !strcmp(json_object_get_string(t), "tmpfs")) {
+			if (load_tmpfs(e, f, dst, s, err, n))
+				return -1;
+			continue;
+		}
+		return fail(err, n, f, "%s: only bind and tmpfs mounts are supported (pdvm provides /proc, /dev and "
+			    "/sys itself)", dst);
 	}
 	return 0;
+}
+
+/* A device cgroup rule: denials are what a domain has anyway; an allowance
+ * only for a device pdvm lets a domain open (vmm/path.c: null, zero, full,
+ * random, urandom, tty, console, ptmx and ptys), which engines list. */
+static int device_rule(struct json_object *e, size_t i, char *err, size_t n)
+{
+	static const int ok[][2] = { { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 1 }, { 5, 2 },
+				     { 136, -1 } };
+	struct json_object *a, *t, *ma, *mi;
+	char f[64];
+	snprintf(f, sizeof(f), "linux.resources.devices[%zu]", i);
+	if (!json_object_object_get_ex(e, "allow", &a))
+		return fail(err, n, f, "want allow");
+	if (!json_object_get_boolean(a))
+		return 0;
+	bool has_mi = json_object_object_get_ex(e, "minor", &mi) && !json_object_is_type(mi, json_type_null);
+	if (!json_object_object_get_ex(e, "type", &t) || strcmp(json_object_get_string(t), "c") ||
+	    !json_object_object_get_ex(e, "major", &ma))
+		return fail(err, n, f, "only character devices pdvm lets a domain open may be allowed");
+	for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+		if (json_object_get_int64(ma) == ok[k][0] &&
+		    (ok[k][1] < 0 ? true : has_mi && json_object_get_int64(mi) == ok[k][1]))
+			return 0;
+	return fail(err, n, f, "device %lld:%s is not one pdvm lets a domain open", (long long)json_object_get_int64(ma),
+		    has_mi ? json_object_get_string(mi) : "*");
 }
 
 static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size_t n)
@@ -433,7 +506,7 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 		}
 	}
 	if (json_object_object_get_ex(l, "resources", &v)) {
-		static const char *const rknown[] = { "memory", "devices", "pids", NULL };
+		static const char *const rknown[] = { "memory", "devices", "pids", "cpu", NULL };
 		struct json_object *m, *x;
 		if (!json_object_is_type(v, json_type_object) || only_known(v, "linux.resources", rknown, err, n))
 			return json_object_is_type(v, json_type_object) ? -1 : fail(err, n, "linux.resources", "want an object");
@@ -462,12 +535,18 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 				s->pids = p > 0 ? (p > 4194304 ? 4194304 : p) : 0;
 			}
 		}
-		/* Devices: only "deny all", which is what a domain has. */
-		if (json_object_object_get_ex(v, "devices", &m)) {
-			for (size_t i = 0; json_object_is_type(m, json_type_array) && i < json_object_array_length(m); i++) {
-				struct json_object *e = json_object_array_get_idx(m, i), *a;
-				if (!json_object_object_get_ex(e, "allow", &a) || json_object_get_boolean(a))
-					return fail(err, n, "linux.resources.devices", "only denying all devices is supported");
+		if (json_object_object_get_ex(v, "devices", &m))
+			for (size_t i = 0; json_object_is_type(m, json_type_array) && i < json_object_array_length(m); i++)
+				if (device_rule(json_object_array_get_idx(m, i), i, err, n))
+					return -1;
+		/* cpu: only the kernel's default weight, which every process
+		 * has without a cgroup of its own. */
+		if (json_object_object_get_ex(v, "cpu", &m)) {
+			json_object_object_foreach(m, k, val) {
+				char f[96];
+				snprintf(f, sizeof(f), "linux.resources.cpu.%s", k);
+				if (strcmp(k, "shares") || json_object_get_int64(val) != 1024)
+					return fail(err, n, f, "pdvm makes no cgroups: only shares 1024, the default weight");
 			}
 		}
 	}
@@ -549,6 +628,14 @@ int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t n)
 	}
 	if (load_process(v, s, err, n))
 		goto out;
+	if (s->gids_not_held) {
+		char *m = NULL;
+		if (asprintf(&m, "%s%sprocess.user.additionalGids: root's groups are not held (the domain is the "
+			     "unprivileged account)", s->notice ? s->notice : "", s->notice ? "; " : "") >= 0) {
+			free(s->notice);
+			s->notice = m;
+		}
+	}
 	if (!json_object_object_get_ex(j, "root", &v)) {
 		fail(err, n, "root", "missing");
 		goto out;
@@ -629,6 +716,8 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		if (!r)
 			r = add_string(root, "seccomp_profile", sp);
 	}
+	if (!r && s->tmpfs && s->tmpfs[0])
+		r = add_strings(root, "tmpfs", s->tmpfs);
 	if (!r && s->masked && s->masked[0])
 		r = add_strings(root, "masked_paths", s->masked);
 	if (!r && s->rdonly && s->rdonly[0])
@@ -661,6 +750,7 @@ void oci_spec_free(struct oci_spec *s)
 	free(s->hostname);
 	spec_strv_free(s->ulimits);
 	spec_strv_free(s->volumes);
+	spec_strv_free(s->tmpfs);
 	spec_strv_free(s->masked);
 	spec_strv_free(s->rdonly);
 	spec_strv_free(s->sysctl);

@@ -22,12 +22,14 @@ struct oci_spec {
 	unsigned rows, cols;    /* process.consoleSize (0: unset) */
 	char *annotations;      /* the annotations object as JSON ("{}" if none) */
 	char **volumes;         /* bind mounts as pdvm volumes "SRC:DST[:ro]", NULL-terminated */
+	char **tmpfs;           /* tmpfs mounts as pdvm's --tmpfs "DST:OPTIONS" (NULL: none) */
 	char **masked, **rdonly; /* linux.maskedPaths, linux.readonlyPaths (NULL: none) */
 	int64_t pids;           /* linux.resources.pids.limit (0: none) */
 	char *netns;            /* the network namespace to join (a path; NULL: the host's) */
 	bool new_netns;         /* a network namespace without a path: an empty one of its own */
 	char **sysctl;          /* linux.sysctl as "net.x.y=value", set in netns */
 	char *seccomp;          /* linux.seccomp as JSON text (NULL: none), checked */
+	bool gids_not_held;     /* process.user.additionalGids of uid 0, taken as not held */
 	char *notice;           /* what the engine should hear (NULL: nothing): the capabilities not held */
 };
 

@@ -93,6 +93,8 @@ static void restore_hook_release(struct domain *d, void *arg)
 	"                    had, as its open files there are found by path\n" \
 	"      --mask PATH, --read-only PATH  as for 'pdvm run' (repeatable)\n" \
 	"      --container-fs as for 'pdvm run'\n" \
+	"      --tmpfs DST[:OPTS]  as for 'pdvm run' (repeatable): the image's\n" \
+	"                    tmpfs files are made again there\n" \
 	"      --force       restore even if files the program had open changed\n" \
 	"                    since the snapshot (size, mtime or inode)\n"
 
@@ -189,6 +191,7 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		{ "read-only", required_argument, NULL, 'R' },
 		{ "container-fs", no_argument, NULL, 'P' },
 		{ "new-root", required_argument, NULL, 'N' },
+		{ "tmpfs", required_argument, NULL, 'T' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -230,9 +233,10 @@ static int parse(const char *cmd, bool receive, int argc, char **argv, struct re
 		case 'V':
 		case 'M':
 		case 'R':
+		case 'T':
 			if (config_set(&c->pol, opt == 'r' ? "root" : opt == 'w' ? "writable" : opt == 'u' ? "user" :
 				       opt == 'S' ? "shm_size" : opt == 'V' ? "volume" : opt == 'M' ? "mask" :
-				       opt == 'R' ? "read_only" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
+				       opt == 'R' ? "read_only" : opt == 'T' ? "tmpfs" : "abstract_unix", optarg, err, sizeof(err)) < 0) {
 				fprintf(stderr, "pdvm %s: --%s\nSee 'pdvm %s --help'.\n", cmd, err, cmd);
 				return EXIT_USAGE;
 			}
@@ -347,6 +351,7 @@ static int policy(const char *cmd, struct restore_cli *c)
 	if (c->check && volumes_writable(cmd, &c->pol) < 0)
 		return EXIT_PDVM_ERROR;
 	c->o.shm_private = c->pol.dom.shm_private;
+	c->o.tmpfs = c->pol.dom.tmpfs;
 	c->o.cred = c->pol.dom.cred;
 	c->o.abstract_host = c->pol.dom.abstract_host;
 	c->o.root = c->pol.dom.root;

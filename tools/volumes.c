@@ -1,4 +1,4 @@
-/* volumes.c: host files and directories bound into a domain's root (--volume SRC:DST[:ro]), in pdvm's own mount namespace, as docker -v. */
+/* volumes.c: host files and directories bound into a domain's root (--volume SRC:DST[:ro]) and tmpfs mounted there (--tmpfs), in pdvm's own mount namespace, as docker -v and --tmpfs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -168,18 +168,122 @@ out:
 	return r;
 }
 
+int tmpfs_parse(const char *spec, char **dst, unsigned long *flags, char *data, size_t dlen, bool *ro, char *why,
+		size_t n)
+{
+	static const struct { const char *name; unsigned long set; } fl[] = {
+		{ "nosuid", MS_NOSUID }, { "nodev", MS_NODEV }, { "noexec", MS_NOEXEC }, { "strictatime", MS_STRICTATIME },
+		{ "suid", 0 }, { "dev", 0 }, { "exec", 0 }, { "relatime", 0 }, { "noatime", MS_NOATIME }, { "rw", 0 },
+		{ "rprivate", 0 }, { "private", 0 },
+	};
+	const char *colon = strchr(spec, ':');
+	char *d = strndup(spec, colon ? (size_t)(colon - spec) : strlen(spec)), opts[512];
+	size_t used = 0;
+	if (!d || !volume_plain_path(d)) {
+		snprintf(why, n, "'%s': want DST[:OPTIONS], DST a plain absolute path other than /", spec);
+		free(d);
+		return -1;
+	}
+	*flags = MS_NOSUID | MS_NODEV;  /* docker's defaults */
+	*ro = false;
+	data[0] = 0;
+	snprintf(opts, sizeof(opts), "%s", colon ? colon + 1 : "");
+	char *save = NULL;
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]) && !known; i++)
+			if (!strcmp(o, fl[i].name)) {
+				known = true;
+				*flags |= fl[i].set;
+				if (!strcmp(o, "suid"))
+					*flags &= ~(unsigned long)MS_NOSUID;
+				else if (!strcmp(o, "dev"))
+					*flags &= ~(unsigned long)MS_NODEV;
+			}
+		if (!strcmp(o, "ro")) {
+			known = true;
+			*ro = true;
+			*flags |= MS_RDONLY;
+		}
+		/* Values the kernel checks again; here only their form. */
+		if (!known && (!strncmp(o, "size=", 5) || !strncmp(o, "mode=", 5) || !strncmp(o, "nr_inodes=", 10))) {
+			const char *v = strchr(o, '=') + 1;
+			size_t k = strspn(v, "0123456789");
+			bool ok = k > 0 && (!v[k] || (o[0] == 's' && strchr("kmgKMG%", v[k]) && !v[k + 1]));
+			if (ok && used + strlen(o) + 2 < dlen)
+				used += (size_t)snprintf(data + used, dlen - used, "%s%s", used ? "," : "", o);
+			known = ok;
+		}
+		if (!known) {
+			snprintf(why, n, "'%s': option '%s' is not one of size=, mode=, nr_inodes=, ro, rw, nosuid, "
+				 "nodev, noexec", spec, o);
+			free(d);
+			return -1;
+		}
+	}
+	*dst = d;
+	return 0;
+}
+
+static int tmpfs_one(struct domain_config *cfg, const char *root, const char *spec, char *err, size_t n)
+{
+	char data[600], to[64];
+	unsigned long flags;
+	bool ro;
+	char *dst;
+	if (tmpfs_parse(spec, &dst, &flags, data, sizeof(data), &ro, err, n))
+		return -1;
+	/* The domain's, as a container's tmpfs is its root's: the domain is
+	 * the unprivileged account, so it owns the top directory (mode as
+	 * asked; docker's default 1777 otherwise). */
+	size_t dl = strlen(data);
+	if (!strstr(data, "mode="))
+		dl += (size_t)snprintf(data + dl, sizeof(data) - dl, "%smode=1777", dl ? "," : "");
+	if (!cfg->dom.cred.as_root)
+		snprintf(data + dl, sizeof(data) - dl, ",uid=%u,gid=%u", cfg->dom.cred.uid, cfg->dom.cred.gid);
+	int fd = volume_target(root, dst, VOLUME_MAKE_DIR, err, n), r = -1;
+	if (fd >= 0) {
+		snprintf(to, sizeof(to), "/proc/self/fd/%d", fd);
+		if (mount("pdvm-tmpfs", to, "tmpfs", flags, data) < 0)
+			snprintf(err, n, "a tmpfs on %s: %s", dst, strerror(errno));
+		else if (!ro && config_set(cfg, "writable", dst, err, n) < 0)
+			;
+		else
+			r = 0;
+		close(fd);
+	}
+	/* Images carry its files (snapshot/snap_shm.c). */
+	if (!r) {
+		size_t k = 0;
+		while (cfg->dom.tmpfs && cfg->dom.tmpfs[k])
+			k++;
+		char **v = realloc(cfg->dom.tmpfs, (k + 2) * sizeof(*v));
+		if (!v) {
+			snprintf(err, n, "out of memory");
+			r = -1;
+		} else {
+			cfg->dom.tmpfs = v;
+			v[k] = dst;
+			v[k + 1] = NULL;
+			dst = NULL;
+		}
+	}
+	free(dst);
+	return r;
+}
+
 int volumes_setup(const char *cmd, struct domain_config *cfg)
 {
 	const char *root = cfg->dom.root ? cfg->dom.root : "/";
 	char err[1200];
 
-	if (!cfg->volumes || !cfg->volumes[0])
+	if ((!cfg->volumes || !cfg->volumes[0]) && (!cfg->tmpfs_mounts || !cfg->tmpfs_mounts[0]))
 		return 0;
 	if (mountns_own(err, sizeof(err)) < 0) {
 		fprintf(stderr, "pdvm %s: --volume: %s\n", cmd, err);
 		return -1;
 	}
-	for (char **v = cfg->volumes; *v; v++) {
+	for (char **v = cfg->volumes; v && *v; v++) {
 		char *src = NULL, *dst = NULL;
 		bool ro = false;
 		int r = volume_parse(*v, &src, &dst, &ro, err, sizeof(err));
@@ -196,6 +300,11 @@ int volumes_setup(const char *cmd, struct domain_config *cfg)
 		if (r)
 			return -1;
 	}
+	for (char **t = cfg->tmpfs_mounts; t && *t; t++)
+		if (tmpfs_one(cfg, root, *t, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pdvm %s: --tmpfs %s: %s\n", cmd, *t, err);
+			return -1;
+		}
 	return 0;
 }
 
@@ -213,6 +322,19 @@ int volumes_writable(const char *cmd, struct domain_config *cfg)
 		free(dst);
 		if (r) {
 			fprintf(stderr, "pdvm %s: --volume %s: %s\n", cmd, *v, err);
+			return -1;
+		}
+	}
+	for (char **t = cfg->tmpfs_mounts; t && *t; t++) {
+		char data[600], *dst = NULL;
+		unsigned long flags;
+		bool ro;
+		int r = tmpfs_parse(*t, &dst, &flags, data, sizeof(data), &ro, err, sizeof(err));
+		if (!r && !ro)
+			r = config_set(cfg, "writable", dst, err, sizeof(err));
+		free(dst);
+		if (r) {
+			fprintf(stderr, "pdvm %s: --tmpfs %s: %s\n", cmd, *t, err);
 			return -1;
 		}
 	}

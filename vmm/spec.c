@@ -121,5 +121,6 @@ void spec_free(struct domain_spec *s)
 	free(s->hostname);
 	free(s->trap_backend);
 	gfilter_free(s->gfilter);
+	spec_strv_free(s->tmpfs);
 	memset(s, 0, sizeof(*s));
 }

@@ -33,6 +33,7 @@ struct domain_spec {
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */
 	bool filter_all;     /* pdvm's own threads under seccomp too, after set-up (vfilter.h) */
 	bool shm_private;    /* ROOT/dev/shm is a tmpfs of pdvm's own: images carry its files */
+	char **tmpfs;        /* guest paths of the other tmpfs of pdvm's own: images carry their files */
 	struct dom_cred cred; /* the host identity of guest work (cred.h) */
 };
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# volumes.sh: --volume SRC:DST[:ro] binds host files and directories into a domain's root (as docker -v) in pdvm's own mount namespace: writable or read-only, made in the root when missing, symbolic links in the image resolved inside the root, the host's mounts untouched, bad specs refused, and a restore given the volume finds the file the program had open there; --container-fs's /dev.
+# volumes.sh: --volume SRC:DST[:ro] binds host files and directories into a domain's root (as docker -v) in pdvm's own mount namespace: writable or read-only, made in the root when missing, symbolic links in the image resolved inside the root, the host's mounts untouched, bad specs refused, and a restore given the volume finds the file the program had open there and the files of its tmpfs (--tmpfs); --container-fs's /dev.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
@@ -91,12 +91,15 @@ else
 fi
 
 # Snapshot and restore: the program has a file open in the volume and
-# appends on after the restore, which is given the same volume.
+# appends on after the restore, which is given the same volume; a file it left
+# in its tmpfs (/run) is carried by the image and there again after the restore,
+# which must mount that tmpfs (without it, the restore is refused, naming it).
 d=$SCRATCH/snap
 mkdir -p "$d"
 rm -f "$HOSTDIR/log"
-start_run vol "$d/run.out" "$d/run.err" --root "$R" --volume "$HOSTDIR:/data" -- /bin/busybox sh -c \
-	'exec 3>>/data/log; i=0; while [ $i -lt 80 ]; do echo $i >&3; echo tick; i=$((i + 1)); sleep 0.1; done'
+start_run vol "$d/run.out" "$d/run.err" --root "$R" --volume "$HOSTDIR:/data" --tmpfs /run:mode=0755 -- /bin/busybox sh -c \
+	'echo kept > /run/k; exec 3>>/data/log; i=0; while [ $i -lt 80 ]; do echo $i >&3; echo tick; i=$((i + 1)); sleep 0.1; done
+	 cat /run/k'
 pid=$BGPID
 why=""
 if wait_sock vol "$pid" && wait_lines "$d/run.out" 3 "$pid"; then
@@ -107,9 +110,15 @@ else
 fi
 wait_pid "$pid"
 if [ -z "$why" ]; then
-	restore_fg "$d/restore.out" "$d/restore.err" --root "$R" --volume "$HOSTDIR:/data" "$d/img"
-	[ "$(tail -n1 "$HOSTDIR/log")" = 79 ] || why="log ends with $(tail -n1 "$HOSTDIR/log"): $(tail -n 5 "$d/restore.err")"
+	restore_fg "$d/restore0.out" "$d/restore0.err" --root "$R" --volume "$HOSTDIR:/data" --writable /run "$d/img"
+	[ "$RRC" != 0 ] && grep -q "tmpfs on /run" "$d/restore0.err" ||
+		why="a restore without the tmpfs: exit $RRC: $(tail -n 3 "$d/restore0.err")"
 fi
-if [ -z "$why" ]; then pass snapshot-restore-keeps-volume-file; else fail snapshot-restore-keeps-volume-file "$why"; fi
+if [ -z "$why" ]; then
+	restore_fg "$d/restore.out" "$d/restore.err" --root "$R" --volume "$HOSTDIR:/data" --tmpfs /run:mode=0755 "$d/img"
+	[ "$(tail -n1 "$HOSTDIR/log")" = 79 ] || why="log ends with $(tail -n1 "$HOSTDIR/log"): $(tail -n 5 "$d/restore.err")"
+	[ "$(tail -n1 "$d/restore.out")" = kept ] || why="${why:+$why; }the tmpfs file: $(tail -n 2 "$d/restore.out")"
+fi
+if [ -z "$why" ]; then pass snapshot-restore-keeps-volume-and-tmpfs-files; else fail snapshot-restore-keeps-volume-and-tmpfs-files "$why"; fi
 
 finish

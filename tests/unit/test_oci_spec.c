@@ -32,7 +32,8 @@ static struct json_object *base(void)
 		"  \"root\": { \"path\": \"rootfs\" }, \"hostname\": \"box-1\","
 		"  \"mounts\": [ { \"destination\": \"/proc\", \"type\": \"proc\" },"
 		"              { \"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/etc\", \"options\": [\"rbind\", \"ro\", \"nosuid\"] },"
-		"              { \"destination\": \"/etc/hosts\", \"type\": \"bind\", \"source\": \"/etc/hosts\", \"options\": [\"bind\", \"rprivate\"] } ],"
+		"              { \"destination\": \"/etc/hosts\", \"type\": \"bind\", \"source\": \"/etc/hosts\", \"options\": [\"bind\", \"rprivate\"] },"
+		"              { \"destination\": \"/run\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"] } ],"
 		"  \"linux\": { \"namespaces\": [ { \"type\": \"pid\" } ], \"maskedPaths\": [\"/proc/kcore\", \"/proc/acpi\"], \"readonlyPaths\": [\"/proc/sys\"], \"resources\": { \"memory\": { \"limit\": 67108864 } } } }");
 }
 
@@ -77,6 +78,8 @@ static void test_good(void)
 	CHECK(!c.user, "uid 0 must stay pdvm's account, got %s", c.user);
 	CHECK(c.masked && !strcmp(c.masked[1], "/proc/acpi") && !c.masked[2] && c.rdonly &&
 	      !strcmp(c.rdonly[0], "/proc/sys"));
+	CHECK(c.tmpfs_mounts && !strcmp(c.tmpfs_mounts[0], "/run:nosuid,strictatime,mode=755,size=65536k") &&
+	      !c.tmpfs_mounts[1], "tmpfs %s", c.tmpfs_mounts ? c.tmpfs_mounts[0] : "(none)");
 	/* Bind mounts are volumes, read-only where the options say so. */
 	CHECK(c.volumes && c.volumes[0] && !strcmp(c.volumes[0], "/etc:/data:ro") && c.volumes[1] &&
 	      !strcmp(c.volumes[1], "/etc/hosts:/etc/hosts") && !c.volumes[2], "volumes %s",
@@ -143,7 +146,8 @@ static void test_refused(void)
 	refused("root.path", "\"missing\"", "root.path");
 	refused("hostname", "\"box/1\"", "hostname");
 	refused("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}", "hooks");
-	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}]", "mounts[0]");
+	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"huge=always\"]}]", "mounts[0]");
+	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"nfs\", \"source\": \"srv:/x\"}]", "mounts[0]");
 	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"etc\"}]", "mounts[0]");
 	refused("mounts", "[{\"destination\": \"/a/../b\", \"type\": \"bind\", \"source\": \"/etc\"}]", "mounts[0]");
 	refused("mounts", "[{\"destination\": \"/\", \"type\": \"bind\", \"source\": \"/etc\"}]", "mounts[0]");
@@ -152,7 +156,13 @@ static void test_refused(void)
 	refused("linux.namespaces", "[{\"type\": \"network\", \"path\": \"run/netns/x\"}]", "linux.namespaces[0]");
 	refused("linux.namespaces", "[{\"type\": \"user\"}]", "linux.namespaces[0]");
 	refused("linux.resources.memory", "{\"limit\": 1000}", "linux.resources.memory.limit");
-	refused("linux.resources.devices", "[{\"allow\": true, \"access\": \"rwm\"}]", "linux.resources.devices");
+	refused("linux.resources.devices", "[{\"allow\": true, \"access\": \"rwm\"}]", "linux.resources.devices[0]");
+	refused("linux.resources.devices", "[{\"allow\": false}, {\"allow\": true, \"type\": \"b\", \"major\": 8, \"minor\": 0}]",
+		"linux.resources.devices[1]");
+	refused("linux.resources.devices", "[{\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 1}]",
+		"linux.resources.devices[0]");  /* /dev/mem */
+	refused("linux.resources.cpu", "{\"shares\": 512}", "linux.resources.cpu.shares");
+	refused("linux.resources.cpu", "{\"quota\": 50000}", "linux.resources.cpu.quota");
 	refused("linux.seccomp", "{}", "linux.seccomp.defaultAction");
 	refused("linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}",
 		"linux.seccomp.syscalls[0].action");
@@ -167,6 +177,27 @@ static void test_refused(void)
 	refused("linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}", "linux.sysctl.net.ipv4.ip_forward"); /* no netns path */
 	refused("linux.namespaces", "[{\"type\": \"ipc\", \"path\": \"/proc/1/ns/ipc\"}]", "linux.namespaces[0]");
 	refused("linux.resources.pids", "{\"limit\": \"many\"}", "linux.resources.pids.limit");
+}
+
+/* containerd 1.6.20's config.json for `ctr run` (captured here; its
+ * runc shim execs pdvm-oci): a device allow list, cpu shares, a /run tmpfs,
+ * root's supplementary groups. It loads whole. */
+static void test_containerd(void)
+{
+	struct json_object *o = json_object_from_file("tests/fixtures/oci/containerd-1.6.20-config.json");
+	CHECK(o != NULL, "tests/fixtures/oci/containerd-1.6.20-config.json: %s", json_util_get_last_err());
+	if (!o)
+		return;
+	write_json(o);
+	json_object_put(o);
+	struct oci_spec s;
+	const char *e = load(&s);
+	CHECK(!*e, "containerd's config: %s", e);
+	if (!*e) {
+		CHECK(s.container_fs && s.new_netns && s.tmpfs && !strncmp(s.tmpfs[0], "/run:", 5) && s.gids_not_held &&
+		      s.notice && strstr(s.notice, "additionalGids"));
+		oci_spec_free(&s);
+	}
 }
 
 /* A network namespace without a path is an empty one of the container's
@@ -231,6 +262,7 @@ int main(void)
 	test_refused();
 	test_new_netns();
 	test_podman();
+	test_containerd();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("warning: could not remove %s\n", dir);
