@@ -164,7 +164,7 @@ bad() {
 	oci delete --force x1
 }
 bad hostname hostname '{"hostname": "no/slash"}'
-bad tmpfs-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "tmpfs", "source": "tmpfs"}]}'
+bad nfs-mount 'mounts[2]' '{"mounts": [{"destination": "/proc", "type": "proc"}, {"destination": "/dev", "type": "tmpfs"}, {"destination": "/data", "type": "nfs", "source": "srv:/x"}]}'
 bad terminal process.terminal '{"process": {"terminal": true, "args": ["/bin/true"], "cwd": "/"}}'
 bad capabilities process.capabilities '{"process": {"args": ["/bin/true"], "cwd": "/", "capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}'
 bad user-namespace 'linux.namespaces[0]' '{"linux": {"namespaces": [{"type": "user"}]}}'
