@@ -43,13 +43,15 @@ oci_run() {
 }
 
 # oci_cr RUNTIME: median ms of checkpoint + restore (--tcp-established) of an echo server
-# whose client stays connected (checked after each round); n/a and OCI_CR_ERR if one fails.
+# whose client stays connected (checked after each round); n/a, and why in $OCI_STORE/cr.why
+# (it runs in a subshell), if one fails.
 oci_cr() {
-	local rt=$1 v=() t0 t1 ip
+	local rt=$1 ip
 	OCI_CR_ERR=""
+	rm -f "$OCI_STORE/cr.why" "$OCI_STORE/cr.err"
 	ocipm "$rt" rm -f -t 0 bench-echo >/dev/null 2>&1
 	ocipm "$rt" run -d --name bench-echo "${OCI_U[@]}" localhost/pdvm-bench nc -l -p 7777 -e cat >/dev/null 2>&1 ||
-		{ OCI_CR_ERR="run failed"; echo n/a; return; }
+		{ echo "run failed" >"$OCI_STORE/cr.why"; echo n/a; return; }
 	ip=$(ocipm "$rt" inspect -f '{{.NetworkSettings.IPAddress}}' bench-echo)
 	local cmd="" i
 	for i in $(seq "$REPS"); do
@@ -59,8 +61,11 @@ oci_cr() {
 	done
 	rm -f "$OCI_STORE/cr.times"
 	if ! timeout 600 python3 tests/host/tcpping.py "$ip" 7777 "$cmd" >"$OCI_STORE/cr.out" 2>&1; then
-		OCI_CR_ERR=$(grep -v '^ *$' "$OCI_STORE/cr.err" 2>/dev/null | tail -n 1 | cut -c1-160)
-		OCI_CR_ERR=${OCI_CR_ERR:-$(tail -n 1 "$OCI_STORE/cr.out")}
+		OCI_CR_ERR=$(grep -v "^ *$" "$OCI_STORE/cr.err" 2>/dev/null | tail -n 1 | rev | cut -c1-200 | rev)
+		# CRIU's own reason, when it is CRIU that failed.
+		local criu
+		criu=$(grep -h -m1 "Error" "$OCI_STORE"/root/overlay-containers/*/userdata/dump.log 2>/dev/null | head -n 1)
+		echo "${criu:+CRIU: $criu; }${OCI_CR_ERR:-$(tail -n 1 "$OCI_STORE/cr.out")}" >"$OCI_STORE/cr.why"
 		echo n/a
 	else
 		median <"$OCI_STORE/cr.times" | awk '{ printf "%.1f", $1 / 1000 }'
@@ -78,9 +83,9 @@ else
 	OCI_RUN_R=$(oci_run runc)
 	OCI_RUN_P=$(oci_run "$OCI_BIN")
 	OCI_CR_P=$(oci_cr "$OCI_BIN")
-	OCI_CR_P_WHY=$OCI_CR_ERR
+	OCI_CR_P_WHY=$(cat "$OCI_STORE/cr.why" 2>/dev/null)
 	OCI_CR_R=$(oci_cr runc)
-	OCI_CR_R_WHY=$OCI_CR_ERR
+	OCI_CR_R_WHY=$(cat "$OCI_STORE/cr.why" 2>/dev/null)
 fi
 ocipm runc rm -af -t 0 >/dev/null 2>&1
 ocipm runc system reset --force >/dev/null 2>&1
