@@ -142,8 +142,9 @@ exl_json() {
 
 if [ -n "${EXL_ALONE:-}" ]; then
 	exl_report
+	# As run.sh: pdvm's own probe says (dmesg's "loaded" line may have rotated out).
 	kind="${BACKEND:-none} (standard KVM host, native)"
-	dmesg 2>/dev/null | grep -q "kvm-pvm: loaded" && kind="pvm host (native)"
+	[ "$BACKEND" = pvm ] && kind="pvm host (native)"
 	mkdir -p bench/results
 	f=bench/results/EXITLESS-$(date -u +%Y%m%d-%H%M%S).json
 	printf '{ "date": "%s", "commit": "%s", "host_kind": "%s", "cpu": "%s", "repetitions": %s, "exitless": %s }\n' \

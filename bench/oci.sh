@@ -107,9 +107,10 @@ oci_json() {
 }
 
 if [ -n "${OCI_ALONE:-}" ]; then
-	kind="standard KVM host"
-	[ -c /dev/kvm ] || kind="no /dev/kvm"
-	dmesg 2>/dev/null | grep -q "kvm-pvm: loaded" && kind="pvm host (native)"
+	# As run.sh: pdvm's own probe says (dmesg's "loaded" line may have rotated out).
+	backend=$("$B/pdvm" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
+	kind="${backend:-none} (standard KVM host, native)"
+	[ "$backend" = pvm ] && kind="pvm host (native)"
 	mkdir -p bench/results
 	f=bench/results/OCI-$(date -u +%Y%m%d-%H%M%S).json
 	printf '{ "date": "%s", "commit": "%s", "host_kind": "%s", "cpu": "%s", "repetitions": %s, "oci": %s }\n' \
