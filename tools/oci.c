@@ -131,26 +131,33 @@ struct cstate {
 	const char *status;             /* created, running, paused, stopped */
 };
 
-/* What the domain says of itself: "paused" or "running" (NULL: no answer). */
-static const char *domain_state(const char *id)
+/* The domain's own "info" answer (the caller puts it), NULL if none. */
+static struct json_object *domain_info(const char *id)
 {
 	const char *dir = control_dir();
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct json_object *req = json_object_new_object(), *resp = NULL, *v;
+	struct json_object *req = json_object_new_object(), *resp = NULL;
 	char err[256];
-	const char *st = NULL;
-	if (dirfd < 0 || !req) {
-		if (dirfd >= 0)
-			close(dirfd);
-		json_object_put(req);
-		return NULL;
+	if (dirfd >= 0 && req) {
+		json_object_object_add(req, "cmd", json_object_new_string("info"));
+		if (ctl_call(dirfd, dir, id, req, 5000, &resp, err, sizeof(err))) {
+			json_object_put(resp);
+			resp = NULL;
+		}
 	}
-	json_object_object_add(req, "cmd", json_object_new_string("info"));
-	if (!ctl_call(dirfd, dir, id, req, 5000, &resp, err, sizeof(err)) &&
-	    json_object_object_get_ex(resp, "state", &v))
-		st = !strcmp(json_object_get_string(v), "paused") ? "paused" : "running";
-	close(dirfd);
+	if (dirfd >= 0)
+		close(dirfd);
 	json_object_put(req);   /* ctl_call does not take it */
+	return resp;
+}
+
+/* What the domain says of itself: "paused" or "running" (NULL: no answer). */
+static const char *domain_state(const char *id)
+{
+	struct json_object *resp = domain_info(id), *v;
+	const char *st = NULL;
+	if (resp && json_object_object_get_ex(resp, "state", &v))
+		st = !strcmp(json_object_get_string(v), "paused") ? "paused" : "running";
 	json_object_put(resp);
 	return st;
 }
@@ -722,6 +729,95 @@ static int wait_restored(const char *id, pid_t pid)
 	return oci_err("container %s: not restored after %d s", id, RESTORE_WAIT_S);
 }
 
+/* runc's stats event: the domain's memory and threads (its own answer) and
+ * the CPU time of its host process (pdvm: the program and its VMM). */
+static struct json_object *stats_event(const char *id, pid_t pid)
+{
+	struct json_object *info = domain_info(id), *v, *ev = NULL;
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	const char *rp = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	if (f)
+		fclose(f);
+	/* Fields 14 and 15, counted after the command's closing parenthesis. */
+	if (!info || !rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		goto out;
+	unsigned long long hz = (unsigned long long)sysconf(_SC_CLK_TCK), ns = 1000000000ULL / hz;
+	int64_t mem = json_object_object_get_ex(info, "memory", &v) ? json_object_get_int64(v) : 0;
+	int64_t lim = json_object_object_get_ex(info, "memory_limit", &v) ? json_object_get_int64(v) : 0;
+	int threads = json_object_object_get_ex(info, "threads", &v) ? json_object_get_int(v) : 0;
+	ev = json_object_new_object();
+	struct json_object *data = json_object_new_object(), *cpu = json_object_new_object(),
+			   *use = json_object_new_object(), *m = json_object_new_object(),
+			   *mu = json_object_new_object(), *pids = json_object_new_object();
+	json_object_object_add(use, "total", json_object_new_int64((int64_t)((ut + st) * ns)));
+	json_object_object_add(use, "user", json_object_new_int64((int64_t)(ut * ns)));
+	json_object_object_add(use, "kernel", json_object_new_int64((int64_t)(st * ns)));
+	json_object_object_add(cpu, "usage", use);
+	json_object_object_add(mu, "usage", json_object_new_int64(mem));
+	json_object_object_add(mu, "limit", json_object_new_int64(lim));
+	json_object_object_add(m, "usage", mu);
+	json_object_object_add(pids, "current", json_object_new_int(threads));
+	json_object_object_add(data, "cpu", cpu);
+	json_object_object_add(data, "memory", m);
+	json_object_object_add(data, "pids", pids);
+	json_object_object_add(ev, "type", json_object_new_string("stats"));
+	json_object_object_add(ev, "id", json_object_new_string(id));
+	json_object_object_add(ev, "data", data);
+out:
+	json_object_put(info);
+	return ev;
+}
+
+/* events [--stats] [--interval SECS] ID: one stats event, or one every
+ * interval (default 5 s) while the container runs, as runc prints them. */
+static int oci_events(int argc, char **argv)
+{
+	bool once = false;
+	long interval = 5;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		if (!strcmp(a, "stats"))
+			once = true;
+		else if (!strncmp(a, "interval", 8) && (a[8] == '=' || (!a[8] && i + 1 < argc))) {
+			const char *val = a[8] == '=' ? a + 9 : argv[++i];
+			char *end;
+			interval = strtol(val, &end, 10);
+			/* runc takes a duration ("5s"); a bare number is seconds. */
+			if (end == val || (*end && strcmp(end, "s")) || interval < 1 || interval > 86400)
+				return oci_err("events: --interval: want 1s to 86400s, got '%s'", val);
+		} else {
+			return oci_err("events: unknown option '%s'", argv[i]);
+		}
+	}
+	if (i != argc - 1)
+		return oci_err("events: want one container id");
+	const char *id = argv[i];
+	struct cstate c;
+	if (load(id, &c))
+		return EXIT_FAILED;
+	cstate_free(&c);
+	for (;;) {
+		if (strcmp(c.status, "running") && strcmp(c.status, "paused"))
+			return once ? oci_err("container %s is not running", c.id) : 0;
+		struct json_object *ev = stats_event(c.id, c.pid);
+		if (!ev)
+			return oci_err("container %s: no stats (its domain did not answer)", c.id);
+		printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+		fflush(stdout);
+		json_object_put(ev);
+		if (once)
+			return 0;
+		sleep((unsigned)interval);
+		if (load(id, &c))
+			return 0;       /* deleted meanwhile */
+		cstate_free(&c);
+	}
+}
+
 /* A container from an image (pdvm restore), with the bundle's root and
  * user: running at once, in the foreground unless --detach. */
 static int oci_restore(int argc, char **argv)
@@ -937,6 +1033,7 @@ static const char usage[] =
 	"  delete [--force] ID                          remove a stopped (or created) container\n"
 	"  list [-q]                                    the containers under --root\n"
 	"  ps [--format table|json] ID                  its host process (a domain is one)\n"
+	"  events [--stats] [--interval SECS] ID        stats (memory, threads, CPU) once, or every SECS\n"
 	"  checkpoint [--image-path DIR] [--leave-running] [--pre-dump] [--parent-path DIR] ID\n"
 	"                                               an image of it (pdvm snapshot); it ends\n"
 	"                                               unless --leave-running or --pre-dump\n"
@@ -1026,5 +1123,7 @@ int oci_main(int argc, char **argv)
 		return oci_ps(ac, av);
 	if (!strcmp(cmd, "restore"))
 		return oci_restore(ac, av);
-	return oci_err("unknown command '%s' (exec and events are not there yet)", cmd);
+	if (!strcmp(cmd, "events"))
+		return oci_events(ac, av);
+	return oci_err("unknown command '%s' (exec is not there yet)", cmd);
 }

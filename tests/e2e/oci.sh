@@ -130,6 +130,13 @@ oci run -d c3
 pid3=$(timeout 20 "$OCI" --root "$ROOT" state c3 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 oci ps --format json c3
 [ "$RC" = 0 ] && [ "$(cat "$OUT")" = "[$pid3]" ] && pass ps-json || fail ps-json "exit $RC: $(last_output) (pid $pid3)"
+# events --stats: runc's stats event, the memory limit config.json gave, a thread, CPU time.
+oci events --stats c3
+python3 -c 'import json,sys; e = json.load(open(sys.argv[1])); d = e["data"]
+assert e["type"] == "stats" and e["id"] == "c3", e
+assert d["memory"]["usage"]["limit"] == 100663296 and 0 < d["memory"]["usage"]["usage"] <= 100663296, d
+assert d["pids"]["current"] >= 1 and d["cpu"]["usage"]["total"] >= 0, d' "$OUT" 2>"$SCRATCH/ev.err" &&
+	[ "$RC" = 0 ] && pass events-stats || fail events-stats "exit $RC: $(last_output); $(tail -n 2 "$SCRATCH/ev.err")"
 oci kill c3 KILL
 for _ in $(seq 50); do [ "$(status_of c3)" = stopped ] && break; sleep 0.1; done
 [ "$RC" = 0 ] && [ "$(status_of c3)" = stopped ] && pass kill-kill || fail kill-kill "exit $RC, $(status_of c3)"
