@@ -1,19 +1,16 @@
 # exitless.sh: the exitless rows of `make bench`, sourced by bench/run.sh — each workload natively, in a domain with the default syscall path (exitless where it works) and with `--syscall-path exit`, side by side in one run; an idle domain's CPU use; eight getpid domains at once against one; on a PVM host, the ring-0 variant's getpid in the nested VM (TCG's ratio).
 #
-# Uses run.sh's PDVM, GUEST, TMP, REPS, median, ratio, ms_now, us_to_ms_f, jnum; run alone
-# (bench/exitless.sh), it defines them, prints its table and writes
+# Uses run.sh's PDVM, GUEST, REPS and bench/lib.bash; run alone
+# (bench/exitless.sh), it prints its table and writes
 # bench/results/EXITLESS-<date>.json with the host kind.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+	. bench/lib.bash
 	B=${B:-build}
 	case "$B" in /*) ;; *) B=$PWD/$B ;; esac
 	PDVM=$B/pdvm GUEST=$B/guest REPS=${BENCH_REPS:-5}
-	median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-	ms_now() { echo $(($(date +%s%N) / 1000)); }
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-	jnum() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
-	BACKEND=$("$PDVM" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
+	BACKEND=$(bench_backend "$PDVM")
 	EXL_ALONE=1
 fi
 
@@ -142,13 +139,5 @@ exl_json() {
 
 if [ -n "${EXL_ALONE:-}" ]; then
 	exl_report
-	# As run.sh: pdvm's own probe says (dmesg's "loaded" line may have rotated out).
-	kind="${BACKEND:-none} (standard KVM host, native)"
-	[ "$BACKEND" = pvm ] && kind="pvm host (native)"
-	mkdir -p bench/results
-	f=bench/results/EXITLESS-$(date -u +%Y%m%d-%H%M%S).json
-	printf '{ "date": "%s", "commit": "%s", "host_kind": "%s", "cpu": "%s", "repetitions": %s, "exitless": %s }\n' \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git rev-parse --short HEAD 2>/dev/null)" "$kind" \
-		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$REPS" "$(exl_json)" >"$f"
-	echo "bench: wrote $f"
+	bench_alone_json EXITLESS exitless "$(exl_json)"
 fi

@@ -1,17 +1,14 @@
 #!/bin/bash
 # oci.sh: the OCI runtime rows of `make bench`, sourced by bench/run.sh or run alone (then it writes bench/results/OCI-<date>.json) — `podman run --rm IMAGE true` wall time with pdvm-oci against runc, and a podman checkpoint + restore of a TCP echo server with a connected client: pdvm-oci against runc with CRIU (n/a, with CRIU's reason, where CRIU cannot checkpoint on this machine). Side by side in one run, medians of REPS.
 #
-# Uses (or defines, alone) REPS, median, ratio, ms_now, jnum.
+# Uses run.sh's REPS, PDVM and bench/lib.bash (sourced alone).
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+	. bench/lib.bash
 	B=${B:-build}
 	case "$B" in /*) ;; *) B=$PWD/$B ;; esac
-	REPS=${BENCH_REPS:-5}
-	median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-	ms_now() { echo $(($(date +%s%N) / 1000)); }
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-	jnum() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
+	PDVM=$B/pdvm REPS=${BENCH_REPS:-5}
 	OCI_ALONE=1
 fi
 
@@ -106,15 +103,4 @@ oci_json() {
 		"$(printf '%s' "$OCI_WHY" | tr -d '"\\')"
 }
 
-if [ -n "${OCI_ALONE:-}" ]; then
-	# As run.sh: pdvm's own probe says (dmesg's "loaded" line may have rotated out).
-	backend=$("$B/pdvm" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
-	kind="${backend:-none} (standard KVM host, native)"
-	[ "$backend" = pvm ] && kind="pvm host (native)"
-	mkdir -p bench/results
-	f=bench/results/OCI-$(date -u +%Y%m%d-%H%M%S).json
-	printf '{ "date": "%s", "commit": "%s", "host_kind": "%s", "cpu": "%s", "repetitions": %s, "oci": %s }\n' \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git rev-parse --short HEAD 2>/dev/null)" "$kind" \
-		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$REPS" "$(oci_json)" >"$f"
-	echo "bench: wrote $f"
-fi
+[ -z "${OCI_ALONE:-}" ] || bench_alone_json OCI oci "$(oci_json)"

@@ -69,14 +69,9 @@ fi
 
 # What the numbers are from: a PVM host, a standard KVM host, or the nested TCG VM
 # (ring-0 backend under QEMU's emulation: ratios only).
-BACKEND=$("$PDVM" info 2>/dev/null | sed -n 's/^trap backend: *\([a-z0-9]*\).*/\1/p')
-if [ -n "${BENCH_INNER:-}" ]; then
-	HOST_KIND="${BACKEND:-none} in the nested TCG VM (a host without /dev/kvm)"
-elif [ "$BACKEND" = pvm ]; then
-	HOST_KIND="pvm host (native)"
-else
-	HOST_KIND="${BACKEND:-none} (standard KVM host, native)"
-fi
+. "$HERE/lib.bash"
+BACKEND=$(bench_backend "$PDVM")
+HOST_KIND=$(bench_host_kind "$BACKEND")
 echo "bench: host kind: $HOST_KIND"
 
 REPS=${BENCH_REPS:-5}
@@ -90,11 +85,6 @@ TMP=$(mktemp -d)
 chmod 755 "$TMP" # domains run as an unprivileged user: they look for their stop files in here
 trap 'rm -rf "$TMP"' EXIT
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ms_now() { echo $(($(date +%s%N) / 1000)); }   # microseconds
-us_to_ms_f() { awk -v d="$1" 'BEGIN { printf "%.1f", d / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-num_or_na() { [ -n "$1" ] && echo "$1" || echo n/a; }
 
 # ---- (a) CPU-bound: native vs pdvm, the program's own timing (excludes startup) ----------------
 cpu_n=() cpu_p=()
@@ -580,8 +570,6 @@ printf '%-44s %14s %14s %10s\n' "snapshot memory writer on the outer host, GB/s"
 printf '%-44s %14s %14s %10s\n' "  1 GiB zero/random/text, all CPUs (target 1.5)" "$HSW_LZ4" "$HSW_GBPS" "$(ratio "$HSW_GBPS" "$HSW_LZ4")"
 printf '%-44s %14s %14s %10s\n\n' "  (memcpy GB/s on the outer host)" "$HSW_MEMCPY" "" ""
 
-jnum() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
-jstr() { printf '"%s"' "$(printf '%s' "$1" | tr -d '"\\' | tr '\n' ' ')"; }
 DATE=$(date -u +%Y%m%d-%H%M%S)
 mkdir -p bench/results
 OUTF=bench/results/RESULTS-$DATE.json
