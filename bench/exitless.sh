@@ -1,3 +1,4 @@
+#!/bin/bash
 # exitless.sh: the exitless rows of `make bench`, sourced by bench/run.sh — each workload natively, in a domain with the default syscall path (exitless where it works) and with `--syscall-path exit`, side by side in one run; an idle domain's CPU use; eight getpid domains at once against one; on a PVM host, the ring-0 variant's getpid in the nested VM (TCG's ratio).
 #
 # Uses run.sh's PDVM, GUEST, REPS and bench/lib.bash; run alone
