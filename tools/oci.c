@@ -21,191 +21,19 @@
 #include "oci_console.h"
 #include "oci_netns.h"
 #include "oci_spec.h"
+#include "oci_state.h"
 #include "vmm/spec.h"
 #include "vmm/status.h"
 
 #define OCI_VERSION     "1.1.0"
-#define DEFAULT_ROOT    "/run/pdvm-oci"
 #define START_WAIT_S    10
-#define RESTORE_WAIT_S  300     /* a large image loads for a while */
-
-static const char *state_root = DEFAULT_ROOT;
-static const char *log_path;
-static bool log_json;
-
-/* A line in --log, as runc writes it (text or JSON), where engines read
- * why a runtime call failed. */
-static void log_line(const char *level, const char *msg)
-{
-	FILE *f = log_path ? fopen(log_path, "ae") : NULL;
-	if (!f)
-		return;
-	char when[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	if (log_json) {
-		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "level", json_object_new_string(level));
-		json_object_object_add(o, "msg", json_object_new_string(msg));
-		json_object_object_add(o, "time", json_object_new_string(when));
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
-	} else {
-		fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", when, level, msg);
-	}
-	fclose(f);
-}
-
-/* An error: on stderr and in --log. */
-__attribute__((format(printf, 1, 2)))
-static int oci_err(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "pdvm-oci: %s\n", msg);
-	log_line("error", msg);
-	return EXIT_FAILED;
-}
-
-/* --root and the directories above it, as runc makes them (containerd's
- * shim names /run/containerd/runc/NAMESPACE). 0, or -1 with errno. */
-static int make_state_root(void)
-{
-	char p[PATH_MAX];
-	if (snprintf(p, sizeof(p), "%s", state_root) >= (int)sizeof(p)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *c = p + 1; ; c++) {
-		if (*c && *c != '/')
-			continue;
-		char was = *c;
-		*c = 0;
-		if (mkdir(p, 0711) && errno != EEXIST)
-			return -1;
-		if (!(*c = was))
-			return 0;
-	}
-}
-
-static void cdir(char *buf, size_t n, const char *id, const char *file)
-{
-	snprintf(buf, n, "%s/%s%s%s", state_root, id, file ? "/" : "", file ? file : "");
-}
-
-/* The start time of pid (field 22 of /proc/PID/stat), so that a recycled
- * pid is not taken for the container; 0 if it is gone or a zombie. */
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	unsigned long long v = 0;
-	p += 2;
-	for (int field = 3; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	return p && sscanf(p, " %llu", &v) == 1 ? v : 0;
-}
-
-struct cstate {
-	char id[SPEC_NAME_MAX + 1];
-	pid_t pid;
-	unsigned long long start;
-	char bundle[PATH_MAX];
-	char created[64];
-	struct json_object *annotations;
-	const char *status;             /* created, running, paused, stopped */
-};
-
-/* The domain's own "info" answer (the caller puts it), NULL if none. */
-static struct json_object *domain_info(const char *id)
-{
-	const char *dir = control_dir();
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct json_object *req = json_object_new_object(), *resp = NULL;
-	char err[256];
-	if (dirfd >= 0 && req) {
-		json_object_object_add(req, "cmd", json_object_new_string("info"));
-		if (ctl_call(dirfd, dir, id, req, 5000, &resp, err, sizeof(err))) {
-			json_object_put(resp);
-			resp = NULL;
-		}
-	}
-	if (dirfd >= 0)
-		close(dirfd);
-	json_object_put(req);   /* ctl_call does not take it */
-	return resp;
-}
-
-/* What the domain says of itself: "paused" or "running" (NULL: no answer). */
-static const char *domain_state(const char *id)
-{
-	struct json_object *resp = domain_info(id), *v;
-	const char *st = NULL;
-	if (resp && json_object_object_get_ex(resp, "state", &v))
-		st = !strcmp(json_object_get_string(v), "paused") ? "paused" : "running";
-	json_object_put(resp);
-	return st;
-}
-
-/* Loads the state of container id; 0, or an error said (no such container). */
-static int load(const char *id, struct cstate *c)
-{
-	char path[PATH_MAX];
-	struct json_object *j, *v;
-	memset(c, 0, sizeof(*c));
-	if (spec_check_name(id, path, sizeof(path)))
-		return oci_err("container id '%s': %s", id, path);
-	cdir(path, sizeof(path), id, "state.json");
-	if (!(j = json_object_from_file(path)))
-		return oci_err("container %s does not exist", id);
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	c->pid = json_object_object_get_ex(j, "pid", &v) ? json_object_get_int(v) : 0;
-	c->start = json_object_object_get_ex(j, "starttime", &v) ? (unsigned long long)json_object_get_int64(v) : 0;
-	if (json_object_object_get_ex(j, "bundle", &v))
-		snprintf(c->bundle, sizeof(c->bundle), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(j, "created", &v))
-		snprintf(c->created, sizeof(c->created), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(j, "annotations", &v))
-		c->annotations = json_object_get(v);
-	json_object_put(j);
-	/* The status, as it is now. */
-	cdir(path, sizeof(path), id, "exec.fifo");
-	if (c->pid <= 0 || proc_start(c->pid) != c->start)
-		c->status = "stopped";
-	else if (access(path, F_OK) == 0)
-		c->status = "created";
-	else if (!(c->status = domain_state(id)))
-		c->status = "running";  /* not answering yet: just started */
-	return 0;
-}
-
-static void cstate_free(struct cstate *c)
-{
-	json_object_put(c->annotations);
-	c->annotations = NULL;
-}
 
 static int oci_state(int argc, char **argv)
 {
 	struct cstate c;
 	if (argc != 2)
 		return oci_err("state: want one container id");
-	if (load(argv[1], &c))
+	if (oci_load(argv[1], &c))
 		return EXIT_FAILED;
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
@@ -218,38 +46,8 @@ static int oci_state(int argc, char **argv)
 	json_object_object_add(o, "annotations", c.annotations ? json_object_get(c.annotations) : json_object_new_object());
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(o);
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	return 0;
-}
-
-/* Writes str to path atomically (a reader sees the old file or the new). */
-static int write_atomic(const char *path, const char *str)
-{
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	size_t len = strlen(str);
-	bool ok = write(fd, str, len) == (ssize_t)len && fsync(fd) == 0;
-	close(fd);
-	if (!ok || rename(tmp, path)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_dir(const char *id)
-{
-	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", "seccomp.json", NULL };
-	char path[PATH_MAX];
-	for (int i = 0; files[i]; i++) {
-		cdir(path, sizeof(path), id, files[i]);
-		unlink(path);
-	}
-	cdir(path, sizeof(path), id, NULL);
-	rmdir(path);
 }
 
 /* The container's process until `start`: waits on the FIFO, then becomes
@@ -258,8 +56,8 @@ static void remove_dir(const char *id)
 static void init_process(const char *id, bool daemon, int tty)
 {
 	char fifo[PATH_MAX], cfg[PATH_MAX];
-	cdir(fifo, sizeof(fifo), id, "exec.fifo");
-	cdir(cfg, sizeof(cfg), id, "domain.cfg");
+	oci_cdir(fifo, sizeof(fifo), id, "exec.fifo");
+	oci_cdir(cfg, sizeof(cfg), id, "domain.cfg");
 	if (tty >= 0 ? oci_console_attach(tty) : daemon ? setsid() < 0 : 0) {
 		fprintf(stderr, "pdvm-oci: %s: its terminal: %s\n", id, strerror(errno));
 		_exit(EXIT_PDVM_ERROR);
@@ -273,42 +71,6 @@ static void init_process(const char *id, bool daemon, int tty)
 	_exit(EXIT_PDVM_ERROR);
 }
 
-/* The state of a container whose process is pid, then the pid file (an
- * engine reads it once create has returned). On failure the process is
- * killed and the container removed: an error said. */
-static int publish(const char *id, pid_t pid, const char *bundle, const char *annotations, const char *pid_file)
-{
-	char when[64], path[PATH_MAX];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
-	unsigned long long start = 0;
-	for (int i = 0; i < 100 && !(start = proc_start(pid)); i++)
-		usleep(1000);
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "pid", json_object_new_int(pid));
-	json_object_object_add(o, "starttime", json_object_new_int64((int64_t)start));
-	json_object_object_add(o, "bundle", json_object_new_string(bundle));
-	json_object_object_add(o, "created", json_object_new_string(when));
-	json_object_object_add(o, "annotations", json_tokener_parse(annotations));
-	cdir(path, sizeof(path), id, "state.json");
-	int r = write_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	char pidbuf[32];
-	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	if (r || (pid_file && write_atomic(pid_file, pidbuf))) {
-		int e = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		remove_dir(id);
-		return oci_err("writing %s: %s", r ? path : pid_file, strerror(e));
-	}
-	return 0;
-}
-
 /* create's work, shared with run: the state directory, the domain.cfg, the
  * FIFO and the process that waits on it. 0 and *pid, or an error said. */
 static int do_create(const char *id, const char *bundle_arg, const char *pid_file, const char *console, bool daemon,
@@ -320,27 +82,27 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		return oci_err("container id '%s': %s", id, why);
 	if (!realpath(bundle_arg, bundle))
 		return oci_err("bundle %s: %s", bundle_arg, strerror(errno));
-	if (make_state_root())
-		return oci_err("--root %s: %s", state_root, strerror(errno));
-	cdir(dir, sizeof(dir), id, NULL);
+	if (oci_make_root())
+		return oci_err("--root %s: %s", oci_root, strerror(errno));
+	oci_cdir(dir, sizeof(dir), id, NULL);
 	if (mkdir(dir, 0700))
 		return errno == EEXIST ? oci_err("container %s already exists", id)
 				       : oci_err("%s: %s", dir, strerror(errno));
 	if (oci_spec_load(bundle, &s, why, sizeof(why))) {
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err("%s", why);
 	}
 	/* As runc: a terminal comes through --console-socket, and only
 	 * when config.json asks for one. */
 	if (s.terminal != (console != NULL)) {
 		oci_spec_free(&s);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err(console ? "--console-socket given, but config.json's process.terminal is false"
 				       : "config.json: process.terminal: a terminal needs --console-socket");
 	}
 	if (s.notice)
-		log_line("warning", s.notice);
-	cdir(path, sizeof(path), id, "domain.cfg");
+		oci_log_line("warning", s.notice);
+	oci_cdir(path, sizeof(path), id, "domain.cfg");
 	int r = oci_spec_write_cfg(&s, id, path, why, sizeof(why));
 	/* Before the fork: the container's process is born in it. */
 	if (!r && s.netns)
@@ -352,19 +114,19 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	oci_spec_free(&s);
 	if (r || !annotations) {
 		free(annotations);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err("%s", r ? why : "out of memory");
 	}
 	int tty = console ? oci_console_open(console, rows, cols, why, sizeof(why)) : -1;
 	if (console && tty < 0) {
 		free(annotations);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err("%s", why);
 	}
-	cdir(path, sizeof(path), id, "exec.fifo");
+	oci_cdir(path, sizeof(path), id, "exec.fifo");
 	if (mkfifo(path, 0600)) {
 		free(annotations);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err("%s: %s", path, strerror(errno));
 	}
 	fflush(NULL);
@@ -373,14 +135,14 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		if (tty >= 0)
 			close(tty);
 		free(annotations);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return oci_err("fork: %s", strerror(errno));
 	}
 	if (*pid == 0)
 		init_process(id, daemon, tty);
 	if (tty >= 0)
 		close(tty);
-	r = publish(id, *pid, bundle, annotations, pid_file);
+	r = oci_publish(id, *pid, bundle, annotations, pid_file);
 	free(annotations);
 	return r;
 }
@@ -390,13 +152,13 @@ static int do_start(const char *id)
 {
 	struct cstate c;
 	char fifo[PATH_MAX];
-	if (load(id, &c))
+	if (oci_load(id, &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	if (strcmp(st, "created"))
 		return oci_err("cannot start container %s: it is %s, not created", id, st);
-	cdir(fifo, sizeof(fifo), id, "exec.fifo");
+	oci_cdir(fifo, sizeof(fifo), id, "exec.fifo");
 	/* The init process waits in its open for writing; if it died just
 	 * now, nobody ever will: give up after a while. */
 	alarm(START_WAIT_S);
@@ -468,17 +230,6 @@ static int oci_start(int argc, char **argv)
 	return do_start(argv[1]) ? EXIT_FAILED : 0;
 }
 
-/* Waits up to 5 s for pid to be gone; whether it is. */
-static bool wait_gone(pid_t pid, unsigned long long start)
-{
-	for (int i = 0; i < 500; i++) {
-		if (proc_start(pid) != start)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 static int oci_delete(int argc, char **argv)
 {
 	struct opt_set o;
@@ -489,25 +240,25 @@ static int oci_delete(int argc, char **argv)
 		return EXIT_FAILED;
 	/* As runc: --force of a container that does not exist (a create that
 	 * failed half way) removes what is left and succeeds. */
-	cdir(path, sizeof(path), id, "state.json");
+	oci_cdir(path, sizeof(path), id, "state.json");
 	if (o.force && !spec_check_name(id, why, sizeof(why)) && access(path, F_OK)) {
-		remove_dir(id);
+		oci_remove_dir(id);
 		return 0;
 	}
-	if (load(id, &c))
+	if (oci_load(id, &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	/* As runc: a created container may go (its program never ran); a
 	 * running or paused one only with --force. */
 	if (strcmp(st, "stopped") && strcmp(st, "created") && !o.force)
 		return oci_err("cannot delete container %s that is not stopped: %s", id, st);
 	if (strcmp(st, "stopped")) {
 		kill(c.pid, SIGKILL);
-		if (!wait_gone(c.pid, c.start))
+		if (!oci_wait_gone(c.pid, c.start))
 			return oci_err("container %s: process %d did not end after SIGKILL", id, (int)c.pid);
 	}
-	remove_dir(id);
+	oci_remove_dir(id);
 	return 0;
 }
 
@@ -539,10 +290,10 @@ static int oci_kill(int argc, char **argv)
 	struct cstate c;
 	if (sig < 0)
 		return oci_err("kill: unknown signal '%s'", argv[i + 1]);
-	if (load(id, &c))
+	if (oci_load(id, &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	if (!strcmp(st, "stopped"))
 		return oci_err("cannot kill container %s: it is stopped", id);
 	/* Before start any signal ends the waiting process; after it, pdvm
@@ -563,10 +314,10 @@ static int pause_resume(int argc, char **argv, bool pause)
 	struct cstate c;
 	if (argc != 2)
 		return oci_err("%s: want one container id", argv[0]);
-	if (load(argv[1], &c))
+	if (oci_load(argv[1], &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	if (strcmp(st, pause ? "running" : "paused"))
 		return oci_err("cannot %s container %s: it is %s", argv[0], argv[1], st);
 	char *av[] = { pause ? "pause" : "resume", argv[1], NULL };
@@ -583,7 +334,7 @@ static int oci_run(int argc, char **argv)
 	if (do_start(id)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		remove_dir(id);
+		oci_remove_dir(id);
 		return EXIT_FAILED;
 	}
 	if (o.detach)
@@ -595,145 +346,15 @@ static int oci_run(int argc, char **argv)
 	signal(SIGTERM, SIG_IGN);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	remove_dir(id);
+	oci_remove_dir(id);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* The options of checkpoint and restore (runc's, which podman and
- * containerd pass). */
-struct cr_opts {
-	const char *image, *parent, *bundle, *pid_file;
-	bool leave_running, pre_dump, lazy, detach;
-};
-
-static int parse_cr(int argc, char **argv, struct cr_opts *o, const char **id)
-{
-	static const struct option lo[] = {
-		{ "image-path", required_argument, NULL, 'i' }, { "work-path", required_argument, NULL, 'w' },
-		{ "parent-path", required_argument, NULL, 'P' }, { "leave-running", no_argument, NULL, 'L' },
-		{ "pre-dump", no_argument, NULL, 'D' }, { "lazy-pages", no_argument, NULL, 'z' },
-		{ "bundle", required_argument, NULL, 'b' }, { "pid-file", required_argument, NULL, 'p' },
-		{ "detach", no_argument, NULL, 'd' }, { "console-socket", required_argument, NULL, 'c' },
-		{ "page-server", required_argument, NULL, 'S' },
-		/* What pdvm always does: TCP connections, file locks, UNIX
-		 * sockets and a shell's job all travel in its images; it makes no
-		 * cgroups or namespaces to manage. */
-		{ "tcp-established", no_argument, NULL, 'a' }, { "file-locks", no_argument, NULL, 'a' },
-		{ "ext-unix-sk", no_argument, NULL, 'a' }, { "shell-job", no_argument, NULL, 'a' },
-		{ "tcp-skip-in-flight", no_argument, NULL, 'a' }, { "link-remap", no_argument, NULL, 'a' },
-		{ "auto-dedup", no_argument, NULL, 'a' }, { "no-subreaper", no_argument, NULL, 'a' },
-		{ "no-pivot", no_argument, NULL, 'a' }, { "manage-cgroups-mode", required_argument, NULL, 'a' },
-		{ "empty-ns", required_argument, NULL, 'a' }, { "status-fd", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-	memset(o, 0, sizeof(*o));
-	o->image = "checkpoint";
-	o->bundle = ".";
-	optind = 1;
-	opterr = 0;
-	/* _only: Go callers (containerd's go-runc) write long options with
-	 * one dash (-no-subreaper), as runc's flag parser accepts. */
-	while ((opt = getopt_long_only(argc, argv, "+b:dp:", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'i': o->image = optarg; break;
-		case 'w': case 'a': break;
-		case 'P': o->parent = optarg; break;
-		case 'L': o->leave_running = true; break;
-		case 'D': o->pre_dump = true; break;
-		case 'z': o->lazy = true; break;
-		case 'b': o->bundle = optarg; break;
-		case 'p': o->pid_file = optarg; break;
-		case 'd': o->detach = true; break;
-		case 'c': return oci_err("%s: --console-socket: a terminal is not supported yet", argv[0]);
-		case 'S': return oci_err("%s: --page-server: not supported (pdvm migrate moves a domain live)", argv[0]);
-		default: return oci_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return oci_err("%s: want one container id", argv[0]);
-	*id = argv[optind];
-	return 0;
-}
-
-/* An image of the running container (pdvm snapshot): it ends after, unless
- * --leave-running or --pre-dump; --parent-path (relative to the image, as
- * runc takes it) makes the image incremental. */
-static int oci_checkpoint(int argc, char **argv)
-{
-	struct cr_opts o;
-	const char *id;
-	struct cstate c;
-	char img[PATH_MAX], parent[PATH_MAX * 2];
-	if (parse_cr(argc, argv, &o, &id))
-		return EXIT_FAILED;
-	if (o.lazy)
-		return oci_err("checkpoint: --lazy-pages: not supported (restore --lazy-pages is)");
-	if (load(id, &c))
-		return EXIT_FAILED;
-	const char *st = c.status;
-	cstate_free(&c);
-	if (strcmp(st, "running") && strcmp(st, "paused"))
-		return oci_err("cannot checkpoint container %s: it is %s", id, st);
-	if (mkdir(o.image, 0700) && errno != EEXIST)
-		return oci_err("--image-path %s: %s", o.image, strerror(errno));
-	if (!realpath(o.image, img))
-		return oci_err("--image-path %s: %s", o.image, strerror(errno));
-	char *av[8];
-	int ac = 0;
-	av[ac++] = "snapshot";
-	if (!o.leave_running && !o.pre_dump)
-		av[ac++] = "--stop";
-	if (o.parent) {
-		snprintf(parent, sizeof(parent), "%s%s%s", o.parent[0] == '/' ? "" : img, o.parent[0] == '/' ? "" : "/",
-			 o.parent);
-		av[ac++] = "--parent";
-		av[ac++] = parent;
-	}
-	av[ac++] = (char *)id;
-	av[ac++] = img;
-	av[ac] = NULL;
-	int r = cmd_snapshot(ac, av);
-	/* Engines built around CRIU take a checkpoint directory without its
-	 * inventory.img for an incomplete one (podman refuses to restore it):
-	 * a marker that names what the directory really holds. */
-	if (!r) {
-		char inv[PATH_MAX + 32];
-		snprintf(inv, sizeof(inv), "%s/inventory.img", img);
-		if (write_atomic(inv, "pdvm image (not CRIU's): see manifest.json\n"))
-			return oci_err("%s: %s", inv, strerror(errno));
-	}
-	/* As runc: when checkpoint returns, a container it stops is stopped. */
-	if (!r && !o.leave_running && !o.pre_dump && !wait_gone(c.pid, c.start))
-		return oci_err("container %s: still running after its checkpoint", id);
-	return r;
-}
-
-/* restore --detach returns, as runc's with CRIU, once the container runs
- * from its image: engines remove the image then (podman does, at once).
- * The domain's control socket answers once the restore is done. */
-static int wait_restored(const char *id, pid_t pid)
-{
-	for (int i = 0; i < RESTORE_WAIT_S * 50; i++) {
-		int status;
-		if (domain_state(id))
-			return 0;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			remove_dir(id);
-			return oci_err("container %s: pdvm restore failed (%s %d)", id,
-				       WIFEXITED(status) ? "exit status" : "signal",
-				       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		}
-		usleep(20000);
-	}
-	return oci_err("container %s: not restored after %d s", id, RESTORE_WAIT_S);
 }
 
 /* runc's stats event: the domain's memory and threads (its own answer) and
  * the CPU time of its host process (pdvm: the program and its VMM). */
 static struct json_object *stats_event(const char *id, pid_t pid)
 {
-	struct json_object *info = domain_info(id), *v, *ev = NULL;
+	struct json_object *info = oci_domain_info(id), *v, *ev = NULL;
 	char path[64], buf[1024];
 	unsigned long long ut = 0, st = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -797,9 +418,9 @@ static int oci_events(int argc, char **argv)
 		return oci_err("events: want one container id");
 	const char *id = argv[i];
 	struct cstate c;
-	if (load(id, &c))
+	if (oci_load(id, &c))
 		return EXIT_FAILED;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	for (;;) {
 		if (strcmp(c.status, "running") && strcmp(c.status, "paused"))
 			return once ? oci_err("container %s is not running", c.id) : 0;
@@ -812,129 +433,16 @@ static int oci_events(int argc, char **argv)
 		if (once)
 			return 0;
 		sleep((unsigned)interval);
-		if (load(id, &c))
+		if (oci_load(id, &c))
 			return 0;       /* deleted meanwhile */
-		cstate_free(&c);
+		oci_cstate_free(&c);
 	}
-}
-
-/* A container from an image (pdvm restore), with the bundle's root and
- * user: running at once, in the foreground unless --detach. */
-static int oci_restore(int argc, char **argv)
-{
-	struct cr_opts o;
-	const char *id;
-	struct oci_spec s;
-	char img[PATH_MAX], bundle[PATH_MAX], dir[PATH_MAX], why[512], user[32];
-	pid_t pid;
-	if (parse_cr(argc, argv, &o, &id))
-		return EXIT_FAILED;
-	if (spec_check_name(id, why, sizeof(why)))
-		return oci_err("container id '%s': %s", id, why);
-	if (!realpath(o.image, img))
-		return oci_err("--image-path %s: %s", o.image, strerror(errno));
-	if (!realpath(o.bundle, bundle))
-		return oci_err("bundle %s: %s", o.bundle, strerror(errno));
-	if (oci_spec_load(bundle, &s, why, sizeof(why)))
-		return oci_err("%s", why);
-	if (make_state_root()) {
-		oci_spec_free(&s);
-		return oci_err("--root %s: %s", state_root, strerror(errno));
-	}
-	cdir(dir, sizeof(dir), id, NULL);
-	if (mkdir(dir, 0700)) {
-		oci_spec_free(&s);
-		return errno == EEXIST ? oci_err("container %s already exists", id) : oci_err("%s: %s", dir, strerror(errno));
-	}
-	if (s.netns ? oci_netns_join(s.netns, s.sysctl, why, sizeof(why)) :
-	    s.new_netns ? oci_netns_new(s.sysctl, why, sizeof(why)) : 0) {
-		oci_spec_free(&s);
-		remove_dir(id);
-		return oci_err("%s", why);
-	}
-	/* The options below, and two words for each volume and path. */
-	size_t nv = 0;
-	for (char **l[] = { s.volumes, s.masked, s.rdonly, s.tmpfs }, ***p = l; p < l + 4; p++)
-		for (char **e = *p; e && *e; e++)
-			nv++;
-	char **av = calloc(16 + 2 * nv, sizeof(*av));
-	int ac = 0;
-	if (!av) {
-		oci_spec_free(&s);
-		remove_dir(id);
-		return oci_err("out of memory");
-	}
-	av[ac++] = "pdvm";
-	av[ac++] = "restore";
-	av[ac++] = "--name";
-	av[ac++] = (char *)id;
-	/* The bundle's root is the container's /, wherever the image's was
-	 * (podman's restore --import mounts its layers at a new path). */
-	av[ac++] = "--new-root";
-	av[ac++] = s.root;
-	if (!s.readonly) {
-		av[ac++] = "--writable";
-		av[ac++] = "/";
-	}
-	if (s.user_set) {
-		snprintf(user, sizeof(user), "%u:%u", s.uid, s.gid);
-		av[ac++] = "--user";
-		av[ac++] = user;
-	}
-	for (char **e = s.volumes; e && *e; e++) {
-		av[ac++] = "--volume";
-		av[ac++] = *e;
-	}
-	for (char **e = s.tmpfs; e && *e; e++) {
-		av[ac++] = "--tmpfs";
-		av[ac++] = *e;
-	}
-	for (char **e = s.masked; e && *e; e++) {
-		av[ac++] = "--mask";
-		av[ac++] = *e;
-	}
-	for (char **e = s.rdonly; e && *e; e++) {
-		av[ac++] = "--read-only";
-		av[ac++] = *e;
-	}
-	if (s.container_fs)
-		av[ac++] = "--container-fs";
-	if (o.lazy)
-		av[ac++] = "--lazy";
-	av[ac++] = img;
-	av[ac] = NULL;
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		free(av);
-		oci_spec_free(&s);
-		remove_dir(id);
-		return oci_err("fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		if (o.detach)
-			setsid();
-		execv("/proc/self/exe", av);
-		fprintf(stderr, "pdvm-oci: %s: running pdvm restore: %s\n", id, strerror(errno));
-		_exit(EXIT_PDVM_ERROR);
-	}
-	free(av);
-	int r = publish(id, pid, bundle, s.annotations, o.pid_file);
-	oci_spec_free(&s);
-	if (r)
-		return r;
-	if (o.detach)
-		return wait_restored(id, pid);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	remove_dir(id);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static int oci_list(int argc, char **argv)
 {
 	bool quiet = argc > 1 && (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet"));
-	DIR *d = opendir(state_root);
+	DIR *d = opendir(oci_root);
 	struct dirent *e;
 	if (!quiet)
 		printf("%-24s %-8s %-8s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
@@ -943,15 +451,15 @@ static int oci_list(int argc, char **argv)
 		char p[PATH_MAX];
 		if (e->d_name[0] == '.')
 			continue;
-		cdir(p, sizeof(p), e->d_name, "state.json");
-		if (access(p, F_OK) || load(e->d_name, &c))
+		oci_cdir(p, sizeof(p), e->d_name, "state.json");
+		if (access(p, F_OK) || oci_load(e->d_name, &c))
 			continue;
 		if (quiet)
 			printf("%s\n", c.id);
 		else
 			printf("%-24s %-8d %-8s %-40s %s\n", c.id, strcmp(c.status, "stopped") ? (int)c.pid : 0, c.status,
 			       c.bundle, c.created);
-		cstate_free(&c);
+		oci_cstate_free(&c);
 	}
 	if (d)
 		closedir(d);
@@ -978,10 +486,10 @@ static int oci_ps(int argc, char **argv)
 	if (argc - i != 1)
 		return oci_err("ps: want one container id (ps options are not supported)");
 	struct cstate c;
-	if (load(argv[i], &c))
+	if (oci_load(argv[i], &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	cstate_free(&c);
+	oci_cstate_free(&c);
 	if (!strcmp(st, "stopped"))
 		return oci_err("cannot ps container %s: it is stopped", argv[i]);
 	if (json) {
@@ -1042,7 +550,7 @@ static const char usage[] =
 	"  features                                     what this runtime honours, as JSON\n"
 	"\n"
 	"Global options:\n"
-	"  --root DIR          container state (default " DEFAULT_ROOT ")\n"
+	"  --root DIR          container state (default " OCI_DEFAULT_ROOT ")\n"
 	"  --log FILE          append errors there too (engines read it)\n"
 	"  --log-format F      text (default) or json\n"
 	"  --systemd-cgroup    accepted (pdvm makes no cgroups)\n"
@@ -1066,12 +574,12 @@ int oci_main(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long_only(argc, argv, "+vh", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'r': state_root = optarg; break;
-		case 'l': log_path = optarg; break;
+		case 'r': oci_root = optarg; break;
+		case 'l': oci_log_path = optarg; break;
 		case 'F':
 			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
 				return oci_err("--log-format: want text or json, got '%s'", optarg);
-			log_json = !strcmp(optarg, "json");
+			oci_log_json = !strcmp(optarg, "json");
 			break;
 		case 's': case 'D': case 'R': break;
 		case 'v':
