@@ -17,6 +17,7 @@ extern const char *oci_log_path;
 extern bool oci_log_json;
 
 struct json_object;
+/* A container as its state directory and its domain say it is. */
 struct cstate {
 	char id[SPEC_NAME_MAX + 1];
 	pid_t pid;
