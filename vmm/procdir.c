@@ -126,7 +126,8 @@ static int mount_point(int fd, char *out, size_t n)
 				/* mountinfo writes space, tab, newline and \ as \ooo. */
 				size_t k = 0;
 				for (const char *c = mp; *c && k + 1 < sizeof(cached); k++) {
-					if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[3] >= '0') {
+					if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' &&
+					    c[3] >= '0' && c[3] <= '7') {
 						cached[k] = (char)((c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'));
 						c += 4;
 					} else {
