@@ -194,10 +194,16 @@ int ms_send(struct mstream *s, enum ms_type type, const void *p, size_t n)
 
 void ms_stall(const char *phase)
 {
-	const char *e = getenv("PDVM_MIGRATE_STALL");
+	const char *e = getenv("PDVM_MIGRATE_STALL"), *mark = getenv("PDVM_MIGRATE_STALL_MARK");
 	size_t l = strlen(phase);
-	if (e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0)
+	if (e && !strncmp(e, phase, l) && e[l] == ':' && atoi(e + l + 1) > 0) {
+		/* A test makes its fault once the stall has begun, however slow
+		 * the host was to get here. */
+		int fd = mark ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+		if (fd >= 0)
+			close(fd);
 		usleep((useconds_t)atoi(e + l + 1) * 1000);
+	}
 }
 
 bool ms_waiting(struct mstream *s, int timeout_ms)

@@ -241,7 +241,10 @@ fault() {
 	WHY="the test broke off"
 	SRC_ENV=()
 	RCV_ENV=()
-	if [ "$side" = src ]; then SRC_ENV=("PDVM_MIGRATE_STALL=$stall"); else RCV_ENV=("PDVM_MIGRATE_STALL=$stall"); fi
+	# The stalled side marks the start of its stall: the fault comes WHEN seconds after
+	# that, not after a guess at how long a slow host (a sanitizer build) takes to get there.
+	local env=("PDVM_MIGRATE_STALL=$stall" "PDVM_MIGRATE_STALL_MARK=$d/stalled")
+	if [ "$side" = src ]; then SRC_ENV=("${env[@]}"); else RCV_ENV=("${env[@]}"); fi
 	RCV_OPTS=(--timeout 2)
 	MIG_OPTS=(--timeout 2)
 	if ! receive_on_b "$d.recv.out" "$d.recv.err" "$mport"; then
@@ -258,6 +261,7 @@ fault() {
 		for _ in $(seq 300); do [ -e "$d/half" ] && break; sleep 0.1; done
 		migrate_from_a "$T" "$mport" &
 		local mpid=$!
+		for _ in $(seq 600); do [ -e "$d/stalled" ] && break; kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
 		sleep "$when"
 		$what
 		wait "$mpid"
