@@ -38,6 +38,15 @@ static int set_sysctl(const char *kv, char *err, size_t n)
 	return 0;
 }
 
+/* Each of the config's sysctls, in the namespace the caller is now in. */
+static int set_sysctls(char *const *sysctl, char *err, size_t n)
+{
+	for (; sysctl && *sysctl; sysctl++)
+		if (set_sysctl(*sysctl, err, n) < 0)
+			return -1;
+	return 0;
+}
+
 int oci_netns_join(const char *path, char *const *sysctl, char *err, size_t n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -49,10 +58,7 @@ int oci_netns_join(const char *path, char *const *sysctl, char *err, size_t n)
 		return -1;
 	}
 	close(fd);
-	for (; sysctl && *sysctl; sysctl++)
-		if (set_sysctl(*sysctl, err, n) < 0)
-			return -1;
-	return 0;
+	return set_sysctls(sysctl, err, n);
 }
 
 int oci_netns_new(char *const *sysctl, char *err, size_t n)
@@ -72,8 +78,5 @@ int oci_netns_new(char *const *sysctl, char *err, size_t n)
 		return -1;
 	}
 	close(s);
-	for (; sysctl && *sysctl; sysctl++)
-		if (set_sysctl(*sysctl, err, n) < 0)
-			return -1;
-	return 0;
+	return set_sysctls(sysctl, err, n);
 }

@@ -276,6 +276,16 @@ static int load_root(struct json_object *r, const char *bundle, struct oci_spec 
 	return 0;
 }
 
+/* A copy of str appended to the list *v. 0 or -1 (no memory; *v intact). */
+static int push_copy(char ***v, const char *str)
+{
+	char *c = strdup(str);
+	if (c && !spec_strv_push(v, c))
+		return 0;
+	free(c);
+	return -1;
+}
+
 /* A bind mount as a pdvm volume (tools/volumes.c), its options checked:
  * propagation and atime are a host's matters (the bind lives in pdvm's own
  * namespace and the domain cannot mount), nosuid and nodev hold for every
@@ -310,17 +320,7 @@ static int load_bind(struct json_object *e, const char *f, const char *dst, stru
 		return fail(err, n, f, "%s", why);
 	free(vs);
 	free(vd);
-	size_t k = 0;
-	while (s->volumes && s->volumes[k])
-		k++;
-	char **v = realloc(s->volumes, (k + 2) * sizeof(*v));
-	if (!v)
-		return fail(err, n, f, "out of memory");
-	s->volumes = v;
-	if (!(v[k] = strdup(spec)))
-		return fail(err, n, f, "out of memory");
-	v[k + 1] = NULL;
-	return 0;
+	return push_copy(&s->volumes, spec) ? fail(err, n, f, "out of memory") : 0;
 }
 
 /* A tmpfs mount as pdvm's --tmpfs DST:OPTIONS (tools/volumes.c checks
@@ -347,15 +347,7 @@ static int load_tmpfs(struct json_object *e, const char *f, const char *dst, str
 	if (tmpfs_parse(spec, &vd, &flags, data, sizeof(data), &ro, why, sizeof(why)))
 		return fail(err, n, f, "%s", why);
 	free(vd);
-	size_t k = 0;
-	while (s->tmpfs && s->tmpfs[k])
-		k++;
-	char **v = realloc(s->tmpfs, (k + 2) * sizeof(*v));
-	if (!v || !(v[k] = strdup(spec)))
-		return fail(err, n, f, "out of memory");
-	v[k + 1] = NULL;
-	s->tmpfs = v;
-	return 0;
+	return push_copy(&s->tmpfs, spec) ? fail(err, n, f, "out of memory") : 0;
 }
 
 /* The mounts a container expects that pdvm's view of the root provides

@@ -254,17 +254,10 @@ static int tmpfs_one(struct domain_config *cfg, const char *root, const char *sp
 	}
 	/* Images carry its files (snapshot/snap_shm.c). */
 	if (!r) {
-		size_t k = 0;
-		while (cfg->dom.tmpfs && cfg->dom.tmpfs[k])
-			k++;
-		char **v = realloc(cfg->dom.tmpfs, (k + 2) * sizeof(*v));
-		if (!v) {
+		if (spec_strv_push(&cfg->dom.tmpfs, dst)) {
 			snprintf(err, n, "out of memory");
 			r = -1;
 		} else {
-			cfg->dom.tmpfs = v;
-			v[k] = dst;
-			v[k + 1] = NULL;
 			dst = NULL;
 		}
 	}

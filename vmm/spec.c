@@ -101,6 +101,20 @@ int spec_parse_ulimit(const char *s, int *res, uint64_t *cur, uint64_t *max, cha
 	return 0;
 }
 
+int spec_strv_push(char ***v, char *s)
+{
+	size_t k = 0;
+	while (*v && (*v)[k])
+		k++;
+	char **n = realloc(*v, (k + 2) * sizeof(*n));
+	if (!n)
+		return -1;
+	n[k] = s;
+	n[k + 1] = NULL;
+	*v = n;
+	return 0;
+}
+
 void spec_strv_free(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)

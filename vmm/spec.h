@@ -53,6 +53,9 @@ int spec_parse_ulimit(const char *s, int *res, uint64_t *cur, uint64_t *max, cha
 bool spec_name_char_ok(char ch, bool first);
 /* Frees a NULL-terminated array of malloc'ed strings, and the array (NULL: nothing). */
 void spec_strv_free(char **v);
+/* Appends s (malloc'ed; the array takes it) to the NULL-terminated array *v
+ * (NULL: empty). 0, or -1 on no memory with *v as it was and s not taken. */
+int spec_strv_push(char ***v, char *s);
 /* Frees every string of s (allocated with malloc) and zeroes it. */
 void spec_free(struct domain_spec *s);
 
