@@ -11,6 +11,7 @@
 #include "snapshot.h"
 #include "vmm/clock.h"
 #include "vmm/domain.h"
+#include "vmm/spawn.h"
 #include "image.h"
 #include "lazy.h"
 #include "postcopy.h"
@@ -80,6 +81,14 @@ int snapshot_hold(struct domain *d, const struct net_spec *net, const char *dir,
 				 "try again", d->procs[i]->pid);
 			r = -EAGAIN;
 		}
+	}
+	struct process *sp = r ? NULL : spawn_any(d);
+	if (sp) {
+		/* Its stdio and its exit status belong to a caller outside
+		 * (pdvm exec): an image could give them to nobody. */
+		snprintf(err, errlen, "process %d was started by exec from outside and is still running: its "
+			 "stdio and exit status belong to that caller; let it end (or kill it) first", sp->pid);
+		r = -EBUSY;
 	}
 	int traced = r ? 0 : ptrace_any(d);
 	if (traced) {

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 #include "control.h"
 #include "vmm/domain.h"
+#include "ctl_exec.h"
 #include "ctl_proto.h"
 #include "snapshot/migrate.h"
 #include "snapshot/snapshot.h"
@@ -49,6 +50,7 @@ struct control {
 	bool worker_started;
 	uint64_t incoming_bytes; /* d == NULL: a migration's target waiting for it */
 	struct precopy_progress progress; /* of the migration at hand (info shows it) */
+	struct ctl_execs execs;  /* exec sessions (tools/ctl_exec.c) */
 };
 
 /* The domain log, or for an incoming domain (none yet) stderr. */
@@ -350,6 +352,8 @@ static const struct ctl_cmd {
 	{ "pause", (const char *const[]){ NULL }, do_pause, NULL },
 	{ "resume", (const char *const[]){ NULL }, do_resume, NULL },
 	{ "kill", (const char *const[]){ NULL }, do_kill, NULL },
+	/* No fn: the connection becomes an exec session (tools/ctl_exec.c). */
+	{ "exec", (const char *const[]){ "argv", "env", "env_add", "cwd", NULL }, NULL, NULL },
 	{ "snapshot", (const char *const[]){ "dir", "stop", "parent", NULL }, do_snapshot, "snapshotting" },
 	{ "migrate", (const char *const[]){ "to", "insecure", "key", "max_downtime_ms", "timeout_ms", "postcopy",
 					       "copy_writable", NULL }, do_migrate,
@@ -434,7 +438,7 @@ static struct json_object *ctl_handle(struct control *c, const char *line, size_
 		if (!strcmp(name, ctl_cmds[i].name))
 			cmd = &ctl_cmds[i];
 	if (!cmd) {
-		resp = error_response("unknown cmd \"%.64s\" (known: info, pause, resume, kill, snapshot, migrate)",
+		resp = error_response("unknown cmd \"%.64s\" (known: info, pause, resume, kill, exec, snapshot, migrate)",
 				      name);
 		goto out;
 	}
@@ -460,6 +464,17 @@ static struct json_object *ctl_handle(struct control *c, const char *line, size_
 				      c->name);
 	} else if (busy && strcmp(cmd->name, "info")) {
 		resp = error_response("domain is %s: try again when that has ended", busy);
+	} else if (!cmd->fn) {
+		if (ctl_exec_check(req, err, sizeof(err))) {
+			resp = error_response("%s", err);
+		} else {
+			int r = ctl_exec_start(&c->execs, c->d, req, fd);
+			if (!r) {
+				*taken = true;
+				return NULL;
+			}
+			resp = error_response("starting exec: %s", strerror(-r));
+		}
 	} else if (cmd->busy && (resp = cmd->fn(c, req, false))) {
 		/* A bad request is answered here; the connection goes on. */
 	} else if (cmd->busy) {
@@ -782,6 +797,7 @@ static int ctl_start(struct domain *d, const char *name, const struct net_spec *
 	c->net = net;
 	c->lfd = c->wakefd = -1;
 	pthread_mutex_init(&c->mu, NULL);
+	ctl_execs_init(&c->execs);
 	c->incoming_bytes = incoming_bytes;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	if ((size_t)snprintf(c->dir, sizeof(c->dir), "%s", control_dir()) >= sizeof(c->dir)) {
@@ -853,6 +869,9 @@ void control_stop(struct control *c)
 	/* A snapshot or migration under way ends first (its answer goes out). */
 	if (c->worker_started)
 		pthread_join(c->worker, NULL);
+	/* Exec sessions end with their processes, which the domain's end
+	 * has ended (spawn_domain_ended): their last answers go out. */
+	ctl_execs_wait(&c->execs);
 	ctl_free(c);
 }
 

@@ -18,6 +18,7 @@
 #include "masks.h"
 #include "volumes.h"
 #include "oci.h"
+#include "exec_client.h"
 #include "vmm/domain.h"
 
 #ifndef PDVM_VERSION
@@ -36,6 +37,7 @@ static const char usage_text[] =
 	"  pause     stop a domain's threads until 'pdvm resume'\n"
 	"  resume    let a paused domain go on\n"
 	"  kill      end a domain (its pdvm exits with 137)\n"
+	"  exec      run a command as a new process of a running domain\n"
 	"  snapshot  write a running domain to an image directory\n"
 	"  restore   bring a domain back from an image and wait for it to end\n"
 	"  migrate   move a running domain to a 'pdvm receive' on another host\n"
@@ -444,6 +446,8 @@ int main(int argc, char **argv)
 		return cmd_resume(argc - 1, argv + 1);
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill(argc - 1, argv + 1);
+	if (!strcmp(cmd, "exec"))
+		return cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info")) {

@@ -14,6 +14,7 @@
 
 #include "status.h"
 #include "domain.h"
+#include "spawn.h"
 #include "exec_script.h"
 #include "vdso.h"
 #include "procfs.h"
@@ -422,6 +423,8 @@ int dom_start_wait(struct domain *d, int status, const struct domain_hooks *h)
 	dom_unlock(d);
 	exl_stop(d);
 	sig_thread_stop(d);
+	/* Before the control socket goes: its exec callers hear of the end. */
+	spawn_domain_ended(d);
 	if (h && h->stop)
 		h->stop(d, h->arg);
 	if (!clean)

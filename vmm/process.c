@@ -9,6 +9,7 @@
 #include "files.h"
 #include "pidfd.h"
 #include "procfs.h"
+#include "spawn.h"
 #include "process.h"
 
 __thread struct process *proc_current;
@@ -33,6 +34,7 @@ struct process *proc_new(struct domain *d, int pid)
 	p->pid = p->pgid = p->sid = pid;
 	p->exit_signal = SIGCHLD;
 	p->dumpable = 1;
+	p->spawn_fd = -1;
 	d->procs[slot] = p;
 	if (!d->init) {
 		d->init = p;
@@ -165,7 +167,13 @@ void proc_last_thread_gone(struct process *p)
 	/* A traced leader's zombie is its tracer's first: the parent hears
 	 * of it once the tracer has reaped it (proc_zombie_released). */
 	bool tracer_first = p->ptrace_reaper && p->ptrace_reaper != p->ppid;
-	if (!tracer_first && notify_parent(p)) {
+	if (p->spawned && !tracer_first) {
+		/* Nobody inside waits for it: its caller hears of its end. */
+		spawn_ended(p);
+		proc_free(d, p);
+		if (proc_current == p)
+			proc_current = NULL;
+	} else if (!tracer_first && notify_parent(p)) {
 		proc_free(d, p);
 		if (proc_current == p)
 			proc_current = NULL;
@@ -178,7 +186,9 @@ void proc_zombie_released(struct process *p)
 	struct domain *d = p->dom;
 
 	p->ptrace_reaper = 0;
-	if (notify_parent(p))
+	if (p->spawned)
+		spawn_ended(p);
+	if (p->spawned || notify_parent(p))
 		proc_free(d, p);
 	proc_wake_waiters(d);
 }

@@ -58,6 +58,9 @@ struct process {
 	uint64_t start_ns;          /* guest monotonic at fork */
 	int fork_tid;               /* the parent's thread that made it (TRACEME's
 				     * tracer, as Linux's real_parent); 0: unknown */
+	bool spawned;               /* started from outside (vmm/spawn.c): no parent
+				     * inside, its end goes to spawn_fd */
+	int spawn_fd;               /* -1 once told (or never spawned) */
 	int ptrace_reaper;          /* its leader was traced at its end: the tracer's
 				     * pid, whose wait reports the zombie first */
 };
