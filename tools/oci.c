@@ -540,6 +540,9 @@ static const char usage[] =
 	"  pause ID, resume ID                          freeze and thaw it\n"
 	"  delete [--force] ID                          remove a stopped (or created) container\n"
 	"  list [-q]                                    the containers under --root\n"
+	"  exec [--process FILE | COMMAND...] [-d] [--pid-file FILE] [-t --console-socket SOCK]\n"
+	"       [--cwd DIR] [-e KEY=VALUE] ID          a new process in its domain (pdvm exec); the\n"
+	"                                               pid in FILE is a host proxy that ends as it does\n"
 	"  ps [--format table|json] ID                  its host process (a domain is one)\n"
 	"  events [--stats] [--interval SECS] ID        stats (memory, threads, CPU) once, or every SECS\n"
 	"  checkpoint [--image-path DIR] [--leave-running] [--pre-dump] [--parent-path DIR] ID\n"
@@ -633,5 +636,7 @@ int oci_main(int argc, char **argv)
 		return oci_restore(ac, av);
 	if (!strcmp(cmd, "events"))
 		return oci_events(ac, av);
-	return oci_err("unknown command '%s' (exec is not there yet)", cmd);
+	if (!strcmp(cmd, "exec"))
+		return oci_exec(ac, av);
+	return oci_err("unknown command '%s'", cmd);
 }

@@ -1,4 +1,4 @@
-/* oci.h: pdvm as an OCI runtime — the runc command line (create, start, state, kill, delete, run, pause, resume, list, ps, events, features, checkpoint, restore) over pdvm domains. */
+/* oci.h: pdvm as an OCI runtime — the runc command line (create, start, state, kill, delete, run, exec, pause, resume, list, ps, events, features, checkpoint, restore) over pdvm domains. */
 #ifndef PDVM_OCI_H
 #define PDVM_OCI_H
 

@@ -656,6 +656,19 @@ out:
 	return r;
 }
 
+int oci_spec_load_process(const char *path, struct oci_spec *s, char *err, size_t n)
+{
+	struct json_object *j;
+	memset(s, 0, sizeof(*s));
+	if (!(j = json_object_from_file(path)))
+		return fail(err, n, path, "cannot read or parse it: %s", json_util_get_last_err());
+	int r = load_process(j, s, err, n);
+	json_object_put(j);
+	if (r)
+		oci_spec_free(s);
+	return r;
+}
+
 static int add_strings(config_setting_t *parent, const char *key, char *const *v)
 {
 	config_setting_t *a = config_setting_add(parent, key, CONFIG_TYPE_ARRAY);

@@ -36,6 +36,10 @@ struct oci_spec {
 /* Reads BUNDLE/config.json into s. 0, or -1 with "config.json: FIELD: why"
  * in err (a field pdvm cannot honour is an error, never ignored). */
 int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t errlen);
+/* Reads a process object alone (exec --process FILE: config.json's
+ * "process" for a new process of the container) into s's process fields,
+ * with the same checks. 0, or -1 with "process.FIELD: why" in err. */
+int oci_spec_load_process(const char *path, struct oci_spec *s, char *err, size_t errlen);
 /* Writes s as a domain.cfg (tools/config.c's format) for a domain named
  * name. 0, or -1 with why in err. */
 int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *path, char *err, size_t errlen);

@@ -59,5 +59,7 @@ bool oci_wait_gone(pid_t pid, unsigned long long start);
 /* The checkpoint and restore commands (tools/oci_cr.c). */
 int oci_checkpoint(int argc, char **argv);
 int oci_restore(int argc, char **argv);
+/* The exec command (tools/oci_exec.c). */
+int oci_exec(int argc, char **argv);
 
 #endif

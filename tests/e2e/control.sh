@@ -296,7 +296,9 @@ s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 f = s.makefile("rwb")
 for req in [b'not json', b'{"cmd":"frob"}', b'[1]', b'{"cmd":"info","extra":1}',
-            b'{"cmd":"pause"} {}', b'{"cmd":"snapshot","dir":"relative"}', b"x" * 70000,
+            b'{"cmd":"pause"} {}', b'{"cmd":"snapshot","dir":"relative"}',
+            b'{"cmd":"exec","argv":[]}', b'{"cmd":"exec","argv":["x"],"cwd":"rel"}',
+            b'{"cmd":"exec","argv":["x"],"bogus":1}', b"x" * 70000,
             b'{"cmd":"info"}']:
     f.write(req + b"\n")
     f.flush()
@@ -305,11 +307,14 @@ for req in [b'not json', b'{"cmd":"frob"}', b'[1]', b'{"cmd":"info","extra":1}',
 EOF
 )
 	want="False - malformed JSON: null expected
-False - unknown cmd \"frob\" (known: info, pause, resume, kill, snapshot, migrate)
+False - unknown cmd \"frob\" (known: info, pause, resume, kill, exec, snapshot, migrate)
 False - a request must be a JSON object
 False - info: unknown member \"extra\"
 False - malformed JSON: more after the value
 False - \"dir\" must be an absolute path
+False - exec: \"argv\" must be a non-empty array of strings
+False - exec: \"cwd\" must be an absolute path
+False - exec: unknown member \"bogus\"
 False - request longer than 65536 bytes
 True running -"
 	[ "$got" = "$want" ] && pass "protocol-errors" || fail "protocol-errors" "got:

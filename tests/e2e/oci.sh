@@ -1,5 +1,5 @@
 #!/bin/bash
-# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run (with the bind mounts, capabilities, seccomp profile, masked paths and pids limit engines give), and create/start/state/pause/resume/kill/delete on a busybox bundle, checkpoint/restore (also incremental after a pre-dump, and leaving it running), the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
+# oci.sh: pdvm as an OCI runtime (tools/oci.c) driven as engines drive runc — run, exec (with the bind mounts, capabilities, seccomp profile, masked paths and pids limit engines give), and create/start/state/pause/resume/kill/delete on a busybox bundle, checkpoint/restore (also incremental after a pre-dump, and leaving it running), the OCI states at each step, errors that name the config.json field pdvm cannot honour, --log in runc's JSON, duplicate and unknown ids.
 # timeout: 200
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -296,4 +296,35 @@ wait_hn || WHY="before: uname -n said '$(hn)'"
 	wait_hn || WHY="after restore: uname -n said '$(hn)' (restore exit $RC)"; }
 oci delete --force h1
 [ -z "$WHY" ] && pass hostname-kept-by-checkpoint || fail hostname-kept-by-checkpoint "$WHY"
+# exec, as engines call it: a command (its output, status, the container's cwd), a
+# --process file (podman's form), -d with --pid-file (a host proxy that lives as long as
+# the process), a user other than the container's refused naming process.user, and a
+# paused or stopped container refused.
+config '["/bin/sleep", "1000"]'
+oci run -d e1
+WHY=""
+oci exec e1 /bin/sh -c 'echo in $(pwd); exit 6'
+[ "$RC" = 6 ] && [ "$(cat "$OUT")" = "in /tmp" ] || WHY+="exec: $(last_output); "
+python3 -c 'import json, sys; json.dump({"args": ["/bin/sh", "-c", "echo $X; pwd; exit 2"], "env": ["PATH=/bin", "X=y"],
+    "cwd": "/bin", "user": {"uid": int(sys.argv[2]), "gid": 0}}, open(sys.argv[1], "w"))' "$SCRATCH/p0.json" 0
+python3 -c 'import json, sys; json.dump({"args": ["/bin/true"], "cwd": "/", "user": {"uid": int(sys.argv[2]), "gid": 0}},
+    open(sys.argv[1], "w"))' "$SCRATCH/p1000.json" 1000
+oci exec --process "$SCRATCH/p0.json" e1
+[ "$RC" = 2 ] && [ "$(cat "$OUT" | tr '\n' ' ')" = "y /bin " ] || WHY+="--process: $(last_output); "
+oci exec --process "$SCRATCH/p1000.json" e1
+[ "$RC" = 1 ] && grep -q "process.user" "$ERR" || WHY+="another user: $(last_output); "
+oci exec -d --pid-file "$SCRATCH/epid" e1 /bin/sleep 1
+[ "$RC" = 0 ] && kill -0 "$(cat "$SCRATCH/epid")" 2>/dev/null || WHY+="-d: $(last_output); "
+for _ in $(seq 100); do kill -0 "$(cat "$SCRATCH/epid")" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$(cat "$SCRATCH/epid")" 2>/dev/null && WHY+="-d: the proxy outlived its process; "
+oci pause e1
+oci exec e1 /bin/true
+[ "$RC" = 1 ] && grep -q "paused" "$ERR" || WHY+="paused: $(last_output); "
+oci resume e1
+oci kill e1 KILL
+for _ in $(seq 100); do [ "$(status_of e1)" = stopped ] && break; sleep 0.1; done
+oci exec e1 /bin/true
+[ "$RC" = 1 ] && grep -q "stopped" "$ERR" || WHY+="stopped: $(last_output); "
+oci delete --force e1
+[ -z "$WHY" ] && pass exec || fail exec "$WHY"
 finish

@@ -248,6 +248,35 @@ static void test_podman(void)
 	json_object_put(o);
 }
 
+/* What podman 4.3.1 hands a runtime's exec --process (captured here): the
+ * engine's capabilities taken as not held, the rest as asked; a process
+ * with a capability beyond them refused, naming the field. */
+static void test_exec_process(void)
+{
+	struct oci_spec s;
+	char err[512], path[PATH_MAX + 32];
+	const char *f = "tests/fixtures/oci/podman-4.3.1-exec-process.json";
+	int r = oci_spec_load_process(f, &s, err, sizeof(err));
+	CHECK(r == 0, "%s: %s", f, err);
+	if (!r) {
+		CHECK(s.args && !strcmp(s.args[0], "sh") && s.args[2] && !s.args[3]);
+		CHECK(s.env && !strcmp(s.env[3], "A=b") && s.cwd && !strcmp(s.cwd, "/bin") && !s.user_set);
+		CHECK(s.ulimits && s.ulimits[0] && s.ulimits[1] && !s.ulimits[2]);
+		CHECK(s.notice && strstr(s.notice, "process.capabilities"));
+		oci_spec_free(&s);
+	}
+	struct json_object *o = json_object_from_file(f);
+	struct json_object *caps = json_object_object_get(o, "capabilities");
+	json_object_array_add(json_object_object_get(caps, "effective"), json_object_new_string("CAP_SYS_ADMIN"));
+	snprintf(path, sizeof(path), "%s/process.json", dir);
+	json_object_to_file(path, o);
+	json_object_put(o);
+	r = oci_spec_load_process(path, &s, err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "process.capabilities.effective") && strstr(err, "CAP_SYS_ADMIN"), "%s", err);
+	r = oci_spec_load_process("/nonexistent/process.json", &s, err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "/nonexistent/process.json"), "%s", err);
+}
+
 int main(void)
 {
 	char cmd[PATH_MAX + 16], root[PATH_MAX + 16];
@@ -263,6 +292,7 @@ int main(void)
 	test_new_netns();
 	test_podman();
 	test_containerd();
+	test_exec_process();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("warning: could not remove %s\n", dir);
