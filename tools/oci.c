@@ -19,6 +19,7 @@
 #include "ctl_proto.h"
 #include "oci.h"
 #include "oci_console.h"
+#include "oci_hooks.h"
 #include "oci_netns.h"
 #include "oci_spec.h"
 #include "oci_state.h"
@@ -71,6 +72,63 @@ static void init_process(const char *id, bool daemon, int tty)
 	_exit(EXIT_PDVM_ERROR);
 }
 
+/* A hook that failed where the spec says to go on: said, not fatal. */
+static void hook_warning(const char *why)
+{
+	fprintf(stderr, "pdvm-oci: warning: %s\n", why);
+	oci_log_line("warning", why);
+}
+
+/* The hooks create saved for the container's later stages, or NULL. */
+static char *saved_hooks(const char *id)
+{
+	char path[PATH_MAX];
+	oci_cdir(path, sizeof(path), id, "hooks.json");
+	struct json_object *o = json_object_from_file(path);
+	char *h = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+	json_object_put(o);
+	return h;
+}
+
+/* A stage's hooks for container c (its state as `state` says, status
+ * `status`), in the network namespace of process netns_pid (0: ours).
+ * 0, or -1 with the failing hook said (an error, or with warn a warning). */
+static int stage_hooks(const struct cstate *c, const char *stage, const char *status, pid_t netns_pid, bool warn)
+{
+	char *hooks = saved_hooks(c->id), why[512], ns[64];
+	if (!hooks)
+		return 0;
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)netns_pid);
+	int nfd = netns_pid > 0 ? open(ns, O_RDONLY | O_CLOEXEC) : -1;
+	const char *ann = c->annotations ? json_object_to_json_string_ext(c->annotations, JSON_C_TO_STRING_PLAIN) : NULL;
+	int r = oci_hooks_run(hooks, stage, c->id, status, c->pid, c->bundle, ann, nfd, why, sizeof(why));
+	if (nfd >= 0)
+		close(nfd);
+	free(hooks);
+	if (r && warn)
+		hook_warning(why);
+	else if (r)
+		oci_err("%s", why);
+	return r;
+}
+
+/* A container whose process has ended goes: its directory, then the
+ * poststop hooks (after it is gone, before delete returns; a failure is
+ * only a warning). */
+static void remove_container(const struct cstate *c)
+{
+	char *hooks = saved_hooks(c->id);
+	oci_remove_dir(c->id);
+	if (hooks) {
+		const char *ann = c->annotations ? json_object_to_json_string_ext(c->annotations, JSON_C_TO_STRING_PLAIN)
+						 : NULL;
+		char why[512];
+		if (oci_hooks_run(hooks, "poststop", c->id, "stopped", c->pid, c->bundle, ann, -1, why, sizeof(why)))
+			hook_warning(why);
+		free(hooks);
+	}
+}
+
 /* create's work, shared with run: the state directory, the domain.cfg, the
  * FIFO and the process that waits on it. 0 and *pid, or an error said. */
 static int do_create(const char *id, const char *bundle_arg, const char *pid_file, const char *console, bool daemon,
@@ -102,6 +160,9 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	}
 	if (s.notice)
 		oci_log_line("warning", s.notice);
+	/* createRuntime and prestart hooks run in the runtime's namespace,
+	 * which create may leave for the container's below. */
+	int hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	oci_cdir(path, sizeof(path), id, "domain.cfg");
 	int r = oci_spec_write_cfg(&s, id, path, why, sizeof(why));
 	/* Before the fork: the container's process is born in it. */
@@ -110,22 +171,34 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	else if (!r && s.new_netns)
 		r = oci_netns_new(s.sysctl, why, sizeof(why));
 	char *annotations = strdup(s.annotations);
+	char *hooks = s.hooks ? strdup(s.hooks) : NULL;
+	if (!r && s.hooks && !hooks)
+		r = -1, snprintf(why, sizeof(why), "out of memory");
 	unsigned rows = s.rows, cols = s.cols;
 	oci_spec_free(&s);
 	if (r || !annotations) {
 		free(annotations);
+		free(hooks);
+		if (hostns >= 0)
+			close(hostns);
 		oci_remove_dir(id);
 		return oci_err("%s", r ? why : "out of memory");
 	}
 	int tty = console ? oci_console_open(console, rows, cols, why, sizeof(why)) : -1;
 	if (console && tty < 0) {
 		free(annotations);
+		free(hooks);
+		if (hostns >= 0)
+			close(hostns);
 		oci_remove_dir(id);
 		return oci_err("%s", why);
 	}
 	oci_cdir(path, sizeof(path), id, "exec.fifo");
 	if (mkfifo(path, 0600)) {
 		free(annotations);
+		free(hooks);
+		if (hostns >= 0)
+			close(hostns);
 		oci_remove_dir(id);
 		return oci_err("%s: %s", path, strerror(errno));
 	}
@@ -135,6 +208,9 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 		if (tty >= 0)
 			close(tty);
 		free(annotations);
+		free(hooks);
+		if (hostns >= 0)
+			close(hostns);
 		oci_remove_dir(id);
 		return oci_err("fork: %s", strerror(errno));
 	}
@@ -143,7 +219,29 @@ static int do_create(const char *id, const char *bundle_arg, const char *pid_fil
 	if (tty >= 0)
 		close(tty);
 	r = oci_publish(id, *pid, bundle, annotations, pid_file);
+	if (!r && hooks) {
+		/* Saved for start and delete; then the create-time hooks. */
+		oci_cdir(path, sizeof(path), id, "hooks.json");
+		if (oci_write_atomic(path, hooks)) {
+			r = oci_err("%s: %s", path, strerror(errno));
+		} else {
+			static const char *const early[] = { "prestart", "createRuntime", "createContainer" };
+			for (int i = 0; i < 3 && !r; i++)
+				if (oci_hooks_run(hooks, early[i], id, "creating", *pid, bundle, annotations,
+						  i < 2 ? hostns : -1, why, sizeof(why)))
+					r = oci_err("%s", why);
+		}
+		if (r) {
+			/* As the spec says: the container is stopped and gone. */
+			kill(*pid, SIGKILL);
+			waitpid(*pid, NULL, 0);
+			oci_remove_dir(id);
+		}
+	}
+	free(hooks);
 	free(annotations);
+	if (hostns >= 0)
+		close(hostns);
 	return r;
 }
 
@@ -152,23 +250,37 @@ static int do_start(const char *id)
 {
 	struct cstate c;
 	char fifo[PATH_MAX];
+	int r = 0;
 	if (oci_load(id, &c))
 		return EXIT_FAILED;
-	const char *st = c.status;
-	oci_cstate_free(&c);
-	if (strcmp(st, "created"))
-		return oci_err("cannot start container %s: it is %s, not created", id, st);
+	if (strcmp(c.status, "created")) {
+		r = oci_err("cannot start container %s: it is %s, not created", id, c.status);
+		goto out;
+	}
+	/* startContainer hooks: in the container's namespace, before its
+	 * program; one that fails stops the container (the spec's order). */
+	if (stage_hooks(&c, "startContainer", "created", c.pid, false)) {
+		kill(c.pid, SIGKILL);
+		r = EXIT_FAILED;
+		goto out;
+	}
 	oci_cdir(fifo, sizeof(fifo), id, "exec.fifo");
 	/* The init process waits in its open for writing; if it died just
 	 * now, nobody ever will: give up after a while. */
 	alarm(START_WAIT_S);
 	int fd = open(fifo, O_RDONLY | O_CLOEXEC);
 	alarm(0);
-	if (fd < 0)
-		return oci_err("cannot start container %s: %s", id, strerror(errno));
+	if (fd < 0) {
+		r = oci_err("cannot start container %s: %s", id, strerror(errno));
+		goto out;
+	}
 	close(fd);
 	unlink(fifo);
-	return 0;
+	/* poststart: the program runs; a failure is only a warning. */
+	stage_hooks(&c, "poststart", "running", c.pid, true);
+out:
+	oci_cstate_free(&c);
+	return r;
 }
 
 struct opt_set {
@@ -248,17 +360,21 @@ static int oci_delete(int argc, char **argv)
 	if (oci_load(id, &c))
 		return EXIT_FAILED;
 	const char *st = c.status;
-	oci_cstate_free(&c);
 	/* As runc: a created container may go (its program never ran); a
 	 * running or paused one only with --force. */
-	if (strcmp(st, "stopped") && strcmp(st, "created") && !o.force)
+	if (strcmp(st, "stopped") && strcmp(st, "created") && !o.force) {
+		oci_cstate_free(&c);
 		return oci_err("cannot delete container %s that is not stopped: %s", id, st);
+	}
 	if (strcmp(st, "stopped")) {
 		kill(c.pid, SIGKILL);
-		if (!oci_wait_gone(c.pid, c.start))
+		if (!oci_wait_gone(c.pid, c.start)) {
+			oci_cstate_free(&c);
 			return oci_err("container %s: process %d did not end after SIGKILL", id, (int)c.pid);
+		}
 	}
-	oci_remove_dir(id);
+	remove_container(&c);
+	oci_cstate_free(&c);
 	return 0;
 }
 
@@ -346,7 +462,13 @@ static int oci_run(int argc, char **argv)
 	signal(SIGTERM, SIG_IGN);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	oci_remove_dir(id);
+	struct cstate c;
+	if (!oci_load(id, &c)) {
+		remove_container(&c);
+		oci_cstate_free(&c);
+	} else {
+		oci_remove_dir(id);
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -513,7 +635,8 @@ static int oci_ps(int argc, char **argv)
 static int oci_features(void)
 {
 	/* The runtime-spec's features document: what this runtime honours. */
-	printf("{\n  \"ociVersionMin\": \"1.0.0\",\n  \"ociVersionMax\": \"%s\",\n  \"hooks\": [],\n"
+	printf("{\n  \"ociVersionMin\": \"1.0.0\",\n  \"ociVersionMax\": \"%s\",\n  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\",\n"
+	       "    \"startContainer\", \"poststart\", \"poststop\"],\n"
 	       "  \"mountOptions\": [],\n  \"linux\": {\n    \"namespaces\": [\"pid\", \"ipc\", \"uts\", \"mount\", "
 	       "\"network\", \"cgroup\"],\n    \"capabilities\": [],\n    \"cgroup\": { \"v1\": false, \"v2\": false },\n"
 	       "    \"seccomp\": { \"enabled\": false },\n    \"apparmor\": { \"enabled\": false },\n"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "oci_hooks.h"
 #include "oci_spec.h"
 #include "volumes.h"
 #include "seccomp_profile.h"
@@ -610,9 +611,13 @@ int oci_spec_load(const char *bundle, struct oci_spec *s, char *err, size_t n)
 		fail(err, n, "domainname", "not supported yet");
 		goto out;
 	}
-	if (json_object_object_get_ex(j, "hooks", &v) && nonempty(v)) {
-		fail(err, n, "hooks", "not supported yet");
-		goto out;
+	if (json_object_object_get_ex(j, "hooks", &v) && !json_object_is_type(v, json_type_null)) {
+		if (oci_hooks_check(v, err, n))
+			goto out;
+		if (nonempty(v) && !(s->hooks = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)))) {
+			fail(err, n, "hooks", "out of memory");
+			goto out;
+		}
 	}
 	if (!json_object_object_get_ex(j, "process", &v)) {
 		fail(err, n, "process", "missing (pdvm runs a process in every container)");
@@ -761,6 +766,7 @@ void oci_spec_free(struct oci_spec *s)
 	spec_strv_free(s->sysctl);
 	free(s->netns);
 	free(s->notice);
+	free(s->hooks);
 	free(s->seccomp);
 	memset(s, 0, sizeof(*s));
 }

@@ -30,6 +30,7 @@ struct oci_spec {
 	char **sysctl;          /* linux.sysctl as "net.x.y=value", set in netns */
 	char *seccomp;          /* linux.seccomp as JSON text (NULL: none), checked */
 	bool gids_not_held;     /* process.user.additionalGids of uid 0, taken as not held */
+	char *hooks;            /* the hooks object as JSON (NULL: none), checked (tools/oci_hooks.c) */
 	char *notice;           /* what the engine should hear (NULL: nothing): the capabilities not held */
 };
 

@@ -199,7 +199,8 @@ int oci_write_atomic(const char *path, const char *str)
 
 void oci_remove_dir(const char *id)
 {
-	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", "seccomp.json", NULL };
+	static const char *const files[] = { "state.json", "domain.cfg", "exec.fifo", "state.json.tmp", "seccomp.json",
+					     "hooks.json", "hooks.json.tmp", NULL };
 	char path[PATH_MAX];
 	for (int i = 0; files[i]; i++) {
 		oci_cdir(path, sizeof(path), id, files[i]);

@@ -176,12 +176,14 @@ bad terminal process.terminal '{"process": {"terminal": true, "args": ["/bin/tru
 bad capabilities process.capabilities '{"process": {"args": ["/bin/true"], "cwd": "/", "capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}'
 bad user-namespace 'linux.namespaces[0]' '{"linux": {"namespaces": [{"type": "user"}]}}'
 bad unknown-field seccompX '{"seccompX": {}}'
+bad hook-relative-path 'hooks.prestart[0].path' '{"hooks": {"prestart": [{"path": "bin/true"}]}}'
+bad hook-unknown-stage 'hooks.preStart' '{"hooks": {"preStart": [{"path": "/bin/true"}]}}'
 
 # --log-format json: the error as runc writes it, one JSON object a line.
-config '["/bin/true"]' '{"hooks": {"prestart": [{"path": "/bin/true"}]}}'
+config '["/bin/true"]' '{"domainname": "example.org"}'
 rm -f "$SCRATCH/oci.log"
 (cd "$BUNDLE" && timeout 20 "$OCI" --root "$ROOT" --log "$SCRATCH/oci.log" --log-format json create j1) </dev/null >/dev/null 2>&1
-python3 -c 'import json,sys; o = json.loads(open(sys.argv[1]).readline()); assert o["level"] == "error" and "hooks" in o["msg"], o' \
+python3 -c 'import json,sys; o = json.loads(open(sys.argv[1]).readline()); assert o["level"] == "error" and "domainname" in o["msg"], o' \
 	"$SCRATCH/oci.log" 2>/dev/null && pass log-json || fail log-json "$(cat "$SCRATCH/oci.log" 2>&1)"
 
 # The memory limit becomes the domain's memory.
@@ -327,4 +329,47 @@ oci exec e1 /bin/true
 [ "$RC" = 1 ] && grep -q "stopped" "$ERR" || WHY+="stopped: $(last_output); "
 oci delete --force e1
 [ -z "$WHY" ] && pass exec || fail exec "$WHY"
+# hooks: each stage at its point, with the state on stdin (its status then), in the
+# runtime's namespace (createRuntime) or the container's (createContainer, startContainer);
+# a failing createRuntime hook stops create and leaves nothing; a hook past its timeout is
+# killed and fails; a failing poststart is a warning only.
+H=$SCRATCH/hooks
+mkdir -p "$H"
+hook() { echo "{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $H/$1.json; /bin/readlink /proc/self/ns/net > $H/$1.ns\"]}"; }
+HOOKS="{\"hooks\": {\"createRuntime\": [$(hook createRuntime)], \"createContainer\": [$(hook createContainer)],
+  \"startContainer\": [$(hook startContainer)], \"poststart\": [$(hook poststart)], \"poststop\": [$(hook poststop)]},
+  \"linux\": {\"namespaces\": [{\"type\": \"network\"}, {\"type\": \"mount\"}]}}"
+config '["/bin/sleep", "100"]' "$HOOKS"
+WHY=""
+oci run -d hk1
+[ "$RC" = 0 ] || WHY+="run -d: $(last_output); "
+hpid=$(timeout 20 "$OCI" --root "$ROOT" state hk1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null)
+oci kill hk1 KILL
+for _ in $(seq 100); do [ "$(status_of hk1)" = stopped ] && break; sleep 0.1; done
+oci delete hk1
+for st in createRuntime:creating createContainer:creating startContainer:created poststart:running poststop:stopped; do
+	python3 -c 'import json,sys; o = json.load(open(sys.argv[1])); assert o["id"] == "hk1" and o["status"] == sys.argv[2] \
+		and o["pid"] == int(sys.argv[3]) and o["annotations"]["org.example.pdvm"] == "yes", o' \
+		"$H/${st%%:*}.json" "${st#*:}" "$hpid" 2>/dev/null || WHY+="${st%%:*}: $(cat "$H/${st%%:*}.json" 2>&1); "
+done
+hostns=$(readlink /proc/self/ns/net)
+[ "$(cat "$H/createRuntime.ns" 2>/dev/null)" = "$hostns" ] && [ -s "$H/createContainer.ns" ] &&
+	[ "$(cat "$H/createContainer.ns")" != "$hostns" ] && [ "$(cat "$H/startContainer.ns")" = "$(cat "$H/createContainer.ns")" ] ||
+	WHY+="namespaces: host $hostns, $(cat "$H"/*.ns 2>&1 | tr '\n' ' '); "
+[ -z "$WHY" ] && pass hooks-at-their-stages || fail hooks-at-their-stages "$WHY"
+config '["/bin/true"]' '{"hooks": {"createRuntime": [{"path": "/bin/false"}]}}'
+oci create hk2
+[ "$RC" = 1 ] && grep -q 'hooks.createRuntime\[0\] (/bin/false): exit status 1' "$ERR" && [ "$(status_of hk2)" = none ] &&
+	pass hook-failure-stops-create || fail hook-failure-stops-create "$(last_output)"
+oci delete --force hk2
+config '["/bin/true"]' '{"hooks": {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}}'
+t0=$SECONDS
+oci create hk3
+[ "$RC" = 1 ] && grep -q "timed out after 1 s" "$ERR" && [ $((SECONDS - t0)) -lt 20 ] && pass hook-timeout ||
+	fail hook-timeout "$(last_output)"
+oci delete --force hk3
+config '["/bin/true"]' '{"hooks": {"poststart": [{"path": "/bin/false"}]}}'
+oci run hk4
+[ "$RC" = 0 ] && grep -q "warning: hooks.poststart\[0\]" "$ERR" && pass hook-poststart-warns ||
+	fail hook-poststart-warns "$(last_output)"
 finish

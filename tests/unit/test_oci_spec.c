@@ -145,7 +145,10 @@ static void test_refused(void)
 	refused("process.rlimits", "[{\"type\": \"RLIMIT_FOO\", \"hard\": 1, \"soft\": 1}]", "process.rlimits[0]");
 	refused("root.path", "\"missing\"", "root.path");
 	refused("hostname", "\"box/1\"", "hostname");
-	refused("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}", "hooks");
+	refused("hooks", "{\"prestart\": [{\"path\": \"true\"}]}", "hooks.prestart[0].path");
+	refused("hooks", "{\"poststop\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}", "hooks.poststop[0].timeout");
+	refused("hooks", "{\"poststop\": [{\"path\": \"/bin/true\", \"env\": [\"NOEQ\"]}]}", "hooks.poststop[0].env");
+	refused("hooks", "{\"onStart\": []}", "hooks.onStart");
 	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"huge=always\"]}]", "mounts[0]");
 	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"nfs\", \"source\": \"srv:/x\"}]", "mounts[0]");
 	refused("mounts", "[{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"etc\"}]", "mounts[0]");
