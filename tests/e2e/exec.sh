@@ -125,7 +125,8 @@ ex d1 $BB true
 "$PDVM" exec d1 $BB sleep 100 </dev/null >/dev/null 2>"$SCRATCH/k.err" &
 K=$!
 BG_PIDS+=("$K")
-wait_until 20 eval '{ ex d1 '"$BB"' pgrep -x sleep; [ "$(wc -l <"$OUT")" -ge 2 ]; }'
+wait_until 20 eval '{ ex d1 $BB sh -c "$BB ps -o args | grep -qx \"$BB sleep 100\""; [ "$RC" = 0 ]; }' ||
+	fail ends-with-the-domain "the exec'd sleep never showed in ps"
 "$PDVM" kill d1
 wait_until 20 eval '! kill -0 '"$K"' 2>/dev/null'
 wait "$K"
