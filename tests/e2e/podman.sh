@@ -1,5 +1,5 @@
 #!/bin/bash
-# podman.sh: podman drives pdvm-oci as it drives runc, on a busybox image imported offline — output and exit status identical to runc's, -it with a pty, exec (like runc's, -it, -d), stop, kill, pause/unpause, and checkpoint/restore (a TCP connection from the host survives it) also through --export/--import into a fresh podman store.
+# podman.sh: podman drives pdvm-oci as it drives runc, on a busybox image imported offline — output and exit status identical to runc's (also of Debian's python3 in an image of its own), -it with a pty, exec (like runc's, -it, -d), stop, kill, pause/unpause, and checkpoint/restore (a TCP connection from the host survives it) also through --export/--import into a fresh podman store.
 # timeout: 400
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -49,6 +49,40 @@ elif [ "$rrc" != 3 ]; then
 	skip output-and-status-like-runc "runc failed here (exit $rrc): $(tail -n 2 "$SCRATCH/runc.out")"
 else
 	fail output-and-status-like-runc "runc $rrc, pdvm $prc: $(diff "$SCRATCH/runc.out" "$SCRATCH/pdvm.out" | head -n 12)"
+fi
+
+# Debian's python3 in an image of its own (its binary, libraries and standard library,
+# tests and caches left out): the same program's output and status under runc and pdvm.
+P=$SCRATCH/py
+mkdir -p "$P/usr/bin" "$P/lib64" "$P/lib/x86_64-linux-gnu" "$P/usr/lib" "$P/bin"
+cp /bin/busybox "$P/bin/" && ln -s busybox "$P/bin/sh"
+PYB=$(readlink -f /usr/bin/python3)
+cp "$PYB" "$P/usr/bin/python3"
+for l in $(ldd "$PYB" | awk '/=>/ { print $3 }') /lib64/ld-linux-x86-64.so.2; do cp -L "$l" "$P$l"; done
+PYLIB=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+tar -C / --exclude=__pycache__ --exclude="${PYLIB#/}/test" --exclude="${PYLIB#/}/idlelib" \
+	--exclude="${PYLIB#/}/tkinter" --exclude="${PYLIB#/}/ensurepip" --exclude="${PYLIB#/}/lib2to3" \
+	-cf - "${PYLIB#/}" | tar -C "$P" -xf -
+tar -C "$P" -cf "$SCRATCH/py.tar" .
+pm a import --change 'ENV PATH=/usr/bin:/bin' "$SCRATCH/py.tar" localhost/pdvm-py >/dev/null 2>&1 ||
+	fail setup "podman import of the python3 image failed"
+PYS='import os, sys, json, hashlib, subprocess, threading
+print(sys.version_info[:2], sys.executable)
+print(json.dumps(sorted(os.listdir("/"))))
+print(hashlib.sha256(b"pdvm").hexdigest())
+print(subprocess.run(["/bin/sh", "-c", "echo sub $((2 + 3))"], capture_output=True, text=True).stdout.strip())
+t = threading.Thread(target=lambda: print("thread", os.getcwd())); t.start(); t.join()
+sys.exit(4)'
+RT=runc pm a run --rm "${U[@]}" localhost/pdvm-py python3 -c "$PYS" >"$SCRATCH/py-runc.out" 2>&1
+rrc=$?
+pm a run --rm "${U[@]}" localhost/pdvm-py python3 -c "$PYS" >"$SCRATCH/py-pdvm.out" 2>&1
+prc=$?
+if [ "$rrc" = 4 ] && [ "$prc" = 4 ] && cmp -s "$SCRATCH/py-runc.out" "$SCRATCH/py-pdvm.out"; then
+	pass python3-like-runc
+elif [ "$rrc" != 4 ]; then
+	skip python3-like-runc "runc failed here (exit $rrc): $(tail -n 2 "$SCRATCH/py-runc.out")"
+else
+	fail python3-like-runc "runc $rrc, pdvm $prc: $(diff "$SCRATCH/py-runc.out" "$SCRATCH/py-pdvm.out" | head -n 12)"
 fi
 
 # -it: the program's stdio is a terminal of the size podman's is.
