@@ -27,7 +27,8 @@
 static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
-	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", "tmpfs", NULL
+	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", "tmpfs",
+	"pid_namespace", NULL
 };
 
 static const char *const default_env[] = {
@@ -377,6 +378,8 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		r = set_ulimit(c, value, why, n);
 	} else if (!strcmp(key, "container_fs")) {
 		c->container_fs = true;  /* the flag's value is ignored: --container-fs has none */
+	} else if (!strcmp(key, "pid_namespace")) {
+		c->dom.pid_ns = true;    /* likewise --pid-namespace */
 	} else if (!strcmp(key, "seccomp_profile")) {
 		struct gfilter *g;
 		if (!(r = seccomp_profile_load(value, &g, why, n))) {
@@ -631,7 +634,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
 		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
-		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs)");
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs, pid_namespace)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -757,11 +760,13 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		}
 		return 0;
 	}
-	if (!strcmp(key, "verbose") || !strcmp(key, "container_fs")) {
+	if (!strcmp(key, "verbose") || !strcmp(key, "container_fs") || !strcmp(key, "pid_namespace")) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return fail(l, s, key, "want true or false, got %s",
 				    type_name(config_setting_type(s)));
-		*(!strcmp(key, "verbose") ? &c->dom.verbose : &c->container_fs) = config_setting_get_bool(s);
+		*(!strcmp(key, "verbose") ? &c->dom.verbose : !strcmp(key, "container_fs") ? &c->container_fs
+											  : &c->dom.pid_ns) =
+			config_setting_get_bool(s);
 		return 0;
 	}
 	if (!strcmp(key, "memory"))

@@ -445,6 +445,8 @@ static int load_linux(struct json_object *l, struct oci_spec *s, char *err, size
 			if (!json_object_object_get_ex(e, "path", &p) || !nonempty(p)) {
 				if (!strcmp(json_object_get_string(t), "network"))
 					s->new_netns = true;
+				if (!strcmp(json_object_get_string(t), "pid"))
+					s->pid_ns = true;
 				continue;
 			}
 			if (strcmp(json_object_get_string(t), "network"))
@@ -706,6 +708,10 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		r = add_string(root, "hostname", s->hostname);
 	if (!r && s->container_fs) {
 		config_setting_t *p = config_setting_add(root, "container_fs", CONFIG_TYPE_BOOL);
+		r = !p || !config_setting_set_bool(p, 1);
+	}
+	if (!r && s->pid_ns) {
+		config_setting_t *p = config_setting_add(root, "pid_namespace", CONFIG_TYPE_BOOL);
 		r = !p || !config_setting_set_bool(p, 1);
 	}
 	if (!r && s->volumes && s->volumes[0])

@@ -17,6 +17,7 @@ struct oci_spec {
 	uint64_t memory;        /* linux.resources.memory.limit; 0: pdvm's default */
 	char *hostname;         /* hostname (NULL: the host's) */
 	char **ulimits;         /* process.rlimits as "nofile=SOFT:HARD", NULL-terminated */
+	bool pid_ns;            /* a pid namespace: the program is pid 1 (--pid-namespace) */
 	bool container_fs;       /* mounts has the engine's /dev (a tmpfs): pdvm's own (--container-fs) */
 	bool terminal;          /* process.terminal: stdio is a pty (--console-socket) */
 	unsigned rows, cols;    /* process.consoleSize (0: unset) */

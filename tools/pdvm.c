@@ -116,7 +116,10 @@ static const char run_usage_text[] =
 	"                         if missing): /proc (the domain's processes only),\n"
 	"                         /sys read-only, and a /dev of null, zero, full,\n"
 	"                         random, urandom, tty, a pts of its own, shm.\n"
-	"                         Needs root (a mount namespace)\n"	"      --tmpfs DST[:OPTS] a tmpfs on DST in the root (made if missing), as\n"
+	"                         Needs root (a mount namespace)\n"
+	"      --pid-namespace    number the domain's processes from 1, as a pid\n"
+	"                         namespace does: the program is init (pid 1), which\n"
+	"                         only signals it handles reach (and KILL from outside)\n"	"      --tmpfs DST[:OPTS] a tmpfs on DST in the root (made if missing), as\n"
 	"                         docker's (OPTS: size=, mode=, ro, noexec ...);\n"
 	"                         writable unless ro; images carry its files\n"
 	"      --mask PATH        hide PATH in the root if it is there: an empty\n"
@@ -134,7 +137,7 @@ static const char run_usage_text[] =
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
 	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT,
-	OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_CONTAINERFS, OPT_TMPFS,
+	OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_CONTAINERFS, OPT_TMPFS, OPT_PIDNS,
 };
 
 static const struct option run_options[] = {
@@ -160,6 +163,7 @@ static const struct option run_options[] = {
 	{ "pids-limit", required_argument, NULL, OPT_PIDS },
 	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP },
 	{ "container-fs", no_argument, NULL, OPT_CONTAINERFS },
+	{ "pid-namespace", no_argument, NULL, OPT_PIDNS },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "read-only", required_argument, NULL, OPT_RDONLY },
 	{ "verbose",  no_argument,       NULL, 'v' },
@@ -206,6 +210,7 @@ static const char *option_key(int opt)
 	case OPT_PIDS: return "pids_limit";
 	case OPT_SECCOMP: return "seccomp_profile";
 	case OPT_CONTAINERFS: return "container_fs";
+	case OPT_PIDNS: return "pid_namespace";
 	case OPT_TMPFS: return "tmpfs";
 	case OPT_RDONLY: return "read_only";
 	default: return NULL;

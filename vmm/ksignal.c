@@ -111,10 +111,28 @@ void sig_wake(struct thread *t)
 		pthread_kill(t->host, thread_kick_signal());
 }
 
+/* The init of a domain numbered from 1 (--pid-namespace) is its pid
+ * namespace's (Linux's SIGNAL_UNKILLABLE): a signal it leaves at SIG_DFL
+ * is dropped, except SIGKILL and SIGSTOP from outside the domain (the
+ * host's, forwarded with sender pid 0). Faults are not generated here
+ * (sig_force, sig_fault): those it gets whatever its action. */
+static bool init_drops(const struct process *p, const struct ksiginfo *info)
+{
+	int sig = info->signo;
+	if (p != p->dom->init || p->pid != 1 || sig < 1 || sig > NSIG_K ||
+	    p->sigactions[sig - 1].handler != KSIG_DFL)
+		return false;
+	bool outside = info->code == KSI_USER && info->kill.pid == 0;
+	return !(outside && (sig == SIGKILL || sig == SIGSTOP));
+}
+
 void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 {
 	struct domain *d = t->dom;
 	int sig = info->signo;
+
+	if (init_drops(t->proc, info))
+		return;
 
 	if (sig == SIGKILL) {
 		dom_log(d, "process %d: SIGKILL", t->proc->pid);
@@ -145,7 +163,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 	int sig = info->signo;
 	bool blocked_all = true, traced = false;
 
-	if (p->zombie || p->exiting)
+	if (p->zombie || p->exiting || init_drops(p, info))
 		return;
 	if (sig == SIGKILL) {
 		proc_exit_group(p, SIGKILL);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "domain.h"
 #include "files.h"
@@ -17,6 +18,13 @@ __thread struct process *proc_current;
 struct process *proc_cur(struct domain *d)
 {
 	return proc_current ? proc_current : d->init;
+}
+
+int proc_ppid(const struct process *p)
+{
+	if (p != p->dom->init)
+		return p->ppid;
+	return p->pid == 1 ? 0 : getppid();
 }
 
 struct process *proc_new(struct domain *d, int pid)

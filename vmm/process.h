@@ -73,6 +73,11 @@ extern __thread struct process *proc_current;
  * the domain on threads that belong to no process. */
 struct process *proc_cur(struct domain *d);
 
+/* p's parent as the domain sees it: the first process's is the pdvm
+ * process's own (a shell that ran pdvm sees its child's getppid() return
+ * its pid, as natively), or 0 for pid 1, a pid namespace's init. */
+int proc_ppid(const struct process *p);
+
 /* A new process with no threads and no memory (the caller fills them in),
  * registered in the domain. NULL when the process table is full or on
  * ENOMEM. */

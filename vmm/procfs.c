@@ -82,10 +82,10 @@ static const char *comm_of(struct domain *d, const struct process *p)
 	return s ? s + 1 : e;
 }
 
-/* A process's parent as the domain sees it: the first process's is pdvm's own. */
 static int ppid_of(struct domain *d, const struct process *p)
 {
-	return p == d->init ? getppid() : p->ppid;
+	(void)d;
+	return proc_ppid(p);
 }
 
 /* cmdline and environ: the strings in the process's memory, as Linux

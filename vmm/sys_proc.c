@@ -13,12 +13,10 @@ static long sys_getpid(struct thread *t, const uint64_t a[6])
 	return t->proc->pid;
 }
 
-/* The first process's parent is the pdvm process's own: a shell that ran
- * pdvm sees its child's getppid() return the shell's pid, as natively. */
 static long sys_getppid(struct thread *t, const uint64_t a[6])
 {
 	(void)a;
-	return t->proc == t->dom->init ? getppid() : t->proc->ppid;
+	return proc_ppid(t->proc);
 }
 
 static struct process *proc_arg(struct thread *t, int pid)

@@ -37,7 +37,8 @@ done
 
 # The same script's output and status under runc and under pdvm-oci.
 S='echo hi; uname -n | wc -c; cat /etc/hostname | wc -c; ls /; grep -c . /etc/hosts; echo $HOSTNAME | wc -c
-ls /dev; echo x > /dev/null && echo null-ok; head -c 3 /dev/urandom | wc -c; echo $((6 * 7)); exit 3'
+ls /dev; echo x > /dev/null && echo null-ok; head -c 3 /dev/urandom | wc -c; echo $((6 * 7))
+echo pid $$ $PPID; kill -TERM $$; echo alive-after-term; exit 3'
 RT=runc pm a run --rm "${U[@]}" localhost/pdvm-bb sh -c "$S" >"$SCRATCH/runc.out" 2>&1
 rrc=$?
 pm a run --rm "${U[@]}" localhost/pdvm-bb sh -c "$S" >"$SCRATCH/pdvm.out" 2>&1
@@ -98,7 +99,7 @@ fi
 # exec: output and status as under runc (--env, --workdir; 127 for a program not
 # there); -it with a pty; -d; and a checkpoint refused while an exec'd process runs,
 # taken once it has ended.
-X='echo hi; pwd; echo $A; ls /; ps -o args | grep -c "^sleep 1000"; exit 5'
+X='echo hi; pwd; echo $A; ls /; ps -o args | grep -c "^sleep 1000"; tr "\\0" " " </proc/1/cmdline; echo; exit 5'
 for rt in runc pdvm; do
 	[ $rt = runc ] && export RT=runc || unset RT
 	pm a run -d --name ex-$rt "${U[@]}" localhost/pdvm-bb sleep 1000 >/dev/null

@@ -47,4 +47,38 @@ verdict pipeline-snapshot-restore
 # ---- a zombie, and a child with a blocked pending signal and an armed timer, restored ----
 stop_restore tree-zombie-signal-timer-restore 4 / -- "$DYN/treesnap" 30
 verdict tree-zombie-signal-timer-restore
+# ---- --pid-namespace: the program is init (pid 1, ppid 0), its children 2.., orphans its;
+# a signal it leaves at SIG_DFL is dropped from inside (even KILL) and from the host (but
+# KILL), one it handles is taken; pid 1 and init's rules survive a snapshot and restore.
+run_pdvm --pid-namespace -- /bin/busybox sh -c 'echo $$ $PPID; kill -TERM 1; kill -KILL 1; echo alive
+/bin/busybox sh -c "echo child \$\$ \$PPID"; exit 3'
+WHY=""
+[ "$RC" = 3 ] && [ "$(tr '\n' ' ' <"$OUT")" = "1 0 alive child 2 1 " ] || WHY+="inside: $(last_output); "
+"$PDVM" run --name pidns1 --pid-namespace -- /bin/busybox sleep 30 </dev/null >/dev/null 2>&1 &
+P1=$!
+"$PDVM" run --name pidns2 --pid-namespace -- /bin/busybox sh -c 'trap "echo took; exit 5" TERM; echo ready; while :; do /bin/busybox sleep 0.1; done' \
+	</dev/null >"$SCRATCH/pidns2.out" 2>&1 &
+P2=$!
+for _ in $(seq 100); do grep -q ready "$SCRATCH/pidns2.out" && [ -S "${PDVM_RUN_DIR:-/run/pdvm}/pidns1.sock" ] && break; sleep 0.1; done
+kill -TERM "$P1" "$P2"
+for _ in $(seq 100); do kill -0 "$P2" 2>/dev/null || break; sleep 0.1; done
+wait "$P2"
+r2=$?
+kill -0 "$P1" 2>/dev/null && alive1=yes || alive1=no
+kill -KILL "$P1"
+wait "$P1" 2>/dev/null
+[ "$r2" = 5 ] && grep -q took "$SCRATCH/pidns2.out" && [ "$alive1" = yes ] || WHY+="from the host: handled TERM exit $r2, unhandled TERM left it alive: $alive1; "
+d=$SCRATCH/pidns-snap
+mkdir -p "$d"
+start_run pidns3 "$d/run.out" "$d/run.err" --pid-namespace -- /bin/busybox sh -c 'i=0; while [ $i -lt 40 ]; do echo "$$ $i"; i=$((i + 1)); /bin/busybox sleep 0.05; done; kill -TERM 1; echo end $$'
+if wait_sock pidns3 "$BGPID" && wait_lines "$d/run.out" 5 "$BGPID"; then
+	snap pidns3 "$d/img" --stop
+	wait_pid "$BGPID"
+	restore_fg "$d/restore.out" "$d/restore.err" "$d/img"
+	[ "$RRC" = 0 ] && [ "$(tail -n 1 "$d/restore.out")" = "end 1" ] && ! grep -qv '^1 \|^end 1$' "$d/restore.out" ||
+		WHY+="restored: exit $RRC: $(tails "$d/restore.out" "$d/restore.err"); "
+else
+	WHY+="pidns3 did not get going: $(tails "$d/run.out" "$d/run.err"); "
+fi
+[ -z "$WHY" ] && pass pid-namespace-init || fail pid-namespace-init "$WHY"
 finish
