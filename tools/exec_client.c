@@ -46,16 +46,20 @@ static struct json_object *next_answer(struct exec_call *x, int64_t deadline, ch
 	return ctl_parse_line(line, len, err, errlen);
 }
 
-/* "ok" of an answer; if false, its error into err and *e its errno. */
-static bool answer_ok(struct json_object *o, char *err, size_t errlen, int *e)
+/* The next answer if it says ok; else NULL with its error in err and *e
+ * its errno (EIO when there was none). */
+static struct json_object *ok_answer(struct exec_call *x, int64_t deadline, char *err, size_t errlen, int *e)
 {
-	struct json_object *v;
-	if (json_object_get_boolean(json_object_object_get(o, "ok")))
-		return true;
+	struct json_object *o = next_answer(x, deadline, err, errlen), *v;
+	*e = EIO;
+	if (!o || json_object_get_boolean(json_object_object_get(o, "ok")))
+		return o;
 	snprintf(err, errlen, "%s", json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v)
 										 : "failed (no reason given)");
-	*e = json_object_object_get_ex(o, "errno", &v) ? json_object_get_int(v) : EIO;
-	return false;
+	if (json_object_object_get_ex(o, "errno", &v))
+		*e = json_object_get_int(v);
+	json_object_put(o);
+	return NULL;
 }
 
 static int send_fds(int fd, const int fds[3])
@@ -119,23 +123,19 @@ int exec_call_start(const char *name, char *const argv[], char *const env[], cha
 		snprintf(err, errlen, "sending the request: %s", strerror(-r));
 		goto out;
 	}
-	r = -EIO;
-	if (!(o = next_answer(x, deadline, err, errlen)))
-		goto out;
-	if (!answer_ok(o, err, errlen, &e)) {
+	if (!(o = ok_answer(x, deadline, err, errlen, &e))) {
 		r = -e;
 		goto out;
 	}
 	json_object_put(o);
+	o = NULL;
 	if ((r = send_fds(x->fd, fds))) {
 		snprintf(err, errlen, "sending stdio: %s", strerror(-r));
 		goto out;
 	}
-	r = -EIO;
-	if (!(o = next_answer(x, deadline, err, errlen)))
-		goto out;
-	if (!answer_ok(o, err, errlen, &e)) {
-		*start_failed = 1;
+	if (!(o = ok_answer(x, deadline, err, errlen, &e))) {
+		/* A domain's refusal (the program, its state), not the line. */
+		*start_failed = e != EIO;
 		r = -e;
 		goto out;
 	}

@@ -212,37 +212,15 @@ int dom_host_info(void)
 static int dom_exec(struct domain *d, struct thread *t)
 {
 	const struct domain_spec *c = d->spec;
-	char err[512] = "";
-	char *path = NULL;
-	int fd = files_open_exec(d, c->program, c->envp, &path);
-	if (fd < 0) {
-		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, c->program, strerror(-fd));
-		return fd == -ENOENT || fd == -ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
-	}
-	/* A script runs as execve would run it: through its interpreter. */
-	static char gpath[2 * PATH_MAX];
-	char **sargv;
-	snprintf(gpath, sizeof(gpath), "%s", path);
-	int r = exec_script_chain(d, &fd, gpath, path, c->argv, false, &sargv);
-	if (r < 0) {
-		fprintf(stderr, "pdvm: %s: %s: %s%s\n", c->name, path, r == -ENOENT ? "its interpreter: " : "",
-			strerror(-r));
-		free(path);
-		return r == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
-	}
-	/* /proc/self/exe: the file that runs, symlinks resolved (as execve). */
-	exec_exe_path(d, fd, gpath);
-	struct files *fl = proc_cur(d)->files;
-	free(fl->exe);
-	fl->exe = strdup(gpath);
-	r = elf_load(d, fd, path, sargv ? sargv : c->argv, c->envp, &t->regs, err, sizeof(err));
-	close(fd);
-	exec_argv_free(sargv);
+	char err[768] = "", *path = NULL;
+	int r = exec_load_first(d, t, c->program, c->argv, c->envp, &path, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "pdvm: %s: %s: %s\n", c->name, gpath, *err ? err : strerror(-r));
+		fprintf(stderr, "pdvm: %s: %s\n", c->name, err);
 		free(path);
-		return r == -ENOENT ? EXIT_NOT_FOUND :
-		       r == -ENOEXEC || r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_PDVM_ERROR;
+		/* As a shell: 127 not found, 126 cannot run; pdvm's own failures 125. */
+		return r == -ENOENT || r == -ENOTDIR ? EXIT_NOT_FOUND :
+		       r == -EIO || r == -ENOMEM || r == -E2BIG || r == -EFAULT || r == -EINVAL ? EXIT_PDVM_ERROR
+												: EXIT_CANNOT_EXEC;
 	}
 	dom_log(d, "started %s (pid %d, memory %llu MiB)", path, d->pid,
 		(unsigned long long)(c->memory >> 20));

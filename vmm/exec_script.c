@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "exec_script.h"
 #include "files.h"
+#include "loader.h"
 #include "process.h"
 
 /* Linux's exec_binprm: a script's interpreter may be a script in turn,
@@ -153,4 +154,35 @@ int exec_script_chain(struct domain *d, int *fd, char *gpath, const char *path, 
 		return sb;
 	}
 	return 0;
+}
+
+int exec_load_first(struct domain *d, struct thread *t, const char *prog, char *const argv[], char *const envp[],
+		    char **path, char *err, size_t errlen)
+{
+	static char gpath[2 * PATH_MAX];
+	char **sargv = NULL, lerr[256] = "";
+	*path = NULL;
+	int fd = files_open_exec(d, prog, envp, path);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", prog, strerror(-fd));
+		return fd;
+	}
+	/* A script runs as execve would run it: through its interpreter. */
+	snprintf(gpath, sizeof(gpath), "%s", *path);
+	int r = exec_script_chain(d, &fd, gpath, *path, argv, false, &sargv);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s%s", *path, r == -ENOENT ? "its interpreter: " : "", strerror(-r));
+		return r;
+	}
+	/* /proc/self/exe: the file that runs, symlinks resolved (as execve). */
+	exec_exe_path(d, fd, gpath);
+	struct files *fl = proc_cur(d)->files;
+	free(fl->exe);
+	fl->exe = strdup(gpath);
+	r = elf_load(d, fd, *path, sargv ? sargv : argv, envp, &t->regs, lerr, sizeof(lerr));
+	close(fd);
+	exec_argv_free(sargv);
+	if (r)
+		snprintf(err, errlen, "%s: %s", gpath, *lerr ? lerr : strerror(-r));
+	return r;
 }

@@ -3,8 +3,10 @@
 #define PDVM_EXEC_SCRIPT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct domain;
+struct thread;
 
 /* -EACCES unless host fd `fd` (taken over) is a regular file with an
  * execute bit; else fd. */
@@ -29,5 +31,13 @@ void exec_argv_free(char **v);
  * (symlinks resolved) into gpath (2 * PATH_MAX bytes), or the kernel's
  * text for a file in no tree (a memfd); gpath is left as it is else. */
 void exec_exe_path(struct domain *d, int fd, char *gpath);
+/* A new process's first program (the domain's first, or one started from
+ * outside): prog opened inside the root (a bare name searched in PATH from
+ * envp), its #! chain followed, loaded into the current process's address
+ * space for its first thread t. 0, or -errno with "PROG: why" in err;
+ * *path (malloc'd, the caller frees it, also on failure) the guest path
+ * used. */
+int exec_load_first(struct domain *d, struct thread *t, const char *prog, char *const argv[], char *const envp[],
+		    char **path, char *err, size_t errlen);
 
 #endif

@@ -11,7 +11,6 @@
 #include "domain.h"
 #include "exec_script.h"
 #include "files.h"
-#include "loader.h"
 #include "spawn.h"
 #include "trap.h"
 #include "vdso.h"
@@ -68,34 +67,12 @@ static int spawn_files(struct domain *d, struct process *p, struct spawn_req *rq
 }
 
 /* Loads the program into p's new address space for its first thread t,
- * as dom_exec does for the first process. Runs as the domain. */
+ * as the domain's first program is loaded. */
 static int spawn_load(struct domain *d, struct thread *t, struct spawn_req *rq, char *err, size_t errlen)
 {
-	static char gpath[2 * PATH_MAX];
-	char *path = NULL, **sargv = NULL;
-	char lerr[256] = "";
-	int fd = files_open_exec(d, rq->argv[0], rq->envp, &path);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", rq->argv[0], strerror(-fd));
-		return fd;
-	}
-	snprintf(gpath, sizeof(gpath), "%s", path);
-	int r = exec_script_chain(d, &fd, gpath, path, rq->argv, false, &sargv);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s%s", path, r == -ENOENT ? "its interpreter: " : "", strerror(-r));
-		free(path);
-		return r;
-	}
-	exec_exe_path(d, fd, gpath);
-	struct files *fl = proc_cur(d)->files;
-	free(fl->exe);
-	fl->exe = strdup(gpath);
-	r = elf_load(d, fd, path, sargv ? sargv : rq->argv, rq->envp, &t->regs, lerr, sizeof(lerr));
-	close(fd);
-	exec_argv_free(sargv);
-	if (r)
-		snprintf(err, errlen, "%s: %s", gpath, *lerr ? lerr : strerror(-r));
-	else
+	char *path = NULL;
+	int r = exec_load_first(d, t, rq->argv[0], rq->argv, rq->envp, &path, err, errlen);
+	if (!r)
 		thread_set_comm(t, path);
 	free(path);
 	return r;
