@@ -1,5 +1,5 @@
 #!/bin/bash
-# oci.sh: the OCI runtime rows of `make bench`, sourced by bench/run.sh or run alone (then it writes bench/results/OCI-<date>.json) — `podman run --rm IMAGE true` wall time with pdvm-oci against runc, and a podman checkpoint + restore of a TCP echo server with a connected client: pdvm-oci against runc with CRIU (n/a, with CRIU's reason, where CRIU cannot checkpoint on this machine). Side by side in one run, medians of REPS.
+# oci.sh: the OCI runtime rows of `make bench`, sourced by bench/run.sh or run alone (then it writes bench/results/OCI-<date>.json) — `podman run --rm IMAGE true` and `podman exec CTR true` wall time with pdvm-oci against runc, and a podman checkpoint + restore of a TCP echo server with a connected client: pdvm-oci against runc with CRIU (n/a, with CRIU's reason, where CRIU cannot checkpoint on this machine). Side by side in one run, medians of REPS.
 #
 # Uses run.sh's REPS, PDVM and bench/lib.bash (sourced alone).
 
@@ -17,7 +17,7 @@ OCI_STORE=$(mktemp -d /var/tmp/pdvm-bench-oci.XXXXXX)
 ocipm() { timeout -k 5 120 podman --root "$OCI_STORE/root" --runroot "$OCI_STORE/run" --runtime "$1" "${@:2}"; }
 OCI_U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 OCI_WHY=""
-OCI_RUN_P=n/a OCI_RUN_R=n/a OCI_CR_P=n/a OCI_CR_R=n/a OCI_CR_R_WHY=""
+OCI_RUN_P=n/a OCI_RUN_R=n/a OCI_EX_P=n/a OCI_EX_R=n/a OCI_CR_P=n/a OCI_CR_R=n/a OCI_CR_R_WHY=""
 
 oci_image() {
 	local r=$OCI_STORE/img
@@ -36,6 +36,19 @@ oci_run() {
 		t0=$(ms_now); ocipm "$1" run --rm "${OCI_U[@]}" localhost/pdvm-bench true >/dev/null 2>&1; t1=$(ms_now)
 		v+=("$((t1 - t0))")
 	done
+	printf '%s\n' "${v[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
+}
+
+# oci_exec RUNTIME: median ms of `podman exec CTR true` into a running container.
+oci_exec() {
+	local v=() t0 t1
+	ocipm "$1" run -d --name bench-exec "${OCI_U[@]}" localhost/pdvm-bench sleep 1000 >/dev/null 2>&1 &&
+		ocipm "$1" exec bench-exec true >/dev/null 2>&1 || { echo n/a; ocipm "$1" rm -f -t 0 bench-exec >/dev/null 2>&1; return; }
+	for _ in $(seq "$REPS"); do
+		t0=$(ms_now); ocipm "$1" exec bench-exec true >/dev/null 2>&1; t1=$(ms_now)
+		v+=("$((t1 - t0))")
+	done
+	ocipm "$1" rm -f -t 0 bench-exec >/dev/null 2>&1
 	printf '%s\n' "${v[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
 }
 
@@ -79,6 +92,8 @@ elif ! oci_image; then
 else
 	OCI_RUN_R=$(oci_run runc)
 	OCI_RUN_P=$(oci_run "$OCI_BIN")
+	OCI_EX_R=$(oci_exec runc)
+	OCI_EX_P=$(oci_exec "$OCI_BIN")
 	OCI_CR_P=$(oci_cr "$OCI_BIN")
 	OCI_CR_P_WHY=$(cat "$OCI_STORE/cr.why" 2>/dev/null)
 	OCI_CR_R=$(oci_cr runc)
@@ -90,6 +105,7 @@ rm -rf "$OCI_STORE"
 
 printf '%-44s %12s %12s %8s\n' "OCI runtime under podman, ms (median of $REPS)" "runc" "pdvm-oci" "ratio"
 printf '%-44s %12s %12s %8s\n' "  podman run --rm IMAGE true" "$OCI_RUN_R" "$OCI_RUN_P" "$(ratio "$OCI_RUN_P" "$OCI_RUN_R")"
+printf '%-44s %12s %12s %8s\n' "  podman exec CTR true" "$OCI_EX_R" "$OCI_EX_P" "$(ratio "$OCI_EX_P" "$OCI_EX_R")"
 printf '%-44s %12s %12s %8s\n' "  checkpoint + restore, TCP client connected" "$OCI_CR_R" "$OCI_CR_P" "$(ratio "$OCI_CR_P" "$OCI_CR_R")"
 [ -z "$OCI_WHY" ] || printf '  n/a: %s\n' "$OCI_WHY"
 [ -z "${OCI_CR_R_WHY:-}" ] || printf '  runc+CRIU checkpoint n/a here: %s\n' "$OCI_CR_R_WHY"
@@ -97,8 +113,9 @@ printf '%-44s %12s %12s %8s\n' "  checkpoint + restore, TCP client connected" "$
 echo
 
 oci_json() {
-	printf '{ "podman_run_true_ms": { "runc": %s, "pdvm": %s }, "checkpoint_restore_tcp_ms": { "runc_criu": %s, "pdvm": %s },' \
-		"$(jnum "$OCI_RUN_R")" "$(jnum "$OCI_RUN_P")" "$(jnum "$OCI_CR_R")" "$(jnum "$OCI_CR_P")"
+	printf '{ "podman_run_true_ms": { "runc": %s, "pdvm": %s }, "podman_exec_true_ms": { "runc": %s, "pdvm": %s },' \
+		"$(jnum "$OCI_RUN_R")" "$(jnum "$OCI_RUN_P")" "$(jnum "$OCI_EX_R")" "$(jnum "$OCI_EX_P")"
+	printf ' "checkpoint_restore_tcp_ms": { "runc_criu": %s, "pdvm": %s },' "$(jnum "$OCI_CR_R")" "$(jnum "$OCI_CR_P")"
 	printf ' "runc_criu_error": "%s", "note": "%s" }' "$(printf '%s' "${OCI_CR_R_WHY:-}" | tr -d '"\\')" \
 		"$(printf '%s' "$OCI_WHY" | tr -d '"\\')"
 }

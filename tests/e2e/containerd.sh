@@ -1,5 +1,5 @@
 #!/bin/bash
-# containerd.sh: containerd's runc shim (io.containerd.runc.v2) execs pdvm-oci where it would exec runc — `ctr run` with --runc-binary: output and exit status, a bind mount; `ctr container checkpoint --task` of a running counter and `ctr container restore --live` after its task is gone: the counter goes on from where it stood. A containerd of the test's own (its root, state and socket in the scratch directory).
+# containerd.sh: containerd's runc shim (io.containerd.runc.v2) execs pdvm-oci where it would exec runc — `ctr run` with --runc-binary: output and exit status, a bind mount; `ctr container checkpoint --task` of a running counter and `ctr container restore --live` after its task is gone: the counter goes on from where it stood; `ctr task exec` into it. A containerd of the test's own (its root, state and socket in the scratch directory).
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
@@ -90,4 +90,9 @@ if [ -z "$why" ] && [ "$n1" -gt "$((n0 + 3))" ] &&
 else
 	fail checkpoint-restore-live "run -d: $(tail -n 2 "$SCRATCH/run-d.out"); ${why:-lines $n0 then $n1: $(tail -n 3 "$HOSTDIR/n" | tr '\n' ' ')}; tasks: $(c t ls 2>&1 | tail -n 2)"
 fi
+# ctr task exec into the restored task: the shim's exec (--process, -d, --pid-file, its
+# FIFOs as stdio) reaches the domain: output and exit status come back.
+c t exec --exec-id ex1 "$CK" sh -c 'echo from exec $(cat /data/n | wc -l | tr -d " " | grep -c .); exit 6' >"$OUT" 2>"$ERR"
+RC=$?
+[ "$RC" = 6 ] && [ "$(cat "$OUT")" = "from exec 1" ] && pass task-exec || fail task-exec "$(last_output)"
 finish

@@ -254,7 +254,7 @@ fault() {
 	else
 		# One client, paced so that it is mid-stream from before the move to after it.
 		ip netns exec pdvmm-c timeout -k 5 100 /usr/bin/python3 "$CLIENT" --host "$addr" --port "$port" \
-			--conns 1 --bytes $((3 << 20)) --chunk 8192 --pace 0.05 --progress "$d/half" --timeout 60 \
+			--conns 1 --bytes $((2 << 20)) --chunk 8192 --pace 0.05 --progress "$d/half" --timeout 60 \
 			>"$d/client.out" 2>&1 &
 		local cpid=$!
 		BGPIDS+=("$cpid")
