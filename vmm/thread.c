@@ -176,6 +176,9 @@ void clone_abort(struct thread *c)
 {
 	struct domain *d = c->dom;
 	c->exited = true;
+	/* trap_vcpu_init attached its exitless slot: the mm must not find it
+	 * there once c is freed (a failed fork or spawn puts its mm after). */
+	exl_detach(c);
 	for (int i = 0; i < MAX_THREADS; i++)
 		if (d->threads[i] == c)
 			d->threads[i] = NULL;
