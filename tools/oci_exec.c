@@ -192,14 +192,12 @@ static int parse(int argc, char **argv, struct exec_opts *o)
 	return 0;
 }
 
-int oci_exec(int argc, char **argv)
+static int exec_cmd(int argc, char **argv, struct exec_opts *op)
 {
-	struct exec_opts o = { .env = calloc((size_t)argc + 1, sizeof(char *)) };
+	struct exec_opts o = *op;
 	struct cstate c;
 	struct oci_spec p = { 0 };
 	char why[512];
-	if (!o.env)
-		return oci_err("out of memory");
 	if (parse(argc, argv, &o))
 		return EXIT_FAILED;
 	if (optind >= argc)
@@ -293,4 +291,14 @@ int oci_exec(int argc, char **argv)
 		return oci_err("exec: writing %s: %s", o.pid_file, strerror(errno));
 	}
 	return 0;
+}
+
+int oci_exec(int argc, char **argv)
+{
+	struct exec_opts o = { .env = calloc((size_t)argc + 1, sizeof(char *)) };
+	if (!o.env)
+		return oci_err("out of memory");
+	int r = exec_cmd(argc, argv, &o);
+	free(o.env);
+	return r;
 }
