@@ -240,6 +240,9 @@ void clone_abort(struct thread *c);
 long proc_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid, gva_t tls);
 /* execve: the thread's name becomes the program's basename. */
 void thread_set_comm(struct thread *t, const char *path);
+/* The FPU and SSE state a new program starts with (FNINIT's control word,
+ * the default MXCSR, the rest zero), as execve leaves it. */
+void thread_fpu_reset(struct thread *t);
 /* The thread's name as PR_GET_NAME reports it, NUL-padded. */
 void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN]);
 

@@ -113,10 +113,16 @@ void proc_exit_group(struct process *p, int wstatus)
 }
 
 /* The parent's view of a child's end: SIGCHLD with CLD_* siginfo, unless
- * the parent ignores SIGCHLD (or set SA_NOCLDWAIT): then no zombie. */
+ * the parent ignores SIGCHLD (or set SA_NOCLDWAIT): then no zombie. A
+ * process started from outside has its caller for a parent: told through
+ * its spawn fd, and no zombie either. */
 static bool notify_parent(struct process *p)
 {
 	struct domain *d = p->dom;
+	if (p->spawned) {
+		spawn_ended(p);
+		return true;
+	}
 	struct process *pp = proc_find(d, p->ppid);
 	if (!pp || pp->zombie)
 		return false;
@@ -175,13 +181,7 @@ void proc_last_thread_gone(struct process *p)
 	/* A traced leader's zombie is its tracer's first: the parent hears
 	 * of it once the tracer has reaped it (proc_zombie_released). */
 	bool tracer_first = p->ptrace_reaper && p->ptrace_reaper != p->ppid;
-	if (p->spawned && !tracer_first) {
-		/* Nobody inside waits for it: its caller hears of its end. */
-		spawn_ended(p);
-		proc_free(d, p);
-		if (proc_current == p)
-			proc_current = NULL;
-	} else if (!tracer_first && notify_parent(p)) {
+	if (!tracer_first && notify_parent(p)) {
 		proc_free(d, p);
 		if (proc_current == p)
 			proc_current = NULL;
@@ -194,9 +194,7 @@ void proc_zombie_released(struct process *p)
 	struct domain *d = p->dom;
 
 	p->ptrace_reaper = 0;
-	if (p->spawned)
-		spawn_ended(p);
-	if (p->spawned || notify_parent(p))
+	if (notify_parent(p))
 		proc_free(d, p);
 	proc_wake_waiters(d);
 }

@@ -82,12 +82,6 @@ static const char *comm_of(struct domain *d, const struct process *p)
 	return s ? s + 1 : e;
 }
 
-static int ppid_of(struct domain *d, const struct process *p)
-{
-	(void)d;
-	return proc_ppid(p);
-}
-
 /* cmdline and environ: the strings in the process's memory, as Linux
  * reads them (a program that rewrites its argv shows it); the config's
  * when the range is unknown or unreadable. */
@@ -167,7 +161,7 @@ static void gen_status(struct domain *d, struct process *p, struct thread *t, in
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t%d\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",
 		  comm_of(d, p), p->files ? (unsigned)p->files->umask : 022, state_name(jobctl_state(p)), p->pid,
-		  id, ppid_of(d, p), t ? t->pt.tracer_pid : 0,
+		  id, proc_ppid(p), t ? t->pt.tracer_pid : 0,
 		  uid, uid, uid, uid, gid, gid, gid, gid);
 	tb_printf(b, "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\nVmData:\t%8llu kB\n"
 		  "VmStk:\t%8llu kB\nThreads:\t%d\n",
@@ -194,7 +188,7 @@ static void gen_stat(struct domain *d, struct process *p, struct thread *t, int 
 	/* 52 fields as in fs/proc/array.c; what pdvm does not track is 0. */
 	tb_printf(b, "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 %d %d %d 0 %llu %llu %llu "
 		  "18446744073709551615 0 0 %llu 0 0 0 0 0 0 0 0 0 17 0 0 %u 0 0 0 0 0 0 0 0 0 0 0\n",
-		  id, comm_of(d, p), jobctl_state(p), ppid_of(d, p), p->pgid, p->sid,
+		  id, comm_of(d, p), jobctl_state(p), proc_ppid(p), p->pgid, p->sid,
 		  20 + nice, nice, p->nthreads,
 		  (unsigned long long)start, (unsigned long long)vm_bytes(p->mm),
 		  (unsigned long long)(rss_bytes(d) / PAGE_SIZE), (unsigned long long)(p->mm ? p->mm->stack_top : 0),

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -152,11 +151,7 @@ int dom_spawn(struct domain *d, struct spawn_req *rq, char *err, size_t errlen)
 		goto fail;
 	}
 	/* A vCPU from the pool holds its last user's FPU state. */
-	struct kvm_fpu fpu;
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;
-	fpu.mxcsr = 0x1f80;
-	ioctl(t->vcpu.fd, KVM_SET_FPU, &fpu);
+	thread_fpu_reset(t);
 	struct spawn_work w = { .d = d, .p = p, .t = t, .rq = rq, .err = err, .errlen = errlen };
 	pthread_t h;
 	if ((r = -pthread_create(&h, NULL, spawn_as_domain, &w))) {

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -133,11 +132,7 @@ static void exec_reset(struct thread *t)
 	t->sregs_dirty = true;
 	t->restart.valid = false;
 	t->intr.valid = false;
-	struct kvm_fpu fpu;
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;
-	fpu.mxcsr = 0x1f80;
-	ioctl(t->vcpu.fd, KVM_SET_FPU, &fpu);
+	thread_fpu_reset(t);
 	p->execed = true;
 }
 

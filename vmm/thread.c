@@ -208,6 +208,15 @@ void thread_set_comm(struct thread *t, const char *path)
 	comm_set(t->comm, basename_of(path));
 }
 
+void thread_fpu_reset(struct thread *t)
+{
+	struct kvm_fpu fpu;
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	ioctl(t->vcpu.fd, KVM_SET_FPU, &fpu);
+}
+
 void thread_get_comm(const struct thread *t, char comm[TASK_COMM_LEN])
 {
 	/* Never named (the first thread, a restored one): the program's
