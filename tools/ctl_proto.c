@@ -173,6 +173,29 @@ int ctl_read_line(int fd, int wakefd, struct linebuf *lb, int64_t deadline,
 	}
 }
 
+int ctl_send_fds(int sock, const int *fds, int n, const void *data, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+	} u;
+	if (n < 1 || n > 8 || !len)
+		return -EINVAL;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = { (void *)data, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int)) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+	while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
 /* MSG_NOSIGNAL: a peer that went away is an error to report, not SIGPIPE. */
 int ctl_send_all(int fd, const char *buf, size_t len)
 {

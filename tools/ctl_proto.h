@@ -47,6 +47,10 @@ int ctl_read_line(int fd, int wakefd, struct linebuf *lb, int64_t deadline,
 		     char **line, size_t *len);
 int ctl_send_all(int fd, const char *buf, size_t len);
 int ctl_send_json(int fd, struct json_object *o);
+/* One message of len bytes (at least 1) on UNIX socket sock carrying n fds
+ * (SCM_RIGHTS, at most 8): the exec client's stdio, a console's pty. 0 or
+ * -errno. */
+int ctl_send_fds(int sock, const int *fds, int n, const void *data, size_t len);
 struct json_object *ctl_parse_line(const char *s, size_t len, char *err, size_t errlen);
 int ctl_connect(int dirfd, const char *dir, const char *name, int timeout_ms);
 int ctl_call(int dirfd, const char *dir, const char *name, struct json_object *req,

@@ -62,27 +62,6 @@ static struct json_object *ok_answer(struct exec_call *x, int64_t deadline, char
 	return NULL;
 }
 
-static int send_fds(int fd, const int fds[3])
-{
-	char byte = 0;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = { &byte, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
-	while (sendmsg(fd, &m, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
 int exec_call_start(const char *name, char *const argv[], char *const env[], char *const env_add[],
 		    const char *cwd, const int fds[3], struct exec_call *x, int *start_failed, char *err,
 		    size_t errlen)
@@ -129,7 +108,7 @@ int exec_call_start(const char *name, char *const argv[], char *const env[], cha
 	}
 	json_object_put(o);
 	o = NULL;
-	if ((r = send_fds(x->fd, fds))) {
+	if ((r = ctl_send_fds(x->fd, fds, 3, "", 1))) {
 		snprintf(err, errlen, "sending stdio: %s", strerror(-r));
 		goto out;
 	}

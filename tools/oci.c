@@ -90,12 +90,14 @@ static char *saved_hooks(const char *id)
 	return h;
 }
 
-/* A stage's hooks for container c (its state as `state` says, status
- * `status`), in the network namespace of process netns_pid (0: ours).
- * 0, or -1 with the failing hook said (an error, or with warn a warning). */
-static int stage_hooks(const struct cstate *c, const char *stage, const char *status, pid_t netns_pid, bool warn)
+/* The hooks (the text create saved) of one stage for container c (its
+ * state as `state` says, status `status`), in the network namespace of
+ * process netns_pid (0: ours). 0, or -1 with the failing hook said (an
+ * error, or with warn a warning). */
+static int run_hooks(const struct cstate *c, const char *hooks, const char *stage, const char *status,
+		     pid_t netns_pid, bool warn)
 {
-	char *hooks = saved_hooks(c->id), why[512], ns[64];
+	char why[512], ns[64];
 	if (!hooks)
 		return 0;
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)netns_pid);
@@ -104,7 +106,6 @@ static int stage_hooks(const struct cstate *c, const char *stage, const char *st
 	int r = oci_hooks_run(hooks, stage, c->id, status, c->pid, c->bundle, ann, nfd, why, sizeof(why));
 	if (nfd >= 0)
 		close(nfd);
-	free(hooks);
 	if (r && warn)
 		hook_warning(why);
 	else if (r)
@@ -112,21 +113,23 @@ static int stage_hooks(const struct cstate *c, const char *stage, const char *st
 	return r;
 }
 
+static int stage_hooks(const struct cstate *c, const char *stage, const char *status, pid_t netns_pid, bool warn)
+{
+	char *hooks = saved_hooks(c->id);
+	int r = run_hooks(c, hooks, stage, status, netns_pid, warn);
+	free(hooks);
+	return r;
+}
+
 /* A container whose process has ended goes: its directory, then the
  * poststop hooks (after it is gone, before delete returns; a failure is
- * only a warning). */
+ * only a warning), read before the directory goes. */
 static void remove_container(const struct cstate *c)
 {
 	char *hooks = saved_hooks(c->id);
 	oci_remove_dir(c->id);
-	if (hooks) {
-		const char *ann = c->annotations ? json_object_to_json_string_ext(c->annotations, JSON_C_TO_STRING_PLAIN)
-						 : NULL;
-		char why[512];
-		if (oci_hooks_run(hooks, "poststop", c->id, "stopped", c->pid, c->bundle, ann, -1, why, sizeof(why)))
-			hook_warning(why);
-		free(hooks);
-	}
+	run_hooks(c, hooks, "poststop", "stopped", 0, true);
+	free(hooks);
 }
 
 /* create's work, shared with run: the state directory, the domain.cfg, the

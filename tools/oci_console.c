@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ctl_proto.h"
 #include "oci_console.h"
 
 /* Sends fd over the UNIX socket at path, with the pty's name as the
@@ -29,23 +30,10 @@ static int send_fd(const char *path, int fd, const char *name, char *err, size_t
 			close(s);
 		return -1;
 	}
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = { (void *)name, strlen(name) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	ssize_t r = sendmsg(s, &m, MSG_NOSIGNAL);
-	int e = errno;
+	int r = ctl_send_fds(s, &fd, 1, name, strlen(name));
 	close(s);
-	if (r < 0) {
-		snprintf(err, n, "--console-socket %s: sending the terminal: %s", path, strerror(e));
+	if (r) {
+		snprintf(err, n, "--console-socket %s: sending the terminal: %s", path, strerror(-r));
 		return -1;
 	}
 	return 0;

@@ -117,7 +117,9 @@ static _Noreturn void proxy(const char *id, char *const argv[], char *const env[
 				start_words(-r));
 		else
 			oci_err("exec: container %s: %s", id, err);
-		exit(exec_start_status(r, failed) == 125 ? EXIT_FAILED : exec_start_status(r, failed));
+		/* 127 and 126 as a shell's; any other failure is runc's 1. */
+		int st = exec_start_status(r, failed);
+		exit(st == EXIT_PDVM_ERROR ? EXIT_FAILED : st);
 	}
 	/* The domain holds the stdio now; the proxy keeps none of it, so the
 	 * engine sees EOF when the process closes them. */
