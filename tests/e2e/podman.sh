@@ -87,8 +87,10 @@ else
 fi
 
 # -it: the program's stdio is a terminal of the size podman's is.
-# (script itself bounded too: one CI run hung here, the cause unseen.)
-timeout -k 5 90 script -qec "stty cols 91 rows 27; timeout 60 podman --root $STORE/a/root --runroot $STORE/a/run --runtime $OCI run -it --rm \
+# podman stays in the pty's foreground process group (timeout --foreground): in a group of
+# its own, its switch to raw mode is a background tcsetattr, stopped by SIGTTOU or, once its
+# signal proxy catches that signal, retried forever (CI hung here at stop 32).
+timeout -k 5 90 script -qec "stty cols 91 rows 27; timeout --foreground -k 5 60 podman --root $STORE/a/root --runroot $STORE/a/run --runtime $OCI run -it --rm \
 	${U[*]} localhost/pdvm-bb sh -c '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size'" /dev/null >"$SCRATCH/tty.out" 2>&1
 if grep -q is-a-tty "$SCRATCH/tty.out" && grep -q "^27 91" "$SCRATCH/tty.out"; then
 	pass tty
@@ -116,7 +118,7 @@ elif ! grep -q "^status 5" "$SCRATCH/ex-runc.out"; then
 else
 	fail exec-like-runc "$(diff "$SCRATCH/ex-runc.out" "$SCRATCH/ex-pdvm.out" | head -n 12)"
 fi
-timeout -k 5 90 script -qec "stty cols 83 rows 21; timeout 60 podman --root $STORE/a/root --runroot $STORE/a/run --runtime $OCI exec -it \
+timeout -k 5 90 script -qec "stty cols 83 rows 21; timeout --foreground -k 5 60 podman --root $STORE/a/root --runroot $STORE/a/run --runtime $OCI exec -it \
 	ex-pdvm sh -c '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size'" /dev/null >"$SCRATCH/extty.out" 2>&1
 grep -q is-a-tty "$SCRATCH/extty.out" && grep -q "^21 83" "$SCRATCH/extty.out" && pass exec-tty ||
 	fail exec-tty "$(tr -d '\r' <"$SCRATCH/extty.out" | tail -n 5)"
