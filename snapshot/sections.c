@@ -103,7 +103,7 @@ static bool private_shm(const struct snap_ctx *c) { return c->d->spec->shm_priva
  * which breaks old images: say so in snapshot/README.md). */
 const struct section sections[] = {
 	/* name      min ver required always  wanted         put          get */
-	{ "domain",  1,  4,  true,    true,   NULL,          put_domain,  get_domain },
+	{ "domain",  1,  5,  true,    true,   NULL,          put_domain,  get_domain },
 	{ "mm",      1,  2,  true,    true,   NULL,          put_mm,      NULL },
 	/* Before `files` and `shmaps`, which reopen its files by path. */
 	{ "shm",     1,  1,  true,    false,  private_shm,   put_shm,     get_shm },

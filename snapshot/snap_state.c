@@ -13,6 +13,7 @@
 #define MAX_STR         4096
 #define MAX_LIST        4096
 #define MAX_VMAS        (1 << 20)
+#define DOM_MAP_ROOT    1ULL       /* domain flags (version 5): cred.map_root */
 
 /* ---- config ---- */
 
@@ -127,6 +128,7 @@ int snap_put_domain(struct domain *d, struct sbuf *b)
 	sb_u64(b, d->ntraps);
 	sb_str(b, d->hostname);         /* version 3 */
 	sb_u64(b, d->pids_max);         /* version 4 */
+	sb_u64(b, d->cred.map_root ? DOM_MAP_ROOT : 0); /* version 5: the guest's view */
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -177,6 +179,10 @@ int snap_get_domain(struct sread *r, struct domain *d, uint32_t version)
 	}
 	if (version >= 4)
 		d->pids_max = (uint32_t)sr_range(r, 0, UINT32_MAX, "pids limit out of range");
+	/* The ids the guest has seen go on as it saw them, whatever the
+	 * restoring operator's config says: a view, which grants nothing. */
+	if (version >= 5)
+		d->cred.map_root = sr_range(r, 0, DOM_MAP_ROOT, "unknown domain flags") & DOM_MAP_ROOT;
 	if (!r->bad && r->pos != r->len)
 		sr_fail(r, "domain section has trailing bytes");
 	if (r->bad)

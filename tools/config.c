@@ -28,7 +28,7 @@ static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
 	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", "tmpfs",
-	"pid_namespace", NULL
+	"pid_namespace", "map_root_user", NULL
 };
 
 static const char *const default_env[] = {
@@ -380,6 +380,8 @@ static int set_key(struct domain_config *c, const char *key, const char *value,
 		c->container_fs = true;  /* the flag's value is ignored: --container-fs has none */
 	} else if (!strcmp(key, "pid_namespace")) {
 		c->dom.pid_ns = true;    /* likewise --pid-namespace */
+	} else if (!strcmp(key, "map_root_user")) {
+		c->dom.map_root = true;  /* likewise --map-root-user */
 	} else if (!strcmp(key, "seccomp_profile")) {
 		struct gfilter *g;
 		if (!(r = seccomp_profile_load(value, &g, why, n))) {
@@ -634,7 +636,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
 		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
-		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs, pid_namespace)");
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs, pid_namespace, map_root_user)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -760,13 +762,16 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		}
 		return 0;
 	}
-	if (!strcmp(key, "verbose") || !strcmp(key, "container_fs") || !strcmp(key, "pid_namespace")) {
+	if (!strcmp(key, "verbose") || !strcmp(key, "container_fs") || !strcmp(key, "pid_namespace") ||
+	    !strcmp(key, "map_root_user")) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return fail(l, s, key, "want true or false, got %s",
 				    type_name(config_setting_type(s)));
-		*(!strcmp(key, "verbose") ? &c->dom.verbose : !strcmp(key, "container_fs") ? &c->container_fs
-											  : &c->dom.pid_ns) =
-			config_setting_get_bool(s);
+		bool *flag = !strcmp(key, "verbose")	       ? &c->dom.verbose
+			     : !strcmp(key, "container_fs")  ? &c->container_fs
+			     : !strcmp(key, "pid_namespace") ? &c->dom.pid_ns
+							     : &c->dom.map_root;
+		*flag = config_setting_get_bool(s);
 		return 0;
 	}
 	if (!strcmp(key, "memory"))

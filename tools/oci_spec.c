@@ -693,6 +693,12 @@ static int add_string(config_setting_t *parent, const char *key, const char *v)
 	return s && config_setting_set_string(s, v) ? 0 : -1;
 }
 
+static int add_true(config_setting_t *parent, const char *key)
+{
+	config_setting_t *s = config_setting_add(parent, key, CONFIG_TYPE_BOOL);
+	return s && config_setting_set_bool(s, 1) ? 0 : -1;
+}
+
 int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *path, char *err, size_t n)
 {
 	config_t cf;
@@ -706,14 +712,14 @@ int oci_spec_write_cfg(const struct oci_spec *s, const char *name, const char *p
 		r = add_strings(root, "writable", writable);
 	if (!r && s->hostname)
 		r = add_string(root, "hostname", s->hostname);
-	if (!r && s->container_fs) {
-		config_setting_t *p = config_setting_add(root, "container_fs", CONFIG_TYPE_BOOL);
-		r = !p || !config_setting_set_bool(p, 1);
-	}
-	if (!r && s->pid_ns) {
-		config_setting_t *p = config_setting_add(root, "pid_namespace", CONFIG_TYPE_BOOL);
-		r = !p || !config_setting_set_bool(p, 1);
-	}
+	if (!r && s->container_fs)
+		r = add_true(root, "container_fs");
+	if (!r && s->pid_ns)
+		r = add_true(root, "pid_namespace");
+	/* Container root is pdvm's unprivileged account on the host, and root
+	 * as the program sees itself, as in a rootless container. */
+	if (!r && !s->user_set)
+		r = add_true(root, "map_root_user");
 	if (!r && s->volumes && s->volumes[0])
 		r = add_strings(root, "volumes", s->volumes);
 	if (!r && s->pids) {

@@ -119,7 +119,12 @@ static const char run_usage_text[] =
 	"                         Needs root (a mount namespace)\n"
 	"      --pid-namespace    number the domain's processes from 1, as a pid\n"
 	"                         namespace does: the program is init (pid 1), which\n"
-	"                         only signals it handles reach (and KILL from outside)\n"	"      --tmpfs DST[:OPTS] a tmpfs on DST in the root (made if missing), as\n"
+	"                         only signals it handles reach (and KILL from outside)\n"
+	"      --map-root-user    the program sees its identity as root (uid and gid\n"
+	"                         0, its files owned by 0, the host's root's by\n"
+	"                         nobody), as in unshare -r's user namespace; on the\n"
+	"                         host it stays --user, with no privilege added\n"
+	"      --tmpfs DST[:OPTS] a tmpfs on DST in the root (made if missing), as\n"
 	"                         docker's (OPTS: size=, mode=, ro, noexec ...);\n"
 	"                         writable unless ro; images carry its files\n"
 	"      --mask PATH        hide PATH in the root if it is there: an empty\n"
@@ -137,7 +142,7 @@ static const char run_usage_text[] =
 enum {
 	OPT_NAME = 256, OPT_ROOT, OPT_WRITABLE, OPT_CWD, OPT_MEMORY, OPT_ENV, OPT_LOG, OPT_TRAP,
 	OPT_NET, OPT_PUBLISH, OPT_ADDRESS, OPT_USER, OPT_ABSTRACT, OPT_SHM, OPT_SYSPATH, OPT_HOSTNAME, OPT_ULIMIT,
-	OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_CONTAINERFS, OPT_TMPFS, OPT_PIDNS,
+	OPT_VOLUME, OPT_MASK, OPT_RDONLY, OPT_PIDS, OPT_SECCOMP, OPT_CONTAINERFS, OPT_TMPFS, OPT_PIDNS, OPT_MAPROOT,
 };
 
 static const struct option run_options[] = {
@@ -164,6 +169,7 @@ static const struct option run_options[] = {
 	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP },
 	{ "container-fs", no_argument, NULL, OPT_CONTAINERFS },
 	{ "pid-namespace", no_argument, NULL, OPT_PIDNS },
+	{ "map-root-user", no_argument, NULL, OPT_MAPROOT },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "read-only", required_argument, NULL, OPT_RDONLY },
 	{ "verbose",  no_argument,       NULL, 'v' },
@@ -211,6 +217,7 @@ static const char *option_key(int opt)
 	case OPT_SECCOMP: return "seccomp_profile";
 	case OPT_CONTAINERFS: return "container_fs";
 	case OPT_PIDNS: return "pid_namespace";
+	case OPT_MAPROOT: return "map_root_user";
 	case OPT_TMPFS: return "tmpfs";
 	case OPT_RDONLY: return "read_only";
 	default: return NULL;

@@ -59,3 +59,44 @@ void cred_leave(const struct dom_cred *c)
 		_exit(EXIT_PDVM_ERROR);
 	}
 }
+
+/* One id space (uids or gids) with the domain's id OWN: host OWN <-> guest
+ * 0, host 0 -> overflow, host OWN has no other guest name. */
+static uint32_t id_out(bool map, uint32_t own, uint32_t host)
+{
+	if (!map || own == 0)
+		return host;
+	return host == own ? 0 : host == 0 ? CRED_OVERFLOW_ID : host;
+}
+
+static bool id_in(bool map, uint32_t own, uint32_t guest, uint32_t *host)
+{
+	*host = guest;
+	if (!map || own == 0 || guest == (uint32_t)-1)
+		return true;
+	if (guest == own)
+		return false;
+	if (guest == 0)
+		*host = own;
+	return true;
+}
+
+uint32_t cred_uid_out(const struct dom_cred *c, uint32_t host)
+{
+	return id_out(c->map_root, c->uid, host);
+}
+
+uint32_t cred_gid_out(const struct dom_cred *c, uint32_t host)
+{
+	return id_out(c->map_root, c->gid, host);
+}
+
+bool cred_uid_in(const struct dom_cred *c, uint32_t guest, uint32_t *host)
+{
+	return id_in(c->map_root, c->uid, guest, host);
+}
+
+bool cred_gid_in(const struct dom_cred *c, uint32_t guest, uint32_t *host)
+{
+	return id_in(c->map_root, c->gid, guest, host);
+}

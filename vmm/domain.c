@@ -249,6 +249,7 @@ struct domain *dom_new(const struct domain_spec *c)
 	pthread_condattr_destroy(&ca);
 	d->spec = c;
 	d->cred = c->cred;
+	d->cred.map_root = c->map_root;
 	if (c->hostname)
 		snprintf(d->hostname, sizeof(d->hostname), "%s", c->hostname);
 	d->pids_max = c->pids_max;

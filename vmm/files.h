@@ -151,6 +151,11 @@ void files_exec_cloexec(struct domain *d);
 int files_install(struct domain *d, int hostfd, int flags, enum ofd_kind kind,
 		  const char *path, bool cloexec);
 
+/* A host stat for the guest at ubuf, its owner as the guest's view shows
+ * it (cred.h); 0 or -EFAULT. In sys_fs.c. */
+struct stat;
+long stat_to_user(struct domain *d, uint64_t ubuf, struct stat *st);
+
 /* ---- confined paths (vmm/path.c) ---- */
 
 /* Kernel-reported host path of host fd `fd` (readlink /proc/self/fd/N). */

@@ -47,7 +47,7 @@ void jobctl_sigchld(struct process *to, int code, int pid, int32_t status)
 		i.signo = SIGCHLD;
 		i.code = code;
 		i.kill.pid = pid;
-		i.kill.uid = to->dom->cred.uid;
+		i.kill.uid = cred_uid_out(&to->dom->cred, to->dom->cred.uid);
 		/* si_status follows si_uid. */
 		memcpy(i.raw + 8, &status, sizeof(status));
 		sig_send_process(to, &i);

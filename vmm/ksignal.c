@@ -88,7 +88,7 @@ static bool sig_ignored(struct process *p, int sig)
 	return h == KSIG_IGN || (h == KSIG_DFL && sig_default_ignored(sig));
 }
 
-struct ksiginfo sig_info_user(int sig, int code, int pid)
+struct ksiginfo sig_info_user(struct domain *d, int sig, int code, int pid)
 {
 	struct ksiginfo i;
 
@@ -96,7 +96,7 @@ struct ksiginfo sig_info_user(int sig, int code, int pid)
 	i.signo = sig;
 	i.code = code;
 	i.kill.pid = pid;
-	i.kill.uid = (uint32_t)getuid();
+	i.kill.uid = cred_uid_out(&d->cred, (uint32_t)getuid());
 	return i;
 }
 

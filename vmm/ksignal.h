@@ -67,8 +67,10 @@ struct process;
 void sig_send_process(struct process *p, const struct ksiginfo *info);
 /* To every process of group pgid (the terminal's foreground group). */
 void sig_send_pgrp(struct domain *d, int pgid, const struct ksiginfo *info);
-/* A plain kill()-style siginfo for signal sig from pid. */
-struct ksiginfo sig_info_user(int sig, int code, int pid);
+/* A plain kill()-style siginfo for signal sig from pid, with the uid of
+ * the calling thread (the domain's, or pdvm's for the host's signals) as
+ * d's guests see it. */
+struct ksiginfo sig_info_user(struct domain *d, int sig, int code, int pid);
 
 /* Makes t come out of the guest or of a wait to look at its signals. */
 void sig_wake(struct thread *t);

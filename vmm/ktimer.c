@@ -220,7 +220,7 @@ static void *sig_thread_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &ts);
 		dom_lock(d);
 		if (sig > 0 && sig != thread_kick_signal() && !d->exiting) {
-			struct ksiginfo i = sig_info_user(sig, KSI_USER, 0);
+			struct ksiginfo i = sig_info_user(d, sig, KSI_USER, 0);
 			/* As a terminal does: SIGINT and SIGQUIT go to the
 			 * foreground process group; SIGTERM and SIGHUP to the
 			 * first process, as `docker stop` signals PID 1. */

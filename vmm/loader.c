@@ -160,7 +160,8 @@ static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t b
 		.hwcap = host_hwcap(), .hwcap2 = 0,
 		.phdr = info->phdr, .phent = info->phent, .phnum = info->phnum,
 		.entry = info->entry, .base = base, .sysinfo_ehdr = vdso,
-		.uid = getuid(), .euid = geteuid(), .gid = getgid(), .egid = getegid(),
+		.uid = cred_uid_out(&d->cred, getuid()), .euid = cred_uid_out(&d->cred, geteuid()),
+		.gid = cred_gid_out(&d->cred, getgid()), .egid = cred_gid_out(&d->cred, getegid()),
 		.minsigstksz = 2048,
 	};
 	long need, r;

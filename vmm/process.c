@@ -134,6 +134,7 @@ static bool notify_parent(struct process *p)
 		i.signo = p->exit_signal;
 		i.code = WIFEXITED(p->wstatus) ? 1 /* CLD_EXITED */ : 2 /* CLD_KILLED */;
 		i.kill.pid = p->pid;
+		i.kill.uid = cred_uid_out(&d->cred, d->cred.uid);
 		/* si_status follows si_uid: the exit code or the signal. */
 		int32_t st = WIFEXITED(p->wstatus) ? WEXITSTATUS(p->wstatus) : WTERMSIG(p->wstatus);
 		memcpy(i.raw + 8, &st, sizeof(st));

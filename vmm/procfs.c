@@ -156,7 +156,7 @@ static void gen_status(struct domain *d, struct process *p, struct thread *t, in
 {
 	/* The domain's identity (cred.c) and the capabilities that come with
 	 * it: none, unless the operator opted in to root. */
-	uint32_t uid = d->cred.uid, gid = d->cred.gid;
+	uint32_t uid = cred_uid_out(&d->cred, d->cred.uid), gid = cred_gid_out(&d->cred, d->cred.gid);
 	unsigned long long caps = d->cred.as_root ? 0x1ffffffffffULL : 0;
 	tb_printf(b, "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 		  "PPid:\t%d\nTracerPid:\t%d\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t\n",

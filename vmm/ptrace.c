@@ -146,7 +146,7 @@ long ptrace_attach(struct thread *t, struct thread *c, bool seize, bool traceme,
 		pthread_cond_broadcast(&t->dom->park_cv);
 		notify_tracer(c);
 	} else if (!seize && !traceme) {
-		struct ksiginfo i = sig_info_user(SIGSTOP, KSI_USER, t->proc->pid);
+		struct ksiginfo i = sig_info_user(t->dom, SIGSTOP, KSI_USER, t->proc->pid);
 		sig_send_thread(c, &i);
 	}
 	return 0;
@@ -330,7 +330,7 @@ int ptrace_signal(struct thread *t, int sig, struct ksiginfo *info)
 	if (s->info.signo == nsig)
 		*info = s->info;
 	else
-		*info = sig_info_user(nsig, KSI_USER, s->tracer_pid);
+		*info = sig_info_user(t->dom, nsig, KSI_USER, s->tracer_pid);
 	if (t->sigmask & SIGBIT(nsig)) {
 		/* Blocked: queued again, delivered once unblocked. */
 		t->sig_pending |= SIGBIT(nsig);
@@ -424,7 +424,7 @@ int ptrace_clone(struct thread *t, struct thread *c, uint64_t flags)
 		cs->interrupt_code = SIGTRAP | PT_EVENT_STOP << 8;
 	} else {
 		c->sig_pending |= SIGBIT(SIGSTOP);
-		c->sig_info[SIGSTOP - 1] = sig_info_user(SIGSTOP, KSI_USER, 0);
+		c->sig_info[SIGSTOP - 1] = sig_info_user(t->dom, SIGSTOP, KSI_USER, 0);
 	}
 	return ev;
 }
@@ -450,7 +450,7 @@ void ptrace_exec(struct thread *t, int old_tid)
 		return;
 	}
 	if (!s->seized) {
-		struct ksiginfo i = sig_info_user(SIGTRAP, KSI_USER, 0);
+		struct ksiginfo i = sig_info_user(t->dom, SIGTRAP, KSI_USER, 0);
 		sig_send_thread(t, &i);
 	}
 }

@@ -118,7 +118,7 @@ void ptyjob_typed(struct domain *d, int hostfd, const char *buf, size_t n)
 			  c == tio.c_cc[VSUSP] ? SIGTSTP : 0;
 
 		if (sig) {
-			struct ksiginfo info = sig_info_user(sig, KSI_KERNEL, 0);
+			struct ksiginfo info = sig_info_user(d, sig, KSI_KERNEL, 0);
 
 			sig_send_pgrp(d, j->fg_pgid, &info);
 		}

@@ -35,6 +35,12 @@ static long creds_to_host(struct domain *d, const struct cmsghdr *c, const uint8
 	memcpy(&uc, data, sizeof(uc));
 	if (uc.uid == (uid_t)-1 || uc.gid == (gid_t)-1)
 		return -EINVAL;
+	/* Ids the guest's view names (cred_uid_in): none of them is -1 here. */
+	uint32_t hu, hg;
+	if (!cred_uid_in(&d->cred, uc.uid, &hu) || !cred_gid_in(&d->cred, uc.gid, &hg))
+		return -EINVAL;
+	uc.uid = hu;
+	uc.gid = hg;
 	if (uc.pid != proc_cur(d)->pid)
 		return -EPERM;
 	if (!d->cred.as_root && (uc.uid != d->cred.uid || uc.gid != d->cred.gid))
@@ -156,7 +162,7 @@ static struct ofd *adopt(struct domain *d, int hfd)
  * process of the domain (sock_sender_pid, looked up once per message);
  * any other host pid is a process outside the domain, which has no pid in
  * it: 0, as Linux gives for a sender outside the receiver's pid namespace.
- * uid and gid are the host's, which the domain's ids are. */
+ * uid and gid are the host's as the guest's view shows them (cred.h). */
 static void creds_to_guest(struct domain *d, struct ofd *sock, uint8_t *data, int *sender)
 {
 	struct ucred uc;
@@ -169,6 +175,8 @@ static void creds_to_guest(struct domain *d, struct ofd *sock, uint8_t *data, in
 	} else {
 		uc.pid = 0;
 	}
+	uc.uid = cred_uid_out(&d->cred, uc.uid);
+	uc.gid = cred_gid_out(&d->cred, uc.gid);
 	memcpy(data, &uc, sizeof(uc));
 }
 

@@ -168,7 +168,7 @@ int sock_wait(struct thread *t, int hfd, short events)
 
 void sock_sigpipe(struct thread *t)
 {
-	struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->proc->pid);
+	struct ksiginfo i = sig_info_user(t->dom, SIGPIPE, KSI_USER, t->proc->pid);
 	sig_send_thread(t, &i);
 }
 

@@ -199,7 +199,7 @@ int dom_spawn_signal(struct domain *d, int pid, int sig)
 	struct process *p = proc_find(d, pid);
 	int r = -ESRCH;
 	if (p && p->spawned && !p->zombie && !p->exiting) {
-		struct ksiginfo i = sig_info_user(sig, KSI_USER, 0);
+		struct ksiginfo i = sig_info_user(d, sig, KSI_USER, 0);
 		sig_send_process(p, &i);
 		r = 0;
 	}

@@ -29,6 +29,7 @@ struct domain_spec {
 	uint64_t rlimit_cur[SPEC_NLIMITS], rlimit_max[SPEC_NLIMITS];
 	bool verbose;        /* the log goes to stderr too */
 	bool pid_ns;         /* processes numbered from 1, the first its pid namespace's init */
+	bool map_root;       /* the guest sees its identity as uid/gid 0 (cred.h's map_root) */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */

@@ -370,7 +370,7 @@ static long sys_fstat(struct thread *t, const uint64_t a[6])
 		return -EBADF;
 	if (fstat(o->hostfd, &st) < 0)
 		return -errno;
-	return copy_to_user(t->dom, a[1], &st, sizeof(st));
+	return stat_to_user(t->dom, a[1], &st);
 }
 
 static long sys_getdents64(struct thread *t, const uint64_t a[6])

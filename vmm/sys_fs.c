@@ -146,7 +146,14 @@ static long do_stat(struct thread *t, int dirfd, uint64_t upath, uint64_t ubuf, 
 	put_handle(h, owned);
 	if (r < 0)
 		return r;
-	return copy_to_user(d, ubuf, &st, sizeof(st));
+	return stat_to_user(d, ubuf, &st);
+}
+
+long stat_to_user(struct domain *d, uint64_t ubuf, struct stat *st)
+{
+	st->st_uid = cred_uid_out(&d->cred, st->st_uid);
+	st->st_gid = cred_gid_out(&d->cred, st->st_gid);
+	return copy_to_user(d, ubuf, st, sizeof(*st));
 }
 
 static long sys_stat(struct thread *t, const uint64_t a[6])
@@ -185,6 +192,8 @@ static long sys_statx(struct thread *t, const uint64_t a[6])
 	put_handle(h, owned);
 	if (r < 0)
 		return r;
+	stx.stx_uid = cred_uid_out(&d->cred, stx.stx_uid);
+	stx.stx_gid = cred_gid_out(&d->cred, stx.stx_gid);
 	return copy_to_user(d, a[4], &stx, sizeof(stx));
 }
 
@@ -763,15 +772,23 @@ static long sys_fchmod(struct thread *t, const uint64_t a[6])
 
 /* chown for the guest as for an unprivileged process: owner and group may
  * only stay what they are (-1, or the current id). Giving a file to another
- * user is EPERM; pdvm's own identity (root) must not do it for the guest. */
-static long chown_allowed(int h, uint64_t uid, uint64_t gid)
+ * user is EPERM; pdvm's own identity (root) must not do it for the guest.
+ * The guest names ids as its view shows them (cred.h): *uid and *gid become
+ * the host's, and an id with no host one is EINVAL, as Linux answers an id
+ * its user namespace does not map. */
+static long chown_allowed(struct domain *d, int h, uint64_t *uid, uint64_t *gid)
 {
+	uint32_t hu, hg;
 	struct stat st;
+	if (!cred_uid_in(&d->cred, (uint32_t)*uid, &hu) || !cred_gid_in(&d->cred, (uint32_t)*gid, &hg))
+		return -EINVAL;
+	*uid = hu;
+	*gid = hg;
 	if (fstatat(h, "", &st, AT_EMPTY_PATH) < 0)
 		return -errno;
-	if ((uint32_t)uid != (uint32_t)-1 && (uid_t)uid != st.st_uid)
+	if (hu != (uint32_t)-1 && (uid_t)hu != st.st_uid)
 		return -EPERM;
-	if ((uint32_t)gid != (uint32_t)-1 && (gid_t)gid != st.st_gid)
+	if (hg != (uint32_t)-1 && (gid_t)hg != st.st_gid)
 		return -EPERM;
 	return 0;
 }
@@ -788,7 +805,7 @@ static long do_chown(struct thread *t, int dirfd, uint64_t upath, uint64_t uid, 
 	h = attr_handle(t->dom, dirfd, upath, flags, !(flags & AT_SYMLINK_NOFOLLOW), &owned);
 	if (h < 0)
 		return h;
-	r = chown_allowed(h, uid, gid);
+	r = chown_allowed(t->dom, h, &uid, &gid);
 	if (!r)
 		r = fchownat(h, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
 	put_handle(h, owned);
@@ -817,10 +834,11 @@ static long sys_fchown(struct thread *t, const uint64_t a[6])
 
 	if (!o)
 		return r;
-	r = chown_allowed(o->hostfd, a[1], a[2]);
+	uint64_t uid = a[1], gid = a[2];
+	r = chown_allowed(t->dom, o->hostfd, &uid, &gid);
 	if (r)
 		return r;
-	return fchown(o->hostfd, (uid_t)a[1], (gid_t)a[2]) < 0 ? -errno : 0;
+	return fchown(o->hostfd, (uid_t)uid, (gid_t)gid) < 0 ? -errno : 0;
 }
 
 static long sys_utimensat(struct thread *t, const uint64_t a[6])

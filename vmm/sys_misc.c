@@ -45,18 +45,29 @@ static long sys_gettid(struct thread *t, const uint64_t a[6])
 	return t->tid;
 }
 
-/* The guest's ids are the domain's (cred.c): the thread's saved uid 0,
- * which only pdvm itself can use, is not the guest's to see. */
+/* The guest's ids are the domain's (cred.c) as its view shows them (0
+ * under map_root): the thread's saved uid 0, which only pdvm itself can
+ * use, is not the guest's to see. */
+static uint32_t my_uid(const struct thread *t)
+{
+	return cred_uid_out(&t->dom->cred, t->dom->cred.uid);
+}
+
+static uint32_t my_gid(const struct thread *t)
+{
+	return cred_gid_out(&t->dom->cred, t->dom->cred.gid);
+}
+
 static long sys_getuid(struct thread *t, const uint64_t a[6])
 {
 	(void)a;
-	return t->dom->cred.uid;
+	return my_uid(t);
 }
 
 static long sys_getgid(struct thread *t, const uint64_t a[6])
 {
 	(void)a;
-	return t->dom->cred.gid;
+	return my_gid(t);
 }
 
 static long put_ids(struct thread *t, const uint64_t a[6], uint32_t id)
@@ -68,12 +79,12 @@ static long put_ids(struct thread *t, const uint64_t a[6], uint32_t id)
 
 static long sys_getresuid(struct thread *t, const uint64_t a[6])
 {
-	return put_ids(t, a, t->dom->cred.uid);
+	return put_ids(t, a, my_uid(t));
 }
 
 static long sys_getresgid(struct thread *t, const uint64_t a[6])
 {
-	return put_ids(t, a, t->dom->cred.gid);
+	return put_ids(t, a, my_gid(t));
 }
 
 /* The set*id calls, as Linux answers a process whose real, effective and
@@ -91,32 +102,32 @@ static long same_ids(uint32_t have, const uint64_t a[6], int n)
 
 static long sys_setuid(struct thread *t, const uint64_t a[6])
 {
-	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(t->dom->cred.uid, a, 1);
+	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(my_uid(t), a, 1);
 }
 
 static long sys_setgid(struct thread *t, const uint64_t a[6])
 {
-	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(t->dom->cred.gid, a, 1);
+	return (uint32_t)a[0] == (uint32_t)-1 ? -EINVAL : same_ids(my_gid(t), a, 1);
 }
 
 static long sys_setreuid(struct thread *t, const uint64_t a[6])
 {
-	return same_ids(t->dom->cred.uid, a, 2);
+	return same_ids(my_uid(t), a, 2);
 }
 
 static long sys_setregid(struct thread *t, const uint64_t a[6])
 {
-	return same_ids(t->dom->cred.gid, a, 2);
+	return same_ids(my_gid(t), a, 2);
 }
 
 static long sys_setresuid(struct thread *t, const uint64_t a[6])
 {
-	return same_ids(t->dom->cred.uid, a, 3);
+	return same_ids(my_uid(t), a, 3);
 }
 
 static long sys_setresgid(struct thread *t, const uint64_t a[6])
 {
-	return same_ids(t->dom->cred.gid, a, 3);
+	return same_ids(my_gid(t), a, 3);
 }
 
 /* Needs CAP_SETGID whatever the list: the domain has none. */
@@ -146,10 +157,13 @@ static long sys_getgroups(struct thread *t, const uint64_t a[6])
 	if (!g)
 		return -ENOMEM;
 	n = getgroups(n, g);
-	if (n < 0)
+	if (n < 0) {
 		rc = -errno;
-	else
+	} else {
+		for (int i = 0; i < n; i++)
+			g[i] = cred_gid_out(&t->dom->cred, g[i]);
 		rc = copy_to_user(t->dom, a[1], g, (size_t)n * sizeof(*g)) ? -EFAULT : n;
+	}
 	free(g);
 	return rc;
 }

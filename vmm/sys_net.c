@@ -665,11 +665,14 @@ static long sys_setsockopt(struct thread *t, const uint64_t a[6])
 /* SO_PEERCRED names pdvm when the peer is the domain's: the guest pid kept
  * for it (0 when unknown, as for a peer outside the domain: its host pid
  * would name another process or none inside it, as Linux gives 0 for a
- * peer outside the caller's pid namespace). uid and gid are the host's. */
+ * peer outside the caller's pid namespace). uid and gid are the host's as
+ * the guest's view shows them (cred.h). */
 static void peercred_out(struct domain *d, struct ofd *o, struct ucred *uc)
 {
 	struct sock *s = sock_of(o, false);
 
+	uc->uid = cred_uid_out(&d->cred, uc->uid);
+	uc->gid = cred_gid_out(&d->cred, uc->gid);
 	if (uc->pid != getpid()) {
 		uc->pid = 0;
 		return;

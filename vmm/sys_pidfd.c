@@ -79,7 +79,7 @@ static long sys_pidfd_send_signal(struct thread *t, const uint64_t a[6])
 		if ((leader != t || (flags & PIDFD_SIGNAL_PROCESS_GROUP)) && (info.code >= 0 || info.code == KSI_TKILL))
 			return -EPERM;
 	} else {
-		info = sig_info_user(sig, (flags & PIDFD_SIGNAL_THREAD) ? KSI_TKILL : KSI_USER, t->proc->pid);
+		info = sig_info_user(t->dom, sig, (flags & PIDFD_SIGNAL_THREAD) ? KSI_TKILL : KSI_USER, t->proc->pid);
 	}
 	if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
 		/* The group the pid numbers (as kill(-pid)), whether or not

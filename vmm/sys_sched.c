@@ -138,7 +138,7 @@ static int prio_targets(struct thread *t, int which, int who, struct thread **ou
 	if (which == PRIO_PGRP && who == 0)
 		who = t->proc->pgid;
 	/* Every thread of a domain is its user's; no other user has any. */
-	if (which == PRIO_USER && who != 0 && (uint32_t)who != d->cred.uid)
+	if (which == PRIO_USER && who != 0 && (uint32_t)who != cred_uid_out(&d->cred, d->cred.uid))
 		return -ESRCH;
 	for (int i = 0; i < MAX_THREADS && n < max; i++) {
 		struct thread *o = d->threads[i];

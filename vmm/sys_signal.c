@@ -124,7 +124,7 @@ static int kill_targets(struct thread *t, int64_t pid, int sig)
 {
 	struct domain *d = t->dom;
 	int found = 0;
-	struct ksiginfo i = sig_info_user(sig, KSI_USER, t->proc->pid);
+	struct ksiginfo i = sig_info_user(t->dom, sig, KSI_USER, t->proc->pid);
 
 	for (int k = 0; k < MAX_PROCS; k++) {
 		struct process *p = d->procs[k];
@@ -171,7 +171,7 @@ static long do_tkill(struct thread *t, int64_t tgid, int64_t tid, uint64_t sig)
 		return -ESRCH;
 	if (sig == 0)
 		return 0;
-	struct ksiginfo i = sig_info_user((int)sig, KSI_TKILL, t->proc->pid);
+	struct ksiginfo i = sig_info_user(t->dom, (int)sig, KSI_TKILL, t->proc->pid);
 	sig_send_thread(o, &i);
 	return 0;
 }

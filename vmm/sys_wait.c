@@ -239,12 +239,12 @@ static long sys_waitid(struct thread *t, const uint64_t a[6])
 		i.signo = SIGCHLD;
 		i.code = pr.cld;
 		i.kill.pid = pr.tid;
-		i.kill.uid = d->cred.uid;
+		i.kill.uid = cred_uid_out(&d->cred, d->cred.uid);
 		memcpy(i.raw + 8, &pr.child_status, 4);
 	} else if (c) {
 		i.signo = SIGCHLD;
 		i.kill.pid = c->pid;
-		i.kill.uid = d->cred.uid;
+		i.kill.uid = cred_uid_out(&d->cred, d->cred.uid);
 		int32_t st;
 		if (ev == EV_STOPPED) {
 			i.code = CLD_STOPPED;

@@ -137,7 +137,7 @@ void syscall_raise_sigpipe(struct thread *t, uint64_t nr, long ret)
 	/* A write to a pipe nobody reads raises SIGPIPE (the default action
 	 * ends the program, as on Linux). */
 	if (ret == -EPIPE && is_write_call(nr)) {
-		struct ksiginfo i = sig_info_user(SIGPIPE, KSI_USER, t->dom->pid);
+		struct ksiginfo i = sig_info_user(t->dom, SIGPIPE, KSI_USER, t->dom->pid);
 		sig_send_thread(t, &i);
 	}
 }

@@ -35,9 +35,11 @@ for s in a; do
 		{ fail setup "podman import failed"; finish; }
 done
 
-# The same script's output and status under runc and under pdvm-oci.
+# The same script's output and status under runc and under pdvm-oci (the image's user is
+# root: the program sees uid 0 and owns what it creates, though pdvm runs it unprivileged).
 S='echo hi; uname -n | wc -c; cat /etc/hostname | wc -c; ls /; grep -c . /etc/hosts; echo $HOSTNAME | wc -c
 ls /dev; echo x > /dev/null && echo null-ok; head -c 3 /dev/urandom | wc -c; echo $((6 * 7))
+id -u; id -g; id -un; touch /tmp/mine; stat -c "%u %g" /tmp/mine
 echo pid $$ $PPID; kill -TERM $$; echo alive-after-term; exit 3'
 RT=runc pm a run --rm "${U[@]}" localhost/pdvm-bb sh -c "$S" >"$SCRATCH/runc.out" 2>&1
 rrc=$?

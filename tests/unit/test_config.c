@@ -159,7 +159,8 @@ static void test_good(void)
 		"memory = \"64M\";\n"
 		"log = \"logs/web.log\";\n"
 		"net = { mode = \"netns\"; publish = [\"8080:80\", \"5353:53/udp\"]; address = \"10.231.0.7\"; };\n"
-		"verbose = true;\n");
+		"verbose = true;\n"
+		"map_root_user = true;\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "full.cfg: %s", err);
 	CHECK(c.dom.name && !strcmp(c.dom.name, "web-1"), "name %s", c.dom.name);
 	CHECK(c.dom.program && !strcmp(c.dom.program, "/bin/busybox"), "program %s", c.dom.program);
@@ -175,6 +176,7 @@ static void test_good(void)
 	CHECK(c.dom.memory == 64ULL << 20, "memory %llu", (unsigned long long)c.dom.memory);
 	CHECK(c.dom.log && c.dom.log[0] == '/' && strstr(c.dom.log, "/logs/web.log"), "log %s", c.dom.log);
 	CHECK(c.dom.verbose, "verbose");
+	CHECK(c.dom.map_root, "map_root_user");
 	config_defaults(&c);
 	CHECK(strv_count(c.dom.envp) == 2, "defaults must not add to an explicit env");
 	CHECK(!strcmp(c.dom.log + strlen(c.dom.log) - 12, "logs/web.log"), "log kept %s", c.dom.log);
@@ -195,6 +197,7 @@ static void test_good(void)
 	CHECK(c.dom.memory == 512ULL << 20, "default memory");
 	CHECK(!strcmp(c.dom.log, "/var/log/pdvm/my-app.log"), "default log %s", c.dom.log);
 	CHECK(!c.dom.verbose, "verbose default");
+	CHECK(!c.dom.map_root, "map_root_user default: the host's ids");
 
 	/* Command-line overrides. */
 	CHECK(config_set(&c, "memory", "1G", err, sizeof(err)) == 0 && c.dom.memory == 1ULL << 30, "set memory");
