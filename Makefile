@@ -5,7 +5,7 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -MMD -
 override LDLIBS  += -pthread -lconfig -ljson-c -llz4 -lz -lseccomp
 B       ?= build
 
-VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) \
+VMM_SRC   := $(wildcard vmm/*.c) $(wildcard snapshot/*.c) $(wildcard net/*.c) $(wildcard replay/*.c) \
 	     $(filter-out tools/pdvm.c tools/syscall_status.c,$(wildcard tools/*.c))
 VMM_OBJ   := $(VMM_SRC:%.c=$(B)/%.o) $(B)/guestshim/stub.o $(B)/guestshim/exl.o $(B)/guestshim/vdso_blob.o
 GUEST_SRC := $(wildcard tests/guest/*.c)
@@ -111,7 +111,7 @@ check-headers:
 	@for h in $(wildcard vmm/*.h); do \
 		$(CC) $(HDR_CFLAGS) $$h || { echo "check-headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; \
-	for h in $(wildcard snapshot/*.h net/*.h tools/*.h); do \
+	for h in $(wildcard snapshot/*.h net/*.h replay/*.h tools/*.h); do \
 		$(CC) $(HDR_CFLAGS) -I. $$h || { echo "check-headers: $$h does not compile alone" >&2; exit 1; }; \
 	done
 

@@ -27,14 +27,7 @@ exl_med() {
 	printf '%s\n' "${v[@]}" | grep . | median
 }
 # exl_wall CMD...: the median wall time of REPS runs of CMD, ms.
-exl_wall() {
-	local v=() t0 t1
-	for _ in $(seq "$REPS"); do
-		t0=$(ms_now); "$@" >/dev/null 2>&1; t1=$(ms_now)
-		v+=("$((t1 - t0))")
-	done
-	printf '%s\n' "${v[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
-}
+exl_wall() { wall_ms_median "$REPS" "$@"; }
 
 EXL_GP_PAT='s/.*, \([0-9.]*\) us\/call.*/\1/p'
 EXL_RD_PAT='s/.*, \([0-9.]*\) us\/read.*/\1/p'

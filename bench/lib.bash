@@ -4,6 +4,16 @@ ms_now() { echo $(($(date +%s%N) / 1000)); }   # microseconds
 us_to_ms_f() { awk -v d="$1" 'BEGIN { printf "%.1f", d / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 num_or_na() { [ -n "$1" ] && echo "$1" || echo n/a; }
+# wall_ms_median REPS CMD...: the median wall time of REPS runs of CMD (output dropped), ms.
+wall_ms_median() {
+	local reps=$1 v=() t0 t1
+	shift
+	for _ in $(seq "$reps"); do
+		t0=$(ms_now); "$@" >/dev/null 2>&1; t1=$(ms_now)
+		v+=("$((t1 - t0))")
+	done
+	printf '%s\n' "${v[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
+}
 jnum() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
 jstr() { printf '"%s"' "$(printf '%s' "$1" | tr -d '"\\' | tr '\n' ' ')"; }
 # bench_backend PDVM: the trap backend pdvm's probe finds (pvm, ring0, or empty).

@@ -3,7 +3,8 @@
 # python3 start-up, a syscall-heavy tool (du), clock_gettime (system call vs vDSO), signal delivery,
 # snapshots: a 1 GiB image against memcpy and lz4 (bench/memlz4.c), an incremental image, eager vs lazy restore;
 # networking (bench/net.sh) and live migration over a 1 Gbit/s link, stop-and-copy vs pre-copy (bench/migrate.sh);
-# exitless against exit syscalls (bench/exitless.sh); pdvm-oci against runc under podman (bench/oci.sh).
+# exitless against exit syscalls (bench/exitless.sh); pdvm-oci against runc under podman (bench/oci.sh);
+# record and replay against a plain run (bench/replay.sh).
 #
 # Usage: B=build bench/run.sh         (what `make bench` runs)
 # Runs where /dev/kvm exists: directly, or inside the nested VM (tests/nested/vm-run --mem 10G) when this host has none.
@@ -471,6 +472,9 @@ done
 # ---- (i) the OCI runtime under podman: run --rm true, checkpoint + restore with TCP, against runc (bench/oci.sh) ----
 . "$HERE/oci.sh"
 
+# ---- (j) record and replay: a run on the exit path, its recording and its replay (bench/replay.sh) ----
+. "$HERE/replay.sh"
+
 # ---- report --------------------------------------------------------------------------------
 printf '\n%-44s %14s %14s %10s\n' "benchmark" "native" "pdvm" "ratio"
 printf '%-44s %14s %14s %10s\n' "CPU loop ($CPU_M M iterations), ms" "$CPU_NATIVE" "$CPU_PDVM" "$CPU_RATIO"
@@ -498,6 +502,7 @@ printf '%-44s %14s %14s %10s\n\n' "fork+exec+wait of busybox true, us/iteration"
 net_report
 mig_report
 exl_report
+rr_report
 
 # (e) snapshot and restore
 printf '%-44s %14s %14s %10s\n' "snapshot, $SNAP_MIB MiB touched (zero/random/text)" "reference" "pdvm" "ratio"
@@ -602,6 +607,7 @@ cat >"$OUTF" <<EOF
   "migrate": $(mig_json),
   "exitless": $(exl_json),
   "oci": $(oci_json),
+  "replay": $(rr_json),
   "remap": { "iterations": $REMAP_N, "native_ms": $(jnum "$REMAP_NATIVE_MS"), "pdvm_ms": $(jnum "$REMAP_PDVM_MS"),
              "traps": $(jnum "$REMAP_TRAPS"), "flushes": $(jnum "$REMAP_FLUSHES"), "resyncs": $(jnum "$REMAP_RESYNCS"),
              "stats_line": $(jstr "$STATS") },

@@ -41,7 +41,7 @@ void img_new_id(char id[IMG_ID_LEN + 1])
 		sprintf(id + 2 * i, "%02x", r[i]);
 }
 
-static int write_all(int fd, const void *p, size_t n)
+int img_write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	while (n) {
@@ -173,7 +173,7 @@ int img_put(struct img_writer *w, const char *name, uint32_t version, bool requi
 	int fd = img_create(w, name, err, errlen);
 	if (fd < 0)
 		return fd;
-	int r = write_all(fd, data, len);
+	int r = img_write_all(fd, data, len);
 	if (r) {
 		close(fd);
 		snprintf(err, errlen, "%s/%s.bin: %s", w->tmp, name, strerror(-r));

@@ -52,6 +52,8 @@ struct img_meta {
 
 /* Starts an image that will replace `dir` when committed: a temporary
  * directory beside it. 0 or -errno with the reason in err. */
+/* Writes all n bytes to fd (retrying EINTR and short writes): 0 or -errno. */
+int img_write_all(int fd, const void *p, size_t n);
 int img_begin(struct img_writer *w, const char *dir, char *err, size_t errlen);
 /* Writes one section file (synced) and records its size, CRC-32, version
  * and whether it is required. */

@@ -86,7 +86,7 @@ done
 # nested SVM); a standard KVM host runs every script natively (ring0); a host without
 # /dev/kvm runs every script in the nested VM (ring0). Results of the nested pass on a
 # PVM host are named "ring0/e2e/X".
-RING0_SUBSET=(kvm_present cli signals snapshot security exitless)
+RING0_SUBSET=(kvm_present cli signals snapshot security exitless replay)
 # On a PVM host a domain's default syscall path is exitless (vmm/exl.c): these scripts run
 # once more with every call a VM exit (PDVM_SYSCALL_PATH=exit), named "exit/e2e/X".
 EXIT_SUBSET=(signals ptrace hostile)

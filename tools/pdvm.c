@@ -20,6 +20,8 @@
 #include "oci.h"
 #include "exec_client.h"
 #include "vmm/domain.h"
+#include "replay/rr.h"
+#include "record_cli.h"
 
 #ifndef PDVM_VERSION
 #define PDVM_VERSION "0.1.0-dev"
@@ -42,6 +44,8 @@ static const char usage_text[] =
 	"  restore   bring a domain back from an image and wait for it to end\n"
 	"  migrate   move a running domain to a 'pdvm receive' on another host\n"
 	"  receive   wait for a migrating domain, then run it like restore\n"
+	"  record    run a program like run, writing a trace to replay it\n"
+	"  replay    run a recorded program again, deterministically\n"
 	"  info      what kind of KVM host this is and which trap backend works\n"
 	"\n"
 	"Run 'pdvm COMMAND --help' for a command's options, and 'man pdvm' (in the\n"
@@ -275,7 +279,8 @@ static void print_config(const struct domain_config *cfg)
 		fprintf(stderr, "pdvm:   volume %s\n", *v);
 }
 
-static int cmd_run(int argc, char **argv)
+/* `pdvm run`, and the run of `pdvm record` and `pdvm replay` (rr). */
+static int run_main(int argc, char **argv, struct run_rr *rr)
 {
 	struct domain_config cfg = { 0 };
 	struct override *ov;
@@ -412,7 +417,18 @@ static int cmd_run(int argc, char **argv)
 	}
 	fflush(stdout);
 	struct control_attach ctl = { .net = cfg.net.mode ? &cfg.net : NULL };
-	rc = dom_run(&cfg.dom, &CONTROL_HOOKS(&ctl));
+	if (rr && rr_pin(rr) < 0) {
+		rc = EXIT_PDVM_ERROR;
+	} else if (rr) {
+		/* A recording or a replay has no control socket (yet). */
+		cfg.dom.deterministic = true;
+		memcpy(cfg.dom.at_random, rr->at_random, sizeof(cfg.dom.at_random));
+		cfg.dom.first_pid = rr->first_pid;
+		struct domain_hooks h = rr_hooks(rr->s);
+		rc = dom_run(&cfg.dom, &h);
+	} else {
+		rc = dom_run(&cfg.dom, &CONTROL_HOOKS(&ctl));
+	}
 out:
 	config_free(&cfg);
 	free(ov);
@@ -443,7 +459,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
+		return run_main(argc - 1, argv + 1, NULL);
+	if (!strcmp(cmd, "record"))
+		return cmd_record(argc - 1, argv + 1, run_main);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1, run_main);
 	if (!strcmp(cmd, "restore"))
 		return cmd_restore(argc - 1, argv + 1);
 	if (!strcmp(cmd, "receive"))

@@ -264,7 +264,7 @@ struct domain *dom_new(const struct domain_spec *c)
 	 * process by default (what `pdvm list` shows), or 1 as a pid
 	 * namespace's init (a container's), with init's signal rules. */
 	d->host_pid = getpid();
-	d->pid = c->pid_ns ? 1 : d->host_pid;
+	d->pid = c->pid_ns ? 1 : c->first_pid > 0 ? c->first_pid : d->host_pid;
 	d->next_tid = d->pid + 1;
 	d->start_ns = host_mono_ns();
 	d->vm.fd = d->vm.kvm = -1;

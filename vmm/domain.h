@@ -170,6 +170,8 @@ struct domain {
 	struct gfilter *gfilter;    /* the operator's seccomp profile (NULL: none), the domain's copy */
 	uint64_t gfilter_logged[GF_MAX_NR / 64]; /* calls its LOG rules have named */
 	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
+	const struct rr_ops *rr;    /* record/replay's hooks (vmm/rr.h; NULL: none) */
+	void *rr_ctx;               /* theirs */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */
 	int paused;                 /* pause depth: threads park while > 0 */

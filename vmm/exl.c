@@ -47,6 +47,9 @@ void exl_choose(struct domain *d)
 	int path = d->spec->syscall_path;
 	if (path == SYSCALL_PATH_AUTO && e && !strcmp(e, "exit"))
 		path = SYSCALL_PATH_EXIT;
+	/* Record/replay sees every call at syscall_dispatch (vmm/rr.h). */
+	if (d->spec->deterministic)
+		path = SYSCALL_PATH_EXIT;
 	d->exl.on = (d->trap == &trap_backend_pvm || d->trap == &trap_backend_ring0) && path != SYSCALL_PATH_EXIT;
 }
 

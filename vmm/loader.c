@@ -169,7 +169,10 @@ static int setup_stack(struct domain *d, const struct elf_info *info, uint64_t b
 	void *img;
 	int rc;
 
-	if (getrandom(p.random, sizeof(p.random), 0) != (ssize_t)sizeof(p.random)) {
+	if (d->spec->deterministic) {
+		/* A replay must build the same stack (vmm/rr.h). */
+		memcpy(p.random, d->spec->at_random, sizeof(p.random));
+	} else if (getrandom(p.random, sizeof(p.random), 0) != (ssize_t)sizeof(p.random)) {
 		elf_seterr(err, errlen, "getrandom failed: %s", strerror(errno));
 		return -EIO;
 	}

@@ -30,6 +30,9 @@ struct domain_spec {
 	bool verbose;        /* the log goes to stderr too */
 	bool pid_ns;         /* processes numbered from 1, the first its pid namespace's init */
 	bool map_root;       /* the guest sees its identity as uid/gid 0 (cred.h's map_root) */
+	bool deterministic;  /* record/replay: time only through system calls, no exitless tier */
+	uint8_t at_random[16]; /* deterministic: every exec's AT_RANDOM bytes (the trace keeps them) */
+	int first_pid;       /* the first process's pid (0: pdvm's host pid; a replay gives the recording's) */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */

@@ -8,6 +8,7 @@
 
 #include "domain.h"
 #include "gfilter.h"
+#include "rr.h"
 #include "syscall.h"
 
 #define NR_MAX 512
@@ -102,7 +103,10 @@ long syscall_dispatch(struct thread *t)
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	long ret;
 	t->intr.valid = false;
-	if (t->dom->gfilter && !gfilter_apply(t, nr, a, &ret)) {
+	const struct rr_ops *rr = t->dom->rr;
+	if (rr && rr->enter(t, nr, a, &ret)) {
+		/* Replay answered it from the trace. */
+	} else if (t->dom->gfilter && !gfilter_apply(t, nr, a, &ret)) {
 		/* The operator's profile answered: the call is not made. */
 	} else if (nr < NR_MAX && table[nr]) {
 		ret = table[nr]->fn(t, a);
@@ -114,6 +118,8 @@ long syscall_dispatch(struct thread *t)
 		fprintf(stderr, "[%d] %s(%#llx, %#llx, %#llx, %#llx) = %ld\n", t->tid, syscall_name((int)nr),
 			(unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
 			(unsigned long long)a[3], ret);
+	if (rr && ret != -ERESTART_SYSCALL)
+		rr->leave(t, nr, a, ret);
 	if (nr == SYS_rt_sigreturn)
 		return ret; /* every register came from the signal frame */
 	if (ret != -ERESTART_SYSCALL)

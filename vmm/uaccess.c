@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "rr.h"
 #include "uaccess.h"
 
 int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
@@ -28,11 +29,19 @@ static void touch(struct domain *d, const uint8_t *p, size_t n)
 	frames_touch(&d->frames, (gpa_t)(p - d->frames.host), n);
 }
 
+/* A recording logs what the VMM writes for a call (vmm/rr.h). */
+static void rr_wrote(struct domain *d, gva_t gva, size_t n)
+{
+	if (d->rr && n)
+		d->rr->wrote(thread_self(), gva, n);
+}
+
 int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n)
 {
 	const uint8_t *s = src;
 	if (n && (dst >= USER_MAX || n > USER_MAX - dst))
 		return -EFAULT;
+	rr_wrote(d, dst, n);
 	while (n) {
 		size_t avail;
 		uint8_t *p = mm_user_page(d, dst, true, &avail);
@@ -50,6 +59,7 @@ int clear_user(struct domain *d, gva_t dst, size_t n)
 {
 	if (n && (dst >= USER_MAX || n > USER_MAX - dst))
 		return -EFAULT;
+	rr_wrote(d, dst, n);
 	while (n) {
 		size_t avail;
 		uint8_t *p = mm_user_page(d, dst, true, &avail);
@@ -89,7 +99,9 @@ void *user_ptr(struct domain *d, gva_t gva, size_t len, bool write)
 	uint8_t *p = mm_user_page(d, gva, write, &avail);
 	if (!p || len > avail)
 		return NULL;
-	if (write)
+	if (write) {
 		touch(d, p, len);
+		rr_wrote(d, gva, len);
+	}
 	return p;
 }

@@ -39,7 +39,8 @@ static enum vdso_mode vdso_mode(void)
 /* The fast path is on: measured, and not turned off since. */
 static bool vdso_fast(const struct domain *d)
 {
-	return d->vdso_calibrated && !d->vdso_off;
+	/* A recording sees time only through calls it logs (vmm/rr.h). */
+	return d->vdso_calibrated && !d->vdso_off && !d->spec->deterministic;
 }
 
 static uint64_t vvar_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)

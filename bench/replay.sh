@@ -1,0 +1,78 @@
+#!/bin/bash
+# replay.sh: the record/replay rows of `make bench`, sourced by bench/run.sh — per workload, a run on the exit syscall path (what a recording uses), a recording and a replay of it, side by side in one run: slowdowns, trace bytes and bytes per second of run.
+#
+# Uses run.sh's PDVM, GUEST, REPS and bench/lib.bash; run alone (bench/replay.sh), it
+# prints its table and writes bench/results/REPLAY-<date>.json with the host kind.
+# Single-threaded workloads only so far (issue 21: threads come with CREW).
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+	. bench/lib.bash
+	B=${B:-build}
+	case "$B" in /*) ;; *) B=$PWD/$B ;; esac
+	PDVM=$B/pdvm GUEST=$B/guest REPS=${BENCH_REPS:-5}
+	RR_ALONE=1
+fi
+
+RR_DIR=$(mktemp -d /var/tmp/pdvm-bench-rr.XXXXXX)
+RR_ROWS=(cpu getpid python du)
+declare -A RR_CMD RR_RUN RR_REC RR_REP RR_BYTES
+RR_CMD[cpu]="$GUEST/cpuloop 200"
+RR_CMD[getpid]="$GUEST/getpid_loop 20000"
+RR_CMD[python]="/usr/bin/python3 -c pass"
+RR_CMD[du]="/usr/bin/du -s /usr/share/zoneinfo"
+
+# rr_wall CMD...: the median wall time of REPS runs of CMD, ms.
+rr_wall() { wall_ms_median "$REPS" "$@"; }
+# rr_record K CMD...: one recording into $RR_DIR/K (rm'ed first), for rr_wall.
+rr_record() {
+	local k=$1
+	shift
+	rm -rf "${RR_DIR:?}/$k"
+	"$PDVM" record --trace "$RR_DIR/$k" -- "$@"
+}
+
+for k in "${RR_ROWS[@]}"; do
+	# shellcheck disable=SC2086 # the command line is words
+	RR_RUN[$k]=$(rr_wall "$PDVM" run --syscall-path exit -- ${RR_CMD[$k]})
+	# shellcheck disable=SC2086
+	RR_REC[$k]=$(rr_wall rr_record "$k" ${RR_CMD[$k]})
+	RR_REP[$k]=$(rr_wall "$PDVM" replay "$RR_DIR/$k")
+	RR_BYTES[$k]=$(stat -c %s "$RR_DIR/$k/events" 2>/dev/null || echo n/a)
+done
+rm -rf "$RR_DIR"
+
+rr_report() {
+	printf '%-44s %10s %10s %10s %8s %8s %12s\n' "record/replay (1 thread), ms" "run (exit)" "record" "replay" \
+		"rec/run" "rep/run" "trace KiB/s"
+	local k label
+	for k in "${RR_ROWS[@]}"; do
+		case $k in
+		cpu) label="CPU loop, no system calls" ;;
+		getpid) label="20000 getpid" ;;
+		python) label="python3 -c pass" ;;
+		du) label="du -s /usr/share/zoneinfo" ;;
+		esac
+		printf '%-44s %10s %10s %10s %8s %8s %12s\n' "  $label" "${RR_RUN[$k]}" "${RR_REC[$k]}" "${RR_REP[$k]}" \
+			"$(ratio "${RR_REC[$k]}" "${RR_RUN[$k]}")" "$(ratio "${RR_REP[$k]}" "${RR_RUN[$k]}")" \
+			"$(awk -v b="${RR_BYTES[$k]}" -v t="${RR_REC[$k]}" 'BEGIN { if (b == "n/a" || t + 0 == 0) print "n/a"; else printf "%.0f", b / 1024 / (t / 1000) }')"
+	done
+	echo
+}
+
+rr_json() {
+	local k first=1
+	printf '{ "rows": {'
+	for k in "${RR_ROWS[@]}"; do
+		[ -n "$first" ] || printf ','
+		first=
+		printf ' "%s": { "run_exit_ms": %s, "record_ms": %s, "replay_ms": %s, "trace_bytes": %s }' "$k" \
+			"$(jnum "${RR_RUN[$k]}")" "$(jnum "${RR_REC[$k]}")" "$(jnum "${RR_REP[$k]}")" "$(jnum "${RR_BYTES[$k]}")"
+	done
+	printf ' } }'
+}
+
+if [ -n "${RR_ALONE:-}" ]; then
+	rr_report
+	bench_alone_json REPLAY replay "$(rr_json)"
+fi

@@ -1,0 +1,180 @@
+/* record.c: the recording half of record/replay — each call's result and the guest memory written for it go to the trace. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "replay/rr_calls.h"
+#include "replay/rr_session.h"
+#include "vmm/status.h"
+#include "vmm/syscall.h"
+#include "vmm/uaccess.h"
+
+static struct rr_session *sess(struct thread *t)
+{
+	return t->dom->rr_ctx;
+}
+
+static void fail(struct rr_session *s, struct domain *d, const char *fmt, const char *a, const char *b)
+{
+	if (!s->failed) {
+		fprintf(stderr, "pdvm record: ");
+		fprintf(stderr, fmt, a, b);
+		fputc('\n', stderr);
+	}
+	s->failed = true;
+	dom_exit_group(d, EXIT_PDVM_ERROR);
+}
+
+static bool last_exit(struct thread *t, uint64_t nr)
+{
+	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
+}
+
+static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret)
+{
+	struct rr_session *s = sess(t);
+	struct rr_call c;
+	rr_classify(nr, a, &c);
+	pthread_mutex_lock(&s->lock);
+	s->nranges = 0;
+	s->overflow = false;
+	if (c.cls == RR_REFUSE) {
+		fail(s, t->dom, "%s: %s cannot be recorded yet; the recording stops here", syscall_name((int)nr), c.why);
+		pthread_mutex_unlock(&s->lock);
+		*ret = -ENOSYS;
+		return true;
+	}
+	if (c.cls == RR_EINVAL) {
+		pthread_mutex_unlock(&s->lock);
+		*ret = -EINVAL;
+		return true;
+	}
+	if (last_exit(t, nr) && !s->exit_seen) {
+		s->exit_crc = rr_memory_crc(t->dom, &s->pages, &s->npages);
+		s->exit_seen = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return false;
+}
+
+static void rec_wrote(struct thread *t, uint64_t gva, size_t n)
+{
+	if (!t)
+		return;   /* not for a call: the loader, a signal frame (made again on replay) */
+	struct rr_session *s = sess(t);
+	pthread_mutex_lock(&s->lock);
+	if (s->nranges == s->cap) {
+		int cap = s->cap ? 2 * s->cap : 16;
+		struct rr_range *r = realloc(s->ranges, (size_t)cap * sizeof(*r));
+		if (!r) {
+			s->overflow = true;
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		s->ranges = r;
+		s->cap = cap;
+	}
+	s->ranges[s->nranges++] = (struct rr_range){ gva, n };
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The bytes of s->ranges as they are now, as trace writes (in buf). A
+ * range that is partly unmapped keeps its readable head. */
+static int collect(struct domain *d, struct rr_session *s, struct trace_write *w, uint8_t **buf, uint64_t nr,
+		   const uint64_t a[6], long ret)
+{
+	/* A read into a buffer fills only ret bytes of it: the rest is
+	 * whatever the program had there, which its replay has too. */
+	bool one_buf = nr == SYS_read || nr == SYS_pread64 || nr == SYS_recvfrom;
+	for (int i = 0; one_buf && ret >= 0 && i < s->nranges; i++)
+		if (s->ranges[i].gva == a[1] && s->ranges[i].len > (size_t)ret)
+			s->ranges[i].len = (size_t)ret;
+	size_t total = 0;
+	int n = s->nranges < TRACE_MAX_WRITES ? s->nranges : TRACE_MAX_WRITES;
+	for (int i = 0; i < n; i++)
+		total += s->ranges[i].len;
+	if (!(*buf = malloc(total ? total : 1)))
+		return -ENOMEM;
+	size_t off = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = s->ranges[i].len, got = 0;
+		while (got < len) {
+			uint64_t va = s->ranges[i].gva + got;
+			size_t c = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+			if (c > len - got)
+				c = len - got;
+			if (copy_from_user(d, *buf + off + got, va, c))
+				break;
+			got += c;
+		}
+		w[i] = (struct trace_write){ s->ranges[i].gva, (uint32_t)got, *buf + off };
+		off += got;
+	}
+	return n;
+}
+
+static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
+{
+	struct rr_session *s = sess(t);
+	struct rr_call c;
+	if (nr == SYS_exit || nr == SYS_exit_group)
+		return;   /* they do not return: the exit record stands for them */
+	rr_classify(nr, a, &c);
+	pthread_mutex_lock(&s->lock);
+	if (s->failed) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	struct trace_event ev = { .kind = EV_SYSCALL, .tid = (uint32_t)t->tid, .nr = (uint32_t)nr, .ret = ret };
+	memcpy(ev.a, a, sizeof(ev.a));
+	if (c.cls == RR_WRITE)
+		ev.data_crc = rr_sent_crc(t->dom, nr, a, ret);
+	static struct trace_write w[TRACE_MAX_WRITES];
+	uint8_t *buf = NULL;
+	int n = 0, r = 0;
+	/* Calls made again on replay rebuild their own writes. */
+	if (c.cls != RR_EXECUTE && !(c.cls == RR_OPEN && rr_open_readonly(nr, a))) {
+		if (s->overflow || s->nranges > TRACE_MAX_WRITES)
+			r = -E2BIG;
+		else
+			n = collect(t->dom, s, w, &buf, nr, a, ret);
+	}
+	if (n < 0)
+		r = n;
+	ev.nwrites = (uint32_t)(n > 0 ? n : 0);
+	if (!r)
+		r = trace_put(s->w, &ev, w);
+	free(buf);
+	s->count++;
+	s->nranges = 0;
+	if (r)
+		fail(s, t->dom, "%s: writing the trace: %s", syscall_name((int)nr), strerror(-r));
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct rr_ops rr_record_ops = { .enter = rec_enter, .leave = rec_leave, .wrote = rec_wrote };
+
+void rr_record_stop(struct rr_session *s, struct domain *d)
+{
+	struct trace_event ev = { .kind = EV_EXIT, .ret = d->exit_status, .data_crc = s->exit_seen ? s->exit_crc : 0,
+				  .count = s->count };
+	pthread_mutex_lock(&s->lock);
+	int r = s->failed ? -ECANCELED : trace_put(s->w, &ev, NULL);
+	if (!r && s->pages) {
+		struct trace_event pe = { .kind = EV_PAGES, .nwrites = 1 };
+		struct trace_write w = { 0, (uint32_t)(s->npages * sizeof(*s->pages)), (const uint8_t *)s->pages };
+		r = trace_put(s->w, &pe, &w);
+	}
+	if (!r)
+		r = trace_finish(s->w, s->count);
+	else
+		trace_abort(s->w);
+	s->w = NULL;
+	if (r && !s->failed) {
+		fprintf(stderr, "pdvm record: %s/%s: %s\n", s->dir, TRACE_EVENTS, strerror(-r));
+		s->failed = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+}

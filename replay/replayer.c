@@ -1,0 +1,268 @@
+/* replayer.c: the replaying half of record/replay — each call is checked against the trace, then answered from it or made again; the first difference stops the replay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "replay/rr_calls.h"
+#include "replay/rr_session.h"
+#include "vmm/files.h"
+#include "vmm/mm.h"
+#include "vmm/vmfile.h"
+#include "vmm/status.h"
+#include "vmm/syscall.h"
+#include "vmm/uaccess.h"
+
+static struct rr_session *sess(struct thread *t)
+{
+	return t->dom->rr_ctx;
+}
+
+static void call_str(char *b, size_t n, uint64_t nr, const uint64_t a[6])
+{
+	snprintf(b, n, "%s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ")",
+		 syscall_name((int)nr), a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* The first difference: said once, and the domain ends. */
+static void diverge(struct rr_session *s, struct domain *d, const char *what, const char *expected, const char *seen)
+{
+	if (!s->failed)
+		fprintf(stderr, "pdvm replay: divergence at event %" PRIu64 " (thread %u): %s\n  recorded: %s\n  replay:   %s\n",
+			s->count + 1, s->ev.tid, what, expected, seen);
+	s->failed = true;
+	dom_exit_group(d, EXIT_PDVM_ERROR);
+}
+
+static void trace_broken(struct rr_session *s, struct domain *d, const char *why)
+{
+	if (!s->failed)
+		fprintf(stderr, "pdvm replay: %s/%s: %s\n", s->dir, TRACE_EVENTS, why);
+	s->failed = true;
+	dom_exit_group(d, EXIT_PDVM_ERROR);
+}
+
+/* A stand-in for a descriptor the recording had and the replay must not
+ * open: its number is what later calls name. */
+static int placeholder(struct domain *d, long fd, bool cloexec)
+{
+	if (fd < 0)
+		return 0;
+	int h = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (h < 0)
+		return -errno;
+	struct ofd *o = ofd_new(h, O_RDWR, OFD_OTHER, "/dev/null (replay placeholder)");
+	if (!o)
+		return -ENOMEM;
+	int r = fd_install_at(d, o, (int)fd, cloexec);
+	return r < 0 ? r : 0;
+}
+
+static int placeholders(struct thread *t, const struct rr_call *c, uint64_t nr, const uint64_t a[6], long ret)
+{
+	bool cloexec = c->cloexec_arg >= 0 && (a[c->cloexec_arg] & c->cloexec_bit);
+	if (ret < 0)
+		return 0;
+	if (c->cls == RR_NEWFD || c->cls == RR_OPEN)
+		return placeholder(t->dom, ret, cloexec);
+	if (c->cls == RR_NEWFD2) {
+		int fds[2];
+		if (copy_from_user(t->dom, fds, a[c->pair_arg], sizeof(fds)))
+			return -EFAULT;
+		int r = placeholder(t->dom, fds[0], cloexec);
+		return r ? r : placeholder(t->dom, fds[1], cloexec);
+	}
+	(void)nr;
+	return 0;
+}
+
+static bool last_exit(struct thread *t, uint64_t nr)
+{
+	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
+}
+
+/* Whether a write-family call goes to the replay's own stdio, where the
+ * replay shows it again (as rr does); elsewhere it is only checked. */
+static bool to_stdio(struct domain *d, uint64_t fd)
+{
+	struct ofd *o = fd < (uint64_t)INT32_MAX ? fd_peek(d, (int)fd) : NULL;
+	return o && o->kind == OFD_STDIO;
+}
+
+static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret)
+{
+	struct rr_session *s = sess(t);
+	struct domain *d = t->dom;
+	char why[300], want[300], got[300];
+	*ret = -EIO;
+	s->executing = false;
+	if (s->failed)
+		return true;
+	if (last_exit(t, nr)) {
+		/* The end: the trace's exit record follows the last call. */
+		s->exit_crc = rr_memory_crc(d, &s->pages, &s->npages);
+		s->exit_seen = true;
+		return false;
+	}
+	int k = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	if (k < 0) {
+		trace_broken(s, d, why);
+		return true;
+	}
+	call_str(got, sizeof(got), nr, a);
+	if (s->ev.kind != EV_SYSCALL) {
+		diverge(s, d, "the recording ended here; the replay makes another call", "(the domain's end)", got);
+		return true;
+	}
+	call_str(want, sizeof(want), s->ev.nr, s->ev.a);
+	if (s->ev.tid != (uint32_t)t->tid) {
+		snprintf(why, sizeof(why), "a call of another thread (%d)", t->tid);
+		diverge(s, d, why, want, got);
+		return true;
+	}
+	if (s->ev.nr != nr || memcmp(s->ev.a, a, sizeof(s->ev.a))) {
+		diverge(s, d, "a different call", want, got);
+		return true;
+	}
+	struct rr_call c;
+	rr_classify(nr, a, &c);
+	if (c.cls == RR_WRITE && rr_sent_crc(d, nr, a, s->ev.ret) != s->ev.data_crc) {
+		diverge(s, d, "the same call sends different bytes", want, got);
+		return true;
+	}
+	if (c.cls == RR_OPEN && s->ev.ret >= 0 && rr_open_readonly(nr, a)) {
+		/* The file itself where it is still there (a later mmap needs
+		 * it), else a placeholder: reads come from the trace anyway. */
+		const struct syscall_desc *desc = syscall_lookup((int)nr);
+		long real = desc ? desc->fn(t, a) : -ENOSYS;
+		if (real != s->ev.ret) {
+			if (real >= 0)
+				fd_close(d, (int)real);
+			int r = placeholder(d, s->ev.ret, (a[c.cloexec_arg] & c.cloexec_bit) != 0);
+			if (r) {
+				diverge(s, d, "cannot give the recorded fd a placeholder", want, got);
+				return true;
+			}
+		}
+		s->count++;
+		*ret = s->ev.ret;
+		return true;
+	}
+	if (c.cls == RR_EXECUTE || (c.cls == RR_WRITE && s->ev.ret > 0 && to_stdio(d, a[0]))) {
+		s->executing = true;
+		return false;
+	}
+	for (uint32_t i = 0; i < s->ev.nwrites; i++)
+		if (s->wr[i].len && copy_to_user(d, s->wr[i].gva, s->wr[i].data, s->wr[i].len)) {
+			diverge(s, d, "the recorded result does not fit the replay's memory", want, got);
+			return true;
+		}
+	int r = placeholders(t, &c, nr, a, s->ev.ret);
+	if (r) {
+		snprintf(why, sizeof(why), "cannot give fd %" PRId64 " a placeholder: %s", s->ev.ret, strerror(-r));
+		diverge(s, d, why, want, got);
+		return true;
+	}
+	s->count++;
+	*ret = s->ev.ret;
+	return true;
+}
+
+static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
+{
+	struct rr_session *s = sess(t);
+	if (!s->executing || s->failed)
+		return;
+	s->executing = false;
+	if (ret != s->ev.ret) {
+		char call[300], want[340], got[340];
+		call_str(call, sizeof(call), nr, a);
+		snprintf(want, sizeof(want), "%s = %" PRId64, call, s->ev.ret);
+		snprintf(got, sizeof(got), "%s = %ld", call, ret);
+		diverge(s, t->dom, "the same call, made again, has another result", want, got);
+		return;
+	}
+	s->count++;
+}
+
+static void rep_wrote(struct thread *t, uint64_t gva, size_t n)
+{
+	(void)t, (void)gva, (void)n;
+}
+
+const struct rr_ops rr_replay_ops = { .enter = rep_enter, .leave = rep_leave, .wrote = rep_wrote };
+
+/* The memory differs at exit: which pages, as far as the trace says. */
+static void report_pages(struct rr_session *s, struct domain *d, const struct rr_page *rec, size_t nrec, uint32_t want)
+{
+	size_t i = 0, j = 0, differ = 0;
+	uint64_t first = 0;
+	const struct rr_page *got = s->pages;
+	size_t ngot = got ? s->npages : 0;
+	while (i < nrec || j < ngot) {
+		uint64_t a = i < nrec ? rec[i].gva : UINT64_MAX, b = j < ngot ? got[j].gva : UINT64_MAX;
+		bool same = a == b && rec[i].crc == got[j].crc;
+		if (!same && !differ++)
+			first = a < b ? a : b;
+		i += a <= b;
+		j += b <= a;
+	}
+	char what[4400], want_s[64], got_s[64];
+	const struct vma *v = dom_mm(d) ? mm_vma_at(dom_mm(d), first) : NULL;
+	if (rec && got)
+		snprintf(what, sizeof(what), "the memory differs at exit, in %zu of %zu pages (the first at %#" PRIx64 "%s%s)",
+			 differ, nrec, first, v && v->file ? ", in a mapping of " : "", v && v->file ? v->file->path : "");
+	else
+		snprintf(what, sizeof(what), "the memory differs at exit");
+	snprintf(want_s, sizeof(want_s), "memory crc32 %08x", want);
+	snprintf(got_s, sizeof(got_s), "memory crc32 %08x", s->exit_crc);
+	if (!s->failed)
+		fprintf(stderr, "pdvm replay: divergence at the end (after %" PRIu64 " calls): %s\n  recorded: %s\n  replay:   %s\n",
+			s->count, what, want_s, got_s);
+	s->failed = true;
+	dom_exit_group(d, EXIT_PDVM_ERROR);
+}
+
+void rr_replay_stop(struct rr_session *s, struct domain *d)
+{
+	char why[300], want[64], got[64];
+	if (s->failed)
+		return;
+	int k = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	if (k < 0) {
+		trace_broken(s, d, why);
+		return;
+	}
+	if (k == 0 || s->ev.kind != EV_EXIT) {
+		snprintf(want, sizeof(want), "%s", k && s->ev.kind == EV_SYSCALL ? syscall_name((int)s->ev.nr) : "?");
+		diverge(s, d, "the replay ended before the recording did", want, "(the domain's end)");
+		return;
+	}
+	if (s->ev.ret != d->exit_status) {
+		snprintf(want, sizeof(want), "exit status %" PRId64, s->ev.ret);
+		snprintf(got, sizeof(got), "exit status %d", d->exit_status);
+		diverge(s, d, "another exit status", want, got);
+		return;
+	}
+	uint32_t want_crc = s->ev.data_crc;
+	int k2 = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	const struct rr_page *rec = NULL;
+	size_t nrec = 0;
+	if (k2 == 1 && s->ev.kind == EV_PAGES && s->ev.nwrites == 1) {
+		rec = (const struct rr_page *)s->wr[0].data;
+		nrec = s->wr[0].len / sizeof(*rec);
+	}
+	/* rec points into the reader's block: compare before reading on. */
+	if (want_crc && (!s->exit_seen || s->exit_crc != want_crc)) {
+		report_pages(s, d, rec, nrec, want_crc);
+		return;
+	}
+	if (rec)
+		k2 = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	if (k2 != 1 || s->ev.kind != EV_END)
+		trace_broken(s, d, k2 < 0 ? why : "no end record after the exit record");
+}

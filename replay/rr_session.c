@@ -1,0 +1,130 @@
+/* rr_session.c: starts and ends record and replay sessions (the hooks dom_run takes), and summarises a trace for --info. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay/rr_session.h"
+#include "vmm/status.h"
+
+static struct rr_session *session_new(const char *dir, bool replay)
+{
+	struct rr_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->replay = replay;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+struct rr_session *rr_record_new(const char *dir, char *why, size_t n)
+{
+	struct rr_session *s = session_new(dir, false);
+	if (!s) {
+		snprintf(why, n, "out of memory");
+		return NULL;
+	}
+	if (!(s->w = trace_create(dir, why, n))) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct rr_session *rr_replay_new(const char *dir, char *why, size_t n)
+{
+	struct rr_session *s = session_new(dir, true);
+	if (!s || !(s->wr = calloc(TRACE_MAX_WRITES, sizeof(*s->wr)))) {
+		snprintf(why, n, "out of memory");
+		free(s);
+		return NULL;
+	}
+	if (!(s->r = trace_open(dir, why, n))) {
+		free(s->wr);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int hook_start(struct domain *d, void *arg)
+{
+	struct rr_session *s = arg;
+	d->rr_ctx = s;
+	d->rr = s->replay ? &rr_replay_ops : &rr_record_ops;
+	return 0;
+}
+
+static void hook_stop(struct domain *d, void *arg)
+{
+	struct rr_session *s = arg;
+	if (s->replay)
+		rr_replay_stop(s, d);
+	else
+		rr_record_stop(s, d);
+}
+
+struct domain_hooks rr_hooks(struct rr_session *s)
+{
+	return (struct domain_hooks){ .start = hook_start, .stop = hook_stop, .arg = s };
+}
+
+int rr_session_end(struct rr_session *s, int status)
+{
+	if (!s)
+		return status;
+	if (s->failed)
+		status = EXIT_PDVM_ERROR;
+	if (s->w)
+		trace_abort(s->w);   /* the domain never started */
+	trace_close(s->r);
+	free(s->wr);
+	free(s->ranges);
+	free(s->pages);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return status;
+}
+
+int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
+{
+	memset(info, 0, sizeof(*info));
+	struct trace_reader *r = trace_open(dir, why, n);
+	struct trace_write *wr = calloc(TRACE_MAX_WRITES, sizeof(*wr));
+	uint32_t tids[64];
+	int k = -1;
+	if (!r || !wr) {
+		if (!wr)
+			snprintf(why, n, "out of memory");
+		goto out;
+	}
+	struct trace_event ev;
+	while ((k = trace_read(r, &ev, wr, why, n)) > 0) {
+		info->events++;
+		if (ev.kind == EV_PAGES)
+			info->pages = ev.nwrites ? wr[0].len / sizeof(struct rr_page) : 0;
+		if (ev.kind == EV_EXIT) {
+			info->exit_status = ev.ret;
+			info->mem_crc = ev.data_crc;
+		}
+		if (ev.kind != EV_SYSCALL)
+			continue;
+		info->syscalls++;
+		info->by_nr[ev.nr < 512 ? ev.nr : 511]++;
+		info->writes += ev.nwrites;
+		for (uint32_t i = 0; i < ev.nwrites; i++)
+			info->write_bytes += wr[i].len;
+		uint32_t j;
+		for (j = 0; j < info->threads && j < 64 && tids[j] != ev.tid; j++)
+			;
+		if (j == info->threads && j < 64)
+			tids[info->threads++] = ev.tid;
+	}
+	if (k == 0)
+		info->file_bytes = trace_reader_bytes(r);
+out:
+	trace_close(r);
+	free(wr);
+	return k == 0 ? 0 : -1;
+}

@@ -1,0 +1,44 @@
+/* rr_session.h: a record or replay session's state, private to replay/ (record.c and replayer.c fill the two halves). */
+#ifndef PDVM_RR_SESSION_H
+#define PDVM_RR_SESSION_H
+
+#include <pthread.h>
+
+#include "replay/rr.h"
+#include "replay/trace.h"
+#include "vmm/rr.h"
+
+struct rr_range {
+	uint64_t gva;
+	size_t len;
+};
+
+struct rr_session {
+	bool replay;
+	char dir[4096];
+	pthread_mutex_t lock;
+	uint64_t count;             /* calls recorded, or replayed so far */
+	bool failed;                /* a recording that could not go on, or a replay that diverged */
+	bool exit_seen;             /* the domain's exit call came (exit_crc holds its memory) */
+	uint32_t exit_crc;
+	struct rr_page *pages;      /* the memory at exit, page by page */
+	size_t npages;
+	/* recording */
+	struct trace_writer *w;
+	struct rr_range *ranges;    /* guest memory written for the current call */
+	int nranges, cap;
+	bool overflow;              /* more than TRACE_MAX_WRITES ranges: one covering range */
+	/* replay */
+	struct trace_reader *r;
+	struct trace_event ev;      /* the event of the call being replayed */
+	struct trace_write *wr;
+	bool executing;             /* the call runs again: leave() checks its result */
+};
+
+extern const struct rr_ops rr_record_ops, rr_replay_ops;
+
+/* The domain stops: a recording writes its end, a replay checks it. */
+void rr_record_stop(struct rr_session *s, struct domain *d);
+void rr_replay_stop(struct rr_session *s, struct domain *d);
+
+#endif

@@ -1,0 +1,89 @@
+/* rr_state.c: what a recording and its replay compare — the domain's memory at exit, and the bytes each write sent. */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <zlib.h>
+
+#include "replay/rr.h"
+#include "vmm/mm.h"
+#include "vmm/uaccess.h"
+
+/* The main stack is left out: on a PVM host the guest's rdtsc runs natively
+ * and cannot be recorded (CR4.TSD is not honoured, measured), and ld.so
+ * leaves the TSC readings of its start-up timer in stack slots that are
+ * dead by exit. Every other writable mapping counts. */
+uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages)
+{
+	struct mm *mm = dom_mm(d);
+	uLong crc = crc32(0, NULL, 0);
+	size_t n = 0, cap = 0;
+	if (pages) {
+		*pages = NULL;
+		*npages = 0;
+	}
+	if (!mm)
+		return 0;
+	for (int i = 0; i < mm->nvmas; i++) {
+		const struct vma *v = &mm->vmas[i];
+		if (!(v->prot & PROT_WRITE) || (v->flags & MAP_GROWSDOWN))
+			continue;
+		for (gva_t va = v->start; va < v->end; va += PAGE_SIZE) {
+			size_t avail;
+			const uint8_t *p = mm_user_page_in(mm, va, false, &avail);
+			if (!p)
+				continue;
+			crc = crc32(crc, (const Bytef *)&va, sizeof(va));
+			crc = crc32(crc, p, PAGE_SIZE);
+			if (pages && n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				struct rr_page *q = realloc(*pages, cap * sizeof(*q));
+				if (!q) {
+					free(*pages);
+					pages = NULL;
+					continue;
+				}
+				*pages = q;
+			}
+			if (pages)
+				(*pages)[n++] = (struct rr_page){ va, (uint32_t)crc32(0, p, PAGE_SIZE) };
+		}
+	}
+	if (pages)
+		*npages = n;
+	return (uint32_t)crc;
+}
+
+/* crc of n bytes of guest memory at gva, continuing crc. */
+static uLong crc_user(struct domain *d, uLong crc, gva_t gva, size_t n)
+{
+	uint8_t buf[4096];
+	while (n) {
+		size_t c = n < sizeof(buf) ? n : sizeof(buf);
+		if (copy_from_user(d, buf, gva, c))
+			return crc ^ 0xdeadbeef;   /* unreadable: differs from any readable run */
+		crc = crc32(crc, buf, (uInt)c);
+		gva += c, n -= c;
+	}
+	return crc;
+}
+
+uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long ret)
+{
+	if (ret <= 0)
+		return 0;
+	uLong crc = crc32(0, NULL, 0);
+	if (nr == SYS_write || nr == SYS_pwrite64)
+		return (uint32_t)crc_user(d, crc, a[1], (size_t)ret);
+	if (nr != SYS_writev && nr != SYS_pwritev)
+		return 0;
+	size_t left = (size_t)ret;
+	for (uint64_t i = 0; left && i < a[2] && i < 1024; i++) {
+		struct { uint64_t base, len; } v;
+		if (copy_from_user(d, &v, a[1] + i * sizeof(v), sizeof(v)))
+			return 0;
+		size_t c = v.len < left ? v.len : left;
+		crc = crc_user(d, crc, v.base, c);
+		left -= c;
+	}
+	return (uint32_t)crc;
+}

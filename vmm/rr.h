@@ -1,0 +1,25 @@
+/* rr.h: the hooks record/replay (replay/) sets on a domain — each system call's start and end, and the guest memory written for it. */
+#ifndef PDVM_RR_H
+#define PDVM_RR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct thread;
+
+/* A domain with d->rr set runs deterministically (spec->deterministic:
+ * time through system calls, no exitless tier), and every call made
+ * through syscall_dispatch passes these hooks. */
+struct rr_ops {
+	/* Before the handler. true: the hook answered the call (*ret), the
+	 * handler does not run (replay's emulated calls). */
+	bool (*enter)(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret);
+	/* After it, unless the call is to be re-issued (-ERESTART_SYSCALL). */
+	void (*leave)(struct thread *t, uint64_t nr, const uint64_t a[6], long ret);
+	/* The VMM is about to write n bytes of guest memory at gva for the
+	 * calling thread's current call (uaccess.c); t is NULL off a call. */
+	void (*wrote)(struct thread *t, uint64_t gva, size_t n);
+};
+
+#endif
