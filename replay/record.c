@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
 
 #include "replay/rr_calls.h"
@@ -154,7 +155,101 @@ static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 	pthread_mutex_unlock(&s->lock);
 }
 
-const struct rr_ops rr_record_ops = { .enter = rec_enter, .leave = rec_leave, .wrote = rec_wrote };
+/* A signal is internal when the thread that takes it made it in its own
+ * call (kill or raise to itself, SIGPIPE): its replay makes it again.
+ * Any other (the host's, a timer's) is from outside: logged when taken. */
+static bool internal(struct thread *t, struct process *p)
+{
+	struct thread *me = thread_self();
+	return me && me->proc == p && (!t || t == me);
+}
+
+static bool rec_sent(struct thread *t, struct process *p, const struct ksiginfo *info)
+{
+	struct rr_session *s = p->dom->rr_ctx;
+	uint64_t bit = SIGBIT(info->signo);
+	if (internal(t, p))
+		return true;
+	pthread_mutex_lock(&s->lock);
+	if (t && t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS)
+		s->ext_thread[t->vcpu.id] |= bit;
+	else
+		s->ext_proc |= bit;
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+static uint64_t ext_of(const struct rr_session *s, const struct thread *t)
+{
+	return (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? s->ext_thread[t->vcpu.id] : 0) | s->ext_proc;
+}
+
+/* Outside signals wait for a call's end (or interrupt one): the points a
+ * replay finds again by counting calls. */
+static uint64_t rec_hold(const struct thread *t)
+{
+	const struct rr_session *s = t->dom->rr_ctx;
+	return t->at_call ? 0 : ext_of(s, t);
+}
+
+static void put_signal(struct rr_session *s, struct thread *t)
+{
+	static struct trace_write w[TRACE_MAX_WRITES];
+	uint8_t *buf = NULL;
+	int n = 0, r = 0;
+	w[0] = (struct trace_write){ 0, sizeof(s->sig_info), (const uint8_t *)&s->sig_info };
+	if (s->nranges >= TRACE_MAX_WRITES)
+		r = -E2BIG;
+	else if ((n = collect(t->dom, s, w + 1, &buf, 0, s->sig_ev.a, 0)) < 0)
+		r = n;
+	s->sig_ev.nwrites = 1 + (uint32_t)(n > 0 ? n : 0);
+	if (!r)
+		r = trace_put(s->w, &s->sig_ev, w);
+	free(buf);
+	s->sig_open = false;
+	s->nranges = 0;
+	if (r)
+		fail(s, t->dom, "signal %s: writing the trace: %s", strsignal(s->sig_ev.nr), strerror(-r));
+}
+
+static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *info, bool taken)
+{
+	struct rr_session *s = sess(t);
+	uint64_t bit = SIGBIT(sig);
+	pthread_mutex_lock(&s->lock);
+	if (s->failed || !(ext_of(s, t) & bit)) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS)
+		s->ext_thread[t->vcpu.id] &= ~bit;
+	s->ext_proc &= ~bit;
+	s->sig_ev = (struct trace_event){ .kind = EV_SIGNAL, .tid = (uint32_t)t->tid, .nr = (uint32_t)sig };
+	s->sig_ev.a[0] = taken ? EVS_TAKEN : t->intr.valid ? EVS_INTERRUPTED : 0;
+	s->sig_ev.a[1] = s->count;
+	s->sig_ev.a[2] = t->intr.valid ? t->intr.nr : 0;
+	s->sig_info = *info;
+	s->sig_open = true;
+	s->nranges = 0;
+	if (taken)
+		put_signal(s, t);   /* the call's own event follows */
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void rec_signal_end(struct thread *t)
+{
+	struct rr_session *s = sess(t);
+	pthread_mutex_lock(&s->lock);
+	if (s->sig_open && !s->failed)
+		put_signal(s, t);
+	s->sig_open = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct rr_ops rr_record_ops = {
+	.enter = rec_enter, .leave = rec_leave, .wrote = rec_wrote, .sent = rec_sent, .hold = rec_hold,
+	.signal_begin = rec_signal_begin, .signal_end = rec_signal_end,
+};
 
 void rr_record_stop(struct rr_session *s, struct domain *d)
 {

@@ -80,6 +80,75 @@ static int placeholders(struct thread *t, const struct rr_call *c, uint64_t nr, 
 	return 0;
 }
 
+/* The next event into s->ev (the peeked one first): 1, 0 at the end, -1. */
+static int next_event(struct rr_session *s, char *why, size_t n)
+{
+	if (s->peeked) {
+		s->peeked = false;
+		return 1;
+	}
+	return trace_read(s->r, &s->ev, s->wr, why, n);
+}
+
+/* Looks at the next event without taking it: NULL at the end or on an
+ * error (which the next next_event reports). */
+static const struct trace_event *peek_event(struct rr_session *s)
+{
+	char why[16];
+	if (!s->peeked && trace_read(s->r, &s->ev, s->wr, why, sizeof(why)) == 1)
+		s->peeked = true;
+	return s->peeked ? &s->ev : NULL;
+}
+
+/* Sends the peeked EV_SIGNAL to t as the recording got it, and keeps the
+ * memory its delivery wrote for signal_end. */
+static void inject(struct rr_session *s, struct thread *t)
+{
+	struct ksiginfo info;
+	memset(&info, 0, sizeof(info));
+	if (s->ev.nwrites && s->wr[0].len == sizeof(info))
+		memcpy(&info, s->wr[0].data, sizeof(info));
+	info.signo = (int32_t)s->ev.nr;
+	free(s->sig_writes);
+	s->sig_writes = NULL;
+	s->sig_writes_len = 0;
+	size_t len = 0;
+	for (uint32_t i = 1; i < s->ev.nwrites; i++)
+		len += 12 + s->wr[i].len;
+	if (len && (s->sig_writes = malloc(len))) {
+		for (uint32_t i = 1; i < s->ev.nwrites; i++) {
+			memcpy(s->sig_writes + s->sig_writes_len, &s->wr[i].gva, 8);
+			memcpy(s->sig_writes + s->sig_writes_len + 8, &s->wr[i].len, 4);
+			memcpy(s->sig_writes + s->sig_writes_len + 12, s->wr[i].data, s->wr[i].len);
+			s->sig_writes_len += 12 + s->wr[i].len;
+		}
+	}
+	s->peeked = false;   /* taken */
+	if (info.signo < 1 || info.signo > 64)
+		return;
+	s->injecting = true;
+	sig_send_thread(t, &info);
+	s->injecting = false;
+}
+
+/* Outside signals the recording gave t at this point: before a call
+ * (taken by it, or interrupting it: then true) or after one. */
+static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint64_t nr)
+{
+	const struct trace_event *e;
+	while ((e = peek_event(s)) && e->kind == EV_SIGNAL && e->tid == (uint32_t)t->tid) {
+		uint64_t f = e->a[0];
+		if (before != ((f & (EVS_TAKEN | EVS_INTERRUPTED)) != 0))
+			return false;
+		if ((f & EVS_INTERRUPTED) && e->a[2] != nr)
+			return false;   /* the call differs: the check that follows says so */
+		inject(s, t);
+		if (f & EVS_INTERRUPTED)
+			return true;
+	}
+	return false;
+}
+
 static bool last_exit(struct thread *t, uint64_t nr)
 {
 	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
@@ -108,7 +177,11 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		s->exit_seen = true;
 		return false;
 	}
-	int k = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	if (inject_due(s, t, true, nr)) {
+		*ret = -ERESTART_SYSCALL;   /* a signal interrupted it: its delivery settles it */
+		return true;
+	}
+	int k = next_event(s, why, sizeof(why));
 	if (k < 0) {
 		trace_broken(s, d, why);
 		return true;
@@ -175,9 +248,15 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
 {
 	struct rr_session *s = sess(t);
-	if (!s->executing || s->failed)
+	if (s->failed)
 		return;
+	if (!s->executing) {
+		inject_due(s, t, false, nr);
+		return;
+	}
 	s->executing = false;
+	if (last_exit(t, nr))
+		return;
 	if (ret != s->ev.ret) {
 		char call[300], want[340], got[340];
 		call_str(call, sizeof(call), nr, a);
@@ -187,6 +266,7 @@ static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 		return;
 	}
 	s->count++;
+	inject_due(s, t, false, nr);
 }
 
 static void rep_wrote(struct thread *t, uint64_t gva, size_t n)
@@ -194,7 +274,58 @@ static void rep_wrote(struct thread *t, uint64_t gva, size_t n)
 	(void)t, (void)gva, (void)n;
 }
 
-const struct rr_ops rr_replay_ops = { .enter = rep_enter, .leave = rep_leave, .wrote = rep_wrote };
+/* Signals from outside come only from the trace; the thread's own (kill
+ * to itself, SIGPIPE) are made again by its calls. One from the host
+ * (^C) ends the replay. */
+static bool rep_sent(struct thread *t, struct process *p, const struct ksiginfo *info)
+{
+	struct rr_session *s = p->dom->rr_ctx;
+	struct thread *me = thread_self();
+	if (s->injecting || (me && me->proc == p && (!t || t == me)))
+		return true;
+	if (info->code == KSI_USER && info->kill.pid == 0 && !s->failed) {
+		fprintf(stderr, "pdvm replay: stopped by signal %d from the host\n", info->signo);
+		s->failed = true;
+		dom_exit_group(p->dom, 128 + info->signo);
+	}
+	return false;
+}
+
+static uint64_t rep_hold(const struct thread *t)
+{
+	(void)t;
+	return 0;
+}
+
+static void rep_signal_begin(struct thread *t, int sig, const struct ksiginfo *info, bool taken)
+{
+	(void)t, (void)sig, (void)info, (void)taken;
+}
+
+/* The injected signal's delivery wrote what the recording's did, but for
+ * what came from the clock (a sleep's time left): the recorded bytes. */
+static void rep_signal_end(struct thread *t)
+{
+	struct rr_session *s = sess(t);
+	for (size_t off = 0; s->sig_writes && off + 12 <= s->sig_writes_len;) {
+		uint64_t gva;
+		uint32_t len;
+		memcpy(&gva, s->sig_writes + off, 8);
+		memcpy(&len, s->sig_writes + off + 8, 4);
+		if (off + 12 + len > s->sig_writes_len)
+			break;
+		copy_to_user(t->dom, gva, s->sig_writes + off + 12, len);
+		off += 12 + len;
+	}
+	free(s->sig_writes);
+	s->sig_writes = NULL;
+	s->sig_writes_len = 0;
+}
+
+const struct rr_ops rr_replay_ops = {
+	.enter = rep_enter, .leave = rep_leave, .wrote = rep_wrote, .sent = rep_sent, .hold = rep_hold,
+	.signal_begin = rep_signal_begin, .signal_end = rep_signal_end,
+};
 
 /* The memory differs at exit: which pages, as far as the trace says. */
 static void report_pages(struct rr_session *s, struct domain *d, const struct rr_page *rec, size_t nrec, uint32_t want)
@@ -232,7 +363,7 @@ void rr_replay_stop(struct rr_session *s, struct domain *d)
 	char why[300], want[64], got[64];
 	if (s->failed)
 		return;
-	int k = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	int k = next_event(s, why, sizeof(why));
 	if (k < 0) {
 		trace_broken(s, d, why);
 		return;

@@ -30,6 +30,7 @@ struct rr_info {
 	int64_t exit_status;
 	uint32_t mem_crc;
 	uint64_t pages;
+	uint64_t signals;           /* from outside, taken where the replay gives them again */
 };
 int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n);
 

@@ -104,10 +104,6 @@ void rr_classify(uint64_t nr, const uint64_t a[6], struct rr_call *c)
 		c->cls = RR_REFUSE;
 		c->why = "recvmsg (descriptors it may receive)";
 		return;
-	case SYS_alarm: case SYS_setitimer: case SYS_timer_create: case SYS_timer_settime:
-		c->cls = RR_REFUSE;
-		c->why = "timers (signals that arrive between calls)";
-		return;
 	case SYS_io_uring_setup: case SYS_shmat: case SYS_userfaultfd: case SYS_ptrace:
 		c->cls = RR_REFUSE;
 		c->why = "this call";

@@ -82,6 +82,7 @@ int rr_session_end(struct rr_session *s, int status)
 	free(s->wr);
 	free(s->ranges);
 	free(s->pages);
+	free(s->sig_writes);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return status;
@@ -102,6 +103,8 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 	struct trace_event ev;
 	while ((k = trace_read(r, &ev, wr, why, n)) > 0) {
 		info->events++;
+		if (ev.kind == EV_SIGNAL)
+			info->signals++;
 		if (ev.kind == EV_PAGES)
 			info->pages = ev.nwrites ? wr[0].len / sizeof(struct rr_page) : 0;
 		if (ev.kind == EV_EXIT) {

@@ -6,6 +6,7 @@
 
 #include "replay/rr.h"
 #include "replay/trace.h"
+#include "vmm/ksignal.h"
 #include "vmm/rr.h"
 
 struct rr_range {
@@ -25,6 +26,11 @@ struct rr_session {
 	size_t npages;
 	/* recording */
 	struct trace_writer *w;
+	uint64_t ext_thread[MAX_THREADS]; /* pending signals from outside, by vcpu id (thread-directed) */
+	uint64_t ext_proc;          /* and process-directed (one process) */
+	bool sig_open;              /* a delivery is under way: sig_ev collects its writes */
+	struct trace_event sig_ev;
+	struct ksiginfo sig_info;
 	struct rr_range *ranges;    /* guest memory written for the current call */
 	int nranges, cap;
 	bool overflow;              /* more than TRACE_MAX_WRITES ranges: one covering range */
@@ -33,6 +39,10 @@ struct rr_session {
 	struct trace_event ev;      /* the event of the call being replayed */
 	struct trace_write *wr;
 	bool executing;             /* the call runs again: leave() checks its result */
+	bool peeked;                /* ev holds the next event, not yet taken */
+	bool injecting;             /* a signal from the trace is being sent */
+	uint8_t *sig_writes;        /* the injected signal's delivery writes, for signal_end */
+	size_t sig_writes_len;
 };
 
 extern const struct rr_ops rr_record_ops, rr_replay_ops;

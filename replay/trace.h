@@ -20,7 +20,13 @@ enum trace_kind {
 	EV_EXIT = 2,     /* the domain ended: its status and a hash of its memory */
 	EV_END = 3,      /* the stream is complete (written last) */
 	EV_PAGES = 4,    /* after EV_EXIT: one write of struct rr_page[] (gva 0), the memory page by page */
+	EV_SIGNAL = 5,   /* a signal from outside taken: as EV_SYSCALL with nr the signal, a[0] the
+			  * EVS_* flags, a[1] the calls before it, a[2] the interrupted call; writes:
+			  * its siginfo (gva 0), then the memory its delivery wrote */
 };
+
+#define EVS_INTERRUPTED 1u   /* it interrupted the thread's call a[2] (not completed) */
+#define EVS_TAKEN 2u         /* a call took it (sigtimedwait): the next call's event follows */
 
 struct trace_event {
 	uint8_t kind;

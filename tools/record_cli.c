@@ -27,9 +27,10 @@ static const char record_usage[] =
 	"DIR (made if missing; it must not hold a trace): every system call's result\n"
 	"and the memory it wrote, so that 'pdvm replay DIR' runs the program again\n"
 	"with the same results. The domain sees time only through system calls, and\n"
-	"has no control socket. Not recorded yet: threads, child processes, timers\n"
-	"and signals from outside; a program that uses them stops the recording\n"
-	"with a message (exit status 125).\n"
+	"has no control socket. Signals from timers and the host are taken at the\n"
+	"end of a system call or interrupting a blocked one, where a replay gives\n"
+	"them again. Not recorded yet: threads and child processes; a program that\n"
+	"makes them stops the recording with a message (exit status 125).\n"
 	"\n"
 	"Exit status: the program's, as 'pdvm run'; 125 if the trace could not be\n"
 	"written; 2 for a usage error.\n";
@@ -221,8 +222,8 @@ static int print_info(const char *dir)
 	printf("trace:        %s (format %d, %llu bytes compressed)\n", dir, TRACE_VERSION,
 	       (unsigned long long)in->file_bytes);
 	printf("threads:      %u\n", in->threads);
-	printf("events:       %llu (%llu system calls)\n", (unsigned long long)in->events,
-	       (unsigned long long)in->syscalls);
+	printf("events:       %llu (%llu system calls, %llu signals from outside)\n", (unsigned long long)in->events,
+	       (unsigned long long)in->syscalls, (unsigned long long)in->signals);
 	printf("memory writes: %llu (%llu bytes)\n", (unsigned long long)in->writes,
 	       (unsigned long long)in->write_bytes);
 	printf("exit status:  %lld (memory crc32 %08x over %llu pages)\n", (long long)in->exit_status, in->mem_crc,

@@ -38,6 +38,7 @@ struct thread {
 	struct domain *dom;
 	struct process *proc;
 	int tid;
+	bool at_call;               /* its last trap was a system call: a point a replay finds again (vmm/rr.h) */
 	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
 				     * "" until named: the program's basename */
 	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */
@@ -84,6 +85,7 @@ struct thread {
 	uint32_t ss_flags;
 	uint64_t saved_sigmask;     /* sigsuspend/ppoll: mask to put back */
 	bool restore_sigmask;
+	uint64_t sigwait_set;       /* rt_sigtimedwait is waiting for these (blocked or not): they wake it */
 	struct {                    /* a call interrupted by a signal */
 		bool valid;
 		int kind;           /* how a handler settles it: INTR_* in vmm/ksignal.c */

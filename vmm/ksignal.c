@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "jobctl.h"
 #include "ksignal.h"
+#include "rr.h"
 #include "syscall.h"
 #include "trap.h"
 #include "uaccess.h"
@@ -131,7 +132,7 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 	struct domain *d = t->dom;
 	int sig = info->signo;
 
-	if (init_drops(t->proc, info))
+	if (init_drops(t->proc, info) || (d->rr && !d->rr->sent(t, t->proc, info)))
 		return;
 
 	if (sig == SIGKILL) {
@@ -151,7 +152,8 @@ void sig_send_thread(struct thread *t, const struct ksiginfo *info)
 	t->sig_info[sig - 1] = *info;
 	/* A thread handling a trap right now (raise() to itself) looks at its
 	 * signals before it re-enters the guest: nothing to wake. */
-	if (!(t->sigmask & SIGBIT(sig)) && (t->state != VCPU_IN_VMM || t->blocked || t->waiting)) {
+	if ((!(t->sigmask & SIGBIT(sig)) || (t->sigwait_set & SIGBIT(sig))) &&
+	    (t->state != VCPU_IN_VMM || t->blocked || t->waiting)) {
 		sig_wake(t);
 		sig_thread_poke(d);
 	}
@@ -163,7 +165,7 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 	int sig = info->signo;
 	bool blocked_all = true, traced = false;
 
-	if (p->zombie || p->exiting || init_drops(p, info))
+	if (p->zombie || p->exiting || init_drops(p, info) || (d->rr && !d->rr->sent(NULL, p, info)))
 		return;
 	if (sig == SIGKILL) {
 		proc_exit_group(p, SIGKILL);
@@ -188,27 +190,33 @@ void sig_send_process(struct process *p, const struct ksiginfo *info)
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
 
-		if (o && o->proc == p && !o->exited && !(o->sigmask & SIGBIT(sig)))
+		if (o && o->proc == p && !o->exited && (!(o->sigmask & SIGBIT(sig)) || (o->sigwait_set & SIGBIT(sig))))
 			sig_wake(o);
 	}
 	sig_thread_poke(d);
 }
 
+/* Blocked, or held back by a recording (vmm/rr.h). */
+static uint64_t not_now(const struct thread *t)
+{
+	return t->sigmask | (t->dom->rr ? t->dom->rr->hold(t) : 0);
+}
+
 bool sig_deliverable(const struct thread *t)
 {
-	return t->jobctl_stop || t->pt.interrupt || ((t->sig_pending | t->proc->sig_pending) & ~t->sigmask) != 0;
+	return t->jobctl_stop || t->pt.interrupt || ((t->sig_pending | t->proc->sig_pending) & ~not_now(t)) != 0;
 }
 
 /* Takes the lowest pending unblocked signal (thread-directed first, as
  * Linux's dequeue_signal); 0 if none. */
 static int dequeue(struct thread *t, struct ksiginfo *info)
 {
-	uint64_t m = t->sig_pending & ~t->sigmask;
+	uint64_t m = t->sig_pending & ~not_now(t);
 	uint64_t *set = &t->sig_pending;
 	struct ksiginfo *tab = t->sig_info;
 
 	if (!m) {
-		m = t->proc->sig_pending & ~t->sigmask;
+		m = t->proc->sig_pending & ~not_now(t);
 		set = &t->proc->sig_pending;
 		tab = t->proc->sig_info;
 	}
@@ -364,6 +372,51 @@ static bool setup_frame(struct thread *t, int sig, const struct ksiginfo *info,
 	return true;
 }
 
+/* One dequeued signal's action: false when sig_deliver must return (the
+ * thread stops, or the process dies). */
+static bool deliver_one(struct thread *t, int sig, const struct ksiginfo *info)
+{
+	struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
+
+	if (sa->handler == KSIG_IGN)
+		return true;
+	if (sa->handler == KSIG_DFL) {
+		if (sig_default_ignored(sig))
+			return true;
+		if (jobctl_is_stop(sig)) {
+			/* The thread stops first (thread_main). An interrupted
+			 * call and a swapped mask stay as they are: after
+			 * SIGCONT the next signal's handler, or none, settles
+			 * them. A discarded stop (orphaned group) goes on. */
+			return !jobctl_stop_begin(t, sig);
+		}
+		settle_interrupted(t, 0);
+		kill_for(t, sig, "killed by");
+		return false;
+	}
+	settle_interrupted(t, sa->flags);
+	if (!setup_frame(t, sig, info, sa)) {
+		/* No room for the frame: Linux forces SIGSEGV. */
+		kill_for(t, SIGSEGV, "cannot build a signal frame; killed by");
+		return false;
+	}
+	/* The handler runs under the mask in force, a sigsuspend's or
+	 * ppoll's temporary one included; its frame keeps the thread's own
+	 * for sigreturn. */
+	t->sigmask |= sa->mask;
+	t->restore_sigmask = false;
+	if (!(sa->flags & KSA_NODEFER))
+		t->sigmask |= SIGBIT(sig);
+	t->sigmask &= ~SIG_UNBLOCKABLE;
+	if (sa->flags & KSA_RESETHAND)
+		sa->handler = KSIG_DFL;
+	t->regs_dirty = true;
+	/* Further unblocked signals stack their frames on this one, as
+	 * Linux's exit-to-user loop does: the last one set up runs first and
+	 * returns into the one below. */
+	return true;
+}
+
 void sig_deliver(struct thread *t)
 {
 	struct domain *d = t->dom;
@@ -377,46 +430,13 @@ void sig_deliver(struct thread *t)
 		 * or suppress it (signal-delivery-stop). */
 		if (!(sig = ptrace_signal(t, sig, &info)) || d->exiting || t->proc->exiting)
 			continue;
-		struct sigaction_k *sa = &t->proc->sigactions[sig - 1];
-
-		if (sa->handler == KSIG_IGN)
-			continue;
-		if (sa->handler == KSIG_DFL) {
-			if (sig_default_ignored(sig))
-				continue;
-			if (jobctl_is_stop(sig)) {
-				if (!jobctl_stop_begin(t, sig))
-					continue; /* discarded (orphaned group) */
-				/* The thread stops first (thread_main). An
-				 * interrupted call and a swapped mask stay as
-				 * they are: after SIGCONT the next signal's
-				 * handler, or none, settles them. */
-				return;
-			}
-			settle_interrupted(t, 0);
-			kill_for(t, sig, "killed by");
+		if (d->rr)
+			d->rr->signal_begin(t, sig, &info, false);
+		bool go_on = deliver_one(t, sig, &info);
+		if (d->rr)
+			d->rr->signal_end(t);
+		if (!go_on)
 			return;
-		}
-		settle_interrupted(t, sa->flags);
-		if (!setup_frame(t, sig, &info, sa)) {
-			/* No room for the frame: Linux forces SIGSEGV. */
-			kill_for(t, SIGSEGV, "cannot build a signal frame; killed by");
-			return;
-		}
-		/* The handler runs under the mask in force, a sigsuspend's or
-		 * ppoll's temporary one included; its frame keeps the thread's
-		 * own for sigreturn. */
-		t->sigmask |= sa->mask;
-		t->restore_sigmask = false;
-		if (!(sa->flags & KSA_NODEFER))
-			t->sigmask |= SIGBIT(sig);
-		t->sigmask &= ~SIG_UNBLOCKABLE;
-		if (sa->flags & KSA_RESETHAND)
-			sa->handler = KSIG_DFL;
-		t->regs_dirty = true;
-		/* Further unblocked signals stack their frames on this one, as
-		 * Linux's exit-to-user loop does: the last one set up runs
-		 * first and returns into the one below. */
 	}
 	if (t->restore_sigmask) {
 		t->sigmask = t->saved_sigmask;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 struct thread;
+struct process;
+struct ksiginfo;
 
 /* A domain with d->rr set runs deterministically (spec->deterministic:
  * time through system calls, no exitless tier), and every call made
@@ -20,6 +22,16 @@ struct rr_ops {
 	/* The VMM is about to write n bytes of guest memory at gva for the
 	 * calling thread's current call (uaccess.c); t is NULL off a call. */
 	void (*wrote)(struct thread *t, uint64_t gva, size_t n);
+	/* A signal is generated for thread t (NULL: for process p): false
+	 * drops it (a replay makes outside signals only from the trace). */
+	bool (*sent)(struct thread *t, struct process *p, const struct ksiginfo *info);
+	/* Pending signals t must not be given now: the recording gives a
+	 * signal from outside only where its replay can (after a call). */
+	uint64_t (*hold)(const struct thread *t);
+	/* t takes signal sig: delivered (then signal_end once its frame is
+	 * built or its action taken), or taken by a call (sigtimedwait). */
+	void (*signal_begin)(struct thread *t, int sig, const struct ksiginfo *info, bool taken);
+	void (*signal_end)(struct thread *t);
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "domain.h"
 #include "ksignal.h"
+#include "rr.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -345,7 +346,7 @@ static int take_from(struct thread *t, uint64_t set, struct ksiginfo *info)
 	return 0;
 }
 
-static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
+static long do_sigtimedwait(struct thread *t, const uint64_t a[6])
 {
 	struct domain *d = t->dom;
 	uint64_t set, deadline = 0, gdeadline = 0;
@@ -371,10 +372,15 @@ static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
 		else
 			gdeadline = guest_mono_ns(d) + rel;
 	}
+	/* Its signals wake it even while blocked, as Linux's real_blocked. */
+	t->sigwait_set = set;
 	for (;;) {
 		sig = take_from(t, set, &info);
-		if (sig)
+		if (sig) {
+			if (d->rr)
+				d->rr->signal_begin(t, sig, &info, true);
 			break;
+		}
 		if (d->exiting || t->proc->exiting)
 			return -EINTR;
 		/* Another unblocked signal ends the wait with EINTR, whether
@@ -395,6 +401,13 @@ static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
 	if (a[1] && copy_to_user(d, a[1], &info, sizeof(info)))
 		return -EFAULT;
 	return sig;
+}
+
+static long sys_rt_sigtimedwait(struct thread *t, const uint64_t a[6])
+{
+	long r = do_sigtimedwait(t, a);
+	t->sigwait_set = 0;
+	return r;
 }
 
 const struct syscall_desc sys_signal_table[] = {

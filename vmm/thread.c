@@ -316,6 +316,7 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 {
 	struct domain *d = t->dom;
 	d->ntraps++;
+	t->at_call = tr->kind == TRAP_SYSCALL;
 	if (tr->kind == TRAP_SYSCALL) {
 		*spurious = 0;
 		vdso_trap_check(d, t);
@@ -398,6 +399,7 @@ static int thread_capture(struct thread *t, int *spurious)
 	if (r)
 		return r;
 	t->regs_dirty = true;
+	t->at_call = false;
 	if (tr.kind == TRAP_KICK) {
 		t->pt.orig_rax = (uint64_t)-1; /* stopped in user code, no call */
 		return 0;

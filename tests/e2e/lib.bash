@@ -17,6 +17,7 @@
 #   finish             prints a summary, exits 1 if any FAIL was printed, else 0
 #   domain_dir DIR...  creates DIRs a domain writes to, owned by the domain's default user
 #   need_kvm / need_pdvm / need_file FILE   exit 77 (skip) or fail when a prerequisite is missing
+#   host_signals_rrsignals PID OUT   sends tests/guest/rrsignals its host signals (RC: its status)
 set -u
 
 : "${B:=build}"
@@ -65,6 +66,18 @@ wait_text() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# host_signals_rrsignals PID OUT: drives tests/guest/rrsignals running as PID (a pdvm, which
+# forwards them) with its output in OUT: SIGHUP once it waits for it, then SIGTERM; waits
+# 10 s at most for the end (then SIGKILL). Sets RC to its exit status.
+host_signals_rrsignals() {
+	wait_text "$2" "waiting for SIGHUP" "$1" 30 && kill -HUP "$1"
+	wait_text "$2" "waiting for SIGTERM" "$1" 30 && kill -TERM "$1"
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+	wait "$1"
+	RC=$?
 }
 
 # Shows the tail of the last run's stdout/stderr (for failure messages).

@@ -1,10 +1,10 @@
 #!/bin/bash
-# replay.sh: pdvm record / pdvm replay (issue 21, single-threaded so far) — a program made of outside inputs replays the recording's output, status and memory ten times; busybox and python3 replay; replay leaves files alone; damaged, cut and unfinished traces are refused; a changed program diverges at its first different call; --info summarises.
+# replay.sh: pdvm record / pdvm replay (issue 21, single-threaded so far) — a program made of outside inputs replays the recording's output, status and memory ten times; timer and host signals land where they did (interrupted calls, a sleep's time left, sigwaitinfo); busybox and python3 replay; replay leaves files alone; damaged, cut and unfinished traces are refused; a changed program diverges at its first different call; --info summarises.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
-need_file "$GUEST/rrinputs" "$GUEST/hello" /bin/busybox /usr/bin/python3
+need_file "$GUEST/rrinputs" "$GUEST/rrsignals" "$GUEST/hello" /bin/busybox /usr/bin/python3
 
 # record NAME PDVM-RUN-ARGS...: records into $SCRATCH/NAME (stdout NAME.out, stderr NAME.err); RC.
 record() {
@@ -23,6 +23,20 @@ replay() {
 	RC=$?
 }
 
+# replays_match NAME N STATUS: replays $SCRATCH/NAME N times; each must end with STATUS, print
+# the recording's stdout and nothing on stderr. Appends the first difference to $why.
+replays_match() {
+	local k
+	for k in $(seq "$2"); do
+		replay "$1" "$k"
+		if [ "$RC" != "$3" ] || ! cmp -s "$SCRATCH/$1.out" "$SCRATCH/$1.rout.$k" || [ -s "$SCRATCH/$1.rerr.$k" ]; then
+			why="${why:+$why
+}replay $k: exit $RC; $(diff "$SCRATCH/$1.out" "$SCRATCH/$1.rout.$k" | head -n 6); $(head -c 600 "$SCRATCH/$1.rerr.$k")"
+			return
+		fi
+	done
+}
+
 # 1. The program's output is all outside input: two native runs differ, and each of ten
 # replays gives the recording's output, exit status and memory (no divergence reported).
 "$GUEST/rrinputs" >"$SCRATCH/native1" 2>&1
@@ -33,14 +47,7 @@ why=""
 cmp -s "$SCRATCH/native1" "$SCRATCH/native2" && why="two native runs gave the same output: the program has no input to record"
 [ "$rrc" = 3 ] || why="${why:+$why
 }record exited $rrc (want the program's 3): $(head -c 400 "$SCRATCH/inputs.err")"
-for k in $(seq 10); do
-	replay inputs "$k"
-	if [ "$RC" != 3 ] || ! cmp -s "$SCRATCH/inputs.out" "$SCRATCH/inputs.rout.$k" || [ -s "$SCRATCH/inputs.rerr.$k" ]; then
-		why="${why:+$why
-}replay $k: exit $RC; $(diff "$SCRATCH/inputs.out" "$SCRATCH/inputs.rout.$k" | head -n 6); $(head -c 600 "$SCRATCH/inputs.rerr.$k")"
-		break
-	fi
-done
+replays_match inputs 10 3
 if [ -z "$why" ]; then pass "inputs-replay-ten-times"; else fail "inputs-replay-ten-times" "$why"; fi
 
 # 2. --info: one thread, the exit status, calls by kind.
@@ -50,6 +57,23 @@ if grep -q "^threads: *1$" <<<"$info" && grep -q "^exit status: *3 " <<<"$info" 
 else
 	fail "replay-info" "$info"
 fi
+
+# 2b. Signals whose moment is outside input: an interval timer interrupting reads and a sleep,
+# alarms landing among calls, host SIGHUP ending a pause(), host SIGTERM taken by sigwaitinfo.
+# Each replay (no timer, no host signal) gives the recording's output, status and memory.
+rm -rf "$SCRATCH/sigs"
+timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" record --trace "$SCRATCH/sigs" -- "$GUEST/rrsignals" </dev/null \
+	>"$SCRATCH/sigs.out" 2>"$SCRATCH/sigs.err" &
+host_signals_rrsignals $! "$SCRATCH/sigs.out"
+rrc=$RC
+why=""
+[ "$rrc" = 4 ] && grep -qx "sigwaitinfo 15 code 0" "$SCRATCH/sigs.out" ||
+	why="record exited $rrc: $(cat "$SCRATCH/sigs.out") $(head -c 400 "$SCRATCH/sigs.err")"
+info=$("$PDVM" replay --info "$SCRATCH/sigs" 2>&1)
+grep -q "system calls, [1-9][0-9]* signals from outside" <<<"$info" || why="${why:+$why
+}no signals from outside in the trace: $info"
+replays_match sigs 3 4
+if [ -z "$why" ]; then pass "signals-replay-where-they-landed"; else fail "signals-replay-where-they-landed" "$why"; fi
 
 # 3. busybox's shell (static): its builtins, /proc, $RANDOM and $$.
 record bb -- /bin/busybox sh -c 'echo $RANDOM $$; read -r u _ </proc/uptime; echo "$u"; i=0; while [ $i -lt 50 ]; do i=$((i + 1)); done; echo $i; exit 5'

@@ -1,11 +1,11 @@
 #!/bin/bash
-# signals.sh: signal semantics against native (tests/guest/dyn/sigtest.c), default actions, host signals forwarded to the domain (Ctrl-C), and signal state across snapshot/restore.
+# signals.sh: signal semantics against native (tests/guest/dyn/sigtest.c), default actions, host signals forwarded to the domain (Ctrl-C; a blocked one wakes sigwaitinfo), and signal state across snapshot/restore.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
 DYN=$B/guest/dyn
-need_file "$DYN/sigtest" "$DYN/sigsnap" "$GUEST/cpuprof"
+need_file "$DYN/sigtest" "$DYN/sigsnap" "$GUEST/cpuprof" "$GUEST/rrsignals"
 
 # ---- semantics: identical output, natively and in pdvm ----------------------------------------
 compare sigtest -- "$DYN/sigtest"
@@ -56,5 +56,16 @@ verdict timers-pending-altstack-restored
 # the image keeps the CPU time left).
 stop_restore cpu-timers-restored 4 / -- "$GUEST/cpuprof" 30
 verdict cpu-timers-restored
+
+# A host signal the program blocks and waits for with sigwaitinfo wakes it (as Linux's
+# real_blocked: the waited set is unblocked for the wait); SIGHUP ends a pause() first.
+"$PDVM" run -- "$GUEST/rrsignals" >"$SCRATCH/hs.out" 2>&1 &
+host_signals_rrsignals $! "$SCRATCH/hs.out"
+hrc=$RC
+if [ "$hrc" = 4 ] && grep -qx "sigwaitinfo 15 code 0" "$SCRATCH/hs.out"; then
+	pass "sigwaitinfo-takes-blocked-host-signal"
+else
+	fail "sigwaitinfo-takes-blocked-host-signal" "exit $hrc: $(cat "$SCRATCH/hs.out")"
+fi
 
 finish

@@ -108,6 +108,19 @@ int main(void)
 
 	corrupt_at(size / 2);
 	CHECK(read_all(why, sizeof(why), false) < 0 && strstr(why, "damaged"), "flipped byte: %s", why);
+	{
+		/* The error sticks: a reader that looks again (replay peeks) is told again. */
+		static struct trace_write wr[TRACE_MAX_WRITES];
+		struct trace_event ev;
+		char w1[256] = "", w3[256] = "";
+		struct trace_reader *r = trace_open(dir, w1, sizeof(w1));
+		int k;
+		while (r && (k = trace_read(r, &ev, wr, w1, sizeof(w1))) > 0)
+			;
+		CHECK(r && trace_read(r, &ev, wr, w3, sizeof(w3)) < 0 && !strcmp(w1, w3) && strstr(w3, "damaged"),
+		      "sticky error: '%s' then '%s'", w1, w3);
+		trace_close(r);
+	}
 
 	write_trace(20, true);
 	CHECK(truncate(events, size - 10) == 0, "truncate");
