@@ -28,7 +28,7 @@ static const char *const known_keys[] = {
 	"name", "command", "program", "args", "env", "cwd", "root",
 	"writable", "memory", "log", "verbose", "trap_backend", "syscall_path", "net", "user", "abstract_unix", "shm_size",
 	"hostname", "ulimits", "volumes", "masked_paths", "readonly_paths", "pids_limit", "seccomp_profile", "container_fs", "tmpfs",
-	"pid_namespace", "map_root_user", NULL
+	"pid_namespace", "map_root_user", "trace", NULL
 };
 
 static const char *const default_env[] = {
@@ -636,7 +636,7 @@ static int unknown_key(struct loader *l, const config_setting_t *s)
 			return fail(l, s, name, "unknown key (did you mean '%s'?)", known_keys[i]);
 	return fail(l, s, name, "unknown key (known keys: name, command, program, args, env, cwd, root, writable, "
 		    "memory, log, verbose, trap_backend, syscall_path, net, user, abstract_unix, shm_size, hostname, "
-		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs, pid_namespace, map_root_user)");
+		    "ulimits, volumes, masked_paths, readonly_paths, pids_limit, seccomp_profile, container_fs, tmpfs, pid_namespace, map_root_user, trace)");
 }
 
 static int load_memory(struct loader *l, struct domain_config *c, const config_setting_t *s)
@@ -794,6 +794,10 @@ static int load_setting(struct loader *l, struct domain_config *c, const config_
 		if (check_nonempty(v, why, sizeof(why)) < 0)
 			return fail(l, s, key, "%s", why);
 		replace(!strcmp(key, "root") ? &c->dom.root : &c->dom.log, host_path(l, v));
+	} else if (!strcmp(key, "trace")) {
+		if (check_nonempty(v, why, sizeof(why)) < 0)
+			return fail(l, s, key, "%s", why);
+		replace(&c->trace, host_path(l, v));   /* relative to the file, as log */
 	} else if (!strcmp(key, "seccomp_profile")) {
 		/* Relative to the config file, as root and log are. */
 		char *p = host_path(l, v);
@@ -953,5 +957,6 @@ void config_free(struct domain_config *c)
 	spec_strv_free(c->tmpfs_mounts);
 	spec_strv_free(c->masked);
 	spec_strv_free(c->rdonly);
+	free(c->trace);
 	memset(c, 0, sizeof(*c));
 }

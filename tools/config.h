@@ -24,6 +24,7 @@ struct domain_config {
 	bool container_fs;   /* /proc, /sys and /dev in the root, as a container has (tools/containerfs.h) */
 	char **masked;       /* paths in the root hidden, and */
 	char **rdonly;       /* made read-only (tools/masks.h) */
+	char *trace;         /* where `pdvm record` writes its trace (NULL: --trace says) */
 };
 
 /* The account domains run as unless the operator names another:

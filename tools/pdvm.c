@@ -382,6 +382,11 @@ static int run_main(int argc, char **argv, struct run_rr *rr)
 			goto out;
 		}
 	}
+	if (cfg.trace && !rr) {
+		fprintf(stderr, "pdvm run: %s asks for a recording (trace = \"%s\"): run it with 'pdvm record'\n",
+			argv[optind], cfg.trace);
+		goto out;
+	}
 	if (resolve_root(&cfg) < 0)
 		goto out;
 	if (config_resolve_user(&cfg, err, sizeof(err)) < 0) {

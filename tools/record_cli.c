@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "record_cli.h"
 #include "replay/rr.h"
 #include "replay/trace.h"
@@ -20,13 +21,13 @@
 #define META_FORMAT 1
 
 static const char record_usage[] =
-	"Usage: pdvm record --trace DIR [RUN OPTIONS] CONFIG\n"
+	"Usage: pdvm record [--trace DIR] [RUN OPTIONS] CONFIG\n"
 	"       pdvm record --trace DIR [RUN OPTIONS] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Runs a program as 'pdvm run' does (the same options) and writes a trace to\n"
-	"DIR (made if missing; it must not hold a trace): every system call's result\n"
-	"and the memory it wrote, so that 'pdvm replay DIR' runs the program again\n"
-	"with the same results. The domain sees time only through system calls, and\n"
+	"DIR (else to the config's trace key; made if missing, and it must not hold\n"
+	"a trace yet): every system call's result and the memory it wrote, so that\n"
+	"'pdvm replay DIR' runs the program again with the same results. The domain sees time only through system calls, and\n"
 	"has no control socket. Signals from timers and the host are taken at the\n"
 	"end of a system call or interrupting a blocked one, where a replay gives\n"
 	"them again. Not recorded yet: threads and child processes; a program that\n"
@@ -102,48 +103,18 @@ static int write_meta(const char *dir, char **args, int n, const struct run_rr *
 	return 0;
 }
 
-int cmd_record(int argc, char **argv, run_fn run)
+/* The recording itself, into dir, of run's argv args[0..n). */
+static int record_into(const char *dir, char **args, int n, run_fn run)
 {
-	const char *dir = NULL;
-	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	char why[4400];
-	int n = 0;
-	if (!args)
-		return EXIT_PDVM_ERROR;
-	args[n++] = argv[0];
-	/* --trace is record's; everything else is run's, passed on as it is. */
-	for (int i = 1; i < argc; i++) {
-		bool opts = true;
-		for (int j = 1; j < i; j++)
-			opts &= strcmp(argv[j], "--") != 0;
-		if (opts && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
-			fputs(record_usage, stdout);
-			free(args);
-			return 0;
-		}
-		if (opts && !strcmp(argv[i], "--trace") && i + 1 < argc) {
-			dir = argv[++i];
-		} else if (opts && !strncmp(argv[i], "--trace=", 8)) {
-			dir = argv[i] + 8;
-		} else {
-			args[n++] = argv[i];
-		}
-	}
-	if (!dir || !*dir) {
-		fprintf(stderr, "pdvm record: no --trace DIR given\nSee 'pdvm record --help'.\n");
-		free(args);
-		return EXIT_USAGE;
-	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "pdvm record: %s: %s\n", dir, strerror(errno));
-		free(args);
 		return EXIT_PDVM_ERROR;
 	}
 	struct run_rr rr;
 	if (getrandom(rr.at_random, sizeof(rr.at_random), 0) != (ssize_t)sizeof(rr.at_random) ||
 	    !(rr.s = rr_record_new(dir, why, sizeof(why)))) {
 		fprintf(stderr, "pdvm record: %s\n", errno == EEXIST ? "DIR already holds a trace" : why);
-		free(args);
 		return EXIT_PDVM_ERROR;
 	}
 	rr.first_pid = getpid();
@@ -151,10 +122,55 @@ int cmd_record(int argc, char **argv, run_fn run)
 	if (write_meta(dir, args + 1, n - 1, &rr, why, sizeof(why)) < 0) {
 		fprintf(stderr, "pdvm record: %s\n", why);
 		rr_session_end(rr.s, 0);
-		free(args);
 		return EXIT_PDVM_ERROR;
 	}
-	int rc = rr_session_end(rr.s, run(n, args, &rr));
+	return rr_session_end(rr.s, run(n, args, &rr));
+}
+
+int cmd_record(int argc, char **argv, run_fn run)
+{
+	const char *dir = NULL;
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	char why[4400];
+	bool dashdash = false;
+	int n = 0, rc;
+	if (!args)
+		return EXIT_PDVM_ERROR;
+	args[n++] = argv[0];
+	/* --trace is record's; everything else is run's, passed on as it is. */
+	for (int i = 1; i < argc; i++) {
+		if (!dashdash && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+			fputs(record_usage, stdout);
+			free(args);
+			return 0;
+		}
+		if (!dashdash && !strcmp(argv[i], "--trace") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!dashdash && !strncmp(argv[i], "--trace=", 8)) {
+			dir = argv[i] + 8;
+		} else {
+			dashdash |= !strcmp(argv[i], "--");
+			args[n++] = argv[i];
+		}
+	}
+	/* Else the config file's `trace` (CONFIG is the last argument, with no --). */
+	struct domain_config cfg = { 0 };
+	if (!dir && n > 1 && !dashdash && args[n - 1][0] != '-') {
+		if (config_load(&cfg, args[n - 1], why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s\n", why);
+			rc = EXIT_PDVM_ERROR;
+			goto out;
+		}
+		dir = cfg.trace;
+	}
+	if (!dir || !*dir) {
+		fprintf(stderr, "pdvm record: no --trace DIR given (nor a config's trace key)\nSee 'pdvm record --help'.\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = record_into(dir, args, n, run);
+out:
+	config_free(&cfg);
 	free(args);
 	return rc;
 }

@@ -75,6 +75,26 @@ grep -q "system calls, [1-9][0-9]* signals from outside" <<<"$info" || why="${wh
 replays_match sigs 3 4
 if [ -z "$why" ]; then pass "signals-replay-where-they-landed"; else fail "signals-replay-where-they-landed" "$why"; fi
 
+# 2c. The config key: `pdvm record CONFIG` writes where its `trace` says (relative to the
+# file), and `pdvm run` refuses that config rather than run it unrecorded.
+mkdir -p "$SCRATCH/cfg"
+cat >"$SCRATCH/cfg/rec.cfg" <<CFG
+command = ["$GUEST/hello"];
+trace = "rec-trace";
+CFG
+timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" record "$SCRATCH/cfg/rec.cfg" </dev/null >"$SCRATCH/cfgrec.out" 2>&1
+crc=$?
+timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" run "$SCRATCH/cfg/rec.cfg" </dev/null >"$SCRATCH/cfgrun.out" 2>&1
+runrc=$?
+timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" replay "$SCRATCH/cfg/rec-trace" </dev/null >"$SCRATCH/cfgrep.out" 2>&1
+reprc=$?
+if [ "$crc" = 0 ] && [ -s "$SCRATCH/cfg/rec-trace/events" ] && [ "$runrc" = 125 ] &&
+	grep -q "asks for a recording" "$SCRATCH/cfgrun.out" && [ "$reprc" = 0 ] && cmp -s "$SCRATCH/cfgrec.out" "$SCRATCH/cfgrep.out"; then
+	pass "config-trace-key"
+else
+	fail "config-trace-key" "record $crc: $(head -c 300 "$SCRATCH/cfgrec.out"); run $runrc: $(head -c 300 "$SCRATCH/cfgrun.out"); replay $reprc: $(head -c 300 "$SCRATCH/cfgrep.out")"
+fi
+
 # 3. busybox's shell (static): its builtins, /proc, $RANDOM and $$.
 record bb -- /bin/busybox sh -c 'echo $RANDOM $$; read -r u _ </proc/uptime; echo "$u"; i=0; while [ $i -lt 50 ]; do i=$((i + 1)); done; echo $i; exit 5'
 replay bb

@@ -160,7 +160,8 @@ static void test_good(void)
 		"log = \"logs/web.log\";\n"
 		"net = { mode = \"netns\"; publish = [\"8080:80\", \"5353:53/udp\"]; address = \"10.231.0.7\"; };\n"
 		"verbose = true;\n"
-		"map_root_user = true;\n");
+		"map_root_user = true;\n"
+		"trace = \"traces/web\";\n");
 	CHECK(config_load(&c, path, err, sizeof(err)) == 0, "full.cfg: %s", err);
 	CHECK(c.dom.name && !strcmp(c.dom.name, "web-1"), "name %s", c.dom.name);
 	CHECK(c.dom.program && !strcmp(c.dom.program, "/bin/busybox"), "program %s", c.dom.program);
@@ -177,6 +178,7 @@ static void test_good(void)
 	CHECK(c.dom.log && c.dom.log[0] == '/' && strstr(c.dom.log, "/logs/web.log"), "log %s", c.dom.log);
 	CHECK(c.dom.verbose, "verbose");
 	CHECK(c.dom.map_root, "map_root_user");
+	CHECK(c.trace && c.trace[0] == '/' && strstr(c.trace, "/traces/web"), "trace relative to the file: %s", c.trace);
 	config_defaults(&c);
 	CHECK(strv_count(c.dom.envp) == 2, "defaults must not add to an explicit env");
 	CHECK(!strcmp(c.dom.log + strlen(c.dom.log) - 12, "logs/web.log"), "log kept %s", c.dom.log);
