@@ -51,6 +51,16 @@ struct rr_session *rr_replay_new(const char *dir, char *why, size_t n)
 static int hook_start(struct domain *d, void *arg)
 {
 	struct rr_session *s = arg;
+	int procs = 0;
+	for (int i = 0; i < MAX_PROCS; i++)
+		procs += d->procs[i] != NULL;
+	if (d->nthreads != 1 || procs != 1) {
+		/* An image's domain may have more (a recording from an image). */
+		fprintf(stderr, "pdvm %s: the domain has %d threads in %d processes; only one thread of one process "
+			"is recorded yet\n", s->replay ? "replay" : "record", d->nthreads, procs);
+		s->failed = true;
+		return EXIT_PDVM_ERROR;
+	}
 	d->rr_ctx = s;
 	d->rr = s->replay ? &rr_replay_ops : &rr_record_ops;
 	return 0;

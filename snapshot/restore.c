@@ -376,6 +376,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 	if (cfg->name && o->log_dir && asprintf(&cfg->log, "%s/%s.log", o->log_dir, cfg->name) < 0)
 		cfg->log = NULL;
 	cfg->verbose = o->verbose;
+	cfg->deterministic = o->deterministic;
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);
 		buf = NULL;

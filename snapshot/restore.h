@@ -13,6 +13,7 @@ struct restore_opts {
 	bool any_cpu;           /* restore even if the guest's XSAVE features differ */
 	bool lazy;              /* start before memory is loaded */
 	bool verbose;
+	bool deterministic;     /* for record/replay: the spec's deterministic (vmm/rr.h) */
 	const char *log_dir;    /* the domain log is LOG_DIR/NAME.log; NULL: none */
 	/* The operator's policy; the image may only narrow it. */
 	const char *root;       /* NULL: "/" */

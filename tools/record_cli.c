@@ -23,12 +23,18 @@
 static const char record_usage[] =
 	"Usage: pdvm record [--trace DIR] [RUN OPTIONS] CONFIG\n"
 	"       pdvm record --trace DIR [RUN OPTIONS] -- PROGRAM [ARGS...]\n"
+	"       pdvm record --trace DIR --restore [RESTORE OPTIONS] IMAGE\n"
 	"\n"
 	"Runs a program as 'pdvm run' does (the same options) and writes a trace to\n"
 	"DIR (else to the config's trace key; made if missing, and it must not hold\n"
 	"a trace yet): every system call's result and the memory it wrote, so that\n"
-	"'pdvm replay DIR' runs the program again with the same results. The domain sees time only through system calls, and\n"
-	"has no control socket. Signals from timers and the host are taken at the\n"
+	"'pdvm replay DIR' runs the program again with the same results. With\n"
+	"--restore (before restore's options), the domain comes from a snapshot\n"
+	"IMAGE as 'pdvm restore' brings it back (one thread of one process), and\n"
+	"its replay restores the same image, which must still be there.\n"
+	"\n"
+	"The domain sees time only through system calls; one started by record has\n"
+	"no control socket. Signals from timers and the host are taken at the\n"
 	"end of a system call or interrupting a blocked one, where a replay gives\n"
 	"them again. Not recorded yet: threads and child processes; a program that\n"
 	"makes them stops the recording with a message (exit status 125).\n"
@@ -74,7 +80,8 @@ static int first_cpu(void)
 	return 0;
 }
 
-static int write_meta(const char *dir, char **args, int n, const struct run_rr *rr, char *why, size_t wn)
+static int write_meta(const char *dir, char **args, int n, const struct run_rr *rr, bool from_image, char *why,
+		      size_t wn)
 {
 	char path[4200], cwd[4096], hex[33];
 	if (!getcwd(cwd, sizeof(cwd))) {
@@ -87,6 +94,7 @@ static int write_meta(const char *dir, char **args, int n, const struct run_rr *
 	json_object_object_add(m, "format", json_object_new_int(META_FORMAT));
 	json_object_object_add(m, "trace_version", json_object_new_int(TRACE_VERSION));
 	json_object_object_add(m, "cwd", json_object_new_string(cwd));
+	json_object_object_add(m, "command", json_object_new_string(from_image ? "restore" : "run"));
 	json_object_object_add(m, "at_random", json_object_new_string(hex));
 	json_object_object_add(m, "first_pid", json_object_new_int(rr->first_pid));
 	json_object_object_add(m, "cpu", json_object_new_int(rr->cpu));
@@ -103,8 +111,8 @@ static int write_meta(const char *dir, char **args, int n, const struct run_rr *
 	return 0;
 }
 
-/* The recording itself, into dir, of run's argv args[0..n). */
-static int record_into(const char *dir, char **args, int n, run_fn run)
+/* The recording itself, into dir, of run's (or restore's) argv args[0..n). */
+static int record_into(const char *dir, char **args, int n, run_fn run, bool from_image)
 {
 	char why[4400];
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -119,12 +127,12 @@ static int record_into(const char *dir, char **args, int n, run_fn run)
 	}
 	rr.first_pid = getpid();
 	rr.cpu = first_cpu();
-	if (write_meta(dir, args + 1, n - 1, &rr, why, sizeof(why)) < 0) {
+	if (write_meta(dir, args + 1, n - 1, &rr, from_image, why, sizeof(why)) < 0) {
 		fprintf(stderr, "pdvm record: %s\n", why);
 		rr_session_end(rr.s, 0);
 		return EXIT_PDVM_ERROR;
 	}
-	return rr_session_end(rr.s, run(n, args, &rr));
+	return rr_session_end(rr.s, from_image ? cmd_restore_rr(n, args, &rr) : run(n, args, &rr));
 }
 
 int cmd_record(int argc, char **argv, run_fn run)
@@ -132,7 +140,7 @@ int cmd_record(int argc, char **argv, run_fn run)
 	const char *dir = NULL;
 	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	char why[4400];
-	bool dashdash = false;
+	bool dashdash = false, from_image = false;
 	int n = 0, rc;
 	if (!args)
 		return EXIT_PDVM_ERROR;
@@ -148,6 +156,8 @@ int cmd_record(int argc, char **argv, run_fn run)
 			dir = argv[++i];
 		} else if (!dashdash && !strncmp(argv[i], "--trace=", 8)) {
 			dir = argv[i] + 8;
+		} else if (!dashdash && n == 1 && !strcmp(argv[i], "--restore")) {
+			from_image = true;
 		} else {
 			dashdash |= !strcmp(argv[i], "--");
 			args[n++] = argv[i];
@@ -155,7 +165,7 @@ int cmd_record(int argc, char **argv, run_fn run)
 	}
 	/* Else the config file's `trace` (CONFIG is the last argument, with no --). */
 	struct domain_config cfg = { 0 };
-	if (!dir && n > 1 && !dashdash && args[n - 1][0] != '-') {
+	if (!dir && !from_image && n > 1 && !dashdash && args[n - 1][0] != '-') {
 		if (config_load(&cfg, args[n - 1], why, sizeof(why)) < 0) {
 			fprintf(stderr, "%s\n", why);
 			rc = EXIT_PDVM_ERROR;
@@ -168,7 +178,7 @@ int cmd_record(int argc, char **argv, run_fn run)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	rc = record_into(dir, args, n, run);
+	rc = record_into(dir, args, n, run, from_image);
 out:
 	config_free(&cfg);
 	free(args);
@@ -176,7 +186,8 @@ out:
 }
 
 /* meta.json's args (into a NULL-terminated argv after name), cwd and AT_RANDOM. */
-static char **read_meta(const char *dir, const char *name, int *argc, struct run_rr *rr, char *why, size_t wn)
+static char **read_meta(const char *dir, const char *name, int *argc, struct run_rr *rr, bool *from_image, char *why,
+			size_t wn)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", dir, TRACE_META);
@@ -197,6 +208,9 @@ static char **read_meta(const char *dir, const char *name, int *argc, struct run
 		snprintf(why, wn, "%s: not a pdvm trace's meta.json (format %d)", path, META_FORMAT);
 		goto out;
 	}
+	json_object *cmd;
+	*from_image = json_object_object_get_ex(m, "command", &cmd) && json_object_get_string(cmd) &&
+		      !strcmp(json_object_get_string(cmd), "restore");
 	for (int i = 0; i < 16; i++)
 		if (sscanf(hex + 2 * i, "%2hhx", &rr->at_random[i]) != 1) {
 			snprintf(why, wn, "%s: at_random is not hexadecimal", path);
@@ -293,12 +307,13 @@ int cmd_replay(int argc, char **argv, run_fn run)
 		fprintf(stderr, "pdvm replay: %s\n", why);
 		return EXIT_PDVM_ERROR;
 	}
-	char **args = read_meta(abs, argv[0], &n, &rr, why, sizeof(why));
+	bool from_image = false;
+	char **args = read_meta(abs, argv[0], &n, &rr, &from_image, why, sizeof(why));
 	if (!args) {
 		fprintf(stderr, "pdvm replay: %s\n", why);
 		return rr_session_end(rr.s, EXIT_PDVM_ERROR);
 	}
-	int rc = rr_session_end(rr.s, run(n, args, &rr));
+	int rc = rr_session_end(rr.s, from_image ? cmd_restore_rr(n, args, &rr) : run(n, args, &rr));
 	for (int i = 0; i < n; i++)
 		free(args[i]);
 	free(args);

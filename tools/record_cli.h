@@ -23,6 +23,8 @@ int rr_pin(const struct run_rr *rr);
 typedef int (*run_fn)(int argc, char **argv, struct run_rr *rr);
 
 int cmd_record(int argc, char **argv, run_fn run);
+/* `pdvm restore` of argv, under record/replay when rr is given (restore_cli.c). */
+int cmd_restore_rr(int argc, char **argv, struct run_rr *rr);
 int cmd_replay(int argc, char **argv, run_fn run);
 
 #endif

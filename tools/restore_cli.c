@@ -16,6 +16,8 @@
 #include "containerfs.h"
 #include "masks.h"
 #include "volumes.h"
+#include "record_cli.h"
+#include "replay/rr.h"
 #include "net/tool.h"
 #include "snapshot/image.h"
 #include "snapshot/mfiles.h"
@@ -33,6 +35,7 @@ struct restore_run {
 	struct mstream *ms;     /* receive: the source, waiting for READY */
 	struct postcopy *pc;    /* receive: pages to come (then it speaks to the source) */
 	struct control **incoming; /* receive: the name held while it arrived */
+	struct domain_hooks rr;    /* record/replay's, from an image (.start NULL: none) */
 };
 
 static int restore_hook_start(struct domain *d, void *arg)
@@ -43,6 +46,8 @@ static int restore_hook_start(struct domain *d, void *arg)
 		*rr->incoming = NULL;
 	}
 	int r = control_hook_start(d, &rr->ctl);
+	if (!r && rr->rr.start && (r = rr->rr.start(d, rr->rr.arg)))
+		control_hook_stop(d, &rr->ctl);
 	if (r || !rr->ms)
 		return r;
 	/* Everything is in place: the source stops the domain for good and
@@ -63,7 +68,10 @@ static int restore_hook_start(struct domain *d, void *arg)
 
 static void restore_hook_stop(struct domain *d, void *arg)
 {
-	control_hook_stop(d, &((struct restore_run *)arg)->ctl);
+	struct restore_run *rr = arg;
+	if (rr->rr.stop)
+		rr->rr.stop(d, rr->rr.arg);
+	control_hook_stop(d, &rr->ctl);
 }
 
 static void restore_hook_release(struct domain *d, void *arg)
@@ -363,7 +371,8 @@ static int policy(const char *cmd, struct restore_cli *c)
 /* Rebuilds the image in dir and runs it; ms: the source of a received one. */
 /* Restores dir and runs it; for a migration's target (ms), stage is the
  * staging directory dir lies in. */
-static int restore_and_run(const char *dir, const char *stage, struct restore_cli *c, struct mstream *ms)
+static int restore_and_run(const char *dir, const char *stage, struct restore_cli *c, struct mstream *ms,
+			   struct run_rr *rrun)
 {
 	struct restore rs;
 	int st = restore_prepare(dir, &c->o, &rs);
@@ -378,6 +387,8 @@ static int restore_and_run(const char *dir, const char *stage, struct restore_cl
 	if (rs.d) {
 		struct restore_run rr = { .ctl.net = rs.net.mode ? &rs.net : NULL, .rs = &rs, .ms = ms,
 					  .pc = c->o.postcopy, .incoming = ms ? &c->incoming : NULL };
+		if (rrun)
+			rr.rr = rr_hooks(rrun->s);
 		if (st && ms) {
 			/* Post-copy's thread speaks to the source: it goes first. */
 			postcopy_stop(rs.d);
@@ -389,18 +400,30 @@ static int restore_and_run(const char *dir, const char *stage, struct restore_cl
 	return st;
 }
 
-int cmd_restore(int argc, char **argv)
+int cmd_restore_rr(int argc, char **argv, struct run_rr *rr)
 {
 	struct restore_cli c = { 0 };
 	int st = parse("restore", false, argc, argv, &c);
+	if (st < 0 && rr && (c.check || c.o.lazy)) {
+		fprintf(stderr, "pdvm: a recording from an image takes neither --check nor --lazy\n");
+		st = EXIT_USAGE;
+	}
 	if (st < 0) {
 		fflush(stdout);
 		st = policy("restore", &c);
+		c.o.deterministic = rr != NULL;
+		if (!st && rr && rr_pin(rr) < 0)
+			st = EXIT_PDVM_ERROR;
 		if (!st)
-			st = c.check ? restore_check(argv[optind], &c.o) : restore_and_run(argv[optind], NULL, &c, NULL);
+			st = c.check ? restore_check(argv[optind], &c.o) : restore_and_run(argv[optind], NULL, &c, NULL, rr);
 	}
 	config_free(&c.pol);
 	return st;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	return cmd_restore_rr(argc, argv, NULL);
 }
 
 /* Staging directories of receivers that are gone (killed mid-transfer):
@@ -551,7 +574,7 @@ int cmd_receive(int argc, char **argv)
 		lfd = -1;
 	}
 	c.o.postcopy = pc;
-	st = restore_and_run(dir, work, &c, &ms);
+	st = restore_and_run(dir, work, &c, &ms, NULL);
 	postcopy_free(pc);
 out:
 	if (lfd >= 0)

@@ -1,10 +1,11 @@
 #!/bin/bash
-# replay.sh: pdvm record / pdvm replay (issue 21, single-threaded so far) — a program made of outside inputs replays the recording's output, status and memory ten times; timer and host signals land where they did (interrupted calls, a sleep's time left, sigwaitinfo); busybox and python3 replay; replay leaves files alone; damaged, cut and unfinished traces are refused; a changed program diverges at its first different call; --info summarises.
+# replay.sh: pdvm record / pdvm replay (issue 21, single-threaded so far) — a program made of outside inputs replays the recording's output, status and memory ten times; timer and host signals land where they did (interrupted calls, a sleep's time left, sigwaitinfo); a recording from a snapshot; the config key; busybox and python3 replay; replay leaves files alone; damaged, cut and unfinished traces are refused; a changed program diverges at its first different call; --info summarises.
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 need_kvm
 need_pdvm
 need_file "$GUEST/rrinputs" "$GUEST/rrsignals" "$GUEST/hello" /bin/busybox /usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/snaplib.bash"
 
 # record NAME PDVM-RUN-ARGS...: records into $SCRATCH/NAME (stdout NAME.out, stderr NAME.err); RC.
 record() {
@@ -74,6 +75,37 @@ grep -q "system calls, [1-9][0-9]* signals from outside" <<<"$info" || why="${wh
 }no signals from outside in the trace: $info"
 replays_match sigs 3 4
 if [ -z "$why" ]; then pass "signals-replay-where-they-landed"; else fail "signals-replay-where-they-landed" "$why"; fi
+
+# 2b'. A recording that starts from a snapshot: rrsignals stopped into an image while it
+# waits for SIGHUP, recorded from the image (its pause() made again) with the host's SIGHUP
+# and SIGTERM; the replay restores the same image and ends as the recording did.
+start_run rrimg "$SCRATCH/img.out" "$SCRATCH/img.err" -- "$GUEST/rrsignals"
+why=""
+if wait_text "$SCRATCH/img.out" "waiting for SIGHUP" "$BGPID" 30; then
+	snap --stop rrimg "$SCRATCH/img"
+	wait_pid "$BGPID"
+	[ "$SRC" = 0 ] || why="snapshot --stop: exit $SRC: $(head -c 300 "$SERR")"
+else
+	why="rrsignals did not come to its pause: $(head -c 300 "$SCRATCH/img.out")"
+fi
+if [ -z "$why" ]; then
+	rm -rf "$SCRATCH/fromimg"
+	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" record --trace "$SCRATCH/fromimg" --restore "$SCRATCH/img" </dev/null \
+		>"$SCRATCH/fromimg.out" 2>"$SCRATCH/fromimg.err" &
+	ri=$!
+	if wait_sock rrimg "$ri"; then
+		kill -HUP "$ri"
+		wait_text "$SCRATCH/fromimg.out" "waiting for SIGTERM" "$ri" 30 && kill -TERM "$ri"
+	fi
+	for _ in $(seq 100); do kill -0 "$ri" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$ri" 2>/dev/null && kill -KILL "$ri"
+	wait "$ri"
+	irc=$?
+	[ "$irc" = 4 ] && grep -q "^pause -1 " "$SCRATCH/fromimg.out" && grep -qx "sigwaitinfo 15 code 0" "$SCRATCH/fromimg.out" ||
+		why="record --restore exited $irc: $(cat "$SCRATCH/fromimg.out") $(head -c 400 "$SCRATCH/fromimg.err")"
+	[ -n "$why" ] || replays_match fromimg 2 4
+fi
+if [ -z "$why" ]; then pass "record-from-a-snapshot"; else fail "record-from-a-snapshot" "$why"; fi
 
 # 2c. The config key: `pdvm record CONFIG` writes where its `trace` says (relative to the
 # file), and `pdvm run` refuses that config rather than run it unrecorded.
