@@ -1,5 +1,5 @@
 #!/bin/bash
-# replay.sh: the record/replay rows of `make bench`, sourced by bench/run.sh — per workload, a run on the exit syscall path (what a recording uses), a recording and a replay of it, side by side in one run: slowdowns, trace bytes and bytes per second of run.
+# replay.sh: the record/replay rows of `make bench`, sourced by bench/run.sh — per workload, a run (default syscall path), a run on the exit path (what a recording uses), a recording and a replay of it, side by side in one run: slowdowns, trace bytes and bytes per second of run.
 #
 # Uses run.sh's PDVM, GUEST, REPS and bench/lib.bash; run alone (bench/replay.sh), it
 # prints its table and writes bench/results/REPLAY-<date>.json with the host kind.
@@ -16,7 +16,7 @@ fi
 
 RR_DIR=$(mktemp -d /var/tmp/pdvm-bench-rr.XXXXXX)
 RR_ROWS=(cpu getpid python du)
-declare -A RR_CMD RR_RUN RR_REC RR_REP RR_BYTES
+declare -A RR_CMD RR_DEF RR_RUN RR_REC RR_REP RR_BYTES
 RR_CMD[cpu]="$GUEST/cpuloop 200"
 RR_CMD[getpid]="$GUEST/getpid_loop 20000"
 RR_CMD[python]="/usr/bin/python3 -c pass"
@@ -34,6 +34,8 @@ rr_record() {
 
 for k in "${RR_ROWS[@]}"; do
 	# shellcheck disable=SC2086 # the command line is words
+	RR_DEF[$k]=$(rr_wall "$PDVM" run -- ${RR_CMD[$k]})
+	# shellcheck disable=SC2086
 	RR_RUN[$k]=$(rr_wall "$PDVM" run --syscall-path exit -- ${RR_CMD[$k]})
 	# shellcheck disable=SC2086
 	RR_REC[$k]=$(rr_wall rr_record "$k" ${RR_CMD[$k]})
@@ -43,8 +45,8 @@ done
 rm -rf "$RR_DIR"
 
 rr_report() {
-	printf '%-44s %10s %10s %10s %8s %8s %12s\n' "record/replay (1 thread), ms" "run (exit)" "record" "replay" \
-		"rec/run" "rep/run" "trace KiB/s"
+	printf '%-36s %9s %10s %9s %9s %8s %8s %8s %11s\n' "record/replay (1 thread), ms" "run" "run (exit)" "record" "replay" \
+		"rec/run" "rec/exit" "rep/exit" "trace KiB/s"
 	local k label
 	for k in "${RR_ROWS[@]}"; do
 		case $k in
@@ -53,8 +55,9 @@ rr_report() {
 		python) label="python3 -c pass" ;;
 		du) label="du -s /usr/share/zoneinfo" ;;
 		esac
-		printf '%-44s %10s %10s %10s %8s %8s %12s\n' "  $label" "${RR_RUN[$k]}" "${RR_REC[$k]}" "${RR_REP[$k]}" \
-			"$(ratio "${RR_REC[$k]}" "${RR_RUN[$k]}")" "$(ratio "${RR_REP[$k]}" "${RR_RUN[$k]}")" \
+		printf '%-36s %9s %10s %9s %9s %8s %8s %8s %11s\n' "  $label" "${RR_DEF[$k]}" "${RR_RUN[$k]}" "${RR_REC[$k]}" \
+			"${RR_REP[$k]}" "$(ratio "${RR_REC[$k]}" "${RR_DEF[$k]}")" "$(ratio "${RR_REC[$k]}" "${RR_RUN[$k]}")" \
+			"$(ratio "${RR_REP[$k]}" "${RR_RUN[$k]}")" \
 			"$(awk -v b="${RR_BYTES[$k]}" -v t="${RR_REC[$k]}" 'BEGIN { if (b == "n/a" || t + 0 == 0) print "n/a"; else printf "%.0f", b / 1024 / (t / 1000) }')"
 	done
 	echo
@@ -66,8 +69,8 @@ rr_json() {
 	for k in "${RR_ROWS[@]}"; do
 		[ -n "$first" ] || printf ','
 		first=
-		printf ' "%s": { "run_exit_ms": %s, "record_ms": %s, "replay_ms": %s, "trace_bytes": %s }' "$k" \
-			"$(jnum "${RR_RUN[$k]}")" "$(jnum "${RR_REC[$k]}")" "$(jnum "${RR_REP[$k]}")" "$(jnum "${RR_BYTES[$k]}")"
+		printf ' "%s": { "run_ms": %s, "run_exit_ms": %s, "record_ms": %s, "replay_ms": %s, "trace_bytes": %s }' "$k" \
+			"$(jnum "${RR_DEF[$k]}")" "$(jnum "${RR_RUN[$k]}")" "$(jnum "${RR_REC[$k]}")" "$(jnum "${RR_REP[$k]}")" "$(jnum "${RR_BYTES[$k]}")"
 	done
 	printf ' } }'
 }
