@@ -17,6 +17,7 @@ struct rr_session *rr_replay_new(const char *dir, char *why, size_t n);
 /* The hooks dom_run takes: they set d->rr at the start and end the trace
  * (a recording) or check its end (a replay) when the domain stops. */
 struct domain_hooks rr_hooks(struct rr_session *s);
+bool rr_replaying(const struct rr_session *s);
 /* Frees s after dom_run returned status; returns the status the command
  * ends with: a replay that diverged, or a recording that could not be
  * written, is EXIT_PDVM_ERROR whatever the program did. */

@@ -75,6 +75,11 @@ static void hook_stop(struct domain *d, void *arg)
 		rr_record_stop(s, d);
 }
 
+bool rr_replaying(const struct rr_session *s)
+{
+	return s->replay;
+}
+
 struct domain_hooks rr_hooks(struct rr_session *s)
 {
 	return (struct domain_hooks){ .start = hook_start, .stop = hook_stop, .arg = s };

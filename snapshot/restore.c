@@ -377,6 +377,9 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 		cfg->log = NULL;
 	cfg->verbose = o->verbose;
 	cfg->deterministic = o->deterministic;
+	if (o->exit_path)
+		cfg->syscall_path = SYSCALL_PATH_EXIT;
+	cfg->vcpu_cpu = o->vcpu_cpu;
 	if (has_section(&ch.img[0], "net")) {
 		free(buf);
 		buf = NULL;

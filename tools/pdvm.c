@@ -20,6 +20,7 @@
 #include "oci.h"
 #include "exec_client.h"
 #include "vmm/domain.h"
+#include "vmm/exl.h"
 #include "replay/rr.h"
 #include "record_cli.h"
 
@@ -429,6 +430,11 @@ static int run_main(int argc, char **argv, struct run_rr *rr)
 		cfg.dom.deterministic = true;
 		memcpy(cfg.dom.at_random, rr->at_random, sizeof(cfg.dom.at_random));
 		cfg.dom.first_pid = rr->first_pid;
+		cfg.dom.vcpu_cpu = rr->cpu + 1;
+		/* A replay answers on the exit path only: a call the recording
+		 * made there may be interrupted, and its signal comes first. */
+		if (rr_replaying(rr->s))
+			cfg.dom.syscall_path = SYSCALL_PATH_EXIT;
 		struct domain_hooks h = rr_hooks(rr->s);
 		rc = dom_run(&cfg.dom, &h);
 	} else {

@@ -60,10 +60,8 @@ static const char replay_usage[] =
 int rr_pin(const struct run_rr *rr)
 {
 	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(rr->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
-		fprintf(stderr, "pdvm: cannot run on CPU %d, where the recording ran: %s\n", rr->cpu, strerror(errno));
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || !CPU_ISSET(rr->cpu, &set)) {
+		fprintf(stderr, "pdvm: cannot run on CPU %d, where the recording ran\n", rr->cpu);
 		return -1;
 	}
 	return 0;

@@ -11,12 +11,12 @@ struct run_rr {
 	struct rr_session *s;
 	uint8_t at_random[16];
 	int first_pid;          /* the recording's first pid, which the replay's must be */
-	int cpu;                /* the host CPU every thread of the run is pinned to */
+	int cpu;                /* the host CPU the run's vCPU threads are pinned to */
 };
-/* Pins the calling process (and the threads it makes) to rr->cpu: the
- * guest's cpuid (leaf 1's APIC id) and rdtscp, which run natively on a
- * PVM host, then name the same CPU in the recording and its replay.
- * 0, or -1 with a message on stderr. */
+/* Whether this process may run on rr->cpu, where the vCPU threads go
+ * (spec->vcpu_cpu): the guest's cpuid (leaf 1's APIC id) and rdtscp, which
+ * run natively on a PVM host, then name the same CPU in the recording and
+ * its replay. 0, or -1 with a message on stderr. */
 int rr_pin(const struct run_rr *rr);
 /* `pdvm run` with OPTIONS... CONFIG|-- PROGRAM in argv (argv[0] the command's
  * name), under record/replay when rr is given. Returns pdvm's exit status. */

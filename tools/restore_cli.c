@@ -412,6 +412,8 @@ int cmd_restore_rr(int argc, char **argv, struct run_rr *rr)
 		fflush(stdout);
 		st = policy("restore", &c);
 		c.o.deterministic = rr != NULL;
+		c.o.exit_path = rr && rr_replaying(rr->s);
+		c.o.vcpu_cpu = rr ? rr->cpu + 1 : 0;
 		if (!st && rr && rr_pin(rr) < 0)
 			st = EXIT_PDVM_ERROR;
 		if (!st)

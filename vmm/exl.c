@@ -47,9 +47,7 @@ void exl_choose(struct domain *d)
 	int path = d->spec->syscall_path;
 	if (path == SYSCALL_PATH_AUTO && e && !strcmp(e, "exit"))
 		path = SYSCALL_PATH_EXIT;
-	/* Record/replay sees every call at syscall_dispatch (vmm/rr.h). */
-	if (d->spec->deterministic)
-		path = SYSCALL_PATH_EXIT;
+
 	d->exl.on = (d->trap == &trap_backend_pvm || d->trap == &trap_backend_ring0) && path != SYSCALL_PATH_EXIT;
 }
 
@@ -274,6 +272,8 @@ bool exl_capture(struct thread *t)
 		      (st == EXL_ST_TAKEN && t->exl_done_pending);
 	t->exl_done_pending = false;
 	uint64_t rip = slot_u64(s, EXL_O_RIP), flags = slot_u64(s, EXL_O_FLAGS);
+	/* Answered and not yet back in user code: the end of a call. */
+	t->at_call = served;
 	if (served) {
 		r->rax = slot_u64(s, EXL_O_RET);
 		r->rip = rip;

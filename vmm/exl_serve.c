@@ -15,6 +15,7 @@
 #include "status.h"
 #include "domain.h"
 #include "exl.h"
+#include "rr.h"
 #include "fault.h"
 #include "files.h"
 #include "syscall.h"
@@ -183,12 +184,19 @@ static void serve(struct domain *d, int i)
 	const struct syscall_desc *desc = canonical && thread_quiet(t) && exl_fast_call(t, nr, a) ?
 					  syscall_lookup((int)nr) : NULL;
 	if (desc) {
+		const struct rr_ops *rr = d->rr;
 		thread_act_as(t);
 		t->intr.valid = false;
 		t->exl_done_pending = false;
-		long ret = desc->fn(t, a);
+		long ret;
+		/* A recording logs the calls answered here as the exit's
+		 * (syscall_dispatch), where every answer is made. */
+		if (!rr || !rr->enter(t, nr, a, &ret))
+			ret = desc->fn(t, a);
 		if (ret != -ERESTART_SYSCALL)
 			syscall_raise_sigpipe(t, nr, ret);
+		if (rr && ret != -ERESTART_SYSCALL)
+			rr->leave(t, nr, a, ret);
 		thread_act_as(NULL);
 		t->restart.valid = false;
 		if (ret != -ERESTART_SYSCALL) {
@@ -196,6 +204,9 @@ static void serve(struct domain *d, int i)
 			done = EXL_ST_DONE;
 			d->exl.served++;
 			d->ntraps++;
+			/* Its end is a call's end, where a recording lets a
+			 * signal from outside land (vmm/rr.h). */
+			t->at_call = true;
 			if (sig_deliverable(t)) {
 				/* The call raised a signal for its caller (SIGPIPE),
 				 * which Linux delivers before the call returns: the

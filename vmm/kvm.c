@@ -22,7 +22,8 @@
  * a standard KVM host sees. On a PVM host the guest's `cpuid` runs
  * natively at CPL3 and shows the host CPU whatever this table says
  * (measured), so images from there may still carry PKRU: the restore
- * drops components outside the image's XCR0 (snap_cpu.c).
+ * drops components outside the image's XCR0 (snap_cpu.c). The table's APIC
+ * ids are 0, whichever host CPU pdvm asked from.
  */
 #define XSAVE_BASELINE 7ULL
 #define XSAVE_BASELINE_SIZE 832   /* legacy area, header, AVX upper halves */
@@ -45,6 +46,15 @@ static void cpuid_xsave_baseline(struct kvm_cpuid2 *c)
 			e->ecx = e->edx = 0;            /* no supervisor states (IA32_XSS) */
 		} else if (e->function == 0xd && e->index >= 3) {
 			e->eax = e->ebx = e->ecx = e->edx = 0;
+		} else if (e->function == 1) {
+			/* KVM_GET_SUPPORTED_CPUID copies the APIC id of the host
+			 * CPU pdvm ran on when it asked: a guest's must not vary
+			 * with that (a replay compares memory holding it). */
+			e->ebx &= 0x00ffffffu;
+		} else if (e->function == 0xb || e->function == 0x1f) {
+			e->edx = 0;                     /* x2APIC id */
+		} else if (e->function == 0x8000001e) {
+			e->eax = 0;                     /* extended APIC id */
 		}
 	}
 }

@@ -395,11 +395,11 @@ void thread_stop(struct thread *t)
 static int thread_capture(struct thread *t, int *spurious)
 {
 	struct trap tr = { .kind = TRAP_KICK };
+	t->at_call = false;     /* unless the capture finds a call's end (exl_capture) */
 	int r = t->dom->trap->capture(t, &tr);
 	if (r)
 		return r;
 	t->regs_dirty = true;
-	t->at_call = false;
 	if (tr.kind == TRAP_KICK) {
 		t->pt.orig_rax = (uint64_t)-1; /* stopped in user code, no call */
 		return 0;
@@ -418,6 +418,14 @@ static void *thread_main(void *arg)
 	int spurious = 0;
 	/* Every host call this thread makes from here on is the guest's,
 	 * and only of the kinds a guest's calls need. */
+	if (d->spec->vcpu_cpu > 0) {
+		/* Only the vCPU: the exitless server must run beside it. */
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(d->spec->vcpu_cpu - 1, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			dom_log(d, "thread %d: cannot run on CPU %d: %s", t->tid, d->spec->vcpu_cpu - 1, strerror(errno));
+	}
 	int cr = cred_enter(&d->cred), fr = cr ? 0 : vfilter_enter(t->filter_inherited);
 	/* Test hook (as CRIU_FAULT): what a hijacked vCPU thread would try
 	 * first, getting root back through the saved uid. */

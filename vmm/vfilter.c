@@ -140,6 +140,8 @@ static int common_rules(scmp_filter_ctx ctx, char *why, size_t n)
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, SCMP_A0(SCMP_CMP_EQ, 0))) ||
 	    /* its own time slice only (sys_sched.c) */
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "sched_rr_get_interval", 1, SCMP_A0(SCMP_CMP_EQ, 0))) ||
+	    /* its own placement only: a recording's vCPU thread pins itself (thread.c) */
+	    (r = rule(ctx, SCMP_ACT_ALLOW, "sched_setaffinity", 1, SCMP_A0(SCMP_CMP_EQ, 0))) ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kcmp), 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
 				  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_SECCOMP))) ||
