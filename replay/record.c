@@ -28,11 +28,6 @@ static void fail(struct rr_session *s, struct domain *d, const char *fmt, const 
 	dom_exit_group(d, EXIT_PDVM_ERROR);
 }
 
-static bool last_exit(struct thread *t, uint64_t nr)
-{
-	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
-}
-
 static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret)
 {
 	struct rr_session *s = sess(t);
@@ -52,7 +47,7 @@ static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		*ret = -EINVAL;
 		return true;
 	}
-	if (last_exit(t, nr) && !s->exit_seen) {
+	if (rr_last_exit(t, nr) && !s->exit_seen) {
 		s->exit_crc = rr_memory_crc(t->dom, &s->pages, &s->npages);
 		s->exit_seen = true;
 	}

@@ -62,7 +62,7 @@ static int placeholder(struct domain *d, long fd, bool cloexec)
 	return r < 0 ? r : 0;
 }
 
-static int placeholders(struct thread *t, const struct rr_call *c, uint64_t nr, const uint64_t a[6], long ret)
+static int placeholders(struct thread *t, const struct rr_call *c, const uint64_t a[6], long ret)
 {
 	bool cloexec = c->cloexec_arg >= 0 && (a[c->cloexec_arg] & c->cloexec_bit);
 	if (ret < 0)
@@ -76,7 +76,6 @@ static int placeholders(struct thread *t, const struct rr_call *c, uint64_t nr, 
 		int r = placeholder(t->dom, fds[0], cloexec);
 		return r ? r : placeholder(t->dom, fds[1], cloexec);
 	}
-	(void)nr;
 	return 0;
 }
 
@@ -149,11 +148,6 @@ static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint
 	return false;
 }
 
-static bool last_exit(struct thread *t, uint64_t nr)
-{
-	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
-}
-
 /* Whether a write-family call goes to the replay's own stdio, where the
  * replay shows it again (as rr does); elsewhere it is only checked. */
 static bool to_stdio(struct domain *d, uint64_t fd)
@@ -171,7 +165,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	s->executing = false;
 	if (s->failed)
 		return true;
-	if (last_exit(t, nr)) {
+	if (rr_last_exit(t, nr)) {
 		/* The end: the trace's exit record follows the last call. */
 		s->exit_crc = rr_memory_crc(d, &s->pages, &s->npages);
 		s->exit_seen = true;
@@ -215,7 +209,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		if (real != s->ev.ret) {
 			if (real >= 0)
 				fd_close(d, (int)real);
-			int r = placeholder(d, s->ev.ret, (a[c.cloexec_arg] & c.cloexec_bit) != 0);
+			int r = placeholders(t, &c, a, s->ev.ret);
 			if (r) {
 				diverge(s, d, "cannot give the recorded fd a placeholder", want, got);
 				return true;
@@ -234,7 +228,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 			diverge(s, d, "the recorded result does not fit the replay's memory", want, got);
 			return true;
 		}
-	int r = placeholders(t, &c, nr, a, s->ev.ret);
+	int r = placeholders(t, &c, a, s->ev.ret);
 	if (r) {
 		snprintf(why, sizeof(why), "cannot give fd %" PRId64 " a placeholder: %s", s->ev.ret, strerror(-r));
 		diverge(s, d, why, want, got);
@@ -255,7 +249,7 @@ static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 		return;
 	}
 	s->executing = false;
-	if (last_exit(t, nr))
+	if (rr_last_exit(t, nr))
 		return;
 	if (ret != s->ev.ret) {
 		char call[300], want[340], got[340];

@@ -45,6 +45,9 @@ struct rr_page {
  * their addresses: equal memory at exit. With pages, also each page's
  * crc (*pages malloc'ed, *npages of them; NULL on no memory). */
 uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages);
+/* The call ends the domain (exit_group, or exit of its last thread): the
+ * exit record stands for it. */
+bool rr_last_exit(const struct thread *t, uint64_t nr);
 /* crc32 of the bytes a write-family call sent (ret of them), or 0. */
 uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long ret);
 

@@ -67,6 +67,11 @@ static uLong crc_user(struct domain *d, uLong crc, gva_t gva, size_t n)
 	return crc;
 }
 
+bool rr_last_exit(const struct thread *t, uint64_t nr)
+{
+	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
+}
+
 uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long ret)
 {
 	if (ret <= 0)
