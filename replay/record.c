@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include "replay/rr_calls.h"
+#include "replay/rr_crew.h"
 #include "replay/rr_session.h"
 #include "vmm/status.h"
 #include "vmm/syscall.h"
@@ -42,9 +43,9 @@ static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		*ret = -ENOSYS;
 		return true;
 	}
-	if (c.cls == RR_EINVAL) {
+	if (c.cls == RR_EINVAL || c.cls == RR_ENOSYS) {
 		pthread_mutex_unlock(&s->lock);
-		*ret = -EINVAL;
+		*ret = c.cls == RR_EINVAL ? -EINVAL : -ENOSYS;
 		return true;
 	}
 	if (rr_last_exit(t, nr) && !s->exit_seen) {
@@ -101,7 +102,7 @@ static int collect(struct domain *d, struct rr_session *s, struct trace_write *w
 			size_t c = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 			if (c > len - got)
 				c = len - got;
-			if (copy_from_user(d, *buf + off + got, va, c))
+			if (peek_user(d, *buf + off + got, va, c))
 				break;
 			got += c;
 		}
@@ -243,7 +244,7 @@ static void rec_signal_end(struct thread *t)
 
 const struct rr_ops rr_record_ops = {
 	.enter = rec_enter, .leave = rec_leave, .wrote = rec_wrote, .sent = rec_sent, .hold = rec_hold,
-	.signal_begin = rec_signal_begin, .signal_end = rec_signal_end,
+	.signal_begin = rec_signal_begin, .signal_end = rec_signal_end, .crew_log = rr_rec_crew_log,
 };
 
 void rr_record_stop(struct rr_session *s, struct domain *d)

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "replay/rr_calls.h"
+#include "replay/rr_crew.h"
 #include "replay/rr_session.h"
+#include "vmm/crew.h"
 #include "vmm/files.h"
 #include "vmm/mm.h"
 #include "vmm/vmfile.h"
@@ -71,7 +73,7 @@ static int placeholders(struct thread *t, const struct rr_call *c, const uint64_
 		return placeholder(t->dom, ret, cloexec);
 	if (c->cls == RR_NEWFD2) {
 		int fds[2];
-		if (copy_from_user(t->dom, fds, a[c->pair_arg], sizeof(fds)))
+		if (peek_user(t->dom, fds, a[c->pair_arg], sizeof(fds)))
 			return -EFAULT;
 		int r = placeholder(t->dom, fds[0], cloexec);
 		return r ? r : placeholder(t->dom, fds[1], cloexec);
@@ -79,30 +81,13 @@ static int placeholders(struct thread *t, const struct rr_call *c, const uint64_
 	return 0;
 }
 
-/* The next event into s->ev (the peeked one first): 1, 0 at the end, -1. */
-static int next_event(struct rr_session *s, char *why, size_t n)
-{
-	if (s->peeked) {
-		s->peeked = false;
-		return 1;
-	}
-	return trace_read(s->r, &s->ev, s->wr, why, n);
-}
-
-/* Looks at the next event without taking it: NULL at the end or on an
- * error (which the next next_event reports). */
-static const struct trace_event *peek_event(struct rr_session *s)
-{
-	char why[16];
-	if (!s->peeked && trace_read(s->r, &s->ev, s->wr, why, sizeof(why)) == 1)
-		s->peeked = true;
-	return s->peeked ? &s->ev : NULL;
-}
-
-/* Sends the peeked EV_SIGNAL to t as the recording got it, and keeps the
- * memory its delivery wrote for signal_end. */
+/* Sends t's next event, an EV_SIGNAL, to t as the recording got it, and
+ * keeps the memory its delivery wrote for signal_end. */
 static void inject(struct rr_session *s, struct thread *t)
 {
+	char why[16];
+	if (rq_next(s, (uint32_t)t->tid, why, sizeof(why)) != 1)
+		return;
 	struct ksiginfo info;
 	memset(&info, 0, sizeof(info));
 	if (s->ev.nwrites && s->wr[0].len == sizeof(info))
@@ -122,7 +107,6 @@ static void inject(struct rr_session *s, struct thread *t)
 			s->sig_writes_len += 12 + s->wr[i].len;
 		}
 	}
-	s->peeked = false;   /* taken */
 	if (info.signo < 1 || info.signo > 64)
 		return;
 	s->injecting = true;
@@ -134,8 +118,12 @@ static void inject(struct rr_session *s, struct thread *t)
  * (taken by it, or interrupting it: then true) or after one. */
 static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint64_t nr)
 {
-	const struct trace_event *e;
-	while ((e = peek_event(s)) && e->kind == EV_SIGNAL && e->tid == (uint32_t)t->tid) {
+	const struct rr_qev *q;
+	/* After a call, the takes of the delivery that follows come first. */
+	if (!rr_crew_due(s, t, before ? 0 : 1, false, 0))
+		return false;
+	while ((q = rq_peek(s, (uint32_t)t->tid)) && q->ev.kind == EV_SIGNAL) {
+		const struct trace_event *e = &q->ev;
 		uint64_t f = e->a[0];
 		if (before != ((f & (EVS_TAKEN | EVS_INTERRUPTED)) != 0))
 			return false;
@@ -161,10 +149,16 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	struct rr_session *s = sess(t);
 	struct domain *d = t->dom;
 	char why[300], want[300], got[300];
+	int me = t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? t->vcpu.id : 0;
 	*ret = -EIO;
-	s->executing = false;
+	s->executing[me] = false;
 	if (s->failed)
 		return true;
+	/* What its view went through up to this call and inside it. */
+	if (!rr_crew_due(s, t, 0, false, 0))
+		return true;
+	if (nr == SYS_exit && !rr_last_exit(t, nr))
+		return false;   /* a thread's end: no event (its give came above) */
 	if (rr_last_exit(t, nr)) {
 		/* The end: the trace's exit record follows the last call. */
 		s->exit_crc = rr_memory_crc(d, &s->pages, &s->npages);
@@ -175,22 +169,25 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		*ret = -ERESTART_SYSCALL;   /* a signal interrupted it: its delivery settles it */
 		return true;
 	}
-	int k = next_event(s, why, sizeof(why));
+	const struct rr_qev *q = rq_peek(s, (uint32_t)t->tid);
+	call_str(got, sizeof(got), nr, a);
+	if (q && q->ev.kind == EV_CREW) {
+		snprintf(want, sizeof(want), "a page %s of %#" PRIx64 " (thread %d)",
+			 q->ev.nr == CREW_STOP ? "stop" : q->ev.nr == CREW_TAKE ? "fault" : "give",
+			 q->ev.a[0] << 12, t->tid);
+		diverge(s, d, "the recording's thread went on in user code; the replay's makes a call", want, got);
+		return true;
+	}
+	int k = rq_next(s, (uint32_t)t->tid, why, sizeof(why));
 	if (k < 0) {
 		trace_broken(s, d, why);
 		return true;
 	}
-	call_str(got, sizeof(got), nr, a);
-	if (s->ev.kind != EV_SYSCALL) {
+	if (k == 0 || s->ev.kind != EV_SYSCALL) {
 		diverge(s, d, "the recording ended here; the replay makes another call", "(the domain's end)", got);
 		return true;
 	}
 	call_str(want, sizeof(want), s->ev.nr, s->ev.a);
-	if (s->ev.tid != (uint32_t)t->tid) {
-		snprintf(why, sizeof(why), "a call of another thread (%d)", t->tid);
-		diverge(s, d, why, want, got);
-		return true;
-	}
 	if (s->ev.nr != nr || memcmp(s->ev.a, a, sizeof(s->ev.a))) {
 		diverge(s, d, "a different call", want, got);
 		return true;
@@ -220,7 +217,12 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		return true;
 	}
 	if (c.cls == RR_EXECUTE || (c.cls == RR_WRITE && s->ev.ret > 0 && to_stdio(d, a[0]))) {
-		s->executing = true;
+		s->executing[me] = true;
+		s->exec_ret[me] = s->ev.ret;
+		/* A thread gets the recording's id whatever the order of
+		 * clones in other threads was. */
+		if (nr == SYS_clone && s->ev.ret > 0)
+			d->next_tid = (int)s->ev.ret;
 		return false;
 	}
 	for (uint32_t i = 0; i < s->ev.nwrites; i++)
@@ -242,19 +244,20 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
 {
 	struct rr_session *s = sess(t);
+	int me = t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? t->vcpu.id : 0;
 	if (s->failed)
 		return;
-	if (!s->executing) {
+	if (!s->executing[me]) {
 		inject_due(s, t, false, nr);
 		return;
 	}
-	s->executing = false;
+	s->executing[me] = false;
 	if (rr_last_exit(t, nr))
 		return;
-	if (ret != s->ev.ret) {
+	if (ret != s->exec_ret[me]) {
 		char call[300], want[340], got[340];
 		call_str(call, sizeof(call), nr, a);
-		snprintf(want, sizeof(want), "%s = %" PRId64, call, s->ev.ret);
+		snprintf(want, sizeof(want), "%s = %" PRId64, call, s->exec_ret[me]);
 		snprintf(got, sizeof(got), "%s = %ld", call, ret);
 		diverge(s, t->dom, "the same call, made again, has another result", want, got);
 		return;
@@ -318,7 +321,7 @@ static void rep_signal_end(struct thread *t)
 
 const struct rr_ops rr_replay_ops = {
 	.enter = rep_enter, .leave = rep_leave, .wrote = rep_wrote, .sent = rep_sent, .hold = rep_hold,
-	.signal_begin = rep_signal_begin, .signal_end = rep_signal_end,
+	.signal_begin = rep_signal_begin, .signal_end = rep_signal_end, .crew_sync = rr_rep_crew_sync,
 };
 
 /* The memory differs at exit: which pages, as far as the trace says. */
@@ -357,7 +360,7 @@ void rr_replay_stop(struct rr_session *s, struct domain *d)
 	char why[300], want[64], got[64];
 	if (s->failed)
 		return;
-	int k = next_event(s, why, sizeof(why));
+	int k = rq_next(s, 0, why, sizeof(why));
 	if (k < 0) {
 		trace_broken(s, d, why);
 		return;
@@ -374,20 +377,20 @@ void rr_replay_stop(struct rr_session *s, struct domain *d)
 		return;
 	}
 	uint32_t want_crc = s->ev.data_crc;
-	int k2 = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+	int k2 = rq_next(s, 0, why, sizeof(why));
 	const struct rr_page *rec = NULL;
 	size_t nrec = 0;
 	if (k2 == 1 && s->ev.kind == EV_PAGES && s->ev.nwrites == 1) {
 		rec = (const struct rr_page *)s->wr[0].data;
 		nrec = s->wr[0].len / sizeof(*rec);
 	}
-	/* rec points into the reader's block: compare before reading on. */
+	/* rec points into the event taken: compare before taking the next. */
 	if (want_crc && (!s->exit_seen || s->exit_crc != want_crc)) {
 		report_pages(s, d, rec, nrec, want_crc);
 		return;
 	}
 	if (rec)
-		k2 = trace_read(s->r, &s->ev, s->wr, why, sizeof(why));
+		k2 = rq_next(s, 0, why, sizeof(why));
 	if (k2 != 1 || s->ev.kind != EV_END)
 		trace_broken(s, d, k2 < 0 ? why : "no end record after the exit record");
 }

@@ -14,6 +14,7 @@ enum rr_class {
 	RR_WRITE,       /* write family: to the replay's own stdout/stderr made again, else emulated */
 	RR_REFUSE,      /* not recorded yet: the recording stops with a message */
 	RR_EINVAL,      /* moves data the trace cannot see: the recording answers EINVAL */
+	RR_ENOSYS,      /* the recording answers ENOSYS: the program has a fallback (clone3 -> clone) */
 };
 
 struct rr_call {

@@ -93,6 +93,7 @@ int rr_session_end(struct rr_session *s, int status)
 		status = EXIT_PDVM_ERROR;
 	if (s->w)
 		trace_abort(s->w);   /* the domain never started */
+	rq_free_all(s);
 	trace_close(s->r);
 	free(s->wr);
 	free(s->ranges);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "replay/rr.h"
+#include "replay/rr_queue.h"
 #include "replay/trace.h"
 #include "vmm/ksignal.h"
 #include "vmm/rr.h"
@@ -38,8 +39,16 @@ struct rr_session {
 	struct trace_reader *r;
 	struct trace_event ev;      /* the event of the call being replayed */
 	struct trace_write *wr;
-	bool executing;             /* the call runs again: leave() checks its result */
-	bool peeked;                /* ev holds the next event, not yet taken */
+	struct trace_event rev;     /* the event the queues read last */
+	struct rr_tq tq[RR_MAX_TQ]; /* events read ahead, by thread (rr_queue.c) */
+	int ntq;
+	struct rr_qev *cur;         /* the one in ev and wr */
+	bool eof, qerr;
+	char qwhy[300];
+	/* A call made again: leave() checks its result. By vCPU id: another
+	 * thread's call may come between (the handler waited). */
+	bool executing[MAX_THREADS];
+	int64_t exec_ret[MAX_THREADS];
 	bool injecting;             /* a signal from the trace is being sent */
 	uint8_t *sig_writes;        /* the injected signal's delivery writes, for signal_end */
 	size_t sig_writes_len;

@@ -59,7 +59,7 @@ static uLong crc_user(struct domain *d, uLong crc, gva_t gva, size_t n)
 	uint8_t buf[4096];
 	while (n) {
 		size_t c = n < sizeof(buf) ? n : sizeof(buf);
-		if (copy_from_user(d, buf, gva, c))
+		if (peek_user(d, buf, gva, c))
 			return crc ^ 0xdeadbeef;   /* unreadable: differs from any readable run */
 		crc = crc32(crc, buf, (uInt)c);
 		gva += c, n -= c;
@@ -84,7 +84,7 @@ uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long re
 	size_t left = (size_t)ret;
 	for (uint64_t i = 0; left && i < a[2] && i < 1024; i++) {
 		struct { uint64_t base, len; } v;
-		if (copy_from_user(d, &v, a[1] + i * sizeof(v), sizeof(v)))
+		if (peek_user(d, &v, a[1] + i * sizeof(v), sizeof(v)))
 			return 0;
 		size_t c = v.len < left ? v.len : left;
 		crc = crc_user(d, crc, v.base, c);

@@ -23,6 +23,11 @@ enum trace_kind {
 	EV_SIGNAL = 5,   /* a signal from outside taken: as EV_SYSCALL with nr the signal, a[0] the
 			  * EVS_* flags, a[1] the calls before it, a[2] the interrupted call; writes:
 			  * its siginfo (gva 0), then the memory its delivery wrote */
+	/* 6 is kept for rdtsc results (branch wip-rr-tsc). */
+	EV_CREW = 7,     /* a thread's page-table view changed (vmm/crew.h): as EV_SYSCALL with nr
+			  * the crew_kind, a[0] the page number, a[1] flags, a[2] a give's number,
+			  * a[3] the thread's position; writes: a take's gives waited for (gva 0),
+			  * a stop's registers (gva 0), XSAVE area (gva 1) and pages (gva each) */
 };
 
 #define EVS_INTERRUPTED 1u   /* it interrupted the thread's call a[2] (not completed) */

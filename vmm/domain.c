@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crew.h"
 #include "status.h"
 #include "domain.h"
 #include "spawn.h"
@@ -305,6 +306,7 @@ void dom_free(struct domain *d)
 	}
 	plock_table_free(d);
 	kvm_vm_destroy(&d->vm);
+	crew_destroy(d);
 	mm_destroy(d);
 	for (int i = 0; i < MAX_PROCS; i++)
 		if (d->procs[i])

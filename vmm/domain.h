@@ -39,6 +39,10 @@ struct thread {
 	struct process *proc;
 	int tid;
 	bool at_call;               /* its last trap was a system call: a point a replay finds again (vmm/rr.h) */
+	uint64_t rr_pos;            /* record/replay: its events so far (vmm/crew.h says how they count) */
+	int crew_slot;              /* 1 + its slot among the threads with a page-table view (vmm/crew.c), 0: none */
+	bool crew_out;              /* off to user code or back from it, the lock not yet taken again:
+				     * where it is, only it can say (vmm/crew.c) */
 	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
 				     * "" until named: the program's basename */
 	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */
@@ -174,6 +178,7 @@ struct domain {
 	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
 	const struct rr_ops *rr;    /* record/replay's hooks (vmm/rr.h; NULL: none) */
 	void *rr_ctx;               /* theirs */
+	struct crew *crew;          /* threads' page-table views under record/replay (vmm/crew.c) */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */
 	int paused;                 /* pause depth: threads park while > 0 */

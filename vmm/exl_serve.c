@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crew.h"
 #include "status.h"
 #include "domain.h"
 #include "exl.h"
@@ -142,7 +143,9 @@ bool exl_fast_nr(uint64_t nr)
 static bool thread_quiet(struct thread *t)
 {
 	struct domain *d = t->dom;
-	return !d->paused && !d->exiting && !t->exited && t->proc && !t->proc->exiting && !t->stopped &&
+	/* Threads on page-table views (vmm/crew.c) take every call to the
+	 * exit, where one can wait for a page another thread holds. */
+	return !d->paused && !d->exiting && !d->crew && !t->exited && t->proc && !t->proc->exiting && !t->stopped &&
 	       !t->jobctl_stop && !t->pt.tracer && !t->restore_sigmask && !sig_deliverable(t);
 }
 
@@ -191,12 +194,15 @@ static void serve(struct domain *d, int i)
 		long ret;
 		/* A recording logs the calls answered here as the exit's
 		 * (syscall_dispatch), where every answer is made. */
+		rr_pos_enter(t);
 		if (!rr || !rr->enter(t, nr, a, &ret))
 			ret = desc->fn(t, a);
 		if (ret != -ERESTART_SYSCALL)
 			syscall_raise_sigpipe(t, nr, ret);
 		if (rr && ret != -ERESTART_SYSCALL)
 			rr->leave(t, nr, a, ret);
+		if (ret != -ERESTART_SYSCALL)
+			rr_pos_leave(t);
 		thread_act_as(NULL);
 		t->restart.valid = false;
 		if (ret != -ERESTART_SYSCALL) {

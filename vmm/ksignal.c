@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
+#include "crew.h"
 #include "domain.h"
 #include "jobctl.h"
 #include "ksignal.h"
@@ -430,6 +431,7 @@ void sig_deliver(struct thread *t)
 		 * or suppress it (signal-delivery-stop). */
 		if (!(sig = ptrace_signal(t, sig, &info)) || d->exiting || t->proc->exiting)
 			continue;
+		rr_pos_leave(t);        /* an interrupted call ends here */
 		if (d->rr)
 			d->rr->signal_begin(t, sig, &info, false);
 		bool go_on = deliver_one(t, sig, &info);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "crew.h"
 #include "domain.h"
 #include "mm.h"
 #include "pcache.h"
@@ -870,6 +871,7 @@ gpa_t mm_leaf_frame(struct mm *mm, gva_t va, gpa_t to)
 
 void *mm_user_page(struct domain *d, gva_t va, bool write, size_t *avail)
 {
+	crew_access(d, va, write);      /* a recording's threads: the caller's view gets the page */
 	return mm_user_page_in(dom_mm(d), va, write, avail);
 }
 
@@ -910,6 +912,9 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 void mm_commit(struct domain *d)
 {
 	struct pgtable *pt = &dom_mm(d)->pt;
+	/* Threads on views of their own start them again before the
+	 * frames this change let go are freed (pt_publish). */
+	crew_commit(d);
 	if (pt->root_changed) {
 		dom_mm(d)->root_gen = ++d->root_gen;
 		dom_tlb_shootdown(d);

@@ -383,3 +383,45 @@ void pt_teardown(struct pgtable *pt, gva_t user_end)
 		frames_free(pt->fr, pt->pending[i].gpa, pt->pending[i].n, true);
 	pt_destroy(pt);
 }
+
+void pt_share_kernel(struct pgtable *view, struct pgtable *pt)
+{
+	memcpy(tbl(view, view->root) + 256, tbl(pt, pt->root) + 256, 256 * sizeof(uint64_t));
+}
+
+/* Retires the user half's tables under t (a table at `level`). */
+static void retire_user(struct pgtable *pt, gpa_t t, int level)
+{
+	uint64_t *e = tbl(pt, t);
+	int n = level == 4 ? 256 : 512;
+	for (int i = 0; level > 1 && i < n; i++) {
+		if (!(e[i] & PTE_P) || (level == 2 && (e[i] & PTE_PS)))
+			continue;
+		retire_user(pt, e[i] & PTE_ADDR, level - 1);
+	}
+	retire(pt, t);
+}
+
+void pt_view_reset(struct pgtable *view, struct pgtable *pt)
+{
+	gpa_t old = view->root;
+	gpa_t r = new_table(view);
+	if (r == FRAME_NONE)
+		return;   /* no memory: the old view stays (its owner's faults say so) */
+	retire_user(view, old, 4);
+	view->root = r;
+	pt_share_kernel(view, pt);
+	view->root_changed = true;
+}
+
+void pt_view_retire(struct pgtable *view, struct pgtable *pt)
+{
+	retire_user(view, view->root, 4);
+	for (size_t i = 0; i < view->nquar; i++) {
+		if (push((void **)&pt->quarantine, &pt->nquar, &pt->capquar, sizeof(gpa_t)))
+			frames_free(pt->fr, view->quarantine[i], 1, false); /* as lost: no memory */
+		else
+			pt->quarantine[pt->nquar++] = view->quarantine[i];
+	}
+	pt_destroy(view);
+}

@@ -73,4 +73,12 @@ void pt_teardown(struct pgtable *pt, gva_t user_end);
 /* True if nothing at all is mapped or held in the 2 MiB region of va. */
 bool pt_hole_2m(struct pgtable *pt, gva_t va);
 
+/* Views (vmm/crew.c): tables of their own for the user half, the kernel
+ * half's shared with the address space's pt. A view maps no data frame of
+ * its own: resetting or retiring one frees only tables (retired ones into
+ * pt's quarantine, which a full resync releases). */
+void pt_share_kernel(struct pgtable *view, struct pgtable *pt);
+void pt_view_reset(struct pgtable *view, struct pgtable *pt);
+void pt_view_retire(struct pgtable *view, struct pgtable *pt);
+
 #endif

@@ -9,6 +9,7 @@
 struct thread;
 struct process;
 struct ksiginfo;
+struct crew_ev;
 
 /* A domain with d->rr set runs deterministically (spec->deterministic:
  * time through system calls, no exitless tier), and every call made
@@ -32,6 +33,13 @@ struct rr_ops {
 	 * built or its action taken), or taken by a call (sigtimedwait). */
 	void (*signal_begin)(struct thread *t, int sig, const struct ksiginfo *info, bool taken);
 	void (*signal_end)(struct thread *t);
+	/* Threads on page-table views (vmm/crew.h). Recording: an event of
+	 * thread t's view, logged. Replay (set only there): makes t's view go
+	 * through what the trace has for it up to its position, waiting for
+	 * other threads' gives; with vpn, t must hold that page afterwards
+	 * (false, a divergence reported, if it does not). */
+	void (*crew_log)(struct thread *t, const struct crew_ev *e);
+	bool (*crew_sync)(struct thread *t, uint64_t vpn, bool write);
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "crew.h"
 #include "domain.h"
 #include "files.h"
 #include "futex.h"
@@ -38,10 +39,18 @@ static long do_clone(struct thread *t, uint64_t flags, gva_t newsp, gva_t ptid, 
 	if (flags & ~(uint64_t)CLONE_ALLOWED)
 		return -EINVAL;
 	int err = 0;
+	/* Record/replay: from the second thread on, each runs on its own
+	 * page-table view (vmm/crew.c). */
+	if (d->rr && (err = crew_activate(t)))
+		return err;
 	struct thread *c = thread_create(d, &err);
 	if (!c)
 		return err;
 	c->tid = d->next_tid++;
+	if (d->crew && (err = crew_thread_new(c))) {
+		clone_abort(c);
+		return err;
+	}
 	if ((err = clone_cpu_state(t, c, flags, newsp, tls)))
 		goto fail;
 	if ((err = fs_clone(t, c, flags & CLONE_FS)))

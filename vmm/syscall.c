@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "crew.h"
 #include "domain.h"
 #include "gfilter.h"
 #include "rr.h"
@@ -104,6 +105,7 @@ long syscall_dispatch(struct thread *t)
 	long ret;
 	t->intr.valid = false;
 	const struct rr_ops *rr = t->dom->rr;
+	rr_pos_enter(t);
 	if (rr && rr->enter(t, nr, a, &ret)) {
 		/* Replay answered it from the trace. */
 	} else if (t->dom->gfilter && !gfilter_apply(t, nr, a, &ret)) {
@@ -120,6 +122,8 @@ long syscall_dispatch(struct thread *t)
 			(unsigned long long)a[3], ret);
 	if (rr && ret != -ERESTART_SYSCALL)
 		rr->leave(t, nr, a, ret);
+	if (ret != -ERESTART_SYSCALL)
+		rr_pos_leave(t);
 	if (nr == SYS_rt_sigreturn)
 		return ret; /* every register came from the signal frame */
 	if (ret != -ERESTART_SYSCALL)

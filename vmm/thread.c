@@ -11,10 +11,12 @@
 #include <time.h>
 
 #include "status.h"
+#include "crew.h"
 #include "domain.h"
 #include "files.h"
 #include "fault.h"
 #include "jobctl.h"
+#include "rr.h"
 #include "syscall.h"
 #include "trap.h"
 #include "uaccess.h"
@@ -176,6 +178,7 @@ void clone_abort(struct thread *c)
 {
 	struct domain *d = c->dom;
 	c->exited = true;
+	crew_thread_forget(c);
 	/* trap_vcpu_init attached its exitless slot: the mm must not find it
 	 * there once c is freed (a failed fork or spawn puts its mm after). */
 	exl_detach(c);
@@ -269,6 +272,7 @@ void thread_exit(struct thread *t)
 		if (copy_to_user(d, t->clear_child_tid, &zero, 4) == 0)
 			futex_wake(d, t->clear_child_tid, 1, ~0u);
 	}
+	crew_thread_exit(t);
 	t->exited = true;
 }
 
@@ -276,18 +280,22 @@ void thread_exit(struct thread *t)
 static int sync_sregs(struct thread *t)
 {
 	struct mm *mm = t->proc->mm;
-	if (t->loaded_gen == mm->root_gen && !t->sregs_dirty)
+	uint64_t gen = mm->root_gen;
+	uint64_t root = crew_root(t, &gen);   /* its own view, under record/replay with threads */
+	if (t->loaded_gen == gen && !t->sregs_dirty)
 		return 0;
 	struct kvm_sregs s;
 	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
-	s.cr3 = mm->pt.root;
+	s.cr3 = root ? root : mm->pt.root;
 	s.fs.base = t->fs_base;
 	s.gs.base = t->gs_base;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	t->loaded_gen = mm->root_gen;
+	t->loaded_gen = gen;
 	t->sregs_dirty = false;
+	if (root)
+		crew_loaded(t);
 	return 0;
 }
 
@@ -296,14 +304,16 @@ void dom_tlb_shootdown(struct domain *d)
 	int sig = thread_kick_signal();
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		if (o && o->state == VCPU_RUNNING && o->proc->mm && o->loaded_gen != o->proc->mm->root_gen)
+		/* A thread on its own view learns of changes from vmm/crew.c. */
+		if (o && !o->crew_slot && o->state == VCPU_RUNNING && o->proc->mm && o->loaded_gen != o->proc->mm->root_gen)
 			pthread_kill(o->host, sig);
 	}
 	/* Wait until none of them can still be in the guest with an old root:
 	 * each reloads CR3 under the domain lock before it re-enters. */
 	for (int i = 0; i < MAX_THREADS; i++) {
 		struct thread *o = d->threads[i];
-		while (o && o->state == VCPU_RUNNING && o->proc->mm && o->loaded_gen != o->proc->mm->root_gen) {
+		while (o && !o->crew_slot && o->state == VCPU_RUNNING && o->proc->mm &&
+		       o->loaded_gen != o->proc->mm->root_gen) {
 			struct timespec ts = { 0, 20000 };
 			nanosleep(&ts, NULL);
 			if (o->state == VCPU_RUNNING)
@@ -328,6 +338,11 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 		return;
 	}
 	if (tr->kind == TRAP_EXCEPTION) {
+		if (crew_fault(t, tr)) {
+			/* A page its view did not have yet: it has it now. */
+			*spurious = 0;
+			return;
+		}
 		if (fault_is_stale(d, tr) && (*spurious)++ < 3) {
 			/* The VMM's tables allow the access: KVM used a stale
 			 * translation. Drop every shadow and retry. */
@@ -464,6 +479,22 @@ static void *thread_main(void *arg)
 				break;
 			}
 		}
+		if (t->crew_slot && crew_owed(t)) {
+			/* Another thread waits for a page it holds: give it
+			 * here, stopped out of its user code if it was there. */
+			bool stopped = !t->regs_dirty;
+			r = stopped ? thread_capture(t, &spurious) : 0;
+			if (r == 1)
+				continue;
+			if (!r)
+				crew_serve(t, stopped);
+		}
+		if (t->crew_slot && d->rr && d->rr->crew_sync) {
+			/* Replay: what its view went through before it runs on. */
+			d->rr->crew_sync(t, 0, false);
+			if (d->exiting)
+				break;
+		}
 		if (t->exl_unstick) {
 			/* Its slot said "taken" with nobody serving it (another
 			 * thread wrote it): caught, its call runs again. */
@@ -490,6 +521,7 @@ static void *thread_main(void *arg)
 			break;
 		}
 		t->state = VCPU_RUNNING;
+		t->crew_out = true;
 		dom_unlock(d);
 		if (t->regs_dirty) {
 			r = d->trap->resume(t);
@@ -505,6 +537,7 @@ static void *thread_main(void *arg)
 		if (!r)
 			r = d->trap->decode(t, &tr);
 		dom_lock(d);
+		t->crew_out = false;
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r) {

@@ -6,14 +6,16 @@
 #include "rr.h"
 #include "uaccess.h"
 
-int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
+/* As the calling thread's access (own: not one, vmm/crew.c). */
+static int copy_in(struct domain *d, void *dst, gva_t src, size_t n, bool own)
 {
 	uint8_t *o = dst;
 	if (n && (src >= USER_MAX || n > USER_MAX - src))
 		return -EFAULT;
 	while (n) {
 		size_t avail;
-		const uint8_t *p = mm_user_page(d, src, false, &avail);
+		const uint8_t *p = own ? mm_user_page_in(dom_mm(d), src, false, &avail) :
+					 mm_user_page(d, src, false, &avail);
 		if (!p)
 			return -EFAULT;
 		size_t c = MIN(n, avail);
@@ -21,6 +23,16 @@ int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
 		o += c, src += c, n -= c;
 	}
 	return 0;
+}
+
+int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n)
+{
+	return copy_in(d, dst, src, n, false);
+}
+
+int peek_user(struct domain *d, void *dst, gva_t src, size_t n)
+{
+	return copy_in(d, dst, src, n, true);
 }
 
 /* VMM writes are invisible to KVM's dirty log: record them. */

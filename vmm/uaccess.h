@@ -9,6 +9,9 @@ struct domain;
 /* All return 0 on success or -EFAULT; the guest range must be mapped user
  * memory (and writable for copy_to_user), exactly as Linux checks it. */
 int copy_from_user(struct domain *d, void *dst, gva_t src, size_t n);
+/* The same for record/replay's own look at the memory: not an access of
+ * the calling thread (no page-table view changes hands, vmm/crew.c). */
+int peek_user(struct domain *d, void *dst, gva_t src, size_t n);
 int copy_to_user(struct domain *d, gva_t dst, const void *src, size_t n);
 int clear_user(struct domain *d, gva_t dst, size_t n);
 

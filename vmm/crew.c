@@ -1,0 +1,749 @@
+/* crew.c: concurrent read, exclusive write by page tables — per-thread views of one address space, the transfers between them, and their events for record/replay. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "crew.h"
+#include "domain.h"
+#include "rr.h"
+#include "trap.h"
+
+/*
+ * Why: threads of a recording run truly in parallel, and all they can
+ * show each other goes through memory. If every page is either mapped
+ * read-only in the threads that read it or writable in exactly one, an
+ * access that breaks the rule is a page fault — a point of the faulting
+ * thread's own execution that its replay meets again. The giver, though,
+ * may be anywhere in its user code when asked: if it is in the VMM (in a
+ * call, at a fault) its position is exact; else it is stopped, and its
+ * registers and the pages it owns are logged (a STOP) — its replay does
+ * not run that stretch again but takes the state. No instruction counter
+ * is needed (this host's guest has no PMU: replay/README.md).
+ *
+ * A page no thread holds goes whole to the first that faults on it, so a
+ * page one thread uses costs one fault. Pages the address space maps
+ * read-only are shared at once. Hot pages (they changed hands often) stay
+ * with their holder for a time slice before it is stopped: threads that
+ * ping-pong on one page run by turns instead of by accesses.
+ */
+
+#define HOT_MOVES 8                     /* transfers that make a page hot */
+#define SLICE_NS_DEFAULT 2000000ULL     /* how long a hot page stays (PDVM_CREW_SLICE_US) */
+#define NONE (-1)
+
+struct centry {
+	uint64_t vpn;           /* 0: free slot (page 0 is never user memory) */
+	int owner;              /* slot writing it, or NONE */
+	uint64_t readers;       /* slots reading it (the owner is not one) */
+	uint64_t last_give;     /* the latest give of it */
+	uint32_t moves;         /* transfers between threads */
+	uint64_t since_ns;      /* when its holder got it */
+};
+
+struct cslot {
+	struct thread *t;       /* NULL: free */
+	struct pgtable view;
+	uint64_t gen;           /* root generation of the view's root */
+	uint64_t last_give;
+	bool waiting;           /* in a crew wait: others give for it */
+	struct { bool on, write; uint64_t vpn; } req;
+	uint64_t reset_seen;
+};
+
+struct crew {
+	struct mm *mm;
+	struct centry *tab;
+	size_t cap, n;
+	struct cslot slot[CREW_MAX_THREADS];
+	uint64_t next_give;
+	uint64_t *done;         /* bitmap of gives done */
+	size_t done_words;
+	uint64_t reset_serial;
+	uint64_t slice_ns;
+	pthread_cond_t cv;
+	struct crew_stats st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+bool crew_on(const struct domain *d)
+{
+	return d->crew != NULL;
+}
+
+static int slot_of(const struct thread *t)
+{
+	return t->crew_slot - 1;
+}
+
+/* The page's entry; with add, made (NONE, no readers) if missing. */
+static struct centry *entry(struct crew *c, uint64_t vpn, bool add)
+{
+	if (add && (c->n + 1) * 10 > c->cap * 7) {
+		size_t ncap = c->cap ? c->cap * 2 : 4096;
+		struct centry *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->tab[i].vpn)
+				continue;
+			size_t j = (c->tab[i].vpn * 0x9e3779b97f4a7c15ULL) & (ncap - 1);
+			while (nt[j].vpn)
+				j = (j + 1) & (ncap - 1);
+			nt[j] = c->tab[i];
+		}
+		free(c->tab);
+		c->tab = nt;
+		c->cap = ncap;
+	}
+	if (!c->cap)
+		return NULL;
+	size_t j = (vpn * 0x9e3779b97f4a7c15ULL) & (c->cap - 1);
+	while (c->tab[j].vpn) {
+		if (c->tab[j].vpn == vpn)
+			return &c->tab[j];
+		j = (j + 1) & (c->cap - 1);
+	}
+	if (!add)
+		return NULL;
+	c->tab[j] = (struct centry){ .vpn = vpn, .owner = NONE };
+	c->n++;
+	return &c->tab[j];
+}
+
+static void mark_done(struct crew *c, uint64_t id)
+{
+	size_t w = id / 64;
+	if (w >= c->done_words) {
+		size_t nw = MAX(w + 1, c->done_words * 2);
+		uint64_t *nd = realloc(c->done, nw * sizeof(*nd));
+		if (!nd)
+			return;
+		memset(nd + c->done_words, 0, (nw - c->done_words) * sizeof(*nd));
+		c->done = nd;
+		c->done_words = nw;
+	}
+	c->done[w] |= 1ULL << (id % 64);
+}
+
+bool crew_give_done(const struct domain *d, uint64_t id)
+{
+	const struct crew *c = d->crew;
+	return !id || (c && id / 64 < c->done_words && (c->done[id / 64] >> (id % 64) & 1));
+}
+
+/* A view sees the kernel area as the address space does, and no user page. */
+static int view_init(struct crew *c, struct cslot *s, struct domain *d)
+{
+	int r = pt_init(&s->view, c->mm->frames);
+	if (r)
+		return r;
+	pt_share_kernel(&s->view, &c->mm->pt);
+	s->gen = ++d->root_gen;
+	return 0;
+}
+
+static void log_ev(struct thread *t, const struct crew_ev *e)
+{
+	const struct rr_ops *rr = t->dom->rr;
+	if (rr && rr->crew_log)
+		rr->crew_log(t, e);
+}
+
+static uint64_t drop_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)pte, (void)va, (void)size, (void)arg;
+	return 0;
+}
+
+static uint64_t ro_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
+{
+	(void)va, (void)size, (void)arg;
+	return pte & ~PTE_W;
+}
+
+/* Edits slot s's view; a new root gets a new generation (reloaded before
+ * the thread runs again). */
+static void view_edit(struct domain *d, struct cslot *s, gva_t va, pt_edit_fn fn)
+{
+	if (pt_edit(&s->view, va, PAGE_SIZE, fn, NULL))
+		dom_log(d, "crew: no memory for a page-table copy");
+	if (s->view.root_changed)
+		s->gen = ++d->root_gen;
+}
+
+/* The address space's leaf for a user page, or 0. */
+static uint64_t canon_leaf(struct crew *c, gva_t va, gpa_t *frame)
+{
+	uint64_t sz, e = pt_lookup(&c->mm->pt, va, &sz);
+	if (!(e & PTE_P) || !(e & PTE_U))
+		return 0;
+	*frame = (e & PTE_ADDR & (sz == HPAGE_SIZE ? HPAGE_MASK : PAGE_MASK)) + (va & (sz - 1) & PAGE_MASK);
+	return e & ~PTE_ADDR & ~PTE_PS;
+}
+
+/* What slot i's view has at va: 0, PTE_P (read) or PTE_P|PTE_W. */
+static uint64_t view_has(struct cslot *s, gva_t va)
+{
+	uint64_t e = pt_lookup(&s->view, va, NULL);
+	return e & PTE_P ? e & (PTE_P | PTE_W) : 0;
+}
+
+/* Thread of slot g gives vpn up (keeping a read-only mapping with
+ * keep_read). id: the give's number (0: the next). */
+static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t id)
+{
+	struct crew *c = d->crew;
+	struct cslot *s = &c->slot[g];
+	struct centry *e = entry(c, vpn, false);
+	if (!id)
+		id = ++c->next_give;
+	else if (id > c->next_give)
+		c->next_give = id;
+	if (e) {
+		if (e->owner == g) {
+			e->owner = NONE;
+			if (keep_read)
+				e->readers |= 1ULL << g;
+		} else if (!keep_read) {
+			e->readers &= ~(1ULL << g);
+		}
+		e->last_give = id;
+	}
+	view_edit(d, s, vpn << 12, keep_read ? ro_pte : drop_pte);
+	s->last_give = id;
+	mark_done(c, id);
+	c->st.gives++;
+	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = vpn,
+			      .flags = keep_read ? CREW_KEEP_READ : 0, .id = id };
+	log_ev(s->t, &ev);
+	pthread_cond_broadcast(&c->cv);
+}
+
+/* Slot g gives everything up (a reset of its view, or its exit). */
+static void give_all(struct domain *d, int g, uint64_t id)
+{
+	struct crew *c = d->crew;
+	struct cslot *s = &c->slot[g];
+	if (!id)
+		id = ++c->next_give;
+	else if (id > c->next_give)
+		c->next_give = id;
+	for (size_t i = 0; i < c->cap; i++) {
+		struct centry *e = &c->tab[i];
+		if (!e->vpn || (e->owner != g && !(e->readers >> g & 1)))
+			continue;
+		if (e->owner == g)
+			e->owner = NONE;
+		e->readers &= ~(1ULL << g);
+		e->last_give = id;
+	}
+	pt_view_reset(&s->view, &c->mm->pt);
+	s->gen = ++d->root_gen;
+	s->last_give = id;
+	s->reset_seen = c->reset_serial;
+	mark_done(c, id);
+	c->st.resets++;
+	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = CREW_ALL, .id = id };
+	log_ev(s->t, &ev);
+	pthread_cond_broadcast(&c->cv);
+}
+
+/* Holders of vpn in the way of slot me taking it (for writing). */
+static uint64_t conflicts(const struct centry *e, int me, bool write)
+{
+	uint64_t m = 0;
+	if (e->owner != NONE && e->owner != me)
+		m |= 1ULL << e->owner;
+	if (write)
+		m |= e->readers & ~(1ULL << me);
+	return m;
+}
+
+/* Whether slot g's thread is at a point where another can give for it:
+ * in the VMM with the lock let go (a call that waits, a crew wait), or not
+ * yet started. Not when it is off to user code or back from it. */
+static bool can_act(struct crew *c, int g)
+{
+	struct thread *h = c->slot[g].t;
+	return !h->crew_out || h->exited;
+}
+
+/* Waits on the crew condition (the domain lock dropped meanwhile) until
+ * woken or deadline (host monotonic ns, 0: 1 ms). */
+static void crew_wait(struct domain *d, int me, uint64_t deadline)
+{
+	struct crew *c = d->crew;
+	uint64_t t0 = now_ns();
+	if (!deadline || deadline > t0 + 1000000)
+		deadline = t0 + 1000000;
+	struct timespec ts = { (time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL) };
+	c->slot[me].waiting = true;
+	pthread_cond_timedwait(&c->cv, &d->lock, &ts);
+	c->slot[me].waiting = false;
+	c->st.waits_ns += now_ns() - t0;
+}
+
+/* Maps vpn in slot me's view as the take allows. */
+static void view_take(struct domain *d, struct cslot *s, uint64_t vpn, bool write)
+{
+	struct crew *c = d->crew;
+	gpa_t frame;
+	uint64_t fl = canon_leaf(c, vpn << 12, &frame);
+	if (!fl)
+		return;
+	if (!write)
+		fl &= ~PTE_W;
+	uint64_t has = view_has(s, vpn << 12);
+	if (has) {
+		if ((fl & PTE_W) && !(has & PTE_W))
+			view_edit(d, s, vpn << 12, drop_pte); /* then mapped afresh below */
+		else
+			return;
+	}
+	if (pt_map(&s->view, vpn << 12, frame, PAGE_SIZE, fl, false))
+		dom_log(d, "crew: no memory for a page table");
+	if (s->view.root_changed)
+		s->gen = ++d->root_gen;
+}
+
+/* Recording: slot me gets vpn, asking its holders to give it up (those
+ * running are stopped, a hot page's holder after its slice). */
+static void claim(struct thread *t, uint64_t vpn, bool write)
+{
+	struct domain *d = t->dom;
+	struct crew *c = d->crew;
+	int me = slot_of(t);
+	gpa_t frame;
+	uint64_t fl = canon_leaf(c, vpn << 12, &frame);
+	bool shared_ro = !(fl & PTE_W);   /* nobody writes it: no holder is in the way */
+	uint64_t gave = 0;
+	c->slot[me].req.on = false;
+	for (;;) {
+		struct centry *e = entry(c, vpn, true);
+		if (!e)
+			return;
+		uint64_t m = shared_ro ? 0 : conflicts(e, me, write);
+		if (!m)
+			break;
+		bool pending = false;
+		uint64_t now = now_ns(), deadline = 0;
+		for (int g = 0; g < CREW_MAX_THREADS; g++) {
+			if (!(m >> g & 1) || !c->slot[g].t)
+				continue;
+			if (can_act(c, g)) {
+				give(d, g, vpn, !write, 0);
+				gave |= 1ULL << g;
+				continue;
+			}
+			pending = true;
+			gave |= 1ULL << g;
+			c->slot[me].req.on = true;
+			c->slot[me].req.vpn = vpn;
+			c->slot[me].req.write = write;
+			struct thread *h = c->slot[g].t;
+			bool hot = c->slice_ns && e->moves >= HOT_MOVES && now < e->since_ns + c->slice_ns;
+			if (hot) {
+				deadline = e->since_ns + c->slice_ns;
+				c->st.held_back++;
+			} else if (h->state == VCPU_RUNNING) {
+				pthread_kill(h->host, thread_kick_signal());
+			}
+		}
+		if (!pending)
+			continue;
+		crew_wait(d, me, deadline);
+		if (d->exiting || t->proc->exiting)
+			break;
+	}
+	c->slot[me].req.on = false;
+	struct centry *e = entry(c, vpn, true);
+	if (!e)
+		return;
+	uint64_t waits[CREW_MAX_THREADS + 1];
+	uint32_t nw = 0;
+	if (e->last_give)
+		waits[nw++] = e->last_give;
+	for (int g = 0; g < CREW_MAX_THREADS; g++)
+		if ((gave >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
+			waits[nw++] = c->slot[g].last_give;
+	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
+	if (gave) {
+		e->moves++;
+		c->st.takes++;
+	}
+	e->since_ns = now_ns();
+	if (whole && !shared_ro) {
+		e->owner = me;
+		e->readers = 0;
+	} else {
+		e->readers |= 1ULL << me;
+	}
+	view_take(d, &c->slot[me], vpn, whole);
+	struct crew_ev ev = { .kind = CREW_TAKE, .pos = t->rr_pos, .vpn = vpn, .flags = whole ? CREW_W : 0,
+			      .waits = waits, .nwaits = nw };
+	log_ev(t, &ev);
+}
+
+int crew_activate(struct thread *t)
+{
+	struct domain *d = t->dom;
+	if (d->crew)
+		return 0;
+	struct crew *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->mm = t->proc->mm;
+	c->slice_ns = SLICE_NS_DEFAULT;
+	const char *e = getenv("PDVM_CREW_SLICE_US");
+	if (e)
+		c->slice_ns = strtoull(e, NULL, 10) * 1000ULL;
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &a);
+	pthread_condattr_destroy(&a);
+	d->crew = c;
+	int r = crew_thread_new(t);
+	if (r) {
+		crew_destroy(d);
+		return r;
+	}
+	return 0;
+}
+
+int crew_thread_new(struct thread *t)
+{
+	struct crew *c = t->dom->crew;
+	if (!c)
+		return 0;
+	if (t->proc->mm != c->mm)
+		return -EINVAL;         /* one address space is recorded */
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		if (c->slot[g].t)
+			continue;
+		struct cslot *s = &c->slot[g];
+		uint64_t last = s->last_give;
+		memset(s, 0, sizeof(*s));
+		s->last_give = last;
+		int r = view_init(c, s, t->dom);
+		if (r)
+			return r;
+		s->t = t;
+		s->reset_seen = c->reset_serial;
+		t->crew_slot = g + 1;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+void crew_thread_forget(struct thread *t)
+{
+	struct crew *c = t->dom->crew;
+	if (!c || !t->crew_slot)
+		return;
+	struct cslot *s = &c->slot[slot_of(t)];
+	pt_view_retire(&s->view, &c->mm->pt);
+	s->t = NULL;
+	t->crew_slot = 0;
+}
+
+void crew_thread_exit(struct thread *t)
+{
+	struct domain *d = t->dom;
+	struct crew *c = d->crew;
+	if (!c || !t->crew_slot)
+		return;
+	int g = slot_of(t);
+	/* A replay took its give from the trace when its exit call came. */
+	if (!d->rr || !d->rr->crew_sync)
+		give_all(d, g, 0);
+	struct cslot *s = &c->slot[g];
+	pt_view_retire(&s->view, &c->mm->pt);
+	s->t = NULL;
+	t->crew_slot = 0;
+	pthread_cond_broadcast(&c->cv);
+}
+
+uint64_t crew_root(struct thread *t, uint64_t *gen)
+{
+	struct crew *c = t->dom->crew;
+	if (!c || !t->crew_slot)
+		return 0;
+	struct cslot *s = &c->slot[slot_of(t)];
+	*gen = s->gen;
+	return s->view.root;
+}
+
+void crew_loaded(struct thread *t)
+{
+	struct crew *c = t->dom->crew;
+	if (!c || !t->crew_slot)
+		return;
+	struct cslot *s = &c->slot[slot_of(t)];
+	if (pt_publish(&s->view)) {
+		if (kvm_resync(&t->dom->vm) == 0)
+			pt_release_quarantine(&s->view);
+	}
+	if (!t->dom->trap || !t->dom->trap->needs_pt_quarantine)
+		pt_release_quarantine(&s->view);
+}
+
+bool crew_holds(struct thread *t, uint64_t vpn, bool write)
+{
+	struct crew *c = t->dom->crew;
+	if (!c || !t->crew_slot)
+		return true;
+	uint64_t has = view_has(&c->slot[slot_of(t)], vpn << 12);
+	return has && (!write || (has & PTE_W));
+}
+
+bool crew_fault(struct thread *t, const struct trap *tr)
+{
+	struct domain *d = t->dom;
+	struct crew *c = d->crew;
+	if (!c || !t->crew_slot || tr->vector != 14 || tr->cr2 >= USER_MAX)
+		return false;
+	bool write = tr->error_code & 2, fetch = tr->error_code & 0x10;
+	gpa_t frame;
+	uint64_t fl = canon_leaf(c, tr->cr2, &frame);
+	if (!fl || (write && !(fl & PTE_W)) || (fetch && (fl & PTE_NX)))
+		return false;           /* the address space refuses it: a real fault */
+	uint64_t vpn = tr->cr2 >> 12;
+	if (crew_holds(t, vpn, write))
+		return false;           /* a stale translation: the usual resync */
+	c->st.faults++;
+	t->rr_pos += 2;
+	t->regs_dirty = true;           /* the access is made again */
+	if (d->rr && d->rr->crew_sync)
+		return d->rr->crew_sync(t, vpn, write) || true;
+	claim(t, vpn, write);
+	return true;
+}
+
+void crew_access(struct domain *d, gva_t va, bool write)
+{
+	struct crew *c = d->crew;
+	struct thread *t = thread_self();
+	if (!c || !t || !t->crew_slot || va >= USER_MAX || t->dom != d)
+		return;
+	/* A replay took the call's takes from the trace when it came. */
+	if (d->rr && d->rr->crew_sync)
+		return;
+	uint64_t vpn = va >> 12;
+	gpa_t frame;
+	uint64_t fl = canon_leaf(c, va, &frame);
+	if (!fl || (write && !(fl & PTE_W)) || crew_holds(t, vpn, write))
+		return;
+	claim(t, vpn, write);
+}
+
+void crew_commit(struct domain *d)
+{
+	struct crew *c = d->crew;
+	struct thread *t = thread_self();
+	if (!c || !t || !t->crew_slot || t->dom != d)
+		return;
+	int me = slot_of(t);
+	if (d->rr && d->rr->crew_sync)
+		return;         /* the resets are the trace's, taken at the call */
+	c->reset_serial++;
+	for (;;) {
+		bool pending = false;
+		for (int g = 0; g < CREW_MAX_THREADS; g++) {
+			struct cslot *s = &c->slot[g];
+			if (!s->t || g == me || s->reset_seen == c->reset_serial)
+				continue;
+			if (can_act(c, g)) {
+				give_all(d, g, 0);
+				continue;
+			}
+			pending = true;
+			if (s->t->state == VCPU_RUNNING)
+				pthread_kill(s->t->host, thread_kick_signal());
+		}
+		if (!pending || d->exiting)
+			break;
+		crew_wait(d, me, 0);
+	}
+	uint64_t waits[CREW_MAX_THREADS];
+	uint32_t nw = 0;
+	for (int g = 0; g < CREW_MAX_THREADS; g++)
+		if (c->slot[g].t && g != me && c->slot[g].last_give)
+			waits[nw++] = c->slot[g].last_give;
+	give_all(d, me, 0);
+	struct crew_ev ev = { .kind = CREW_TAKE, .pos = t->rr_pos, .vpn = CREW_ALL, .waits = waits, .nwaits = nw };
+	log_ev(t, &ev);
+}
+
+bool crew_owed(struct thread *t)
+{
+	struct crew *c = t->dom->crew;
+	if (!c || !t->crew_slot)
+		return false;
+	int me = slot_of(t);
+	if (c->slot[me].reset_seen != c->reset_serial)
+		return true;
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		const struct cslot *s = &c->slot[g];
+		if (g == me || !s->t || !s->req.on)
+			continue;
+		struct centry *e = entry(c, s->req.vpn, false);
+		if (e && (conflicts(e, g, s->req.write) >> me & 1))
+			return true;
+	}
+	return false;
+}
+
+/* The pages slot g writes: what a STOP must carry. malloc'ed. */
+static uint64_t *owned_pages(struct crew *c, int g, uint32_t *n)
+{
+	uint64_t *p = malloc((c->n + 1) * sizeof(*p));
+	*n = 0;
+	for (size_t i = 0; p && i < c->cap; i++)
+		if (c->tab[i].vpn && c->tab[i].owner == g)
+			p[(*n)++] = c->tab[i].vpn << 12;
+	return p;
+}
+
+void crew_serve(struct thread *t, bool stopped)
+{
+	struct domain *d = t->dom;
+	struct crew *c = d->crew;
+	int me = slot_of(t);
+	if (stopped) {
+		static __thread struct kvm_xsave xs;
+		t->rr_pos += 2;
+		uint32_t np = 0;
+		uint64_t *pages = owned_pages(c, me, &np);
+		bool have_xs = ioctl(t->vcpu.fd, KVM_GET_XSAVE, &xs) == 0;
+		struct crew_ev ev = { .kind = CREW_STOP, .pos = t->rr_pos, .regs = &t->regs,
+				      .xsave = have_xs ? &xs : NULL, .xsave_len = have_xs ? sizeof(xs) : 0,
+				      .pages = pages, .npages = np };
+		log_ev(t, &ev);
+		free(pages);
+		c->st.stops++;
+	}
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		struct cslot *s = &c->slot[g];
+		if (g == me || !s->t || !s->req.on)
+			continue;
+		struct centry *e = entry(c, s->req.vpn, false);
+		if (e && (conflicts(e, g, s->req.write) >> me & 1))
+			give(d, me, s->req.vpn, !s->req.write, 0);
+	}
+	if (c->slot[me].reset_seen != c->reset_serial)
+		give_all(d, me, 0);
+}
+
+int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_data)
+{
+	struct domain *d = t->dom;
+	/* The recording's first clone made the views; its replay meets the
+	 * takes of that call before it makes the call again. */
+	if (!d->crew && crew_activate(t))
+		return -ENOMEM;
+	struct crew *c = d->crew;
+	if (!t->crew_slot)
+		return -EINVAL;
+	int me = slot_of(t);
+	struct cslot *s = &c->slot[me];
+	switch (e->kind) {
+	case CREW_TAKE: {
+		uint64_t t0 = now_ns();
+		for (uint32_t i = 0; i < e->nwaits; i++) {
+			while (!crew_give_done(d, e->waits[i]) && !d->exiting) {
+				if (now_ns() > t0 + 20000000000ULL)
+					return -ETIMEDOUT;
+				crew_wait(d, me, 0);
+			}
+		}
+		if (e->vpn == CREW_ALL)
+			return 0;
+		struct centry *ce = entry(c, e->vpn, true);
+		if (!ce)
+			return -ENOMEM;
+		bool whole = e->flags & CREW_W;
+		gpa_t frame;
+		uint64_t fl = canon_leaf(c, e->vpn << 12, &frame);
+		if (whole && (fl & PTE_W)) {
+			ce->owner = me;
+			ce->readers = 0;
+		} else {
+			ce->readers |= 1ULL << me;
+		}
+		c->st.faults++;
+		view_take(d, s, e->vpn, whole);
+		return 0;
+	}
+	case CREW_GIVE:
+		if (e->vpn == CREW_ALL)
+			give_all(d, me, e->id);
+		else
+			give(d, me, e->vpn, e->flags & CREW_KEEP_READ, e->id);
+		return 0;
+	case CREW_STOP: {
+		if (!e->regs)
+			return -EINVAL;
+		t->regs = *e->regs;
+		t->regs_dirty = true;
+		if (e->xsave && e->xsave_len == sizeof(struct kvm_xsave) &&
+		    ioctl(t->vcpu.fd, KVM_SET_XSAVE, e->xsave) < 0)
+			return -errno;
+		for (uint32_t i = 0; i < e->npages; i++)
+			if (mm_poke(d, e->pages[i], pages_data + (size_t)i * PAGE_SIZE, PAGE_SIZE))
+				return -EFAULT;
+		t->rr_pos = e->pos;
+		c->st.stops++;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+void crew_stats(const struct domain *d, struct crew_stats *st)
+{
+	if (d->crew)
+		*st = d->crew->st;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void crew_destroy(struct domain *d)
+{
+	struct crew *c = d->crew;
+	if (!c)
+		return;
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		if (c->slot[g].t) {
+			c->slot[g].t->crew_slot = 0;
+			pt_view_retire(&c->slot[g].view, &c->mm->pt);
+		}
+	}
+	pthread_cond_destroy(&c->cv);
+	free(c->tab);
+	free(c->done);
+	free(c);
+	d->crew = NULL;
+}
+
+void rr_pos_enter(struct thread *t)
+{
+	if (!(t->rr_pos & 1))
+		t->rr_pos++;
+}
+
+void rr_pos_leave(struct thread *t)
+{
+	if (t->rr_pos & 1)
+		t->rr_pos++;
+}
