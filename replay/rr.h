@@ -32,6 +32,10 @@ struct rr_info {
 	uint32_t mem_crc;
 	uint64_t pages;
 	uint64_t signals;           /* from outside, taken where the replay gives them again */
+	/* Threads' page-table views (vmm/crew.h): pages taken (faults), of
+	 * them taken from another thread (moved), given, and threads stopped
+	 * in user code to give. */
+	uint64_t crew_takes, crew_moved, crew_gives, crew_stops, crew_stop_pages;
 };
 int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "replay/rr_session.h"
+#include "vmm/crew.h"
 #include "vmm/status.h"
 
 static struct rr_session *session_new(const char *dir, bool replay)
@@ -121,6 +122,13 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 		info->events++;
 		if (ev.kind == EV_SIGNAL)
 			info->signals++;
+		if (ev.kind == EV_CREW) {
+			info->crew_takes += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL;
+			info->crew_moved += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL && ev.nwrites;
+			info->crew_gives += ev.nr == CREW_GIVE;
+			info->crew_stops += ev.nr == CREW_STOP;
+			info->crew_stop_pages += ev.nr == CREW_STOP && ev.nwrites >= 2 ? ev.nwrites - 2 : 0;
+		}
 		if (ev.kind == EV_PAGES)
 			info->pages = ev.nwrites ? wr[0].len / sizeof(struct rr_page) : 0;
 		if (ev.kind == EV_EXIT) {

@@ -256,6 +256,14 @@ static int print_info(const char *dir)
 	       (unsigned long long)in->write_bytes);
 	printf("exit status:  %lld (memory crc32 %08x over %llu pages)\n", (long long)in->exit_status, in->mem_crc,
 	       (unsigned long long)in->pages);
+	if (in->crew_takes) {
+		/* Threads on page-table views (replay/README.md, "Threads"). */
+		printf("page faults:  %llu (pages taken by a thread's view)\n", (unsigned long long)in->crew_takes);
+		printf("pages moved:  %llu (taken from another thread; %llu gives)\n", (unsigned long long)in->crew_moved,
+		       (unsigned long long)in->crew_gives);
+		printf("stops:        %llu (threads stopped in user code to give, %llu pages logged)\n",
+		       (unsigned long long)in->crew_stops, (unsigned long long)in->crew_stop_pages);
+	}
 	printf("calls by kind:\n");
 	for (int k = 0; k < 8; k++) {
 		int best = -1;
