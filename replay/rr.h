@@ -36,6 +36,7 @@ struct rr_info {
 	 * them taken from another thread (moved), given, and threads stopped
 	 * in user code to give. */
 	uint64_t crew_takes, crew_moved, crew_gives, crew_stops, crew_stop_pages;
+	uint64_t crew_holds;        /* adaptive hold changes (vmm/crew.c) */
 };
 int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n);
 

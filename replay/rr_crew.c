@@ -13,7 +13,7 @@
 
 static const char *kind_name(uint32_t k)
 {
-	return k == CREW_TAKE ? "take" : k == CREW_GIVE ? "give" : k == CREW_STOP ? "stop" : "?";
+	return k == CREW_TAKE ? "take" : k == CREW_GIVE ? "give" : k == CREW_STOP ? "stop" : k == CREW_HOLD ? "hold" : "?";
 }
 
 /* PDVM_CREW_TRACE=1: each view event to stderr, as PDVM_STRACE does calls. */

@@ -128,6 +128,7 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 			info->crew_gives += ev.nr == CREW_GIVE;
 			info->crew_stops += ev.nr == CREW_STOP;
 			info->crew_stop_pages += ev.nr == CREW_STOP && ev.nwrites >= 2 ? ev.nwrites - 2 : 0;
+			info->crew_holds += ev.nr == CREW_HOLD;
 		}
 		if (ev.kind == EV_PAGES)
 			info->pages = ev.nwrites ? wr[0].len / sizeof(struct rr_page) : 0;

@@ -263,6 +263,8 @@ static int print_info(const char *dir)
 		       (unsigned long long)in->crew_gives);
 		printf("stops:        %llu (threads stopped in user code to give, %llu pages logged)\n",
 		       (unsigned long long)in->crew_stops, (unsigned long long)in->crew_stop_pages);
+		printf("hold changes: %llu (pages that ping-pong stay longer with each taker)\n",
+		       (unsigned long long)in->crew_holds);
 	}
 	printf("calls by kind:\n");
 	for (int k = 0; k < 8; k++) {

@@ -31,8 +31,9 @@
  * ping-pong on one page run by turns instead of by accesses.
  */
 
-#define HOT_MOVES 8                     /* transfers that make a page hot */
-#define SLICE_NS_DEFAULT 2000000ULL     /* how long a hot page stays (PDVM_CREW_SLICE_US) */
+#define HOLD_MIN_NS 250000ULL           /* a page that turns hot stays this long with its taker... */
+#define HOLD_MAX_NS_DEFAULT 16000000ULL /* ...twice as long each time it does again, up to this
+					 * (PDVM_CREW_HOLD_MAX_US; 0: pages move at once) */
 #define NONE (-1)
 
 struct centry {
@@ -42,6 +43,7 @@ struct centry {
 	uint64_t last_give;     /* the latest give of it */
 	uint32_t moves;         /* transfers between threads */
 	uint64_t since_ns;      /* when its holder got it */
+	uint64_t hold_ns;       /* how long a taker keeps it before a request stops it (0: not hot) */
 };
 
 struct cslot {
@@ -63,7 +65,7 @@ struct crew {
 	uint64_t *done;         /* bitmap of gives done */
 	size_t done_words;
 	uint64_t reset_serial;
-	uint64_t slice_ns;
+	uint64_t hold_max_ns;
 	pthread_cond_t cv;
 	struct crew_stats st;
 };
@@ -316,6 +318,28 @@ static void view_take(struct domain *d, struct cslot *s, uint64_t vpn, bool writ
 		s->gen = ++d->root_gen;
 }
 
+/* Adaptive hold: a page taken back soon after it was given (threads
+ * ping-pong on it, sharing it truly or falsely) stays longer with each
+ * taker, doubling up to hold_max — the threads take turns at it instead
+ * of trading it per access; one left alone for long cools down. Each
+ * change is logged (the replay needs none: it follows the transfers). */
+static void adapt(struct thread *t, struct centry *e, uint64_t vpn, uint64_t now)
+{
+	struct crew *c = t->dom->crew;
+	uint64_t had = now - e->since_ns, old = e->hold_ns;
+	if (!c->hold_max_ns)
+		return;
+	if (had < 2 * MAX(e->hold_ns, HOLD_MIN_NS))
+		e->hold_ns = MIN(MAX(2 * e->hold_ns, HOLD_MIN_NS), c->hold_max_ns);
+	else if (had > 8 * MAX(e->hold_ns, HOLD_MIN_NS))
+		e->hold_ns = e->hold_ns / 2 < HOLD_MIN_NS ? 0 : e->hold_ns / 2;
+	if (e->hold_ns == old)
+		return;
+	c->st.switches++;
+	struct crew_ev ev = { .kind = CREW_HOLD, .pos = t->rr_pos, .vpn = vpn, .id = e->hold_ns / 1000 };
+	log_ev(t, &ev);
+}
+
 /* Recording: slot me gets vpn, asking its holders to give it up (those
  * running are stopped, a hot page's holder after its slice). */
 static void claim(struct thread *t, uint64_t vpn, bool write)
@@ -351,9 +375,8 @@ static void claim(struct thread *t, uint64_t vpn, bool write)
 			c->slot[me].req.vpn = vpn;
 			c->slot[me].req.write = write;
 			struct thread *h = c->slot[g].t;
-			bool hot = c->slice_ns && e->moves >= HOT_MOVES && now < e->since_ns + c->slice_ns;
-			if (hot) {
-				deadline = e->since_ns + c->slice_ns;
+			if (e->hold_ns && now < e->since_ns + e->hold_ns) {
+				deadline = e->since_ns + e->hold_ns;
 				c->st.held_back++;
 			} else if (h->state == VCPU_RUNNING) {
 				pthread_kill(h->host, thread_kick_signal());
@@ -377,11 +400,13 @@ static void claim(struct thread *t, uint64_t vpn, bool write)
 		if ((gave >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
 			waits[nw++] = c->slot[g].last_give;
 	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
+	uint64_t now = now_ns();
 	if (gave) {
 		e->moves++;
 		c->st.takes++;
+		adapt(t, e, vpn, now);
 	}
-	e->since_ns = now_ns();
+	e->since_ns = now;
 	if (whole && !shared_ro) {
 		e->owner = me;
 		e->readers = 0;
@@ -403,10 +428,10 @@ int crew_activate(struct thread *t)
 	if (!c)
 		return -ENOMEM;
 	c->mm = t->proc->mm;
-	c->slice_ns = SLICE_NS_DEFAULT;
-	const char *e = getenv("PDVM_CREW_SLICE_US");
+	c->hold_max_ns = HOLD_MAX_NS_DEFAULT;
+	const char *e = getenv("PDVM_CREW_HOLD_MAX_US");
 	if (e)
-		c->slice_ns = strtoull(e, NULL, 10) * 1000ULL;
+		c->hold_max_ns = strtoull(e, NULL, 10) * 1000ULL;
 	pthread_condattr_t a;
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
@@ -691,6 +716,8 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 		else
 			give(d, me, e->vpn, e->flags & CREW_KEEP_READ, e->id);
 		return 0;
+	case CREW_HOLD:
+		return 0;       /* the recording's policy; the transfers say what it did */
 	case CREW_STOP: {
 		if (!e->regs)
 			return -EINVAL;

@@ -24,6 +24,7 @@ enum crew_kind {
 	CREW_TAKE = 1,   /* it got vpn (after the gives `waits`) */
 	CREW_GIVE,       /* it gave vpn up (CREW_ALL: everything, at a reset or its exit) */
 	CREW_STOP,       /* stopped in the middle of user code for a give: its state then */
+	CREW_HOLD,       /* vpn's hold changed to `id` microseconds (adaptive; replay ignores it) */
 };
 
 struct crew_ev {
@@ -51,7 +52,7 @@ void rr_pos_leave(struct thread *t);
 
 /* Counters for --info and the bench. */
 struct crew_stats {
-	uint64_t faults, takes, gives, stops, resets, waits_ns, held_back;
+	uint64_t faults, takes, gives, stops, resets, waits_ns, held_back, switches;
 };
 
 /* Threads of a recorded or replayed domain start sharing memory: the

@@ -33,8 +33,9 @@ struct domain_spec {
 	bool deterministic;  /* record/replay: time only through system calls, no exitless tier */
 	uint8_t at_random[16]; /* deterministic: every exec's AT_RANDOM bytes (the trace keeps them) */
 	int first_pid;       /* the first process's pid (0: pdvm's host pid; a replay gives the recording's) */
-	int vcpu_cpu;        /* > 0: every vCPU thread runs on host CPU vcpu_cpu - 1 (record/replay:
-			      * a PVM guest's cpuid and rdtscp name the CPU they run on) */
+	int vcpu_cpu;        /* > 0: vCPU i's thread runs on the i-th CPU pdvm may use from host CPU
+			      * vcpu_cpu - 1 on (record/replay: a PVM guest's cpuid and rdtscp
+			      * name the CPU they run on) */
 	char *trap_backend;  /* NULL: any; else the backend the probe must find (trap.h) */
 	int syscall_path;    /* enum syscall_path (exl.h): auto (0), exitless, exit */
 	bool abstract_host;  /* the host's abstract UNIX names are reachable (sock.c) */

@@ -423,6 +423,24 @@ static int thread_capture(struct thread *t, int *spurious)
 	return 1;
 }
 
+/* Record/replay pins vCPU i to the i-th CPU after `first` among those
+ * pdvm may use (wrapping): the same CPU for the same thread in both, and
+ * threads still in parallel. */
+static int vcpu_host_cpu(int first, int i)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(getpid(), sizeof(set), &set) < 0 || !CPU_ISSET(first, &set))
+		return first;
+	int n = CPU_COUNT(&set), at = 0;
+	for (int c = 0; c < first; c++)
+		at += CPU_ISSET(c, &set) != 0;
+	int want = (at + (i > 0 ? i : 0)) % n;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set) && want-- == 0)
+			return c;
+	return first;
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
@@ -435,11 +453,12 @@ static void *thread_main(void *arg)
 	 * and only of the kinds a guest's calls need. */
 	if (d->spec->vcpu_cpu > 0) {
 		/* Only the vCPU: the exitless server must run beside it. */
+		int cpu = vcpu_host_cpu(d->spec->vcpu_cpu - 1, t->vcpu.id);
 		cpu_set_t set;
 		CPU_ZERO(&set);
-		CPU_SET(d->spec->vcpu_cpu - 1, &set);
+		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
-			dom_log(d, "thread %d: cannot run on CPU %d: %s", t->tid, d->spec->vcpu_cpu - 1, strerror(errno));
+			dom_log(d, "thread %d: cannot run on CPU %d: %s", t->tid, cpu, strerror(errno));
 	}
 	int cr = cred_enter(&d->cred), fr = cr ? 0 : vfilter_enter(t->filter_inherited);
 	/* Test hook (as CRIU_FAULT): what a hijacked vCPU thread would try
