@@ -33,9 +33,10 @@ static void call_str(char *b, size_t n, uint64_t nr, const uint64_t a[6])
 /* The first difference: said once, and the domain ends. */
 static void diverge(struct rr_session *s, struct domain *d, const char *what, const char *expected, const char *seen)
 {
+	struct thread *t = thread_self();
 	if (!s->failed)
-		fprintf(stderr, "pdvm replay: divergence at event %" PRIu64 " (thread %u): %s\n  recorded: %s\n  replay:   %s\n",
-			s->count + 1, s->ev.tid, what, expected, seen);
+		fprintf(stderr, "pdvm replay: divergence at event %" PRIu64 " (thread %d): %s\n  recorded: %s\n  replay:   %s\n",
+			s->count + 1, t ? t->tid : (int)s->ev.tid, what, expected, seen);
 	s->failed = true;
 	dom_exit_group(d, EXIT_PDVM_ERROR);
 }
@@ -107,6 +108,9 @@ static void inject(struct rr_session *s, struct thread *t)
 			s->sig_writes_len += 12 + s->wr[i].len;
 		}
 	}
+	if (getenv("PDVM_CREW_TRACE"))
+		fprintf(stderr, "[%d] rep signal %d flags %llu pos %llu\n", t->tid, info.signo,
+			(unsigned long long)s->ev.a[0], (unsigned long long)t->rr_pos);
 	if (info.signo < 1 || info.signo > 64)
 		return;
 	s->injecting = true;
@@ -119,8 +123,8 @@ static void inject(struct rr_session *s, struct thread *t)
 static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint64_t nr)
 {
 	const struct rr_qev *q;
-	/* After a call, the takes of the delivery that follows come first. */
-	if (!rr_crew_due(s, t, before ? 0 : 1, false, 0))
+	/* The takes of the delivery (after the call, or ending it) come first. */
+	if (!rr_crew_due(s, t, 1, false, 0))
 		return false;
 	while ((q = rq_peek(s, (uint32_t)t->tid)) && q->ev.kind == EV_SIGNAL) {
 		const struct trace_event *e = &q->ev;
@@ -172,9 +176,9 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	const struct rr_qev *q = rq_peek(s, (uint32_t)t->tid);
 	call_str(got, sizeof(got), nr, a);
 	if (q && q->ev.kind == EV_CREW) {
-		snprintf(want, sizeof(want), "a page %s of %#" PRIx64 " (thread %d)",
+		snprintf(want, sizeof(want), "its page %s of %#" PRIx64 " at its event %" PRIu64 " (it is at %" PRIu64 ")",
 			 q->ev.nr == CREW_STOP ? "stop" : q->ev.nr == CREW_TAKE ? "fault" : "give",
-			 q->ev.a[0] << 12, t->tid);
+			 q->ev.a[0] << 12, q->ev.a[3], t->rr_pos);
 		diverge(s, d, "the recording's thread went on in user code; the replay's makes a call", want, got);
 		return true;
 	}

@@ -508,12 +508,6 @@ static void *thread_main(void *arg)
 			if (!r)
 				crew_serve(t, stopped);
 		}
-		if (t->crew_slot && d->rr && d->rr->crew_sync) {
-			/* Replay: what its view went through before it runs on. */
-			d->rr->crew_sync(t, 0, false);
-			if (d->exiting)
-				break;
-		}
 		if (t->exl_unstick) {
 			/* Its slot said "taken" with nobody serving it (another
 			 * thread wrote it): caught, its call runs again. */
@@ -532,6 +526,13 @@ static void *thread_main(void *arg)
 				break;
 			if (t->jobctl_stop)
 				continue; /* it took a stop signal: stop first */
+		}
+		if (t->crew_slot && d->rr && d->rr->crew_sync) {
+			/* Replay: what its view went through before it runs on
+			 * (signals delivered: a stop may stand for the handler). */
+			d->rr->crew_sync(t, 0, false);
+			if (d->exiting)
+				break;
 		}
 		r = sync_sregs(t);
 		if (r) {

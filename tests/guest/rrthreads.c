@@ -1,8 +1,11 @@
-/* rrthreads.c: two truly parallel pthreads with data races whose printed output depends on the interleaving (record/replay must reproduce it), plus race-free benchmark modes. Usage: rrthreads counter|queue|hash|mutex|false|private [N] */
+/* rrthreads.c: two truly parallel pthreads with data races whose printed output depends on the interleaving (record/replay must reproduce it), signals landing on either thread, plus race-free benchmark modes. Usage: rrthreads counter|queue|hash|mutex|false|private|signals [N] */
 #include "guest.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 
 #define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -180,6 +183,41 @@ static void private_thread(int id)
 
 static const char *mode;
 
+/*
+ * signals: a 1 ms interval timer (process-directed SIGALRM: whichever thread
+ * the kernel picks takes it) while both threads make system calls, and
+ * thread 0 sending SIGUSR1 to thread 1 now and then. Who took which alarm
+ * after how many calls is the output: it changes from run to run.
+ */
+static __thread int my_id;
+static __thread long my_calls;
+static volatile long alarm_hits[2], usr1_hits;
+static volatile uint64_t sig_hash = FNV_BASIS;
+static volatile pid_t tid1;
+
+static void on_sig(int sig)
+{
+	if (sig == SIGALRM)
+		alarm_hits[my_id]++;
+	else
+		usr1_hits++;
+	sig_hash = fnv(sig_hash, ((uint64_t)sig << 56) | ((uint64_t)my_id << 48) | (uint64_t)my_calls);
+}
+
+static void signals_thread(int id)
+{
+	my_id = id;
+	if (id == 1)
+		tid1 = (pid_t)syscall(SYS_gettid);
+	barrier();
+	for (my_calls = 0; my_calls < n_iter; my_calls++) {
+		getppid();
+		if (id == 0 && my_calls % 500 == 250 && syscall(SYS_tgkill, getpid(), tid1, SIGUSR1))
+			perror("tgkill");
+	}
+	barrier();      /* thread 1 is there for every SIGUSR1 */
+}
+
 static void *run(void *arg)
 {
 	int id = (int)(long)arg;
@@ -194,6 +232,8 @@ static void *run(void *arg)
 		mutex_thread();
 	else if (!strcmp(mode, "false"))
 		false_thread(id);
+	else if (!strcmp(mode, "signals"))
+		signals_thread(id);
 	else
 		private_thread(id);
 	return NULL;
@@ -203,7 +243,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; long n; } modes[] = {
 		{ "counter", 5000000 }, { "queue", 200000 }, { "hash", 64 },
-		{ "mutex", 8000000 }, { "false", 160000000 }, { "private", 200000000 },
+		{ "mutex", 8000000 }, { "false", 160000000 }, { "private", 200000000 }, { "signals", 20000 },
 	};
 	pthread_t th[2];
 	int rc = 0;
@@ -214,8 +254,15 @@ int main(int argc, char **argv)
 			n_iter = argc >= 3 ? strtol(argv[2], NULL, 0) : modes[i].n;
 		}
 	if (!mode || n_iter <= 0) {
-		fprintf(stderr, "usage: rrthreads counter|queue|hash|mutex|false|private [N]\n");
+		fprintf(stderr, "usage: rrthreads counter|queue|hash|mutex|false|private|signals [N]\n");
 		return 2;
+	}
+	if (!strcmp(mode, "signals")) {
+		struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESTART };
+		struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+		sigaction(SIGALRM, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	for (long i = 0; i < 2; i++)
 		if (pthread_create(&th[i], NULL, run, (void *)i)) {
@@ -244,6 +291,12 @@ int main(int argc, char **argv)
 		rc = locked_counter != 2 * n_iter;
 	} else if (!strcmp(mode, "false")) {
 		printf("counters %ld %ld\n", fs.c[0], fs.c[1]);
+	} else if (!strcmp(mode, "signals")) {
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &off, NULL);
+		signal(SIGALRM, SIG_IGN);
+		printf("alarms %ld %ld usr1 %ld\n", alarm_hits[0], alarm_hits[1], usr1_hits);
+		printf("sig_hash %016llx\n", (unsigned long long)sig_hash);
 	} else {
 		printf("private %016llx %016llx\n", (unsigned long long)priv_result[0],
 		       (unsigned long long)priv_result[1]);
