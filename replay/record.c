@@ -34,9 +34,10 @@ static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	struct rr_session *s = sess(t);
 	struct rr_call c;
 	rr_classify(nr, a, &c);
+	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
-	s->nranges = 0;
-	s->overflow = false;
+	th->nranges = 0;
+	th->overflow = false;
 	if (c.cls == RR_REFUSE) {
 		fail(s, t->dom, "%s: %s cannot be recorded yet; the recording stops here", syscall_name((int)nr), c.why);
 		pthread_mutex_unlock(&s->lock);
@@ -61,44 +62,45 @@ static void rec_wrote(struct thread *t, uint64_t gva, size_t n)
 	if (!t)
 		return;   /* not for a call: the loader, a signal frame (made again on replay) */
 	struct rr_session *s = sess(t);
+	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
-	if (s->nranges == s->cap) {
-		int cap = s->cap ? 2 * s->cap : 16;
-		struct rr_range *r = realloc(s->ranges, (size_t)cap * sizeof(*r));
+	if (th->nranges == th->cap) {
+		int cap = th->cap ? 2 * th->cap : 16;
+		struct rr_range *r = realloc(th->ranges, (size_t)cap * sizeof(*r));
 		if (!r) {
-			s->overflow = true;
+			th->overflow = true;
 			pthread_mutex_unlock(&s->lock);
 			return;
 		}
-		s->ranges = r;
-		s->cap = cap;
+		th->ranges = r;
+		th->cap = cap;
 	}
-	s->ranges[s->nranges++] = (struct rr_range){ gva, n };
+	th->ranges[th->nranges++] = (struct rr_range){ gva, n };
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The bytes of s->ranges as they are now, as trace writes (in buf). A
+/* The bytes of th->ranges as they are now, as trace writes (in buf). A
  * range that is partly unmapped keeps its readable head. */
-static int collect(struct domain *d, struct rr_session *s, struct trace_write *w, uint8_t **buf, uint64_t nr,
+static int collect(struct domain *d, struct rr_thr *th, struct trace_write *w, uint8_t **buf, uint64_t nr,
 		   const uint64_t a[6], long ret)
 {
 	/* A read into a buffer fills only ret bytes of it: the rest is
 	 * whatever the program had there, which its replay has too. */
 	bool one_buf = nr == SYS_read || nr == SYS_pread64 || nr == SYS_recvfrom;
-	for (int i = 0; one_buf && ret >= 0 && i < s->nranges; i++)
-		if (s->ranges[i].gva == a[1] && s->ranges[i].len > (size_t)ret)
-			s->ranges[i].len = (size_t)ret;
+	for (int i = 0; one_buf && ret >= 0 && i < th->nranges; i++)
+		if (th->ranges[i].gva == a[1] && th->ranges[i].len > (size_t)ret)
+			th->ranges[i].len = (size_t)ret;
 	size_t total = 0;
-	int n = s->nranges < TRACE_MAX_WRITES ? s->nranges : TRACE_MAX_WRITES;
+	int n = th->nranges < TRACE_MAX_WRITES ? th->nranges : TRACE_MAX_WRITES;
 	for (int i = 0; i < n; i++)
-		total += s->ranges[i].len;
+		total += th->ranges[i].len;
 	if (!(*buf = malloc(total ? total : 1)))
 		return -ENOMEM;
 	size_t off = 0;
 	for (int i = 0; i < n; i++) {
-		size_t len = s->ranges[i].len, got = 0;
+		size_t len = th->ranges[i].len, got = 0;
 		while (got < len) {
-			uint64_t va = s->ranges[i].gva + got;
+			uint64_t va = th->ranges[i].gva + got;
 			size_t c = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 			if (c > len - got)
 				c = len - got;
@@ -106,7 +108,7 @@ static int collect(struct domain *d, struct rr_session *s, struct trace_write *w
 				break;
 			got += c;
 		}
-		w[i] = (struct trace_write){ s->ranges[i].gva, (uint32_t)got, *buf + off };
+		w[i] = (struct trace_write){ th->ranges[i].gva, (uint32_t)got, *buf + off };
 		off += got;
 	}
 	return n;
@@ -119,6 +121,7 @@ static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 	if (nr == SYS_exit || nr == SYS_exit_group)
 		return;   /* they do not return: the exit record stands for them */
 	rr_classify(nr, a, &c);
+	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
 	if (s->failed) {
 		pthread_mutex_unlock(&s->lock);
@@ -133,10 +136,10 @@ static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 	int n = 0, r = 0;
 	/* Calls made again on replay rebuild their own writes. */
 	if (c.cls != RR_EXECUTE && !(c.cls == RR_OPEN && rr_open_readonly(nr, a))) {
-		if (s->overflow || s->nranges > TRACE_MAX_WRITES)
+		if (th->overflow || th->nranges > TRACE_MAX_WRITES)
 			r = -E2BIG;
 		else
-			n = collect(t->dom, s, w, &buf, nr, a, ret);
+			n = collect(t->dom, th, w, &buf, nr, a, ret);
 	}
 	if (n < 0)
 		r = n;
@@ -145,7 +148,7 @@ static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 		r = trace_put(s->w, &ev, w);
 	free(buf);
 	s->count++;
-	s->nranges = 0;
+	th->nranges = 0;
 	if (r)
 		fail(s, t->dom, "%s: writing the trace: %s", syscall_name((int)nr), strerror(-r));
 	pthread_mutex_unlock(&s->lock);
@@ -191,29 +194,31 @@ static uint64_t rec_hold(const struct thread *t)
 static void put_signal(struct rr_session *s, struct thread *t)
 {
 	static struct trace_write w[TRACE_MAX_WRITES];
+	struct rr_thr *th = rr_thr_of(s, t);
 	uint8_t *buf = NULL;
 	int n = 0, r = 0;
-	w[0] = (struct trace_write){ 0, sizeof(s->sig_info), (const uint8_t *)&s->sig_info };
-	if (s->nranges >= TRACE_MAX_WRITES)
+	w[0] = (struct trace_write){ 0, sizeof(th->sig_info), (const uint8_t *)&th->sig_info };
+	if (th->nranges >= TRACE_MAX_WRITES)
 		r = -E2BIG;
-	else if ((n = collect(t->dom, s, w + 1, &buf, 0, s->sig_ev.a, 0)) < 0)
+	else if ((n = collect(t->dom, th, w + 1, &buf, 0, th->sig_ev.a, 0)) < 0)
 		r = n;
-	s->sig_ev.nwrites = 1 + (uint32_t)(n > 0 ? n : 0);
+	th->sig_ev.nwrites = 1 + (uint32_t)(n > 0 ? n : 0);
 	if (getenv("PDVM_CREW_TRACE"))
-		fprintf(stderr, "[%d] rec signal %u flags %llu pos %llu\n", t->tid, s->sig_ev.nr,
-			(unsigned long long)s->sig_ev.a[0], (unsigned long long)t->rr_pos);
+		fprintf(stderr, "[%d] rec signal %u flags %llu pos %llu\n", t->tid, th->sig_ev.nr,
+			(unsigned long long)th->sig_ev.a[0], (unsigned long long)t->rr_pos);
 	if (!r)
-		r = trace_put(s->w, &s->sig_ev, w);
+		r = trace_put(s->w, &th->sig_ev, w);
 	free(buf);
-	s->sig_open = false;
-	s->nranges = 0;
+	th->sig_open = false;
+	th->nranges = 0;
 	if (r)
-		fail(s, t->dom, "signal %s: writing the trace: %s", strsignal(s->sig_ev.nr), strerror(-r));
+		fail(s, t->dom, "signal %s: writing the trace: %s", strsignal(th->sig_ev.nr), strerror(-r));
 }
 
 static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *info, bool taken)
 {
 	struct rr_session *s = sess(t);
+	struct rr_thr *th = rr_thr_of(s, t);
 	uint64_t bit = SIGBIT(sig);
 	pthread_mutex_lock(&s->lock);
 	if (s->failed || !(ext_of(s, t) & bit)) {
@@ -225,13 +230,13 @@ static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *i
 	if (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS)
 		s->ext_thread[t->vcpu.id] &= ~bit;
 	s->ext_proc &= ~bit;
-	s->sig_ev = (struct trace_event){ .kind = EV_SIGNAL, .tid = (uint32_t)t->tid, .nr = (uint32_t)sig };
-	s->sig_ev.a[0] = taken ? EVS_TAKEN : t->intr.valid ? EVS_INTERRUPTED : 0;
-	s->sig_ev.a[1] = s->count;
-	s->sig_ev.a[2] = t->intr.valid ? t->intr.nr : 0;
-	s->sig_info = *info;
-	s->sig_open = true;
-	s->nranges = 0;
+	th->sig_ev = (struct trace_event){ .kind = EV_SIGNAL, .tid = (uint32_t)t->tid, .nr = (uint32_t)sig };
+	th->sig_ev.a[0] = taken ? EVS_TAKEN : t->intr.valid ? EVS_INTERRUPTED : 0;
+	th->sig_ev.a[1] = s->count;
+	th->sig_ev.a[2] = t->intr.valid ? t->intr.nr : 0;
+	th->sig_info = *info;
+	th->sig_open = true;
+	th->nranges = 0;
 	if (taken)
 		put_signal(s, t);   /* the call's own event follows */
 	pthread_mutex_unlock(&s->lock);
@@ -240,10 +245,11 @@ static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *i
 static void rec_signal_end(struct thread *t)
 {
 	struct rr_session *s = sess(t);
+	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
-	if (s->sig_open && !s->failed)
+	if (th->sig_open && !s->failed)
 		put_signal(s, t);
-	s->sig_open = false;
+	th->sig_open = false;
 	pthread_mutex_unlock(&s->lock);
 }
 

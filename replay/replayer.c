@@ -94,18 +94,19 @@ static void inject(struct rr_session *s, struct thread *t)
 	if (s->ev.nwrites && s->wr[0].len == sizeof(info))
 		memcpy(&info, s->wr[0].data, sizeof(info));
 	info.signo = (int32_t)s->ev.nr;
-	free(s->sig_writes);
-	s->sig_writes = NULL;
-	s->sig_writes_len = 0;
+	struct rr_thr *th = rr_thr_of(s, t);
+	free(th->sig_writes);
+	th->sig_writes = NULL;
+	th->sig_writes_len = 0;
 	size_t len = 0;
 	for (uint32_t i = 1; i < s->ev.nwrites; i++)
 		len += 12 + s->wr[i].len;
-	if (len && (s->sig_writes = malloc(len))) {
+	if (len && (th->sig_writes = malloc(len))) {
 		for (uint32_t i = 1; i < s->ev.nwrites; i++) {
-			memcpy(s->sig_writes + s->sig_writes_len, &s->wr[i].gva, 8);
-			memcpy(s->sig_writes + s->sig_writes_len + 8, &s->wr[i].len, 4);
-			memcpy(s->sig_writes + s->sig_writes_len + 12, s->wr[i].data, s->wr[i].len);
-			s->sig_writes_len += 12 + s->wr[i].len;
+			memcpy(th->sig_writes + th->sig_writes_len, &s->wr[i].gva, 8);
+			memcpy(th->sig_writes + th->sig_writes_len + 8, &s->wr[i].len, 4);
+			memcpy(th->sig_writes + th->sig_writes_len + 12, s->wr[i].data, s->wr[i].len);
+			th->sig_writes_len += 12 + s->wr[i].len;
 		}
 	}
 	if (getenv("PDVM_CREW_TRACE"))
@@ -123,10 +124,10 @@ static void inject(struct rr_session *s, struct thread *t)
 static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint64_t nr)
 {
 	const struct rr_qev *q;
-	/* The takes of the delivery (after the call, or ending it) come first. */
-	if (!rr_crew_due(s, t, 1, false, 0))
-		return false;
-	while ((q = rq_peek(s, (uint32_t)t->tid)) && q->ev.kind == EV_SIGNAL) {
+	/* The takes of each delivery (after the call, or ending it) come
+	 * before its signal: the recording logs a signal once its frame is
+	 * written. */
+	while (rr_crew_due(s, t, 1, false, 0) && (q = rq_peek(s, (uint32_t)t->tid)) && q->ev.kind == EV_SIGNAL) {
 		const struct trace_event *e = &q->ev;
 		uint64_t f = e->a[0];
 		if (before != ((f & (EVS_TAKEN | EVS_INTERRUPTED)) != 0))
@@ -153,9 +154,9 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	struct rr_session *s = sess(t);
 	struct domain *d = t->dom;
 	char why[300], want[300], got[300];
-	int me = t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? t->vcpu.id : 0;
+	struct rr_thr *th = rr_thr_of(s, t);
 	*ret = -EIO;
-	s->executing[me] = false;
+	th->executing = false;
 	if (s->failed)
 		return true;
 	/* What its view went through up to this call and inside it. */
@@ -221,8 +222,8 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		return true;
 	}
 	if (c.cls == RR_EXECUTE || (c.cls == RR_WRITE && s->ev.ret > 0 && to_stdio(d, a[0]))) {
-		s->executing[me] = true;
-		s->exec_ret[me] = s->ev.ret;
+		th->executing = true;
+		th->exec_ret = s->ev.ret;
 		/* A thread gets the recording's id whatever the order of
 		 * clones in other threads was. */
 		if (nr == SYS_clone && s->ev.ret > 0)
@@ -248,20 +249,20 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
 {
 	struct rr_session *s = sess(t);
-	int me = t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? t->vcpu.id : 0;
+	struct rr_thr *th = rr_thr_of(s, t);
 	if (s->failed)
 		return;
-	if (!s->executing[me]) {
+	if (!th->executing) {
 		inject_due(s, t, false, nr);
 		return;
 	}
-	s->executing[me] = false;
+	th->executing = false;
 	if (rr_last_exit(t, nr))
 		return;
-	if (ret != s->exec_ret[me]) {
+	if (ret != th->exec_ret) {
 		char call[300], want[340], got[340];
 		call_str(call, sizeof(call), nr, a);
-		snprintf(want, sizeof(want), "%s = %" PRId64, call, s->exec_ret[me]);
+		snprintf(want, sizeof(want), "%s = %" PRId64, call, th->exec_ret);
 		snprintf(got, sizeof(got), "%s = %ld", call, ret);
 		diverge(s, t->dom, "the same call, made again, has another result", want, got);
 		return;
@@ -307,20 +308,20 @@ static void rep_signal_begin(struct thread *t, int sig, const struct ksiginfo *i
  * what came from the clock (a sleep's time left): the recorded bytes. */
 static void rep_signal_end(struct thread *t)
 {
-	struct rr_session *s = sess(t);
-	for (size_t off = 0; s->sig_writes && off + 12 <= s->sig_writes_len;) {
+	struct rr_thr *th = rr_thr_of(sess(t), t);
+	for (size_t off = 0; th->sig_writes && off + 12 <= th->sig_writes_len;) {
 		uint64_t gva;
 		uint32_t len;
-		memcpy(&gva, s->sig_writes + off, 8);
-		memcpy(&len, s->sig_writes + off + 8, 4);
-		if (off + 12 + len > s->sig_writes_len)
+		memcpy(&gva, th->sig_writes + off, 8);
+		memcpy(&len, th->sig_writes + off + 8, 4);
+		if (off + 12 + len > th->sig_writes_len)
 			break;
-		copy_to_user(t->dom, gva, s->sig_writes + off + 12, len);
+		copy_to_user(t->dom, gva, th->sig_writes + off + 12, len);
 		off += 12 + len;
 	}
-	free(s->sig_writes);
-	s->sig_writes = NULL;
-	s->sig_writes_len = 0;
+	free(th->sig_writes);
+	th->sig_writes = NULL;
+	th->sig_writes_len = 0;
 }
 
 const struct rr_ops rr_replay_ops = {

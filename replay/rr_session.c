@@ -97,9 +97,11 @@ int rr_session_end(struct rr_session *s, int status)
 	rq_free_all(s);
 	trace_close(s->r);
 	free(s->wr);
-	free(s->ranges);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		free(s->thr[i].ranges);
+		free(s->thr[i].sig_writes);
+	}
 	free(s->pages);
-	free(s->sig_writes);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return status;

@@ -15,6 +15,24 @@ struct rr_range {
 	size_t len;
 };
 
+/* What one thread has under way, by vCPU id: another thread's call may
+ * come in the middle of it (a thread waiting for a page lets the domain
+ * lock go, vmm/crew.c). */
+struct rr_thr {
+	/* recording */
+	struct rr_range *ranges;    /* guest memory written for its current call */
+	int nranges, cap;
+	bool overflow;              /* more than TRACE_MAX_WRITES ranges */
+	bool sig_open;              /* a delivery is under way: sig_ev collects its writes */
+	struct trace_event sig_ev;
+	struct ksiginfo sig_info;
+	/* replay */
+	bool executing;             /* its call runs again: leave() checks its result */
+	int64_t exec_ret;
+	uint8_t *sig_writes;        /* the injected signal's delivery writes, for signal_end */
+	size_t sig_writes_len;
+};
+
 struct rr_session {
 	bool replay;
 	char dir[4096];
@@ -29,12 +47,6 @@ struct rr_session {
 	struct trace_writer *w;
 	uint64_t ext_thread[MAX_THREADS]; /* pending signals from outside, by vcpu id (thread-directed) */
 	uint64_t ext_proc;          /* and process-directed (one process) */
-	bool sig_open;              /* a delivery is under way: sig_ev collects its writes */
-	struct trace_event sig_ev;
-	struct ksiginfo sig_info;
-	struct rr_range *ranges;    /* guest memory written for the current call */
-	int nranges, cap;
-	bool overflow;              /* more than TRACE_MAX_WRITES ranges: one covering range */
 	/* replay */
 	struct trace_reader *r;
 	struct trace_event ev;      /* the event of the call being replayed */
@@ -45,14 +57,15 @@ struct rr_session {
 	struct rr_qev *cur;         /* the one in ev and wr */
 	bool eof, qerr;
 	char qwhy[300];
-	/* A call made again: leave() checks its result. By vCPU id: another
-	 * thread's call may come between (the handler waited). */
-	bool executing[MAX_THREADS];
-	int64_t exec_ret[MAX_THREADS];
+
 	bool injecting;             /* a signal from the trace is being sent */
-	uint8_t *sig_writes;        /* the injected signal's delivery writes, for signal_end */
-	size_t sig_writes_len;
+	struct rr_thr thr[MAX_THREADS];
 };
+
+static inline struct rr_thr *rr_thr_of(struct rr_session *s, const struct thread *t)
+{
+	return &s->thr[t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? t->vcpu.id : 0];
+}
 
 extern const struct rr_ops rr_record_ops, rr_replay_ops;
 

@@ -184,7 +184,7 @@ static void private_thread(int id)
 static const char *mode;
 
 /*
- * signals: a 1 ms interval timer (process-directed SIGALRM: whichever thread
+ * signals: a 5 ms interval timer (process-directed SIGALRM: whichever thread
  * the kernel picks takes it) while both threads make system calls, and
  * thread 0 sending SIGUSR1 to thread 1 now and then. Who took which alarm
  * after how many calls is the output: it changes from run to run.
@@ -212,7 +212,7 @@ static void signals_thread(int id)
 	barrier();
 	for (my_calls = 0; my_calls < n_iter; my_calls++) {
 		getppid();
-		if (id == 0 && my_calls % 500 == 250 && syscall(SYS_tgkill, getpid(), tid1, SIGUSR1))
+		if (id == 0 && my_calls % 100 == 50 && syscall(SYS_tgkill, getpid(), tid1, SIGUSR1))
 			perror("tgkill");
 	}
 	barrier();      /* thread 1 is there for every SIGUSR1 */
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "signals")) {
 		struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESTART };
-		struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+		struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
 		sigaction(SIGALRM, &sa, NULL);
 		sigaction(SIGUSR1, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
