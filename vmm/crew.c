@@ -750,12 +750,10 @@ void crew_destroy(struct domain *d)
 	struct crew *c = d->crew;
 	if (!c)
 		return;
-	for (int g = 0; g < CREW_MAX_THREADS; g++) {
-		if (c->slot[g].t) {
-			c->slot[g].t->crew_slot = 0;
+	/* Threads still in a slot are gone already (freed): only their views. */
+	for (int g = 0; g < CREW_MAX_THREADS; g++)
+		if (c->slot[g].t)
 			pt_view_retire(&c->slot[g].view, &c->mm->pt);
-		}
-	}
 	pthread_cond_destroy(&c->cv);
 	free(c->tab);
 	free(c->done);

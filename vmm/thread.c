@@ -574,6 +574,7 @@ static void *thread_main(void *arg)
 	if (t->proc && !clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu))
 		t->proc->cpu_gone_ns += (uint64_t)cpu.tv_sec * 1000000000ULL + (uint64_t)cpu.tv_nsec;
 	t->cpu_clock_ok = false;
+	crew_thread_forget(t);  /* its view, if the domain ended it without exit(2) */
 	thread_release(t);
 	dom_unlock(d);
 	free(t);
