@@ -203,7 +203,7 @@ static void put_signal(struct rr_session *s, struct thread *t)
 	else if ((n = collect(t->dom, th, w + 1, &buf, 0, th->sig_ev.a, 0)) < 0)
 		r = n;
 	th->sig_ev.nwrites = 1 + (uint32_t)(n > 0 ? n : 0);
-	if (getenv("PDVM_CREW_TRACE"))
+	if (rr_crew_tracing())
 		fprintf(stderr, "[%d] rec signal %u flags %llu pos %llu\n", t->tid, th->sig_ev.nr,
 			(unsigned long long)th->sig_ev.a[0], (unsigned long long)t->rr_pos);
 	if (!r)
@@ -222,7 +222,7 @@ static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *i
 	uint64_t bit = SIGBIT(sig);
 	pthread_mutex_lock(&s->lock);
 	if (s->failed || !(ext_of(s, t) & bit)) {
-		if (getenv("PDVM_CREW_TRACE"))
+		if (rr_crew_tracing())
 			fprintf(stderr, "[%d] rec signal %d internal pos %llu\n", t->tid, sig, (unsigned long long)t->rr_pos);
 		pthread_mutex_unlock(&s->lock);
 		return;

@@ -109,7 +109,7 @@ static void inject(struct rr_session *s, struct thread *t)
 			th->sig_writes_len += 12 + s->wr[i].len;
 		}
 	}
-	if (getenv("PDVM_CREW_TRACE"))
+	if (rr_crew_tracing())
 		fprintf(stderr, "[%d] rep signal %d flags %llu pos %llu\n", t->tid, info.signo,
 			(unsigned long long)s->ev.a[0], (unsigned long long)t->rr_pos);
 	if (info.signo < 1 || info.signo > 64)

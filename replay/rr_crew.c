@@ -16,13 +16,17 @@ static const char *kind_name(uint32_t k)
 	return k == CREW_TAKE ? "take" : k == CREW_GIVE ? "give" : k == CREW_STOP ? "stop" : k == CREW_HOLD ? "hold" : "?";
 }
 
-/* PDVM_CREW_TRACE=1: each view event to stderr, as PDVM_STRACE does calls. */
-static void show(const char *side, const struct thread *t, const struct crew_ev *e)
+bool rr_crew_tracing(void)
 {
 	static int on = -1;
 	if (on < 0)
 		on = getenv("PDVM_CREW_TRACE") != NULL;
-	if (on)
+	return on;
+}
+
+static void show(const char *side, const struct thread *t, const struct crew_ev *e)
+{
+	if (rr_crew_tracing())
 		fprintf(stderr, "[%d] %s %s pos %" PRIu64 " page %#" PRIx64 " flags %u id %" PRIu64 " waits %u pages %u\n",
 			t->tid, side, kind_name(e->kind), e->pos, e->vpn == CREW_ALL ? e->vpn : e->vpn << 12, e->flags,
 			e->id, e->nwaits, e->npages);

@@ -9,6 +9,9 @@ struct rr_session;
 struct thread;
 struct crew_ev;
 
+/* PDVM_CREW_TRACE=1: each view event and signal to stderr on both sides,
+ * as PDVM_STRACE does calls (looked up once). */
+bool rr_crew_tracing(void);
 /* Recording: vmm/rr.h's crew_log. */
 void rr_rec_crew_log(struct thread *t, const struct crew_ev *e);
 /* Replay: applies t's view events due at its position (+ahead); with

@@ -41,7 +41,6 @@ struct centry {
 	int owner;              /* slot writing it, or NONE */
 	uint64_t readers;       /* slots reading it (the owner is not one) */
 	uint64_t last_give;     /* the latest give of it */
-	uint32_t moves;         /* transfers between threads */
 	uint64_t since_ns;      /* when its holder got it */
 	uint64_t hold_ns;       /* how long a taker keeps it before a request stops it (0: not hot) */
 };
@@ -67,7 +66,6 @@ struct crew {
 	uint64_t reset_serial;
 	uint64_t hold_max_ns;
 	pthread_cond_t cv;
-	struct crew_stats st;
 };
 
 static uint64_t now_ns(void)
@@ -224,7 +222,6 @@ static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t
 	view_edit(d, s, vpn << 12, keep_read ? ro_pte : drop_pte);
 	s->last_give = id;
 	mark_done(c, id);
-	c->st.gives++;
 	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = vpn,
 			      .flags = keep_read ? CREW_KEEP_READ : 0, .id = id };
 	log_ev(s->t, &ev);
@@ -254,7 +251,6 @@ static void give_all(struct domain *d, int g, uint64_t id)
 	s->last_give = id;
 	s->reset_seen = c->reset_serial;
 	mark_done(c, id);
-	c->st.resets++;
 	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = CREW_ALL, .id = id };
 	log_ev(s->t, &ev);
 	pthread_cond_broadcast(&c->cv);
@@ -285,14 +281,13 @@ static bool can_act(struct crew *c, int g)
 static void crew_wait(struct domain *d, int me, uint64_t deadline)
 {
 	struct crew *c = d->crew;
-	uint64_t t0 = now_ns();
-	if (!deadline || deadline > t0 + 1000000)
-		deadline = t0 + 1000000;
+	uint64_t now = now_ns();
+	if (!deadline || deadline > now + 1000000)
+		deadline = now + 1000000;
 	struct timespec ts = { (time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL) };
 	c->slot[me].waiting = true;
 	pthread_cond_timedwait(&c->cv, &d->lock, &ts);
 	c->slot[me].waiting = false;
-	c->st.waits_ns += now_ns() - t0;
 }
 
 /* Maps vpn in slot me's view as the take allows. */
@@ -335,20 +330,17 @@ static void adapt(struct thread *t, struct centry *e, uint64_t vpn, uint64_t now
 		e->hold_ns = e->hold_ns / 2 < HOLD_MIN_NS ? 0 : e->hold_ns / 2;
 	if (e->hold_ns == old)
 		return;
-	c->st.switches++;
 	struct crew_ev ev = { .kind = CREW_HOLD, .pos = t->rr_pos, .vpn = vpn, .id = e->hold_ns / 1000 };
 	log_ev(t, &ev);
 }
 
 /* Recording: slot me gets vpn, asking its holders to give it up (those
  * running are stopped, a hot page's holder after its slice). */
-static void claim(struct thread *t, uint64_t vpn, bool write)
+static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 {
 	struct domain *d = t->dom;
 	struct crew *c = d->crew;
 	int me = slot_of(t);
-	gpa_t frame;
-	uint64_t fl = canon_leaf(c, vpn << 12, &frame);
 	bool shared_ro = !(fl & PTE_W);   /* nobody writes it: no holder is in the way */
 	uint64_t gave = 0;
 	c->slot[me].req.on = false;
@@ -377,7 +369,6 @@ static void claim(struct thread *t, uint64_t vpn, bool write)
 			struct thread *h = c->slot[g].t;
 			if (e->hold_ns && now < e->since_ns + e->hold_ns) {
 				deadline = e->since_ns + e->hold_ns;
-				c->st.held_back++;
 			} else if (h->state == VCPU_RUNNING) {
 				pthread_kill(h->host, thread_kick_signal());
 			}
@@ -401,11 +392,8 @@ static void claim(struct thread *t, uint64_t vpn, bool write)
 			waits[nw++] = c->slot[g].last_give;
 	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
 	uint64_t now = now_ns();
-	if (gave) {
-		e->moves++;
-		c->st.takes++;
+	if (gave)
 		adapt(t, e, vpn, now);
-	}
 	e->since_ns = now;
 	if (whole && !shared_ro) {
 		e->owner = me;
@@ -546,12 +534,12 @@ bool crew_fault(struct thread *t, const struct trap *tr)
 	uint64_t vpn = tr->cr2 >> 12;
 	if (crew_holds(t, vpn, write))
 		return false;           /* a stale translation: the usual resync */
-	c->st.faults++;
 	t->rr_pos += 2;
 	t->regs_dirty = true;           /* the access is made again */
 	if (d->rr && d->rr->crew_sync)
-		return d->rr->crew_sync(t, vpn, write) || true;
-	claim(t, vpn, write);
+		d->rr->crew_sync(t, vpn, write);       /* a divergence it reports ends the domain */
+	else
+		claim(t, vpn, write, fl);
 	return true;
 }
 
@@ -569,7 +557,7 @@ void crew_access(struct domain *d, gva_t va, bool write)
 	uint64_t fl = canon_leaf(c, va, &frame);
 	if (!fl || (write && !(fl & PTE_W)) || crew_holds(t, vpn, write))
 		return;
-	claim(t, vpn, write);
+	claim(t, vpn, write, fl);
 }
 
 void crew_commit(struct domain *d)
@@ -656,7 +644,6 @@ void crew_serve(struct thread *t, bool stopped)
 				      .pages = pages, .npages = np };
 		log_ev(t, &ev);
 		free(pages);
-		c->st.stops++;
 	}
 	for (int g = 0; g < CREW_MAX_THREADS; g++) {
 		struct cslot *s = &c->slot[g];
@@ -706,7 +693,6 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 		} else {
 			ce->readers |= 1ULL << me;
 		}
-		c->st.faults++;
 		view_take(d, s, e->vpn, whole);
 		return 0;
 	}
@@ -730,19 +716,10 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 			if (mm_poke(d, e->pages[i], pages_data + (size_t)i * PAGE_SIZE, PAGE_SIZE))
 				return -EFAULT;
 		t->rr_pos = e->pos;
-		c->st.stops++;
 		return 0;
 	}
 	}
 	return -EINVAL;
-}
-
-void crew_stats(const struct domain *d, struct crew_stats *st)
-{
-	if (d->crew)
-		*st = d->crew->st;
-	else
-		memset(st, 0, sizeof(*st));
 }
 
 void crew_destroy(struct domain *d)

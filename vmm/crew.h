@@ -50,11 +50,6 @@ struct crew_ev {
 void rr_pos_enter(struct thread *t);
 void rr_pos_leave(struct thread *t);
 
-/* Counters for --info and the bench. */
-struct crew_stats {
-	uint64_t faults, takes, gives, stops, resets, waits_ns, held_back, switches;
-};
-
 /* Threads of a recorded or replayed domain start sharing memory: the
  * calling thread (about to clone its first thread) gets a view. Called
  * again it does nothing. 0 or -errno. */
@@ -96,7 +91,6 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 /* A give the trace has (replay) or made (record) is done. */
 bool crew_give_done(const struct domain *d, uint64_t id);
 
-void crew_stats(const struct domain *d, struct crew_stats *st);
 void crew_destroy(struct domain *d);
 
 #endif
