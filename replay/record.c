@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "replay/rr_calls.h"
 #include "replay/rr_crew.h"
 #include "replay/rr_session.h"
+#include "vmm/mm.h"
+#include "vmm/process.h"
 #include "vmm/status.h"
 #include "vmm/syscall.h"
 #include "vmm/uaccess.h"
@@ -29,11 +33,52 @@ static void fail(struct rr_session *s, struct domain *d, const char *fmt, const 
 	dom_exit_group(d, EXIT_PDVM_ERROR);
 }
 
+static int live_procs(const struct domain *d)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_PROCS; i++)
+		n += d->procs[i] && d->procs[i]->nthreads > 0;
+	return n;
+}
+
+static bool shares_writable(const struct mm *mm)
+{
+	for (int i = 0; mm && i < mm->nvmas; i++)
+		if ((mm->vmas[i].flags & MAP_SHARED) && ((mm->vmas[i].prot & PROT_WRITE) || (mm->vmas[i].flags & VMA_MAYWRITE)))
+			return true;
+	return false;
+}
+
+/* Memory two runners could share without the trace seeing it: page-table
+ * views (vmm/crew.c) serialise the threads of ONE address space; several
+ * processes are recorded only while each has its memory to itself. */
+static const char *unseen_sharing(struct thread *t, uint64_t nr, const uint64_t a[6])
+{
+	struct domain *d = t->dom;
+	bool new_proc = nr == SYS_fork || nr == SYS_vfork || (nr == SYS_clone && !(a[0] & CLONE_THREAD));
+	if (new_proc && d->crew)
+		return "a child process of a process with threads";
+	if (new_proc && nr == SYS_clone && (a[0] & CLONE_VM) && !(a[0] & CLONE_VFORK))
+		return "a child process sharing its parent's memory while both run (CLONE_VM without CLONE_VFORK)";
+	if (new_proc && shares_writable(t->proc->mm))
+		return "a child process sharing writable MAP_SHARED memory with its parent";
+	if (nr == SYS_clone && (a[0] & CLONE_THREAD) && live_procs(d) > 1)
+		return "threads in a domain of several processes";
+	if (nr == SYS_mmap && (a[3] & MAP_SHARED) && (a[2] & PROT_WRITE) && live_procs(d) > 1)
+		return "writable MAP_SHARED memory while several processes run";
+	return NULL;
+}
+
 static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret)
 {
 	struct rr_session *s = sess(t);
 	struct rr_call c;
-	rr_classify(nr, a, &c);
+	rr_classify_thread(t, nr, a, &c);
+	const char *shared = unseen_sharing(t, nr, a);
+	if (shared) {
+		c.cls = RR_REFUSE;
+		c.why = shared;
+	}
 	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
 	th->nranges = 0;
@@ -120,7 +165,7 @@ static void rec_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 	struct rr_call c;
 	if (nr == SYS_exit || nr == SYS_exit_group)
 		return;   /* they do not return: the exit record stands for them */
-	rr_classify(nr, a, &c);
+	rr_classify_thread(t, nr, a, &c);
 	struct rr_thr *th = rr_thr_of(s, t);
 	pthread_mutex_lock(&s->lock);
 	if (s->failed) {
@@ -173,14 +218,14 @@ static bool rec_sent(struct thread *t, struct process *p, const struct ksiginfo 
 	if (t && t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS)
 		s->ext_thread[t->vcpu.id] |= bit;
 	else
-		s->ext_proc |= bit;
+		p->rr_ext_sig |= bit;
 	pthread_mutex_unlock(&s->lock);
 	return true;
 }
 
 static uint64_t ext_of(const struct rr_session *s, const struct thread *t)
 {
-	return (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? s->ext_thread[t->vcpu.id] : 0) | s->ext_proc;
+	return (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS ? s->ext_thread[t->vcpu.id] : 0) | t->proc->rr_ext_sig;
 }
 
 /* Outside signals wait for a call's end (or interrupt one): the points a
@@ -229,7 +274,7 @@ static void rec_signal_begin(struct thread *t, int sig, const struct ksiginfo *i
 	}
 	if (t->vcpu.id >= 0 && t->vcpu.id < MAX_THREADS)
 		s->ext_thread[t->vcpu.id] &= ~bit;
-	s->ext_proc &= ~bit;
+	t->proc->rr_ext_sig &= ~bit;
 	th->sig_ev = (struct trace_event){ .kind = EV_SIGNAL, .tid = (uint32_t)t->tid, .nr = (uint32_t)sig };
 	th->sig_ev.a[0] = taken ? EVS_TAKEN : t->intr.valid ? EVS_INTERRUPTED : 0;
 	th->sig_ev.a[1] = s->count;

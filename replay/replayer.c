@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "replay/rr_calls.h"
@@ -13,6 +15,7 @@
 #include "replay/rr_session.h"
 #include "vmm/crew.h"
 #include "vmm/files.h"
+#include "vmm/ksignal.h"
 #include "vmm/mm.h"
 #include "vmm/vmfile.h"
 #include "vmm/status.h"
@@ -119,6 +122,29 @@ static void inject(struct rr_session *s, struct thread *t)
 	s->injecting = false;
 }
 
+/* A call that waits under a signal mask of its own (sigsuspend, ppoll,
+ * pselect6, epoll_pwait) was interrupted under that mask in the recording:
+ * the replay, which does not make the call, puts it in place as the call
+ * would, so the signal is delivered under it and the old mask comes back
+ * after (it is the one the frame saves). */
+static void call_mask_in(struct thread *t, uint64_t nr, const uint64_t a[6])
+{
+	uint64_t ptr = 0, size = 0;
+	struct { uint64_t ss, len; } ps;
+	switch (nr) {
+	case SYS_rt_sigsuspend: ptr = a[0], size = a[1]; break;
+	case SYS_ppoll: ptr = a[3], size = a[4]; break;
+	case SYS_epoll_pwait: case SYS_epoll_pwait2: ptr = a[4], size = a[5]; break;
+	case SYS_pselect6:
+		if (a[5] && !peek_user(t->dom, &ps, a[5], sizeof(ps)))
+			ptr = ps.ss, size = ps.len;
+		break;
+	default: return;
+	}
+	if (ptr && !t->restore_sigmask)
+		sig_mask_swap_in(t, ptr, size);
+}
+
 /* Outside signals the recording gave t at this point: before a call
  * (taken by it, or interrupting it: then true) or after one. */
 static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint64_t nr)
@@ -141,12 +167,143 @@ static bool inject_due(struct rr_session *s, struct thread *t, bool before, uint
 	return false;
 }
 
-/* Whether a write-family call goes to the replay's own stdio, where the
- * replay shows it again (as rr does); elsewhere it is only checked. */
-static bool to_stdio(struct domain *d, uint64_t fd)
+/* A write the replay makes again (to its own stdout or stderr) waits for
+ * every write-family call before it in the trace: the output comes out in
+ * the recording's order whichever thread or process gets there first.
+ * The recording logs a call when it returns, so the order is that of the
+ * calls' ends (two writes to one output ending at the same instant may
+ * have gone out in the other order). */
+static bool out_turn(struct rr_session *s, struct domain *d, uint64_t idx)
 {
-	struct ofd *o = fd < (uint64_t)INT32_MAX ? fd_peek(d, (int)fd) : NULL;
-	return o && o->kind == OFD_STDIO;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	time_t give_up = now.tv_sec + RR_WAIT_S;
+	while (rq_out_first(s) < idx && !s->failed && !d->exiting) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= give_up)
+			return false;
+		struct timespec ts = { now.tv_sec + 1, now.tv_nsec };
+		pthread_cond_timedwait(&s->out_cv, &d->lock, &ts);
+	}
+	return true;
+}
+
+static void out_done(struct rr_session *s, uint64_t idx)
+{
+	rq_out_done(s, idx);
+	pthread_cond_broadcast(&s->out_cv);
+}
+
+/* A wait that returned a child (its pid) in the recording reaps that child
+ * here too, once the replay's child has ended: the process table stays the
+ * recording's (a later kill or wait finds what it found). The status and
+ * usage written are the recording's. False: not such a wait. */
+static bool reap_as_recorded(struct thread *t, uint64_t nr, const uint64_t a[6], const struct trace_event *ev,
+			     const struct trace_write *wr)
+{
+	const struct syscall_desc *desc = syscall_lookup((int)nr);
+	if (!desc || ev->ret < 0 || (nr == SYS_wait4 && ev->ret == 0))
+		return false;
+	uint64_t b[6];
+	memcpy(b, a, sizeof(b));
+	if (nr == SYS_wait4) {
+		b[0] = (uint64_t)ev->ret;
+		b[2] &= ~(uint64_t)WNOHANG;
+	} else if (nr == SYS_waitid && a[0] != P_PIDFD && !(a[3] & WNOWAIT)) {
+		int32_t pid = 0;
+		for (uint32_t i = 0; i < ev->nwrites; i++)
+			if (wr[i].gva == a[2] && wr[i].len >= 20)
+				memcpy(&pid, wr[i].data + 16, 4);   /* siginfo's si_pid */
+		if (pid <= 0)
+			return false;
+		b[0] = P_PID;
+		b[1] = (uint64_t)pid;
+		b[3] &= ~(uint64_t)WNOHANG;
+	} else {
+		return false;
+	}
+	desc->fn(t, b);
+	return true;
+}
+
+/* Checks the call against its event e (taken out of the queues, so that
+ * it stays this call's while the thread waits: the caller frees it) and
+ * answers it from the trace (true) or lets it run again (false). */
+static bool answer(struct rr_session *s, struct thread *t, uint64_t nr, const uint64_t a[6], long *ret,
+		   const struct rr_qev *e)
+{
+	struct domain *d = t->dom;
+	struct rr_thr *th = rr_thr_of(s, t);
+	const struct trace_event *ev = &e->ev;
+	const struct trace_write *wr = e->wr;
+	char why[300], want[300], got[300];
+	call_str(got, sizeof(got), nr, a);
+	call_str(want, sizeof(want), ev->nr, ev->a);
+	if (ev->nr != nr || memcmp(ev->a, a, sizeof(ev->a))) {
+		diverge(s, d, "a different call", want, got);
+		return true;
+	}
+	struct rr_call c;
+	rr_classify_thread(t, nr, a, &c);
+	if (c.cls == RR_WRITE && rr_sent_crc(d, nr, a, ev->ret) != ev->data_crc) {
+		diverge(s, d, "the same call sends different bytes", want, got);
+		return true;
+	}
+	if (c.cls == RR_OPEN && ev->ret >= 0 && rr_open_readonly(nr, a)) {
+		/* The file itself where it is still there (a later mmap needs
+		 * it), else a placeholder: reads come from the trace anyway. */
+		const struct syscall_desc *desc = syscall_lookup((int)nr);
+		long real = desc ? desc->fn(t, a) : -ENOSYS;
+		if (real != ev->ret) {
+			if (real >= 0)
+				fd_close(d, (int)real);
+			int r = placeholders(t, &c, a, ev->ret);
+			if (r) {
+				diverge(s, d, "cannot give the recorded fd a placeholder", want, got);
+				return true;
+			}
+		}
+		s->count++;
+		*ret = ev->ret;
+		return true;
+	}
+	bool out = c.cls == RR_WRITE && ev->ret > 0 && rr_to_stdio(d, a[0]);
+	if (c.cls == RR_WRITE && !out)
+		out_done(s, e->idx);
+	if (out) {
+		th->out_idx = e->idx;
+		if (!out_turn(s, d, th->out_idx)) {
+			snprintf(why, sizeof(why), "the output that comes before it in the trace never came (%d s)", RR_WAIT_S);
+			diverge(s, d, why, want, got);
+			return true;
+		}
+	}
+	if (c.cls == RR_EXECUTE || out) {
+		th->executing = true;
+		th->exec_ret = ev->ret;
+		/* A thread or process gets the recording's id whatever the
+		 * order of clones elsewhere was. */
+		if ((nr == SYS_clone || nr == SYS_fork || nr == SYS_vfork) && ev->ret > 0)
+			d->next_tid = (int)ev->ret;
+		return false;
+	}
+	if ((nr == SYS_wait4 || nr == SYS_waitid) && reap_as_recorded(t, nr, a, ev, wr) &&
+	    (s->failed || d->exiting))
+		return true;
+	for (uint32_t i = 0; i < ev->nwrites; i++)
+		if (wr[i].len && copy_to_user(d, wr[i].gva, wr[i].data, wr[i].len)) {
+			diverge(s, d, "the recorded result does not fit the replay's memory", want, got);
+			return true;
+		}
+	int r = placeholders(t, &c, a, ev->ret);
+	if (r) {
+		snprintf(why, sizeof(why), "cannot give fd %" PRId64 " a placeholder: %s", ev->ret, strerror(-r));
+		diverge(s, d, why, want, got);
+		return true;
+	}
+	s->count++;
+	*ret = ev->ret;
+	return true;
 }
 
 static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *ret)
@@ -162,8 +319,8 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	/* What its view went through up to this call and inside it. */
 	if (!rr_crew_due(s, t, 0, false, 0))
 		return true;
-	if (nr == SYS_exit && !rr_last_exit(t, nr))
-		return false;   /* a thread's end: no event (its give came above) */
+	if ((nr == SYS_exit || nr == SYS_exit_group) && !rr_last_exit(t, nr))
+		return false;   /* a thread's or child process's end: no event (a give came above) */
 	if (rr_last_exit(t, nr)) {
 		/* The end: the trace's exit record follows the last call. */
 		s->exit_crc = rr_memory_crc(d, &s->pages, &s->npages);
@@ -172,6 +329,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 	}
 	if (inject_due(s, t, true, nr)) {
 		*ret = -ERESTART_SYSCALL;   /* a signal interrupted it: its delivery settles it */
+		call_mask_in(t, nr, a);
 		return true;
 	}
 	const struct rr_qev *q = rq_peek(s, (uint32_t)t->tid);
@@ -192,58 +350,13 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		diverge(s, d, "the recording ended here; the replay makes another call", "(the domain's end)", got);
 		return true;
 	}
-	call_str(want, sizeof(want), s->ev.nr, s->ev.a);
-	if (s->ev.nr != nr || memcmp(s->ev.a, a, sizeof(s->ev.a))) {
-		diverge(s, d, "a different call", want, got);
-		return true;
-	}
-	struct rr_call c;
-	rr_classify(nr, a, &c);
-	if (c.cls == RR_WRITE && rr_sent_crc(d, nr, a, s->ev.ret) != s->ev.data_crc) {
-		diverge(s, d, "the same call sends different bytes", want, got);
-		return true;
-	}
-	if (c.cls == RR_OPEN && s->ev.ret >= 0 && rr_open_readonly(nr, a)) {
-		/* The file itself where it is still there (a later mmap needs
-		 * it), else a placeholder: reads come from the trace anyway. */
-		const struct syscall_desc *desc = syscall_lookup((int)nr);
-		long real = desc ? desc->fn(t, a) : -ENOSYS;
-		if (real != s->ev.ret) {
-			if (real >= 0)
-				fd_close(d, (int)real);
-			int r = placeholders(t, &c, a, s->ev.ret);
-			if (r) {
-				diverge(s, d, "cannot give the recorded fd a placeholder", want, got);
-				return true;
-			}
-		}
-		s->count++;
-		*ret = s->ev.ret;
-		return true;
-	}
-	if (c.cls == RR_EXECUTE || (c.cls == RR_WRITE && s->ev.ret > 0 && to_stdio(d, a[0]))) {
-		th->executing = true;
-		th->exec_ret = s->ev.ret;
-		/* A thread gets the recording's id whatever the order of
-		 * clones in other threads was. */
-		if (nr == SYS_clone && s->ev.ret > 0)
-			d->next_tid = (int)s->ev.ret;
-		return false;
-	}
-	for (uint32_t i = 0; i < s->ev.nwrites; i++)
-		if (s->wr[i].len && copy_to_user(d, s->wr[i].gva, s->wr[i].data, s->wr[i].len)) {
-			diverge(s, d, "the recorded result does not fit the replay's memory", want, got);
-			return true;
-		}
-	int r = placeholders(t, &c, a, s->ev.ret);
-	if (r) {
-		snprintf(why, sizeof(why), "cannot give fd %" PRId64 " a placeholder: %s", s->ev.ret, strerror(-r));
-		diverge(s, d, why, want, got);
-		return true;
-	}
-	s->count++;
-	*ret = s->ev.ret;
-	return true;
+	/* The event is this call's from here on, whatever other threads take
+	 * while this one waits (an earlier write, a child's end). */
+	struct rr_qev *e = s->cur;
+	s->cur = NULL;
+	bool answered = answer(s, t, nr, a, ret, e);
+	rq_free(e);
+	return answered;
 }
 
 static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long ret)
@@ -257,6 +370,10 @@ static void rep_leave(struct thread *t, uint64_t nr, const uint64_t a[6], long r
 		return;
 	}
 	th->executing = false;
+	if (th->out_idx) {
+		out_done(s, th->out_idx);
+		th->out_idx = 0;
+	}
 	if (rr_last_exit(t, nr))
 		return;
 	if (ret != th->exec_ret) {

@@ -50,9 +50,16 @@ struct rr_page {
  * their addresses: equal memory at exit. With pages, also each page's
  * crc (*pages malloc'ed, *npages of them; NULL on no memory). */
 uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages);
-/* The call ends the domain (exit_group, or exit of its last thread): the
- * exit record stands for it. */
+/* The call ends the domain (exit_group of its first process, or exit of
+ * that process's last thread): the exit record stands for it. */
 bool rr_last_exit(const struct thread *t, uint64_t nr);
+struct rr_call;
+/* rr_classify for thread t's call: a signal sent to another process is
+ * answered from the trace (its delivery there is logged), not made again. */
+void rr_classify_thread(const struct thread *t, uint64_t nr, const uint64_t a[6], struct rr_call *c);
+/* Whether fd is the domain's own stdin/stdout/stderr (a replay shows what
+ * is written there again). */
+bool rr_to_stdio(struct domain *d, uint64_t fd);
 /* crc32 of the bytes a write-family call sent (ret of them), or 0. */
 uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long ret);
 

@@ -89,17 +89,11 @@ void rr_classify(uint64_t nr, const uint64_t a[6], struct rr_call *c)
 	case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev:
 		c->cls = RR_WRITE;
 		return;
-	case SYS_clone:
-		/* A thread: made again, on a page-table view of its own
-		 * (vmm/crew.c), with the recorded thread id. */
-		if (a[0] & CLONE_THREAD) {
-			c->cls = RR_EXECUTE;
-			return;
-		}
-		/* fall through */
-	case SYS_fork: case SYS_vfork:
-		c->cls = RR_REFUSE;
-		c->why = "child processes";
+	case SYS_clone: case SYS_fork: case SYS_vfork:
+		/* A thread (on a page-table view of its own, vmm/crew.c) or a
+		 * process: made again, with the recorded id. record.c refuses
+		 * the ones whose memory would be shared unseen. */
+		c->cls = RR_EXECUTE;
 		return;
 	case SYS_clone3:
 		/* glibc falls back to clone, whose flags are in registers. */

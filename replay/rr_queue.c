@@ -1,6 +1,7 @@
 /* rr_queue.c: a replay reads the trace thread by thread — events read ahead for other threads wait in their own queues until those threads ask. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "replay/rr_queue.h"
 #include "replay/rr_session.h"
@@ -37,10 +38,62 @@ static struct rr_tq *queue(struct rr_session *s, uint32_t tid, bool add)
 	for (int i = 0; i < s->ntq; i++)
 		if (s->tq[i].tid == tid)
 			return &s->tq[i];
-	if (!add || s->ntq == RR_MAX_TQ)
+	if (!add)
+		return NULL;
+	/* An empty queue holds nothing of its thread's: it can be another
+	 * thread's (a shell's children come and go). */
+	for (int i = 0; i < s->ntq; i++)
+		if (!s->tq[i].head) {
+			s->tq[i].tid = tid;
+			return &s->tq[i];
+		}
+	if (s->ntq == RR_MAX_TQ)
 		return NULL;
 	s->tq[s->ntq] = (struct rr_tq){ .tid = tid };
 	return &s->tq[s->ntq++];
+}
+
+static bool is_write(const struct trace_event *ev)
+{
+	return ev->kind == EV_SYSCALL && (ev->nr == SYS_write || ev->nr == SYS_writev || ev->nr == SYS_pwrite64 ||
+					  ev->nr == SYS_pwritev);
+}
+
+static int out_add(struct rr_session *s, uint64_t idx)
+{
+	if (s->out_head && s->out_head == s->out_n)
+		s->out_head = s->out_n = 0;
+	if (s->out_n == s->out_cap) {
+		if (s->out_head) {
+			memmove(s->outq, s->outq + s->out_head, (s->out_n - s->out_head) * sizeof(*s->outq));
+			s->out_n -= s->out_head;
+			s->out_head = 0;
+		}
+		if (s->out_n == s->out_cap) {
+			size_t cap = s->out_cap ? 2 * s->out_cap : 64;
+			struct rr_out *q = realloc(s->outq, cap * sizeof(*q));
+			if (!q)
+				return -1;
+			s->outq = q;
+			s->out_cap = cap;
+		}
+	}
+	s->outq[s->out_n++] = (struct rr_out){ idx, false };
+	return 0;
+}
+
+void rq_out_done(struct rr_session *s, uint64_t idx)
+{
+	for (size_t i = s->out_head; i < s->out_n && s->outq[i].idx <= idx; i++)
+		if (s->outq[i].idx == idx)
+			s->outq[i].done = true;
+	while (s->out_head < s->out_n && s->outq[s->out_head].done)
+		s->out_head++;
+}
+
+uint64_t rq_out_first(const struct rr_session *s)
+{
+	return s->out_head < s->out_n ? s->outq[s->out_head].idx : UINT64_MAX;
 }
 
 /* The events that are no thread's (exit, pages, end) queue as thread 0. */
@@ -61,12 +114,14 @@ struct rr_qev *rq_peek(struct rr_session *s, uint32_t tid)
 		}
 		struct rr_qev *e = copy_event(&s->rev, s->wr);
 		struct rr_tq *into = queue(s, tid_of(&s->rev), true);
-		if (!e || !into) {
-			snprintf(s->qwhy, sizeof(s->qwhy), "%s", e ? "more threads than a replay follows" : "out of memory");
+		if (!e || !into || (is_write(&s->rev) && out_add(s, s->nread + 1))) {
+			snprintf(s->qwhy, sizeof(s->qwhy), "%s",
+				 e && !into ? "more threads at once than a replay follows" : "out of memory");
 			rq_free(e);
 			s->qerr = true;
 			break;
 		}
+		e->idx = ++s->nread;
 		if (into->tail)
 			into->tail->next = e;
 		else
@@ -104,6 +159,7 @@ int rq_next(struct rr_session *s, uint32_t tid, char *why, size_t n)
 	}
 	rq_free(s->cur);
 	s->cur = e;
+	s->cur_idx = e->idx;
 	s->ev = e->ev;
 	for (uint32_t i = 0; i < e->ev.nwrites; i++)
 		s->wr[i] = e->wr[i];
@@ -121,4 +177,7 @@ void rq_free_all(struct rr_session *s)
 	s->ntq = 0;
 	rq_free(s->cur);
 	s->cur = NULL;
+	free(s->outq);
+	s->outq = NULL;
+	s->out_n = s->out_head = s->out_cap = 0;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay/rr_session.h"
 #include "vmm/crew.h"
@@ -16,6 +17,11 @@ static struct rr_session *session_new(const char *dir, bool replay)
 	s->replay = replay;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->out_cv, &a);
+	pthread_condattr_destroy(&a);
 	return s;
 }
 
@@ -103,6 +109,7 @@ int rr_session_end(struct rr_session *s, int status)
 	}
 	free(s->pages);
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->out_cv);
 	free(s);
 	return status;
 }

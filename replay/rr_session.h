@@ -10,6 +10,10 @@
 #include "vmm/ksignal.h"
 #include "vmm/rr.h"
 
+/* How long a replaying thread waits for another's part of the trace (a
+ * give, an earlier write) before it calls the replay diverged. */
+#define RR_WAIT_S 20
+
 struct rr_range {
 	uint64_t gva;
 	size_t len;
@@ -28,6 +32,7 @@ struct rr_thr {
 	struct ksiginfo sig_info;
 	/* replay */
 	bool executing;             /* its call runs again: leave() checks its result */
+	uint64_t out_idx;           /* the write-family event it replays (0: none) */
 	int64_t exec_ret;
 	uint8_t *sig_writes;        /* the injected signal's delivery writes, for signal_end */
 	size_t sig_writes_len;
@@ -46,7 +51,6 @@ struct rr_session {
 	/* recording */
 	struct trace_writer *w;
 	uint64_t ext_thread[MAX_THREADS]; /* pending signals from outside, by vcpu id (thread-directed) */
-	uint64_t ext_proc;          /* and process-directed (one process) */
 	/* replay */
 	struct trace_reader *r;
 	struct trace_event ev;      /* the event of the call being replayed */
@@ -55,6 +59,11 @@ struct rr_session {
 	struct rr_tq tq[RR_MAX_TQ]; /* events read ahead, by thread (rr_queue.c) */
 	int ntq;
 	struct rr_qev *cur;         /* the one in ev and wr */
+	uint64_t cur_idx;           /* its place in the trace */
+	uint64_t nread;             /* events read from the trace */
+	struct rr_out *outq;        /* write-family events not yet replayed (rr_queue.h) */
+	size_t out_head, out_n, out_cap;
+	pthread_cond_t out_cv;      /* with the domain lock: a write was replayed */
 	bool eof, qerr;
 	char qwhy[300];
 

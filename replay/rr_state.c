@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include "replay/rr.h"
+#include "replay/rr_calls.h"
+#include "vmm/files.h"
 #include "vmm/mm.h"
 #include "vmm/uaccess.h"
 
@@ -69,7 +71,31 @@ static uLong crc_user(struct domain *d, uLong crc, gva_t gva, size_t n)
 
 bool rr_last_exit(const struct thread *t, uint64_t nr)
 {
-	return nr == SYS_exit_group || (nr == SYS_exit && t->dom->nthreads == 1);
+	/* The first process's end ends the domain (vmm/domain.h: init). */
+	if (t->proc != t->dom->init)
+		return false;
+	return nr == SYS_exit_group || (nr == SYS_exit && t->proc->nthreads == 1);
+}
+
+void rr_classify_thread(const struct thread *t, uint64_t nr, const uint64_t a[6], struct rr_call *c)
+{
+	rr_classify(nr, a, c);
+	if (c->cls != RR_EXECUTE)
+		return;
+	/* A signal to another thread or process is its delivery's business
+	 * (logged there, as from outside; the replay drops the one it would
+	 * make), and the call's result depends on whether the target is still
+	 * there: answered from the trace. */
+	int pid = (int)a[0];
+	if ((nr == SYS_kill && pid > 0 && pid != t->proc->pid) || (nr == SYS_tgkill && (int)a[1] != t->tid) ||
+	    (nr == SYS_tkill && pid != t->tid))
+		c->cls = RR_EMULATE;
+}
+
+bool rr_to_stdio(struct domain *d, uint64_t fd)
+{
+	struct ofd *o = fd < (uint64_t)INT32_MAX ? fd_peek(d, (int)fd) : NULL;
+	return o && o->kind == OFD_STDIO;
 }
 
 uint32_t rr_sent_crc(struct domain *d, uint64_t nr, const uint64_t a[6], long ret)

@@ -63,6 +63,8 @@ struct process {
 	int spawn_fd;               /* -1 once told (or never spawned) */
 	int ptrace_reaper;          /* its leader was traced at its end: the tracer's
 				     * pid, whose wait reports the zombie first */
+	uint64_t rr_ext_sig;        /* record: process-directed signals from outside
+				     * not yet taken (replay/record.c) */
 };
 
 /* The process whose thread runs on this host thread, or NULL on the VMM's
