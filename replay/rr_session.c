@@ -61,15 +61,33 @@ static int hook_start(struct domain *d, void *arg)
 	int procs = 0;
 	for (int i = 0; i < MAX_PROCS; i++)
 		procs += d->procs[i] != NULL;
-	if (d->nthreads != 1 || procs != 1) {
+	if (procs != 1) {
 		/* An image's domain may have more (a recording from an image). */
-		fprintf(stderr, "pdvm %s: the domain has %d threads in %d processes; only one thread of one process "
-			"is recorded yet\n", s->replay ? "replay" : "record", d->nthreads, procs);
+		fprintf(stderr, "pdvm %s: the domain has %d processes; the threads of one process are recorded from "
+			"an image, not several processes yet\n", s->replay ? "replay" : "record", procs);
 		s->failed = true;
 		return EXIT_PDVM_ERROR;
 	}
 	d->rr_ctx = s;
 	d->rr = s->replay ? &rr_replay_ops : &rr_record_ops;
+	if (d->nthreads > 1) {
+		/* An image's threads: each on a view of its own from the start,
+		 * in the recording and in its replay alike (none runs yet). */
+		int r = 0;
+		for (int i = 0; i < MAX_THREADS && !r; i++) {
+			struct thread *t = d->threads[i];
+			if (t)
+				r = d->crew ? crew_thread_new(t) : crew_activate(t);
+		}
+		if (r) {
+			fprintf(stderr, "pdvm %s: the image's %d threads: page-table views: %s\n",
+				s->replay ? "replay" : "record", d->nthreads, strerror(-r));
+			d->rr = NULL;
+			d->rr_ctx = NULL;
+			s->failed = true;
+			return EXIT_PDVM_ERROR;
+		}
+	}
 	return 0;
 }
 

@@ -53,6 +53,17 @@ struct cslot {
 	bool waiting;           /* in a crew wait: others give for it */
 	struct { bool on, write; uint64_t vpn; } req;
 	uint64_t reset_seen;
+	/* Recording: the pages its last faults took for one instruction (at
+	 * fresh_rip, from fresh_since_ns), kept until it has run grace_ns in
+	 * the guest after: taken back before it got past the instruction, it
+	 * would fault again, and two threads that want one page would take it
+	 * from each other for ever (seen on the ring-0 backend under TCG,
+	 * where getting back into the guest takes milliseconds). grace_ns
+	 * doubles each time the same instruction faults again for a page it
+	 * had, and halves when the thread gets on. */
+	uint64_t fresh[CREW_FRESH];
+	int nfresh;
+	uint64_t fresh_rip, fresh_since_ns, grace_ns;
 };
 
 struct crew {
@@ -68,7 +79,7 @@ struct crew {
 	pthread_cond_t cv;
 };
 
-static uint64_t now_ns(void)
+uint64_t crew_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,6 +94,52 @@ bool crew_on(const struct domain *d)
 static int slot_of(const struct thread *t)
 {
 	return t->crew_slot - 1;
+}
+
+#define GRACE_MIN_NS 50000ULL
+#define GRACE_MAX_NS 64000000ULL
+
+/* Whether slot g keeps vpn from slot me for now: it took vpn for the
+ * instruction it has not got past, and has not run grace_ns in the guest
+ * since (serving: it is just out of the guest, giving for itself). One
+ * that waits for a page itself keeps it only from higher slots: two
+ * instructions that each need both of two pages cannot wait for each
+ * other. */
+static bool kept_fresh(const struct crew *c, int g, int me, uint64_t vpn, bool serving, uint64_t now)
+{
+	const struct cslot *s = &c->slot[g];
+	const struct thread *h = s->t;
+	bool has = false;
+	for (int i = 0; i < s->nfresh; i++)
+		has |= s->fresh[i] == vpn;
+	if (!has || (s->req.on && g > me))
+		return false;
+	bool ran = h->crew_entered_ns >= s->fresh_since_ns && (serving || h->state == VCPU_RUNNING);
+	return !(ran && now >= h->crew_entered_ns + s->grace_ns);
+}
+
+/* Slot me took vpn at a fault of the instruction at rip. */
+static void note_fresh(struct cslot *s, uint64_t vpn, uint64_t rip, uint64_t now)
+{
+	if (s->nfresh && s->fresh_rip == rip) {
+		for (int i = 0; i < s->nfresh; i++)
+			if (s->fresh[i] == vpn) {
+				/* Lost before the instruction was done: longer. */
+				s->grace_ns = MIN(MAX(2 * s->grace_ns, GRACE_MIN_NS), GRACE_MAX_NS);
+				s->fresh_since_ns = now;
+				return;
+			}
+		if (s->nfresh < CREW_FRESH)
+			s->fresh[s->nfresh++] = vpn;
+		s->fresh_since_ns = now;
+		return;
+	}
+	if (s->nfresh)
+		s->grace_ns /= 2;       /* the last one got on */
+	s->fresh[0] = vpn;
+	s->nfresh = 1;
+	s->fresh_rip = rip;
+	s->fresh_since_ns = now;
 }
 
 /* The page's entry; with add, made (NONE, no readers) if missing. */
@@ -281,7 +338,7 @@ static bool can_act(struct crew *c, int g)
 static void crew_wait(struct domain *d, int me, uint64_t deadline)
 {
 	struct crew *c = d->crew;
-	uint64_t now = now_ns();
+	uint64_t now = crew_now_ns();
 	if (!deadline || deadline > now + 1000000)
 		deadline = now + 1000000;
 	struct timespec ts = { (time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL) };
@@ -352,11 +409,12 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 		if (!m)
 			break;
 		bool pending = false;
-		uint64_t now = now_ns(), deadline = 0;
+		uint64_t now = crew_now_ns(), deadline = 0;
 		for (int g = 0; g < CREW_MAX_THREADS; g++) {
 			if (!(m >> g & 1) || !c->slot[g].t)
 				continue;
-			if (can_act(c, g)) {
+			bool fresh = kept_fresh(c, g, me, vpn, false, now);
+			if (can_act(c, g) && !fresh) {
 				give(d, g, vpn, !write, 0);
 				gave |= 1ULL << g;
 				continue;
@@ -369,6 +427,8 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 			struct thread *h = c->slot[g].t;
 			if (e->hold_ns && now < e->since_ns + e->hold_ns) {
 				deadline = e->since_ns + e->hold_ns;
+			} else if (fresh && h->state == VCPU_RUNNING && now < h->crew_entered_ns + c->slot[g].grace_ns) {
+				deadline = h->crew_entered_ns + c->slot[g].grace_ns;   /* it gets to run first */
 			} else if (h->state == VCPU_RUNNING) {
 				pthread_kill(h->host, thread_kick_signal());
 			}
@@ -391,7 +451,7 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 		if ((gave >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
 			waits[nw++] = c->slot[g].last_give;
 	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
-	uint64_t now = now_ns();
+	uint64_t now = crew_now_ns();
 	if (gave)
 		adapt(t, e, vpn, now);
 	e->since_ns = now;
@@ -536,10 +596,12 @@ bool crew_fault(struct thread *t, const struct trap *tr)
 		return false;           /* a stale translation: the usual resync */
 	t->rr_pos += 2;
 	t->regs_dirty = true;           /* the access is made again */
-	if (d->rr && d->rr->crew_sync)
+	if (d->rr && d->rr->crew_sync) {
 		d->rr->crew_sync(t, vpn, write);       /* a divergence it reports ends the domain */
-	else
+	} else {
 		claim(t, vpn, write, fl);
+		note_fresh(&c->slot[slot_of(t)], vpn, t->regs.rip, crew_now_ns());
+	}
 	return true;
 }
 
@@ -606,12 +668,13 @@ bool crew_owed(struct thread *t)
 	int me = slot_of(t);
 	if (c->slot[me].reset_seen != c->reset_serial)
 		return true;
+	uint64_t now = crew_now_ns();
 	for (int g = 0; g < CREW_MAX_THREADS; g++) {
 		const struct cslot *s = &c->slot[g];
 		if (g == me || !s->t || !s->req.on)
 			continue;
 		struct centry *e = entry(c, s->req.vpn, false);
-		if (e && (conflicts(e, g, s->req.write) >> me & 1))
+		if (e && (conflicts(e, g, s->req.write) >> me & 1) && !kept_fresh(c, me, g, s->req.vpn, true, now))
 			return true;
 	}
 	return false;
@@ -633,6 +696,7 @@ void crew_serve(struct thread *t, bool stopped)
 	struct domain *d = t->dom;
 	struct crew *c = d->crew;
 	int me = slot_of(t);
+	uint64_t now = crew_now_ns();
 	if (stopped) {
 		static __thread struct kvm_xsave xs;
 		t->rr_pos += 2;
@@ -650,7 +714,7 @@ void crew_serve(struct thread *t, bool stopped)
 		if (g == me || !s->t || !s->req.on)
 			continue;
 		struct centry *e = entry(c, s->req.vpn, false);
-		if (e && (conflicts(e, g, s->req.write) >> me & 1))
+		if (e && (conflicts(e, g, s->req.write) >> me & 1) && !kept_fresh(c, me, g, s->req.vpn, true, now))
 			give(d, me, s->req.vpn, !s->req.write, 0);
 	}
 	if (c->slot[me].reset_seen != c->reset_serial)
@@ -671,10 +735,10 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 	struct cslot *s = &c->slot[me];
 	switch (e->kind) {
 	case CREW_TAKE: {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = crew_now_ns();
 		for (uint32_t i = 0; i < e->nwaits; i++) {
 			while (!crew_give_done(d, e->waits[i]) && !d->exiting) {
-				if (now_ns() > t0 + 20000000000ULL)
+				if (crew_now_ns() > t0 + 20000000000ULL)
 					return -ETIMEDOUT;
 				crew_wait(d, me, 0);
 			}
@@ -740,6 +804,8 @@ void crew_destroy(struct domain *d)
 
 void rr_pos_enter(struct thread *t)
 {
+	if (t->crew_slot && t->dom->crew)
+		t->dom->crew->slot[slot_of(t)].nfresh = 0;   /* a call: past its faulting instruction */
 	if (!(t->rr_pos & 1))
 		t->rr_pos++;
 }

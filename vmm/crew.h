@@ -14,6 +14,7 @@ struct kvm_regs;
 
 #define CREW_MAX_THREADS 64     /* one bit each in a page's reader set */
 #define CREW_ALL UINT64_MAX     /* vpn of a give or take that is every page */
+#define CREW_FRESH 4            /* pages one instruction's faults keep (vmm/crew.c) */
 #define CREW_W 1u               /* TAKE: for writing */
 #define CREW_KEEP_READ 1u       /* GIVE: the giver keeps reading it */
 
@@ -55,6 +56,8 @@ void rr_pos_leave(struct thread *t);
  * again it does nothing. 0 or -errno. */
 int crew_activate(struct thread *t);
 bool crew_on(const struct domain *d);
+/* Host monotonic nanoseconds (t->crew_entered_ns). */
+uint64_t crew_now_ns(void);
 /* A new thread gets an empty view (not yet running). 0 or -errno. */
 int crew_thread_new(struct thread *t);
 /* A thread that never ran goes (a clone that failed): no event. */

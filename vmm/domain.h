@@ -43,6 +43,7 @@ struct thread {
 	int crew_slot;              /* 1 + its slot among the threads with a page-table view (vmm/crew.c), 0: none */
 	bool crew_out;              /* off to user code or back from it, the lock not yet taken again:
 				     * where it is, only it can say (vmm/crew.c) */
+	uint64_t crew_entered_ns;   /* host monotonic time it last entered the guest (vmm/crew.c) */
 	char comm[TASK_COMM_LEN];   /* its name (PR_SET_NAME, execve), NUL-padded;
 				     * "" until named: the program's basename */
 	int pdeathsig;              /* PR_SET_PDEATHSIG; 0 (none) in a new thread */

@@ -542,6 +542,8 @@ static void *thread_main(void *arg)
 		}
 		t->state = VCPU_RUNNING;
 		t->crew_out = true;
+		if (t->crew_slot)
+			t->crew_entered_ns = crew_now_ns();
 		dom_unlock(d);
 		if (t->regs_dirty) {
 			r = d->trap->resume(t);
