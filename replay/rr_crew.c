@@ -27,9 +27,9 @@ bool rr_crew_tracing(void)
 static void show(const char *side, const struct thread *t, const struct crew_ev *e)
 {
 	if (rr_crew_tracing())
-		fprintf(stderr, "[%d] %s %s pos %" PRIu64 " page %#" PRIx64 " flags %u id %" PRIu64 " waits %u pages %u\n",
+		fprintf(stderr, "[%d] %s %s pos %" PRIu64 " page %#" PRIx64 " flags %u id %" PRIu64 " waits %u pages %u rip %#llx\n",
 			t->tid, side, kind_name(e->kind), e->pos, e->vpn == CREW_ALL ? e->vpn : e->vpn << 12, e->flags,
-			e->id, e->nwaits, e->npages);
+			e->id, e->nwaits, e->npages, (unsigned long long)t->regs.rip);
 }
 
 void rr_rec_crew_log(struct thread *t, const struct crew_ev *e)

@@ -41,6 +41,10 @@ struct centry {
 	int owner;              /* slot writing it, or NONE */
 	uint64_t readers;       /* slots reading it (the owner is not one) */
 	uint64_t last_give;     /* the latest give of it */
+	uint64_t gone;          /* slots that gave it up since it was last taken for
+				 * writing: a take waits for each one's gives (the
+				 * latest give alone is not enough: readers give in
+				 * any order, and a replay must see them all done) */
 	uint64_t since_ns;      /* when its holder got it */
 	uint64_t hold_ns;       /* how long a taker keeps it before a request stops it (0: not hot) */
 };
@@ -64,6 +68,12 @@ struct cslot {
 	uint64_t fresh[CREW_FRESH];
 	int nfresh;
 	uint64_t fresh_rip, fresh_since_ns, grace_ns;
+	/* It lost pages (a give) since its view was last loaded: on a PVM
+	 * host the load then resyncs, measured necessary — with only the
+	 * path copy to fresh frames, about one python3-threads recording in
+	 * 30 let a thread write a page it had given (no fault: a stale
+	 * translation), and its replay diverged; with the resync, none in 68. */
+	bool lost;
 };
 
 struct crew {
@@ -275,8 +285,10 @@ static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t
 			e->readers &= ~(1ULL << g);
 		}
 		e->last_give = id;
+		e->gone |= 1ULL << g;
 	}
 	view_edit(d, s, vpn << 12, keep_read ? ro_pte : drop_pte);
+	s->lost = true;
 	s->last_give = id;
 	mark_done(c, id);
 	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = vpn,
@@ -302,8 +314,10 @@ static void give_all(struct domain *d, int g, uint64_t id)
 			e->owner = NONE;
 		e->readers &= ~(1ULL << g);
 		e->last_give = id;
+		e->gone |= 1ULL << g;
 	}
 	pt_view_reset(&s->view, &c->mm->pt);
+	s->lost = true;
 	s->gen = ++d->root_gen;
 	s->last_give = id;
 	s->reset_seen = c->reset_serial;
@@ -447,8 +461,11 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 	uint32_t nw = 0;
 	if (e->last_give)
 		waits[nw++] = e->last_give;
+	/* Each slot that gave it up, now or before (a slot's latest give
+	 * comes after its give of this page). */
+	uint64_t from = (gave | e->gone) & ~(1ULL << me);
 	for (int g = 0; g < CREW_MAX_THREADS; g++)
-		if ((gave >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
+		if ((from >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
 			waits[nw++] = c->slot[g].last_give;
 	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
 	uint64_t now = crew_now_ns();
@@ -458,6 +475,7 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 	if (whole && !shared_ro) {
 		e->owner = me;
 		e->readers = 0;
+		e->gone = 0;
 	} else {
 		e->readers |= 1ULL << me;
 	}
@@ -563,11 +581,13 @@ void crew_loaded(struct thread *t)
 	if (!c || !t->crew_slot)
 		return;
 	struct cslot *s = &c->slot[slot_of(t)];
-	if (pt_publish(&s->view)) {
+	bool stale = t->dom->trap && t->dom->trap->needs_pt_quarantine;
+	if (pt_publish(&s->view) || (stale && s->lost)) {
 		if (kvm_resync(&t->dom->vm) == 0)
 			pt_release_quarantine(&s->view);
 	}
-	if (!t->dom->trap || !t->dom->trap->needs_pt_quarantine)
+	s->lost = false;
+	if (!stale)
 		pt_release_quarantine(&s->view);
 }
 
