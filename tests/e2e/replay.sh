@@ -301,9 +301,7 @@ if [ -z "$why" ]; then pass "threads-signals-replay"; else fail "threads-signals
 
 # 10. python3 with threads (its GIL handed over every 0.2 ms): the order of the threads'
 # appends is the interleaving; replays print the recording's.
-cat >"$SCRATCH/pyth.py" <<'PY'
-import sys, threading
-sys.setswitchinterval(0.0002)
+cat >"$SCRATCH/pywork.py" <<'PY'
 order = []
 def work(k):
     x = 0
@@ -311,6 +309,11 @@ def work(k):
         x += i
         if i % 2500 == 0:
             order.append(k)
+PY
+cat >"$SCRATCH/pyth.py" <<'PY'
+import sys, threading
+from pywork import work, order
+sys.setswitchinterval(0.0002)
 ts = [threading.Thread(target=work, args=(k,)) for k in range(2)]
 for t in ts: t.start()
 for t in ts: t.join()
@@ -322,24 +325,20 @@ why=""
 replays_match pyth 2 0
 if [ -z "$why" ]; then pass "python3-threads-replay"; else fail "python3-threads-replay" "$why"; fi
 
-# 10b. A recording from a snapshot of a process with threads: python3's two workers wait on an
-# event while the main thread waits for SIGHUP; stopped into an image there, recorded from it
+# 10b. A recording from a snapshot of a process with threads: python3's two workers (10.'s)
+# wait on an event while the main thread waits for SIGHUP; stopped into an image there, recorded from it
 # (each thread on a page-table view from the start), the host's SIGHUP lets them race; two
 # replays restore the same image and print the recording's interleaving.
 cat >"$SCRATCH/pyimg.py" <<'PY'
 import signal, sys, threading
+from pywork import work, order
 sys.setswitchinterval(0.0002)
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
 go = threading.Event()
-order = []
-def work(k):
+def after_go(k):
     go.wait()
-    x = 0
-    for i in range(50000):
-        x += i
-        if i % 2500 == 0:
-            order.append(k)
-ts = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    work(k)
+ts = [threading.Thread(target=after_go, args=(k,)) for k in range(2)]
 for t in ts: t.start()
 print("waiting for SIGHUP", flush=True)
 signal.sigwait({signal.SIGHUP})
