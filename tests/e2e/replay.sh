@@ -101,7 +101,10 @@ else
 fi
 if [ -z "$why" ]; then
 	rm -rf "$SCRATCH/fromimg"
-	timeout -k 5 "$PDVM_TIMEOUT" "$PDVM" record --trace "$SCRATCH/fromimg" --restore "$SCRATCH/img" </dev/null \
+	# Not under timeout(1): it passes a signal on with a SIGCONT after it (and a
+	# KILL 5 s later with -k); once a SIGCONT so sent made sigwaitinfo return -1
+	# (seen in CI once, not reproduced: noted in issue 21).
+	"$PDVM" record --trace "$SCRATCH/fromimg" --restore "$SCRATCH/img" </dev/null \
 		>"$SCRATCH/fromimg.out" 2>"$SCRATCH/fromimg.err" &
 	ri=$!
 	if wait_sock rrimg "$ri"; then
