@@ -54,8 +54,9 @@ uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages)
  * that process's last thread): the exit record stands for it. */
 bool rr_last_exit(const struct thread *t, uint64_t nr);
 struct rr_call;
-/* rr_classify for thread t's call: a signal sent to another process is
- * answered from the trace (its delivery there is logged), not made again. */
+/* rr_classify for thread t's call: a signal sent to another thread or
+ * process is answered from the trace (its delivery there is logged), not
+ * made again. */
 void rr_classify_thread(const struct thread *t, uint64_t nr, const uint64_t a[6], struct rr_call *c);
 /* Whether fd is the domain's own stdin/stdout/stderr (a replay shows what
  * is written there again). */

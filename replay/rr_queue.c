@@ -1,8 +1,8 @@
 /* rr_queue.c: a replay reads the trace thread by thread — events read ahead for other threads wait in their own queues until those threads ask. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 
+#include "replay/rr_calls.h"
 #include "replay/rr_queue.h"
 #include "replay/rr_session.h"
 
@@ -53,10 +53,14 @@ static struct rr_tq *queue(struct rr_session *s, uint32_t tid, bool add)
 	return &s->tq[s->ntq++];
 }
 
+/* A write-family call (rr_calls.c's table says which). */
 static bool is_write(const struct trace_event *ev)
 {
-	return ev->kind == EV_SYSCALL && (ev->nr == SYS_write || ev->nr == SYS_writev || ev->nr == SYS_pwrite64 ||
-					  ev->nr == SYS_pwritev);
+	struct rr_call c;
+	if (ev->kind != EV_SYSCALL)
+		return false;
+	rr_classify(ev->nr, ev->a, &c);
+	return c.cls == RR_WRITE;
 }
 
 static int out_add(struct rr_session *s, uint64_t idx)
@@ -159,7 +163,6 @@ int rq_next(struct rr_session *s, uint32_t tid, char *why, size_t n)
 	}
 	rq_free(s->cur);
 	s->cur = e;
-	s->cur_idx = e->idx;
 	s->ev = e->ev;
 	for (uint32_t i = 0; i < e->ev.nwrites; i++)
 		s->wr[i] = e->wr[i];

@@ -59,7 +59,6 @@ struct rr_session {
 	struct rr_tq tq[RR_MAX_TQ]; /* events read ahead, by thread (rr_queue.c) */
 	int ntq;
 	struct rr_qev *cur;         /* the one in ev and wr */
-	uint64_t cur_idx;           /* its place in the trace */
 	uint64_t nread;             /* events read from the trace */
 	struct rr_out *outq;        /* write-family events not yet replayed (rr_queue.h) */
 	size_t out_head, out_n, out_cap;

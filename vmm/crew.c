@@ -680,6 +680,17 @@ void crew_commit(struct domain *d)
 	log_ev(t, &ev);
 }
 
+/* Whether slot me, just out of the guest, is to give slot g the page g
+ * waits for (it holds it in g's way, and not as a page fresh from a fault). */
+static bool owes(struct crew *c, int me, int g, uint64_t now)
+{
+	const struct cslot *s = &c->slot[g];
+	if (g == me || !s->t || !s->req.on)
+		return false;
+	struct centry *e = entry(c, s->req.vpn, false);
+	return e && (conflicts(e, g, s->req.write) >> me & 1) && !kept_fresh(c, me, g, s->req.vpn, true, now);
+}
+
 bool crew_owed(struct thread *t)
 {
 	struct crew *c = t->dom->crew;
@@ -689,14 +700,9 @@ bool crew_owed(struct thread *t)
 	if (c->slot[me].reset_seen != c->reset_serial)
 		return true;
 	uint64_t now = crew_now_ns();
-	for (int g = 0; g < CREW_MAX_THREADS; g++) {
-		const struct cslot *s = &c->slot[g];
-		if (g == me || !s->t || !s->req.on)
-			continue;
-		struct centry *e = entry(c, s->req.vpn, false);
-		if (e && (conflicts(e, g, s->req.write) >> me & 1) && !kept_fresh(c, me, g, s->req.vpn, true, now))
+	for (int g = 0; g < CREW_MAX_THREADS; g++)
+		if (owes(c, me, g, now))
 			return true;
-	}
 	return false;
 }
 
@@ -729,14 +735,9 @@ void crew_serve(struct thread *t, bool stopped)
 		log_ev(t, &ev);
 		free(pages);
 	}
-	for (int g = 0; g < CREW_MAX_THREADS; g++) {
-		struct cslot *s = &c->slot[g];
-		if (g == me || !s->t || !s->req.on)
-			continue;
-		struct centry *e = entry(c, s->req.vpn, false);
-		if (e && (conflicts(e, g, s->req.write) >> me & 1) && !kept_fresh(c, me, g, s->req.vpn, true, now))
-			give(d, me, s->req.vpn, !s->req.write, 0);
-	}
+	for (int g = 0; g < CREW_MAX_THREADS; g++)
+		if (owes(c, me, g, now))
+			give(d, me, c->slot[g].req.vpn, !c->slot[g].req.write, 0);
 	if (c->slot[me].reset_seen != c->reset_serial)
 		give_all(d, me, 0);
 }

@@ -24,6 +24,41 @@ replay() {
 	RC=$?
 }
 
+# image_at NAME IMG TEXT SECS -- CMD...: runs CMD as domain NAME until it prints TEXT (within
+# SECS), then stops it into the image IMG (its output in IMG.out, IMG.err). Sets why on failure.
+image_at() {
+	local name=$1 img=$2 text=$3 secs=$4
+	shift 5
+	start_run "$name" "$img.out" "$img.err" -- "$@"
+	if wait_text "$img.out" "$text" "$BGPID" "$secs"; then
+		snap --stop "$name" "$img"
+		wait_pid "$BGPID"
+		[ "$SRC" = 0 ] || why="snapshot --stop: exit $SRC: $(head -c 300 "$SERR")"
+	else
+		why="$1 did not print \"$text\": $(head -c 300 "$img.out") $(head -c 300 "$img.err")"
+	fi
+}
+
+# record_image TRACE IMG: `pdvm record --restore IMG` into TRACE (TRACE.out, TRACE.err) in the
+# background, its pid in ri. Not under timeout(1): that passes each signal on with a SIGCONT
+# after it, and KILLs 5 s later with -k (once such a SIGCONT made a recorded sigwaitinfo
+# return -1: seen in CI once, not reproduced, noted in issue 21).
+record_image() {
+	rm -rf "$1"
+	"$PDVM" record --trace "$1" --restore "$2" </dev/null >"$1.out" 2>"$1.err" &
+	ri=$!
+}
+
+# record_end SECS: waits up to SECS for the recording record_image started, then kills it;
+# its exit status in irc.
+record_end() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do kill -0 "$ri" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$ri" 2>/dev/null && kill -KILL "$ri"
+	wait "$ri"
+	irc=$?
+}
+
 # ld_only NAME K: replay K of NAME ended as a dynamically linked program's may (see 4. below):
 # its status, or 125 with only ld.so's data page differing at exit.
 ld_only() {
@@ -90,31 +125,15 @@ if [ -z "$why" ]; then pass "signals-replay-where-they-landed"; else fail "signa
 # 2b'. A recording that starts from a snapshot: rrsignals stopped into an image while it
 # waits for SIGHUP, recorded from the image (its pause() made again) with the host's SIGHUP
 # and SIGTERM; the replay restores the same image and ends as the recording did.
-start_run rrimg "$SCRATCH/img.out" "$SCRATCH/img.err" -- "$GUEST/rrsignals"
 why=""
-if wait_text "$SCRATCH/img.out" "waiting for SIGHUP" "$BGPID" 30; then
-	snap --stop rrimg "$SCRATCH/img"
-	wait_pid "$BGPID"
-	[ "$SRC" = 0 ] || why="snapshot --stop: exit $SRC: $(head -c 300 "$SERR")"
-else
-	why="rrsignals did not come to its pause: $(head -c 300 "$SCRATCH/img.out")"
-fi
+image_at rrimg "$SCRATCH/img" "waiting for SIGHUP" 30 -- "$GUEST/rrsignals"
 if [ -z "$why" ]; then
-	rm -rf "$SCRATCH/fromimg"
-	# Not under timeout(1): it passes a signal on with a SIGCONT after it (and a
-	# KILL 5 s later with -k); once a SIGCONT so sent made sigwaitinfo return -1
-	# (seen in CI once, not reproduced: noted in issue 21).
-	"$PDVM" record --trace "$SCRATCH/fromimg" --restore "$SCRATCH/img" </dev/null \
-		>"$SCRATCH/fromimg.out" 2>"$SCRATCH/fromimg.err" &
-	ri=$!
+	record_image "$SCRATCH/fromimg" "$SCRATCH/img"
 	if wait_sock rrimg "$ri"; then
 		kill -HUP "$ri"
 		wait_text "$SCRATCH/fromimg.out" "waiting for SIGTERM" "$ri" 30 && kill -TERM "$ri"
 	fi
-	for _ in $(seq 100); do kill -0 "$ri" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$ri" 2>/dev/null && kill -KILL "$ri"
-	wait "$ri"
-	irc=$?
+	record_end 10
 	[ "$irc" = 4 ] && grep -q "^pause -1 " "$SCRATCH/fromimg.out" && grep -qx "sigwaitinfo 15 code 0" "$SCRATCH/fromimg.out" ||
 		why="record --restore exited $irc: $(cat "$SCRATCH/fromimg.out") $(head -c 400 "$SCRATCH/fromimg.err")"
 	[ -n "$why" ] || replays_match fromimg 2 4
@@ -330,9 +349,9 @@ replays_match pyth 2 0 dynamic
 if [ -z "$why" ]; then pass "python3-threads-replay"; else fail "python3-threads-replay" "$why"; fi
 
 # 10b. A recording from a snapshot of a process with threads: python3's two workers (10.'s)
-# wait on an event while the main thread waits for SIGHUP; stopped into an image there, recorded from it
-# (each thread on a page-table view from the start), the host's SIGHUP lets them race; two
-# replays restore the same image and print the recording's interleaving.
+# wait on an event while the main thread waits for SIGHUP; stopped into an image there,
+# recorded from it (each thread on a page-table view from the start), the host's SIGHUP lets
+# them race; two replays restore the same image and print the recording's interleaving.
 cat >"$SCRATCH/pyimg.py" <<'PY'
 import signal, sys, threading
 from pywork import work, order
@@ -350,26 +369,12 @@ go.set()
 for t in ts: t.join()
 print("".join(map(str, order)))
 PY
-start_run rrtimg "$SCRATCH/timg.out" "$SCRATCH/timg.err" -- /usr/bin/python3 "$SCRATCH/pyimg.py"
 why=""
-if wait_text "$SCRATCH/timg.out" "waiting for SIGHUP" "$BGPID" 60; then
-	snap --stop rrtimg "$SCRATCH/timg"
-	wait_pid "$BGPID"
-	[ "$SRC" = 0 ] || why="snapshot --stop: exit $SRC: $(head -c 300 "$SERR")"
-else
-	why="python3 did not come to its sigwait: $(head -c 300 "$SCRATCH/timg.out") $(head -c 300 "$SCRATCH/timg.err")"
-fi
+image_at rrtimg "$SCRATCH/timg" "waiting for SIGHUP" 60 -- /usr/bin/python3 "$SCRATCH/pyimg.py"
 if [ -z "$why" ]; then
-	rm -rf "$SCRATCH/fromtimg"
-	# Not under timeout(1): it would pass the SIGHUP on and then kill pdvm 5 s later (-k).
-	"$PDVM" record --trace "$SCRATCH/fromtimg" --restore "$SCRATCH/timg" </dev/null \
-		>"$SCRATCH/fromtimg.out" 2>"$SCRATCH/fromtimg.err" &
-	ri=$!
+	record_image "$SCRATCH/fromtimg" "$SCRATCH/timg"
 	wait_sock rrtimg "$ri" && kill -HUP "$ri"
-	for _ in $(seq "$((PDVM_TIMEOUT * 10))"); do kill -0 "$ri" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$ri" 2>/dev/null && kill -KILL "$ri"
-	wait "$ri"
-	irc=$?
+	record_end "$PDVM_TIMEOUT"
 	[ "$irc" = 0 ] && grep -qx "[01]\{40\}" "$SCRATCH/fromtimg.out" ||
 		why="record --restore exited $irc: $(cat "$SCRATCH/fromtimg.out") $(head -c 400 "$SCRATCH/fromtimg.err")"
 	info=$("$PDVM" replay --info "$SCRATCH/fromtimg" 2>&1)
