@@ -95,7 +95,7 @@ static bool rec_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		return true;
 	}
 	if (rr_last_exit(t, nr) && !s->exit_seen) {
-		s->exit_crc = rr_memory_crc(t->dom, &s->pages, &s->npages);
+		s->exit_crc = rr_memory_crc(t->dom, true, &s->pages, &s->npages);   /* TRACE_F_NONZERO_MEM */
 		s->exit_seen = true;
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -323,7 +323,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		return false;   /* a thread's or child process's end: no event (a give came above) */
 	if (rr_last_exit(t, nr)) {
 		/* The end: the trace's exit record follows the last call. */
-		s->exit_crc = rr_memory_crc(d, &s->pages, &s->npages);
+		s->exit_crc = rr_memory_crc(d, trace_flags(s->r) & TRACE_F_NONZERO_MEM, &s->pages, &s->npages);
 		s->exit_seen = true;
 		return false;
 	}

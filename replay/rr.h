@@ -31,6 +31,7 @@ struct rr_info {
 	int64_t exit_status;
 	uint32_t mem_crc;
 	uint64_t pages;
+	bool nonzero_pages;         /* pages counts only those not all zero (TRACE_F_NONZERO_MEM) */
 	uint64_t signals;           /* from outside, taken where the replay gives them again */
 	/* Threads' page-table views (vmm/crew.h): pages taken (faults), of
 	 * them taken from another thread (moved), given, and threads stopped
@@ -47,9 +48,10 @@ struct rr_page {
 	uint32_t crc;
 } __attribute__((packed));
 /* crc32 of every present page of the domain's writable mappings, with
- * their addresses: equal memory at exit. With pages, also each page's
- * crc (*pages malloc'ed, *npages of them; NULL on no memory). */
-uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages);
+ * their addresses (nonzero: of those not all zero): equal memory at exit.
+ * With pages, also each page's crc (*pages malloc'ed, *npages of them;
+ * NULL on no memory). */
+uint32_t rr_memory_crc(struct domain *d, bool nonzero, struct rr_page **pages, size_t *npages);
 /* The call ends the domain (exit_group of its first process, or exit of
  * that process's last thread): the exit record stands for it. */
 bool rr_last_exit(const struct thread *t, uint64_t nr);

@@ -144,6 +144,7 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 			snprintf(why, n, "out of memory");
 		goto out;
 	}
+	info->nonzero_pages = trace_flags(r) & TRACE_F_NONZERO_MEM;
 	struct trace_event ev;
 	while ((k = trace_read(r, &ev, wr, why, n)) > 0) {
 		info->events++;

@@ -1,5 +1,6 @@
 /* rr_state.c: what a recording and its replay compare — the domain's memory at exit, and the bytes each write sent. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <zlib.h>
@@ -10,17 +11,45 @@
 #include "vmm/mm.h"
 #include "vmm/uaccess.h"
 
+/* Adds one page (its address, then its bytes) to crc and to *pages. */
+static uLong crc_page(uLong crc, gva_t va, const uint8_t *p, struct rr_page **pages, size_t *n, size_t *cap)
+{
+	crc = crc32(crc, (const Bytef *)&va, sizeof(va));
+	crc = crc32(crc, p, PAGE_SIZE);
+	if (!pages || !*pages)
+		return crc;
+	if (*n == *cap) {
+		struct rr_page *q = realloc(*pages, 2 * *cap * sizeof(*q));
+		if (!q) {
+			free(*pages);
+			*pages = NULL;    /* the per-page list is a help; the crc stands */
+			return crc;
+		}
+		*pages = q;
+		*cap *= 2;
+	}
+	(*pages)[(*n)++] = (struct rr_page){ va, (uint32_t)crc32(0, p, PAGE_SIZE) };
+	return crc;
+}
+
 /* The main stack is left out: on a PVM host the guest's rdtsc runs natively
  * and cannot be recorded (CR4.TSD is not honoured, measured), and ld.so
  * leaves the TSC readings of its start-up timer in stack slots that are
- * dead by exit. Every other writable mapping counts. */
-uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages)
+ * dead by exit. Every other writable mapping counts. With nonzero, pages
+ * that are zero are left out too: anonymous memory is mapped eagerly (a
+ * thread's 8 MiB stack is four 2 MiB leaves) and its untouched pages are
+ * holes in the memfd — reading them would allocate them (a two-thread
+ * recording spent 20 ms hashing zeros). A hole is zero without a look
+ * (mincore, once per leaf); a zero page that is not a hole (the VMM read
+ * it in one run and not the other) hashes as one does. */
+uint32_t rr_memory_crc(struct domain *d, bool nonzero, struct rr_page **pages, size_t *npages)
 {
+	static const uint8_t zero[PAGE_SIZE];
 	struct mm *mm = dom_mm(d);
 	uLong crc = crc32(0, NULL, 0);
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 1024;
 	if (pages) {
-		*pages = NULL;
+		*pages = malloc(cap * sizeof(**pages));
 		*npages = 0;
 	}
 	if (!mm)
@@ -29,29 +58,26 @@ uint32_t rr_memory_crc(struct domain *d, struct rr_page **pages, size_t *npages)
 		const struct vma *v = &mm->vmas[i];
 		if (!(v->prot & PROT_WRITE) || (v->flags & MAP_GROWSDOWN))
 			continue;
-		for (gva_t va = v->start; va < v->end; va += PAGE_SIZE) {
+		for (gva_t va = v->start; va < v->end;) {
 			size_t avail;
 			const uint8_t *p = mm_user_page_in(mm, va, false, &avail);
-			if (!p)
+			uint64_t run = p ? MIN(avail, v->end - va) & PAGE_MASK : 0;
+			if (!run) {
+				va += PAGE_SIZE;
 				continue;
-			crc = crc32(crc, (const Bytef *)&va, sizeof(va));
-			crc = crc32(crc, p, PAGE_SIZE);
-			if (pages && n == cap) {
-				cap = cap ? 2 * cap : 1024;
-				struct rr_page *q = realloc(*pages, cap * sizeof(*q));
-				if (!q) {
-					free(*pages);
-					pages = NULL;
-					continue;
-				}
-				*pages = q;
 			}
-			if (pages)
-				(*pages)[n++] = (struct rr_page){ va, (uint32_t)crc32(0, p, PAGE_SIZE) };
+			unsigned char res[HPAGE_SIZE / PAGE_SIZE];
+			bool known = nonzero && run <= HPAGE_SIZE && mincore((void *)p, run, res) == 0;
+			for (uint64_t o = 0; o < run; o += PAGE_SIZE) {
+				if (nonzero && ((known && !(res[o / PAGE_SIZE] & 1)) || !memcmp(p + o, zero, PAGE_SIZE)))
+					continue;
+				crc = crc_page(crc, va + o, p + o, pages, &n, &cap);
+			}
+			va += run;
 		}
 	}
 	if (pages)
-		*npages = n;
+		*npages = *pages ? n : 0;
 	return (uint32_t)crc;
 }
 

@@ -75,7 +75,7 @@ struct trace_writer *trace_create(const char *dir, char *why, size_t n)
 		return NULL;
 	}
 	uint8_t h[16];
-	uint32_t v = TRACE_VERSION, flags = 0;
+	uint32_t v = TRACE_VERSION, flags = TRACE_F_NONZERO_MEM;
 	memcpy(h, magic, 8);
 	memcpy(h + 8, &v, 4);
 	memcpy(h + 12, &flags, 4);
@@ -203,6 +203,7 @@ struct trace_reader {
 	uint8_t *raw, *comp;
 	size_t raw_cap, comp_cap, len, pos;
 	uint64_t bytes;
+	uint32_t flags;
 	bool ended;
 	char error[256];        /* the first error: every later read says it again */
 };
@@ -235,8 +236,20 @@ struct trace_reader *trace_open(const char *dir, char *why, size_t n)
 		trace_close(r);
 		return NULL;
 	}
+	memcpy(&r->flags, h + 12, 4);
+	if (r->flags & ~TRACE_F_KNOWN) {
+		snprintf(why, n, "%s: trace flags %#x, this pdvm knows %#x (written by a newer pdvm)", path, r->flags,
+			 TRACE_F_KNOWN);
+		trace_close(r);
+		return NULL;
+	}
 	r->bytes = sizeof(h);
 	return r;
+}
+
+uint32_t trace_flags(const struct trace_reader *r)
+{
+	return r->flags;
 }
 
 static int grow(uint8_t **p, size_t *cap, size_t need)

@@ -8,6 +8,10 @@
 #include <stdio.h>
 
 #define TRACE_VERSION 1
+/* Header flags: what this stream's writer did that its reader must know.
+ * A reader refuses a flag it does not know (a newer pdvm wrote it). */
+#define TRACE_F_NONZERO_MEM 1u  /* memory at exit is hashed over its nonzero pages only */
+#define TRACE_F_KNOWN TRACE_F_NONZERO_MEM
 #define TRACE_EVENTS "events"   /* the stream's file in the trace directory */
 #define TRACE_META "meta.json"  /* how to run it again (replay/rr_meta.c) */
 
@@ -72,6 +76,8 @@ struct trace_reader *trace_open(const char *dir, char *why, size_t n);
 #define TRACE_MAX_WRITES 4096
 int trace_read(struct trace_reader *r, struct trace_event *ev, struct trace_write *wr, char *why, size_t n);
 void trace_close(struct trace_reader *r);
+/* The header's TRACE_F_* flags. */
+uint32_t trace_flags(const struct trace_reader *r);
 /* Bytes of the file read so far, and its blocks: for --info. */
 uint64_t trace_reader_bytes(const struct trace_reader *r);
 

@@ -259,8 +259,8 @@ static int print_info(const char *dir)
 	       (unsigned long long)in->syscalls, (unsigned long long)in->signals);
 	printf("memory writes: %llu (%llu bytes)\n", (unsigned long long)in->writes,
 	       (unsigned long long)in->write_bytes);
-	printf("exit status:  %lld (memory crc32 %08x over %llu pages)\n", (long long)in->exit_status, in->mem_crc,
-	       (unsigned long long)in->pages);
+	printf("exit status:  %lld (memory crc32 %08x over %llu %spages)\n", (long long)in->exit_status, in->mem_crc,
+	       (unsigned long long)in->pages, in->nonzero_pages ? "nonzero " : "");
 	if (in->crew_takes) {
 		/* Threads on page-table views (replay/README.md, "Threads"). */
 		printf("page faults:  %llu (pages taken by a thread's view)\n", (unsigned long long)in->crew_takes);

@@ -1,4 +1,4 @@
-/* test_trace.c: unit tests for replay/trace.c — events and their memory writes round-trip across blocks; a flipped byte, a cut file, a missing end record, a newer version and an unknown event kind are each refused with a reason. */
+/* test_trace.c: unit tests for replay/trace.c — events and their memory writes round-trip across blocks; a flipped byte, a cut file, a missing end record, a newer version, an unknown header flag and an unknown event kind are each refused with a reason. */
 #include <fcntl.h>
 #include <lz4.h>
 #include <zlib.h>
@@ -132,6 +132,26 @@ int main(void)
 	write_trace(2, true);
 	corrupt_at(8); /* the version */
 	CHECK(read_all(why, sizeof(why), false) < 0 && strstr(why, "version"), "version: %s", why);
+
+	/* Header flags: a writer says its memory hash skips zero pages; a flag
+	 * this pdvm does not know (a newer writer) is refused, an older
+	 * trace's 0 is read as such. */
+	write_trace(2, true);
+	{
+		struct trace_reader *r = trace_open(dir, why, sizeof(why));
+		CHECK(r && trace_flags(r) == TRACE_F_NONZERO_MEM, "flags of a new trace");
+		trace_close(r);
+		uint32_t fl = 0;
+		int fd = open(events, O_RDWR);
+		CHECK(pwrite(fd, &fl, 4, 12) == 4, "clear flags");
+		r = trace_open(dir, why, sizeof(why));
+		CHECK(r && trace_flags(r) == 0, "flags of an older trace");
+		trace_close(r);
+		fl = 0x80;
+		CHECK(pwrite(fd, &fl, 4, 12) == 4, "set an unknown flag");
+		close(fd);
+		CHECK(read_all(why, sizeof(why), false) < 0 && strstr(why, "newer pdvm"), "unknown flag: %s", why);
+	}
 
 	write_trace(2, true);
 	corrupt_at(0);
