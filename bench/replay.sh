@@ -5,7 +5,9 @@
 # prints its table and writes bench/results/REPLAY-<date>.json with the host kind.
 # Then the 2-thread rows (tests/guest/rrthreads): (a) no sharing, (b) a counter under a
 # mutex, (c) false sharing on one page — run, record, replay, and the pages that moved
-# between the threads' views with the adaptive hold and without it (PDVM_CREW_HOLD_MAX_US=0).
+# between the threads' views (ownership transfers): adaptive (the default), without the
+# adaptive hold (PDVM_CREW_HOLD_MAX_US=0), and plain CREW (PDVM_CREW_ADAPT=0: no hold, and
+# a taker's grace fixed at its 50 us minimum instead of growing for a page it keeps losing).
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -46,7 +48,7 @@ for k in "${RR_ROWS[@]}"; do
 done
 
 RT_ROWS=(private mutex false)
-declare -A RT_RUN RT_REC RT_REP RT_MOVED RT_MOVED0 RT_REC0 RT_BYTES
+declare -A RT_RUN RT_REC RT_REP RT_MOVED RT_MOVED0 RT_REC0 RT_MOVEDP RT_RECP RT_BYTES
 # rt_moved K: the pages moved in $RR_DIR/K's trace.
 rt_moved() { "$PDVM" replay --info "$RR_DIR/$1" 2>/dev/null | awk '/^pages moved:/ { print $3; f = 1 } END { if (!f) print "n/a" }'; }
 for k in "${RT_ROWS[@]}"; do
@@ -57,6 +59,8 @@ for k in "${RT_ROWS[@]}"; do
 	RT_MOVED[$k]=$(rt_moved "t$k")
 	RT_REC0[$k]=$(PDVM_CREW_HOLD_MAX_US=0 rr_wall rr_record "t${k}0" "$GUEST/rrthreads" "$k")
 	RT_MOVED0[$k]=$(rt_moved "t${k}0")
+	RT_RECP[$k]=$(PDVM_CREW_ADAPT=0 rr_wall rr_record "t${k}p" "$GUEST/rrthreads" "$k")
+	RT_MOVEDP[$k]=$(rt_moved "t${k}p")
 done
 rm -rf "$RR_DIR"
 
@@ -77,20 +81,21 @@ rr_report() {
 			"$(awk -v b="${RR_BYTES[$k]}" -v t="${RR_REC[$k]}" 'BEGIN { if (b == "n/a" || t + 0 == 0) print "n/a"; else printf "%.0f", b / 1024 / (t / 1000) }')"
 	done
 	echo
-	printf '%-36s %7s %7s %7s %8s %8s %11s %9s %9s %8s\n' "record/replay (2 threads), ms" "run" "record" "replay" \
-		"rec/run" "rep/run" "trace KiB/s" "moved" "no hold" "ratio"
+	printf '%-36s %7s %7s %7s %8s %8s %11s %7s %8s %7s %8s\n' "record/replay (2 threads), ms" "run" "record" "replay" \
+		"rec/run" "rep/run" "trace KiB/s" "moved" "no hold" "plain" "plain/mv"
 	for k in "${RT_ROWS[@]}"; do
 		case $k in
 		private) label="(a) CPU-bound, no sharing" ;;
 		mutex) label="(b) counter under a mutex" ;;
 		false) label="(c) false sharing, one page" ;;
 		esac
-		printf '%-36s %7s %7s %7s %8s %8s %11s %9s %9s %8s\n' "  $label" "${RT_RUN[$k]}" "${RT_REC[$k]}" "${RT_REP[$k]}" \
+		printf '%-36s %7s %7s %7s %8s %8s %11s %7s %8s %7s %8s\n' "  $label" "${RT_RUN[$k]}" "${RT_REC[$k]}" "${RT_REP[$k]}" \
 			"$(ratio "${RT_REC[$k]}" "${RT_RUN[$k]}")" "$(ratio "${RT_REP[$k]}" "${RT_RUN[$k]}")" \
 			"$(awk -v b="${RT_BYTES[$k]}" -v t="${RT_REC[$k]}" 'BEGIN { if (b == "n/a" || t + 0 == 0) print "n/a"; else printf "%.0f", b / 1024 / (t / 1000) }')" \
-			"${RT_MOVED[$k]}" "${RT_MOVED0[$k]}" "$(ratio "${RT_MOVED0[$k]}" "${RT_MOVED[$k]}")"
+			"${RT_MOVED[$k]}" "${RT_MOVED0[$k]}" "${RT_MOVEDP[$k]}" "$(ratio "${RT_MOVEDP[$k]}" "${RT_MOVED[$k]}")"
 	done
-	echo "  (moved: pages taken from the other thread's view; no hold: the same without the adaptive hold, recorded in ${RT_REC0[mutex]} ms for (b), ${RT_REC0[false]} ms for (c))"
+	echo "  (moved: pages taken from the other thread's view, adaptive; no hold: without the adaptive hold; plain: no"
+	echo "   adaptation at all (PDVM_CREW_ADAPT=0), recorded in ${RT_RECP[mutex]} ms for (b), ${RT_RECP[false]} ms for (c))"
 	echo
 }
 
@@ -108,9 +113,9 @@ rr_json() {
 	for k in "${RT_ROWS[@]}"; do
 		[ -n "$first" ] || printf ','
 		first=
-		printf ' "%s": { "run_ms": %s, "record_ms": %s, "replay_ms": %s, "trace_bytes": %s, "pages_moved": %s, "pages_moved_no_hold": %s, "record_no_hold_ms": %s }' \
+		printf ' "%s": { "run_ms": %s, "record_ms": %s, "replay_ms": %s, "trace_bytes": %s, "pages_moved": %s, "pages_moved_no_hold": %s, "record_no_hold_ms": %s, "pages_moved_plain": %s, "record_plain_ms": %s }' \
 			"$k" "$(jnum "${RT_RUN[$k]}")" "$(jnum "${RT_REC[$k]}")" "$(jnum "${RT_REP[$k]}")" "$(jnum "${RT_BYTES[$k]}")" \
-			"$(jnum "${RT_MOVED[$k]}")" "$(jnum "${RT_MOVED0[$k]}")" "$(jnum "${RT_REC0[$k]}")"
+			"$(jnum "${RT_MOVED[$k]}")" "$(jnum "${RT_MOVED0[$k]}")" "$(jnum "${RT_REC0[$k]}")" "$(jnum "${RT_MOVEDP[$k]}")" "$(jnum "${RT_RECP[$k]}")"
 	done
 	printf ' } }'
 }

@@ -13,7 +13,8 @@
 
 static const char *kind_name(uint32_t k)
 {
-	return k == CREW_TAKE ? "take" : k == CREW_GIVE ? "give" : k == CREW_STOP ? "stop" : k == CREW_HOLD ? "hold" : "?";
+	return k == CREW_TAKE ? "take" : k == CREW_GIVE ? "give" : k == CREW_STOP ? "stop" : k == CREW_HOLD ? "hold" :
+	       k == CREW_DROP ? "drop" : "?";
 }
 
 bool rr_crew_tracing(void)
@@ -29,7 +30,7 @@ static void show(const char *side, const struct thread *t, const struct crew_ev 
 	if (rr_crew_tracing())
 		fprintf(stderr, "[%d] %s %s pos %" PRIu64 " page %#" PRIx64 " flags %u id %" PRIu64 " waits %u pages %u rip %#llx\n",
 			t->tid, side, kind_name(e->kind), e->pos, e->vpn == CREW_ALL ? e->vpn : e->vpn << 12, e->flags,
-			e->id, e->nwaits, e->npages, (unsigned long long)t->regs.rip);
+			e->id, e->nwaits, e->kind == CREW_DROP ? (unsigned)e->len : e->npages, (unsigned long long)t->regs.rip);
 }
 
 void rr_rec_crew_log(struct thread *t, const struct crew_ev *e)
@@ -42,6 +43,7 @@ void rr_rec_crew_log(struct thread *t, const struct crew_ev *e)
 	ev.a[1] = e->flags;
 	ev.a[2] = e->id;
 	ev.a[3] = e->pos;
+	ev.a[4] = e->len;
 	pthread_mutex_lock(&s->lock);
 	if (s->failed) {
 		pthread_mutex_unlock(&s->lock);
@@ -101,7 +103,7 @@ bool rr_crew_due(struct rr_session *s, struct thread *t, uint64_t ahead, bool ru
 			return true;
 		q = rq_take(s, (uint32_t)t->tid);
 		struct crew_ev e = { .kind = q->ev.nr, .pos = pos, .vpn = q->ev.a[0], .flags = (uint32_t)q->ev.a[1],
-				     .id = q->ev.a[2] };
+				     .id = q->ev.a[2], .len = q->ev.a[4] };
 		uint64_t *pages = NULL;
 		const uint8_t *data = NULL;
 		if (e.kind == CREW_TAKE && q->ev.nwrites) {

@@ -153,7 +153,7 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 		if (ev.kind == EV_CREW) {
 			info->crew_takes += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL;
 			info->crew_moved += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL && ev.nwrites;
-			info->crew_gives += ev.nr == CREW_GIVE;
+			info->crew_gives += ev.nr == CREW_GIVE || ev.nr == CREW_DROP;
 			info->crew_stops += ev.nr == CREW_STOP;
 			info->crew_stop_pages += ev.nr == CREW_STOP && ev.nwrites >= 2 ? ev.nwrites - 2 : 0;
 			info->crew_holds += ev.nr == CREW_HOLD;

@@ -30,7 +30,7 @@ enum trace_kind {
 	/* 6 is kept for rdtsc results (branch wip-rr-tsc). */
 	EV_CREW = 7,     /* a thread's page-table view changed (vmm/crew.h): as EV_SYSCALL with nr
 			  * the crew_kind, a[0] the page number, a[1] flags, a[2] a give's number,
-			  * a[3] the thread's position; writes: a take's gives waited for (gva 0),
+			  * a[3] the thread's position, a[4] a drop's pages; writes: a take's gives waited for (gva 0),
 			  * a stop's registers (gva 0), XSAVE area (gva 1) and pages (gva each) */
 };
 

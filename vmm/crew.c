@@ -45,6 +45,10 @@ struct centry {
 				 * writing: a take waits for each one's gives (the
 				 * latest give alone is not enough: readers give in
 				 * any order, and a replay must see them all done) */
+	int promised;           /* slot + 1 a give of it was for (0: none): until that
+				 * slot has taken it, nobody else does — else the giver,
+				 * back in the guest first, took it again, and again
+				 * (a spin-waiter and a writer, seen under TCG) */
 	uint64_t since_ns;      /* when its holder got it */
 	uint64_t hold_ns;       /* how long a taker keeps it before a request stops it (0: not hot) */
 };
@@ -55,8 +59,11 @@ struct cslot {
 	uint64_t gen;           /* root generation of the view's root */
 	uint64_t last_give;
 	bool waiting;           /* in a crew wait: others give for it */
-	struct { bool on, write; uint64_t vpn; } req;
-	uint64_t reset_seen;
+	/* The page it waits for; promised: it waits only for the slot a
+	 * give of it was for to take it first (then its own fresh pages
+	 * are no longer kept: that slot may need one of them). */
+	struct { bool on, write, promised; uint64_t vpn; } req;
+	uint64_t drop_lo, drop_hi;      /* pages it is to drop (vpns; empty: lo >= hi) */
 	/* Recording: the pages its last faults took for one instruction (at
 	 * fresh_rip, from fresh_since_ns), kept until it has run grace_ns in
 	 * the guest after: taken back before it got past the instruction, it
@@ -84,8 +91,8 @@ struct crew {
 	uint64_t next_give;
 	uint64_t *done;         /* bitmap of gives done */
 	size_t done_words;
-	uint64_t reset_serial;
 	uint64_t hold_max_ns;
+	bool adapt;             /* grace and hold grow for pages that ping-pong */
 	pthread_cond_t cv;
 };
 
@@ -122,20 +129,24 @@ static bool kept_fresh(const struct crew *c, int g, int me, uint64_t vpn, bool s
 	bool has = false;
 	for (int i = 0; i < s->nfresh; i++)
 		has |= s->fresh[i] == vpn;
-	if (!has || (s->req.on && g > me))
+	if (!has || (s->req.on && (g > me || s->req.promised)))
 		return false;
 	bool ran = h->crew_entered_ns >= s->fresh_since_ns && (serving || h->state == VCPU_RUNNING);
 	return !(ran && now >= h->crew_entered_ns + s->grace_ns);
 }
 
-/* Slot me took vpn at a fault of the instruction at rip. */
-static void note_fresh(struct cslot *s, uint64_t vpn, uint64_t rip, uint64_t now)
+/* Slot me took vpn at a fault of the instruction at rip. Without adapt
+ * the grace stays GRACE_MIN_NS. */
+static void note_fresh(struct cslot *s, uint64_t vpn, uint64_t rip, uint64_t now, bool adapt)
 {
+	if (!adapt)
+		s->grace_ns = GRACE_MIN_NS;
 	if (s->nfresh && s->fresh_rip == rip) {
 		for (int i = 0; i < s->nfresh; i++)
 			if (s->fresh[i] == vpn) {
 				/* Lost before the instruction was done: longer. */
-				s->grace_ns = MIN(MAX(2 * s->grace_ns, GRACE_MIN_NS), GRACE_MAX_NS);
+				if (adapt)
+					s->grace_ns = MIN(MAX(2 * s->grace_ns, GRACE_MIN_NS), GRACE_MAX_NS);
 				s->fresh_since_ns = now;
 				return;
 			}
@@ -144,7 +155,7 @@ static void note_fresh(struct cslot *s, uint64_t vpn, uint64_t rip, uint64_t now
 		s->fresh_since_ns = now;
 		return;
 	}
-	if (s->nfresh)
+	if (s->nfresh && adapt)
 		s->grace_ns /= 2;       /* the last one got on */
 	s->fresh[0] = vpn;
 	s->nfresh = 1;
@@ -320,11 +331,67 @@ static void give_all(struct domain *d, int g, uint64_t id)
 	s->lost = true;
 	s->gen = ++d->root_gen;
 	s->last_give = id;
-	s->reset_seen = c->reset_serial;
+	s->drop_lo = s->drop_hi = 0;
 	mark_done(c, id);
 	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = CREW_ALL, .id = id };
 	log_ev(s->t, &ev);
 	pthread_cond_broadcast(&c->cv);
+}
+
+/* Whether slot g holds a page of [lo, hi) (vpns). */
+static bool holds_any(const struct crew *c, int g, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct centry *e = &c->tab[i];
+		if (e->vpn >= lo && e->vpn < hi && (e->owner == g || (e->readers >> g & 1)))
+			return true;
+	}
+	return false;
+}
+
+/* Slot g drops the pages [vpn, vpn + n) (the address space changed
+ * them); id: the give's number (0: the next). */
+static void give_range(struct domain *d, int g, uint64_t vpn, uint64_t n, uint64_t id)
+{
+	struct crew *c = d->crew;
+	struct cslot *s = &c->slot[g];
+	if (!id)
+		id = ++c->next_give;
+	else if (id > c->next_give)
+		c->next_give = id;
+	for (size_t i = 0; i < c->cap; i++) {
+		struct centry *e = &c->tab[i];
+		if (!e->vpn || e->vpn < vpn || e->vpn - vpn >= n || (e->owner != g && !(e->readers >> g & 1)))
+			continue;
+		if (e->owner == g)
+			e->owner = NONE;
+		e->readers &= ~(1ULL << g);
+		e->last_give = id;
+		e->gone |= 1ULL << g;
+	}
+	if (pt_edit(&s->view, vpn << 12, n << 12, drop_pte, NULL))
+		dom_log(d, "crew: no memory for a page-table copy");
+	if (s->view.root_changed)
+		s->gen = ++d->root_gen;
+	s->lost = true;
+	s->last_give = id;
+	mark_done(c, id);
+	struct crew_ev ev = { .kind = CREW_DROP, .pos = s->t->rr_pos, .vpn = vpn, .len = n, .id = id };
+	log_ev(s->t, &ev);
+	pthread_cond_broadcast(&c->cv);
+}
+
+/* Slot g drops what commits asked of it: a range of user pages, or
+ * everything (its view starts again). */
+static void serve_drop(struct domain *d, int g)
+{
+	struct cslot *s = &d->crew->slot[g];
+	uint64_t lo = s->drop_lo, hi = s->drop_hi;
+	s->drop_lo = s->drop_hi = 0;
+	if (hi > USER_MAX >> 12)
+		give_all(d, g, 0);
+	else
+		give_range(d, g, lo, hi - lo, 0);
 }
 
 /* Holders of vpn in the way of slot me taking it (for writing). */
@@ -405,6 +472,20 @@ static void adapt(struct thread *t, struct centry *e, uint64_t vpn, uint64_t now
 	log_ev(t, &ev);
 }
 
+/* Whether a give of e's page was for another slot that still waits for
+ * it (a promise that no longer holds is dropped). */
+static bool promised_elsewhere(struct crew *c, struct centry *e, int me)
+{
+	int p = e->promised - 1;
+	if (p < 0 || p == me)
+		return false;
+	const struct cslot *s = &c->slot[p];
+	if (s->t && s->req.on && s->req.vpn == e->vpn)
+		return true;
+	e->promised = 0;
+	return false;
+}
+
 /* Recording: slot me gets vpn, asking its holders to give it up (those
  * running are stopped, a hot page's holder after its slice). */
 static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
@@ -420,8 +501,18 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 		if (!e)
 			return;
 		uint64_t m = shared_ro ? 0 : conflicts(e, me, write);
-		if (!m)
+		if (!m && !promised_elsewhere(c, e, me))
 			break;
+		c->slot[me].req.promised = !m;
+		if (!m) {
+			c->slot[me].req.on = true;
+			c->slot[me].req.vpn = vpn;
+			c->slot[me].req.write = write;
+			crew_wait(d, me, 0);    /* the slot it was given up for takes it first */
+			if (d->exiting || t->proc->exiting)
+				break;
+			continue;
+		}
 		bool pending = false;
 		uint64_t now = crew_now_ns(), deadline = 0;
 		for (int g = 0; g < CREW_MAX_THREADS; g++) {
@@ -453,7 +544,7 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 		if (d->exiting || t->proc->exiting)
 			break;
 	}
-	c->slot[me].req.on = false;
+	c->slot[me].req.on = c->slot[me].req.promised = false;
 	struct centry *e = entry(c, vpn, true);
 	if (!e)
 		return;
@@ -467,6 +558,10 @@ static void claim(struct thread *t, uint64_t vpn, bool write, uint64_t fl)
 	for (int g = 0; g < CREW_MAX_THREADS; g++)
 		if ((from >> g & 1) && c->slot[g].last_give && c->slot[g].last_give != e->last_give)
 			waits[nw++] = c->slot[g].last_give;
+	if (e->promised == me + 1) {
+		e->promised = 0;
+		pthread_cond_broadcast(&c->cv);   /* those that let it come here first */
+	}
 	bool whole = write || (e->owner == NONE && !e->readers && !shared_ro);
 	uint64_t now = crew_now_ns();
 	if (gave)
@@ -498,6 +593,13 @@ int crew_activate(struct thread *t)
 	const char *e = getenv("PDVM_CREW_HOLD_MAX_US");
 	if (e)
 		c->hold_max_ns = strtoull(e, NULL, 10) * 1000ULL;
+	/* PDVM_CREW_ADAPT=0: plain CREW, the baseline of `make bench` — no
+	 * hold, and a page's taker keeps it GRACE_MIN_NS of guest time,
+	 * never longer (on the ring-0 backend under TCG that can livelock). */
+	e = getenv("PDVM_CREW_ADAPT");
+	c->adapt = !e || strcmp(e, "0");
+	if (!c->adapt)
+		c->hold_max_ns = 0;
 	pthread_condattr_t a;
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
@@ -530,7 +632,6 @@ int crew_thread_new(struct thread *t)
 		if (r)
 			return r;
 		s->t = t;
-		s->reset_seen = c->reset_serial;
 		t->crew_slot = g + 1;
 		return 0;
 	}
@@ -620,7 +721,7 @@ bool crew_fault(struct thread *t, const struct trap *tr)
 		d->rr->crew_sync(t, vpn, write);       /* a divergence it reports ends the domain */
 	} else {
 		claim(t, vpn, write, fl);
-		note_fresh(&c->slot[slot_of(t)], vpn, t->regs.rip, crew_now_ns());
+		note_fresh(&c->slot[slot_of(t)], vpn, t->regs.rip, crew_now_ns(), c->adapt);
 	}
 	return true;
 }
@@ -642,7 +743,7 @@ void crew_access(struct domain *d, gva_t va, bool write)
 	claim(t, vpn, write, fl);
 }
 
-void crew_commit(struct domain *d)
+void crew_commit(struct domain *d, gva_t lo, gva_t hi)
 {
 	struct crew *c = d->crew;
 	struct thread *t = thread_self();
@@ -650,16 +751,29 @@ void crew_commit(struct domain *d)
 		return;
 	int me = slot_of(t);
 	if (d->rr && d->rr->crew_sync)
-		return;         /* the resets are the trace's, taken at the call */
-	c->reset_serial++;
+		return;         /* the drops are the trace's, taken at the call */
+	if (lo >= hi)
+		return;         /* only new mappings: no view has a page there */
+	/* Only what changed: a view keeps the rest (a thread's exit unmaps
+	 * its stack, malloc trims with madvise — starting every view again
+	 * cost each thread its text and data once more). Beyond the user
+	 * half, everything. */
+	uint64_t vlo = lo >> 12, vhi = hi > USER_MAX ? UINT64_MAX : (hi + PAGE_SIZE - 1) >> 12;
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		struct cslot *s = &c->slot[g];
+		if (!s->t || (vhi != UINT64_MAX && !holds_any(c, g, vlo, vhi)))
+			continue;
+		s->drop_lo = s->drop_lo < s->drop_hi ? MIN(s->drop_lo, vlo) : vlo;
+		s->drop_hi = MAX(s->drop_hi, vhi);
+	}
 	for (;;) {
 		bool pending = false;
 		for (int g = 0; g < CREW_MAX_THREADS; g++) {
 			struct cslot *s = &c->slot[g];
-			if (!s->t || g == me || s->reset_seen == c->reset_serial)
+			if (!s->t || g == me || s->drop_lo >= s->drop_hi)
 				continue;
 			if (can_act(c, g)) {
-				give_all(d, g, 0);
+				serve_drop(d, g);
 				continue;
 			}
 			pending = true;
@@ -675,7 +789,8 @@ void crew_commit(struct domain *d)
 	for (int g = 0; g < CREW_MAX_THREADS; g++)
 		if (c->slot[g].t && g != me && c->slot[g].last_give)
 			waits[nw++] = c->slot[g].last_give;
-	give_all(d, me, 0);
+	if (c->slot[me].drop_lo < c->slot[me].drop_hi)
+		serve_drop(d, me);
 	struct crew_ev ev = { .kind = CREW_TAKE, .pos = t->rr_pos, .vpn = CREW_ALL, .waits = waits, .nwaits = nw };
 	log_ev(t, &ev);
 }
@@ -697,7 +812,7 @@ bool crew_owed(struct thread *t)
 	if (!c || !t->crew_slot)
 		return false;
 	int me = slot_of(t);
-	if (c->slot[me].reset_seen != c->reset_serial)
+	if (c->slot[me].drop_lo < c->slot[me].drop_hi)
 		return true;
 	uint64_t now = crew_now_ns();
 	for (int g = 0; g < CREW_MAX_THREADS; g++)
@@ -735,11 +850,17 @@ void crew_serve(struct thread *t, bool stopped)
 		log_ev(t, &ev);
 		free(pages);
 	}
-	for (int g = 0; g < CREW_MAX_THREADS; g++)
-		if (owes(c, me, g, now))
-			give(d, me, c->slot[g].req.vpn, !c->slot[g].req.write, 0);
-	if (c->slot[me].reset_seen != c->reset_serial)
-		give_all(d, me, 0);
+	for (int g = 0; g < CREW_MAX_THREADS; g++) {
+		if (!owes(c, me, g, now))
+			continue;
+		uint64_t vpn = c->slot[g].req.vpn;
+		give(d, me, vpn, !c->slot[g].req.write, 0);
+		struct centry *e = entry(c, vpn, false);
+		if (e)
+			e->promised = g + 1;
+	}
+	if (c->slot[me].drop_lo < c->slot[me].drop_hi)
+		serve_drop(d, me);
 }
 
 int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_data)
@@ -786,6 +907,11 @@ int crew_apply(struct thread *t, const struct crew_ev *e, const uint8_t *pages_d
 			give_all(d, me, e->id);
 		else
 			give(d, me, e->vpn, e->flags & CREW_KEEP_READ, e->id);
+		return 0;
+	case CREW_DROP:
+		if (!e->len || e->vpn + e->len > USER_MAX >> 12 || e->vpn + e->len < e->vpn)
+			return -EINVAL;
+		give_range(d, me, e->vpn, e->len, e->id);
 		return 0;
 	case CREW_HOLD:
 		return 0;       /* the recording's policy; the transfers say what it did */

@@ -26,6 +26,7 @@ enum crew_kind {
 	CREW_GIVE,       /* it gave vpn up (CREW_ALL: everything, at a reset or its exit) */
 	CREW_STOP,       /* stopped in the middle of user code for a give: its state then */
 	CREW_HOLD,       /* vpn's hold changed to `id` microseconds (adaptive; replay ignores it) */
+	CREW_DROP,       /* it gave up every page of [vpn, vpn + len): the address space changed there */
 };
 
 struct crew_ev {
@@ -33,7 +34,8 @@ struct crew_ev {
 	uint64_t pos;
 	uint64_t vpn;
 	uint32_t flags;
-	uint64_t id;                  /* GIVE: its number (from 1) */
+	uint64_t id;                  /* GIVE, DROP: its number (from 1) */
+	uint64_t len;                 /* DROP: pages */
 	const uint64_t *waits;        /* TAKE: the gives it waited for */
 	uint32_t nwaits;
 	/* STOP: the user registers, the XSAVE area, and the pages it may
@@ -77,9 +79,10 @@ bool crew_fault(struct thread *t, const struct trap *tr);
 bool crew_holds(struct thread *t, uint64_t vpn, bool write);
 /* The VMM reads or writes a user page for the calling thread's call. */
 void crew_access(struct domain *d, gva_t va, bool write);
-/* The address space lost mappings: every view starts again (each an event
- * of its thread), and the caller waits until all have. */
-void crew_commit(struct domain *d);
+/* The address space changed what [lo, hi) maps (nothing if lo >= hi):
+ * every view holding a page there drops the range (an event of its
+ * thread), and the caller waits until all have. */
+void crew_commit(struct domain *d, gva_t lo, gva_t hi);
 
 /* Recording: whether t owes gives (then stop it out of user code first),
  * and doing them: `stopped` says its state came from the middle of user

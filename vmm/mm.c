@@ -912,9 +912,11 @@ int mm_poke(struct domain *d, gva_t dst, const void *src, size_t n)
 void mm_commit(struct domain *d)
 {
 	struct pgtable *pt = &dom_mm(d)->pt;
-	/* Threads on views of their own start them again before the
+	/* Threads on views of their own drop what changed before the
 	 * frames this change let go are freed (pt_publish). */
-	crew_commit(d);
+	gva_t lo, hi;
+	pt_edits_take(pt, &lo, &hi);
+	crew_commit(d, lo, hi);
 	if (pt->root_changed) {
 		dom_mm(d)->root_gen = ++d->root_gen;
 		dom_tlb_shootdown(d);

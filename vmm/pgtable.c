@@ -177,6 +177,7 @@ int pt_init(struct pgtable *pt, struct frames *fr)
 {
 	memset(pt, 0, sizeof(*pt));
 	pt->fr = fr;
+	pt->edit_lo = UINT64_MAX;
 	pt->published = calloc((fr->nframes + 63) / 64, sizeof(uint64_t));
 	if (!pt->published)
 		return -ENOMEM;
@@ -261,6 +262,8 @@ static int split_huge(struct pgtable *pt, gva_t va, uint64_t pde)
 int pt_edit(struct pgtable *pt, gva_t va, uint64_t len, pt_edit_fn fn, void *arg)
 {
 	gva_t end = va + len;
+	pt->edit_lo = MIN(pt->edit_lo, va);
+	pt->edit_hi = MAX(pt->edit_hi, end);
 	while (va < end) {
 		gpa_t pd = walk_to(pt, va, 2);
 		if (pd == FRAME_NONE) {
@@ -382,6 +385,14 @@ void pt_teardown(struct pgtable *pt, gva_t user_end)
 	for (size_t i = 0; i < pt->npending; i++)
 		frames_free(pt->fr, pt->pending[i].gpa, pt->pending[i].n, true);
 	pt_destroy(pt);
+}
+
+void pt_edits_take(struct pgtable *pt, gva_t *lo, gva_t *hi)
+{
+	*lo = pt->edit_lo;
+	*hi = pt->edit_hi;
+	pt->edit_lo = UINT64_MAX;
+	pt->edit_hi = 0;
 }
 
 void pt_share_kernel(struct pgtable *view, struct pgtable *pt)

@@ -34,6 +34,9 @@ struct pgtable {
 	struct { gpa_t gpa; uint64_t n; } *pending;  /* data frames to free after shootdown */
 	size_t npending, cappending;
 	bool root_changed;
+	/* The range pt_edit changed since pt_edits_take (empty: lo >= hi):
+	 * what threads' views must drop (vmm/crew.c). */
+	gva_t edit_lo, edit_hi;
 };
 
 int pt_init(struct pgtable *pt, struct frames *fr);
@@ -55,6 +58,10 @@ uint64_t pt_lookup(struct pgtable *pt, gva_t va, uint64_t *pagesize);
  * removes the mapping. Returns 0 or -ENOMEM. */
 typedef uint64_t (*pt_edit_fn)(uint64_t pte, gva_t va, uint64_t size, void *arg);
 int pt_edit(struct pgtable *pt, gva_t va, uint64_t len, pt_edit_fn fn, void *arg);
+
+/* The range edited since the last call, [*lo, *hi) (empty: *lo >= *hi),
+ * and starts a new one. */
+void pt_edits_take(struct pgtable *pt, gva_t *lo, gva_t *hi);
 
 /* Data frames to free once no vCPU can reach them any more. */
 int pt_defer_free(struct pgtable *pt, gpa_t gpa, uint64_t n);
