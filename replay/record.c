@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <x86intrin.h>
 
 #include "replay/rr_calls.h"
 #include "replay/rr_crew.h"
@@ -298,9 +299,34 @@ static void rec_signal_end(struct thread *t)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A trapped rdtsc/rdtscp: the host's counter (the vCPU threads are pinned,
+ * so rdtscp's TSC_AUX names the CPU the guest runs on), logged. */
+static bool rec_tsc(struct thread *t, bool rdtscp, uint64_t *tsc, uint32_t *aux)
+{
+	struct rr_session *s = sess(t);
+	unsigned int a = 0;
+	*tsc = rdtscp ? __rdtscp(&a) : __rdtsc();
+	*aux = a;
+	struct trace_event ev = { .kind = EV_TSC, .tid = (uint32_t)t->tid, .nr = rdtscp };
+	ev.a[0] = *tsc;
+	ev.a[1] = a;
+	ev.a[3] = t->rr_pos;
+	pthread_mutex_lock(&s->lock);
+	/* Said at the first: a trace cut short replays with rdtsc trapped too,
+	 * up to where it ends. */
+	int r = s->failed || s->tsc_flagged ? 0 : trace_set_flags(s->w, TRACE_F_NONZERO_MEM | TRACE_F_TSC);
+	s->tsc_flagged = true;
+	if (!r && !s->failed)
+		r = trace_put(s->w, &ev, NULL);
+	if (r)
+		fail(s, t->dom, "%s: writing the trace: %s", rdtscp ? "rdtscp" : "rdtsc", strerror(-r));
+	pthread_mutex_unlock(&s->lock);
+	return !r;
+}
+
 const struct rr_ops rr_record_ops = {
 	.enter = rec_enter, .leave = rec_leave, .wrote = rec_wrote, .sent = rec_sent, .hold = rec_hold,
-	.signal_begin = rec_signal_begin, .signal_end = rec_signal_end, .crew_log = rr_rec_crew_log,
+	.signal_begin = rec_signal_begin, .signal_end = rec_signal_end, .crew_log = rr_rec_crew_log, .tsc = rec_tsc,
 };
 
 void rr_record_stop(struct rr_session *s, struct domain *d)
@@ -314,6 +340,9 @@ void rr_record_stop(struct rr_session *s, struct domain *d)
 		struct trace_write w = { 0, (uint32_t)(s->npages * sizeof(*s->pages)), (const uint8_t *)s->pages };
 		r = trace_put(s->w, &pe, &w);
 	}
+	/* Its replay traps rdtsc too, or refuses to run (vmm/domain.c). */
+	if (!r && d->tsc_trap)
+		r = trace_set_flags(s->w, TRACE_F_NONZERO_MEM | TRACE_F_TSC);
 	if (!r)
 		r = trace_finish(s->w, s->count);
 	else

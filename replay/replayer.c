@@ -341,6 +341,11 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		diverge(s, d, "the recording's thread went on in user code; the replay's makes a call", want, got);
 		return true;
 	}
+	if (q && q->ev.kind == EV_TSC) {
+		snprintf(want, sizeof(want), "%s at its event %" PRIu64, q->ev.nr ? "rdtscp" : "rdtsc", q->ev.a[3]);
+		diverge(s, d, "the recording's thread read the time-stamp counter; the replay's makes a call", want, got);
+		return true;
+	}
 	int k = rq_next(s, (uint32_t)t->tid, why, sizeof(why));
 	if (k < 0) {
 		trace_broken(s, d, why);
@@ -441,9 +446,40 @@ static void rep_signal_end(struct thread *t)
 	th->sig_writes_len = 0;
 }
 
+/* A trapped rdtsc/rdtscp: the recording's value, where the recording had it. */
+static bool rep_tsc(struct thread *t, bool rdtscp, uint64_t *tsc, uint32_t *aux)
+{
+	struct rr_session *s = sess(t);
+	char want[200], got[200];
+	if (s->failed || !rr_crew_due(s, t, 0, false, 0))
+		return false;
+	struct rr_qev *q = rq_peek(s, (uint32_t)t->tid);
+	snprintf(got, sizeof(got), "%s at %#llx (its event %" PRIu64 ")", rdtscp ? "rdtscp" : "rdtsc",
+		 (unsigned long long)t->regs.rip, t->rr_pos);
+	if (!q || q->ev.kind != EV_TSC || q->ev.a[3] != t->rr_pos || q->ev.nr != rdtscp) {
+		if (!q)
+			snprintf(want, sizeof(want), "(nothing more)");
+		else if (q->ev.kind == EV_TSC)
+			snprintf(want, sizeof(want), "%s at its event %" PRIu64, q->ev.nr ? "rdtscp" : "rdtsc", q->ev.a[3]);
+		else if (q->ev.kind == EV_SYSCALL)
+			snprintf(want, sizeof(want), "%s", syscall_name((int)q->ev.nr));
+		else
+			snprintf(want, sizeof(want), "%s", q->ev.kind == EV_CREW ? "a page-table view event" : "a signal");
+		diverge(s, t->dom, "the replay's thread reads the time-stamp counter where the recording's did not",
+			want, got);
+		return false;
+	}
+	q = rq_take(s, (uint32_t)t->tid);
+	*tsc = q->ev.a[0];
+	*aux = (uint32_t)q->ev.a[1];
+	rq_free(q);
+	return true;
+}
+
 const struct rr_ops rr_replay_ops = {
 	.enter = rep_enter, .leave = rep_leave, .wrote = rep_wrote, .sent = rep_sent, .hold = rep_hold,
 	.signal_begin = rep_signal_begin, .signal_end = rep_signal_end, .crew_sync = rr_rep_crew_sync,
+	.tsc = rep_tsc,
 };
 
 /* The memory differs at exit: which pages, as far as the trace says. */

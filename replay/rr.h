@@ -18,6 +18,9 @@ struct rr_session *rr_replay_new(const char *dir, char *why, size_t n);
  * (a recording) or check its end (a replay) when the domain stops. */
 struct domain_hooks rr_hooks(struct rr_session *s);
 bool rr_replaying(const struct rr_session *s);
+/* spec->rr_tsc for the session: a recording traps rdtsc where it can, a
+ * replay where its recording did. */
+int rr_tsc_mode(const struct rr_session *s);
 /* Frees s after dom_run returned status; returns the status the command
  * ends with: a replay that diverged, or a recording that could not be
  * written, is EXIT_PDVM_ERROR whatever the program did. */
@@ -33,6 +36,8 @@ struct rr_info {
 	uint64_t pages;
 	bool nonzero_pages;         /* pages counts only those not all zero (TRACE_F_NONZERO_MEM) */
 	uint64_t signals;           /* from outside, taken where the replay gives them again */
+	uint64_t tsc;               /* trapped rdtsc/rdtscp reads (TRACE_F_TSC) */
+	bool tsc_trapped;
 	/* Threads' page-table views (vmm/crew.h): pages taken (faults), of
 	 * them taken from another thread (moved), given, and threads stopped
 	 * in user code to give. */

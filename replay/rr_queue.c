@@ -103,7 +103,7 @@ uint64_t rq_out_first(const struct rr_session *s)
 /* The events that are no thread's (exit, pages, end) queue as thread 0. */
 static uint32_t tid_of(const struct trace_event *ev)
 {
-	return ev->kind == EV_SYSCALL || ev->kind == EV_SIGNAL || ev->kind == EV_CREW ? ev->tid : 0;
+	return ev->kind == EV_SYSCALL || ev->kind == EV_SIGNAL || ev->kind == EV_CREW || ev->kind == EV_TSC ? ev->tid : 0;
 }
 
 struct rr_qev *rq_peek(struct rr_session *s, uint32_t tid)

@@ -105,6 +105,13 @@ bool rr_replaying(const struct rr_session *s)
 	return s->replay;
 }
 
+int rr_tsc_mode(const struct rr_session *s)
+{
+	if (!s->replay)
+		return RR_TSC_IF_CAN;
+	return trace_flags(s->r) & TRACE_F_TSC ? RR_TSC_MUST : RR_TSC_NATIVE;
+}
+
 struct domain_hooks rr_hooks(struct rr_session *s)
 {
 	return (struct domain_hooks){ .start = hook_start, .stop = hook_stop, .arg = s };
@@ -145,11 +152,13 @@ int rr_trace_info(const char *dir, struct rr_info *info, char *why, size_t n)
 		goto out;
 	}
 	info->nonzero_pages = trace_flags(r) & TRACE_F_NONZERO_MEM;
+	info->tsc_trapped = trace_flags(r) & TRACE_F_TSC;
 	struct trace_event ev;
 	while ((k = trace_read(r, &ev, wr, why, n)) > 0) {
 		info->events++;
 		if (ev.kind == EV_SIGNAL)
 			info->signals++;
+		info->tsc += ev.kind == EV_TSC;
 		if (ev.kind == EV_CREW) {
 			info->crew_takes += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL;
 			info->crew_moved += ev.nr == CREW_TAKE && ev.a[0] != CREW_ALL && ev.nwrites;

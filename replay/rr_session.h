@@ -45,6 +45,7 @@ struct rr_session {
 	uint64_t count;             /* calls recorded, or replayed so far */
 	bool failed;                /* a recording that could not go on, or a replay that diverged */
 	bool exit_seen;             /* the domain's exit call came (exit_crc holds its memory) */
+	bool tsc_flagged;           /* recording: the header says rdtsc traps (TRACE_F_TSC) */
 	uint32_t exit_crc;
 	struct rr_page *pages;      /* the memory at exit, page by page */
 	size_t npages;

@@ -90,6 +90,11 @@ struct trace_writer *trace_create(const char *dir, char *why, size_t n)
 	return w;
 }
 
+int trace_set_flags(struct trace_writer *w, uint32_t flags)
+{
+	return pwrite(w->fd, &flags, 4, 12) == 4 ? 0 : -errno;
+}
+
 static int flush_block(struct trace_writer *w)
 {
 	if (!w->raw.len)
@@ -119,7 +124,7 @@ static int flush_block(struct trace_writer *w)
 static size_t body_size(uint8_t kind)
 {
 	switch (kind) {
-	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW: return 4 + 4 + 48 + 8 + 4 + 4;
+	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW: case EV_TSC: return 4 + 4 + 48 + 8 + 4 + 4;
 	case EV_EXIT: return 4 + 8 + 4 + 8;
 	case EV_END: return 8;
 	}
@@ -129,7 +134,8 @@ static size_t body_size(uint8_t kind)
 int trace_put(struct trace_writer *w, const struct trace_event *ev, const struct trace_write *wr)
 {
 	size_t need = 1 + body_size(ev->kind);
-	uint32_t nw = ev->kind == EV_SYSCALL || ev->kind == EV_PAGES || ev->kind == EV_SIGNAL || ev->kind == EV_CREW ?
+	uint32_t nw = ev->kind == EV_SYSCALL || ev->kind == EV_PAGES || ev->kind == EV_SIGNAL || ev->kind == EV_CREW ||
+		      ev->kind == EV_TSC ?
 		      ev->nwrites : 0;
 	for (uint32_t i = 0; i < nw; i++)
 		need += 12 + wr[i].len;
@@ -139,7 +145,7 @@ int trace_put(struct trace_writer *w, const struct trace_event *ev, const struct
 		return -ENOMEM;
 	put(&w->raw, &ev->kind, 1);
 	switch (ev->kind) {
-	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW:
+	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW: case EV_TSC:
 		put(&w->raw, &ev->tid, 4);
 		put(&w->raw, &ev->nr, 4);
 		put(&w->raw, ev->a, 48);
@@ -333,7 +339,7 @@ static int read_one(struct trace_reader *r, struct trace_event *ev, struct trace
 	memset(ev, 0, sizeof(*ev));
 	bool ok = take(r, &ev->kind, 1);
 	switch (ok ? ev->kind : 0) {
-	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW:
+	case EV_SYSCALL: case EV_PAGES: case EV_SIGNAL: case EV_CREW: case EV_TSC:
 		ok = take(r, &ev->tid, 4) && take(r, &ev->nr, 4) && take(r, ev->a, 48) && take(r, &ev->ret, 8) &&
 		     take(r, &ev->data_crc, 4) && take(r, &ev->nwrites, 4) && ev->nwrites <= TRACE_MAX_WRITES;
 		for (uint32_t i = 0; ok && i < ev->nwrites; i++) {

@@ -11,7 +11,8 @@
 /* Header flags: what this stream's writer did that its reader must know.
  * A reader refuses a flag it does not know (a newer pdvm wrote it). */
 #define TRACE_F_NONZERO_MEM 1u  /* memory at exit is hashed over its nonzero pages only */
-#define TRACE_F_KNOWN TRACE_F_NONZERO_MEM
+#define TRACE_F_TSC 2u          /* the program's rdtsc/rdtscp trapped: EV_TSC events */
+#define TRACE_F_KNOWN (TRACE_F_NONZERO_MEM | TRACE_F_TSC)
 #define TRACE_EVENTS "events"   /* the stream's file in the trace directory */
 #define TRACE_META "meta.json"  /* how to run it again (replay/rr_meta.c) */
 
@@ -27,7 +28,8 @@ enum trace_kind {
 	EV_SIGNAL = 5,   /* a signal from outside taken: as EV_SYSCALL with nr the signal, a[0] the
 			  * EVS_* flags, a[1] the calls before it, a[2] the interrupted call; writes:
 			  * its siginfo (gva 0), then the memory its delivery wrote */
-	/* 6 is kept for rdtsc results (branch wip-rr-tsc). */
+	EV_TSC = 6,      /* a trapped rdtsc (nr 0) or rdtscp (nr 1): as EV_SYSCALL with a[0] the
+			  * counter, a[1] rdtscp's TSC_AUX, a[3] the thread's position */
 	EV_CREW = 7,     /* a thread's page-table view changed (vmm/crew.h): as EV_SYSCALL with nr
 			  * the crew_kind, a[0] the page number, a[1] flags, a[2] a give's number,
 			  * a[3] the thread's position, a[4] a drop's pages; writes: a take's gives waited for (gva 0),
@@ -61,6 +63,8 @@ struct trace_writer;
 struct trace_writer *trace_create(const char *dir, char *why, size_t n);
 /* Appends an event; for EV_SYSCALL, ev->nwrites writes w[]. 0, or -errno. */
 int trace_put(struct trace_writer *w, const struct trace_event *ev, const struct trace_write *wr);
+/* Sets the header's flags (TRACE_F_*), for what the writer learns late. */
+int trace_set_flags(struct trace_writer *w, uint32_t flags);
 /* Writes EV_END and closes. 0, or -errno (the trace is then incomplete). */
 int trace_finish(struct trace_writer *w, uint64_t count);
 /* Closes without EV_END (a recording that failed): replay refuses it. */

@@ -377,6 +377,7 @@ int restore_prepare(const char *dir, const struct restore_opts *o, struct restor
 		cfg->log = NULL;
 	cfg->verbose = o->verbose;
 	cfg->deterministic = o->deterministic;
+	cfg->rr_tsc = o->rr_tsc;
 	if (o->exit_path)
 		cfg->syscall_path = SYSCALL_PATH_EXIT;
 	cfg->vcpu_cpu = o->vcpu_cpu;

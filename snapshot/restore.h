@@ -14,6 +14,7 @@ struct restore_opts {
 	bool lazy;              /* start before memory is loaded */
 	bool verbose;
 	bool deterministic;     /* for record/replay: the spec's deterministic (vmm/rr.h) */
+	uint8_t rr_tsc;         /* and its rr_tsc (RR_TSC_*) */
 	bool exit_path;         /* every call on the exit path (a replay) */
 	int vcpu_cpu;           /* the spec's vcpu_cpu (record/replay) */
 	const char *log_dir;    /* the domain log is LOG_DIR/NAME.log; NULL: none */

@@ -428,6 +428,7 @@ static int run_main(int argc, char **argv, struct run_rr *rr)
 	} else if (rr) {
 		/* A recording or a replay has no control socket (yet). */
 		cfg.dom.deterministic = true;
+		cfg.dom.rr_tsc = (uint8_t)rr_tsc_mode(rr->s);
 		memcpy(cfg.dom.at_random, rr->at_random, sizeof(cfg.dom.at_random));
 		cfg.dom.first_pid = rr->first_pid;
 		cfg.dom.vcpu_cpu = rr->cpu + 1;

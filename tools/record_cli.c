@@ -38,7 +38,9 @@ static const char record_usage[] =
 	"end of a system call or interrupting a blocked one, where a replay gives\n"
 	"them again. Threads run in parallel, each on page tables of its own (a\n"
 	"page changing hands is logged); child processes (fork, vfork, exec) are\n"
-	"recorded while each has its memory to itself. Not recorded yet: a child\n"
+	"recorded while each has its memory to itself. The program's rdtsc and\n"
+	"rdtscp are recorded where they trap (the ring-0 backend; a PVM host runs\n"
+	"them natively: not recorded there). Not recorded yet: a child\n"
 	"of a process with threads, threads in a domain of several processes,\n"
 	"writable MAP_SHARED memory two processes could share, descriptors passed\n"
 	"over UNIX sockets; a program that makes them stops the recording with a\n"
@@ -261,6 +263,10 @@ static int print_info(const char *dir)
 	       (unsigned long long)in->write_bytes);
 	printf("exit status:  %lld (memory crc32 %08x over %llu %spages)\n", (long long)in->exit_status, in->mem_crc,
 	       (unsigned long long)in->pages, in->nonzero_pages ? "nonzero " : "");
+	if (in->tsc_trapped)
+		printf("rdtsc:        %llu reads (trapped, answered from the trace)\n", (unsigned long long)in->tsc);
+	else
+		printf("rdtsc:        not trapped (it runs natively on this backend: not recorded)\n");
 	if (in->crew_takes) {
 		/* Threads on page-table views (replay/README.md, "Threads"). */
 		printf("page faults:  %llu (pages taken by a thread's view)\n", (unsigned long long)in->crew_takes);

@@ -412,6 +412,7 @@ int cmd_restore_rr(int argc, char **argv, struct run_rr *rr)
 		fflush(stdout);
 		st = policy("restore", &c);
 		c.o.deterministic = rr != NULL;
+		c.o.rr_tsc = rr ? (uint8_t)rr_tsc_mode(rr->s) : 0;
 		c.o.exit_path = rr && rr_replaying(rr->s);
 		c.o.vcpu_cpu = rr ? rr->cpu + 1 : 0;
 		if (!st && rr && rr_pin(rr) < 0)

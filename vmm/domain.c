@@ -151,6 +151,12 @@ int dom_boot(struct domain *d, struct thread **first)
 		return EXIT_PDVM_ERROR;
 	}
 	dom_log(d, "trap backend: %s", d->trap->name);
+	if (c->deterministic && c->rr_tsc == RR_TSC_MUST && !d->trap->tsd) {
+		fprintf(stderr, "pdvm: %s: the recording trapped the program's rdtsc (ring-0 backend); this host's "
+			"backend, %s, runs rdtsc natively: replay it where the ring-0 backend runs\n", c->name,
+			d->trap->name);
+		return EXIT_PDVM_ERROR;
+	}
 	if (d->cred.as_root)
 		dom_log(d, "identity: root, as the operator asked (unsafe: host calls for the guest carry "
 			"every capability)");

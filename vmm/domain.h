@@ -179,6 +179,7 @@ struct domain {
 	struct exl_dom exl;         /* exitless system calls (vmm/exl.h) */
 	const struct rr_ops *rr;    /* record/replay's hooks (vmm/rr.h; NULL: none) */
 	void *rr_ctx;               /* theirs */
+	bool tsc_trap;              /* the guest's rdtsc/rdtscp trap, for rr->tsc (spec->rr_tsc) */
 	struct crew *crew;          /* threads' page-table views under record/replay (vmm/crew.c) */
 
 	/* pause/snapshot (vmm/dom_ctl.c) */

@@ -40,6 +40,10 @@ struct rr_ops {
 	 * (false, a divergence reported, if it does not). */
 	void (*crew_log)(struct thread *t, const struct crew_ev *e);
 	bool (*crew_sync)(struct thread *t, uint64_t vpn, bool write);
+	/* Thread t's rdtsc (rdtscp: with its TSC_AUX) trapped (d->tsc_trap):
+	 * the recording reads the host's and logs it, the replay answers from
+	 * the trace. false: a divergence (said; the domain ends). */
+	bool (*tsc)(struct thread *t, bool rdtscp, uint64_t *tsc, uint32_t *aux);
 };
 
 #endif

@@ -31,6 +31,7 @@ struct domain_spec {
 	bool pid_ns;         /* processes numbered from 1, the first its pid namespace's init */
 	bool map_root;       /* the guest sees its identity as uid/gid 0 (cred.h's map_root) */
 	bool deterministic;  /* record/replay: time only through system calls, no exitless tier */
+	uint8_t rr_tsc;      /* deterministic: RR_TSC_* — whether the guest's rdtsc/rdtscp trap */
 	uint8_t at_random[16]; /* deterministic: every exec's AT_RANDOM bytes (the trace keeps them) */
 	int first_pid;       /* the first process's pid (0: pdvm's host pid; a replay gives the recording's) */
 	int vcpu_cpu;        /* > 0: vCPU i's thread runs on the i-th CPU pdvm may use from host CPU
@@ -66,5 +67,10 @@ void spec_strv_free(char **v);
 int spec_strv_push(char ***v, char *s);
 /* Frees every string of s (allocated with malloc) and zeroes it. */
 void spec_free(struct domain_spec *s);
+
+/* spec->rr_tsc. A recording traps rdtsc/rdtscp where the backend can (CR4.TSD:
+ * the ring-0 backend; a PVM host runs them natively whatever CR4 says), and
+ * its replay must then trap them too. */
+enum { RR_TSC_NATIVE, RR_TSC_IF_CAN, RR_TSC_MUST };
 
 #endif

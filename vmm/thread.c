@@ -322,6 +322,33 @@ void dom_tlb_shootdown(struct domain *d)
 	}
 }
 
+/* A recorded or replayed thread's rdtsc/rdtscp, trapped by CR4.TSD as a
+ * #GP (d->tsc_trap): answered by record/replay and stepped over; an
+ * event of the thread (its position moves on as at a page fault). */
+static bool tsc_trapped(struct thread *t, const struct trap *tr)
+{
+	struct domain *d = t->dom;
+	uint8_t op[3];
+	if (!d->tsc_trap || !d->rr || !d->rr->tsc || tr->vector != 13 || tr->error_code ||
+	    peek_user(d, op, t->regs.rip, sizeof(op)) || op[0] != 0x0f)
+		return false;
+	bool p = op[1] == 0x01 && op[2] == 0xf9;
+	if (op[1] != 0x31 && !p)
+		return false;
+	uint64_t tsc = 0;
+	uint32_t aux = 0;
+	t->rr_pos += 2;
+	t->regs_dirty = true;
+	if (!d->rr->tsc(t, p, &tsc, &aux))
+		return true;    /* a divergence: the domain ends */
+	t->regs.rax = (uint32_t)tsc;
+	t->regs.rdx = tsc >> 32;
+	if (p)
+		t->regs.rcx = aux;
+	t->regs.rip += p ? 3 : 2;
+	return true;
+}
+
 static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 {
 	struct domain *d = t->dom;
@@ -338,6 +365,8 @@ static void handle_trap(struct thread *t, struct trap *tr, int *spurious)
 		return;
 	}
 	if (tr->kind == TRAP_EXCEPTION) {
+		if (tsc_trapped(t, tr))
+			return;
 		if (crew_fault(t, tr)) {
 			/* A page its view did not have yet: it has it now. */
 			*spurious = 0;

@@ -206,6 +206,10 @@ int trap_vcpu_init(struct domain *d, struct thread *t)
 	s.cr3 = mm->pt.root;
 	s.cr4 = (1 << 4) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 18); /* PSE PAE OSFXSR OSXMMEXCPT OSXSAVE */
 	s.cr4 |= trap_cr4_protect(d, b);
+	/* Recorded or replayed: rdtsc/rdtscp fault, to be logged or answered. */
+	d->tsc_trap = d->trap && d->trap->tsd && d->spec->deterministic && d->spec->rr_tsc != RR_TSC_NATIVE;
+	if (d->tsc_trap)
+		s.cr4 |= CR4_TSD;
 	s.efer = 0xd01;
 	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;

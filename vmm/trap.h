@@ -49,6 +49,9 @@ struct trap_backend {
 	 * every CPL3 exception on a PVM host ends KVM_RUN as SHUTDOWN. */
 	uint64_t lstar;
 	bool idt;
+	/* CR4.TSD makes a CPL3 rdtsc/rdtscp fault (#GP). A PVM host runs them
+	 * natively whatever the guest's CR4 says (measured: replay/README.md). */
+	bool tsd;
 	/* Decodes the exit of the last KVM_RUN into t->regs (the user view). */
 	int (*decode)(struct thread *t, struct trap *tr);
 	/* Pushes t->regs as the user state to resume with. */
@@ -77,6 +80,7 @@ int trap_kernel_init(struct domain *d);
  * a kernel page open to user mode or outside memory. */
 struct mm;
 int trap_kpages_rebuild(struct domain *d, struct mm *mm);
+#define CR4_TSD  (1ULL << 2)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
 /* The CR4 protections backend b's vCPUs get on this host (SMEP, SMAP). */

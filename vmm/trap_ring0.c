@@ -116,6 +116,7 @@ const struct trap_backend trap_backend_ring0 = {
 	.host = "a standard KVM host (a guest syscall enters guest ring 0)",
 	.lstar = KERN_STUB,
 	.idt = true,
+	.tsd = true,
 	.needs_pt_quarantine = false,
 	.decode = ring0_decode,
 	.resume = ring0_resume,

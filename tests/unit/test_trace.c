@@ -153,6 +153,17 @@ int main(void)
 		CHECK(read_all(why, sizeof(why), false) < 0 && strstr(why, "newer pdvm"), "unknown flag: %s", why);
 	}
 
+	/* A flag the writer learns late (rdtsc trapped) lands in the header. */
+	unlink(events);
+	{
+		struct trace_writer *w = trace_create(dir, why, sizeof(why));
+		CHECK(w && trace_set_flags(w, TRACE_F_NONZERO_MEM | TRACE_F_TSC) == 0, "set flags");
+		CHECK(trace_finish(w, 0) == 0, "finish");
+		struct trace_reader *r = trace_open(dir, why, sizeof(why));
+		CHECK(r && trace_flags(r) == (TRACE_F_NONZERO_MEM | TRACE_F_TSC), "flags set late");
+		trace_close(r);
+	}
+
 	write_trace(2, true);
 	corrupt_at(0);
 	CHECK(read_all(why, sizeof(why), false) < 0 && strstr(why, "not a pdvm trace"), "magic: %s", why);
