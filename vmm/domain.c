@@ -130,6 +130,8 @@ int dom_boot(struct domain *d, struct thread **first)
 		fprintf(stderr, "pdvm: %s: %s\n", c->name, err);
 		return EXIT_PDVM_ERROR;
 	}
+	if (c->deterministic)
+		kvm_cpuid_hide_random(&d->vm);  /* recorded: no instruction answers with randomness */
 	if ((r = trap_kernel_init(d))) {
 		fprintf(stderr, "pdvm: %s: guest kernel area: %s\n", c->name, strerror(-r));
 		return EXIT_PDVM_ERROR;

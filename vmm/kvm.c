@@ -126,6 +126,17 @@ uint32_t kvm_cpuid_reg(const struct kvm_vm *vm, uint32_t fn, uint32_t idx, int r
 	return 0;
 }
 
+void kvm_cpuid_hide_random(struct kvm_vm *vm)
+{
+	for (uint32_t i = 0; vm->cpuid && i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == 1)
+			e->ecx &= ~(1u << 30);          /* RDRAND */
+		else if (e->function == 7 && e->index == 0)
+			e->ebx &= ~(1u << 18);          /* RDSEED */
+	}
+}
+
 bool kvm_tsc_stable(struct kvm_vm *vm)
 {
 	struct kvm_clock_data c;

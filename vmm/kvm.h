@@ -35,6 +35,10 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 /* A register (0 eax, 1 ebx, 2 ecx, 3 edx) of the guest's CPUID leaf fn.idx
  * as KVM offers it; 0 if KVM has no such leaf. */
 uint32_t kvm_cpuid_reg(const struct kvm_vm *vm, uint32_t fn, uint32_t idx, int reg);
+/* The vCPUs made from now on are told there is no RDRAND or RDSEED: a
+ * record/replay domain's randomness comes through system calls (a PVM
+ * host's guest runs cpuid natively and still sees them: replay/README.md). */
+void kvm_cpuid_hide_random(struct kvm_vm *vm);
 int kvm_vcpu_create(struct kvm_vm *vm, struct vcpu *v, int id);
 void kvm_vcpu_destroy(struct vcpu *v);
 /* Drops whatever event a vCPU still holds (a queued or injected exception,

@@ -1,6 +1,7 @@
-/* rrtsc.c: the time-stamp counter read by rdtsc and rdtscp — the values differ run to run; where the backend traps them (the ring-0 backend) a replay prints the recording's. Usage: rrtsc [N] */
+/* rrtsc.c: the time-stamp counter read by rdtsc and rdtscp — the values differ run to run; where the backend traps them (the ring-0 backend) a replay prints the recording's — and whether CPUID offers RDRAND and RDSEED. Usage: rrtsc [N] */
 #include "guest.h"
 
+#include <cpuid.h>
 #include <x86intrin.h>
 
 #define FNV_BASIS 0xcbf29ce484222325ULL
@@ -27,5 +28,9 @@ int main(int argc, char **argv)
 	}
 	printf("%ld reads, tsc_hash %016llx, %llu backwards\n", n, (unsigned long long)h, (unsigned long long)back);
 	printf("low bits of the last: %llu\n", (unsigned long long)(last & 0xffff));
+	unsigned int a, b, c, d;
+	int rdrand = __get_cpuid(1, &a, &b, &c, &d) && (c >> 30 & 1);
+	int rdseed = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 18 & 1);
+	printf("rdrand offered: %d, rdseed offered: %d\n", rdrand, rdseed);
 	return back != 0;
 }
