@@ -342,7 +342,7 @@ static bool rep_enter(struct thread *t, uint64_t nr, const uint64_t a[6], long *
 		return true;
 	}
 	if (q && q->ev.kind == EV_TSC) {
-		snprintf(want, sizeof(want), "%s at its event %" PRIu64, q->ev.nr ? "rdtscp" : "rdtsc", q->ev.a[3]);
+		rr_next_what(q, want, sizeof(want));
 		diverge(s, d, "the recording's thread read the time-stamp counter; the replay's makes a call", want, got);
 		return true;
 	}
@@ -457,14 +457,7 @@ static bool rep_tsc(struct thread *t, bool rdtscp, uint64_t *tsc, uint32_t *aux)
 	snprintf(got, sizeof(got), "%s at %#llx (its event %" PRIu64 ")", rdtscp ? "rdtscp" : "rdtsc",
 		 (unsigned long long)t->regs.rip, t->rr_pos);
 	if (!q || q->ev.kind != EV_TSC || q->ev.a[3] != t->rr_pos || q->ev.nr != rdtscp) {
-		if (!q)
-			snprintf(want, sizeof(want), "(nothing more)");
-		else if (q->ev.kind == EV_TSC)
-			snprintf(want, sizeof(want), "%s at its event %" PRIu64, q->ev.nr ? "rdtscp" : "rdtsc", q->ev.a[3]);
-		else if (q->ev.kind == EV_SYSCALL)
-			snprintf(want, sizeof(want), "%s", syscall_name((int)q->ev.nr));
-		else
-			snprintf(want, sizeof(want), "%s", q->ev.kind == EV_CREW ? "a page-table view event" : "a signal");
+		rr_next_what(q, want, sizeof(want));
 		diverge(s, t->dom, "the replay's thread reads the time-stamp counter where the recording's did not",
 			want, got);
 		return false;

@@ -139,6 +139,20 @@ bool rr_crew_due(struct rr_session *s, struct thread *t, uint64_t ahead, bool ru
 	}
 }
 
+void rr_next_what(const struct rr_qev *q, char *b, size_t n)
+{
+	if (!q)
+		snprintf(b, n, "nothing");
+	else if (q->ev.kind == EV_CREW)
+		snprintf(b, n, "%s", kind_name(q->ev.nr));
+	else if (q->ev.kind == EV_SYSCALL)
+		snprintf(b, n, "%s", syscall_name((int)q->ev.nr));
+	else if (q->ev.kind == EV_TSC)
+		snprintf(b, n, "%s at its event %" PRIu64, q->ev.nr ? "rdtscp" : "rdtsc", q->ev.a[3]);
+	else
+		snprintf(b, n, "a signal");
+}
+
 bool rr_rep_crew_sync(struct thread *t, uint64_t vpn, bool write)
 {
 	struct rr_session *s = t->dom->rr_ctx;
@@ -147,10 +161,10 @@ bool rr_rep_crew_sync(struct thread *t, uint64_t vpn, bool write)
 	if (vpn && !crew_holds(t, vpn, write)) {
 		char what[200];
 		struct rr_qev *q = rq_peek(s, (uint32_t)t->tid);
+		char next[100];
+		rr_next_what(q, next, sizeof(next));
 		snprintf(what, sizeof(what), "a page fault the recording did not have (%s at %#" PRIx64 "; next recorded: %s)",
-			 write ? "write" : "read", vpn << 12,
-			 !q ? "nothing" : q->ev.kind == EV_CREW ? kind_name(q->ev.nr) :
-			 q->ev.kind == EV_SYSCALL ? syscall_name((int)q->ev.nr) : "a signal");
+			 write ? "write" : "read", vpn << 12, next);
 		crew_diverge(s, t, what);
 		return false;
 	}

@@ -3,6 +3,7 @@
 #define PDVM_RR_CREW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rr_session;
@@ -19,6 +20,9 @@ void rr_rec_crew_log(struct thread *t, const struct crew_ev *e);
  * until (a page number), up to the take of that page. false after a
  * divergence (said). */
 bool rr_crew_due(struct rr_session *s, struct thread *t, uint64_t ahead, bool run, uint64_t until);
+/* What q (a thread's next recorded event, or NULL) is, for a divergence. */
+struct rr_qev;
+void rr_next_what(const struct rr_qev *q, char *b, size_t n);
 /* vmm/rr.h's crew_sync. */
 bool rr_rep_crew_sync(struct thread *t, uint64_t vpn, bool write);
 

@@ -251,9 +251,9 @@ static uint64_t ro_pte(uint64_t pte, gva_t va, uint64_t size, void *arg)
 
 /* Edits slot s's view; a new root gets a new generation (reloaded before
  * the thread runs again). */
-static void view_edit(struct domain *d, struct cslot *s, gva_t va, pt_edit_fn fn)
+static void view_edit(struct domain *d, struct cslot *s, gva_t va, uint64_t len, pt_edit_fn fn)
 {
-	if (pt_edit(&s->view, va, PAGE_SIZE, fn, NULL))
+	if (pt_edit(&s->view, va, len, fn, NULL))
 		dom_log(d, "crew: no memory for a page-table copy");
 	if (s->view.root_changed)
 		s->gen = ++d->root_gen;
@@ -276,6 +276,29 @@ static uint64_t view_has(struct cslot *s, gva_t va)
 	return e & PTE_P ? e & (PTE_P | PTE_W) : 0;
 }
 
+/* A give's number: id (the trace's, on replay), or the next. */
+static uint64_t give_number(struct crew *c, uint64_t id)
+{
+	if (!id)
+		return ++c->next_give;
+	if (id > c->next_give)
+		c->next_give = id;
+	return id;
+}
+
+/* Slot s's give id is made: its view lost pages, the give is done and
+ * logged (ev, at its position), and waiters look again. */
+static void gave(struct crew *c, struct cslot *s, uint64_t id, struct crew_ev *ev)
+{
+	s->lost = true;
+	s->last_give = id;
+	mark_done(c, id);
+	ev->pos = s->t->rr_pos;
+	ev->id = id;
+	log_ev(s->t, ev);
+	pthread_cond_broadcast(&c->cv);
+}
+
 /* Thread of slot g gives vpn up (keeping a read-only mapping with
  * keep_read). id: the give's number (0: the next). */
 static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t id)
@@ -283,10 +306,7 @@ static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t
 	struct crew *c = d->crew;
 	struct cslot *s = &c->slot[g];
 	struct centry *e = entry(c, vpn, false);
-	if (!id)
-		id = ++c->next_give;
-	else if (id > c->next_give)
-		c->next_give = id;
+	id = give_number(c, id);
 	if (e) {
 		if (e->owner == g) {
 			e->owner = NONE;
@@ -298,28 +318,22 @@ static void give(struct domain *d, int g, uint64_t vpn, bool keep_read, uint64_t
 		e->last_give = id;
 		e->gone |= 1ULL << g;
 	}
-	view_edit(d, s, vpn << 12, keep_read ? ro_pte : drop_pte);
-	s->lost = true;
-	s->last_give = id;
-	mark_done(c, id);
-	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = vpn,
-			      .flags = keep_read ? CREW_KEEP_READ : 0, .id = id };
-	log_ev(s->t, &ev);
-	pthread_cond_broadcast(&c->cv);
+	view_edit(d, s, vpn << 12, PAGE_SIZE, keep_read ? ro_pte : drop_pte);
+	struct crew_ev ev = { .kind = CREW_GIVE, .vpn = vpn, .flags = keep_read ? CREW_KEEP_READ : 0 };
+	gave(c, s, id, &ev);
 }
 
-/* Slot g gives everything up (a reset of its view, or its exit). */
-static void give_all(struct domain *d, int g, uint64_t id)
+static bool held_by(const struct centry *e, int g)
 {
-	struct crew *c = d->crew;
-	struct cslot *s = &c->slot[g];
-	if (!id)
-		id = ++c->next_give;
-	else if (id > c->next_give)
-		c->next_give = id;
+	return e->owner == g || (e->readers >> g & 1);
+}
+
+/* Slot g lets go of every page in [lo, hi) (vpns) it holds, as give id. */
+static void release(struct crew *c, int g, uint64_t lo, uint64_t hi, uint64_t id)
+{
 	for (size_t i = 0; i < c->cap; i++) {
 		struct centry *e = &c->tab[i];
-		if (!e->vpn || (e->owner != g && !(e->readers >> g & 1)))
+		if (!e->vpn || e->vpn < lo || e->vpn >= hi || !held_by(e, g))
 			continue;
 		if (e->owner == g)
 			e->owner = NONE;
@@ -327,15 +341,20 @@ static void give_all(struct domain *d, int g, uint64_t id)
 		e->last_give = id;
 		e->gone |= 1ULL << g;
 	}
+}
+
+/* Slot g gives everything up (a reset of its view, or its exit). */
+static void give_all(struct domain *d, int g, uint64_t id)
+{
+	struct crew *c = d->crew;
+	struct cslot *s = &c->slot[g];
+	id = give_number(c, id);
+	release(c, g, 0, UINT64_MAX, id);
 	pt_view_reset(&s->view, &c->mm->pt);
-	s->lost = true;
 	s->gen = ++d->root_gen;
-	s->last_give = id;
 	s->drop_lo = s->drop_hi = 0;
-	mark_done(c, id);
-	struct crew_ev ev = { .kind = CREW_GIVE, .pos = s->t->rr_pos, .vpn = CREW_ALL, .id = id };
-	log_ev(s->t, &ev);
-	pthread_cond_broadcast(&c->cv);
+	struct crew_ev ev = { .kind = CREW_GIVE, .vpn = CREW_ALL };
+	gave(c, s, id, &ev);
 }
 
 /* Whether slot g holds a page of [lo, hi) (vpns). */
@@ -343,7 +362,7 @@ static bool holds_any(const struct crew *c, int g, uint64_t lo, uint64_t hi)
 {
 	for (size_t i = 0; i < c->cap; i++) {
 		const struct centry *e = &c->tab[i];
-		if (e->vpn >= lo && e->vpn < hi && (e->owner == g || (e->readers >> g & 1)))
+		if (e->vpn >= lo && e->vpn < hi && held_by(e, g))
 			return true;
 	}
 	return false;
@@ -355,30 +374,11 @@ static void give_range(struct domain *d, int g, uint64_t vpn, uint64_t n, uint64
 {
 	struct crew *c = d->crew;
 	struct cslot *s = &c->slot[g];
-	if (!id)
-		id = ++c->next_give;
-	else if (id > c->next_give)
-		c->next_give = id;
-	for (size_t i = 0; i < c->cap; i++) {
-		struct centry *e = &c->tab[i];
-		if (!e->vpn || e->vpn < vpn || e->vpn - vpn >= n || (e->owner != g && !(e->readers >> g & 1)))
-			continue;
-		if (e->owner == g)
-			e->owner = NONE;
-		e->readers &= ~(1ULL << g);
-		e->last_give = id;
-		e->gone |= 1ULL << g;
-	}
-	if (pt_edit(&s->view, vpn << 12, n << 12, drop_pte, NULL))
-		dom_log(d, "crew: no memory for a page-table copy");
-	if (s->view.root_changed)
-		s->gen = ++d->root_gen;
-	s->lost = true;
-	s->last_give = id;
-	mark_done(c, id);
-	struct crew_ev ev = { .kind = CREW_DROP, .pos = s->t->rr_pos, .vpn = vpn, .len = n, .id = id };
-	log_ev(s->t, &ev);
-	pthread_cond_broadcast(&c->cv);
+	id = give_number(c, id);
+	release(c, g, vpn, vpn + n, id);
+	view_edit(d, s, vpn << 12, n << 12, drop_pte);
+	struct crew_ev ev = { .kind = CREW_DROP, .vpn = vpn, .len = n };
+	gave(c, s, id, &ev);
 }
 
 /* Slot g drops what commits asked of it: a range of user pages, or
@@ -441,7 +441,7 @@ static void view_take(struct domain *d, struct cslot *s, uint64_t vpn, bool writ
 	uint64_t has = view_has(s, vpn << 12);
 	if (has) {
 		if ((fl & PTE_W) && !(has & PTE_W))
-			view_edit(d, s, vpn << 12, drop_pte); /* then mapped afresh below */
+			view_edit(d, s, vpn << 12, PAGE_SIZE, drop_pte); /* then mapped afresh below */
 		else
 			return;
 	}
